@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * sg_shared.h — every data layout shared by the XDP program (bpf/) and user
+ * space (src/). Written once, here, in plain C with fixed-width types and
+ * explicit padding; the C++ side checks the sizes with static_assert
+ * (src/linux/bpf_layout.h).
+ *
+ * Addresses: every source is kept as 16 bytes. IPv4 is stored IPv4-mapped
+ * (::ffff:a.b.c.d, RFC 4291 §2.5.5.2), so one key type, one LPM trie and one
+ * hash serve both families; an IPv6 source is masked to the configured prefix
+ * (default /64) before it is counted or blocked.
+ */
+#ifndef SG_SHARED_H
+#define SG_SHARED_H
+
+#include <linux/types.h>
+
+#define SG_XDP_PROG_NAME "syn_guard_xdp" /* how a stale program is recognised */
+
+/* ---- keys ---------------------------------------------------------------- */
+
+struct sg_addr {
+	__u8 b[16]; /* network order; IPv4 as ::ffff:a.b.c.d */
+};
+
+/* Key of the allow/deny LPM tries. prefixlen counts bits of addr; an IPv4
+ * CIDR a.b.c.d/n is stored as ::ffff:a.b.c.d/(96+n). */
+struct sg_lpm_key {
+	__u32 prefixlen;
+	struct sg_addr addr;
+};
+
+/* ---- per-source state (LRU hash, bounded, size fixed at load) -------------- */
+
+/* Two-bucket sliding window; arithmetic in sg_window.h. */
+struct sg_window {
+	__u64 cur_start_ns; /* start of the current bucket; 0 = never seen */
+	__u32 cur_count;    /* attempts in the current bucket (saturating) */
+	__u32 prev_count;   /* attempts in the bucket before it */
+};
+
+struct sg_source {
+	struct sg_window win;   /* 16 */
+	__u64 last_block_end_ns; /* when this source's last block ended; 0 = never */
+	__u16 top_port;          /* most targeted destination port (majority vote) */
+	__u16 top_votes;         /* its vote count */
+	__u8 offences;           /* blocks within the repeat memory, for escalation */
+	__u8 flags;              /* SG_SRC_* */
+	__u8 pad[2];
+};
+
+#define SG_SRC_ALLOWED 0x01 /* on the allowlist: counted, never blocked */
+
+/* ---- blocks (hash, not LRU: a flood can never evict a block) --------------- */
+
+struct sg_block {
+	__u64 added_ns;   /* kernel monotonic (CLOCK_MONOTONIC) ns */
+	__u64 expires_ns; /* block ends when now >= expires_ns */
+	__u64 drops;      /* packets dropped for it (approximate: racy add) */
+	__u32 count;      /* attempts in the window when it was flagged */
+	__u16 dst_port;   /* most targeted port at that moment */
+	__u8 level;       /* repeat-offender level: duration = base << level */
+	__u8 flags;       /* SG_BLK_* */
+};
+
+#define SG_BLK_XDP_DROP 0x01 /* the XDP program drops this source */
+#define SG_BLK_MANUAL 0x02   /* added by an operator, not by the detector */
+#define SG_BLK_HANDED_OFF 0x04 /* nftables holds it now; XDP stops dropping */
+
+/* ---- run-time configuration (array map, one entry; no reload to change) --- */
+
+enum sg_enforce_mode {
+	SG_ENFORCE_NONE = 0,     /* detect and report only */
+	SG_ENFORCE_XDP = 1,      /* XDP drops until the block expires */
+	SG_ENFORCE_HANDOFF = 2,  /* XDP drops until user space hands the block
+	                          * to nftables (sets SG_BLK_HANDED_OFF) */
+};
+
+struct sg_config {
+	__u64 window_ns;       /* sliding window length */
+	__u64 block_ns;        /* base block duration */
+	__u64 repeat_memory_ns;/* offences older than this are forgotten */
+	__u32 threshold;       /* flagged when attempts in window > threshold */
+	__u32 events_per_sec;  /* ring-buffer budget per CPU per ~1 s epoch */
+	__u32 admit_per_sec;   /* new exact-state sources per CPU per epoch before
+	                        * the sketch gates admission (spoofing pressure) */
+	__u32 admit_min;       /* sketch estimate above its noise floor needed to
+	                        * get exact state while gated */
+	__u8 enforce;          /* enum sg_enforce_mode */
+	__u8 v6_prefix_len;    /* 1..128: IPv6 sources counted per this prefix */
+	__u8 max_level;        /* repeat offences double the block up to 2^max_level */
+	__u8 enabled;          /* 0: pass everything untouched (config not set) */
+	__u32 pad;
+};
+
+/* ---- events (ring buffer; rate-limited in the kernel) ---------------------- */
+
+enum sg_event_type {
+	SG_EV_BLOCK_ADDED = 1, /* a source crossed the threshold and is blocked */
+	SG_EV_FLAGGED = 2,     /* crossed the threshold, detect-only mode */
+	SG_EV_PRESSURE = 3,    /* this CPU started gating admission (spoofing) */
+};
+
+struct sg_event {
+	__u64 ts_ns;        /* kernel monotonic ns */
+	__u64 block_ns;     /* block duration applied (0 for FLAGGED/PRESSURE) */
+	struct sg_addr src; /* masked source */
+	__u32 type;         /* enum sg_event_type */
+	__u32 count;        /* attempts in window (PRESSURE: new sources this epoch) */
+	__u32 ifindex;      /* interface that saw it */
+	__u16 dst_port;     /* most targeted port */
+	__u8 level;         /* repeat-offender level */
+	__u8 pad;
+};
+
+/* ---- counters: declared once; generates the BPF enum, C++ names, metrics --- */
+
+/* X(ENUM_NAME, "metric_name", "help text") */
+#define SG_COUNTERS(X)                                                              \
+	X(PACKETS, "packets_seen_total", "Packets inspected by the XDP program")         \
+	X(NON_IP, "non_ip_total", "Frames that are neither IPv4 nor IPv6")               \
+	X(MALFORMED, "malformed_total", "Truncated or inconsistent frames (passed on)") \
+	X(FRAGMENTS, "fragments_total", "Non-first IP fragments (no TCP header)")       \
+	X(SYN, "attempts_total", "Inbound connection attempts (SYN without ACK)")       \
+	X(DROPPED, "dropped_total", "Packets dropped from blocked sources")             \
+	X(BLOCKS_ADDED, "blocks_added_total", "Blocks added by the kernel detector")    \
+	X(FLAGGED, "flagged_total", "Threshold crossings (all modes)")                  \
+	X(BLOCKS_EXPIRED, "blocks_expired_kernel_total", "Blocks the kernel found expired") \
+	X(BLOCK_MAP_FULL, "block_map_full_total", "Blocks that could not be stored (map full)") \
+	X(ALLOWLISTED, "allowlisted_total", "Threshold crossings by allowlisted sources") \
+	X(SOURCES_NEW, "sources_admitted_total", "Sources given exact per-source state") \
+	X(SKETCH_GATED, "sketch_gated_total", "Attempts kept in the sketch only (pressure)") \
+	X(EVENTS_SENT, "events_sent_total", "Events written to the ring buffer")         \
+	X(EVENTS_LOST, "events_lost_total", "Events lost: ring buffer full")             \
+	X(EVENTS_SUPPRESSED, "events_suppressed_total", "Events over the per-CPU budget")
+
+enum sg_counter {
+#define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,
+	SG_COUNTERS(SG_COUNTER_ENUM)
+#undef SG_COUNTER_ENUM
+	SG_CNT__MAX
+};
+
+struct sg_counters {
+	__u64 c[SG_CNT__MAX];
+};
+
+/* Per-CPU epoch bookkeeping for the rate limits (one ~1.07 s epoch = 2^30 ns). */
+#define SG_EPOCH_SHIFT 30
+
+struct sg_cpu_epoch {
+	__u64 epoch;      /* now >> SG_EPOCH_SHIFT */
+	__u32 events;     /* events sent this epoch */
+	__u32 admitted;   /* sources admitted this epoch */
+	__u32 sketched;   /* sketch updates this epoch (noise floor) */
+	__u32 pressure;   /* 1 once admitted > admit_per_sec this epoch */
+};
+
+/* Count-min sketch of attempts by sources without exact state. Cells carry
+ * the epoch they count, so they reset themselves without user space. */
+#define SG_SKETCH_ROWS 4
+#define SG_SKETCH_COLS_LOG2 14
+#define SG_SKETCH_COLS (1u << SG_SKETCH_COLS_LOG2)
+
+struct sg_sketch_cell {
+	__u32 epoch; /* low 32 bits of the epoch */
+	__u32 count;
+};
+
+#endif /* SG_SHARED_H */

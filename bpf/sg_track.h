@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * sg_track.h — what happens to one connection attempt, compiled by the XDP
+ * program and by the C++ core alike. No maps, no helpers: callers find the
+ * state, these functions decide.
+ *
+ *  - sg_source_attempt(): count an attempt of an admitted source and say
+ *    whether it crossed the threshold.
+ *  - sg_block_start(): the block a crossing earns. Repeat offenders: each
+ *    block that starts within cfg->repeat_memory_ns of the end of the previous
+ *    one doubles the duration, up to block_ns << max_level; a source that
+ *    stays quiet for repeat_memory_ns starts again at the base duration.
+ *  - sg_sketch_*(): the count-min sketch that stands in for sources without
+ *    exact state while new sources arrive faster than admit_per_sec.
+ */
+#ifndef SG_TRACK_H
+#define SG_TRACK_H
+
+#include "sg_window.h"
+
+/* Majority vote (Boyer–Moore) for the most targeted port: O(1) state, exact
+ * whenever one port has more than half of the attempts. */
+SG_INLINE void sg_vote_port(struct sg_source *s, __u16 port)
+{
+	if (s->top_votes == 0) {
+		s->top_port = port;
+		s->top_votes = 1;
+	} else if (s->top_port == port) {
+		if (s->top_votes < 0xffff)
+			s->top_votes++;
+	} else {
+		s->top_votes--;
+	}
+}
+
+/* Returns 1 when this attempt takes the source over the threshold. */
+SG_INLINE int sg_source_attempt(struct sg_source *s, const struct sg_config *cfg,
+				__u64 now, __u16 dst_port)
+{
+	sg_window_record(&s->win, now, cfg->window_ns);
+	sg_vote_port(s, dst_port);
+	return sg_window_over(&s->win, now, cfg->window_ns, cfg->threshold);
+}
+
+/* Fill `b` for a block starting at `now` and update the source's offence
+ * history; the window restarts so that an expired block needs a whole new
+ * threshold of attempts to return. */
+SG_INLINE void sg_block_start(struct sg_source *s, const struct sg_config *cfg,
+			      __u64 now, struct sg_block *b)
+{
+	__u8 level;
+	__u8 max_level = cfg->max_level > 16 ? 16 : cfg->max_level;
+
+	if (s->last_block_end_ns == 0 ||
+	    now > s->last_block_end_ns + cfg->repeat_memory_ns)
+		s->offences = 0;
+	level = s->offences < max_level ? s->offences : max_level;
+	if (s->offences < 0xff)
+		s->offences++;
+
+	b->added_ns = now;
+	b->expires_ns = now + (cfg->block_ns << level);
+	b->drops = 0;
+	b->count = sg_window_estimate(&s->win, now, cfg->window_ns);
+	b->dst_port = s->top_port;
+	b->level = level;
+	b->flags = 0;
+
+	s->last_block_end_ns = b->expires_ns;
+	s->win.cur_start_ns = 0;
+	s->win.cur_count = 0;
+	s->win.prev_count = 0;
+	s->top_votes = 0;
+}
+
+/* ---- count-min sketch ------------------------------------------------------ */
+
+/* 64-bit mix of the 16-byte address (splitmix-style finaliser on two words). */
+SG_INLINE __u64 sg_addr_hash(const struct sg_addr *a)
+{
+	__u64 lo, hi, h;
+
+	__builtin_memcpy(&lo, &a->b[0], 8);
+	__builtin_memcpy(&hi, &a->b[8], 8);
+	h = lo * 0x9e3779b97f4a7c15ull ^ (hi + 0x632be59bd9b4e019ull);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 29;
+	return h;
+}
+
+/* Column of row r (Kirsch–Mitzenmacher double hashing). */
+SG_INLINE __u32 sg_sketch_col(__u64 h, __u32 r)
+{
+	__u32 h1 = (__u32)h, h2 = (__u32)(h >> 32) | 1;
+
+	return (h1 + r * h2) & (SG_SKETCH_COLS - 1);
+}
+
+/* Conservative update of one attempt; returns the new estimate (minimum over
+ * rows) of this source's attempts in this epoch. Cells of another epoch count
+ * as empty. Concurrent updates from several CPUs may lose an increment. */
+SG_INLINE __u32 sg_sketch_add(struct sg_sketch_cell *cells, const struct sg_addr *a,
+			      __u64 epoch)
+{
+	__u64 h = sg_addr_hash(a);
+	__u32 ep = (__u32)epoch, est = 0xffffffffu, r;
+	__u32 col[SG_SKETCH_ROWS];
+
+	for (r = 0; r < SG_SKETCH_ROWS; r++) {
+		struct sg_sketch_cell *c;
+		__u32 v;
+
+		col[r] = r * SG_SKETCH_COLS + sg_sketch_col(h, r);
+		c = &cells[col[r] & (SG_SKETCH_ROWS * SG_SKETCH_COLS - 1)];
+		v = c->epoch == ep ? c->count : 0;
+		if (v < est)
+			est = v;
+	}
+	est++;
+	for (r = 0; r < SG_SKETCH_ROWS; r++) {
+		struct sg_sketch_cell *c = &cells[col[r] & (SG_SKETCH_ROWS * SG_SKETCH_COLS - 1)];
+
+		if (c->epoch != ep) {
+			c->epoch = ep;
+			c->count = est;
+		} else if (c->count < est) {
+			c->count = est;
+		}
+	}
+	return est;
+}
+
+/* Admit a gated source to exact state when its estimate stands `admit_min`
+ * above the sketch's noise floor (the mean load of a cell this epoch, from
+ * `sketched` updates seen). Never admits on noise alone. */
+SG_INLINE int sg_sketch_admits(__u32 est, __u32 sketched, __u32 ncpus, __u32 admit_min)
+{
+	__u64 floor = ((__u64)sketched * (ncpus ? ncpus : 1)) >> SG_SKETCH_COLS_LOG2;
+
+	return (__u64)est >= floor + admit_min;
+}
+
+#endif /* SG_TRACK_H */

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * syn_guard.bpf.c — the XDP sensor and enforcer.
+ *
+ * Per packet: parse (sg_parse.h); if any block may be active, look the source
+ * up in sg_blocks and drop it while its block lasts; if the packet is a
+ * connection attempt (SYN without ACK/RST), count it in the source's sliding
+ * window (sg_track.h) and, on the attempt that crosses the threshold, block the
+ * source at once — that very packet is already dropped — and tell user space
+ * through the ring buffer.
+ *
+ * Bounded memory, never open: per-source state lives in an LRU hash whose size
+ * is fixed at load; blocks live in a separate plain hash that no flood can
+ * evict. While new sources arrive faster than admit_per_sec on a CPU (random
+ * spoofed sources), a new source first goes through a count-min sketch and
+ * gets exact state only once its estimate stands clear of the sketch's noise:
+ * one sketch update instead of an LRU insert and eviction per spoofed SYN.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "sg_shared.h"
+#include "sg_parse.h"
+#include "sg_track.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Load-time knobs (set before load through the skeleton's rodata). */
+const volatile __u32 sg_ncpus = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_config);
+} sg_config_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* resized by the loader before load */
+	__type(key, struct sg_addr);
+	__type(value, struct sg_source);
+} sg_sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* resized by the loader before load */
+	__type(key, struct sg_addr);
+	__type(value, struct sg_block);
+} sg_blocks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sg_lpm_key);
+	__type(value, __u8);
+} sg_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_counters);
+} sg_counters_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_cpu_epoch);
+} sg_epochs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} sg_events SEC(".maps");
+
+/* Count-min sketch cells (global data: indexed directly, no helper call). */
+struct sg_sketch_cell sg_sketch[SG_SKETCH_ROWS * SG_SKETCH_COLS];
+
+/* Non-zero when sg_blocks may hold an entry. The kernel sets it when it adds
+ * a block; user space clears it, then re-checks the map, when it finds the
+ * map empty — so a packet from an unblocked world costs no hash lookup. */
+volatile __u32 sg_blocks_active;
+
+#ifdef SG_CLOCK_FINE
+#define SG_NOW() bpf_ktime_get_ns()
+#else
+#define SG_NOW() bpf_ktime_get_coarse_ns()
+#endif
+
+static __always_inline void sg_emit(struct sg_counters *cnt, struct sg_cpu_epoch *ep,
+				    const struct sg_config *cfg, __u32 type,
+				    const struct sg_addr *src, __u64 now, __u32 count,
+				    __u64 block_ns, __u16 port, __u8 level, __u32 ifindex)
+{
+	struct sg_event *e;
+
+	if (ep->events >= cfg->events_per_sec) {
+		cnt->c[SG_CNT_EVENTS_SUPPRESSED]++;
+		return;
+	}
+	e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
+	if (!e) {
+		cnt->c[SG_CNT_EVENTS_LOST]++;
+		return;
+	}
+	ep->events++;
+	e->ts_ns = now;
+	e->block_ns = block_ns;
+	e->src = *src;
+	e->type = type;
+	e->count = count;
+	e->ifindex = ifindex;
+	e->dst_port = port;
+	e->level = level;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	cnt->c[SG_CNT_EVENTS_SENT]++;
+}
+
+static __always_inline struct sg_cpu_epoch *sg_epoch(__u64 now)
+{
+	__u32 zero = 0;
+	struct sg_cpu_epoch *ep = bpf_map_lookup_elem(&sg_epochs, &zero);
+	__u64 epoch = now >> SG_EPOCH_SHIFT;
+
+	if (ep && ep->epoch != epoch) {
+		ep->epoch = epoch;
+		ep->events = 0;
+		ep->admitted = 0;
+		ep->sketched = 0;
+		ep->pressure = 0;
+	}
+	return ep;
+}
+
+/* A crossing: block (or, detect-only, mark) the source. Returns the verdict. */
+static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_config *cfg,
+				    struct sg_source *src, const struct sg_addr *key,
+				    __u64 now, __u32 ifindex)
+{
+	struct sg_lpm_key lk = { .prefixlen = 128, .addr = *key };
+	struct sg_source before = *src;
+	struct sg_cpu_epoch *ep;
+	struct sg_block b;
+
+	cnt->c[SG_CNT_FLAGGED]++;
+	if (bpf_map_lookup_elem(&sg_allow, &lk)) {
+		/* Never block the allowlist; restart its window so that the
+		 * trie is consulted once per threshold, not per attempt. */
+		cnt->c[SG_CNT_ALLOWLISTED]++;
+		src->win.cur_start_ns = 0;
+		return XDP_PASS;
+	}
+
+	sg_block_start(src, cfg, now, &b);
+	if (cfg->enforce != SG_ENFORCE_NONE)
+		b.flags = SG_BLK_XDP_DROP;
+	if (bpf_map_update_elem(&sg_blocks, key, &b, BPF_ANY)) {
+		/* Block map full: keep the source over its threshold so that every
+		 * further attempt is still dropped (rate limiting, not fail-open). */
+		*src = before;
+		cnt->c[SG_CNT_BLOCK_MAP_FULL]++;
+		return cfg->enforce != SG_ENFORCE_NONE ? XDP_DROP : XDP_PASS;
+	}
+	sg_blocks_active = 1;
+	cnt->c[SG_CNT_BLOCKS_ADDED]++;
+
+	ep = sg_epoch(now);
+	if (ep)
+		sg_emit(cnt, ep, cfg,
+			cfg->enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key,
+			now, b.count, b.expires_ns - b.added_ns, b.dst_port, b.level, ifindex);
+	return (b.flags & SG_BLK_XDP_DROP) ? XDP_DROP : XDP_PASS;
+}
+
+/* Exact state for a source seen for the first time (or evicted), or NULL
+ * while the sketch still gates it. */
+static __always_inline struct sg_source *sg_admit(struct sg_counters *cnt,
+						  const struct sg_config *cfg,
+						  const struct sg_addr *key, __u64 now,
+						  __u32 ifindex)
+{
+	struct sg_source fresh = {};
+	struct sg_cpu_epoch *ep = sg_epoch(now);
+
+	if (!ep)
+		return 0;
+	if (ep->admitted >= cfg->admit_per_sec) {
+		__u32 est;
+
+		if (!ep->pressure) {
+			ep->pressure = 1;
+			sg_emit(cnt, ep, cfg, SG_EV_PRESSURE, key, now, ep->admitted, 0, 0, 0,
+				ifindex);
+		}
+		est = sg_sketch_add(sg_sketch, key, ep->epoch);
+		ep->sketched++;
+		if (!sg_sketch_admits(est, ep->sketched, sg_ncpus, cfg->admit_min)) {
+			cnt->c[SG_CNT_SKETCH_GATED]++;
+			return 0;
+		}
+	}
+	ep->admitted++;
+	bpf_map_update_elem(&sg_sources, key, &fresh, BPF_NOEXIST);
+	cnt->c[SG_CNT_SOURCES_NEW]++;
+	return bpf_map_lookup_elem(&sg_sources, key);
+}
+
+SEC("xdp")
+int syn_guard_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 zero = 0;
+	struct sg_counters *cnt;
+	struct sg_config *cfg;
+	struct sg_source *src;
+	struct sg_addr key;
+	struct sg_pkt pkt;
+	__u64 now = 0;
+
+	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
+	if (!cnt || !cfg || !cfg->enabled)
+		return XDP_PASS;
+	cnt->c[SG_CNT_PACKETS]++;
+
+	sg_parse_eth(data, data_end, &pkt);
+	if (!pkt.has_src) {
+		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
+		return XDP_PASS;
+	}
+	key = pkt.src;
+	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
+
+	if (sg_blocks_active) {
+		struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, &key);
+
+		if (b) {
+			now = SG_NOW();
+			if (now < b->expires_ns) {
+				if ((b->flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) ==
+				    SG_BLK_XDP_DROP) {
+					b->drops++;
+					cnt->c[SG_CNT_DROPPED]++;
+					return XDP_DROP;
+				}
+				/* Enforced elsewhere (nftables) or detect-only:
+				 * the source is flagged, its attempts not recounted. */
+				if (sg_pkt_is_attempt(&pkt))
+					cnt->c[SG_CNT_SYN]++;
+				return XDP_PASS;
+			}
+			bpf_map_delete_elem(&sg_blocks, &key);
+			cnt->c[SG_CNT_BLOCKS_EXPIRED]++;
+		}
+	}
+
+	if (pkt.kind != SG_PKT_TCP) {
+		if (pkt.kind == SG_PKT_MALFORMED)
+			cnt->c[SG_CNT_MALFORMED]++;
+		else if (pkt.kind == SG_PKT_FRAGMENT)
+			cnt->c[SG_CNT_FRAGMENTS]++;
+		return XDP_PASS;
+	}
+	if (!sg_pkt_is_attempt(&pkt))
+		return XDP_PASS;
+	cnt->c[SG_CNT_SYN]++;
+	if (!now)
+		now = SG_NOW();
+
+	src = bpf_map_lookup_elem(&sg_sources, &key);
+	if (!src) {
+		src = sg_admit(cnt, cfg, &key, now, ctx->ingress_ifindex);
+		if (!src)
+			return XDP_PASS;
+	}
+	if (!sg_source_attempt(src, cfg, now, pkt.dst_port))
+		return XDP_PASS;
+	return sg_cross(cnt, cfg, src, &key, now, ctx->ingress_ifindex);
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, whatever syn-guard needs to build, run
+# and test that is not there yet. Idempotent and quiet when nothing is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev   # kernel program + skeletons
+  libnftables-dev nftables                                # nftables enforcer
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev     # flags, config, JSON
+  libgtest-dev libgmock-dev libbenchmark-dev              # tests and benchmarks
+  iproute2 iputils-ping procps                            # netns tests and the demo
+  clang-format clang-tidy libclang-rt-14-dev              # style, libFuzzer runtime
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $EUID -ne 0 ]]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,77 @@
+// The agent's configuration: one typed struct with a default and a comment per
+// field, validated once at the edge (validateConfig) into a Result. The TOML
+// file (deploy/syn-guard.toml documents every key) and the command-line flags
+// fill the same struct; flags override the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "core/duration.h"
+#include "core/result.h"
+
+namespace sg {
+
+enum class EnforcerKind { kXdp, kNftables, kNone };
+enum class XdpMode { kAuto, kNative, kGeneric };
+enum class LogFormat { kText, kJson };
+
+struct AgentConfig {
+  // Interfaces to protect; empty = those that carry the default routes.
+  std::vector<std::string> interfaces;
+  // A source is flagged when its attempts in `window` exceed this (1..1e6).
+  uint32_t threshold = 200;
+  // Sliding-window length (1ms..1h).
+  Nanos window = std::chrono::seconds(5);
+  // Base block duration (1ms..24h); repeat offenders get doubled blocks.
+  Nanos block_duration = std::chrono::seconds(60);
+  // Repeat offences double the block up to block_duration << max_block_level (0..16).
+  uint32_t max_block_level = 3;
+  // An offence this long after the previous block's end starts again at level 0.
+  Nanos repeat_memory = std::chrono::hours(1);
+  // IPv6 sources are counted (and blocked) per prefix of this length (1..128).
+  uint32_t ipv6_prefix = 64;
+  // Never blocked, in addition to loopback and the host's own addresses.
+  std::vector<Prefix> allow;
+  // Who drops blocked sources: the XDP program, nftables sets, or nobody.
+  EnforcerKind enforcer = EnforcerKind::kXdp;
+  // XDP attach mode: native where the driver has it (auto), or forced.
+  XdpMode xdp_mode = XdpMode::kAuto;
+  // Exact per-source state entries (LRU); memory ~ 100 B each (1024..16M).
+  uint32_t max_sources = 65536;
+  // Concurrent blocks (16..1M); when full, over-threshold SYNs are still dropped.
+  uint32_t max_blocks = 16384;
+  // New sources per CPU per second before the sketch gates admission.
+  uint32_t admit_per_sec = 4096;
+  // Sketch estimate above its noise floor that earns exact state while gated.
+  uint32_t admit_min = 8;
+  // Events per CPU per second the kernel may send (the rest are counted).
+  uint32_t events_per_sec = 2048;
+  // nftables table used by --enforcer nftables.
+  std::string nft_table = "syn_guard";
+  // Output format of the agent's log on stdout.
+  LogFormat log_format = LogFormat::kText;
+  // Prometheus endpoint, host:port; "" disables it. Loopback by default.
+  std::string metrics_listen = "127.0.0.1:9469";
+  // Root-only control socket used by `syn-guard status|blocks|block|unblock`.
+  std::string control_socket = "/run/syn-guard/agent.sock";
+};
+
+// Range and consistency checks; the error names the field and the range.
+Result<void> validateConfig(const AgentConfig& config);
+
+// Reads a TOML file into `base` (keys absent from the file keep base's value).
+// Unknown keys, wrong types and bad values are errors naming file:line.
+Result<AgentConfig> loadConfigFile(const std::string& path, AgentConfig base = {});
+// Same, from text (used by the fuzz target and tests); `origin` names it in errors.
+Result<AgentConfig> parseConfigToml(std::string_view text, const std::string& origin,
+                                    AgentConfig base = {});
+
+const char* enforcerName(EnforcerKind kind);
+Result<EnforcerKind> parseEnforcer(std::string_view text);
+Result<XdpMode> parseXdpMode(std::string_view text);
+Result<LogFormat> parseLogFormat(std::string_view text);
+
+}  // namespace sg

@@ -1,0 +1,73 @@
+// Tracker: the user-space twin of the XDP program's decision logic, built on
+// the same C functions (bpf/sg_track.h, bpf/sg_parse.h). Used by `replay`,
+// and by sensors that are not XDP (Windows ETW, later). Given the same packets
+// at the same times it answers exactly as the kernel does: the differential
+// test in tests/bpf/ checks that.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+#include <vector>
+
+#include "core/address.h"
+#include "sg_parse.h"
+#include "sg_shared.h"
+
+namespace sg {
+
+struct TrackerOptions {
+  sg_config cfg{};              // the same struct the kernel reads
+  uint32_t max_sources = 65536; // LRU bound on exact per-source state
+  uint32_t max_blocks = 16384;  // bound on concurrent blocks
+  uint32_t ncpus = 1;           // for the sketch's noise floor
+  std::vector<Prefix> allow;    // never blocked
+};
+
+enum class Verdict { kPass, kDrop };
+
+class Tracker {
+ public:
+  explicit Tracker(TrackerOptions options);
+
+  // One parsed packet seen at now_ns (monotonic). Returns what the XDP
+  // program would answer; appends the event it would send, if any.
+  Verdict onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_event>* events);
+
+  const sg_counters& counters() const { return counters_; }
+  size_t sourceCount() const { return sources_.size(); }
+  size_t blockCount() const { return blocks_.size(); }
+  void setConfig(const sg_config& cfg) { options_.cfg = cfg; }
+
+ private:
+  struct AddrHash {
+    size_t operator()(const sg_addr& a) const;
+  };
+  struct AddrEq {
+    bool operator()(const sg_addr& a, const sg_addr& b) const;
+  };
+  using Lru = std::list<sg_addr>;
+  struct SourceEntry {
+    sg_source state{};
+    Lru::iterator lru;
+  };
+
+  sg_source* findSource(const sg_addr& key);
+  sg_source* admit(const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
+  Verdict cross(sg_source* src, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
+  void emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count, uint64_t block_ns,
+            uint16_t port, uint8_t level, std::vector<sg_event>* events);
+  bool allowed(const sg_addr& key) const;
+  sg_cpu_epoch& epoch(uint64_t now);
+
+  TrackerOptions options_;
+  sg_counters counters_{};
+  sg_cpu_epoch epoch_{};
+  std::vector<sg_sketch_cell> sketch_;
+  std::unordered_map<sg_addr, SourceEntry, AddrHash, AddrEq> sources_;
+  Lru lru_;  // front = most recently used
+  std::unordered_map<sg_addr, sg_block, AddrHash, AddrEq> blocks_;
+};
+
+}  // namespace sg
