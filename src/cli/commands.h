@@ -8,9 +8,10 @@
 
 namespace sg::cli {
 
-void registerAgent(CLI::App& app, int* exit_code);    // agent_cmd.cpp
-void registerControl(CLI::App& app, int* exit_code);  // control_cmd.cpp: status, blocks, block, unblock
-void registerReplay(CLI::App& app, int* exit_code);   // replay_cmd.cpp
-void registerDemo(CLI::App& app, int* exit_code);     // demo_cmd.cpp
+void registerAgent(CLI::App& app, int* exit_code);  // agent_cmd.cpp
+void registerControl(CLI::App& app,
+                     int* exit_code);  // control_cmd.cpp: status, blocks, block, unblock
+void registerReplay(CLI::App& app, int* exit_code);  // replay_cmd.cpp
+void registerDemo(CLI::App& app, int* exit_code);    // demo_cmd.cpp
 
 }  // namespace sg::cli

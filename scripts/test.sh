@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Quick start, command 2 (and what .ci/run calls): installs what is missing,
+# builds, and runs every test: unit, kernel program (BPF_PROG_TEST_RUN), real
+# traffic in network namespaces, the unit tests again under ASan+UBSan, a short
+# run of every fuzzer, and the format check. Needs root for the bpf and netns
+# labels; with CI=true a missing privilege fails those tests instead of
+# skipping them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+section() { echo; echo "== $* ($(( $(date +%s) - start ))s)"; }
+
+section "dependencies"
+scripts/install-deps.sh
+
+section "build"
+scripts/build.sh
+
+section "format check"
+files=$(git ls-files '*.cpp' '*.h' | grep -v '^bpf/' || true)
+if ! clang-format --dry-run -Werror $files 2>/tmp/sg-format.txt; then
+  head -40 /tmp/sg-format.txt
+  echo "clang-format: the files above need formatting (run: clang-format -i <file>)"
+  exit 1
+fi
+
+section "unit, bpf and netns tests"
+ctest --test-dir build --output-on-failure --no-tests=error
+
+section "unit tests under AddressSanitizer + UBSan"
+cmake -S . -B build-asan -DSYNGUARD_SANITIZE=ON -DSYNGUARD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$(nproc)" --target core_test agent_test
+ctest --test-dir build-asan -L unit --output-on-failure --no-tests=error
+
+section "fuzz smoke"
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz-smoke.sh
+
+section "done"

@@ -1,0 +1,326 @@
+#include "agent/agent.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "agent/control_protocol.h"
+#include "agent/metrics.h"
+#include "core/kernel_config.h"
+
+namespace sg::agent {
+
+namespace {
+
+constexpr uint64_t kReconcileNs = 2'000'000'000;  // slow tick while blocks exist
+
+long residentBytes() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, rss = 0;
+  f >> pages >> rss;
+  return rss * sysconf(_SC_PAGESIZE);
+}
+
+Error sysError(const std::string& what) {
+  return Error(Errc::kIo, what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
+    : config_(std::move(config)), parts_(std::move(parts)), log_(log), clock_(clock) {
+  book_ = std::make_unique<BlockBook>(*parts_.sensor, parts_.enforcer.get(), log_, clock_, config_,
+                                      parts_.ifname);
+}
+
+Agent::~Agent() {
+  if (metrics_thread_.joinable()) metrics_thread_.join();
+}
+
+Result<void> Agent::applyConfig(const AgentConfig& config) {
+  std::vector<Prefix> allow = config.allow;
+  allow.insert(allow.end(), parts_.implicit_allow.begin(), parts_.implicit_allow.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_TRY(parts_.sensor->setAllowlist(allow));
+  SG_TRY(parts_.sensor->setConfig(toKernelConfig(config)));
+  AgentConfig with_implicit = config;
+  with_implicit.allow = allow;
+  book_->setConfig(with_implicit);
+  return Ok{};
+}
+
+void Agent::reload() {
+  if (!parts_.reload) return;
+  auto next = parts_.reload();
+  if (!next) {
+    log_.emit("config_rejected", {{"error", next.error().message()},
+                                  {"note", "the running configuration is unchanged"}});
+    return;
+  }
+  AgentConfig cfg = *next;
+  std::vector<std::string> restart;
+  if (cfg.interfaces != config_.interfaces) restart.push_back("interfaces");
+  if (cfg.enforcer != config_.enforcer) restart.push_back("enforcer");
+  if (cfg.xdp_mode != config_.xdp_mode) restart.push_back("xdp_mode");
+  if (cfg.max_sources != config_.max_sources) restart.push_back("max_sources");
+  if (cfg.max_blocks != config_.max_blocks) restart.push_back("max_blocks");
+  if (cfg.metrics_listen != config_.metrics_listen) restart.push_back("metrics_listen");
+  if (cfg.control_socket != config_.control_socket) restart.push_back("control_socket");
+  if (cfg.nft_table != config_.nft_table) restart.push_back("nft_table");
+  // Keep what only a restart can change; apply the rest live.
+  cfg.interfaces = config_.interfaces;
+  cfg.enforcer = config_.enforcer;
+  cfg.xdp_mode = config_.xdp_mode;
+  cfg.max_sources = config_.max_sources;
+  cfg.max_blocks = config_.max_blocks;
+  cfg.metrics_listen = config_.metrics_listen;
+  cfg.control_socket = config_.control_socket;
+  cfg.nft_table = config_.nft_table;
+  if (auto r = applyConfig(cfg); !r) {
+    log_.emit("config_rejected", {{"error", r.error().message()}});
+    return;
+  }
+  config_ = cfg;
+  nlohmann::json f{{"threshold", cfg.threshold},
+                   {"window_ms", cfg.window.count() / 1'000'000},
+                   {"block_ms", cfg.block_duration.count() / 1'000'000},
+                   {"allow", cfg.allow.size()}};
+  if (!restart.empty()) f["needs_restart"] = restart;
+  log_.emit("config_reloaded", f);
+}
+
+nlohmann::json Agent::statusJson() {
+  nlohmann::json j;
+  j["ok"] = true;
+  j["pid"] = getpid();
+  j["uptime_s"] = (clock_.nowNs() - started_ns_) / 1'000'000'000;
+  j["interfaces"] = parts_.interfaces;
+  j["enforcer"] = enforcerName(config_.enforcer);
+  j["threshold"] = config_.threshold;
+  j["window_ms"] = config_.window.count() / 1'000'000;
+  j["block_ms"] = config_.block_duration.count() / 1'000'000;
+  j["ipv6_prefix"] = config_.ipv6_prefix;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto c = parts_.sensor->readCounters(); c.ok()) {
+    nlohmann::json counters;
+    for (int i = 0; i < SG_CNT__MAX; i++) counters[counterName(i)] = c->c[i];
+    j["counters"] = counters;
+  }
+  if (auto n = parts_.sensor->sourceCount(); n.ok()) j["sources"] = *n;
+  j["source_capacity"] = parts_.sensor->sourceCapacity();
+  j["blocks"] = book_->knownBlocks();
+  j["block_capacity"] = parts_.sensor->blockCapacity();
+  j["rss_bytes"] = residentBytes();
+  return j;
+}
+
+std::string Agent::metricsText() {
+  std::lock_guard<std::mutex> lock(mu_);
+  sg_counters k{};
+  if (auto c = parts_.sensor->readCounters(); c.ok()) k = *c;
+  Gauges g;
+  g.active_blocks = book_->knownBlocks();
+  g.block_capacity = parts_.sensor->blockCapacity();
+  if (auto n = parts_.sensor->sourceCount(); n.ok()) g.sources = *n;
+  g.source_capacity = parts_.sensor->sourceCapacity();
+  g.interfaces = parts_.interfaces.size();
+  g.rss_bytes = residentBytes();
+  return renderMetrics(k, book_->counters(), g);
+}
+
+nlohmann::json Agent::handleRequest(const std::string& line) {
+  auto req = parseControlRequest(line);
+  if (!req) return {{"ok", false}, {"error", req.error().message()}};
+  switch (req->cmd) {
+    case ControlCmd::kStatus:
+      return statusJson();
+    case ControlCmd::kBlocks: {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto b = book_->blocksJson();
+      if (!b) return {{"ok", false}, {"error", b.error().message()}};
+      return {{"ok", true}, {"blocks", *b}};
+    }
+    case ControlCmd::kBlock: {
+      Nanos d = req->for_ms ? Nanos(req->for_ms * 1'000'000) : config_.block_duration;
+      std::lock_guard<std::mutex> lock(mu_);
+      auto r = book_->block(req->src, d);
+      if (!r) return {{"ok", false}, {"error", r.error().message()}};
+      return {{"ok", true}, {"block", *r}};
+    }
+    case ControlCmd::kUnblock: {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto r = book_->unblock(req->src);
+      if (!r) return {{"ok", false}, {"error", r.error().message()}};
+      return {{"ok", true}, {"removed", *r}};
+    }
+    case ControlCmd::kReload:
+      reload();
+      return {{"ok", true}};
+  }
+  return {{"ok", false}, {"error", "unhandled"}};
+}
+
+void Agent::handleControl(int client_fd) {
+  Fd client(client_fd);
+  auto line = readLine(client.get(), kMaxControlLine, std::chrono::milliseconds(1000));
+  nlohmann::json resp = line.ok()
+                            ? handleRequest(*line)
+                            : nlohmann::json{{"ok", false}, {"error", line.error().message()}};
+  (void)writeAll(client.get(), resp.dump() + "\n");
+}
+
+void Agent::metricsLoop(int listen_fd, int stop_fd) {
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  epoll_event a{EPOLLIN, {.fd = listen_fd}}, b{EPOLLIN, {.fd = stop_fd}};
+  epoll_ctl(ep.get(), EPOLL_CTL_ADD, listen_fd, &a);
+  epoll_ctl(ep.get(), EPOLL_CTL_ADD, stop_fd, &b);
+  for (;;) {
+    epoll_event evs[2];
+    int n = epoll_wait(ep.get(), evs, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.fd == stop_fd) return;
+      Fd client(accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+      if (!client.valid()) continue;
+      auto head = readHttpHead(client.get(), 8192, std::chrono::milliseconds(1000));
+      if (!head) continue;
+      std::string response;
+      if (head->rfind("GET /metrics", 0) == 0 || head->rfind("GET / ", 0) == 0) {
+        std::string body = metricsText();
+        response =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      } else {
+        response =
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
+            "not found\n";
+      }
+      (void)writeAll(client.get(), response);
+    }
+  }
+}
+
+void Agent::armTimer(int timer_fd) {
+  uint64_t next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    next = book_->nextExpiryNs();
+  }
+  itimerspec its{};
+  if (next != 0) {
+    uint64_t now = clock_.nowNs();
+    uint64_t delay = next > now ? next - now : 1'000'000;
+    if (delay > kReconcileNs) delay = kReconcileNs;
+    delay += 1'000'000;  // let the kernel's coarse clock pass the expiry too
+    its.it_value.tv_sec = static_cast<time_t>(delay / 1'000'000'000);
+    its.it_value.tv_nsec = static_cast<long>(delay % 1'000'000'000);
+  } else {
+    its.it_value.tv_sec = 5;  // slow reconcile tick: catches over-budget events
+  }
+  timerfd_settime(timer_fd, 0, &its, nullptr);
+}
+
+Result<void> Agent::run() {
+  started_ns_ = clock_.nowNs();
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) return sysError("sigprocmask");
+  Fd sig(signalfd(-1, &mask, SFD_CLOEXEC));
+  if (!sig.valid()) return sysError("signalfd");
+
+  SG_TRY(applyConfig(config_));
+  auto control = listenUnix(config_.control_socket);
+  if (!control) return control.error().context("control socket");
+
+  Fd metrics_stop(eventfd(0, EFD_CLOEXEC));
+  std::string metrics_addr;
+  Fd metrics_fd;
+  if (!config_.metrics_listen.empty()) {
+    auto l = listenTcp(config_.metrics_listen);
+    if (!l) return l.error().context("metrics endpoint");
+    metrics_addr = l->bound;
+    metrics_fd = std::move(l->fd);
+    metrics_thread_ = std::thread(
+        [this, fd = metrics_fd.get(), stop = metrics_stop.get()] { metricsLoop(fd, stop); });
+  }
+
+  Fd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  auto add = [&](int fd) {
+    epoll_event e{EPOLLIN, {.fd = fd}};
+    return epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &e);
+  };
+  int events_fd = parts_.sensor->eventsFd();
+  if (add(sig.get()) || add(control->get()) || add(timer.get()) ||
+      (events_fd >= 0 && add(events_fd))) {
+    return sysError("epoll_ctl");
+  }
+  armTimer(timer.get());
+
+  nlohmann::json ready = parts_.ready_fields;
+  ready["interfaces"] = parts_.interfaces;
+  ready["enforcer"] = enforcerName(config_.enforcer);
+  ready["threshold"] = config_.threshold;
+  ready["window_ms"] = config_.window.count() / 1'000'000;
+  ready["block_ms"] = config_.block_duration.count() / 1'000'000;
+  ready["control_socket"] = config_.control_socket;
+  if (!metrics_addr.empty()) ready["metrics"] = metrics_addr;
+  ready["pid"] = getpid();
+  log_.emit("ready", ready);
+
+  bool running = true;
+  while (running) {
+    epoll_event evs[8];
+    int n = epoll_wait(ep.get(), evs, 8, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sysError("epoll_wait");
+    bool rearm = false;
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      if (fd == events_fd) {
+        std::lock_guard<std::mutex> lock(mu_);
+        (void)parts_.sensor->pollEvents([this](const sg_event& e) { book_->onKernelEvent(e); });
+        rearm = true;
+      } else if (fd == sig.get()) {
+        signalfd_siginfo si{};
+        if (read(sig.get(), &si, sizeof si) != sizeof si) continue;
+        if (si.ssi_signo == SIGHUP) {
+          reload();
+        } else {
+          running = false;
+        }
+      } else if (fd == control->get()) {
+        int c = accept4(control->get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) handleControl(c);
+        rearm = true;
+      } else if (fd == timer.get()) {
+        uint64_t ticks;
+        (void)!read(timer.get(), &ticks, sizeof ticks);
+        std::lock_guard<std::mutex> lock(mu_);
+        book_->sweep();
+        rearm = true;
+      }
+    }
+    if (rearm) armTimer(timer.get());
+  }
+  uint64_t one = 1;
+  (void)!write(metrics_stop.get(), &one, sizeof one);
+  if (metrics_thread_.joinable()) metrics_thread_.join();
+  ::unlink(config_.control_socket.c_str());
+  return Ok{};
+}
+
+}  // namespace sg::agent

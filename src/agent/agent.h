@@ -1,0 +1,69 @@
+// Agent: the event loop of `syn-guard agent`. One thread epolls the kernel's
+// ring buffer, the signals (signalfd: SIGTERM/SIGINT stop, SIGHUP reloads),
+// the control socket and a timer armed for the next block expiry (plus a slow
+// reconcile tick) — so an idle agent sleeps. The metrics endpoint runs on its
+// own thread so that a slow scraper never delays the event path.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/block_book.h"
+#include "agent/event_log.h"
+#include "agent/sensor_port.h"
+#include "agent/sockets.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/enforcer.h"
+
+namespace sg::agent {
+
+struct AgentParts {
+  std::unique_ptr<SensorPort> sensor;
+  std::unique_ptr<Enforcer> enforcer;   // null: XDP enforces (or nobody)
+  std::vector<std::string> interfaces;  // attached, for status
+  std::function<std::string(uint32_t)> ifname;
+  // Prefixes always allowed besides config.allow (loopback, own addresses).
+  std::vector<Prefix> implicit_allow;
+  // Re-reads the config file and re-applies the flags (SIGHUP).
+  std::function<Result<AgentConfig>()> reload;
+  // Extra fields for the "ready" event (modes per interface, ...).
+  nlohmann::json ready_fields = nlohmann::json::object();
+};
+
+class Agent {
+ public:
+  Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock);
+  ~Agent();
+
+  // Opens the control socket and the metrics endpoint, pushes the config to
+  // the sensor, logs "ready", and runs until SIGTERM/SIGINT. Blocks the
+  // handled signals in the calling thread (call before starting threads).
+  Result<void> run();
+
+ private:
+  Result<void> applyConfig(const AgentConfig& config);
+  void handleControl(int client_fd);
+  nlohmann::json handleRequest(const std::string& line);
+  nlohmann::json statusJson();
+  std::string metricsText();
+  void metricsLoop(int listen_fd, int stop_fd);
+  void reload();
+  void armTimer(int timer_fd);
+
+  AgentConfig config_;
+  AgentParts parts_;
+  EventLog& log_;
+  Clock& clock_;
+  std::mutex mu_;  // guards book_ and sensor calls shared with the metrics thread
+  std::unique_ptr<BlockBook> book_;
+  uint64_t started_ns_ = 0;
+  std::thread metrics_thread_;
+};
+
+}  // namespace sg::agent

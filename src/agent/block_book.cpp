@@ -1,0 +1,225 @@
+#include "agent/block_book.h"
+
+#include <cstring>
+
+namespace sg::agent {
+
+namespace {
+
+uint64_t toMs(uint64_t ns) { return ns / 1'000'000; }
+
+}  // namespace
+
+size_t BlockBook::KeyHash::operator()(const sg_addr& a) const {
+  uint64_t lo = 0, hi = 0;
+  std::memcpy(&lo, a.b, 8);
+  std::memcpy(&hi, a.b + 8, 8);
+  return std::hash<uint64_t>()(lo * 0x9e3779b97f4a7c15ull ^ hi);
+}
+
+bool BlockBook::KeyEq::operator()(const sg_addr& a, const sg_addr& b) const {
+  return std::memcmp(a.b, b.b, sizeof a.b) == 0;
+}
+
+BlockBook::BlockBook(SensorPort& sensor, Enforcer* enforcer, EventLog& log, Clock& clock,
+                     const AgentConfig& config, IfName ifname)
+    : sensor_(sensor),
+      enforcer_(enforcer),
+      log_(log),
+      clock_(clock),
+      config_(config),
+      ifname_(std::move(ifname)) {}
+
+std::string BlockBook::source(const sg_addr& key) const {
+  return formatSource(Address{key}, static_cast<uint8_t>(config_.ipv6_prefix));
+}
+
+nlohmann::json BlockBook::describe(const sg_addr& key, const sg_block& b) const {
+  uint64_t now = clock_.nowNs();
+  nlohmann::json j;
+  j["src"] = source(key);
+  j["dst_port"] = b.dst_port;
+  j["count"] = b.count;
+  j["block_ms"] = toMs(b.expires_ns - b.added_ns);
+  j["remaining_ms"] = b.expires_ns > now ? toMs(b.expires_ns - now) : 0;
+  j["level"] = b.level;
+  j["dropped"] = b.drops;
+  j["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
+  j["enforced_by"] = (b.flags & SG_BLK_HANDED_OFF) ? "nftables"
+                     : (b.flags & SG_BLK_XDP_DROP) ? "xdp"
+                                                   : "none";
+  return j;
+}
+
+void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_ns,
+                      bool late) {
+  Known k{b, ifindex};
+  nlohmann::json f;
+  f["src"] = source(key);
+  f["dst_port"] = b.dst_port;
+  f["count"] = b.count;
+  f["window_ms"] = toMs(static_cast<uint64_t>(config_.window.count()));
+  f["block_ms"] = toMs(b.expires_ns - b.added_ns);
+  f["level"] = b.level;
+  if (ifindex) f["interface"] = ifname_(ifindex);
+  bool enforced = config_.enforcer != EnforcerKind::kNone;
+  f["enforced"] = enforced;
+  if (late) f["late"] = true;
+  log_.emit("flood_detected", f);
+  if (!enforced) {
+    known_[key] = k;
+    return;
+  }
+  if (enforcer_ != nullptr) {
+    uint64_t now = clock_.nowNs();
+    BlockSpec spec{Address{key}, static_cast<uint8_t>(config_.ipv6_prefix),
+                   Nanos(b.expires_ns > now ? b.expires_ns - now : 0)};
+    if (spec.ttl.count() > 0) {
+      auto r = enforcer_->block(spec);
+      if (!r) {
+        // XDP keeps dropping (no hand-off): the block still holds.
+        counters_.enforcer_errors++;
+        log_.emit("error", {{"src", f["src"]}, {"message", r.error().message()}});
+      } else if (auto m = sensor_.markHandedOff(key); m.ok()) {
+        k.block.flags |= SG_BLK_HANDED_OFF;
+      }
+    }
+    f["enforcer"] = enforcer_->name();
+  } else {
+    f["enforcer"] = "xdp";
+  }
+  uint64_t done = clock_.nowNs();
+  f["latency_us"] = enforcer_ != nullptr && done > detected_ns ? (done - detected_ns) / 1000 : 0;
+  f["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
+  known_[key] = k;
+  log_.emit("block_added", f);
+}
+
+void BlockBook::onKernelEvent(const sg_event& ev) {
+  counters_.events_handled++;
+  if (ev.type == SG_EV_PRESSURE) {
+    counters_.pressure_events++;
+    nlohmann::json f{{"new_sources", ev.count},
+                     {"note",
+                      "new sources arrive faster than admit_per_sec: spoofed flood "
+                      "likely; per-source tracking is gated by the sketch"}};
+    if (ev.ifindex) f["interface"] = ifname_(ev.ifindex);
+    log_.emit("source_pressure", f);
+    return;
+  }
+  if (ev.type != SG_EV_BLOCK_ADDED && ev.type != SG_EV_FLAGGED) return;
+  if (known_.count(ev.src)) return;
+  sg_block b{};
+  b.added_ns = ev.ts_ns;
+  b.expires_ns = ev.ts_ns + ev.block_ns;
+  b.count = ev.count;
+  b.dst_port = ev.dst_port;
+  b.level = ev.level;
+  b.flags = ev.type == SG_EV_BLOCK_ADDED ? SG_BLK_XDP_DROP : 0;
+  adopt(ev.src, b, ev.ifindex, ev.ts_ns, false);
+}
+
+void BlockBook::sweep() {
+  uint64_t now = clock_.nowNs();
+  auto expired = sensor_.sweepExpired(now);
+  if (expired.ok()) {
+    for (const auto& e : *expired) {
+      counters_.blocks_expired++;
+      known_.erase(e.key);
+      log_.emit("block_expired", {{"src", source(e.key)},
+                                  {"dropped", e.block.drops},
+                                  {"duration_ms", toMs(e.block.expires_ns - e.block.added_ns)}});
+    }
+  }
+  auto table = sensor_.listBlocks();
+  if (!table.ok()) return;
+  std::unordered_map<sg_addr, sg_block, KeyHash, KeyEq> present;
+  for (const auto& e : *table) present[e.key] = e.block;
+  // Blocks the kernel holds that no event told us of (event budget spent).
+  for (const auto& [key, b] : present) {
+    if (!known_.count(key) && b.expires_ns > now) {
+      counters_.late_blocks++;
+      adopt(key, b, 0, b.added_ns, true);
+    }
+  }
+  // Blocks the kernel expired by itself (it deletes lazily on a packet).
+  for (auto it = known_.begin(); it != known_.end();) {
+    if (!present.count(it->first)) {
+      counters_.blocks_expired++;
+      log_.emit("block_expired",
+                {{"src", source(it->first)},
+                 {"dropped", it->second.block.drops},
+                 {"duration_ms", toMs(it->second.block.expires_ns - it->second.block.added_ns)}});
+      it = known_.erase(it);
+    } else {
+      it->second.block.drops = present[it->first].drops;
+      ++it;
+    }
+  }
+}
+
+uint64_t BlockBook::nextExpiryNs() const {
+  uint64_t next = 0;
+  for (const auto& [key, k] : known_) {
+    if (next == 0 || k.block.expires_ns < next) next = k.block.expires_ns;
+  }
+  return next;
+}
+
+Result<nlohmann::json> BlockBook::block(const Address& src, Nanos duration) {
+  if (config_.enforcer == EnforcerKind::kNone) {
+    return Error(Errc::kInvalidArgument, "this agent runs with --enforcer none: it only detects");
+  }
+  for (const auto& p : config_.allow) {
+    if (p.contains(src)) {
+      return Error(Errc::kInvalidArgument,
+                   src.str() + " is on the allowlist (" + p.str() + "): not blocked");
+    }
+  }
+  Address key = sourceKey(src, static_cast<uint8_t>(config_.ipv6_prefix));
+  uint64_t now = clock_.nowNs();
+  sg_block b{};
+  b.added_ns = now;
+  b.expires_ns = now + static_cast<uint64_t>(duration.count());
+  b.flags = SG_BLK_MANUAL | SG_BLK_XDP_DROP;
+  if (enforcer_ != nullptr) {
+    SG_TRY(enforcer_->block({key, static_cast<uint8_t>(config_.ipv6_prefix), duration}));
+    b.flags |= SG_BLK_HANDED_OFF;
+  }
+  SG_TRY(sensor_.addBlock(key.raw, b));
+  counters_.manual_blocks++;
+  known_[key.raw] = Known{b, 0};
+  nlohmann::json f = describe(key.raw, b);
+  log_.emit("block_added", f);
+  return f;
+}
+
+Result<nlohmann::json> BlockBook::unblock(const Address& src) {
+  Address key = sourceKey(src, static_cast<uint8_t>(config_.ipv6_prefix));
+  auto existed = sensor_.removeBlock(key.raw);
+  if (!existed) return existed.error();
+  if (enforcer_ != nullptr)
+    SG_TRY(enforcer_->unblock(key, static_cast<uint8_t>(config_.ipv6_prefix)));
+  bool was_known = known_.erase(key.raw) > 0;
+  if (!*existed && !was_known) {
+    return Error(Errc::kNotFound, source(key.raw) + " is not blocked");
+  }
+  counters_.blocks_removed++;
+  nlohmann::json f{{"src", source(key.raw)}, {"reason", "manual"}};
+  log_.emit("block_removed", f);
+  return f;
+}
+
+Result<nlohmann::json> BlockBook::blocksJson() {
+  auto table = sensor_.listBlocks();
+  if (!table) return table.error();
+  uint64_t now = clock_.nowNs();
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& e : *table) {
+    if (e.block.expires_ns <= now) continue;
+    arr.push_back(describe(e.key, e.block));
+  }
+  return arr;
+}
+
+}  // namespace sg::agent

@@ -1,0 +1,81 @@
+// BlockBook: the agent's view of blocks. It turns kernel events into log
+// lines, hands blocks to the enforcer (nftables mode), expires them, serves
+// manual block/unblock, and reconciles with the kernel's block table so that
+// nothing is lost when the kernel's event budget suppressed an event.
+// Pure logic over SensorPort, Enforcer, EventLog and Clock: unit-tested with
+// fakes (block_book_test.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+
+#include "agent/event_log.h"
+#include "agent/sensor_port.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/enforcer.h"
+
+namespace sg::agent {
+
+// Counters of the agent's own (user-space) work, exported as metrics.
+struct BookCounters {
+  uint64_t events_handled = 0;
+  uint64_t blocks_expired = 0;
+  uint64_t blocks_removed = 0;
+  uint64_t manual_blocks = 0;
+  uint64_t enforcer_errors = 0;
+  uint64_t late_blocks = 0;  // found by reconcile, not by an event
+  uint64_t pressure_events = 0;
+};
+
+class BlockBook {
+ public:
+  using IfName = std::function<std::string(uint32_t ifindex)>;
+
+  BlockBook(SensorPort& sensor, Enforcer* enforcer, EventLog& log, Clock& clock,
+            const AgentConfig& config, IfName ifname);
+
+  void setConfig(const AgentConfig& config) { config_ = config; }
+  void onKernelEvent(const sg_event& ev);
+  // Expires due blocks and reconciles with the kernel's table.
+  void sweep();
+  // When the next known block expires (0: none known).
+  uint64_t nextExpiryNs() const;
+
+  Result<nlohmann::json> block(const Address& src, Nanos duration);
+  Result<nlohmann::json> unblock(const Address& src);
+  Result<nlohmann::json> blocksJson();
+  const BookCounters& counters() const { return counters_; }
+  size_t knownBlocks() const { return known_.size(); }
+
+ private:
+  struct Known {
+    sg_block block{};
+    uint32_t ifindex = 0;
+  };
+  struct KeyHash {
+    size_t operator()(const sg_addr& a) const;
+  };
+  struct KeyEq {
+    bool operator()(const sg_addr& a, const sg_addr& b) const;
+  };
+
+  void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_ns,
+             bool late);
+  nlohmann::json describe(const sg_addr& key, const sg_block& b) const;
+  std::string source(const sg_addr& key) const;
+
+  SensorPort& sensor_;
+  Enforcer* enforcer_;
+  EventLog& log_;
+  Clock& clock_;
+  AgentConfig config_;
+  IfName ifname_;
+  BookCounters counters_;
+  std::unordered_map<sg_addr, Known, KeyHash, KeyEq> known_;
+};
+
+}  // namespace sg::agent

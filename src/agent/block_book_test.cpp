@@ -1,0 +1,179 @@
+#include "agent/block_book.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "agent/fake_sensor.h"
+#include "test_helpers.h"
+
+namespace sg::agent {
+namespace {
+
+class FakeEnforcer final : public Enforcer {
+ public:
+  std::vector<std::string> calls;
+  bool fail = false;
+  const char* name() const override { return "fake"; }
+  Result<void> block(const BlockSpec& spec) override {
+    if (fail) return Error(Errc::kIo, "enforcer down");
+    calls.push_back("block " + spec.key.str() + " " + std::to_string(spec.ttl.count() / 1000000));
+    return Ok{};
+  }
+  Result<void> unblock(const Address& key, uint8_t) override {
+    calls.push_back("unblock " + key.str());
+    return Ok{};
+  }
+};
+
+sg_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  sg_addr x{};
+  x.b[10] = 0xff;
+  x.b[11] = 0xff;
+  x.b[12] = a;
+  x.b[13] = b;
+  x.b[14] = c;
+  x.b[15] = d;
+  return x;
+}
+
+sg_event blockEvent(const sg_addr& src, uint64_t ts, uint64_t block_ns) {
+  sg_event e{};
+  e.type = SG_EV_BLOCK_ADDED;
+  e.src = src;
+  e.ts_ns = ts;
+  e.block_ns = block_ns;
+  e.count = 201;
+  e.dst_port = 8080;
+  e.ifindex = 3;
+  return e;
+}
+
+struct Fixture {
+  FakeSensor sensor;
+  FakeClock clock{10'000'000'000};
+  std::FILE* out = std::tmpfile();
+  EventLog log{LogFormat::kJson, out};
+  AgentConfig config;
+
+  std::string logText() {
+    std::fflush(out);
+    std::rewind(out);
+    std::string s;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, out)) > 0) s.append(buf, n);
+    return s;
+  }
+  ~Fixture() { std::fclose(out); }
+};
+
+TEST(BlockBook, KernelEventIsLoggedAndExpires) {
+  Fixture f;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  sg_addr src = v4(198, 51, 100, 7);
+  sg_event ev = blockEvent(src, f.clock.nowNs(), 60'000'000'000);
+  f.sensor.blocks.push_back(
+      {src, {ev.ts_ns, ev.ts_ns + ev.block_ns, 0, 201, 8080, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(ev);
+  std::string text = f.logText();
+  EXPECT_NE(text.find("\"event\":\"flood_detected\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"event\":\"block_added\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"src\":\"198.51.100.7\""), std::string::npos);
+  EXPECT_NE(text.find("\"dst_port\":8080"), std::string::npos);
+  EXPECT_NE(text.find("\"interface\":\"eth0\""), std::string::npos);
+  EXPECT_EQ(book.knownBlocks(), 1u);
+  EXPECT_EQ(book.nextExpiryNs(), ev.ts_ns + ev.block_ns);
+
+  f.clock.advance(59'000'000'000);
+  book.sweep();
+  EXPECT_EQ(book.knownBlocks(), 1u);
+  f.clock.advance(1'000'000'000);
+  book.sweep();
+  EXPECT_EQ(book.knownBlocks(), 0u);
+  EXPECT_EQ(book.counters().blocks_expired, 1u);
+  EXPECT_NE(f.logText().find("\"event\":\"block_expired\""), std::string::npos);
+}
+
+TEST(BlockBook, NftablesModeHandsOffAndKeepsXdpOnEnforcerFailure) {
+  Fixture f;
+  f.config.enforcer = EnforcerKind::kNftables;
+  FakeEnforcer nft;
+  BlockBook book(f.sensor, &nft, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  sg_addr a = v4(203, 0, 113, 1);
+  f.sensor.blocks.push_back(
+      {a, {f.clock.nowNs(), f.clock.nowNs() + 5'000'000'000, 0, 0, 0, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(blockEvent(a, f.clock.nowNs(), 5'000'000'000));
+  ASSERT_EQ(nft.calls.size(), 1u);
+  EXPECT_EQ(nft.calls[0], "block 203.0.113.1 5000");
+  EXPECT_EQ(f.sensor.handed_off, 1);
+  EXPECT_TRUE(f.sensor.blocks[0].block.flags & SG_BLK_HANDED_OFF);
+
+  nft.fail = true;
+  sg_addr b = v4(203, 0, 113, 2);
+  f.sensor.blocks.push_back(
+      {b, {f.clock.nowNs(), f.clock.nowNs() + 5'000'000'000, 0, 0, 0, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(blockEvent(b, f.clock.nowNs(), 5'000'000'000));
+  EXPECT_EQ(f.sensor.handed_off, 1) << "a failed hand-off must leave XDP dropping";
+  EXPECT_EQ(book.counters().enforcer_errors, 1u);
+}
+
+TEST(BlockBook, ReconcileAdoptsBlocksWhoseEventWasSuppressed) {
+  Fixture f;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  sg_addr a = v4(192, 0, 2, 9);
+  f.sensor.blocks.push_back(
+      {a, {f.clock.nowNs(), f.clock.nowNs() + 1'000'000'000, 0, 300, 22, 0, SG_BLK_XDP_DROP}});
+  book.sweep();
+  EXPECT_EQ(book.counters().late_blocks, 1u);
+  EXPECT_EQ(book.knownBlocks(), 1u);
+  EXPECT_NE(f.logText().find("\"late\":true"), std::string::npos);
+  // The kernel deleted it lazily: reconcile reports the expiry.
+  f.sensor.blocks.clear();
+  book.sweep();
+  EXPECT_EQ(book.knownBlocks(), 0u);
+  EXPECT_EQ(book.counters().blocks_expired, 1u);
+}
+
+TEST(BlockBook, ManualBlockUnblockAndErrors) {
+  Fixture f;
+  f.config.allow.push_back(*parsePrefix("10.0.0.0/8"));
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  auto addr = parseAddress("192.0.2.50");
+  ASSERT_OK(addr);
+  auto r = book.block(*addr, std::chrono::minutes(10));
+  ASSERT_OK(r);
+  EXPECT_EQ((*r)["origin"], "manual");
+  EXPECT_EQ((*r)["block_ms"], 600000);
+  ASSERT_EQ(f.sensor.blocks.size(), 1u);
+  EXPECT_TRUE(f.sensor.blocks[0].block.flags & SG_BLK_XDP_DROP);
+  EXPECT_ERROR(book.block(*parseAddress("10.1.2.3"), std::chrono::minutes(1)),
+               Errc::kInvalidArgument);
+  EXPECT_OK(book.unblock(*addr));
+  EXPECT_TRUE(f.sensor.blocks.empty());
+  EXPECT_ERROR(book.unblock(*addr), Errc::kNotFound);
+}
+
+TEST(BlockBook, ManualIpv6BlockCoversTheCountedPrefix) {
+  Fixture f;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  ASSERT_OK(book.block(*parseAddress("2001:db8:1:2::99"), std::chrono::seconds(30)));
+  ASSERT_EQ(f.sensor.blocks.size(), 1u);
+  EXPECT_EQ(Address{f.sensor.blocks[0].key}.str(), "2001:db8:1:2::");
+  auto blocks = book.blocksJson();
+  ASSERT_OK(blocks);
+  EXPECT_EQ((*blocks)[0]["src"], "2001:db8:1:2::/64");
+}
+
+TEST(BlockBook, DetectOnlyRefusesManualBlocks) {
+  Fixture f;
+  f.config.enforcer = EnforcerKind::kNone;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  EXPECT_ERROR(book.block(*parseAddress("192.0.2.1"), std::chrono::seconds(1)),
+               Errc::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sg::agent

@@ -1,0 +1,48 @@
+#include "agent/control_protocol.h"
+
+#include <gtest/gtest.h>
+
+#include "test_helpers.h"
+
+namespace sg::agent {
+namespace {
+
+TEST(ControlProtocol, RoundTrips) {
+  ControlRequest req{ControlCmd::kBlock, *parseAddress("192.0.2.7"), 600000};
+  auto back = parseControlRequest(encodeControlRequest(req));
+  ASSERT_OK(back);
+  EXPECT_EQ(back->cmd, ControlCmd::kBlock);
+  EXPECT_EQ(back->src.str(), "192.0.2.7");
+  EXPECT_EQ(back->for_ms, 600000u);
+  auto status = parseControlRequest(R"({"cmd":"status"})");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->cmd, ControlCmd::kStatus);
+}
+
+TEST(ControlProtocol, RejectsBadRequestsWithReasons) {
+  struct Case {
+    const char* line;
+    const char* says;
+  } cases[] = {
+      {"", "not valid JSON"},
+      {"[1,2]", "not a JSON object"},
+      {R"({"cmd":5})", "no string \"cmd\""},
+      {R"({"cmd":"explode"})", "unknown cmd 'explode'"},
+      {R"({"cmd":"block"})", "needs a string \"src\""},
+      {R"({"cmd":"block","src":"300.1.1.1"})", "src"},
+      {R"({"cmd":"block","src":"192.0.2.1","for_ms":-5})", "for_ms"},
+      {R"({"cmd":"block","src":"192.0.2.1","for_ms":0})", "for_ms"},
+      {R"({"cmd":"block","src":"192.0.2.1","for_ms":"1m"})", "for_ms"},
+  };
+  for (const auto& c : cases) {
+    auto r = parseControlRequest(c.line);
+    ASSERT_FALSE(r.ok()) << c.line;
+    EXPECT_EQ(r.error().code(), Errc::kInvalidArgument);
+    EXPECT_NE(r.error().message().find(c.says), std::string::npos)
+        << c.line << " -> " << r.error().message();
+  }
+  EXPECT_ERROR(parseControlRequest(std::string(kMaxControlLine + 1, ' ')), Errc::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sg::agent

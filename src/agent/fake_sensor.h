@@ -1,0 +1,74 @@
+// FakeSensor: an in-memory SensorPort for unit tests of the agent's logic.
+#pragma once
+
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "agent/sensor_port.h"
+
+namespace sg::agent {
+
+class FakeSensor final : public SensorPort {
+ public:
+  sg_config config{};
+  std::vector<Prefix> allow;
+  sg_counters counters{};
+  std::vector<BlockEntry> blocks;
+  std::deque<sg_event> pending;
+  size_t sources = 0;
+  int handed_off = 0;
+
+  Result<void> setConfig(const sg_config& cfg) override {
+    config = cfg;
+    return Ok{};
+  }
+  Result<void> setAllowlist(const std::vector<Prefix>& a) override {
+    allow = a;
+    return Ok{};
+  }
+  Result<sg_counters> readCounters() override { return counters; }
+  Result<std::vector<BlockEntry>> listBlocks() override { return blocks; }
+  Result<void> addBlock(const sg_addr& key, const sg_block& block) override {
+    (void)removeBlock(key);
+    blocks.push_back({key, block});
+    return Ok{};
+  }
+  Result<bool> removeBlock(const sg_addr& key) override {
+    for (auto it = blocks.begin(); it != blocks.end(); ++it) {
+      if (std::memcmp(it->key.b, key.b, 16) == 0) {
+        blocks.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+  Result<void> markHandedOff(const sg_addr& key) override {
+    for (auto& e : blocks) {
+      if (std::memcmp(e.key.b, key.b, 16) == 0) e.block.flags |= SG_BLK_HANDED_OFF;
+    }
+    handed_off++;
+    return Ok{};
+  }
+  Result<std::vector<BlockEntry>> sweepExpired(uint64_t now_ns) override {
+    std::vector<BlockEntry> out, keep;
+    for (const auto& e : blocks) (e.block.expires_ns <= now_ns ? out : keep).push_back(e);
+    blocks = keep;
+    return out;
+  }
+  Result<size_t> sourceCount() override { return sources; }
+  size_t sourceCapacity() const override { return 1024; }
+  size_t blockCapacity() const override { return 64; }
+  int eventsFd() override { return -1; }
+  Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
+    int n = 0;
+    while (!pending.empty()) {
+      fn(pending.front());
+      pending.pop_front();
+      n++;
+    }
+    return n;
+  }
+};
+
+}  // namespace sg::agent

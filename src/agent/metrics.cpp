@@ -1,0 +1,61 @@
+#include "agent/metrics.h"
+
+namespace sg::agent {
+
+namespace {
+
+#define SG_COUNTER_NAME(name, metric, help) metric,
+#define SG_COUNTER_HELP(name, metric, help) help,
+const char* const kNames[] = {SG_COUNTERS(SG_COUNTER_NAME)};
+const char* const kHelps[] = {SG_COUNTERS(SG_COUNTER_HELP)};
+#undef SG_COUNTER_NAME
+#undef SG_COUNTER_HELP
+static_assert(sizeof(kNames) / sizeof(kNames[0]) == SG_CNT__MAX);
+
+void metric(std::string& out, const char* name, const char* type, const char* help,
+            unsigned long long value) {
+  out += "# HELP syn_guard_";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE syn_guard_";
+  out += name;
+  out += ' ';
+  out += type;
+  out += "\nsyn_guard_";
+  out += name;
+  out += ' ';
+  out += std::to_string(value);
+  out += '\n';
+}
+
+}  // namespace
+
+const char* counterName(int index) { return kNames[index]; }
+const char* counterHelp(int index) { return kHelps[index]; }
+
+std::string renderMetrics(const sg_counters& k, const BookCounters& b, const Gauges& g) {
+  std::string out;
+  for (int i = 0; i < SG_CNT__MAX; i++) metric(out, kNames[i], "counter", kHelps[i], k.c[i]);
+  metric(out, "agent_events_handled_total", "counter", "Kernel events handled by the agent",
+         b.events_handled);
+  metric(out, "agent_blocks_expired_total", "counter", "Blocks that ended by expiry",
+         b.blocks_expired);
+  metric(out, "agent_blocks_removed_total", "counter", "Blocks removed by an operator",
+         b.blocks_removed);
+  metric(out, "agent_manual_blocks_total", "counter", "Blocks added by an operator",
+         b.manual_blocks);
+  metric(out, "agent_enforcer_errors_total", "counter",
+         "Blocks the enforcer failed to take (XDP kept dropping)", b.enforcer_errors);
+  metric(out, "agent_late_blocks_total", "counter",
+         "Blocks found by reconciliation (their event was over budget)", b.late_blocks);
+  metric(out, "active_blocks", "gauge", "Blocks in force", g.active_blocks);
+  metric(out, "block_capacity", "gauge", "Size of the kernel block table", g.block_capacity);
+  metric(out, "sources_tracked", "gauge", "Sources with exact per-source state", g.sources);
+  metric(out, "source_capacity", "gauge", "Size of the per-source LRU table", g.source_capacity);
+  metric(out, "interfaces", "gauge", "Interfaces the XDP program is attached to", g.interfaces);
+  metric(out, "agent_resident_bytes", "gauge", "Resident memory of the agent", g.rss_bytes);
+  return out;
+}
+
+}  // namespace sg::agent

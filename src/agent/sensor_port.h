@@ -1,0 +1,45 @@
+// SensorPort: what the agent needs from a kernel sensor. The XDP sensor
+// (src/linux/xdp_sensor.h) implements it through XdpSensorPort; unit tests use
+// FakeSensor (fake_sensor.h). An ETW/WFP sensor on Windows will implement the
+// same port.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "core/address.h"
+#include "core/result.h"
+#include "sg_shared.h"
+
+namespace sg::agent {
+
+struct BlockEntry {
+  sg_addr key{};
+  sg_block block{};
+};
+
+class SensorPort {
+ public:
+  virtual ~SensorPort() = default;
+  virtual Result<void> setConfig(const sg_config& cfg) = 0;
+  virtual Result<void> setAllowlist(const std::vector<Prefix>& allow) = 0;
+  virtual Result<sg_counters> readCounters() = 0;
+  virtual Result<std::vector<BlockEntry>> listBlocks() = 0;
+  virtual Result<void> addBlock(const sg_addr& key, const sg_block& block) = 0;
+  virtual Result<bool> removeBlock(const sg_addr& key) = 0;
+  virtual Result<void> markHandedOff(const sg_addr& key) = 0;
+  // Removes blocks whose expiry is <= now_ns and returns them.
+  virtual Result<std::vector<BlockEntry>> sweepExpired(uint64_t now_ns) = 0;
+  virtual Result<size_t> sourceCount() = 0;
+  // Capacity of the per-source and block tables (for occupancy metrics).
+  virtual size_t sourceCapacity() const = 0;
+  virtual size_t blockCapacity() const = 0;
+  // A file descriptor that becomes readable when events wait (-1: none).
+  virtual int eventsFd() = 0;
+  // Hands every waiting event to `fn`; returns how many.
+  virtual Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) = 0;
+};
+
+}  // namespace sg::agent

@@ -1,0 +1,101 @@
+#include "cli/agent_flags.h"
+
+namespace sg::cli {
+
+void AgentFlags::addTo(CLI::App* sub) {
+  sub_ = sub;
+  sub->add_option("--config", config_path, "TOML config file (flags override it; SIGHUP reloads)");
+  sub->add_option("--interface,-i", interfaces,
+                  "Interface to protect (repeatable); default: those with default routes");
+  sub->add_option("--flood-threshold", threshold,
+                  "Block a source whose attempts in the window exceed this (default 200)");
+  sub->add_option("--flood-window", window, "Sliding window, e.g. 5s (default 5s)");
+  sub->add_option("--block-duration", block, "Block length, e.g. 60s (default 60s)");
+  sub->add_option("--max-block-level", max_block_level,
+                  "Repeat offenders: block doubles up to 2^N times (default 3)");
+  sub->add_option("--repeat-memory", repeat_memory,
+                  "Offences this long after the last block are forgotten (default 1h)");
+  sub->add_option("--ipv6-prefix", ipv6_prefix, "Count IPv6 sources per prefix (default 64)");
+  sub->add_option("--allow", allow, "Never block this CIDR (repeatable)");
+  sub->add_option("--enforcer", enforcer, "xdp (default), nftables, or none (detect only)");
+  sub->add_option("--xdp-mode", xdp_mode, "auto (default), native or generic");
+  sub->add_option("--max-sources", max_sources, "Exact per-source state entries (default 65536)");
+  sub->add_option("--max-blocks", max_blocks, "Concurrent blocks (default 16384)");
+  sub->add_option("--admit-per-sec", admit_per_sec,
+                  "New sources per CPU per second before the sketch gates (default 4096)");
+  sub->add_option("--admit-min", admit_min, "Sketch margin for exact state (default 8)");
+  sub->add_option("--events-per-sec", events_per_sec, "Kernel event budget per CPU (default 2048)");
+  sub->add_option("--nft-table", nft_table, "nftables table name (default syn_guard)");
+  sub->add_option("--log-format", log_format, "text (default) or json");
+  sub->add_option("--metrics-listen", metrics_listen,
+                  "Prometheus endpoint host:port (default 127.0.0.1:9469; '' disables)");
+  sub->add_option("--control-socket", control_socket,
+                  "Control socket (default /run/syn-guard/agent.sock)");
+  sub->add_flag("--enable-syn-guard", enable_syn_guard,
+                "Accepted for compatibility with the original agent; always on");
+}
+
+bool AgentFlags::given(const std::string& name) const {
+  return sub_ != nullptr && sub_->count(name) > 0;
+}
+
+Result<void> AgentFlags::applyTo(AgentConfig& c) const {
+  auto duration = [](const std::string& flag, const std::string& text, Nanos& out) -> Result<void> {
+    auto d = parseDuration(text);
+    if (!d) return d.error().context(flag);
+    out = *d;
+    return Ok{};
+  };
+  if (given("--interface")) c.interfaces = interfaces;
+  if (given("--flood-threshold")) c.threshold = threshold;
+  if (given("--flood-window")) SG_TRY(duration("--flood-window", window, c.window));
+  if (given("--block-duration")) SG_TRY(duration("--block-duration", block, c.block_duration));
+  if (given("--repeat-memory")) SG_TRY(duration("--repeat-memory", repeat_memory, c.repeat_memory));
+  if (given("--max-block-level")) c.max_block_level = max_block_level;
+  if (given("--ipv6-prefix")) c.ipv6_prefix = ipv6_prefix;
+  if (given("--max-sources")) c.max_sources = max_sources;
+  if (given("--max-blocks")) c.max_blocks = max_blocks;
+  if (given("--admit-per-sec")) c.admit_per_sec = admit_per_sec;
+  if (given("--admit-min")) c.admit_min = admit_min;
+  if (given("--events-per-sec")) c.events_per_sec = events_per_sec;
+  if (given("--nft-table")) c.nft_table = nft_table;
+  if (given("--metrics-listen")) c.metrics_listen = metrics_listen;
+  if (given("--control-socket")) c.control_socket = control_socket;
+  if (given("--allow")) {
+    for (const auto& a : allow) {
+      auto p = parsePrefix(a);
+      if (!p) return p.error().context("--allow");
+      c.allow.push_back(*p);
+    }
+  }
+  if (given("--enforcer")) {
+    auto e = parseEnforcer(enforcer);
+    if (!e) return e.error().context("--enforcer");
+    c.enforcer = *e;
+  }
+  if (given("--xdp-mode")) {
+    auto m = parseXdpMode(xdp_mode);
+    if (!m) return m.error().context("--xdp-mode");
+    c.xdp_mode = *m;
+  }
+  if (given("--log-format")) {
+    auto f = parseLogFormat(log_format);
+    if (!f) return f.error().context("--log-format");
+    c.log_format = *f;
+  }
+  return Ok{};
+}
+
+Result<AgentConfig> AgentFlags::resolve() const {
+  AgentConfig c;
+  if (!config_path.empty()) {
+    auto loaded = loadConfigFile(config_path);
+    if (!loaded) return loaded.error();
+    c = *loaded;
+  }
+  SG_TRY(applyTo(c));
+  SG_TRY(validateConfig(c));
+  return c;
+}
+
+}  // namespace sg::cli

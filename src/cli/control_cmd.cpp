@@ -1,0 +1,171 @@
+// syn-guard status | blocks [--json] | block IP [--for 10m] | unblock IP:
+// talk to the running agent over its root-only control socket.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "agent/control_protocol.h"
+#include "agent/sockets.h"
+#include "cli/commands.h"
+#include "core/config.h"
+#include "core/duration.h"
+
+namespace sg::cli {
+
+namespace {
+
+struct ControlArgs {
+  std::string socket = AgentConfig{}.control_socket;
+  bool json = false;
+  std::string ip;
+  std::string duration;
+};
+
+int fail(const std::string& cmd, const std::string& why, int code) {
+  std::fprintf(stderr, "syn-guard: %s: %s\n", cmd.c_str(), why.c_str());
+  return code;
+}
+
+Result<nlohmann::json> call(const std::string& socket, const agent::ControlRequest& req) {
+  auto fd = agent::connectUnix(socket);
+  if (!fd) {
+    return Error(fd.error().code(), "cannot reach the agent at " + socket + " (" +
+                                        fd.error().message() +
+                                        "); is `syn-guard agent` running, and are you root?");
+  }
+  SG_TRY(agent::writeAll(fd->get(), agent::encodeControlRequest(req) + "\n"));
+  auto line = agent::readLine(fd->get(), 16 * 1024 * 1024, std::chrono::milliseconds(5000));
+  if (!line) return line.error().context("reading the agent's answer");
+  auto j = nlohmann::json::parse(*line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error(Errc::kIo, "the agent's answer is not a JSON object");
+  }
+  if (!j.value("ok", false)) return Error(Errc::kInvalidArgument, j.value("error", "failed"));
+  return j;
+}
+
+void printStatus(const nlohmann::json& j) {
+  std::printf("agent pid %d, up %llus, enforcer %s, threshold %u per %llums, block %llums\n",
+              j.value("pid", 0), j.value("uptime_s", 0ull), j.value("enforcer", "?").c_str(),
+              j.value("threshold", 0u), j.value("window_ms", 0ull), j.value("block_ms", 0ull));
+  std::printf("interfaces:");
+  for (const auto& i : j.value("interfaces", nlohmann::json::array())) {
+    std::printf(" %s", i.get<std::string>().c_str());
+  }
+  std::printf("\nsources tracked %zu/%zu, blocks %zu/%zu, rss %.1f MB\n",
+              j.value("sources", size_t{0}), j.value("source_capacity", size_t{0}),
+              j.value("blocks", size_t{0}), j.value("block_capacity", size_t{0}),
+              j.value("rss_bytes", 0.0) / 1e6);
+  for (const auto& [k, v] : j.value("counters", nlohmann::json::object()).items()) {
+    std::printf("  %-32s %llu\n", k.c_str(), v.get<unsigned long long>());
+  }
+}
+
+void printBlocks(const nlohmann::json& blocks) {
+  if (blocks.empty()) {
+    std::printf("no blocks\n");
+    return;
+  }
+  std::printf("%-28s %6s %8s %10s %10s %6s %8s %s\n", "SOURCE", "PORT", "COUNT", "BLOCK", "LEFT",
+              "LEVEL", "DROPPED", "BY");
+  for (const auto& b : blocks) {
+    std::printf("%-28s %6u %8u %9.1fs %9.1fs %6u %8llu %s/%s\n", b.value("src", "").c_str(),
+                b.value("dst_port", 0u), b.value("count", 0u), b.value("block_ms", 0.0) / 1000,
+                b.value("remaining_ms", 0.0) / 1000, b.value("level", 0u), b.value("dropped", 0ull),
+                b.value("origin", "").c_str(), b.value("enforced_by", "").c_str());
+  }
+}
+
+}  // namespace
+
+void registerControl(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<ControlArgs>();
+  auto socket_opt = [args](CLI::App* sub) {
+    sub->add_option("--control-socket", args->socket, "The agent's control socket")
+        ->capture_default_str();
+  };
+
+  auto* status = app.add_subcommand("status", "Show the running agent's state and counters");
+  socket_opt(status);
+  status->add_flag("--json", args->json, "Print JSON");
+  status->callback([args, exit_code] {
+    auto r = call(args->socket, {agent::ControlCmd::kStatus, {}, 0});
+    if (!r) {
+      *exit_code = fail("status", r.error().message(), 1);
+      return;
+    }
+    if (args->json)
+      std::cout << r->dump(2) << "\n";
+    else
+      printStatus(*r);
+  });
+
+  auto* blocks = app.add_subcommand("blocks", "List the blocks in force");
+  socket_opt(blocks);
+  blocks->add_flag("--json", args->json, "Print JSON");
+  blocks->callback([args, exit_code] {
+    auto r = call(args->socket, {agent::ControlCmd::kBlocks, {}, 0});
+    if (!r) {
+      *exit_code = fail("blocks", r.error().message(), 1);
+      return;
+    }
+    if (args->json)
+      std::cout << (*r)["blocks"].dump(2) << "\n";
+    else
+      printBlocks((*r)["blocks"]);
+  });
+
+  auto* block = app.add_subcommand("block", "Block a source now (IPv6: its counted prefix)");
+  socket_opt(block);
+  block->add_option("ip", args->ip, "Address to block")->required();
+  block->add_option("--for", args->duration, "How long (e.g. 10m); default: the block duration");
+  block->callback([args, exit_code] {
+    auto addr = parseAddress(args->ip);
+    if (!addr) {
+      *exit_code = fail("block", addr.error().message(), 2);
+      return;
+    }
+    agent::ControlRequest req{agent::ControlCmd::kBlock, *addr, 0};
+    if (!args->duration.empty()) {
+      auto d = parseDuration(args->duration);
+      if (!d) {
+        *exit_code = fail("block", "--for: " + d.error().message(), 2);
+        return;
+      }
+      req.for_ms = static_cast<uint64_t>(d->count() / 1'000'000);
+      if (req.for_ms == 0) {
+        *exit_code = fail("block", "--for must be at least 1ms", 2);
+        return;
+      }
+    }
+    auto r = call(args->socket, req);
+    if (!r) {
+      *exit_code = fail("block", r.error().message(), 1);
+      return;
+    }
+    const auto& b = (*r)["block"];
+    std::printf("blocked %s for %.1fs\n", b.value("src", "").c_str(),
+                b.value("block_ms", 0.0) / 1000);
+  });
+
+  auto* unblock = app.add_subcommand("unblock", "Lift a block now");
+  socket_opt(unblock);
+  unblock->add_option("ip", args->ip, "Address to unblock")->required();
+  unblock->callback([args, exit_code] {
+    auto addr = parseAddress(args->ip);
+    if (!addr) {
+      *exit_code = fail("unblock", addr.error().message(), 2);
+      return;
+    }
+    auto r = call(args->socket, {agent::ControlCmd::kUnblock, *addr, 0});
+    if (!r) {
+      *exit_code = fail("unblock", r.error().message(), 1);
+      return;
+    }
+    std::printf("unblocked %s\n", (*r)["removed"].value("src", "").c_str());
+  });
+}
+
+}  // namespace sg::cli
