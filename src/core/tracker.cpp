@@ -1,0 +1,207 @@
+// Tracker: bpf/syn_guard.bpf.c's syn_guard_xdp() in user space, decision for
+// decision. Each function below names the kernel function it mirrors; the
+// arithmetic is the kernel's own (sg_track.h, sg_parse.h), called, not copied.
+//
+// Map stand-ins:
+//   sg_sources      -> sources_ + lru_: exact LRU bounded by max_sources (the
+//                      kernel's LRU is approximate; this one evicts exactly
+//                      the least recently looked-up entry).
+//   sg_blocks       -> blocks_: insert of a new key fails when max_blocks are
+//                      stored, like a full BPF hash (-E2BIG).
+//   sg_epochs       -> epoch_: one CPU.
+//   sg_sketch       -> sketch_: SG_SKETCH_ROWS * SG_SKETCH_COLS cells.
+//   sg_allow        -> options_.allow: LPM lookup of the masked key with
+//                      prefixlen 128 = any prefix that contains the key.
+//   sg_events       -> *events (never full: EVENTS_LOST stays 0).
+//   sg_blocks_active-> "blocks_ is not empty" (user space clears the flag only
+//                      when the map is empty, so the outcome is the same).
+#include "core/tracker.h"
+
+#include <cstring>
+
+#include "sg_track.h"
+
+namespace sg {
+
+size_t Tracker::AddrHash::operator()(const sg_addr& a) const {
+  return static_cast<size_t>(sg_addr_hash(&a));
+}
+
+bool Tracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {
+  return std::memcmp(a.b, b.b, sizeof(a.b)) == 0;
+}
+
+Tracker::Tracker(TrackerOptions options)
+    : options_(std::move(options)), sketch_(SG_SKETCH_ROWS * SG_SKETCH_COLS) {
+  if (options_.max_sources == 0) options_.max_sources = 1;
+  sources_.reserve(options_.max_sources < 65536 ? options_.max_sources : 65536);
+}
+
+// sg_epoch(): the per-CPU epoch struct, reset when the ~1 s epoch changes.
+sg_cpu_epoch& Tracker::epoch(uint64_t now) {
+  uint64_t e = now >> SG_EPOCH_SHIFT;
+  if (epoch_.epoch != e) {
+    epoch_.epoch = e;
+    epoch_.events = 0;
+    epoch_.admitted = 0;
+    epoch_.sketched = 0;
+    epoch_.pressure = 0;
+  }
+  return epoch_;
+}
+
+// sg_emit(): budgeted by events_per_sec per epoch.
+void Tracker::emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count,
+                   uint64_t block_ns, uint16_t port, uint8_t level, std::vector<sg_event>* events) {
+  sg_cpu_epoch& ep = epoch_;  // the caller has just called epoch(now)
+  if (ep.events >= options_.cfg.events_per_sec) {
+    counters_.c[SG_CNT_EVENTS_SUPPRESSED]++;
+    return;
+  }
+  ep.events++;
+  if (events != nullptr) {
+    sg_event e{};
+    e.ts_ns = now;
+    e.block_ns = block_ns;
+    e.src = key;
+    e.type = type;
+    e.count = count;
+    e.ifindex = 0;
+    e.dst_port = port;
+    e.level = level;
+    events->push_back(e);
+  }
+  counters_.c[SG_CNT_EVENTS_SENT]++;
+}
+
+// bpf_map_lookup_elem(&sg_allow, {128, key}): longest-prefix match exists.
+bool Tracker::allowed(const sg_addr& key) const {
+  for (const Prefix& p : options_.allow) {
+    unsigned bits = p.bits > 128 ? 128 : p.bits;
+    unsigned full = bits / 8, rest = bits % 8;
+    if (std::memcmp(key.b, p.addr.raw.b, full) != 0) continue;
+    if (rest != 0) {
+      auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+      if ((key.b[full] & mask) != (p.addr.raw.b[full] & mask)) continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+// bpf_map_lookup_elem(&sg_sources, key): a hit refreshes the LRU position.
+sg_source* Tracker::findSource(const sg_addr& key) {
+  auto it = sources_.find(key);
+  if (it == sources_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return &it->second.state;
+}
+
+// sg_admit(): exact state, or nullptr while the sketch gates the source.
+sg_source* Tracker::admit(const sg_addr& key, uint64_t now, std::vector<sg_event>* events) {
+  sg_cpu_epoch& ep = epoch(now);
+  const sg_config& cfg = options_.cfg;
+  if (ep.admitted >= cfg.admit_per_sec) {
+    if (!ep.pressure) {
+      ep.pressure = 1;
+      emit(SG_EV_PRESSURE, key, now, ep.admitted, 0, 0, 0, events);
+    }
+    uint32_t est = sg_sketch_add(sketch_.data(), &key, ep.epoch);
+    ep.sketched++;
+    if (!sg_sketch_admits(est, ep.sketched, options_.ncpus, cfg.admit_min)) {
+      counters_.c[SG_CNT_SKETCH_GATED]++;
+      return nullptr;
+    }
+  }
+  ep.admitted++;
+  // bpf_map_update_elem(BPF_NOEXIST) on an LRU hash: evicts when full.
+  if (sources_.size() >= options_.max_sources) {
+    sources_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  lru_.push_front(key);
+  SourceEntry& entry = sources_[key];
+  entry.state = sg_source{};
+  entry.lru = lru_.begin();
+  counters_.c[SG_CNT_SOURCES_NEW]++;
+  return &entry.state;
+}
+
+// sg_cross(): the attempt took the source over its threshold.
+Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
+                       std::vector<sg_event>* events) {
+  const sg_config& cfg = options_.cfg;
+  counters_.c[SG_CNT_FLAGGED]++;
+  if (allowed(key)) {
+    counters_.c[SG_CNT_ALLOWLISTED]++;
+    src->win.cur_start_ns = 0;
+    return Verdict::kPass;
+  }
+  sg_source before = *src;
+  sg_block b{};
+  sg_block_start(src, &cfg, now, &b);
+  if (cfg.enforce != SG_ENFORCE_NONE) b.flags = SG_BLK_XDP_DROP;
+  auto it = blocks_.find(key);
+  if (it == blocks_.end() && blocks_.size() >= options_.max_blocks) {
+    *src = before;  // stays over its threshold: every further attempt dropped
+    counters_.c[SG_CNT_BLOCK_MAP_FULL]++;
+    return cfg.enforce != SG_ENFORCE_NONE ? Verdict::kDrop : Verdict::kPass;
+  }
+  blocks_[key] = b;
+  counters_.c[SG_CNT_BLOCKS_ADDED]++;
+  epoch(now);
+  emit(cfg.enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key, now, b.count,
+       b.expires_ns - b.added_ns, b.dst_port, b.level, events);
+  return (b.flags & SG_BLK_XDP_DROP) ? Verdict::kDrop : Verdict::kPass;
+}
+
+// syn_guard_xdp(), from the parsed packet on (the parser runs in the caller).
+Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_event>* events) {
+  const sg_config& cfg = options_.cfg;
+  if (!cfg.enabled) return Verdict::kPass;
+  counters_.c[SG_CNT_PACKETS]++;
+  if (!pkt.has_src) {
+    counters_.c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
+    return Verdict::kPass;
+  }
+  sg_addr key = pkt.src;
+  sg_mask_source(&key, pkt.family, cfg.v6_prefix_len);
+
+  if (!blocks_.empty()) {
+    auto it = blocks_.find(key);
+    if (it != blocks_.end()) {
+      sg_block& b = it->second;
+      if (now_ns < b.expires_ns) {
+        if ((b.flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) == SG_BLK_XDP_DROP) {
+          b.drops++;
+          counters_.c[SG_CNT_DROPPED]++;
+          return Verdict::kDrop;
+        }
+        if (sg_pkt_is_attempt(&pkt)) counters_.c[SG_CNT_SYN]++;
+        return Verdict::kPass;
+      }
+      blocks_.erase(it);
+      counters_.c[SG_CNT_BLOCKS_EXPIRED]++;
+    }
+  }
+
+  if (pkt.kind != SG_PKT_TCP) {
+    if (pkt.kind == SG_PKT_MALFORMED)
+      counters_.c[SG_CNT_MALFORMED]++;
+    else if (pkt.kind == SG_PKT_FRAGMENT)
+      counters_.c[SG_CNT_FRAGMENTS]++;
+    return Verdict::kPass;
+  }
+  if (!sg_pkt_is_attempt(&pkt)) return Verdict::kPass;
+  counters_.c[SG_CNT_SYN]++;
+
+  sg_source* src = findSource(key);
+  if (src == nullptr) {
+    src = admit(key, now_ns, events);
+    if (src == nullptr) return Verdict::kPass;
+  }
+  if (!sg_source_attempt(src, &cfg, now_ns, pkt.dst_port)) return Verdict::kPass;
+  return cross(src, key, now_ns, events);
+}
+
+}  // namespace sg

@@ -1,0 +1,81 @@
+// Packets and configs for the tracker's tests, built as the parser would
+// leave them (struct sg_pkt), with explicit timestamps.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "core/tracker.h"
+
+namespace sg::test {
+
+constexpr uint64_t kSec = 1'000'000'000ull;
+constexpr uint64_t kT0 = 100 * kSec;  // a positive, epoch-aligned-enough start
+
+inline sg_config testConfig(uint32_t threshold = 10) {
+  sg_config c{};
+  c.window_ns = 5 * kSec;
+  c.block_ns = 60 * kSec;
+  c.repeat_memory_ns = 3600 * kSec;
+  c.threshold = threshold;
+  c.events_per_sec = 2048;
+  c.admit_per_sec = 4096;
+  c.admit_min = 8;
+  c.enforce = SG_ENFORCE_XDP;
+  c.v6_prefix_len = 64;
+  c.max_level = 3;
+  c.enabled = 1;
+  return c;
+}
+
+inline TrackerOptions testOptions(uint32_t threshold = 10) {
+  TrackerOptions o;
+  o.cfg = testConfig(threshold);
+  return o;
+}
+
+inline sg_addr v4(uint32_t host_order) {
+  sg_addr a{};
+  a.b[10] = 0xff;
+  a.b[11] = 0xff;
+  a.b[12] = static_cast<uint8_t>(host_order >> 24);
+  a.b[13] = static_cast<uint8_t>(host_order >> 16);
+  a.b[14] = static_cast<uint8_t>(host_order >> 8);
+  a.b[15] = static_cast<uint8_t>(host_order);
+  return a;
+}
+
+// 2001:db8:0:<net>::<host>
+inline sg_addr v6(uint16_t net, uint16_t host) {
+  sg_addr a{};
+  const uint8_t pre[] = {
+      0x20, 0x01, 0x0d, 0xb8, 0, 0, static_cast<uint8_t>(net >> 8), static_cast<uint8_t>(net)};
+  std::memcpy(a.b, pre, sizeof(pre));
+  a.b[14] = static_cast<uint8_t>(host >> 8);
+  a.b[15] = static_cast<uint8_t>(host);
+  return a;
+}
+
+inline sg_pkt tcp(const sg_addr& src, uint8_t flags, uint16_t port = 80) {
+  sg_pkt p{};
+  p.src = src;
+  p.has_src = 1;
+  p.family = src.b[10] == 0xff && src.b[11] == 0xff && src.b[0] == 0 ? 4 : 6;
+  p.kind = SG_PKT_TCP;
+  p.tcp_flags = flags;
+  p.dst_port = port;
+  return p;
+}
+
+inline sg_pkt syn(const sg_addr& src, uint16_t port = 80) { return tcp(src, SG_TCP_SYN, port); }
+
+inline sg_pkt other(const sg_addr& src, uint8_t kind) {
+  sg_pkt p = tcp(src, 0);
+  p.kind = kind;
+  p.tcp_flags = 0;
+  p.dst_port = 0;
+  return p;
+}
+
+}  // namespace sg::test
