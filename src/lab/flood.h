@@ -1,0 +1,59 @@
+// sg-flood's engine: a SYN generator over a raw IP socket (IP_HDRINCL /
+// IPPROTO_RAW): prebuilt IPv4/IPv6 SYN frames sent in sendmmsg() batches, with
+// a fixed or a random spoofed source (drawn from a prefix), fixed or random
+// source ports, bounded by a packet count AND a duration, optionally paced.
+//
+// Safety: it only sends to addresses inside the lab ranges 10.200.0.0/16 and
+// fd00:200::/32 (the namespaces the caller made), from sources inside them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+
+namespace sg::lab {
+
+struct FloodOptions {
+  std::string dst;           // destination address (lab range only)
+  uint16_t dst_port = 8080;  // destination port
+  std::string src;           // fixed source address, or "" with spoof_cidr
+  std::string spoof_cidr;    // random source per packet from this prefix
+  uint16_t src_port = 0;     // fixed source port; 0 = random per packet
+  uint64_t count = 100000;   // stop after this many packets...
+  std::chrono::nanoseconds duration = std::chrono::seconds(5);  // ...or after this long
+  uint64_t rate = 0;    // packets per second; 0 = as fast as it goes
+  unsigned batch = 64;  // packets per sendmmsg (1..1024)
+};
+
+struct FloodStats {
+  uint64_t sent = 0;    // packets the kernel accepted
+  uint64_t errors = 0;  // packets it refused (ENOBUFS and the like)
+  double seconds = 0;
+  double pps = 0;
+  std::string json() const;  // {"sent":N,"errors":N,"seconds":S,"pps":P}
+};
+
+// Checks an address (or a prefix) lies in 10.200.0.0/16 or fd00:200::/32.
+Result<void> checkLabRange(const std::string& addr_or_prefix);
+Result<void> validateFlood(const FloodOptions& options);
+
+// Runs the flood on the calling thread (which must be inside the attacker's
+// namespace). `stop`, when given, ends it early.
+Result<FloodStats> runFlood(const FloodOptions& options, const std::atomic<bool>* stop = nullptr);
+
+// ---- frame building (exposed for tests) ----
+// Writes an IPv4 (44 bytes) or IPv6 (64 bytes) SYN with an MSS option and a
+// correct TCP checksum into buf; returns its length. Addresses in network order.
+size_t buildSyn4(uint8_t* buf, const uint8_t src[4], const uint8_t dst[4], uint16_t sport,
+                 uint16_t dport, uint32_t seq);
+size_t buildSyn6(uint8_t* buf, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
+                 uint16_t dport, uint32_t seq);
+// Internet checksum of a TCP segment over its pseudo header (0 when valid).
+uint16_t tcpChecksum4(const uint8_t* ip_packet, size_t len);
+uint16_t tcpChecksum6(const uint8_t* ip_packet, size_t len);
+
+}  // namespace sg::lab

@@ -1,0 +1,108 @@
+#include "lab/lab.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "lab/subprocess.h"
+
+namespace sg::lab {
+namespace {
+
+constexpr const char* kProbeTable = "sg_lab_probe";
+
+Result<void> setUpHost(const Netns& ns, const Netns& hub, const LabHost& host,
+                       const std::string& hub_dev) {
+  SG_TRY(addVethPair(ns, host.dev, hub, hub_dev));
+  SG_TRY(hub.ip({"link", "set", "dev", hub_dev, "master", "br0"}));
+  SG_TRY(ns.addAddress(host.dev, std::string(host.v4) + "/24"));
+  SG_TRY(ns.addAddress(host.dev, std::string(host.v6) + "/64"));
+  SG_TRY(ns.addRoute("fd00:200::/32", host.dev));
+  return Ok{};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Lab>> Lab::create() {
+  removeStaleNamespaces();
+  auto hub = Netns::create("hub");
+  if (!hub.ok()) return hub.error();
+  auto victim = Netns::create("victim");
+  if (!victim.ok()) return victim.error();
+  auto attacker = Netns::create("attacker");
+  if (!attacker.ok()) return attacker.error();
+  auto client = Netns::create("client");
+  if (!client.ok()) return client.error();
+  std::unique_ptr<Lab> lab(
+      new Lab(std::move(*hub), std::move(*victim), std::move(*attacker), std::move(*client)));
+  const Netns& h = lab->hub_;
+  // No STP (ports forward at once), no multicast snooping (IPv6 ND just works).
+  SG_TRY(h.ip(
+      {"link", "add", "name", "br0", "type", "bridge", "stp_state", "0", "mcast_snooping", "0"}));
+  SG_TRY(h.linkUp("br0"));
+  SG_TRY(setUpHost(lab->victim_, h, kVictim, "hv"));
+  SG_TRY(setUpHost(lab->attacker_, h, kAttacker, "ha"));
+  SG_TRY(setUpHost(lab->client_, h, kClient, "hc"));
+  return lab;
+}
+
+Result<SynProbe> SynProbe::install(const Netns& ns, const std::vector<std::string>& sources) {
+  std::string rules = std::string("table inet ") + kProbeTable +
+                      " {\n chain in {\n  type filter hook input priority 500; policy accept;\n";
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const std::string& s = sources[i];
+    rules += std::string("  ") + (s.find(':') != std::string::npos ? "ip6" : "ip") + " saddr " + s +
+             " tcp flags & (fin|syn|rst|ack) == syn counter comment \"p" + std::to_string(i) +
+             "\"\n";
+  }
+  rules += " }\n}\n";
+  char path[] = "/tmp/sg-lab-probe-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return makeError(Errc::kIo, "mkstemp for the nft probe rules failed");
+  bool written = write(fd, rules.data(), rules.size()) == static_cast<ssize_t>(rules.size());
+  close(fd);
+  Result<std::string> loaded = written ? ns.run({"nft", "-f", path})
+                                       : Result<std::string>(makeError(Errc::kIo, "write failed"));
+  unlink(path);
+  if (!loaded.ok()) return loaded.error().context("installing the SYN probe");
+  SynProbe probe;
+  probe.netns_ = ns.name();
+  probe.sources_ = sources;
+  return probe;
+}
+
+Result<std::map<std::string, uint64_t>> SynProbe::read() const {
+  auto out = runChecked({"nft", "-j", "list", "table", "inet", kProbeTable}, netns_);
+  if (!out.ok()) return out.error().context("reading the SYN probe");
+  std::map<std::string, uint64_t> counts;
+  for (const auto& s : sources_) counts[s] = 0;
+  auto doc = nlohmann::json::parse(*out, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("nftables")) {
+    return makeError(Errc::kIo, "nft -j printed something that is not its JSON");
+  }
+  for (const auto& item : doc["nftables"]) {
+    if (!item.contains("rule")) continue;
+    const auto& rule = item["rule"];
+    std::string comment = rule.value("comment", "");
+    if (comment.size() < 2 || comment[0] != 'p') continue;
+    size_t idx = std::stoul(comment.substr(1));
+    if (idx >= sources_.size()) continue;
+    for (const auto& stmt : rule["expr"]) {
+      if (stmt.contains("counter")) counts[sources_[idx]] = stmt["counter"].value("packets", 0ull);
+    }
+  }
+  return counts;
+}
+
+Result<uint64_t> SynProbe::read(const std::string& source) const {
+  auto all = read();
+  if (!all.ok()) return all.error();
+  auto it = all->find(source);
+  if (it == all->end()) return makeError(Errc::kNotFound, "no probe for source " + source);
+  return it->second;
+}
+
+Result<std::string> nftRuleset(const Netns& ns) { return ns.run({"nft", "list", "ruleset"}); }
+
+}  // namespace sg::lab

@@ -1,0 +1,75 @@
+// The standard lab: three hosts on one Ethernet segment (a bridge in a `hub`
+// namespace), made and removed as a unit.
+//
+//   victim   veth-v  10.200.1.1/24  fd00:200:0:1::1/64   agent + server
+//   attacker veth-a  10.200.1.2/24  fd00:200:0:2::1/64   sg-flood
+//   client   veth-c  10.200.1.3/24  fd00:200:0:3::1/64   legitimate client
+//
+// Each host's IPv6 /64 is its own (so counting attackers per /64 never lumps
+// them with the victim or the client); fd00:200::/32 is on-link everywhere.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "lab/netns.h"
+
+namespace sg::lab {
+
+struct LabHost {
+  const char* dev;
+  const char* v4;
+  const char* v6;
+};
+inline constexpr LabHost kVictim{"veth-v", "10.200.1.1", "fd00:200:0:1::1"};
+inline constexpr LabHost kAttacker{"veth-a", "10.200.1.2", "fd00:200:0:2::1"};
+inline constexpr LabHost kClient{"veth-c", "10.200.1.3", "fd00:200:0:3::1"};
+inline constexpr uint16_t kServerPort = 8080;
+
+class Lab {
+ public:
+  // Builds the topology; on any failure, whatever was made is removed again.
+  static Result<std::unique_ptr<Lab>> create();
+
+  const Netns& victim() const { return victim_; }
+  const Netns& attacker() const { return attacker_; }
+  const Netns& client() const { return client_; }
+  const Netns& hub() const { return hub_; }
+
+ private:
+  Lab(Netns hub, Netns victim, Netns attacker, Netns client)
+      : hub_(std::move(hub)),
+        victim_(std::move(victim)),
+        attacker_(std::move(attacker)),
+        client_(std::move(client)) {}
+  Netns hub_;
+  Netns victim_;
+  Netns attacker_;
+  Netns client_;
+};
+
+// Counts the connection attempts (SYN without ACK) that were delivered to the
+// victim's own stack, per source prefix: an nftables counter on the input hook
+// at priority 500, i.e. after every drop rule an enforcer installs. This is
+// "what reached the victim".
+class SynProbe {
+ public:
+  // `sources`: "10.200.1.2", "10.200.1.0/24", "fd00:200:0:2::/64", ...
+  static Result<SynProbe> install(const Netns& ns, const std::vector<std::string>& sources);
+  // Attempts delivered from each source so far.
+  Result<std::map<std::string, uint64_t>> read() const;
+  Result<uint64_t> read(const std::string& source) const;
+
+ private:
+  std::string netns_;
+  std::vector<std::string> sources_;
+};
+
+// The nftables ruleset of a namespace as text (`nft list ruleset`).
+Result<std::string> nftRuleset(const Netns& ns);
+
+}  // namespace sg::lab
