@@ -1,0 +1,135 @@
+#include "core/replay.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <unordered_set>
+
+#include "core/tracker.h"
+#include "sg_parse.h"
+#include "sg_track.h"
+
+namespace sg {
+
+namespace {
+
+struct KeyHash {
+  size_t operator()(const sg_addr& a) const { return static_cast<size_t>(sg_addr_hash(&a)); }
+};
+struct KeyEq {
+  bool operator()(const sg_addr& a, const sg_addr& b) const {
+    return std::memcmp(a.b, b.b, sizeof(a.b)) == 0;
+  }
+};
+
+Detection toDetection(const sg_event& e, uint8_t v6_prefix_len) {
+  Detection d;
+  Address a;
+  a.raw = e.src;
+  d.source = formatSource(a, v6_prefix_len);
+  d.dst_port = e.dst_port;
+  d.count = e.count;
+  d.at_ns = e.ts_ns - kReplayStartNs;
+  d.block_ns = e.block_ns;
+  d.level = e.level;
+  d.enforced = e.type == SG_EV_BLOCK_ADDED;
+  return d;
+}
+
+// Attempts per second of the capture's own clock.
+class PeakRate {
+ public:
+  void add(uint64_t capture_ts_ns) {
+    const uint64_t sec = capture_ts_ns / 1'000'000'000u;
+    if (sec != sec_ || n_ == 0) {
+      sec_ = sec;
+      n_ = 0;
+    }
+    peak_ = std::max(peak_, ++n_);
+  }
+  uint64_t peak() const { return peak_; }
+
+ private:
+  uint64_t sec_ = 0, n_ = 0, peak_ = 0;
+};
+
+}  // namespace
+
+Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
+                                   const ReplayOptions& options) {
+  TrackerOptions to;
+  to.cfg = options.cfg;
+  to.cfg.enabled = 1;
+  // Replay lists every detection: the ring-buffer budget does not apply.
+  to.cfg.events_per_sec = std::numeric_limits<uint32_t>::max();
+  to.max_sources = options.max_sources;
+  to.max_blocks = options.max_blocks;
+  to.allow = options.allow;
+  Tracker tracker(to);
+
+  ReplayResult out;
+  ReplaySummary& s = out.summary;
+  std::unordered_set<sg_addr, KeyHash, KeyEq> sources;
+  std::vector<sg_event> events;
+  PeakRate rate;
+  const uint64_t first = packets.empty() ? 0 : packets.front().timestamp_ns;
+  uint64_t now = kReplayStartNs, last_ts = first;
+
+  for (size_t i = 0; i < packets.size(); i++) {
+    const CapturedPacket& cp = packets[i];
+    s.packets++;
+    auto frame = toEthernetFrame(cp.link_type, cp.bytes);
+    sg_pkt pkt{};
+    if (!frame.ok()) {
+      if (cp.link_type != kLinkLinuxSll && cp.link_type != kLinkLinuxSll2) {
+        return frame.error().context("packet " + std::to_string(i + 1));
+      }
+      pkt.kind = SG_PKT_MALFORMED;  // a cooked header cut short
+    } else if (frame->outgoing) {
+      s.outgoing++;
+      continue;
+    } else {
+      sg_parse_eth(frame->bytes.data(), frame->bytes.data() + frame->bytes.size(), &pkt);
+    }
+    // The kernel's clock never goes back: a capture out of order holds still.
+    if (cp.timestamp_ns > last_ts) last_ts = cp.timestamp_ns;
+    now = kReplayStartNs + (last_ts - first);
+
+    if (pkt.kind == SG_PKT_MALFORMED) s.malformed++;
+    if (pkt.kind == SG_PKT_FRAGMENT) s.fragments++;
+    if (pkt.kind == SG_PKT_NON_IP) s.non_ip++;
+    if (sg_pkt_is_attempt(&pkt)) {
+      s.attempts++;
+      rate.add(last_ts);
+      sg_addr key = pkt.src;
+      sg_mask_source(&key, pkt.family, options.cfg.v6_prefix_len);
+      sources.insert(key);
+    }
+    events.clear();
+    if (tracker.onPacket(pkt, now, &events) == Verdict::kDrop) s.dropped++;
+    for (const sg_event& e : events) {
+      if (e.type == SG_EV_BLOCK_ADDED || e.type == SG_EV_FLAGGED) {
+        out.detections.push_back(toDetection(e, options.cfg.v6_prefix_len));
+      }
+    }
+    s.max_sources_used = std::max<uint64_t>(s.max_sources_used, tracker.sourceCount());
+  }
+  s.counters = tracker.counters();
+  s.distinct_sources = sources.size();
+  s.peak_attempts_per_sec = rate.peak();
+  s.blocks = s.counters.c[SG_CNT_BLOCKS_ADDED];
+  s.block_map_full = s.counters.c[SG_CNT_BLOCK_MAP_FULL];
+  s.sketch_gated_attempts = s.counters.c[SG_CNT_SKETCH_GATED];
+  s.sketch_gated = s.sketch_gated_attempts > 0;
+  s.duration_ns = now - kReplayStartNs;
+  if (!out.detections.empty()) s.first_detection_ns = out.detections.front().at_ns;
+  return out;
+}
+
+Result<ReplayResult> replayCapture(std::span<const uint8_t> file, const ReplayOptions& options) {
+  auto packets = readCapture(file);
+  if (!packets.ok()) return packets.error();
+  return replayPackets(*packets, options);
+}
+
+}  // namespace sg
