@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "agent/allowlist.h"
 #include "agent/control_protocol.h"
 #include "agent/metrics.h"
 #include "core/kernel_config.h"
@@ -46,8 +47,9 @@ Agent::~Agent() {
 }
 
 Result<void> Agent::applyConfig(const AgentConfig& config) {
-  std::vector<Prefix> allow = config.allow;
-  allow.insert(allow.end(), parts_.implicit_allow.begin(), parts_.implicit_allow.end());
+  std::vector<Prefix> entries = config.allow;
+  entries.insert(entries.end(), parts_.implicit_allow.begin(), parts_.implicit_allow.end());
+  std::vector<Prefix> allow = effectiveAllowlist(entries, static_cast<uint8_t>(config.ipv6_prefix));
   std::lock_guard<std::mutex> lock(mu_);
   SG_TRY(parts_.sensor->setAllowlist(allow));
   SG_TRY(parts_.sensor->setConfig(toKernelConfig(config)));

@@ -1,0 +1,51 @@
+// XdpSensorPort: the agent's SensorPort over the Linux XDP sensor.
+#pragma once
+
+#include <memory>
+
+#include "agent/sensor_port.h"
+#include "linux/xdp_sensor.h"
+
+namespace sg::agent {
+
+class XdpSensorPort final : public SensorPort {
+ public:
+  explicit XdpSensorPort(std::unique_ptr<XdpSensor> sensor) : sensor_(std::move(sensor)) {}
+
+  XdpSensor& sensor() { return *sensor_; }
+
+  Result<void> setConfig(const sg_config& cfg) override { return sensor_->setConfig(cfg); }
+  Result<void> setAllowlist(const std::vector<Prefix>& allow) override {
+    return sensor_->setAllowlist(allow);
+  }
+  Result<sg_counters> readCounters() override { return sensor_->readCounters(); }
+  Result<std::vector<BlockEntry>> listBlocks() override { return convert(sensor_->listBlocks()); }
+  Result<void> addBlock(const sg_addr& key, const sg_block& block) override {
+    return sensor_->addBlock(key, block);
+  }
+  Result<bool> removeBlock(const sg_addr& key) override { return sensor_->removeBlock(key); }
+  Result<void> markHandedOff(const sg_addr& key) override { return sensor_->markHandedOff(key); }
+  Result<std::vector<BlockEntry>> sweepExpired(uint64_t now_ns) override {
+    return convert(sensor_->sweepExpired(now_ns));
+  }
+  Result<size_t> sourceCount() override { return sensor_->sourceCount(); }
+  size_t sourceCapacity() const override { return sensor_->sourceCapacity(); }
+  size_t blockCapacity() const override { return sensor_->blockCapacity(); }
+  int eventsFd() override { return sensor_->ringBufferFd(); }
+  Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
+    return sensor_->pollEvents(fn);
+  }
+
+ private:
+  static Result<std::vector<BlockEntry>> convert(Result<std::vector<KernelBlock>> in) {
+    if (!in) return in.error();
+    std::vector<BlockEntry> out;
+    out.reserve(in->size());
+    for (const auto& b : *in) out.push_back({b.key, b.block});
+    return out;
+  }
+
+  std::unique_ptr<XdpSensor> sensor_;
+};
+
+}  // namespace sg::agent

@@ -1,0 +1,122 @@
+// syn-guard agent: load the XDP program, attach it, run the event loop.
+#include <net/if.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "agent/agent.h"
+#include "agent/allowlist.h"
+#include "agent/xdp_sensor_port.h"
+#include "cli/agent_flags.h"
+#include "cli/commands.h"
+#include "cli/privileges.h"
+#include "linux/interfaces.h"
+#include "linux/nft_enforcer.h"
+#include "linux/xdp_sensor.h"
+
+namespace sg::cli {
+
+namespace {
+
+// Exit code for an error: 2 for what the user can fix in the invocation or
+// the environment (bad input, missing privilege, interface busy or missing).
+int exitCodeFor(const Error& e) {
+  switch (e.code()) {
+    case Errc::kInvalidArgument:
+    case Errc::kNotFound:
+    case Errc::kAlreadyExists:
+    case Errc::kPermissionDenied:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "syn-guard: agent: %s\n", e.message().c_str());
+  return exitCodeFor(e);
+}
+
+std::string ifName(uint32_t ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  if (if_indextoname(ifindex, buf) == nullptr) return "if" + std::to_string(ifindex);
+  return buf;
+}
+
+int runAgent(const AgentFlags& flags) {
+  auto config = flags.resolve();
+  if (!config) return fail(config.error());
+  AgentConfig cfg = *config;
+
+  if (cfg.interfaces.empty()) {
+    auto found = defaultRouteInterfaces();
+    if (!found) return fail(found.error());
+    cfg.interfaces = *found;
+  }
+  for (const auto& name : cfg.interfaces) {
+    if (auto idx = interfaceIndex(name); !idx) return fail(idx.error());
+  }
+  if (auto caps = checkAgentCapabilities(); !caps) return fail(caps.error());
+
+  agent::EventLog log(cfg.log_format, stdout);
+  auto sensor = XdpSensor::load({cfg.max_sources, cfg.max_blocks});
+  if (!sensor) return fail(sensor.error());
+  nlohmann::json modes = nlohmann::json::object();
+  for (const auto& name : cfg.interfaces) {
+    if (auto r = (*sensor)->attach(name, cfg.xdp_mode); !r) return fail(r.error());
+  }
+  for (const auto& a : (*sensor)->attachments()) {
+    modes[a.ifname] = xdpModeName(a.mode);
+    if (!a.note.empty()) log.emit("cleanup", {{"interface", a.ifname}, {"note", a.note}});
+  }
+
+  agent::AgentParts parts;
+  if (cfg.enforcer == EnforcerKind::kNftables) {
+    auto nft = NftEnforcer::create(cfg.nft_table);
+    if (!nft) return fail(nft.error());
+    if ((*nft)->removedStaleTable()) {
+      log.emit("cleanup", {{"note", "removed the nftables table inet " + cfg.nft_table +
+                                        " left by an earlier run"}});
+    }
+    parts.enforcer = std::move(*nft);
+  }
+  parts.interfaces = cfg.interfaces;
+  parts.ifname = ifName;
+  parts.implicit_allow = agent::loopbackPrefixes();
+  if (auto own = localAddresses(); own.ok()) {
+    for (const auto& a : *own) {
+      parts.implicit_allow.push_back(Prefix{a, static_cast<uint8_t>(128)});
+    }
+  } else {
+    log.emit("warning", {{"message", "own addresses not allowlisted: " + own.error().message()}});
+  }
+  parts.reload = [&flags, interfaces = cfg.interfaces]() -> Result<AgentConfig> {
+    auto next = flags.resolve();
+    if (!next) return next.error();
+    if (next->interfaces.empty()) next->interfaces = interfaces;
+    return next;
+  };
+  parts.ready_fields["xdp_modes"] = modes;
+  parts.sensor = std::make_unique<agent::XdpSensorPort>(std::move(*sensor));
+
+  MonotonicClock clock;
+  int code = 0;
+  {
+    agent::Agent agent(cfg, std::move(parts), log, clock);
+    if (auto r = agent.run(); !r) code = fail(r.error());
+  }  // detaches XDP, deletes the nftables table
+  log.emit("stopped", {{"interfaces", cfg.interfaces}});
+  return code;
+}
+
+}  // namespace
+
+void registerAgent(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<AgentFlags>();
+  auto* sub = app.add_subcommand("agent", "Detect and block connection floods on this host");
+  flags->addTo(sub);
+  sub->callback([flags, exit_code] { *exit_code = runAgent(*flags); });
+}
+
+}  // namespace sg::cli
