@@ -84,6 +84,12 @@ struct sg_sketch_cell sg_sketch[SG_SKETCH_ROWS * SG_SKETCH_COLS];
  * map empty — so a packet from an unblocked world costs no hash lookup. */
 volatile __u32 sg_blocks_active;
 
+/* BTF anchors for the shared layouts no map or global names (events cross as
+ * ring-buffer bytes, the parser's output lives on the stack), so that user
+ * space can check every layout against the loaded object (tests/bpf/). */
+struct sg_event *sg_btf_event __attribute__((unused));
+struct sg_pkt *sg_btf_pkt __attribute__((unused));
+
 #ifdef SG_CLOCK_FINE
 #define SG_NOW() bpf_ktime_get_ns()
 #else

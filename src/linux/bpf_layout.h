@@ -1,0 +1,89 @@
+// The C++ side's check of every layout in bpf/sg_shared.h (and the parser's
+// struct sg_pkt): sizes and field offsets as g++ sees them. The kernel side is
+// checked against the loaded object's BTF by tests/bpf/layout_test.cpp, which
+// compares each struct's BTF size with the sizeof() listed in kSharedLayouts.
+#pragma once
+
+#include <cstddef>
+
+#include "sg_parse.h"
+#include "sg_shared.h"
+
+namespace sg {
+
+// Keys.
+static_assert(sizeof(sg_addr) == 16 && alignof(sg_addr) == 1);
+static_assert(sizeof(sg_lpm_key) == 20);
+static_assert(offsetof(sg_lpm_key, prefixlen) == 0 && offsetof(sg_lpm_key, addr) == 4);
+
+// Per-source state.
+static_assert(sizeof(sg_window) == 16);
+static_assert(offsetof(sg_window, cur_start_ns) == 0 && offsetof(sg_window, cur_count) == 8 &&
+              offsetof(sg_window, prev_count) == 12);
+static_assert(sizeof(sg_source) == 32);
+static_assert(offsetof(sg_source, win) == 0 && offsetof(sg_source, last_block_end_ns) == 16 &&
+              offsetof(sg_source, top_port) == 24 && offsetof(sg_source, top_votes) == 26 &&
+              offsetof(sg_source, offences) == 28 && offsetof(sg_source, flags) == 29 &&
+              offsetof(sg_source, pad) == 30);
+
+// Blocks.
+static_assert(sizeof(sg_block) == 32);
+static_assert(offsetof(sg_block, added_ns) == 0 && offsetof(sg_block, expires_ns) == 8 &&
+              offsetof(sg_block, drops) == 16 && offsetof(sg_block, count) == 24 &&
+              offsetof(sg_block, dst_port) == 28 && offsetof(sg_block, level) == 30 &&
+              offsetof(sg_block, flags) == 31);
+
+// Run-time configuration.
+static_assert(sizeof(sg_config) == 48);
+static_assert(offsetof(sg_config, window_ns) == 0 && offsetof(sg_config, block_ns) == 8 &&
+              offsetof(sg_config, repeat_memory_ns) == 16 && offsetof(sg_config, threshold) == 24 &&
+              offsetof(sg_config, events_per_sec) == 28 &&
+              offsetof(sg_config, admit_per_sec) == 32 && offsetof(sg_config, admit_min) == 36 &&
+              offsetof(sg_config, enforce) == 40 && offsetof(sg_config, v6_prefix_len) == 41 &&
+              offsetof(sg_config, max_level) == 42 && offsetof(sg_config, enabled) == 43 &&
+              offsetof(sg_config, pad) == 44);
+
+// Events.
+static_assert(sizeof(sg_event) == 48);
+static_assert(offsetof(sg_event, ts_ns) == 0 && offsetof(sg_event, block_ns) == 8 &&
+              offsetof(sg_event, src) == 16 && offsetof(sg_event, type) == 32 &&
+              offsetof(sg_event, count) == 36 && offsetof(sg_event, ifindex) == 40 &&
+              offsetof(sg_event, dst_port) == 44 && offsetof(sg_event, level) == 46 &&
+              offsetof(sg_event, pad) == 47);
+
+// Counters and per-CPU bookkeeping.
+static_assert(sizeof(sg_counters) == 8 * SG_CNT__MAX);
+static_assert(sizeof(sg_cpu_epoch) == 24);
+static_assert(offsetof(sg_cpu_epoch, epoch) == 0 && offsetof(sg_cpu_epoch, events) == 8 &&
+              offsetof(sg_cpu_epoch, admitted) == 12 && offsetof(sg_cpu_epoch, sketched) == 16 &&
+              offsetof(sg_cpu_epoch, pressure) == 20);
+static_assert(sizeof(sg_sketch_cell) == 8);
+
+// The parser's output (not in a map, but compiled by both sides).
+static_assert(sizeof(sg_pkt) == 24);
+static_assert(offsetof(sg_pkt, src) == 0 && offsetof(sg_pkt, dst_port) == 16 &&
+              offsetof(sg_pkt, tcp_flags) == 18 && offsetof(sg_pkt, family) == 19 &&
+              offsetof(sg_pkt, kind) == 20 && offsetof(sg_pkt, has_src) == 21);
+
+// Every struct both sides share, by its C name, with its C++ size: the BTF
+// test walks this list, so a struct added to sg_shared.h belongs here too.
+struct SharedLayout {
+  const char* name;
+  size_t size;
+};
+
+inline constexpr SharedLayout kSharedLayouts[] = {
+    {"sg_addr", sizeof(sg_addr)},
+    {"sg_lpm_key", sizeof(sg_lpm_key)},
+    {"sg_window", sizeof(sg_window)},
+    {"sg_source", sizeof(sg_source)},
+    {"sg_block", sizeof(sg_block)},
+    {"sg_config", sizeof(sg_config)},
+    {"sg_event", sizeof(sg_event)},
+    {"sg_counters", sizeof(sg_counters)},
+    {"sg_cpu_epoch", sizeof(sg_cpu_epoch)},
+    {"sg_sketch_cell", sizeof(sg_sketch_cell)},
+    {"sg_pkt", sizeof(sg_pkt)},
+};
+
+}  // namespace sg

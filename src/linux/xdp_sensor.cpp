@@ -1,0 +1,191 @@
+// XdpSensor: loading, configuration, counters and events. Blocks live in
+// xdp_sensor_blocks.cpp, attachment in xdp_sensor_attach.cpp.
+#include "linux/xdp_sensor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "linux/bpf_layout.h"
+#include "linux/errno_text.h"
+#include "syn_guard.skel.h"
+
+namespace sg {
+namespace {
+
+constexpr size_t kVerifierLogSize = 4 << 20;
+constexpr size_t kVerifierTail = 3000;  // characters of the log shown in the error
+
+// The end of the verifier's log: the instruction that failed and why.
+std::string logTail(const std::vector<char>& log) {
+  std::string text(log.data(), strnlen(log.data(), log.size()));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  if (text.size() > kVerifierTail) text = "..." + text.substr(text.size() - kVerifierTail);
+  return text;
+}
+
+Error loadError(int err, const std::vector<char>& log) {
+  const int e = err < 0 ? -err : err;
+  if (log[0] != '\0') {
+    return makeError(Errc::kUnavailable, "the kernel's verifier rejected the XDP program (" +
+                                             errnoText(e) + "); log tail:\n" + logTail(log));
+  }
+  if (e == EPERM || e == EACCES) {
+    return makeError(Errc::kPermissionDenied,
+                     "loading the XDP program needs CAP_BPF and CAP_NET_ADMIN (run as root)");
+  }
+  return makeError(Errc::kUnavailable, "loading the XDP program failed: " + errnoText(e));
+}
+
+bool sameKey(const sg_lpm_key& a, const sg_lpm_key& b) {
+  return a.prefixlen == b.prefixlen && std::memcmp(a.addr.b, b.addr.b, 16) == 0;
+}
+
+}  // namespace
+
+const char* xdpModeName(XdpMode mode) {
+  switch (mode) {
+    case XdpMode::kAuto:
+      return "auto";
+    case XdpMode::kNative:
+      return "native";
+    case XdpMode::kGeneric:
+      return "generic";
+  }
+  return "?";
+}
+
+XdpSensor::XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus)
+    : options_(options), skel_(skel), ncpus_(ncpus) {}
+
+Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options) {
+  if (options.max_sources < 1024 || options.max_sources > (16u << 20)) {
+    return makeError(Errc::kInvalidArgument, "max_sources " + std::to_string(options.max_sources) +
+                                                 " is out of range 1024..16777216");
+  }
+  if (options.max_blocks < 16 || options.max_blocks > (1u << 20)) {
+    return makeError(Errc::kInvalidArgument, "max_blocks " + std::to_string(options.max_blocks) +
+                                                 " is out of range 16..1048576");
+  }
+  const int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) {
+    return makeError(Errc::kIo, "cannot count the possible CPUs: " + errnoText(-ncpus));
+  }
+
+  std::vector<char> log(kVerifierLogSize, '\0');
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .kernel_log_buf = log.data(),
+              .kernel_log_size = log.size(), .kernel_log_level = 0);
+  syn_guard* skel = syn_guard__open_opts(&open_opts);
+  if (skel == nullptr) {
+    return makeError(Errc::kIo, "opening the embedded XDP object failed: " + errnoText(errno));
+  }
+  std::unique_ptr<XdpSensor> sensor(new XdpSensor(options, skel, static_cast<uint32_t>(ncpus)));
+
+  skel->rodata->sg_ncpus = static_cast<uint32_t>(ncpus);
+  int err = bpf_map__set_max_entries(skel->maps.sg_sources, options.max_sources);
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
+  if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
+
+  err = syn_guard__load(skel);
+  if (err != 0) return loadError(err, log);
+
+  sensor->events_ = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), &XdpSensor::onRingSample,
+                                     sensor.get(), nullptr);
+  if (sensor->events_ == nullptr) {
+    return makeError(Errc::kIo, "opening the event ring buffer failed: " + errnoText(errno));
+  }
+  return sensor;
+}
+
+XdpSensor::~XdpSensor() {
+  detachAll();
+  if (events_ != nullptr) ring_buffer__free(events_);
+  if (skel_ != nullptr) syn_guard__destroy(skel_);
+}
+
+int XdpSensor::progFd() const { return bpf_program__fd(skel_->progs.syn_guard_xdp); }
+
+const struct btf* XdpSensor::objectBtf() const { return bpf_object__btf(skel_->obj); }
+
+Result<void> XdpSensor::setConfig(const sg_config& cfg) {
+  const uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.sg_config_map), &zero, &cfg, BPF_ANY) != 0) {
+    return makeError(Errc::kIo, "writing the kernel config failed: " + errnoText(errno));
+  }
+  return Ok{};
+}
+
+Result<void> XdpSensor::setAllowlist(const std::vector<Prefix>& allow) {
+  const int fd = bpf_map__fd(skel_->maps.sg_allow);
+  std::vector<sg_lpm_key> wanted;
+  for (const Prefix& p : allow) wanted.push_back(p.lpmKey());
+
+  // Add (or refresh) every wanted prefix first, so that no allowed source is
+  // ever unprotected while the list changes.
+  const uint8_t one = 1;
+  for (const sg_lpm_key& k : wanted) {
+    if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0) {
+      const int e = errno;
+      return makeError(e == ENOSPC || e == E2BIG ? Errc::kResourceExhausted : Errc::kIo,
+                       "adding an allowlist prefix failed: " + errnoText(e));
+    }
+  }
+  // Then delete what is no longer wanted.
+  std::vector<sg_lpm_key> stale;
+  sg_lpm_key cur{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    bool keep = false;
+    for (const sg_lpm_key& k : wanted) keep = keep || sameKey(k, next);
+    if (!keep) stale.push_back(next);
+    cur = next;
+    prev = &cur;
+  }
+  for (const sg_lpm_key& k : stale) {
+    if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) {
+      return makeError(Errc::kIo, "removing a stale allowlist prefix failed: " + errnoText(errno));
+    }
+  }
+  return Ok{};
+}
+
+Result<sg_counters> XdpSensor::readCounters() {
+  const uint32_t zero = 0;
+  std::vector<sg_counters> per_cpu(ncpus_);
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.sg_counters_map), &zero, per_cpu.data()) != 0) {
+    return makeError(Errc::kIo, "reading the kernel counters failed: " + errnoText(errno));
+  }
+  sg_counters sum{};
+  for (const sg_counters& c : per_cpu) {
+    for (int i = 0; i < SG_CNT__MAX; i++) sum.c[i] += c.c[i];
+  }
+  return sum;
+}
+
+int XdpSensor::ringBufferFd() const { return ring_buffer__epoll_fd(events_); }
+
+int XdpSensor::onRingSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<XdpSensor*>(ctx);
+  if (size < sizeof(sg_event)) return 0;  // not ours to judge: skip, keep consuming
+  sg_event ev;
+  std::memcpy(&ev, data, sizeof(ev));
+  self->consumed_++;
+  if (self->on_event_ != nullptr) (*self->on_event_)(ev);
+  return 0;
+}
+
+Result<int> XdpSensor::pollEvents(const std::function<void(const sg_event&)>& fn) {
+  on_event_ = &fn;
+  consumed_ = 0;
+  const int n = ring_buffer__consume(events_);
+  on_event_ = nullptr;
+  if (n < 0) return makeError(Errc::kIo, "reading the event ring buffer failed: " + errnoText(-n));
+  return consumed_;
+}
+
+}  // namespace sg

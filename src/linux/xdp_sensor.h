@@ -1,0 +1,129 @@
+// XdpSensor: the one owner of the XDP program (the syn_guard skeleton, its
+// maps and its links). Lifecycle: load() opens the skeleton, sets the
+// load-time knobs and map sizes, loads; attach() hooks it to interfaces
+// through bpf_links, so that a crashed agent leaves nothing attached; the
+// destructor detaches and frees everything.
+//
+// Run-time calls read and write the maps; they never reload the program.
+// Implementation: xdp_sensor.cpp (load, config, counters, events),
+// xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_attach.cpp (links).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "core/config.h"
+#include "core/result.h"
+#include "sg_shared.h"
+
+struct syn_guard;  // bpftool's skeleton (build/bpf/syn_guard.skel.h)
+struct ring_buffer;
+struct btf;
+
+namespace sg {
+
+// Load-time options: map sizes are fixed once the program is loaded.
+struct SensorOptions {
+  // Entries of sg_sources, the per-source LRU hash (1024..16M).
+  uint32_t max_sources = 65536;
+  // Entries of sg_blocks, the block hash (16..1M).
+  uint32_t max_blocks = 16384;
+};
+
+// One block as the kernel holds it.
+struct KernelBlock {
+  sg_addr key{};
+  sg_block block{};
+};
+
+// One interface the program is attached to.
+struct XdpAttachment {
+  std::string ifname;
+  int ifindex = 0;
+  XdpMode mode = XdpMode::kAuto;  // the mode the kernel chose: kNative or kGeneric
+  uint32_t prog_id = 0;
+  std::string note;  // what attach() had to clean up first, if anything ("" otherwise)
+};
+
+const char* xdpModeName(XdpMode mode);  // "auto", "native", "generic"
+
+class XdpSensor {
+ public:
+  static Result<std::unique_ptr<XdpSensor>> load(const SensorOptions& options);
+  ~XdpSensor();
+  XdpSensor(const XdpSensor&) = delete;
+  XdpSensor& operator=(const XdpSensor&) = delete;
+
+  // ---- attachment (xdp_sensor_attach.cpp) ----
+  // Attaches through a bpf_link. Cleans up a stale netlink-attached
+  // syn_guard_xdp (saying so in the attachment's note); refuses another live
+  // syn-guard agent and any foreign XDP program.
+  Result<void> attach(const std::string& ifname, XdpMode mode);
+  const std::vector<XdpAttachment>& attachments() const { return attachments_; }
+  void detachAll();
+
+  // ---- run-time configuration and state (xdp_sensor.cpp) ----
+  Result<void> setConfig(const sg_config& cfg);
+  // Replaces the allowlist trie's contents: adds the new, deletes the stale.
+  Result<void> setAllowlist(const std::vector<Prefix>& allow);
+  // Counters summed over CPUs.
+  Result<sg_counters> readCounters();
+
+  // ---- blocks and sources (xdp_sensor_blocks.cpp) ----
+  Result<std::vector<KernelBlock>> listBlocks();
+  Result<void> addBlock(const sg_addr& key, const sg_block& block);
+  // Returns whether the block existed.
+  Result<bool> removeBlock(const sg_addr& key);
+  // Sets SG_BLK_HANDED_OFF: the XDP program stops dropping, nftables holds it.
+  Result<void> markHandedOff(const sg_addr& key);
+  // Removes every block with expires_ns <= now_ns (kernel monotonic) and
+  // returns them; then keeps the program's sg_blocks_active hint honest.
+  Result<std::vector<KernelBlock>> sweepExpired(uint64_t now_ns);
+  // Entries in sg_sources.
+  Result<size_t> sourceCount();
+  uint32_t sourceCapacity() const { return options_.max_sources; }
+  uint32_t blockCapacity() const { return options_.max_blocks; }
+  // The program's "a block may exist" hint (sg_blocks_active).
+  bool blocksActiveHint() const;
+
+  // ---- events (xdp_sensor.cpp) ----
+  // Epoll-able fd that becomes readable when events wait.
+  int ringBufferFd() const;
+  // Hands every waiting event to `fn` (no waiting); returns how many.
+  Result<int> pollEvents(const std::function<void(const sg_event&)>& fn);
+
+  // ---- for tests and benchmarks ----
+  int progFd() const;
+  const struct btf* objectBtf() const;  // the loaded object's BTF
+  uint32_t ncpus() const { return ncpus_; }
+
+ private:
+  XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus);
+  Result<void> refreshBlocksHint();
+  void setBlocksHint(uint32_t value);
+  Result<void> detachStale(int ifindex, const std::string& ifname, uint32_t mode_flags,
+                           uint32_t prog_id, std::string* note);
+
+  struct Link {
+    int fd = -1;
+    XdpAttachment info;
+  };
+
+  SensorOptions options_;
+  syn_guard* skel_ = nullptr;
+  ring_buffer* events_ = nullptr;
+  uint32_t ncpus_ = 1;
+  std::vector<Link> links_;
+  std::vector<XdpAttachment> attachments_;
+  const std::function<void(const sg_event&)>* on_event_ = nullptr;
+  int consumed_ = 0;
+
+  static int onRingSample(void* ctx, void* data, size_t size);
+};
+
+}  // namespace sg
