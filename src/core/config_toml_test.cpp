@@ -156,6 +156,29 @@ TEST(ConfigTomlTest, SyntaxErrorsGiveFileLineColumn) {
   EXPECT_EQ(bad_utf8.error().message().rfind("u.toml:1:", 0), 0u) << bad_utf8.error().message();
 }
 
+// Inputs found by fuzz/config_fuzz.cpp that reach broken preconditions inside
+// toml++ 3.3 (an assert in parse_key for "[/", upstream marzer/tomlplusplus
+// #294; TOML_UNREACHABLE for U+00A1..U+0499 where whitespace may stand,
+// upstream #190/#295). The Debian library, built with g++ and NDEBUG, turns
+// them into parse errors; this test keeps it that way.
+TEST(ConfigTomlTest, InputsThatTripTomlPlusPlusAreErrors) {
+  const char* inputs[] = {
+      "[/g]\nx = 1\n",
+      "[&",
+      "[[[1]]]",
+      "\xcf\x99"
+      "50h50",
+      "a = 1\n\xc2\xa1"
+      "b = 2\n",
+      "s = \"\"\"\\\n\xc2\xa7\"\"\"\n",
+  };
+  for (const char* text : inputs) {
+    auto r = parseConfigToml(text, "f.toml");
+    EXPECT_ERROR(r, Errc::kInvalidArgument);
+    EXPECT_NE(r.error().message().find("f.toml:"), std::string::npos) << r.error().message();
+  }
+}
+
 TEST(ConfigTomlTest, InvalidBaseIsReported) {
   AgentConfig base;
   base.threshold = 0;
