@@ -89,7 +89,11 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
       s.outgoing++;
       continue;
     } else {
-      sg_parse_eth(frame->bytes.data(), frame->bytes.data() + frame->bytes.size(), &pkt);
+      // Never hand the parser a null pointer (an empty vector's data()):
+      // its bounds checks add offsets to the pointer before comparing.
+      static const uint8_t kNothing = 0;
+      const uint8_t* b = frame->bytes.empty() ? &kNothing : frame->bytes.data();
+      sg_parse_eth(b, b + frame->bytes.size(), &pkt);
     }
     // The kernel's clock never goes back: a capture out of order holds still.
     if (cp.timestamp_ns > last_ts) last_ts = cp.timestamp_ns;

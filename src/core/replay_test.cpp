@@ -94,6 +94,21 @@ TEST(Replay, ErrorsOnUnsupportedLinkTypeAndBadFiles) {
   EXPECT_EQ(empty->summary.packets, 0u);
 }
 
+TEST(Replay, EmptyAndShortFramesAreMalformed) {
+  test::PcapWriter w(false, false, kLinkEthernet);
+  w.add(1, Bytes{});  // found by pcap_fuzz: the parser got a null pointer
+  w.add(2, Bytes(13, 0));
+  test::PcapngWriter ng(false);
+  ng.interface(static_cast<uint16_t>(kLinkLinuxSll));
+  ng.epb(0, 1, Bytes(15, 0));  // cooked header cut short
+  for (const Bytes* file : {&w.out, &ng.out}) {
+    auto r = replayCapture(*file, options(20, 5));
+    ASSERT_OK(r);
+    EXPECT_EQ(r->summary.malformed, r->summary.packets);
+    EXPECT_EQ(r->summary.counters.c[SG_CNT_MALFORMED], r->summary.packets);
+  }
+}
+
 TEST(Replay, CaptureOutOfOrderNeverMovesTheClockBack) {
   test::PcapWriter w(false, true, kLinkRaw);
   const Bytes syn = test::ipv4Tcp(0x0A000001, 80, SG_TCP_SYN);
