@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "lab/netns.h"
+
 namespace sg::lab {
 namespace {
 
@@ -299,6 +301,15 @@ Result<FloodStats> runFlood(const FloodOptions& o, const std::atomic<bool>* stop
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stats.pps = stats.seconds > 0 ? static_cast<double>(stats.sent) / stats.seconds : 0;
   return stats;
+}
+
+Result<FloodStats> runFloodIn(const std::string& netns, const FloodOptions& options,
+                              const std::atomic<bool>* stop) {
+  Result<FloodStats> out = makeError(Errc::kIo, "flood did not run");
+  auto t = startThreadIn(netns, [&] { out = runFlood(options, stop); });
+  if (!t.ok()) return t.error();
+  t->join();
+  return out;
 }
 
 }  // namespace sg::lab

@@ -45,6 +45,10 @@ Result<void> validateFlood(const FloodOptions& options);
 // namespace). `stop`, when given, ends it early.
 Result<FloodStats> runFlood(const FloodOptions& options, const std::atomic<bool>* stop = nullptr);
 
+// Same, on a thread that enters the named namespace first; returns when done.
+Result<FloodStats> runFloodIn(const std::string& netns, const FloodOptions& options,
+                              const std::atomic<bool>* stop = nullptr);
+
 // ---- frame building (exposed for tests) ----
 // Writes an IPv4 (44 bytes) or IPv6 (64 bytes) SYN with an MSS option and a
 // correct TCP checksum into buf; returns its length. Addresses in network order.
