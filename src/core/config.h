@@ -29,7 +29,7 @@ struct AgentConfig {
   Nanos block_duration = std::chrono::seconds(60);
   // Repeat offences double the block up to block_duration << max_block_level (0..16).
   uint32_t max_block_level = 3;
-  // An offence this long after the previous block's end starts again at level 0.
+  // An offence this long after the previous block's end starts again at level 0 (0s..720h).
   Nanos repeat_memory = std::chrono::hours(1);
   // IPv6 sources are counted (and blocked) per prefix of this length (1..128).
   uint32_t ipv6_prefix = 64;
@@ -43,11 +43,11 @@ struct AgentConfig {
   uint32_t max_sources = 65536;
   // Concurrent blocks (16..1M); when full, over-threshold SYNs are still dropped.
   uint32_t max_blocks = 16384;
-  // New sources per CPU per second before the sketch gates admission.
+  // New sources per CPU per second before the sketch gates admission (1..1e7).
   uint32_t admit_per_sec = 4096;
-  // Sketch estimate above its noise floor that earns exact state while gated.
+  // Sketch estimate above its noise floor that earns exact state while gated (0..1e6).
   uint32_t admit_min = 8;
-  // Events per CPU per second the kernel may send (the rest are counted).
+  // Events per CPU per second the kernel may send, the rest are counted (1..1e6).
   uint32_t events_per_sec = 2048;
   // nftables table used by --enforcer nftables.
   std::string nft_table = "syn_guard";
@@ -59,7 +59,8 @@ struct AgentConfig {
   std::string control_socket = "/run/syn-guard/agent.sock";
 };
 
-// Range and consistency checks; the error names the field and the range.
+// Range and consistency checks (ranges in core/config_checks.h); the error
+// names the field, the value and the range.
 Result<void> validateConfig(const AgentConfig& config);
 
 // Reads a TOML file into `base` (keys absent from the file keep base's value).
