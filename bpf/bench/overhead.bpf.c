@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * Benchmark-only pieces of the production path, to price what every packet
+ * pays before any decision (bench/xdp_cost_bench.cpp, never loaded by the
+ * agent): the two array lookups (counters, config), the PACKETS increment,
+ * and the parse.
+ */
+#include "syn_guard.bpf.c"
+
+SEC("xdp")
+int ov_lookups(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct sg_counters *cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	struct sg_config *cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
+
+	if (!cnt || !cfg || !cfg->enabled)
+		return XDP_ABORTED;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int ov_lookups_count(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct sg_counters *cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	struct sg_config *cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
+
+	if (!cnt || !cfg || !cfg->enabled)
+		return XDP_ABORTED;
+	cnt->c[SG_CNT_PACKETS]++;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int ov_parse(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_pkt pkt;
+
+	sg_parse_eth(data, data_end, &pkt);
+	sg_mask_source(&pkt.src, pkt.family, 64);
+	return pkt.has_src && pkt.src.b[15] == 0xee ? XDP_DROP : XDP_PASS;
+}
