@@ -215,6 +215,17 @@ static __always_inline struct sg_source *sg_admit(struct sg_counters *cnt,
 	return bpf_map_lookup_elem(&sg_sources, key);
 }
 
+/* A packet that is no connection attempt from an unblocked source: counted
+ * by kind, passed. */
+static __always_inline int sg_pass_other(struct sg_counters *cnt, const struct sg_pkt *pkt)
+{
+	if (pkt->kind == SG_PKT_MALFORMED)
+		cnt->c[SG_CNT_MALFORMED]++;
+	else if (pkt->kind == SG_PKT_FRAGMENT)
+		cnt->c[SG_CNT_FRAGMENTS]++;
+	return XDP_PASS;
+}
+
 /* The whole per-packet path, inlined into the one entry point below (and,
  * for benchmarks only, into the wrappers of bpf/bench/ that include this
  * file: the production program carries no test hooks). */
@@ -241,6 +252,11 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
 	}
+	/* Fast path: no block may exist and this is no connection attempt, so
+	 * nothing below can change the verdict; skip the key work. */
+	if (!sg_blocks_active && !sg_pkt_is_attempt(&pkt))
+		return sg_pass_other(cnt, &pkt);
+
 	key = pkt.src;
 	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
 
@@ -267,15 +283,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		}
 	}
 
-	if (pkt.kind != SG_PKT_TCP) {
-		if (pkt.kind == SG_PKT_MALFORMED)
-			cnt->c[SG_CNT_MALFORMED]++;
-		else if (pkt.kind == SG_PKT_FRAGMENT)
-			cnt->c[SG_CNT_FRAGMENTS]++;
-		return XDP_PASS;
-	}
 	if (!sg_pkt_is_attempt(&pkt))
-		return XDP_PASS;
+		return sg_pass_other(cnt, &pkt);
 	cnt->c[SG_CNT_SYN]++;
 	if (!now)
 		now = SG_NOW();
