@@ -183,6 +183,12 @@ int main(int argc, char** argv) {
       {"[part] counters+config lookups", ov.prog("ov_lookups"), ack, pass, ack, 0},
       {"[part] lookups + PACKETS++", ov.prog("ov_lookups_count"), ack, pass, ack, 0},
       {"[part] parse only", ov.prog("ov_parse"), ack, pass, ack, 0},
+      {"[part] parse + sg_blocks lookup (miss)", ov.prog("ov_parse_block_lookup"), ack, pass, ack,
+       0},
+      {"[part] parse + sg_sources lookup (miss)", ov.prog("ov_parse_source_lookup"), ack, pass, ack,
+       0},
+      {"[part] bpf_ktime_get_coarse_ns", ov.prog("ov_coarse_clock"), ack, pass, ack, 0},
+      {"[part] bpf_ktime_get_ns", ov.prog("ov_fine_clock"), ack, pass, ack, 0},
   };
 
   // Warm up: tracked sources get their state, caches fill.

@@ -43,3 +43,41 @@ int ov_parse(struct xdp_md *ctx)
 	sg_mask_source(&pkt.src, pkt.family, 64);
 	return pkt.has_src && pkt.src.b[15] == 0xee ? XDP_DROP : XDP_PASS;
 }
+
+/* One hash lookup of the packet's source key: in the block hash, in the
+ * per-source LRU hash (both miss in this object: its maps stay empty). */
+static __always_inline int ov_lookup_in(struct xdp_md *ctx, void *map)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_pkt pkt;
+
+	sg_parse_eth(data, data_end, &pkt);
+	if (!pkt.has_src)
+		return XDP_ABORTED;
+	return bpf_map_lookup_elem(map, &pkt.src) ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int ov_parse_block_lookup(struct xdp_md *ctx)
+{
+	return ov_lookup_in(ctx, &sg_blocks);
+}
+
+SEC("xdp")
+int ov_parse_source_lookup(struct xdp_md *ctx)
+{
+	return ov_lookup_in(ctx, &sg_sources);
+}
+
+SEC("xdp")
+int ov_coarse_clock(struct xdp_md *ctx)
+{
+	return bpf_ktime_get_coarse_ns() == 1 ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int ov_fine_clock(struct xdp_md *ctx)
+{
+	return bpf_ktime_get_ns() == 1 ? XDP_DROP : XDP_PASS;
+}
