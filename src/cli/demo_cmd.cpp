@@ -108,10 +108,10 @@ void render(const Snapshot& s, const DemoArgs& args, const DemoPlan& plan,
             const std::deque<std::string>& log, bool tty) {
   if (!tty) {
     std::printf(
-        "%6.2fs  %-8s attempts %8.0f/s  dropped %8.0f/s  reached victim %llu  client %llu ok "
+        "%6.2fs  %-8s SYNs in %8.0f/s  dropped %8.0f/s  reached victim %llu  client %llu ok "
         "%llu failed\n",
-        s.t, s.phase, s.attempt_rate, s.drop_rate, static_cast<unsigned long long>(s.reached),
-        static_cast<unsigned long long>(s.client.ok),
+        s.t, s.phase, s.attempt_rate + s.drop_rate, s.drop_rate,
+        static_cast<unsigned long long>(s.reached), static_cast<unsigned long long>(s.client.ok),
         static_cast<unsigned long long>(s.client.failed));
     std::fflush(stdout);
     return;
@@ -131,8 +131,10 @@ void render(const Snapshot& s, const DemoArgs& args, const DemoPlan& plan,
                 lab::kVictim.dev, args.threshold, args.window.c_str(), args.block.c_str());
   add(line);
   add("");
-  std::snprintf(line, sizeof line, "attempts seen   %9.0f /s   (total %llu, sources tracked %llu)",
-                s.attempt_rate, static_cast<unsigned long long>(s.attempts),
+  std::snprintf(line, sizeof line,
+                "SYNs arriving   %9.0f /s   (counted %.0f /s, total %llu; sources tracked %llu)",
+                s.attempt_rate + s.drop_rate, s.attempt_rate,
+                static_cast<unsigned long long>(s.attempts),
                 static_cast<unsigned long long>(s.sources));
   add(line);
   std::snprintf(line, sizeof line, "dropped         %9.0f /s   (total %llu)", s.drop_rate,
@@ -294,7 +296,8 @@ int runDemo(const DemoArgs& args) {
     lab::ClientStats during = at_flood_end - at_flood_start;
     uint64_t passed = reached.ok() ? *reached : 0;
     uint64_t allowed = blocks * args.threshold;
-    std::printf("\n\x1b[1mverdict\x1b[0m%s\n", g_interrupted.load() ? " (interrupted)" : "");
+    std::printf("\n%sverdict%s%s\n", tty ? "\x1b[1m" : "", tty ? "\x1b[0m" : "",
+                g_interrupted.load() ? " (interrupted)" : "");
     if (flood_stats.ok()) {
       std::printf("  flood        %llu SYNs from %s at %.0f/s\n",
                   static_cast<unsigned long long>(flood_stats->sent), lab::kAttacker.v4,
