@@ -9,7 +9,8 @@
 //   sg_blocks       -> blocks_: insert of a new key fails when max_blocks are
 //                      stored, like a full BPF hash (-E2BIG).
 //   sg_epochs       -> epoch_: one CPU.
-//   sg_sketch       -> sketch_: SG_SKETCH_ROWS * SG_SKETCH_COLS cells.
+//   sg_sketch       -> sketch_: SG_SKETCH_ROWS * SG_SKETCH_COLS cells (allocated
+//                      on first use).
 //   sg_allow        -> options_.allow: LPM lookup of the masked key with
 //                      prefixlen 128 = any prefix that contains the key.
 //   sg_events       -> *events (never full: EVENTS_LOST stays 0).
@@ -31,8 +32,7 @@ bool Tracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {
   return std::memcmp(a.b, b.b, sizeof(a.b)) == 0;
 }
 
-Tracker::Tracker(TrackerOptions options)
-    : options_(std::move(options)), sketch_(SG_SKETCH_ROWS * SG_SKETCH_COLS) {
+Tracker::Tracker(TrackerOptions options) : options_(std::move(options)) {
   if (options_.max_sources == 0) options_.max_sources = 1;
   sources_.reserve(options_.max_sources < 65536 ? options_.max_sources : 65536);
 }
@@ -106,6 +106,9 @@ sg_source* Tracker::admit(const sg_addr& key, uint64_t now, std::vector<sg_event
       ep.pressure = 1;
       emit(SG_EV_PRESSURE, key, now, ep.admitted, 0, 0, 0, events);
     }
+    // 512 KiB of cells, allocated the first time admission is gated; zeroed
+    // cells read as empty whatever the epoch, as the kernel's zeroed global.
+    if (sketch_.empty()) sketch_.resize(SG_SKETCH_ROWS * SG_SKETCH_COLS);
     uint32_t est = sg_sketch_add(sketch_.data(), &key, ep.epoch);
     ep.sketched++;
     if (!sg_sketch_admits(est, ep.sketched, options_.ncpus, cfg.admit_min)) {

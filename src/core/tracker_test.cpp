@@ -225,5 +225,48 @@ TEST(Tracker, DetectOnlyFlagsPassesAndDoesNotRecount) {
   EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 0u);
 }
 
+// The three findings below mirror the kernel program as it is (reported to
+// the owner of bpf/); if the kernel changes, these change with it.
+
+// The allowlist is looked up with the *masked* key: an IPv6 host entry longer
+// than v6_prefix_len never matches, so its whole /64 (itself included) is blocked.
+TEST(TrackerKernelFindings, Ipv6HostAllowEntryLongerThanThePrefixNeverMatches) {
+  TrackerOptions o = test::testOptions(3);
+  Prefix host;
+  host.addr.raw = v6(1, 5);
+  host.bits = 128;
+  o.allow.push_back(host);
+  Tracker t(o);
+  uint64_t now = kT0;
+  EXPECT_EQ(sendSyns(t, v6(1, 5), 4, now, nullptr), 4);
+  EXPECT_EQ(t.counters().c[SG_CNT_ALLOWLISTED], 0u);
+}
+
+// dropped_total counts the block-hit path only: the crossing packet (and every
+// drop while the block map is full) is dropped but not counted.
+TEST(TrackerKernelFindings, CrossingDropIsNotInTheDroppedCounter) {
+  Tracker t(test::testOptions(3));
+  uint64_t now = kT0;
+  EXPECT_EQ(sendSyns(t, v4(0x0A000001), 4, now, nullptr), 4);
+  EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 0u);
+}
+
+// The offence history lives in the LRU source entry, which a blocked source
+// never touches (the block path returns before the lookup): under churn it is
+// evicted and the next offence starts again at level 0.
+TEST(TrackerKernelFindings, RepeatOffenceHistoryIsLostToLruChurnDuringTheBlock) {
+  TrackerOptions o = test::testOptions(3);
+  o.max_sources = 10;
+  Tracker t(o);
+  std::vector<sg_event> ev;
+  uint64_t now = kT0;
+  const sg_addr a = v4(0x0A000001);
+  ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
+  for (uint32_t i = 0; i < 10; i++) t.onPacket(syn(v4(0x0B000000 + i)), now, nullptr);
+  now = ev[0].ts_ns + ev[0].block_ns;
+  ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
+  EXPECT_EQ(ev[1].level, 0);  // level 1 without the churn
+}
+
 }  // namespace
 }  // namespace sg
