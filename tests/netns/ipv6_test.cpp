@@ -14,6 +14,8 @@ TEST_F(Ipv6Test, FloodFromOneSlash64IsAggregatedAndBlocked) {
                         "fd00:200:0:2::13/64"}) {
     ASSERT_OK(lab_->attacker().addAddress(kAttacker.dev, a));
   }
+  // Resolve the neighbour entries first (uncounted: no probe, no agent yet).
+  ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v6, 2s));
   auto probe = SynProbe::install(lab_->victim(), {attacker64});
   ASSERT_OK(probe);
   auto opts = agentOptions("xdp", 200, "10s");

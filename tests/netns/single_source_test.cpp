@@ -32,6 +32,8 @@ class SingleSourceTest : public LabTest {
   void runScenario(const std::string& enforcer, uint64_t max_beyond,
                    const std::function<void()>& during_block,
                    const std::function<void()>& after_expiry, Outcome* out) {
+    // Resolve the attacker's neighbour entry first (uncounted: no probe, no agent yet).
+    ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
     auto probe = SynProbe::install(lab_->victim(), {kAttacker.v4});
     ASSERT_OK(probe);
     auto agent = AgentProcess::start(agentOptions(enforcer, kThreshold, "2s"));
@@ -123,8 +125,7 @@ TEST_F(SingleSourceTest, NftablesBlocksWithinTwoOfThresholdAndElementExpires) {
           gone = rules->find(kAttacker.v4) == std::string::npos;
           if (!gone) std::this_thread::sleep_for(100ms);
         }
-        EXPECT_TRUE(gone) << "the nft element outlived the block:\n"
-                          << agentTable().value();
+        EXPECT_TRUE(gone) << "the nft element outlived the block:\n" << agentTable().value();
       },
       &out);
   EXPECT_TRUE(element_seen);
