@@ -86,6 +86,34 @@ Result<void> AgentFlags::applyTo(AgentConfig& c) const {
   return Ok{};
 }
 
+namespace {
+
+// validateConfig names the config field; when the value came from a flag,
+// the message names the flag the user typed.
+struct FieldFlag {
+  const char* field;
+  const char* flag;
+};
+constexpr FieldFlag kFieldFlags[] = {
+    {"interfaces", "--interface"},
+    {"threshold", "--flood-threshold"},
+    {"window", "--flood-window"},
+    {"block_duration", "--block-duration"},
+    {"max_block_level", "--max-block-level"},
+    {"repeat_memory", "--repeat-memory"},
+    {"ipv6_prefix", "--ipv6-prefix"},
+    {"max_sources", "--max-sources"},
+    {"max_blocks", "--max-blocks"},
+    {"admit_per_sec", "--admit-per-sec"},
+    {"admit_min", "--admit-min"},
+    {"events_per_sec", "--events-per-sec"},
+    {"nft_table", "--nft-table"},
+    {"metrics_listen", "--metrics-listen"},
+    {"control_socket", "--control-socket"},
+};
+
+}  // namespace
+
 Result<AgentConfig> AgentFlags::resolve() const {
   AgentConfig c;
   if (!config_path.empty()) {
@@ -94,7 +122,16 @@ Result<AgentConfig> AgentFlags::resolve() const {
     c = *loaded;
   }
   SG_TRY(applyTo(c));
-  SG_TRY(validateConfig(c));
+  if (auto v = validateConfig(c); !v) {
+    const std::string& m = v.error().message();
+    for (const auto& ff : kFieldFlags) {
+      std::string prefix = std::string(ff.field) + ":";
+      if (m.rfind(prefix, 0) == 0 && given(ff.flag)) {
+        return Error(v.error().code(), ff.flag + m.substr(std::string(ff.field).size()));
+      }
+    }
+    return v.error();
+  }
   return c;
 }
 

@@ -58,7 +58,8 @@ void printStatus(const nlohmann::json& j) {
               j.value("sources", size_t{0}), j.value("source_capacity", size_t{0}),
               j.value("blocks", size_t{0}), j.value("block_capacity", size_t{0}),
               j.value("rss_bytes", 0.0) / 1e6);
-  for (const auto& [k, v] : j.value("counters", nlohmann::json::object()).items()) {
+  const nlohmann::json counters = j.value("counters", nlohmann::json::object());
+  for (const auto& [k, v] : counters.items()) {
     std::printf("  %-32s %llu\n", k.c_str(), v.get<unsigned long long>());
   }
 }
