@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev   # kernel program + skeletons
   libnftables-dev nftables                                # nftables enforcer
+  libnftnl-dev libmnl-dev                                 # its netlink fast path
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev     # flags, config, JSON
   libgtest-dev libgmock-dev libbenchmark-dev              # tests and benchmarks
   iproute2 iputils-ping procps                            # netns tests and the demo

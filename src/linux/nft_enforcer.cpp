@@ -1,18 +1,19 @@
-// NftEnforcer over libnftables. One nft_ctx lives as long as the enforcer:
-// creating a context per call would reload its caches and symbol tables.
+// NftEnforcer: libnftables for the table, netlink batches for elements.
 //
-// block() sends one transaction of three commands:
-//   add element <set> { K }  ;  delete element <set> { K }  ;  add element <set> { K timeout Nms }
+// block() sends one transaction of three element messages:
+//   add K  ;  delete K  ;  add K with timeout
 // The first add makes the delete safe when K is absent; delete + add then
-// replaces an existing element, so its timeout is refreshed on every kernel
-// (a plain `add` of an existing element keeps its old timeout before Linux
-// 6.x's element-timeout updates). unblock() is the first two commands.
+// replaces an existing element, so its timeout is replaced on every kernel
+// (a plain add of an existing element keeps its old timeout before Linux
+// 6.x's element-timeout updates). unblock() is the first two messages.
 #include "linux/nft_enforcer.h"
 
 #include <nftables/libnftables.h>
 
 #include <algorithm>
 #include <string_view>
+
+#include "linux/nft_enforcer_netlink.h"
 
 namespace sg {
 namespace {
@@ -49,15 +50,6 @@ std::string errorSummary(const std::string& buf) {
   return where.empty() ? what : what + " (in: " + where + ")";
 }
 
-// The set and element text for a key.
-Result<std::string> elementFor(const std::string& table, const Address& key, uint8_t v6_prefix,
-                               std::string* set_cmd) {
-  auto elem = nftElementText(key, v6_prefix);
-  if (!elem) return elem.error();
-  *set_cmd = "inet " + table + (key.isV4() ? " blocked_v4" : " blocked_v6");
-  return elem;
-}
-
 std::string tableScript(const std::string& t) {
   return "add table inet " + t + "\n" +                           //
          "delete table inet " + t + "\n" +                        // replaces a stale one
@@ -74,6 +66,36 @@ std::string tableScript(const std::string& t) {
 
 }  // namespace
 
+Result<NftElemOp> nftElemOp(const Address& key, uint8_t v6_prefix) {
+  auto text = nftElementText(key, v6_prefix);  // validates
+  if (!text) return text.error();
+  NftElemOp op;
+  if (key.isV4()) {
+    op.set = "blocked_v4";
+    op.key_len = 4;
+    std::copy(key.raw.b + 12, key.raw.b + 16, op.key.begin());
+    return op;
+  }
+  op.set = "blocked_v6";
+  op.key_len = 16;
+  op.interval = true;
+  std::copy(key.raw.b, key.raw.b + 16, op.key.begin());
+  // end = first address after the prefix: add 1 at bit v6_prefix-1, carrying.
+  op.end = op.key;
+  unsigned bit = v6_prefix - 1u;
+  int byte = static_cast<int>(bit / 8);
+  unsigned carry = 0x80u >> (bit % 8);
+  for (; byte >= 0 && carry != 0; --byte) {
+    unsigned sum = op.end[byte] + carry;
+    op.end[byte] = static_cast<uint8_t>(sum);
+    carry = sum >> 8;
+  }
+  op.has_end = carry == 0;  // the prefix that ends the space has no end element
+  return op;
+}
+
+NftEnforcer::NftEnforcer(nft_ctx* ctx, std::string table) : ctx_(ctx), table_(std::move(table)) {}
+
 Result<std::unique_ptr<NftEnforcer>> NftEnforcer::create(const std::string& table) {
   SG_TRY(checkNftTableName(table));
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -83,19 +105,18 @@ Result<std::unique_ptr<NftEnforcer>> NftEnforcer::create(const std::string& tabl
     return makeError(Errc::kIo, "libnftables: cannot buffer output");
   }
   std::unique_ptr<NftEnforcer> e(new NftEnforcer(ctx, table));
+  e->removed_ = true;  // nothing of ours to delete until the table is made
+  auto nl = NftNetlink::open();
+  if (!nl) return nl.error();
+  e->nl_ = std::move(*nl);
   // A table of this name now can only be a leftover of a run that did not end
   // cleanly (or another agent using the same name, which we then take over).
   auto listed = e->run("list table inet " + table);
-  if (!listed && listed.error().code() == Errc::kPermissionDenied) {
-    e->removed_ = true;
-    return listed.error();
-  }
+  if (!listed && listed.error().code() == Errc::kPermissionDenied) return listed.error();
   e->removed_stale_ = listed.ok();
   auto made = e->run(tableScript(table));
-  if (!made) {
-    e->removed_ = true;  // nothing of ours to delete
-    return made.error().context("creating nftables table inet " + table);
-  }
+  if (!made) return made.error().context("creating nftables table inet " + table);
+  e->removed_ = false;
   return e;
 }
 
@@ -129,29 +150,22 @@ Result<void> NftEnforcer::block(const BlockSpec& spec) {
     return makeError(Errc::kInvalidArgument, "block duration must be positive, got " +
                                                  formatDuration(std::max(spec.ttl, Nanos{0})));
   }
-  std::string set;
-  auto elem = elementFor(table_, spec.key, spec.v6_prefix, &set);
-  if (!elem) return elem.error().context("nftables block");
+  auto op = nftElemOp(spec.key, spec.v6_prefix);
+  if (!op) return op.error().context("nftables block");
   // Whole milliseconds, rounded up: a block never ends before it was asked to.
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(spec.ttl).count();
-  std::string script = "add element " + set + " { " + *elem + " }\n" +     //
-                       "delete element " + set + " { " + *elem + " }\n" +  //
-                       "add element " + set + " { " + *elem + " timeout " + std::to_string(ms) +
-                       "ms }\n";
-  auto r = run(script);
-  if (!r) return r.error().context("nftables block " + *elem);
+  op->timeout_ms =
+      static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(spec.ttl).count());
+  auto r = nl_->commit(table_, nftBlockOps(*op));
+  if (!r) return r.error().context("nftables block " + formatSource(spec.key, spec.v6_prefix));
   return Ok{};
 }
 
 Result<void> NftEnforcer::unblock(const Address& key, uint8_t v6_prefix) {
   if (removed_) return makeError(Errc::kUnavailable, "nftables table was removed");
-  std::string set;
-  auto elem = elementFor(table_, key, v6_prefix, &set);
-  if (!elem) return elem.error().context("nftables unblock");
-  std::string script = "add element " + set + " { " + *elem + " }\n" +  //
-                       "delete element " + set + " { " + *elem + " }\n";
-  auto r = run(script);
-  if (!r) return r.error().context("nftables unblock " + *elem);
+  auto op = nftElemOp(key, v6_prefix);
+  if (!op) return op.error().context("nftables unblock");
+  auto r = nl_->commit(table_, nftUnblockOps(*op));
+  if (!r) return r.error().context("nftables unblock " + formatSource(key, v6_prefix));
   return Ok{};
 }
 

@@ -15,8 +15,11 @@
 // crashed agent leaves at most the table behind (create() replaces a stale
 // one), never a permanent block.
 //
-// Talks to the kernel through libnftables with one nft_ctx kept for the
-// object's lifetime (see docs in nft_enforcer.cpp for the measured cost).
+// Table creation, listing and removal go through libnftables (one nft_ctx
+// kept for the object's lifetime); block()/unblock() send set-element
+// batches over netlink directly (nft_enforcer_netlink.h): libnftables' text
+// path reads the whole set back on every command, so it slows down as blocks
+// accumulate (figures in nft_enforcer_netlink.h).
 // Not thread-safe: one owner thread, like the agent's event loop.
 #pragma once
 
@@ -28,6 +31,10 @@
 #include "core/enforcer.h"
 
 struct nft_ctx;
+
+namespace sg {
+class NftNetlink;
+}
 
 namespace sg {
 
@@ -75,11 +82,12 @@ class NftEnforcer final : public Enforcer {
   bool removedStaleTable() const { return removed_stale_; }
 
  private:
-  NftEnforcer(nft_ctx* ctx, std::string table) : ctx_(ctx), table_(std::move(table)) {}
+  NftEnforcer(nft_ctx* ctx, std::string table);
   // Runs an nft script; its output, or an error with libnftables' text.
   Result<std::string> run(const std::string& script, bool json = false);
 
-  nft_ctx* ctx_;
+  nft_ctx* ctx_;                    // table-level commands and listing
+  std::unique_ptr<NftNetlink> nl_;  // element changes (block/unblock)
   std::string table_;
   bool removed_stale_ = false;
   bool removed_ = false;
@@ -92,6 +100,10 @@ Result<void> checkNftTableName(const std::string& table);
 // The element text for a block key: "192.0.2.1" or "2001:db8:1:2::/64"; an
 // error when IPv6 host bits past `v6_prefix` are set or v6_prefix is 0 or > 128.
 Result<std::string> nftElementText(const Address& key, uint8_t v6_prefix);
+
+struct NftElemOp;
+// The netlink element for a key (validated as nftElementText does).
+Result<NftElemOp> nftElemOp(const Address& key, uint8_t v6_prefix);
 
 // Parses the output of `nft -j list set ...` (one or more sets) into blocks.
 Result<std::vector<NftBlock>> parseNftSetJson(const std::string& json);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "linux/netns_guard.h"
+#include "linux/nft_enforcer_netlink.h"
 #include "linux/nft_enforcer_test_util.h"
 #include "test_helpers.h"
 
@@ -70,6 +71,32 @@ TEST(NftElementText, RejectsHostBitsAndBadLengths) {
   EXPECT_NE(host_bits.error().message().find("/64"), std::string::npos);
   EXPECT_ERROR(nftElementText(addr("2001:db8::"), 0), Errc::kInvalidArgument);
   EXPECT_ERROR(nftElementText(addr("2001:db8::"), 129), Errc::kInvalidArgument);
+}
+
+TEST(NftElemOp, EncodesKeysAndIntervalEnds) {
+  auto v4 = nftElemOp(addr("192.0.2.7"), 64);
+  ASSERT_OK(v4);
+  EXPECT_EQ(v4->set, "blocked_v4");
+  EXPECT_EQ(v4->key_len, 4);
+  EXPECT_FALSE(v4->interval);
+  EXPECT_EQ(v4->key[0], 192);
+  EXPECT_EQ(v4->key[3], 7);
+  auto v6 = nftElemOp(addr("2001:db8:1:ffff::"), 64);
+  ASSERT_OK(v6);
+  EXPECT_EQ(v6->set, "blocked_v6");
+  EXPECT_TRUE(v6->interval);
+  ASSERT_TRUE(v6->has_end);
+  Address end;
+  std::copy(v6->end.begin(), v6->end.end(), end.raw.b);
+  EXPECT_EQ(end.str(), "2001:db8:2::");  // the carry crosses bytes
+  auto host = nftElemOp(addr("2001:db8::5"), 128);
+  ASSERT_OK(host);
+  std::copy(host->end.begin(), host->end.end(), end.raw.b);
+  EXPECT_EQ(end.str(), "2001:db8::6");
+  auto last = nftElemOp(addr("ffff:ffff:ffff:ffff::"), 64);
+  ASSERT_OK(last);
+  EXPECT_FALSE(last->has_end);  // runs to the end of the space
+  EXPECT_ERROR(nftElemOp(addr("2001:db8::1"), 64), Errc::kInvalidArgument);
 }
 
 TEST(NftSetJson, ParsesElementsOfBothKinds) {
@@ -221,6 +248,22 @@ TEST(NftEnforcerNetns, ShortTimeoutExpiresInTheKernel) {
     auto took = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(left, std::vector<std::string>{"192.0.2.31"});
     EXPECT_GE(took, milliseconds(250));  // not before its time (minus list latency)
+  }));
+}
+
+TEST(NftEnforcerNetns, BlocksTheLastPrefixOfTheSpace) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    auto e = NftEnforcer::create();
+    ASSERT_OK(e);
+    ASSERT_OK((*e)->block(spec("ffff:ffff:ffff:ffff::", seconds(60))));
+    auto listed = (*e)->listBlocked();
+    ASSERT_OK(listed);
+    EXPECT_EQ(names(*listed), std::vector<std::string>{"ffff:ffff:ffff:ffff::/64"});
+    ASSERT_OK((*e)->unblock(addr("ffff:ffff:ffff:ffff::"), 64));
+    listed = (*e)->listBlocked();
+    ASSERT_OK(listed);
+    EXPECT_TRUE(listed->empty());
   }));
 }
 

@@ -1,0 +1,143 @@
+#include "linux/nft_enforcer_netlink.h"
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "linux/errno_text.h"
+
+namespace sg {
+namespace {
+
+constexpr size_t kBufferSize = 64 * 1024;  // a batch here is a few hundred bytes
+
+// Adds one element (and its interval end) to `set` for message `op`.
+void addElements(nftnl_set* set, const NftElemOp& op) {
+  nftnl_set_elem* e = nftnl_set_elem_alloc();
+  nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, op.key.data(), op.key_len);
+  if (op.kind == NftElemOp::Kind::kAdd && op.timeout_ms > 0) {
+    nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, op.timeout_ms);
+  }
+  nftnl_set_elem_add(set, e);
+  if (op.interval && op.has_end) {
+    nftnl_set_elem* end = nftnl_set_elem_alloc();
+    nftnl_set_elem_set(end, NFTNL_SET_ELEM_KEY, op.end.data(), op.key_len);
+    nftnl_set_elem_set_u32(end, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+    nftnl_set_elem_add(set, end);
+  }
+}
+
+Error netlinkError(int err, const std::string& what) {
+  Errc code = err == EPERM    ? Errc::kPermissionDenied
+              : err == ENOENT ? Errc::kNotFound
+              : err == ENOSPC ? Errc::kResourceExhausted
+                              : Errc::kIo;
+  std::string msg = what + ": " + errnoText(err);
+  if (err == EPERM) msg = "nftables needs CAP_NET_ADMIN (run as root): " + msg;
+  if (err == EEXIST || err == ENOTEMPTY) msg += " (overlaps an element already in the set?)";
+  return makeError(code, msg);
+}
+
+}  // namespace
+
+std::vector<NftElemOp> nftBlockOps(const NftElemOp& elem) {
+  NftElemOp plain = elem;
+  plain.timeout_ms = 0;
+  NftElemOp del = plain;
+  del.kind = NftElemOp::Kind::kDelete;
+  NftElemOp add = elem;
+  add.kind = NftElemOp::Kind::kAdd;
+  return {plain, del, add};
+}
+
+std::vector<NftElemOp> nftUnblockOps(const NftElemOp& elem) {
+  auto ops = nftBlockOps(elem);
+  ops.pop_back();
+  return ops;
+}
+
+NftNetlink::NftNetlink(mnl_socket* nl)
+    : nl_(nl),
+      portid_(mnl_socket_get_portid(nl)),
+      seq_(static_cast<uint32_t>(time(nullptr))),
+      out_(kBufferSize),
+      in_(kBufferSize) {}
+
+NftNetlink::~NftNetlink() { mnl_socket_close(nl_); }
+
+Result<std::unique_ptr<NftNetlink>> NftNetlink::open() {
+  mnl_socket* nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+  if (nl == nullptr) return netlinkError(errno, "opening a netfilter netlink socket");
+  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+    int err = errno;
+    mnl_socket_close(nl);
+    return netlinkError(err, "binding the netfilter netlink socket");
+  }
+  // Bounded wait for the kernel's answer: a lost reply is an error, not a hang.
+  timeval tv{1, 0};
+  setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return std::unique_ptr<NftNetlink>(new NftNetlink(nl));
+}
+
+Result<void> NftNetlink::commit(const std::string& table, const std::vector<NftElemOp>& ops) {
+  mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(out_.data(), out_.size());
+  if (batch == nullptr) return makeError(Errc::kIo, "mnl_nlmsg_batch_start failed");
+  nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
+  mnl_nlmsg_batch_next(batch);
+  uint32_t first = seq_;
+  for (const NftElemOp& op : ops) {
+    nftnl_set* set = nftnl_set_alloc();
+    nftnl_set_set_str(set, NFTNL_SET_TABLE, table.c_str());
+    nftnl_set_set_str(set, NFTNL_SET_NAME, op.set.c_str());
+    nftnl_set_set_u32(set, NFTNL_SET_FAMILY, NFPROTO_INET);
+    addElements(set, op);
+    bool add = op.kind == NftElemOp::Kind::kAdd;
+    nlmsghdr* nlh =
+        nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
+                              add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, NFPROTO_INET,
+                              static_cast<uint16_t>((add ? NLM_F_CREATE : 0) | NLM_F_ACK), seq_++);
+    nftnl_set_elems_nlmsg_build_payload(nlh, set);
+    nftnl_set_free(set);
+    mnl_nlmsg_batch_next(batch);
+  }
+  nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
+  mnl_nlmsg_batch_next(batch);
+  ssize_t sent = mnl_socket_sendto(nl_, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch));
+  int err = errno;
+  mnl_nlmsg_batch_stop(batch);
+  if (sent < 0) return netlinkError(err, "sending the nftables batch");
+  return receiveAcks(first, static_cast<uint32_t>(ops.size()));
+}
+
+Result<void> NftNetlink::receiveAcks(uint32_t first_seq, uint32_t count) {
+  uint32_t acked = 0;
+  int first_error = 0;
+  while (acked < count) {
+    ssize_t n = mnl_socket_recvfrom(nl_, in_.data(), in_.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return netlinkError(errno, "waiting for the kernel's nftables answer");
+    }
+    int len = static_cast<int>(n);
+    for (auto* nlh = reinterpret_cast<nlmsghdr*>(in_.data()); mnl_nlmsg_ok(nlh, len);
+         nlh = mnl_nlmsg_next(nlh, &len)) {
+      if (nlh->nlmsg_seq < first_seq || nlh->nlmsg_seq >= first_seq + count) continue;  // stale
+      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+      const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      if (e->error != 0 && first_error == 0) first_error = -e->error;
+      ++acked;
+    }
+  }
+  if (first_error != 0) return netlinkError(first_error, "nftables set element transaction");
+  return Ok{};
+}
+
+}  // namespace sg
