@@ -25,6 +25,7 @@
 #include "lab/client.h"
 #include "lab/flood.h"
 #include "lab/lab.h"
+#include "linux/nft_enforcer_baseline.h"
 
 namespace {
 
@@ -58,28 +59,18 @@ uint64_t softirqNs() {
   return v[6] * (1'000'000'000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
 }
 
-const char* kMeterRules = R"(table inet sg_meter {
-  set ban4 { type ipv4_addr; flags dynamic,timeout; timeout 60s; size 65536; }
-  set rate4 { type ipv4_addr; flags dynamic,timeout; timeout 5s; size 65536; }
-  chain pre {
-    type filter hook prerouting priority raw; policy accept;
-    ip saddr @ban4 counter drop
-    tcp flags & (fin|syn|rst|ack) == syn add @rate4 { ip saddr limit rate over RATE/second burst BURST packets } add @ban4 { ip saddr } counter drop
-  }
-}
-)";
-
-sg::Result<void> installMeter(const sg::lab::Netns& ns, uint32_t threshold, uint32_t window_s) {
-  std::string rules = kMeterRules;
-  auto put = [&](const std::string& key, const std::string& value) {
-    rules.replace(rules.find(key), key.size(), value);
-  };
-  put("RATE", std::to_string(std::max<uint32_t>(1, threshold / window_s)));
-  put("BURST", std::to_string(threshold));
+// The kernel-only comparison point, from the one definition in src/linux.
+sg::Result<void> installMeter(const sg::lab::Netns& ns, uint32_t threshold) {
+  sg::NftBaselineParams p;
+  p.threshold = threshold;
+  p.window = std::chrono::seconds(5);
+  p.block = std::chrono::seconds(60);
+  auto rules = sg::nftMeterBaselineRules(p);
+  if (!rules.ok()) return rules.error();
   char path[] = "/tmp/sg-bench-meter-XXXXXX";
   int fd = mkstemp(path);
   if (fd < 0) return sg::makeError(sg::Errc::kIo, "mkstemp");
-  bool ok = write(fd, rules.data(), rules.size()) == static_cast<ssize_t>(rules.size());
+  bool ok = write(fd, rules->data(), rules->size()) == static_cast<ssize_t>(rules->size());
   close(fd);
   sg::Result<std::string> r = ok ? ns.run({"nft", "-f", path})
                                  : sg::Result<std::string>(sg::makeError(sg::Errc::kIo, "write"));
@@ -115,7 +106,7 @@ sg::Result<Row> runMode(const std::string& mode, uint32_t threshold, std::chrono
     auto rss = agent->rssKib();
     if (rss.ok()) row.rss_idle = static_cast<int64_t>(*rss);
   } else if (mode == "nft-meter") {
-    SG_TRY(installMeter(victim, threshold, 5));
+    SG_TRY(installMeter(victim, threshold));
   }
 
   sg::lab::FloodOptions f;
@@ -195,7 +186,8 @@ int main(int argc, char** argv) {
     rows.push_back(*r);
   }
   double base = rows[0].softirq_ns_per_pkt;
-  std::printf("# reproduce: sudo %s --seconds %d --threshold %u\n", argv[0], seconds, threshold);
+  std::printf("# reproduce: sudo scripts/bench-flood.sh --seconds %d --threshold %u\n", seconds,
+              threshold);
   std::printf("# one source floods 10.200.1.1:8080 for %ds; threshold %u per 5s\n", seconds,
               threshold);
   std::printf("%-10s %10s %9s %8s %8s %11s %12s %9s %10s %9s %10s  %s\n", "mode", "sent", "pps",
