@@ -51,6 +51,18 @@ nlohmann::json BlockBook::describe(const sg_addr& key, const sg_block& b) const 
   return j;
 }
 
+nlohmann::json BlockBook::expiredFields(const sg_addr& key, const sg_block& b) const {
+  // "dropped" counts XDP drops; with the nftables enforcer, drops after the
+  // hand-off are in the table's rule counters (nft list table inet syn_guard).
+  return {{"src", source(key)},
+          {"dst_port", b.dst_port},
+          {"count", b.count},
+          {"level", b.level},
+          {"block_ms", toMs(b.expires_ns - b.added_ns)},
+          {"dropped", b.drops},
+          {"origin", (b.flags & SG_BLK_MANUAL) ? "manual" : "detector"}};
+}
+
 void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_ns,
                       bool late) {
   Known k{b, ifindex};
@@ -126,9 +138,7 @@ void BlockBook::sweep() {
     for (const auto& e : *expired) {
       counters_.blocks_expired++;
       known_.erase(e.key);
-      log_.emit("block_expired", {{"src", source(e.key)},
-                                  {"dropped", e.block.drops},
-                                  {"duration_ms", toMs(e.block.expires_ns - e.block.added_ns)}});
+      log_.emit("block_expired", expiredFields(e.key, e.block));
     }
   }
   auto table = sensor_.listBlocks();
@@ -146,10 +156,7 @@ void BlockBook::sweep() {
   for (auto it = known_.begin(); it != known_.end();) {
     if (!present.count(it->first)) {
       counters_.blocks_expired++;
-      log_.emit("block_expired",
-                {{"src", source(it->first)},
-                 {"dropped", it->second.block.drops},
-                 {"duration_ms", toMs(it->second.block.expires_ns - it->second.block.added_ns)}});
+      log_.emit("block_expired", expiredFields(it->first, it->second.block));
       it = known_.erase(it);
     } else {
       it->second.block.drops = present[it->first].drops;

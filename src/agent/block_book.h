@@ -65,6 +65,7 @@ class BlockBook {
 
   void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_ns,
              bool late);
+  nlohmann::json expiredFields(const sg_addr& key, const sg_block& b) const;
   nlohmann::json describe(const sg_addr& key, const sg_block& b) const;
   std::string source(const sg_addr& key) const;
 
