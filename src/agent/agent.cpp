@@ -12,7 +12,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "agent/allowlist.h"
+#include "core/allowlist.h"
 #include "agent/control_protocol.h"
 #include "agent/metrics.h"
 #include "core/kernel_config.h"

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "agent/agent.h"
-#include "agent/allowlist.h"
+#include "core/allowlist.h"
 #include "agent/xdp_sensor_port.h"
 #include "cli/agent_flags.h"
 #include "cli/commands.h"
@@ -83,7 +83,7 @@ int runAgent(const AgentFlags& flags) {
   }
   parts.interfaces = cfg.interfaces;
   parts.ifname = ifName;
-  parts.implicit_allow = agent::loopbackPrefixes();
+  parts.implicit_allow = loopbackPrefixes();
   if (auto own = localAddresses(); own.ok()) {
     for (const auto& a : *own) {
       parts.implicit_allow.push_back(Prefix{a, static_cast<uint8_t>(128)});

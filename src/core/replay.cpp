@@ -5,6 +5,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "core/allowlist.h"
 #include "core/tracker.h"
 #include "sg_parse.h"
 #include "sg_track.h"
@@ -64,7 +65,9 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   to.cfg.events_per_sec = std::numeric_limits<uint32_t>::max();
   to.max_sources = options.max_sources;
   to.max_blocks = options.max_blocks;
-  to.allow = options.allow;
+  // The allowlist as the agent gives it to the kernel (IPv6 entries widened
+  // to the counting prefix), so replay answers as the agent would.
+  to.allow = effectiveAllowlist(options.allow, options.cfg.v6_prefix_len);
   Tracker tracker(to);
 
   ReplayResult out;

@@ -11,7 +11,7 @@
 
 #include "core/address.h"
 
-namespace sg::agent {
+namespace sg {
 
 // Loopback (127.0.0.0/8, ::1, and ::/128, the masked key of ::1).
 std::vector<Prefix> loopbackPrefixes();
@@ -19,4 +19,4 @@ std::vector<Prefix> loopbackPrefixes();
 // config + implicit entries, widened as above, deduplicated.
 std::vector<Prefix> effectiveAllowlist(const std::vector<Prefix>& entries, uint8_t v6_prefix);
 
-}  // namespace sg::agent
+}  // namespace sg

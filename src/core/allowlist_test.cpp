@@ -1,8 +1,8 @@
-#include "agent/allowlist.h"
+#include "core/allowlist.h"
 
 #include <gtest/gtest.h>
 
-namespace sg::agent {
+namespace sg {
 namespace {
 
 std::vector<std::string> strs(const std::vector<Prefix>& v) {
@@ -34,4 +34,4 @@ TEST(Allowlist, Deduplicates) {
 }
 
 }  // namespace
-}  // namespace sg::agent
+}  // namespace sg

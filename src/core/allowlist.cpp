@@ -1,8 +1,8 @@
-#include "agent/allowlist.h"
+#include "core/allowlist.h"
 
 #include <algorithm>
 
-namespace sg::agent {
+namespace sg {
 
 namespace {
 
@@ -31,4 +31,4 @@ std::vector<Prefix> effectiveAllowlist(const std::vector<Prefix>& entries, uint8
   return out;
 }
 
-}  // namespace sg::agent
+}  // namespace sg
