@@ -12,9 +12,9 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/allowlist.h"
 #include "agent/control_protocol.h"
 #include "agent/metrics.h"
+#include "core/allowlist.h"
 #include "core/kernel_config.h"
 
 namespace sg::agent {

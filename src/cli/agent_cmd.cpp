@@ -6,11 +6,11 @@
 #include <string>
 
 #include "agent/agent.h"
-#include "core/allowlist.h"
 #include "agent/xdp_sensor_port.h"
 #include "cli/agent_flags.h"
 #include "cli/commands.h"
 #include "cli/privileges.h"
+#include "core/allowlist.h"
 #include "linux/interfaces.h"
 #include "linux/nft_enforcer.h"
 #include "linux/xdp_sensor.h"

@@ -25,8 +25,8 @@ Result<Address> parseAddress(std::string_view text);
 
 // A prefix over the 128-bit (mapped) space: an IPv4 a.b.c.d/n has bits 96+n.
 struct Prefix {
-  Address addr;     // host bits zeroed
-  uint8_t bits = 0; // 0..128 in the mapped space
+  Address addr;      // host bits zeroed
+  uint8_t bits = 0;  // 0..128 in the mapped space
 
   bool contains(const Address& a) const;
   // "192.0.2.0/24" or "2001:db8::/32" (IPv4 written with its own length).

@@ -14,9 +14,9 @@
 namespace sg {
 
 struct BlockSpec {
-  Address key;            // the counted key: IPv4 address or masked IPv6 prefix
-  uint8_t v6_prefix = 64; // the prefix length an IPv6 key stands for
-  Nanos ttl{};            // how long the block lasts from now
+  Address key;             // the counted key: IPv4 address or masked IPv6 prefix
+  uint8_t v6_prefix = 64;  // the prefix length an IPv6 key stands for
+  Nanos ttl{};             // how long the block lasts from now
 };
 
 class Enforcer {

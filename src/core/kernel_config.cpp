@@ -12,9 +12,15 @@ sg_config toKernelConfig(const AgentConfig& c) {
   k.admit_per_sec = c.admit_per_sec;
   k.admit_min = c.admit_min;
   switch (c.enforcer) {
-    case EnforcerKind::kXdp: k.enforce = SG_ENFORCE_XDP; break;
-    case EnforcerKind::kNftables: k.enforce = SG_ENFORCE_HANDOFF; break;
-    case EnforcerKind::kNone: k.enforce = SG_ENFORCE_NONE; break;
+    case EnforcerKind::kXdp:
+      k.enforce = SG_ENFORCE_XDP;
+      break;
+    case EnforcerKind::kNftables:
+      k.enforce = SG_ENFORCE_HANDOFF;
+      break;
+    case EnforcerKind::kNone:
+      k.enforce = SG_ENFORCE_NONE;
+      break;
   }
   k.v6_prefix_len = static_cast<__u8>(c.ipv6_prefix);
   k.max_level = static_cast<__u8>(c.max_block_level);

@@ -5,8 +5,8 @@
 // input or on the environment return Result; broken invariants abort.
 #pragma once
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <variant>
@@ -14,13 +14,13 @@
 namespace sg {
 
 enum class Errc {
-  kInvalidArgument,   // bad flag, config value, API body, packet, ...
-  kNotFound,          // interface, file, block that does not exist
-  kAlreadyExists,     // another agent, another XDP program
-  kPermissionDenied,  // missing capability
-  kUnavailable,       // agent not running, kernel feature missing
-  kResourceExhausted, // map full
-  kIo,                // syscall or library failure
+  kInvalidArgument,    // bad flag, config value, API body, packet, ...
+  kNotFound,           // interface, file, block that does not exist
+  kAlreadyExists,      // another agent, another XDP program
+  kPermissionDenied,   // missing capability
+  kUnavailable,        // agent not running, kernel feature missing
+  kResourceExhausted,  // map full
+  kIo,                 // syscall or library failure
 };
 
 const char* errcName(Errc code);
@@ -42,15 +42,24 @@ class [[nodiscard]] Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { check(); return std::get<0>(v_); }
-  const T& value() const& { check(); return std::get<0>(v_); }
-  T&& value() && { check(); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    check();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    check();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    check();
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -98,10 +107,10 @@ class [[nodiscard]] Result<void> {
 inline Error makeError(Errc code, std::string message) { return Error(code, std::move(message)); }
 
 // Propagate a failed Result from the current function.
-#define SG_TRY(expr)                                  \
-  do {                                                \
-    auto sg_try_r_ = (expr);                          \
-    if (!sg_try_r_.ok()) return sg_try_r_.error();    \
+#define SG_TRY(expr)                               \
+  do {                                             \
+    auto sg_try_r_ = (expr);                       \
+    if (!sg_try_r_.ok()) return sg_try_r_.error(); \
   } while (0)
 
 }  // namespace sg

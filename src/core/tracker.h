@@ -18,11 +18,11 @@
 namespace sg {
 
 struct TrackerOptions {
-  sg_config cfg{};              // the same struct the kernel reads
-  uint32_t max_sources = 65536; // LRU bound on exact per-source state
-  uint32_t max_blocks = 16384;  // bound on concurrent blocks
-  uint32_t ncpus = 1;           // for the sketch's noise floor
-  std::vector<Prefix> allow;    // never blocked
+  sg_config cfg{};               // the same struct the kernel reads
+  uint32_t max_sources = 65536;  // LRU bound on exact per-source state
+  uint32_t max_blocks = 16384;   // bound on concurrent blocks
+  uint32_t ncpus = 1;            // for the sketch's noise floor
+  std::vector<Prefix> allow;     // never blocked
 };
 
 enum class Verdict { kPass, kDrop };
