@@ -26,12 +26,16 @@
 
 #include "bpf/packet_builder.h"
 #include "bpf/xdp_program.h"
+#include "linux/xdp_sensor_clock.h"
 #include "sg_shared.h"  // before the skeletons: their .bss names these types
+#include "sg_track.h"
 // clang-format off
 #include "overhead_bench.skel.h"
 #include "spoof_bench.skel.h"
+#include "spoof_bench_coarse.skel.h"
 #include "spoof_bench_fine.skel.h"
 #include "syn_guard.skel.h"
+#include "syn_guard_coarse.skel.h"
 #include "syn_guard_fine.skel.h"
 #include "xdp_pass.skel.h"
 // clang-format on
@@ -64,6 +68,15 @@ sg_config benchConfig() {
   return c;
 }
 
+uint64_t nsPerJiffy() {
+  static const uint64_t ns = [] {
+    auto hz = sg::kernelHz();
+    if (!hz.ok()) die(hz.error().message());
+    return 1'000'000'000ull / *hz;
+  }();
+  return ns;
+}
+
 sg_addr v4Key(const std::string& text) {
   sg_addr a{};
   std::vector<uint8_t> b = sg::test::addrBytes(text);
@@ -83,6 +96,7 @@ struct Loaded {
     skel = open();
     if (skel == nullptr) die(std::string("open ") + what);
     skel->rodata->sg_ncpus = static_cast<uint32_t>(libbpf_num_possible_cpus());
+    skel->rodata->sg_ns_per_jiffy = nsPerJiffy();
     if (load(skel) != 0) die(std::string("load ") + what + " (root needed)");
     const uint32_t zero = 0;
     const sg_config cfg = benchConfig();
@@ -103,7 +117,9 @@ struct Loaded {
     b.flags = SG_BLK_XDP_DROP;
     const sg_addr k = v4Key(src);
     if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_blocks), &k, &b, BPF_ANY) != 0) die("block");
-    skel->bss->sg_blocks_active = 1;
+    const uint32_t bit = sg_block_bit(sg_addr_hash(&k));
+    skel->data_blockbits->sg_block_bits[bit / 64] |= 1ull << (bit % 64);
+    skel->data_blockbits->sg_blocks_maybe = 1;
   }
 };
 
@@ -154,6 +170,10 @@ int main(int argc, char** argv) {
   busy.block("10.99.0.1");  // blocks active: every packet pays the block lookup
   Loaded<syn_guard_fine> fine(syn_guard_fine__open, syn_guard_fine__load, syn_guard_fine__destroy,
                               "syn_guard_fine");
+  Loaded<syn_guard_coarse> coarse(syn_guard_coarse__open, syn_guard_coarse__load,
+                                  syn_guard_coarse__destroy, "syn_guard_coarse");
+  Loaded<spoof_bench_coarse> spoof_coarse(spoof_bench_coarse__open, spoof_bench_coarse__load,
+                                          spoof_bench_coarse__destroy, "spoof_coarse");
   Loaded<spoof_bench> spoof(spoof_bench__open, spoof_bench__load, spoof_bench__destroy, "spoof");
   Loaded<spoof_bench_fine> spoof_fine(spoof_bench_fine__open, spoof_bench_fine__load,
                                       spoof_bench_fine__destroy, "spoof_fine");
@@ -180,6 +200,9 @@ int main(int argc, char** argv) {
       {"[fine clock] SYN, tracked source", fine.prog("syn_guard_xdp"), syn, pass, syn, 0},
       {"[fine clock] SYN, spoofed source", spoof_fine.prog("spoof_syn"), syn,
        spoof_fine.prog("spoof_pass"), syn, 0},
+      {"[coarse clock] SYN, tracked source", coarse.prog("syn_guard_xdp"), syn, pass, syn, 0},
+      {"[coarse clock] SYN, spoofed source", spoof_coarse.prog("spoof_syn"), syn,
+       spoof_coarse.prog("spoof_pass"), syn, 0},
       {"[part] counters+config lookups", ov.prog("ov_lookups"), ack, pass, ack, 0},
       {"[part] lookups + PACKETS++", ov.prog("ov_lookups_count"), ack, pass, ack, 0},
       {"[part] parse only", ov.prog("ov_parse"), ack, pass, ack, 0},
@@ -189,6 +212,7 @@ int main(int argc, char** argv) {
        0},
       {"[part] bpf_ktime_get_coarse_ns", ov.prog("ov_coarse_clock"), ack, pass, ack, 0},
       {"[part] bpf_ktime_get_ns", ov.prog("ov_fine_clock"), ack, pass, ack, 0},
+      {"[part] bpf_jiffies64", ov.prog("ov_jiffies"), ack, pass, ack, 0},
   };
 
   // Warm up: tracked sources get their state, caches fill.

@@ -54,7 +54,8 @@ struct sg_source {
 /* ---- blocks (hash, not LRU: a flood can never evict a block) --------------- */
 
 struct sg_block {
-	__u64 added_ns;   /* kernel monotonic (CLOCK_MONOTONIC) ns */
+	__u64 added_ns;   /* program time base: jiffies * ns_per_jiffy (see
+	                   * XdpSensor::kernelNowNs()); resolution one jiffy */
 	__u64 expires_ns; /* block ends when now >= expires_ns */
 	__u64 drops;      /* packets dropped for it (approximate: racy add) */
 	__u32 count;      /* attempts in the window when it was flagged */
@@ -66,6 +67,16 @@ struct sg_block {
 #define SG_BLK_XDP_DROP 0x01 /* the XDP program drops this source */
 #define SG_BLK_MANUAL 0x02   /* added by an operator, not by the detector */
 #define SG_BLK_HANDED_OFF 0x04 /* nftables holds it now; XDP stops dropping */
+
+/* Block prefilter: a bitmap with a bit set for every key that may be blocked
+ * (bit index from sg_addr_hash, sg_block_bit() in sg_track.h). The program
+ * looks sg_blocks up only when the bit is set. Set by whoever inserts a block
+ * (kernel or user space), never cleared by the kernel; user space rebuilds it
+ * from the block map (XdpSensor, xdp_sensor_blocks.cpp). A stale bit costs one
+ * hash lookup; a missing bit would let a blocked source through. */
+#define SG_BLOCK_BITS_LOG2 15
+#define SG_BLOCK_BITS (1u << SG_BLOCK_BITS_LOG2)
+#define SG_BLOCK_WORDS (SG_BLOCK_BITS / 64)
 
 /* ---- run-time configuration (array map, one entry; no reload to change) --- */
 
@@ -102,7 +113,7 @@ enum sg_event_type {
 };
 
 struct sg_event {
-	__u64 ts_ns;        /* kernel monotonic ns */
+	__u64 ts_ns;        /* program time base (as sg_block.added_ns) */
 	__u64 block_ns;     /* block duration applied (0 for FLAGGED/PRESSURE) */
 	struct sg_addr src; /* masked source */
 	__u32 type;         /* enum sg_event_type */

@@ -89,6 +89,13 @@ SG_INLINE __u64 sg_addr_hash(const struct sg_addr *a)
 	return h;
 }
 
+/* Bit of the block prefilter for a key of hash h (bits 24..38 of the hash:
+ * apart from the bits that choose a source set and a sketch line). */
+SG_INLINE __u32 sg_block_bit(__u64 h)
+{
+	return (__u32)(h >> 24) & (SG_BLOCK_BITS - 1);
+}
+
 /* Column of row r (Kirsch–Mitzenmacher double hashing). */
 SG_INLINE __u32 sg_sketch_col(__u64 h, __u32 r)
 {

@@ -2,12 +2,13 @@
 /*
  * syn_guard.bpf.c — the XDP sensor and enforcer.
  *
- * Per packet: parse (sg_parse.h); if any block may be active, look the source
- * up in sg_blocks and drop it while its block lasts; if the packet is a
- * connection attempt (SYN without ACK/RST), count it in the source's sliding
- * window (sg_track.h) and, on the attempt that crosses the threshold, block the
- * source at once — that very packet is already dropped — and tell user space
- * through the ring buffer.
+ * Per packet: parse (sg_parse.h); if the block prefilter (a bitmap indexed by
+ * the source's hash) says the source may be blocked, look it up in sg_blocks
+ * and drop it while its block lasts; if the packet is a connection attempt
+ * (SYN without ACK/RST), count it in the source's sliding window (sg_track.h)
+ * and, on the attempt that crosses the threshold, block the source at once —
+ * that very packet is already dropped — and tell user space through the ring
+ * buffer.
  *
  * Bounded memory, never open: per-source state lives in an LRU hash whose size
  * is fixed at load; blocks live in a separate plain hash that no flood can
@@ -15,6 +16,14 @@
  * spoofed sources), a new source first goes through a count-min sketch and
  * gets exact state only once its estimate stands clear of the sketch's noise:
  * one sketch update instead of an LRU insert and eviction per spoofed SYN.
+ *
+ * Clock: jiffies (bpf_jiffies64(), inlined by the JIT: ~free) times the
+ * loader's sg_ns_per_jiffy, so resolution is one jiffy (1 ms at HZ=1000, 4 ms
+ * at 250, 10 ms at 100). The time base is CLOCK_MONOTONIC plus a constant
+ * offset (jiffies start at INITIAL_JIFFIES, not 0): user space learns it with
+ * sg_clock_probe and must use XdpSensor::kernelNowNs() for every time it
+ * compares with or writes into the maps. -DSG_CLOCK_FINE (bpf_ktime_get_ns) and
+ * -DSG_CLOCK_COARSE (bpf_ktime_get_coarse_ns) build the benchmark's variants.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -27,6 +36,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Load-time knobs (set before load through the skeleton's rodata). */
 const volatile __u32 sg_ncpus = 1;
+const volatile __u64 sg_ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -79,10 +89,18 @@ struct {
 /* Count-min sketch cells (global data: indexed directly, no helper call). */
 struct sg_sketch_cell sg_sketch[SG_SKETCH_ROWS * SG_SKETCH_COLS];
 
-/* Non-zero when sg_blocks may hold an entry. The kernel sets it when it adds
- * a block; user space clears it, then re-checks the map, when it finds the
- * map empty — so a packet from an unblocked world costs no hash lookup. */
-volatile __u32 sg_blocks_active;
+/* Block prefilter (SG_BLOCK_BITS in sg_shared.h), in a section (and so an
+ * array map) of its own that user space writes through its mmap.
+ * sg_blocks_maybe summarises it for the non-attempt fast path: non-zero once
+ * any bit may be set. Both are set after the block is inserted, by the kernel
+ * and by user space; only user space clears them (rebuild, see
+ * xdp_sensor_blocks.cpp for why no block is ever missed). */
+__u64 sg_block_bits[SG_BLOCK_WORDS] SEC(".data.blockbits");
+volatile __u32 sg_blocks_maybe SEC(".data.blockbits");
+
+/* sg_clock_probe's output: one reading of both clocks. */
+__u64 sg_probe_jiffies;
+__u64 sg_probe_ktime_ns;
 
 /* BTF anchors for the shared layouts no map or global names (events cross as
  * ring-buffer bytes, the parser's output lives on the stack), so that user
@@ -90,11 +108,28 @@ volatile __u32 sg_blocks_active;
 struct sg_event *sg_btf_event __attribute__((unused));
 struct sg_pkt *sg_btf_pkt __attribute__((unused));
 
-#ifdef SG_CLOCK_FINE
+#if defined(SG_CLOCK_FINE)
 #define SG_NOW() bpf_ktime_get_ns()
-#else
+#elif defined(SG_CLOCK_COARSE)
 #define SG_NOW() bpf_ktime_get_coarse_ns()
+#else
+#define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
+
+static __always_inline int sg_block_bit_test(__u64 h)
+{
+	__u32 bit = sg_block_bit(h);
+
+	return (sg_block_bits[(bit >> 6) & (SG_BLOCK_WORDS - 1)] >> (bit & 63)) & 1;
+}
+
+static __always_inline void sg_block_bit_set(__u64 h)
+{
+	__u32 bit = sg_block_bit(h);
+
+	__sync_fetch_and_or(&sg_block_bits[(bit >> 6) & (SG_BLOCK_WORDS - 1)], 1ull << (bit & 63));
+	sg_blocks_maybe = 1;
+}
 
 static __always_inline void sg_emit(struct sg_counters *cnt, struct sg_cpu_epoch *ep,
 				    const struct sg_config *cfg, __u32 type,
@@ -145,7 +180,7 @@ static __always_inline struct sg_cpu_epoch *sg_epoch(__u64 now)
 /* A crossing: block (or, detect-only, mark) the source. Returns the verdict. */
 static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_config *cfg,
 				    struct sg_source *src, const struct sg_addr *key,
-				    __u64 now, __u32 ifindex)
+				    __u64 hash, __u64 now, __u32 ifindex)
 {
 	struct sg_lpm_key lk = { .prefixlen = 128, .addr = *key };
 	struct sg_source before = *src;
@@ -171,7 +206,7 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 		cnt->c[SG_CNT_BLOCK_MAP_FULL]++;
 		return cfg->enforce != SG_ENFORCE_NONE ? XDP_DROP : XDP_PASS;
 	}
-	sg_blocks_active = 1;
+	sg_block_bit_set(hash); /* after the insert: see sg_block_bits */
 	cnt->c[SG_CNT_BLOCKS_ADDED]++;
 
 	ep = sg_epoch(now);
@@ -240,6 +275,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	struct sg_addr key;
 	struct sg_pkt pkt;
 	__u64 now = 0;
+	__u64 hash;
 
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
@@ -254,13 +290,14 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	}
 	/* Fast path: no block may exist and this is no connection attempt, so
 	 * nothing below can change the verdict; skip the key work. */
-	if (!sg_blocks_active && !sg_pkt_is_attempt(&pkt))
+	if (!sg_blocks_maybe && !sg_pkt_is_attempt(&pkt))
 		return sg_pass_other(cnt, &pkt);
 
 	key = pkt.src;
 	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
+	hash = sg_addr_hash(&key);
 
-	if (sg_blocks_active) {
+	if (sg_block_bit_test(hash)) {
 		struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, &key);
 
 		if (b) {
@@ -297,11 +334,21 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	}
 	if (!sg_source_attempt(src, cfg, now, pkt.dst_port))
 		return XDP_PASS;
-	return sg_cross(cnt, cfg, src, &key, now, ctx->ingress_ifindex);
+	return sg_cross(cnt, cfg, src, &key, hash, now, ctx->ingress_ifindex);
 }
 
 SEC("xdp")
 int syn_guard_xdp(struct xdp_md *ctx)
 {
 	return sg_xdp(ctx);
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN, never attached) to learn the offset
+ * between the program's time base and CLOCK_MONOTONIC. */
+SEC("xdp")
+int sg_clock_probe(struct xdp_md *ctx)
+{
+	sg_probe_jiffies = bpf_jiffies64();
+	sg_probe_ktime_ns = bpf_ktime_get_ns();
+	return XDP_PASS;
 }

@@ -81,3 +81,9 @@ int ov_fine_clock(struct xdp_md *ctx)
 {
 	return bpf_ktime_get_ns() == 1 ? XDP_DROP : XDP_PASS;
 }
+
+SEC("xdp")
+int ov_jiffies(struct xdp_md *ctx)
+{
+	return bpf_jiffies64() == 1 ? XDP_DROP : XDP_PASS;
+}

@@ -13,6 +13,7 @@
 
 #include "linux/bpf_layout.h"
 #include "linux/errno_text.h"
+#include "linux/xdp_sensor_clock.h"
 #include "syn_guard.skel.h"
 
 namespace sg {
@@ -76,6 +77,8 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (ncpus <= 0) {
     return makeError(Errc::kIo, "cannot count the possible CPUs: " + errnoText(-ncpus));
   }
+  auto hz = kernelHz();
+  if (!hz.ok()) return hz.error();
 
   std::vector<char> log(kVerifierLogSize, '\0');
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .kernel_log_buf = log.data(),
@@ -87,12 +90,15 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   std::unique_ptr<XdpSensor> sensor(new XdpSensor(options, skel, static_cast<uint32_t>(ncpus)));
 
   skel->rodata->sg_ncpus = static_cast<uint32_t>(ncpus);
+  sensor->ns_per_jiffy_ = 1'000'000'000ull / *hz;
+  skel->rodata->sg_ns_per_jiffy = sensor->ns_per_jiffy_;
   int err = bpf_map__set_max_entries(skel->maps.sg_sources, options.max_sources);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   err = syn_guard__load(skel);
   if (err != 0) return loadError(err, log);
+  SG_TRY(sensor->calibrateClock());
 
   sensor->events_ = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), &XdpSensor::onRingSample,
                                      sensor.get(), nullptr);

@@ -6,7 +6,13 @@
 //
 // Run-time calls read and write the maps; they never reload the program.
 // Implementation: xdp_sensor.cpp (load, config, counters, events),
-// xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_attach.cpp (links).
+// xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_attach.cpp (links),
+// xdp_sensor_clock.cpp (the program's time base).
+//
+// Time: the program's clock is jiffies * ns_per_jiffy (one jiffy resolution),
+// CLOCK_MONOTONIC plus an offset learnt at load. Every time user space writes
+// into or compares with the maps (block expiry, manual blocks, event times)
+// must come from kernelNowNs() (or KernelClock, xdp_sensor_clock.h).
 #pragma once
 
 #include <cstddef>
@@ -81,15 +87,25 @@ class XdpSensor {
   Result<bool> removeBlock(const sg_addr& key);
   // Sets SG_BLK_HANDED_OFF: the XDP program stops dropping, nftables holds it.
   Result<void> markHandedOff(const sg_addr& key);
-  // Removes every block with expires_ns <= now_ns (kernel monotonic) and
-  // returns them; then keeps the program's sg_blocks_active hint honest.
+  // Removes every block with expires_ns <= now_ns (kernelNowNs() time) and
+  // returns them; then rebuilds the program's block prefilter.
   Result<std::vector<KernelBlock>> sweepExpired(uint64_t now_ns);
   // Entries in sg_sources.
   Result<size_t> sourceCount();
   uint32_t sourceCapacity() const { return options_.max_sources; }
   uint32_t blockCapacity() const { return options_.max_blocks; }
-  // The program's "a block may exist" hint (sg_blocks_active).
+  // The program's "a block may exist" summary of its prefilter (sg_blocks_maybe).
   bool blocksActiveHint() const;
+  // Bits set in the block prefilter (for tests: stale bits cost a lookup).
+  size_t blockBitsSet() const;
+
+  // ---- the program's clock (xdp_sensor_clock.cpp) ----
+  // Now in the program's time base: CLOCK_MONOTONIC + the learnt offset. It
+  // runs ahead of the program's jiffies clock by less than one jiffy.
+  uint64_t kernelNowNs() const;
+  uint64_t nsPerJiffy() const { return ns_per_jiffy_; }
+  // Re-learns the offset by running sg_clock_probe (done once by load()).
+  Result<void> calibrateClock();
 
   // ---- events (xdp_sensor.cpp) ----
   // Epoll-able fd that becomes readable when events wait.
@@ -104,8 +120,9 @@ class XdpSensor {
 
  private:
   XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus);
-  Result<void> refreshBlocksHint();
-  void setBlocksHint(uint32_t value);
+  Result<void> rebuildBlockBits();
+  void setBlockBit(const sg_addr& key);
+  void fillBlockBits();
   Result<void> detachStale(int ifindex, const std::string& ifname, uint32_t mode_flags,
                            uint32_t prog_id, std::string* note);
 
@@ -118,6 +135,8 @@ class XdpSensor {
   syn_guard* skel_ = nullptr;
   ring_buffer* events_ = nullptr;
   uint32_t ncpus_ = 1;
+  uint64_t ns_per_jiffy_ = 0;
+  int64_t clock_offset_ns_ = 0;  // program time - CLOCK_MONOTONIC
   std::vector<Link> links_;
   std::vector<XdpAttachment> attachments_;
   const std::function<void(const sg_event&)>* on_event_ = nullptr;

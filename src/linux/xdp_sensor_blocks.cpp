@@ -1,12 +1,11 @@
-// XdpSensor: the block map, the sg_blocks_active hint and the source count.
+// XdpSensor: the block map, the block prefilter and the source count.
 //
-// The hint: the program skips the sg_blocks lookup entirely while
-// sg_blocks_active is 0. The kernel sets it when it adds a block; user space
-// sets it when it adds one, and clears it only when it finds the map empty —
-// clear first, then look again, and set it back if a block appeared in
-// between (the kernel may have added one after the emptiness check). A stale
-// 1 costs a lookup; a stale 0 would let a blocked source through, so the
-// order matters.
+// The prefilter: the program looks a source up in sg_blocks only when its bit
+// in sg_block_bits is set (and, for non-attempts, only when sg_blocks_maybe
+// is). Whoever inserts a block sets its bit and the summary afterwards; only
+// user space clears bits, by rebuilding the bitmap from the map
+// (rebuildBlockBits). A stale bit costs one hash lookup; a missing bit would
+// let a blocked source through, so the order of the rebuild matters.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -15,6 +14,7 @@
 
 #include "linux/errno_text.h"
 #include "linux/xdp_sensor.h"
+#include "sg_track.h"
 #include "syn_guard.skel.h"
 
 namespace sg {
@@ -29,25 +29,61 @@ Error mapError(const char* what, int err) {
 }  // namespace
 
 bool XdpSensor::blocksActiveHint() const {
-  return __atomic_load_n(&skel_->bss->sg_blocks_active, __ATOMIC_SEQ_CST) != 0;
+  return __atomic_load_n(&skel_->data_blockbits->sg_blocks_maybe, __ATOMIC_SEQ_CST) != 0;
 }
 
-void XdpSensor::setBlocksHint(uint32_t value) {
-  __atomic_store_n(&skel_->bss->sg_blocks_active, value, __ATOMIC_SEQ_CST);
-}
-
-Result<void> XdpSensor::refreshBlocksHint() {
-  const int fd = bpf_map__fd(skel_->maps.sg_blocks);
-  sg_addr first{};
-  if (bpf_map_get_next_key(fd, nullptr, &first) == 0) return Ok{};  // not empty: keep it
-  if (errno != ENOENT) return mapError("scanning the block map failed", errno);
-  setBlocksHint(0);
-  if (bpf_map_get_next_key(fd, nullptr, &first) == 0) {
-    setBlocksHint(1);  // the kernel added a block in between
-  } else if (errno != ENOENT) {
-    setBlocksHint(1);  // fail safe: a stale 1 only costs a lookup
-    return mapError("scanning the block map failed", errno);
+size_t XdpSensor::blockBitsSet() const {
+  size_t n = 0;
+  for (const auto& w : skel_->data_blockbits->sg_block_bits) {
+    n += static_cast<size_t>(__builtin_popcountll(__atomic_load_n(&w, __ATOMIC_SEQ_CST)));
   }
+  return n;
+}
+
+void XdpSensor::setBlockBit(const sg_addr& key) {
+  const uint32_t bit = sg_block_bit(sg_addr_hash(&key));
+  __atomic_fetch_or(&skel_->data_blockbits->sg_block_bits[bit / 64], 1ull << (bit % 64),
+                    __ATOMIC_SEQ_CST);
+  __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, 1u, __ATOMIC_SEQ_CST);
+}
+
+// Fail safe: every bit set, every packet pays the lookup, no block is missed.
+void XdpSensor::fillBlockBits() {
+  for (auto& w : skel_->data_blockbits->sg_block_bits) {
+    __atomic_store_n(&w, ~0ull, __ATOMIC_SEQ_CST);
+  }
+  __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, 1u, __ATOMIC_SEQ_CST);
+}
+
+// Rebuild: (1) list the map and compute the bitmap of its keys, (2) write it
+// word by word, then the summary, (3) list the map again and set the bit and
+// the summary of every block found. Why a block the kernel inserts
+// concurrently is never left without its bit: the kernel sets the bit (and
+// the summary) after its insert. If its set lands after our write of that
+// word (or of the summary), it survives. If it lands before, then the insert
+// happened before our write, hence before the re-read of step 3 began, so
+// step 3 finds the block (unless it was deleted meanwhile, and then it needs
+// no bit) and sets the bit again. Every step is a sequentially consistent
+// store or a syscall, and the kernel's bit set is a locked read-modify-write.
+Result<void> XdpSensor::rebuildBlockBits() {
+  auto before = listBlocks();
+  if (!before.ok()) return before.error();  // bitmap untouched: still a superset
+  __u64 fresh[SG_BLOCK_WORDS] = {};
+  for (const KernelBlock& kb : *before) {
+    const uint32_t bit = sg_block_bit(sg_addr_hash(&kb.key));
+    fresh[bit / 64] |= 1ull << (bit % 64);
+  }
+  for (size_t i = 0; i < SG_BLOCK_WORDS; i++) {
+    __atomic_store_n(&skel_->data_blockbits->sg_block_bits[i], fresh[i], __ATOMIC_SEQ_CST);
+  }
+  __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, before->empty() ? 0u : 1u,
+                   __ATOMIC_SEQ_CST);
+  auto after = listBlocks();
+  if (!after.ok()) {
+    fillBlockBits();
+    return after.error();
+  }
+  for (const KernelBlock& kb : *after) setBlockBit(kb.key);
   return Ok{};
 }
 
@@ -75,7 +111,7 @@ Result<void> XdpSensor::addBlock(const sg_addr& key, const sg_block& block) {
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.sg_blocks), &key, &block, BPF_ANY) != 0) {
     return mapError("adding a block failed", errno);
   }
-  setBlocksHint(1);
+  setBlockBit(key);  // after the insert, as the kernel does
   return Ok{};
 }
 
@@ -85,7 +121,7 @@ Result<bool> XdpSensor::removeBlock(const sg_addr& key) {
     if (errno != ENOENT) return mapError("removing a block failed", errno);
     existed = false;
   }
-  SG_TRY(refreshBlocksHint());
+  SG_TRY(rebuildBlockBits());
   return existed;
 }
 
@@ -131,7 +167,7 @@ Result<std::vector<KernelBlock>> XdpSensor::sweepExpired(uint64_t now_ns) {
       return mapError("removing an expired block failed", errno);
     }
   }
-  SG_TRY(refreshBlocksHint());
+  SG_TRY(rebuildBlockBits());
   return expired;
 }
 

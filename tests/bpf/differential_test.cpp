@@ -32,13 +32,20 @@ PacketSpec randomPacket(std::mt19937& rng, const std::vector<std::string>& pool)
   const size_t idx = rng() % 4 == 0 ? any(rng) : any(rng) % 8;
   PacketSpec s = synFrom(pool[idx], static_cast<uint16_t>(rng() % 3 == 0 ? 443 : 80));
   switch (rng() % 10) {
-    case 0: s.tcp_flags = kAck; break;
-    case 1: s.tcp_flags = kSyn | kAck; break;
-    case 2: s.proto = kProtoUdp; break;
+    case 0:
+      s.tcp_flags = kAck;
+      break;
+    case 1:
+      s.tcp_flags = kSyn | kAck;
+      break;
+    case 2:
+      s.proto = kProtoUdp;
+      break;
     case 3:
       if (s.family == 4) s.frag_offset = 5;
       break;
-    default: break;  // SYN
+    default:
+      break;  // SYN
   }
   if (rng() % 7 == 0) s.vlan_tpids = {0x8100};
   return s;
@@ -73,8 +80,7 @@ TEST_F(DifferentialTest, KernelAndTrackerGiveTheSameVerdicts) {
     const uint32_t kernel = sendBytes(frame);
     sg_pkt pkt;
     sg_parse_eth(frame.data(), frame.data() + frame.size(), &pkt);
-    const Verdict user = tracker.onPacket(pkt, monotonicNs(CLOCK_MONOTONIC_COARSE),
-                                          &tracker_events);
+    const Verdict user = tracker.onPacket(pkt, sensor_->kernelNowNs(), &tracker_events);
     ASSERT_EQ(kernel == XDP_DROP, user == Verdict::kDrop) << "packet " << i;
     drops += kernel == XDP_DROP ? 1 : 0;
   }

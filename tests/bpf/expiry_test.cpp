@@ -1,5 +1,5 @@
 // Block expiry: in the kernel (the next packet after the end passes and
-// removes the entry) and by user space (sweepExpired + the blocks hint).
+// removes the entry) and by user space (sweepExpired + the block prefilter).
 #include <thread>
 
 #include "bpf/kernel_fixture.h"
@@ -31,7 +31,7 @@ TEST_F(ExpiryTest, ShortRealBlockEndsOnTime) {
   setConfig(c);
   ASSERT_EQ(synBurst("192.0.2.81", cfg_.threshold + 1), 1);
   ASSERT_EQ(send(ackFrom("192.0.2.81")), XDP_DROP);
-  // Bounded wait: the coarse clock ticks every few ms; 2 s is generous.
+  // Bounded wait: the jiffies clock ticks every 1-10 ms; 2 s is generous.
   const uint64_t deadline = monotonicNs() + 2'000'000'000ull;
   uint32_t verdict = XDP_DROP;
   while (verdict == XDP_DROP && monotonicNs() < deadline) {
@@ -45,7 +45,7 @@ TEST_F(ExpiryTest, ShortRealBlockEndsOnTime) {
 }
 
 TEST_F(ExpiryTest, SweepReturnsExpiredBlocksAndKeepsTheOthers) {
-  const uint64_t now = monotonicNs(CLOCK_MONOTONIC_COARSE);
+  const uint64_t now = sensor_->kernelNowNs();
   ASSERT_OK(sensor_->addBlock(keyOf("192.0.2.90"), blockEnding(now - 1)));
   ASSERT_OK(sensor_->addBlock(keyOf("192.0.2.91"), blockEnding(now + 60'000'000'000ull)));
   auto swept = sensor_->sweepExpired(now);

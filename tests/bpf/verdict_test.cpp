@@ -200,7 +200,7 @@ TEST_F(SmallBlockMapTest, FullBlockMapStillDropsOverThresholdSyns) {
 
 TEST_F(VerdictTest, ManualBlockDropsAndRemovalRestores) {
   sg_block b{};
-  b.added_ns = monotonicNs();
+  b.added_ns = sensor_->kernelNowNs();
   b.expires_ns = b.added_ns + 60'000'000'000ull;
   b.flags = SG_BLK_XDP_DROP | SG_BLK_MANUAL;
   ASSERT_OK(sensor_->addBlock(keyOf("203.0.113.9"), b));
