@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
       {"[part] parse only", ov.prog("ov_parse"), ack, pass, ack, 0},
       {"[part] parse + sg_blocks lookup (miss)", ov.prog("ov_parse_block_lookup"), ack, pass, ack,
        0},
-      {"[part] parse + sg_sources lookup (miss)", ov.prog("ov_parse_source_lookup"), ack, pass, ack,
+      {"[part] parse + hash + sg_slots set probe", ov.prog("ov_parse_slot_probe"), ack, pass, ack,
        0},
       {"[part] bpf_ktime_get_coarse_ns", ov.prog("ov_coarse_clock"), ack, pass, ack, 0},
       {"[part] bpf_ktime_get_ns", ov.prog("ov_fine_clock"), ack, pass, ack, 0},

@@ -30,7 +30,7 @@ struct sg_lpm_key {
 	struct sg_addr addr;
 };
 
-/* ---- per-source state (LRU hash, bounded, size fixed at load) -------------- */
+/* ---- per-source state (set-associative slot array, size fixed at load) ---- */
 
 /* Two-bucket sliding window; arithmetic in sg_window.h. */
 struct sg_window {
@@ -50,6 +50,20 @@ struct sg_source {
 };
 
 #define SG_SRC_ALLOWED 0x01 /* on the allowlist: counted, never blocked */
+
+/* One slot of sg_slots: one 64-byte cache line. The array holds a power of two
+ * of slots; a key's set is SG_SLOT_WAYS adjacent slots chosen by its hash
+ * (sg_slot_first() in sg_track.h). A hit is a filled slot with the key; a new
+ * source fills an empty way, else replaces the way seen least recently
+ * (sg_slot_victim()). A filled slot never empties. */
+#define SG_SLOT_WAYS 2
+
+struct sg_slot {
+	struct sg_addr key;  /* masked source */
+	struct sg_source st; /* its state */
+	__u64 last_ns;       /* its last attempt (never 0 once filled); 0 = empty */
+	__u8 pad[8];         /* to 64 bytes */
+};
 
 /* ---- blocks (hash, not LRU: a flood can never evict a block) --------------- */
 
@@ -143,7 +157,8 @@ struct sg_event {
 	X(SKETCH_GATED, "sketch_gated_total", "Attempts kept in the sketch only (pressure)") \
 	X(EVENTS_SENT, "events_sent_total", "Events written to the ring buffer")         \
 	X(EVENTS_LOST, "events_lost_total", "Events lost: ring buffer full")             \
-	X(EVENTS_SUPPRESSED, "events_suppressed_total", "Events over the per-CPU budget")
+	X(EVENTS_SUPPRESSED, "events_suppressed_total", "Events over the per-CPU budget") \
+	X(SLOTS_FILLED, "source_slots_filled_total", "Per-source slots filled (never emptied): sources tracked")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

@@ -96,6 +96,48 @@ SG_INLINE __u32 sg_block_bit(__u64 h)
 	return (__u32)(h >> 24) & (SG_BLOCK_BITS - 1);
 }
 
+/* ---- per-source slots (struct sg_slot) --------------------------------------- */
+
+/* Index of the first way of the key's set (hash bits 0..22 at most). */
+SG_INLINE __u32 sg_slot_first(__u64 h, __u32 set_mask)
+{
+	return ((__u32)h & set_mask) * SG_SLOT_WAYS;
+}
+
+/* True when the slot is filled and holds `key`. */
+SG_INLINE int sg_slot_holds(const struct sg_slot *s, const struct sg_addr *key)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, &s->key.b[0], 8);
+	__builtin_memcpy(&a1, &s->key.b[8], 8);
+	__builtin_memcpy(&b0, &key->b[0], 8);
+	__builtin_memcpy(&b1, &key->b[8], 8);
+	return s->last_ns != 0 && a0 == b0 && a1 == b1;
+}
+
+/* The way a new source takes in a set of two: an empty one (way 0 first),
+ * else the one whose last attempt is older (way 0 on a tie). */
+SG_INLINE __u32 sg_slot_victim(const struct sg_slot *w0, const struct sg_slot *w1)
+{
+	if (w0->last_ns == 0)
+		return 0;
+	if (w1->last_ns == 0)
+		return 1;
+	return w1->last_ns < w0->last_ns ? 1 : 0;
+}
+
+/* Give the slot to `key` with fresh state; returns 1 when it was empty. */
+SG_INLINE int sg_slot_fill(struct sg_slot *s, const struct sg_addr *key, __u64 now)
+{
+	int was_empty = s->last_ns == 0;
+
+	s->key = *key;
+	__builtin_memset(&s->st, 0, sizeof(s->st));
+	s->last_ns = now ? now : 1;
+	return was_empty;
+}
+
 /* Column of row r (Kirsch–Mitzenmacher double hashing). */
 SG_INLINE __u32 sg_sketch_col(__u64 h, __u32 r)
 {

@@ -10,12 +10,15 @@
  * that very packet is already dropped — and tell user space through the ring
  * buffer.
  *
- * Bounded memory, never open: per-source state lives in an LRU hash whose size
- * is fixed at load; blocks live in a separate plain hash that no flood can
- * evict. While new sources arrive faster than admit_per_sec on a CPU (random
- * spoofed sources), a new source first goes through a count-min sketch and
- * gets exact state only once its estimate stands clear of the sketch's noise:
- * one sketch update instead of an LRU insert and eviction per spoofed SYN.
+ * Bounded memory, never open: per-source state lives in sg_slots, a 2-way
+ * set-associative array of 64-byte slots whose size is fixed at load (array
+ * lookups are inlined by the verifier: no hash, no lock, no allocation). A new
+ * source takes an empty way of its set or evicts the way seen least recently;
+ * eviction happens by set collision, never by a global LRU. Blocks live in a
+ * separate plain hash that no flood can evict. While new sources arrive faster
+ * than admit_per_sec on a CPU (random spoofed sources), a new source first
+ * goes through a count-min sketch and gets a slot only once its estimate
+ * stands clear of the sketch's noise: spoofed sources cannot churn the slots.
  *
  * Clock: jiffies (bpf_jiffies64(), inlined by the JIT: ~free) times the
  * loader's sg_ns_per_jiffy, so resolution is one jiffy (1 ms at HZ=1000, 4 ms
@@ -37,6 +40,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Load-time knobs (set before load through the skeleton's rodata). */
 const volatile __u32 sg_ncpus = 1;
 const volatile __u64 sg_ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
+const volatile __u32 sg_slot_set_mask = 32767;   /* sets - 1 (slots / SG_SLOT_WAYS - 1) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -46,11 +50,11 @@ struct {
 } sg_config_map SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536); /* resized by the loader before load */
-	__type(key, struct sg_addr);
-	__type(value, struct sg_source);
-} sg_sources SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536); /* resized by the loader: a power of two */
+	__type(key, __u32);
+	__type(value, struct sg_slot);
+} sg_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -217,15 +221,16 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	return (b.flags & SG_BLK_XDP_DROP) ? XDP_DROP : XDP_PASS;
 }
 
-/* Exact state for a source seen for the first time (or evicted), or NULL
- * while the sketch still gates it. */
-static __always_inline struct sg_source *sg_admit(struct sg_counters *cnt,
-						  const struct sg_config *cfg,
-						  const struct sg_addr *key, __u64 now,
-						  __u32 ifindex)
+/* A slot of the set (w0, w1) for a source seen for the first time (or
+ * evicted), or NULL while the sketch still gates it. */
+static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
+						const struct sg_config *cfg,
+						const struct sg_addr *key, __u64 now,
+						__u32 ifindex, struct sg_slot *w0,
+						struct sg_slot *w1)
 {
-	struct sg_source fresh = {};
 	struct sg_cpu_epoch *ep = sg_epoch(now);
+	struct sg_slot *slot;
 
 	if (!ep)
 		return 0;
@@ -245,9 +250,11 @@ static __always_inline struct sg_source *sg_admit(struct sg_counters *cnt,
 		}
 	}
 	ep->admitted++;
-	bpf_map_update_elem(&sg_sources, key, &fresh, BPF_NOEXIST);
+	slot = sg_slot_victim(w0, w1) ? w1 : w0;
+	if (sg_slot_fill(slot, key, now))
+		cnt->c[SG_CNT_SLOTS_FILLED]++;
 	cnt->c[SG_CNT_SOURCES_NEW]++;
-	return bpf_map_lookup_elem(&sg_sources, key);
+	return slot;
 }
 
 /* A packet that is no connection attempt from an unblocked source: counted
@@ -271,8 +278,9 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	__u32 zero = 0;
 	struct sg_counters *cnt;
 	struct sg_config *cfg;
-	struct sg_source *src;
+	struct sg_slot *slot, *w0, *w1;
 	struct sg_addr key;
+	__u32 i0, i1;
 	struct sg_pkt pkt;
 	__u64 now = 0;
 	__u64 hash;
@@ -326,15 +334,25 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	if (!now)
 		now = SG_NOW();
 
-	src = bpf_map_lookup_elem(&sg_sources, &key);
-	if (!src) {
-		src = sg_admit(cnt, cfg, &key, now, ctx->ingress_ifindex);
-		if (!src)
+	i0 = sg_slot_first(hash, sg_slot_set_mask);
+	i1 = i0 + 1;
+	w0 = bpf_map_lookup_elem(&sg_slots, &i0);
+	w1 = bpf_map_lookup_elem(&sg_slots, &i1);
+	if (!w0 || !w1)
+		return XDP_PASS; /* cannot happen: the mask fits the array */
+	if (sg_slot_holds(w0, &key)) {
+		slot = w0;
+	} else if (sg_slot_holds(w1, &key)) {
+		slot = w1;
+	} else {
+		slot = sg_admit(cnt, cfg, &key, now, ctx->ingress_ifindex, w0, w1);
+		if (!slot)
 			return XDP_PASS;
 	}
-	if (!sg_source_attempt(src, cfg, now, pkt.dst_port))
+	slot->last_ns = now ? now : 1;
+	if (!sg_source_attempt(&slot->st, cfg, now, pkt.dst_port))
 		return XDP_PASS;
-	return sg_cross(cnt, cfg, src, &key, hash, now, ctx->ingress_ifindex);
+	return sg_cross(cnt, cfg, &slot->st, &key, hash, now, ctx->ingress_ifindex);
 }
 
 SEC("xdp")

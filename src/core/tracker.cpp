@@ -3,9 +3,9 @@
 // arithmetic is the kernel's own (sg_track.h, sg_parse.h), called, not copied.
 //
 // Map stand-ins:
-//   sg_sources      -> sources_ + lru_: exact LRU bounded by max_sources (the
-//                      kernel's LRU is approximate; this one evicts exactly
-//                      the least recently looked-up entry).
+//   sg_slots        -> slots_: the same 2-way set-associative array (max_sources
+//                      rounded up to a power of two), the same set choice,
+//                      hit test and replacement (sg_track.h).
 //   sg_blocks       -> blocks_: insert of a new key fails when max_blocks are
 //                      stored, like a full BPF hash (-E2BIG).
 //   sg_epochs       -> epoch_: one CPU.
@@ -14,8 +14,8 @@
 //   sg_allow        -> options_.allow: LPM lookup of the masked key with
 //                      prefixlen 128 = any prefix that contains the key.
 //   sg_events       -> *events (never full: EVENTS_LOST stays 0).
-//   sg_blocks_active-> "blocks_ is not empty" (user space clears the flag only
-//                      when the map is empty, so the outcome is the same).
+//   sg_block_bits   -> none: the prefilter only skips lookups that would miss,
+//                      so looking blocks_ up every time gives the same outcome.
 #include "core/tracker.h"
 
 #include <cstring>
@@ -33,8 +33,8 @@ bool Tracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {
 }
 
 Tracker::Tracker(TrackerOptions options) : options_(std::move(options)) {
-  if (options_.max_sources == 0) options_.max_sources = 1;
-  sources_.reserve(options_.max_sources < 65536 ? options_.max_sources : 65536);
+  slot_count_ = SG_SLOT_WAYS;
+  while (slot_count_ < options_.max_sources && slot_count_ < (1u << 24)) slot_count_ <<= 1;
 }
 
 // sg_epoch(): the per-CPU epoch struct, reset when the ~1 s epoch changes.
@@ -89,16 +89,17 @@ bool Tracker::allowed(const sg_addr& key) const {
   return false;
 }
 
-// bpf_map_lookup_elem(&sg_sources, key): a hit refreshes the LRU position.
-sg_source* Tracker::findSource(const sg_addr& key) {
-  auto it = sources_.find(key);
-  if (it == sources_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second.lru);
-  return &it->second.state;
+// The two sg_slots lookups and sg_slot_holds(): the way that holds the key.
+sg_slot* Tracker::findSlot(sg_slot* set, const sg_addr& key) {
+  for (uint32_t w = 0; w < SG_SLOT_WAYS; w++) {
+    if (sg_slot_holds(&set[w], &key)) return &set[w];
+  }
+  return nullptr;
 }
 
-// sg_admit(): exact state, or nullptr while the sketch gates the source.
-sg_source* Tracker::admit(const sg_addr& key, uint64_t now, std::vector<sg_event>* events) {
+// sg_admit(): a slot of the set, or nullptr while the sketch gates the source.
+sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t now,
+                        std::vector<sg_event>* events) {
   sg_cpu_epoch& ep = epoch(now);
   const sg_config& cfg = options_.cfg;
   if (ep.admitted >= cfg.admit_per_sec) {
@@ -117,17 +118,10 @@ sg_source* Tracker::admit(const sg_addr& key, uint64_t now, std::vector<sg_event
     }
   }
   ep.admitted++;
-  // bpf_map_update_elem(BPF_NOEXIST) on an LRU hash: evicts when full.
-  if (sources_.size() >= options_.max_sources) {
-    sources_.erase(lru_.back());
-    lru_.pop_back();
-  }
-  lru_.push_front(key);
-  SourceEntry& entry = sources_[key];
-  entry.state = sg_source{};
-  entry.lru = lru_.begin();
+  sg_slot* slot = &set[sg_slot_victim(&set[0], &set[1])];
+  if (sg_slot_fill(slot, &key, now)) counters_.c[SG_CNT_SLOTS_FILLED]++;
   counters_.c[SG_CNT_SOURCES_NEW]++;
-  return &entry.state;
+  return slot;
 }
 
 // sg_cross(): the attempt took the source over its threshold.
@@ -198,13 +192,17 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
   if (!sg_pkt_is_attempt(&pkt)) return Verdict::kPass;
   counters_.c[SG_CNT_SYN]++;
 
-  sg_source* src = findSource(key);
-  if (src == nullptr) {
-    src = admit(key, now_ns, events);
-    if (src == nullptr) return Verdict::kPass;
+  // 64 B per slot, allocated on the first attempt (zeroed: every slot empty).
+  if (slots_.empty()) slots_.resize(slot_count_);
+  sg_slot* set = &slots_[sg_slot_first(sg_addr_hash(&key), slot_count_ / SG_SLOT_WAYS - 1)];
+  sg_slot* slot = findSlot(set, key);
+  if (slot == nullptr) {
+    slot = admit(set, key, now_ns, events);
+    if (slot == nullptr) return Verdict::kPass;
   }
-  if (!sg_source_attempt(src, &cfg, now_ns, pkt.dst_port)) return Verdict::kPass;
-  return cross(src, key, now_ns, events);
+  slot->last_ns = now_ns ? now_ns : 1;
+  if (!sg_source_attempt(&slot->st, &cfg, now_ns, pkt.dst_port)) return Verdict::kPass;
+  return cross(&slot->st, key, now_ns, events);
 }
 
 }  // namespace sg

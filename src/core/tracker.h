@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <unordered_map>
 #include <vector>
 
@@ -19,7 +18,7 @@ namespace sg {
 
 struct TrackerOptions {
   sg_config cfg{};               // the same struct the kernel reads
-  uint32_t max_sources = 65536;  // LRU bound on exact per-source state
+  uint32_t max_sources = 65536;  // per-source slots, rounded up to a power of two (>= 2)
   uint32_t max_blocks = 16384;   // bound on concurrent blocks
   uint32_t ncpus = 1;            // for the sketch's noise floor
   std::vector<Prefix> allow;     // never blocked
@@ -36,7 +35,9 @@ class Tracker {
   Verdict onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_event>* events);
 
   const sg_counters& counters() const { return counters_; }
-  size_t sourceCount() const { return sources_.size(); }
+  // Filled slots (a slot never empties), as the kernel's SLOTS_FILLED.
+  size_t sourceCount() const { return counters_.c[SG_CNT_SLOTS_FILLED]; }
+  size_t sourceCapacity() const { return slot_count_; }
   size_t blockCount() const { return blocks_.size(); }
   void setConfig(const sg_config& cfg) { options_.cfg = cfg; }
 
@@ -47,14 +48,8 @@ class Tracker {
   struct AddrEq {
     bool operator()(const sg_addr& a, const sg_addr& b) const;
   };
-  using Lru = std::list<sg_addr>;
-  struct SourceEntry {
-    sg_source state{};
-    Lru::iterator lru;
-  };
-
-  sg_source* findSource(const sg_addr& key);
-  sg_source* admit(const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
+  sg_slot* findSlot(sg_slot* set, const sg_addr& key);
+  sg_slot* admit(sg_slot* set, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
   Verdict cross(sg_source* src, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
   void emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count, uint64_t block_ns,
             uint16_t port, uint8_t level, std::vector<sg_event>* events);
@@ -65,8 +60,8 @@ class Tracker {
   sg_counters counters_{};
   sg_cpu_epoch epoch_{};
   std::vector<sg_sketch_cell> sketch_;
-  std::unordered_map<sg_addr, SourceEntry, AddrHash, AddrEq> sources_;
-  Lru lru_;  // front = most recently used
+  uint32_t slot_count_ = 0;
+  std::vector<sg_slot> slots_;  // slot_count_ slots, allocated on first admission
   std::unordered_map<sg_addr, sg_block, AddrHash, AddrEq> blocks_;
 };
 

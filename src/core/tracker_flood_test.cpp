@@ -1,5 +1,6 @@
 // Tracker under load: the window's error bound against an exact count, the
-// LRU bound, and the sketch gating a random-source (spoofed) flood.
+// slot array's bound and replacement, and the sketch gating a random-source
+// (spoofed) flood.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,28 +48,49 @@ TEST(SlidingWindow, ErrorIsBoundedByThePreviousBucketAndExactInTheFirstWindow) {
   }
 }
 
-TEST(Tracker, ExactStateStaysWithinMaxSourcesAndEvictsTheLeastRecent) {
+TEST(Tracker, ExactStateStaysWithinItsSlotsAndCountsFilledSlots) {
   TrackerOptions o = test::testOptions(20);
-  o.max_sources = 100;
+  o.max_sources = 100;  // 128 slots, 64 sets of 2
   Tracker t(o);
+  ASSERT_EQ(t.sourceCapacity(), 128u);
   std::vector<sg_event> ev;
-  const sg_addr heavy = v4(0x0B000001);
   uint64_t now = kT0;
-  // The heavy source stays recent (one SYN per 10 new sources) and keeps its
-  // count across 1,000 others; each other source is evicted in turn.
   for (uint32_t i = 0; i < 1000; i++, now += 1000) {
     t.onPacket(syn(v4(0x0C000000 + i)), now, &ev);
-    if (i % 10 == 9) t.onPacket(syn(heavy), now, &ev);
-    ASSERT_LE(t.sourceCount(), 100u);
+    ASSERT_LE(t.sourceCount(), 128u);
   }
-  EXPECT_EQ(t.sourceCount(), 100u);
-  EXPECT_EQ(t.counters().c[SG_CNT_SOURCES_NEW], 1001u);
-  ASSERT_EQ(ev.size(), 1u);  // the heavy one's 21st attempt
-  EXPECT_EQ(std::memcmp(ev[0].src.b, heavy.b, 16), 0);
-  // The least recently seen source was evicted: it starts from zero again.
-  const sg_addr old = v4(0x0C000000);
-  for (int i = 0; i < 20; i++) t.onPacket(syn(old), now, &ev);
-  EXPECT_EQ(ev.size(), 1u);
+  EXPECT_EQ(t.counters().c[SG_CNT_SOURCES_NEW], 1000u);
+  // 1,000 random keys into 64 sets: every set filled, so every slot.
+  EXPECT_EQ(t.sourceCount(), 128u);
+  EXPECT_TRUE(ev.empty());
+}
+
+TEST(Tracker, ANewSourceReplacesTheWayOfItsSetSeenLeastRecently) {
+  TrackerOptions o = test::testOptions(5);
+  o.max_sources = 64;
+  Tracker t(o);
+  std::vector<sg_event> ev;
+  const sg_addr a = v4(0x0B000001);
+  const std::vector<sg_addr> rivals = test::sameSet(a, 64, 2);
+  ASSERT_EQ(rivals.size(), 2u);
+  const sg_addr b = rivals[0], c = rivals[1];
+  uint64_t now = kT0;
+  for (int i = 0; i < 3; i++) t.onPacket(syn(a), now += 1000, &ev);  // a: 3 attempts
+  for (int i = 0; i < 3; i++) t.onPacket(syn(b), now += 1000, &ev);  // b: 3 attempts
+  t.onPacket(syn(a), now += 1000, &ev);  // a: 4, now the more recent way
+  EXPECT_EQ(t.sourceCount(), 2u);
+  t.onPacket(syn(c), now += 1000, &ev);  // evicts b, the older way
+  EXPECT_EQ(t.sourceCount(), 2u) << "a replaced slot was already filled";
+  EXPECT_EQ(t.counters().c[SG_CNT_SOURCES_NEW], 3u);
+  // a kept its count: 2 more attempts cross (threshold 5).
+  t.onPacket(syn(a), now += 1000, &ev);
+  EXPECT_EQ(t.onPacket(syn(a), now += 1000, &ev), Verdict::kDrop);
+  // b lost its 3: re-admitted (evicting c, older than a), it needs 6 again.
+  for (int i = 0; i < 5; i++) {
+    EXPECT_EQ(t.onPacket(syn(b), now += 1000, &ev), Verdict::kPass) << i;
+  }
+  EXPECT_EQ(t.counters().c[SG_CNT_SOURCES_NEW], 4u);
+  EXPECT_EQ(t.onPacket(syn(b), now += 1000, &ev), Verdict::kDrop);
 }
 
 struct FloodResult {
@@ -122,7 +144,7 @@ TEST(Tracker, SketchGatesASpoofedFloodAndStillCatchesTheHeavySource) {
   for (uint64_t seed : {1u, 2u, 3u}) {
     Tracker t(o);
     FloodResult r = runFlood(t, o, seed);
-    EXPECT_LE(r.max_sources_seen, o.max_sources);
+    EXPECT_LE(r.max_sources_seen, t.sourceCapacity());
     EXPECT_GT(t.counters().c[SG_CNT_SKETCH_GATED], 40'000u);
     EXPECT_EQ(r.wrong_blocks, 0) << "a spoofed source was blocked";
     EXPECT_EQ(r.blocks, 1);

@@ -251,21 +251,43 @@ TEST(TrackerKernelFindings, CrossingDropIsNotInTheDroppedCounter) {
   EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 0u);
 }
 
-// The offence history lives in the LRU source entry, which a blocked source
-// never touches (the block path returns before the lookup): under churn it is
-// evicted and the next offence starts again at level 0.
-TEST(TrackerKernelFindings, RepeatOffenceHistoryIsLostToLruChurnDuringTheBlock) {
+// The offence history lives in the source's slot, which a blocked source
+// never touches (the block path returns before the slot probe): two new
+// sources of its set evict it, and the next offence starts again at level 0.
+TEST(TrackerKernelFindings, RepeatOffenceHistoryIsLostToSetCollisionsDuringTheBlock) {
   TrackerOptions o = test::testOptions(3);
-  o.max_sources = 10;
+  o.max_sources = 16;
   Tracker t(o);
   std::vector<sg_event> ev;
   uint64_t now = kT0;
   const sg_addr a = v4(0x0A000001);
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
-  for (uint32_t i = 0; i < 10; i++) t.onPacket(syn(v4(0x0B000000 + i)), now, nullptr);
+  for (const sg_addr& other : test::sameSet(a, 16, 2)) t.onPacket(syn(other), now + 1, nullptr);
   now = ev[0].ts_ns + ev[0].block_ns;
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
-  EXPECT_EQ(ev[1].level, 0);  // level 1 without the churn
+  EXPECT_EQ(ev[1].level, 0);  // level 1 without the collisions
+}
+
+TEST(TrackerKernelFindings, RepeatOffenceHistorySurvivesSourcesOfOtherSets) {
+  TrackerOptions o = test::testOptions(3);
+  o.max_sources = 16;
+  Tracker t(o);
+  std::vector<sg_event> ev;
+  uint64_t now = kT0;
+  const sg_addr a = v4(0x0A000001);
+  ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
+  const uint32_t mask = 16 / SG_SLOT_WAYS - 1;
+  const uint32_t set_a = sg_slot_first(sg_addr_hash(&a), mask);
+  int others = 0;
+  for (uint32_t i = 0; others < 40; i++) {
+    const sg_addr k = v4(0x0B000000 + i);
+    if (sg_slot_first(sg_addr_hash(&k), mask) == set_a) continue;
+    t.onPacket(syn(k), now + 1, nullptr);
+    others++;
+  }
+  now = ev[0].ts_ns + ev[0].block_ns;
+  ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
+  EXPECT_EQ(ev[1].level, 1);
 }
 
 }  // namespace

@@ -26,6 +26,10 @@ static_assert(offsetof(sg_source, win) == 0 && offsetof(sg_source, last_block_en
               offsetof(sg_source, offences) == 28 && offsetof(sg_source, flags) == 29 &&
               offsetof(sg_source, pad) == 30);
 
+static_assert(sizeof(sg_slot) == 64, "one cache line per slot");
+static_assert(offsetof(sg_slot, key) == 0 && offsetof(sg_slot, st) == 16 &&
+              offsetof(sg_slot, last_ns) == 48 && offsetof(sg_slot, pad) == 56);
+
 // Blocks.
 static_assert(sizeof(sg_block) == 32);
 static_assert(offsetof(sg_block, added_ns) == 0 && offsetof(sg_block, expires_ns) == 8 &&
@@ -77,6 +81,7 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_lpm_key", sizeof(sg_lpm_key)},
     {"sg_window", sizeof(sg_window)},
     {"sg_source", sizeof(sg_source)},
+    {"sg_slot", sizeof(sg_slot)},
     {"sg_block", sizeof(sg_block)},
     {"sg_config", sizeof(sg_config)},
     {"sg_event", sizeof(sg_event)},

@@ -92,7 +92,11 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   skel->rodata->sg_ncpus = static_cast<uint32_t>(ncpus);
   sensor->ns_per_jiffy_ = 1'000'000'000ull / *hz;
   skel->rodata->sg_ns_per_jiffy = sensor->ns_per_jiffy_;
-  int err = bpf_map__set_max_entries(skel->maps.sg_sources, options.max_sources);
+  uint32_t slots = SG_SLOT_WAYS;
+  while (slots < options.max_sources) slots <<= 1;
+  sensor->slots_ = slots;
+  skel->rodata->sg_slot_set_mask = slots / SG_SLOT_WAYS - 1;
+  int err = bpf_map__set_max_entries(skel->maps.sg_slots, slots);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 

@@ -35,7 +35,8 @@ namespace sg {
 
 // Load-time options: map sizes are fixed once the program is loaded.
 struct SensorOptions {
-  // Entries of sg_sources, the per-source LRU hash (1024..16M).
+  // Sources with exact state (1024..16M): sg_slots holds this rounded up to a
+  // power of two of 64-byte slots, in 2-way sets.
   uint32_t max_sources = 65536;
   // Entries of sg_blocks, the block hash (16..1M).
   uint32_t max_blocks = 16384;
@@ -90,9 +91,11 @@ class XdpSensor {
   // Removes every block with expires_ns <= now_ns (kernelNowNs() time) and
   // returns them; then rebuilds the program's block prefilter.
   Result<std::vector<KernelBlock>> sweepExpired(uint64_t now_ns);
-  // Entries in sg_sources.
+  // Filled slots of sg_slots (the per-CPU SLOTS_FILLED counters summed: a
+  // slot never empties once filled).
   Result<size_t> sourceCount();
-  uint32_t sourceCapacity() const { return options_.max_sources; }
+  // Slots of sg_slots: max_sources rounded up to a power of two.
+  uint32_t sourceCapacity() const { return slots_; }
   uint32_t blockCapacity() const { return options_.max_blocks; }
   // The program's "a block may exist" summary of its prefilter (sg_blocks_maybe).
   bool blocksActiveHint() const;
@@ -135,6 +138,7 @@ class XdpSensor {
   syn_guard* skel_ = nullptr;
   ring_buffer* events_ = nullptr;
   uint32_t ncpus_ = 1;
+  uint32_t slots_ = 0;
   uint64_t ns_per_jiffy_ = 0;
   int64_t clock_offset_ns_ = 0;  // program time - CLOCK_MONOTONIC
   std::vector<Link> links_;

@@ -172,17 +172,12 @@ Result<std::vector<KernelBlock>> XdpSensor::sweepExpired(uint64_t now_ns) {
 }
 
 Result<size_t> XdpSensor::sourceCount() {
-  const int fd = bpf_map__fd(skel_->maps.sg_sources);
-  size_t n = 0;
-  sg_addr cur{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    n++;
-    cur = next;
-    prev = &cur;
-  }
-  if (errno != ENOENT) return mapError("scanning the source map failed", errno);
-  return n;
+  auto c = readCounters();
+  if (!c.ok()) return c.error();
+  // Two CPUs filling the same empty slot at the same instant count it twice:
+  // clamp to what the array can hold.
+  const uint64_t n = c->c[SG_CNT_SLOTS_FILLED];
+  return static_cast<size_t>(n < slots_ ? n : slots_);
 }
 
 }  // namespace sg

@@ -1,5 +1,5 @@
 // The ring buffer: event fields, the per-CPU budget, and spoofing pressure
-// (sketch gating keeps sg_sources bounded and still catches a heavy source).
+// (sketch gating keeps sg_slots from churning and still catches a heavy source).
 #include <poll.h>
 
 #include <random>
