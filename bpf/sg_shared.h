@@ -182,15 +182,22 @@ struct sg_cpu_epoch {
 	__u32 pressure;   /* 1 once admitted > admit_per_sec this epoch */
 };
 
-/* Count-min sketch of attempts by sources without exact state. Cells carry
- * the epoch they count, so they reset themselves without user space. */
-#define SG_SKETCH_ROWS 4
-#define SG_SKETCH_COLS_LOG2 14
-#define SG_SKETCH_COLS (1u << SG_SKETCH_COLS_LOG2)
+/* Count-min sketch of attempts by sources without exact state, blocked by
+ * cache line: the SG_SKETCH_DEPTH counters of a key are distinct cells of ONE
+ * 64-byte line (line and cells chosen by parts of sg_addr_hash), so an update
+ * costs one cache miss, not one per row. A cell is a 16-bit epoch tag (low
+ * bits of the epoch) over a 16-bit saturating count: cells of another epoch
+ * count as empty, so the sketch resets itself without user space. */
+#define SG_SKETCH_LINES_LOG2 13
+#define SG_SKETCH_LINES (1u << SG_SKETCH_LINES_LOG2) /* 8192 lines = 512 KiB */
+#define SG_SKETCH_CELLS 16                           /* u32 cells per line */
+#define SG_SKETCH_DEPTH 4                            /* cells per key */
+/* Mean load of a cell after n updates is at most n * DEPTH / (LINES * CELLS)
+ * = n >> SG_SKETCH_FLOOR_SHIFT (the noise floor of sg_sketch_admits). */
+#define SG_SKETCH_FLOOR_SHIFT (SG_SKETCH_LINES_LOG2 + 2)
 
-struct sg_sketch_cell {
-	__u32 epoch; /* low 32 bits of the epoch */
-	__u32 count;
+struct sg_sketch_line {
+	__u32 cell[SG_SKETCH_CELLS]; /* epoch tag << 16 | count */
 };
 
 #endif /* SG_SHARED_H */

@@ -10,6 +10,7 @@
  *    block that starts within cfg->repeat_memory_ns of the end of the previous
  *    one doubles the duration, up to block_ns << max_level; a source that
  *    stays quiet for repeat_memory_ns starts again at the base duration.
+ *  - sg_slot_*(): the per-source slots' set choice, hit test, replacement.
  *  - sg_sketch_*(): the count-min sketch that stands in for sources without
  *    exact state while new sources arrive faster than admit_per_sec.
  */
@@ -138,54 +139,58 @@ SG_INLINE int sg_slot_fill(struct sg_slot *s, const struct sg_addr *key, __u64 n
 	return was_empty;
 }
 
-/* Column of row r (Kirsch–Mitzenmacher double hashing). */
-SG_INLINE __u32 sg_sketch_col(__u64 h, __u32 r)
+/* Cell r (0..DEPTH-1) of a key's line: base + r * stride (mod 16) with an odd
+ * stride, so the DEPTH cells are distinct. Hash bits 53..59 choose them,
+ * bits 40..52 the line (apart from the slot set's and the prefilter's bits). */
+SG_INLINE __u32 sg_sketch_cell_of(__u64 h, __u32 r)
 {
-	__u32 h1 = (__u32)h, h2 = (__u32)(h >> 32) | 1;
+	__u32 base = (__u32)(h >> 53) & 15, stride = (((__u32)(h >> 57) & 7) << 1) | 1;
 
-	return (h1 + r * h2) & (SG_SKETCH_COLS - 1);
+	return (base + r * stride) & (SG_SKETCH_CELLS - 1);
+}
+
+SG_INLINE __u32 sg_sketch_line_of(__u64 h)
+{
+	return (__u32)(h >> 40) & (SG_SKETCH_LINES - 1);
 }
 
 /* Conservative update of one attempt; returns the new estimate (minimum over
- * rows) of this source's attempts in this epoch. Cells of another epoch count
- * as empty. Concurrent updates from several CPUs may lose an increment. */
-SG_INLINE __u32 sg_sketch_add(struct sg_sketch_cell *cells, const struct sg_addr *a,
+ * the key's cells) of this source's attempts in this epoch. Cells of another
+ * epoch count as empty. Concurrent updates from several CPUs may lose an
+ * increment. */
+SG_INLINE __u32 sg_sketch_add(struct sg_sketch_line *lines, const struct sg_addr *a,
 			      __u64 epoch)
 {
 	__u64 h = sg_addr_hash(a);
-	__u32 ep = (__u32)epoch, est = 0xffffffffu, r;
-	__u32 col[SG_SKETCH_ROWS];
+	struct sg_sketch_line *l = &lines[sg_sketch_line_of(h)];
+	__u32 tag = ((__u32)epoch & 0xffff) << 16, est = 0xffff, r;
 
-	for (r = 0; r < SG_SKETCH_ROWS; r++) {
-		struct sg_sketch_cell *c;
-		__u32 v;
+	for (r = 0; r < SG_SKETCH_DEPTH; r++) {
+		__u32 c = l->cell[sg_sketch_cell_of(h, r)];
+		__u32 v = (c & 0xffff0000u) == tag ? c & 0xffff : 0;
 
-		col[r] = r * SG_SKETCH_COLS + sg_sketch_col(h, r);
-		c = &cells[col[r] & (SG_SKETCH_ROWS * SG_SKETCH_COLS - 1)];
-		v = c->epoch == ep ? c->count : 0;
 		if (v < est)
 			est = v;
 	}
-	est++;
-	for (r = 0; r < SG_SKETCH_ROWS; r++) {
-		struct sg_sketch_cell *c = &cells[col[r] & (SG_SKETCH_ROWS * SG_SKETCH_COLS - 1)];
+	if (est < 0xffff)
+		est++;
+	for (r = 0; r < SG_SKETCH_DEPTH; r++) {
+		__u32 *cp = &l->cell[sg_sketch_cell_of(h, r)];
+		__u32 v = (*cp & 0xffff0000u) == tag ? *cp & 0xffff : 0;
 
-		if (c->epoch != ep) {
-			c->epoch = ep;
-			c->count = est;
-		} else if (c->count < est) {
-			c->count = est;
-		}
+		if (v < est)
+			*cp = tag | est;
 	}
 	return est;
 }
 
 /* Admit a gated source to exact state when its estimate stands `admit_min`
  * above the sketch's noise floor (the mean load of a cell this epoch, from
- * `sketched` updates seen). Never admits on noise alone. */
+ * `sketched` updates seen on this CPU, times the CPUs). Never admits on noise
+ * alone. */
 SG_INLINE int sg_sketch_admits(__u32 est, __u32 sketched, __u32 ncpus, __u32 admit_min)
 {
-	__u64 floor = ((__u64)sketched * (ncpus ? ncpus : 1)) >> SG_SKETCH_COLS_LOG2;
+	__u64 floor = ((__u64)sketched * (ncpus ? ncpus : 1)) >> SG_SKETCH_FLOOR_SHIFT;
 
 	return (__u64)est >= floor + admit_min;
 }

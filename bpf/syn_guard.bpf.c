@@ -52,6 +52,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 65536); /* resized by the loader: a power of two */
+	__uint(map_flags, BPF_F_MMAPABLE); /* page-aligned values: a set = 128 aligned bytes */
 	__type(key, __u32);
 	__type(value, struct sg_slot);
 } sg_slots SEC(".maps");
@@ -90,8 +91,9 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } sg_events SEC(".maps");
 
-/* Count-min sketch cells (global data: indexed directly, no helper call). */
-struct sg_sketch_cell sg_sketch[SG_SKETCH_ROWS * SG_SKETCH_COLS];
+/* Count-min sketch lines (global data: indexed directly, no helper call;
+ * the .bss map is page-aligned, so each line is one cache line). */
+struct sg_sketch_line sg_sketch[SG_SKETCH_LINES] __attribute__((aligned(64)));
 
 /* Block prefilter (SG_BLOCK_BITS in sg_shared.h), in a section (and so an
  * array map) of its own that user space writes through its mmap.

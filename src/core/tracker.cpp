@@ -9,7 +9,7 @@
 //   sg_blocks       -> blocks_: insert of a new key fails when max_blocks are
 //                      stored, like a full BPF hash (-E2BIG).
 //   sg_epochs       -> epoch_: one CPU.
-//   sg_sketch       -> sketch_: SG_SKETCH_ROWS * SG_SKETCH_COLS cells (allocated
+//   sg_sketch       -> sketch_: SG_SKETCH_LINES lines of 64 bytes (allocated
 //                      on first use).
 //   sg_allow        -> options_.allow: LPM lookup of the masked key with
 //                      prefixlen 128 = any prefix that contains the key.
@@ -109,7 +109,7 @@ sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t now,
     }
     // 512 KiB of cells, allocated the first time admission is gated; zeroed
     // cells read as empty whatever the epoch, as the kernel's zeroed global.
-    if (sketch_.empty()) sketch_.resize(SG_SKETCH_ROWS * SG_SKETCH_COLS);
+    if (sketch_.empty()) sketch_.resize(SG_SKETCH_LINES);
     uint32_t est = sg_sketch_add(sketch_.data(), &key, ep.epoch);
     ep.sketched++;
     if (!sg_sketch_admits(est, ep.sketched, options_.ncpus, cfg.admit_min)) {

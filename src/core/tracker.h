@@ -59,7 +59,7 @@ class Tracker {
   TrackerOptions options_;
   sg_counters counters_{};
   sg_cpu_epoch epoch_{};
-  std::vector<sg_sketch_cell> sketch_;
+  std::vector<sg_sketch_line> sketch_;
   uint32_t slot_count_ = 0;
   std::vector<sg_slot> slots_;  // slot_count_ slots, allocated on first admission
   std::unordered_map<sg_addr, sg_block, AddrHash, AddrEq> blocks_;

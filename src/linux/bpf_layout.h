@@ -61,7 +61,7 @@ static_assert(sizeof(sg_cpu_epoch) == 24);
 static_assert(offsetof(sg_cpu_epoch, epoch) == 0 && offsetof(sg_cpu_epoch, events) == 8 &&
               offsetof(sg_cpu_epoch, admitted) == 12 && offsetof(sg_cpu_epoch, sketched) == 16 &&
               offsetof(sg_cpu_epoch, pressure) == 20);
-static_assert(sizeof(sg_sketch_cell) == 8);
+static_assert(sizeof(sg_sketch_line) == 64, "one cache line per sketch line");
 
 // The parser's output (not in a map, but compiled by both sides).
 static_assert(sizeof(sg_pkt) == 24);
@@ -87,7 +87,7 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_event", sizeof(sg_event)},
     {"sg_counters", sizeof(sg_counters)},
     {"sg_cpu_epoch", sizeof(sg_cpu_epoch)},
-    {"sg_sketch_cell", sizeof(sg_sketch_cell)},
+    {"sg_sketch_line", sizeof(sg_sketch_line)},
     {"sg_pkt", sizeof(sg_pkt)},
 };
 
