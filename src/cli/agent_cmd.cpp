@@ -14,6 +14,7 @@
 #include "linux/interfaces.h"
 #include "linux/nft_enforcer.h"
 #include "linux/xdp_sensor.h"
+#include "linux/xdp_sensor_clock.h"
 
 namespace sg::cli {
 
@@ -98,9 +99,10 @@ int runAgent(const AgentFlags& flags) {
     return next;
   };
   parts.ready_fields["xdp_modes"] = modes;
+  // Block times are in the XDP program's time base (jiffies), not CLOCK_MONOTONIC.
+  KernelClock clock(**sensor);
   parts.sensor = std::make_unique<agent::XdpSensorPort>(std::move(*sensor));
 
-  MonotonicClock clock;
   int code = 0;
   {
     agent::Agent agent(cfg, std::move(parts), log, clock);

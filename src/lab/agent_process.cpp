@@ -46,14 +46,15 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(const AgentOptions& o,
   if (mkdtemp(tmpl) == nullptr) return makeError(Errc::kIo, "mkdtemp for the control socket");
   a->dir_ = tmpl;
   a->socket_path_ = a->dir_ + "/agent.sock";
-  std::vector<std::string> argv = {a->binary_,          "agent",
-                                   "--log-format",      "json",
-                                   "--flood-threshold", std::to_string(o.threshold),
-                                   "--flood-window",    o.window,
-                                   "--block-duration",  o.block,
-                                   "--enforcer",        o.enforcer,
-                                   "--metrics-listen",  "127.0.0.1:0",
-                                   "--control-socket",  a->socket_path_};
+  std::vector<std::string> argv = {
+      a->binary_,         "agent",        "--log-format",     "json",
+      "--flood-window",   o.window,       "--block-duration", o.block,
+      "--enforcer",       o.enforcer,     "--metrics-listen", "127.0.0.1:0",
+      "--control-socket", a->socket_path_};
+  if (o.threshold != 0) {  // 0: leave it to --config (see AgentOptions)
+    argv.push_back("--flood-threshold");
+    argv.push_back(std::to_string(o.threshold));
+  }
   for (const auto& i : o.interfaces) {
     argv.push_back("--interface");
     argv.push_back(i);

@@ -21,7 +21,7 @@ struct AgentOptions {
   std::string binary;                   // path of syn-guard
   std::string netns;                    // namespace to run it in
   std::vector<std::string> interfaces;  // --interface (repeated)
-  uint32_t threshold = 200;             // --flood-threshold
+  uint32_t threshold = 200;             // --flood-threshold (0: not passed)
   std::string window = "5s";            // --flood-window
   std::string block = "60s";            // --block-duration
   std::string enforcer = "xdp";         // --enforcer

@@ -1,0 +1,159 @@
+// The operator's surface against the real agent: `syn-guard block/unblock/
+// blocks` over the control socket, the Prometheus endpoint, and a SIGHUP
+// reload that changes the threshold live (and a broken file that changes
+// nothing).
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "agent/sockets.h"
+#include "lab_fixture.h"
+
+namespace sg::lab::test {
+namespace {
+
+class OperationsTest : public LabTest {
+ protected:
+  Result<CommandOutput> cli(const AgentProcess& a, std::vector<std::string> args) {
+    args.insert(args.begin(), binary_);
+    args.push_back("--control-socket");
+    args.push_back(a.controlSocket());
+    return runCommand(args, lab_->victim().name());
+  }
+
+  // GET /metrics from inside the victim namespace (the endpoint is on its loopback).
+  Result<std::string> scrape(const AgentProcess& a) {
+    std::string addr = a.ready().value("metrics", "");
+    auto colon = addr.rfind(':');
+    if (colon == std::string::npos) return makeError(Errc::kNotFound, "no metrics address");
+    int port = std::stoi(addr.substr(colon + 1));
+    Result<std::string> body = makeError(Errc::kIo, "not run");
+    auto t = startThreadIn(lab_->victim().name(), [&] {
+      agent::Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_port = htons(static_cast<uint16_t>(port));
+      inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+      if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        body = makeError(Errc::kIo, "connect to the metrics endpoint failed");
+        return;
+      }
+      if (auto w = agent::writeAll(fd.get(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); !w) {
+        body = w.error();
+        return;
+      }
+      std::string all;
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) all.append(buf, static_cast<size_t>(n));
+      body = all;
+    });
+    if (!t) return t.error();
+    t->join();
+    return body;
+  }
+
+  static uint64_t metricValue(const std::string& text, const std::string& name) {
+    auto pos = text.find("\n" + name + " ");
+    if (pos == std::string::npos) return ~0ull;
+    return std::stoull(text.substr(pos + name.size() + 2));
+  }
+};
+
+TEST_F(OperationsTest, ManualBlockUnblockAndMetrics) {
+  ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
+  auto agent = AgentProcess::start(agentOptions("xdp", 1000, "60s"));
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+
+  auto blocked = cli(a, {"block", kAttacker.v4, "--for", "30s"});
+  ASSERT_OK(blocked);
+  ASSERT_EQ(blocked->exit_code, 0) << blocked->err;
+  EXPECT_NE(blocked->out.find("blocked " + std::string(kAttacker.v4)), std::string::npos);
+  EXPECT_FALSE(connectFrom(lab_->attacker(), kVictim.v4).ok()) << "a blocked source got through";
+  EXPECT_TRUE(connectFrom(lab_->client(), kVictim.v4).ok()) << "another source was blocked too";
+
+  auto list = cli(a, {"blocks", "--json"});
+  ASSERT_OK(list);
+  auto blocks = nlohmann::json::parse(list->out);
+  ASSERT_EQ(blocks.size(), 1u) << list->out;
+  EXPECT_EQ(blocks[0]["src"], kAttacker.v4);
+  EXPECT_EQ(blocks[0]["origin"], "manual");
+  EXPECT_GT(blocks[0]["dropped"].get<uint64_t>(), 0u);
+
+  auto metrics = scrape(a);
+  ASSERT_OK(metrics);
+  EXPECT_NE(metrics->find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_EQ(metricValue(*metrics, "syn_guard_active_blocks"), 1u) << *metrics;
+  EXPECT_GT(metricValue(*metrics, "syn_guard_dropped_total"), 0u);
+  EXPECT_EQ(metricValue(*metrics, "syn_guard_agent_manual_blocks_total"), 1u);
+  EXPECT_EQ(metricValue(*metrics, "syn_guard_events_lost_total"), 0u);
+
+  auto unblocked = cli(a, {"unblock", kAttacker.v4});
+  ASSERT_OK(unblocked);
+  ASSERT_EQ(unblocked->exit_code, 0) << unblocked->err;
+  EXPECT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
+  EXPECT_TRUE(a.waitFor("block_removed", 1s, srcIs(kAttacker.v4)).has_value());
+
+  // Bad input: a clear error and exit code 2; unblocking what is not blocked: 1.
+  auto bad = cli(a, {"block", "10.200.1.999"});
+  ASSERT_OK(bad);
+  EXPECT_EQ(bad->exit_code, 2);
+  EXPECT_NE(bad->err.find("10.200.1.999"), std::string::npos) << bad->err;
+  auto absent = cli(a, {"unblock", kAttacker.v4});
+  ASSERT_OK(absent);
+  EXPECT_EQ(absent->exit_code, 1);
+  EXPECT_NE(absent->err.find("not blocked"), std::string::npos) << absent->err;
+  EXPECT_EQ(a.stop(), 0);
+}
+
+TEST_F(OperationsTest, SighupReloadsThresholdLiveAndRejectsABrokenFile) {
+  char dir[] = "/tmp/sg-reload-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/agent.toml";
+  auto write = [&](const std::string& text) { std::ofstream(path, std::ios::trunc) << text; };
+  write("flood_threshold = 1000\n");
+  ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
+  AgentOptions o = agentOptions("xdp", 0, "60s");  // threshold from the file
+  o.extra = {"--config", path};
+  auto agent = AgentProcess::start(o);
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+  EXPECT_EQ(a.ready().value("threshold", 0u), 1000u);
+
+  auto flood = [&] {
+    return runFloodIn(lab_->attacker().name(), singleSource(kAttacker.v4, kVictim.v4, 300, 3000));
+  };
+  ASSERT_OK(flood());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(a.eventsNamed("block_added").empty()) << "300 attempts blocked at threshold 1000";
+
+  // Threshold 100, live: the same 300 attempts (counted in the same window)
+  // now cross it without a restart.
+  write("flood_threshold = 100\n");
+  size_t since = a.mark();
+  ASSERT_EQ(::kill(a.pid(), SIGHUP), 0);
+  auto reloaded = a.waitFor("config_reloaded", 2s, nullptr, since);
+  ASSERT_TRUE(reloaded.has_value());
+  EXPECT_EQ(reloaded->value("threshold", 0u), 100u) << reloaded->dump();
+  ASSERT_OK(flood());
+  EXPECT_TRUE(a.waitFor("block_added", 2s, srcIs(kAttacker.v4), since).has_value())
+      << "the reloaded threshold did not take effect";
+
+  write("flood_threshold = [oops\n");
+  since = a.mark();
+  ASSERT_EQ(::kill(a.pid(), SIGHUP), 0);
+  auto rejected = a.waitFor("config_rejected", 2s, nullptr, since);
+  ASSERT_TRUE(rejected.has_value());
+  EXPECT_NE(rejected->value("error", "").find("agent.toml"), std::string::npos) << rejected->dump();
+  EXPECT_EQ(a.stop(), 0);
+  std::remove(path.c_str());
+  ::rmdir(dir);
+}
+
+}  // namespace
+}  // namespace sg::lab::test
