@@ -128,7 +128,8 @@ enum sg_event_type {
 
 struct sg_event {
 	__u64 ts_ns;        /* program time base (as sg_block.added_ns) */
-	__u64 block_ns;     /* block duration applied (0 for FLAGGED/PRESSURE) */
+	__u64 block_ns;     /* block duration (FLAGGED: how long the source stays
+	                     * flagged, uncounted; PRESSURE: 0) */
 	struct sg_addr src; /* masked source */
 	__u32 type;         /* enum sg_event_type */
 	__u32 count;        /* attempts in window (PRESSURE: new sources this epoch) */
@@ -136,6 +137,9 @@ struct sg_event {
 	__u16 dst_port;     /* most targeted port */
 	__u8 level;         /* repeat-offender level */
 	__u8 pad;
+	__u64 mono_ns;      /* CLOCK_MONOTONIC at emission (fine clock, read on
+	                     * this rare path only): detection-to-enforcement
+	                     * latency is measured against it */
 };
 
 /* ---- counters: declared once; generates the BPF enum, C++ names, metrics --- */

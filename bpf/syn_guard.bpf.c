@@ -163,6 +163,7 @@ static __always_inline void sg_emit(struct sg_counters *cnt, struct sg_cpu_epoch
 	e->dst_port = port;
 	e->level = level;
 	e->pad = 0;
+	e->mono_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, 0);
 	cnt->c[SG_CNT_EVENTS_SENT]++;
 }
@@ -203,17 +204,24 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	}
 
 	sg_block_start(src, cfg, now, &b);
-	if (cfg->enforce != SG_ENFORCE_NONE)
+	if (cfg->enforce != SG_ENFORCE_NONE) {
 		b.flags = SG_BLK_XDP_DROP;
+		b.drops = 1; /* this very attempt */
+	}
 	if (bpf_map_update_elem(&sg_blocks, key, &b, BPF_ANY)) {
 		/* Block map full: keep the source over its threshold so that every
 		 * further attempt is still dropped (rate limiting, not fail-open). */
 		*src = before;
 		cnt->c[SG_CNT_BLOCK_MAP_FULL]++;
-		return cfg->enforce != SG_ENFORCE_NONE ? XDP_DROP : XDP_PASS;
+		if (cfg->enforce == SG_ENFORCE_NONE)
+			return XDP_PASS;
+		cnt->c[SG_CNT_DROPPED]++;
+		return XDP_DROP;
 	}
 	sg_block_bit_set(hash); /* after the insert: see sg_block_bits */
 	cnt->c[SG_CNT_BLOCKS_ADDED]++;
+	if (b.flags & SG_BLK_XDP_DROP)
+		cnt->c[SG_CNT_DROPPED]++;
 
 	ep = sg_epoch(now);
 	if (ep)

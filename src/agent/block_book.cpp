@@ -22,8 +22,9 @@ bool BlockBook::KeyEq::operator()(const sg_addr& a, const sg_addr& b) const {
 }
 
 BlockBook::BlockBook(SensorPort& sensor, Enforcer* enforcer, EventLog& log, Clock& clock,
-                     const AgentConfig& config, IfName ifname)
-    : sensor_(sensor),
+                     const AgentConfig& config, IfName ifname, Clock* mono)
+    : mono_(mono != nullptr ? mono : &default_mono_),
+      sensor_(sensor),
       enforcer_(enforcer),
       log_(log),
       clock_(clock),
@@ -63,8 +64,8 @@ nlohmann::json BlockBook::expiredFields(const sg_addr& key, const sg_block& b) c
           {"origin", (b.flags & SG_BLK_MANUAL) ? "manual" : "detector"}};
 }
 
-void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_ns,
-                      bool late) {
+void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
+                      uint64_t detected_mono_ns, bool late) {
   Known k{b, ifindex};
   nlohmann::json f;
   f["src"] = source(key);
@@ -77,11 +78,14 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, u
   bool enforced = config_.enforcer != EnforcerKind::kNone;
   f["enforced"] = enforced;
   if (late) f["late"] = true;
-  log_.emit("flood_detected", f);
   if (!enforced) {
+    log_.emit("flood_detected", f);
     known_[key] = k;
     return;
   }
+  // The enforcer first, the log after: writing log lines is not on the path
+  // between detection and the block being in place.
+  std::string enforce_error;
   if (enforcer_ != nullptr) {
     uint64_t now = clock_.nowNs();
     BlockSpec spec{Address{key}, static_cast<uint8_t>(config_.ipv6_prefix),
@@ -91,7 +95,7 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, u
       if (!r) {
         // XDP keeps dropping (no hand-off): the block still holds.
         counters_.enforcer_errors++;
-        log_.emit("error", {{"src", f["src"]}, {"message", r.error().message()}});
+        enforce_error = r.error().message();
       } else if (auto m = sensor_.markHandedOff(key); m.ok()) {
         k.block.flags |= SG_BLK_HANDED_OFF;
       }
@@ -100,8 +104,16 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, u
   } else {
     f["enforcer"] = "xdp";
   }
-  uint64_t done = clock_.nowNs();
-  f["latency_us"] = enforcer_ != nullptr && done > detected_ns ? (done - detected_ns) / 1000 : 0;
+  // Detection (the kernel's CLOCK_MONOTONIC reading) to the block held by the
+  // enforcer; 0 for XDP, which dropped the crossing attempt itself.
+  uint64_t latency_us = 0;
+  if (enforcer_ != nullptr && detected_mono_ns != 0) {
+    uint64_t done = mono_->nowNs();
+    latency_us = done > detected_mono_ns ? (done - detected_mono_ns) / 1000 : 0;
+  }
+  log_.emit("flood_detected", f);
+  if (!enforce_error.empty()) log_.emit("error", {{"src", f["src"]}, {"message", enforce_error}});
+  if (enforcer_ == nullptr || detected_mono_ns != 0) f["latency_us"] = latency_us;
   f["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
   known_[key] = k;
   log_.emit("block_added", f);
@@ -128,7 +140,7 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
   b.dst_port = ev.dst_port;
   b.level = ev.level;
   b.flags = ev.type == SG_EV_BLOCK_ADDED ? SG_BLK_XDP_DROP : 0;
-  adopt(ev.src, b, ev.ifindex, ev.ts_ns, false);
+  adopt(ev.src, b, ev.ifindex, ev.mono_ns, false);
 }
 
 void BlockBook::sweep() {
@@ -149,7 +161,7 @@ void BlockBook::sweep() {
   for (const auto& [key, b] : present) {
     if (!known_.count(key) && b.expires_ns > now) {
       counters_.late_blocks++;
-      adopt(key, b, 0, b.added_ns, true);
+      adopt(key, b, 0, 0, true);  // no event: no detection time to measure from
     }
   }
   // Blocks the kernel expired by itself (it deletes lazily on a packet).

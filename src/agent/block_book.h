@@ -35,8 +35,10 @@ class BlockBook {
  public:
   using IfName = std::function<std::string(uint32_t ifindex)>;
 
+  // `clock` is the sensor's time base (block times); `mono` is
+  // CLOCK_MONOTONIC, for detection-to-enforcement latency (default: the real one).
   BlockBook(SensorPort& sensor, Enforcer* enforcer, EventLog& log, Clock& clock,
-            const AgentConfig& config, IfName ifname);
+            const AgentConfig& config, IfName ifname, Clock* mono = nullptr);
 
   void setConfig(const AgentConfig& config) { config_ = config; }
   void onKernelEvent(const sg_event& ev);
@@ -63,12 +65,14 @@ class BlockBook {
     bool operator()(const sg_addr& a, const sg_addr& b) const;
   };
 
-  void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_ns,
+  void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_mono_ns,
              bool late);
   nlohmann::json expiredFields(const sg_addr& key, const sg_block& b) const;
   nlohmann::json describe(const sg_addr& key, const sg_block& b) const;
   std::string source(const sg_addr& key) const;
 
+  MonotonicClock default_mono_;
+  Clock* mono_;
   SensorPort& sensor_;
   Enforcer* enforcer_;
   EventLog& log_;

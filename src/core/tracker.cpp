@@ -62,6 +62,7 @@ void Tracker::emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t cou
   if (events != nullptr) {
     sg_event e{};
     e.ts_ns = now;
+    e.mono_ns = now;  // replay has one clock
     e.block_ns = block_ns;
     e.src = key;
     e.type = type;
@@ -137,15 +138,21 @@ Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
   sg_source before = *src;
   sg_block b{};
   sg_block_start(src, &cfg, now, &b);
-  if (cfg.enforce != SG_ENFORCE_NONE) b.flags = SG_BLK_XDP_DROP;
+  if (cfg.enforce != SG_ENFORCE_NONE) {
+    b.flags = SG_BLK_XDP_DROP;
+    b.drops = 1;  // this very attempt
+  }
   auto it = blocks_.find(key);
   if (it == blocks_.end() && blocks_.size() >= options_.max_blocks) {
     *src = before;  // stays over its threshold: every further attempt dropped
     counters_.c[SG_CNT_BLOCK_MAP_FULL]++;
-    return cfg.enforce != SG_ENFORCE_NONE ? Verdict::kDrop : Verdict::kPass;
+    if (cfg.enforce == SG_ENFORCE_NONE) return Verdict::kPass;
+    counters_.c[SG_CNT_DROPPED]++;
+    return Verdict::kDrop;
   }
   blocks_[key] = b;
   counters_.c[SG_CNT_BLOCKS_ADDED]++;
+  if (b.flags & SG_BLK_XDP_DROP) counters_.c[SG_CNT_DROPPED]++;
   epoch(now);
   emit(cfg.enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key, now, b.count,
        b.expires_ns - b.added_ns, b.dst_port, b.level, events);

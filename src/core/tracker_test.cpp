@@ -59,7 +59,7 @@ TEST(Tracker, BlockedSourceHasEveryPacketDropped) {
                          test::other(bad, SG_PKT_FRAGMENT),
                          test::other(bad, SG_PKT_MALFORMED)};
   for (const sg_pkt& p : pkts) EXPECT_EQ(t.onPacket(p, now, nullptr), Verdict::kDrop);
-  EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 6u);
+  EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 7u);  // + the crossing attempt
   EXPECT_EQ(t.onPacket(syn(good), now, nullptr), Verdict::kPass);
   const uint64_t crossed = now - kMs;  // sendSyns stepped past the 6th
   EXPECT_EQ(t.onPacket(syn(bad), crossed + 60 * kSec - 1, nullptr), Verdict::kDrop);
@@ -242,13 +242,14 @@ TEST(TrackerKernelFindings, Ipv6HostAllowEntryLongerThanThePrefixNeverMatches) {
   EXPECT_EQ(t.counters().c[SG_CNT_ALLOWLISTED], 0u);
 }
 
-// dropped_total counts the block-hit path only: the crossing packet (and every
-// drop while the block map is full) is dropped but not counted.
-TEST(TrackerKernelFindings, CrossingDropIsNotInTheDroppedCounter) {
+// dropped_total counts every drop: the crossing attempt too (and the block's
+// own drop count starts at 1).
+TEST(TrackerKernelFindings, CrossingDropIsCounted) {
   Tracker t(test::testOptions(3));
   uint64_t now = kT0;
   EXPECT_EQ(sendSyns(t, v4(0x0A000001), 4, now, nullptr), 4);
-  EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 0u);
+  EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 1u);
+  EXPECT_EQ(t.counters().c[SG_CNT_BLOCKS_ADDED], 1u);
 }
 
 // The offence history lives in the source's slot, which a blocked source

@@ -108,9 +108,8 @@ TEST(AttachTest, SecondAgentIsRefused) {
     ASSERT_OK(first->attach("va", XdpMode::kAuto));
     auto r = second->attach("va", XdpMode::kAuto);
     EXPECT_ERROR(r, Errc::kAlreadyExists);
-    EXPECT_NE(r.error().message().find(
-                  "va: another syn-guard agent is already attached (prog id " +
-                  std::to_string(first->attachments()[0].prog_id)),
+    EXPECT_NE(r.error().message().find("va: another syn-guard agent is already attached (prog id " +
+                                       std::to_string(first->attachments()[0].prog_id)),
               std::string::npos)
         << r.error().message();
   });
