@@ -105,6 +105,23 @@ SG_INLINE __u32 sg_slot_first(__u64 h, __u32 set_mask)
 	return ((__u32)h & set_mask) * SG_SLOT_WAYS;
 }
 
+/* The key's tag (never 0, which marks an empty way); hash bits 24..39. */
+SG_INLINE __u64 sg_slot_tag(__u64 h)
+{
+	return ((h >> 24) & 0xffff) | 1;
+}
+
+/* Way w's tag in a set's tag word. */
+SG_INLINE __u64 sg_tag_get(__u64 word, __u32 w)
+{
+	return (word >> (w * SG_TAG_BITS)) & 0xffff;
+}
+
+SG_INLINE __u64 sg_tag_put(__u64 word, __u32 w, __u64 tag)
+{
+	return (word & ~(0xffffull << (w * SG_TAG_BITS))) | (tag << (w * SG_TAG_BITS));
+}
+
 /* True when the slot is filled and holds `key`. */
 SG_INLINE int sg_slot_holds(const struct sg_slot *s, const struct sg_addr *key)
 {

@@ -58,6 +58,13 @@ struct {
 } sg_slots SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 32768); /* resized by the loader: one per set */
+	__type(key, __u32);
+	__type(value, __u64); /* SG_SLOT_WAYS tags (sg_slot_tag), see sg_shared.h */
+} sg_tags SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384); /* resized by the loader before load */
 	__type(key, struct sg_addr);
@@ -237,10 +244,11 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 						const struct sg_config *cfg,
 						const struct sg_addr *key, __u64 now,
 						__u32 ifindex, struct sg_slot *w0,
-						struct sg_slot *w1)
+						struct sg_slot *w1, __u64 *tags, __u64 tag)
 {
 	struct sg_cpu_epoch *ep = sg_epoch(now);
 	struct sg_slot *slot;
+	__u32 way;
 
 	if (!ep)
 		return 0;
@@ -260,9 +268,13 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 		}
 	}
 	ep->admitted++;
-	slot = sg_slot_victim(w0, w1) ? w1 : w0;
+	way = sg_slot_victim(w0, w1);
+	slot = way ? w1 : w0;
 	if (sg_slot_fill(slot, key, now))
 		cnt->c[SG_CNT_SLOTS_FILLED]++;
+	/* Not atomic: a racing fill of the same set may lose a tag, which costs
+	 * that source a second way (its count split), like the slot race itself. */
+	*tags = sg_tag_put(*tags, way, tag);
 	cnt->c[SG_CNT_SOURCES_NEW]++;
 	return slot;
 }
@@ -290,7 +302,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	struct sg_config *cfg;
 	struct sg_slot *slot, *w0, *w1;
 	struct sg_addr key;
-	__u32 i0, i1;
+	__u32 i0, i1, set;
+	__u64 *tags, tag, tw;
 	struct sg_pkt pkt;
 	__u64 now = 0;
 	__u64 hash;
@@ -346,16 +359,20 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 
 	i0 = sg_slot_first(hash, sg_slot_set_mask);
 	i1 = i0 + 1;
+	set = i0 / SG_SLOT_WAYS;
 	w0 = bpf_map_lookup_elem(&sg_slots, &i0);
 	w1 = bpf_map_lookup_elem(&sg_slots, &i1);
-	if (!w0 || !w1)
-		return XDP_PASS; /* cannot happen: the mask fits the array */
-	if (sg_slot_holds(w0, &key)) {
+	tags = bpf_map_lookup_elem(&sg_tags, &set);
+	if (!w0 || !w1 || !tags)
+		return XDP_PASS; /* cannot happen: the mask fits the arrays */
+	tag = sg_slot_tag(hash);
+	tw = *tags;
+	if (sg_tag_get(tw, 0) == tag && sg_slot_holds(w0, &key)) {
 		slot = w0;
-	} else if (sg_slot_holds(w1, &key)) {
+	} else if (sg_tag_get(tw, 1) == tag && sg_slot_holds(w1, &key)) {
 		slot = w1;
 	} else {
-		slot = sg_admit(cnt, cfg, &key, now, ctx->ingress_ifindex, w0, w1);
+		slot = sg_admit(cnt, cfg, &key, now, ctx->ingress_ifindex, w0, w1, tags, tag);
 		if (!slot)
 			return XDP_PASS;
 	}

@@ -97,6 +97,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   sensor->slots_ = slots;
   skel->rodata->sg_slot_set_mask = slots / SG_SLOT_WAYS - 1;
   int err = bpf_map__set_max_entries(skel->maps.sg_slots, slots);
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_tags, slots / SG_SLOT_WAYS);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
