@@ -26,6 +26,7 @@
 
 #include "bpf/packet_builder.h"
 #include "bpf/xdp_program.h"
+#include "core/kernel_config.h"
 #include "linux/xdp_sensor_clock.h"
 #include "sg_shared.h"  // before the skeletons: their .bss names these types
 #include "sg_track.h"
@@ -53,18 +54,10 @@ using sg::test::PacketSpec;
 // Config for measuring steady states: a tracked source never crosses (the
 // 1 ms window restarts long before a million attempts).
 sg_config benchConfig() {
-  sg_config c{};
+  sg_config c = sg::toKernelConfig(sg::AgentConfig{});  // the agent's defaults, then:
   c.window_ns = 1'000'000;
   c.block_ns = 3600'000'000'000ull;
-  c.repeat_memory_ns = 3600'000'000'000ull;
   c.threshold = 1'000'000;
-  c.events_per_sec = 2048;
-  c.admit_per_sec = 4096;
-  c.admit_min = 8;
-  c.enforce = SG_ENFORCE_XDP;
-  c.v6_prefix_len = 64;
-  c.max_level = 3;
-  c.enabled = 1;
   return c;
 }
 

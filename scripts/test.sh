@@ -25,7 +25,7 @@ if ! clang-format --dry-run -Werror $files 2>/tmp/sg-format.txt; then
 fi
 
 section "unit, bpf and netns tests"
-ctest --test-dir build --output-on-failure --no-tests=error
+ctest --test-dir build --output-on-failure --no-tests=error | tee /tmp/sg-ctest.txt
 
 section "unit tests under AddressSanitizer + UBSan"
 cmake -S . -B build-asan -DSYNGUARD_SANITIZE=ON -DSYNGUARD_BENCH=OFF >/dev/null
@@ -36,3 +36,8 @@ section "fuzz smoke"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz-smoke.sh
 
 section "done"
+# The closing line: test executables run by ctest (each holds many cases).
+summary=$(grep -E "tests passed, [0-9]+ tests failed out of" /tmp/sg-ctest.txt | tail -1)
+total=$(echo "$summary" | sed -E 's/.* out of ([0-9]+).*/\1/')
+failed=$(echo "$summary" | sed -E 's/.*, ([0-9]+) tests failed.*/\1/')
+echo "ctest: $((total - failed)) passed, $failed failed"

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/kernel_config.h"
 #include "core/tracker.h"
 #include "sg_track.h"
 
@@ -15,18 +16,9 @@ constexpr uint64_t kSec = 1'000'000'000ull;
 constexpr uint64_t kT0 = 100 * kSec;  // a positive, epoch-aligned-enough start
 
 inline sg_config testConfig(uint32_t threshold = 10) {
-  sg_config c{};
-  c.window_ns = 5 * kSec;
-  c.block_ns = 60 * kSec;
-  c.repeat_memory_ns = 3600 * kSec;
+  // The agent's defaults (5 s window, 60 s block, ...) with this threshold.
+  sg_config c = toKernelConfig(AgentConfig{});
   c.threshold = threshold;
-  c.events_per_sec = 2048;
-  c.admit_per_sec = 4096;
-  c.admit_min = 8;
-  c.enforce = SG_ENFORCE_XDP;
-  c.v6_prefix_len = 64;
-  c.max_level = 3;
-  c.enabled = 1;
   return c;
 }
 

@@ -15,6 +15,7 @@
 
 #include "bpf/packet_builder.h"
 #include "bpf/xdp_program.h"
+#include "core/kernel_config.h"
 #include "linux/xdp_sensor.h"
 #include "test_helpers.h"
 
@@ -35,21 +36,15 @@ inline uint64_t monotonicNs(clockid_t clock = CLOCK_MONOTONIC) {
 
 class KernelTest : public ::testing::Test {
  protected:
-  // A config under which wall time during a test does not matter: 60 s
-  // window and block, threshold 5.
+  // The agent's defaults, under which wall time during a test does not
+  // matter: 60 s window and block, threshold 5.
   static sg_config testConfig() {
-    sg_config c{};
+    sg_config c = toKernelConfig(AgentConfig{});
     c.window_ns = 60'000'000'000ull;
     c.block_ns = 60'000'000'000ull;
-    c.repeat_memory_ns = 3600'000'000'000ull;
     c.threshold = 5;
     c.events_per_sec = 1000;
     c.admit_per_sec = 100000;
-    c.admit_min = 8;
-    c.enforce = SG_ENFORCE_XDP;
-    c.v6_prefix_len = 64;
-    c.max_level = 3;
-    c.enabled = 1;
     return c;
   }
   virtual SensorOptions sensorOptions() const { return SensorOptions{}; }
