@@ -24,6 +24,10 @@ if ! clang-format --dry-run -Werror $files 2>/tmp/sg-format.txt; then
   exit 1
 fi
 
+section "naming check (clang-tidy, .clang-tidy)"
+clang-tidy -p build --quiet $(git ls-files 'src/*.cpp' | grep -v '_test\.cpp$') 2>&1 \
+  | grep -E "(warning|error): " && { echo "clang-tidy: naming rules broken (see .clang-tidy)"; exit 1; }
+
 section "unit, bpf and netns tests"
 ctest --test-dir build --output-on-failure --no-tests=error | tee /tmp/sg-ctest.txt
 
