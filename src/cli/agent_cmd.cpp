@@ -69,7 +69,7 @@ int runAgent(const AgentFlags& flags) {
   }
   for (const auto& a : (*sensor)->attachments()) {
     modes[a.ifname] = xdpModeName(a.mode);
-    if (!a.note.empty()) log.emit("cleanup", {{"interface", a.ifname}, {"note", a.note}});
+    if (!a.note.empty()) log.emit("notice", {{"interface", a.ifname}, {"note", a.note}});
   }
 
   agent::AgentParts parts;

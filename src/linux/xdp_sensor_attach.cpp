@@ -128,7 +128,23 @@ Result<void> XdpSensor::attach(const std::string& ifname, XdpMode mode) {
   }
 
   LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = linkFlags(mode));
-  const int fd = bpf_link_create(progFd(), ifindex, BPF_XDP, &lo);
+  int fd = bpf_link_create(progFd(), ifindex, BPF_XDP, &lo);
+  if (fd < 0 && mode == XdpMode::kAuto && errno != EPERM && errno != EACCES && errno != EBUSY &&
+      errno != EEXIST) {
+    // Auto: the kernel tries native XDP when the driver has it, but a driver
+    // may still refuse (virtio_net without enough queues, for one): fall back
+    // to generic mode and say why.
+    const int native_errno = errno;
+    LIBBPF_OPTS(bpf_link_create_opts, generic, .flags = XDP_FLAGS_SKB_MODE);
+    fd = bpf_link_create(progFd(), ifindex, BPF_XDP, &generic);
+    if (fd >= 0) {
+      if (!info.note.empty()) info.note += "; ";
+      info.note += "the driver refused native XDP (" + errnoText(native_errno) +
+                   "): running in generic mode";
+    } else {
+      errno = native_errno;
+    }
+  }
   if (fd < 0) {
     const int e = errno;
     if (e == EPERM || e == EACCES) {
