@@ -99,17 +99,22 @@ void Agent::reload() {
   log_.emit("config_reloaded", f);
 }
 
-nlohmann::json Agent::statusJson() {
-  nlohmann::json j;
-  j["ok"] = true;
+// What the agent runs with: shared by the "ready" event and `status`.
+void Agent::describeConfig(nlohmann::json& j) const {
   j["pid"] = getpid();
-  j["uptime_s"] = (clock_.nowNs() - started_ns_) / 1'000'000'000;
   j["interfaces"] = parts_.interfaces;
   j["enforcer"] = enforcerName(config_.enforcer);
   j["threshold"] = config_.threshold;
   j["window_ms"] = config_.window.count() / 1'000'000;
   j["block_ms"] = config_.block_duration.count() / 1'000'000;
   j["ipv6_prefix"] = config_.ipv6_prefix;
+}
+
+nlohmann::json Agent::statusJson() {
+  nlohmann::json j;
+  j["ok"] = true;
+  describeConfig(j);
+  j["uptime_s"] = (clock_.nowNs() - started_ns_) / 1'000'000'000;
   std::lock_guard<std::mutex> lock(mu_);
   if (auto c = parts_.sensor->readCounters(); c.ok()) {
     nlohmann::json counters;
@@ -273,14 +278,9 @@ Result<void> Agent::run() {
   armTimer(timer.get());
 
   nlohmann::json ready = parts_.ready_fields;
-  ready["interfaces"] = parts_.interfaces;
-  ready["enforcer"] = enforcerName(config_.enforcer);
-  ready["threshold"] = config_.threshold;
-  ready["window_ms"] = config_.window.count() / 1'000'000;
-  ready["block_ms"] = config_.block_duration.count() / 1'000'000;
+  describeConfig(ready);
   ready["control_socket"] = config_.control_socket;
   if (!metrics_addr.empty()) ready["metrics"] = metrics_addr;
-  ready["pid"] = getpid();
   log_.emit("ready", ready);
 
   bool running = true;

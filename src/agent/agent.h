@@ -50,6 +50,7 @@ class Agent {
   Result<void> applyConfig(const AgentConfig& config);
   void handleControl(int client_fd);
   nlohmann::json handleRequest(const std::string& line);
+  void describeConfig(nlohmann::json& j) const;
   nlohmann::json statusJson();
   std::string metricsText();
   void metricsLoop(int listen_fd, int stop_fd);
