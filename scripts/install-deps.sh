@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev   # kernel program + skeletons
   libnftables-dev nftables                                # nftables enforcer
   libnftnl-dev libmnl-dev                                 # its netlink fast path

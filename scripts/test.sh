@@ -7,6 +7,7 @@
 # skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 # shared cache across clones
 start=$(date +%s)
 section() { echo; echo "== $* ($(( $(date +%s) - start ))s)"; }
 
