@@ -74,7 +74,7 @@ int runAgent(const AgentFlags& flags) {
 
   agent::AgentParts parts;
   if (cfg.enforcer == EnforcerKind::kNftables) {
-    auto nft = NftEnforcer::create(cfg.nft_table);
+    auto nft = NftEnforcer::create(cfg.nft_table, static_cast<uint8_t>(cfg.ipv6_prefix));
     if (!nft) return fail(nft.error());
     if ((*nft)->removedStaleTable()) {
       log.emit("cleanup", {{"note", "removed the nftables table inet " + cfg.nft_table +

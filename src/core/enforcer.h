@@ -27,6 +27,9 @@ class Enforcer {
   virtual Result<void> block(const BlockSpec& spec) = 0;
   // Removes it; removing an absent block is not an error.
   virtual Result<void> unblock(const Address& key, uint8_t v6_prefix) = 0;
+  // Packets this enforcer dropped (after the hand-off: the XDP program never
+  // saw them drop), for the dropped_total metric; 0 when it keeps no count.
+  virtual Result<uint64_t> droppedPackets() { return uint64_t{0}; }
 };
 
 }  // namespace sg

@@ -1,19 +1,27 @@
-// NftEnforcer: libnftables for the table, netlink batches for elements.
+// NftEnforcer: netlink batches for every change, libnftables for listing.
 //
 // block() sends one transaction of three element messages:
 //   add K  ;  delete K  ;  add K with timeout
 // The first add makes the delete safe when K is absent; delete + add then
 // replaces an existing element, so its timeout is replaced on every kernel
 // (a plain add of an existing element keeps its old timeout before Linux
-// 6.x's element-timeout updates). unblock() is the first two messages.
+// 6.x's element-timeout updates). unblock() is the first two messages. The
+// first block of an IPv6 prefix length also makes that length's set and rule.
 #include "linux/nft_enforcer.h"
 
 #include <nftables/libnftables.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <optional>
 #include <string_view>
 
+#include "core/config_checks.h"
 #include "linux/nft_enforcer_netlink.h"
+#include "linux/nft_enforcer_rules.h"
 
 namespace sg {
 namespace {
@@ -50,18 +58,47 @@ std::string errorSummary(const std::string& buf) {
   return where.empty() ? what : what + " (in: " + where + ")";
 }
 
-std::string tableScript(const std::string& t) {
-  return "add table inet " + t + "\n" +                           //
-         "delete table inet " + t + "\n" +                        // replaces a stale one
-         "table inet " + t + " {\n" +                             //
-         "  set blocked_v4 { type ipv4_addr; flags timeout; }\n"  //
-         "  set blocked_v6 { type ipv6_addr; flags interval, timeout; }\n"
-         "  chain prerouting {\n"
-         "    type filter hook prerouting priority raw; policy accept;\n"
-         "    ip saddr @blocked_v4 counter drop\n"
-         "    ip6 saddr @blocked_v6 counter drop\n"
-         "  }\n"
-         "}\n";
+std::string commOf(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
+  std::string comm;
+  std::getline(f, comm);
+  return comm;
+}
+
+// True when `pid` runs and is the same program as this one (a pid the
+// comment names may since have been reused by something else).
+bool liveAgent(int pid) {
+  if (pid <= 0) return false;
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::string comm = commOf(pid);
+  return !comm.empty() && comm == commOf(getpid());
+}
+
+// What the kernel knows of `inet <table>`; nullopt when there is none.
+Result<std::optional<NftTableInfo>> queryTable(NftNetlink& nl, const std::string& table) {
+  std::optional<NftTableInfo> info;
+  Result<void> parsed = Ok{};
+  auto r = nl.query(nftGetTableMsg(table), [&](const nlmsghdr* nlh) {
+    auto t = parseNftTable(nlh);
+    if (t) {
+      info = *t;
+    } else {
+      parsed = t.error();
+    }
+  });
+  if (!r && r.error().code() == Errc::kNotFound) return std::optional<NftTableInfo>{};
+  if (!r) return r.error().context("looking up nftables table inet " + table);
+  if (!parsed) return parsed.error();
+  return info;
+}
+
+Error heldBy(const std::string& table, const NftTableInfo& t) {
+  std::string who = t.has_owner ? "netlink port " + std::to_string(t.owner_port) : "";
+  if (!t.comment.empty()) who += (who.empty() ? "" : ", ") + ("\"" + t.comment + "\"");
+  return makeError(Errc::kAlreadyExists,
+                   "nftables table inet " + table + " is held by another running process (" + who +
+                       "): two agents cannot share a table; give this one another name "
+                       "(nft_table / --nft-table)");
 }
 
 }  // namespace
@@ -71,33 +108,30 @@ Result<NftElemOp> nftElemOp(const Address& key, uint8_t v6_prefix) {
   if (!text) return text.error();
   NftElemOp op;
   if (key.isV4()) {
-    op.set = "blocked_v4";
+    op.set = kNftV4Set;
     op.key_len = 4;
     std::copy(key.raw.b + 12, key.raw.b + 16, op.key.begin());
     return op;
   }
-  op.set = "blocked_v6";
+  op.set = nftV6SetName(v6_prefix);
   op.key_len = 16;
-  op.interval = true;
   std::copy(key.raw.b, key.raw.b + 16, op.key.begin());
-  // end = first address after the prefix: add 1 at bit v6_prefix-1, carrying.
-  op.end = op.key;
-  unsigned bit = v6_prefix - 1u;
-  int byte = static_cast<int>(bit / 8);
-  unsigned carry = 0x80u >> (bit % 8);
-  for (; byte >= 0 && carry != 0; --byte) {
-    unsigned sum = op.end[byte] + carry;
-    op.end[byte] = static_cast<uint8_t>(sum);
-    carry = sum >> 8;
-  }
-  op.has_end = carry == 0;  // the prefix that ends the space has no end element
   return op;
 }
 
 NftEnforcer::NftEnforcer(nft_ctx* ctx, std::string table) : ctx_(ctx), table_(std::move(table)) {}
 
-Result<std::unique_ptr<NftEnforcer>> NftEnforcer::create(const std::string& table) {
-  SG_TRY(checkNftTableName(table));
+Result<std::unique_ptr<NftEnforcer>> NftEnforcer::create(const std::string& table,
+                                                         uint8_t v6_prefix) {
+  if (auto ok = limits::checkNftTable(table); !ok) return ok.error().context("nft_table");
+  if (v6_prefix < 1 || v6_prefix > 128) {
+    return makeError(Errc::kInvalidArgument,
+                     "IPv6 prefix length " + std::to_string(v6_prefix) + " is not in 1..128");
+  }
+  // The owning socket first: when it is the process's first netlink socket
+  // its port id is the pid, which `nft list` shows as the owner's progname.
+  auto nl = NftNetlink::open();
+  if (!nl) return nl.error();
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (ctx == nullptr) return makeError(Errc::kIo, "nft_ctx_new failed (out of memory?)");
   if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
@@ -106,18 +140,39 @@ Result<std::unique_ptr<NftEnforcer>> NftEnforcer::create(const std::string& tabl
   }
   std::unique_ptr<NftEnforcer> e(new NftEnforcer(ctx, table));
   e->removed_ = true;  // nothing of ours to delete until the table is made
-  auto nl = NftNetlink::open();
-  if (!nl) return nl.error();
   e->nl_ = std::move(*nl);
-  // A table of this name now can only be a leftover of a run that did not end
-  // cleanly (or another agent using the same name, which we then take over).
-  auto listed = e->run("list table inet " + table);
-  if (!listed && listed.error().code() == Errc::kPermissionDenied) return listed.error();
-  e->removed_stale_ = listed.ok();
-  auto made = e->run(tableScript(table));
-  if (!made) return made.error().context("creating nftables table inet " + table);
+  auto existing = queryTable(*e->nl_, table);
+  if (!existing) return existing.error();
+  if (*existing) {
+    const NftTableInfo& t = **existing;
+    if (t.has_owner || liveAgent(nftCommentPid(t.comment))) return heldBy(table, t);
+  }
+  // Unowned: a run of an older version, or made by hand. Replaced.
+  SG_TRY(e->makeTable(v6_prefix, existing->has_value()));
+  e->removed_stale_ = existing->has_value();
   e->removed_ = false;
   return e;
+}
+
+Result<void> NftEnforcer::makeTable(uint8_t v6_prefix, bool stale) {
+  const std::string comment = nftOwnerComment(getpid());
+  auto msgs = [&](bool owned) {
+    std::vector<NftMsg> m;
+    if (stale) m.push_back(nftDeleteTableMsg(table_));
+    m.push_back(nftNewTableMsg(table_, owned, comment));
+    for (auto& x : nftBaseMsgs(table_)) m.push_back(std::move(x));
+    for (auto& x : nftV6SetMsgs(table_, v6_prefix)) m.push_back(std::move(x));
+    return m;
+  };
+  auto r = nl_->commit(msgs(true));
+  owned_ = r.ok();
+  // Linux < 5.12 refuses the owner flag (EINVAL, or EOPNOTSUPP): unowned then.
+  if (!r && (r.error().code() == Errc::kIo || r.error().code() == Errc::kUnavailable)) {
+    r = nl_->commit(msgs(false));
+  }
+  if (!r) return r.error().context("creating nftables table inet " + table_);
+  v6_sets_.set(v6_prefix);
+  return Ok{};
 }
 
 NftEnforcer::~NftEnforcer() {
@@ -155,8 +210,13 @@ Result<void> NftEnforcer::block(const BlockSpec& spec) {
   // Whole milliseconds, rounded up: a block never ends before it was asked to.
   op->timeout_ms =
       static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(spec.ttl).count());
-  auto r = nl_->commit(table_, nftBlockOps(*op));
+  std::vector<NftMsg> msgs;
+  bool new_set = !spec.key.isV4() && !v6_sets_.test(spec.v6_prefix);
+  if (new_set) msgs = nftV6SetMsgs(table_, spec.v6_prefix);
+  for (const NftElemOp& o : nftBlockOps(*op)) msgs.push_back(nftElemMsg(table_, o));
+  auto r = nl_->commit(msgs);
   if (!r) return r.error().context("nftables block " + formatSource(spec.key, spec.v6_prefix));
+  if (new_set) v6_sets_.set(spec.v6_prefix);
   return Ok{};
 }
 
@@ -164,19 +224,35 @@ Result<void> NftEnforcer::unblock(const Address& key, uint8_t v6_prefix) {
   if (removed_) return makeError(Errc::kUnavailable, "nftables table was removed");
   auto op = nftElemOp(key, v6_prefix);
   if (!op) return op.error().context("nftables unblock");
-  auto r = nl_->commit(table_, nftUnblockOps(*op));
+  if (!key.isV4() && !v6_sets_.test(v6_prefix)) return Ok{};  // no set: nothing to remove
+  std::vector<NftMsg> msgs;
+  for (const NftElemOp& o : nftUnblockOps(*op)) msgs.push_back(nftElemMsg(table_, o));
+  auto r = nl_->commit(msgs);
   if (!r) return r.error().context("nftables unblock " + formatSource(key, v6_prefix));
   return Ok{};
 }
 
+Result<uint64_t> NftEnforcer::droppedPackets() {
+  if (removed_) return makeError(Errc::kUnavailable, "nftables table was removed");
+  Result<uint64_t> packets = makeError(Errc::kIo, "the kernel sent no nftables counter");
+  auto r = nl_->query(nftGetCounterMsg(table_),
+                      [&](const nlmsghdr* nlh) { packets = parseNftCounterPackets(nlh); });
+  if (!r) return r.error().context("reading the nftables drop counter");
+  return packets;
+}
+
 Result<std::vector<NftBlock>> NftEnforcer::listBlocked() {
   if (removed_) return makeError(Errc::kUnavailable, "nftables table was removed");
+  std::vector<std::string> sets{kNftV4Set};
+  for (unsigned len = 1; len <= 128; ++len) {
+    if (v6_sets_.test(len)) sets.push_back(nftV6SetName(static_cast<uint8_t>(len)));
+  }
   std::vector<NftBlock> all;
-  for (const char* set : {"blocked_v4", "blocked_v6"}) {
+  for (const std::string& set : sets) {
     auto out = run("list set inet " + table_ + " " + set, /*json=*/true);
     if (!out) return out.error().context("listing nftables blocks");
     auto blocks = parseNftSetJson(*out);
-    if (!blocks) return blocks.error().context(std::string("parsing nft -j list set ") + set);
+    if (!blocks) return blocks.error().context("parsing nft -j list set " + set);
     all.insert(all.end(), blocks->begin(), blocks->end());
   }
   return all;
@@ -190,7 +266,7 @@ Result<std::string> NftEnforcer::listTable() {
 Result<void> NftEnforcer::remove() {
   if (removed_) return Ok{};
   removed_ = true;
-  auto r = run("delete table inet " + table_);
+  auto r = nl_->commit({nftDeleteTableMsg(table_)});
   if (!r && r.error().code() != Errc::kNotFound) {
     return r.error().context("deleting nftables table inet " + table_);
   }

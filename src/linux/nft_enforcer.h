@@ -1,29 +1,39 @@
 // NftEnforcer: holds blocks in an nftables table of its own (family inet):
 //
-//   table inet <name> {
+//   table inet <name> {          # flags owner; comment "syn-guard pid <pid>"
+//     counter dropped { }
 //     set blocked_v4 { type ipv4_addr; flags timeout; }
-//     set blocked_v6 { type ipv6_addr; flags interval, timeout; }  # prefixes
+//     set blocked_v6_64 { type ipv6_addr; flags timeout; }  # keys masked to /64
 //     chain prerouting {
 //       type filter hook prerouting priority raw; policy accept;
-//       ip saddr @blocked_v4 counter drop
-//       ip6 saddr @blocked_v6 counter drop
+//       ip saddr @blocked_v4 counter name "dropped" drop
+//       ip6 saddr & ffff:ffff:ffff:ffff:: @blocked_v6_64 counter name "dropped" drop
 //     }
 //   }
 //
-// The chain sits at priority raw (-300), before conntrack, so a blocked
-// source costs no conntrack entry. Every element carries a kernel timeout: a
-// crashed agent leaves at most the table behind (create() replaces a stale
-// one), never a permanent block.
+// IPv6 blocks go into plain hash sets of masked keys, one set (and rule) per
+// prefix length in use: the counting prefix's set is made at start, a manual
+// block of another length adds its set on first use (at most 128 rules, each
+// one hash lookup). An interval set would cost milliseconds per insert at tens
+// of thousands of elements; a hash set costs what an IPv4 block does (see
+// bench/nft_latency_bench). Prefixes of different lengths may overlap: each
+// set drops what it holds.
 //
-// Table creation, listing and removal go through libnftables (one nft_ctx
-// kept for the object's lifetime); block()/unblock() send set-element
-// batches over netlink directly (nft_enforcer_netlink.h): libnftables' text
-// path reads the whole set back on every command, so it slows down as blocks
-// accumulate (figures in nft_enforcer_netlink.h).
+// The chain sits at priority raw (-300), before conntrack, so a blocked
+// source costs no conntrack entry. Every element carries a kernel timeout.
+// The table is owned by the enforcer's netlink socket (NFT_TABLE_F_OWNER,
+// Linux 5.12+): nobody else can change or delete it, and the kernel deletes
+// it when the socket closes, however the agent ends. So two agents on one
+// host need two table names (config `nft_table`); create() refuses a name a
+// live agent holds instead of taking its table over. On kernels without
+// table ownership the comment's pid tells a live holder from a leftover.
+//
+// All changes go over netlink (nft_enforcer_netlink.h); libnftables is used
+// only to list the table and its sets (tests, diagnostics).
 // Not thread-safe: one owner thread, like the agent's event loop.
 #pragma once
 
-#include <functional>
+#include <bitset>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,11 +62,15 @@ class NftEnforcer final : public Enforcer {
  public:
   static constexpr const char* kDefaultTable = "syn_guard";
 
-  // Creates the table, sets and chain in one transaction. A table of the same
-  // name left by a crashed run is replaced in that same transaction, and
-  // removedStaleTable() says so. Errors: an invalid name (kInvalidArgument);
-  // no CAP_NET_ADMIN (kPermissionDenied); anything libnftables reports (kIo).
-  static Result<std::unique_ptr<NftEnforcer>> create(const std::string& table = kDefaultTable);
+  // Creates the table, its counting-prefix set and chain in one transaction.
+  // A table of the same name held by a live process (owned, or on older
+  // kernels annotated with a live agent's pid) is refused (kAlreadyExists,
+  // naming the holder); one left without an owner (a run of an older version,
+  // or made by hand) is replaced in the same transaction, and
+  // removedStaleTable() says so. Errors: an invalid name or prefix
+  // (kInvalidArgument); no CAP_NET_ADMIN (kPermissionDenied); kIo otherwise.
+  static Result<std::unique_ptr<NftEnforcer>> create(const std::string& table = kDefaultTable,
+                                                     uint8_t v6_prefix = 64);
 
   NftEnforcer(const NftEnforcer&) = delete;
   NftEnforcer& operator=(const NftEnforcer&) = delete;
@@ -66,12 +80,16 @@ class NftEnforcer final : public Enforcer {
   const char* name() const override { return "nftables"; }
   // Adds the element with `timeout <ttl>ms` (ttl rounded up to whole ms), or
   // refreshes an existing one to the new timeout. IPv4 keys ignore v6_prefix;
-  // an IPv6 key must have no bits set past v6_prefix (1..128).
+  // an IPv6 key must have no bits set past v6_prefix (1..128); its set is
+  // made on the first block of that length.
   Result<void> block(const BlockSpec& spec) override;
   // Removes the element; an absent one is not an error.
   Result<void> unblock(const Address& key, uint8_t v6_prefix) override;
 
-  // Both sets' elements (expired ones are not listed by the kernel).
+  // Packets the table's drop rules dropped since create() (the named counter
+  // "dropped"): the drops after the hand-off, which the XDP program never sees.
+  Result<uint64_t> droppedPackets() override;
+  // Every set's elements (expired ones are not listed by the kernel).
   Result<std::vector<NftBlock>> listBlocked();
   // `nft list table inet <name>` as text, for tests and diagnostics.
   Result<std::string> listTable();
@@ -80,32 +98,35 @@ class NftEnforcer final : public Enforcer {
 
   const std::string& table() const { return table_; }
   bool removedStaleTable() const { return removed_stale_; }
+  // False on kernels without NFT_TABLE_F_OWNER (the pid comment guards then).
+  bool ownsTable() const { return owned_; }
 
  private:
   NftEnforcer(nft_ctx* ctx, std::string table);
+  Result<void> makeTable(uint8_t v6_prefix, bool stale);
   // Runs an nft script; its output, or an error with libnftables' text.
   Result<std::string> run(const std::string& script, bool json = false);
 
-  nft_ctx* ctx_;                    // table-level commands and listing
-  std::unique_ptr<NftNetlink> nl_;  // element changes (block/unblock)
+  nft_ctx* ctx_;                    // listing only
+  std::unique_ptr<NftNetlink> nl_;  // every change; owns the table
   std::string table_;
+  std::bitset<129> v6_sets_;  // prefix lengths whose set and rule exist
   bool removed_stale_ = false;
   bool removed_ = false;
+  bool owned_ = false;
 };
-
-// A table name nft accepts and that cannot change the meaning of a script:
-// [A-Za-z][A-Za-z0-9_]*, at most 255 characters.
-Result<void> checkNftTableName(const std::string& table);
 
 // The element text for a block key: "192.0.2.1" or "2001:db8:1:2::/64"; an
 // error when IPv6 host bits past `v6_prefix` are set or v6_prefix is 0 or > 128.
 Result<std::string> nftElementText(const Address& key, uint8_t v6_prefix);
 
 struct NftElemOp;
-// The netlink element for a key (validated as nftElementText does).
+// The netlink element for a key (validated as nftElementText does): the
+// IPv4 set, or the set of IPv6 keys masked to /v6_prefix.
 Result<NftElemOp> nftElemOp(const Address& key, uint8_t v6_prefix);
 
-// Parses the output of `nft -j list set ...` (one or more sets) into blocks.
+// Parses the output of `nft -j list set ...` (one or more sets) into blocks;
+// a plain address in set blocked_v6_<n> is a /n prefix.
 Result<std::vector<NftBlock>> parseNftSetJson(const std::string& json);
 
 }  // namespace sg

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "linux/nft_enforcer.h"
+#include "core/config_checks.h"
 
 namespace sg {
 namespace {
@@ -56,7 +56,7 @@ std::string v6Mask(uint8_t bits) {
 }  // namespace
 
 Result<std::string> nftMeterBaselineRules(const NftBaselineParams& p) {
-  SG_TRY(checkNftTableName(p.table));
+  if (auto ok = limits::checkNftTable(p.table); !ok) return ok.error().context("baseline table");
   if (p.threshold < 1 || p.threshold > 1000000) {
     return makeError(Errc::kInvalidArgument,
                      "baseline threshold " + std::to_string(p.threshold) + " is not in 1..1000000");

@@ -19,34 +19,46 @@ namespace {
 
 constexpr size_t kBufferSize = 64 * 1024;  // a batch here is a few hundred bytes
 
-// Adds one element (and its interval end) to `set` for message `op`.
-void addElements(nftnl_set* set, const NftElemOp& op) {
-  nftnl_set_elem* e = nftnl_set_elem_alloc();
-  nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, op.key.data(), op.key_len);
-  if (op.kind == NftElemOp::Kind::kAdd && op.timeout_ms > 0) {
-    nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, op.timeout_ms);
-  }
-  nftnl_set_elem_add(set, e);
-  if (op.interval && op.has_end) {
-    nftnl_set_elem* end = nftnl_set_elem_alloc();
-    nftnl_set_elem_set(end, NFTNL_SET_ELEM_KEY, op.end.data(), op.key_len);
-    nftnl_set_elem_set_u32(end, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-    nftnl_set_elem_add(set, end);
-  }
-}
-
 Error netlinkError(int err, const std::string& what) {
-  Errc code = err == EPERM    ? Errc::kPermissionDenied
-              : err == ENOENT ? Errc::kNotFound
-              : err == ENOSPC ? Errc::kResourceExhausted
-                              : Errc::kIo;
+  Errc code = err == EPERM        ? Errc::kPermissionDenied
+              : err == ENOENT     ? Errc::kNotFound
+              : err == EEXIST     ? Errc::kAlreadyExists
+              : err == ENOSPC     ? Errc::kResourceExhausted
+              : err == EOPNOTSUPP ? Errc::kUnavailable
+                                  : Errc::kIo;
   std::string msg = what + ": " + errnoText(err);
-  if (err == EPERM) msg = "nftables needs CAP_NET_ADMIN (run as root): " + msg;
-  if (err == EEXIST || err == ENOTEMPTY) msg += " (overlaps an element already in the set?)";
+  if (err == EPERM) {
+    msg =
+        "nftables needs CAP_NET_ADMIN (run as root), or the table is owned by another "
+        "process: " +
+        msg;
+  }
   return makeError(code, msg);
 }
 
 }  // namespace
+
+NftMsg nftElemMsg(const std::string& table, const NftElemOp& op) {
+  bool add = op.kind == NftElemOp::Kind::kAdd;
+  NftMsg m;
+  m.type = add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM;
+  m.flags = add ? NLM_F_CREATE : 0;
+  m.payload = [table, op](nlmsghdr* nlh) {
+    nftnl_set* set = nftnl_set_alloc();
+    nftnl_set_set_str(set, NFTNL_SET_TABLE, table.c_str());
+    nftnl_set_set_str(set, NFTNL_SET_NAME, op.set.c_str());
+    nftnl_set_set_u32(set, NFTNL_SET_FAMILY, NFPROTO_INET);
+    nftnl_set_elem* e = nftnl_set_elem_alloc();
+    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, op.key.data(), op.key_len);
+    if (op.kind == NftElemOp::Kind::kAdd && op.timeout_ms > 0) {
+      nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, op.timeout_ms);
+    }
+    nftnl_set_elem_add(set, e);
+    nftnl_set_elems_nlmsg_build_payload(nlh, set);
+    nftnl_set_free(set);
+  };
+  return m;
+}
 
 std::vector<NftElemOp> nftBlockOps(const NftElemOp& elem) {
   NftElemOp plain = elem;
@@ -83,30 +95,29 @@ Result<std::unique_ptr<NftNetlink>> NftNetlink::open() {
   }
   // Bounded wait for the kernel's answer: a lost reply is an error, not a hang.
   timeval tv{1, 0};
-  setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    int err = errno;
+    mnl_socket_close(nl);
+    return netlinkError(err, "setting the netlink receive timeout");
+  }
   return std::unique_ptr<NftNetlink>(new NftNetlink(nl));
 }
 
-Result<void> NftNetlink::commit(const std::string& table, const std::vector<NftElemOp>& ops) {
+Result<void> NftNetlink::commit(const std::vector<NftMsg>& msgs) {
   mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(out_.data(), out_.size());
   if (batch == nullptr) return makeError(Errc::kIo, "mnl_nlmsg_batch_start failed");
   nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
   mnl_nlmsg_batch_next(batch);
   uint32_t first = seq_;
-  for (const NftElemOp& op : ops) {
-    nftnl_set* set = nftnl_set_alloc();
-    nftnl_set_set_str(set, NFTNL_SET_TABLE, table.c_str());
-    nftnl_set_set_str(set, NFTNL_SET_NAME, op.set.c_str());
-    nftnl_set_set_u32(set, NFTNL_SET_FAMILY, NFPROTO_INET);
-    addElements(set, op);
-    bool add = op.kind == NftElemOp::Kind::kAdd;
+  for (const NftMsg& m : msgs) {
     nlmsghdr* nlh =
-        nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
-                              add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, NFPROTO_INET,
-                              static_cast<uint16_t>((add ? NLM_F_CREATE : 0) | NLM_F_ACK), seq_++);
-    nftnl_set_elems_nlmsg_build_payload(nlh, set);
-    nftnl_set_free(set);
-    mnl_nlmsg_batch_next(batch);
+        nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)), m.type,
+                              NFPROTO_INET, static_cast<uint16_t>(m.flags | NLM_F_ACK), seq_++);
+    m.payload(nlh);
+    if (!mnl_nlmsg_batch_next(batch)) {
+      mnl_nlmsg_batch_stop(batch);
+      return makeError(Errc::kResourceExhausted, "nftables batch larger than its buffer");
+    }
   }
   nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
   mnl_nlmsg_batch_next(batch);
@@ -114,7 +125,7 @@ Result<void> NftNetlink::commit(const std::string& table, const std::vector<NftE
   int err = errno;
   mnl_nlmsg_batch_stop(batch);
   if (sent < 0) return netlinkError(err, "sending the nftables batch");
-  return receiveAcks(first, static_cast<uint32_t>(ops.size()));
+  return receiveAcks(first, static_cast<uint32_t>(msgs.size()));
 }
 
 Result<void> NftNetlink::receiveAcks(uint32_t first_seq, uint32_t count) {
@@ -136,8 +147,39 @@ Result<void> NftNetlink::receiveAcks(uint32_t first_seq, uint32_t count) {
       ++acked;
     }
   }
-  if (first_error != 0) return netlinkError(first_error, "nftables set element transaction");
+  if (first_error != 0) return netlinkError(first_error, "nftables transaction");
   return Ok{};
+}
+
+Result<void> NftNetlink::query(const NftMsg& request,
+                               const std::function<void(const nlmsghdr*)>& on_reply) {
+  uint32_t seq = seq_++;
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(out_.data(), request.type, NFPROTO_INET,
+                                        static_cast<uint16_t>(request.flags | NLM_F_ACK), seq);
+  request.payload(nlh);
+  if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) {
+    return netlinkError(errno, "sending the nftables query");
+  }
+  // The answer, then the ack (or only an error). Older answers are skipped.
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl_, in_.data(), in_.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return netlinkError(errno, "waiting for the kernel's nftables answer");
+    }
+    int len = static_cast<int>(n);
+    for (auto* m = reinterpret_cast<nlmsghdr*>(in_.data()); mnl_nlmsg_ok(m, len);
+         m = mnl_nlmsg_next(m, &len)) {
+      if (m->nlmsg_seq != seq) continue;
+      if (m->nlmsg_type == NLMSG_ERROR) {
+        const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+        if (e->error != 0) return netlinkError(-e->error, "nftables query");
+        return Ok{};
+      }
+      if (m->nlmsg_type == NLMSG_DONE) return Ok{};
+      on_reply(m);
+    }
+  }
 }
 
 }  // namespace sg

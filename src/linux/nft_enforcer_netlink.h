@@ -1,21 +1,16 @@
-// The fast path of NftEnforcer: set-element changes sent as one nf_tables
-// netlink batch (libnftnl builds the messages, libmnl sends them) on a socket
-// kept open. libnftables' text path fetches the set's elements into its cache
-// on each command, so its cost grows with the number of blocks; this path
-// does not read anything back. Measured (kernel 6.18, 2 shared cores, 1000
-// calls each, p50 / p99):
-//   libnftables text, one kept nft_ctx:  IPv4 82 us / 4.1 ms into ~1k elements,
-//                                        128 ms / 247 ms into 22k elements;
-//                                        IPv6 /64 7 ms / 17 ms into ~1k
-//   this netlink path:                   IPv4 10 us / 42 us (empty), 10 us / 15 us (21k);
-//                                        IPv6 /64 26 us / 1.7 ms (empty),
-//                                        2.4 ms / 12 ms (21k: the kernel's
-//                                        interval rbtree, not user space)
-// (nft_enforcer_latency_test.cpp prints the netlink figures on each run.)
+// The nf_tables netlink side of NftEnforcer: every change to its table goes
+// as one batch (libnftnl builds the messages, libmnl sends them) over one
+// socket kept open for the enforcer's lifetime. That socket owns the table
+// (NFT_TABLE_F_OWNER): only it may change or delete the table, and the kernel
+// deletes the table when the socket closes, however the agent ends.
+// libnftables' text path is not used for changes: it fetches the set's
+// elements into its cache on each command, so its cost grows with the number
+// of blocks (bench/nft_latency_bench measures both).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,21 +18,25 @@
 #include "core/result.h"
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace sg {
 
-// One element change. IPv6 prefixes are intervals: `key` is the first
-// address and `end` the first address after the prefix (absent when the
-// prefix reaches the end of the address space, as nft itself encodes it).
+// One message of a transaction or query: its type (NFT_MSG_*), its netlink
+// flags besides NLM_F_REQUEST/NLM_F_ACK, and a writer of its attributes.
+struct NftMsg {
+  uint16_t type = 0;
+  uint16_t flags = 0;
+  std::function<void(nlmsghdr*)> payload;
+};
+
+// One set-element change: `key` (4 or 16 bytes) into or out of `set`.
 struct NftElemOp {
   enum class Kind { kAdd, kDelete };
   Kind kind = Kind::kAdd;
   std::string set;
   std::array<uint8_t, 16> key{};
-  uint8_t key_len = 4;  // 4 (ipv4_addr) or 16 (ipv6_addr)
-  bool interval = false;
-  bool has_end = false;
-  std::array<uint8_t, 16> end{};
+  uint8_t key_len = 4;      // 4 (ipv4_addr) or 16 (ipv6_addr)
   uint64_t timeout_ms = 0;  // 0: none (only for kAdd)
 };
 
@@ -49,9 +48,14 @@ class NftNetlink {
   NftNetlink& operator=(const NftNetlink&) = delete;
   ~NftNetlink();
 
-  // Applies `ops` to sets of `inet <table>` in one transaction: all or none.
-  // Errors carry the kernel's errno; EPERM becomes kPermissionDenied.
-  Result<void> commit(const std::string& table, const std::vector<NftElemOp>& ops);
+  // Applies `msgs` in one transaction: all or none. Errors carry the
+  // kernel's errno (the first failing message's); EPERM becomes
+  // kPermissionDenied, ENOENT kNotFound, EEXIST kAlreadyExists.
+  Result<void> commit(const std::vector<NftMsg>& msgs);
+  // Sends one GET request (not a dump) and hands the kernel's answer to `on_reply`.
+  Result<void> query(const NftMsg& request, const std::function<void(const nlmsghdr*)>& on_reply);
+  // The socket's netlink port id: what the kernel records as a table's owner.
+  uint32_t portId() const { return portid_; }
 
  private:
   explicit NftNetlink(mnl_socket* nl);
@@ -63,6 +67,9 @@ class NftNetlink {
   std::vector<char> out_;  // the batch being sent
   std::vector<char> in_;   // the kernel's answers
 };
+
+// The message of one element change in set `op.set` of `inet <table>`.
+NftMsg nftElemMsg(const std::string& table, const NftElemOp& op);
 
 // The ops of a block (add; delete; add with timeout: replaces an existing
 // element on every kernel) and of an unblock (add; delete: absent is fine).

@@ -2,12 +2,17 @@
 
 #include <gtest/gtest.h>
 #include <nftables/libnftables.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 
 #include "linux/netns_guard.h"
 #include "linux/nft_enforcer_netlink.h"
+#include "linux/nft_enforcer_rules.h"
 #include "linux/nft_enforcer_test_util.h"
 #include "test_helpers.h"
 
@@ -43,14 +48,27 @@ const NftBlock* find(const std::vector<NftBlock>& blocks, const std::string& nam
 
 // ---- pure ------------------------------------------------------------------
 
-TEST(NftTableName, AcceptsIdentifiersOnly) {
-  EXPECT_OK(checkNftTableName("syn_guard"));
-  EXPECT_OK(checkNftTableName("a1"));
-  EXPECT_ERROR(checkNftTableName(""), Errc::kInvalidArgument);
-  EXPECT_ERROR(checkNftTableName("1abc"), Errc::kInvalidArgument);
-  EXPECT_ERROR(checkNftTableName("x; flush ruleset"), Errc::kInvalidArgument);
-  EXPECT_ERROR(checkNftTableName(std::string(256, 'a')), Errc::kInvalidArgument);
-  EXPECT_OK(checkNftTableName(std::string(255, 'a')));
+TEST(NftTableName, TheEnforcerUsesTheConfigsValidator) {
+  // One validator (limits::checkNftTable) for the config and the enforcer:
+  // what the config accepts, the enforcer accepts too.
+  EXPECT_ERROR(NftEnforcer::create("x; flush ruleset"), Errc::kInvalidArgument);
+  EXPECT_ERROR(NftEnforcer::create(""), Errc::kInvalidArgument);
+  EXPECT_ERROR(NftEnforcer::create(std::string(256, 'a')), Errc::kInvalidArgument);
+  EXPECT_ERROR(NftEnforcer::create("syn_guard", 0), Errc::kInvalidArgument);
+}
+
+TEST(NftSetNames, CarryThePrefixLength) {
+  EXPECT_EQ(nftV6SetName(64), "blocked_v6_64");
+  EXPECT_EQ(nftSetPrefixLen("blocked_v6_64"), 64);
+  EXPECT_EQ(nftSetPrefixLen("blocked_v6_128"), 128);
+  EXPECT_EQ(nftSetPrefixLen("blocked_v4"), 32);
+  EXPECT_EQ(nftSetPrefixLen("blocked_v6_129"), 0);
+  EXPECT_EQ(nftSetPrefixLen("blocked_v6_0"), 0);
+  EXPECT_EQ(nftSetPrefixLen("blocked_v6_"), 0);
+  EXPECT_EQ(nftSetPrefixLen("blocked_v6"), 0);
+  EXPECT_EQ(nftCommentPid(nftOwnerComment(4321)), 4321);
+  EXPECT_EQ(nftCommentPid("syn-guard pid x"), 0);
+  EXPECT_EQ(nftCommentPid("made by hand"), 0);
 }
 
 TEST(NftElementText, SpellsV4AddressesAndV6Prefixes) {
@@ -73,29 +91,24 @@ TEST(NftElementText, RejectsHostBitsAndBadLengths) {
   EXPECT_ERROR(nftElementText(addr("2001:db8::"), 129), Errc::kInvalidArgument);
 }
 
-TEST(NftElemOp, EncodesKeysAndIntervalEnds) {
+TEST(NftElemOp, EncodesKeysIntoThePrefixLengthsSet) {
   auto v4 = nftElemOp(addr("192.0.2.7"), 64);
   ASSERT_OK(v4);
   EXPECT_EQ(v4->set, "blocked_v4");
   EXPECT_EQ(v4->key_len, 4);
-  EXPECT_FALSE(v4->interval);
   EXPECT_EQ(v4->key[0], 192);
   EXPECT_EQ(v4->key[3], 7);
   auto v6 = nftElemOp(addr("2001:db8:1:ffff::"), 64);
   ASSERT_OK(v6);
-  EXPECT_EQ(v6->set, "blocked_v6");
-  EXPECT_TRUE(v6->interval);
-  ASSERT_TRUE(v6->has_end);
-  Address end;
-  std::copy(v6->end.begin(), v6->end.end(), end.raw.b);
-  EXPECT_EQ(end.str(), "2001:db8:2::");  // the carry crosses bytes
+  EXPECT_EQ(v6->set, "blocked_v6_64");
+  EXPECT_EQ(v6->key_len, 16);
+  EXPECT_EQ(v6->key[7], 0xff);
   auto host = nftElemOp(addr("2001:db8::5"), 128);
   ASSERT_OK(host);
-  std::copy(host->end.begin(), host->end.end(), end.raw.b);
-  EXPECT_EQ(end.str(), "2001:db8::6");
-  auto last = nftElemOp(addr("ffff:ffff:ffff:ffff::"), 64);
-  ASSERT_OK(last);
-  EXPECT_FALSE(last->has_end);  // runs to the end of the space
+  EXPECT_EQ(host->set, "blocked_v6_128");
+  auto wide = nftElemOp(addr("2001:db8::"), 32);
+  ASSERT_OK(wide);
+  EXPECT_EQ(wide->set, "blocked_v6_32");
   EXPECT_ERROR(nftElemOp(addr("2001:db8::1"), 64), Errc::kInvalidArgument);
 }
 
@@ -118,6 +131,13 @@ TEST(NftSetJson, ParsesElementsOfBothKinds) {
   EXPECT_EQ((*r)[1].str(), "2001:db8:1:4::");
   EXPECT_EQ((*r)[1].prefix_len, 128);
   EXPECT_EQ((*r)[2].timeout, Nanos{0});
+  // A set of masked keys: its plain addresses are prefixes of the set's length.
+  auto masked = parseNftSetJson(
+      R"({"nftables": [{"set": {"name": "blocked_v6_48", "elem": [{"elem": {"val": "2001:db8:7::",)"
+      R"( "timeout": 60, "expires": 59}}]}}]})");
+  ASSERT_OK(masked);
+  ASSERT_EQ(masked->size(), 1u);
+  EXPECT_EQ((*masked)[0].str(), "2001:db8:7::/48");
   auto v4 = parseNftSetJson(
       R"({"nftables": [{"set": {"name": "blocked_v4", "elem": [{"elem": {"val": "10.0.0.1",)"
       R"( "timeout": 60, "expires": 59}}]}}]})");
@@ -167,11 +187,17 @@ TEST(NftEnforcerNetns, CreateMakesTableSetsAndChain) {
     auto text = nftRun("list table inet syn_guard");
     ASSERT_OK(text);
     for (const char* want :
-         {"set blocked_v4", "type ipv4_addr", "set blocked_v6", "type ipv6_addr",
-          "flags interval,timeout", "type filter hook prerouting priority raw; policy accept;",
-          "ip saddr @blocked_v4 counter", "ip6 saddr @blocked_v6 counter"}) {
+         {"flags owner", "comment \"syn-guard pid ", "counter dropped", "set blocked_v4",
+          "type ipv4_addr", "set blocked_v6_64", "type ipv6_addr",
+          "type filter hook prerouting priority raw; policy accept;",
+          "ip saddr @blocked_v4 counter name \"dropped\" drop",
+          "ip6 saddr & ffff:ffff:ffff:ffff:: ",  // nft 1.0.6 prints "== @set" here
+          "@blocked_v6_64 counter name \"dropped\" drop"}) {
       EXPECT_NE(text->find(want), std::string::npos) << want << " not in\n" << *text;
     }
+    // Hash sets of masked keys: no interval set costs milliseconds per block.
+    EXPECT_EQ(text->find("interval"), std::string::npos) << *text;
+    EXPECT_TRUE((*e)->ownsTable());
     auto listed = (*e)->listBlocked();
     ASSERT_OK(listed);
     EXPECT_TRUE(listed->empty());
@@ -197,9 +223,9 @@ TEST(NftEnforcerNetns, BlocksV4AddressAndV6PrefixWithTimeouts) {
     const NftBlock* v6 = find(*listed, "2001:db8:1:2::/64");
     ASSERT_NE(v6, nullptr);
     EXPECT_EQ(v6->timeout, seconds(30));
-    auto text = nftRun("list set inet syn_guard blocked_v6");
+    auto text = nftRun("list set inet syn_guard blocked_v6_64");
     ASSERT_OK(text);
-    EXPECT_NE(text->find("2001:db8:1:2::/64 timeout 30s"), std::string::npos) << *text;
+    EXPECT_NE(text->find("2001:db8:1:2:: timeout 30s"), std::string::npos) << *text;
   }));
 }
 
@@ -292,19 +318,40 @@ TEST(NftEnforcerNetns, RejectsBadBlocksWithClearErrors) {
     EXPECT_ERROR((*e)->block(spec("192.0.2.50", Nanos{0})), Errc::kInvalidArgument);
     EXPECT_ERROR((*e)->block(spec("2001:db8::1", seconds(5), 64)), Errc::kInvalidArgument);
     EXPECT_ERROR((*e)->unblock(addr("2001:db8::"), 0), Errc::kInvalidArgument);
-    // An IPv6 prefix overlapping a blocked one: libnftables' own error text.
-    ASSERT_OK((*e)->block(spec("2001:db8:60::", seconds(5), 64)));
-    auto overlap = (*e)->block(spec("2001:db8::", seconds(5), 32));
-    EXPECT_ERROR(overlap, Errc::kIo);
-    EXPECT_NE(overlap.error().message().find("overlaps"), std::string::npos)
-        << overlap.error().message();
+  }));
+}
+
+TEST(NftEnforcerNetns, PrefixesOfOtherLengthsGetTheirOwnSetsAndMayOverlap) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    auto e = NftEnforcer::create("syn_guard", 64);
+    ASSERT_OK(e);
+    // A manual /48 over a detected /64 inside it: both held (an interval set
+    // refused the overlap), each in the set of its length.
+    ASSERT_OK((*e)->block(spec("2001:db8:60:1::", seconds(60), 64)));
+    ASSERT_OK((*e)->block(spec("2001:db8:60::", seconds(60), 48)));
+    ASSERT_OK((*e)->block(spec("2001:db8:61::", seconds(60), 48)));
+    auto listed = (*e)->listBlocked();
+    ASSERT_OK(listed);
+    EXPECT_EQ(names(*listed), (std::vector<std::string>{"2001:db8:60:1::/64", "2001:db8:60::/48",
+                                                        "2001:db8:61::/48"}));
+    auto text = (*e)->listTable();
+    ASSERT_OK(text);
+    EXPECT_NE(text->find("ip6 saddr & ffff:ffff:ffff:: == @blocked_v6_48"), std::string::npos)
+        << *text;
+    ASSERT_OK((*e)->unblock(addr("2001:db8:60::"), 48));
+    EXPECT_OK((*e)->unblock(addr("2001:db8:70::"), 56));  // no /56 set yet: nothing to remove
+    listed = (*e)->listBlocked();
+    ASSERT_OK(listed);
+    EXPECT_EQ(names(*listed), (std::vector<std::string>{"2001:db8:60:1::/64", "2001:db8:61::/48"}));
   }));
 }
 
 TEST(NftEnforcerNetns, CreateReplacesAStaleTableFromACrashedRun) {
   SG_REQUIRE_ROOT();
   ASSERT_OK(runInFreshNetns([] {
-    // What a killed agent leaves: its table, with a block still in it.
+    // What a killed agent of an older version (no table owner) leaves: its
+    // table, with a block still in it.
     ASSERT_OK(
         nftRun("table inet sg_crashed {\n set blocked_v4 { type ipv4_addr; flags timeout; }\n}\n"
                "add element inet sg_crashed blocked_v4 { 192.0.2.70 timeout 60s }\n"));
@@ -316,7 +363,7 @@ TEST(NftEnforcerNetns, CreateReplacesAStaleTableFromACrashedRun) {
     EXPECT_TRUE(listed->empty());
     auto text = nftRun("list table inet sg_crashed");
     ASSERT_OK(text);
-    EXPECT_NE(text->find("set blocked_v6"), std::string::npos);
+    EXPECT_NE(text->find("set blocked_v6_64"), std::string::npos);
   }));
 }
 
@@ -336,11 +383,115 @@ TEST(NftEnforcerNetns, DestructorAndRemoveDeleteTheTable) {
     EXPECT_ERROR(nftRun("list table inet sg_remove"), Errc::kIo);
     EXPECT_ERROR((*e)->block(spec("192.0.2.81", seconds(60))), Errc::kUnavailable);
     EXPECT_OK((*e)->remove());  // twice is fine
-    // Another owner deleted the table under us: remove() still succeeds.
-    auto f = NftEnforcer::create("sg_gone");
-    ASSERT_OK(f);
-    ASSERT_OK(nftRun("delete table inet sg_gone"));
-    EXPECT_OK((*f)->remove());
+  }));
+}
+
+TEST(NftEnforcerNetns, NobodyElseCanChangeOrDeleteTheTable) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    auto e = NftEnforcer::create("sg_owned");
+    ASSERT_OK(e);
+    ASSERT_OK((*e)->block(spec("192.0.2.82", seconds(60))));
+    EXPECT_ERROR(nftRun("delete table inet sg_owned"), Errc::kIo);
+    EXPECT_ERROR(nftRun("flush set inet sg_owned blocked_v4"), Errc::kIo);
+    auto listed = (*e)->listBlocked();
+    ASSERT_OK(listed);
+    EXPECT_EQ(names(*listed), std::vector<std::string>{"192.0.2.82"});
+  }));
+}
+
+TEST(NftEnforcerNetns, ASecondAgentIsRefusedTheTableALiveOneHolds) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    auto first = NftEnforcer::create("sg_shared");
+    ASSERT_OK(first);
+    ASSERT_OK((*first)->block(spec("192.0.2.83", seconds(60))));
+    auto second = NftEnforcer::create("sg_shared");
+    EXPECT_ERROR(second, Errc::kAlreadyExists);
+    EXPECT_NE(second.error().message().find("held by another running process"), std::string::npos)
+        << second.error().message();
+    EXPECT_NE(second.error().message().find("--nft-table"), std::string::npos);
+    // The refused one took nothing: the first's table and block are intact.
+    auto listed = (*first)->listBlocked();
+    ASSERT_OK(listed);
+    EXPECT_EQ(names(*listed), std::vector<std::string>{"192.0.2.83"});
+    // Another name works beside it; the name is free again once the first ends.
+    auto other = NftEnforcer::create("sg_shared_2");
+    EXPECT_OK(other);
+    first->reset();
+    auto again = NftEnforcer::create("sg_shared");
+    ASSERT_OK(again);
+    EXPECT_FALSE((*again)->removedStaleTable());
+  }));
+}
+
+// Forks a child that runs `body` then waits to be killed; the parent gets its
+// pid once `body` has finished (or -1).
+pid_t forkHolding(const std::function<bool()>& body) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ready[0]);
+    char ok = body() ? '1' : '0';
+    (void)!write(ready[1], &ok, 1);
+    for (int i = 0; i < 300; ++i) sleep(1);  // bounded: the parent kills it first
+    _exit(0);
+  }
+  close(ready[1]);
+  char ok = '0';
+  bool got = pid > 0 && read(ready[0], &ok, 1) == 1 && ok == '1';
+  close(ready[0]);
+  if (pid > 0 && !got) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return -1;
+  }
+  return pid;
+}
+
+void killAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+TEST(NftEnforcerNetns, TheTableDiesWithItsOwnerEvenWhenKilled) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    pid_t child = forkHolding([] {
+      auto e = NftEnforcer::create("sg_killed");
+      if (!e || !(*e)->block(spec("192.0.2.84", seconds(600)))) return false;
+      (void)e->release();  // never destroyed: SIGKILL ends it
+      return true;
+    });
+    ASSERT_GT(child, 0);
+    ASSERT_OK(nftRun("list table inet sg_killed"));
+    EXPECT_ERROR(NftEnforcer::create("sg_killed"), Errc::kAlreadyExists);
+    killAndReap(child);
+    EXPECT_ERROR(nftRun("list table inet sg_killed"), Errc::kIo);  // no stale table, no block
+    auto next = NftEnforcer::create("sg_killed");
+    ASSERT_OK(next);
+    EXPECT_FALSE((*next)->removedStaleTable());
+  }));
+}
+
+TEST(NftEnforcerNetns, AnUnownedTableOfALiveAgentIsRefusedAndAStaleOneReplaced) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    // As a kernel without table ownership leaves it: no owner, the pid comment.
+    pid_t child = forkHolding([] { return true; });  // same program, alive
+    ASSERT_GT(child, 0);
+    ASSERT_OK(nftRun("table inet sg_old {\n comment \"" + nftOwnerComment(child) + "\"\n}\n"));
+    auto refused = NftEnforcer::create("sg_old");
+    EXPECT_ERROR(refused, Errc::kAlreadyExists);
+    if (!refused) {
+      EXPECT_NE(refused.error().message().find(nftOwnerComment(child)), std::string::npos)
+          << refused.error().message();
+    }
+    killAndReap(child);  // its pid now names no live process
+    auto e = NftEnforcer::create("sg_old");
+    ASSERT_OK(e);
+    EXPECT_TRUE((*e)->removedStaleTable());
   }));
 }
 

@@ -2,16 +2,12 @@
 #include <nlohmann/json.hpp>
 
 #include "linux/nft_enforcer.h"
+#include "linux/nft_enforcer_rules.h"
 
 namespace sg {
 namespace {
 
 using nlohmann::json;
-
-constexpr size_t kMaxTableName = 255;  // NFT_NAME_MAXLEN - 1
-
-bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 // True when no bit past `bits` is set in the 128-bit key.
 bool hostBitsClear(const Address& key, unsigned bits) {
@@ -31,13 +27,14 @@ Result<Nanos> seconds(const json& elem, const char* field) {
 }
 
 // One "elem" value: "192.0.2.1", "2001:db8::", or {"prefix": {"addr", "len"}}.
-Result<NftBlock> parseValue(const json& val) {
+// A plain IPv6 address in a set of masked keys stands for a /set_len prefix.
+Result<NftBlock> parseValue(const json& val, uint8_t set_len) {
   NftBlock b;
   if (val.is_string()) {
     auto a = parseAddress(val.get<std::string>());
     if (!a) return a.error();
     b.key = *a;
-    b.prefix_len = a->isV4() ? 32 : 128;
+    b.prefix_len = a->isV4() ? 32 : (set_len > 0 && set_len <= 128 ? set_len : 128);
     return b;
   }
   if (val.is_object() && val.contains("prefix")) {
@@ -63,6 +60,10 @@ Result<NftBlock> parseValue(const json& val) {
 Result<void> parseSet(const json& set, std::vector<NftBlock>& out) {
   if (!set.is_object()) return makeError(Errc::kInvalidArgument, "\"set\" is not an object");
   if (!set.contains("elem")) return Ok{};
+  uint8_t set_len = 0;
+  if (set.contains("name") && set.at("name").is_string()) {
+    set_len = nftSetPrefixLen(set.at("name").get<std::string>());
+  }
   const json& elems = set.at("elem");
   if (!elems.is_array()) return makeError(Errc::kInvalidArgument, "\"elem\" is not an array");
   for (const json& e : elems) {
@@ -72,7 +73,7 @@ Result<void> parseSet(const json& set, std::vector<NftBlock>& out) {
     if (wrapped && (!inner.is_object() || !inner.contains("val"))) {
       return makeError(Errc::kInvalidArgument, "\"elem\" without \"val\"");
     }
-    auto b = parseValue(wrapped ? inner.at("val") : inner);
+    auto b = parseValue(wrapped ? inner.at("val") : inner, set_len);
     if (!b) return b.error();
     if (wrapped) {
       auto timeout = seconds(inner, "timeout");
@@ -92,21 +93,6 @@ Result<void> parseSet(const json& set, std::vector<NftBlock>& out) {
 std::string NftBlock::str() const {
   if (key.isV4() || prefix_len >= 128) return key.str();
   return key.str() + "/" + std::to_string(prefix_len);
-}
-
-Result<void> checkNftTableName(const std::string& table) {
-  if (table.empty()) return makeError(Errc::kInvalidArgument, "nftables table name is empty");
-  if (table.size() > kMaxTableName) {
-    return makeError(Errc::kInvalidArgument, "nftables table name longer than " +
-                                                 std::to_string(kMaxTableName) + " characters");
-  }
-  bool ok = isAlpha(table[0]);
-  for (char c : table) ok = ok && (isAlpha(c) || isDigit(c) || c == '_');
-  if (!ok) {
-    return makeError(Errc::kInvalidArgument, "nftables table name \"" + table +
-                                                 "\": use a letter, then letters, digits or '_'");
-  }
-  return Ok{};
 }
 
 Result<std::string> nftElementText(const Address& key, uint8_t v6_prefix) {
