@@ -159,7 +159,7 @@ struct sg_event {
 	X(MALFORMED, "malformed_total", "Truncated or inconsistent frames (passed on)") \
 	X(FRAGMENTS, "fragments_total", "Non-first IP fragments (no TCP header)")       \
 	X(SYN, "attempts_total", "Inbound connection attempts (SYN without ACK)")       \
-	X(DROPPED, "dropped_total", "Packets dropped from blocked sources")             \
+	X(DROPPED, "dropped_total", "Packets dropped from blocked sources (by XDP, plus the nftables drop counter after a hand-off)") \
 	X(BLOCKS_ADDED, "blocks_added_total", "Blocks added by the kernel detector")    \
 	X(FLAGGED, "flagged_total", "Threshold crossings (all modes)")                  \
 	X(BLOCKS_EXPIRED, "blocks_expired_kernel_total", "Blocks the kernel found expired") \

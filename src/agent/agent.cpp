@@ -117,6 +117,7 @@ nlohmann::json Agent::statusJson() {
   j["uptime_s"] = (clock_.nowNs() - started_ns_) / 1'000'000'000;
   std::lock_guard<std::mutex> lock(mu_);
   if (auto c = parts_.sensor->readCounters(); c.ok()) {
+    c->c[SG_CNT_DROPPED] += book_->enforcerDrops();  // drops after the nftables hand-off
     nlohmann::json counters;
     for (int i = 0; i < SG_CNT__MAX; i++) counters[counterName(i)] = c->c[i];
     j["counters"] = counters;
@@ -133,6 +134,7 @@ std::string Agent::metricsText() {
   std::lock_guard<std::mutex> lock(mu_);
   sg_counters k{};
   if (auto c = parts_.sensor->readCounters(); c.ok()) k = *c;
+  k.c[SG_CNT_DROPPED] += book_->enforcerDrops();  // drops after the nftables hand-off
   Gauges g;
   g.active_blocks = book_->knownBlocks();
   g.block_capacity = parts_.sensor->blockCapacity();

@@ -1,6 +1,8 @@
 #include "agent/block_book.h"
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace sg::agent {
 
@@ -85,18 +87,19 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
   }
   // The enforcer first, the log after: writing log lines is not on the path
   // between detection and the block being in place.
-  std::string enforce_error;
+  std::optional<Error> enforce_error, handoff_error;
   if (enforcer_ != nullptr) {
     uint64_t now = clock_.nowNs();
     BlockSpec spec{Address{key}, static_cast<uint8_t>(config_.ipv6_prefix),
                    Nanos(b.expires_ns > now ? b.expires_ns - now : 0)};
     if (spec.ttl.count() > 0) {
+      // On either failure XDP keeps dropping (no hand-off): the block still holds.
       auto r = enforcer_->block(spec);
       if (!r) {
-        // XDP keeps dropping (no hand-off): the block still holds.
-        counters_.enforcer_errors++;
-        enforce_error = r.error().message();
-      } else if (auto m = sensor_.markHandedOff(key); m.ok()) {
+        enforce_error = r.error();
+      } else if (auto m = sensor_.markHandedOff(key); !m) {
+        handoff_error = m.error();
+      } else {
         k.block.flags |= SG_BLK_HANDED_OFF;
       }
     }
@@ -112,11 +115,52 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
     latency_us = done > detected_mono_ns ? (done - detected_mono_ns) / 1000 : 0;
   }
   log_.emit("flood_detected", f);
-  if (!enforce_error.empty()) log_.emit("error", {{"src", f["src"]}, {"message", enforce_error}});
+  const nlohmann::json xdp_keeps{{"src", f["src"]}, {"effect", "XDP keeps dropping the source"}};
+  if (enforce_error) {
+    noteFailure(block_errors_, counters_.enforcer_errors, std::string(enforcer_->name()) + " block",
+                enforce_error->message(), xdp_keeps);
+  } else if (enforcer_ != nullptr) {
+    noteSuccess(block_errors_, std::string(enforcer_->name()) + " block");
+    if (handoff_error) {
+      noteFailure(handoff_errors_, counters_.enforcer_errors, "marking the block handed off",
+                  handoff_error->message(), xdp_keeps);
+    } else {
+      noteSuccess(handoff_errors_, "marking the block handed off");
+    }
+  }
   if (enforcer_ == nullptr || detected_mono_ns != 0) f["latency_us"] = latency_us;
   f["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
   known_[key] = k;
   log_.emit("block_added", f);
+}
+
+void BlockBook::noteFailure(ErrorOnce& once, uint64_t& counter, const std::string& what,
+                            const std::string& message, nlohmann::json f) {
+  counter++;
+  if (!once.failed()) return;
+  f["message"] = what + ": " + message;
+  f["note"] = "further failures are counted in the metrics and logged when they stop";
+  log_.emit("error", f);
+}
+
+void BlockBook::noteSuccess(ErrorOnce& once, const std::string& what) {
+  if (uint64_t n = once.succeeded(); n > 0) {
+    log_.emit("recovered", {{"what", what}, {"failed", n}});
+  }
+}
+
+uint64_t BlockBook::enforcerDrops() {
+  if (enforcer_ == nullptr) return 0;
+  auto n = enforcer_->droppedPackets();
+  if (!n) {
+    noteFailure(read_errors_, counters_.enforcer_read_errors, "reading the enforcer's drop counter",
+                n.error().message(),
+                {{"effect", "dropped_total leaves out the enforcer's newest drops"}});
+    return enforcer_drops_;  // a counter never goes down
+  }
+  noteSuccess(read_errors_, "reading the enforcer's drop counter");
+  enforcer_drops_ = std::max(enforcer_drops_, *n);
+  return enforcer_drops_;
 }
 
 void BlockBook::onKernelEvent(const sg_event& ev) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "agent/error_once.h"
 #include "agent/event_log.h"
 #include "agent/sensor_port.h"
 #include "core/clock.h"
@@ -26,8 +27,9 @@ struct BookCounters {
   uint64_t blocks_expired = 0;
   uint64_t blocks_removed = 0;
   uint64_t manual_blocks = 0;
-  uint64_t enforcer_errors = 0;
-  uint64_t late_blocks = 0;  // found by reconcile, not by an event
+  uint64_t enforcer_errors = 0;       // failed enforcer blocks and hand-offs
+  uint64_t enforcer_read_errors = 0;  // failed reads of the enforcer's drop counter
+  uint64_t late_blocks = 0;           // found by reconcile, not by an event
   uint64_t pressure_events = 0;
 };
 
@@ -51,6 +53,9 @@ class BlockBook {
   Result<nlohmann::json> unblock(const Address& src);
   Result<nlohmann::json> blocksJson();
   const BookCounters& counters() const { return counters_; }
+  // Packets the enforcer dropped after hand-offs (0 without one), for
+  // dropped_total; the last good reading when it cannot be read now.
+  uint64_t enforcerDrops();
   size_t knownBlocks() const { return known_.size(); }
 
  private:
@@ -70,6 +75,11 @@ class BlockBook {
   nlohmann::json expiredFields(const sg_addr& key, const sg_block& b) const;
   nlohmann::json describe(const sg_addr& key, const sg_block& b) const;
   std::string source(const sg_addr& key) const;
+  // Counts a failure of `what` in `counter`; logs it (with fields `f`) when
+  // it starts a run. noteSuccess logs the end of a run.
+  void noteFailure(ErrorOnce& once, uint64_t& counter, const std::string& what,
+                   const std::string& message, nlohmann::json f);
+  void noteSuccess(ErrorOnce& once, const std::string& what);
 
   MonotonicClock default_mono_;
   Clock* mono_;
@@ -80,6 +90,10 @@ class BlockBook {
   AgentConfig config_;
   IfName ifname_;
   BookCounters counters_;
+  ErrorOnce block_errors_;    // enforcer_->block()
+  ErrorOnce handoff_errors_;  // sensor_.markHandedOff()
+  ErrorOnce read_errors_;     // enforcer_->droppedPackets()
+  uint64_t enforcer_drops_ = 0;
   std::unordered_map<sg_addr, Known, KeyHash, KeyEq> known_;
 };
 

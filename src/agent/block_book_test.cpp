@@ -16,7 +16,13 @@ class FakeEnforcer final : public Enforcer {
  public:
   std::vector<std::string> calls;
   bool fail = false;
+  bool fail_read = false;
+  uint64_t dropped = 0;
   const char* name() const override { return "fake"; }
+  Result<uint64_t> droppedPackets() override {
+    if (fail_read) return Error(Errc::kIo, "counter unreadable");
+    return dropped;
+  }
   Result<void> block(const BlockSpec& spec) override {
     if (fail) return Error(Errc::kIo, "enforcer down");
     calls.push_back("block " + spec.key.str() + " " + std::to_string(spec.ttl.count() / 1000000));
@@ -118,6 +124,62 @@ TEST(BlockBook, NftablesModeHandsOffAndKeepsXdpOnEnforcerFailure) {
   book.onKernelEvent(blockEvent(b, f.clock.nowNs(), 5'000'000'000));
   EXPECT_EQ(f.sensor.handed_off, 1) << "a failed hand-off must leave XDP dropping";
   EXPECT_EQ(book.counters().enforcer_errors, 1u);
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(BlockBook, EnforcerAndHandOffFailuresAreEachCountedAndLoggedOncePerRun) {
+  Fixture f;
+  f.config.enforcer = EnforcerKind::kNftables;
+  FakeEnforcer nft;
+  BlockBook book(f.sensor, &nft, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  auto detect = [&](uint8_t last) {
+    sg_addr a = v4(203, 0, 113, last);
+    f.sensor.blocks.push_back(
+        {a, {f.clock.nowNs(), f.clock.nowNs() + 5'000'000'000, 0, 0, 0, 0, SG_BLK_XDP_DROP}});
+    book.onKernelEvent(blockEvent(a, f.clock.nowNs(), 5'000'000'000));
+  };
+  nft.fail = true;
+  for (uint8_t i = 1; i <= 3; ++i) detect(i);
+  EXPECT_EQ(book.counters().enforcer_errors, 3u);
+  EXPECT_EQ(occurrences(f.logText(), "enforcer down"), 1u) << f.logText();
+  nft.fail = false;
+  detect(4);  // the run ends: one line says how many failed in it
+  EXPECT_EQ(occurrences(f.logText(), "\"failed\":3"), 1u) << f.logText();
+  nft.fail = true;
+  detect(5);  // a new run is logged again
+  EXPECT_EQ(occurrences(f.logText(), "enforcer down"), 2u) << f.logText();
+
+  // The hand-off (marking the kernel block) failing: XDP keeps dropping;
+  // counted as an enforcer error, logged once.
+  nft.fail = false;
+  f.sensor.fail_handoff = true;
+  for (uint8_t i = 6; i <= 8; ++i) detect(i);
+  EXPECT_EQ(book.counters().enforcer_errors, 7u);
+  EXPECT_EQ(occurrences(f.logText(), "map update failed"), 1u) << f.logText();
+}
+
+TEST(BlockBook, EnforcerDropsStayMonotonicWhenTheCounterCannotBeRead) {
+  Fixture f;
+  f.config.enforcer = EnforcerKind::kNftables;
+  FakeEnforcer nft;
+  BlockBook book(f.sensor, &nft, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  nft.dropped = 40;
+  EXPECT_EQ(book.enforcerDrops(), 40u);
+  nft.fail_read = true;
+  EXPECT_EQ(book.enforcerDrops(), 40u);  // the last good reading: a counter never goes down
+  EXPECT_EQ(book.enforcerDrops(), 40u);
+  EXPECT_EQ(book.counters().enforcer_read_errors, 2u);
+  EXPECT_EQ(occurrences(f.logText(), "counter unreadable"), 1u) << f.logText();
+  nft.fail_read = false;
+  nft.dropped = 55;
+  EXPECT_EQ(book.enforcerDrops(), 55u);
+  BlockBook xdp_only(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  EXPECT_EQ(xdp_only.enforcerDrops(), 0u);
 }
 
 TEST(BlockBook, ReconcileAdoptsBlocksWhoseEventWasSuppressed) {

@@ -18,6 +18,7 @@ class FakeSensor final : public SensorPort {
   std::deque<sg_event> pending;
   size_t sources = 0;
   int handed_off = 0;
+  bool fail_handoff = false;  // markHandedOff fails (a map update error)
 
   Result<void> setConfig(const sg_config& cfg) override {
     config = cfg;
@@ -44,6 +45,7 @@ class FakeSensor final : public SensorPort {
     return false;
   }
   Result<void> markHandedOff(const sg_addr& key) override {
+    if (fail_handoff) return Error(Errc::kIo, "map update failed");
     for (auto& e : blocks) {
       if (std::memcmp(e.key.b, key.b, 16) == 0) e.block.flags |= SG_BLK_HANDED_OFF;
     }

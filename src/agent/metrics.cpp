@@ -46,7 +46,11 @@ std::string renderMetrics(const sg_counters& k, const BookCounters& b, const Gau
   metric(out, "agent_manual_blocks_total", "counter", "Blocks added by an operator",
          b.manual_blocks);
   metric(out, "agent_enforcer_errors_total", "counter",
-         "Blocks the enforcer failed to take (XDP kept dropping)", b.enforcer_errors);
+         "Blocks the enforcer failed to take or XDP failed to hand off (XDP kept dropping)",
+         b.enforcer_errors);
+  metric(out, "agent_enforcer_read_errors_total", "counter",
+         "Failed reads of the enforcer's drop counter (dropped_total kept its last reading)",
+         b.enforcer_read_errors);
   metric(out, "agent_late_blocks_total", "counter",
          "Blocks found by reconciliation (their event was over budget)", b.late_blocks);
   metric(out, "active_blocks", "gauge", "Blocks in force", g.active_blocks);
