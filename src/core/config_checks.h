@@ -48,7 +48,8 @@ Result<void> checkRange(int64_t value, UintRange range);
 Result<void> checkRange(Nanos value, DurationRange range);
 // A Linux interface name: 1..15 bytes, not "." or "..", no '/', ':', spaces.
 Result<void> checkInterfaceName(std::string_view name);
-// An nftables table name: a letter, then letters, digits, '_' or '-'.
+// An nftables table name: a letter, then letters, digits, '_' or '-' (the one
+// check: NftEnforcer and the nft baseline use it too).
 Result<void> checkNftTable(std::string_view name);
 // host:port with port 0..65535; host an IPv4 address, a DNS name, or an IPv6
 // address in brackets ("[::1]:9469"). "" is accepted (disabled).

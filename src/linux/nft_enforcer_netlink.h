@@ -5,7 +5,7 @@
 // deletes the table when the socket closes, however the agent ends.
 // libnftables' text path is not used for changes: it fetches the set's
 // elements into its cache on each command, so its cost grows with the number
-// of blocks (bench/nft_latency_bench measures both).
+// of blocks (bench/nft_latency_bench measures this path).
 #pragma once
 
 #include <array>

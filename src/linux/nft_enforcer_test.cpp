@@ -10,6 +10,7 @@
 #include <functional>
 #include <thread>
 
+#include "core/config_checks.h"
 #include "linux/netns_guard.h"
 #include "linux/nft_enforcer_netlink.h"
 #include "linux/nft_enforcer_rules.h"
@@ -508,6 +509,22 @@ TEST(NftEnforcerNetns, TwoTablesDoNotInterfere) {
     EXPECT_TRUE(in_b->empty());
     a->reset();
     ASSERT_OK(nftRun("list table inet sg_b"));
+  }));
+}
+
+TEST(NftEnforcerNetns, ANameTheConfigAcceptsWorksEndToEnd) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    // '-' is valid for the config (and nft); the enforcer once refused it,
+    // so a valid config failed only at start.
+    ASSERT_OK(limits::checkNftTable("sg-edge-1"));
+    auto e = NftEnforcer::create("sg-edge-1");
+    ASSERT_OK(e);
+    ASSERT_OK((*e)->block(spec("192.0.2.95", seconds(60))));
+    ASSERT_OK((*e)->block(spec("2001:db8:95::", seconds(60))));
+    auto listed = (*e)->listBlocked();
+    ASSERT_OK(listed);
+    EXPECT_EQ(listed->size(), 2u);
   }));
 }
 
