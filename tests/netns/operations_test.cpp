@@ -155,5 +155,24 @@ TEST_F(OperationsTest, SighupReloadsThresholdLiveAndRejectsABrokenFile) {
   ::rmdir(dir);
 }
 
+TEST_F(OperationsTest, NftablesDropsAfterTheHandOffCountInDroppedTotal) {
+  auto agent = AgentProcess::start(agentOptions("nftables", 1000, "60s"));
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+  // A manual block is handed off at once: XDP passes the source's packets and
+  // only the nftables rule drops them, so XDP's own count stays 0.
+  auto blocked = cli(a, {"block", kAttacker.v4, "--for", "30s"});
+  ASSERT_OK(blocked);
+  ASSERT_EQ(blocked->exit_code, 0) << blocked->err;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(connectFrom(lab_->attacker(), kVictim.v4).ok()) << "a blocked source got through";
+  }
+  auto metrics = scrape(a);
+  ASSERT_OK(metrics);
+  EXPECT_GE(metricValue(*metrics, "syn_guard_dropped_total"), 3u) << *metrics;
+  EXPECT_EQ(metricValue(*metrics, "syn_guard_agent_enforcer_read_errors_total"), 0u);
+  EXPECT_EQ(a.stop(), 0);
+}
+
 }  // namespace
 }  // namespace sg::lab::test
