@@ -74,7 +74,8 @@ class NftEnforcer final : public Enforcer {
 
   NftEnforcer(const NftEnforcer&) = delete;
   NftEnforcer& operator=(const NftEnforcer&) = delete;
-  // Deletes the table unless remove() already did (errors are dropped here).
+  // Deletes the table unless remove() already did. An error here needs no
+  // report: closing the owning socket right after deletes the table anyway.
   ~NftEnforcer() override;
 
   const char* name() const override { return "nftables"; }
