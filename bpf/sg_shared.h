@@ -23,7 +23,7 @@ struct sg_addr {
 	__u8 b[16]; /* network order; IPv4 as ::ffff:a.b.c.d */
 };
 
-/* Key of the allow/deny LPM tries. prefixlen counts bits of addr; an IPv4
+/* Key of the allowlist LPM trie (sg_allow). prefixlen counts bits of addr; an IPv4
  * CIDR a.b.c.d/n is stored as ::ffff:a.b.c.d/(96+n). */
 struct sg_lpm_key {
 	__u32 prefixlen;

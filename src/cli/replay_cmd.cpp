@@ -173,7 +173,8 @@ void registerReplay(CLI::App& app, int* exit_code) {
   sub->add_option("--ipv6-prefix", args->ipv6_prefix, "IPv6 sources counted per this prefix")
       ->capture_default_str();
   sub->add_option("--allow", args->allow, "Never block this CIDR (repeatable)");
-  sub->add_option("--max-sources", args->max_sources, "Exact per-source state entries (LRU)")
+  sub->add_option("--max-sources", args->max_sources,
+                  "Slots of exact per-source state (2-way set-associative)")
       ->capture_default_str();
   sub->add_flag("--json", args->json, "One JSON object with detections and summary");
   sub->callback([args, exit_code] { *exit_code = run(*args); });

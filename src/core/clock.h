@@ -1,5 +1,8 @@
-// The one clock interface. Production reads CLOCK_MONOTONIC, the same base as
-// the kernel's bpf_ktime_get_*ns(); tests use FakeClock and never sleep.
+// The one clock interface. MonotonicClock reads CLOCK_MONOTONIC (the base of
+// bpf_ktime_get_ns(), which stamps the kernel's events). The XDP program's own
+// time base is jiffies plus an offset learnt at load: whatever is compared with
+// or written into its maps uses KernelClock (src/linux/xdp_sensor_clock.h).
+// Tests use FakeClock and never sleep.
 #pragma once
 
 #include <cstdint>

@@ -39,7 +39,8 @@ struct AgentConfig {
   EnforcerKind enforcer = EnforcerKind::kXdp;
   // XDP attach mode: native where the driver has it (auto), or forced.
   XdpMode xdp_mode = XdpMode::kAuto;
-  // Exact per-source state entries (LRU); memory ~ 100 B each (1024..16M).
+  // Sources with exact state: slots of a 2-way set-associative array, rounded up to a
+  // power of two, 64 B each (1024..16M).
   uint32_t max_sources = 65536;
   // Concurrent blocks (16..1M); when full, over-threshold SYNs are still dropped.
   uint32_t max_blocks = 16384;

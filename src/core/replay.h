@@ -17,7 +17,7 @@ namespace sg {
 
 struct ReplayOptions {
   sg_config cfg{};               // toKernelConfig(AgentConfig)
-  uint32_t max_sources = 65536;  // LRU bound on exact per-source state
+  uint32_t max_sources = 65536;  // slots of exact per-source state (rounded up, 2-way sets)
   uint32_t max_blocks = 16384;   // bound on concurrent blocks
   std::vector<Prefix> allow;     // never blocked
 };
