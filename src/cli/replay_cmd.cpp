@@ -1,5 +1,7 @@
 // syn-guard replay capture.pcap [flags]: what the kernel detector would have
-// done with a capture, on the capture's own clock (core/replay.h).
+// done with a capture, on the capture's own clock (core/replay.h); with
+// --exact, every source counted exactly instead (forensics). Both outputs
+// name the mode that answered.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +29,7 @@ struct ReplayArgs {
   uint32_t ipv6_prefix = AgentConfig{}.ipv6_prefix;
   std::vector<std::string> allow;
   uint32_t max_sources = AgentConfig{}.max_sources;
+  bool exact = false;
   bool json = false;
 };
 
@@ -69,6 +72,14 @@ Result<AgentConfig> toConfig(const ReplayArgs& a) {
 
 double seconds(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
 
+const char* modeName(const ReplaySummary& s) { return s.exact ? "exact" : "kernel"; }
+
+const char* modeText(const ReplaySummary& s) {
+  return s.exact ? "exact (every source counted in a true sliding window; no sketch, no slot "
+                   "bound; the kernel may answer differently)"
+                 : "kernel (as the XDP program on one CPU: slot array, sketch gating)";
+}
+
 void printText(const ReplayResult& r, const AgentConfig& c) {
   const std::string window = formatDuration(c.window);
   for (const Detection& d : r.detections) {
@@ -82,7 +93,8 @@ void printText(const ReplayResult& r, const AgentConfig& c) {
     std::printf("no source crossed %u attempts in %s\n", c.threshold, window.c_str());
   }
   const ReplaySummary& s = r.summary;
-  std::printf("\nsummary: %.3fs of capture, %lu packets", seconds(s.duration_ns), s.packets);
+  std::printf("\nmode: %s\n", modeText(s));
+  std::printf("summary: %.3fs of capture, %lu packets", seconds(s.duration_ns), s.packets);
   if (s.outgoing) std::printf(" (%lu outgoing, not replayed)", s.outgoing);
   std::printf("\n  attempts (SYN without ACK/RST): %lu from %lu distinct sources, peak %lu/s\n",
               s.attempts, s.distinct_sources, s.peak_attempts_per_sec);
@@ -91,7 +103,11 @@ void printText(const ReplayResult& r, const AgentConfig& c) {
   if (s.first_detection_ns)
     std::printf(", first detection at +%.3fs", seconds(*s.first_detection_ns));
   if (s.block_map_full) std::printf(", block map full %lu times", s.block_map_full);
-  std::printf("\n  exact per-source state: peak %lu of %u entries; sketch gating: %s\n",
+  if (s.exact) {
+    std::printf("\n  per-source state: %lu sources, all counted exactly\n", s.max_sources_used);
+    return;
+  }
+  std::printf("\n  exact per-source state: peak %lu of %u slots; sketch gating: %s\n",
               s.max_sources_used, c.max_sources,
               s.sketch_gated ? ("yes, " + std::to_string(s.sketch_gated_attempts) +
                                 " attempts kept in the sketch only")
@@ -113,7 +129,8 @@ nlohmann::json toJson(const ReplayResult& r) {
                     {"enforced", d.enforced}});
   }
   const ReplaySummary& s = r.summary;
-  nlohmann::json sum = {{"packets", s.packets},
+  nlohmann::json sum = {{"mode", modeName(s)},
+                        {"packets", s.packets},
                         {"outgoing", s.outgoing},
                         {"attempts", s.attempts},
                         {"distinct_sources", s.distinct_sources},
@@ -148,6 +165,7 @@ int run(const ReplayArgs& a) {
   o.max_sources = config->max_sources;
   o.max_blocks = config->max_blocks;
   o.allow = config->allow;
+  o.exact = a.exact;
   auto r = replayCapture(*bytes, o);
   if (!r) return fail(a.file + ": " + r.error().message());
   if (a.json) {
@@ -176,6 +194,9 @@ void registerReplay(CLI::App& app, int* exit_code) {
   sub->add_option("--max-sources", args->max_sources,
                   "Slots of exact per-source state (2-way set-associative)")
       ->capture_default_str();
+  sub->add_flag("--exact", args->exact,
+                "Count every source exactly (true sliding window, no sketch, no slot bound) "
+                "instead of as the kernel would");
   sub->add_flag("--json", args->json, "One JSON object with detections and summary");
   sub->callback([args, exit_code] { *exit_code = run(*args); });
 }

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <unordered_set>
 
 #include "core/allowlist.h"
+#include "core/exact_tracker.h"
 #include "core/tracker.h"
 #include "sg_parse.h"
 #include "sg_track.h"
@@ -68,7 +70,13 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   // The allowlist as the agent gives it to the kernel (IPv6 entries widened
   // to the counting prefix), so replay answers as the agent would.
   to.allow = effectiveAllowlist(options.allow, options.cfg.v6_prefix_len);
-  Tracker tracker(to);
+  std::optional<Tracker> tracker;
+  std::optional<ExactTracker> exact;
+  if (options.exact) {
+    exact.emplace(ExactOptions{to.cfg, to.allow});
+  } else {
+    tracker.emplace(to);
+  }
 
   ReplayResult out;
   ReplaySummary& s = out.summary;
@@ -113,15 +121,19 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
       sources.insert(key);
     }
     events.clear();
-    if (tracker.onPacket(pkt, now, &events) == Verdict::kDrop) s.dropped++;
+    const Verdict v =
+        exact ? exact->onPacket(pkt, now, &events) : tracker->onPacket(pkt, now, &events);
+    if (v == Verdict::kDrop) s.dropped++;
     for (const sg_event& e : events) {
       if (e.type == SG_EV_BLOCK_ADDED || e.type == SG_EV_FLAGGED) {
         out.detections.push_back(toDetection(e, options.cfg.v6_prefix_len));
       }
     }
-    s.max_sources_used = std::max<uint64_t>(s.max_sources_used, tracker.sourceCount());
+    s.max_sources_used = std::max<uint64_t>(s.max_sources_used,
+                                            exact ? exact->sourceCount() : tracker->sourceCount());
   }
-  s.counters = tracker.counters();
+  s.exact = options.exact;
+  s.counters = exact ? exact->counters() : tracker->counters();
   s.distinct_sources = sources.size();
   s.peak_attempts_per_sec = rate.peak();
   s.blocks = s.counters.c[SG_CNT_BLOCKS_ADDED];

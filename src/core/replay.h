@@ -1,5 +1,8 @@
-// Replay: a capture's packets through a Tracker (the kernel program's twin),
-// with the capture's own timestamps as the clock. Pure: no I/O, no clock.
+// Replay: a capture's packets through a Tracker (the kernel program's twin,
+// modelling one CPU), with the capture's own timestamps as the clock. Pure: no
+// I/O, no clock. With `exact`, through an ExactTracker instead: every source
+// counted exactly in a true sliding window, no sketch, no slot bound
+// (forensics; core/exact_tracker.h). The summary says which mode answered.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +23,7 @@ struct ReplayOptions {
   uint32_t max_sources = 65536;  // slots of exact per-source state (rounded up, 2-way sets)
   uint32_t max_blocks = 16384;   // bound on concurrent blocks
   std::vector<Prefix> allow;     // never blocked
+  bool exact = false;            // ExactTracker instead of the kernel's twin
 };
 
 // The first packet is replayed at this monotonic time (an epoch start, so
@@ -37,6 +41,7 @@ struct Detection {
 };
 
 struct ReplaySummary {
+  bool exact = false;                          // which mode answered (ReplayOptions::exact)
   uint64_t packets = 0;                        // frames in the capture
   uint64_t outgoing = 0;                       // frames the host sent (SLL/SLL2): not replayed
   uint64_t attempts = 0;                       // SYN without ACK/RST, as parsed
@@ -50,7 +55,7 @@ struct ReplaySummary {
   uint64_t block_map_full = 0;                 // crossings that found the block map full
   uint64_t duration_ns = 0;                    // last packet - first packet
   std::optional<uint64_t> first_detection_ns;  // since the first packet
-  uint64_t max_sources_used = 0;               // peak exact per-source entries
+  uint64_t max_sources_used = 0;               // peak per-source entries (exact: all sources)
   bool sketch_gated = false;                   // the sketch gated admission at some point
   uint64_t sketch_gated_attempts = 0;
   sg_counters counters{};  // the tracker's kernel counters at the end
@@ -61,7 +66,7 @@ struct ReplayResult {
   ReplaySummary summary;
 };
 
-// Packets (from readCapture) through a Tracker. Fails only on a link type
+// Packets (from readCapture) through a Tracker or an ExactTracker. Fails only on a link type
 // that cannot be turned into Ethernet (the error names the packet).
 Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
                                    const ReplayOptions& options);

@@ -2,9 +2,12 @@
 // when absent; never copied into the repository).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 
 #include "core/replay.h"
 #include "core/tracker_test_util.h"
@@ -123,6 +126,89 @@ TEST(ReplayCaptures, LowThresholdCatchesTheHeavySourceOfTheReflectionCapture) {
   // Blocked 250..310 s; the SYNs from 310 s count again: the 51st at ~560 s.
   EXPECT_GT(r->detections[1].at_ns, 555 * kSec);
   EXPECT_LT(r->detections[1].at_ns, 565 * kSec);
+}
+
+// Attempt times per source read straight from the frames (Ethernet, an
+// optional 802.1Q tag, IPv4 or IPv6 without extension headers, TCP SYN
+// without ACK/RST): independent of the parser and of both trackers.
+std::map<std::string, std::vector<uint64_t>> attemptsPerSource(const std::vector<uint8_t>& file) {
+  std::map<std::string, std::vector<uint64_t>> out;
+  auto packets = readCapture(file);
+  if (!packets.ok()) return out;
+  for (const CapturedPacket& p : *packets) {
+    if (p.link_type != kLinkEthernet) continue;
+    const std::span<const uint8_t> b = p.bytes;
+    size_t off = 12;
+    if (b.size() < off + 2) continue;
+    uint16_t type = static_cast<uint16_t>(b[off] << 8 | b[off + 1]);
+    if (type == 0x8100 && b.size() >= off + 6) {
+      off += 4;
+      type = static_cast<uint16_t>(b[off] << 8 | b[off + 1]);
+    }
+    off += 2;
+    char text[64];
+    size_t l4 = 0;
+    if (type == 0x0800 && b.size() >= off + 20 && b[off + 9] == 6) {
+      const bool fragment = ((b[off + 6] & 0x1f) | b[off + 7]) != 0;
+      if (fragment) continue;
+      std::snprintf(text, sizeof(text), "%u.%u.%u.%u", b[off + 12], b[off + 13], b[off + 14],
+                    b[off + 15]);
+      l4 = off + (b[off] & 0x0fu) * 4;
+    } else if (type == 0x86dd && b.size() >= off + 40 && b[off + 6] == 6) {
+      // The counting key: the /64.
+      std::snprintf(text, sizeof(text), "%x:%x:%x:%x::/64", b[off + 8] << 8 | b[off + 9],
+                    b[off + 10] << 8 | b[off + 11], b[off + 12] << 8 | b[off + 13],
+                    b[off + 14] << 8 | b[off + 15]);
+      l4 = off + 40;
+    } else {
+      continue;
+    }
+    if (b.size() < l4 + 14) continue;
+    if ((b[l4 + 13] & 0x16) == 0x02) out[text].push_back(p.timestamp_ns);  // SYN, no RST/ACK
+  }
+  return out;
+}
+
+// replay --exact at threshold 1 flags exactly the sources that send two
+// attempts or more: in a window longer than the capture, every source seen
+// twice; in the default 5 s, every source with two attempts less than 5 s
+// apart. Each is flagged once, on its second attempt. The kernel-faithful
+// default finds fewer while the sketch gates admission.
+TEST(ReplayCaptures, ExactModeFlagsEveryRepeatSourceOfTheSpoofedFlood) {
+  const std::string dir = captureDir();
+  if (dir.empty()) GTEST_SKIP() << "captures not present";
+  const auto bytes = readFile(dir + "/pkt.TCP.synflood.spoofed.pcap");
+  std::set<std::string> seen_twice, twice_in_5s;
+  for (auto& [source, times] : attemptsPerSource(bytes)) {
+    std::sort(times.begin(), times.end());
+    if (times.size() >= 2) seen_twice.insert(source);
+    for (size_t i = 1; i < times.size(); i++) {
+      if (times[i] - times[i - 1] < 5 * kSec) twice_in_5s.insert(source);
+    }
+  }
+  ASSERT_FALSE(seen_twice.empty());
+  for (uint64_t window_s : {uint64_t{3600}, uint64_t{5}}) {
+    SCOPED_TRACE("window " + std::to_string(window_s) + " s");
+    ReplayOptions o = options(1, window_s);
+    o.exact = true;
+    auto exact = replayCapture(bytes, o);
+    ASSERT_OK(exact);
+    std::set<std::string> flagged;
+    for (const Detection& d : exact->detections) {
+      EXPECT_TRUE(flagged.insert(d.source).second) << d.source << " flagged twice";
+      EXPECT_EQ(d.count, 2u) << d.source;
+    }
+    EXPECT_EQ(flagged, window_s == 5 ? twice_in_5s : seen_twice);
+    EXPECT_TRUE(exact->summary.exact);
+    EXPECT_EQ(exact->summary.max_sources_used, exact->summary.distinct_sources);
+
+    auto kernel = replayCapture(bytes, options(1, window_s));
+    ASSERT_OK(kernel);
+    EXPECT_FALSE(kernel->summary.exact);
+    std::printf("window %lu s: repeat sources %zu; flagged: exact %zu, kernel-faithful %zu\n",
+                window_s, window_s == 5 ? twice_in_5s.size() : seen_twice.size(), flagged.size(),
+                kernel->detections.size());
+  }
 }
 
 // The README's per-source figures, read through the detector: in a 1 h window

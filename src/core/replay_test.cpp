@@ -60,6 +60,53 @@ TEST(Replay, FlagsTheHeavySourceAtItsCrossingTime) {
   EXPECT_FALSE(s.sketch_gated);
 }
 
+// --exact: the same capture through the exact counter finds the same
+// crossing and says which mode answered.
+TEST(Replay, ExactModeAgreesOnASimpleFloodAndSaysSo) {
+  test::PcapWriter w(false, false, kLinkRaw);
+  for (int i = 0; i < 30; i++) {
+    w.add(kSec + i * (kSec / 10), test::ipv4Tcp(0xC6336407, 80, SG_TCP_SYN));
+  }
+  ReplayOptions o = options(20, 5);
+  auto kernel = replayCapture(w.out, o);
+  o.exact = true;
+  auto exact = replayCapture(w.out, o);
+  ASSERT_OK(kernel);
+  ASSERT_OK(exact);
+  EXPECT_FALSE(kernel->summary.exact);
+  EXPECT_TRUE(exact->summary.exact);
+  ASSERT_EQ(exact->detections.size(), 1u);
+  ASSERT_EQ(kernel->detections.size(), 1u);
+  EXPECT_EQ(exact->detections[0].source, kernel->detections[0].source);
+  EXPECT_EQ(exact->detections[0].at_ns, kernel->detections[0].at_ns);
+  EXPECT_EQ(exact->detections[0].count, 21u);
+  EXPECT_EQ(exact->summary.dropped, kernel->summary.dropped);
+  EXPECT_EQ(exact->summary.max_sources_used, 1u);
+}
+
+// Where they differ: 10 SYNs at 0..0.9 s, then 10 at 5.50..5.95 s, 14 allowed
+// per 5 s. No 5 s ever holds more than 10, but the kernel's two-bucket
+// estimate (sg_window.h: cur + prev * (window - elapsed) / window, error
+// bounded by the previous bucket) reaches 15 at the 6th late SYN.
+TEST(Replay, ExactModeUsesATrueSlidingWindow) {
+  test::PcapWriter w(false, false, kLinkRaw);
+  for (uint64_t i = 0; i < 10; i++) {
+    w.add(kSec + i * (kSec / 10), test::ipv4Tcp(0xC6336407, 80, SG_TCP_SYN));
+  }
+  for (uint64_t i = 0; i < 10; i++) {
+    w.add(kSec + 5 * kSec + kSec / 2 + i * (kSec / 20), test::ipv4Tcp(0xC6336407, 80, SG_TCP_SYN));
+  }
+  ReplayOptions o = options(14, 5);
+  auto kernel = replayCapture(w.out, o);
+  o.exact = true;
+  auto exact = replayCapture(w.out, o);
+  ASSERT_OK(kernel);
+  ASSERT_OK(exact);
+  EXPECT_TRUE(exact->detections.empty());
+  ASSERT_EQ(kernel->detections.size(), 1u);
+  EXPECT_EQ(kernel->detections[0].at_ns, 5 * kSec + kSec / 2 + 5 * (kSec / 20));
+}
+
 TEST(Replay, Ipv6AggregatesPerPrefixAndCooksSll2) {
   test::PcapngWriter w(true);
   w.interface(static_cast<uint16_t>(kLinkLinuxSll2), 9);
