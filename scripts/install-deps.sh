@@ -8,6 +8,7 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev   # kernel program + skeletons
   libnftables-dev nftables                                # nftables enforcer
   libnftnl-dev libmnl-dev                                 # its netlink fast path
+  libxdp-dev xdp-tools                                    # libxdp's dispatcher; xdp-loader in tests
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev     # flags, config, JSON
   libgtest-dev libgmock-dev libbenchmark-dev              # tests and benchmarks
   iproute2 iputils-ping procps                            # netns tests and the demo

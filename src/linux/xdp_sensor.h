@@ -1,12 +1,14 @@
 // XdpSensor: the one owner of the XDP program (the syn_guard skeleton, its
 // maps and its links). Lifecycle: load() opens the skeleton, sets the
 // load-time knobs and map sizes, loads; attach() hooks it to interfaces
-// through bpf_links, so that a crashed agent leaves nothing attached; the
-// destructor detaches and frees everything.
+// through bpf_links, so that a crashed agent leaves nothing attached, or
+// joins libxdp's dispatcher where other XDP programs run; the destructor
+// detaches and frees everything.
 //
 // Run-time calls read and write the maps; they never reload the program.
 // Implementation: xdp_sensor.cpp (load, config, counters, events),
 // xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_attach.cpp (links),
+// xdp_sensor_dispatcher.cpp (libxdp's dispatcher),
 // xdp_sensor_clock.cpp (the program's time base).
 //
 // Time: the program's clock is jiffies * ns_per_jiffy (one jiffy resolution),
@@ -30,6 +32,8 @@
 struct syn_guard;  // bpftool's skeleton (build/bpf/syn_guard.skel.h)
 struct ring_buffer;
 struct btf;
+struct bpf_object;
+struct xdp_program;
 
 namespace sg {
 
@@ -54,8 +58,14 @@ struct XdpAttachment {
   int ifindex = 0;
   XdpMode mode = XdpMode::kAuto;  // the mode the kernel chose: kNative or kGeneric
   uint32_t prog_id = 0;
-  std::string note;  // what attach() had to clean up first, if anything ("" otherwise)
+  std::string note;         // what attach() had to clean up first, if anything ("" otherwise)
+  bool dispatcher = false;  // joined libxdp's dispatcher (else: attached through our bpf_link)
 };
+
+// Our run priority in libxdp's dispatcher: lower runs first, libxdp's default
+// is 50. Running first drops blocked sources before other programs spend
+// cycles on them; our XDP_PASS hands the packet to the next program.
+inline constexpr unsigned kDispatcherRunPrio = 10;
 
 const char* xdpModeName(XdpMode mode);  // "auto", "native", "generic"
 
@@ -66,11 +76,15 @@ class XdpSensor {
   XdpSensor(const XdpSensor&) = delete;
   XdpSensor& operator=(const XdpSensor&) = delete;
 
-  // ---- attachment (xdp_sensor_attach.cpp) ----
-  // Attaches through a bpf_link. Cleans up a stale netlink-attached
-  // syn_guard_xdp (saying so in the attachment's note); refuses another live
-  // syn-guard agent and any foreign XDP program.
-  Result<void> attach(const std::string& ifname, XdpMode mode);
+  // ---- attachment (xdp_sensor_attach.cpp, xdp_sensor_dispatcher.cpp) ----
+  // Attaches through a bpf_link when the interface is free. Where libxdp's
+  // dispatcher runs already (programs loaded with libxdp or xdp-loader), or
+  // when `coexist` asks for it, joins the dispatcher instead, at
+  // kDispatcherRunPrio. Cleans up a stale syn_guard_xdp left by a dead agent
+  // (netlink-attached, or in the dispatcher), saying so in the attachment's
+  // note; refuses another live syn-guard agent and a foreign XDP program
+  // attached directly (not through the dispatcher), naming it.
+  Result<void> attach(const std::string& ifname, XdpMode mode, bool coexist = false);
   const std::vector<XdpAttachment>& attachments() const { return attachments_; }
   void detachAll();
 
@@ -128,11 +142,22 @@ class XdpSensor {
   void fillBlockBits();
   Result<void> detachStale(int ifindex, const std::string& ifname, uint32_t mode_flags,
                            uint32_t prog_id, std::string* note);
+  // Removes dead agents' syn_guard_xdp from the dispatcher on `ifindex`;
+  // refuses a live one. Returns whether a dispatcher is still attached.
+  Result<bool> cleanDispatcher(int ifindex, const std::string& ifname, std::string* note);
+  // A copy of syn_guard_xdp sharing every map, joined to the dispatcher.
+  Result<void> joinDispatcher(XdpMode mode, XdpAttachment info);
+  Result<bpf_object*> openProgramCopy();
+  static bool dispatcherAttached(int ifindex);
 
   struct Link {
-    int fd = -1;
+    int fd = -1;                   // our bpf_link; -1 in the dispatcher
+    xdp_program* xdp = nullptr;    // our program in libxdp's dispatcher
+    bpf_object* object = nullptr;  // the copy it was loaded from (our maps)
     XdpAttachment info;
   };
+  // Detaches our program from the dispatcher and frees the copy.
+  static void leaveDispatcher(Link& link);
 
   SensorOptions options_;
   syn_guard* skel_ = nullptr;

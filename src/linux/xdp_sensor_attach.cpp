@@ -4,8 +4,9 @@
 // program behind. Before attaching, the interface is inspected: a
 // syn_guard_xdp attached without a link is a leftover of a netlink attach
 // (`ip link set dev X xdp obj ...`) and is removed; a syn_guard_xdp held by a
-// live link belongs to another agent and is left alone; any other program is
-// someone else's and is never replaced.
+// live link belongs to another agent and is left alone; libxdp's dispatcher
+// is joined (xdp_sensor_dispatcher.cpp); any other program is someone else's
+// and is never replaced.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -84,7 +85,7 @@ Result<void> XdpSensor::detachStale(int ifindex, const std::string& ifname, uint
   return Ok{};
 }
 
-Result<void> XdpSensor::attach(const std::string& ifname, XdpMode mode) {
+Result<void> XdpSensor::attach(const std::string& ifname, XdpMode mode, bool coexist) {
   const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex == 0) return makeError(Errc::kNotFound, "no such interface '" + ifname + "'");
   for (const Link& l : links_) {
@@ -106,10 +107,15 @@ Result<void> XdpSensor::attach(const std::string& ifname, XdpMode mode) {
   } present[] = {{q.drv_prog_id, XDP_FLAGS_DRV_MODE},
                  {q.skb_prog_id, XDP_FLAGS_SKB_MODE},
                  {q.hw_prog_id, XDP_FLAGS_HW_MODE}};
+  bool dispatcher = false;
   for (const auto& p : present) {
     if (p.id == 0) continue;
     const std::string name = progName(p.id);
     const uint32_t link = xdpLinkFor(ifindex, p.id);
+    if (name != SG_XDP_PROG_NAME && dispatcherAttached(ifindex)) {
+      dispatcher = true;
+      continue;
+    }
     if (name == SG_XDP_PROG_NAME && link != 0) {
       return makeError(Errc::kAlreadyExists,
                        ifname + ": another syn-guard agent is already attached (prog id " +
@@ -120,12 +126,21 @@ Result<void> XdpSensor::attach(const std::string& ifname, XdpMode mode) {
       continue;
     }
     return makeError(Errc::kAlreadyExists,
-                     ifname + ": another XDP program is attached ('" +
+                     ifname + ": another XDP program is attached directly ('" +
                          (name.empty() ? std::string("?") : name) + "', prog id " +
                          std::to_string(p.id) +
-                         "); syn-guard does not replace it — running both would need "
-                         "libxdp's dispatcher (detach it first if it is not needed)");
+                         (link != 0 ? ", through bpf_link id " + std::to_string(link)
+                                    : std::string(", by netlink")) +
+                         "); syn-guard does not replace it. To run both, load that program "
+                         "through libxdp's dispatcher (e.g. xdp-loader load) and start "
+                         "syn-guard again; or detach it if it is not needed");
   }
+  if (dispatcher) {
+    auto still = cleanDispatcher(ifindex, ifname, &info.note);
+    if (!still.ok()) return still.error();
+    dispatcher = *still;
+  }
+  if (dispatcher || coexist) return joinDispatcher(mode, info);
 
   LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = linkFlags(mode));
   int fd = bpf_link_create(progFd(), ifindex, BPF_XDP, &lo);
@@ -172,7 +187,10 @@ Result<void> XdpSensor::attach(const std::string& ifname, XdpMode mode) {
       info.mode = XdpMode::kGeneric;
     }
   }
-  links_.push_back({fd, info});
+  Link link;
+  link.fd = fd;
+  link.info = info;
+  links_.push_back(link);
   attachments_.push_back(info);
   return Ok{};
 }
@@ -180,6 +198,7 @@ Result<void> XdpSensor::attach(const std::string& ifname, XdpMode mode) {
 void XdpSensor::detachAll() {
   for (Link& l : links_) {
     if (l.fd >= 0) close(l.fd);  // the last reference to the link: the kernel detaches
+    if (l.xdp != nullptr) leaveDispatcher(l);
   }
   links_.clear();
   attachments_.clear();

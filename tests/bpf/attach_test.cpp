@@ -176,5 +176,45 @@ TEST(AttachTest, ForeignProgramIsNeverReplaced) {
   });
 }
 
+// A foreign program attached directly through its own bpf_link (not through
+// libxdp's dispatcher) is refused, named, link included.
+TEST(AttachTest, ForeignProgramOnALinkIsRefusedAndNamed) {
+  SG_REQUIRE_ROOT();
+  inFreshNetns([] {
+    const int va = static_cast<int>(if_nametoindex("va"));
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    const int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign_link", "GPL", insns, 2, nullptr);
+    ASSERT_GE(fd, 0);
+    const int link = bpf_link_create(fd, va, BPF_XDP, nullptr);
+    ASSERT_GE(link, 0);
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+    bpf_link_info li{};
+    len = sizeof(li);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(link, &li, &len), 0);
+
+    for (bool coexist : {false, true}) {
+      auto s = loadSensor();
+      ASSERT_NE(s, nullptr);
+      auto r = s->attach("va", XdpMode::kAuto, coexist);
+      EXPECT_ERROR(r, Errc::kAlreadyExists);
+      EXPECT_NE(r.error().message().find("va: another XDP program is attached directly "
+                                         "('foreign_link', prog id " +
+                                         std::to_string(info.id) + ", through bpf_link id " +
+                                         std::to_string(li.id) + ")"),
+                std::string::npos)
+          << r.error().message();
+    }
+    uint32_t drv = 0, skb = 0;
+    EXPECT_EQ(attachedProg(va, &drv, &skb), info.id) << "left in place";
+    close(link);
+    close(fd);
+  });
+}
+
 }  // namespace
 }  // namespace sg::test
