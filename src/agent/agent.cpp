@@ -72,6 +72,7 @@ void Agent::reload() {
   if (cfg.interfaces != config_.interfaces) restart.push_back("interfaces");
   if (cfg.enforcer != config_.enforcer) restart.push_back("enforcer");
   if (cfg.xdp_mode != config_.xdp_mode) restart.push_back("xdp_mode");
+  if (cfg.xdp_coexist != config_.xdp_coexist) restart.push_back("xdp_coexist");
   if (cfg.max_sources != config_.max_sources) restart.push_back("max_sources");
   if (cfg.max_blocks != config_.max_blocks) restart.push_back("max_blocks");
   if (cfg.metrics_listen != config_.metrics_listen) restart.push_back("metrics_listen");
@@ -81,6 +82,7 @@ void Agent::reload() {
   cfg.interfaces = config_.interfaces;
   cfg.enforcer = config_.enforcer;
   cfg.xdp_mode = config_.xdp_mode;
+  cfg.xdp_coexist = config_.xdp_coexist;
   cfg.max_sources = config_.max_sources;
   cfg.max_blocks = config_.max_blocks;
   cfg.metrics_listen = config_.metrics_listen;

@@ -65,7 +65,7 @@ int runAgent(const AgentFlags& flags) {
   if (!sensor) return fail(sensor.error());
   nlohmann::json modes = nlohmann::json::object();
   for (const auto& name : cfg.interfaces) {
-    if (auto r = (*sensor)->attach(name, cfg.xdp_mode); !r) return fail(r.error());
+    if (auto r = (*sensor)->attach(name, cfg.xdp_mode, cfg.xdp_coexist); !r) return fail(r.error());
   }
   for (const auto& a : (*sensor)->attachments()) {
     modes[a.ifname] = xdpModeName(a.mode);

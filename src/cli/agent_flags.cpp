@@ -19,6 +19,9 @@ void AgentFlags::addTo(CLI::App* sub) {
   sub->add_option("--allow", allow, "Never block this CIDR (repeatable)");
   sub->add_option("--enforcer", enforcer, "xdp (default), nftables, or none (detect only)");
   sub->add_option("--xdp-mode", xdp_mode, "auto (default), native or generic");
+  sub->add_flag("--xdp-coexist", xdp_coexist,
+                "Join libxdp's dispatcher even on a free interface, so that other XDP programs "
+                "can run too (joined anyway where one runs)");
   sub->add_option("--max-sources", max_sources, "Exact per-source state entries (default 65536)");
   sub->add_option("--max-blocks", max_blocks, "Concurrent blocks (default 16384)");
   sub->add_option("--admit-per-sec", admit_per_sec,
@@ -53,6 +56,7 @@ Result<void> AgentFlags::applyTo(AgentConfig& c) const {
   if (given("--repeat-memory")) SG_TRY(duration("--repeat-memory", repeat_memory, c.repeat_memory));
   if (given("--max-block-level")) c.max_block_level = max_block_level;
   if (given("--ipv6-prefix")) c.ipv6_prefix = ipv6_prefix;
+  if (given("--xdp-coexist")) c.xdp_coexist = xdp_coexist;
   if (given("--max-sources")) c.max_sources = max_sources;
   if (given("--max-blocks")) c.max_blocks = max_blocks;
   if (given("--admit-per-sec")) c.admit_per_sec = admit_per_sec;

@@ -20,6 +20,7 @@ struct AgentFlags {
   uint32_t admit_per_sec = 0, admit_min = 0, events_per_sec = 0;
   std::vector<std::string> allow;
   std::string enforcer, xdp_mode, log_format, metrics_listen, control_socket, nft_table;
+  bool xdp_coexist = false;
   bool enable_syn_guard = false;  // the seed's flag: accepted, always on
 
   // Options added to `sub`, remembered to tell given from defaulted.

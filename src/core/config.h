@@ -39,6 +39,9 @@ struct AgentConfig {
   EnforcerKind enforcer = EnforcerKind::kXdp;
   // XDP attach mode: native where the driver has it (auto), or forced.
   XdpMode xdp_mode = XdpMode::kAuto;
+  // Join libxdp's dispatcher even on a free interface, so other XDP programs can join later
+  // (the dispatcher is joined anyway where one runs already).
+  bool xdp_coexist = false;
   // Sources with exact state: slots of a 2-way set-associative array, rounded up to a
   // power of two, 64 B each (1024..16M).
   uint32_t max_sources = 65536;

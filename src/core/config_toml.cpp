@@ -152,6 +152,10 @@ const KeySpec kKeys[] = {
      SG_SET(c.enforcer, readEnum<EnforcerKind>(k, n, parseEnforcer)); return Ok{}; }},
   {"xdp_mode", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.xdp_mode, readEnum<XdpMode>(k, n, parseXdpMode)); return Ok{}; }},
+  {"xdp_coexist", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     const auto* b = n.as_boolean();
+     if (b == nullptr) return wrongType(k, n, "a boolean");
+     c.xdp_coexist = b->get(); return Ok{}; }},
   {"max_sources", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.max_sources, readUint(k, n, limits::kMaxSources)); return Ok{}; }},
   {"max_blocks", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

@@ -28,6 +28,7 @@ ipv6_prefix = 56
 allow = ["10.0.0.0/8", "2001:db8::/32"]
 enforcer = "nftables"
 xdp_mode = "generic"
+xdp_coexist = true
 max_sources = 2048
 max_blocks = 512
 admit_per_sec = 100
@@ -53,6 +54,7 @@ control_socket = "/tmp/sg.sock"
   EXPECT_EQ(c.allow[1].str(), "2001:db8::/32");
   EXPECT_EQ(c.enforcer, EnforcerKind::kNftables);
   EXPECT_EQ(c.xdp_mode, XdpMode::kGeneric);
+  EXPECT_TRUE(c.xdp_coexist);
   EXPECT_EQ(c.max_sources, 2048u);
   EXPECT_EQ(c.max_blocks, 512u);
   EXPECT_EQ(c.admit_per_sec, 100u);
@@ -126,6 +128,7 @@ TEST(ConfigTomlTest, BadValuesNameKeyLineAndReason) {
       {"enforcer = \"iptables\"",
        "enforcer at c.toml:1: unknown enforcer 'iptables' (use xdp, nftables or none)"},
       {"enforcer = true", "enforcer at c.toml:1: expected a string, got a boolean"},
+      {"xdp_coexist = 1", "xdp_coexist at c.toml:1: expected a boolean, got an integer"},
       {"xdp_mode = \"fast\"",
        "xdp_mode at c.toml:1: unknown XDP mode 'fast' (use auto, native or generic)"},
       {"log_format = \"xml\"",

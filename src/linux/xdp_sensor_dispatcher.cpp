@@ -239,8 +239,10 @@ Result<void> XdpSensor::joinDispatcher(XdpMode mode, XdpAttachment info) {
   info.prog_id = xdp_program__id(link.xdp);
   info.dispatcher = true;
   bool joined = false;
+  std::string others;
   for (const Component& c : dispatcherPrograms(info.ifindex, &present)) {
     joined = joined || c.id == info.prog_id;
+    if (c.id != info.prog_id) others += (others.empty() ? "" : ", ") + c.name;
   }
   if (!joined) {
     // libxdp fell back to a plain netlink attach (a kernel without
@@ -257,6 +259,9 @@ Result<void> XdpSensor::joinDispatcher(XdpMode mode, XdpAttachment info) {
                          "was attached");
   }
   info.mode = fromXdpMode(present);
+  if (!info.note.empty()) info.note += "; ";
+  info.note += "joined libxdp's dispatcher at run priority " + std::to_string(kDispatcherRunPrio) +
+               " (other programs: " + (others.empty() ? std::string("none yet") : others) + ")";
   link.info = info;
   links_.push_back(link);
   attachments_.push_back(info);

@@ -197,7 +197,8 @@ TEST(DispatcherTest, JoinsItBesideAForeignProgramAndBothSeeTraffic) {
       const XdpAttachment& a = s->attachments()[0];
       EXPECT_TRUE(a.dispatcher);
       EXPECT_EQ(a.mode, XdpMode::kNative) << "the mode xdp-loader chose";
-      EXPECT_TRUE(a.note.empty()) << a.note;
+      EXPECT_EQ(a.note, "joined libxdp's dispatcher at run priority 10 (other programs: " +
+                            std::string(kForeignName) + ")");
       const auto progs = dispatcherPrograms("va");
       ASSERT_EQ(names(progs), (Names{SG_XDP_PROG_NAME, kForeignName})) << "ours runs first";
       EXPECT_EQ(progs[0].id, a.prog_id);
@@ -270,9 +271,9 @@ TEST(DispatcherTest, ADeadAgentsProgramIsRemovedAtTheNextStart) {
       ASSERT_NE(s, nullptr);
       ASSERT_OK(s->attach("va", XdpMode::kAuto));
       const XdpAttachment& a = s->attachments()[0];
-      EXPECT_NE(a.note.find("removed a stale syn_guard_xdp (prog id " + std::to_string(dead_id) +
+      EXPECT_EQ(a.note.find("removed a stale syn_guard_xdp (prog id " + std::to_string(dead_id) +
                             ") left in libxdp's dispatcher"),
-                std::string::npos)
+                0u)
           << a.note;
       auto now = dispatcherPrograms("va");
       ASSERT_EQ(names(now), (Names{SG_XDP_PROG_NAME, kForeignName}));
