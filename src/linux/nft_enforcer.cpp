@@ -10,18 +10,17 @@
 #include "linux/nft_enforcer.h"
 
 #include <nftables/libnftables.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <optional>
 #include <string_view>
 
 #include "core/config_checks.h"
 #include "linux/nft_enforcer_netlink.h"
 #include "linux/nft_enforcer_rules.h"
+#include "linux/nft_table_owner.h"
 
 namespace sg {
 namespace {
@@ -56,49 +55,6 @@ std::string errorSummary(const std::string& buf) {
   }
   if (what.empty()) return trimmed(buf).empty() ? "failed without a message" : trimmed(buf);
   return where.empty() ? what : what + " (in: " + where + ")";
-}
-
-std::string commOf(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
-  std::string comm;
-  std::getline(f, comm);
-  return comm;
-}
-
-// True when `pid` runs and is the same program as this one (a pid the
-// comment names may since have been reused by something else).
-bool liveAgent(int pid) {
-  if (pid <= 0) return false;
-  if (kill(pid, 0) != 0 && errno != EPERM) return false;
-  std::string comm = commOf(pid);
-  return !comm.empty() && comm == commOf(getpid());
-}
-
-// What the kernel knows of `inet <table>`; nullopt when there is none.
-Result<std::optional<NftTableInfo>> queryTable(NftNetlink& nl, const std::string& table) {
-  std::optional<NftTableInfo> info;
-  Result<void> parsed = Ok{};
-  auto r = nl.query(nftGetTableMsg(table), [&](const nlmsghdr* nlh) {
-    auto t = parseNftTable(nlh);
-    if (t) {
-      info = *t;
-    } else {
-      parsed = t.error();
-    }
-  });
-  if (!r && r.error().code() == Errc::kNotFound) return std::optional<NftTableInfo>{};
-  if (!r) return r.error().context("looking up nftables table inet " + table);
-  if (!parsed) return parsed.error();
-  return info;
-}
-
-Error heldBy(const std::string& table, const NftTableInfo& t) {
-  std::string who = t.has_owner ? "netlink port " + std::to_string(t.owner_port) : "";
-  if (!t.comment.empty()) who += (who.empty() ? "" : ", ") + ("\"" + t.comment + "\"");
-  return makeError(Errc::kAlreadyExists,
-                   "nftables table inet " + table + " is held by another running process (" + who +
-                       "): two agents cannot share a table; give this one another name "
-                       "(nft_table / --nft-table)");
 }
 
 }  // namespace
@@ -141,11 +97,15 @@ Result<std::unique_ptr<NftEnforcer>> NftEnforcer::create(const std::string& tabl
   std::unique_ptr<NftEnforcer> e(new NftEnforcer(ctx, table));
   e->removed_ = true;  // nothing of ours to delete until the table is made
   e->nl_ = std::move(*nl);
-  auto existing = queryTable(*e->nl_, table);
+  auto existing = queryNftTable(*e->nl_, table);
   if (!existing) return existing.error();
   if (*existing) {
     const NftTableInfo& t = **existing;
-    if (t.has_owner || liveAgent(nftCommentPid(t.comment))) return heldBy(table, t);
+    if (nftTableHeld(t)) {
+      return nftTableHeldError(table, t,
+                               "two agents cannot share a table; give this one another name "
+                               "(nft_table / --nft-table)");
+    }
   }
   // Unowned: a run of an older version, or made by hand. Replaced.
   SG_TRY(e->makeTable(v6_prefix, existing->has_value()));
