@@ -104,6 +104,16 @@ class IsolationLab : public ::testing::Test {
     return ok;
   }
 
+  // Retries `tcp` for up to `within` (a fresh router answers after its DAD).
+  static bool tcpWithin(const Netns& from, const std::string& to,
+                        std::chrono::milliseconds within) {
+    auto deadline = std::chrono::steady_clock::now() + within;
+    do {
+      if (tcp(from, to, 500ms)) return true;
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+  }
+
   static bool ping(const Netns& from, const std::string& to, const char* wait) {
     return from.run({"ping", "-c1", "-W", wait, to}).ok();
   }
@@ -215,6 +225,45 @@ TEST_F(IsolationLab, RecordedIsolationComesBackWithTheNextIsolator) {
   // A second agent on the victim cannot take the table over.
   auto rival = isolatorInVictim();
   EXPECT_ERROR(rival, Errc::kAlreadyExists);
+}
+
+// The console behind a router that is not on the allowlist (the peer host
+// routes for it): the victim must still resolve the router's link-layer
+// address while isolated (ARP is never filtered; IPv6 needs the neighbour
+// discovery rules), while the router itself stays cut off.
+TEST_F(IsolationLab, ConsoleBehindARouterStaysReachable) {
+  const Netns& router = lab_->attacker();
+  const Netns& console = lab_->client();
+  ASSERT_OK(console.addAddress("lo", "10.201.0.1/32"));
+  ASSERT_OK(console.addAddress("lo", "fd00:201::1/128"));
+  ASSERT_OK(router.setSysctl("net.ipv4.ip_forward", "1"));
+  ASSERT_OK(router.setSysctl("net.ipv6.conf.all.forwarding", "1"));
+  ASSERT_OK(router.ip({"route", "add", "10.201.0.0/24", "via", kConsole.v4}));
+  ASSERT_OK(router.ip({"-6", "route", "add", "fd00:201::/64", "via", kConsole.v6}));
+  ASSERT_OK(lab_->victim().ip({"route", "add", "10.201.0.0/24", "via", kPeer.v4}));
+  ASSERT_OK(lab_->victim().ip({"-6", "route", "add", "fd00:201::/64", "via", kPeer.v6}));
+  for (const char* addr : {"10.201.0.1", "fd00:201::1"}) {
+    auto s = TcpServer::start(console.name(), addr, kServerPort);
+    ASSERT_OK(s);
+    servers_.push_back(std::move(*s));
+  }
+  ASSERT_TRUE(tcpWithin(lab_->victim(), "fd00:201::1", 5000ms));  // the route works
+
+  auto iso = isolatorInVictim();
+  ASSERT_OK(iso);
+  isolator_ = std::move(*iso);
+  auto remote = parseIsolationSpec({"10.201.0.1", "fd00:201::1"}, {});
+  ASSERT_OK(remote);
+  ASSERT_OK(isolator_->isolate(*remote));
+  // Forget the router's link-layer address: it must be resolved again, isolated.
+  ASSERT_OK(lab_->victim().ip({"neigh", "flush", "all"}));
+  ASSERT_OK(lab_->victim().ip({"-6", "neigh", "flush", "all"}));
+  EXPECT_TRUE(tcpWithin(lab_->victim(), "fd00:201::1", 3000ms))
+      << "IPv6 console behind the router lost";
+  EXPECT_TRUE(tcpWithin(lab_->victim(), "10.201.0.1", 3000ms))
+      << "IPv4 console behind the router lost";
+  EXPECT_FALSE(tcp(lab_->victim(), kPeer.v6, 300ms)) << "the router itself is reachable";
+  EXPECT_FALSE(tcp(router, kVictim.v4, 300ms));
 }
 
 }  // namespace
