@@ -150,6 +150,27 @@ TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
   }));
 }
 
+TEST(Isolator, UnwritableRecordRefusesIsolationAndLeavesTheKernelAlone) {
+  SG_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string state_dir = dir.path + "/agent";
+  ASSERT_OK(runInFreshNetns([&] {
+    auto iso = Isolator::create({state_dir, "sg_iso_test"});
+    ASSERT_OK(iso);
+    // A file where the state directory should be: the record cannot be
+    // written, so the isolation would not survive a restart.
+    ASSERT_EQ(std::system(("touch " + state_dir).c_str()), 0);
+    auto r = (*iso)->isolate(spec());
+    EXPECT_ERROR(r, Errc::kIo);
+    if (!r) {
+      EXPECT_NE(r.error().message().find("isolation record"), std::string::npos)
+          << r.error().message();
+    }
+    EXPECT_FALSE((*iso)->isolated());
+    EXPECT_EQ(listTable("sg_iso_test").find("chain"), std::string::npos);
+  }));
+}
+
 TEST(Isolator, MalformedRecordStopsCreate) {
   TempDir dir;
   ASSERT_EQ(std::system(("echo garbage > " + dir.path + "/isolation.json").c_str()), 0);
