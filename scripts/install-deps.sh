@@ -9,9 +9,11 @@ packages=(
   libnftables-dev nftables                                # nftables enforcer
   libnftnl-dev libmnl-dev                                 # its netlink fast path
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev     # flags, config, JSON
+  libboost1.81-dev                                        # Beast: the metrics endpoint
   libgtest-dev libgmock-dev libbenchmark-dev              # tests and benchmarks
   iproute2 iputils-ping procps                            # netns tests and the demo
   clang-format clang-tidy libclang-rt-14-dev              # style, libFuzzer runtime
+  systemd                                                 # systemd-analyze: unit_security
 )
 
 missing=()
