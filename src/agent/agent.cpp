@@ -2,9 +2,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -13,7 +11,8 @@
 #include <fstream>
 
 #include "agent/control_protocol.h"
-#include "agent/metrics.h"
+#include "agent/control_server.h"
+#include "agent/metrics_server.h"
 #include "core/allowlist.h"
 #include "core/kernel_config.h"
 
@@ -42,9 +41,7 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
                                       parts_.ifname);
 }
 
-Agent::~Agent() {
-  if (metrics_thread_.joinable()) metrics_thread_.join();
-}
+Agent::~Agent() = default;
 
 Result<void> Agent::applyConfig(const AgentConfig& config) {
   std::vector<Prefix> entries = config.allow;
@@ -132,19 +129,20 @@ nlohmann::json Agent::statusJson() {
   return j;
 }
 
-std::string Agent::metricsText() {
+MetricsValues Agent::metricsValues() {
   std::lock_guard<std::mutex> lock(mu_);
-  sg_counters k{};
-  if (auto c = parts_.sensor->readCounters(); c.ok()) k = *c;
-  k.c[SG_CNT_DROPPED] += book_->enforcerDrops();  // drops after the nftables hand-off
-  Gauges g;
+  MetricsValues v;
+  if (auto c = parts_.sensor->readCounters(); c.ok()) v.kernel = *c;
+  v.kernel.c[SG_CNT_DROPPED] += book_->enforcerDrops();  // drops after the nftables hand-off
+  v.book = book_->counters();
+  Gauges& g = v.gauges;
   g.active_blocks = book_->knownBlocks();
   g.block_capacity = parts_.sensor->blockCapacity();
   if (auto n = parts_.sensor->sourceCount(); n.ok()) g.sources = *n;
   g.source_capacity = parts_.sensor->sourceCapacity();
   g.interfaces = parts_.interfaces.size();
   g.rss_bytes = residentBytes();
-  return renderMetrics(k, book_->counters(), g);
+  return v;
 }
 
 nlohmann::json Agent::handleRequest(const std::string& line) {
@@ -179,48 +177,6 @@ nlohmann::json Agent::handleRequest(const std::string& line) {
   return {{"ok", false}, {"error", "unhandled"}};
 }
 
-void Agent::handleControl(int client_fd) {
-  Fd client(client_fd);
-  auto line = readLine(client.get(), kMaxControlLine, std::chrono::milliseconds(1000));
-  nlohmann::json resp = line.ok()
-                            ? handleRequest(*line)
-                            : nlohmann::json{{"ok", false}, {"error", line.error().message()}};
-  (void)writeAll(client.get(), resp.dump() + "\n");
-}
-
-void Agent::metricsLoop(int listen_fd, int stop_fd) {
-  Fd ep(epoll_create1(EPOLL_CLOEXEC));
-  epoll_event a{EPOLLIN, {.fd = listen_fd}}, b{EPOLLIN, {.fd = stop_fd}};
-  epoll_ctl(ep.get(), EPOLL_CTL_ADD, listen_fd, &a);
-  epoll_ctl(ep.get(), EPOLL_CTL_ADD, stop_fd, &b);
-  for (;;) {
-    epoll_event evs[2];
-    int n = epoll_wait(ep.get(), evs, 2, -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return;
-    for (int i = 0; i < n; i++) {
-      if (evs[i].data.fd == stop_fd) return;
-      Fd client(accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
-      if (!client.valid()) continue;
-      auto head = readHttpHead(client.get(), 8192, std::chrono::milliseconds(1000));
-      if (!head) continue;
-      std::string response;
-      if (head->rfind("GET /metrics", 0) == 0 || head->rfind("GET / ", 0) == 0) {
-        std::string body = metricsText();
-        response =
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-            "Content-Length: " +
-            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-      } else {
-        response =
-            "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
-            "not found\n";
-      }
-      (void)writeAll(client.get(), response);
-    }
-  }
-}
-
 void Agent::armTimer(int timer_fd) {
   uint64_t next;
   {
@@ -253,19 +209,21 @@ Result<void> Agent::run() {
   if (!sig.valid()) return sysError("signalfd");
 
   SG_TRY(applyConfig(config_));
-  auto control = listenUnix(config_.control_socket);
+  auto control = ControlServer::open(config_.control_socket, [this](const std::string& line) {
+    return handleRequest(line).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
   if (!control) return control.error().context("control socket");
 
-  Fd metrics_stop(eventfd(0, EFD_CLOEXEC));
-  std::string metrics_addr;
-  Fd metrics_fd;
+  // The metrics thread asks, the loop publishes (see MetricsExchange).
+  MetricsExchange exchange;
+  exchange.publish(metricsValues());
+  std::unique_ptr<MetricsServer> metrics;
   if (!config_.metrics_listen.empty()) {
-    auto l = listenTcp(config_.metrics_listen);
-    if (!l) return l.error().context("metrics endpoint");
-    metrics_addr = l->bound;
-    metrics_fd = std::move(l->fd);
-    metrics_thread_ = std::thread(
-        [this, fd = metrics_fd.get(), stop = metrics_stop.get()] { metricsLoop(fd, stop); });
+    auto m = MetricsServer::start(config_.metrics_listen, [&exchange] {
+      return renderMetrics(exchange.fresh(std::chrono::milliseconds(250)));
+    });
+    if (!m) return m.error().context("metrics endpoint");
+    metrics = std::move(*m);
   }
 
   Fd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
@@ -275,7 +233,7 @@ Result<void> Agent::run() {
     return epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &e);
   };
   int events_fd = parts_.sensor->eventsFd();
-  if (add(sig.get()) || add(control->get()) || add(timer.get()) ||
+  if (add(sig.get()) || add(control->fd()) || add(exchange.requestFd()) || add(timer.get()) ||
       (events_fd >= 0 && add(events_fd))) {
     return sysError("epoll_ctl");
   }
@@ -284,7 +242,7 @@ Result<void> Agent::run() {
   nlohmann::json ready = parts_.ready_fields;
   describeConfig(ready);
   ready["control_socket"] = config_.control_socket;
-  if (!metrics_addr.empty()) ready["metrics"] = metrics_addr;
+  if (metrics) ready["metrics"] = metrics->bound();
   log_.emit("ready", ready);
 
   bool running = true;
@@ -308,10 +266,11 @@ Result<void> Agent::run() {
         } else {
           running = false;
         }
-      } else if (fd == control->get()) {
-        int c = accept4(control->get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (c >= 0) handleControl(c);
+      } else if (fd == control->fd()) {
+        control->onReady();
         rearm = true;
+      } else if (fd == exchange.requestFd()) {
+        exchange.publish(metricsValues());
       } else if (fd == timer.get()) {
         uint64_t ticks;
         (void)!read(timer.get(), &ticks, sizeof ticks);
@@ -322,9 +281,7 @@ Result<void> Agent::run() {
     }
     if (rearm) armTimer(timer.get());
   }
-  uint64_t one = 1;
-  (void)!write(metrics_stop.get(), &one, sizeof one);
-  if (metrics_thread_.joinable()) metrics_thread_.join();
+  metrics.reset();  // before `exchange`, which its thread uses
   ::unlink(config_.control_socket.c_str());
   return Ok{};
 }

@@ -1,8 +1,11 @@
 // Agent: the event loop of `syn-guard agent`. One thread epolls the kernel's
 // ring buffer, the signals (signalfd: SIGTERM/SIGINT stop, SIGHUP reloads),
-// the control socket and a timer armed for the next block expiry (plus a slow
-// reconcile tick) — so an idle agent sleeps. The metrics endpoint runs on its
-// own thread so that a slow scraper never delays the event path.
+// the control socket (ControlServer: non-blocking, clients cut off at a
+// deadline), the metrics requests (MetricsExchange) and a timer armed for the
+// next block expiry (plus a slow reconcile tick) — so an idle agent sleeps.
+// The metrics endpoint (MetricsServer, Boost.Beast) runs on its own thread and
+// only sees snapshots the loop publishes, so no client can delay the event
+// path or another client.
 #pragma once
 
 #include <atomic>
@@ -10,11 +13,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/block_book.h"
 #include "agent/event_log.h"
+#include "agent/metrics.h"
 #include "agent/sensor_port.h"
 #include "agent/sockets.h"
 #include "core/clock.h"
@@ -48,12 +51,10 @@ class Agent {
 
  private:
   Result<void> applyConfig(const AgentConfig& config);
-  void handleControl(int client_fd);
   nlohmann::json handleRequest(const std::string& line);
   void describeConfig(nlohmann::json& j) const;
   nlohmann::json statusJson();
-  std::string metricsText();
-  void metricsLoop(int listen_fd, int stop_fd);
+  MetricsValues metricsValues();
   void reload();
   void armTimer(int timer_fd);
 
@@ -61,10 +62,11 @@ class Agent {
   AgentParts parts_;
   EventLog& log_;
   Clock& clock_;
-  std::mutex mu_;  // guards book_ and sensor calls shared with the metrics thread
+  // Guards book_ and the sensor. Only the loop's thread uses them now (the
+  // metrics thread reads published snapshots), so it is never contended.
+  std::mutex mu_;
   std::unique_ptr<BlockBook> book_;
   uint64_t started_ns_ = 0;
-  std::thread metrics_thread_;
 };
 
 }  // namespace sg::agent

@@ -44,5 +44,16 @@ TEST(ControlProtocol, RejectsBadRequestsWithReasons) {
   EXPECT_ERROR(parseControlRequest(std::string(kMaxControlLine + 1, ' ')), Errc::kInvalidArgument);
 }
 
+TEST(ControlProtocol, DeepNestingUpToTheLineLimitIsRejectedWithoutCrashing) {
+  // The fuzzer's inputs stop at 4 KiB; a request line may be 64 KiB deep.
+  const size_t depth = kMaxControlLine / 2;
+  std::string nested = std::string(depth, '[') + std::string(depth, ']');
+  EXPECT_ERROR(parseControlRequest(nested), Errc::kInvalidArgument);
+  std::string objects;
+  for (size_t i = 0; i < kMaxControlLine / 8; i++) objects += "{\"a\":";
+  objects += "1" + std::string(kMaxControlLine / 8, '}');
+  EXPECT_ERROR(parseControlRequest(objects), Errc::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace sg::agent

@@ -1,5 +1,8 @@
 #include "agent/metrics.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 namespace sg::agent {
 
 namespace {
@@ -60,6 +63,37 @@ std::string renderMetrics(const sg_counters& k, const BookCounters& b, const Gau
   metric(out, "interfaces", "gauge", "Interfaces the XDP program is attached to", g.interfaces);
   metric(out, "agent_resident_bytes", "gauge", "Resident memory of the agent", g.rss_bytes);
   return out;
+}
+
+MetricsExchange::MetricsExchange() : event_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+MetricsExchange::~MetricsExchange() {
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+void MetricsExchange::publish(const MetricsValues& values) {
+  uint64_t requests;
+  (void)!::read(event_fd_, &requests, sizeof requests);  // clears the request
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    values_ = values;
+    generation_++;
+  }
+  published_.notify_all();
+}
+
+MetricsValues MetricsExchange::fresh(std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t asked = generation_;
+  uint64_t one = 1;
+  (void)!::write(event_fd_, &one, sizeof one);
+  published_.wait_for(lock, wait, [&] { return generation_ != asked; });
+  return values_;
+}
+
+uint64_t MetricsExchange::generation() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
 }
 
 }  // namespace sg::agent

@@ -1,7 +1,5 @@
 #include "agent/sockets.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -84,61 +82,6 @@ Result<Fd> listenUnix(const std::string& path) {
   return fd;
 }
 
-Result<TcpListener> listenTcp(const std::string& host_port) {
-  auto colon = host_port.rfind(':');
-  if (colon == std::string::npos) {
-    return Error(Errc::kInvalidArgument, "'" + host_port + "' is not host:port");
-  }
-  std::string host = host_port.substr(0, colon);
-  std::string port_text = host_port.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  char* end = nullptr;
-  long port = std::strtol(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
-    return Error(Errc::kInvalidArgument, "bad port in '" + host_port + "'");
-  }
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof(*v6);
-  } else {
-    return Error(Errc::kInvalidArgument, "bad address in '" + host_port + "' (use an IP literal)");
-  }
-  Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return sysError("socket");
-  int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    return sysError("bind " + host_port);
-  }
-  if (::listen(fd.get(), 16) != 0) return sysError("listen " + host_port);
-  sockaddr_storage got{};
-  socklen_t got_len = sizeof got;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&got), &got_len);
-  char text[INET6_ADDRSTRLEN] = {};
-  uint16_t bound_port = 0;
-  if (got.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&got);
-    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-    bound_port = ntohs(a->sin_port);
-    return TcpListener{std::move(fd), std::string(text) + ":" + std::to_string(bound_port)};
-  }
-  auto* a = reinterpret_cast<sockaddr_in6*>(&got);
-  inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-  bound_port = ntohs(a->sin6_port);
-  return TcpListener{std::move(fd), "[" + std::string(text) + "]:" + std::to_string(bound_port)};
-}
-
 namespace {
 
 // Reads until `done(buffer)` is true, EOF, max_bytes or the deadline.
@@ -180,12 +123,6 @@ Result<std::string> readLine(int fd, size_t max_bytes, std::chrono::milliseconds
   auto nl = s.find('\n');
   if (nl != std::string::npos) s.resize(nl);
   return s;
-}
-
-Result<std::string> readHttpHead(int fd, size_t max_bytes, std::chrono::milliseconds timeout) {
-  return readUntil(fd, max_bytes, timeout, [](const std::string& b) {
-    return b.find("\r\n\r\n") != std::string::npos || b.find("\n\n") != std::string::npos;
-  });
 }
 
 Result<void> writeAll(int fd, const std::string& data) {

@@ -1,4 +1,5 @@
-// Small socket helpers for the control socket and the metrics endpoint.
+// Small socket helpers for the control socket (server: ControlServer; client:
+// `syn-guard status|blocks|block|unblock`).
 // Every function returns a Result whose message names the address and errno.
 #pragma once
 
@@ -37,19 +38,10 @@ class Fd {
 Result<Fd> listenUnix(const std::string& path);
 Result<Fd> connectUnix(const std::string& path);
 
-// "127.0.0.1:9469", "[::1]:9469", "0.0.0.0:0". Returns the socket and the
-// address actually bound (with the OS-chosen port).
-struct TcpListener {
-  Fd fd;
-  std::string bound;
-};
-Result<TcpListener> listenTcp(const std::string& host_port);
-
 // Reads until '\n' (not included) or EOF, at most max_bytes, giving up after
-// `timeout`. Errors: too long, timeout, I/O.
+// `timeout` (blocking: for clients, never for the agent's loop). Errors: too
+// long, timeout, I/O.
 Result<std::string> readLine(int fd, size_t max_bytes, std::chrono::milliseconds timeout);
-// Reads an HTTP request head (up to "\r\n\r\n").
-Result<std::string> readHttpHead(int fd, size_t max_bytes, std::chrono::milliseconds timeout);
 Result<void> writeAll(int fd, const std::string& data);
 
 }  // namespace sg::agent
