@@ -24,6 +24,7 @@ Result<void> checkAgentCapabilities() {
   }
   std::string missing;
   if (!hasCap(data, CAP_BPF) && !hasCap(data, CAP_SYS_ADMIN)) missing += " CAP_BPF";
+  if (!hasCap(data, CAP_PERFMON) && !hasCap(data, CAP_SYS_ADMIN)) missing += " CAP_PERFMON";
   if (!hasCap(data, CAP_NET_ADMIN)) missing += " CAP_NET_ADMIN";
   if (!missing.empty()) {
     return Error(Errc::kPermissionDenied,
