@@ -170,7 +170,9 @@ struct sg_event {
 	X(EVENTS_SENT, "events_sent_total", "Events written to the ring buffer")         \
 	X(EVENTS_LOST, "events_lost_total", "Events lost: ring buffer full")             \
 	X(EVENTS_SUPPRESSED, "events_suppressed_total", "Events over the per-CPU budget") \
-	X(SLOTS_FILLED, "source_slots_filled_total", "Per-source slots filled (never emptied): sources tracked")
+	X(SLOTS_FILLED, "source_slots_filled_total", "Per-source slots filled (never emptied): sources tracked") \
+	X(TINY_FRAGMENTS, "tiny_fragments_total", "TCP fragments that could hide a SYN (RFC 1858/3128: first fragment under 20 TCP bytes, or offset 1); dropped unless detect-only") \
+	X(LONG_CHAINS, "ipv6_long_chains_total", "IPv6 extension-header chains longer than the parser walks; dropped unless detect-only")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

@@ -280,13 +280,21 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 }
 
 /* A packet that is no connection attempt from an unblocked source: counted
- * by kind, passed. */
-static __always_inline int sg_pass_other(struct sg_counters *cnt, const struct sg_pkt *pkt)
+ * by kind, passed — except the shapes that could smuggle a SYN past the
+ * parser (sg_pkt_is_evasive(): tiny or overlapping TCP fragments, over-long
+ * IPv6 header chains), dropped unless detect-only. */
+static __always_inline int sg_pass_other(struct sg_counters *cnt, const struct sg_config *cfg,
+					 const struct sg_pkt *pkt)
 {
 	if (pkt->kind == SG_PKT_MALFORMED)
 		cnt->c[SG_CNT_MALFORMED]++;
 	else if (pkt->kind == SG_PKT_FRAGMENT)
 		cnt->c[SG_CNT_FRAGMENTS]++;
+	else if (sg_pkt_is_evasive(pkt)) {
+		cnt->c[pkt->kind == SG_PKT_LONG_CHAIN ? SG_CNT_LONG_CHAINS : SG_CNT_TINY_FRAGMENTS]++;
+		if (cfg->enforce != SG_ENFORCE_NONE)
+			return XDP_DROP;
+	}
 	return XDP_PASS;
 }
 
@@ -295,8 +303,6 @@ static __always_inline int sg_pass_other(struct sg_counters *cnt, const struct s
  * file: the production program carries no test hooks). */
 static __always_inline int sg_xdp(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	__u32 zero = 0;
 	struct sg_counters *cnt;
 	struct sg_config *cfg;
@@ -304,7 +310,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	struct sg_addr key;
 	__u32 i0, i1, set;
 	__u64 *tags, tag, tw;
-	struct sg_pkt pkt;
+	struct sg_pkt pkt = {};
 	__u64 now = 0;
 	__u64 hash;
 
@@ -314,7 +320,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	cnt->c[SG_CNT_PACKETS]++;
 
-	sg_parse_eth(data, data_end, &pkt);
+	sg_parse_xdp(ctx, &pkt); /* a global function: see sg_parse.h */
 	if (!pkt.has_src) {
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
@@ -322,7 +328,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	/* Fast path: no block may exist and this is no connection attempt, so
 	 * nothing below can change the verdict; skip the key work. */
 	if (!sg_blocks_maybe && !sg_pkt_is_attempt(&pkt))
-		return sg_pass_other(cnt, &pkt);
+		return sg_pass_other(cnt, cfg, &pkt);
 
 	key = pkt.src;
 	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
@@ -352,7 +358,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	}
 
 	if (!sg_pkt_is_attempt(&pkt))
-		return sg_pass_other(cnt, &pkt);
+		return sg_pass_other(cnt, cfg, &pkt);
 	cnt->c[SG_CNT_SYN]++;
 	if (!now)
 		now = SG_NOW();

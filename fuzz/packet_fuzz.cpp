@@ -23,9 +23,14 @@ sg_pkt parseChecked(const uint8_t* data, size_t size) {
   sg_pkt p;
   const int kind = sg_parse_eth(data, data + size, &p);
   require(kind == p.kind);
-  require(p.kind <= SG_PKT_TCP);
+  require(p.kind <= SG_PKT_LONG_CHAIN);
   if (p.has_src) require(p.family == 4 || p.family == 6);
-  if (!p.has_src) require(p.family == 0 && p.kind != SG_PKT_TCP && p.kind != SG_PKT_OTHER);
+  if (!p.has_src) {
+    require(p.family == 0 && p.kind != SG_PKT_TCP && p.kind != SG_PKT_OTHER &&
+            !sg_pkt_is_evasive(&p));
+  }
+  if (p.kind != SG_PKT_TCP) require(p.src_port == 0 && p.dst_port == 0 && p.tcp_seq == 0);
+  if (p.kind == SG_PKT_LONG_CHAIN) require(p.family == 6);
   if (p.kind == SG_PKT_NON_IP) require(!p.has_src);
   if (p.family == 4) require(p.src.b[10] == 0xff && p.src.b[11] == 0xff);
   return p;

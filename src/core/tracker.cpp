@@ -189,11 +189,16 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
     }
   }
 
+  // sg_pass_other(): the evasive shapes are dropped unless detect-only.
   if (pkt.kind != SG_PKT_TCP) {
-    if (pkt.kind == SG_PKT_MALFORMED)
+    if (pkt.kind == SG_PKT_MALFORMED) {
       counters_.c[SG_CNT_MALFORMED]++;
-    else if (pkt.kind == SG_PKT_FRAGMENT)
+    } else if (pkt.kind == SG_PKT_FRAGMENT) {
       counters_.c[SG_CNT_FRAGMENTS]++;
+    } else if (sg_pkt_is_evasive(&pkt)) {
+      counters_.c[pkt.kind == SG_PKT_LONG_CHAIN ? SG_CNT_LONG_CHAINS : SG_CNT_TINY_FRAGMENTS]++;
+      if (cfg.enforce != SG_ENFORCE_NONE) return Verdict::kDrop;
+    }
     return Verdict::kPass;
   }
   if (!sg_pkt_is_attempt(&pkt)) return Verdict::kPass;

@@ -64,10 +64,11 @@ static_assert(offsetof(sg_cpu_epoch, epoch) == 0 && offsetof(sg_cpu_epoch, event
 static_assert(sizeof(sg_sketch_line) == 64, "one cache line per sketch line");
 
 // The parser's output (not in a map, but compiled by both sides).
-static_assert(sizeof(sg_pkt) == 24);
+static_assert(sizeof(sg_pkt) == 28, "no padding: 16 + 2 + 2 + 4 + 4 x 1");
 static_assert(offsetof(sg_pkt, src) == 0 && offsetof(sg_pkt, dst_port) == 16 &&
-              offsetof(sg_pkt, tcp_flags) == 18 && offsetof(sg_pkt, family) == 19 &&
-              offsetof(sg_pkt, kind) == 20 && offsetof(sg_pkt, has_src) == 21);
+              offsetof(sg_pkt, src_port) == 18 && offsetof(sg_pkt, tcp_seq) == 20 &&
+              offsetof(sg_pkt, tcp_flags) == 24 && offsetof(sg_pkt, family) == 25 &&
+              offsetof(sg_pkt, kind) == 26 && offsetof(sg_pkt, has_src) == 27);
 
 // Every struct both sides share, by its C name, with its C++ size: the BTF
 // test walks this list, so a struct added to sg_shared.h belongs here too.

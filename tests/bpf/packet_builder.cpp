@@ -32,11 +32,14 @@ size_t l4Length(const PacketSpec& s) {
   return 8 + s.payload;  // ICMP-like: an 8-byte header
 }
 
+size_t extLength(uint8_t type) { return type == kExtAuth ? 24 : 8; }
+
 void writeL4(const PacketSpec& s, std::vector<uint8_t>& b, size_t at) {
   if (s.proto == kProtoTcp) {
     put16(b, at, s.sport);
     put16(b, at + 2, s.dport);
-    b[at + 7] = 1;  // sequence number 1
+    put16(b, at + 4, static_cast<uint16_t>(s.seq >> 16));
+    put16(b, at + 6, static_cast<uint16_t>(s.seq));
     b[at + 12] = static_cast<uint8_t>(((20 + s.tcp_options) / 4) << 4);
     b[at + 13] = s.tcp_flags;
     put16(b, at + 14, 64240);                                       // window
@@ -105,7 +108,9 @@ Frame buildFrame(const PacketSpec& s) {
   put16(b, at, s.family == 6 ? 0x86DD : 0x0800);
   f.l3 = eth;
 
-  const size_t l4len = l4Length(s);
+  const size_t l4full = l4Length(s);
+  if (s.l4_bytes && *s.l4_bytes > l4full) badSpec("l4_bytes past the L4 header and payload");
+  const size_t l4len = s.l4_bytes ? *s.l4_bytes : l4full;
   if (s.family == 4) {
     const size_t ihl = 20 + s.ip_options;
     b.resize(eth + ihl + l4len, 0);
@@ -124,7 +129,8 @@ Frame buildFrame(const PacketSpec& s) {
     put16(b, eth + 10, ipChecksum(ip, ihl));
     f.l4 = eth + ihl;
   } else {
-    const size_t ext_len = 8 * s.v6_ext.size();  // each header: 8 bytes
+    size_t ext_len = 0;
+    for (uint8_t e : s.v6_ext) ext_len += extLength(e);
     b.resize(eth + 40 + ext_len + l4len, 0);
     uint8_t* ip = b.data() + eth;
     ip[0] = 0x60;
@@ -140,16 +146,23 @@ Frame buildFrame(const PacketSpec& s) {
       if (s.v6_ext[i] == kExtFragment) {
         put16(b, p + 2, static_cast<uint16_t>((s.frag_offset << 3) | (s.more_fragments ? 1 : 0)));
         b[p + 7] = 0x42;  // identification
+      } else if (s.v6_ext[i] == kExtAuth) {
+        b[p + 1] = 24 / 4 - 2;  // length in 4-byte units, minus 2
+        b[p + 7] = 1;           // SPI 1; sequence and ICV left zero
       } else {
         b[p + 1] = 0;  // length: (0 + 1) * 8 bytes
         b[p + 2] = 1;  // PadN option covering the rest
         b[p + 3] = 4;
       }
-      p += 8;
+      p += extLength(s.v6_ext[i]);
     }
     f.l4 = p;
   }
+  // Written whole, then cut: the L4 header's first l4_bytes bytes remain.
+  b.resize(f.l4 + l4full, 0);
   writeL4(s, b, f.l4);
+  b.resize(f.l4 + l4len);
+  if (s.eth_pad && b.size() < 60) b.resize(60, 0);
   return f;
 }
 

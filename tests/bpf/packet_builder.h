@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,9 @@ namespace sg::test {
 
 inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
 inline constexpr uint8_t kProtoTcp = 6, kProtoUdp = 17, kProtoIcmp = 1;
-// IPv6 extension header types.
-inline constexpr uint8_t kExtHop = 0, kExtRouting = 43, kExtFragment = 44, kExtDstOpts = 60;
+// IPv6 extension header types (AH's length counts 4-byte units, the others' 8).
+inline constexpr uint8_t kExtHop = 0, kExtRouting = 43, kExtFragment = 44, kExtAuth = 51,
+                         kExtDstOpts = 60;
 
 struct PacketSpec {
   std::vector<uint16_t> vlan_tpids;  // VLAN tags, outermost first (0x8100, 0x88a8, 0x9100)
@@ -26,14 +28,22 @@ struct PacketSpec {
   uint8_t tcp_flags = kSyn;
   uint16_t sport = 40000;
   uint16_t dport = 80;
+  uint32_t seq = 1;       // TCP sequence number
   size_t ip_options = 0;  // IPv4 option bytes (multiple of 4, <= 40)
   // IPv6 extension headers in order; kExtFragment makes a fragment header
-  // that uses frag_offset/more_fragments.
+  // that uses frag_offset/more_fragments, kExtAuth a 24-byte AH, the others
+  // 8 bytes of padding options.
   std::vector<uint8_t> v6_ext;
   uint16_t frag_offset = 0;  // in 8-byte units; non-zero: a non-first fragment
   bool more_fragments = false;
   size_t tcp_options = 0;  // bytes (multiple of 4, <= 40)
   size_t payload = 0;
+  // When set, only this many bytes of the L4 header (and payload) are carried,
+  // and the IP lengths say so: a tiny first fragment (RFC 1858).
+  std::optional<size_t> l4_bytes;
+  // Zero-pad the frame to Ethernet's 60-byte minimum, as it arrives from the
+  // wire; the IP lengths do not count the padding.
+  bool eth_pad = false;
 };
 
 // Convenience specs.
