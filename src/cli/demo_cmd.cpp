@@ -77,10 +77,12 @@ std::string describe(const Json& e, double t) {
                   e.value("src", "").c_str(), e.value("count", 0u),
                   e.value("window_ms", 0.0) / 1000, e.value("dst_port", 0u));
   } else if (ev == "block_added") {
-    std::snprintf(buf, sizeof buf,
-                  "%6.2fs  BLOCKED   %s for %.0fs (level %u), in place %lld us after detection", t,
-                  e.value("src", "").c_str(), e.value("block_ms", 0.0) / 1000, e.value("level", 0u),
-                  e.value("latency_us", -1ll));
+    // XDP dropped the crossing attempt itself; the agent reports when it heard.
+    const bool xdp = !e.contains("latency_us");
+    std::snprintf(
+        buf, sizeof buf, "%6.2fs  BLOCKED   %s for %.0fs (level %u), %s %lld us after detection", t,
+        e.value("src", "").c_str(), e.value("block_ms", 0.0) / 1000, e.value("level", 0u),
+        xdp ? "agent notified" : "in place", e.value(xdp ? "notified_us" : "latency_us", -1ll));
   } else if (ev == "block_expired" || ev == "block_removed") {
     std::snprintf(buf, sizeof buf, "%6.2fs  %s   %s after dropping %llu packets", t,
                   ev == "block_expired" ? "EXPIRED" : "REMOVED", e.value("src", "").c_str(),
@@ -250,7 +252,7 @@ int runDemo(const DemoArgs& args) {
         std::string ev = e.value("event", "");
         if (ev == "block_added") {
           ++blocks;
-          if (first_latency_us < 0) first_latency_us = e.value("latency_us", -1.0);
+          if (first_latency_us < 0) first_latency_us = e.value("latency_us", -1.0);  // nftables
         }
         if (ev == "block_expired") expiry_seen = true;
         if (ev == "ready" || ev == "stopped") continue;
@@ -306,8 +308,15 @@ int runDemo(const DemoArgs& args) {
     std::printf("  client       %.1f%% of %llu exchanges succeeded during the flood\n",
                 100 * during.successRate(),
                 static_cast<unsigned long long>(during.ok + during.failed));
-    std::printf("  detection    %llu block(s); first in place %.0f us after detection\n",
-                static_cast<unsigned long long>(blocks), first_latency_us);
+    if (first_latency_us >= 0) {
+      std::printf("  detection    %llu block(s); first in place %.0f us after detection\n",
+                  static_cast<unsigned long long>(blocks), first_latency_us);
+    } else {
+      std::printf(
+          "  detection    %llu block(s); in place at detection (XDP drops the crossing "
+          "attempt itself)\n",
+          static_cast<unsigned long long>(blocks));
+    }
     std::printf(
         "  passed       %llu attacker SYNs reached the server; %llu beyond the threshold "
         "(%u per detection)\n",

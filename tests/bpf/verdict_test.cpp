@@ -58,6 +58,23 @@ TEST_F(VerdictTest, AttemptThresholdPlusOneIsDroppedNotBefore) {
   EXPECT_EQ(counter(SG_CNT_DROPPED), 1u) << "the crossing packet is dropped and counted";
 }
 
+TEST_F(VerdictTest, DetectionAndBlockHappenWithinTheCrossingPacket) {
+  // XDP's detection-to-block time, measured: the block event's detection
+  // timestamp falls inside the test-run of the packet that crossed, and that
+  // very packet is dropped; the one before it passed, with no event.
+  synBurst("192.0.2.11", cfg_.threshold);
+  EXPECT_TRUE(drainEvents().empty());
+  const uint64_t before = monotonicNs();
+  EXPECT_EQ(send(synFrom("192.0.2.11")), XDP_DROP);
+  const uint64_t after = monotonicNs();
+  auto events = drainEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, static_cast<uint32_t>(SG_EV_BLOCK_ADDED));
+  EXPECT_GE(events[0].mono_ns, before);
+  EXPECT_LE(events[0].mono_ns, after);
+  EXPECT_EQ(send(ackFrom("192.0.2.11")), XDP_DROP) << "and the block holds for what follows";
+}
+
 TEST_F(VerdictTest, EveryPacketOfABlockedSourceIsDroppedOthersUntouched) {
   synBurst("192.0.2.20", cfg_.threshold + 1);
   ASSERT_TRUE(isBlocked("192.0.2.20"));
