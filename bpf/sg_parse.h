@@ -27,7 +27,8 @@
 #endif
 
 /* Unrolled in BPF, so that each header of a walk is verified at its own
- * instructions (a loop's counter keeps the verifier from pruning). */
+ * instructions: a loop's counter keeps the verifier from pruning, and the
+ * 16-header walk then runs it past its million-instruction limit. */
 #ifdef __clang__
 #define SG_UNROLL _Pragma("clang loop unroll(full)")
 #else
@@ -281,22 +282,6 @@ SG_INLINE int sg_parse_eth(const void *data, const void *end_, struct sg_pkt *ou
 		return sg_parse_ipv6(p, end, out);
 	return out->kind = SG_PKT_NON_IP;
 }
-
-#ifdef __bpf__
-/* The parser as the XDP program calls it: a global (non-static) BPF function,
- * which the verifier checks once, on its own, with the packet unknown. Inlined,
- * every way out of the IPv6 header walk (up to SG_V6_MAX_EXT headers of three
- * length rules) would send the verifier through the whole rest of the program
- * once more, past its million-instruction limit. The price is one BPF-to-BPF
- * call per packet (bench/xdp_cost_bench). `out` must be initialised memory
- * (the verifier checks a global function's memory arguments as read too). */
-__attribute__((noinline)) int sg_parse_xdp(struct xdp_md *ctx, struct sg_pkt *out)
-{
-	if (!out) /* the verifier sees any pointer to memory as maybe NULL here */
-		return SG_PKT_NON_IP;
-	return sg_parse_eth((const void *)(long)ctx->data, (const void *)(long)ctx->data_end, out);
-}
-#endif
 
 /* The first `bits` (0..64) bits of a big-endian 64-bit word set, as it lies
  * in memory. */

@@ -303,6 +303,8 @@ static __always_inline int sg_pass_other(struct sg_counters *cnt, const struct s
  * file: the production program carries no test hooks). */
 static __always_inline int sg_xdp(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	__u32 zero = 0;
 	struct sg_counters *cnt;
 	struct sg_config *cfg;
@@ -310,7 +312,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	struct sg_addr key;
 	__u32 i0, i1, set;
 	__u64 *tags, tag, tw;
-	struct sg_pkt pkt = {};
+	struct sg_pkt pkt;
 	__u64 now = 0;
 	__u64 hash;
 
@@ -320,7 +322,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	cnt->c[SG_CNT_PACKETS]++;
 
-	sg_parse_xdp(ctx, &pkt); /* a global function: see sg_parse.h */
+	sg_parse_eth(data, data_end, &pkt);
 	if (!pkt.has_src) {
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;

@@ -3,7 +3,7 @@
  * Benchmark-only pieces of the production path, to price what every packet
  * pays before any decision (bench/xdp_cost_bench.cpp, never loaded by the
  * agent): the two array lookups (counters, config), the PACKETS increment,
- * and the parse (the production program's call of sg_parse_xdp()).
+ * and the parse.
  */
 #include "syn_guard.bpf.c"
 
@@ -35,9 +35,11 @@ int ov_lookups_count(struct xdp_md *ctx)
 SEC("xdp")
 int ov_parse(struct xdp_md *ctx)
 {
-	struct sg_pkt pkt = {};
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_pkt pkt;
 
-	sg_parse_xdp(ctx, &pkt);
+	sg_parse_eth(data, data_end, &pkt);
 	sg_mask_source(&pkt.src, pkt.family, 64);
 	return pkt.has_src && pkt.src.b[15] == 0xee ? XDP_DROP : XDP_PASS;
 }
@@ -46,9 +48,11 @@ int ov_parse(struct xdp_md *ctx)
  * this object's maps stay empty). */
 static __always_inline int ov_lookup_in(struct xdp_md *ctx, void *map)
 {
-	struct sg_pkt pkt = {};
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_pkt pkt;
 
-	sg_parse_xdp(ctx, &pkt);
+	sg_parse_eth(data, data_end, &pkt);
 	if (!pkt.has_src)
 		return XDP_ABORTED;
 	return bpf_map_lookup_elem(map, &pkt.src) ? XDP_DROP : XDP_PASS;
@@ -65,11 +69,13 @@ int ov_parse_block_lookup(struct xdp_md *ctx)
 SEC("xdp")
 int ov_parse_slot_probe(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	struct sg_slot *w0, *w1;
-	struct sg_pkt pkt = {};
+	struct sg_pkt pkt;
 	__u32 i0, i1;
 
-	sg_parse_xdp(ctx, &pkt);
+	sg_parse_eth(data, data_end, &pkt);
 	if (!pkt.has_src)
 		return XDP_ABORTED;
 	i0 = sg_slot_first(sg_addr_hash(&pkt.src), sg_slot_set_mask);
