@@ -6,7 +6,9 @@
 //   nftables   syn-guard agent, --enforcer nftables
 //   nft-meter  kernel-only nftables rule: per-source limit meter + ban set
 // Figures: attacker SYNs that reached the victim beyond the threshold; time
-// from detection to block in place (agent's latency_us); softirq CPU per
+// from detection to block in place (nftables: the agent's latency_us; XDP
+// drops the crossing SYN itself, and the agent's notified_us is shown beside
+// it as what it is, detection to agent notified); softirq CPU per
 // packet (all CPUs, /proc/stat: the hub bridge and the victim's receive path,
 // the attacker's send path runs in process context); agent user+system CPU;
 // agent RSS idle and after a spoofed random-source flood.
