@@ -89,13 +89,25 @@ class JiffiesProbe {
 // Reads jiffies until they change (at most `limit` ns); returns the new value
 // and the CLOCK_MONOTONIC time right after it was read.
 Result<std::pair<uint32_t, uint64_t>> nextTick(JiffiesProbe& probe, uint64_t limit_ns) {
+  // The edge lies between the last read that saw the old value and the first
+  // that saw the new one. When the thread was preempted between the two (a
+  // loaded machine), that bracket is wide and the edge's time unknown: wait
+  // for the next edge instead, so a late wake-up never skews the rate.
+  constexpr uint64_t kMaxBracketNs = 50'000;
   auto first = probe.read();
   if (!first.ok()) return first.error();
+  uint32_t seen = *first;
   const uint64_t deadline = monoNs() + limit_ns;
-  while (monoNs() < deadline) {
+  uint64_t before = monoNs();
+  while (before < deadline) {
     auto j = probe.read();
     if (!j.ok()) return j.error();
-    if (*j != *first) return std::make_pair(*j, monoNs());
+    const uint64_t after = monoNs();
+    if (*j != seen) {
+      if (after - before <= kMaxBracketNs) return std::make_pair(*j, after);
+      seen = *j;  // bracket too wide: use the next edge
+    }
+    before = after;
   }
   return makeError(Errc::kUnavailable, "jiffies did not advance within " +
                                            std::to_string(limit_ns / 1'000'000) + " ms");
@@ -137,7 +149,7 @@ Result<uint32_t> configHzFromText(std::string_view config) {
 Result<uint32_t> measureHz(std::chrono::milliseconds span) {
   JiffiesProbe probe;
   SG_TRY(probe.load());
-  constexpr uint64_t kTickLimit = 100'000'000;  // 100 ms > one jiffy at any HZ
+  constexpr uint64_t kTickLimit = 500'000'000;  // many jiffies at any HZ, even under load
   // From one tick edge to another: the count of ticks over the time between
   // them is exact up to the probe's ~µs latency.
   auto start = nextTick(probe, kTickLimit);
