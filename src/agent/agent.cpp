@@ -20,7 +20,7 @@ namespace sg::agent {
 
 namespace {
 
-constexpr uint64_t kReconcileNs = 2'000'000'000;  // slow tick while blocks exist
+constexpr uint64_t kMinTimerNs = 1'000'000;  // a due sweep runs after at most 1 ms
 
 long residentBytes() {
   std::ifstream f("/proc/self/statm");
@@ -177,23 +177,19 @@ nlohmann::json Agent::handleRequest(const std::string& line) {
   return {{"ok", false}, {"error", "unhandled"}};
 }
 
+// The sweep's deadline comes from the book (last sweep, known expiries), so
+// wake-ups for events or control requests never postpone it.
 void Agent::armTimer(int timer_fd) {
   uint64_t next;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    next = book_->nextExpiryNs();
+    next = book_->nextSweepNs();
   }
+  const uint64_t now = clock_.nowNs();
+  const uint64_t delay = next > now + kMinTimerNs ? next - now : kMinTimerNs;
   itimerspec its{};
-  if (next != 0) {
-    uint64_t now = clock_.nowNs();
-    uint64_t delay = next > now ? next - now : 1'000'000;
-    if (delay > kReconcileNs) delay = kReconcileNs;
-    delay += 1'000'000;  // let the kernel's coarse clock pass the expiry too
-    its.it_value.tv_sec = static_cast<time_t>(delay / 1'000'000'000);
-    its.it_value.tv_nsec = static_cast<long>(delay % 1'000'000'000);
-  } else {
-    its.it_value.tv_sec = 5;  // slow reconcile tick: catches over-budget events
-  }
+  its.it_value.tv_sec = static_cast<time_t>(delay / 1'000'000'000);
+  its.it_value.tv_nsec = static_cast<long>(delay % 1'000'000'000);
   timerfd_settime(timer_fd, 0, &its, nullptr);
 }
 

@@ -176,7 +176,13 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
     return;
   }
   if (ev.type != SG_EV_BLOCK_ADDED && ev.type != SG_EV_FLAGGED) return;
-  if (known_.count(ev.src)) return;
+  if (auto it = known_.find(ev.src); it != known_.end()) {
+    if (it->second.block.added_ns == ev.ts_ns) return;  // already adopted by reconcile
+    // A new block for a known source: its previous block ended and the
+    // kernel deleted it on a packet before our sweep (a flooder re-crosses
+    // at once). End the old one here, then adopt the new one.
+    expire(ev.src, it->second.block);
+  }
   sg_block b{};
   b.added_ns = ev.ts_ns;
   b.expires_ns = ev.ts_ns + ev.block_ns;
@@ -187,8 +193,15 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
   adopt(ev.src, b, ev.ifindex, ev.mono_ns, false);
 }
 
+void BlockBook::expire(const sg_addr& key, const sg_block& b) {
+  counters_.blocks_expired++;
+  known_.erase(key);
+  log_.emit("block_expired", expiredFields(key, b));
+}
+
 void BlockBook::sweep() {
   uint64_t now = clock_.nowNs();
+  last_sweep_ns_ = now;
   auto expired = sensor_.sweepExpired(now);
   if (expired.ok()) {
     for (const auto& e : *expired) {
@@ -201,22 +214,25 @@ void BlockBook::sweep() {
   if (!table.ok()) return;
   std::unordered_map<sg_addr, sg_block, KeyHash, KeyEq> present;
   for (const auto& e : *table) present[e.key] = e.block;
+  // Known blocks the kernel no longer holds, or holds as a newer block: it
+  // deleted them on a packet after their expiry.
+  for (auto it = known_.begin(); it != known_.end();) {
+    auto p = present.find(it->first);
+    if (p == present.end() || p->second.added_ns != it->second.block.added_ns) {
+      counters_.blocks_expired++;
+      log_.emit("block_expired", expiredFields(it->first, it->second.block));
+      it = known_.erase(it);
+      continue;
+    }
+    it->second.block.drops = p->second.drops;
+    if (it->second.block.expires_ns <= now + kFinalSyncNs) it->second.final_synced = true;
+    ++it;
+  }
   // Blocks the kernel holds that no event told us of (event budget spent).
   for (const auto& [key, b] : present) {
     if (!known_.count(key) && b.expires_ns > now) {
       counters_.late_blocks++;
       adopt(key, b, 0, 0, true);  // no event: no detection time to measure from
-    }
-  }
-  // Blocks the kernel expired by itself (it deletes lazily on a packet).
-  for (auto it = known_.begin(); it != known_.end();) {
-    if (!present.count(it->first)) {
-      counters_.blocks_expired++;
-      log_.emit("block_expired", expiredFields(it->first, it->second.block));
-      it = known_.erase(it);
-    } else {
-      it->second.block.drops = present[it->first].drops;
-      ++it;
     }
   }
 }
@@ -225,6 +241,22 @@ uint64_t BlockBook::nextExpiryNs() const {
   uint64_t next = 0;
   for (const auto& [key, k] : known_) {
     if (next == 0 || k.block.expires_ns < next) next = k.block.expires_ns;
+  }
+  return next;
+}
+
+uint64_t BlockBook::nextSweepNs() const {
+  uint64_t next = last_sweep_ns_ + (known_.empty() ? kIdleReconcileNs : kReconcileNs);
+  for (const auto& [key, k] : known_) {
+    const uint64_t e = k.block.expires_ns;
+    uint64_t at = 0;
+    if (!k.final_synced && e > kFinalSyncNs) {
+      at = e - kFinalSyncNs;
+    } else {
+      // Just after the expiry: the kernel's coarse clock must have passed it.
+      at = e > UINT64_MAX - kExpirySlackNs ? UINT64_MAX : e + kExpirySlackNs;
+    }
+    next = std::min(next, at);
   }
   return next;
 }

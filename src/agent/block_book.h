@@ -48,6 +48,17 @@ class BlockBook {
   void sweep();
   // When the next known block expires (0: none known).
   uint64_t nextExpiryNs() const;
+  // When the agent should call sweep() next (the book's clock). Fixed by the
+  // last sweep and the known blocks, never by other wake-ups, so a busy
+  // control socket cannot postpone it: a reconcile tick at most kReconcileNs
+  // after the last sweep, a final read of a block's drop count kFinalSyncNs
+  // before its expiry (the kernel deletes an expired block on its source's
+  // next packet, and its count with it), and the sweep just after it.
+  uint64_t nextSweepNs() const;
+  static constexpr uint64_t kReconcileNs = 2'000'000'000;
+  static constexpr uint64_t kIdleReconcileNs = 5'000'000'000;
+  static constexpr uint64_t kFinalSyncNs = 20'000'000;
+  static constexpr uint64_t kExpirySlackNs = 1'000'000;
 
   Result<nlohmann::json> block(const Address& src, Nanos duration);
   Result<nlohmann::json> unblock(const Address& src);
@@ -62,6 +73,7 @@ class BlockBook {
   struct Known {
     sg_block block{};
     uint32_t ifindex = 0;
+    bool final_synced = false;  // drops read within kFinalSyncNs of the expiry
   };
   struct KeyHash {
     size_t operator()(const sg_addr& a) const;
@@ -70,6 +82,7 @@ class BlockBook {
     bool operator()(const sg_addr& a, const sg_addr& b) const;
   };
 
+  void expire(const sg_addr& key, const sg_block& b);
   void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_mono_ns,
              bool late);
   nlohmann::json expiredFields(const sg_addr& key, const sg_block& b) const;
@@ -94,6 +107,7 @@ class BlockBook {
   ErrorOnce handoff_errors_;  // sensor_.markHandedOff()
   ErrorOnce read_errors_;     // enforcer_->droppedPackets()
   uint64_t enforcer_drops_ = 0;
+  uint64_t last_sweep_ns_ = 0;
   std::unordered_map<sg_addr, Known, KeyHash, KeyEq> known_;
 };
 
