@@ -115,6 +115,12 @@ class XdpSensor {
   bool blocksActiveHint() const;
   // Bits set in the block prefilter (for tests: stale bits cost a lookup).
   size_t blockBitsSet() const;
+  // The prefilter bit of a key (the program's sg_block_bit of its hash).
+  uint32_t blockBitOf(const sg_addr& key) const;
+  // Steps of a prefilter rebuild, for a test to interleave kernel work with
+  // (setRebuildHook): after the first listing, after the clearing.
+  enum class RebuildStep { kListed, kCleared };
+  void setRebuildHook(std::function<void(RebuildStep)> hook) { rebuild_hook_ = std::move(hook); }
 
   // ---- the program's clock (xdp_sensor_clock.cpp) ----
   // Now in the program's time base: CLOCK_MONOTONIC + the learnt offset. It
@@ -169,6 +175,7 @@ class XdpSensor {
   std::vector<Link> links_;
   std::vector<XdpAttachment> attachments_;
   const std::function<void(const sg_event&)>* on_event_ = nullptr;
+  std::function<void(RebuildStep)> rebuild_hook_;
   int consumed_ = 0;
 
   static int onRingSample(void* ctx, void* data, size_t size);
