@@ -10,10 +10,10 @@
 #include <cstring>
 #include <fstream>
 
+#include "agent/config_apply.h"
 #include "agent/control_protocol.h"
 #include "agent/control_server.h"
 #include "agent/metrics_server.h"
-#include "core/allowlist.h"
 #include "core/kernel_config.h"
 
 namespace sg::agent {
@@ -44,9 +44,7 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
 Agent::~Agent() = default;
 
 Result<void> Agent::applyConfig(const AgentConfig& config) {
-  std::vector<Prefix> entries = config.allow;
-  entries.insert(entries.end(), parts_.implicit_allow.begin(), parts_.implicit_allow.end());
-  std::vector<Prefix> allow = effectiveAllowlist(entries, static_cast<uint8_t>(config.ipv6_prefix));
+  std::vector<Prefix> allow = kernelAllowlist(config, parts_.implicit_allow);
   std::lock_guard<std::mutex> lock(mu_);
   SG_TRY(parts_.sensor->setAllowlist(allow));
   SG_TRY(parts_.sensor->setConfig(toKernelConfig(config)));
@@ -65,26 +63,8 @@ void Agent::reload() {
     return;
   }
   AgentConfig cfg = *next;
-  std::vector<std::string> restart;
-  if (cfg.interfaces != config_.interfaces) restart.push_back("interfaces");
-  if (cfg.enforcer != config_.enforcer) restart.push_back("enforcer");
-  if (cfg.xdp_mode != config_.xdp_mode) restart.push_back("xdp_mode");
-  if (cfg.xdp_coexist != config_.xdp_coexist) restart.push_back("xdp_coexist");
-  if (cfg.max_sources != config_.max_sources) restart.push_back("max_sources");
-  if (cfg.max_blocks != config_.max_blocks) restart.push_back("max_blocks");
-  if (cfg.metrics_listen != config_.metrics_listen) restart.push_back("metrics_listen");
-  if (cfg.control_socket != config_.control_socket) restart.push_back("control_socket");
-  if (cfg.nft_table != config_.nft_table) restart.push_back("nft_table");
   // Keep what only a restart can change; apply the rest live.
-  cfg.interfaces = config_.interfaces;
-  cfg.enforcer = config_.enforcer;
-  cfg.xdp_mode = config_.xdp_mode;
-  cfg.xdp_coexist = config_.xdp_coexist;
-  cfg.max_sources = config_.max_sources;
-  cfg.max_blocks = config_.max_blocks;
-  cfg.metrics_listen = config_.metrics_listen;
-  cfg.control_socket = config_.control_socket;
-  cfg.nft_table = config_.nft_table;
+  std::vector<std::string> restart = keepRestartOnly(config_, &cfg);
   if (auto r = applyConfig(cfg); !r) {
     log_.emit("config_rejected", {{"error", r.error().message()}});
     return;
