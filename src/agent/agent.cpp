@@ -78,6 +78,24 @@ void Agent::reload() {
   log_.emit("config_reloaded", f);
 }
 
+// The host's addresses changed (rtnetlink): a new address is allowed at
+// once, a removed one is no longer.
+void Agent::refreshHostAddresses() {
+  if (!parts_.refresh_implicit_allow) return;
+  auto next = parts_.refresh_implicit_allow();
+  if (!next) {
+    log_.emit("error", {{"message", "re-reading the host's addresses: " + next.error().message()}});
+    return;
+  }
+  if (!next->has_value() || **next == parts_.implicit_allow) return;
+  parts_.implicit_allow = std::move(**next);
+  if (auto r = applyConfig(config_); !r) {
+    log_.emit("error", {{"message", "allowlisting the host's addresses: " + r.error().message()}});
+    return;
+  }
+  log_.emit("host_addresses", {{"allowed", parts_.implicit_allow.size()}});
+}
+
 // What the agent runs with: shared by the "ready" event and `status`.
 void Agent::describeConfig(nlohmann::json& j) const {
   j["pid"] = getpid();
@@ -210,7 +228,8 @@ Result<void> Agent::run() {
   };
   int events_fd = parts_.sensor->eventsFd();
   if (add(sig.get()) || add(control->fd()) || add(exchange.requestFd()) || add(timer.get()) ||
-      (events_fd >= 0 && add(events_fd))) {
+      (events_fd >= 0 && add(events_fd)) ||
+      (parts_.host_changes_fd >= 0 && add(parts_.host_changes_fd))) {
     return sysError("epoll_ctl");
   }
   armTimer(timer.get());
@@ -247,6 +266,8 @@ Result<void> Agent::run() {
         rearm = true;
       } else if (fd == exchange.requestFd()) {
         exchange.publish(metricsValues());
+      } else if (fd == parts_.host_changes_fd) {
+        refreshHostAddresses();
       } else if (fd == timer.get()) {
         uint64_t ticks;
         (void)!read(timer.get(), &ticks, sizeof ticks);

@@ -84,12 +84,35 @@ int runAgent(const AgentFlags& flags) {
   }
   parts.interfaces = cfg.interfaces;
   parts.ifname = ifName;
-  parts.implicit_allow = loopbackPrefixes();
-  if (auto own = localAddresses(); own.ok()) {
-    for (const auto& a : *own) {
-      parts.implicit_allow.push_back(Prefix{a, static_cast<uint8_t>(128)});
-    }
+  // Loopback and the host's own addresses (exact, /128), re-read whenever
+  // rtnetlink reports an address change.
+  auto hostAllow = []() -> Result<std::vector<Prefix>> {
+    auto own = localAddresses();
+    if (!own) return own.error();
+    std::vector<Prefix> out = loopbackPrefixes();
+    for (const auto& a : *own) out.push_back(Prefix{a, static_cast<uint8_t>(128)});
+    return out;
+  };
+  auto watch = AddressWatch::open();
+  if (!watch) {
+    log.emit("warning",
+             {{"message", "host address changes not followed: " + watch.error().message()}});
   } else {
+    parts.host_changes_fd = watch->fd();
+    parts.refresh_implicit_allow = [&w = *watch,
+                                    hostAllow]() -> Result<std::optional<std::vector<Prefix>>> {
+      auto changed = w.drain();
+      if (!changed) return changed.error();
+      if (!*changed) return std::optional<std::vector<Prefix>>{};
+      auto allow = hostAllow();
+      if (!allow) return allow.error();
+      return std::optional<std::vector<Prefix>>{std::move(*allow)};
+    };
+  }
+  if (auto own = hostAllow(); own.ok()) {
+    parts.implicit_allow = std::move(*own);
+  } else {
+    parts.implicit_allow = loopbackPrefixes();
     log.emit("warning", {{"message", "own addresses not allowlisted: " + own.error().message()}});
   }
   parts.reload = [&flags, interfaces = cfg.interfaces]() -> Result<AgentConfig> {

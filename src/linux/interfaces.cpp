@@ -1,9 +1,13 @@
 #include "linux/interfaces.h"
 
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -191,6 +195,44 @@ Result<std::vector<Address>> localAddresses() {
   }
   freeifaddrs(list);
   return out;
+}
+
+Result<AddressWatch> AddressWatch::open() {
+  const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  if (fd < 0) return makeError(Errc::kIo, "rtnetlink socket: " + errnoText(errno));
+  AddressWatch w(fd);
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    return makeError(Errc::kIo, "rtnetlink address groups: " + errnoText(errno));
+  }
+  return w;
+}
+
+AddressWatch::~AddressWatch() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<bool> AddressWatch::drain() {
+  bool changed = false;
+  alignas(nlmsghdr) char buf[8192];
+  for (;;) {
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return changed;
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {  // the kernel dropped notifications: re-read anyway
+        changed = true;
+        continue;
+      }
+      return makeError(Errc::kIo, "reading rtnetlink: " + errnoText(errno));
+    }
+    int len = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) changed = true;
+    }
+  }
 }
 
 }  // namespace sg
