@@ -39,6 +39,7 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
     : config_(std::move(config)), parts_(std::move(parts)), log_(log), clock_(clock) {
   book_ = std::make_unique<BlockBook>(*parts_.sensor, parts_.enforcer.get(), log_, clock_, config_,
                                       parts_.ifname);
+  book_->setStore(parts_.store.get());
 }
 
 Agent::~Agent() = default;
@@ -158,7 +159,7 @@ nlohmann::json Agent::handleRequest(const std::string& line) {
     case ControlCmd::kBlock: {
       Nanos d = req->for_ms ? Nanos(req->for_ms * 1'000'000) : config_.block_duration;
       std::lock_guard<std::mutex> lock(mu_);
-      auto r = book_->block(req->src, d);
+      auto r = book_->block(req->src, d, req->permanent);
       if (!r) return {{"ok", false}, {"error", r.error().message()}};
       return {{"ok", true}, {"block", *r}};
     }
@@ -203,6 +204,13 @@ Result<void> Agent::run() {
   if (!sig.valid()) return sysError("signalfd");
 
   SG_TRY(applyConfig(config_));
+  {
+    // Blocks an earlier agent left pinned and the saved permanent ones; then
+    // the first sweep, so that no block outlives its expiry across a restart.
+    std::lock_guard<std::mutex> lock(mu_);
+    book_->restore();
+    book_->sweep();
+  }
   auto control = ControlServer::open(config_.control_socket, [this](const std::string& line) {
     return handleRequest(line).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   });

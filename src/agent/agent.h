@@ -41,6 +41,8 @@ struct AgentParts {
   std::function<Result<std::optional<std::vector<Prefix>>>()> refresh_implicit_allow;
   // Re-reads the config file and re-applies the flags (SIGHUP).
   std::function<Result<AgentConfig>()> reload;
+  // Where permanent blocks are kept across restarts (null: nowhere).
+  std::unique_ptr<BlockStore> store;
   // Extra fields for the "ready" event (modes per interface, ...).
   nlohmann::json ready_fields = nlohmann::json::object();
 };

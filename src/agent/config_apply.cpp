@@ -28,6 +28,8 @@ std::vector<std::string> keepRestartOnly(const AgentConfig& running, AgentConfig
   keep("control_socket", running.control_socket, &next->control_socket, &changed);
   keep("nft_table", running.nft_table, &next->nft_table, &changed);
   keep("ipv6_prefix", running.ipv6_prefix, &next->ipv6_prefix, &changed);
+  keep("pin_dir", running.pin_dir, &next->pin_dir, &changed);
+  keep("state_dir", running.state_dir, &next->state_dir, &changed);
   return changed;
 }
 

@@ -61,8 +61,9 @@ int runAgent(const AgentFlags& flags) {
   if (auto caps = checkAgentCapabilities(); !caps) return fail(caps.error());
 
   agent::EventLog log(cfg.log_format, stdout);
-  auto sensor = XdpSensor::load({cfg.max_sources, cfg.max_blocks});
+  auto sensor = XdpSensor::load({cfg.max_sources, cfg.max_blocks, cfg.pin_dir});
   if (!sensor) return fail(sensor.error());
+  for (const auto& note : (*sensor)->pinNotes()) log.emit("notice", {{"pins", note}});
   nlohmann::json modes = nlohmann::json::object();
   for (const auto& name : cfg.interfaces) {
     if (auto r = (*sensor)->attach(name, cfg.xdp_mode, cfg.xdp_coexist); !r) return fail(r.error());
@@ -82,6 +83,7 @@ int runAgent(const AgentFlags& flags) {
     }
     parts.enforcer = std::move(*nft);
   }
+  parts.store = std::make_unique<agent::FileBlockStore>(cfg.state_dir);
   parts.interfaces = cfg.interfaces;
   parts.ifname = ifName;
   // Loopback and the host's own addresses (exact, /128), re-read whenever

@@ -44,6 +44,9 @@ struct SensorOptions {
   uint32_t max_sources = 65536;
   // Entries of sg_blocks, the block hash (16..1M).
   uint32_t max_blocks = 16384;
+  // bpffs directory for the pinned block table and count state
+  // (xdp_sensor_pins.cpp); "" = nothing pinned.
+  std::string pin_dir;
 };
 
 // One block as the kernel holds it.
@@ -122,6 +125,10 @@ class XdpSensor {
   enum class RebuildStep { kListed, kCleared };
   void setRebuildHook(std::function<void(RebuildStep)> hook) { rebuild_hook_ = std::move(hook); }
 
+  // ---- pins (xdp_sensor_pins.cpp) ----
+  // What load() did with the pins: reused, recreated (and why), or off.
+  const std::vector<std::string>& pinNotes() const { return pin_notes_; }
+
   // ---- the program's clock (xdp_sensor_clock.cpp) ----
   // Now in the program's time base: CLOCK_MONOTONIC + the learnt offset. It
   // runs ahead of the program's jiffies clock by less than one jiffy.
@@ -144,6 +151,8 @@ class XdpSensor {
  private:
   XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus);
   Result<void> rebuildBlockBits();
+  Result<void> preparePins(const std::string& dir);
+  Result<void> restorePinnedBlocks();
   void setBlockBit(const sg_addr& key);
   void fillBlockBits();
   Result<void> detachStale(int ifindex, const std::string& ifname, uint32_t mode_flags,
@@ -176,6 +185,8 @@ class XdpSensor {
   std::vector<XdpAttachment> attachments_;
   const std::function<void(const sg_event&)>* on_event_ = nullptr;
   std::function<void(RebuildStep)> rebuild_hook_;
+  std::vector<std::string> pin_notes_;
+  bool blocks_reused_ = false;
   int consumed_ = 0;
 
   static int onRingSample(void* ctx, void* data, size_t size);
