@@ -66,7 +66,10 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(const AgentOptions& o,
   auto given = [&](const std::string& flag) {
     return std::find(o.extra.begin(), o.extra.end(), flag) != o.extra.end();
   };
-  if (!given("--pin-dir")) argv.push_back("--pin-dir=");
+  if (!given("--pin-dir")) {
+    argv.push_back("--pin-dir");
+    argv.push_back("");
+  }
   if (!given("--state-dir")) {
     argv.push_back("--state-dir");
     argv.push_back(a->dir_);

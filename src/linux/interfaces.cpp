@@ -216,7 +216,7 @@ AddressWatch::~AddressWatch() {
 
 Result<bool> AddressWatch::drain() {
   bool changed = false;
-  alignas(nlmsghdr) char buf[8192];
+  char buf[8192];
   for (;;) {
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n < 0) {
@@ -228,9 +228,14 @@ Result<bool> AddressWatch::drain() {
       }
       return makeError(Errc::kIo, "reading rtnetlink: " + errnoText(errno));
     }
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) changed = true;
+    const size_t len = static_cast<size_t>(n);
+    size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= len) {
+      nlmsghdr h{};
+      std::memcpy(&h, buf + off, sizeof h);
+      if (h.nlmsg_len < sizeof h || h.nlmsg_len > len - off) break;
+      if (h.nlmsg_type == RTM_NEWADDR || h.nlmsg_type == RTM_DELADDR) changed = true;
+      off += NLMSG_ALIGN(h.nlmsg_len);
     }
   }
 }

@@ -30,10 +30,11 @@ TEST_F(LifecycleTest, SecondAgentOnSameInterfaceRefuses) {
 
   char dir[] = "/tmp/sg-lab-second-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
-  auto second = Process::spawn({binary_, "agent", "--interface", kVictim.dev, "--log-format",
-                                "json", "--metrics-listen", "127.0.0.1:0", "--control-socket",
-                                std::string(dir) + "/agent.sock", "--pin-dir=", "--state-dir", dir},
-                               lab_->victim().name());
+  auto second =
+      Process::spawn({binary_, "agent", "--interface", kVictim.dev, "--log-format", "json",
+                      "--metrics-listen", "127.0.0.1:0", "--control-socket",
+                      std::string(dir) + "/agent.sock", "--pin-dir", "", "--state-dir", dir},
+                     lab_->victim().name());
   ASSERT_OK(second);
   auto code = (*second)->waitExit(15s);
   rmdir(dir);
