@@ -207,8 +207,8 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
 
 void BlockBook::expire(const sg_addr& key, const sg_block& b) {
   counters_.blocks_expired++;
-  known_.erase(key);
   log_.emit("block_expired", expiredFields(key, b));
+  known_.erase(key);  // last: `b` may be the erased entry's block
 }
 
 void BlockBook::sweep() {
