@@ -10,17 +10,17 @@
 #include <cstring>
 #include <fstream>
 
+#include "agent/config_apply.h"
 #include "agent/control_protocol.h"
 #include "agent/control_server.h"
 #include "agent/metrics_server.h"
-#include "core/allowlist.h"
 #include "core/kernel_config.h"
 
 namespace sg::agent {
 
 namespace {
 
-constexpr uint64_t kReconcileNs = 2'000'000'000;  // slow tick while blocks exist
+constexpr uint64_t kMinTimerNs = 1'000'000;  // a due sweep runs after at most 1 ms
 
 long residentBytes() {
   std::ifstream f("/proc/self/statm");
@@ -39,14 +39,13 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
     : config_(std::move(config)), parts_(std::move(parts)), log_(log), clock_(clock) {
   book_ = std::make_unique<BlockBook>(*parts_.sensor, parts_.enforcer.get(), log_, clock_, config_,
                                       parts_.ifname);
+  book_->setStore(parts_.store.get());
 }
 
 Agent::~Agent() = default;
 
 Result<void> Agent::applyConfig(const AgentConfig& config) {
-  std::vector<Prefix> entries = config.allow;
-  entries.insert(entries.end(), parts_.implicit_allow.begin(), parts_.implicit_allow.end());
-  std::vector<Prefix> allow = effectiveAllowlist(entries, static_cast<uint8_t>(config.ipv6_prefix));
+  std::vector<Prefix> allow = kernelAllowlist(config, parts_.implicit_allow);
   std::lock_guard<std::mutex> lock(mu_);
   SG_TRY(parts_.sensor->setAllowlist(allow));
   SG_TRY(parts_.sensor->setConfig(toKernelConfig(config)));
@@ -65,26 +64,8 @@ void Agent::reload() {
     return;
   }
   AgentConfig cfg = *next;
-  std::vector<std::string> restart;
-  if (cfg.interfaces != config_.interfaces) restart.push_back("interfaces");
-  if (cfg.enforcer != config_.enforcer) restart.push_back("enforcer");
-  if (cfg.xdp_mode != config_.xdp_mode) restart.push_back("xdp_mode");
-  if (cfg.xdp_coexist != config_.xdp_coexist) restart.push_back("xdp_coexist");
-  if (cfg.max_sources != config_.max_sources) restart.push_back("max_sources");
-  if (cfg.max_blocks != config_.max_blocks) restart.push_back("max_blocks");
-  if (cfg.metrics_listen != config_.metrics_listen) restart.push_back("metrics_listen");
-  if (cfg.control_socket != config_.control_socket) restart.push_back("control_socket");
-  if (cfg.nft_table != config_.nft_table) restart.push_back("nft_table");
   // Keep what only a restart can change; apply the rest live.
-  cfg.interfaces = config_.interfaces;
-  cfg.enforcer = config_.enforcer;
-  cfg.xdp_mode = config_.xdp_mode;
-  cfg.xdp_coexist = config_.xdp_coexist;
-  cfg.max_sources = config_.max_sources;
-  cfg.max_blocks = config_.max_blocks;
-  cfg.metrics_listen = config_.metrics_listen;
-  cfg.control_socket = config_.control_socket;
-  cfg.nft_table = config_.nft_table;
+  std::vector<std::string> restart = keepRestartOnly(config_, &cfg);
   if (auto r = applyConfig(cfg); !r) {
     log_.emit("config_rejected", {{"error", r.error().message()}});
     return;
@@ -96,6 +77,24 @@ void Agent::reload() {
                    {"allow", cfg.allow.size()}};
   if (!restart.empty()) f["needs_restart"] = restart;
   log_.emit("config_reloaded", f);
+}
+
+// The host's addresses changed (rtnetlink): a new address is allowed at
+// once, a removed one is no longer.
+void Agent::refreshHostAddresses() {
+  if (!parts_.refresh_implicit_allow) return;
+  auto next = parts_.refresh_implicit_allow();
+  if (!next) {
+    log_.emit("error", {{"message", "re-reading the host's addresses: " + next.error().message()}});
+    return;
+  }
+  if (!next->has_value() || **next == parts_.implicit_allow) return;
+  parts_.implicit_allow = std::move(**next);
+  if (auto r = applyConfig(config_); !r) {
+    log_.emit("error", {{"message", "allowlisting the host's addresses: " + r.error().message()}});
+    return;
+  }
+  log_.emit("host_addresses", {{"allowed", parts_.implicit_allow.size()}});
 }
 
 // What the agent runs with: shared by the "ready" event and `status`.
@@ -160,7 +159,7 @@ nlohmann::json Agent::handleRequest(const std::string& line) {
     case ControlCmd::kBlock: {
       Nanos d = req->for_ms ? Nanos(req->for_ms * 1'000'000) : config_.block_duration;
       std::lock_guard<std::mutex> lock(mu_);
-      auto r = book_->block(req->src, d);
+      auto r = book_->block(req->src, d, req->permanent);
       if (!r) return {{"ok", false}, {"error", r.error().message()}};
       return {{"ok", true}, {"block", *r}};
     }
@@ -177,23 +176,19 @@ nlohmann::json Agent::handleRequest(const std::string& line) {
   return {{"ok", false}, {"error", "unhandled"}};
 }
 
+// The sweep's deadline comes from the book (last sweep, known expiries), so
+// wake-ups for events or control requests never postpone it.
 void Agent::armTimer(int timer_fd) {
   uint64_t next;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    next = book_->nextExpiryNs();
+    next = book_->nextSweepNs();
   }
+  const uint64_t now = clock_.nowNs();
+  const uint64_t delay = next > now + kMinTimerNs ? next - now : kMinTimerNs;
   itimerspec its{};
-  if (next != 0) {
-    uint64_t now = clock_.nowNs();
-    uint64_t delay = next > now ? next - now : 1'000'000;
-    if (delay > kReconcileNs) delay = kReconcileNs;
-    delay += 1'000'000;  // let the kernel's coarse clock pass the expiry too
-    its.it_value.tv_sec = static_cast<time_t>(delay / 1'000'000'000);
-    its.it_value.tv_nsec = static_cast<long>(delay % 1'000'000'000);
-  } else {
-    its.it_value.tv_sec = 5;  // slow reconcile tick: catches over-budget events
-  }
+  its.it_value.tv_sec = static_cast<time_t>(delay / 1'000'000'000);
+  its.it_value.tv_nsec = static_cast<long>(delay % 1'000'000'000);
   timerfd_settime(timer_fd, 0, &its, nullptr);
 }
 
@@ -209,6 +204,13 @@ Result<void> Agent::run() {
   if (!sig.valid()) return sysError("signalfd");
 
   SG_TRY(applyConfig(config_));
+  {
+    // Blocks an earlier agent left pinned and the saved permanent ones; then
+    // the first sweep, so that no block outlives its expiry across a restart.
+    std::lock_guard<std::mutex> lock(mu_);
+    book_->restore();
+    book_->sweep();
+  }
   auto control = ControlServer::open(config_.control_socket, [this](const std::string& line) {
     return handleRequest(line).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   });
@@ -234,7 +236,8 @@ Result<void> Agent::run() {
   };
   int events_fd = parts_.sensor->eventsFd();
   if (add(sig.get()) || add(control->fd()) || add(exchange.requestFd()) || add(timer.get()) ||
-      (events_fd >= 0 && add(events_fd))) {
+      (events_fd >= 0 && add(events_fd)) ||
+      (parts_.host_changes_fd >= 0 && add(parts_.host_changes_fd))) {
     return sysError("epoll_ctl");
   }
   armTimer(timer.get());
@@ -271,6 +274,8 @@ Result<void> Agent::run() {
         rearm = true;
       } else if (fd == exchange.requestFd()) {
         exchange.publish(metricsValues());
+      } else if (fd == parts_.host_changes_fd) {
+        refreshHostAddresses();
       } else if (fd == timer.get()) {
         uint64_t ticks;
         (void)!read(timer.get(), &ticks, sizeof ticks);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,15 @@ struct AgentParts {
   std::function<std::string(uint32_t)> ifname;
   // Prefixes always allowed besides config.allow (loopback, own addresses).
   std::vector<Prefix> implicit_allow;
+  // When `host_changes_fd` (>= 0) becomes readable, the host's addresses may
+  // have changed: `refresh_implicit_allow` drains it and returns the new
+  // implicit entries (nullopt: nothing changed).
+  int host_changes_fd = -1;
+  std::function<Result<std::optional<std::vector<Prefix>>>()> refresh_implicit_allow;
   // Re-reads the config file and re-applies the flags (SIGHUP).
   std::function<Result<AgentConfig>()> reload;
+  // Where permanent blocks are kept across restarts (null: nowhere).
+  std::unique_ptr<BlockStore> store;
   // Extra fields for the "ready" event (modes per interface, ...).
   nlohmann::json ready_fields = nlohmann::json::object();
 };
@@ -56,6 +64,7 @@ class Agent {
   nlohmann::json statusJson();
   MetricsValues metricsValues();
   void reload();
+  void refreshHostAddresses();
   void armTimer(int timer_fd);
 
   AgentConfig config_;

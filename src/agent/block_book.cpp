@@ -43,8 +43,12 @@ nlohmann::json BlockBook::describe(const sg_addr& key, const sg_block& b) const 
   j["src"] = source(key);
   j["dst_port"] = b.dst_port;
   j["count"] = b.count;
-  j["block_ms"] = toMs(b.expires_ns - b.added_ns);
-  j["remaining_ms"] = b.expires_ns > now ? toMs(b.expires_ns - now) : 0;
+  if (isPermanent(b)) {
+    j["permanent"] = true;
+  } else {
+    j["block_ms"] = toMs(b.expires_ns - b.added_ns);
+    j["remaining_ms"] = b.expires_ns > now ? toMs(b.expires_ns - now) : 0;
+  }
   j["level"] = b.level;
   j["dropped"] = b.drops;
   j["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
@@ -64,6 +68,44 @@ nlohmann::json BlockBook::expiredFields(const sg_addr& key, const sg_block& b) c
           {"block_ms", toMs(b.expires_ns - b.added_ns)},
           {"dropped", b.drops},
           {"origin", (b.flags & SG_BLK_MANUAL) ? "manual" : "detector"}};
+}
+
+BlockBook::HandOff BlockBook::handOff(const sg_addr& key, Known& k) {
+  HandOff h;
+  if (enforcer_ == nullptr || isPermanent(k.block)) return h;
+  uint64_t now = clock_.nowNs();
+  BlockSpec spec{Address{key}, static_cast<uint8_t>(config_.ipv6_prefix),
+                 Nanos(k.block.expires_ns > now ? k.block.expires_ns - now : 0)};
+  if (spec.ttl.count() <= 0) return h;
+  h.tried = true;
+  // On either failure XDP keeps dropping (no hand-off): the block still holds.
+  auto r = enforcer_->block(spec);
+  if (!r) {
+    h.block_error = r.error();
+  } else if (auto m = sensor_.markHandedOff(key); !m) {
+    h.mark_error = m.error();
+  } else {
+    k.block.flags |= SG_BLK_HANDED_OFF;
+  }
+  return h;
+}
+
+void BlockBook::noteHandOff(const HandOff& h, const nlohmann::json& src) {
+  if (!h.tried) return;
+  const nlohmann::json xdp_keeps{{"src", src}, {"effect", "XDP keeps dropping the source"}};
+  const std::string what = std::string(enforcer_->name()) + " block";
+  if (h.block_error) {
+    noteFailure(block_errors_, counters_.enforcer_errors, what, h.block_error->message(),
+                xdp_keeps);
+    return;
+  }
+  noteSuccess(block_errors_, what);
+  if (h.mark_error) {
+    noteFailure(handoff_errors_, counters_.enforcer_errors, "marking the block handed off",
+                h.mark_error->message(), xdp_keeps);
+  } else {
+    noteSuccess(handoff_errors_, "marking the block handed off");
+  }
 }
 
 void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
@@ -87,26 +129,8 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
   }
   // The enforcer first, the log after: writing log lines is not on the path
   // between detection and the block being in place.
-  std::optional<Error> enforce_error, handoff_error;
-  if (enforcer_ != nullptr) {
-    uint64_t now = clock_.nowNs();
-    BlockSpec spec{Address{key}, static_cast<uint8_t>(config_.ipv6_prefix),
-                   Nanos(b.expires_ns > now ? b.expires_ns - now : 0)};
-    if (spec.ttl.count() > 0) {
-      // On either failure XDP keeps dropping (no hand-off): the block still holds.
-      auto r = enforcer_->block(spec);
-      if (!r) {
-        enforce_error = r.error();
-      } else if (auto m = sensor_.markHandedOff(key); !m) {
-        handoff_error = m.error();
-      } else {
-        k.block.flags |= SG_BLK_HANDED_OFF;
-      }
-    }
-    f["enforcer"] = enforcer_->name();
-  } else {
-    f["enforcer"] = "xdp";
-  }
+  const HandOff hand_off = handOff(key, k);
+  f["enforcer"] = enforcer_ != nullptr ? enforcer_->name() : "xdp";
   // Measured from detection (the kernel's CLOCK_MONOTONIC reading): to the
   // block held by nftables (latency_us); with XDP, which dropped the crossing
   // attempt itself (tests/bpf, tests/netns show it), to the agent notified
@@ -117,19 +141,7 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
     elapsed_us = done > detected_mono_ns ? (done - detected_mono_ns) / 1000 : 0;
   }
   log_.emit("flood_detected", f);
-  const nlohmann::json xdp_keeps{{"src", f["src"]}, {"effect", "XDP keeps dropping the source"}};
-  if (enforce_error) {
-    noteFailure(block_errors_, counters_.enforcer_errors, std::string(enforcer_->name()) + " block",
-                enforce_error->message(), xdp_keeps);
-  } else if (enforcer_ != nullptr) {
-    noteSuccess(block_errors_, std::string(enforcer_->name()) + " block");
-    if (handoff_error) {
-      noteFailure(handoff_errors_, counters_.enforcer_errors, "marking the block handed off",
-                  handoff_error->message(), xdp_keeps);
-    } else {
-      noteSuccess(handoff_errors_, "marking the block handed off");
-    }
-  }
+  noteHandOff(hand_off, f["src"]);
   if (detected_mono_ns != 0) f[enforcer_ != nullptr ? "latency_us" : "notified_us"] = elapsed_us;
   f["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
   known_[key] = k;
@@ -178,7 +190,13 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
     return;
   }
   if (ev.type != SG_EV_BLOCK_ADDED && ev.type != SG_EV_FLAGGED) return;
-  if (known_.count(ev.src)) return;
+  if (auto it = known_.find(ev.src); it != known_.end()) {
+    if (it->second.block.added_ns == ev.ts_ns) return;  // already adopted by reconcile
+    // A new block for a known source: its previous block ended and the
+    // kernel deleted it on a packet before our sweep (a flooder re-crosses
+    // at once). End the old one here, then adopt the new one.
+    expire(ev.src, it->second.block);
+  }
   sg_block b{};
   b.added_ns = ev.ts_ns;
   b.expires_ns = ev.ts_ns + ev.block_ns;
@@ -189,8 +207,15 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
   adopt(ev.src, b, ev.ifindex, ev.mono_ns, false);
 }
 
+void BlockBook::expire(const sg_addr& key, const sg_block& b) {
+  counters_.blocks_expired++;
+  log_.emit("block_expired", expiredFields(key, b));
+  known_.erase(key);  // last: `b` may be the erased entry's block
+}
+
 void BlockBook::sweep() {
   uint64_t now = clock_.nowNs();
+  last_sweep_ns_ = now;
   auto expired = sensor_.sweepExpired(now);
   if (expired.ok()) {
     for (const auto& e : *expired) {
@@ -203,22 +228,25 @@ void BlockBook::sweep() {
   if (!table.ok()) return;
   std::unordered_map<sg_addr, sg_block, KeyHash, KeyEq> present;
   for (const auto& e : *table) present[e.key] = e.block;
+  // Known blocks the kernel no longer holds, or holds as a newer block: it
+  // deleted them on a packet after their expiry.
+  for (auto it = known_.begin(); it != known_.end();) {
+    auto p = present.find(it->first);
+    if (p == present.end() || p->second.added_ns != it->second.block.added_ns) {
+      counters_.blocks_expired++;
+      log_.emit("block_expired", expiredFields(it->first, it->second.block));
+      it = known_.erase(it);
+      continue;
+    }
+    it->second.block.drops = p->second.drops;
+    if (it->second.block.expires_ns <= now + kFinalSyncNs) it->second.final_synced = true;
+    ++it;
+  }
   // Blocks the kernel holds that no event told us of (event budget spent).
   for (const auto& [key, b] : present) {
     if (!known_.count(key) && b.expires_ns > now) {
       counters_.late_blocks++;
       adopt(key, b, 0, 0, true);  // no event: no detection time to measure from
-    }
-  }
-  // Blocks the kernel expired by itself (it deletes lazily on a packet).
-  for (auto it = known_.begin(); it != known_.end();) {
-    if (!present.count(it->first)) {
-      counters_.blocks_expired++;
-      log_.emit("block_expired", expiredFields(it->first, it->second.block));
-      it = known_.erase(it);
-    } else {
-      it->second.block.drops = present[it->first].drops;
-      ++it;
     }
   }
 }
@@ -231,7 +259,24 @@ uint64_t BlockBook::nextExpiryNs() const {
   return next;
 }
 
-Result<nlohmann::json> BlockBook::block(const Address& src, Nanos duration) {
+uint64_t BlockBook::nextSweepNs() const {
+  uint64_t next = last_sweep_ns_ + (known_.empty() ? kIdleReconcileNs : kReconcileNs);
+  for (const auto& [key, k] : known_) {
+    if (isPermanent(k.block)) continue;
+    const uint64_t e = k.block.expires_ns;
+    uint64_t at = 0;
+    if (!k.final_synced && e > kFinalSyncNs) {
+      at = e - kFinalSyncNs;
+    } else {
+      // Just after the expiry: the kernel's coarse clock must have passed it.
+      at = e > UINT64_MAX - kExpirySlackNs ? UINT64_MAX : e + kExpirySlackNs;
+    }
+    next = std::min(next, at);
+  }
+  return next;
+}
+
+Result<nlohmann::json> BlockBook::block(const Address& src, Nanos duration, bool permanent) {
   if (config_.enforcer == EnforcerKind::kNone) {
     return Error(Errc::kInvalidArgument, "this agent runs with --enforcer none: it only detects");
   }
@@ -245,18 +290,90 @@ Result<nlohmann::json> BlockBook::block(const Address& src, Nanos duration) {
   uint64_t now = clock_.nowNs();
   sg_block b{};
   b.added_ns = now;
-  b.expires_ns = now + static_cast<uint64_t>(duration.count());
+  b.expires_ns = permanent ? kPermanentNs : now + static_cast<uint64_t>(duration.count());
   b.flags = SG_BLK_MANUAL | SG_BLK_XDP_DROP;
-  if (enforcer_ != nullptr) {
+  if (enforcer_ != nullptr && !permanent) {
     SG_TRY(enforcer_->block({key, static_cast<uint8_t>(config_.ipv6_prefix), duration}));
     b.flags |= SG_BLK_HANDED_OFF;
   }
   SG_TRY(sensor_.addBlock(key.raw, b));
   counters_.manual_blocks++;
+  auto previous = known_.find(key.raw);
+  const bool was_permanent = previous != known_.end() && isPermanent(previous->second.block);
   known_[key.raw] = Known{b, 0};
+  if (permanent || was_permanent) {
+    if (auto saved = saveState(); !saved) {
+      return saved.error().context("the block is in force, but not saved for the next start");
+    }
+  }
   nlohmann::json f = describe(key.raw, b);
   log_.emit("block_added", f);
   return f;
+}
+
+Result<void> BlockBook::saveState() {
+  if (store_ == nullptr) return Ok{};
+  std::vector<std::string> sources;
+  for (const auto& [key, k] : known_) {
+    if (isPermanent(k.block)) sources.push_back(source(key));
+  }
+  std::sort(sources.begin(), sources.end());
+  return store_->save(sources);
+}
+
+void BlockBook::restore() {
+  const uint64_t now = clock_.nowNs();
+  if (auto table = sensor_.listBlocks(); table.ok()) {
+    for (const auto& e : *table) {
+      if (e.block.expires_ns <= now) continue;  // the first sweep removes it
+      Known k{e.block, 0};
+      const HandOff hand_off = handOff(e.key, k);
+      known_[e.key] = k;
+      nlohmann::json f = describe(e.key, k.block);
+      f["from"] = "pinned table";
+      log_.emit("block_restored", f);
+      noteHandOff(hand_off, f["src"]);
+    }
+  } else {
+    log_.emit("error", {{"message", "reading the block table: " + table.error().message()}});
+  }
+  if (store_ == nullptr) return;
+  auto saved = store_->load();
+  if (!saved) {
+    log_.emit("error", {{"message", "permanent blocks not restored: " + saved.error().message()}});
+    return;
+  }
+  for (const std::string& text : *saved) {
+    if (auto r = restoreSaved(text); !r) {
+      log_.emit("error", {{"src", text}, {"message", r.error().message()}});
+    }
+  }
+}
+
+Result<void> BlockBook::restoreSaved(const std::string& text) {
+  Address addr;
+  if (text.find('/') == std::string::npos) {
+    auto a = parseAddress(text);
+    if (!a) return a.error();
+    addr = *a;
+  } else {
+    auto p = parsePrefix(text);
+    if (!p) return p.error();
+    addr = p->addr;
+  }
+  const Address key = sourceKey(addr, static_cast<uint8_t>(config_.ipv6_prefix));
+  auto it = known_.find(key.raw);
+  if (it != known_.end() && isPermanent(it->second.block)) return Ok{};
+  sg_block b{};
+  b.added_ns = clock_.nowNs();
+  b.expires_ns = kPermanentNs;
+  b.flags = SG_BLK_MANUAL | SG_BLK_XDP_DROP;
+  SG_TRY(sensor_.addBlock(key.raw, b));
+  known_[key.raw] = Known{b, 0};
+  nlohmann::json f = describe(key.raw, b);
+  f["from"] = "state file";
+  log_.emit("block_restored", f);
+  return Ok{};
 }
 
 Result<nlohmann::json> BlockBook::unblock(const Address& src) {
@@ -265,9 +382,17 @@ Result<nlohmann::json> BlockBook::unblock(const Address& src) {
   if (!existed) return existed.error();
   if (enforcer_ != nullptr)
     SG_TRY(enforcer_->unblock(key, static_cast<uint8_t>(config_.ipv6_prefix)));
-  bool was_known = known_.erase(key.raw) > 0;
+  auto it = known_.find(key.raw);
+  const bool was_known = it != known_.end();
+  const bool was_permanent = was_known && isPermanent(it->second.block);
+  if (was_known) known_.erase(it);
   if (!*existed && !was_known) {
     return Error(Errc::kNotFound, source(key.raw) + " is not blocked");
+  }
+  if (was_permanent) {
+    if (auto saved = saveState(); !saved) {
+      return saved.error().context("unblocked, but the state file still holds it");
+    }
   }
   counters_.blocks_removed++;
   nlohmann::json f{{"src", source(key.raw)}, {"reason", "manual"}};

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "agent/block_store.h"
 #include "agent/error_once.h"
 #include "agent/event_log.h"
 #include "agent/sensor_port.h"
@@ -42,14 +44,38 @@ class BlockBook {
   BlockBook(SensorPort& sensor, Enforcer* enforcer, EventLog& log, Clock& clock,
             const AgentConfig& config, IfName ifname, Clock* mono = nullptr);
 
+  // A block with this expiry never ends (until unblock): the program compares
+  // now < expires_ns, which always holds.
+  static constexpr uint64_t kPermanentNs = UINT64_MAX;
+  static bool isPermanent(const sg_block& b) { return b.expires_ns == kPermanentNs; }
+
   void setConfig(const AgentConfig& config) { config_ = config; }
+  // Where permanent blocks are kept across restarts (null: nowhere).
+  void setStore(BlockStore* store) { store_ = store; }
+  // At start: adopts the blocks the kernel already holds (a pinned table from
+  // an earlier agent), then re-applies the store's permanent blocks that are
+  // missing (pins removed). One "block_restored" event each.
+  void restore();
   void onKernelEvent(const sg_event& ev);
   // Expires due blocks and reconciles with the kernel's table.
   void sweep();
   // When the next known block expires (0: none known).
   uint64_t nextExpiryNs() const;
+  // When the agent should call sweep() next (the book's clock). Fixed by the
+  // last sweep and the known blocks, never by other wake-ups, so a busy
+  // control socket cannot postpone it: a reconcile tick at most kReconcileNs
+  // after the last sweep, a final read of a block's drop count kFinalSyncNs
+  // before its expiry (the kernel deletes an expired block on its source's
+  // next packet, and its count with it), and the sweep just after it.
+  uint64_t nextSweepNs() const;
+  static constexpr uint64_t kReconcileNs = 2'000'000'000;
+  static constexpr uint64_t kIdleReconcileNs = 5'000'000'000;
+  static constexpr uint64_t kFinalSyncNs = 20'000'000;
+  static constexpr uint64_t kExpirySlackNs = 1'000'000;
 
-  Result<nlohmann::json> block(const Address& src, Nanos duration);
+  // A manual block for `duration`, or without expiry when `permanent` (kept
+  // in the store; held by XDP whatever the enforcer, nftables elements time out).
+  Result<nlohmann::json> block(const Address& src, Nanos duration, bool permanent = false);
   Result<nlohmann::json> unblock(const Address& src);
   Result<nlohmann::json> blocksJson();
   const BookCounters& counters() const { return counters_; }
@@ -62,6 +88,7 @@ class BlockBook {
   struct Known {
     sg_block block{};
     uint32_t ifindex = 0;
+    bool final_synced = false;  // drops read within kFinalSyncNs of the expiry
   };
   struct KeyHash {
     size_t operator()(const sg_addr& a) const;
@@ -70,6 +97,17 @@ class BlockBook {
     bool operator()(const sg_addr& a, const sg_addr& b) const;
   };
 
+  void expire(const sg_addr& key, const sg_block& b);
+  // Hands a block to the enforcer (nftables), marking it handed off in the
+  // sensor; noteHandOff counts and logs the outcome (after the block's log).
+  struct HandOff {
+    bool tried = false;
+    std::optional<Error> block_error, mark_error;
+  };
+  HandOff handOff(const sg_addr& key, Known& k);
+  void noteHandOff(const HandOff& h, const nlohmann::json& src);
+  Result<void> saveState();
+  Result<void> restoreSaved(const std::string& text);
   void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_mono_ns,
              bool late);
   nlohmann::json expiredFields(const sg_addr& key, const sg_block& b) const;
@@ -94,6 +132,8 @@ class BlockBook {
   ErrorOnce handoff_errors_;  // sensor_.markHandedOff()
   ErrorOnce read_errors_;     // enforcer_->droppedPackets()
   uint64_t enforcer_drops_ = 0;
+  uint64_t last_sweep_ns_ = 0;
+  BlockStore* store_ = nullptr;
   std::unordered_map<sg_addr, Known, KeyHash, KeyEq> known_;
 };
 

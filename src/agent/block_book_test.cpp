@@ -199,6 +199,171 @@ TEST(BlockBook, ReconcileAdoptsBlocksWhoseEventWasSuppressed) {
   EXPECT_EQ(book.counters().blocks_expired, 1u);
 }
 
+// A flooder whose block expires re-crosses at once, before the agent's sweep:
+// the kernel deleted the old block on a packet and inserted a new one.
+TEST(BlockBook, ReCrossBeforeTheSweepIsAHandedOffNewBlock) {
+  Fixture f;
+  f.config.enforcer = EnforcerKind::kNftables;
+  FakeEnforcer nft;
+  BlockBook book(f.sensor, &nft, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  sg_addr s = v4(198, 51, 100, 9);
+  const uint64_t t0 = f.clock.nowNs();
+  f.sensor.blocks.push_back({s, {t0, t0 + 10'000'000'000, 0, 201, 80, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(blockEvent(s, t0, 10'000'000'000));
+  ASSERT_EQ(nft.calls.size(), 1u);
+
+  const uint64_t t1 = t0 + 10'000'500'000;  // 0.5 ms after the expiry
+  f.clock.set(t1);
+  f.sensor.blocks.clear();
+  f.sensor.blocks.push_back({s, {t1, t1 + 20'000'000'000, 0, 201, 80, 1, SG_BLK_XDP_DROP}});
+  sg_event again = blockEvent(s, t1, 20'000'000'000);
+  again.level = 1;
+  book.onKernelEvent(again);
+
+  EXPECT_EQ(nft.calls.size(), 2u) << "the new block must reach the enforcer";
+  EXPECT_EQ(book.counters().blocks_expired, 1u);
+  EXPECT_EQ(book.knownBlocks(), 1u);
+  EXPECT_EQ(book.nextExpiryNs(), t1 + 20'000'000'000)
+      << "a stale expiry in the past makes the agent sweep every 2 ms";
+  std::string text = f.logText();
+  EXPECT_NE(text.find("\"event\":\"block_expired\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"level\":1"), std::string::npos) << text;
+}
+
+// Same, but the re-cross's event was suppressed: reconcile finds a different
+// block under a known key.
+TEST(BlockBook, ReconcileTellsANewBlockUnderAKnownKey) {
+  Fixture f;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  sg_addr s = v4(198, 51, 100, 10);
+  const uint64_t t0 = f.clock.nowNs();
+  f.sensor.blocks.push_back({s, {t0, t0 + 10'000'000'000, 0, 201, 80, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(blockEvent(s, t0, 10'000'000'000));
+  const uint64_t t1 = t0 + 10'000'500'000;
+  f.clock.set(t1 + 1'000'000);
+  f.sensor.blocks.clear();
+  f.sensor.blocks.push_back({s, {t1, t1 + 20'000'000'000, 7, 201, 80, 1, SG_BLK_XDP_DROP}});
+  book.sweep();
+  EXPECT_EQ(book.counters().blocks_expired, 1u);
+  EXPECT_EQ(book.counters().late_blocks, 1u);
+  EXPECT_EQ(book.nextExpiryNs(), t1 + 20'000'000'000);
+}
+
+// The demo's first expiry read "after dropping 0 packets": the kernel deletes
+// an expired block on the flooder's next packet, taking its drop count with
+// it, and the agent had read the count only in sweeps, which every other
+// wake-up (a status request every 250 ms) postponed. The agent's loop is
+// simulated here: a wake-up every 250 ms, and the sweep when it is due.
+TEST(BlockBook, DropsOfABlockTheKernelDeletedOnAPacketAreKept) {
+  Fixture f;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  sg_addr s = v4(198, 51, 100, 11);
+  const uint64_t t0 = f.clock.nowNs();
+  const uint64_t expiry = t0 + 10'000'000'000;
+  f.sensor.blocks.push_back({s, {t0, expiry, 0, 201, 80, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(blockEvent(s, t0, 10'000'000'000));
+  const uint64_t per_ms = 100;  // 100k packets a second
+  uint64_t t = t0;
+  while (t < expiry + 2'000'000'000) {
+    uint64_t due = book.nextSweepNs();
+    uint64_t next = std::min(t + 250'000'000, due);
+    f.clock.set(next);
+    t = next;
+    if (t < expiry) {
+      f.sensor.blocks[0].block.drops = (t - t0) / 1'000'000 * per_ms;
+    } else {
+      f.sensor.blocks.clear();  // the flooder's next packet: deleted on the spot
+    }
+    if (t >= due) book.sweep();
+  }
+  std::string text = f.logText();
+  auto at = text.find("\"event\":\"block_expired\"");
+  ASSERT_NE(at, std::string::npos) << text;
+  auto line = nlohmann::json::parse(
+      text.substr(text.rfind('\n', at) + 1, text.find('\n', at) - text.rfind('\n', at) - 1));
+  const uint64_t total = 10'000 * per_ms;
+  EXPECT_GE(line["dropped"].get<uint64_t>(), total * 99 / 100) << line.dump();
+}
+
+TEST(BlockBook, PermanentBlockNeverExpiresIsSavedAndUnblockForgetsIt) {
+  Fixture f;
+  f.config.enforcer = EnforcerKind::kNftables;
+  FakeEnforcer nft;
+  MemoryBlockStore store;
+  BlockBook book(f.sensor, &nft, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  book.setStore(&store);
+  auto addr = *parseAddress("192.0.2.70");
+  auto r = book.block(addr, std::chrono::seconds(1), true);
+  ASSERT_OK(r);
+  EXPECT_EQ((*r)["permanent"], true);
+  EXPECT_TRUE(nft.calls.empty()) << "XDP holds a permanent block: nftables elements time out";
+  ASSERT_EQ(f.sensor.blocks.size(), 1u);
+  EXPECT_EQ(f.sensor.blocks[0].block.expires_ns, BlockBook::kPermanentNs);
+  EXPECT_EQ(store.saved, std::vector<std::string>{"192.0.2.70"});
+  book.sweep();
+  EXPECT_EQ(book.nextSweepNs(), f.clock.nowNs() + BlockBook::kReconcileNs)
+      << "a permanent block schedules no sweep of its own";
+
+  f.clock.advance(1'000'000'000'000);  // 1000 s on
+  book.sweep();
+  EXPECT_EQ(book.knownBlocks(), 1u);
+  ASSERT_EQ(f.sensor.blocks.size(), 1u);
+
+  ASSERT_OK(book.unblock(addr));
+  EXPECT_TRUE(f.sensor.blocks.empty());
+  EXPECT_TRUE(store.saved.empty());
+}
+
+TEST(BlockBook, PermanentBlockThatCannotBeSavedSaysSo) {
+  Fixture f;
+  MemoryBlockStore store;
+  store.fail = true;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  book.setStore(&store);
+  auto r = book.block(*parseAddress("192.0.2.71"), std::chrono::seconds(1), true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("not saved"), std::string::npos) << r.error().message();
+}
+
+// At start: the pinned table's live blocks are adopted (and handed to
+// nftables again), expired ones left to the first sweep, and the state
+// file's permanent blocks re-applied where the table lacks them.
+TEST(BlockBook, RestoreAdoptsThePinnedTableAndReappliesSavedPermanentBlocks) {
+  Fixture f;
+  f.config.enforcer = EnforcerKind::kNftables;
+  FakeEnforcer nft;
+  MemoryBlockStore store;
+  store.saved = {"192.0.2.80", "2001:db8:7:8::/64"};
+  const uint64_t now = f.clock.nowNs();
+  f.sensor.blocks.push_back(
+      {v4(192, 0, 2, 81), {now - 1, now + 30'000'000'000, 9, 201, 80, 0, SG_BLK_XDP_DROP}});
+  f.sensor.blocks.push_back(
+      {v4(192, 0, 2, 82), {now - 9, now - 1, 5, 201, 80, 0, SG_BLK_XDP_DROP}});  // expired
+  f.sensor.blocks.push_back(
+      {v4(192, 0, 2, 80),
+       {now - 5, BlockBook::kPermanentNs, 0, 0, 0, 0, SG_BLK_XDP_DROP | SG_BLK_MANUAL}});
+  BlockBook book(f.sensor, &nft, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  book.setStore(&store);
+  book.restore();
+  book.sweep();
+  EXPECT_EQ(book.knownBlocks(), 3u);  // .81 (timed), .80 (permanent), the /64
+  ASSERT_EQ(nft.calls.size(), 1u);
+  EXPECT_EQ(nft.calls[0], "block 192.0.2.81 30000");
+  EXPECT_EQ(f.sensor.blocks.size(), 3u) << "the expired .82 is swept";
+  bool v6 = false;
+  for (const auto& e : f.sensor.blocks) {
+    if (Address{e.key}.str() == "2001:db8:7:8::") {
+      v6 = true;
+      EXPECT_EQ(e.block.expires_ns, BlockBook::kPermanentNs);
+    }
+  }
+  EXPECT_TRUE(v6) << "the saved /64 is blocked again";
+  EXPECT_EQ(book.counters().blocks_expired, 1u);
+  std::string text = f.logText();
+  EXPECT_NE(text.find("\"from\":\"state file\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"from\":\"pinned table\""), std::string::npos) << text;
+}
+
 TEST(BlockBook, ManualBlockUnblockAndErrors) {
   Fixture f;
   f.config.allow.push_back(*parsePrefix("10.0.0.0/8"));

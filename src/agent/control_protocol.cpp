@@ -61,6 +61,15 @@ Result<ControlRequest> parseControlRequest(std::string_view line) {
         }
         req.for_ms = for_it->get<uint64_t>();
       }
+      auto perm_it = j.find("permanent");
+      if (perm_it != j.end()) {
+        if (!perm_it->is_boolean())
+          return Error(Errc::kInvalidArgument, "permanent must be true or false");
+        req.permanent = perm_it->get<bool>();
+        if (req.permanent && req.for_ms) {
+          return Error(Errc::kInvalidArgument, "a permanent block takes no for_ms");
+        }
+      }
     }
   } else {
     return Error(Errc::kInvalidArgument,
@@ -74,6 +83,7 @@ std::string encodeControlRequest(const ControlRequest& r) {
   j["cmd"] = cmdName(r.cmd);
   if (r.cmd == ControlCmd::kBlock || r.cmd == ControlCmd::kUnblock) j["src"] = r.src.str();
   if (r.cmd == ControlCmd::kBlock && r.for_ms) j["for_ms"] = r.for_ms;
+  if (r.cmd == ControlCmd::kBlock && r.permanent) j["permanent"] = true;
   return j.dump();
 }
 

@@ -3,6 +3,7 @@
 // socket.
 //   request:  {"cmd":"status"} | {"cmd":"blocks"} |
 //             {"cmd":"block","src":"192.0.2.7","for_ms":600000} |
+//             {"cmd":"block","src":"192.0.2.7","permanent":true} |
 //             {"cmd":"unblock","src":"192.0.2.7"} | {"cmd":"reload"}
 //   response: {"ok":true,...} or {"ok":false,"error":"why"}
 #pragma once
@@ -20,8 +21,9 @@ enum class ControlCmd { kStatus, kBlocks, kBlock, kUnblock, kReload };
 
 struct ControlRequest {
   ControlCmd cmd = ControlCmd::kStatus;
-  Address src;          // block, unblock
-  uint64_t for_ms = 0;  // block: 0 = the configured block duration
+  Address src;             // block, unblock
+  uint64_t for_ms = 0;     // block: 0 = the configured block duration
+  bool permanent = false;  // block: no expiry, until unblock (not with for_ms)
 };
 
 // Every malformed request gets an error that says what is wrong.

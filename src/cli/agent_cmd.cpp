@@ -61,8 +61,9 @@ int runAgent(const AgentFlags& flags) {
   if (auto caps = checkAgentCapabilities(); !caps) return fail(caps.error());
 
   agent::EventLog log(cfg.log_format, stdout);
-  auto sensor = XdpSensor::load({cfg.max_sources, cfg.max_blocks});
+  auto sensor = XdpSensor::load({cfg.max_sources, cfg.max_blocks, cfg.pin_dir});
   if (!sensor) return fail(sensor.error());
+  for (const auto& note : (*sensor)->pinNotes()) log.emit("notice", {{"pins", note}});
   nlohmann::json modes = nlohmann::json::object();
   for (const auto& name : cfg.interfaces) {
     if (auto r = (*sensor)->attach(name, cfg.xdp_mode, cfg.xdp_coexist); !r) return fail(r.error());
@@ -82,14 +83,38 @@ int runAgent(const AgentFlags& flags) {
     }
     parts.enforcer = std::move(*nft);
   }
+  parts.store = std::make_unique<agent::FileBlockStore>(cfg.state_dir);
   parts.interfaces = cfg.interfaces;
   parts.ifname = ifName;
-  parts.implicit_allow = loopbackPrefixes();
-  if (auto own = localAddresses(); own.ok()) {
-    for (const auto& a : *own) {
-      parts.implicit_allow.push_back(Prefix{a, static_cast<uint8_t>(128)});
-    }
+  // Loopback and the host's own addresses (exact, /128), re-read whenever
+  // rtnetlink reports an address change.
+  auto hostAllow = []() -> Result<std::vector<Prefix>> {
+    auto own = localAddresses();
+    if (!own) return own.error();
+    std::vector<Prefix> out = loopbackPrefixes();
+    for (const auto& a : *own) out.push_back(Prefix{a, static_cast<uint8_t>(128)});
+    return out;
+  };
+  auto watch = AddressWatch::open();
+  if (!watch) {
+    log.emit("warning",
+             {{"message", "host address changes not followed: " + watch.error().message()}});
   } else {
+    parts.host_changes_fd = watch->fd();
+    parts.refresh_implicit_allow = [&w = *watch,
+                                    hostAllow]() -> Result<std::optional<std::vector<Prefix>>> {
+      auto changed = w.drain();
+      if (!changed) return changed.error();
+      if (!*changed) return std::optional<std::vector<Prefix>>{};
+      auto allow = hostAllow();
+      if (!allow) return allow.error();
+      return std::optional<std::vector<Prefix>>{std::move(*allow)};
+    };
+  }
+  if (auto own = hostAllow(); own.ok()) {
+    parts.implicit_allow = std::move(*own);
+  } else {
+    parts.implicit_allow = loopbackPrefixes();
     log.emit("warning", {{"message", "own addresses not allowlisted: " + own.error().message()}});
   }
   parts.reload = [&flags, interfaces = cfg.interfaces]() -> Result<AgentConfig> {

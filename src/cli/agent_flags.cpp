@@ -34,6 +34,11 @@ void AgentFlags::addTo(CLI::App* sub) {
                   "Prometheus endpoint host:port (default 127.0.0.1:9469; '' disables)");
   sub->add_option("--control-socket", control_socket,
                   "Control socket (default /run/syn-guard/agent.sock)");
+  sub->add_option("--pin-dir", pin_dir,
+                  "bpffs directory for the pinned block table and count state, so blocks "
+                  "survive a restart (default /sys/fs/bpf/syn-guard; '' disables)");
+  sub->add_option("--state-dir", state_dir,
+                  "Directory of the state file of permanent blocks (default /var/lib/syn-guard)");
   sub->add_flag("--enable-syn-guard", enable_syn_guard,
                 "Accepted for compatibility with the original agent; always on");
 }
@@ -65,6 +70,8 @@ Result<void> AgentFlags::applyTo(AgentConfig& c) const {
   if (given("--nft-table")) c.nft_table = nft_table;
   if (given("--metrics-listen")) c.metrics_listen = metrics_listen;
   if (given("--control-socket")) c.control_socket = control_socket;
+  if (given("--pin-dir")) c.pin_dir = pin_dir;
+  if (given("--state-dir")) c.state_dir = state_dir;
   if (given("--allow")) {
     for (const auto& a : allow) {
       auto p = parsePrefix(a);
@@ -114,6 +121,8 @@ constexpr FieldFlag kFieldFlags[] = {
     {"nft_table", "--nft-table"},
     {"metrics_listen", "--metrics-listen"},
     {"control_socket", "--control-socket"},
+    {"pin_dir", "--pin-dir"},
+    {"state_dir", "--state-dir"},
 };
 
 }  // namespace

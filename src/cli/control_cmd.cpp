@@ -21,6 +21,7 @@ struct ControlArgs {
   bool json = false;
   std::string ip;
   std::string duration;
+  bool permanent = false;
 };
 
 int fail(const std::string& cmd, const std::string& why, int code) {
@@ -72,6 +73,13 @@ void printBlocks(const nlohmann::json& blocks) {
   std::printf("%-28s %6s %8s %10s %10s %6s %8s %s\n", "SOURCE", "PORT", "COUNT", "BLOCK", "LEFT",
               "LEVEL", "DROPPED", "BY");
   for (const auto& b : blocks) {
+    if (b.value("permanent", false)) {
+      std::printf("%-28s %6u %8u %10s %10s %6u %8llu %s/%s\n", b.value("src", "").c_str(),
+                  b.value("dst_port", 0u), b.value("count", 0u), "permanent", "-",
+                  b.value("level", 0u), b.value("dropped", 0ull), b.value("origin", "").c_str(),
+                  b.value("enforced_by", "").c_str());
+      continue;
+    }
     std::printf("%-28s %6u %8u %9.1fs %9.1fs %6u %8llu %s/%s\n", b.value("src", "").c_str(),
                 b.value("dst_port", 0u), b.value("count", 0u), b.value("block_ms", 0.0) / 1000,
                 b.value("remaining_ms", 0.0) / 1000, b.value("level", 0u), b.value("dropped", 0ull),
@@ -122,6 +130,8 @@ void registerControl(CLI::App& app, int* exit_code) {
   socket_opt(block);
   block->add_option("ip", args->ip, "Address to block")->required();
   block->add_option("--for", args->duration, "How long (e.g. 10m); default: the block duration");
+  block->add_flag("--permanent", args->permanent,
+                  "No expiry: until `syn-guard unblock`, kept across agent restarts");
   block->callback([args, exit_code] {
     auto addr = parseAddress(args->ip);
     if (!addr) {
@@ -129,6 +139,11 @@ void registerControl(CLI::App& app, int* exit_code) {
       return;
     }
     agent::ControlRequest req{agent::ControlCmd::kBlock, *addr, 0};
+    req.permanent = args->permanent;
+    if (req.permanent && !args->duration.empty()) {
+      *exit_code = fail("block", "--permanent and --for exclude each other", 2);
+      return;
+    }
     if (!args->duration.empty()) {
       auto d = parseDuration(args->duration);
       if (!d) {
@@ -147,8 +162,12 @@ void registerControl(CLI::App& app, int* exit_code) {
       return;
     }
     const auto& b = (*r)["block"];
-    std::printf("blocked %s for %.1fs\n", b.value("src", "").c_str(),
-                b.value("block_ms", 0.0) / 1000);
+    if (b.value("permanent", false)) {
+      std::printf("blocked %s permanently\n", b.value("src", "").c_str());
+    } else {
+      std::printf("blocked %s for %.1fs\n", b.value("src", "").c_str(),
+                  b.value("block_ms", 0.0) / 1000);
+    }
   });
 
   auto* unblock = app.add_subcommand("unblock", "Lift a block now");

@@ -137,6 +137,14 @@ Result<void> checkSocketPath(std::string_view path) {
   return Ok{};
 }
 
+Result<void> checkDirPath(std::string_view path, bool may_be_empty) {
+  if (path.empty()) return may_be_empty ? Result<void>(Ok{}) : invalid("empty directory path");
+  if (path.front() != '/') return invalid(quoted(path) + " is not an absolute path");
+  if (path.find('\0') != std::string_view::npos) return invalid("path contains a NUL byte");
+  if (path.size() > 4000) return invalid("path is longer than 4000 bytes");
+  return Ok{};
+}
+
 }  // namespace limits
 
 Result<void> validateConfig(const AgentConfig& c) {
@@ -166,6 +174,8 @@ Result<void> validateConfig(const AgentConfig& c) {
   SG_TRY(field("nft_table", checkNftTable(c.nft_table)));
   SG_TRY(field("metrics_listen", checkListenAddress(c.metrics_listen)));
   SG_TRY(field("control_socket", checkSocketPath(c.control_socket)));
+  SG_TRY(field("pin_dir", checkDirPath(c.pin_dir, true)));
+  SG_TRY(field("state_dir", checkDirPath(c.state_dir, false)));
   return Ok{};
 }
 

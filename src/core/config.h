@@ -61,6 +61,11 @@ struct AgentConfig {
   std::string metrics_listen = "127.0.0.1:9469";
   // Root-only control socket used by `syn-guard status|blocks|block|unblock`.
   std::string control_socket = "/run/syn-guard/agent.sock";
+  // bpffs directory where the block table and the count state are pinned, so
+  // that blocks survive an agent restart; "" disables pinning.
+  std::string pin_dir = "/sys/fs/bpf/syn-guard";
+  // Directory of the agent's state file (permanent blocks, re-applied at start).
+  std::string state_dir = "/var/lib/syn-guard";
 };
 
 // Range and consistency checks (ranges in core/config_checks.h); the error

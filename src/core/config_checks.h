@@ -56,5 +56,7 @@ Result<void> checkNftTable(std::string_view name);
 Result<void> checkListenAddress(std::string_view text);
 // An absolute path that fits in sockaddr_un.
 Result<void> checkSocketPath(std::string_view path);
+// An absolute directory path ("" allowed when `may_be_empty`).
+Result<void> checkDirPath(std::string_view path, bool may_be_empty);
 
 }  // namespace sg::limits

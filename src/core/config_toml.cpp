@@ -177,6 +177,12 @@ const KeySpec kKeys[] = {
   {"control_socket", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.control_socket, readString(k, n, "a string"));
      return k.check(n, limits::checkSocketPath(c.control_socket)); }},
+  {"pin_dir", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.pin_dir, readString(k, n, "a string (a bpffs directory, or \"\" to disable)"));
+     return k.check(n, limits::checkDirPath(c.pin_dir, true)); }},
+  {"state_dir", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.state_dir, readString(k, n, "a string"));
+     return k.check(n, limits::checkDirPath(c.state_dir, false)); }},
 };
 // clang-format on
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -60,6 +61,19 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(const AgentOptions& o,
     argv.push_back(i);
   }
   argv.insert(argv.end(), o.extra.begin(), o.extra.end());
+  // A lab agent touches nothing of the host: no pins in /sys/fs/bpf, no
+  // state file in /var/lib (unless the options name their own).
+  auto given = [&](const std::string& flag) {
+    return std::find(o.extra.begin(), o.extra.end(), flag) != o.extra.end();
+  };
+  if (!given("--pin-dir")) {
+    argv.push_back("--pin-dir");
+    argv.push_back("");
+  }
+  if (!given("--state-dir")) {
+    argv.push_back("--state-dir");
+    argv.push_back(a->dir_);
+  }
   auto proc = Process::spawn(argv, o.netns);
   if (!proc.ok()) return proc.error().context("starting the agent");
   a->proc_ = std::move(*proc);

@@ -1,9 +1,13 @@
 #include "linux/interfaces.h"
 
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -191,6 +195,49 @@ Result<std::vector<Address>> localAddresses() {
   }
   freeifaddrs(list);
   return out;
+}
+
+Result<AddressWatch> AddressWatch::open() {
+  const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  if (fd < 0) return makeError(Errc::kIo, "rtnetlink socket: " + errnoText(errno));
+  AddressWatch w(fd);
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    return makeError(Errc::kIo, "rtnetlink address groups: " + errnoText(errno));
+  }
+  return w;
+}
+
+AddressWatch::~AddressWatch() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<bool> AddressWatch::drain() {
+  bool changed = false;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return changed;
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {  // the kernel dropped notifications: re-read anyway
+        changed = true;
+        continue;
+      }
+      return makeError(Errc::kIo, "reading rtnetlink: " + errnoText(errno));
+    }
+    const size_t len = static_cast<size_t>(n);
+    size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= len) {
+      nlmsghdr h{};
+      std::memcpy(&h, buf + off, sizeof h);
+      if (h.nlmsg_len < sizeof h || h.nlmsg_len > len - off) break;
+      if (h.nlmsg_type == RTM_NEWADDR || h.nlmsg_type == RTM_DELADDR) changed = true;
+      off += NLMSG_ALIGN(h.nlmsg_len);
+    }
+  }
 }
 
 }  // namespace sg

@@ -39,4 +39,24 @@ Result<int> interfaceIndex(const std::string& name);
 // included), no duplicates, in getifaddrs order.
 Result<std::vector<Address>> localAddresses();
 
+// Address change notifications of the calling thread's network namespace
+// (rtnetlink groups RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR): fd() becomes
+// readable when an address is added or removed.
+class AddressWatch {
+ public:
+  static Result<AddressWatch> open();
+  AddressWatch(AddressWatch&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  AddressWatch& operator=(AddressWatch&&) = delete;
+  AddressWatch(const AddressWatch&) = delete;
+  ~AddressWatch();
+  int fd() const { return fd_; }
+  // Reads every waiting notification without blocking; true when one was an
+  // address change, or when notifications were lost (ENOBUFS).
+  Result<bool> drain();
+
+ private:
+  explicit AddressWatch(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 }  // namespace sg

@@ -101,8 +101,11 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
+  if (!options.pin_dir.empty()) SG_TRY(sensor->preparePins(options.pin_dir));
+
   err = syn_guard__load(skel);
   if (err != 0) return loadError(err, log);
+  SG_TRY(sensor->restorePinnedBlocks());
   SG_TRY(sensor->calibrateClock());
 
   sensor->events_ = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), &XdpSensor::onRingSample,

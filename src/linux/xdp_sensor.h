@@ -44,6 +44,9 @@ struct SensorOptions {
   uint32_t max_sources = 65536;
   // Entries of sg_blocks, the block hash (16..1M).
   uint32_t max_blocks = 16384;
+  // bpffs directory for the pinned block table and count state
+  // (xdp_sensor_pins.cpp); "" = nothing pinned.
+  std::string pin_dir;
 };
 
 // One block as the kernel holds it.
@@ -115,6 +118,16 @@ class XdpSensor {
   bool blocksActiveHint() const;
   // Bits set in the block prefilter (for tests: stale bits cost a lookup).
   size_t blockBitsSet() const;
+  // The prefilter bit of a key (the program's sg_block_bit of its hash).
+  uint32_t blockBitOf(const sg_addr& key) const;
+  // Steps of a prefilter rebuild, for a test to interleave kernel work with
+  // (setRebuildHook): after the first listing, after the clearing.
+  enum class RebuildStep { kListed, kCleared };
+  void setRebuildHook(std::function<void(RebuildStep)> hook) { rebuild_hook_ = std::move(hook); }
+
+  // ---- pins (xdp_sensor_pins.cpp) ----
+  // What load() did with the pins: reused, recreated (and why), or off.
+  const std::vector<std::string>& pinNotes() const { return pin_notes_; }
 
   // ---- the program's clock (xdp_sensor_clock.cpp) ----
   // Now in the program's time base: CLOCK_MONOTONIC + the learnt offset. It
@@ -138,6 +151,8 @@ class XdpSensor {
  private:
   XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus);
   Result<void> rebuildBlockBits();
+  Result<void> preparePins(const std::string& dir);
+  Result<void> restorePinnedBlocks();
   void setBlockBit(const sg_addr& key);
   void fillBlockBits();
   Result<void> detachStale(int ifindex, const std::string& ifname, uint32_t mode_flags,
@@ -169,6 +184,9 @@ class XdpSensor {
   std::vector<Link> links_;
   std::vector<XdpAttachment> attachments_;
   const std::function<void(const sg_event&)>* on_event_ = nullptr;
+  std::function<void(RebuildStep)> rebuild_hook_;
+  std::vector<std::string> pin_notes_;
+  bool blocks_reused_ = false;
   int consumed_ = 0;
 
   static int onRingSample(void* ctx, void* data, size_t size);

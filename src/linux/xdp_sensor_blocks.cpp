@@ -3,12 +3,13 @@
 // The prefilter: the program looks a source up in sg_blocks only when its bit
 // in sg_block_bits is set (and, for non-attempts, only when sg_blocks_maybe
 // is). Whoever inserts a block sets its bit and the summary afterwards; only
-// user space clears bits, by rebuilding the bitmap from the map
-// (rebuildBlockBits). A stale bit costs one hash lookup; a missing bit would
-// let a blocked source through, so the order of the rebuild matters.
+// user space clears bits, and only the bits no listed block needs, one atomic
+// AND per word (rebuildBlockBits). A stale bit costs one hash lookup; a
+// missing bit would let a blocked source through.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -19,6 +20,8 @@
 
 namespace sg {
 namespace {
+
+constexpr size_t kListBatch = 4096;  // entries per bpf_map_lookup_batch call
 
 Error mapError(const char* what, int err) {
   return makeError(
@@ -40,8 +43,12 @@ size_t XdpSensor::blockBitsSet() const {
   return n;
 }
 
+uint32_t XdpSensor::blockBitOf(const sg_addr& key) const {
+  return sg_block_bit(sg_addr_hash(&key));
+}
+
 void XdpSensor::setBlockBit(const sg_addr& key) {
-  const uint32_t bit = sg_block_bit(sg_addr_hash(&key));
+  const uint32_t bit = blockBitOf(key);
   __atomic_fetch_or(&skel_->data_blockbits->sg_block_bits[bit / 64], 1ull << (bit % 64),
                     __ATOMIC_SEQ_CST);
   __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, 1u, __ATOMIC_SEQ_CST);
@@ -55,29 +62,43 @@ void XdpSensor::fillBlockBits() {
   __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, 1u, __ATOMIC_SEQ_CST);
 }
 
-// Rebuild: (1) list the map and compute the bitmap of its keys, (2) write it
-// word by word, then the summary, (3) list the map again and set the bit and
-// the summary of every block found. Why a block the kernel inserts
-// concurrently is never left without its bit: the kernel sets the bit (and
-// the summary) after its insert. If its set lands after our write of that
-// word (or of the summary), it survives. If it lands before, then the insert
-// happened before our write, hence before the re-read of step 3 began, so
-// step 3 finds the block (unless it was deleted meanwhile, and then it needs
-// no bit) and sets the bit again. Every step is a sequentially consistent
-// store or a syscall, and the kernel's bit set is a locked read-modify-write.
+// Rebuild, clearing only bits no block needs: (1) snapshot the bitmap, (2)
+// list the map and compute the bits its keys need, (3) clear, with an atomic
+// AND, the snapshot's bits that no listed key needs, (4) list the map again
+// and set the bit of every block found.
+// A block the kernel inserts during the rebuild keeps its bit: the kernel
+// sets it after its insert and user space never writes a whole word, so the
+// bit can only be lost if (3) clears it — which needs it set in the snapshot
+// and unneeded by the listing, i.e. shared with a key deleted just now (a
+// collision: 1 in SG_BLOCK_BITS per cleared bit, or the same source blocked
+// again within microseconds of the deletion). For that case alone the bit is
+// missing from (3) until (4) sets it again, one map scan later. A key that
+// existed before (1) and still exists is in the listing of (2), so its bit is
+// never cleared. The summary (sg_blocks_maybe) is cleared only when the
+// bitmap is empty after (3), and set again in (4) if a block appeared.
 Result<void> XdpSensor::rebuildBlockBits() {
+  __u64* bits = skel_->data_blockbits->sg_block_bits;
+  __u64 snapshot[SG_BLOCK_WORDS];
+  for (size_t i = 0; i < SG_BLOCK_WORDS; i++) {
+    snapshot[i] = __atomic_load_n(&bits[i], __ATOMIC_SEQ_CST);
+  }
   auto before = listBlocks();
   if (!before.ok()) return before.error();  // bitmap untouched: still a superset
-  __u64 fresh[SG_BLOCK_WORDS] = {};
+  __u64 needed[SG_BLOCK_WORDS] = {};
   for (const KernelBlock& kb : *before) {
-    const uint32_t bit = sg_block_bit(sg_addr_hash(&kb.key));
-    fresh[bit / 64] |= 1ull << (bit % 64);
+    const uint32_t bit = blockBitOf(kb.key);
+    needed[bit / 64] |= 1ull << (bit % 64);
   }
+  if (rebuild_hook_) rebuild_hook_(RebuildStep::kListed);
+  bool any = false;
   for (size_t i = 0; i < SG_BLOCK_WORDS; i++) {
-    __atomic_store_n(&skel_->data_blockbits->sg_block_bits[i], fresh[i], __ATOMIC_SEQ_CST);
+    const __u64 clear = snapshot[i] & ~needed[i];
+    const __u64 left = clear != 0 ? __atomic_and_fetch(&bits[i], ~clear, __ATOMIC_SEQ_CST)
+                                  : __atomic_load_n(&bits[i], __ATOMIC_SEQ_CST);
+    any = any || left != 0;
   }
-  __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, before->empty() ? 0u : 1u,
-                   __ATOMIC_SEQ_CST);
+  if (!any) __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, 0u, __ATOMIC_SEQ_CST);
+  if (rebuild_hook_) rebuild_hook_(RebuildStep::kCleared);
   auto after = listBlocks();
   if (!after.ok()) {
     fillBlockBits();
@@ -87,23 +108,35 @@ Result<void> XdpSensor::rebuildBlockBits() {
   return Ok{};
 }
 
+// Batched: one syscall per kBatch entries instead of two per entry.
 Result<std::vector<KernelBlock>> XdpSensor::listBlocks() {
   const int fd = bpf_map__fd(skel_->maps.sg_blocks);
   std::vector<KernelBlock> out;
-  sg_addr cur{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    KernelBlock kb;
-    kb.key = next;
-    if (bpf_map_lookup_elem(fd, &next, &kb.block) == 0) {
-      out.push_back(kb);
-    } else if (errno != ENOENT) {  // ENOENT: deleted meanwhile
-      return mapError("reading the block map failed", errno);
+  size_t batch = std::min<size_t>(options_.max_blocks, kListBatch);
+  std::vector<sg_addr> keys(batch);
+  std::vector<sg_block> values(batch);
+  sg_addr token{};  // the kernel's cursor (a bucket index for hash maps)
+  bool first = true;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  for (;;) {
+    __u32 count = static_cast<__u32>(batch);
+    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
+                                         values.data(), &count, &opts);
+    const int e = errno;
+    for (__u32 i = 0; i < count; i++) out.push_back({keys[i], values[i]});
+    if (err == 0) {
+      first = false;
+      continue;
     }
-    cur = next;
-    prev = &cur;
+    if (e == ENOENT) break;  // the end of the map
+    if (e == ENOSPC && count == 0 && batch < options_.max_blocks) {
+      batch = std::min<size_t>(batch * 2, options_.max_blocks);  // a bucket larger than batch
+      keys.resize(batch);
+      values.resize(batch);
+      continue;
+    }
+    return mapError("reading the block map failed", e);
   }
-  if (errno != ENOENT) return mapError("scanning the block map failed", errno);
   return out;
 }
 
@@ -148,6 +181,11 @@ Result<void> XdpSensor::markHandedOff(const sg_addr& key) {
   return Ok{};
 }
 
+// One batched listing, then each expired block taken out with
+// lookup-and-delete, which returns what it deleted: if the kernel replaced
+// the expired block with a fresh one since the listing (its source crossed
+// again), the fresh one is put back at once. (A plain batch delete has no
+// such compare: it would delete the fresh block and unblock the source.)
 Result<std::vector<KernelBlock>> XdpSensor::sweepExpired(uint64_t now_ns) {
   auto all = listBlocks();
   if (!all.ok()) return all.error();
@@ -155,17 +193,20 @@ Result<std::vector<KernelBlock>> XdpSensor::sweepExpired(uint64_t now_ns) {
   std::vector<KernelBlock> expired;
   for (const KernelBlock& kb : *all) {
     if (kb.block.expires_ns > now_ns) continue;
-    // Read it again right before deleting: the kernel may have replaced an
-    // expired block with a fresh one for the same source since the listing.
-    // (No compare-and-delete exists for BPF maps; this narrows the race to
-    // the gap between two syscalls.)
-    sg_block again{};
-    if (bpf_map_lookup_elem(fd, &kb.key, &again) != 0 || again.expires_ns > now_ns) continue;
-    if (bpf_map_delete_elem(fd, &kb.key) == 0) {
-      expired.push_back(kb);
-    } else if (errno != ENOENT) {  // ENOENT: the kernel removed it first
+    sg_block taken{};
+    if (bpf_map_lookup_and_delete_elem(fd, &kb.key, &taken) != 0) {
+      if (errno == ENOENT) continue;  // the kernel removed it first
       return mapError("removing an expired block failed", errno);
     }
+    if (taken.expires_ns > now_ns) {
+      // A fresh block: restore it (unless the kernel inserted yet another).
+      if (bpf_map_update_elem(fd, &kb.key, &taken, BPF_NOEXIST) != 0 && errno != EEXIST) {
+        return mapError("restoring a fresh block failed", errno);
+      }
+      setBlockBit(kb.key);
+      continue;
+    }
+    expired.push_back({kb.key, taken});
   }
   SG_TRY(rebuildBlockBits());
   return expired;

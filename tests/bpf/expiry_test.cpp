@@ -81,5 +81,27 @@ TEST_F(ExpiryTest, RepeatOffenderGetsADoubledBlock) {
   EXPECT_EQ(blocks->front().block.expires_ns - blocks->front().block.added_ns, 2 * cfg_.block_ns);
 }
 
+// The sweep lists and deletes in batches: a table of more blocks than one
+// batch (4,096) is listed whole, and only the expired ones go.
+TEST_F(ExpiryTest, SweepOfManyBlocksListsThemAllAndKeepsTheLiveOnes) {
+  const uint64_t now = sensor_->kernelNowNs();
+  const int n = 6000;
+  for (int i = 0; i < n; i++) {
+    const std::string a = "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1";
+    ASSERT_OK(sensor_->addBlock(keyOf(a), blockEnding(i % 2 == 0 ? 1 : now + 60'000'000'000ull)));
+  }
+  auto all = sensor_->listBlocks();
+  ASSERT_OK(all);
+  EXPECT_EQ(all->size(), static_cast<size_t>(n));
+  auto swept = sensor_->sweepExpired(now);
+  ASSERT_OK(swept);
+  EXPECT_EQ(swept->size(), static_cast<size_t>(n / 2));
+  auto rest = sensor_->listBlocks();
+  ASSERT_OK(rest);
+  EXPECT_EQ(rest->size(), static_cast<size_t>(n / 2));
+  EXPECT_EQ(send(ackFrom("10.0.1.1")), XDP_DROP);
+  EXPECT_EQ(send(ackFrom("10.0.0.1")), XDP_PASS);
+}
+
 }  // namespace
 }  // namespace sg::test

@@ -56,5 +56,38 @@ TEST_F(PrefilterTest, RebuildKeepsTheBitOfEveryLiveBlock) {
   EXPECT_EQ(send(synFrom("2001:db8:9::5")), XDP_PASS);
 }
 
+// A block the kernel inserts while user space rebuilds the prefilter (here:
+// between the rebuild's listing and its clearing) keeps its bit throughout:
+// a packet of that source sent right after the clearing is dropped.
+TEST_F(PrefilterTest, BlockInsertedDuringARebuildIsNeverWithoutItsBit) {
+  const uint64_t far = sensor_->kernelNowNs() + 600'000'000'000ull;
+  ASSERT_OK(sensor_->addBlock(keyOf("192.0.2.60"), blockUntil(far)));
+  ASSERT_OK(sensor_->addBlock(keyOf("192.0.2.61"), blockUntil(far)));
+  const uint32_t gone_bit = sensor_->blockBitOf(keyOf("192.0.2.61"));
+  // A flooder whose bit is not the one the rebuild may clear.
+  std::string flooder;
+  for (int i = 1; i < 250 && flooder.empty(); i++) {
+    std::string s = "203.0.113." + std::to_string(i);
+    if (sensor_->blockBitOf(keyOf(s)) != gone_bit) flooder = s;
+  }
+  ASSERT_FALSE(flooder.empty());
+  int crossings = 0;
+  uint32_t verdict_after_clear = XDP_PASS;
+  sensor_->setRebuildHook([&](XdpSensor::RebuildStep step) {
+    if (step == XdpSensor::RebuildStep::kListed) {
+      crossings += synBurst(flooder, cfg_.threshold + 1);
+    } else {
+      verdict_after_clear = send(ackFrom(flooder));
+    }
+  });
+  auto removed = sensor_->removeBlock(keyOf("192.0.2.61"));
+  sensor_->setRebuildHook({});
+  ASSERT_OK(removed);
+  ASSERT_EQ(crossings, 1) << "the kernel blocked the flooder during the rebuild";
+  EXPECT_EQ(verdict_after_clear, XDP_DROP) << "the flooder's bit was lost for a moment";
+  EXPECT_EQ(send(ackFrom(flooder)), XDP_DROP);
+  EXPECT_EQ(send(ackFrom("192.0.2.60")), XDP_DROP);
+}
+
 }  // namespace
 }  // namespace sg::test

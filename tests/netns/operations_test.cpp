@@ -174,5 +174,26 @@ TEST_F(OperationsTest, NftablesDropsAfterTheHandOffCountInDroppedTotal) {
   EXPECT_EQ(a.stop(), 0);
 }
 
+// An address added to the host while the agent runs is allowed at once
+// (rtnetlink), not only the ones present at start: SYNs forged with it as
+// their source are counted as allowlisted, never blocked.
+TEST_F(OperationsTest, AddressAddedWhileRunningIsAllowlisted) {
+  auto agent = AgentProcess::start(agentOptions("xdp", 50, "60s"));
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+  const std::string added = "10.200.1.77";
+  size_t since = a.mark();
+  ASSERT_OK(lab_->victim().addAddress(kVictim.dev, added + "/24"));
+  EXPECT_TRUE(a.waitFor("host_addresses", 2s, nullptr, since).has_value())
+      << "the agent did not notice the new address";
+  ASSERT_OK(runFloodIn(lab_->attacker().name(), singleSource(added, kVictim.v4, 200, 4000)));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(a.eventsNamed("block_added").empty()) << "the host's own new address was blocked";
+  auto allowlisted = a.counter("allowlisted_total");
+  ASSERT_OK(allowlisted);
+  EXPECT_GT(*allowlisted, 0u);
+  EXPECT_EQ(a.stop(), 0);
+}
+
 }  // namespace
 }  // namespace sg::lab::test

@@ -1,0 +1,110 @@
+// XdpSensor: pinned maps. The block table (sg_blocks) and the count state
+// (sg_slots, sg_tags) live in bpffs under SensorOptions::pin_dir, so that a
+// restarted agent (an upgrade, Restart=on-failure) finds its blocks and counts
+// again. A pin whose layout differs from this build's map (type, key/value
+// size, entries, flags) is removed and the map created anew, saying so.
+// Expiry stays the kernel's: a pinned block past its time is ignored by the
+// program and removed by the agent's first sweep.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "linux/errno_text.h"
+#include "linux/xdp_sensor.h"
+#include "syn_guard.skel.h"
+
+namespace sg {
+namespace {
+
+std::string layoutDiff(const bpf_map_info& pinned, const bpf_map* want) {
+  auto field = [](const char* name, uint64_t had, uint64_t wants) {
+    return had == wants ? std::string()
+                        : std::string(name) + " " + std::to_string(had) + " -> " +
+                              std::to_string(wants) + " ";
+  };
+  std::string d = field("type", pinned.type, bpf_map__type(want)) +
+                  field("key_size", pinned.key_size, bpf_map__key_size(want)) +
+                  field("value_size", pinned.value_size, bpf_map__value_size(want)) +
+                  field("max_entries", pinned.max_entries, bpf_map__max_entries(want)) +
+                  field("flags", pinned.map_flags, bpf_map__map_flags(want));
+  if (!d.empty()) d.pop_back();
+  return d;
+}
+
+}  // namespace
+
+// Before load: for each pinned map, keep a compatible pin (libbpf reuses it
+// through the pin path) or remove an incompatible one (libbpf then creates the
+// map and pins it). A directory that is not on a bpffs disables pinning, with
+// a note: the agent still runs, its blocks just do not survive a restart.
+Result<void> XdpSensor::preparePins(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    pin_notes_.push_back("blocks are not pinned: cannot create " + dir + ": " + errnoText(errno));
+    return Ok{};
+  }
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
+    pin_notes_.push_back("blocks are not pinned: " + dir + " is not on a bpf filesystem");
+    return Ok{};
+  }
+  bpf_map* const pinned[] = {skel_->maps.sg_blocks, skel_->maps.sg_slots, skel_->maps.sg_tags};
+  for (bpf_map* m : pinned) {
+    const std::string path = dir + "/" + bpf_map__name(m);
+    const int fd = bpf_obj_get(path.c_str());
+    if (fd >= 0) {
+      bpf_map_info info{};
+      __u32 len = sizeof info;
+      const int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+      ::close(fd);
+      const std::string diff = err == 0 ? layoutDiff(info, m) : "unreadable";
+      if (diff.empty()) {
+        if (m == skel_->maps.sg_blocks) blocks_reused_ = true;
+        pin_notes_.push_back("reusing the pinned " + path);
+      } else {
+        if (::unlink(path.c_str()) != 0) {
+          return makeError(Errc::kIo,
+                           "removing the incompatible pin " + path + ": " + errnoText(errno));
+        }
+        pin_notes_.push_back("recreated " + path + ": its layout differs (" + diff +
+                             "), its contents are lost");
+      }
+    } else if (errno != ENOENT) {
+      return makeError(Errc::kIo, "opening the pin " + path + ": " + errnoText(errno));
+    }
+    const int err = bpf_map__set_pin_path(m, path.c_str());
+    if (err != 0) return makeError(Errc::kIo, "pin path " + path + ": " + errnoText(-err));
+  }
+  return Ok{};
+}
+
+// After load, with a reused block table: the prefilter bitmap is new (empty),
+// so set the bit of every block; and blocks the previous agent had handed to
+// nftables go back to XDP (this agent's nftables table starts empty) until
+// the agent hands them off again.
+Result<void> XdpSensor::restorePinnedBlocks() {
+  if (!blocks_reused_) return Ok{};
+  auto blocks = listBlocks();
+  if (!blocks) {
+    fillBlockBits();
+    return blocks.error().context("reading the pinned block table");
+  }
+  const int fd = bpf_map__fd(skel_->maps.sg_blocks);
+  for (KernelBlock& kb : *blocks) {
+    if (kb.block.flags & SG_BLK_HANDED_OFF) {
+      kb.block.flags &= static_cast<__u8>(~SG_BLK_HANDED_OFF);
+      if (bpf_map_update_elem(fd, &kb.key, &kb.block, BPF_EXIST) != 0 && errno != ENOENT) {
+        return makeError(Errc::kIo, "taking back a handed-off block: " + errnoText(errno));
+      }
+    }
+    setBlockBit(kb.key);
+  }
+  return Ok{};
+}
+
+}  // namespace sg
