@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace sg::net {
@@ -55,5 +56,9 @@ class NetCounters {
  private:
   std::array<std::atomic<uint64_t>, static_cast<size_t>(NetCounter::kCount)> values_{};
 };
+
+// Prometheus text format: "<prefix><name>_total <value>" with a TYPE line each.
+void appendPrometheus(std::string& out, const NetCounters& counters,
+                      std::string_view prefix = "syn_guard_net_");
 
 }  // namespace sg::net
