@@ -88,6 +88,7 @@ asio::awaitable<bool> HttpSession::serveOne(bool first) {
       co_return co_await respond(&req, std::move(*refusal), false);
     }
     upgraded_ = true;
+    buffer_ = beast::flat_buffer();  // this session lingers under the link: keep it small
     auto ws = std::make_shared<WsSession>(st_, std::move(stream_), std::move(*slot_), peer_, id_);
     slot_.reset();
     co_await ws->run(std::move(req));

@@ -29,7 +29,8 @@ class WsSession : public WsConnection,
  private:
   asio::awaitable<void> writeLoop();
   std::string readLoopEnd(const beast::error_code& ec);
-  void call(const char* what, const std::function<void()>& fn);
+  // Runs a handler callback; a throw is counted (handler_errors), not propagated.
+  void call(const std::function<void()>& fn);
 
   std::shared_ptr<ServerState> st_;
   WsStream ws_;
