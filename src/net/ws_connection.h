@@ -1,0 +1,36 @@
+// One WebSocket peer as the application sees it: text messages in through
+// WsHandler, out through send(). Thread-safe; writes are serialized by the
+// transport. Handlers run on the connection's strand and must not block long.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/http_types.h"
+
+namespace sg::net {
+
+class WsConnection {
+ public:
+  virtual ~WsConnection() = default;
+  // Queues one text message. False when the connection is closed or its send
+  // queue is full; a full queue (a peer that does not read) also closes the
+  // connection, counted as ws_send_queue_full: the peer resyncs on reconnect.
+  virtual bool send(std::string text) = 0;
+  // Sends a close frame (normal closure) and ends the connection.
+  virtual void close() = 0;
+  virtual const PeerInfo& peer() const = 0;
+  virtual uint64_t id() const = 0;  // unique per server run
+};
+
+class WsHandler {
+ public:
+  virtual ~WsHandler() = default;
+  virtual void onOpen(const std::shared_ptr<WsConnection>& conn) = 0;
+  virtual void onText(const std::shared_ptr<WsConnection>& conn, std::string text) = 0;
+  // Once per opened connection, whatever ended it.
+  virtual void onClose(const std::shared_ptr<WsConnection>& conn, const std::string& reason) = 0;
+};
+
+}  // namespace sg::net

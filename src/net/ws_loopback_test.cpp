@@ -1,0 +1,176 @@
+// The agent link through the real server and client on 127.0.0.1 (label net).
+#include "net/loopback_fixture.h"
+#include "net/ws_client.h"
+
+namespace sg::net {
+namespace {
+
+using test::waitFor;
+
+// Server side: echoes "cn:<peer CN>:<text>".
+class EchoHandler : public WsHandler {
+ public:
+  void onOpen(const std::shared_ptr<WsConnection>&) override { ++opened; }
+  void onText(const std::shared_ptr<WsConnection>& c, std::string text) override {
+    c->send("cn:" + c->peer().cert_cn + ":" + text);
+  }
+  void onClose(const std::shared_ptr<WsConnection>&, const std::string& why) override {
+    std::lock_guard<std::mutex> lock(mu);
+    reasons.push_back(why);
+    ++closed;
+  }
+  std::atomic<int> opened{0};
+  std::atomic<int> closed{0};
+  std::mutex mu;
+  std::vector<std::string> reasons;
+};
+
+// Client side: records what arrives.
+class Recorder : public WsClientHandler {
+ public:
+  void onConnected() override { ++connected; }
+  void onText(std::string text) override {
+    std::lock_guard<std::mutex> lock(mu);
+    texts.push_back(std::move(text));
+  }
+  void onDisconnected(const std::string& why, std::chrono::milliseconds) override {
+    std::lock_guard<std::mutex> lock(mu);
+    reasons.push_back(why);
+  }
+  bool received(const std::string& t) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::find(texts.begin(), texts.end(), t) != texts.end();
+  }
+  std::string lastReason() {
+    std::lock_guard<std::mutex> lock(mu);
+    return reasons.empty() ? "" : reasons.back();
+  }
+  std::atomic<int> connected{0};
+  std::mutex mu;
+  std::vector<std::string> texts;
+  std::vector<std::string> reasons;
+};
+
+class WsLoopbackTest : public ::testing::Test {
+ protected:
+  void startServer(uint16_t port = 0, ServerLimits limits = {}) {
+    ServerOptions o = test::serverOptions(pki_);
+    o.port = port;
+    limits.handshake_timeout = o.limits.handshake_timeout;
+    o.limits = limits;
+    WsRoute route;
+    route.handler = echo_;
+    route.authorize = [](const HttpRequest& r) -> std::optional<HttpResponse> {
+      if (r.peer.cert_cn == "revoked") return errorResponse(403, "revoked", "revoked");
+      return std::nullopt;
+    };
+    auto s = Server::start(io_.ioc(), std::move(o), Router{}, route, clock_);
+    ASSERT_OK(s);
+    server_ = *s;
+  }
+  std::unique_ptr<WsClient> makeClient(TlsClientConfig tls) {
+    WsClientOptions o;
+    o.host = "127.0.0.1";
+    o.port = server_->port();
+    o.tls = std::move(tls);
+    o.backoff =
+        BackoffPolicy{std::chrono::milliseconds(20), std::chrono::milliseconds(200), 2.0, 0.5};
+    o.connect_timeout = std::chrono::milliseconds(2000);
+    auto c = WsClient::create(io_.ioc(), o, recorder_, [] { return 0.5; });
+    EXPECT_OK(c);
+    return std::move(*c);
+  }
+
+  test::IoThreads io_;
+  MonotonicClock clock_;
+  test::TestPki pki_ = test::makeTestPki();
+  std::shared_ptr<EchoHandler> echo_ = std::make_shared<EchoHandler>();
+  std::shared_ptr<Recorder> recorder_ = std::make_shared<Recorder>();
+  std::shared_ptr<Server> server_;
+};
+
+TEST_F(WsLoopbackTest, EchoCarriesTheClientCertificatesCn) {
+  startServer();
+  auto client = makeClient(test::pinnedClient(pki_, &pki_.agent));
+  client->start();
+  ASSERT_TRUE(waitFor([&] { return client->connected(); })) << recorder_->lastReason();
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(client->send("m" + std::to_string(i)));
+  ASSERT_TRUE(waitFor([&] { return recorder_->received("cn:ep-7:m49"); }));
+  std::lock_guard<std::mutex> lock(recorder_->mu);
+  ASSERT_EQ(recorder_->texts.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(recorder_->texts[i], "cn:ep-7:m" + std::to_string(i));
+  EXPECT_EQ(server_->counters().get(NetCounter::kWsMessagesIn), 50u);
+}
+
+TEST_F(WsLoopbackTest, UpgradeWithoutClientCertificateIsRefused) {
+  startServer();
+  auto client = makeClient(test::pinnedClient(pki_, nullptr));
+  client->start();
+  ASSERT_TRUE(waitFor([&] { return server_->counters().get(NetCounter::kWsRefused) >= 1; }));
+  ASSERT_TRUE(waitFor([&] { return !recorder_->lastReason().empty(); }));
+  EXPECT_FALSE(client->connected());
+  EXPECT_EQ(echo_->opened.load(), 0);
+  EXPECT_NE(recorder_->lastReason().find("WebSocket upgrade"), std::string::npos)
+      << recorder_->lastReason();
+}
+
+TEST_F(WsLoopbackTest, ClientCertificateFromAnotherCaNeverConnects) {
+  startServer();
+  auto client = makeClient(test::pinnedClient(pki_, &pki_.foreign_agent));
+  client->start();
+  ASSERT_TRUE(
+      waitFor([&] { return server_->counters().get(NetCounter::kTlsHandshakeFailed) >= 2; }));
+  EXPECT_EQ(echo_->opened.load(), 0);
+  EXPECT_EQ(client->connects(), 0u);
+}
+
+TEST_F(WsLoopbackTest, ClientRefusesAConsoleWhoseCaDoesNotMatchThePin) {
+  startServer();
+  TlsClientConfig tls = test::pinnedClient(pki_, &pki_.agent);
+  tls.ca_pin = pki_.foreign_ca_pin;
+  auto client = makeClient(tls);
+  client->start();
+  ASSERT_TRUE(waitFor([&] { return !recorder_->lastReason().empty(); }));
+  EXPECT_NE(recorder_->lastReason().find("TLS handshake"), std::string::npos)
+      << recorder_->lastReason();
+  EXPECT_EQ(client->connects(), 0u);
+  EXPECT_EQ(echo_->opened.load(), 0);
+}
+
+TEST_F(WsLoopbackTest, OversizedMessageClosesTheConnection) {
+  ServerLimits limits;
+  limits.ws_max_message_bytes = 1024;
+  startServer(0, limits);
+  auto client = makeClient(test::pinnedClient(pki_, &pki_.agent));
+  client->start();
+  ASSERT_TRUE(waitFor([&] { return client->connected(); }));
+  EXPECT_TRUE(client->send(std::string(4096, 'x')));
+  ASSERT_TRUE(waitFor([&] { return echo_->closed.load() == 1; }));
+  EXPECT_EQ(server_->counters().get(NetCounter::kWsFrameTooLarge), 1u) << [&] {
+    std::lock_guard<std::mutex> lock(echo_->mu);
+    return echo_->reasons.front();
+  }();
+  // The agent comes back on its own.
+  ASSERT_TRUE(waitFor([&] { return client->connects() >= 2; }));
+}
+
+TEST_F(WsLoopbackTest, ReconnectsAfterTheServerRestarts) {
+  startServer();
+  uint16_t port = server_->port();
+  auto client = makeClient(test::pinnedClient(pki_, &pki_.agent));
+  client->start();
+  ASSERT_TRUE(waitFor([&] { return client->connected(); }));
+  server_->stop();
+  ASSERT_TRUE(waitFor([&] { return !client->connected(); }));
+  ASSERT_TRUE(waitFor([&] { return echo_->closed.load() == 1; }));
+  server_.reset();
+  startServer(port);
+  ASSERT_TRUE(waitFor([&] { return client->connects() == 2 && client->connected(); }))
+      << recorder_->lastReason();
+  EXPECT_TRUE(client->send("again"));
+  ASSERT_TRUE(waitFor([&] { return recorder_->received("cn:ep-7:again"); }));
+  EXPECT_EQ(recorder_->connected.load(), 2);
+}
+
+}  // namespace
+}  // namespace sg::net

@@ -1,0 +1,159 @@
+#include "net/ws_session.h"
+
+namespace sg::net {
+
+WsSession::WsSession(std::shared_ptr<ServerState> st, TlsStream stream, ConnectionSlot slot,
+                     PeerInfo peer, uint64_t id)
+    : st_(std::move(st)),
+      ws_(std::move(stream)),
+      slot_(std::move(slot)),
+      peer_(std::move(peer)),
+      id_(id) {}
+
+WsSession::~WsSession() { st_->untrack(id_); }
+
+void WsSession::call(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (...) {
+    st_->counters.add(NetCounter::kHandlerErrors);
+  }
+}
+
+asio::awaitable<void> WsSession::run(http::request<http::string_body> req) {
+  st_->track(id_, std::static_pointer_cast<ConnectionControl>(shared_from_this()));
+  const ServerLimits& lim = st_->options.limits;
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket stream keeps its own timers
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = lim.handshake_timeout;
+  t.idle_timeout = lim.ws_idle_timeout;
+  t.keep_alive_pings = true;
+  ws_.set_option(t);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "syn-guard"); }));
+  auto [ec] = co_await ws_.async_accept(req, kTuple);
+  req = {};  // not kept for the life of the link
+  if (ec) {
+    st_->counters.add(ec == beast::error::timeout ? NetCounter::kTimeouts
+                                                  : NetCounter::kBadRequests);
+    co_return;
+  }
+  st_->counters.add(NetCounter::kWsUpgrades);
+  auto self = shared_from_this();
+  const auto& handler = st_->ws->handler;
+  call([&] { handler->onOpen(self); });
+  std::string reason;
+  for (;;) {
+    // The buffer's max size is the message limit: a larger message fails the
+    // read with buffer_overflow before more than the limit is held. (Beast's
+    // read_message_max would answer 1009, but its error is then masked by the
+    // TLS teardown's, so it could not be counted reliably.)
+    beast::flat_buffer buf(lim.ws_max_message_bytes);
+    auto [rec, n] = co_await ws_.async_read(buf, kTuple);
+    if (rec) {
+      reason = readLoopEnd(rec);
+      break;
+    }
+    if (!ws_.got_text()) {
+      st_->counters.add(NetCounter::kWsBinaryRefused);
+      reason = "binary message refused";
+      auto [cec] = co_await ws_.async_close(websocket::close_code::bad_payload, kTuple);
+      (void)cec;
+      break;
+    }
+    st_->counters.add(NetCounter::kWsMessagesIn);
+    std::string text = beast::buffers_to_string(buf.data());
+    call([&] { handler->onText(self, std::move(text)); });
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    queue_.clear();
+  }
+  st_->counters.add(NetCounter::kWsClosed);
+  call([&] { handler->onClose(self, reason); });
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+std::string WsSession::readLoopEnd(const beast::error_code& ec) {
+  if (ec == websocket::error::buffer_overflow || ec == websocket::error::message_too_big) {
+    st_->counters.add(NetCounter::kWsFrameTooLarge);
+    return "message too large";
+  }
+  if (ec == beast::error::timeout) {
+    st_->counters.add(NetCounter::kTimeouts);
+    return "idle timeout";
+  }
+  if (ec == websocket::error::closed) return "closed by peer";
+  return ec.message();
+}
+
+bool WsSession::send(std::string text) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return false;
+    if (queue_.size() >= st_->options.limits.ws_send_queue) {
+      closed_ = true;
+      queue_.clear();
+      st_->counters.add(NetCounter::kWsSendQueueFull);
+      abort();
+      return false;
+    }
+    queue_.push_back(std::move(text));
+    if (writing_) return true;
+    writing_ = true;
+  }
+  auto self = shared_from_this();
+  asio::co_spawn(
+      ws_.get_executor(), [self] { return self->writeLoop(); },
+      [self](const std::exception_ptr& e) {
+        if (e) self->st_->counters.add(NetCounter::kHandlerErrors);
+      });
+  return true;
+}
+
+asio::awaitable<void> WsSession::writeLoop() {
+  for (;;) {
+    std::string next;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty() || closed_) {
+        writing_ = false;
+        co_return;
+      }
+      next = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    ws_.text(true);
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(next), kTuple);
+    if (ec) {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_ = false;
+      co_return;
+    }
+    st_->counters.add(NetCounter::kWsMessagesOut);
+  }
+}
+
+void WsSession::close() {
+  asio::co_spawn(
+      ws_.get_executor(),
+      [self = shared_from_this()]() -> asio::awaitable<void> {
+        if (!self->ws_.is_open()) co_return;
+        auto [ec] = co_await self->ws_.async_close(websocket::close_code::normal, kTuple);
+        (void)ec;  // the read loop sees the end and reports it
+      },
+      [st = st_](const std::exception_ptr& e) {
+        if (e) st->counters.add(NetCounter::kHandlerErrors);
+      });
+}
+
+void WsSession::abort() {
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ec;
+    beast::get_lowest_layer(self->ws_).socket().close(ec);
+  });
+}
+
+}  // namespace sg::net

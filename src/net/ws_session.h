@@ -1,0 +1,46 @@
+// One upgraded WebSocket connection on the server (internal): reads text
+// messages into the route's handler; send() queues (bounded) and one writer
+// drains the queue on the connection's strand.
+#pragma once
+
+#include <deque>
+#include <mutex>
+
+#include "net/beast_types.h"
+#include "net/server_state.h"
+
+namespace sg::net {
+
+class WsSession : public WsConnection,
+                  public ConnectionControl,
+                  public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(std::shared_ptr<ServerState> st, TlsStream stream, ConnectionSlot slot, PeerInfo peer,
+            uint64_t id);
+  ~WsSession() override;
+  asio::awaitable<void> run(http::request<http::string_body> req);
+
+  bool send(std::string text) override;
+  void close() override;
+  const PeerInfo& peer() const override { return peer_; }
+  uint64_t id() const override { return id_; }
+  void abort() override;
+
+ private:
+  asio::awaitable<void> writeLoop();
+  std::string readLoopEnd(const beast::error_code& ec);
+  // Runs a handler callback; a throw is counted (handler_errors), not propagated.
+  void call(const std::function<void()>& fn);
+
+  std::shared_ptr<ServerState> st_;
+  WsStream ws_;
+  ConnectionSlot slot_;
+  PeerInfo peer_;
+  uint64_t id_;
+  std::mutex mu_;  // queue_, writing_, closed_
+  std::deque<std::string> queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace sg::net

@@ -1,0 +1,175 @@
+#include "pki/console_pki.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "pki/cert.h"
+#include "pki/key.h"
+#include "pki/pin.h"
+#include "pki/san.h"
+
+namespace sg::pki {
+namespace {
+
+constexpr int64_t kRenewBeforeSeconds = 30LL * 86400;
+
+Error sysError(const std::string& what, int err) {
+  return Error(Errc::kIo, what + ": " + std::strerror(err));
+}
+
+bool fileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+Result<void> loadOrCreateCa(const ConsolePkiOptions& o, ConsolePki& pki) {
+  std::string crt = o.dir + "/ca.crt";
+  std::string key = o.dir + "/ca.key";
+  if (fileExists(crt) || fileExists(key)) {
+    auto crt_pem = readSmallFile(crt);
+    if (!crt_pem) return crt_pem.error();
+    auto key_pem = readSmallFile(key);
+    if (!key_pem) return key_pem.error();
+    auto cert = certFromPem(*crt_pem);
+    if (!cert) return cert.error();
+    auto k = keyFromPem(*key_pem);
+    if (!k) return k.error();
+    if (X509_check_private_key(cert->get(), k->get()) != 1) {
+      return Error(Errc::kInvalidArgument, key + " does not match " + crt);
+    }
+    pki.ca_cert = std::move(*cert);
+    pki.ca_key = std::move(*k);
+    pki.ca_pem = *crt_pem;
+    return Ok{};
+  }
+  auto k = generateEcKey();
+  if (!k) return k.error();
+  auto cert = selfSignCa(*k, o.ca_name, o.ca_validity);
+  if (!cert) return cert.error();
+  auto key_pem = keyToPem(*k);
+  if (!key_pem) return key_pem.error();
+  auto crt_pem = certToPem(cert->get());
+  if (!crt_pem) return crt_pem.error();
+  SG_TRY(writeFileAtomic(key, *key_pem, 0600));
+  SG_TRY(writeFileAtomic(crt, *crt_pem, 0644));
+  pki.ca_cert = std::move(*cert);
+  pki.ca_key = std::move(*k);
+  pki.ca_pem = *crt_pem;
+  return Ok{};
+}
+
+// True when the certificate on disk names every wanted SAN, was issued by
+// this CA and lives long enough.
+bool serverCertUsable(const ConsolePki& pki, X509* cert, const std::vector<std::string>& sans) {
+  if (!verifyIssuedBy(pki.ca_cert, cert, CertUsage::kServer).ok()) return false;
+  if (secondsToExpiry(cert) < kRenewBeforeSeconds) return false;
+  std::vector<std::string> have = subjectAltNames(cert);
+  return std::all_of(sans.begin(), sans.end(), [&](const std::string& s) {
+    auto entry = sanEntry(s);
+    return entry.ok() && std::find(have.begin(), have.end(), *entry) != have.end();
+  });
+}
+
+Result<void> loadOrIssueServer(const ConsolePkiOptions& o, ConsolePki& pki) {
+  std::string crt = o.dir + "/server.crt";
+  std::string key = o.dir + "/server.key";
+  if (fileExists(crt) && fileExists(key)) {
+    auto crt_pem = readSmallFile(crt);
+    if (!crt_pem) return crt_pem.error();
+    auto key_pem = readSmallFile(key);
+    if (!key_pem) return key_pem.error();
+    auto cert = certFromPem(*crt_pem);
+    auto k = keyFromPem(*key_pem);
+    if (cert && k && X509_check_private_key(cert->get(), k->get()) == 1 &&
+        serverCertUsable(pki, cert->get(), o.server_sans)) {
+      pki.server_cert = std::move(*cert);
+      pki.server_key = std::move(*k);
+      pki.server_key_pem = *key_pem;
+      return Ok{};
+    }
+  }
+  std::string cn = o.server_sans.empty() ? "syn-guard console" : o.server_sans.front();
+  auto k = generateEcKey();
+  if (!k) return k.error();
+  auto cert = issueCert(pki.ca_cert, pki.ca_key, k->get(),
+                        CertSpec{cn, o.server_sans, o.server_validity, CertUsage::kServer});
+  if (!cert) return cert.error();
+  auto key_pem = keyToPem(*k);
+  if (!key_pem) return key_pem.error();
+  auto crt_pem = certToPem(cert->get());
+  if (!crt_pem) return crt_pem.error();
+  SG_TRY(writeFileAtomic(key, *key_pem, 0600));
+  SG_TRY(writeFileAtomic(crt, *crt_pem, 0644));
+  pki.server_cert = std::move(*cert);
+  pki.server_key = std::move(*k);
+  pki.server_key_pem = *key_pem;
+  pki.server_reissued = true;
+  return Ok{};
+}
+
+}  // namespace
+
+Result<ConsolePki> loadOrCreateConsolePki(const ConsolePkiOptions& options) {
+  if (options.dir.empty()) return Error(Errc::kInvalidArgument, "no data directory");
+  if (mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return sysError("mkdir " + options.dir, errno);
+  }
+  ConsolePki pki;
+  SG_TRY(loadOrCreateCa(options, pki));
+  SG_TRY(loadOrIssueServer(options, pki));
+  pki.ca_pin = caPin(pki.ca_cert.get());
+  auto server_pem = certToPem(pki.server_cert.get());
+  if (!server_pem) return server_pem.error();
+  pki.server_pem = *server_pem + pki.ca_pem;
+  return pki;
+}
+
+Result<void> writeFileAtomic(const std::string& path, const std::string& content, unsigned mode) {
+  std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return sysError("open " + tmp, errno);
+  // O_CREAT's mode passes through the umask; a key must be exactly `mode`.
+  fchmod(fd, mode);
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return sysError("write " + tmp, err);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) return sysError("fsync " + tmp, errno);
+  if (rename(tmp.c_str(), path.c_str()) != 0) return sysError("rename to " + path, errno);
+  return Ok{};
+}
+
+Result<std::string> readSmallFile(const std::string& path, size_t max_bytes) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sysError("open " + path, errno);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return sysError("read " + path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      close(fd);
+      return Error(Errc::kInvalidArgument, path + " is larger than expected");
+    }
+  }
+  close(fd);
+  return out;
+}
+
+}  // namespace sg::pki
