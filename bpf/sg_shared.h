@@ -30,6 +30,13 @@ struct sg_lpm_key {
 	struct sg_addr addr;
 };
 
+/* The secret of sg_addr_hash (sg_track.h): 128 random bits drawn at load
+ * (the program's sg_hash_key knob); replay and tests pass their own. */
+struct sg_hash_key {
+	__u64 k0;
+	__u64 k1;
+};
+
 /* ---- per-source state (set-associative slot array, size fixed at load) ---- */
 
 /* Two-bucket sliding window; arithmetic in sg_window.h. */
@@ -91,7 +98,7 @@ struct sg_block {
 #define SG_BLK_HANDED_OFF 0x04 /* nftables holds it now; XDP stops dropping */
 
 /* Block prefilter: a bitmap with a bit set for every key that may be blocked
- * (bit index from sg_addr_hash, sg_block_bit() in sg_track.h). The program
+ * (bit index from the keyed sg_addr_hash, sg_block_bit() in sg_track.h). The program
  * looks sg_blocks up only when the bit is set. Set by whoever inserts a block
  * (kernel or user space), never cleared by the kernel; user space rebuilds it
  * from the block map (XdpSensor, xdp_sensor_blocks.cpp). A stale bit costs one

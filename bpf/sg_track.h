@@ -11,6 +11,7 @@
  *    one doubles the duration, up to block_ns << max_level; a source that
  *    stays quiet for repeat_memory_ns starts again at the base duration.
  *  - sg_slot_*(): the per-source slots' set choice, hit test, replacement.
+ *  - sg_addr_hash(): the keyed hash of a source (SipHash-1-3).
  *  - sg_sketch_*(): the count-min sketch that stands in for sources without
  *    exact state while new sources arrive faster than admit_per_sec.
  */
@@ -76,18 +77,54 @@ SG_INLINE void sg_block_start(struct sg_source *s, const struct sg_config *cfg,
 
 /* ---- count-min sketch ------------------------------------------------------ */
 
-/* 64-bit mix of the 16-byte address (splitmix-style finaliser on two words). */
-SG_INLINE __u64 sg_addr_hash(const struct sg_addr *a)
-{
-	__u64 lo, hi, h;
+/* SipHash-c-d (Aumasson & Bernstein) of the 16-byte address under the
+ * 128-bit secret `k`: the one hash behind the slot set, the slot tag, the
+ * block prefilter bit and the sketch line and cells. Keyed, so that an
+ * attacker cannot compute addresses that share a set with its own (and evict
+ * it) or a sketch line. The loader draws the key at load (getrandom). */
+#define SG_ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SG_SIPROUND(v0, v1, v2, v3)                                     \
+	do {                                                            \
+		v0 += v1; v1 = SG_ROTL64(v1, 13); v1 ^= v0; v0 = SG_ROTL64(v0, 32); \
+		v2 += v3; v3 = SG_ROTL64(v3, 16); v3 ^= v2;             \
+		v0 += v3; v3 = SG_ROTL64(v3, 21); v3 ^= v0;             \
+		v2 += v1; v1 = SG_ROTL64(v1, 17); v1 ^= v2; v2 = SG_ROTL64(v2, 32); \
+	} while (0)
 
-	__builtin_memcpy(&lo, &a->b[0], 8);
-	__builtin_memcpy(&hi, &a->b[8], 8);
-	h = lo * 0x9e3779b97f4a7c15ull ^ (hi + 0x632be59bd9b4e019ull);
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 29;
-	return h;
+SG_INLINE __u64 sg_siphash16(const struct sg_addr *a, const struct sg_hash_key *k,
+			     const int c_rounds, const int d_rounds)
+{
+	__u64 m0, m1, v0, v1, v2, v3, b = 16ull << 56;
+	int i;
+
+	__builtin_memcpy(&m0, &a->b[0], 8);
+	__builtin_memcpy(&m1, &a->b[8], 8);
+	v0 = k->k0 ^ 0x736f6d6570736575ull;
+	v1 = k->k1 ^ 0x646f72616e646f6dull;
+	v2 = k->k0 ^ 0x6c7967656e657261ull;
+	v3 = k->k1 ^ 0x7465646279746573ull;
+	v3 ^= m0;
+	for (i = 0; i < c_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	v0 ^= m0;
+	v3 ^= m1;
+	for (i = 0; i < c_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	v0 ^= m1;
+	v3 ^= b;
+	for (i = 0; i < c_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	for (i = 0; i < d_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* SipHash-1-3 (docs/architecture.md, "Keyed hash", says why not 2-4). */
+SG_INLINE __u64 sg_addr_hash(const struct sg_addr *a, const struct sg_hash_key *k)
+{
+	return sg_siphash16(a, k, 1, 3);
 }
 
 /* Bit of the block prefilter for a key of hash h (bits 24..38 of the hash:
@@ -171,14 +208,12 @@ SG_INLINE __u32 sg_sketch_line_of(__u64 h)
 	return (__u32)(h >> 40) & (SG_SKETCH_LINES - 1);
 }
 
-/* Conservative update of one attempt; returns the new estimate (minimum over
+/* Conservative update of one attempt of the key of hash h; returns the new estimate (minimum over
  * the key's cells) of this source's attempts in this epoch. Cells of another
  * epoch count as empty. Concurrent updates from several CPUs may lose an
  * increment. */
-SG_INLINE __u32 sg_sketch_add(struct sg_sketch_line *lines, const struct sg_addr *a,
-			      __u64 epoch)
+SG_INLINE __u32 sg_sketch_add(struct sg_sketch_line *lines, __u64 h, __u64 epoch)
 {
-	__u64 h = sg_addr_hash(a);
 	struct sg_sketch_line *l = &lines[sg_sketch_line_of(h)];
 	__u32 tag = ((__u32)epoch & 0xffff) << 16, est = 0xffff, r;
 

@@ -41,6 +41,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 sg_ncpus = 1;
 const volatile __u64 sg_ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 const volatile __u32 sg_slot_set_mask = 32767;   /* sets - 1 (slots / SG_SLOT_WAYS - 1) */
+/* The secret of sg_addr_hash, drawn by the loader at load (getrandom); never
+ * leaves the kernel and the agent's memory. */
+const volatile struct sg_hash_key sg_hash_key;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -128,6 +131,13 @@ struct sg_pkt *sg_btf_pkt __attribute__((unused));
 #else
 #define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
+
+static __always_inline __u64 sg_hash(const struct sg_addr *a)
+{
+	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
+
+	return sg_addr_hash(a, &k);
+}
 
 static __always_inline int sg_block_bit_test(__u64 h)
 {
@@ -242,8 +252,8 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
  * evicted), or NULL while the sketch still gates it. */
 static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 						const struct sg_config *cfg,
-						const struct sg_addr *key, __u64 now,
-						__u32 ifindex, struct sg_slot *w0,
+						const struct sg_addr *key, __u64 hash,
+						__u64 now, __u32 ifindex, struct sg_slot *w0,
 						struct sg_slot *w1, __u64 *tags, __u64 tag)
 {
 	struct sg_cpu_epoch *ep = sg_epoch(now);
@@ -260,7 +270,7 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 			sg_emit(cnt, ep, cfg, SG_EV_PRESSURE, key, now, ep->admitted, 0, 0, 0,
 				ifindex);
 		}
-		est = sg_sketch_add(sg_sketch, key, ep->epoch);
+		est = sg_sketch_add(sg_sketch, hash, ep->epoch);
 		ep->sketched++;
 		if (!sg_sketch_admits(est, ep->sketched, sg_ncpus, cfg->admit_min)) {
 			cnt->c[SG_CNT_SKETCH_GATED]++;
@@ -334,7 +344,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 
 	key = pkt.src;
 	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
-	hash = sg_addr_hash(&key);
+	hash = sg_hash(&key);
 
 	if (sg_block_bit_test(hash)) {
 		struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, &key);
@@ -380,7 +390,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	} else if (sg_tag_get(tw, 1) == tag && sg_slot_holds(w1, &key)) {
 		slot = w1;
 	} else {
-		slot = sg_admit(cnt, cfg, &key, now, ctx->ingress_ifindex, w0, w1, tags, tag);
+		slot = sg_admit(cnt, cfg, &key, hash, now, ctx->ingress_ifindex, w0, w1, tags,
+				 tag);
 		if (!slot)
 			return XDP_PASS;
 	}

@@ -169,5 +169,14 @@ TEST(Replay, CaptureOutOfOrderNeverMovesTheClockBack) {
   EXPECT_EQ(r->detections[0].at_ns, 10 * kSec);
 }
 
+TEST(Replay, ParsesAHashSeed) {
+  auto k = parseHashKey("0123456789abcdefFEDCBA9876543210");
+  ASSERT_OK(k);
+  EXPECT_EQ(k->k0, 0x0123456789abcdefull);
+  EXPECT_EQ(k->k1, 0xfedcba9876543210ull);
+  EXPECT_ERROR(parseHashKey("0123"), Errc::kInvalidArgument);
+  EXPECT_ERROR(parseHashKey("0123456789abcdefFEDCBA987654321x"), Errc::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace sg

@@ -25,7 +25,7 @@
 namespace sg {
 
 size_t Tracker::AddrHash::operator()(const sg_addr& a) const {
-  return static_cast<size_t>(sg_addr_hash(&a));
+  return static_cast<size_t>(sg_addr_hash(&a, &kDefaultHashKey));
 }
 
 bool Tracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {
@@ -99,7 +99,7 @@ sg_slot* Tracker::findSlot(sg_slot* set, const sg_addr& key) {
 }
 
 // sg_admit(): a slot of the set, or nullptr while the sketch gates the source.
-sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t now,
+sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t h, uint64_t now,
                         std::vector<sg_event>* events) {
   sg_cpu_epoch& ep = epoch(now);
   const sg_config& cfg = options_.cfg;
@@ -111,7 +111,7 @@ sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t now,
     // 512 KiB of cells, allocated the first time admission is gated; zeroed
     // cells read as empty whatever the epoch, as the kernel's zeroed global.
     if (sketch_.empty()) sketch_.resize(SG_SKETCH_LINES);
-    uint32_t est = sg_sketch_add(sketch_.data(), &key, ep.epoch);
+    uint32_t est = sg_sketch_add(sketch_.data(), h, ep.epoch);
     ep.sketched++;
     if (!sg_sketch_admits(est, ep.sketched, options_.ncpus, cfg.admit_min)) {
       counters_.c[SG_CNT_SKETCH_GATED]++;
@@ -206,10 +206,11 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
 
   // 64 B per slot, allocated on the first attempt (zeroed: every slot empty).
   if (slots_.empty()) slots_.resize(slot_count_);
-  sg_slot* set = &slots_[sg_slot_first(sg_addr_hash(&key), slot_count_ / SG_SLOT_WAYS - 1)];
+  const uint64_t h = hash(key);
+  sg_slot* set = &slots_[sg_slot_first(h, slot_count_ / SG_SLOT_WAYS - 1)];
   sg_slot* slot = findSlot(set, key);
   if (slot == nullptr) {
-    slot = admit(set, key, now_ns, events);
+    slot = admit(set, key, h, now_ns, events);
     if (slot == nullptr) return Verdict::kPass;
   }
   slot->last_ns = now_ns ? now_ns : 1;

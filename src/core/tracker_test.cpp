@@ -278,17 +278,42 @@ TEST(TrackerKernelFindings, RepeatOffenceHistorySurvivesSourcesOfOtherSets) {
   const sg_addr a = v4(0x0A000001);
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
   const uint32_t mask = 16 / SG_SLOT_WAYS - 1;
-  const uint32_t set_a = sg_slot_first(sg_addr_hash(&a), mask);
+  const uint32_t set_a = sg_slot_first(sg_addr_hash(&a, &kDefaultHashKey), mask);
   int others = 0;
   for (uint32_t i = 0; others < 40; i++) {
     const sg_addr k = v4(0x0B000000 + i);
-    if (sg_slot_first(sg_addr_hash(&k), mask) == set_a) continue;
+    if (sg_slot_first(sg_addr_hash(&k, &kDefaultHashKey), mask) == set_a) continue;
     t.onPacket(syn(k), now + 1, nullptr);
     others++;
   }
   now = ev[0].ts_ns + ev[0].block_ns;
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
   EXPECT_EQ(ev[1].level, 1);
+}
+
+// The attack the keyed hash closes: sources that share the flooder's set
+// (2 ways) evict it after each of its SYNs, so its count never grows. The
+// attacker can find them only for a key it knows.
+TEST(TrackerKeyedHash, CollisionsCraftedForOneKeyMissUnderAnother) {
+  TrackerOptions o = test::testOptions(5);
+  o.max_sources = 1024;
+  const sg_addr flooder = v4(0x0A141E28);
+  const sg_hash_key known{1, 2};
+  const std::vector<sg_addr> rivals = test::sameSet(flooder, o.max_sources, 2, known);
+  ASSERT_EQ(rivals.size(), 2u);
+  auto dropsUnder = [&](const sg_hash_key& key) {
+    o.hash_key = key;
+    Tracker t(o);
+    int dropped = 0;
+    uint64_t now = kT0;
+    for (int i = 0; i < 20; i++) {
+      dropped += t.onPacket(syn(flooder), now++, nullptr) == Verdict::kDrop ? 1 : 0;
+      for (const sg_addr& r : rivals) t.onPacket(syn(r), now++, nullptr);
+    }
+    return dropped;
+  };
+  EXPECT_EQ(dropsUnder(known), 0) << "the crafted collisions evict the flooder";
+  EXPECT_GT(dropsUnder(sg_hash_key{0x9e3779b97f4a7c15ull, 42}), 0) << "not under another key";
 }
 
 }  // namespace

@@ -16,6 +16,9 @@ static_assert(sizeof(sg_addr) == 16 && alignof(sg_addr) == 1);
 static_assert(sizeof(sg_lpm_key) == 20);
 static_assert(offsetof(sg_lpm_key, prefixlen) == 0 && offsetof(sg_lpm_key, addr) == 4);
 
+// The hash key (a load-time knob).
+static_assert(sizeof(sg_hash_key) == 16 && offsetof(sg_hash_key, k1) == 8);
+
 // Per-source state.
 static_assert(sizeof(sg_window) == 16);
 static_assert(offsetof(sg_window, cur_start_ns) == 0 && offsetof(sg_window, cur_count) == 8 &&
@@ -80,6 +83,7 @@ struct SharedLayout {
 inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_addr", sizeof(sg_addr)},
     {"sg_lpm_key", sizeof(sg_lpm_key)},
+    {"sg_hash_key", sizeof(sg_hash_key)},
     {"sg_window", sizeof(sg_window)},
     {"sg_source", sizeof(sg_source)},
     {"sg_slot", sizeof(sg_slot)},

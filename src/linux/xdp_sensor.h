@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct SensorOptions {
   uint32_t max_sources = 65536;
   // Entries of sg_blocks, the block hash (16..1M).
   uint32_t max_blocks = 16384;
+  // The secret of the program's source hash (sg_addr_hash). Unset: 128 bits
+  // from getrandom(), new at each load. Set only to reproduce a run.
+  std::optional<sg_hash_key> hash_key;
 };
 
 // One block as the kernel holds it.
@@ -134,6 +138,9 @@ class XdpSensor {
   int progFd() const;
   const struct btf* objectBtf() const;  // the loaded object's BTF
   uint32_t ncpus() const { return ncpus_; }
+  // The key the loaded program hashes sources with (a Tracker given it
+  // chooses the same slot sets and sketch cells).
+  const sg_hash_key& hashKey() const { return hash_key_; }
 
  private:
   XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus);
@@ -163,6 +170,7 @@ class XdpSensor {
   syn_guard* skel_ = nullptr;
   ring_buffer* events_ = nullptr;
   uint32_t ncpus_ = 1;
+  sg_hash_key hash_key_{};
   uint32_t slots_ = 0;
   uint64_t ns_per_jiffy_ = 0;
   int64_t clock_offset_ns_ = 0;  // program time - CLOCK_MONOTONIC

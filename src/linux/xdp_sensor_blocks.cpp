@@ -41,7 +41,7 @@ size_t XdpSensor::blockBitsSet() const {
 }
 
 void XdpSensor::setBlockBit(const sg_addr& key) {
-  const uint32_t bit = sg_block_bit(sg_addr_hash(&key));
+  const uint32_t bit = sg_block_bit(sg_addr_hash(&key, &hash_key_));
   __atomic_fetch_or(&skel_->data_blockbits->sg_block_bits[bit / 64], 1ull << (bit % 64),
                     __ATOMIC_SEQ_CST);
   __atomic_store_n(&skel_->data_blockbits->sg_blocks_maybe, 1u, __ATOMIC_SEQ_CST);
@@ -70,7 +70,7 @@ Result<void> XdpSensor::rebuildBlockBits() {
   if (!before.ok()) return before.error();  // bitmap untouched: still a superset
   __u64 fresh[SG_BLOCK_WORDS] = {};
   for (const KernelBlock& kb : *before) {
-    const uint32_t bit = sg_block_bit(sg_addr_hash(&kb.key));
+    const uint32_t bit = sg_block_bit(sg_addr_hash(&kb.key, &hash_key_));
     fresh[bit / 64] |= 1ull << (bit % 64);
   }
   for (size_t i = 0; i < SG_BLOCK_WORDS; i++) {

@@ -68,6 +68,7 @@ TEST_F(DifferentialTest, KernelAndTrackerGiveTheSameVerdicts) {
   topt.max_sources = sensor_->sourceCapacity();
   topt.max_blocks = sensor_->blockCapacity();
   topt.ncpus = sensor_->ncpus();
+  topt.hash_key = sensor_->hashKey();
   topt.allow = {*allow};
   Tracker tracker(topt);
 
