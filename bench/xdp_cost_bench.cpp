@@ -102,7 +102,6 @@ struct Loaded {
     if (skel == nullptr) die(std::string("open ") + what);
     if (bpf_map__set_max_entries(skel->maps.sg_slots, slots) != 0) die("size sg_slots");
     skel->rodata->sg_slot_set_mask = slots / SG_SLOT_WAYS - 1;
-    skel->rodata->sg_ncpus = static_cast<uint32_t>(libbpf_num_possible_cpus());
     skel->rodata->sg_ns_per_jiffy = nsPerJiffy();
     skel->rodata->sg_hash_key.k0 = kBenchKey.k0;
     skel->rodata->sg_hash_key.k1 = kBenchKey.k1;

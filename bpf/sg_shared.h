@@ -199,7 +199,8 @@ struct sg_cpu_epoch {
 	__u64 epoch;      /* now >> SG_EPOCH_SHIFT */
 	__u32 events;     /* events sent this epoch */
 	__u32 admitted;   /* sources admitted this epoch */
-	__u32 sketched;   /* sketch updates this epoch (noise floor) */
+	__u32 sketched;   /* sketch updates this epoch not yet added to the
+	                   * shared count (< SG_SKETCH_BATCH, sg_track.h) */
 	__u32 pressure;   /* 1 once admitted > admit_per_sec this epoch */
 };
 

@@ -236,15 +236,53 @@ SG_INLINE __u32 sg_sketch_add(struct sg_sketch_line *lines, __u64 h, __u64 epoch
 	return est;
 }
 
-/* Admit a gated source to exact state when its estimate stands `admit_min`
- * above the sketch's noise floor (the mean load of a cell this epoch, from
- * `sketched` updates seen on this CPU, times the CPUs). Never admits on noise
- * alone. */
-SG_INLINE int sg_sketch_admits(__u32 est, __u32 sketched, __u32 ncpus, __u32 admit_min)
-{
-	__u64 floor = ((__u64)sketched * (ncpus ? ncpus : 1)) >> SG_SKETCH_FLOOR_SHIFT;
+/* The sketch's update count this epoch, all CPUs together, in one shared
+ * word: the epoch's low 16 bits above a 48-bit count. Each CPU adds its
+ * updates in batches of SG_SKETCH_BATCH (one compare-exchange per batch, not
+ * one contended line per spoofed SYN), so the count lags the truth by less
+ * than one batch per CPU that ran. */
+#define SG_SKETCH_BATCH 16
+#define SG_SKETCH_EPOCH_SHIFT 48
 
-	return (__u64)est >= floor + admit_min;
+/* Updates of `epoch` in the shared word (0 if it holds another epoch). */
+SG_INLINE __u64 sg_sketch_total(__u64 word, __u64 epoch)
+{
+	if ((word >> SG_SKETCH_EPOCH_SHIFT) != (epoch & 0xffff))
+		return 0;
+	return word & ((1ull << SG_SKETCH_EPOCH_SHIFT) - 1);
+}
+
+/* Add n updates made in `epoch` to the shared word: restarts the count when
+ * the word holds an older epoch, drops the batch when it already holds a
+ * newer one. Lock-free; after 4 lost races the batch is dropped (the floor
+ * then reads at most SG_SKETCH_BATCH low). */
+SG_INLINE void sg_sketch_flush(__u64 *word, __u64 epoch, __u32 n)
+{
+	__u64 tag = epoch & 0xffff;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)word, want;
+		__u64 old_tag = old >> SG_SKETCH_EPOCH_SHIFT;
+
+		if (old_tag == tag)
+			want = old + n;
+		else if ((__s16)(__u16)(old_tag - tag) > 0)
+			return; /* a newer epoch began: this batch is stale */
+		else
+			want = (tag << SG_SKETCH_EPOCH_SHIFT) | n;
+		if (__sync_val_compare_and_swap(word, old, want) == old)
+			return;
+	}
+}
+
+/* Admit a gated source to exact state when its estimate stands `admit_min`
+ * above the sketch's noise floor: the mean load of a cell after `updates`
+ * updates of this epoch (all CPUs: the shared count plus this CPU's batch
+ * not yet added). Never admits on noise alone. */
+SG_INLINE int sg_sketch_admits(__u32 est, __u64 updates, __u32 admit_min)
+{
+	return (__u64)est >= (updates >> SG_SKETCH_FLOOR_SHIFT) + admit_min;
 }
 
 #endif /* SG_TRACK_H */

@@ -38,7 +38,6 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Load-time knobs (set before load through the skeleton's rodata). */
-const volatile __u32 sg_ncpus = 1;
 const volatile __u64 sg_ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 const volatile __u32 sg_slot_set_mask = 32767;   /* sets - 1 (slots / SG_SLOT_WAYS - 1) */
 /* The secret of sg_addr_hash, drawn by the loader at load (getrandom); never
@@ -104,6 +103,10 @@ struct {
 /* Count-min sketch lines (global data: indexed directly, no helper call;
  * the .bss map is page-aligned, so each line is one cache line). */
 struct sg_sketch_line sg_sketch[SG_SKETCH_LINES] __attribute__((aligned(64)));
+/* Sketch updates this epoch over all CPUs (sg_sketch_flush, sg_track.h): the
+ * noise floor counts what actually ran, not the possible CPUs. A line of its
+ * own: it is written once per SG_SKETCH_BATCH updates of a CPU. */
+__u64 sg_sketch_updates __attribute__((aligned(64)));
 
 /* Block prefilter (SG_BLOCK_BITS in sg_shared.h), in a section (and so an
  * array map) of its own that user space writes through its mmap.
@@ -271,8 +274,14 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 				ifindex);
 		}
 		est = sg_sketch_add(sg_sketch, hash, ep->epoch);
-		ep->sketched++;
-		if (!sg_sketch_admits(est, ep->sketched, sg_ncpus, cfg->admit_min)) {
+		if (++ep->sketched >= SG_SKETCH_BATCH) {
+			sg_sketch_flush(&sg_sketch_updates, ep->epoch, ep->sketched);
+			ep->sketched = 0;
+		}
+		if (!sg_sketch_admits(est,
+				      sg_sketch_total(*(volatile __u64 *)&sg_sketch_updates, ep->epoch) +
+					      ep->sketched,
+				      cfg->admit_min)) {
 			cnt->c[SG_CNT_SKETCH_GATED]++;
 			return 0;
 		}

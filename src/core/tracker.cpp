@@ -8,7 +8,9 @@
 //                      hit test and replacement (sg_track.h).
 //   sg_blocks       -> blocks_: insert of a new key fails when max_blocks are
 //                      stored, like a full BPF hash (-E2BIG).
-//   sg_epochs       -> epoch_: one CPU.
+//   sg_epochs       -> epoch_: one CPU (replay models one CPU: the kernel's
+//                      per-CPU budgets and races do not arise).
+//   sg_sketch_updates -> sketch_updates_, flushed by the same code.
 //   sg_sketch       -> sketch_: SG_SKETCH_LINES lines of 64 bytes (allocated
 //                      on first use).
 //   sg_allow        -> options_.allow: LPM lookup of the masked key with
@@ -112,8 +114,12 @@ sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t h, uint64_t n
     // cells read as empty whatever the epoch, as the kernel's zeroed global.
     if (sketch_.empty()) sketch_.resize(SG_SKETCH_LINES);
     uint32_t est = sg_sketch_add(sketch_.data(), h, ep.epoch);
-    ep.sketched++;
-    if (!sg_sketch_admits(est, ep.sketched, options_.ncpus, cfg.admit_min)) {
+    if (++ep.sketched >= SG_SKETCH_BATCH) {
+      sg_sketch_flush(&sketch_updates_, ep.epoch, ep.sketched);
+      ep.sketched = 0;
+    }
+    if (!sg_sketch_admits(est, sg_sketch_total(sketch_updates_, ep.epoch) + ep.sketched,
+                          cfg.admit_min)) {
       counters_.c[SG_CNT_SKETCH_GATED]++;
       return nullptr;
     }

@@ -26,7 +26,6 @@ struct TrackerOptions {
   sg_hash_key hash_key = kDefaultHashKey;  // sg_addr_hash's secret (the kernel's knob)
   uint32_t max_sources = 65536;            // per-source slots, rounded up to a power of two (>= 2)
   uint32_t max_blocks = 16384;             // bound on concurrent blocks
-  uint32_t ncpus = 1;                      // for the sketch's noise floor
   std::vector<Prefix> allow;               // never blocked
 };
 
@@ -68,6 +67,7 @@ class Tracker {
   sg_counters counters_{};
   sg_cpu_epoch epoch_{};
   std::vector<sg_sketch_line> sketch_;
+  __u64 sketch_updates_ = 0;  // sg_sketch_updates (one CPU: never raced)
   uint32_t slot_count_ = 0;
   std::vector<sg_slot> slots_;  // slot_count_ slots, allocated on first admission
   std::unordered_map<sg_addr, sg_block, AddrHash, AddrEq> blocks_;

@@ -105,7 +105,6 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   }
   std::unique_ptr<XdpSensor> sensor(new XdpSensor(options, skel, static_cast<uint32_t>(ncpus)));
 
-  skel->rodata->sg_ncpus = static_cast<uint32_t>(ncpus);
   if (options.hash_key) {
     sensor->hash_key_ = *options.hash_key;
   } else {

@@ -67,7 +67,6 @@ TEST_F(DifferentialTest, KernelAndTrackerGiveTheSameVerdicts) {
   topt.cfg = c;
   topt.max_sources = sensor_->sourceCapacity();
   topt.max_blocks = sensor_->blockCapacity();
-  topt.ncpus = sensor_->ncpus();
   topt.hash_key = sensor_->hashKey();
   topt.allow = {*allow};
   Tracker tracker(topt);
