@@ -64,6 +64,8 @@ struct sg_source {
  * source fills an empty way, else replaces the way seen least recently
  * (sg_slot_victim()). A filled slot never empties. */
 #define SG_SLOT_WAYS 2
+/* last_ns of a way one CPU is filling (sg_admit's claim); never a time. */
+#define SG_SLOT_CLAIMED (~0ull)
 
 /* Slot tags: one __u64 per set holding a 16-bit fingerprint of each way's key
  * (bits 0..15: way 0, 16..31: way 1; 0 = empty), in an array 1/16 the size of

@@ -6,10 +6,12 @@
  *
  *  - sg_source_attempt(): count an attempt of an admitted source and say
  *    whether it crossed the threshold.
- *  - sg_block_start(): the block a crossing earns. Repeat offenders: each
- *    block that starts within cfg->repeat_memory_ns of the end of the previous
- *    one doubles the duration, up to block_ns << max_level; a source that
- *    stays quiet for repeat_memory_ns starts again at the base duration.
+ *  - sg_block_plan() / sg_block_commit(): the block a crossing earns, and
+ *    the offence it records (by the one CPU whose insert won). Repeat
+ *    offenders: each block that starts within cfg->repeat_memory_ns of the
+ *    end of the previous one doubles the duration, up to block_ns <<
+ *    max_level; a source that stays quiet for repeat_memory_ns starts again
+ *    at the base duration.
  *  - sg_slot_*(): the per-source slots' set choice, hit test, replacement.
  *  - sg_addr_hash(): the keyed hash of a source (SipHash-1-3).
  *  - sg_sketch_*(): the count-min sketch that stands in for sources without
@@ -35,30 +37,35 @@ SG_INLINE void sg_vote_port(struct sg_source *s, __u16 port)
 	}
 }
 
-/* Returns 1 when this attempt takes the source over the threshold. */
+/* Returns 1 when this attempt finds the source over the threshold (the
+ * crossing attempt and any counted after it). Safe on several CPUs at once:
+ * see sg_window.h; the port vote is a plain update (approximate under races). */
 SG_INLINE int sg_source_attempt(struct sg_source *s, const struct sg_config *cfg,
 				__u64 now, __u16 dst_port)
 {
-	sg_window_record(&s->win, now, cfg->window_ns);
+	__u32 pos = sg_window_record(&s->win, now, cfg->window_ns);
+
 	sg_vote_port(s, dst_port);
-	return sg_window_over(&s->win, now, cfg->window_ns, cfg->threshold);
+	return sg_window_over(&s->win, pos, now, cfg->window_ns, cfg->threshold);
 }
 
-/* Fill `b` for a block starting at `now` and update the source's offence
- * history; the window restarts so that an expired block needs a whole new
- * threshold of attempts to return. */
-SG_INLINE void sg_block_start(struct sg_source *s, const struct sg_config *cfg,
-			      __u64 now, struct sg_block *b)
+/* The offences that count at `now` (0 once the repeat memory has passed). */
+SG_INLINE __u8 sg_offences_now(const struct sg_source *s, const struct sg_config *cfg,
+			       __u64 now)
 {
-	__u8 level;
-	__u8 max_level = cfg->max_level > 16 ? 16 : cfg->max_level;
+	if (s->last_block_end_ns == 0 || now > s->last_block_end_ns + cfg->repeat_memory_ns)
+		return 0;
+	return s->offences;
+}
 
-	if (s->last_block_end_ns == 0 ||
-	    now > s->last_block_end_ns + cfg->repeat_memory_ns)
-		s->offences = 0;
-	level = s->offences < max_level ? s->offences : max_level;
-	if (s->offences < 0xff)
-		s->offences++;
+/* Fill `b` for a block starting at `now`, from the source's history; the
+ * source is not changed (sg_block_commit does that, once the block is in). */
+SG_INLINE void sg_block_plan(const struct sg_source *s, const struct sg_config *cfg,
+			     __u64 now, struct sg_block *b)
+{
+	__u8 max_level = cfg->max_level > 16 ? 16 : cfg->max_level;
+	__u8 offences = sg_offences_now(s, cfg, now);
+	__u8 level = offences < max_level ? offences : max_level;
 
 	b->added_ns = now;
 	b->expires_ns = now + (cfg->block_ns << level);
@@ -67,12 +74,34 @@ SG_INLINE void sg_block_start(struct sg_source *s, const struct sg_config *cfg,
 	b->dst_port = s->top_port;
 	b->level = level;
 	b->flags = 0;
+}
 
+/* Done by the one CPU whose insert of block `b` won: record the offence and
+ * restart the window, so that an expired block needs a whole new threshold
+ * of attempts to return. last_block_end_ns is written before the count is
+ * reset (an atomic exchange: a full barrier), so an attempt that slipped past
+ * the block check and is counted in the fresh window sees that the source is
+ * blocked (sg_blocked_meanwhile). */
+SG_INLINE void sg_block_commit(struct sg_source *s, const struct sg_config *cfg,
+			       __u64 now, const struct sg_block *b)
+{
+	__u8 offences = sg_offences_now(s, cfg, now);
+
+	s->offences = offences < 0xff ? offences + 1 : offences;
 	s->last_block_end_ns = b->expires_ns;
-	s->win.cur_start_ns = 0;
-	s->win.cur_count = 0;
-	s->win.prev_count = 0;
 	s->top_votes = 0;
+	s->win.prev_count = 0;
+	s->win.cur_start_ns = 0; /* the next counted attempt starts a window */
+	__sync_lock_test_and_set(&s->win.cur_count, 0);
+}
+
+/* True when an attempt that was not over its threshold may still belong to a
+ * source blocked since it passed the block check: the caller then looks the
+ * block up again (rare: a race at the crossing, or a source unblocked by hand
+ * before its block would have ended). */
+SG_INLINE int sg_blocked_meanwhile(const struct sg_source *s, __u64 now)
+{
+	return now < *(volatile __u64 *)&s->last_block_end_ns;
 }
 
 /* ---- count-min sketch ------------------------------------------------------ */

@@ -204,40 +204,74 @@ static __always_inline struct sg_cpu_epoch *sg_epoch(__u64 now)
 	return ep;
 }
 
-/* A crossing: block (or, detect-only, mark) the source. Returns the verdict. */
+#define SG_EEXIST 17
+
+/* A dropping block's verdict for one more packet of its source. */
+static __always_inline int sg_block_verdict(struct sg_counters *cnt, struct sg_block *b)
+{
+	if ((b->flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) == SG_BLK_XDP_DROP) {
+		b->drops++;
+		cnt->c[SG_CNT_DROPPED]++;
+		return XDP_DROP;
+	}
+	return XDP_PASS;
+}
+
+/* An attempt counted while (or just after) another CPU blocked its source:
+ * the block's verdict, or pass when there is no block (unblocked by hand). */
+static __always_inline int sg_recheck_block(struct sg_counters *cnt, const struct sg_addr *key,
+					    __u64 now)
+{
+	struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, key);
+
+	if (!b || now >= b->expires_ns)
+		return XDP_PASS;
+	return sg_block_verdict(cnt, b);
+}
+
+/* A crossing: block (or, detect-only, mark) the source. Returns the verdict.
+ * Several CPUs may find the same source over its threshold at once: the
+ * insert (BPF_NOEXIST) chooses one, which alone records the offence, restarts
+ * the window and sends the event; the others' attempts get the block's
+ * verdict like any packet of a blocked source. */
 static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_config *cfg,
 				    struct sg_source *src, const struct sg_addr *key,
 				    __u64 hash, __u64 now, __u32 ifindex)
 {
 	struct sg_lpm_key lk = { .prefixlen = 128, .addr = *key };
-	struct sg_source before = *src;
 	struct sg_cpu_epoch *ep;
 	struct sg_block b;
+	long err;
 
-	cnt->c[SG_CNT_FLAGGED]++;
 	if (bpf_map_lookup_elem(&sg_allow, &lk)) {
 		/* Never block the allowlist; restart its window so that the
 		 * trie is consulted once per threshold, not per attempt. */
+		cnt->c[SG_CNT_FLAGGED]++;
 		cnt->c[SG_CNT_ALLOWLISTED]++;
 		src->win.cur_start_ns = 0;
 		return XDP_PASS;
 	}
 
-	sg_block_start(src, cfg, now, &b);
+	sg_block_plan(src, cfg, now, &b);
 	if (cfg->enforce != SG_ENFORCE_NONE) {
 		b.flags = SG_BLK_XDP_DROP;
 		b.drops = 1; /* this very attempt */
 	}
-	if (bpf_map_update_elem(&sg_blocks, key, &b, BPF_ANY)) {
-		/* Block map full: keep the source over its threshold so that every
-		 * further attempt is still dropped (rate limiting, not fail-open). */
-		*src = before;
+	err = bpf_map_update_elem(&sg_blocks, key, &b, BPF_NOEXIST);
+	if (err == -SG_EEXIST) /* another CPU's attempt crossed first */
+		return sg_recheck_block(cnt, key, now);
+	cnt->c[SG_CNT_FLAGGED]++;
+	if (err) {
+		/* Block map full: the source stays over its threshold (nothing
+		 * was changed), so every further attempt is still dropped
+		 * (rate limiting, not fail-open). */
 		cnt->c[SG_CNT_BLOCK_MAP_FULL]++;
 		if (cfg->enforce == SG_ENFORCE_NONE)
 			return XDP_PASS;
 		cnt->c[SG_CNT_DROPPED]++;
 		return XDP_DROP;
 	}
+	sg_block_commit(src, cfg, now, &b);
 	sg_block_bit_set(hash); /* after the insert: see sg_block_bits */
 	cnt->c[SG_CNT_BLOCKS_ADDED]++;
 	if (b.flags & SG_BLK_XDP_DROP)
@@ -261,7 +295,9 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 {
 	struct sg_cpu_epoch *ep = sg_epoch(now);
 	struct sg_slot *slot;
+	__u64 old;
 	__u32 way;
+	int i;
 
 	if (!ep)
 		return 0;
@@ -286,14 +322,30 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 			return 0;
 		}
 	}
-	ep->admitted++;
 	way = sg_slot_victim(w0, w1);
 	slot = way ? w1 : w0;
-	if (sg_slot_fill(slot, key, now))
+	/* Claim the way: one CPU fills it. A CPU that loses the claim (the same
+	 * new source arriving on two queues at once, or a rival for the way)
+	 * waits, bounded, for the filler and uses the slot if it is its own. */
+	old = *(volatile __u64 *)&slot->last_ns;
+	if (old == SG_SLOT_CLAIMED ||
+	    __sync_val_compare_and_swap(&slot->last_ns, old, SG_SLOT_CLAIMED) != old) {
+		for (i = 0; i < 256; i++) {
+			if (*(volatile __u64 *)&slot->last_ns != SG_SLOT_CLAIMED)
+				break;
+		}
+		return sg_slot_holds(slot, key) ? slot : 0;
+	}
+	ep->admitted++;
+	sg_slot_fill(slot, key, now); /* last_ns written last: the claim ends */
+	if (old == 0)
 		cnt->c[SG_CNT_SLOTS_FILLED]++;
-	/* Not atomic: a racing fill of the same set may lose a tag, which costs
-	 * that source a second way (its count split), like the slot race itself. */
-	*tags = sg_tag_put(*tags, way, tag);
+	for (i = 0; i < 4; i++) {
+		__u64 tw = *(volatile __u64 *)tags;
+
+		if (__sync_val_compare_and_swap(tags, tw, sg_tag_put(tw, way, tag)) == tw)
+			break;
+	}
 	cnt->c[SG_CNT_SOURCES_NEW]++;
 	return slot;
 }
@@ -361,12 +413,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		if (b) {
 			now = SG_NOW();
 			if (now < b->expires_ns) {
-				if ((b->flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) ==
-				    SG_BLK_XDP_DROP) {
-					b->drops++;
-					cnt->c[SG_CNT_DROPPED]++;
+				if (sg_block_verdict(cnt, b) == XDP_DROP)
 					return XDP_DROP;
-				}
 				/* Enforced elsewhere (nftables) or detect-only:
 				 * the source is flagged, its attempts not recounted. */
 				if (sg_pkt_is_attempt(&pkt))
@@ -405,8 +453,11 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 	}
 	slot->last_ns = now ? now : 1;
-	if (!sg_source_attempt(&slot->st, cfg, now, pkt.dst_port))
+	if (!sg_source_attempt(&slot->st, cfg, now, pkt.dst_port)) {
+		if (sg_blocked_meanwhile(&slot->st, now))
+			return sg_recheck_block(cnt, &key, now);
 		return XDP_PASS;
+	}
 	return sg_cross(cnt, cfg, &slot->st, &key, hash, now, ctx->ingress_ifindex);
 }
 

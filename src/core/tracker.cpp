@@ -131,32 +131,50 @@ sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t h, uint64_t n
   return slot;
 }
 
+// sg_block_verdict(): one more packet of a blocked source.
+Verdict Tracker::blockVerdict(sg_block& b) {
+  if ((b.flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) == SG_BLK_XDP_DROP) {
+    b.drops++;
+    counters_.c[SG_CNT_DROPPED]++;
+    return Verdict::kDrop;
+  }
+  return Verdict::kPass;
+}
+
+// sg_recheck_block(): the block's verdict, if the source has an active one.
+Verdict Tracker::recheckBlock(const sg_addr& key, uint64_t now) {
+  auto it = blocks_.find(key);
+  if (it == blocks_.end() || now >= it->second.expires_ns) return Verdict::kPass;
+  return blockVerdict(it->second);
+}
+
 // sg_cross(): the attempt took the source over its threshold.
 Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
                        std::vector<sg_event>* events) {
   const sg_config& cfg = options_.cfg;
-  counters_.c[SG_CNT_FLAGGED]++;
   if (allowed(key)) {
+    counters_.c[SG_CNT_FLAGGED]++;
     counters_.c[SG_CNT_ALLOWLISTED]++;
     src->win.cur_start_ns = 0;
     return Verdict::kPass;
   }
-  sg_source before = *src;
   sg_block b{};
-  sg_block_start(src, &cfg, now, &b);
+  sg_block_plan(src, &cfg, now, &b);
   if (cfg.enforce != SG_ENFORCE_NONE) {
     b.flags = SG_BLK_XDP_DROP;
     b.drops = 1;  // this very attempt
   }
-  auto it = blocks_.find(key);
-  if (it == blocks_.end() && blocks_.size() >= options_.max_blocks) {
-    *src = before;  // stays over its threshold: every further attempt dropped
-    counters_.c[SG_CNT_BLOCK_MAP_FULL]++;
+  // bpf_map_update_elem(BPF_NOEXIST): -EEXIST, -E2BIG when full.
+  if (blocks_.count(key) != 0) return recheckBlock(key, now);
+  counters_.c[SG_CNT_FLAGGED]++;
+  if (blocks_.size() >= options_.max_blocks) {
+    counters_.c[SG_CNT_BLOCK_MAP_FULL]++;  // stays over its threshold: every attempt dropped
     if (cfg.enforce == SG_ENFORCE_NONE) return Verdict::kPass;
     counters_.c[SG_CNT_DROPPED]++;
     return Verdict::kDrop;
   }
   blocks_[key] = b;
+  sg_block_commit(src, &cfg, now, &b);
   counters_.c[SG_CNT_BLOCKS_ADDED]++;
   if (b.flags & SG_BLK_XDP_DROP) counters_.c[SG_CNT_DROPPED]++;
   epoch(now);
@@ -182,11 +200,7 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
     if (it != blocks_.end()) {
       sg_block& b = it->second;
       if (now_ns < b.expires_ns) {
-        if ((b.flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) == SG_BLK_XDP_DROP) {
-          b.drops++;
-          counters_.c[SG_CNT_DROPPED]++;
-          return Verdict::kDrop;
-        }
+        if (blockVerdict(b) == Verdict::kDrop) return Verdict::kDrop;
         if (sg_pkt_is_attempt(&pkt)) counters_.c[SG_CNT_SYN]++;
         return Verdict::kPass;
       }
@@ -220,7 +234,10 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
     if (slot == nullptr) return Verdict::kPass;
   }
   slot->last_ns = now_ns ? now_ns : 1;
-  if (!sg_source_attempt(&slot->st, &cfg, now_ns, pkt.dst_port)) return Verdict::kPass;
+  if (!sg_source_attempt(&slot->st, &cfg, now_ns, pkt.dst_port)) {
+    if (sg_blocked_meanwhile(&slot->st, now_ns)) return recheckBlock(key, now_ns);
+    return Verdict::kPass;
+  }
   return cross(&slot->st, key, now_ns, events);
 }
 

@@ -57,6 +57,8 @@ class Tracker {
   sg_slot* findSlot(sg_slot* set, const sg_addr& key);
   sg_slot* admit(sg_slot* set, const sg_addr& key, uint64_t h, uint64_t now,
                  std::vector<sg_event>* events);
+  Verdict blockVerdict(sg_block& b);
+  Verdict recheckBlock(const sg_addr& key, uint64_t now);
   Verdict cross(sg_source* src, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
   void emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count, uint64_t block_ns,
             uint16_t port, uint8_t level, std::vector<sg_event>* events);
