@@ -48,12 +48,22 @@ struct sg_window {
 
 struct sg_source {
 	struct sg_window win;   /* 16 */
-	__u64 last_block_end_ns; /* when this source's last block ended; 0 = never */
+	__u64 last_block_end_ns; /* when this source's last block ends/ended; 0 =
+	                          * never (its offence history is in sg_offenders) */
 	__u16 top_port;          /* most targeted destination port (majority vote) */
 	__u16 top_votes;         /* its vote count */
-	__u8 offences;           /* blocks within the repeat memory, for escalation */
 	__u8 flags;              /* SG_SRC_* */
-	__u8 pad[2];
+	__u8 pad[3];
+};
+
+/* A recent offender's history (sg_offenders: an LRU hash keyed by source,
+ * sized at load, written only when a block is made). Apart from the slot, so
+ * that a blocked source whose slot is evicted while it sits out its block
+ * still escalates when it offends again. */
+struct sg_offence {
+	__u64 last_block_end_ns; /* when its last block ends/ended */
+	__u8 offences;           /* blocks within the repeat memory, for escalation */
+	__u8 pad[7];
 };
 
 #define SG_SRC_ALLOWED 0x01 /* on the allowlist: counted, never blocked */

@@ -50,21 +50,22 @@ SG_INLINE int sg_source_attempt(struct sg_source *s, const struct sg_config *cfg
 }
 
 /* The offences that count at `now` (0 once the repeat memory has passed). */
-SG_INLINE __u8 sg_offences_now(const struct sg_source *s, const struct sg_config *cfg,
+SG_INLINE __u8 sg_offences_now(const struct sg_offence *h, const struct sg_config *cfg,
 			       __u64 now)
 {
-	if (s->last_block_end_ns == 0 || now > s->last_block_end_ns + cfg->repeat_memory_ns)
+	if (h->last_block_end_ns == 0 || now > h->last_block_end_ns + cfg->repeat_memory_ns)
 		return 0;
-	return s->offences;
+	return h->offences;
 }
 
-/* Fill `b` for a block starting at `now`, from the source's history; the
- * source is not changed (sg_block_commit does that, once the block is in). */
-SG_INLINE void sg_block_plan(const struct sg_source *s, const struct sg_config *cfg,
-			     __u64 now, struct sg_block *b)
+/* Fill `b` for a block starting at `now`, from the source's window and its
+ * offence history `h` (zeroes when it has none); nothing is changed
+ * (sg_block_commit does that, once the block is in). */
+SG_INLINE void sg_block_plan(const struct sg_source *s, const struct sg_offence *h,
+			     const struct sg_config *cfg, __u64 now, struct sg_block *b)
 {
 	__u8 max_level = cfg->max_level > 16 ? 16 : cfg->max_level;
-	__u8 offences = sg_offences_now(s, cfg, now);
+	__u8 offences = sg_offences_now(h, cfg, now);
 	__u8 level = offences < max_level ? offences : max_level;
 
 	b->added_ns = now;
@@ -76,18 +77,20 @@ SG_INLINE void sg_block_plan(const struct sg_source *s, const struct sg_config *
 	b->flags = 0;
 }
 
-/* Done by the one CPU whose insert of block `b` won: record the offence and
- * restart the window, so that an expired block needs a whole new threshold
- * of attempts to return. last_block_end_ns is written before the count is
- * reset (an atomic exchange: a full barrier), so an attempt that slipped past
- * the block check and is counted in the fresh window sees that the source is
- * blocked (sg_blocked_meanwhile). */
-SG_INLINE void sg_block_commit(struct sg_source *s, const struct sg_config *cfg,
-			       __u64 now, const struct sg_block *b)
+/* Done by the one CPU whose insert of block `b` won: record the offence in
+ * the history `h` (the caller stores it) and restart the source's window, so
+ * that an expired block needs a whole new threshold of attempts to return.
+ * last_block_end_ns is written before the count is reset (an atomic
+ * exchange: a full barrier), so an attempt that slipped past the block check
+ * and is counted in the fresh window sees that the source is blocked
+ * (sg_blocked_meanwhile). */
+SG_INLINE void sg_block_commit(struct sg_source *s, struct sg_offence *h,
+			       const struct sg_config *cfg, __u64 now, const struct sg_block *b)
 {
-	__u8 offences = sg_offences_now(s, cfg, now);
+	__u8 offences = sg_offences_now(h, cfg, now);
 
-	s->offences = offences < 0xff ? offences + 1 : offences;
+	h->offences = offences < 0xff ? offences + 1 : offences;
+	h->last_block_end_ns = b->expires_ns;
 	s->last_block_end_ns = b->expires_ns;
 	s->top_votes = 0;
 	s->win.prev_count = 0;

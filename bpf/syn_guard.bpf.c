@@ -74,6 +74,13 @@ struct {
 } sg_blocks SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384); /* resized by the loader: max_blocks */
+	__type(key, struct sg_addr);
+	__type(value, struct sg_offence);
+} sg_offenders SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 4096);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -239,6 +246,7 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 				    __u64 hash, __u64 now, __u32 ifindex)
 {
 	struct sg_lpm_key lk = { .prefixlen = 128, .addr = *key };
+	struct sg_offence h = {}, *hist;
 	struct sg_cpu_epoch *ep;
 	struct sg_block b;
 	long err;
@@ -252,7 +260,10 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 		return XDP_PASS;
 	}
 
-	sg_block_plan(src, cfg, now, &b);
+	hist = bpf_map_lookup_elem(&sg_offenders, key);
+	if (hist)
+		h = *hist;
+	sg_block_plan(src, &h, cfg, now, &b);
 	if (cfg->enforce != SG_ENFORCE_NONE) {
 		b.flags = SG_BLK_XDP_DROP;
 		b.drops = 1; /* this very attempt */
@@ -271,7 +282,8 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 		cnt->c[SG_CNT_DROPPED]++;
 		return XDP_DROP;
 	}
-	sg_block_commit(src, cfg, now, &b);
+	sg_block_commit(src, &h, cfg, now, &b);
+	bpf_map_update_elem(&sg_offenders, key, &h, BPF_ANY); /* LRU: makes room */
 	sg_block_bit_set(hash); /* after the insert: see sg_block_bits */
 	cnt->c[SG_CNT_BLOCKS_ADDED]++;
 	if (b.flags & SG_BLK_XDP_DROP)

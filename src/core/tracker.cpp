@@ -13,6 +13,8 @@
 //   sg_sketch_updates -> sketch_updates_, flushed by the same code.
 //   sg_sketch       -> sketch_: SG_SKETCH_LINES lines of 64 bytes (allocated
 //                      on first use).
+//   sg_offenders    -> offenders_: max_blocks entries, least recently written
+//                      evicted first.
 //   sg_allow        -> options_.allow: LPM lookup of the masked key with
 //                      prefixlen 128 = any prefix that contains the key.
 //   sg_events       -> *events (never full: EVENTS_LOST stays 0).
@@ -148,6 +150,19 @@ Verdict Tracker::recheckBlock(const sg_addr& key, uint64_t now) {
   return blockVerdict(it->second);
 }
 
+// bpf_map_update_elem(&sg_offenders, BPF_ANY): an LRU hash of max_blocks.
+void Tracker::rememberOffence(const sg_addr& key, const sg_offence& h) {
+  auto it = offenders_.find(key);
+  if (it != offenders_.end()) {
+    offender_ages_.erase(it->second.age);
+  } else if (offenders_.size() >= options_.max_blocks && !offender_ages_.empty()) {
+    offenders_.erase(offender_ages_.back());
+    offender_ages_.pop_back();
+  }
+  offender_ages_.push_front(key);
+  offenders_[key] = Offender{h, offender_ages_.begin()};
+}
+
 // sg_cross(): the attempt took the source over its threshold.
 Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
                        std::vector<sg_event>* events) {
@@ -158,8 +173,10 @@ Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
     src->win.cur_start_ns = 0;
     return Verdict::kPass;
   }
+  sg_offence h{};
+  if (auto o = offenders_.find(key); o != offenders_.end()) h = o->second.history;
   sg_block b{};
-  sg_block_plan(src, &cfg, now, &b);
+  sg_block_plan(src, &h, &cfg, now, &b);
   if (cfg.enforce != SG_ENFORCE_NONE) {
     b.flags = SG_BLK_XDP_DROP;
     b.drops = 1;  // this very attempt
@@ -174,7 +191,8 @@ Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
     return Verdict::kDrop;
   }
   blocks_[key] = b;
-  sg_block_commit(src, &cfg, now, &b);
+  sg_block_commit(src, &h, &cfg, now, &b);
+  rememberOffence(key, h);
   counters_.c[SG_CNT_BLOCKS_ADDED]++;
   if (b.flags & SG_BLK_XDP_DROP) counters_.c[SG_CNT_DROPPED]++;
   epoch(now);

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <unordered_map>
 #include <vector>
 
@@ -73,6 +74,16 @@ class Tracker {
   uint32_t slot_count_ = 0;
   std::vector<sg_slot> slots_;  // slot_count_ slots, allocated on first admission
   std::unordered_map<sg_addr, sg_block, AddrHash, AddrEq> blocks_;
+  // sg_offenders: max_blocks entries, least recently written evicted first
+  // (the kernel's LRU hash evicts approximately so: they differ only once
+  // more than max_blocks offenders are remembered).
+  struct Offender {
+    sg_offence history{};
+    std::list<sg_addr>::iterator age;
+  };
+  std::unordered_map<sg_addr, Offender, AddrHash, AddrEq> offenders_;
+  std::list<sg_addr> offender_ages_;  // most recently written first
+  void rememberOffence(const sg_addr& key, const sg_offence& h);
 };
 
 }  // namespace sg

@@ -252,10 +252,10 @@ TEST(TrackerKernelFindings, CrossingDropIsCounted) {
   EXPECT_EQ(t.counters().c[SG_CNT_BLOCKS_ADDED], 1u);
 }
 
-// The offence history lives in the source's slot, which a blocked source
-// never touches (the block path returns before the slot probe): two new
-// sources of its set evict it, and the next offence starts again at level 0.
-TEST(TrackerKernelFindings, RepeatOffenceHistoryIsLostToSetCollisionsDuringTheBlock) {
+// A blocked source never touches its slot (the block path returns before the
+// slot probe), so two new sources of its set evict it; its offence history
+// lives in sg_offenders, apart from the slot, and the next offence escalates.
+TEST(TrackerKernelFindings, RepeatOffenceHistorySurvivesSetCollisionsDuringTheBlock) {
   TrackerOptions o = test::testOptions(3);
   o.max_sources = 16;
   Tracker t(o);
@@ -266,7 +266,7 @@ TEST(TrackerKernelFindings, RepeatOffenceHistoryIsLostToSetCollisionsDuringTheBl
   for (const sg_addr& other : test::sameSet(a, 16, 2)) t.onPacket(syn(other), now + 1, nullptr);
   now = ev[0].ts_ns + ev[0].block_ns;
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
-  EXPECT_EQ(ev[1].level, 0);  // level 1 without the collisions
+  EXPECT_EQ(ev[1].level, 1);  // it was 0 while the history lived in the slot
 }
 
 TEST(TrackerKernelFindings, RepeatOffenceHistorySurvivesSourcesOfOtherSets) {

@@ -26,8 +26,10 @@ static_assert(offsetof(sg_window, cur_start_ns) == 0 && offsetof(sg_window, cur_
 static_assert(sizeof(sg_source) == 32);
 static_assert(offsetof(sg_source, win) == 0 && offsetof(sg_source, last_block_end_ns) == 16 &&
               offsetof(sg_source, top_port) == 24 && offsetof(sg_source, top_votes) == 26 &&
-              offsetof(sg_source, offences) == 28 && offsetof(sg_source, flags) == 29 &&
-              offsetof(sg_source, pad) == 30);
+              offsetof(sg_source, flags) == 28 && offsetof(sg_source, pad) == 29);
+static_assert(sizeof(sg_offence) == 16);
+static_assert(offsetof(sg_offence, last_block_end_ns) == 0 && offsetof(sg_offence, offences) == 8 &&
+              offsetof(sg_offence, pad) == 9);
 
 static_assert(sizeof(sg_slot) == 64, "one cache line per slot");
 static_assert(offsetof(sg_slot, key) == 0 && offsetof(sg_slot, st) == 16 &&
@@ -87,6 +89,7 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_window", sizeof(sg_window)},
     {"sg_source", sizeof(sg_source)},
     {"sg_slot", sizeof(sg_slot)},
+    {"sg_offence", sizeof(sg_offence)},
     {"sg_block", sizeof(sg_block)},
     {"sg_config", sizeof(sg_config)},
     {"sg_event", sizeof(sg_event)},

@@ -123,6 +123,8 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   int err = bpf_map__set_max_entries(skel->maps.sg_slots, slots);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_tags, slots / SG_SLOT_WAYS);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
+  // Recent offenders: as many as there can be blocks (written once per block).
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   err = syn_guard__load(skel);
