@@ -65,6 +65,7 @@ sg_config benchConfig() {
   c.window_ns = 1'000'000;
   c.block_ns = 3600'000'000'000ull;
   c.threshold = 1'000'000;
+  c.block_scope = SG_SCOPE_ALL;  // blocks drop every packet: the rows below price that
   return c;
 }
 
@@ -113,6 +114,14 @@ struct Loaded {
     }
   }
   ~Loaded() { destroy(skel); }
+  void setScope(uint8_t scope) {
+    const uint32_t zero = 0;
+    sg_config cfg = benchConfig();
+    cfg.block_scope = scope;
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_config_map), &zero, &cfg, BPF_ANY) != 0) {
+      die("config");
+    }
+  }
   int prog(const char* name) const {
     bpf_program* p = bpf_object__find_program_by_name(skel->obj, name);
     if (p == nullptr) die(std::string("no program ") + name);
@@ -211,6 +220,10 @@ int main(int argc, char** argv) {
   Loaded<syn_guard> quiet(syn_guard__open, syn_guard__load, syn_guard__destroy, "syn_guard");
   Loaded<syn_guard> busy(syn_guard__open, syn_guard__load, syn_guard__destroy, "syn_guard");
   fillBlocks(busy, "10.99.0.1");  // blocks active: a full block map
+  Loaded<syn_guard> busy_attempts(syn_guard__open, syn_guard__load, syn_guard__destroy,
+                                  "syn_guard");
+  fillBlocks(busy_attempts, "10.99.0.1");
+  busy_attempts.setScope(SG_SCOPE_ATTEMPTS);  // the default: non-attempts skip the lookup
   Loaded<syn_guard_fine> fine(syn_guard_fine__open, syn_guard_fine__load, syn_guard_fine__destroy,
                               "syn_guard_fine");
   Loaded<syn_guard_coarse> coarse(syn_guard_coarse__open, syn_guard_coarse__load,
@@ -248,6 +261,10 @@ int main(int argc, char** argv) {
       {"SYN, new spoofed source each time", spoof.prog("spoof_syn"), syn, pass, syn, 4.0},
       {"[part] spoofed-source rewrite, then pass", spoof.prog("spoof_pass"), syn, pass, syn, 0},
       {"[part] SYN, spoofed source, 1024 slots", spoof_small.prog("spoof_syn"), syn, pass, syn, 0},
+      {"[scope attempts] ACK, 16k blocks active", busy_attempts.prog("syn_guard_xdp"), ack_near,
+       pass, ack_near, 0},
+      {"[scope attempts] ACK from a blocked source", busy_attempts.prog("syn_guard_xdp"), blocked,
+       pass, blocked, 0},
       {"[fine clock] SYN, tracked source", fine.prog("syn_guard_xdp"), syn, pass, syn, 0},
       {"[fine clock] SYN, spoofed source", spoof_fine.prog("spoof_syn"), syn, pass, syn, 0},
       {"[coarse clock] SYN, tracked source", coarse.prog("syn_guard_xdp"), syn, pass, syn, 0},

@@ -128,6 +128,15 @@ enum sg_enforce_mode {
 	                          * to nftables (sets SG_BLK_HANDED_OFF) */
 };
 
+/* What a block drops. ATTEMPTS (the default): the source's connection
+ * attempts (SYN without ACK/RST) only, so that 201 SYNs forged in a
+ * gateway's name cannot cut its established connections; its other packets
+ * are not even looked up. ALL: every packet of the source. */
+enum sg_block_scope {
+	SG_SCOPE_ATTEMPTS = 0,
+	SG_SCOPE_ALL = 1,
+};
+
 struct sg_config {
 	__u64 window_ns;       /* sliding window length */
 	__u64 block_ns;        /* base block duration */
@@ -142,7 +151,8 @@ struct sg_config {
 	__u8 v6_prefix_len;    /* 1..128: IPv6 sources counted per this prefix */
 	__u8 max_level;        /* repeat offences double the block up to 2^max_level */
 	__u8 enabled;          /* 0: pass everything untouched (config not set) */
-	__u32 pad;
+	__u8 block_scope;      /* enum sg_block_scope: what a block drops */
+	__u8 pad[3];
 };
 
 /* ---- events (ring buffer; rate-limited in the kernel) ---------------------- */

@@ -4,7 +4,8 @@
  *
  * Per packet: parse (sg_parse.h); if the block prefilter (a bitmap indexed by
  * the source's hash) says the source may be blocked, look it up in sg_blocks
- * and drop it while its block lasts; if the packet is a connection attempt
+ * and drop it while its block lasts (its connection attempts only, unless
+ * block_scope is "all"); if the packet is a connection attempt
  * (SYN without ACK/RST), count it in the source's sliding window (sg_track.h)
  * and, on the attempt that crosses the threshold, block the source at once —
  * that very packet is already dropped — and tell user space through the ring
@@ -410,9 +411,11 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
 	}
-	/* Fast path: no block may exist and this is no connection attempt, so
-	 * nothing below can change the verdict; skip the key work. */
-	if (!sg_blocks_maybe && !sg_pkt_is_attempt(&pkt))
+	/* Fast path: this is no connection attempt and no block can drop it
+	 * (blocks drop attempts only, or none may exist), so nothing below can
+	 * change the verdict; skip the key work. */
+	if (!sg_pkt_is_attempt(&pkt) &&
+	    (cfg->block_scope != SG_SCOPE_ALL || !sg_blocks_maybe))
 		return sg_pass_other(cnt, cfg, &pkt);
 
 	key = pkt.src;

@@ -213,7 +213,8 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
   sg_addr key = pkt.src;
   sg_mask_source(&key, pkt.family, cfg.v6_prefix_len);
 
-  if (!blocks_.empty()) {
+  // The block check: attempts only, unless the scope is "all".
+  if (!blocks_.empty() && (sg_pkt_is_attempt(&pkt) || cfg.block_scope == SG_SCOPE_ALL)) {
     auto it = blocks_.find(key);
     if (it != blocks_.end()) {
       sg_block& b = it->second;

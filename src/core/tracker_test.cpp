@@ -47,8 +47,10 @@ TEST(Tracker, CrossesOnAttemptThresholdPlusOneAndDropsIt) {
   EXPECT_EQ(t.blockCount(), 1u);
 }
 
-TEST(Tracker, BlockedSourceHasEveryPacketDropped) {
-  Tracker t(test::testOptions(5));
+TEST(Tracker, BlockedSourceHasEveryPacketDroppedInScopeAll) {
+  TrackerOptions o = test::testOptions(5);
+  o.cfg.block_scope = SG_SCOPE_ALL;
+  Tracker t(o);
   uint64_t now = kT0;
   const sg_addr bad = v4(0x0A000001), good = v4(0x0A000002);
   EXPECT_EQ(sendSyns(t, bad, 6, now, nullptr), 6);
@@ -64,6 +66,19 @@ TEST(Tracker, BlockedSourceHasEveryPacketDropped) {
   const uint64_t crossed = now - kMs;  // sendSyns stepped past the 6th
   EXPECT_EQ(t.onPacket(syn(bad), crossed + 60 * kSec - 1, nullptr), Verdict::kDrop);
   EXPECT_EQ(t.onPacket(syn(bad), crossed + 60 * kSec, nullptr), Verdict::kPass);
+}
+
+TEST(Tracker, BlockedSourceHasOnlyItsAttemptsDroppedInScopeAttempts) {
+  Tracker t(test::testOptions(5));  // the default scope
+  uint64_t now = kT0;
+  const sg_addr bad = v4(0x0A000001);
+  EXPECT_EQ(sendSyns(t, bad, 6, now, nullptr), 6);
+  EXPECT_EQ(t.onPacket(syn(bad), now, nullptr), Verdict::kDrop);
+  const sg_pkt others[] = {test::tcp(bad, SG_TCP_ACK), test::tcp(bad, SG_TCP_RST),
+                           test::tcp(bad, SG_TCP_SYN | SG_TCP_ACK), test::other(bad, SG_PKT_OTHER),
+                           test::other(bad, SG_PKT_FRAGMENT)};
+  for (const sg_pkt& p : others) EXPECT_EQ(t.onPacket(p, now, nullptr), Verdict::kPass);
+  EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 2u);  // the crossing attempt and the SYN
 }
 
 TEST(Tracker, BlockExpiresAndRedetectionNeedsAWholeThreshold) {

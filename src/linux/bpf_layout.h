@@ -50,7 +50,7 @@ static_assert(offsetof(sg_config, window_ns) == 0 && offsetof(sg_config, block_n
               offsetof(sg_config, admit_per_sec) == 32 && offsetof(sg_config, admit_min) == 36 &&
               offsetof(sg_config, enforce) == 40 && offsetof(sg_config, v6_prefix_len) == 41 &&
               offsetof(sg_config, max_level) == 42 && offsetof(sg_config, enabled) == 43 &&
-              offsetof(sg_config, pad) == 44);
+              offsetof(sg_config, block_scope) == 44 && offsetof(sg_config, pad) == 45);
 
 // Events.
 static_assert(sizeof(sg_event) == 56);
