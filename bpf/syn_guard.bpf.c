@@ -27,7 +27,8 @@
  * offset (jiffies start at INITIAL_JIFFIES, not 0): user space learns it with
  * sg_clock_probe and must use XdpSensor::kernelNowNs() for every time it
  * compares with or writes into the maps. -DSG_CLOCK_FINE (bpf_ktime_get_ns) and
- * -DSG_CLOCK_COARSE (bpf_ktime_get_coarse_ns) build the benchmark's variants.
+ * -DSG_CLOCK_COARSE (bpf_ktime_get_coarse_ns) build the benchmark's variants,
+ * -DSG_CLOCK_TEST one whose clock the tests set.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -139,6 +140,11 @@ struct sg_pkt *sg_btf_pkt __attribute__((unused));
 #define SG_NOW() bpf_ktime_get_ns()
 #elif defined(SG_CLOCK_COARSE)
 #define SG_NOW() bpf_ktime_get_coarse_ns()
+#elif defined(SG_CLOCK_TEST)
+/* A simulated clock for tests (tests/bpf/differential_test.cpp): the test
+ * writes the time of the next packet. Never in the agent's object. */
+volatile __u64 sg_test_now_ns;
+#define SG_NOW() sg_test_now_ns
 #else
 #define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
