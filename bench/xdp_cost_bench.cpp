@@ -139,7 +139,7 @@ struct Loaded {
     skel->data_blockbits->sg_blocks_maybe = 1;
   }
   bool bitSet(const sg_addr& k) const {
-    const uint32_t bit = sg_block_bit(sg_addr_hash(&k));
+    const uint32_t bit = sg_block_bit(sg_addr_hash(&k, &kBenchKey));
     return (skel->data_blockbits->sg_block_bits[bit / 64] >> (bit % 64)) & 1;
   }
   double bitsSetShare() const {
