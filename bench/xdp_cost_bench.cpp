@@ -65,6 +65,7 @@ sg_config benchConfig() {
   c.window_ns = 1'000'000;
   c.block_ns = 3600'000'000'000ull;
   c.threshold = 1'000'000;
+  c.block_scope = SG_SCOPE_ALL;  // blocks drop every packet: the rows below price that
   return c;
 }
 
@@ -84,6 +85,9 @@ sg_addr v4Key(const std::string& text) {
   return a;
 }
 
+// Any key costs the same; a fixed one keeps runs comparable.
+constexpr sg_hash_key kBenchKey{0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+
 // One loaded copy of a program object built from syn_guard.bpf.c (the
 // skeletons share member names, so one template serves them all).
 template <class S>
@@ -99,8 +103,9 @@ struct Loaded {
     if (skel == nullptr) die(std::string("open ") + what);
     if (bpf_map__set_max_entries(skel->maps.sg_slots, slots) != 0) die("size sg_slots");
     skel->rodata->sg_slot_set_mask = slots / SG_SLOT_WAYS - 1;
-    skel->rodata->sg_ncpus = static_cast<uint32_t>(libbpf_num_possible_cpus());
     skel->rodata->sg_ns_per_jiffy = nsPerJiffy();
+    skel->rodata->sg_hash_key.k0 = kBenchKey.k0;
+    skel->rodata->sg_hash_key.k1 = kBenchKey.k1;
     if (load(skel) != 0) die(std::string("load ") + what + " (root needed)");
     const uint32_t zero = 0;
     const sg_config cfg = benchConfig();
@@ -109,6 +114,14 @@ struct Loaded {
     }
   }
   ~Loaded() { destroy(skel); }
+  void setScope(uint8_t scope) {
+    const uint32_t zero = 0;
+    sg_config cfg = benchConfig();
+    cfg.block_scope = scope;
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_config_map), &zero, &cfg, BPF_ANY) != 0) {
+      die("config");
+    }
+  }
   int prog(const char* name) const {
     bpf_program* p = bpf_object__find_program_by_name(skel->obj, name);
     if (p == nullptr) die(std::string("no program ") + name);
@@ -121,12 +134,12 @@ struct Loaded {
     b.expires_ns = ~0ull;
     b.flags = SG_BLK_XDP_DROP;
     if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_blocks), &k, &b, BPF_ANY) != 0) die("block");
-    const uint32_t bit = sg_block_bit(sg_addr_hash(&k));
+    const uint32_t bit = sg_block_bit(sg_addr_hash(&k, &kBenchKey));
     skel->data_blockbits->sg_block_bits[bit / 64] |= 1ull << (bit % 64);
     skel->data_blockbits->sg_blocks_maybe = 1;
   }
   bool bitSet(const sg_addr& k) const {
-    const uint32_t bit = sg_block_bit(sg_addr_hash(&k));
+    const uint32_t bit = sg_block_bit(sg_addr_hash(&k, &kBenchKey));
     return (skel->data_blockbits->sg_block_bits[bit / 64] >> (bit % 64)) & 1;
   }
   double bitsSetShare() const {
@@ -207,6 +220,10 @@ int main(int argc, char** argv) {
   Loaded<syn_guard> quiet(syn_guard__open, syn_guard__load, syn_guard__destroy, "syn_guard");
   Loaded<syn_guard> busy(syn_guard__open, syn_guard__load, syn_guard__destroy, "syn_guard");
   fillBlocks(busy, "10.99.0.1");  // blocks active: a full block map
+  Loaded<syn_guard> busy_attempts(syn_guard__open, syn_guard__load, syn_guard__destroy,
+                                  "syn_guard");
+  fillBlocks(busy_attempts, "10.99.0.1");
+  busy_attempts.setScope(SG_SCOPE_ATTEMPTS);  // the default: non-attempts skip the lookup
   Loaded<syn_guard_fine> fine(syn_guard_fine__open, syn_guard_fine__load, syn_guard_fine__destroy,
                               "syn_guard_fine");
   Loaded<syn_guard_coarse> coarse(syn_guard_coarse__open, syn_guard_coarse__load,
@@ -244,6 +261,10 @@ int main(int argc, char** argv) {
       {"SYN, new spoofed source each time", spoof.prog("spoof_syn"), syn, pass, syn, 4.0},
       {"[part] spoofed-source rewrite, then pass", spoof.prog("spoof_pass"), syn, pass, syn, 0},
       {"[part] SYN, spoofed source, 1024 slots", spoof_small.prog("spoof_syn"), syn, pass, syn, 0},
+      {"[scope attempts] ACK, 16k blocks active", busy_attempts.prog("syn_guard_xdp"), ack_near,
+       pass, ack_near, 0},
+      {"[scope attempts] ACK from a blocked source", busy_attempts.prog("syn_guard_xdp"), blocked,
+       pass, blocked, 0},
       {"[fine clock] SYN, tracked source", fine.prog("syn_guard_xdp"), syn, pass, syn, 0},
       {"[fine clock] SYN, spoofed source", spoof_fine.prog("spoof_syn"), syn, pass, syn, 0},
       {"[coarse clock] SYN, tracked source", coarse.prog("syn_guard_xdp"), syn, pass, syn, 0},
@@ -251,6 +272,9 @@ int main(int argc, char** argv) {
       {"[part] counters+config lookups", ov.prog("ov_lookups"), ack, pass, ack, 0},
       {"[part] lookups + PACKETS++", ov.prog("ov_lookups_count"), ack, pass, ack, 0},
       {"[part] parse only", ov.prog("ov_parse"), ack, pass, ack, 0},
+      {"[part] parse + unkeyed mix (old hash)", ov.prog("ov_hash_unkeyed"), syn, pass, syn, 0},
+      {"[part] parse + SipHash-1-3 (the hash)", ov.prog("ov_hash_sip13"), syn, pass, syn, 0},
+      {"[part] parse + SipHash-2-4", ov.prog("ov_hash_sip24"), syn, pass, syn, 0},
       {"[part] parse + sg_blocks lookup (miss)", ov.prog("ov_parse_block_lookup"), ack, pass, ack,
        0},
       {"[part] parse + hash + sg_slots set probe", ov.prog("ov_parse_slot_probe"), ack, pass, ack,

@@ -30,6 +30,13 @@ struct sg_lpm_key {
 	struct sg_addr addr;
 };
 
+/* The secret of sg_addr_hash (sg_track.h): 128 random bits drawn at load
+ * (the program's sg_hash_key knob); replay and tests pass their own. */
+struct sg_hash_key {
+	__u64 k0;
+	__u64 k1;
+};
+
 /* ---- per-source state (set-associative slot array, size fixed at load) ---- */
 
 /* Two-bucket sliding window; arithmetic in sg_window.h. */
@@ -41,12 +48,22 @@ struct sg_window {
 
 struct sg_source {
 	struct sg_window win;   /* 16 */
-	__u64 last_block_end_ns; /* when this source's last block ended; 0 = never */
+	__u64 last_block_end_ns; /* when this source's last block ends/ended; 0 =
+	                          * never (its offence history is in sg_offenders) */
 	__u16 top_port;          /* most targeted destination port (majority vote) */
 	__u16 top_votes;         /* its vote count */
-	__u8 offences;           /* blocks within the repeat memory, for escalation */
 	__u8 flags;              /* SG_SRC_* */
-	__u8 pad[2];
+	__u8 pad[3];
+};
+
+/* A recent offender's history (sg_offenders: an LRU hash keyed by source,
+ * sized at load, written only when a block is made). Apart from the slot, so
+ * that a blocked source whose slot is evicted while it sits out its block
+ * still escalates when it offends again. */
+struct sg_offence {
+	__u64 last_block_end_ns; /* when its last block ends/ended */
+	__u8 offences;           /* blocks within the repeat memory, for escalation */
+	__u8 pad[7];
 };
 
 #define SG_SRC_ALLOWED 0x01 /* on the allowlist: counted, never blocked */
@@ -57,6 +74,8 @@ struct sg_source {
  * source fills an empty way, else replaces the way seen least recently
  * (sg_slot_victim()). A filled slot never empties. */
 #define SG_SLOT_WAYS 2
+/* last_ns of a way one CPU is filling (sg_admit's claim); never a time. */
+#define SG_SLOT_CLAIMED (~0ull)
 
 /* Slot tags: one __u64 per set holding a 16-bit fingerprint of each way's key
  * (bits 0..15: way 0, 16..31: way 1; 0 = empty), in an array 1/16 the size of
@@ -91,7 +110,7 @@ struct sg_block {
 #define SG_BLK_HANDED_OFF 0x04 /* nftables holds it now; XDP stops dropping */
 
 /* Block prefilter: a bitmap with a bit set for every key that may be blocked
- * (bit index from sg_addr_hash, sg_block_bit() in sg_track.h). The program
+ * (bit index from the keyed sg_addr_hash, sg_block_bit() in sg_track.h). The program
  * looks sg_blocks up only when the bit is set. Set by whoever inserts a block
  * (kernel or user space), never cleared by the kernel; user space rebuilds it
  * from the block map (XdpSensor, xdp_sensor_blocks.cpp). A stale bit costs one
@@ -109,6 +128,15 @@ enum sg_enforce_mode {
 	                          * to nftables (sets SG_BLK_HANDED_OFF) */
 };
 
+/* What a block drops. ATTEMPTS (the default): the source's connection
+ * attempts (SYN without ACK/RST) only, so that 201 SYNs forged in a
+ * gateway's name cannot cut its established connections; its other packets
+ * are not even looked up. ALL: every packet of the source. */
+enum sg_block_scope {
+	SG_SCOPE_ATTEMPTS = 0,
+	SG_SCOPE_ALL = 1,
+};
+
 struct sg_config {
 	__u64 window_ns;       /* sliding window length */
 	__u64 block_ns;        /* base block duration */
@@ -123,7 +151,8 @@ struct sg_config {
 	__u8 v6_prefix_len;    /* 1..128: IPv6 sources counted per this prefix */
 	__u8 max_level;        /* repeat offences double the block up to 2^max_level */
 	__u8 enabled;          /* 0: pass everything untouched (config not set) */
-	__u32 pad;
+	__u8 block_scope;      /* enum sg_block_scope: what a block drops */
+	__u8 pad[3];
 };
 
 /* ---- events (ring buffer; rate-limited in the kernel) ---------------------- */
@@ -192,7 +221,8 @@ struct sg_cpu_epoch {
 	__u64 epoch;      /* now >> SG_EPOCH_SHIFT */
 	__u32 events;     /* events sent this epoch */
 	__u32 admitted;   /* sources admitted this epoch */
-	__u32 sketched;   /* sketch updates this epoch (noise floor) */
+	__u32 sketched;   /* sketch updates this epoch not yet added to the
+	                   * shared count (< SG_SKETCH_BATCH, sg_track.h) */
 	__u32 pressure;   /* 1 once admitted > admit_per_sec this epoch */
 };
 

@@ -6,11 +6,14 @@
  *
  *  - sg_source_attempt(): count an attempt of an admitted source and say
  *    whether it crossed the threshold.
- *  - sg_block_start(): the block a crossing earns. Repeat offenders: each
- *    block that starts within cfg->repeat_memory_ns of the end of the previous
- *    one doubles the duration, up to block_ns << max_level; a source that
- *    stays quiet for repeat_memory_ns starts again at the base duration.
+ *  - sg_block_plan() / sg_block_commit(): the block a crossing earns, and
+ *    the offence it records (by the one CPU whose insert won). Repeat
+ *    offenders: each block that starts within cfg->repeat_memory_ns of the
+ *    end of the previous one doubles the duration, up to block_ns <<
+ *    max_level; a source that stays quiet for repeat_memory_ns starts again
+ *    at the base duration.
  *  - sg_slot_*(): the per-source slots' set choice, hit test, replacement.
+ *  - sg_addr_hash(): the keyed hash of a source (SipHash-1-3).
  *  - sg_sketch_*(): the count-min sketch that stands in for sources without
  *    exact state while new sources arrive faster than admit_per_sec.
  */
@@ -34,30 +37,36 @@ SG_INLINE void sg_vote_port(struct sg_source *s, __u16 port)
 	}
 }
 
-/* Returns 1 when this attempt takes the source over the threshold. */
+/* Returns 1 when this attempt finds the source over the threshold (the
+ * crossing attempt and any counted after it). Safe on several CPUs at once:
+ * see sg_window.h; the port vote is a plain update (approximate under races). */
 SG_INLINE int sg_source_attempt(struct sg_source *s, const struct sg_config *cfg,
 				__u64 now, __u16 dst_port)
 {
-	sg_window_record(&s->win, now, cfg->window_ns);
+	__u32 pos = sg_window_record(&s->win, now, cfg->window_ns);
+
 	sg_vote_port(s, dst_port);
-	return sg_window_over(&s->win, now, cfg->window_ns, cfg->threshold);
+	return sg_window_over(&s->win, pos, now, cfg->window_ns, cfg->threshold);
 }
 
-/* Fill `b` for a block starting at `now` and update the source's offence
- * history; the window restarts so that an expired block needs a whole new
- * threshold of attempts to return. */
-SG_INLINE void sg_block_start(struct sg_source *s, const struct sg_config *cfg,
-			      __u64 now, struct sg_block *b)
+/* The offences that count at `now` (0 once the repeat memory has passed). */
+SG_INLINE __u8 sg_offences_now(const struct sg_offence *h, const struct sg_config *cfg,
+			       __u64 now)
 {
-	__u8 level;
-	__u8 max_level = cfg->max_level > 16 ? 16 : cfg->max_level;
+	if (h->last_block_end_ns == 0 || now > h->last_block_end_ns + cfg->repeat_memory_ns)
+		return 0;
+	return h->offences;
+}
 
-	if (s->last_block_end_ns == 0 ||
-	    now > s->last_block_end_ns + cfg->repeat_memory_ns)
-		s->offences = 0;
-	level = s->offences < max_level ? s->offences : max_level;
-	if (s->offences < 0xff)
-		s->offences++;
+/* Fill `b` for a block starting at `now`, from the source's window and its
+ * offence history `h` (zeroes when it has none); nothing is changed
+ * (sg_block_commit does that, once the block is in). */
+SG_INLINE void sg_block_plan(const struct sg_source *s, const struct sg_offence *h,
+			     const struct sg_config *cfg, __u64 now, struct sg_block *b)
+{
+	__u8 max_level = cfg->max_level > 16 ? 16 : cfg->max_level;
+	__u8 offences = sg_offences_now(h, cfg, now);
+	__u8 level = offences < max_level ? offences : max_level;
 
 	b->added_ns = now;
 	b->expires_ns = now + (cfg->block_ns << level);
@@ -66,28 +75,88 @@ SG_INLINE void sg_block_start(struct sg_source *s, const struct sg_config *cfg,
 	b->dst_port = s->top_port;
 	b->level = level;
 	b->flags = 0;
+}
 
+/* Done by the one CPU whose insert of block `b` won: record the offence in
+ * the history `h` (the caller stores it) and restart the source's window, so
+ * that an expired block needs a whole new threshold of attempts to return.
+ * last_block_end_ns is written before the count is reset (an atomic
+ * exchange: a full barrier), so an attempt that slipped past the block check
+ * and is counted in the fresh window sees that the source is blocked
+ * (sg_blocked_meanwhile). */
+SG_INLINE void sg_block_commit(struct sg_source *s, struct sg_offence *h,
+			       const struct sg_config *cfg, __u64 now, const struct sg_block *b)
+{
+	__u8 offences = sg_offences_now(h, cfg, now);
+
+	h->offences = offences < 0xff ? offences + 1 : offences;
+	h->last_block_end_ns = b->expires_ns;
 	s->last_block_end_ns = b->expires_ns;
-	s->win.cur_start_ns = 0;
-	s->win.cur_count = 0;
-	s->win.prev_count = 0;
 	s->top_votes = 0;
+	s->win.prev_count = 0;
+	s->win.cur_start_ns = 0; /* the next counted attempt starts a window */
+	__sync_lock_test_and_set(&s->win.cur_count, 0);
+}
+
+/* True when an attempt that was not over its threshold may still belong to a
+ * source blocked since it passed the block check: the caller then looks the
+ * block up again (rare: a race at the crossing, or a source unblocked by hand
+ * before its block would have ended). */
+SG_INLINE int sg_blocked_meanwhile(const struct sg_source *s, __u64 now)
+{
+	return now < *(volatile __u64 *)&s->last_block_end_ns;
 }
 
 /* ---- count-min sketch ------------------------------------------------------ */
 
-/* 64-bit mix of the 16-byte address (splitmix-style finaliser on two words). */
-SG_INLINE __u64 sg_addr_hash(const struct sg_addr *a)
-{
-	__u64 lo, hi, h;
+/* SipHash-c-d (Aumasson & Bernstein) of the 16-byte address under the
+ * 128-bit secret `k`: the one hash behind the slot set, the slot tag, the
+ * block prefilter bit and the sketch line and cells. Keyed, so that an
+ * attacker cannot compute addresses that share a set with its own (and evict
+ * it) or a sketch line. The loader draws the key at load (getrandom). */
+#define SG_ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SG_SIPROUND(v0, v1, v2, v3)                                     \
+	do {                                                            \
+		v0 += v1; v1 = SG_ROTL64(v1, 13); v1 ^= v0; v0 = SG_ROTL64(v0, 32); \
+		v2 += v3; v3 = SG_ROTL64(v3, 16); v3 ^= v2;             \
+		v0 += v3; v3 = SG_ROTL64(v3, 21); v3 ^= v0;             \
+		v2 += v1; v1 = SG_ROTL64(v1, 17); v1 ^= v2; v2 = SG_ROTL64(v2, 32); \
+	} while (0)
 
-	__builtin_memcpy(&lo, &a->b[0], 8);
-	__builtin_memcpy(&hi, &a->b[8], 8);
-	h = lo * 0x9e3779b97f4a7c15ull ^ (hi + 0x632be59bd9b4e019ull);
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 29;
-	return h;
+SG_INLINE __u64 sg_siphash16(const struct sg_addr *a, const struct sg_hash_key *k,
+			     const int c_rounds, const int d_rounds)
+{
+	__u64 m0, m1, v0, v1, v2, v3, b = 16ull << 56;
+	int i;
+
+	__builtin_memcpy(&m0, &a->b[0], 8);
+	__builtin_memcpy(&m1, &a->b[8], 8);
+	v0 = k->k0 ^ 0x736f6d6570736575ull;
+	v1 = k->k1 ^ 0x646f72616e646f6dull;
+	v2 = k->k0 ^ 0x6c7967656e657261ull;
+	v3 = k->k1 ^ 0x7465646279746573ull;
+	v3 ^= m0;
+	for (i = 0; i < c_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	v0 ^= m0;
+	v3 ^= m1;
+	for (i = 0; i < c_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	v0 ^= m1;
+	v3 ^= b;
+	for (i = 0; i < c_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	for (i = 0; i < d_rounds; i++)
+		SG_SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* SipHash-1-3 (docs/architecture.md, "Keyed hash", says why not 2-4). */
+SG_INLINE __u64 sg_addr_hash(const struct sg_addr *a, const struct sg_hash_key *k)
+{
+	return sg_siphash16(a, k, 1, 3);
 }
 
 /* Bit of the block prefilter for a key of hash h (bits 24..38 of the hash:
@@ -171,14 +240,12 @@ SG_INLINE __u32 sg_sketch_line_of(__u64 h)
 	return (__u32)(h >> 40) & (SG_SKETCH_LINES - 1);
 }
 
-/* Conservative update of one attempt; returns the new estimate (minimum over
+/* Conservative update of one attempt of the key of hash h; returns the new estimate (minimum over
  * the key's cells) of this source's attempts in this epoch. Cells of another
  * epoch count as empty. Concurrent updates from several CPUs may lose an
  * increment. */
-SG_INLINE __u32 sg_sketch_add(struct sg_sketch_line *lines, const struct sg_addr *a,
-			      __u64 epoch)
+SG_INLINE __u32 sg_sketch_add(struct sg_sketch_line *lines, __u64 h, __u64 epoch)
 {
-	__u64 h = sg_addr_hash(a);
 	struct sg_sketch_line *l = &lines[sg_sketch_line_of(h)];
 	__u32 tag = ((__u32)epoch & 0xffff) << 16, est = 0xffff, r;
 
@@ -201,15 +268,53 @@ SG_INLINE __u32 sg_sketch_add(struct sg_sketch_line *lines, const struct sg_addr
 	return est;
 }
 
-/* Admit a gated source to exact state when its estimate stands `admit_min`
- * above the sketch's noise floor (the mean load of a cell this epoch, from
- * `sketched` updates seen on this CPU, times the CPUs). Never admits on noise
- * alone. */
-SG_INLINE int sg_sketch_admits(__u32 est, __u32 sketched, __u32 ncpus, __u32 admit_min)
-{
-	__u64 floor = ((__u64)sketched * (ncpus ? ncpus : 1)) >> SG_SKETCH_FLOOR_SHIFT;
+/* The sketch's update count this epoch, all CPUs together, in one shared
+ * word: the epoch's low 16 bits above a 48-bit count. Each CPU adds its
+ * updates in batches of SG_SKETCH_BATCH (one compare-exchange per batch, not
+ * one contended line per spoofed SYN), so the count lags the truth by less
+ * than one batch per CPU that ran. */
+#define SG_SKETCH_BATCH 16
+#define SG_SKETCH_EPOCH_SHIFT 48
 
-	return (__u64)est >= floor + admit_min;
+/* Updates of `epoch` in the shared word (0 if it holds another epoch). */
+SG_INLINE __u64 sg_sketch_total(__u64 word, __u64 epoch)
+{
+	if ((word >> SG_SKETCH_EPOCH_SHIFT) != (epoch & 0xffff))
+		return 0;
+	return word & ((1ull << SG_SKETCH_EPOCH_SHIFT) - 1);
+}
+
+/* Add n updates made in `epoch` to the shared word: restarts the count when
+ * the word holds an older epoch, drops the batch when it already holds a
+ * newer one. Lock-free; after 4 lost races the batch is dropped (the floor
+ * then reads at most SG_SKETCH_BATCH low). */
+SG_INLINE void sg_sketch_flush(__u64 *word, __u64 epoch, __u32 n)
+{
+	__u64 tag = epoch & 0xffff;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)word, want;
+		__u64 old_tag = old >> SG_SKETCH_EPOCH_SHIFT;
+
+		if (old_tag == tag)
+			want = old + n;
+		else if ((__s16)(__u16)(old_tag - tag) > 0)
+			return; /* a newer epoch began: this batch is stale */
+		else
+			want = (tag << SG_SKETCH_EPOCH_SHIFT) | n;
+		if (__sync_val_compare_and_swap(word, old, want) == old)
+			return;
+	}
+}
+
+/* Admit a gated source to exact state when its estimate stands `admit_min`
+ * above the sketch's noise floor: the mean load of a cell after `updates`
+ * updates of this epoch (all CPUs: the shared count plus this CPU's batch
+ * not yet added). Never admits on noise alone. */
+SG_INLINE int sg_sketch_admits(__u32 est, __u64 updates, __u32 admit_min)
+{
+	return (__u64)est >= (updates >> SG_SKETCH_FLOOR_SHIFT) + admit_min;
 }
 
 #endif /* SG_TRACK_H */

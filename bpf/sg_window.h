@@ -32,45 +32,60 @@
 #define SG_THRESHOLD_MAX 1000000u
 #define SG_WINDOW_MAX_NS (3600ull * 1000000000ull)
 
-/* Move the buckets forward to `now`. */
-SG_INLINE void sg_window_advance(struct sg_window *w, __u64 now, __u64 window)
-{
-	__u64 elapsed;
+/*
+ * Concurrency: one source's attempts may be counted on several CPUs at once
+ * (RSS spreads its SYNs over queues). The count is an atomic add whose result
+ * each attempt keeps as its own position, so no increment is lost and
+ * exactly one attempt sees each count. Moving the buckets forward is won by
+ * one CPU with a compare-exchange on cur_start_ns; the winner then takes the
+ * old count with an atomic exchange. An attempt counted between the two
+ * lands in the older bucket (counted as prev: the estimate can lag by the
+ * attempts of that instant, once per window).
+ */
 
-	if (w->cur_start_ns == 0 || now < w->cur_start_ns) {
-		w->cur_start_ns = now ? now : 1;
-		w->cur_count = 0;
-		w->prev_count = 0;
-		return;
+/* Count one attempt at `now`; returns the source's count in the current
+ * bucket including it (its position). */
+SG_INLINE __u32 sg_window_record(struct sg_window *w, __u64 now, __u64 window)
+{
+	__u64 start = *(volatile __u64 *)&w->cur_start_ns;
+
+	if (start == 0) {
+		if (__sync_val_compare_and_swap(&w->cur_start_ns, 0, now ? now : 1) == 0) {
+			__sync_lock_test_and_set(&w->cur_count, 0);
+			w->prev_count = 0;
+		}
+	} else if (now > start && now - start >= window) {
+		__u64 elapsed = now - start;
+		__u64 next = elapsed < 2 * window ? start + window : now;
+
+		if (__sync_val_compare_and_swap(&w->cur_start_ns, start, next) == start) {
+			__u32 cur = __sync_lock_test_and_set(&w->cur_count, 0);
+
+			w->prev_count = elapsed < 2 * window ? cur : 0;
+		}
 	}
-	elapsed = now - w->cur_start_ns;
-	if (elapsed < window)
-		return;
-	if (elapsed < 2 * window) {
-		w->prev_count = w->cur_count;
-		w->cur_start_ns += window;
-	} else {
-		w->prev_count = 0;
-		w->cur_start_ns = now;
-	}
-	w->cur_count = 0;
+	/* Saturates near SG_COUNT_MAX (over by at most one per racing CPU). */
+	if (*(volatile __u32 *)&w->cur_count >= SG_COUNT_MAX)
+		return SG_COUNT_MAX;
+	return __sync_fetch_and_add(&w->cur_count, 1) + 1;
 }
 
-/* Count one attempt at `now`. */
-SG_INLINE void sg_window_record(struct sg_window *w, __u64 now, __u64 window)
+/* est * window for a current count of `cur` (an attempt's position from
+ * sg_window_record, or w->cur_count). */
+SG_INLINE __u64 sg_window_scaled_at(const struct sg_window *w, __u32 cur, __u64 now,
+				    __u64 window)
 {
-	sg_window_advance(w, now, window);
-	if (w->cur_count < SG_COUNT_MAX)
-		w->cur_count++;
-}
-
-/* est * window, valid right after sg_window_advance(now). */
-SG_INLINE __u64 sg_window_scaled(const struct sg_window *w, __u64 now, __u64 window)
-{
-	__u64 elapsed = now - w->cur_start_ns;
+	__u64 start = w->cur_start_ns;
+	__u64 elapsed = now > start ? now - start : 0;
 	__u64 weight = elapsed < window ? window - elapsed : 0;
 
-	return (__u64)w->cur_count * window + (__u64)w->prev_count * weight;
+	return (__u64)cur * window + (__u64)w->prev_count * weight;
+}
+
+/* est * window as the counters stand. */
+SG_INLINE __u64 sg_window_scaled(const struct sg_window *w, __u64 now, __u64 window)
+{
+	return sg_window_scaled_at(w, w->cur_count, now, window);
 }
 
 /* Attempts in the window, rounded down (for reports). */
@@ -79,11 +94,11 @@ SG_INLINE __u32 sg_window_estimate(const struct sg_window *w, __u64 now, __u64 w
 	return window ? (__u32)(sg_window_scaled(w, now, window) / window) : 0;
 }
 
-/* True when the attempts in the window exceed `threshold`. */
-SG_INLINE int sg_window_over(const struct sg_window *w, __u64 now, __u64 window,
+/* True when the attempt at position `cur` takes the window over `threshold`. */
+SG_INLINE int sg_window_over(const struct sg_window *w, __u32 cur, __u64 now, __u64 window,
 			     __u32 threshold)
 {
-	return sg_window_scaled(w, now, window) > (__u64)threshold * window;
+	return sg_window_scaled_at(w, cur, now, window) > (__u64)threshold * window;
 }
 
 #endif /* SG_WINDOW_H */

@@ -4,7 +4,8 @@
  *
  * Per packet: parse (sg_parse.h); if the block prefilter (a bitmap indexed by
  * the source's hash) says the source may be blocked, look it up in sg_blocks
- * and drop it while its block lasts; if the packet is a connection attempt
+ * and drop it while its block lasts (its connection attempts only, unless
+ * block_scope is "all"); if the packet is a connection attempt
  * (SYN without ACK/RST), count it in the source's sliding window (sg_track.h)
  * and, on the attempt that crosses the threshold, block the source at once —
  * that very packet is already dropped — and tell user space through the ring
@@ -26,7 +27,8 @@
  * offset (jiffies start at INITIAL_JIFFIES, not 0): user space learns it with
  * sg_clock_probe and must use XdpSensor::kernelNowNs() for every time it
  * compares with or writes into the maps. -DSG_CLOCK_FINE (bpf_ktime_get_ns) and
- * -DSG_CLOCK_COARSE (bpf_ktime_get_coarse_ns) build the benchmark's variants.
+ * -DSG_CLOCK_COARSE (bpf_ktime_get_coarse_ns) build the benchmark's variants,
+ * -DSG_CLOCK_TEST one whose clock the tests set.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -38,9 +40,11 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Load-time knobs (set before load through the skeleton's rodata). */
-const volatile __u32 sg_ncpus = 1;
 const volatile __u64 sg_ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 const volatile __u32 sg_slot_set_mask = 32767;   /* sets - 1 (slots / SG_SLOT_WAYS - 1) */
+/* The secret of sg_addr_hash, drawn by the loader at load (getrandom); never
+ * leaves the kernel and the agent's memory. */
+const volatile struct sg_hash_key sg_hash_key;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -72,6 +76,13 @@ struct {
 } sg_blocks SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384); /* resized by the loader: max_blocks */
+	__type(key, struct sg_addr);
+	__type(value, struct sg_offence);
+} sg_offenders SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 4096);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -101,6 +112,10 @@ struct {
 /* Count-min sketch lines (global data: indexed directly, no helper call;
  * the .bss map is page-aligned, so each line is one cache line). */
 struct sg_sketch_line sg_sketch[SG_SKETCH_LINES] __attribute__((aligned(64)));
+/* Sketch updates this epoch over all CPUs (sg_sketch_flush, sg_track.h): the
+ * noise floor counts what actually ran, not the possible CPUs. A line of its
+ * own: it is written once per SG_SKETCH_BATCH updates of a CPU. */
+__u64 sg_sketch_updates __attribute__((aligned(64)));
 
 /* Block prefilter (SG_BLOCK_BITS in sg_shared.h), in a section (and so an
  * array map) of its own that user space writes through its mmap.
@@ -125,9 +140,21 @@ struct sg_pkt *sg_btf_pkt __attribute__((unused));
 #define SG_NOW() bpf_ktime_get_ns()
 #elif defined(SG_CLOCK_COARSE)
 #define SG_NOW() bpf_ktime_get_coarse_ns()
+#elif defined(SG_CLOCK_TEST)
+/* A simulated clock for tests (tests/bpf/differential_test.cpp): the test
+ * writes the time of the next packet. Never in the agent's object. */
+volatile __u64 sg_test_now_ns;
+#define SG_NOW() sg_test_now_ns
 #else
 #define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
+
+static __always_inline __u64 sg_hash(const struct sg_addr *a)
+{
+	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
+
+	return sg_addr_hash(a, &k);
+}
 
 static __always_inline int sg_block_bit_test(__u64 h)
 {
@@ -191,40 +218,79 @@ static __always_inline struct sg_cpu_epoch *sg_epoch(__u64 now)
 	return ep;
 }
 
-/* A crossing: block (or, detect-only, mark) the source. Returns the verdict. */
+#define SG_EEXIST 17
+
+/* A dropping block's verdict for one more packet of its source. */
+static __always_inline int sg_block_verdict(struct sg_counters *cnt, struct sg_block *b)
+{
+	if ((b->flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) == SG_BLK_XDP_DROP) {
+		b->drops++;
+		cnt->c[SG_CNT_DROPPED]++;
+		return XDP_DROP;
+	}
+	return XDP_PASS;
+}
+
+/* An attempt counted while (or just after) another CPU blocked its source:
+ * the block's verdict, or pass when there is no block (unblocked by hand). */
+static __always_inline int sg_recheck_block(struct sg_counters *cnt, const struct sg_addr *key,
+					    __u64 now)
+{
+	struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, key);
+
+	if (!b || now >= b->expires_ns)
+		return XDP_PASS;
+	return sg_block_verdict(cnt, b);
+}
+
+/* A crossing: block (or, detect-only, mark) the source. Returns the verdict.
+ * Several CPUs may find the same source over its threshold at once: the
+ * insert (BPF_NOEXIST) chooses one, which alone records the offence, restarts
+ * the window and sends the event; the others' attempts get the block's
+ * verdict like any packet of a blocked source. */
 static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_config *cfg,
 				    struct sg_source *src, const struct sg_addr *key,
 				    __u64 hash, __u64 now, __u32 ifindex)
 {
 	struct sg_lpm_key lk = { .prefixlen = 128, .addr = *key };
-	struct sg_source before = *src;
+	struct sg_offence h = {}, *hist;
 	struct sg_cpu_epoch *ep;
 	struct sg_block b;
+	long err;
 
-	cnt->c[SG_CNT_FLAGGED]++;
 	if (bpf_map_lookup_elem(&sg_allow, &lk)) {
 		/* Never block the allowlist; restart its window so that the
 		 * trie is consulted once per threshold, not per attempt. */
+		cnt->c[SG_CNT_FLAGGED]++;
 		cnt->c[SG_CNT_ALLOWLISTED]++;
 		src->win.cur_start_ns = 0;
 		return XDP_PASS;
 	}
 
-	sg_block_start(src, cfg, now, &b);
+	hist = bpf_map_lookup_elem(&sg_offenders, key);
+	if (hist)
+		h = *hist;
+	sg_block_plan(src, &h, cfg, now, &b);
 	if (cfg->enforce != SG_ENFORCE_NONE) {
 		b.flags = SG_BLK_XDP_DROP;
 		b.drops = 1; /* this very attempt */
 	}
-	if (bpf_map_update_elem(&sg_blocks, key, &b, BPF_ANY)) {
-		/* Block map full: keep the source over its threshold so that every
-		 * further attempt is still dropped (rate limiting, not fail-open). */
-		*src = before;
+	err = bpf_map_update_elem(&sg_blocks, key, &b, BPF_NOEXIST);
+	if (err == -SG_EEXIST) /* another CPU's attempt crossed first */
+		return sg_recheck_block(cnt, key, now);
+	cnt->c[SG_CNT_FLAGGED]++;
+	if (err) {
+		/* Block map full: the source stays over its threshold (nothing
+		 * was changed), so every further attempt is still dropped
+		 * (rate limiting, not fail-open). */
 		cnt->c[SG_CNT_BLOCK_MAP_FULL]++;
 		if (cfg->enforce == SG_ENFORCE_NONE)
 			return XDP_PASS;
 		cnt->c[SG_CNT_DROPPED]++;
 		return XDP_DROP;
 	}
+	sg_block_commit(src, &h, cfg, now, &b);
+	bpf_map_update_elem(&sg_offenders, key, &h, BPF_ANY); /* LRU: makes room */
 	sg_block_bit_set(hash); /* after the insert: see sg_block_bits */
 	cnt->c[SG_CNT_BLOCKS_ADDED]++;
 	if (b.flags & SG_BLK_XDP_DROP)
@@ -242,13 +308,15 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
  * evicted), or NULL while the sketch still gates it. */
 static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 						const struct sg_config *cfg,
-						const struct sg_addr *key, __u64 now,
-						__u32 ifindex, struct sg_slot *w0,
+						const struct sg_addr *key, __u64 hash,
+						__u64 now, __u32 ifindex, struct sg_slot *w0,
 						struct sg_slot *w1, __u64 *tags, __u64 tag)
 {
 	struct sg_cpu_epoch *ep = sg_epoch(now);
 	struct sg_slot *slot;
+	__u64 old;
 	__u32 way;
+	int i;
 
 	if (!ep)
 		return 0;
@@ -260,21 +328,43 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 			sg_emit(cnt, ep, cfg, SG_EV_PRESSURE, key, now, ep->admitted, 0, 0, 0,
 				ifindex);
 		}
-		est = sg_sketch_add(sg_sketch, key, ep->epoch);
-		ep->sketched++;
-		if (!sg_sketch_admits(est, ep->sketched, sg_ncpus, cfg->admit_min)) {
+		est = sg_sketch_add(sg_sketch, hash, ep->epoch);
+		if (++ep->sketched >= SG_SKETCH_BATCH) {
+			sg_sketch_flush(&sg_sketch_updates, ep->epoch, ep->sketched);
+			ep->sketched = 0;
+		}
+		if (!sg_sketch_admits(est,
+				      sg_sketch_total(*(volatile __u64 *)&sg_sketch_updates, ep->epoch) +
+					      ep->sketched,
+				      cfg->admit_min)) {
 			cnt->c[SG_CNT_SKETCH_GATED]++;
 			return 0;
 		}
 	}
-	ep->admitted++;
 	way = sg_slot_victim(w0, w1);
 	slot = way ? w1 : w0;
-	if (sg_slot_fill(slot, key, now))
+	/* Claim the way: one CPU fills it. A CPU that loses the claim (the same
+	 * new source arriving on two queues at once, or a rival for the way)
+	 * waits, bounded, for the filler and uses the slot if it is its own. */
+	old = *(volatile __u64 *)&slot->last_ns;
+	if (old == SG_SLOT_CLAIMED ||
+	    __sync_val_compare_and_swap(&slot->last_ns, old, SG_SLOT_CLAIMED) != old) {
+		for (i = 0; i < 256; i++) {
+			if (*(volatile __u64 *)&slot->last_ns != SG_SLOT_CLAIMED)
+				break;
+		}
+		return sg_slot_holds(slot, key) ? slot : 0;
+	}
+	ep->admitted++;
+	sg_slot_fill(slot, key, now); /* last_ns written last: the claim ends */
+	if (old == 0)
 		cnt->c[SG_CNT_SLOTS_FILLED]++;
-	/* Not atomic: a racing fill of the same set may lose a tag, which costs
-	 * that source a second way (its count split), like the slot race itself. */
-	*tags = sg_tag_put(*tags, way, tag);
+	for (i = 0; i < 4; i++) {
+		__u64 tw = *(volatile __u64 *)tags;
+
+		if (__sync_val_compare_and_swap(tags, tw, sg_tag_put(tw, way, tag)) == tw)
+			break;
+	}
 	cnt->c[SG_CNT_SOURCES_NEW]++;
 	return slot;
 }
@@ -327,14 +417,16 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
 	}
-	/* Fast path: no block may exist and this is no connection attempt, so
-	 * nothing below can change the verdict; skip the key work. */
-	if (!sg_blocks_maybe && !sg_pkt_is_attempt(&pkt))
+	/* Fast path: this is no connection attempt and no block can drop it
+	 * (blocks drop attempts only, or none may exist), so nothing below can
+	 * change the verdict; skip the key work. */
+	if (!sg_pkt_is_attempt(&pkt) &&
+	    (cfg->block_scope != SG_SCOPE_ALL || !sg_blocks_maybe))
 		return sg_pass_other(cnt, cfg, &pkt);
 
 	key = pkt.src;
 	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
-	hash = sg_addr_hash(&key);
+	hash = sg_hash(&key);
 
 	if (sg_block_bit_test(hash)) {
 		struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, &key);
@@ -342,12 +434,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		if (b) {
 			now = SG_NOW();
 			if (now < b->expires_ns) {
-				if ((b->flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) ==
-				    SG_BLK_XDP_DROP) {
-					b->drops++;
-					cnt->c[SG_CNT_DROPPED]++;
+				if (sg_block_verdict(cnt, b) == XDP_DROP)
 					return XDP_DROP;
-				}
 				/* Enforced elsewhere (nftables) or detect-only:
 				 * the source is flagged, its attempts not recounted. */
 				if (sg_pkt_is_attempt(&pkt))
@@ -380,13 +468,17 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	} else if (sg_tag_get(tw, 1) == tag && sg_slot_holds(w1, &key)) {
 		slot = w1;
 	} else {
-		slot = sg_admit(cnt, cfg, &key, now, ctx->ingress_ifindex, w0, w1, tags, tag);
+		slot = sg_admit(cnt, cfg, &key, hash, now, ctx->ingress_ifindex, w0, w1, tags,
+				 tag);
 		if (!slot)
 			return XDP_PASS;
 	}
 	slot->last_ns = now ? now : 1;
-	if (!sg_source_attempt(&slot->st, cfg, now, pkt.dst_port))
+	if (!sg_source_attempt(&slot->st, cfg, now, pkt.dst_port)) {
+		if (sg_blocked_meanwhile(&slot->st, now))
+			return sg_recheck_block(cnt, &key, now);
 		return XDP_PASS;
+	}
 	return sg_cross(cnt, cfg, &slot->st, &key, hash, now, ctx->ingress_ifindex);
 }
 

@@ -19,7 +19,7 @@ function(sg_add_bpf NAME SOURCE)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${SYNGUARD_CLANG} -g -O2 -target bpf -Wall -Werror ${defs}
+    COMMAND ${SYNGUARD_CLANG} -g -O2 -target bpf -mcpu=v3 -Wall -Werror ${defs}
             -I/usr/include/${SYNGUARD_ARCH}-linux-gnu -I${CMAKE_SOURCE_DIR}/bpf
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${SOURCE} -o ${obj}
     DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${SOURCE} ${headers} ${ARG_DEPENDS}

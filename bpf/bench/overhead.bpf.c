@@ -78,7 +78,7 @@ int ov_parse_slot_probe(struct xdp_md *ctx)
 	sg_parse_eth(data, data_end, &pkt);
 	if (!pkt.has_src)
 		return XDP_ABORTED;
-	i0 = sg_slot_first(sg_addr_hash(&pkt.src), sg_slot_set_mask);
+	i0 = sg_slot_first(sg_hash(&pkt.src), sg_slot_set_mask);
 	i1 = i0 + 1;
 	w0 = bpf_map_lookup_elem(&sg_slots, &i0);
 	w1 = bpf_map_lookup_elem(&sg_slots, &i1);
@@ -103,4 +103,58 @@ SEC("xdp")
 int ov_jiffies(struct xdp_md *ctx)
 {
 	return bpf_jiffies64() == 1 ? XDP_DROP : XDP_PASS;
+}
+
+/* The source hash alone, on top of the parse (compare with ov_parse): the
+ * keyed SipHash-1-3 the program uses, SipHash-2-4, and the unkeyed 64-bit mix
+ * the program used before it took a key. */
+static __always_inline __u64 ov_unkeyed_mix(const struct sg_addr *a)
+{
+	__u64 lo, hi, h;
+
+	__builtin_memcpy(&lo, &a->b[0], 8);
+	__builtin_memcpy(&hi, &a->b[8], 8);
+	h = lo * 0x9e3779b97f4a7c15ull ^ (hi + 0x632be59bd9b4e019ull);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 29;
+	return h;
+}
+
+static __always_inline int ov_hash_with(struct xdp_md *ctx, int which)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
+	struct sg_pkt pkt;
+	__u64 h;
+
+	sg_parse_eth(data, data_end, &pkt);
+	if (!pkt.has_src)
+		return XDP_ABORTED;
+	if (which == 0)
+		h = ov_unkeyed_mix(&pkt.src);
+	else if (which == 1)
+		h = sg_siphash16(&pkt.src, &k, 1, 3);
+	else
+		h = sg_siphash16(&pkt.src, &k, 2, 4);
+	return h == 1 ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int ov_hash_unkeyed(struct xdp_md *ctx)
+{
+	return ov_hash_with(ctx, 0);
+}
+
+SEC("xdp")
+int ov_hash_sip13(struct xdp_md *ctx)
+{
+	return ov_hash_with(ctx, 1);
+}
+
+SEC("xdp")
+int ov_hash_sip24(struct xdp_md *ctx)
+{
+	return ov_hash_with(ctx, 2);
 }

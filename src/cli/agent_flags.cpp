@@ -22,6 +22,8 @@ void AgentFlags::addTo(CLI::App* sub) {
   sub->add_flag("--xdp-coexist", xdp_coexist,
                 "Join libxdp's dispatcher even on a free interface, so that other XDP programs "
                 "can run too (joined anyway where one runs)");
+  sub->add_option("--block-scope", block_scope,
+                  "What a block drops: attempts (default: SYNs only) or all (every packet)");
   sub->add_option("--max-sources", max_sources, "Exact per-source state entries (default 65536)");
   sub->add_option("--max-blocks", max_blocks, "Concurrent blocks (default 16384)");
   sub->add_option("--admit-per-sec", admit_per_sec,
@@ -88,6 +90,11 @@ Result<void> AgentFlags::applyTo(AgentConfig& c) const {
     auto m = parseXdpMode(xdp_mode);
     if (!m) return m.error().context("--xdp-mode");
     c.xdp_mode = *m;
+  }
+  if (given("--block-scope")) {
+    auto s = parseBlockScope(block_scope);
+    if (!s) return s.error().context("--block-scope");
+    c.block_scope = *s;
   }
   if (given("--log-format")) {
     auto f = parseLogFormat(log_format);

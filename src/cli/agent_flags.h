@@ -19,8 +19,8 @@ struct AgentFlags {
   uint32_t max_block_level = 0, ipv6_prefix = 0, max_sources = 0, max_blocks = 0;
   uint32_t admit_per_sec = 0, admit_min = 0, events_per_sec = 0;
   std::vector<std::string> allow;
-  std::string enforcer, xdp_mode, log_format, metrics_listen, control_socket, nft_table, pin_dir,
-      state_dir;
+  std::string enforcer, xdp_mode, block_scope, log_format, metrics_listen, control_socket,
+      nft_table, pin_dir, state_dir;
   bool xdp_coexist = false;
   bool enable_syn_guard = false;  // the seed's flag: accepted, always on
 

@@ -30,6 +30,7 @@ struct ReplayArgs {
   std::vector<std::string> allow;
   uint32_t max_sources = AgentConfig{}.max_sources;
   bool exact = false;
+  std::string hash_seed;  // "": the fixed default key
   bool json = false;
 };
 
@@ -166,6 +167,11 @@ int run(const ReplayArgs& a) {
   o.max_blocks = config->max_blocks;
   o.allow = config->allow;
   o.exact = a.exact;
+  if (!a.hash_seed.empty()) {
+    auto key = parseHashKey(a.hash_seed);
+    if (!key) return fail(key.error().context("--hash-seed").message());
+    o.hash_key = *key;
+  }
   auto r = replayCapture(*bytes, o);
   if (!r) return fail(a.file + ": " + r.error().message());
   if (a.json) {
@@ -197,6 +203,9 @@ void registerReplay(CLI::App& app, int* exit_code) {
   sub->add_flag("--exact", args->exact,
                 "Count every source exactly (true sliding window, no sketch, no slot bound) "
                 "instead of as the kernel would");
+  sub->add_option("--hash-seed", args->hash_seed,
+                  "Key of the source hash (32 hex digits; default: a fixed key). Which sources "
+                  "share a slot set or a sketch line depends on it");
   sub->add_flag("--json", args->json, "One JSON object with detections and summary");
   sub->callback([args, exit_code] { *exit_code = run(*args); });
 }

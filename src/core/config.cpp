@@ -207,6 +207,17 @@ Result<XdpMode> parseXdpMode(std::string_view text) {
                    "unknown XDP mode '" + std::string(text) + "' (use auto, native or generic)");
 }
 
+const char* blockScopeName(BlockScope scope) {
+  return scope == BlockScope::kAll ? "all" : "attempts";
+}
+
+Result<BlockScope> parseBlockScope(std::string_view text) {
+  if (text == "attempts") return BlockScope::kAttempts;
+  if (text == "all") return BlockScope::kAll;
+  return makeError(Errc::kInvalidArgument,
+                   "unknown block scope '" + std::string(text) + "' (use attempts or all)");
+}
+
 Result<LogFormat> parseLogFormat(std::string_view text) {
   if (text == "text") return LogFormat::kText;
   if (text == "json") return LogFormat::kJson;

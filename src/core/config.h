@@ -17,6 +17,7 @@ namespace sg {
 enum class EnforcerKind { kXdp, kNftables, kNone };
 enum class XdpMode { kAuto, kNative, kGeneric };
 enum class LogFormat { kText, kJson };
+enum class BlockScope { kAttempts, kAll };
 
 struct AgentConfig {
   // Interfaces to protect; empty = those that carry the default routes.
@@ -37,6 +38,10 @@ struct AgentConfig {
   std::vector<Prefix> allow;
   // Who drops blocked sources: the XDP program, nftables sets, or nobody.
   EnforcerKind enforcer = EnforcerKind::kXdp;
+  // What a block drops: the source's connection attempts (SYN without ACK)
+  // only, so a flood forged in a client's name cannot cut its established
+  // connections; or all its packets.
+  BlockScope block_scope = BlockScope::kAttempts;
   // XDP attach mode: native where the driver has it (auto), or forced.
   XdpMode xdp_mode = XdpMode::kAuto;
   // Join libxdp's dispatcher even on a free interface, so other XDP programs can join later
@@ -82,6 +87,8 @@ Result<AgentConfig> parseConfigToml(std::string_view text, const std::string& or
 const char* enforcerName(EnforcerKind kind);
 Result<EnforcerKind> parseEnforcer(std::string_view text);
 Result<XdpMode> parseXdpMode(std::string_view text);
+const char* blockScopeName(BlockScope scope);
+Result<BlockScope> parseBlockScope(std::string_view text);
 Result<LogFormat> parseLogFormat(std::string_view text);
 
 }  // namespace sg

@@ -156,6 +156,8 @@ const KeySpec kKeys[] = {
      const auto* b = n.as_boolean();
      if (b == nullptr) return wrongType(k, n, "a boolean");
      c.xdp_coexist = b->get(); return Ok{}; }},
+  {"block_scope", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.block_scope, readEnum<BlockScope>(k, n, parseBlockScope)); return Ok{}; }},
   {"max_sources", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.max_sources, readUint(k, n, limits::kMaxSources)); return Ok{}; }},
   {"max_blocks", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/config.h"
+#include "core/kernel_config.h"
 #include "test_helpers.h"
 
 namespace sg {
@@ -29,6 +30,7 @@ allow = ["10.0.0.0/8", "2001:db8::/32"]
 enforcer = "nftables"
 xdp_mode = "generic"
 xdp_coexist = true
+block_scope = "all"
 max_sources = 2048
 max_blocks = 512
 admit_per_sec = 100
@@ -55,6 +57,9 @@ control_socket = "/tmp/sg.sock"
   EXPECT_EQ(c.enforcer, EnforcerKind::kNftables);
   EXPECT_EQ(c.xdp_mode, XdpMode::kGeneric);
   EXPECT_TRUE(c.xdp_coexist);
+  EXPECT_EQ(c.block_scope, BlockScope::kAll);
+  EXPECT_EQ(toKernelConfig(c).block_scope, SG_SCOPE_ALL);
+  EXPECT_EQ(toKernelConfig(AgentConfig{}).block_scope, SG_SCOPE_ATTEMPTS) << "the default";
   EXPECT_EQ(c.max_sources, 2048u);
   EXPECT_EQ(c.max_blocks, 512u);
   EXPECT_EQ(c.admit_per_sec, 100u);
@@ -131,6 +136,8 @@ TEST(ConfigTomlTest, BadValuesNameKeyLineAndReason) {
       {"xdp_coexist = 1", "xdp_coexist at c.toml:1: expected a boolean, got an integer"},
       {"xdp_mode = \"fast\"",
        "xdp_mode at c.toml:1: unknown XDP mode 'fast' (use auto, native or generic)"},
+      {"block_scope = \"syn\"",
+       "block_scope at c.toml:1: unknown block scope 'syn' (use attempts or all)"},
       {"log_format = \"xml\"",
        "log_format at c.toml:1: unknown log format 'xml' (use text or json)"},
       {"metrics_listen = \"::1:80\"",

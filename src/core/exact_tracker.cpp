@@ -8,7 +8,7 @@
 namespace sg {
 
 size_t ExactTracker::AddrHash::operator()(const sg_addr& a) const {
-  return static_cast<size_t>(sg_addr_hash(&a));
+  return static_cast<size_t>(sg_addr_hash(&a, &kDefaultHashKey));
 }
 
 bool ExactTracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {
@@ -48,7 +48,9 @@ Verdict ExactTracker::cross(Source* src, const sg_addr& key, uint64_t now,
     }
   }
   sg_block b{};
-  sg_block_start(&src->history, &cfg, now, &b);
+  sg_source window{};  // the window restart is src->recent.clear() above
+  sg_block_plan(&window, &src->history, &cfg, now, &b);
+  sg_block_commit(&window, &src->history, &cfg, now, &b);
   b.count = count;
   b.dst_port = port;
   if (cfg.enforce != SG_ENFORCE_NONE) {
@@ -84,8 +86,9 @@ Verdict ExactTracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<s
   sg_addr key = pkt.src;
   sg_mask_source(&key, pkt.family, cfg.v6_prefix_len);
 
+  // As the kernel: a block drops attempts only, unless block_scope is "all".
   auto blocked = blocks_.find(key);
-  if (blocked != blocks_.end()) {
+  if (blocked != blocks_.end() && (sg_pkt_is_attempt(&pkt) || cfg.block_scope == SG_SCOPE_ALL)) {
     sg_block& b = blocked->second;
     if (now_ns < b.expires_ns) {
       if (b.flags & SG_BLK_XDP_DROP) {

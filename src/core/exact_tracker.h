@@ -4,7 +4,7 @@
 // The window is a true sliding window (the times of a source's attempts in
 // the last window_ns), so a detection means "more than threshold attempts
 // within window_ns", not the kernel's two-bucket estimate (sg_window.h).
-// Blocks, repeat offences (sg_block_start()), the allowlist and the enforce
+// Blocks, repeat offences (sg_block_plan()), block scope, the allowlist and the enforce
 // mode follow the kernel. Memory: at most threshold + 1 times per source.
 // The default replay stays on Tracker, which answers as the kernel does.
 #pragma once
@@ -53,7 +53,7 @@ class ExactTracker {
   };
   struct Source {
     std::deque<Attempt> recent;  // attempts in the window since the last crossing
-    sg_source history{};         // offences and last block end (sg_block_start)
+    sg_offence history{};        // offences and last block end (sg_block_plan/commit)
   };
 
   Verdict cross(Source* src, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);

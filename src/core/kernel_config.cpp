@@ -24,6 +24,7 @@ sg_config toKernelConfig(const AgentConfig& c) {
   }
   k.v6_prefix_len = static_cast<__u8>(c.ipv6_prefix);
   k.max_level = static_cast<__u8>(c.max_block_level);
+  k.block_scope = c.block_scope == BlockScope::kAll ? SG_SCOPE_ALL : SG_SCOPE_ATTEMPTS;
   k.enabled = 1;
   return k;
 }

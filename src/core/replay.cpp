@@ -17,7 +17,9 @@ namespace sg {
 namespace {
 
 struct KeyHash {
-  size_t operator()(const sg_addr& a) const { return static_cast<size_t>(sg_addr_hash(&a)); }
+  size_t operator()(const sg_addr& a) const {
+    return static_cast<size_t>(sg_addr_hash(&a, &kDefaultHashKey));
+  }
 };
 struct KeyEq {
   bool operator()(const sg_addr& a, const sg_addr& b) const {
@@ -58,6 +60,28 @@ class PeakRate {
 
 }  // namespace
 
+Result<sg_hash_key> parseHashKey(const std::string& hex) {
+  if (hex.size() != 32) {
+    return makeError(Errc::kInvalidArgument,
+                     "a hash seed is 32 hex digits (128 bits), not " + std::to_string(hex.size()));
+  }
+  uint64_t k[2] = {0, 0};
+  for (size_t i = 0; i < hex.size(); i++) {
+    const char c = hex[i];
+    uint64_t v = 0;
+    if (c >= '0' && c <= '9') {
+      v = static_cast<uint64_t>(c - '0');
+    } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+      v = static_cast<uint64_t>((c | 0x20) - 'a' + 10);
+    } else {
+      return makeError(Errc::kInvalidArgument,
+                       std::string("not a hex digit in the hash seed: ") + c);
+    }
+    k[i / 16] = (k[i / 16] << 4) | v;
+  }
+  return sg_hash_key{k[0], k[1]};
+}
+
 Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
                                    const ReplayOptions& options) {
   TrackerOptions to;
@@ -66,6 +90,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   // Replay lists every detection: the ring-buffer budget does not apply.
   to.cfg.events_per_sec = std::numeric_limits<uint32_t>::max();
   to.max_sources = options.max_sources;
+  to.hash_key = options.hash_key;
   to.max_blocks = options.max_blocks;
   // The allowlist as the agent gives it to the kernel (IPv6 entries widened
   // to the counting prefix), so replay answers as the agent would.

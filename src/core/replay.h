@@ -14,6 +14,7 @@
 #include "core/address.h"
 #include "core/pcap.h"
 #include "core/result.h"
+#include "core/tracker.h"
 #include "sg_shared.h"
 
 namespace sg {
@@ -24,6 +25,10 @@ struct ReplayOptions {
   uint32_t max_blocks = 16384;   // bound on concurrent blocks
   std::vector<Prefix> allow;     // never blocked
   bool exact = false;            // ExactTracker instead of the kernel's twin
+  // sg_addr_hash's key: which sources share a slot set or a sketch line. The
+  // kernel draws its own at each load, so a replay reproduces one kernel run
+  // only given that run's key; the default is a fixed one.
+  sg_hash_key hash_key = kDefaultHashKey;
 };
 
 // The first packet is replayed at this monotonic time (an epoch start, so
@@ -65,6 +70,9 @@ struct ReplayResult {
   std::vector<Detection> detections;
   ReplaySummary summary;
 };
+
+// "--hash-seed": 32 hex digits, k0 then k1, each most significant first.
+Result<sg_hash_key> parseHashKey(const std::string& hex);
 
 // Packets (from readCapture) through a Tracker or an ExactTracker. Fails only on a link type
 // that cannot be turned into Ethernet (the error names the packet).

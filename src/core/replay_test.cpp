@@ -52,9 +52,9 @@ TEST(Replay, FlagsTheHeavySourceAtItsCrossingTime) {
   EXPECT_EQ(s.attempts, 500u + 80u);
   EXPECT_EQ(s.distinct_sources, 51u);
   EXPECT_EQ(s.blocks, 1u);
-  // After the block every packet of it is dropped: SYNs and ACKs from 4.0 s
-  // (the crossing SYN included; its ACK at the same instant too).
-  EXPECT_EQ(s.dropped, 2u * 60u);
+  // After the block its attempts are dropped (block_scope "attempts", the
+  // default): its SYNs from 4.0 s, the crossing SYN included; its ACKs pass.
+  EXPECT_EQ(s.dropped, 60u);
   EXPECT_EQ(s.peak_attempts_per_sec, 60u);
   EXPECT_EQ(s.duration_ns, 9'900'000'000ull);
   EXPECT_FALSE(s.sketch_gated);
@@ -167,6 +167,15 @@ TEST(Replay, CaptureOutOfOrderNeverMovesTheClockBack) {
   ASSERT_OK(r);
   ASSERT_EQ(r->detections.size(), 1u);  // 21 attempts held at 20 s (the first is out of window)
   EXPECT_EQ(r->detections[0].at_ns, 10 * kSec);
+}
+
+TEST(Replay, ParsesAHashSeed) {
+  auto k = parseHashKey("0123456789abcdefFEDCBA9876543210");
+  ASSERT_OK(k);
+  EXPECT_EQ(k->k0, 0x0123456789abcdefull);
+  EXPECT_EQ(k->k1, 0xfedcba9876543210ull);
+  EXPECT_ERROR(parseHashKey("0123"), Errc::kInvalidArgument);
+  EXPECT_ERROR(parseHashKey("0123456789abcdefFEDCBA987654321x"), Errc::kInvalidArgument);
 }
 
 }  // namespace

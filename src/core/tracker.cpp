@@ -8,9 +8,13 @@
 //                      hit test and replacement (sg_track.h).
 //   sg_blocks       -> blocks_: insert of a new key fails when max_blocks are
 //                      stored, like a full BPF hash (-E2BIG).
-//   sg_epochs       -> epoch_: one CPU.
+//   sg_epochs       -> epoch_: one CPU (replay models one CPU: the kernel's
+//                      per-CPU budgets and races do not arise).
+//   sg_sketch_updates -> sketch_updates_, flushed by the same code.
 //   sg_sketch       -> sketch_: SG_SKETCH_LINES lines of 64 bytes (allocated
 //                      on first use).
+//   sg_offenders    -> offenders_: max_blocks entries, least recently written
+//                      evicted first.
 //   sg_allow        -> options_.allow: LPM lookup of the masked key with
 //                      prefixlen 128 = any prefix that contains the key.
 //   sg_events       -> *events (never full: EVENTS_LOST stays 0).
@@ -25,7 +29,7 @@
 namespace sg {
 
 size_t Tracker::AddrHash::operator()(const sg_addr& a) const {
-  return static_cast<size_t>(sg_addr_hash(&a));
+  return static_cast<size_t>(sg_addr_hash(&a, &kDefaultHashKey));
 }
 
 bool Tracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {
@@ -99,7 +103,7 @@ sg_slot* Tracker::findSlot(sg_slot* set, const sg_addr& key) {
 }
 
 // sg_admit(): a slot of the set, or nullptr while the sketch gates the source.
-sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t now,
+sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t h, uint64_t now,
                         std::vector<sg_event>* events) {
   sg_cpu_epoch& ep = epoch(now);
   const sg_config& cfg = options_.cfg;
@@ -111,9 +115,13 @@ sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t now,
     // 512 KiB of cells, allocated the first time admission is gated; zeroed
     // cells read as empty whatever the epoch, as the kernel's zeroed global.
     if (sketch_.empty()) sketch_.resize(SG_SKETCH_LINES);
-    uint32_t est = sg_sketch_add(sketch_.data(), &key, ep.epoch);
-    ep.sketched++;
-    if (!sg_sketch_admits(est, ep.sketched, options_.ncpus, cfg.admit_min)) {
+    uint32_t est = sg_sketch_add(sketch_.data(), h, ep.epoch);
+    if (++ep.sketched >= SG_SKETCH_BATCH) {
+      sg_sketch_flush(&sketch_updates_, ep.epoch, ep.sketched);
+      ep.sketched = 0;
+    }
+    if (!sg_sketch_admits(est, sg_sketch_total(sketch_updates_, ep.epoch) + ep.sketched,
+                          cfg.admit_min)) {
       counters_.c[SG_CNT_SKETCH_GATED]++;
       return nullptr;
     }
@@ -125,32 +133,66 @@ sg_slot* Tracker::admit(sg_slot* set, const sg_addr& key, uint64_t now,
   return slot;
 }
 
+// sg_block_verdict(): one more packet of a blocked source.
+Verdict Tracker::blockVerdict(sg_block& b) {
+  if ((b.flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) == SG_BLK_XDP_DROP) {
+    b.drops++;
+    counters_.c[SG_CNT_DROPPED]++;
+    return Verdict::kDrop;
+  }
+  return Verdict::kPass;
+}
+
+// sg_recheck_block(): the block's verdict, if the source has an active one.
+Verdict Tracker::recheckBlock(const sg_addr& key, uint64_t now) {
+  auto it = blocks_.find(key);
+  if (it == blocks_.end() || now >= it->second.expires_ns) return Verdict::kPass;
+  return blockVerdict(it->second);
+}
+
+// bpf_map_update_elem(&sg_offenders, BPF_ANY): an LRU hash of max_blocks.
+void Tracker::rememberOffence(const sg_addr& key, const sg_offence& h) {
+  auto it = offenders_.find(key);
+  if (it != offenders_.end()) {
+    offender_ages_.erase(it->second.age);
+  } else if (offenders_.size() >= options_.max_blocks && !offender_ages_.empty()) {
+    offenders_.erase(offender_ages_.back());
+    offender_ages_.pop_back();
+  }
+  offender_ages_.push_front(key);
+  offenders_[key] = Offender{h, offender_ages_.begin()};
+}
+
 // sg_cross(): the attempt took the source over its threshold.
 Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
                        std::vector<sg_event>* events) {
   const sg_config& cfg = options_.cfg;
-  counters_.c[SG_CNT_FLAGGED]++;
   if (allowed(key)) {
+    counters_.c[SG_CNT_FLAGGED]++;
     counters_.c[SG_CNT_ALLOWLISTED]++;
     src->win.cur_start_ns = 0;
     return Verdict::kPass;
   }
-  sg_source before = *src;
+  sg_offence h{};
+  if (auto o = offenders_.find(key); o != offenders_.end()) h = o->second.history;
   sg_block b{};
-  sg_block_start(src, &cfg, now, &b);
+  sg_block_plan(src, &h, &cfg, now, &b);
   if (cfg.enforce != SG_ENFORCE_NONE) {
     b.flags = SG_BLK_XDP_DROP;
     b.drops = 1;  // this very attempt
   }
-  auto it = blocks_.find(key);
-  if (it == blocks_.end() && blocks_.size() >= options_.max_blocks) {
-    *src = before;  // stays over its threshold: every further attempt dropped
-    counters_.c[SG_CNT_BLOCK_MAP_FULL]++;
+  // bpf_map_update_elem(BPF_NOEXIST): -EEXIST, -E2BIG when full.
+  if (blocks_.count(key) != 0) return recheckBlock(key, now);
+  counters_.c[SG_CNT_FLAGGED]++;
+  if (blocks_.size() >= options_.max_blocks) {
+    counters_.c[SG_CNT_BLOCK_MAP_FULL]++;  // stays over its threshold: every attempt dropped
     if (cfg.enforce == SG_ENFORCE_NONE) return Verdict::kPass;
     counters_.c[SG_CNT_DROPPED]++;
     return Verdict::kDrop;
   }
   blocks_[key] = b;
+  sg_block_commit(src, &h, &cfg, now, &b);
+  rememberOffence(key, h);
   counters_.c[SG_CNT_BLOCKS_ADDED]++;
   if (b.flags & SG_BLK_XDP_DROP) counters_.c[SG_CNT_DROPPED]++;
   epoch(now);
@@ -171,16 +213,13 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
   sg_addr key = pkt.src;
   sg_mask_source(&key, pkt.family, cfg.v6_prefix_len);
 
-  if (!blocks_.empty()) {
+  // The block check: attempts only, unless the scope is "all".
+  if (!blocks_.empty() && (sg_pkt_is_attempt(&pkt) || cfg.block_scope == SG_SCOPE_ALL)) {
     auto it = blocks_.find(key);
     if (it != blocks_.end()) {
       sg_block& b = it->second;
       if (now_ns < b.expires_ns) {
-        if ((b.flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) == SG_BLK_XDP_DROP) {
-          b.drops++;
-          counters_.c[SG_CNT_DROPPED]++;
-          return Verdict::kDrop;
-        }
+        if (blockVerdict(b) == Verdict::kDrop) return Verdict::kDrop;
         if (sg_pkt_is_attempt(&pkt)) counters_.c[SG_CNT_SYN]++;
         return Verdict::kPass;
       }
@@ -206,14 +245,18 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
 
   // 64 B per slot, allocated on the first attempt (zeroed: every slot empty).
   if (slots_.empty()) slots_.resize(slot_count_);
-  sg_slot* set = &slots_[sg_slot_first(sg_addr_hash(&key), slot_count_ / SG_SLOT_WAYS - 1)];
+  const uint64_t h = hash(key);
+  sg_slot* set = &slots_[sg_slot_first(h, slot_count_ / SG_SLOT_WAYS - 1)];
   sg_slot* slot = findSlot(set, key);
   if (slot == nullptr) {
-    slot = admit(set, key, now_ns, events);
+    slot = admit(set, key, h, now_ns, events);
     if (slot == nullptr) return Verdict::kPass;
   }
   slot->last_ns = now_ns ? now_ns : 1;
-  if (!sg_source_attempt(&slot->st, &cfg, now_ns, pkt.dst_port)) return Verdict::kPass;
+  if (!sg_source_attempt(&slot->st, &cfg, now_ns, pkt.dst_port)) {
+    if (sg_blocked_meanwhile(&slot->st, now_ns)) return recheckBlock(key, now_ns);
+    return Verdict::kPass;
+  }
   return cross(&slot->st, key, now_ns, events);
 }
 

@@ -7,21 +7,27 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <unordered_map>
 #include <vector>
 
 #include "core/address.h"
 #include "sg_parse.h"
 #include "sg_shared.h"
+#include "sg_track.h"
 
 namespace sg {
 
+// The key replay and tests hash with unless given another (the kernel draws
+// a random one at each load: see XdpSensor::hashKey()).
+inline constexpr sg_hash_key kDefaultHashKey{0x5eed5eed5eed5eedull, 0x0123456789abcdefull};
+
 struct TrackerOptions {
-  sg_config cfg{};               // the same struct the kernel reads
-  uint32_t max_sources = 65536;  // per-source slots, rounded up to a power of two (>= 2)
-  uint32_t max_blocks = 16384;   // bound on concurrent blocks
-  uint32_t ncpus = 1;            // for the sketch's noise floor
-  std::vector<Prefix> allow;     // never blocked
+  sg_config cfg{};                         // the same struct the kernel reads
+  sg_hash_key hash_key = kDefaultHashKey;  // sg_addr_hash's secret (the kernel's knob)
+  uint32_t max_sources = 65536;            // per-source slots, rounded up to a power of two (>= 2)
+  uint32_t max_blocks = 16384;             // bound on concurrent blocks
+  std::vector<Prefix> allow;               // never blocked
 };
 
 enum class Verdict { kPass, kDrop };
@@ -45,11 +51,15 @@ class Tracker {
   struct AddrHash {
     size_t operator()(const sg_addr& a) const;
   };
+  uint64_t hash(const sg_addr& a) const { return sg_addr_hash(&a, &options_.hash_key); }
   struct AddrEq {
     bool operator()(const sg_addr& a, const sg_addr& b) const;
   };
   sg_slot* findSlot(sg_slot* set, const sg_addr& key);
-  sg_slot* admit(sg_slot* set, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
+  sg_slot* admit(sg_slot* set, const sg_addr& key, uint64_t h, uint64_t now,
+                 std::vector<sg_event>* events);
+  Verdict blockVerdict(sg_block& b);
+  Verdict recheckBlock(const sg_addr& key, uint64_t now);
   Verdict cross(sg_source* src, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
   void emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count, uint64_t block_ns,
             uint16_t port, uint8_t level, std::vector<sg_event>* events);
@@ -60,9 +70,20 @@ class Tracker {
   sg_counters counters_{};
   sg_cpu_epoch epoch_{};
   std::vector<sg_sketch_line> sketch_;
+  __u64 sketch_updates_ = 0;  // sg_sketch_updates (one CPU: never raced)
   uint32_t slot_count_ = 0;
   std::vector<sg_slot> slots_;  // slot_count_ slots, allocated on first admission
   std::unordered_map<sg_addr, sg_block, AddrHash, AddrEq> blocks_;
+  // sg_offenders: max_blocks entries, least recently written evicted first
+  // (the kernel's LRU hash evicts approximately so: they differ only once
+  // more than max_blocks offenders are remembered).
+  struct Offender {
+    sg_offence history{};
+    std::list<sg_addr>::iterator age;
+  };
+  std::unordered_map<sg_addr, Offender, AddrHash, AddrEq> offenders_;
+  std::list<sg_addr> offender_ages_;  // most recently written first
+  void rememberOffence(const sg_addr& key, const sg_offence& h);
 };
 
 }  // namespace sg

@@ -47,8 +47,10 @@ TEST(Tracker, CrossesOnAttemptThresholdPlusOneAndDropsIt) {
   EXPECT_EQ(t.blockCount(), 1u);
 }
 
-TEST(Tracker, BlockedSourceHasEveryPacketDropped) {
-  Tracker t(test::testOptions(5));
+TEST(Tracker, BlockedSourceHasEveryPacketDroppedInScopeAll) {
+  TrackerOptions o = test::testOptions(5);
+  o.cfg.block_scope = SG_SCOPE_ALL;
+  Tracker t(o);
   uint64_t now = kT0;
   const sg_addr bad = v4(0x0A000001), good = v4(0x0A000002);
   EXPECT_EQ(sendSyns(t, bad, 6, now, nullptr), 6);
@@ -64,6 +66,19 @@ TEST(Tracker, BlockedSourceHasEveryPacketDropped) {
   const uint64_t crossed = now - kMs;  // sendSyns stepped past the 6th
   EXPECT_EQ(t.onPacket(syn(bad), crossed + 60 * kSec - 1, nullptr), Verdict::kDrop);
   EXPECT_EQ(t.onPacket(syn(bad), crossed + 60 * kSec, nullptr), Verdict::kPass);
+}
+
+TEST(Tracker, BlockedSourceHasOnlyItsAttemptsDroppedInScopeAttempts) {
+  Tracker t(test::testOptions(5));  // the default scope
+  uint64_t now = kT0;
+  const sg_addr bad = v4(0x0A000001);
+  EXPECT_EQ(sendSyns(t, bad, 6, now, nullptr), 6);
+  EXPECT_EQ(t.onPacket(syn(bad), now, nullptr), Verdict::kDrop);
+  const sg_pkt others[] = {test::tcp(bad, SG_TCP_ACK), test::tcp(bad, SG_TCP_RST),
+                           test::tcp(bad, SG_TCP_SYN | SG_TCP_ACK), test::other(bad, SG_PKT_OTHER),
+                           test::other(bad, SG_PKT_FRAGMENT)};
+  for (const sg_pkt& p : others) EXPECT_EQ(t.onPacket(p, now, nullptr), Verdict::kPass);
+  EXPECT_EQ(t.counters().c[SG_CNT_DROPPED], 2u);  // the crossing attempt and the SYN
 }
 
 TEST(Tracker, BlockExpiresAndRedetectionNeedsAWholeThreshold) {
@@ -252,10 +267,10 @@ TEST(TrackerKernelFindings, CrossingDropIsCounted) {
   EXPECT_EQ(t.counters().c[SG_CNT_BLOCKS_ADDED], 1u);
 }
 
-// The offence history lives in the source's slot, which a blocked source
-// never touches (the block path returns before the slot probe): two new
-// sources of its set evict it, and the next offence starts again at level 0.
-TEST(TrackerKernelFindings, RepeatOffenceHistoryIsLostToSetCollisionsDuringTheBlock) {
+// A blocked source never touches its slot (the block path returns before the
+// slot probe), so two new sources of its set evict it; its offence history
+// lives in sg_offenders, apart from the slot, and the next offence escalates.
+TEST(TrackerKernelFindings, RepeatOffenceHistorySurvivesSetCollisionsDuringTheBlock) {
   TrackerOptions o = test::testOptions(3);
   o.max_sources = 16;
   Tracker t(o);
@@ -266,7 +281,7 @@ TEST(TrackerKernelFindings, RepeatOffenceHistoryIsLostToSetCollisionsDuringTheBl
   for (const sg_addr& other : test::sameSet(a, 16, 2)) t.onPacket(syn(other), now + 1, nullptr);
   now = ev[0].ts_ns + ev[0].block_ns;
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
-  EXPECT_EQ(ev[1].level, 0);  // level 1 without the collisions
+  EXPECT_EQ(ev[1].level, 1);  // it was 0 while the history lived in the slot
 }
 
 TEST(TrackerKernelFindings, RepeatOffenceHistorySurvivesSourcesOfOtherSets) {
@@ -278,17 +293,42 @@ TEST(TrackerKernelFindings, RepeatOffenceHistorySurvivesSourcesOfOtherSets) {
   const sg_addr a = v4(0x0A000001);
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
   const uint32_t mask = 16 / SG_SLOT_WAYS - 1;
-  const uint32_t set_a = sg_slot_first(sg_addr_hash(&a), mask);
+  const uint32_t set_a = sg_slot_first(sg_addr_hash(&a, &kDefaultHashKey), mask);
   int others = 0;
   for (uint32_t i = 0; others < 40; i++) {
     const sg_addr k = v4(0x0B000000 + i);
-    if (sg_slot_first(sg_addr_hash(&k), mask) == set_a) continue;
+    if (sg_slot_first(sg_addr_hash(&k, &kDefaultHashKey), mask) == set_a) continue;
     t.onPacket(syn(k), now + 1, nullptr);
     others++;
   }
   now = ev[0].ts_ns + ev[0].block_ns;
   ASSERT_EQ(sendSyns(t, a, 4, now, &ev), 4);
   EXPECT_EQ(ev[1].level, 1);
+}
+
+// The attack the keyed hash closes: sources that share the flooder's set
+// (2 ways) evict it after each of its SYNs, so its count never grows. The
+// attacker can find them only for a key it knows.
+TEST(TrackerKeyedHash, CollisionsCraftedForOneKeyMissUnderAnother) {
+  TrackerOptions o = test::testOptions(5);
+  o.max_sources = 1024;
+  const sg_addr flooder = v4(0x0A141E28);
+  const sg_hash_key known{1, 2};
+  const std::vector<sg_addr> rivals = test::sameSet(flooder, o.max_sources, 2, known);
+  ASSERT_EQ(rivals.size(), 2u);
+  auto dropsUnder = [&](const sg_hash_key& key) {
+    o.hash_key = key;
+    Tracker t(o);
+    int dropped = 0;
+    uint64_t now = kT0;
+    for (int i = 0; i < 20; i++) {
+      dropped += t.onPacket(syn(flooder), now++, nullptr) == Verdict::kDrop ? 1 : 0;
+      for (const sg_addr& r : rivals) t.onPacket(syn(r), now++, nullptr);
+    }
+    return dropped;
+  };
+  EXPECT_EQ(dropsUnder(known), 0) << "the crafted collisions evict the flooder";
+  EXPECT_GT(dropsUnder(sg_hash_key{0x9e3779b97f4a7c15ull, 42}), 0) << "not under another key";
 }
 
 }  // namespace

@@ -40,14 +40,16 @@ inline sg_addr v4(uint32_t host_order) {
 }
 
 // `n` IPv4 keys (from 10.50.0.0 on) that fall in the same slot set as `key`
-// in a Tracker of `slots` slots.
-inline std::vector<sg_addr> sameSet(const sg_addr& key, uint32_t slots, size_t n) {
+// in a Tracker of `slots` slots hashing with `hash_key`.
+inline std::vector<sg_addr> sameSet(const sg_addr& key, uint32_t slots, size_t n,
+                                    const sg_hash_key& hash_key = kDefaultHashKey) {
   const uint32_t mask = slots / SG_SLOT_WAYS - 1;
-  const uint32_t want = sg_slot_first(sg_addr_hash(&key), mask);
+  const uint32_t want = sg_slot_first(sg_addr_hash(&key, &hash_key), mask);
   std::vector<sg_addr> out;
   for (uint32_t i = 0; out.size() < n && i < (1u << 24); i++) {
     sg_addr a = v4(0x0A320000 + i);
-    if (sg_slot_first(sg_addr_hash(&a), mask) == want && std::memcmp(a.b, key.b, 16) != 0) {
+    if (sg_slot_first(sg_addr_hash(&a, &hash_key), mask) == want &&
+        std::memcmp(a.b, key.b, 16) != 0) {
       out.push_back(a);
     }
   }

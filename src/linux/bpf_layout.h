@@ -16,6 +16,9 @@ static_assert(sizeof(sg_addr) == 16 && alignof(sg_addr) == 1);
 static_assert(sizeof(sg_lpm_key) == 20);
 static_assert(offsetof(sg_lpm_key, prefixlen) == 0 && offsetof(sg_lpm_key, addr) == 4);
 
+// The hash key (a load-time knob).
+static_assert(sizeof(sg_hash_key) == 16 && offsetof(sg_hash_key, k1) == 8);
+
 // Per-source state.
 static_assert(sizeof(sg_window) == 16);
 static_assert(offsetof(sg_window, cur_start_ns) == 0 && offsetof(sg_window, cur_count) == 8 &&
@@ -23,8 +26,10 @@ static_assert(offsetof(sg_window, cur_start_ns) == 0 && offsetof(sg_window, cur_
 static_assert(sizeof(sg_source) == 32);
 static_assert(offsetof(sg_source, win) == 0 && offsetof(sg_source, last_block_end_ns) == 16 &&
               offsetof(sg_source, top_port) == 24 && offsetof(sg_source, top_votes) == 26 &&
-              offsetof(sg_source, offences) == 28 && offsetof(sg_source, flags) == 29 &&
-              offsetof(sg_source, pad) == 30);
+              offsetof(sg_source, flags) == 28 && offsetof(sg_source, pad) == 29);
+static_assert(sizeof(sg_offence) == 16);
+static_assert(offsetof(sg_offence, last_block_end_ns) == 0 && offsetof(sg_offence, offences) == 8 &&
+              offsetof(sg_offence, pad) == 9);
 
 static_assert(sizeof(sg_slot) == 64, "one cache line per slot");
 static_assert(offsetof(sg_slot, key) == 0 && offsetof(sg_slot, st) == 16 &&
@@ -45,7 +50,7 @@ static_assert(offsetof(sg_config, window_ns) == 0 && offsetof(sg_config, block_n
               offsetof(sg_config, admit_per_sec) == 32 && offsetof(sg_config, admit_min) == 36 &&
               offsetof(sg_config, enforce) == 40 && offsetof(sg_config, v6_prefix_len) == 41 &&
               offsetof(sg_config, max_level) == 42 && offsetof(sg_config, enabled) == 43 &&
-              offsetof(sg_config, pad) == 44);
+              offsetof(sg_config, block_scope) == 44 && offsetof(sg_config, pad) == 45);
 
 // Events.
 static_assert(sizeof(sg_event) == 56);
@@ -80,9 +85,11 @@ struct SharedLayout {
 inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_addr", sizeof(sg_addr)},
     {"sg_lpm_key", sizeof(sg_lpm_key)},
+    {"sg_hash_key", sizeof(sg_hash_key)},
     {"sg_window", sizeof(sg_window)},
     {"sg_source", sizeof(sg_source)},
     {"sg_slot", sizeof(sg_slot)},
+    {"sg_offence", sizeof(sg_offence)},
     {"sg_block", sizeof(sg_block)},
     {"sg_config", sizeof(sg_config)},
     {"sg_event", sizeof(sg_event)},

@@ -4,6 +4,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/random.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,6 +42,21 @@ Error loadError(int err, const std::vector<char>& log) {
                      "loading the XDP program needs CAP_BPF and CAP_NET_ADMIN (run as root)");
   }
   return makeError(Errc::kUnavailable, "loading the XDP program failed: " + errnoText(e));
+}
+
+// 128 bits from the kernel's CSPRNG (blocks only until it is seeded at boot).
+Result<sg_hash_key> randomHashKey() {
+  sg_hash_key k{};
+  auto* p = reinterpret_cast<uint8_t*>(&k);
+  size_t got = 0;
+  while (got < sizeof(k)) {
+    const ssize_t n = getrandom(p + got, sizeof(k) - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return makeError(Errc::kIo, "getrandom for the hash key failed: " + errnoText(errno));
+    got += static_cast<size_t>(n);
+  }
+  return k;
 }
 
 bool sameKey(const sg_lpm_key& a, const sg_lpm_key& b) {
@@ -89,7 +105,15 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   }
   std::unique_ptr<XdpSensor> sensor(new XdpSensor(options, skel, static_cast<uint32_t>(ncpus)));
 
-  skel->rodata->sg_ncpus = static_cast<uint32_t>(ncpus);
+  if (options.hash_key) {
+    sensor->hash_key_ = *options.hash_key;
+  } else {
+    auto key = randomHashKey();
+    if (!key.ok()) return key.error();
+    sensor->hash_key_ = *key;
+  }
+  skel->rodata->sg_hash_key.k0 = sensor->hash_key_.k0;
+  skel->rodata->sg_hash_key.k1 = sensor->hash_key_.k1;
   sensor->ns_per_jiffy_ = 1'000'000'000ull / *hz;
   skel->rodata->sg_ns_per_jiffy = sensor->ns_per_jiffy_;
   uint32_t slots = SG_SLOT_WAYS;
@@ -99,6 +123,8 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   int err = bpf_map__set_max_entries(skel->maps.sg_slots, slots);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_tags, slots / SG_SLOT_WAYS);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
+  // Recent offenders: as many as there can be blocks (written once per block).
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   if (!options.pin_dir.empty()) SG_TRY(sensor->preparePins(options.pin_dir));

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct SensorOptions {
   // bpffs directory for the pinned block table and count state
   // (xdp_sensor_pins.cpp); "" = nothing pinned.
   std::string pin_dir;
+  // The secret of the program's source hash (sg_addr_hash). Unset: 128 bits
+  // from getrandom(), new at each load. Set only to reproduce a run.
+  std::optional<sg_hash_key> hash_key;
 };
 
 // One block as the kernel holds it.
@@ -147,6 +151,9 @@ class XdpSensor {
   int progFd() const;
   const struct btf* objectBtf() const;  // the loaded object's BTF
   uint32_t ncpus() const { return ncpus_; }
+  // The key the loaded program hashes sources with (a Tracker given it
+  // chooses the same slot sets and sketch cells).
+  const sg_hash_key& hashKey() const { return hash_key_; }
 
  private:
   XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus);
@@ -178,6 +185,7 @@ class XdpSensor {
   syn_guard* skel_ = nullptr;
   ring_buffer* events_ = nullptr;
   uint32_t ncpus_ = 1;
+  sg_hash_key hash_key_{};
   uint32_t slots_ = 0;
   uint64_t ns_per_jiffy_ = 0;
   int64_t clock_offset_ns_ = 0;  // program time - CLOCK_MONOTONIC

@@ -44,7 +44,7 @@ size_t XdpSensor::blockBitsSet() const {
 }
 
 uint32_t XdpSensor::blockBitOf(const sg_addr& key) const {
-  return sg_block_bit(sg_addr_hash(&key));
+  return sg_block_bit(sg_addr_hash(&key, &hash_key_));
 }
 
 void XdpSensor::setBlockBit(const sg_addr& key) {

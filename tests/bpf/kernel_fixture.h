@@ -37,7 +37,7 @@ inline uint64_t monotonicNs(clockid_t clock = CLOCK_MONOTONIC) {
 class KernelTest : public ::testing::Test {
  protected:
   // The agent's defaults, under which wall time during a test does not
-  // matter: 60 s window and block, threshold 5.
+  // matter: 60 s window and block, threshold 5, block scope "all".
   static sg_config testConfig() {
     sg_config c = toKernelConfig(AgentConfig{});
     c.window_ns = 60'000'000'000ull;
@@ -45,6 +45,9 @@ class KernelTest : public ::testing::Test {
     c.threshold = 5;
     c.events_per_sec = 1000;
     c.admit_per_sec = 100000;
+    // Blocks drop every packet (the tests of what a block drops were written
+    // for it); block_scope_test.cpp covers the default, "attempts".
+    c.block_scope = SG_SCOPE_ALL;
     return c;
   }
   virtual SensorOptions sensorOptions() const { return SensorOptions{}; }
