@@ -105,8 +105,16 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   }
   std::unique_ptr<XdpSensor> sensor(new XdpSensor(options, skel, static_cast<uint32_t>(ncpus)));
 
+  std::optional<sg_hash_key> pinned_key;
+  if (!options.hash_key && !options.pin_dir.empty()) {
+    auto k = sensor->readPinnedHashKey(options.pin_dir);
+    if (!k.ok()) return k.error();
+    pinned_key = *k;
+  }
   if (options.hash_key) {
     sensor->hash_key_ = *options.hash_key;
+  } else if (pinned_key) {
+    sensor->hash_key_ = *pinned_key;  // the pinned slots were placed with it
   } else {
     auto key = randomHashKey();
     if (!key.ok()) return key.error();
@@ -132,6 +140,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   err = syn_guard__load(skel);
   if (err != 0) return loadError(err, log);
   SG_TRY(sensor->restorePinnedBlocks());
+  if (sensor->pinning()) SG_TRY(sensor->pinHashKey(options.pin_dir));
   SG_TRY(sensor->calibrateClock());
 
   sensor->events_ = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), &XdpSensor::onRingSample,

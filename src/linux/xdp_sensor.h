@@ -132,6 +132,7 @@ class XdpSensor {
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.
   const std::vector<std::string>& pinNotes() const { return pin_notes_; }
+  bool pinning() const { return pinning_; }
 
   // ---- the program's clock (xdp_sensor_clock.cpp) ----
   // Now in the program's time base: CLOCK_MONOTONIC + the learnt offset. It
@@ -160,6 +161,10 @@ class XdpSensor {
   Result<void> rebuildBlockBits();
   Result<void> preparePins(const std::string& dir);
   Result<void> restorePinnedBlocks();
+  // The hash secret pinned beside the count state (pin_dir/sg_hash_key), so
+  // that reused slots and tags stay where the program looks for them.
+  Result<std::optional<sg_hash_key>> readPinnedHashKey(const std::string& dir) const;
+  Result<void> pinHashKey(const std::string& dir);
   void setBlockBit(const sg_addr& key);
   void fillBlockBits();
   Result<void> detachStale(int ifindex, const std::string& ifname, uint32_t mode_flags,
@@ -195,6 +200,7 @@ class XdpSensor {
   std::function<void(RebuildStep)> rebuild_hook_;
   std::vector<std::string> pin_notes_;
   bool blocks_reused_ = false;
+  bool pinning_ = false;  // preparePins set the pin paths
   int consumed_ = 0;
 
   static int onRingSample(void* ctx, void* data, size_t size);

@@ -1,5 +1,7 @@
-// XdpSensor: pinned maps. The block table (sg_blocks) and the count state
-// (sg_slots, sg_tags) live in bpffs under SensorOptions::pin_dir, so that a
+// XdpSensor: pinned maps. The block table (sg_blocks), the count state
+// (sg_slots, sg_tags), the offence history (sg_offenders) and the hash secret
+// that places sources in the slots (sg_hash_key, a one-entry array of user
+// space's own) live in bpffs under SensorOptions::pin_dir, so that a
 // restarted agent (an upgrade, Restart=on-failure) finds its blocks and counts
 // again. A pin whose layout differs from this build's map (type, key/value
 // size, entries, flags) is removed and the map created anew, saying so.
@@ -53,7 +55,8 @@ Result<void> XdpSensor::preparePins(const std::string& dir) {
     pin_notes_.push_back("blocks are not pinned: " + dir + " is not on a bpf filesystem");
     return Ok{};
   }
-  bpf_map* const pinned[] = {skel_->maps.sg_blocks, skel_->maps.sg_slots, skel_->maps.sg_tags};
+  bpf_map* const pinned[] = {skel_->maps.sg_blocks, skel_->maps.sg_slots, skel_->maps.sg_tags,
+                             skel_->maps.sg_offenders};
   for (bpf_map* m : pinned) {
     const std::string path = dir + "/" + bpf_map__name(m);
     const int fd = bpf_obj_get(path.c_str());
@@ -80,6 +83,7 @@ Result<void> XdpSensor::preparePins(const std::string& dir) {
     const int err = bpf_map__set_pin_path(m, path.c_str());
     if (err != 0) return makeError(Errc::kIo, "pin path " + path + ": " + errnoText(-err));
   }
+  pinning_ = true;
   return Ok{};
 }
 
@@ -104,6 +108,45 @@ Result<void> XdpSensor::restorePinnedBlocks() {
     }
     setBlockBit(kb.key);
   }
+  return Ok{};
+}
+
+namespace {
+constexpr const char* kHashKeyPin = "/sg_hash_key";
+}  // namespace
+
+// The previous load's secret, if its pin is there and readable as one.
+Result<std::optional<sg_hash_key>> XdpSensor::readPinnedHashKey(const std::string& dir) const {
+  const std::string path = dir + kHashKeyPin;
+  const int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return std::optional<sg_hash_key>{};  // none, or no bpffs there: a new key
+  sg_hash_key key{};
+  const uint32_t zero = 0;
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  const bool ok = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.value_size == sizeof key &&
+                  bpf_map_lookup_elem(fd, &zero, &key) == 0;
+  ::close(fd);
+  if (!ok || (key.k0 == 0 && key.k1 == 0)) return std::optional<sg_hash_key>{};
+  return std::optional<sg_hash_key>{key};
+}
+
+// After load: (re)pin this load's secret, replacing whatever was there.
+Result<void> XdpSensor::pinHashKey(const std::string& dir) {
+  const std::string path = dir + kHashKeyPin;
+  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sg_hash_key", sizeof(uint32_t),
+                                sizeof(sg_hash_key), 1, nullptr);
+  if (fd < 0) return makeError(Errc::kIo, "creating the hash-key map: " + errnoText(errno));
+  const uint32_t zero = 0;
+  int err = bpf_map_update_elem(fd, &zero, &hash_key_, BPF_ANY);
+  if (err == 0) {
+    ::unlink(path.c_str());
+    err = bpf_obj_pin(fd, path.c_str());
+  }
+  const int e = errno;
+  ::close(fd);
+  if (err != 0)
+    return makeError(Errc::kIo, "pinning the hash key at " + path + ": " + errnoText(e));
   return Ok{};
 }
 

@@ -66,6 +66,20 @@ TEST_F(PinsTest, BlocksOfAnEarlierLoadAreFoundAndEnforcedAtOnce) {
   EXPECT_EQ(send(ackFrom("192.0.2.121")), XDP_PASS);
 }
 
+// The count state is only worth pinning with the secret that placed it: a
+// source halfway to its threshold before the restart crosses it after.
+TEST_F(PinsTest, CountsAndTheHashKeySurviveAReload) {
+  reload();
+  const sg_hash_key first = sensor_->hashKey();
+  const int half = static_cast<int>(cfg_.threshold / 2);
+  ASSERT_EQ(synBurst("192.0.2.140", half), 0);
+  reload();
+  EXPECT_EQ(sensor_->hashKey().k0, first.k0);
+  EXPECT_EQ(sensor_->hashKey().k1, first.k1);
+  EXPECT_EQ(synBurst("192.0.2.140", static_cast<int>(cfg_.threshold) - half + 1), 1)
+      << "the reloaded program must find the source's pinned slot and go on counting";
+}
+
 TEST_F(PinsTest, AnIncompatiblePinIsRecreatedWithAClearNote) {
   reload(16384);
   ASSERT_EQ(synBurst("192.0.2.130", cfg_.threshold + 1), 1);
