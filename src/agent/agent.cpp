@@ -13,6 +13,7 @@
 #include "agent/config_apply.h"
 #include "agent/control_protocol.h"
 #include "agent/control_server.h"
+#include "agent/isolation_control.h"
 #include "agent/metrics_server.h"
 #include "core/kernel_config.h"
 
@@ -106,6 +107,7 @@ void Agent::describeConfig(nlohmann::json& j) const {
   j["window_ms"] = config_.window.count() / 1'000'000;
   j["block_ms"] = config_.block_duration.count() / 1'000'000;
   j["ipv6_prefix"] = config_.ipv6_prefix;
+  j["isolation"] = isolationStatusJson(parts_.isolation.get());
 }
 
 nlohmann::json Agent::statusJson() {
@@ -145,6 +147,13 @@ MetricsValues Agent::metricsValues() {
 }
 
 nlohmann::json Agent::handleRequest(const std::string& line) {
+  // isolate/release first: their fields are not the ControlRequest's.
+  if (auto answer = handleIsolationCommand(parts_.isolation.get(), line, config_.allow)) {
+    if (answer->value("ok", false)) {
+      log_.emit("isolation", (*answer)["isolation"]);
+    }
+    return *answer;
+  }
   auto req = parseControlRequest(line);
   if (!req) return {{"ok", false}, {"error", req.error().message()}};
   switch (req->cmd) {

@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/enforcer.h"
+#include "core/isolation.h"
 
 namespace sg::agent {
 
@@ -43,6 +44,9 @@ struct AgentParts {
   std::function<Result<AgentConfig>()> reload;
   // Where permanent blocks are kept across restarts (null: nowhere).
   std::unique_ptr<BlockStore> store;
+  // Endpoint isolation, asked for over the control socket (isolate/release,
+  // see isolation_control.h); null: this agent cannot isolate.
+  std::unique_ptr<IsolationPort> isolation;
   // Extra fields for the "ready" event (modes per interface, ...).
   nlohmann::json ready_fields = nlohmann::json::object();
 };

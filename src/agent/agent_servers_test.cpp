@@ -20,6 +20,7 @@
 
 #include "agent/agent.h"
 #include "agent/fake_sensor.h"
+#include "core/fake_isolation.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
@@ -151,12 +152,13 @@ class AgentServersTest : public ::testing::Test {
     (void)!std::system(cmd.c_str());
   }
 
-  void start() {
+  void start(std::unique_ptr<IsolationPort> isolation = nullptr) {
     auto sensor = std::make_unique<LoopSensor>();
     sensor_ = sensor.get();
     AgentParts parts;
     parts.sensor = std::move(sensor);
     parts.ifname = [](uint32_t) { return std::string("test0"); };
+    parts.isolation = std::move(isolation);
     agent_ = std::make_unique<Agent>(config_, std::move(parts), *log_, clock_);
     thread_ = std::thread([this] { result_ = agent_->run(); });
     ready_ = waitForReady();
@@ -196,6 +198,15 @@ class AgentServersTest : public ::testing::Test {
   Fd connectControl() {
     auto fd = connectUnix(config_.control_socket);
     return fd.ok() ? std::move(*fd) : Fd();
+  }
+
+  // One request over the control socket, through the agent's real dispatch.
+  nlohmann::json request(const std::string& line) {
+    Fd fd = connectControl();
+    if (!fd.valid() || !writeAll(fd.get(), line + "\n").ok()) return {};
+    auto answer = readLine(fd.get(), 1 << 20, 5000ms);
+    if (!answer) return {};
+    return nlohmann::json::parse(*answer, nullptr, false);
   }
 
   char dir_[32] = "/tmp/sg-servers-XXXXXX";
@@ -276,6 +287,69 @@ TEST_F(AgentServersTest, StalledScraperDelaysNeitherOtherScrapesNorEvents) {
   for (auto& s : stalled) {
     EXPECT_FALSE(peerAnsweredOrClosed(s.get())) << "a scrape waited for a stalled scraper";
   }
+}
+
+}  // namespace
+}  // namespace sg::agent
+
+namespace sg::agent {
+namespace {
+
+// isolate/release reach the IsolationPort through the agent's request
+// dispatch; status reports the isolation; the configured allowlist is added.
+TEST_F(AgentServersTest, IsolateStatusReleaseThroughTheControlSocket) {
+  config_.allow = {Prefix{*parseAddress("198.51.100.0"), 24}};
+  auto fake = std::make_unique<FakeIsolation>();
+  FakeIsolation* iso = fake.get();
+  start(std::move(fake));
+  ASSERT_FALSE(ready_.empty());
+  EXPECT_EQ(ready_["isolation"]["isolated"], false);
+  EXPECT_EQ(request(R"({"cmd":"status"})")["isolation"]["isolated"], false);
+
+  auto on = request(R"({"cmd":"isolate","console":["192.0.2.10","2001:db8::10"]})");
+  ASSERT_EQ(on.value("ok", false), true) << on.dump();
+  EXPECT_EQ(iso->isolate_calls, 1);
+  auto status = request(R"({"cmd":"status"})");
+  ASSERT_EQ(status.value("ok", false), true) << status.dump();
+  const auto& s = status["isolation"];
+  EXPECT_EQ(s["isolated"], true) << status.dump();
+  EXPECT_EQ(s["console"], nlohmann::json({"192.0.2.10", "2001:db8::10"})) << s.dump();
+  EXPECT_EQ(s["allow"], nlohmann::json({"198.51.100.0/24"})) << s.dump();
+
+  auto off = request(R"({"cmd":"release"})");
+  ASSERT_EQ(off.value("ok", false), true) << off.dump();
+  EXPECT_EQ(iso->release_calls, 1);
+  EXPECT_EQ(request(R"({"cmd":"status"})")["isolation"]["isolated"], false);
+}
+
+TEST_F(AgentServersTest, BadIsolationRequestsAreClearErrors) {
+  auto fake = std::make_unique<FakeIsolation>();
+  FakeIsolation* iso = fake.get();
+  start(std::move(fake));
+  ASSERT_FALSE(ready_.empty());
+  auto none = request(R"({"cmd":"isolate","console":[]})");
+  EXPECT_EQ(none.value("ok", true), false);
+  EXPECT_NE(none.value("error", "").find("console"), std::string::npos) << none.dump();
+  auto bad = request(R"({"cmd":"isolate","console":["192.0.2.999"]})");
+  EXPECT_EQ(bad.value("ok", true), false);
+  EXPECT_NE(bad.value("error", "").find("192.0.2.999"), std::string::npos) << bad.dump();
+  auto all = request(R"({"cmd":"isolate","console":["192.0.2.1"],"allow":["0.0.0.0/0"]})");
+  EXPECT_EQ(all.value("ok", true), false) << all.dump();
+  EXPECT_EQ(iso->isolate_calls, 0);
+  EXPECT_FALSE(iso->isolated());
+  // The port's own failure is passed on.
+  iso->fail_next = Error(Errc::kIo, "netlink said no");
+  auto failed = request(R"({"cmd":"isolate","console":["192.0.2.1"]})");
+  EXPECT_NE(failed.value("error", "").find("netlink said no"), std::string::npos) << failed.dump();
+  EXPECT_EQ(request(R"({"cmd":"status"})")["isolation"]["isolated"], false);
+}
+
+TEST_F(AgentServersTest, AgentWithoutIsolationSaysSo) {
+  start();
+  ASSERT_FALSE(ready_.empty());
+  auto r = request(R"({"cmd":"isolate","console":["192.0.2.1"]})");
+  EXPECT_EQ(r.value("ok", true), false);
+  EXPECT_NE(r.value("error", "").find("without isolation"), std::string::npos) << r.dump();
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "cli/privileges.h"
 #include "core/allowlist.h"
 #include "linux/interfaces.h"
+#include "linux/isolation.h"
 #include "linux/nft_enforcer.h"
 #include "linux/xdp_sensor.h"
 #include "linux/xdp_sensor_clock.h"
@@ -61,6 +62,17 @@ int runAgent(const AgentFlags& flags) {
   if (auto caps = checkAgentCapabilities(); !caps) return fail(caps.error());
 
   agent::EventLog log(cfg.log_format, stdout);
+  // Isolation first, before XDP or nftables: a recorded isolation is back in
+  // force before anything else of this agent runs. Independent of --enforcer.
+  auto isolator = Isolator::create({cfg.state_dir, cfg.nft_table + "_isolation"});
+  if (!isolator) {
+    std::fprintf(stderr, "syn-guard: agent: isolation: %s\n", isolator.error().message().c_str());
+    return 2;
+  }
+  if ((*isolator)->removedStaleTable()) {
+    log.emit("cleanup", {{"note", "removed the nftables table inet " + (*isolator)->table() +
+                                      " left by an earlier run"}});
+  }
   auto sensor = XdpSensor::load({cfg.max_sources, cfg.max_blocks, cfg.pin_dir});
   if (!sensor) return fail(sensor.error());
   for (const auto& note : (*sensor)->pinNotes()) log.emit("notice", {{"pins", note}});
@@ -84,6 +96,7 @@ int runAgent(const AgentFlags& flags) {
     parts.enforcer = std::move(*nft);
   }
   parts.store = std::make_unique<agent::FileBlockStore>(cfg.state_dir);
+  parts.isolation = std::move(*isolator);
   parts.interfaces = cfg.interfaces;
   parts.ifname = ifName;
   // Loopback and the host's own addresses (exact, /128), re-read whenever
@@ -132,7 +145,7 @@ int runAgent(const AgentFlags& flags) {
   {
     agent::Agent agent(cfg, std::move(parts), log, clock);
     if (auto r = agent.run(); !r) code = fail(r.error());
-  }  // detaches XDP, deletes the nftables table
+  }  // detaches XDP, deletes the nftables tables (enforcer, isolation)
   log.emit("stopped", {{"interfaces", cfg.interfaces}});
   return code;
 }

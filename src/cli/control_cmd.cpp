@@ -1,16 +1,19 @@
-// syn-guard status | blocks [--json] | block IP [--for 10m] | unblock IP:
-// talk to the running agent over its root-only control socket.
+// syn-guard status | blocks [--json] | block IP [--for 10m] | unblock IP |
+// isolate --console ADDR [--allow CIDR] | release: talk to the running agent
+// over its root-only control socket.
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "agent/control_protocol.h"
 #include "agent/sockets.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/duration.h"
+#include "core/isolation.h"
 
 namespace sg::cli {
 
@@ -22,6 +25,8 @@ struct ControlArgs {
   std::string ip;
   std::string duration;
   bool permanent = false;
+  std::vector<std::string> console;  // isolate
+  std::vector<std::string> allow;    // isolate
 };
 
 int fail(const std::string& cmd, const std::string& why, int code) {
@@ -29,14 +34,15 @@ int fail(const std::string& cmd, const std::string& why, int code) {
   return code;
 }
 
-Result<nlohmann::json> call(const std::string& socket, const agent::ControlRequest& req) {
+// Sends one request line, returns the agent's answer (an error when "ok" is false).
+Result<nlohmann::json> callLine(const std::string& socket, const std::string& request) {
   auto fd = agent::connectUnix(socket);
   if (!fd) {
     return Error(fd.error().code(), "cannot reach the agent at " + socket + " (" +
                                         fd.error().message() +
                                         "); is `syn-guard agent` running, and are you root?");
   }
-  SG_TRY(agent::writeAll(fd->get(), agent::encodeControlRequest(req) + "\n"));
+  SG_TRY(agent::writeAll(fd->get(), request + "\n"));
   auto line = agent::readLine(fd->get(), 16 * 1024 * 1024, std::chrono::milliseconds(5000));
   if (!line) return line.error().context("reading the agent's answer");
   auto j = nlohmann::json::parse(*line, nullptr, false);
@@ -45,6 +51,25 @@ Result<nlohmann::json> call(const std::string& socket, const agent::ControlReque
   }
   if (!j.value("ok", false)) return Error(Errc::kInvalidArgument, j.value("error", "failed"));
   return j;
+}
+
+Result<nlohmann::json> call(const std::string& socket, const agent::ControlRequest& req) {
+  return callLine(socket, agent::encodeControlRequest(req));
+}
+
+void printIsolation(const nlohmann::json& iso) {
+  if (!iso.value("isolated", false)) {
+    std::printf("isolation: off\n");
+    return;
+  }
+  std::printf("isolation: ON, reachable only:");
+  for (const auto& c : iso.value("console", nlohmann::json::array())) {
+    std::printf(" %s", c.get<std::string>().c_str());
+  }
+  for (const auto& a : iso.value("allow", nlohmann::json::array())) {
+    std::printf(" %s", a.get<std::string>().c_str());
+  }
+  std::printf("\n");
 }
 
 void printStatus(const nlohmann::json& j) {
@@ -59,6 +84,7 @@ void printStatus(const nlohmann::json& j) {
               j.value("sources", size_t{0}), j.value("source_capacity", size_t{0}),
               j.value("blocks", size_t{0}), j.value("block_capacity", size_t{0}),
               j.value("rss_bytes", 0.0) / 1e6);
+  printIsolation(j.value("isolation", nlohmann::json::object()));
   const nlohmann::json counters = j.value("counters", nlohmann::json::object());
   for (const auto& [k, v] : counters.items()) {
     std::printf("  %-32s %llu\n", k.c_str(), v.get<unsigned long long>());
@@ -185,6 +211,39 @@ void registerControl(CLI::App& app, int* exit_code) {
       return;
     }
     std::printf("unblocked %s\n", (*r)["removed"].value("src", "").c_str());
+  });
+
+  auto* isolate = app.add_subcommand(
+      "isolate", "Cut this host off from every peer but the console and the allowlist");
+  socket_opt(isolate);
+  isolate->add_option("--console", args->console, "Console address (repeatable)")->required();
+  isolate->add_option("--allow", args->allow,
+                      "Another prefix that stays reachable (repeatable; the agent's --allow "
+                      "always does)");
+  isolate->callback([args, exit_code] {
+    // Checked here too, so that a typo exits 2 without reaching the agent.
+    if (auto spec = parseIsolationSpec(args->console, args->allow); !spec) {
+      *exit_code = fail("isolate", spec.error().message(), 2);
+      return;
+    }
+    nlohmann::json req = {{"cmd", "isolate"}, {"console", args->console}, {"allow", args->allow}};
+    auto r = callLine(args->socket, req.dump());
+    if (!r) {
+      *exit_code = fail("isolate", r.error().message(), 1);
+      return;
+    }
+    printIsolation((*r)["isolation"]);
+  });
+
+  auto* release = app.add_subcommand("release", "Lift the isolation");
+  socket_opt(release);
+  release->callback([args, exit_code] {
+    auto r = callLine(args->socket, nlohmann::json{{"cmd", "release"}}.dump());
+    if (!r) {
+      *exit_code = fail("release", r.error().message(), 1);
+      return;
+    }
+    printIsolation((*r)["isolation"]);
   });
 }
 

@@ -33,7 +33,9 @@ TEST_F(LifecycleTest, SecondAgentOnSameInterfaceRefuses) {
   auto second =
       Process::spawn({binary_, "agent", "--interface", kVictim.dev, "--log-format", "json",
                       "--metrics-listen", "127.0.0.1:0", "--control-socket",
-                      std::string(dir) + "/agent.sock", "--pin-dir", "", "--state-dir", dir},
+                      std::string(dir) + "/agent.sock", "--pin-dir", "", "--state-dir", dir,
+                      // Its own isolation table: the interface is what is in conflict.
+                      "--nft-table", "syn_guard_second"},
                      lab_->victim().name());
   ASSERT_OK(second);
   auto code = (*second)->waitExit(15s);

@@ -197,3 +197,65 @@ TEST_F(OperationsTest, AddressAddedWhileRunningIsAllowlisted) {
 
 }  // namespace
 }  // namespace sg::lab::test
+
+namespace sg::lab::test {
+namespace {
+
+// `syn-guard isolate/release` against the real agent: while isolated only the
+// console (the lab's client host) reaches the victim's server; release
+// restores the peer; an agent restarted with the same --state-dir re-applies
+// the recorded isolation at start.
+TEST_F(OperationsTest, IsolateReleaseAndIsolationSurvivesARestart) {
+  char dir[] = "/tmp/sg-isolation-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() { (void)!std::system(("rm -rf " + d).c_str()); }
+  } cleanup{dir};
+  AgentOptions o = agentOptions("xdp", 1000, "60s");
+  o.extra = {"--state-dir", dir};
+  ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
+  {
+    auto agent = AgentProcess::start(o);
+    ASSERT_OK(agent);
+    AgentProcess& a = **agent;
+    EXPECT_EQ(a.ready()["isolation"]["isolated"], false);
+    auto on = cli(a, {"isolate", "--console", kClient.v4});
+    ASSERT_OK(on);
+    ASSERT_EQ(on->exit_code, 0) << on->err;
+    EXPECT_FALSE(connectFrom(lab_->attacker(), kVictim.v4).ok()) << "the peer got through";
+    EXPECT_TRUE(connectFrom(lab_->client(), kVictim.v4).ok()) << "the console was cut off";
+    auto status = a.status();
+    ASSERT_OK(status);
+    EXPECT_EQ((*status)["isolation"]["isolated"], true) << status->dump();
+
+    auto off = cli(a, {"release"});
+    ASSERT_OK(off);
+    ASSERT_EQ(off->exit_code, 0) << off->err;
+    EXPECT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s)) << "release did not restore";
+
+    auto bad = cli(a, {"isolate", "--console", "10.200.1.999"});
+    ASSERT_OK(bad);
+    EXPECT_EQ(bad->exit_code, 2);
+    EXPECT_NE(bad->err.find("10.200.1.999"), std::string::npos) << bad->err;
+
+    auto again = cli(a, {"isolate", "--console", kClient.v4});
+    ASSERT_OK(again);
+    ASSERT_EQ(again->exit_code, 0) << again->err;
+    EXPECT_EQ(a.stop(), 0);
+  }
+  // The restarted agent re-applies the record before anything else.
+  auto agent = AgentProcess::start(o);
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+  EXPECT_EQ(a.ready()["isolation"]["isolated"], true) << a.ready().dump();
+  EXPECT_FALSE(connectFrom(lab_->attacker(), kVictim.v4).ok()) << "isolation lost at restart";
+  EXPECT_TRUE(connectFrom(lab_->client(), kVictim.v4).ok()) << "the console was cut off";
+  auto off = cli(a, {"release"});
+  ASSERT_OK(off);
+  EXPECT_EQ(off->exit_code, 0) << off->err;
+  EXPECT_EQ(a.stop(), 0);
+}
+
+}  // namespace
+}  // namespace sg::lab::test
