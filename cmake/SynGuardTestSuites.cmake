@@ -5,7 +5,9 @@
 # build if the executable cannot list its tests, or if a suite that
 # sg_add_test(... SUITE_PROPERTIES) names no longer exists (a renamed suite
 # would otherwise silently lose its lock).
-#   -D EXE=<test executable> -D SUITES_FILE=<out> -D REQUIRED="<suites>"
+#   -D EXE=<test executable> -D SUITES_FILE=<out> -D REQUIRED=<suite,suite...>
+cmake_minimum_required(VERSION 3.25)
+string(REPLACE "," ";" REQUIRED "${REQUIRED}")
 execute_process(COMMAND "${EXE}" --gtest_list_tests
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 120)
 if(NOT rc EQUAL 0)
