@@ -16,6 +16,7 @@ packages=(
   iproute2 iputils-ping procps                            # netns tests and the demo
   clang-format clang-tidy libclang-rt-14-dev              # style, libFuzzer runtime
   systemd                                                 # systemd-analyze: unit_security
+  postgresql postgresql-client libpq-dev                  # the tests' server (scripts/pg-test-server.sh)
 )
 
 missing=()

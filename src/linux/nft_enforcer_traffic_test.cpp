@@ -83,7 +83,12 @@ bool ip(const std::string& args) {
   return std::system(("ip " + args + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-constexpr milliseconds kWait{500};  // SYN retransmits only after 1 s
+// A blocked connect is given up on before the SYN's first retransmit (1 s), so
+// one attempt drops one SYN. A connect that must succeed gets a long bound: it
+// completes at once, unless the machine is busy running other tests in
+// parallel (the first SYN-ACK then waited over 500 ms under ctest -j8).
+constexpr milliseconds kWait{500};
+constexpr milliseconds kConnectWait{10000};
 
 TEST(NftEnforcerTraffic, BlockedSourceCannotConnectOthersCan) {
   SG_REQUIRE_ROOT();
@@ -95,8 +100,8 @@ TEST(NftEnforcerTraffic, BlockedSourceCannotConnectOthersCan) {
     auto e = NftEnforcer::create();
     ASSERT_OK(e);
     // Before: every source connects.
-    EXPECT_TRUE(connects("127.0.0.2", "127.0.0.1", server.port, kWait));
-    EXPECT_TRUE(connects("fd00:200:1::2", "::1", server.port, kWait));
+    EXPECT_TRUE(connects("127.0.0.2", "127.0.0.1", server.port, kConnectWait));
+    EXPECT_TRUE(connects("fd00:200:1::2", "::1", server.port, kConnectWait));
     auto none = (*e)->droppedPackets();
     ASSERT_OK(none);
     EXPECT_EQ(*none, 0u);
@@ -105,12 +110,12 @@ TEST(NftEnforcerTraffic, BlockedSourceCannotConnectOthersCan) {
     ASSERT_OK((*e)->block(BlockSpec{*parseAddress("127.0.0.2"), 64, seconds(60)}));
     ASSERT_OK((*e)->block(BlockSpec{*parseAddress("fd00:200:1::"), 64, seconds(60)}));
     EXPECT_FALSE(connects("127.0.0.2", "127.0.0.1", server.port, kWait));
-    EXPECT_TRUE(connects("127.0.0.3", "127.0.0.1", server.port, kWait));
+    EXPECT_TRUE(connects("127.0.0.3", "127.0.0.1", server.port, kConnectWait));
     auto after_v4 = (*e)->droppedPackets();
     ASSERT_OK(after_v4);
     EXPECT_GE(*after_v4, 1u);  // the SYN (and no more: the connect gave up before a retry)
     EXPECT_FALSE(connects("fd00:200:1::2", "::1", server.port, kWait));
-    EXPECT_TRUE(connects("fd00:200:2::2", "::1", server.port, kWait));
+    EXPECT_TRUE(connects("fd00:200:2::2", "::1", server.port, kConnectWait));
     auto after_v6 = (*e)->droppedPackets();
     ASSERT_OK(after_v6);
     EXPECT_GT(*after_v6, *after_v4);
@@ -118,8 +123,8 @@ TEST(NftEnforcerTraffic, BlockedSourceCannotConnectOthersCan) {
     // After unblock: the source connects again, so the drop was our block.
     ASSERT_OK((*e)->unblock(*parseAddress("127.0.0.2"), 64));
     ASSERT_OK((*e)->unblock(*parseAddress("fd00:200:1::"), 64));
-    EXPECT_TRUE(connects("127.0.0.2", "127.0.0.1", server.port, kWait));
-    EXPECT_TRUE(connects("fd00:200:1::2", "::1", server.port, kWait));
+    EXPECT_TRUE(connects("127.0.0.2", "127.0.0.1", server.port, kConnectWait));
+    EXPECT_TRUE(connects("fd00:200:1::2", "::1", server.port, kConnectWait));
   }));
 }
 
@@ -137,11 +142,11 @@ TEST(NftEnforcerTraffic, PrefixBlocksOfOtherLengthsDropTheirWholePrefix) {
     ASSERT_OK((*e)->block(BlockSpec{*parseAddress("fd00:300::"), 48, seconds(60)}));
     ASSERT_OK((*e)->block(BlockSpec{*parseAddress("fd00:302::5"), 128, seconds(60)}));
     EXPECT_FALSE(connects("fd00:300:0:1::2", "::1", server.port, kWait));
-    EXPECT_TRUE(connects("fd00:301::2", "::1", server.port, kWait));
+    EXPECT_TRUE(connects("fd00:301::2", "::1", server.port, kConnectWait));
     EXPECT_FALSE(connects("fd00:302::5", "::1", server.port, kWait));
-    EXPECT_TRUE(connects("fd00:302::6", "::1", server.port, kWait));
+    EXPECT_TRUE(connects("fd00:302::6", "::1", server.port, kConnectWait));
     ASSERT_OK((*e)->unblock(*parseAddress("fd00:300::"), 48));
-    EXPECT_TRUE(connects("fd00:300:0:1::2", "::1", server.port, kWait));
+    EXPECT_TRUE(connects("fd00:300:0:1::2", "::1", server.port, kConnectWait));
   }));
 }
 
@@ -207,7 +212,7 @@ TEST(NftMeterBaseline, LoadsAndBlocksAFloodingSource) {
     ASSERT_OK(blocked);
     EXPECT_NE(blocked->find("127.0.0.4"), std::string::npos) << *blocked;
     EXPECT_FALSE(connects("127.0.0.4", "127.0.0.1", server.port, milliseconds(200)));
-    EXPECT_TRUE(connects("127.0.0.5", "127.0.0.1", server.port, kWait));
+    EXPECT_TRUE(connects("127.0.0.5", "127.0.0.1", server.port, kConnectWait));
   }));
 }
 
