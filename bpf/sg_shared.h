@@ -54,6 +54,9 @@ struct sg_source {
 	__u16 top_votes;         /* its vote count */
 	__u8 flags;              /* SG_SRC_* */
 	__u8 pad[3];
+	__u64 recent_syns;       /* its last SG_RECENT_SYNS SYNs' fingerprints and
+	                          * the repeats excused this bucket (sg_syn_repeat
+	                          * in sg_track.h); one word, compare-exchanged */
 };
 
 /* A recent offender's history (sg_offenders: an LRU hash keyed by source,
@@ -87,9 +90,8 @@ struct sg_offence {
 
 struct sg_slot {
 	struct sg_addr key;  /* masked source */
-	struct sg_source st; /* its state */
+	struct sg_source st; /* its state (40 bytes) */
 	__u64 last_ns;       /* its last attempt (never 0 once filled); 0 = empty */
-	__u8 pad[8];         /* to 64 bytes */
 };
 
 /* ---- blocks (hash, not LRU: a flood can never evict a block) --------------- */
@@ -201,7 +203,8 @@ struct sg_event {
 	X(EVENTS_SUPPRESSED, "events_suppressed_total", "Events over the per-CPU budget") \
 	X(SLOTS_FILLED, "source_slots_filled_total", "Per-source slots filled (never emptied): sources tracked") \
 	X(TINY_FRAGMENTS, "tiny_fragments_total", "TCP fragments that could hide a SYN (RFC 1858/3128: first fragment under 20 TCP bytes, or offset 1); dropped unless detect-only") \
-	X(LONG_CHAINS, "ipv6_long_chains_total", "IPv6 extension-header chains longer than the parser walks; dropped unless detect-only")
+	X(LONG_CHAINS, "ipv6_long_chains_total", "IPv6 extension-header chains longer than the parser walks; dropped unless detect-only") \
+	X(RETRANS_EXCUSED, "retransmits_excused_total", "Retransmitted SYNs (same ports and sequence number as a recent one) not counted again, within the repeat allowance")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

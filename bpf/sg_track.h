@@ -4,6 +4,8 @@
  * program and by the C++ core alike. No maps, no helpers: callers find the
  * state, these functions decide.
  *
+ *  - sg_syn_repeat(): whether a SYN retransmits one of the source's recent
+ *    SYNs and is excused (not counted again), within the repeat allowance.
  *  - sg_source_attempt(): count an attempt of an admitted source and say
  *    whether it crossed the threshold.
  *  - sg_block_plan() / sg_block_commit(): the block a crossing earns, and
@@ -35,6 +37,90 @@ SG_INLINE void sg_vote_port(struct sg_source *s, __u16 port)
 	} else {
 		s->top_votes--;
 	}
+}
+
+/* ---- retransmitted SYNs ------------------------------------------------------
+ *
+ * A client whose SYN meets a full accept queue sends it again (same ports,
+ * same sequence number) after 1, 3, 7... s; counting each copy would block a
+ * busy client exactly when the server is busiest. So a SYN that repeats one
+ * of the source's last SG_RECENT_SYNS SYNs is excused: not counted again.
+ * Resending one SYN must not buy unlimited free SYNs, so the repeats excused
+ * are capped per bucket of the window (sg_repeat_allowance(): threshold / 4,
+ * at most SG_REPEAT_MAX); past it a repeat counts as any attempt. In each
+ * bucket at most threshold + allowance SYNs of a source therefore pass.
+ *
+ * State: one word per source, s->recent_syns:
+ *   bits  0..47  three 16-bit fingerprints, newest in bits 0..15 (0 = none)
+ *   bits 48..51  tag of the bucket the count below belongs to
+ *   bits 52..63  repeats excused in that bucket
+ * Every change is one compare-exchange of the whole word, so under
+ * concurrency (one source's SYNs on several CPUs):
+ *  - a repeat is excused only by a successful exchange that finds its
+ *    fingerprint and raises the count below the allowance in the same
+ *    write: never more than the allowance per bucket;
+ *  - a fingerprint is only there because an earlier SYN put it there and was
+ *    counted, so a race cannot excuse a new attempt; a lost race (4 failed
+ *    exchanges) only skips an insert or an excuse, i.e. a later
+ *    retransmission is counted: the safe side.
+ * A new SYN whose 16-bit fingerprint equals a recent one's (a chance of
+ * 3 in 65,535, keyed so that it cannot be aimed) is excused as a repeat;
+ * the allowance bounds that as it bounds real repeats. The bucket tag is
+ * cur_start_ns / window mod 16, so consecutive buckets differ; a stale equal
+ * tag (a gap of 16k windows) only lowers the excuses left: the safe side.
+ */
+#define SG_RECENT_SYNS 3
+#define SG_REPEAT_MAX 4095u
+#define SG_REPEAT_FP_MASK 0xffffffffffffull
+
+/* The repeats excused per bucket for this configuration. */
+SG_INLINE __u32 sg_repeat_allowance(const struct sg_config *cfg)
+{
+	__u32 a = cfg->threshold >> 2;
+
+	return a < SG_REPEAT_MAX ? a : SG_REPEAT_MAX;
+}
+
+/* 16-bit fingerprint (never 0) of a SYN's ports and sequence number. */
+SG_INLINE __u64 sg_syn_fingerprint(const struct sg_hash_key *k, __u16 src_port,
+				   __u16 dst_port, __u32 seq)
+{
+	__u64 x = (((__u64)seq << 32) | ((__u64)src_port << 16) | dst_port) ^ k->k1;
+
+	x *= 0x9e3779b97f4a7c15ull;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x >>= 48;
+	return x ? x : 1;
+}
+
+/* Returns 1 when the SYN of fingerprint `fp` repeats one of the source's
+ * recent SYNs and is excused (the caller counts it in RETRANS_EXCUSED and
+ * passes it uncounted); 0 when it is to be counted (it is then remembered). */
+SG_INLINE int sg_syn_repeat(struct sg_source *s, const struct sg_config *cfg, __u64 fp)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)&s->recent_syns, want;
+		int seen = (old & 0xffff) == fp || ((old >> 16) & 0xffff) == fp ||
+			   ((old >> 32) & 0xffff) == fp;
+
+		if (seen) {
+			__u64 start = *(volatile __u64 *)&s->win.cur_start_ns;
+			__u64 tag = cfg->window_ns ? (start / cfg->window_ns) & 15 : 0;
+			__u64 n = ((old >> 48) & 15) == tag ? old >> 52 : 0;
+
+			if (n >= sg_repeat_allowance(cfg))
+				return 0;
+			want = (old & SG_REPEAT_FP_MASK) | (tag << 48) | ((n + 1) << 52);
+		} else {
+			want = (old & ~SG_REPEAT_FP_MASK) | ((old << 16) & SG_REPEAT_FP_MASK) | fp;
+		}
+		if (__sync_val_compare_and_swap(&s->recent_syns, old, want) == old)
+			return seen;
+	}
+	return 0;
 }
 
 /* Returns 1 when this attempt finds the source over the threshold (the

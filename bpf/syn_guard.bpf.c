@@ -156,6 +156,14 @@ static __always_inline __u64 sg_hash(const struct sg_addr *a)
 	return sg_addr_hash(a, &k);
 }
 
+/* Fingerprint of a SYN's ports and sequence number (sg_syn_repeat). */
+static __always_inline __u64 sg_syn_fp(const struct sg_pkt *p)
+{
+	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
+
+	return sg_syn_fingerprint(&k, p->src_port, p->dst_port, p->tcp_seq);
+}
+
 static __always_inline int sg_block_bit_test(__u64 h)
 {
 	__u32 bit = sg_block_bit(h);
@@ -474,6 +482,10 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 	}
 	slot->last_ns = now ? now : 1;
+	if (sg_syn_repeat(&slot->st, cfg, sg_syn_fp(&pkt))) {
+		cnt->c[SG_CNT_RETRANS_EXCUSED]++;
+		return XDP_PASS;
+	}
 	if (!sg_source_attempt(&slot->st, cfg, now, pkt.dst_port)) {
 		if (sg_blocked_meanwhile(&slot->st, now))
 			return sg_recheck_block(cnt, &key, now);

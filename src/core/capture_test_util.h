@@ -2,6 +2,7 @@
 // memory, in either byte order.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -10,6 +11,14 @@
 namespace sg::test {
 
 using Bytes = std::vector<uint8_t>;
+
+// A new sequence number per packet built: each SYN a new attempt, never a
+// retransmission (sg_syn_repeat).
+inline void putNextSeq(Bytes& p, size_t at) {
+  static uint32_t next = 1;
+  const uint32_t seq = next++;
+  for (int i = 0; i < 4; i++) p[at + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+}
 
 // IPv4 + TCP (no options), from src (host order) to 10.10.10.10:port.
 inline Bytes ipv4Tcp(uint32_t src, uint16_t port, uint8_t flags) {
@@ -24,6 +33,7 @@ inline Bytes ipv4Tcp(uint32_t src, uint16_t port, uint8_t flags) {
   p[21] = 0x39;  // sport 12345
   p[22] = static_cast<uint8_t>(port >> 8);
   p[23] = static_cast<uint8_t>(port);
+  putNextSeq(p, 24);
   p[32] = 0x50;  // data offset 5
   p[33] = flags;
   return p;
@@ -42,6 +52,7 @@ inline Bytes ipv6Tcp(uint16_t host, uint16_t port, uint8_t flags) {
   p[24] = 0xfd, p[39] = 1;
   p[42] = static_cast<uint8_t>(port >> 8);
   p[43] = static_cast<uint8_t>(port);
+  putNextSeq(p, 44);
   p[52] = 0x50;
   p[53] = flags;
   return p;

@@ -63,7 +63,9 @@ TEST(Parse, TrackerAnswersTheShapesAsTheKernelDoes) {
     for (uint32_t i = 1; i <= threshold + 1; i++) {
       const bool drop =
           c.expect == Expect::kDropped || (c.expect == Expect::kAttempt && i > threshold);
-      EXPECT_EQ(t.onPacket(p, now += 1000, nullptr), drop ? Verdict::kDrop : Verdict::kPass)
+      sg_pkt q = p;
+      q.tcp_seq += i;  // each a new attempt, not a retransmission
+      EXPECT_EQ(t.onPacket(q, now += 1000, nullptr), drop ? Verdict::kDrop : Verdict::kPass)
           << c.name << ", send " << i;
     }
     attempts += c.expect == Expect::kAttempt ? threshold + 1 : 0;

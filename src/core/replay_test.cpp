@@ -158,11 +158,11 @@ TEST(Replay, EmptyAndShortFramesAreMalformed) {
 
 TEST(Replay, CaptureOutOfOrderNeverMovesTheClockBack) {
   test::PcapWriter w(false, true, kLinkRaw);
-  const Bytes syn = test::ipv4Tcp(0x0A000001, 80, SG_TCP_SYN);
-  w.add(10 * kSec, syn);
-  w.add(20 * kSec, syn);
-  w.add(5 * kSec, syn);  // earlier than the first
-  for (int i = 0; i < 19; i++) w.add(20 * kSec, syn);
+  auto syn = [] { return test::ipv4Tcp(0x0A000001, 80, SG_TCP_SYN); };  // each a new attempt
+  w.add(10 * kSec, syn());
+  w.add(20 * kSec, syn());
+  w.add(5 * kSec, syn());  // earlier than the first
+  for (int i = 0; i < 19; i++) w.add(20 * kSec, syn());
   auto r = replayCapture(w.out, options(20, 5));
   ASSERT_OK(r);
   ASSERT_EQ(r->detections.size(), 1u);  // 21 attempts held at 20 s (the first is out of window)

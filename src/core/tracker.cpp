@@ -253,6 +253,12 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
     if (slot == nullptr) return Verdict::kPass;
   }
   slot->last_ns = now_ns ? now_ns : 1;
+  const uint64_t fp =
+      sg_syn_fingerprint(&options_.hash_key, pkt.src_port, pkt.dst_port, pkt.tcp_seq);
+  if (sg_syn_repeat(&slot->st, &cfg, fp)) {
+    counters_.c[SG_CNT_RETRANS_EXCUSED]++;
+    return Verdict::kPass;
+  }
   if (!sg_source_attempt(&slot->st, &cfg, now_ns, pkt.dst_port)) {
     if (sg_blocked_meanwhile(&slot->st, now_ns)) return recheckBlock(key, now_ns);
     return Verdict::kPass;

@@ -78,7 +78,15 @@ inline sg_pkt tcp(const sg_addr& src, uint8_t flags, uint16_t port = 80) {
   return p;
 }
 
-inline sg_pkt syn(const sg_addr& src, uint16_t port = 80) { return tcp(src, SG_TCP_SYN, port); }
+// A new connection attempt: each call its own sequence number, so that the
+// Tracker does not take it for a retransmission (sg_syn_repeat).
+inline sg_pkt syn(const sg_addr& src, uint16_t port = 80) {
+  static uint32_t next_seq = 1;
+  sg_pkt p = tcp(src, SG_TCP_SYN, port);
+  p.src_port = 40000;
+  p.tcp_seq = next_seq++;
+  return p;
+}
 
 inline sg_pkt other(const sg_addr& src, uint8_t kind) {
   sg_pkt p = tcp(src, 0);

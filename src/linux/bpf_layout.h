@@ -23,17 +23,18 @@ static_assert(sizeof(sg_hash_key) == 16 && offsetof(sg_hash_key, k1) == 8);
 static_assert(sizeof(sg_window) == 16);
 static_assert(offsetof(sg_window, cur_start_ns) == 0 && offsetof(sg_window, cur_count) == 8 &&
               offsetof(sg_window, prev_count) == 12);
-static_assert(sizeof(sg_source) == 32);
+static_assert(sizeof(sg_source) == 40);
 static_assert(offsetof(sg_source, win) == 0 && offsetof(sg_source, last_block_end_ns) == 16 &&
               offsetof(sg_source, top_port) == 24 && offsetof(sg_source, top_votes) == 26 &&
-              offsetof(sg_source, flags) == 28 && offsetof(sg_source, pad) == 29);
+              offsetof(sg_source, flags) == 28 && offsetof(sg_source, pad) == 29 &&
+              offsetof(sg_source, recent_syns) == 32);
 static_assert(sizeof(sg_offence) == 16);
 static_assert(offsetof(sg_offence, last_block_end_ns) == 0 && offsetof(sg_offence, offences) == 8 &&
               offsetof(sg_offence, pad) == 9);
 
 static_assert(sizeof(sg_slot) == 64, "one cache line per slot");
 static_assert(offsetof(sg_slot, key) == 0 && offsetof(sg_slot, st) == 16 &&
-              offsetof(sg_slot, last_ns) == 48 && offsetof(sg_slot, pad) == 56);
+              offsetof(sg_slot, last_ns) == 56);
 
 // Blocks.
 static_assert(sizeof(sg_block) == 32);

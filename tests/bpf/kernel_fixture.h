@@ -81,10 +81,17 @@ class KernelTest : public ::testing::Test {
   }
   uint32_t send(const PacketSpec& spec) { return prog_->verdict(buildPacket(spec)); }
   uint32_t sendBytes(const std::vector<uint8_t>& frame) { return prog_->verdict(frame); }
-  // Sends `n` SYNs from `src`; returns how many were dropped.
+  // A SYN with a sequence number of its own: a new attempt, never taken for a
+  // retransmission (sg_syn_repeat).
+  PacketSpec newSyn(const std::string& src, uint16_t dport = 80) {
+    PacketSpec s = synFrom(src, dport);
+    s.seq = next_seq_++;
+    return s;
+  }
+  // Sends `n` new SYNs from `src`; returns how many were dropped.
   int synBurst(const std::string& src, int n, uint16_t dport = 80) {
     int dropped = 0;
-    for (int i = 0; i < n; i++) dropped += send(synFrom(src, dport)) == XDP_DROP ? 1 : 0;
+    for (int i = 0; i < n; i++) dropped += send(newSyn(src, dport)) == XDP_DROP ? 1 : 0;
     return dropped;
   }
   uint64_t counter(sg_counter which) {
@@ -114,6 +121,7 @@ class KernelTest : public ::testing::Test {
   std::unique_ptr<XdpSensor> sensor_;
   std::unique_ptr<XdpProgram> prog_;
   sg_config cfg_{};
+  uint32_t next_seq_ = 1000;
 
  private:
   cpu_set_t saved_{};

@@ -47,10 +47,10 @@ TEST_F(VerdictTest, OnlySynWithoutAckOrRstIsAnAttempt) {
 
 TEST_F(VerdictTest, AttemptThresholdPlusOneIsDroppedNotBefore) {
   for (uint32_t i = 1; i <= cfg_.threshold; i++) {
-    ASSERT_EQ(send(synFrom("192.0.2.10")), XDP_PASS) << "attempt " << i;
+    ASSERT_EQ(send(newSyn("192.0.2.10")), XDP_PASS) << "attempt " << i;
   }
   EXPECT_FALSE(isBlocked("192.0.2.10"));
-  EXPECT_EQ(send(synFrom("192.0.2.10")), XDP_DROP) << "attempt threshold+1";
+  EXPECT_EQ(send(newSyn("192.0.2.10")), XDP_DROP) << "attempt threshold+1";
   EXPECT_TRUE(isBlocked("192.0.2.10"));
   EXPECT_TRUE(sensor_->blocksActiveHint());
   EXPECT_EQ(counter(SG_CNT_BLOCKS_ADDED), 1u);
@@ -133,9 +133,9 @@ TEST_F(VerdictTest, AllowlistedSourceIsCountedNeverBlocked) {
 TEST_F(VerdictTest, Ipv6SourcesAreCountedPerSlash64) {
   // threshold+1 attempts spread over different hosts of one /64.
   for (uint32_t i = 0; i < cfg_.threshold; i++) {
-    EXPECT_EQ(send(synFrom("2001:db8:0:1::" + std::to_string(i + 1))), XDP_PASS);
+    EXPECT_EQ(send(newSyn("2001:db8:0:1::" + std::to_string(i + 1))), XDP_PASS);
   }
-  EXPECT_EQ(send(synFrom("2001:db8:0:1:ffff::9")), XDP_DROP);
+  EXPECT_EQ(send(newSyn("2001:db8:0:1:ffff::9")), XDP_DROP);
   EXPECT_TRUE(isBlocked("2001:db8:0:1::"));
   EXPECT_EQ(send(ackFrom("2001:db8:0:1:abcd::1")), XDP_DROP) << "the whole /64 is blocked";
   EXPECT_EQ(send(ackFrom("2001:db8:0:2::1")), XDP_PASS) << "the next /64 is not";
@@ -155,12 +155,12 @@ TEST_F(VerdictTest, VlanAndQinqFramesAreParsed) {
     PacketSpec s = synFrom(src);
     s.vlan_tpids = tags;
     uint32_t last = XDP_PASS;
-    for (uint32_t i = 0; i <= cfg_.threshold; i++) last = send(s);
+    for (uint32_t i = 0; i <= cfg_.threshold; i++, s.seq++) last = send(s);  // new attempts
     EXPECT_EQ(last, XDP_DROP) << src;
     PacketSpec v6 = synFrom("2001:db8:" + std::to_string(tags.size() * 10 + tags[0] % 7) + "::1");
     v6.vlan_tpids = tags;
     last = XDP_PASS;
-    for (uint32_t i = 0; i <= cfg_.threshold; i++) last = send(v6);
+    for (uint32_t i = 0; i <= cfg_.threshold; i++, v6.seq++) last = send(v6);
     EXPECT_EQ(last, XDP_DROP) << v6.src;
   }
   EXPECT_EQ(counter(SG_CNT_MALFORMED), 0u);
