@@ -13,11 +13,6 @@
 #include "core/address.h"
 #include "core/result.h"
 
-// `auto var = expr;` returning its error from the enclosing function.
-#define SG_READ(var, expr) \
-  auto var = (expr);       \
-  if (!var) return var.error()
-
 namespace sg::proto {
 
 class FieldReader {
