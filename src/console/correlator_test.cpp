@@ -136,8 +136,8 @@ TEST_F(CorrelatorTest, DuplicateReportsAreIgnored) {
 TEST_F(CorrelatorTest, OutOfOrderReportsEndInTheSameFloods) {
   const uint64_t t = 100 * kSec;
   std::vector<std::pair<std::string, proto::Report>> reports = {
-      {"a", report(1, {detection("192.0.2.7", 80, t, t + 1 * kSec, 100)})},
-      {"a", report(2, {detection("192.0.2.7", 443, t, t + 2 * kSec, 500,
+      {"a", report(1, {detection("192.0.2.7", 80, t + kSec / 2, t + 1 * kSec, 100)})},
+      {"a", report(2, {detection("192.0.2.7", 443, t - 2 * kSec, t + 2 * kSec, 500,
                                  proto::EventKind::kBlockAdded)})},
       {"a",
        report(3, {detection("192.0.2.7", 0, t, t + 9 * kSec, 0, proto::EventKind::kBlockExpired)})},
@@ -145,6 +145,8 @@ TEST_F(CorrelatorTest, OutOfOrderReportsEndInTheSameFloods) {
                        detection("2001:db8::/64", 22, t, t + kSec)})},
       {"b", report(2, {detection("192.0.2.7", 80, t - kSec, t + 4 * kSec, 250,
                                  proto::EventKind::kBlockAdded)})},
+      // At the same agent time as b's block: the block wins whatever the order.
+      {"b", report(3, {detection("192.0.2.7", 80, t - kSec, t + 4 * kSec, 250)})},
   };
   auto run = [&](const std::vector<size_t>& order, bool twice) {
     FakeClock clock(100 * kSec);
@@ -159,14 +161,15 @@ TEST_F(CorrelatorTest, OutOfOrderReportsEndInTheSameFloods) {
               [](const Flood& x, const Flood& y) { return x.source.str() < y.source.str(); });
     return floods;
   };
-  std::vector<size_t> order = {0, 1, 2, 3, 4};
+  std::vector<size_t> order = {0, 1, 2, 3, 4, 5};
   const auto expected = run(order, false);
   ASSERT_EQ(expected.size(), 2u);
   const Flood& f = expected[0].source == src("192.0.2.7") ? expected[0] : expected[1];
   EXPECT_EQ(f.endpoints.at("a").action, EndpointAction::kUnblocked);
   EXPECT_EQ(f.endpoints.at("b").action, EndpointAction::kBlocked);
   EXPECT_EQ(f.state, FloodState::kBlock);
-  EXPECT_EQ(f.started_ns, t - kSec);
+  EXPECT_EQ(f.started_ns, t - 2 * kSec);
+  EXPECT_EQ(f.endpoints.at("a").first_attempt_ns, t - 2 * kSec);
   EXPECT_EQ(f.endpoints.at("a").max_count, 500u);
   std::mt19937 rng(7);
   for (int i = 0; i < 20; ++i) {
