@@ -34,7 +34,8 @@ ctest --test-dir build --output-on-failure --no-tests=error | tee /tmp/sg-ctest.
 
 section "unit tests under AddressSanitizer + UBSan"
 cmake -S . -B build-asan -DSYNGUARD_SANITIZE=ON -DSYNGUARD_BENCH=OFF >/dev/null
-cmake --build build-asan -j"$(nproc)" --target core_test agent_test
+cmake --build build-asan -j"$(nproc)" --target core_test agent_test proto_test console_test \
+  console_store_test
 ctest --test-dir build-asan -L unit --output-on-failure --no-tests=error
 
 section "fuzz smoke"
