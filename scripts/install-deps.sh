@@ -12,6 +12,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev     # flags, config, JSON
   libboost1.81-dev                                        # Beast: the metrics endpoint, the console's HTTPS/WebSocket
   libssl-dev                                              # console PKI and TLS
+  libsqlite3-dev                                          # the console's embedded store
   libgtest-dev libgmock-dev libbenchmark-dev              # tests and benchmarks
   iproute2 iputils-ping procps                            # netns tests and the demo
   clang-format clang-tidy libclang-rt-14-dev              # style, libFuzzer runtime

@@ -113,4 +113,10 @@ inline Error makeError(Errc code, std::string message) { return Error(code, std:
     if (!sg_try_r_.ok()) return sg_try_r_.error(); \
   } while (0)
 
+// `auto var = (expr);` for a Result, returning its error from the current
+// function when it failed; then *var is the value.
+#define SG_READ(var, expr) \
+  auto var = (expr);       \
+  if (!var) return var.error()
+
 }  // namespace sg

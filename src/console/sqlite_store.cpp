@@ -1,0 +1,303 @@
+#include "console/sqlite_store.h"
+
+#include "console/sqlite_migrations.h"
+#include "console/sqlite_store_rows.h"
+
+namespace sg::console {
+
+namespace {
+
+int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
+int64_t flag(bool b) { return b ? 1 : 0; }
+void noBind(Statement&) {}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  SG_READ(db, SqliteDb::open(path));
+  SG_TRY((*db)->exec("PRAGMA busy_timeout = 5000"));
+  SG_TRY((*db)->exec("PRAGMA journal_mode = WAL"));
+  SG_TRY((*db)->exec("PRAGMA synchronous = NORMAL"));
+  SG_TRY((*db)->exec("PRAGMA foreign_keys = ON"));
+  auto migrated = migrateSqlite(**db);
+  if (!migrated.ok()) return migrated.error().context(path);
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db)));
+}
+
+Result<void> SqliteStore::write(const std::function<Result<void>()>& body) {
+  SG_TRY(db_->exec("BEGIN IMMEDIATE"));
+  auto done = body();
+  if (done.ok()) done = db_->exec("UPDATE resource_version SET version = version + 1");
+  if (done.ok()) done = db_->exec("COMMIT");
+  if (!done.ok()) (void)db_->exec("ROLLBACK");
+  return done;
+}
+
+template <typename T>
+Result<std::vector<T>> SqliteStore::query(const std::string& sql,
+                                          const std::function<void(Statement&)>& bind,
+                                          T (*row)(const Statement&)) {
+  SG_READ(stmt, db_->prepare(sql));
+  bind(*stmt);
+  std::vector<T> out;
+  for (;;) {
+    SG_READ(more, stmt->step());
+    if (!*more) return out;
+    out.push_back(row(*stmt));
+  }
+}
+
+// One record by key, or kNotFound naming it.
+#define SG_ONE(rows, what)                                                  \
+  do {                                                                      \
+    if (!(rows).ok()) return (rows).error();                                \
+    if ((rows)->empty()) return makeError(Errc::kNotFound, "no " + (what)); \
+    return std::move((rows)->front());                                      \
+  } while (0)
+
+Result<uint64_t> SqliteStore::resourceVersion() {
+  std::lock_guard lock(mu_);
+  SG_READ(stmt, db_->prepare("SELECT version FROM resource_version"));
+  SG_TRY(stmt->step());
+  return static_cast<uint64_t>(stmt->int64(0));
+}
+
+Result<void> SqliteStore::putEndpoint(const EndpointRecord& e) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO endpoints (") +
+                               kEndpointColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?)"));
+    stmt->bind(1, e.name).bind(2, labelsText(e.labels)).bind(3, e.credential_hash);
+    stmt->bind(4, e.enrolled_at_ms).bind(5, flag(e.revoked)).bind(6, flag(e.isolated));
+    stmt->bind(7, stringsText(e.allowed_peers)).bind(8, i64(e.applied_version));
+    stmt->bind(9, i64(e.last_report_seq)).bind(10, e.last_heartbeat_ms);
+    return stmt->run();
+  });
+}
+
+Result<EndpointRecord> SqliteStore::getEndpoint(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto rows = query<EndpointRecord>(
+      std::string("SELECT ") + kEndpointColumns + " FROM endpoints WHERE name = ?",
+      [&](Statement& s) { s.bind(1, name); }, endpointRow);
+  SG_ONE(rows, "endpoint '" + name + "'");
+}
+
+Result<std::vector<EndpointRecord>> SqliteStore::listEndpoints() {
+  std::lock_guard lock(mu_);
+  return query<EndpointRecord>(
+      std::string("SELECT ") + kEndpointColumns + " FROM endpoints ORDER BY name", noBind,
+      endpointRow);
+}
+
+Result<void> SqliteStore::putEnrollmentToken(const EnrollmentTokenRecord& t) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO enrollment_tokens (") +
+                               kEnrollmentColumns + ") VALUES (?,?,?,?)"));
+    stmt->bind(1, t.token_hash).bind(2, labelsText(t.labels)).bind(3, t.expires_at_ms);
+    stmt->bind(4, flag(t.used));
+    return stmt->run();
+  });
+}
+
+Result<EnrollmentTokenRecord> SqliteStore::consumeEnrollmentToken(const std::string& hash,
+                                                                  int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  std::optional<EnrollmentTokenRecord> found;
+  std::optional<Error> refused;
+  auto done = write([&]() -> Result<void> {
+    auto rows = query<EnrollmentTokenRecord>(
+        std::string("SELECT ") + kEnrollmentColumns +
+            " FROM enrollment_tokens WHERE token_hash = ?",
+        [&](Statement& s) { s.bind(1, hash); }, enrollmentRow);
+    if (!rows.ok()) return rows.error();
+    if (rows->empty()) return makeError(Errc::kNotFound, "unknown enrollment token");
+    EnrollmentTokenRecord t = rows->front();
+    if (t.used) return makeError(Errc::kPermissionDenied, "enrollment token already used");
+    if (t.expires_at_ms <= now_ms) {
+      return makeError(Errc::kPermissionDenied, "enrollment token expired");
+    }
+    SG_READ(stmt, db_->prepare("UPDATE enrollment_tokens SET used = 1 WHERE token_hash = ?"));
+    stmt->bind(1, hash);
+    SG_TRY(stmt->run());
+    t.used = true;
+    found = std::move(t);
+    return Ok{};
+  });
+  if (!done.ok()) return done.error();
+  return std::move(*found);
+}
+
+Result<void> SqliteStore::putApiToken(const ApiTokenRecord& t) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO api_tokens (") +
+                               kApiTokenColumns + ") VALUES (?,?,?,?,?)"));
+    stmt->bind(1, t.token_hash).bind(2, t.name).bind(3, std::string(roleName(t.role)));
+    stmt->bind(4, t.created_at_ms).bind(5, flag(t.revoked));
+    return stmt->run();
+  });
+}
+
+Result<ApiTokenRecord> SqliteStore::findApiToken(const std::string& hash) {
+  std::lock_guard lock(mu_);
+  auto rows = query<ApiTokenRecord>(
+      std::string("SELECT ") + kApiTokenColumns + " FROM api_tokens WHERE token_hash = ?",
+      [&](Statement& s) { s.bind(1, hash); }, apiTokenRow);
+  SG_ONE(rows, std::string("such API token"));
+}
+
+Result<void> SqliteStore::putFlood(const FloodRecord& f) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO floods (") + kFloodColumns +
+                               ") VALUES (?,?,?,?,?,?)"));
+    stmt->bind(1, i64(f.id)).bind(2, f.source).bind(3, flag(f.active));
+    stmt->bind(4, f.started_at_ms).bind(5, f.last_seen_ms).bind(6, f.body);
+    return stmt->run();
+  });
+}
+
+Result<FloodRecord> SqliteStore::getFlood(uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto rows = query<FloodRecord>(
+      std::string("SELECT ") + kFloodColumns + " FROM floods WHERE id = ?",
+      [&](Statement& s) { s.bind(1, i64(id)); }, floodRow);
+  SG_ONE(rows, "flood " + std::to_string(id));
+}
+
+Result<std::vector<FloodRecord>> SqliteStore::listFloods(bool include_ended) {
+  std::lock_guard lock(mu_);
+  return query<FloodRecord>(std::string("SELECT ") + kFloodColumns + " FROM floods" +
+                                (include_ended ? "" : " WHERE active = 1") + " ORDER BY id",
+                            noBind, floodRow);
+}
+
+Result<void> SqliteStore::putBlock(const GlobalBlockRecord& b) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO global_blocks (") +
+                               kBlockColumns + ") VALUES (?,?,?,?,?,?)"));
+    stmt->bind(1, b.source).bind(2, b.expires_at_ms).bind(3, b.added_by).bind(4, b.reason);
+    stmt->bind(5, i64(b.version)).bind(6, b.added_at_ms);
+    return stmt->run();
+  });
+}
+
+Result<bool> SqliteStore::deleteBlock(const std::string& source) {
+  std::lock_guard lock(mu_);
+  bool deleted = false;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare("DELETE FROM global_blocks WHERE source = ?"));
+    stmt->bind(1, source);
+    SG_TRY(stmt->run());
+    deleted = db_->changes() > 0;
+    return Ok{};
+  }));
+  return deleted;
+}
+
+Result<std::vector<GlobalBlockRecord>> SqliteStore::listBlocks() {
+  std::lock_guard lock(mu_);
+  return query<GlobalBlockRecord>(
+      std::string("SELECT ") + kBlockColumns + " FROM global_blocks ORDER BY source", noBind,
+      blockRow);
+}
+
+Result<void> SqliteStore::putPolicy(const Policy& p) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO policies (") + kPolicyColumns +
+                               ") VALUES (?,?,?,?,?,?,?)"));
+    stmt->bind(1, p.name).bind(2, labelsText(p.selector)).bind(3, int64_t{p.profile.threshold});
+    stmt->bind(4, i64(p.profile.window_ms)).bind(5, i64(p.profile.block_duration_ms));
+    stmt->bind(6, std::string(enforcerName(p.profile.enforcer))).bind(7, i64(p.revision));
+    return stmt->run();
+  });
+}
+
+Result<bool> SqliteStore::deletePolicy(const std::string& name) {
+  std::lock_guard lock(mu_);
+  bool deleted = false;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare("DELETE FROM policies WHERE name = ?"));
+    stmt->bind(1, name);
+    SG_TRY(stmt->run());
+    deleted = db_->changes() > 0;
+    return Ok{};
+  }));
+  return deleted;
+}
+
+Result<std::vector<Policy>> SqliteStore::listPolicies() {
+  std::lock_guard lock(mu_);
+  return query<Policy>(std::string("SELECT ") + kPolicyColumns + " FROM policies ORDER BY name",
+                       noBind, policyRow);
+}
+
+Result<uint64_t> SqliteStore::putIncident(const IncidentRecord& i) {
+  std::lock_guard lock(mu_);
+  uint64_t id = i.id;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO incidents (") +
+                               kIncidentColumns + ") VALUES (?,?,?,?,?,?)"));
+    stmt->bind(1, i.id == 0 ? std::nullopt : std::optional<int64_t>(i64(i.id)));
+    stmt->bind(2, i64(i.flood_id)).bind(3, i.note).bind(4, i.created_by);
+    stmt->bind(5, i.created_at_ms).bind(6, i.webhook_status);
+    SG_TRY(stmt->run());
+    if (id == 0) id = static_cast<uint64_t>(db_->lastInsertId());
+    return Ok{};
+  }));
+  return id;
+}
+
+Result<std::vector<IncidentRecord>> SqliteStore::listIncidents() {
+  std::lock_guard lock(mu_);
+  return query<IncidentRecord>(
+      std::string("SELECT ") + kIncidentColumns + " FROM incidents ORDER BY id", noBind,
+      incidentRow);
+}
+
+Result<uint64_t> SqliteStore::appendAudit(const AuditRecord& a) {
+  std::lock_guard lock(mu_);
+  uint64_t id = 0;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare("INSERT INTO audit_log (at_ms, actor, action, target, details)"
+                               " VALUES (?,?,?,?,?)"));
+    stmt->bind(1, a.at_ms).bind(2, a.actor).bind(3, a.action).bind(4, a.target);
+    stmt->bind(5, a.details);
+    SG_TRY(stmt->run());
+    id = static_cast<uint64_t>(db_->lastInsertId());
+    return Ok{};
+  }));
+  return id;
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::listAudit(uint64_t after_id, size_t limit) {
+  std::lock_guard lock(mu_);
+  return query<AuditRecord>(
+      std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+      [&](Statement& s) { s.bind(1, i64(after_id)).bind(2, static_cast<int64_t>(limit)); },
+      auditRow);
+}
+
+Result<void> SqliteStore::putMeta(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"));
+    stmt->bind(1, key).bind(2, value);
+    return stmt->run();
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::getMeta(const std::string& key) {
+  std::lock_guard lock(mu_);
+  SG_READ(stmt, db_->prepare("SELECT value FROM meta WHERE key = ?"));
+  stmt->bind(1, key);
+  SG_READ(row, stmt->step());
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>{stmt->text(0)};
+}
+
+}  // namespace sg::console

@@ -1,0 +1,144 @@
+// Store: everything the console keeps, behind one interface. SQLite
+// (sqlite_store.h) is the embedded default; a PostgreSQL implementation joins
+// the same test suite (store_test.cpp) later.
+//
+// Each write is one transaction and bumps the store's resource version (as
+// Kubernetes' resourceVersion: a list read at version N plus the changes
+// after N is the current state). Times are wall-clock Unix milliseconds chosen
+// by the caller; the store reads no clock of its own. Secrets are stored only
+// as hashes the caller computed. Reads of a missing record are kNotFound.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "console/policy_resolver.h"
+#include "core/result.h"
+
+namespace sg::console {
+
+enum class Role { kViewer, kOperator, kAdmin };
+const char* roleName(Role role);  // "viewer" | "operator" | "admin"
+Result<Role> parseRole(std::string_view text);
+
+struct EndpointRecord {
+  std::string name;
+  Labels labels;
+  std::string credential_hash;
+  int64_t enrolled_at_ms = 0;
+  bool revoked = false;
+  bool isolated = false;
+  std::vector<std::string> allowed_peers;  // while isolated
+  uint64_t applied_version = 0;
+  uint64_t last_report_seq = 0;  // contiguous report seq stored (resume)
+  int64_t last_heartbeat_ms = 0;
+  bool operator==(const EndpointRecord&) const = default;
+};
+
+struct EnrollmentTokenRecord {
+  std::string token_hash;
+  Labels labels;  // given to the endpoint that enrolls with it
+  int64_t expires_at_ms = 0;
+  bool used = false;
+  bool operator==(const EnrollmentTokenRecord&) const = default;
+};
+
+struct ApiTokenRecord {
+  std::string token_hash;
+  std::string name;  // who: shown in the audit log
+  Role role = Role::kViewer;
+  int64_t created_at_ms = 0;
+  bool revoked = false;
+  bool operator==(const ApiTokenRecord&) const = default;
+};
+
+// A flood as stored: the columns lists filter on, and the whole flood as the
+// caller's JSON (the API's shape), opaque to the store.
+struct FloodRecord {
+  uint64_t id = 0;
+  std::string source;
+  bool active = true;
+  int64_t started_at_ms = 0;
+  int64_t last_seen_ms = 0;
+  std::string body;
+  bool operator==(const FloodRecord&) const = default;
+};
+
+struct GlobalBlockRecord {
+  std::string source;                    // address or prefix text
+  std::optional<int64_t> expires_at_ms;  // nullopt = permanent
+  std::string added_by;
+  std::string reason;
+  uint64_t version = 0;  // desired-state version that added it
+  int64_t added_at_ms = 0;
+  bool operator==(const GlobalBlockRecord&) const = default;
+};
+
+struct IncidentRecord {
+  uint64_t id = 0;  // 0 on insert: the store assigns one
+  uint64_t flood_id = 0;
+  std::string note;
+  std::string created_by;
+  int64_t created_at_ms = 0;
+  std::string webhook_status;  // outcome of the webhook posts, as the caller words it
+  bool operator==(const IncidentRecord&) const = default;
+};
+
+struct AuditRecord {
+  uint64_t id = 0;  // assigned by the store, increasing
+  int64_t at_ms = 0;
+  std::string actor;   // token name, or "agent:<endpoint>", or "console"
+  std::string action;  // "block", "unblock", "isolate", "policy_set", ...
+  std::string target;
+  std::string details;  // reason, note, parameters
+  bool operator==(const AuditRecord&) const = default;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Bumped by every write; never goes back, across reopen.
+  virtual Result<uint64_t> resourceVersion() = 0;
+
+  virtual Result<void> putEndpoint(const EndpointRecord& endpoint) = 0;  // insert or replace
+  virtual Result<EndpointRecord> getEndpoint(const std::string& name) = 0;
+  virtual Result<std::vector<EndpointRecord>> listEndpoints() = 0;  // by name
+
+  virtual Result<void> putEnrollmentToken(const EnrollmentTokenRecord& token) = 0;
+  // Marks the token used and returns it, in one transaction: kNotFound for an
+  // unknown token, kPermissionDenied for a used or expired one.
+  virtual Result<EnrollmentTokenRecord> consumeEnrollmentToken(const std::string& token_hash,
+                                                               int64_t now_ms) = 0;
+
+  virtual Result<void> putApiToken(const ApiTokenRecord& token) = 0;
+  virtual Result<ApiTokenRecord> findApiToken(const std::string& token_hash) = 0;
+
+  virtual Result<void> putFlood(const FloodRecord& flood) = 0;  // insert or replace by id
+  virtual Result<FloodRecord> getFlood(uint64_t id) = 0;
+  virtual Result<std::vector<FloodRecord>> listFloods(bool include_ended) = 0;  // by id
+
+  virtual Result<void> putBlock(const GlobalBlockRecord& block) = 0;  // by source
+  virtual Result<bool> deleteBlock(const std::string& source) = 0;    // false: was not there
+  virtual Result<std::vector<GlobalBlockRecord>> listBlocks() = 0;    // by source
+
+  virtual Result<void> putPolicy(const Policy& policy) = 0;  // by name
+  virtual Result<bool> deletePolicy(const std::string& name) = 0;
+  virtual Result<std::vector<Policy>> listPolicies() = 0;  // by name
+
+  // Inserts (id 0: returns the new id) or replaces an incident.
+  virtual Result<uint64_t> putIncident(const IncidentRecord& incident) = 0;
+  virtual Result<std::vector<IncidentRecord>> listIncidents() = 0;  // by id
+
+  virtual Result<uint64_t> appendAudit(const AuditRecord& entry) = 0;  // returns its id
+  // Entries with id > after_id, oldest first, at most `limit`.
+  virtual Result<std::vector<AuditRecord>> listAudit(uint64_t after_id, size_t limit) = 0;
+
+  // Small named values (the desired-state version, the next flood id).
+  virtual Result<void> putMeta(const std::string& key, const std::string& value) = 0;
+  virtual Result<std::optional<std::string>> getMeta(const std::string& key) = 0;
+};
+
+}  // namespace sg::console

@@ -1,0 +1,214 @@
+// One suite for every Store implementation: each TEST_P runs against each
+// backend in kBackends (SQLite today; PostgreSQL joins the list later).
+#include "console/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "console/sqlite_migrations.h"
+#include "console/sqlite_store.h"
+#include "test_helpers.h"
+
+namespace sg::console {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Backend {
+  std::string name;
+  // Opens the store kept under `dir`; opening it again must see the same data.
+  std::function<Result<std::unique_ptr<Store>>(const fs::path& dir)> open;
+};
+
+Result<std::unique_ptr<Store>> openSqlite(const fs::path& dir) {
+  SG_READ(store, SqliteStore::open((dir / "console.db").string()));
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+const Backend kBackends[] = {{"sqlite", openSqlite}};
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "sg-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void reopen() {
+    store_.reset();
+    auto s = GetParam().open(dir_);
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    store_ = std::move(*s);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+EndpointRecord endpoint(const char* name) {
+  EndpointRecord e;
+  e.name = name;
+  e.labels = {{"org", "acme"}, {"dept", "payments"}};
+  e.credential_hash = std::string("h-") + name;
+  e.enrolled_at_ms = 1'700'000'000'000;
+  e.allowed_peers = {"10.0.0.1"};
+  e.applied_version = 7;
+  e.last_report_seq = 41;
+  return e;
+}
+
+TEST_P(StoreTest, EndpointsRoundTripAndReplace) {
+  EXPECT_ERROR(store_->getEndpoint("web-1"), Errc::kNotFound);
+  ASSERT_OK(store_->putEndpoint(endpoint("web-2")));
+  ASSERT_OK(store_->putEndpoint(endpoint("web-1")));
+  EXPECT_EQ(*store_->getEndpoint("web-1"), endpoint("web-1"));
+  EndpointRecord revoked = endpoint("web-1");
+  revoked.revoked = true;
+  revoked.isolated = true;
+  ASSERT_OK(store_->putEndpoint(revoked));
+  auto all = store_->listEndpoints();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0], revoked);  // by name
+  EXPECT_EQ((*all)[1].name, "web-2");
+}
+
+TEST_P(StoreTest, EnrollmentTokensWorkOnceAndExpire) {
+  ASSERT_OK(store_->putEnrollmentToken({"t1", {{"org", "acme"}}, 2000, false}));
+  ASSERT_OK(store_->putEnrollmentToken({"t2", {}, 1000, false}));
+  EXPECT_ERROR(store_->consumeEnrollmentToken("nope", 500), Errc::kNotFound);
+  EXPECT_ERROR(store_->consumeEnrollmentToken("t2", 1000), Errc::kPermissionDenied);  // expired
+  auto t = store_->consumeEnrollmentToken("t1", 1500);
+  ASSERT_OK(t);
+  EXPECT_EQ(t->labels.at("org"), "acme");
+  EXPECT_TRUE(t->used);
+  EXPECT_ERROR(store_->consumeEnrollmentToken("t1", 1500), Errc::kPermissionDenied);  // replayed
+  reopen();
+  EXPECT_ERROR(store_->consumeEnrollmentToken("t1", 1500), Errc::kPermissionDenied);
+}
+
+TEST_P(StoreTest, ApiTokensCarryARole) {
+  ASSERT_OK(store_->putApiToken({"hash-a", "alice", Role::kOperator, 5, false}));
+  auto t = store_->findApiToken("hash-a");
+  ASSERT_OK(t);
+  EXPECT_EQ(t->role, Role::kOperator);
+  EXPECT_EQ(t->name, "alice");
+  EXPECT_ERROR(store_->findApiToken("hash-b"), Errc::kNotFound);
+}
+
+TEST_P(StoreTest, FloodsListActiveOrAll) {
+  ASSERT_OK(store_->putFlood({1, "192.0.2.7", true, 10, 20, R"({"severity":"HIGH"})"}));
+  ASSERT_OK(store_->putFlood({2, "198.51.100.0/24", true, 11, 21, "{}"}));
+  ASSERT_OK(store_->putFlood({1, "192.0.2.7", false, 10, 30, R"({"severity":"HIGH"})"}));
+  EXPECT_EQ(store_->listFloods(false)->size(), 1u);
+  auto all = store_->listFloods(true);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, 1u);
+  EXPECT_FALSE((*all)[0].active);
+  EXPECT_EQ(store_->getFlood(1)->last_seen_ms, 30);
+  EXPECT_ERROR(store_->getFlood(3), Errc::kNotFound);
+}
+
+TEST_P(StoreTest, BlocksPoliciesIncidentsAudit) {
+  ASSERT_OK(store_->putBlock({"192.0.2.7", std::nullopt, "alice", "flood 1", 3, 100}));
+  ASSERT_OK(store_->putBlock({"10.0.0.0/8", 5000, "bob", "", 4, 101}));
+  auto blocks = store_->listBlocks();
+  ASSERT_EQ(blocks->size(), 2u);
+  EXPECT_EQ((*blocks)[0].expires_at_ms, 5000);  // "10.0.0.0/8" sorts first
+  EXPECT_FALSE((*blocks)[1].expires_at_ms.has_value());
+  EXPECT_TRUE(*store_->deleteBlock("10.0.0.0/8"));
+  EXPECT_FALSE(*store_->deleteBlock("10.0.0.0/8"));
+
+  Policy p{"payments",
+           {{"dept", "payments"}},
+           {"payments", 50, 2000, 600000, EnforcerKind::kNftables},
+           9};
+  ASSERT_OK(store_->putPolicy(p));
+  EXPECT_EQ(store_->listPolicies()->at(0), p);
+  EXPECT_TRUE(*store_->deletePolicy("payments"));
+  EXPECT_TRUE(store_->listPolicies()->empty());
+
+  auto id = store_->putIncident({0, 1, "escalated", "alice", 100, "pending"});
+  ASSERT_OK(id);
+  EXPECT_GT(*id, 0u);
+  ASSERT_OK(store_->putIncident({*id, 1, "escalated", "alice", 100, "delivered to 2 webhooks"}));
+  auto incidents = store_->listIncidents();
+  ASSERT_EQ(incidents->size(), 1u);
+  EXPECT_EQ((*incidents)[0].webhook_status, "delivered to 2 webhooks");
+
+  auto a1 = store_->appendAudit({0, 100, "alice", "block", "192.0.2.7", "flood 1"});
+  auto a2 = store_->appendAudit({0, 101, "bob", "unblock", "10.0.0.0/8", ""});
+  EXPECT_LT(*a1, *a2);
+  auto audit = store_->listAudit(0, 10);
+  ASSERT_EQ(audit->size(), 2u);
+  EXPECT_EQ((*audit)[0].actor, "alice");
+  EXPECT_EQ(store_->listAudit(*a1, 10)->size(), 1u);
+  EXPECT_EQ(store_->listAudit(0, 1)->size(), 1u);
+}
+
+TEST_P(StoreTest, ResourceVersionRisesWithEveryWriteAndNeverGoesBack) {
+  const uint64_t v0 = *store_->resourceVersion();
+  ASSERT_OK(store_->putMeta("desired_version", "12"));
+  const uint64_t v1 = *store_->resourceVersion();
+  EXPECT_GT(v1, v0);
+  (void)store_->consumeEnrollmentToken("nope", 0);  // a failed write changes nothing
+  EXPECT_EQ(*store_->resourceVersion(), v1);
+  reopen();
+  EXPECT_EQ(*store_->resourceVersion(), v1);
+  EXPECT_EQ(**store_->getMeta("desired_version"), "12");
+  EXPECT_FALSE(store_->getMeta("other")->has_value());
+}
+
+TEST_P(StoreTest, NothingIsLostAcrossReopen) {
+  ASSERT_OK(store_->putEndpoint(endpoint("web-1")));
+  ASSERT_OK(store_->putBlock({"192.0.2.7", std::nullopt, "alice", "", 3, 100}));
+  ASSERT_OK(store_->putFlood({1, "192.0.2.7", true, 10, 20, "{}"}));
+  ASSERT_OK(store_->putApiToken({"h", "alice", Role::kAdmin, 5, false}));
+  ASSERT_OK(store_->appendAudit({0, 100, "alice", "block", "192.0.2.7", ""}));
+  reopen();
+  EXPECT_EQ(*store_->getEndpoint("web-1"), endpoint("web-1"));
+  EXPECT_EQ(store_->listBlocks()->size(), 1u);
+  EXPECT_EQ(store_->listFloods(false)->size(), 1u);
+  EXPECT_EQ(store_->findApiToken("h")->role, Role::kAdmin);
+  EXPECT_EQ(store_->listAudit(0, 10)->size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(kBackends),
+                         [](const auto& info) { return info.param.name; });
+
+// SQLite only: the migrations bookkeeping.
+TEST(SqliteMigrations, AppliedOnceAndANewerSchemaIsRefused) {
+  std::string tmpl = (fs::temp_directory_path() / "sg-migr-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/console.db";
+  { ASSERT_OK(SqliteStore::open(path)); }
+  { ASSERT_OK(SqliteStore::open(path)); }  // reopening applies nothing twice
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_migrations", -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), static_cast<int64_t>(sqliteMigrations().size()));
+  sqlite3_finalize(stmt);
+  ASSERT_EQ(
+      sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (999, 0)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto newer = SqliteStore::open(path);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.error().message().find("newer than this build"), std::string::npos);
+  fs::remove_all(tmpl);
+}
+
+}  // namespace
+}  // namespace sg::console

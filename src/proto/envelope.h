@@ -1,0 +1,29 @@
+// The envelope every message shares: {"v":<version>,"type":"<type>",...}.
+// Internal to the codec.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "proto/field_reader.h"
+
+namespace sg::proto {
+
+struct Envelope {
+  nlohmann::json body;  // the whole object; `reader` reads it
+  std::string type;
+};
+
+// Size, depth, JSON, version and type checks. The "v" and "type" fields of
+// the returned body are already read: body fields are read through a
+// FieldReader made with openReader().
+Result<Envelope> openEnvelope(std::string_view bytes);
+// A FieldReader over the envelope's body with "v" and "type" marked read.
+Result<FieldReader> openReader(const Envelope& env);
+
+// Adds "v" and "type" to `body` and serialises it.
+std::string sealEnvelope(const char* type, nlohmann::json body);
+
+}  // namespace sg::proto

@@ -1,0 +1,36 @@
+// Limits of the agent <-> console protocol (docs/protocol.md). Both parsers
+// refuse anything past them with an error, before building any list.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sg::proto {
+
+// The one protocol version this build speaks. Any change to a message's shape
+// is a new version; see docs/protocol.md "Versioning".
+constexpr uint32_t kProtocolVersion = 1;
+
+// One message, as bytes on the wire (a WebSocket text frame).
+constexpr size_t kMaxMessageBytes = 1 << 20;
+// Nesting of arrays and objects (the deepest message nests 4).
+constexpr size_t kMaxDepth = 8;
+// Any string: endpoint names, versions, reasons, counter names.
+constexpr size_t kMaxStringBytes = 256;
+// A policy's name (it travels in every policy_set op).
+constexpr size_t kMaxPolicyNameBytes = 64;
+
+// Items per list. The largest of each still fits kMaxMessageBytes
+// (limits_test checks it).
+constexpr size_t kMaxEvents = 1024;     // report.events
+constexpr size_t kMaxBlocks = 4096;     // snapshot.blocks (= global blocks a console keeps)
+constexpr size_t kMaxOps = 4096;        // delta.ops
+constexpr size_t kMaxNackItems = 4096;  // nack.items
+constexpr size_t kMaxPeers = 256;       // isolation.allowed_peers
+constexpr size_t kMaxCounters = 256;    // heartbeat.counters
+
+// Numbers that a sane peer never exceeds.
+constexpr uint64_t kMaxDurationMs = 30ull * 24 * 3600 * 1000;  // 30 days
+constexpr uint32_t kMaxThreshold = 1'000'000;
+
+}  // namespace sg::proto
