@@ -106,7 +106,16 @@ TEST(MultiQueueTest, XdpLetsExactlyThresholdThroughWithSendersOnTwoCpus) {
   std::printf("multi-queue: reached=%llu (threshold %u), sent=%llu\n",
               static_cast<unsigned long long>(*reached), kThreshold,
               static_cast<unsigned long long>(stats[0]->sent + stats[1]->sent));
-  EXPECT_EQ(*reached, kThreshold) << "attempts beyond the threshold reached the victim";
+  // Exactly the threshold, but for new SYNs whose 16-bit fingerprint matched
+  // a recent one of the same source and were excused as retransmissions (the
+  // generator's ports and sequence numbers are random: about 1 run in 100
+  // has one). Each such SYN is counted in retransmits_excused_total, so a SYN
+  // lost to a cross-CPU race still fails this.
+  auto excused = (*agent)->counter("retransmits_excused_total");
+  ASSERT_OK(excused);
+  EXPECT_EQ(*reached, kThreshold + *excused)
+      << "attempts beyond the threshold reached the victim (excused as retransmissions: "
+      << *excused << ")";
   EXPECT_EQ((*agent)->stop(), 0) << (*agent)->process().stderrText();
 }
 
