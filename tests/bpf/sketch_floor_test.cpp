@@ -81,6 +81,11 @@ class SpoofedFloodTest : public ::testing::Test {
     XdpProgram guard(bpf_program__fd(skel_->progs.syn_guard_xdp));
     const std::vector<uint8_t> spoofed = buildPacket(synFrom("10.0.0.1"));
     const std::vector<uint8_t> flooder = buildPacket(synFrom("192.0.2.99"));
+    started_ns_ = monoNowNs();
+    struct Stop {
+      SpoofedFloodTest* t;
+      ~Stop() { t->ended_ns_ = monoNowNs(); }
+    } stop{this};
     for (int i = 0; i < kMaxFlooderSyns; i++) {
       pin(cpus[static_cast<size_t>(i) % cpus.size()]);
       auto r = spoof.run(spoofed, kSpoofedPerFlooderSyn);
@@ -95,14 +100,25 @@ class SpoofedFloodTest : public ::testing::Test {
 
   // Admission goes through the sketch for every source past the first
   // kAdmitPerSec of a CPU's epoch: a spoofed source (one SYN) never stands
-  // out of the noise. Allows one epoch change during the test (~15k SYNs).
+  // out of the noise. Each epoch (2^30 ns) the run touched, on each CPU,
+  // admits at most kAdmitPerSec before gating; +1 for the flooder. A loaded
+  // machine stretches the run over more epochs, so they are counted.
   void expectNoSpoofedSourceAdmitted(size_t ncpus) {
-    EXPECT_LE(counter(SG_CNT_SOURCES_NEW), 2 * kAdmitPerSec * ncpus + 1);
+    const uint64_t epochs = ((ended_ns_ - started_ns_) >> SG_EPOCH_SHIFT) + 2;
+    EXPECT_LE(counter(SG_CNT_SOURCES_NEW), epochs * kAdmitPerSec * ncpus + 1)
+        << "over " << epochs << " epochs";
     EXPECT_GT(counter(SG_CNT_SKETCH_GATED), 0u);
+  }
+
+  static uint64_t monoNowNs() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
   }
 
   spoof_bench* skel_ = nullptr;
   std::vector<int> cpus_;
+  uint64_t started_ns_ = 0, ended_ns_ = 0;
 
  private:
   cpu_set_t saved_{};
