@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "files/state_file.h"
+
 namespace sg::agent {
 
 namespace {
@@ -51,50 +53,17 @@ Result<std::vector<std::string>> parseBlockState(const std::string& text) {
 }
 
 Result<std::vector<std::string>> FileBlockStore::load() {
-  std::ifstream in(path());
-  if (!in) {
-    if (errno == ENOENT) return std::vector<std::string>{};
-    return ioError("reading " + path());
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > kMaxStateBytes)
-    return Error(Errc::kInvalidArgument, path() + ": too large");
-  auto parsed = parseBlockState(text.str());
+  auto text = readSmallFile(path(), kMaxStateBytes);
+  if (!text && text.error().code() == Errc::kNotFound) return std::vector<std::string>{};
+  if (!text) return text.error();
+  auto parsed = parseBlockState(*text);
   if (!parsed) return parsed.error().context(path());
   return parsed;
 }
 
 Result<void> FileBlockStore::save(const std::vector<std::string>& sources) {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return ioError("creating " + dir_);
-  const std::string tmp = path() + ".tmp";
-  const std::string text = encodeBlockState(sources);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ioError("writing " + tmp);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = ioError("writing " + tmp);
-      ::close(fd);
-      return e;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Error e = ioError("fsync " + tmp);
-    ::close(fd);
-    return e;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path().c_str()) != 0) return ioError("renaming " + tmp);
-  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);  // the rename itself durable
-    ::close(dfd);
-  }
-  return Ok{};
+  return writeFileAtomic(path(), encodeBlockState(sources), 0600);
 }
 
 }  // namespace sg::agent

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "files/state_file.h"
 #include "pki/cert.h"
 #include "pki/key.h"
 #include "pki/pin.h"
@@ -124,52 +125,6 @@ Result<ConsolePki> loadOrCreateConsolePki(const ConsolePkiOptions& options) {
   if (!server_pem) return server_pem.error();
   pki.server_pem = *server_pem + pki.ca_pem;
   return pki;
-}
-
-Result<void> writeFileAtomic(const std::string& path, const std::string& content, unsigned mode) {
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return sysError("open " + tmp, errno);
-  // O_CREAT's mode passes through the umask; a key must be exactly `mode`.
-  fchmod(fd, mode);
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = write(fd, content.data() + off, content.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return sysError("write " + tmp, err);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) return sysError("fsync " + tmp, errno);
-  if (rename(tmp.c_str(), path.c_str()) != 0) return sysError("rename to " + path, errno);
-  return Ok{};
-}
-
-Result<std::string> readSmallFile(const std::string& path, size_t max_bytes) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sysError("open " + path, errno);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return sysError("read " + path, err);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_bytes) {
-      close(fd);
-      return Error(Errc::kInvalidArgument, path + " is larger than expected");
-    }
-  }
-  close(fd);
-  return out;
 }
 
 }  // namespace sg::pki

@@ -36,9 +36,7 @@ struct ConsolePki {
 
 Result<ConsolePki> loadOrCreateConsolePki(const ConsolePkiOptions& options);
 
-// Writes `content` to `path` with `mode`, through a temporary file renamed in
-// place (no reader sees half a key).
-Result<void> writeFileAtomic(const std::string& path, const std::string& content, unsigned mode);
-Result<std::string> readSmallFile(const std::string& path, size_t max_bytes = 64 * 1024);
+// Keys and certificates are written with sg::writeFileAtomic and read with
+// sg::readSmallFile (files/state_file.h).
 
 }  // namespace sg::pki
