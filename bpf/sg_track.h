@@ -111,7 +111,11 @@ SG_INLINE int sg_syn_repeat(struct sg_source *s, const struct sg_config *cfg, __
 			__u64 tag = cfg->window_ns ? (start / cfg->window_ns) & 15 : 0;
 			__u64 n = ((old >> 48) & 15) == tag ? old >> 52 : 0;
 
-			if (n >= sg_repeat_allowance(cfg))
+			/* No bucket yet (the first attempt is still being counted on
+			 * another CPU, or a block just restarted the window): count
+			 * it. Excusing it under a provisional tag would let the
+			 * allowance start again once the bucket opens. */
+			if (start == 0 || n >= sg_repeat_allowance(cfg))
 				return 0;
 			want = (old & SG_REPEAT_FP_MASK) | (tag << 48) | ((n + 1) << 52);
 		} else {
