@@ -359,6 +359,14 @@ Result<void> BlockBook::restoreSaved(const std::string& text) {
   } else {
     auto p = parsePrefix(text);
     if (!p) return p.error();
+    // Re-masking a prefix saved under another counting length would block a
+    // wider range than the operator chose (or, narrower, nothing at all).
+    if (!p->addr.isV4() && p->bits != config_.ipv6_prefix) {
+      return makeError(Errc::kInvalidArgument,
+                       text + " was saved with the counting prefix /" + std::to_string(p->bits) +
+                           ", the agent now counts /" + std::to_string(config_.ipv6_prefix) +
+                           ": not restored (block it again if it is still wanted)");
+    }
     addr = p->addr;
   }
   const Address key = sourceKey(addr, static_cast<uint8_t>(config_.ipv6_prefix));

@@ -364,6 +364,19 @@ TEST(BlockBook, RestoreAdoptsThePinnedTableAndReappliesSavedPermanentBlocks) {
   EXPECT_NE(text.find("\"from\":\"pinned table\""), std::string::npos) << text;
 }
 
+TEST(BlockBook, ASavedPrefixOfAnotherCountingLengthIsNotWidened) {
+  Fixture f;  // counts IPv6 per /64
+  MemoryBlockStore store;
+  store.saved = {"2001:db8:7::/48", "2001:db8:7:8::/64"};
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  book.setStore(&store);
+  book.restore();
+  ASSERT_EQ(f.sensor.blocks.size(), 1u) << "only the /64 saved under /64 comes back";
+  EXPECT_EQ(Address{f.sensor.blocks[0].key}.str(), "2001:db8:7:8::");
+  const std::string text = f.logText();
+  EXPECT_NE(text.find("was saved with the counting prefix /48"), std::string::npos) << text;
+}
+
 TEST(BlockBook, ManualBlockUnblockAndErrors) {
   Fixture f;
   f.config.allow.push_back(*parsePrefix("10.0.0.0/8"));

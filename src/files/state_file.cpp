@@ -38,7 +38,10 @@ std::string dirOf(const std::string& path) {
 
 Result<void> writeFileAtomic(const std::string& path, const std::string& content, unsigned mode) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  // A leftover (or planted) file of that name is removed, never written
+  // through: O_EXCL refuses to open anything that is already there.
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) return fileError(errno, "creating " + tmp);
   Result<void> r = writeAll(fd, content, tmp);
   if (r && ::fchmod(fd, mode) != 0) r = fileError(errno, "chmod " + tmp);
