@@ -39,6 +39,15 @@ std::string layoutDiff(const bpf_map_info& pinned, const bpf_map* want) {
   return d;
 }
 
+// Pins are trusted state (blocks, counts, the hash key): adopt them only from
+// a real directory of this user that nobody else can write into, or another
+// user could plant a key it knows and maps it holds open.
+bool pinDirTrusted(const std::string& dir) {
+  struct stat st {};
+  return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+         (st.st_mode & 022) == 0;
+}
+
 }  // namespace
 
 // Before load: for each pinned map, keep a compatible pin (libbpf reuses it
@@ -48,6 +57,11 @@ std::string layoutDiff(const bpf_map_info& pinned, const bpf_map* want) {
 Result<void> XdpSensor::preparePins(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     pin_notes_.push_back("blocks are not pinned: cannot create " + dir + ": " + errnoText(errno));
+    return Ok{};
+  }
+  if (!pinDirTrusted(dir)) {
+    pin_notes_.push_back("blocks are not pinned: " + dir +
+                         " is not a directory of this user closed to others (mode 0700)");
     return Ok{};
   }
   struct statfs fs {};
@@ -118,14 +132,16 @@ constexpr const char* kHashKeyPin = "/sg_hash_key";
 // The previous load's secret, if its pin is there and readable as one.
 Result<std::optional<sg_hash_key>> XdpSensor::readPinnedHashKey(const std::string& dir) const {
   const std::string path = dir + kHashKeyPin;
+  if (!pinDirTrusted(dir)) return std::optional<sg_hash_key>{};  // preparePins says why
   const int fd = bpf_obj_get(path.c_str());
   if (fd < 0) return std::optional<sg_hash_key>{};  // none, or no bpffs there: a new key
   sg_hash_key key{};
   const uint32_t zero = 0;
   bpf_map_info info{};
   __u32 len = sizeof info;
-  const bool ok = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.value_size == sizeof key &&
-                  bpf_map_lookup_elem(fd, &zero, &key) == 0;
+  const bool ok = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_MAP_TYPE_ARRAY &&
+                  info.key_size == sizeof(uint32_t) && info.value_size == sizeof key &&
+                  info.max_entries == 1 && bpf_map_lookup_elem(fd, &zero, &key) == 0;
   ::close(fd);
   if (!ok || (key.k0 == 0 && key.k1 == 0)) return std::optional<sg_hash_key>{};
   return std::optional<sg_hash_key>{key};

@@ -2,6 +2,7 @@
 // bpffs mounted on a temporary directory) finds its blocks and enforces them
 // at once; a pin whose layout differs is recreated, saying why.
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -78,6 +79,18 @@ TEST_F(PinsTest, CountsAndTheHashKeySurviveAReload) {
   EXPECT_EQ(sensor_->hashKey().k1, first.k1);
   EXPECT_EQ(synBurst("192.0.2.140", static_cast<int>(cfg_.threshold) - half + 1), 1)
       << "the reloaded program must find the source's pinned slot and go on counting";
+}
+
+// Another user who can write into the pin directory could plant a hash key
+// it knows and maps it holds open: such a directory is not trusted.
+TEST_F(PinsTest, ADirectoryOthersCanWriteIsNotTrusted) {
+  reload();
+  const sg_hash_key first = sensor_->hashKey();
+  ASSERT_EQ(::chmod((dir_ + "/syn-guard").c_str(), 0777), 0);
+  reload();
+  EXPECT_NE(notes().find("closed to others"), std::string::npos) << notes();
+  EXPECT_FALSE(sensor_->hashKey().k0 == first.k0 && sensor_->hashKey().k1 == first.k1)
+      << "the key pinned in an open directory must not be adopted";
 }
 
 TEST_F(PinsTest, AnIncompatiblePinIsRecreatedWithAClearNote) {
