@@ -18,6 +18,8 @@ const char* errcName(Errc code) {
       return "resource exhausted";
     case Errc::kIo:
       return "I/O error";
+    case Errc::kUnauthenticated:
+      return "unauthenticated";
   }
   return "unknown";
 }

@@ -21,6 +21,7 @@ enum class Errc {
   kUnavailable,        // agent not running, kernel feature missing
   kResourceExhausted,  // map full
   kIo,                 // syscall or library failure
+  kUnauthenticated,    // missing, malformed, unknown or revoked credentials (HTTP 401)
 };
 
 const char* errcName(Errc code);
