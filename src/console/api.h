@@ -1,0 +1,15 @@
+// The console's REST API (docs/api.md) on the HTTPS server's router: reads
+// and operator actions over ConsoleService, each authenticated with an API
+// token ("Authorization: Bearer sgA_...") and checked against its role.
+#pragma once
+
+#include "console/service.h"
+#include "net/router.h"
+
+namespace sg::console {
+
+// Adds every /v1/... route of the REST API to `router`; `service` must
+// outlive it.
+void addApiRoutes(net::Router& router, ConsoleService& service);
+
+}  // namespace sg::console
