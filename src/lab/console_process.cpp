@@ -109,10 +109,15 @@ Result<ApiReply> ConsoleProcess::api(const std::string& method, const std::strin
   target.timeout = std::chrono::seconds(10);
   Result<net::HttpsReply> reply = makeError(Errc::kIo, "not run");
   std::string text = body.is_null() ? "" : body.dump();
-  SG_READ(t, startThreadIn(options_.netns, [&] {
-            reply = net::httpsRequest(target, method, path, text, "Bearer " + admin_token_);
-          }));
-  t->join();
+  auto call = [&] {
+    reply = net::httpsRequest(target, method, path, text, "Bearer " + admin_token_);
+  };
+  if (options_.netns.empty()) {
+    call();
+  } else {
+    SG_READ(t, startThreadIn(options_.netns, call));
+    t->join();
+  }
   if (!reply) return reply.error().context(method + " " + path);
   ApiReply r;
   r.status = reply->status;

@@ -21,7 +21,7 @@ namespace sg::lab {
 
 struct ConsoleOptions {
   std::string binary;  // path of syn-guard ("" : findSynGuardBinary())
-  std::string netns;   // namespace to run it in
+  std::string netns;   // namespace to run it in ("": this one)
   std::string listen;  // "10.200.9.1:8443"
   std::string data;    // data directory ("" : a fresh temporary one, removed at the end)
   std::string db;      // --db ("" : SQLite in the data directory)
