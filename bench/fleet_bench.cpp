@@ -1,0 +1,434 @@
+// The console under a fleet: a real `syn-guard console` process and N
+// simulated agents that speak the real protocol over real TLS (each with its
+// own client certificate from the console's CA, enrolled through the
+// console's own code before it starts). The agents run in this process on one
+// thread; the console is a separate process, so its memory is its own.
+//
+// For each fleet size it prints:
+//   connect      all N connected, welcomed and acknowledging the snapshot
+//   memory       the console's RSS with N agents minus its RSS with none, per 1,000
+//   fan-out      POST /v1/blocks -> the last agent acknowledges the block
+//                (agent side: when it sent the ack; console side: when
+//                GET /v1/blocks first shows acked == N, an upper bound), p50/p99
+//   reconnect    SIGKILL the console, start it again: until every agent is
+//                welcomed again and runs the current version
+//   ingest       reports of 10 detections each, pipelined (4 in flight per
+//                agent) by min(N, 200) agents for 5 s: detections per second
+//                the console stored and acknowledged
+//
+//   sudo build/bin/fleet_bench [--agents 1000,10000] [--rounds 20] [--db postgres://...]
+// (root only to raise the file-descriptor limit for 10,000 connections)
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "console/service.h"
+#include "console/store_open.h"
+#include "files/state_file.h"
+#include "lab/console_process.h"
+#include "net/ws_client.h"
+#include "pki/console_pki.h"
+#include "pki/csr.h"
+#include "pki/key.h"
+#include "proto/codec.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
+      .count();
+}
+
+constexpr int kRounds = 250;  // fan-out rounds use 198.51.100.<round>
+
+// One simulated agent: hello on connect, ack every snapshot and delta, answer
+// pings, and (in the ingest phase) keep `window` reports in flight.
+class SimAgent : public sg::net::WsClientHandler {
+ public:
+  explicit SimAgent(std::string name) : name_(std::move(name)) {
+    for (auto& t : block_seen_ns) t.store(0);
+  }
+  void attach(sg::net::WsClient* client) { client_ = client; }
+
+  void onConnected() override {
+    sg::proto::Hello h;
+    h.name = name_;
+    h.agent_version = "bench";
+    h.platform = "linux";
+    h.applied_version = applied.load();
+    h.acked_report_seq = acked_seq_.load();
+    client_->send(sg::proto::encode(sg::proto::AgentMessage{h}));
+  }
+
+  void onText(std::string text) override {
+    auto m = sg::proto::parseConsoleMessage(text);
+    if (!m) {
+      parse_errors.fetch_add(1);
+      return;
+    }
+    if (std::holds_alternative<sg::proto::Welcome>(*m)) {
+      welcomed_ns.store(nowNs());
+      welcomes.fetch_add(1);
+    } else if (const auto* s = std::get_if<sg::proto::Snapshot>(&*m)) {
+      for (const auto& b : s->blocks) noteBlock(b.source);
+      ack(s->version);
+    } else if (const auto* d = std::get_if<sg::proto::Delta>(&*m)) {
+      for (const auto& op : d->ops) {
+        if (op.kind == sg::proto::OpKind::kBlockAdd) noteBlock(op.block.source);
+      }
+      ack(d->version);
+    } else if (const auto* p = std::get_if<sg::proto::Ping>(&*m)) {
+      client_->send(sg::proto::encode(
+          sg::proto::AgentMessage{sg::proto::Pong{p->nonce, p->time_ns, uint64_t(nowNs())}}));
+    } else if (const auto* ra = std::get_if<sg::proto::ReportAck>(&*m)) {
+      uint64_t prev = acked_seq_.load();
+      while (ra->seq > prev && !acked_seq_.compare_exchange_weak(prev, ra->seq)) {
+      }
+      reports_acked.fetch_add(1);
+      if (ingest.load()) sendReport();
+    }
+  }
+
+  void onDisconnected(const std::string&, std::chrono::milliseconds) override {}
+
+  // One report of 10 flood detections from sources 10.<agent>.<seq>.x.
+  void sendReport() {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    sg::proto::Report r;
+    r.seq = ++next_seq_;
+    for (uint32_t i = 0; i < 10; ++i) {
+      sg::proto::Event e;
+      e.kind = sg::proto::EventKind::kFloodDetected;
+      // 2,000 distinct sources fleet-wide: floods are updated, not only created.
+      uint32_t n = static_cast<uint32_t>((r.seq * 10 + i) % 2000);
+      e.source =
+          sg::parsePrefix("10.99." + std::to_string(n / 250) + "." + std::to_string(1 + n % 250))
+              .value();
+      e.dst_port = 443;
+      e.count = 250;
+      e.window_ms = 5000;
+      e.first_attempt_ns = uint64_t(nowNs()) - 1'000'000;
+      e.detected_ns = uint64_t(nowNs());
+      r.events.push_back(e);
+    }
+    client_->send(sg::proto::encode(sg::proto::AgentMessage{r}));
+  }
+
+  std::atomic<uint64_t> applied{0};
+  std::atomic<int64_t> acked_at_ns{0};
+  std::atomic<int64_t> welcomed_ns{0};
+  std::atomic<uint64_t> welcomes{0};
+  std::atomic<uint64_t> parse_errors{0};
+  std::atomic<uint64_t> reports_acked{0};
+  std::atomic<bool> ingest{false};
+  std::array<std::atomic<int64_t>, kRounds + 1> block_seen_ns;
+
+ private:
+  void ack(uint64_t version) {
+    client_->send(sg::proto::encode(sg::proto::AgentMessage{sg::proto::Ack{version}}));
+    applied.store(version);
+    acked_at_ns.store(nowNs());
+  }
+  void noteBlock(const sg::Prefix& p) {
+    std::string text = p.str();
+    const std::string kPrefix = "198.51.100.";
+    if (text.rfind(kPrefix, 0) != 0) return;
+    int round = std::atoi(text.c_str() + kPrefix.size());
+    if (round >= 0 && round <= kRounds && block_seen_ns[round].load() == 0) {
+      block_seen_ns[round].store(nowNs());
+    }
+  }
+
+  std::string name_;
+  sg::net::WsClient* client_ = nullptr;
+  std::atomic<uint64_t> acked_seq_{0};
+  std::mutex send_mu_;
+  uint64_t next_seq_ = 0;
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+uint64_t rssKib(pid_t pid) {
+  auto text = sg::readSmallFile("/proc/" + std::to_string(pid) + "/status", 1 << 16);
+  if (!text) return 0;
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+template <typename Pred>
+bool waitUntil(Pred pred, std::chrono::milliseconds timeout) {
+  auto deadline = Steady::now() + timeout;
+  while (Steady::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return pred();
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "fleet_bench: %s\n", what.c_str());
+  return 1;
+}
+
+struct Credentials {
+  std::string name, cert_pem;
+};
+
+// Enrolls `n` agents through the console's own service on its data
+// directory (before the console process starts). One key for all: the
+// console's work per agent (a certificate, a TLS handshake, a session) is the
+// same, and 10,000 key generations would only slow the set-up.
+sg::Result<std::vector<Credentials>> enroll(const std::string& data, const std::string& db,
+                                            const sg::pki::ConsolePki& pki,
+                                            const sg::pki::EvpPkey& key, size_t n) {
+  SG_READ(store, sg::console::openStore(db, data));
+  sg::MonotonicClock clock;
+  SG_READ(service, sg::console::ConsoleService::open(std::move(*store), {}, clock,
+                                                     sg::console::systemWallMs, pki.ca_pem, [&] {
+                                                       auto k = sg::pki::keyToPem(pki.ca_key);
+                                                       return k ? *k : std::string();
+                                                     }()));
+  sg::console::Actor admin{"bench", sg::console::Role::kAdmin};
+  std::vector<Credentials> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string name = "sim-" + std::to_string(i);
+    SG_READ(token,
+            (*service)->createEnrollmentToken(
+                admin, {{"org", "bench"}, {"type", "sim"}, {"dept", "d" + std::to_string(i % 10)}},
+                std::nullopt));
+    SG_READ(csr, sg::pki::makeCsr(key, name));
+    SG_READ(csr_pem, sg::pki::csrToPem(*csr));
+    SG_READ(result, (*service)->enroll(*token, *csr_pem, name));
+    out.push_back({name, result->cert_pem});
+  }
+  return out;
+}
+
+struct Fleet {
+  boost::asio::io_context ioc;
+  std::vector<std::shared_ptr<SimAgent>> agents;
+  std::vector<std::unique_ptr<sg::net::WsClient>> clients;
+  std::thread thread;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
+
+  ~Fleet() {
+    for (auto& c : clients) c->stop();
+    work.reset();
+    ioc.stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+int runSize(size_t n, int rounds, const std::string& db) {
+  char tmpl[] = "/tmp/sg-fleet-bench-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return fail("mkdtemp");
+  const std::string data = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{data};
+
+  sg::pki::ConsolePkiOptions po;
+  po.dir = data;
+  po.server_sans = {"127.0.0.1"};
+  auto pki = sg::pki::loadOrCreateConsolePki(po);
+  if (!pki) return fail(pki.error().message());
+  auto key = sg::pki::generateEcKey();
+  if (!key) return fail(key.error().message());
+  auto key_pem = sg::pki::keyToPem(*key);
+  if (!key_pem) return fail(key_pem.error().message());
+  auto t_enroll = Steady::now();
+  auto creds = enroll(data, db, *pki, *key, n);
+  if (!creds) return fail("enrolling: " + creds.error().message());
+  double enroll_s = std::chrono::duration<double>(Steady::now() - t_enroll).count();
+
+  const uint16_t port = static_cast<uint16_t>(20000 + getpid() % 20000);
+  sg::lab::ConsoleOptions co;
+  co.listen = "127.0.0.1:" + std::to_string(port);
+  co.data = data;
+  co.db = db;
+  auto console = sg::lab::ConsoleProcess::start(co);
+  if (!console) return fail(console.error().message());
+  std::this_thread::sleep_for(500ms);
+  uint64_t rss_idle = rssKib((*console)->process().pid());
+
+  Fleet fleet;
+  fleet.work =
+      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+          fleet.ioc.get_executor());
+  for (const auto& c : *creds) {
+    auto agent = std::make_shared<SimAgent>(c.name);
+    sg::net::WsClientOptions wo;
+    wo.host = "127.0.0.1";
+    wo.port = port;
+    wo.tls.ca_pem = pki->ca_pem;
+    wo.tls.cert_pem = c.cert_pem;
+    wo.tls.key_pem = *key_pem;
+    wo.connect_timeout = 20s;
+    auto client = sg::net::WsClient::create(fleet.ioc, wo, agent);
+    if (!client) return fail(client.error().message());
+    agent->attach(client->get());
+    fleet.agents.push_back(agent);
+    fleet.clients.push_back(std::move(*client));
+  }
+  fleet.thread = std::thread([&] { fleet.ioc.run(); });
+  auto t_connect = Steady::now();
+  for (auto& c : fleet.clients) c->start();
+  auto allSynced = [&](uint64_t since_welcome_ns) {
+    for (const auto& a : fleet.agents) {
+      if (a->welcomed_ns.load() < since_welcome_ns || a->applied.load() == 0) return false;
+    }
+    return true;
+  };
+  if (!waitUntil([&] { return allSynced(0); }, 120s)) {
+    return fail("not every agent connected and synced within 120 s");
+  }
+  double connect_s = std::chrono::duration<double>(Steady::now() - t_connect).count();
+  std::this_thread::sleep_for(1s);
+  uint64_t rss_full = rssKib((*console)->process().pid());
+
+  // Fan-out rounds.
+  std::vector<double> fan_agent_ms, fan_console_ms;
+  for (int r = 1; r <= std::min(rounds, kRounds); ++r) {
+    const std::string src = "198.51.100." + std::to_string(r);
+    int64_t t0 = nowNs();
+    auto reply = (*console)->api("POST", "/v1/blocks", {{"source", src}, {"ttl", "10m"}});
+    if (!reply || reply->status >= 300) {
+      return fail("POST /v1/blocks: " + (reply ? reply->text : reply.error().message()));
+    }
+    bool all = waitUntil(
+        [&] {
+          for (const auto& a : fleet.agents) {
+            if (a->block_seen_ns[r].load() == 0) return false;
+          }
+          return true;
+        },
+        30s);
+    if (!all) return fail("round " + std::to_string(r) + ": not every agent got the block");
+    int64_t last = 0;
+    for (const auto& a : fleet.agents) last = std::max(last, a->block_seen_ns[r].load());
+    fan_agent_ms.push_back(static_cast<double>(last - t0) / 1e6);
+    auto seen = (*console)->waitApi(
+        "/v1/blocks",
+        [&](const Json& l) {
+          for (const auto& b : l.value("items", Json::array())) {
+            if (b.value("source", "") == src && b.value("acked", 0ull) >= n) return true;
+          }
+          return false;
+        },
+        30s);
+    if (!seen) return fail("GET /v1/blocks never showed " + src + " acked by all");
+    fan_console_ms.push_back(static_cast<double>(nowNs() - t0) / 1e6);
+  }
+
+  // Reconnect after SIGKILL.
+  (*console)->kill();
+  int64_t t_restart = nowNs();
+  auto restarted = (*console)->restart(60s);
+  if (!restarted) return fail("restart: " + restarted.error().message());
+  if (!waitUntil([&] { return allSynced(t_restart); }, 120s)) {
+    return fail("not every agent reconnected within 120 s");
+  }
+  double reconnect_s = static_cast<double>(nowNs() - t_restart) / 1e9;
+
+  // Ingest.
+  size_t senders = std::min<size_t>(n, 200);
+  uint64_t before = 0;
+  for (size_t i = 0; i < senders; ++i) before += fleet.agents[i]->reports_acked.load();
+  for (size_t i = 0; i < senders; ++i) fleet.agents[i]->ingest.store(true);
+  auto t_ingest = Steady::now();
+  for (size_t i = 0; i < senders; ++i) {
+    for (int w = 0; w < 4; ++w) fleet.agents[i]->sendReport();
+  }
+  std::this_thread::sleep_for(5s);
+  for (size_t i = 0; i < senders; ++i) fleet.agents[i]->ingest.store(false);
+  double ingest_s = std::chrono::duration<double>(Steady::now() - t_ingest).count();
+  uint64_t after = 0;
+  for (size_t i = 0; i < senders; ++i) after += fleet.agents[i]->reports_acked.load();
+  double ingest_rate = static_cast<double>(after - before) * 10.0 / ingest_s;
+
+  uint64_t errors = 0;
+  for (const auto& a : fleet.agents) errors += a->parse_errors.load();
+
+  std::printf("fleet of %zu simulated agents, console on %s (enrolment %.1f s)\n", n,
+              db.empty() ? "SQLite" : "PostgreSQL", enroll_s);
+  std::printf("  %-34s %8.2f s\n", "connect + snapshot acknowledged", connect_s);
+  std::printf("  %-34s %8.1f MiB per 1,000 agents (idle %.1f MiB, full %.1f MiB)\n",
+              "console memory",
+              static_cast<double>(rss_full - rss_idle) / 1024.0 * 1000.0 / static_cast<double>(n),
+              static_cast<double>(rss_idle) / 1024.0, static_cast<double>(rss_full) / 1024.0);
+  std::printf("  %-34s p50 %7.1f ms  p99 %7.1f ms  (%zu rounds)\n", "fan-out, last agent's ack",
+              percentile(fan_agent_ms, 0.5), percentile(fan_agent_ms, 0.99), fan_agent_ms.size());
+  std::printf("  %-34s p50 %7.1f ms  p99 %7.1f ms  (upper bound: API polled)\n",
+              "fan-out, acked==N seen via API", percentile(fan_console_ms, 0.5),
+              percentile(fan_console_ms, 0.99));
+  std::printf("  %-34s %8.2f s\n", "reconnect + resync after SIGKILL", reconnect_s);
+  std::printf("  %-34s %8.0f detections/s (%zu agents, 4 reports in flight each)\n", "ingest",
+              ingest_rate, senders);
+  if (errors != 0)
+    std::printf("  (%llu console messages failed to parse)\n",
+                static_cast<unsigned long long>(errors));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<size_t> sizes = {1000, 10000};
+  int rounds = 20;
+  std::string db;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--agents" && i + 1 < argc) {
+      sizes.clear();
+      std::stringstream in(argv[++i]);
+      std::string part;
+      while (std::getline(in, part, ',')) sizes.push_back(std::stoul(part));
+    } else if (a == "--rounds" && i + 1 < argc) {
+      rounds = std::atoi(argv[++i]);
+    } else if (a == "--db" && i + 1 < argc) {
+      db = argv[++i];
+    } else {
+      return fail("usage: fleet_bench [--agents N,N] [--rounds R] [--db URL]");
+    }
+  }
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  for (size_t n : sizes) {
+    if (int rc = runSize(n, rounds, db); rc != 0) return rc;
+  }
+  return 0;
+}
