@@ -47,7 +47,7 @@ Result<Out> Session::onMessage(const proto::AgentMessage& message) {
   const uint64_t now = clock_.nowNs();
   Out out;
   if (const auto* report = std::get_if<proto::Report>(&message)) {
-    correlator_.onReport(endpoint_, offset_.offsetNs().value_or(0), *report);
+    last_report_ = correlator_.onReport(endpoint_, offset_.offsetNs().value_or(0), *report);
     out.emplace_back(proto::ReportAck{report->seq});  // duplicates too: the agent drops it
   } else if (const auto* ack = std::get_if<proto::Ack>(&message)) {
     SG_TRY(desired_.onAck(endpoint_, ack->version));

@@ -78,8 +78,11 @@ TEST_F(SessionTest, ReportsAreAckedOnceStoredAndDuplicatesAckedAgain) {
   auto out = send(s, reportOf(1, 990 * kSec, 999 * kSec));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<proto::ReportAck>(out[0]).seq, 1u);
+  EXPECT_FALSE(s.lastReport().duplicate);
+  EXPECT_EQ(s.lastReport().changed.size(), 1u);        // what the link stores before the ack
   out = send(s, reportOf(1, 990 * kSec, 999 * kSec));  // resent after a lost ack
   EXPECT_EQ(std::get<proto::ReportAck>(out[0]).seq, 1u);
+  EXPECT_TRUE(s.lastReport().duplicate);
   EXPECT_EQ(correlator_.counters().reports, 1u);
   EXPECT_EQ(correlator_.counters().duplicate_reports, 1u);
 }
