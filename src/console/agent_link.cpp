@@ -101,7 +101,18 @@ void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) 
   if (link.conn->send(proto::encode(message))) ++counters_.messages_out;
 }
 
+void ConsoleServiceImpl::recordLatency(const Link& link, const proto::Report& report) {
+  const std::optional<int64_t> offset = link.session->offset().offsetNs();
+  if (!offset) return;  // before the first pong: no clock to compare with
+  const auto now = static_cast<int64_t>(clock_.nowNs());
+  for (const proto::Event& e : report.events) {
+    const int64_t at = static_cast<int64_t>(e.detected_ns) - *offset;
+    if (at <= now) report_latency_.add(static_cast<double>(now - at) / 1e6);
+  }
+}
+
 void ConsoleServiceImpl::fanOut() {
+  const auto started = std::chrono::steady_clock::now();
   ++counters_.fanouts;
   std::vector<uint64_t> broken;
   for (auto& [id, link] : links_) {
@@ -116,6 +127,9 @@ void ConsoleServiceImpl::fanOut() {
     }
   }
   for (uint64_t id : broken) dropLink(links_.find(id));
+  fanout_time_.add(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count());
 }
 
 void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn,
@@ -162,6 +176,7 @@ void ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     if (stored) {
       dirty_.erase(name);
       ++counters_.reports;
+      recordLatency(link, std::get<proto::Report>(message));
       return;
     }
     // Not stored: no ack, so the agent keeps the report and sends it again.

@@ -5,6 +5,7 @@
 // agent_link.cpp (the WebSocket handler and its sessions), service_tick.cpp.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -33,6 +34,21 @@ struct ServiceCounters {
   std::atomic<uint64_t> fanout_sends{0};     // deltas/snapshots sent by them
   std::atomic<uint64_t> auth_failures{0};    // API tokens refused
   std::atomic<uint64_t> enroll_failures{0};  // enrollments refused
+};
+
+// A Prometheus histogram of durations in milliseconds (guarded by the
+// service's mutex).
+class MsHistogram {
+ public:
+  static constexpr std::array<double, 12> kBoundsMs = {1,   2,   5,   10,   25,   50,
+                                                       100, 250, 500, 1000, 2500, 5000};
+  void add(double ms);
+  void render(std::string& out, const char* name, const char* help) const;
+
+ private:
+  std::array<uint64_t, kBoundsMs.size()> buckets_{};  // cumulative at render time
+  uint64_t count_ = 0;
+  double sum_ms_ = 0;
 };
 
 class ConsoleServiceImpl final : public ConsoleService {
@@ -111,6 +127,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   void updateFleetSize();
   void onAgentMessage(Link& link, const proto::AgentMessage& message,
                       std::vector<proto::ConsoleMessage>& out);
+  void recordLatency(const Link& link, const proto::Report& report);
   void flushDirty();
   void pingAndReap();
 
@@ -133,6 +150,10 @@ class ConsoleServiceImpl final : public ConsoleService {
   std::map<std::string, uint64_t> link_of_;        // endpoint -> connection id
   std::shared_ptr<net::WsHandler> handler_;
   ServiceCounters counters_;
+  // Agent event (detected_ns, by the link's measured clock offset) to stored.
+  MsHistogram report_latency_;
+  // One fan-out: every link's delta or snapshot queued.
+  MsHistogram fanout_time_;
 };
 
 // [A-Za-z0-9._-]{1,64}

@@ -162,5 +162,27 @@ TEST_F(ServiceLinkTest, QuietFloodsEndAndAreStoredAsEnded) {
   EXPECT_EQ((*reader)->listFloods(true)->size(), 1u);
 }
 
+TEST_F(ServiceLinkTest, MetricsCountLinksReportLatencyAndFanOuts) {
+  auto conn = connect(enrollAgent("web-1"));
+  advance(11 * kSec);
+  svc_->tick();
+  const auto ping = std::get<proto::Ping>(conn->take().back());
+  // The agent's clock reads 100 s when the console's reads ping.time_ns (RTT 0).
+  sendFrom(conn, proto::Pong{ping.nonce, ping.time_ns, 100 * kSec});
+  advance(20'000'000);  // 20 ms later the report arrives, about a detection 20 ms old
+  sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 100 * kSec)}});
+  ASSERT_OK(svc_->block(operator_, pfx("192.0.2.9"), std::nullopt, ""));
+  const std::string m = svc_->metricsText();
+  EXPECT_NE(m.find("syn_guard_console_agents_connected 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("syn_guard_console_reports_stored_total 1\n"), std::string::npos);
+  EXPECT_NE(m.find("syn_guard_console_report_latency_seconds_bucket{le=\"0.01\"} 0\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("syn_guard_console_report_latency_seconds_bucket{le=\"0.025\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("syn_guard_console_fanout_seconds_count 1\n"), std::string::npos);
+  EXPECT_NE(m.find("syn_guard_console_fanout_sends_total 1\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sg::console

@@ -1,5 +1,7 @@
 // The console's own metrics in Prometheus text format (the transport's
 // counters come from net::appendPrometheus beside them).
+#include <cstdio>
+
 #include "console/service_impl.h"
 
 namespace sg::console {
@@ -29,6 +31,33 @@ void counter(std::string& out, const char* name, const char* help,
 }
 
 }  // namespace
+
+void MsHistogram::add(double ms) {
+  for (size_t i = 0; i < kBoundsMs.size(); ++i) {
+    if (ms <= kBoundsMs[i]) {
+      ++buckets_[i];
+      break;
+    }
+  }
+  ++count_;
+  sum_ms_ += ms;
+}
+
+void MsHistogram::render(std::string& out, const char* name, const char* help) const {
+  const std::string full = std::string("syn_guard_console_") + name;
+  out += "# HELP " + full + " " + help + "\n# TYPE " + full + " histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBoundsMs.size(); ++i) {
+    cumulative += buckets_[i];
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", kBoundsMs[i] / 1000.0);
+    out += full + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  out += full + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
+  char sum[64];
+  std::snprintf(sum, sizeof sum, "%.6f", sum_ms_ / 1000.0);
+  out += full + "_sum " + sum + "\n" + full + "_count " + std::to_string(count_) + "\n";
+}
 
 std::string ConsoleServiceImpl::metricsText() {
   std::string out;
@@ -72,6 +101,9 @@ std::string ConsoleServiceImpl::metricsText() {
          "Events agents dropped from their full queues", k.agent_dropped);
   metric(out, "floods_started_total", "counter", "Floods started", k.floods_started);
   metric(out, "floods_ended_total", "counter", "Floods ended", k.floods_ended);
+  report_latency_.render(out, "report_latency_seconds",
+                         "From an agent's detection to its report stored (clock offset measured)");
+  fanout_time_.render(out, "fanout_seconds", "Time to queue one change to every link");
   return out;
 }
 
