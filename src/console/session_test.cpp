@@ -60,6 +60,15 @@ TEST_F(SessionTest, ResumeUpToDateGetsOnlyWelcomeWithTheStoredSeq) {
   auto out = send(s, hello("web-1", /*applied=*/1, /*acked_seq=*/40));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<proto::Welcome>(out[0]).last_report_seq, 41u);
+  // It sends no ack (nothing was sent to it): its hello says what it runs.
+  EXPECT_EQ(desired_.endpoint("web-1")->acked_version, 1u);
+}
+
+TEST_F(SessionTest, AHelloClaimingAVersionNeverGivenIsNoAck) {
+  Session s(correlator_, desired_, clock_, "web-1");
+  auto out = send(s, hello("web-1", /*applied=*/99));
+  ASSERT_EQ(out.size(), 2u);  // welcome + snapshot
+  EXPECT_EQ(desired_.endpoint("web-1")->acked_version, 0u);
 }
 
 TEST_F(SessionTest, RefusesAnythingBeforeHelloAndAnotherAgentsName) {
