@@ -3,6 +3,12 @@
 // then the fan-out to the connected agents. Idempotent: repeating an action
 // changes nothing and returns the version that holds it (it is audited again:
 // the log records who asked).
+//
+// The new desired-state version is stored before the change itself: a
+// console killed between the two comes back at the new version without the
+// change (which it never confirmed nor sent), so every agent behind that
+// version gets a snapshot. The other order would restore the change at the
+// old version, which agents at the old version would never be sent.
 #include <chrono>
 
 #include "console/service_impl.h"
@@ -36,8 +42,8 @@ Result<uint64_t> ConsoleServiceImpl::block(const Actor& who, const Prefix& sourc
   if (desired_->version() != before) {
     const TimeBase base = timeBase();
     block_added_ms_[key] = base.wall_ms;
-    SG_TRY(saveBlock(desired_->blocks().at(key), base));
     SG_TRY(saveVersion());
+    SG_TRY(saveBlock(desired_->blocks().at(key), base));
   }
   SG_TRY(auditLocked(who.name, "block", key, ttlText(ttl) + (reason.empty() ? "" : "; " + reason)));
   fanOut();
@@ -52,8 +58,8 @@ Result<uint64_t> ConsoleServiceImpl::unblock(const Actor& who, const Prefix& sou
   const std::string key = proto::prefixText(source);
   if (desired_->version() != before) {
     block_added_ms_.erase(key);
-    SG_READ(gone, store_->deleteBlock(key));
     SG_TRY(saveVersion());
+    SG_READ(gone, store_->deleteBlock(key));
   }
   SG_TRY(auditLocked(who.name, "unblock", key, ""));
   fanOut();
@@ -73,8 +79,8 @@ Result<uint64_t> ConsoleServiceImpl::isolate(const Actor& who, const std::string
   if (desired_->version() != before || !rec->second.isolated) {
     rec->second.isolated = true;
     rec->second.allowed_peers.clear();
-    SG_TRY(store_->putEndpoint(rec->second));
     SG_TRY(saveVersion());
+    SG_TRY(store_->putEndpoint(rec->second));
   }
   SG_TRY(auditLocked(who.name, "isolate", endpoint, reason));
   fanOut();
@@ -93,8 +99,8 @@ Result<uint64_t> ConsoleServiceImpl::release(const Actor& who, const std::string
   if (desired_->version() != before || rec->second.isolated) {
     rec->second.isolated = false;
     rec->second.allowed_peers.clear();
-    SG_TRY(store_->putEndpoint(rec->second));
     SG_TRY(saveVersion());
+    SG_TRY(store_->putEndpoint(rec->second));
   }
   SG_TRY(auditLocked(who.name, "release", endpoint, ""));
   fanOut();
@@ -112,8 +118,8 @@ Result<uint64_t> ConsoleServiceImpl::setPolicy(const Actor& who, Policy policy) 
   const uint64_t before = desired_->version();
   SG_READ(v, desired_->setPolicy(std::move(policy)));
   if (desired_->version() != before) {
-    SG_TRY(store_->putPolicy(*desired_->policies().find(name)));
     SG_TRY(saveVersion());
+    SG_TRY(store_->putPolicy(*desired_->policies().find(name)));
   }
   SG_TRY(auditLocked(who.name, "policy_set", name, details));
   fanOut();
@@ -126,8 +132,8 @@ Result<uint64_t> ConsoleServiceImpl::deletePolicy(const Actor& who, const std::s
   const uint64_t before = desired_->version();
   SG_READ(v, desired_->deletePolicy(name));
   if (desired_->version() != before) {
-    SG_READ(gone, store_->deletePolicy(name));
     SG_TRY(saveVersion());
+    SG_READ(gone, store_->deletePolicy(name));
   }
   SG_TRY(auditLocked(who.name, "policy_delete", name, ""));
   fanOut();

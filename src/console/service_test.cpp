@@ -1,5 +1,6 @@
 // ConsoleService: actions (roles, audit, idempotence), enrollment, API
 // authentication, and restore after a reopen of the same store.
+#include "console/failing_store.h"
 #include "console/service_test_fixture.h"
 #include "console/service_tokens.h"
 #include "pki/token.h"
@@ -256,6 +257,40 @@ TEST_F(ServiceTest, AnExpiredBlockFoundAtRestartIsRemovedByTheFirstTick) {
   EXPECT_TRUE(svc_->blocks()->empty());
   open();
   EXPECT_TRUE(svc_->blocks()->empty());
+}
+
+// A console killed between the writes of one action (here: the second write
+// fails) must come back with the agents' view consistent with its own: a
+// block it restores reaches an agent that reconnects at the version it had.
+TEST_F(ServiceTest, AnActionCutBetweenItsWritesLeavesNoBlockAgentsMiss) {
+  for (const char* write : {"putMeta", "putBlock"}) {
+    SCOPED_TRACE(write);
+    test::FailingStore* failing = nullptr;
+    wrap_ = [&](std::unique_ptr<Store> inner) {
+      auto f = std::make_unique<test::FailingStore>(std::move(inner));
+      failing = f.get();
+      return std::unique_ptr<Store>(std::move(f));
+    };
+    open();
+    const std::string name = std::string("ep-") + write;
+    auto ep = enrollAgent(name);
+    auto conn = connect(ep);
+    const uint64_t applied = std::get<proto::Snapshot>(conn->take().back()).version;
+    sendFrom(conn, proto::Ack{applied});
+    failing->failing = {write};
+    EXPECT_ERROR(svc_->block(operator_, pfx("192.0.2.77"), std::nullopt, ""), Errc::kIo);
+    conn.reset();
+    wrap_ = nullptr;
+    open();  // the restart
+    auto again = connect(ep, applied);
+    auto out = again->take();
+    const bool restored = !svc_->blocks()->empty();
+    if (restored) {
+      ASSERT_EQ(out.size(), 2u) << "the console restored the block but did not send it";
+      EXPECT_EQ(std::get<proto::Snapshot>(out[1]).blocks.size(), 1u);
+      ASSERT_OK(svc_->unblock(operator_, pfx("192.0.2.77")));
+    }
+  }
 }
 
 }  // namespace

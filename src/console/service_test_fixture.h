@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
 
 #include "console/service.h"
@@ -99,8 +100,10 @@ class ServiceFixture : public ::testing::Test {
     svc_.reset();
     auto store = SqliteStore::open(dbPath());
     ASSERT_OK(store);
+    std::unique_ptr<Store> base = std::move(*store);
+    if (wrap_) base = wrap_(std::move(base));
     auto s = ConsoleService::open(
-        std::move(*store), options_, clock_, [this] { return wallNow(); }, ca_pem_, ca_key_pem_);
+        std::move(base), options_, clock_, [this] { return wallNow(); }, ca_pem_, ca_key_pem_);
     ASSERT_OK(s);
     svc_ = std::move(*s);
   }
@@ -150,6 +153,8 @@ class ServiceFixture : public ::testing::Test {
   FakeClock clock_{kStartNs};
   ConsoleOptions options_;
   std::unique_ptr<ConsoleService> svc_;
+  // Set before open(): wraps the store (error injection).
+  std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_;
   uint64_t next_conn_ = 1;
   Actor admin_{"root", Role::kAdmin};
   Actor operator_{"olga", Role::kOperator};
