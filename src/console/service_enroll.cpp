@@ -127,8 +127,7 @@ Result<EnrollResult> ConsoleServiceImpl::enroll(const std::string& token_text,
   dirty_.erase(name);
   // A fresh agent numbers its reports from 1 again.
   correlator_->restoreSeq(name, 0);
-  SG_TRY(desired_->upsertEndpoint(name, r.labels));
-  if (desired_->endpoint(name)->isolated) (void)desired_->release(name);  // a revoked one's
+  SG_TRY(desired_->upsertEndpoint(name, r.labels));  // a revoked one's state went with it
   updateFleetSize();
   SG_TRY(saveVersion());
   std::string labels;

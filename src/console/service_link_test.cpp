@@ -110,6 +110,22 @@ TEST_F(ServiceLinkTest, UnknownRevokedOrStaleCertificatesAreRefused) {
   EXPECT_FALSE(svc_->endpoints()->front().online);
 }
 
+TEST_F(ServiceLinkTest, ARevokedEndpointNoLongerCountsAsHavingAppliedABlock) {
+  auto a = enrollAgent("web-1");
+  auto b = enrollAgent("web-2");
+  auto ca = connect(a);
+  auto cb = connect(b);
+  ASSERT_OK(svc_->block(operator_, pfx("192.0.2.7"), std::nullopt, ""));
+  for (auto* c : {&ca, &cb}) {
+    const auto& d = std::get<proto::Delta>((*c)->take().back());
+    sendFrom(*c, proto::Ack{d.version});
+  }
+  EXPECT_EQ(svc_->blocks()->front().status.acked, 2u);
+  ASSERT_OK(svc_->revokeEndpoint(admin_, "web-2"));
+  EXPECT_EQ(svc_->blocks()->front().status.acked, 1u);
+  EXPECT_EQ(svc_->blocks()->front().status.pending, 0u);
+}
+
 TEST_F(ServiceLinkTest, ASecondLinkReplacesTheFirst) {
   auto ep = enrollAgent("web-1");
   auto first = connect(ep);
