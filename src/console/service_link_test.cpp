@@ -18,13 +18,13 @@ TEST_F(ServiceLinkTest, WelcomeSnapshotThenDeltasAndAcksCount) {
   auto out = conn->take();
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<proto::Welcome>(out[0]));
-  const auto& snap = std::get<proto::Snapshot>(out[1]);
+  const proto::Snapshot snap = std::get<proto::Snapshot>(out[1]);
   ASSERT_EQ(snap.blocks.size(), 1u);
   sendFrom(conn, proto::Ack{snap.version});
   ASSERT_OK(svc_->block(operator_, pfx("192.0.2.7"), std::nullopt, ""));
   out = conn->take();
   ASSERT_EQ(out.size(), 1u);
-  const auto& delta = std::get<proto::Delta>(out[0]);
+  const proto::Delta delta = std::get<proto::Delta>(out[0]);
   EXPECT_EQ(delta.from_version, snap.version);
   EXPECT_EQ(delta.ops[0].block.source, pfx("192.0.2.7"));
   auto blocks = svc_->blocks();  // by source text: the new one first
@@ -117,7 +117,7 @@ TEST_F(ServiceLinkTest, ARevokedEndpointNoLongerCountsAsHavingAppliedABlock) {
   auto cb = connect(b);
   ASSERT_OK(svc_->block(operator_, pfx("192.0.2.7"), std::nullopt, ""));
   for (auto* c : {&ca, &cb}) {
-    const auto& d = std::get<proto::Delta>((*c)->take().back());
+    const proto::Delta d = std::get<proto::Delta>((*c)->take().back());
     sendFrom(*c, proto::Ack{d.version});
   }
   EXPECT_EQ(svc_->blocks()->front().status.acked, 2u);
@@ -149,7 +149,7 @@ TEST_F(ServiceLinkTest, TicksPingAndSilentLinksGoOffline) {
   svc_->tick();
   auto out = conn->take();
   ASSERT_EQ(out.size(), 1u);
-  const auto& ping = std::get<proto::Ping>(out[0]);
+  const proto::Ping ping = std::get<proto::Ping>(out[0]);
   sendFrom(conn, proto::Pong{ping.nonce, ping.time_ns, 5 * kSec});
   sendFrom(conn, proto::Heartbeat{6 * kSec, 0, 3, {}});
   auto eps = svc_->endpoints();

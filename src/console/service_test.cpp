@@ -211,7 +211,7 @@ TEST_F(ServiceTest, ReopenRestoresFloodsBlocksPoliciesIsolationAndSeqs) {
   // After a restart every endpoint's desired version is the restored one: an
   // agent behind it resyncs from a snapshot of the same state.
   ASSERT_EQ(out.size(), 2u);
-  const auto& snap = std::get<proto::Snapshot>(out[1]);
+  const proto::Snapshot snap = std::get<proto::Snapshot>(out[1]);
   EXPECT_GE(snap.version, version);
   EXPECT_EQ(snap.blocks.size(), 2u);
   EXPECT_EQ(snap.policy.name, "payments");
@@ -232,7 +232,7 @@ TEST_F(ServiceTest, ExpiredBlocksLeaveTheStoreAndTheAgents) {
   ASSERT_OK(svc_->block(operator_, pfx("192.0.2.7"), std::chrono::seconds(30), ""));
   auto delta = conn->take();
   ASSERT_EQ(delta.size(), 1u);
-  const auto& add = std::get<proto::Delta>(delta[0]);
+  const proto::Delta add = std::get<proto::Delta>(delta[0]);
   EXPECT_EQ(add.ops[0].kind, proto::OpKind::kBlockAdd);
   EXPECT_EQ(add.ops[0].block.expires_in_ms, 30000u);
   sendFrom(conn, proto::Ack{add.version});
@@ -240,7 +240,7 @@ TEST_F(ServiceTest, ExpiredBlocksLeaveTheStoreAndTheAgents) {
   svc_->tick();
   auto out = conn->take();
   ASSERT_FALSE(out.empty());
-  const auto& remove = std::get<proto::Delta>(out.back());
+  const proto::Delta remove = std::get<proto::Delta>(out.back());
   EXPECT_EQ(remove.ops[0].kind, proto::OpKind::kBlockRemove);
   EXPECT_TRUE(svc_->blocks()->empty());
   open();
