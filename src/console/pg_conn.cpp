@@ -50,10 +50,14 @@ Result<void> PgConn::open() {
   // Defaults first: the URL (expanded from "dbname") overrides them. TCP
   // keepalives notice a server that vanished without closing the connection.
   const std::string timeout = std::to_string(options_.connect_timeout_s);
-  const char* keys[] = {"application_name",    "connect_timeout",  "keepalives", "keepalives_idle",
-                        "keepalives_interval", "keepalives_count", "dbname",     nullptr};
+  const std::string server_options =
+      "-c statement_timeout=" + std::to_string(options_.statement_timeout_ms);
+  const char* keys[] = {"application_name", "connect_timeout", "options",
+                        "keepalives",       "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "dbname",          nullptr};
   const char* values[] = {options_.application_name.c_str(),
                           timeout.c_str(),
+                          server_options.c_str(),
                           "1",
                           "10",
                           "5",

@@ -48,6 +48,9 @@ enum class Retry { kNo, kOnLostConnection };
 struct PgConnOptions {
   std::string application_name = "syn-guard console";  // shown in pg_stat_activity
   int connect_timeout_s = 5;
+  // A statement waiting longer (on a lock another console holds, a server
+  // that stalls) fails instead of holding the store forever; 0: no limit.
+  int statement_timeout_ms = 30000;
 };
 
 class PgConn {

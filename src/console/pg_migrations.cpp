@@ -46,6 +46,8 @@ CREATE TABLE audit_log (
 // One pending migration (the next number) applied under the lock, in one
 // transaction. Sets `done` when the schema is current.
 Result<void> migrateOne(PgConn& conn, bool& done) {
+  // A console waits for another's migration however long it takes.
+  SG_TRY(conn.script("SET LOCAL statement_timeout = 0"));
   SG_TRY(conn.exec("SELECT pg_advisory_xact_lock($1)", {pgInt(kMigrationLock)}));
   SG_TRY(
       conn.script("CREATE TABLE IF NOT EXISTS schema_migrations ("

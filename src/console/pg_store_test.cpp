@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <barrier>
+#include <chrono>
 #include <thread>
 
 #include "console/pg_migrations.h"
@@ -271,6 +272,32 @@ TEST(PgConnection, AStoreReconnectsAfterItsConnectionIsLost) {
                      {(*db)->name()}));
   ASSERT_OK((*store)->putMeta("k", "2"));  // a write: BEGIN retried on a new connection
   EXPECT_EQ(**(*store)->getMeta("k"), "2");
+}
+
+// A write blocked by a lock another session holds fails after the statement
+// timeout (here from the URL, which overrides the store's 30 s default) and
+// leaves the store usable.
+TEST(PgConnection, AWriteBlockedTooLongFailsInsteadOfHanging) {
+  SG_REQUIRE_PG();
+  auto db = PgTestDb::create();
+  ASSERT_OK(db);
+  auto store = PgStore::open((*db)->url() + "?options=-c%20statement_timeout%3D300");
+  ASSERT_OK(store);
+  auto other = (*db)->connect();
+  ASSERT_OK(other);
+  auto fallback = (*other)->exec("SHOW statement_timeout");  // what a URL without one gets
+  ASSERT_OK(fallback);
+  EXPECT_EQ(fallback->text(0, 0), "30s");
+  ASSERT_OK((*other)->script("BEGIN; SELECT version FROM resource_version FOR UPDATE"));
+  const auto start = std::chrono::steady_clock::now();
+  auto blocked = (*store)->putMeta("k", "v");
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_NE(blocked.error().message().find("statement timeout"), std::string::npos)
+      << blocked.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  ASSERT_OK((*other)->script("COMMIT"));
+  ASSERT_OK((*store)->putMeta("k", "v"));
+  EXPECT_EQ(**(*store)->getMeta("k"), "v");
 }
 
 }  // namespace

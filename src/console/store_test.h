@@ -30,6 +30,8 @@ struct Backend {
   std::function<Result<std::unique_ptr<StoreFixture>>()> make;
 };
 
+inline void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
