@@ -97,24 +97,29 @@ bool PgConn::inTransaction() const {
 }
 
 Result<void> PgConn::ensureConnected() {
+  // A session the server ended while we were idle has its goodbye (and the
+  // end of the stream) waiting in the socket: read it now, not mid-write.
+  if (!broken() && !inTransaction()) (void)PQconsumeInput(conn_);
   if (!broken()) return Ok{};
   return open();
 }
 
-Result<PgResult> PgConn::execOnce(const std::string& sql, const std::vector<PgParam>& params) {
+Result<std::string> PgConn::prepared(const std::string& sql) {
   auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    const std::string name = "sg" + std::to_string(prepared_.size() + 1);
-    PgResult prepared(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
-    if (PQresultStatus(prepared.raw()) != PGRES_COMMAND_OK) {
-      return error("prepare", prepared.raw());
-    }
-    it = prepared_.emplace(sql, name).first;
-  }
+  if (it != prepared_.end()) return it->second;
+  const std::string name = "sg" + std::to_string(prepared_.size() + 1);
+  PgResult result(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
+  if (PQresultStatus(result.raw()) != PGRES_COMMAND_OK) return error("prepare", result.raw());
+  prepared_.emplace(sql, name);
+  return name;
+}
+
+Result<PgResult> PgConn::execOnce(const std::string& sql, const std::vector<PgParam>& params) {
+  SG_READ(name, prepared(sql));
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const PgParam& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PgResult result(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
+  PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()),
                                  values.data(), nullptr, nullptr, 0));
   const ExecStatusType status = PQresultStatus(result.raw());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {

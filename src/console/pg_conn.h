@@ -45,6 +45,11 @@ PgParam pgBool(bool value);
 // nothing (a read, BEGIN).
 enum class Retry { kNo, kOnLostConnection };
 
+struct PgStatement {
+  std::string sql;
+  std::vector<PgParam> params;
+};
+
 struct PgConnOptions {
   std::string application_name = "syn-guard console";  // shown in pg_stat_activity
   int connect_timeout_s = 5;
@@ -70,7 +75,13 @@ class PgConn {
   // script); the last one's result.
   Result<PgResult> script(const std::string& sql, Retry retry = Retry::kNo);
 
-  // Reconnects when the connection is broken.
+  // Sends `statements` in one pipeline (one round trip) and returns their
+  // results; the first failure is returned and the server skips the rest.
+  // Never retried: the connection may be lost after the server ran them.
+  Result<std::vector<PgResult>> pipeline(const std::vector<PgStatement>& statements);
+
+  // Reconnects when the connection is broken, or was closed by the server
+  // while idle (a restart, a terminated session: read without blocking).
   Result<void> ensureConnected();
   bool broken() const { return conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD; }
   bool inTransaction() const;
@@ -84,6 +95,11 @@ class PgConn {
   PgConn(PgUrl url, PgConnOptions options) : url_(std::move(url)), options_(std::move(options)) {}
   Result<void> open();
   Result<PgResult> execOnce(const std::string& sql, const std::vector<PgParam>& params);
+  // The name `sql` is prepared under on this connection, preparing it first.
+  Result<std::string> prepared(const std::string& sql);
+  Result<std::vector<PgResult>> readPipeline(size_t count);
+  // Closes a connection left in an unknown state; kUnavailable with `why`.
+  Error abandon(const Error& why);
 
   PgUrl url_;
   PgConnOptions options_;

@@ -41,11 +41,12 @@ std::string upsert(const char* table, const char* columns, const char* key, int 
          ") ON CONFLICT (" + key + ") DO UPDATE SET " + updates;
 }
 
-constexpr const char* kBumpVersion =
-    "BEGIN; UPDATE resource_version SET version = version + 1 RETURNING version";
+// The change announced at commit; a NULL key is the id this write assigned
+// (lastval(): incidents, audit entries), the version the one it made.
 constexpr const char* kNotify =
-    "SELECT pg_notify($1, json_build_object('kind', $2::text, 'key', $3::text, 'op', $4::text,"
-    " 'version', $5::bigint, 'origin', $6::text)::text)";
+    "SELECT pg_notify($1, json_build_object('kind', $2::text,"
+    " 'key', COALESCE($3::text, lastval()::text), 'op', $4::text,"
+    " 'version', (SELECT version FROM resource_version), 'origin', $5::text)::text)";
 
 }  // namespace
 
@@ -56,27 +57,52 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url) {
   return std::unique_ptr<PgStore>(new PgStore(std::move(*conn), randomOrigin()));
 }
 
-Result<void> PgStore::write(Announce what, const std::function<Result<void>(Announce&)>& body) {
-  // BEGIN and the version bump in one round trip; retried on a fresh
-  // connection when the old one was lost (nothing was committed).
-  auto bumped = conn_->script(kBumpVersion, Retry::kOnLostConnection);
-  if (!bumped.ok()) {
+PgStatement PgStore::notify(const Announce& what) const {
+  PgParam key = what.key;
+  if (key && key->size() > kPgChangeMaxKey) key = std::string();
+  return PgStatement{
+      kNotify,
+      {std::string(kPgChangeChannel), std::string(what.kind), key, std::string(what.op), origin_}};
+}
+
+Result<std::vector<PgResult>> PgStore::write(const Announce& what, std::vector<PgStatement> body) {
+  // BEGIN alone first: it takes no lock, and is sent again on a fresh
+  // connection when the old one turns out to be lost (nothing ran). Then one
+  // round trip: the version row is locked and released at COMMIT with no
+  // wait on this console in between.
+  SG_TRY(conn_->script("BEGIN", Retry::kOnLostConnection));
+  std::vector<PgStatement> all;
+  all.reserve(body.size() + 3);
+  all.push_back({"UPDATE resource_version SET version = version + 1", {}});
+  for (PgStatement& s : body) all.push_back(std::move(s));
+  all.push_back(notify(what));
+  all.push_back({"COMMIT", {}});
+  auto results = conn_->pipeline(all);
+  if (!results.ok()) {
     if (!conn_->broken() && conn_->inTransaction()) (void)conn_->script("ROLLBACK");
-    return bumped.error();
+    return results.error();
   }
-  const uint64_t version = static_cast<uint64_t>(bumped->int64(0, 0));
-  Result<void> done = body(what);
+  std::vector<PgResult> out;
+  for (size_t i = 0; i < body.size(); ++i) out.push_back(std::move((*results)[i + 1]));
+  return out;
+}
+
+Result<void> PgStore::writeWith(const Announce& what, const std::function<Result<void>()>& body) {
+  Result<void> done = Ok{};
+  auto begun = conn_->script("BEGIN; UPDATE resource_version SET version = version + 1",
+                             Retry::kOnLostConnection);
+  if (!begun.ok()) done = begun.error();
+  if (done.ok()) done = body();
   if (done.ok()) {
-    if (what.key.size() > kPgChangeMaxKey) what.key.clear();
-    auto notified = conn_->exec(kNotify, {std::string(kPgChangeChannel), std::string(what.kind),
-                                          what.key, std::string(what.op), u64(version), origin_});
+    const PgStatement n = notify(what);
+    auto notified = conn_->exec(n.sql, n.params);
     if (!notified.ok()) done = notified.error();
   }
   if (done.ok()) {
     auto committed = conn_->script("COMMIT");
     if (!committed.ok()) done = committed.error();
   }
-  if (!done.ok() && !conn_->broken()) (void)conn_->script("ROLLBACK");
+  if (!done.ok() && !conn_->broken() && conn_->inTransaction()) (void)conn_->script("ROLLBACK");
   return done;
 }
 
@@ -107,13 +133,12 @@ Result<uint64_t> PgStore::resourceVersion() {
 Result<void> PgStore::putEndpoint(const EndpointRecord& e) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("endpoints", kEndpointColumns, "name", 10);
-  return write({ck::kEndpoint, e.name, "put"}, [&](Announce&) -> Result<void> {
-    SG_TRY(conn_->exec(
-        kSql, {e.name, labelsText(e.labels), e.credential_hash, pgInt(e.enrolled_at_ms),
-               pgBool(e.revoked), pgBool(e.isolated), stringsText(e.allowed_peers),
-               u64(e.applied_version), u64(e.last_report_seq), pgInt(e.last_heartbeat_ms)}));
-    return Ok{};
-  });
+  SG_TRY(write({ck::kEndpoint, e.name, "put"},
+               {{kSql,
+                 {e.name, labelsText(e.labels), e.credential_hash, pgInt(e.enrolled_at_ms),
+                  pgBool(e.revoked), pgBool(e.isolated), stringsText(e.allowed_peers),
+                  u64(e.applied_version), u64(e.last_report_seq), pgInt(e.last_heartbeat_ms)}}}));
+  return Ok{};
 }
 
 Result<EndpointRecord> PgStore::getEndpoint(const std::string& name) {
@@ -134,18 +159,18 @@ Result<std::vector<EndpointRecord>> PgStore::listEndpoints() {
 Result<void> PgStore::putEnrollmentToken(const EnrollmentTokenRecord& t) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("enrollment_tokens", kEnrollmentColumns, "token_hash", 4);
-  return write({ck::kEnrollmentToken, t.token_hash, "put"}, [&](Announce&) -> Result<void> {
-    SG_TRY(conn_->exec(
-        kSql, {t.token_hash, labelsText(t.labels), pgInt(t.expires_at_ms), pgBool(t.used)}));
-    return Ok{};
-  });
+  SG_TRY(write(
+      {ck::kEnrollmentToken, t.token_hash, "put"},
+      {{kSql, {t.token_hash, labelsText(t.labels), pgInt(t.expires_at_ms), pgBool(t.used)}}}));
+  return Ok{};
 }
 
 Result<EnrollmentTokenRecord> PgStore::consumeEnrollmentToken(const std::string& hash,
                                                               int64_t now_ms) {
   std::lock_guard lock(mu_);
   std::optional<EnrollmentTokenRecord> found;
-  auto done = write({ck::kEnrollmentToken, hash, "consume"}, [&](Announce&) -> Result<void> {
+  // Not pipelined: a refused token must roll the version bump back.
+  auto done = writeWith({ck::kEnrollmentToken, hash, "consume"}, [&]() -> Result<void> {
     // Only an unused, unexpired token changes; a second console consuming
     // it at once waits for this row and then finds it used.
     SG_READ(used, conn_->exec(std::string("UPDATE enrollment_tokens SET used = true"
@@ -171,11 +196,11 @@ Result<EnrollmentTokenRecord> PgStore::consumeEnrollmentToken(const std::string&
 Result<void> PgStore::putApiToken(const ApiTokenRecord& t) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("api_tokens", kApiTokenColumns, "token_hash", 5);
-  return write({ck::kApiToken, t.token_hash, "put"}, [&](Announce&) -> Result<void> {
-    SG_TRY(conn_->exec(kSql, {t.token_hash, t.name, std::string(roleName(t.role)),
-                              pgInt(t.created_at_ms), pgBool(t.revoked)}));
-    return Ok{};
-  });
+  SG_TRY(write({ck::kApiToken, t.token_hash, "put"},
+               {{kSql,
+                 {t.token_hash, t.name, std::string(roleName(t.role)), pgInt(t.created_at_ms),
+                  pgBool(t.revoked)}}}));
+  return Ok{};
 }
 
 Result<ApiTokenRecord> PgStore::findApiToken(const std::string& hash) {
@@ -189,11 +214,11 @@ Result<ApiTokenRecord> PgStore::findApiToken(const std::string& hash) {
 Result<void> PgStore::putFlood(const FloodRecord& f) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("floods", kFloodColumns, "id", 6);
-  return write({ck::kFlood, std::to_string(f.id), "put"}, [&](Announce&) -> Result<void> {
-    SG_TRY(conn_->exec(kSql, {u64(f.id), f.source, pgBool(f.active), pgInt(f.started_at_ms),
-                              pgInt(f.last_seen_ms), f.body}));
-    return Ok{};
-  });
+  SG_TRY(write({ck::kFlood, std::to_string(f.id), "put"},
+               {{kSql,
+                 {u64(f.id), f.source, pgBool(f.active), pgInt(f.started_at_ms),
+                  pgInt(f.last_seen_ms), f.body}}}));
+  return Ok{};
 }
 
 Result<FloodRecord> PgStore::getFlood(uint64_t id) {
@@ -213,22 +238,18 @@ Result<std::vector<FloodRecord>> PgStore::listFloods(bool include_ended) {
 Result<void> PgStore::putBlock(const GlobalBlockRecord& b) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("global_blocks", kBlockColumns, "source", 6);
-  return write({ck::kBlock, b.source, "put"}, [&](Announce&) -> Result<void> {
-    SG_TRY(conn_->exec(kSql, {b.source, pgInt(b.expires_at_ms), b.added_by, b.reason,
-                              u64(b.version), pgInt(b.added_at_ms)}));
-    return Ok{};
-  });
+  SG_TRY(
+      write({ck::kBlock, b.source, "put"}, {{kSql,
+                                             {b.source, pgInt(b.expires_at_ms), b.added_by,
+                                              b.reason, u64(b.version), pgInt(b.added_at_ms)}}}));
+  return Ok{};
 }
 
 Result<bool> PgStore::deleteBlock(const std::string& source) {
   std::lock_guard lock(mu_);
-  bool deleted = false;
-  SG_TRY(write({ck::kBlock, source, "delete"}, [&](Announce&) -> Result<void> {
-    SG_READ(r, conn_->exec("DELETE FROM global_blocks WHERE source = $1", {source}));
-    deleted = r->affected() > 0;
-    return Ok{};
-  }));
-  return deleted;
+  SG_READ(r, write({ck::kBlock, source, "delete"},
+                   {{"DELETE FROM global_blocks WHERE source = $1", {source}}}));
+  return r->front().affected() > 0;
 }
 
 Result<std::vector<GlobalBlockRecord>> PgStore::listBlocks() {
@@ -241,23 +262,19 @@ Result<std::vector<GlobalBlockRecord>> PgStore::listBlocks() {
 Result<void> PgStore::putPolicy(const Policy& p) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("policies", kPolicyColumns, "name", 7);
-  return write({ck::kPolicy, p.name, "put"}, [&](Announce&) -> Result<void> {
-    SG_TRY(conn_->exec(kSql, {p.name, labelsText(p.selector), pgInt(int64_t{p.profile.threshold}),
-                              u64(p.profile.window_ms), u64(p.profile.block_duration_ms),
-                              std::string(enforcerName(p.profile.enforcer)), u64(p.revision)}));
-    return Ok{};
-  });
+  SG_TRY(write({ck::kPolicy, p.name, "put"},
+               {{kSql,
+                 {p.name, labelsText(p.selector), pgInt(int64_t{p.profile.threshold}),
+                  u64(p.profile.window_ms), u64(p.profile.block_duration_ms),
+                  std::string(enforcerName(p.profile.enforcer)), u64(p.revision)}}}));
+  return Ok{};
 }
 
 Result<bool> PgStore::deletePolicy(const std::string& name) {
   std::lock_guard lock(mu_);
-  bool deleted = false;
-  SG_TRY(write({ck::kPolicy, name, "delete"}, [&](Announce&) -> Result<void> {
-    SG_READ(r, conn_->exec("DELETE FROM policies WHERE name = $1", {name}));
-    deleted = r->affected() > 0;
-    return Ok{};
-  }));
-  return deleted;
+  SG_READ(r,
+          write({ck::kPolicy, name, "delete"}, {{"DELETE FROM policies WHERE name = $1", {name}}}));
+  return r->front().affected() > 0;
 }
 
 Result<std::vector<Policy>> PgStore::listPolicies() {
@@ -270,26 +287,24 @@ Result<std::vector<Policy>> PgStore::listPolicies() {
 Result<uint64_t> PgStore::putIncident(const IncidentRecord& i) {
   std::lock_guard lock(mu_);
   static const std::string kReplace = upsert("incidents", kIncidentColumns, "id", 6);
-  uint64_t id = i.id;
-  SG_TRY(write({ck::kIncident, std::to_string(i.id), "put"}, [&](Announce& what) -> Result<void> {
-    if (id != 0) {
-      SG_TRY(conn_->exec(kReplace, {u64(i.id), u64(i.flood_id), i.note, i.created_by,
-                                    pgInt(i.created_at_ms), i.webhook_status}));
-      // New ids continue after the largest one given explicitly.
-      SG_TRY(
-          conn_->exec("SELECT setval(pg_get_serial_sequence('incidents', 'id'),"
-                      " (SELECT MAX(id) FROM incidents))"));
-      return Ok{};
-    }
-    SG_READ(r, conn_->exec("INSERT INTO incidents (flood_id, note, created_by, created_at_ms,"
-                           " webhook_status) VALUES ($1,$2,$3,$4,$5) RETURNING id",
-                           {u64(i.flood_id), i.note, i.created_by, pgInt(i.created_at_ms),
-                            i.webhook_status}));
-    id = static_cast<uint64_t>(r->int64(0, 0));
-    what.key = std::to_string(id);
-    return Ok{};
-  }));
-  return id;
+  if (i.id != 0) {
+    // New ids continue after the largest one given explicitly.
+    SG_TRY(write({ck::kIncident, std::to_string(i.id), "put"},
+                 {{kReplace,
+                   {u64(i.id), u64(i.flood_id), i.note, i.created_by, pgInt(i.created_at_ms),
+                    i.webhook_status}},
+                  {"SELECT setval(pg_get_serial_sequence('incidents', 'id'),"
+                   " (SELECT MAX(id) FROM incidents))",
+                   {}}}));
+    return i.id;
+  }
+  SG_READ(
+      r,
+      write({ck::kIncident, std::nullopt, "put"},
+            {{"INSERT INTO incidents (flood_id, note, created_by, created_at_ms,"
+              " webhook_status) VALUES ($1,$2,$3,$4,$5) RETURNING id",
+              {u64(i.flood_id), i.note, i.created_by, pgInt(i.created_at_ms), i.webhook_status}}}));
+  return static_cast<uint64_t>(r->front().int64(0, 0));
 }
 
 Result<std::vector<IncidentRecord>> PgStore::listIncidents() {
@@ -300,16 +315,11 @@ Result<std::vector<IncidentRecord>> PgStore::listIncidents() {
 
 Result<uint64_t> PgStore::appendAudit(const AuditRecord& a) {
   std::lock_guard lock(mu_);
-  uint64_t id = 0;
-  SG_TRY(write({ck::kAudit, "", "put"}, [&](Announce& what) -> Result<void> {
-    SG_READ(r, conn_->exec("INSERT INTO audit_log (at_ms, actor, action, target, details)"
-                           " VALUES ($1,$2,$3,$4,$5) RETURNING id",
-                           {pgInt(a.at_ms), a.actor, a.action, a.target, a.details}));
-    id = static_cast<uint64_t>(r->int64(0, 0));
-    what.key = std::to_string(id);
-    return Ok{};
-  }));
-  return id;
+  SG_READ(r, write({ck::kAudit, std::nullopt, "put"},
+                   {{"INSERT INTO audit_log (at_ms, actor, action, target, details)"
+                     " VALUES ($1,$2,$3,$4,$5) RETURNING id",
+                     {pgInt(a.at_ms), a.actor, a.action, a.target, a.details}}}));
+  return static_cast<uint64_t>(r->front().int64(0, 0));
 }
 
 Result<std::vector<AuditRecord>> PgStore::listAudit(uint64_t after_id, size_t limit) {
@@ -323,10 +333,8 @@ Result<std::vector<AuditRecord>> PgStore::listAudit(uint64_t after_id, size_t li
 Result<void> PgStore::putMeta(const std::string& key, const std::string& value) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("meta", "key, value", "key", 2);
-  return write({ck::kMeta, key, "put"}, [&](Announce&) -> Result<void> {
-    SG_TRY(conn_->exec(kSql, {key, value}));
-    return Ok{};
-  });
+  SG_TRY(write({ck::kMeta, key, "put"}, {{kSql, {key, value}}}));
+  return Ok{};
 }
 
 Result<std::optional<std::string>> PgStore::getMeta(const std::string& key) {

@@ -3,10 +3,12 @@
 // resource_version counter (its row lock orders the writes of every console,
 // so versions, and the ids a write assigns, rise in commit order and never go
 // back), then changes its records and NOTIFYs kPgChangeChannel
-// (pg_feed_change.h) so the other consoles hear of it (PgChangeFeed). One
-// connection per store, serialised by a mutex; a lost connection fails the
-// call that meets it mid-transaction and is re-opened by the next call (reads
-// and BEGIN are retried once on a fresh connection).
+// (pg_feed_change.h) so the other consoles hear of it (PgChangeFeed); the
+// statements after BEGIN travel in one pipeline, so the lock is held for the
+// server's work, not for a round trip. One connection per store, serialised
+// by a mutex; a lost connection is re-opened by the next call, and reads and
+// BEGIN are sent again once on the new one; a connection lost during a
+// write's pipeline fails that call (it may or may not have committed).
 #pragma once
 
 #include <functional>
@@ -57,15 +59,20 @@ class PgStore final : public Store {
   PgStore(std::unique_ptr<PgConn> conn, std::string origin)
       : conn_(std::move(conn)), origin_(std::move(origin)) {}
 
-  // What a write announces; `key` may be set by the body (a new id).
+  // What a write announces. A nullopt key is the id the write assigned.
   struct Announce {
     const char* kind;
-    std::string key;
+    PgParam key;
     const char* op;
   };
-  // Runs `body` in one transaction that bumps the resource version and
-  // NOTIFYs `what`; rolls back on error.
-  Result<void> write(Announce what, const std::function<Result<void>(Announce&)>& body);
+  PgStatement notify(const Announce& what) const;
+  // One transaction: BEGIN, then in one round trip the version bump, `body`,
+  // the NOTIFY of `what` and COMMIT. Returns the body's results; rolls back
+  // on error.
+  Result<std::vector<PgResult>> write(const Announce& what, std::vector<PgStatement> body);
+  // The same for a body that reads before it writes (round trip by round
+  // trip, the version row locked throughout).
+  Result<void> writeWith(const Announce& what, const std::function<Result<void>()>& body);
   // A read: `sql` with `params`, each row through `row`.
   template <typename T>
   Result<std::vector<T>> query(const std::string& sql, const std::vector<PgParam>& params,

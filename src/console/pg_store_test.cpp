@@ -146,7 +146,7 @@ TEST_F(PgTwoStores, AnEnrollmentTokenConsumedByBothAtOnceWorksOnce) {
 // commit order: a reader paging the audit log by id while both consoles
 // append (as `ctl audit` or a watch would) never skips an entry.
 TEST_F(PgTwoStores, AuditPagedByIdWhileBothAppendMissesNothing) {
-  constexpr int kEntries = 100;
+  constexpr int kEntries = 200;
   auto reader = PgStore::open(db_->url());
   ASSERT_OK(reader);
   std::atomic<bool> writing{true};
@@ -272,6 +272,28 @@ TEST(PgConnection, AStoreReconnectsAfterItsConnectionIsLost) {
                      {(*db)->name()}));
   ASSERT_OK((*store)->putMeta("k", "2"));  // a write: BEGIN retried on a new connection
   EXPECT_EQ(**(*store)->getMeta("k"), "2");
+}
+
+// A statement the server refuses inside a write's pipeline (text that is
+// not UTF-8) aborts the rest: nothing is stored, the version does not move,
+// and the store goes on working on the same connection.
+TEST(PgConnection, AWriteTheServerRefusesChangesNothing) {
+  SG_REQUIRE_PG();
+  auto db = PgTestDb::create();
+  ASSERT_OK(db);
+  auto store = PgStore::open((*db)->url());
+  ASSERT_OK(store);
+  ASSERT_OK((*store)->putMeta("k", "1"));
+  const uint64_t v = *(*store)->resourceVersion();
+  auto refused = (*store)->putMeta("bad\xff", "2");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("UTF8"), std::string::npos) << refused.error().message();
+  EXPECT_EQ(*(*store)->resourceVersion(), v);
+  EXPECT_ERROR((*store)->appendAudit({0, 1, "a", "b", "\xc3", ""}), Errc::kIo);
+  EXPECT_TRUE((*store)->listAudit(0, 10)->empty());
+  ASSERT_OK((*store)->putMeta("k", "3"));
+  EXPECT_EQ(**(*store)->getMeta("k"), "3");
+  EXPECT_EQ(*(*store)->resourceVersion(), v + 1);
 }
 
 // A write blocked by a lock another session holds fails after the statement
