@@ -4,6 +4,7 @@
 #include "console/pg_feed.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -121,6 +122,29 @@ TEST(PgChangeFeed, AWriteThroughOneStoreReachesAFeedOnTheOthersDatabase) {
   EXPECT_EQ(all[3].key, std::to_string(*incident));
   for (size_t i = 1; i < all.size(); ++i) EXPECT_EQ(all[i].version, all[i - 1].version + 1);
   EXPECT_EQ((*feed)->stats().changes, 4u);
+}
+
+// The listener alone, as an event loop would drive it: its fd becomes
+// readable when a change is committed, drain() hands it over.
+TEST(PgChangeFeed, AListenerInACallersEventLoop) {
+  SG_REQUIRE_PG();
+  auto db = PgTestDb::create();
+  ASSERT_OK(db);
+  auto store = PgStore::open((*db)->url());
+  ASSERT_OK(store);
+  auto listener = PgListener::open((*db)->url());
+  ASSERT_OK(listener);
+  ASSERT_OK((*store)->putBlock({"198.51.100.0/24", 5000, "bob", "", 1, 1}));
+  std::vector<Change> got;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (got.empty() && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{(*listener)->fd(), POLLIN, 0};
+    ASSERT_GE(poll(&pfd, 1, 100), 0);
+    ASSERT_OK((*listener)->drain([&](const Change& c) { got.push_back(c); }));
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].key, "198.51.100.0/24");
+  EXPECT_EQ(got[0].origin, (*store)->origin());
 }
 
 TEST(PgChangeFeed, ALostConnectionComesBackAndAsksForAResync) {
