@@ -13,5 +13,7 @@ void registerControl(CLI::App& app,
                      int* exit_code);  // control_cmd.cpp: status, blocks, block, unblock
 void registerReplay(CLI::App& app, int* exit_code);  // replay_cmd.cpp
 void registerDemo(CLI::App& app, int* exit_code);    // demo_cmd.cpp
+void registerConsole(CLI::App& app,
+                     int* exit_code);  // console_cmd.cpp: console, console token create
 
 }  // namespace sg::cli
