@@ -84,9 +84,14 @@ Error PgConn::error(const std::string& what, const PGresult* result) const {
   if (result != nullptr) why = PQresultErrorMessage(result);
   if (why.empty() && conn_ != nullptr) why = PQerrorMessage(conn_);
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-  for (char& c : why) {
-    if (c == '\n') c = ' ';
+  // libpq's messages span lines ("...failed: Connection refused\n\tIs the
+  // server running..."): one line, single spaces.
+  std::string line;
+  for (char c : why) {
+    if (c == '\n' || c == '\t') c = ' ';
+    if (c != ' ' || (!line.empty() && line.back() != ' ')) line += c;
   }
+  why = line;
   const Errc code = broken() ? Errc::kUnavailable : Errc::kIo;
   return makeError(
       code, "PostgreSQL " + url_.display + ": " + what + ": " + scrubPassword(why, url_.password));
