@@ -303,7 +303,9 @@ TEST(PgConnection, AWriteBlockedTooLongFailsInsteadOfHanging) {
   SG_REQUIRE_PG();
   auto db = PgTestDb::create();
   ASSERT_OK(db);
-  auto store = PgStore::open((*db)->url() + "?options=-c%20statement_timeout%3D300");
+  const std::string url = (*db)->url();
+  auto store = PgStore::open(url + (url.find('?') == std::string::npos ? "?" : "&") +
+                             "options=-c%20statement_timeout%3D300");
   ASSERT_OK(store);
   auto other = (*db)->connect();
   ASSERT_OK(other);
