@@ -1,6 +1,9 @@
 #include "console/store_open.h"
 
 #include "console/sqlite_store.h"
+#ifdef SYNGUARD_WITH_POSTGRES
+#include "console/pg_store.h"
+#endif
 
 namespace sg::console {
 
@@ -13,7 +16,14 @@ Result<std::unique_ptr<Store>> openStore(const std::string& db_url, const std::s
     if (path.empty()) return makeError(Errc::kInvalidArgument, "--db sqlite: needs a path");
     if (path[0] != '/') path = data_dir + "/" + path;
   } else if (db_url.rfind("postgres://", 0) == 0 || db_url.rfind("postgresql://", 0) == 0) {
-    return makeError(Errc::kUnavailable, "PostgreSQL store not built in yet");
+#ifdef SYNGUARD_WITH_POSTGRES
+    auto store = PgStore::open(db_url);  // its errors never hold the password
+    if (!store) return store.error();
+    return std::unique_ptr<Store>(std::move(*store));
+#else
+    return makeError(Errc::kUnavailable,
+                     "this build has no PostgreSQL store (libpq was not found at build time)");
+#endif
   } else {
     return makeError(
         Errc::kInvalidArgument,

@@ -1,7 +1,8 @@
 // Which Store a console runs on, from its --db flag:
 //   ""              SQLite at DATA_DIR/console.db (the embedded default)
 //   "sqlite:PATH"   SQLite at PATH (relative to DATA_DIR unless absolute)
-//   "postgres://…"  PostgreSQL (not built in yet: kUnavailable)
+//   "postgres://…"  PostgreSQL (PgStore, pg_store.h; kUnavailable in a build
+//                   without libpq)
 #pragma once
 
 #include <memory>

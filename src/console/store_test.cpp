@@ -1,58 +1,9 @@
-// One suite for every Store implementation: each TEST_P runs against each
-// backend in kBackends (SQLite today; PostgreSQL joins the list later).
-#include "console/store.h"
-
-#include <gtest/gtest.h>
-#include <sqlite3.h>
-#include <stdlib.h>
-
-#include <filesystem>
-#include <functional>
-
-#include "console/sqlite_migrations.h"
-#include "console/sqlite_store.h"
-#include "test_helpers.h"
+// One suite for every Store implementation: each TEST_P runs against the
+// backends the executable instantiates StoreTest with (store_test.h).
+#include "console/store_test.h"
 
 namespace sg::console {
 namespace {
-
-namespace fs = std::filesystem;
-
-struct Backend {
-  std::string name;
-  // Opens the store kept under `dir`; opening it again must see the same data.
-  std::function<Result<std::unique_ptr<Store>>(const fs::path& dir)> open;
-};
-
-Result<std::unique_ptr<Store>> openSqlite(const fs::path& dir) {
-  SG_READ(store, SqliteStore::open((dir / "console.db").string()));
-  return std::unique_ptr<Store>(std::move(*store));
-}
-
-const Backend kBackends[] = {{"sqlite", openSqlite}};
-
-class StoreTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sg-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void reopen() {
-    store_.reset();
-    auto s = GetParam().open(dir_);
-    ASSERT_TRUE(s.ok()) << s.error().message();
-    store_ = std::move(*s);
-  }
-
-  fs::path dir_;
-  std::unique_ptr<Store> store_;
-};
 
 EndpointRecord endpoint(const char* name) {
   EndpointRecord e;
@@ -155,6 +106,26 @@ TEST_P(StoreTest, BlocksPoliciesIncidentsAudit) {
   EXPECT_EQ(store_->listAudit(0, 1)->size(), 1u);
 }
 
+TEST_P(StoreTest, NewIncidentIdsFollowTheLargestGivenOne) {
+  ASSERT_OK(store_->putIncident({10, 1, "imported", "alice", 100, ""}));
+  auto next = store_->putIncident({0, 2, "new", "bob", 101, ""});
+  ASSERT_OK(next);
+  EXPECT_EQ(*next, 11u);
+  EXPECT_EQ(store_->listIncidents()->size(), 2u);
+}
+
+TEST_P(StoreTest, ListsSortByBytesAndKeepTextAsGiven) {
+  ASSERT_OK(store_->putEndpoint(endpoint("web-1")));
+  ASSERT_OK(store_->putEndpoint(endpoint("Web-2")));  // 'W' < 'w' in bytes
+  ASSERT_OK(store_->putEndpoint(endpoint("caf\xc3\xa9 'quoted' \"x\"; --")));
+  auto all = store_->listEndpoints();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "Web-2");
+  EXPECT_EQ((*all)[1].name, "caf\xc3\xa9 'quoted' \"x\"; --");
+  EXPECT_EQ((*all)[2].name, "web-1");
+}
+
 TEST_P(StoreTest, ResourceVersionRisesWithEveryWriteAndNeverGoesBack) {
   const uint64_t v0 = *store_->resourceVersion();
   ASSERT_OK(store_->putMeta("desired_version", "12"));
@@ -180,34 +151,6 @@ TEST_P(StoreTest, NothingIsLostAcrossReopen) {
   EXPECT_EQ(store_->listFloods(false)->size(), 1u);
   EXPECT_EQ(store_->findApiToken("h")->role, Role::kAdmin);
   EXPECT_EQ(store_->listAudit(0, 10)->size(), 1u);
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(kBackends),
-                         [](const auto& info) { return info.param.name; });
-
-// SQLite only: the migrations bookkeeping.
-TEST(SqliteMigrations, AppliedOnceAndANewerSchemaIsRefused) {
-  std::string tmpl = (fs::temp_directory_path() / "sg-migr-XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/console.db";
-  { ASSERT_OK(SqliteStore::open(path)); }
-  { ASSERT_OK(SqliteStore::open(path)); }  // reopening applies nothing twice
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_migrations", -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(stmt, 0), static_cast<int64_t>(sqliteMigrations().size()));
-  sqlite3_finalize(stmt);
-  ASSERT_EQ(
-      sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (999, 0)", nullptr, nullptr, nullptr),
-      SQLITE_OK);
-  sqlite3_close(db);
-  auto newer = SqliteStore::open(path);
-  ASSERT_FALSE(newer.ok());
-  EXPECT_NE(newer.error().message().find("newer than this build"), std::string::npos);
-  fs::remove_all(tmpl);
 }
 
 }  // namespace
