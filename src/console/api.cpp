@@ -84,20 +84,17 @@ struct RouteSpec {
 
 // Authenticates, checks the role, then runs the route's action: its value is
 // the response body, its error is mapped by fromError.
-net::HttpHandler guarded(ConsoleService& service, const RouteSpec& route) {
-  return [&service, route](const HttpRequest& req) {
-    auto who = service.authenticate(req.authorization);
-    if (!who) return fromError(who.error());
-    if (!allowed(who->role, route.need)) {
-      return net::errorResponse(403, "permission_denied",
-                                "this needs the " + std::string(needName(route.need)) +
-                                    " role; the token '" + who->name + "' is " +
-                                    roleName(who->role));
-    }
-    auto body = route.action(service, *who, req);
-    if (!body) return fromError(body.error());
-    return ok(*body, route.status);
-  };
+HttpResponse answer(ConsoleService& service, const RouteSpec& route, const HttpRequest& req) {
+  auto who = service.authenticate(req.authorization);
+  if (!who) return fromError(who.error());
+  if (!allowed(who->role, route.need)) {
+    return net::errorResponse(403, "permission_denied",
+                              "this needs the " + std::string(needName(route.need)) +
+                                  " role; the token '" + who->name + "' is " + roleName(who->role));
+  }
+  auto body = route.action(service, *who, req);
+  if (!body) return fromError(body.error());
+  return ok(*body, route.status);
 }
 
 // A path capture, percent-decoded ("10.0.0.0%2F8" -> "10.0.0.0/8").
@@ -297,9 +294,13 @@ const RouteSpec kRoutes[] = {
 
 }  // namespace
 
-void addApiRoutes(net::Router& router, ConsoleService& service) {
+void addApiRoutes(net::Router& router, ConsoleService& service, ApiCounters* counters) {
   for (const RouteSpec& route : kRoutes) {
-    router.add(route.method, route.pattern, guarded(service, route));
+    router.add(route.method, route.pattern, [&service, route, counters](const HttpRequest& req) {
+      HttpResponse resp = answer(service, route, req);
+      if (counters != nullptr) counters->count(resp.status);
+      return resp;
+    });
   }
 }
 

@@ -17,7 +17,7 @@ using nlohmann::json;
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest() { addApiRoutes(router_, fake_); }
+  ApiTest() { addApiRoutes(router_, fake_, &counters_); }
 
   // `target` may carry a query ("/v1/floods?all=true"); `token` "" sends none.
   net::HttpResponse call(const std::string& method, const std::string& target,
@@ -53,6 +53,7 @@ class ApiTest : public ::testing::Test {
   }
 
   test::FakeConsoleService fake_;
+  ApiCounters counters_;
   net::Router router_;
 };
 
@@ -510,6 +511,34 @@ TEST_F(ApiTest, UnknownPathsAndMethods) {
   errorOf("GET", "/v2/floods", 404);
   errorOf("PATCH", "/v1/blocks", 405);
   errorOf("POST", "/v1/floods", 405);
+}
+
+TEST_F(ApiTest, CountsEveryAnswerByOutcome) {
+  callJson("GET", "/v1/floods", 200);
+  errorOf("GET", "/v1/floods", 401, "", "");
+  errorOf("POST", "/v1/blocks", 403, R"({"source":"10.0.0.1"})", "viewer");
+  errorOf("POST", "/v1/blocks", 400, R"({"source":"x"})");
+  errorOf("GET", "/v1/floods/9", 404);
+  fake_.fail_next_ = Error(Errc::kAlreadyExists, "x");
+  errorOf("GET", "/v1/blocks", 409);
+  fake_.fail_next_ = Error(Errc::kResourceExhausted, "x");
+  errorOf("GET", "/v1/blocks", 429);
+  fake_.fail_next_ = Error(Errc::kIo, "x");
+  errorOf("GET", "/v1/blocks", 500);
+  errorOf("GET", "/v1/nothing", 404);  // the router's: not an API answer
+  EXPECT_EQ(counters_.get(ApiCounter::kRequests), 8u);
+  for (ApiCounter c : {ApiCounter::kBadRequests, ApiCounter::kUnauthenticated,
+                       ApiCounter::kForbidden, ApiCounter::kNotFound, ApiCounter::kConflicts,
+                       ApiCounter::kExhausted, ApiCounter::kInternalErrors}) {
+    EXPECT_EQ(counters_.get(c), 1u) << kApiCounterNames[static_cast<size_t>(c)];
+  }
+  std::string text;
+  appendPrometheus(text, counters_);
+  EXPECT_NE(
+      text.find("# TYPE syn_guard_api_requests_total counter\nsyn_guard_api_requests_total 8\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("syn_guard_api_forbidden_total 1\n"), std::string::npos);
 }
 
 TEST_F(ApiTest, InvalidUtf8IsReplacedNotThrown) {
