@@ -305,7 +305,7 @@ int runSize(size_t n, int rounds, const std::string& db) {
   fleet.thread = std::thread([&] { fleet.ioc.run(); });
   auto t_connect = Steady::now();
   for (auto& c : fleet.clients) c->start();
-  auto allSynced = [&](uint64_t since_welcome_ns) {
+  auto allSynced = [&](int64_t since_welcome_ns) {
     for (const auto& a : fleet.agents) {
       if (a->welcomed_ns.load() < since_welcome_ns || a->applied.load() == 0) return false;
     }

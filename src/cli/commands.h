@@ -13,6 +13,8 @@ void registerControl(CLI::App& app,
                      int* exit_code);  // control_cmd.cpp: status, blocks, block, unblock
 void registerReplay(CLI::App& app, int* exit_code);  // replay_cmd.cpp
 void registerDemo(CLI::App& app, int* exit_code);    // demo_cmd.cpp
-void registerCtl(CLI::App& app, int* exit_code);     // ctl_cmd.cpp: the console's REST API client
+void registerConsole(CLI::App& app,
+                     int* exit_code);             // console_cmd.cpp: console, console token create
+void registerCtl(CLI::App& app, int* exit_code);  // ctl_cmd.cpp: the console's REST API client
 
 }  // namespace sg::cli

@@ -64,6 +64,8 @@ Result<void> DesiredState::setConnected(const std::string& name, bool connected)
   return Ok{};
 }
 
+void DesiredState::removeEndpoint(const std::string& name) { endpoints_.erase(name); }
+
 void DesiredState::logAll(uint64_t version, proto::DeltaOp op, std::optional<uint64_t> expires_at) {
   log_.append(Change{version, "", std::move(op), expires_at});
 }

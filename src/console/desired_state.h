@@ -72,6 +72,9 @@ class DesiredState {
   // ---- the fleet
   Result<void> upsertEndpoint(const std::string& name, const Labels& labels);
   Result<void> setConnected(const std::string& name, bool connected);
+  // A revoked endpoint leaves the fleet: no longer counted in blockStatus().
+  // Its changes stay in the log (they are never sent: it has no link).
+  void removeEndpoint(const std::string& name);
   const EndpointState* endpoint(const std::string& name) const;
   uint64_t desiredVersion(const std::string& name) const;
 

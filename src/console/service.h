@@ -153,6 +153,10 @@ class ConsoleService {
   // ---- time: expire blocks, end quiet floods, ping links, mark silent
   // endpoints offline. The caller runs it every ~second.
   virtual void tick() = 0;
+
+  // ---- observability: the console's own counters and gauges in Prometheus
+  // text format (the transport's come from net::appendPrometheus).
+  virtual std::string metricsText() { return {}; }
 };
 
 }  // namespace sg::console

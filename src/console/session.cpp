@@ -33,6 +33,11 @@ Result<Out> Session::onHello(const proto::Hello& hello) {
   Out out;
   out.emplace_back(proto::Welcome{clock_.nowNs(), correlator_.contiguousSeq(endpoint_)});
   SG_READ(catch_up, desired_.catchUp(endpoint_, hello.applied_version));
+  // What the agent runs counts as acknowledged when this console could have
+  // given it (e.g. an agent reconnecting already up to date sends no ack).
+  if (hello.applied_version <= desired_.desiredVersion(endpoint_)) {
+    SG_TRY(desired_.onAck(endpoint_, hello.applied_version));
+  }
   sent_version_ = hello.applied_version;
   if (*catch_up) {
     noteSent(**catch_up);
@@ -47,7 +52,7 @@ Result<Out> Session::onMessage(const proto::AgentMessage& message) {
   const uint64_t now = clock_.nowNs();
   Out out;
   if (const auto* report = std::get_if<proto::Report>(&message)) {
-    correlator_.onReport(endpoint_, offset_.offsetNs().value_or(0), *report);
+    last_report_ = correlator_.onReport(endpoint_, offset_.offsetNs().value_or(0), *report);
     out.emplace_back(proto::ReportAck{report->seq});  // duplicates too: the agent drops it
   } else if (const auto* ack = std::get_if<proto::Ack>(&message)) {
     SG_TRY(desired_.onAck(endpoint_, ack->version));

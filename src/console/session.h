@@ -44,6 +44,9 @@ class Session {
   const std::string& endpoint() const { return endpoint_; }
   const ClockOffset& offset() const { return offset_; }
   const std::optional<proto::Heartbeat>& lastHeartbeat() const { return heartbeat_; }
+  // What the last report did (which floods it changed, or that it was a
+  // duplicate): the link stores those floods before sending the report_ack.
+  const ReportOutcome& lastReport() const { return last_report_; }
 
  private:
   Result<std::vector<proto::ConsoleMessage>> onHello(const proto::Hello& hello);
@@ -59,6 +62,7 @@ class Session {
   std::optional<proto::Ping> outstanding_ping_;
   uint64_t next_nonce_ = 1;
   std::optional<proto::Heartbeat> heartbeat_;
+  ReportOutcome last_report_;
 };
 
 }  // namespace sg::console

@@ -60,6 +60,15 @@ TEST_F(SessionTest, ResumeUpToDateGetsOnlyWelcomeWithTheStoredSeq) {
   auto out = send(s, hello("web-1", /*applied=*/1, /*acked_seq=*/40));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<proto::Welcome>(out[0]).last_report_seq, 41u);
+  // It sends no ack (nothing was sent to it): its hello says what it runs.
+  EXPECT_EQ(desired_.endpoint("web-1")->acked_version, 1u);
+}
+
+TEST_F(SessionTest, AHelloClaimingAVersionNeverGivenIsNoAck) {
+  Session s(correlator_, desired_, clock_, "web-1");
+  auto out = send(s, hello("web-1", /*applied=*/99));
+  ASSERT_EQ(out.size(), 2u);  // welcome + snapshot
+  EXPECT_EQ(desired_.endpoint("web-1")->acked_version, 0u);
 }
 
 TEST_F(SessionTest, RefusesAnythingBeforeHelloAndAnotherAgentsName) {
@@ -78,8 +87,11 @@ TEST_F(SessionTest, ReportsAreAckedOnceStoredAndDuplicatesAckedAgain) {
   auto out = send(s, reportOf(1, 990 * kSec, 999 * kSec));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<proto::ReportAck>(out[0]).seq, 1u);
+  EXPECT_FALSE(s.lastReport().duplicate);
+  EXPECT_EQ(s.lastReport().changed.size(), 1u);        // what the link stores before the ack
   out = send(s, reportOf(1, 990 * kSec, 999 * kSec));  // resent after a lost ack
   EXPECT_EQ(std::get<proto::ReportAck>(out[0]).seq, 1u);
+  EXPECT_TRUE(s.lastReport().duplicate);
   EXPECT_EQ(correlator_.counters().reports, 1u);
   EXPECT_EQ(correlator_.counters().duplicate_reports, 1u);
 }

@@ -1,0 +1,200 @@
+// The agent link: the WebSocket handler of /v1/agent. Each connection gets a
+// Session named by the verified client certificate's CN; every frame is
+// parsed with the protocol's one parser (a bad frame closes the link,
+// counted), handed to the session, and its replies sent. A report's floods
+// and the endpoint's report seq are stored before its report_ack goes out.
+#include <chrono>
+
+#include "console/service_impl.h"
+#include "proto/codec.h"
+#include "proto/field_reader.h"
+
+namespace sg::console {
+
+namespace {
+
+class AgentLinkHandler final : public net::WsHandler {
+ public:
+  explicit AgentLinkHandler(ConsoleServiceImpl& service) : service_(service) {}
+  void onOpen(const std::shared_ptr<net::WsConnection>& conn) override {
+    service_.linkOpened(conn);
+  }
+  void onText(const std::shared_ptr<net::WsConnection>& conn, std::string text) override {
+    service_.linkText(conn, text);
+  }
+  void onClose(const std::shared_ptr<net::WsConnection>& conn, const std::string&) override {
+    service_.linkClosed(conn);
+  }
+
+ private:
+  ConsoleServiceImpl& service_;
+};
+
+}  // namespace
+
+std::shared_ptr<net::WsHandler> ConsoleServiceImpl::agentLink() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!handler_) handler_ = std::make_shared<AgentLinkHandler>(*this);
+  return handler_;
+}
+
+std::string ConsoleServiceImpl::agentRefusal(const net::PeerInfo& peer) const {
+  if (peer.cert_cn.empty()) return "no client certificate";
+  auto rec = records_.find(peer.cert_cn);
+  if (rec == records_.end()) return "unknown endpoint '" + peer.cert_cn + "'";
+  if (rec->second.revoked) return "endpoint '" + peer.cert_cn + "' is revoked";
+  // A certificate from before a re-enrollment no longer counts.
+  if (peer.cert_sha256.empty() || peer.cert_sha256 != rec->second.credential_hash) {
+    return "certificate of '" + peer.cert_cn + "' is not its current one";
+  }
+  return "";
+}
+
+std::optional<net::HttpResponse> ConsoleServiceImpl::authorizeAgent(
+    const net::HttpRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string why = agentRefusal(request.peer);
+  if (why.empty()) return std::nullopt;
+  ++counters_.agents_refused;
+  return net::errorResponse(403, "forbidden", why);
+}
+
+void ConsoleServiceImpl::linkOpened(const std::shared_ptr<net::WsConnection>& conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Checked again: the endpoint may have been revoked since the upgrade began.
+  if (!agentRefusal(conn->peer()).empty()) {
+    ++counters_.agents_refused;
+    conn->close();
+    return;
+  }
+  const std::string& name = conn->peer().cert_cn;
+  if (auto old = link_of_.find(name); old != link_of_.end()) {
+    ++counters_.links_replaced;
+    dropLink(links_.find(old->second));
+  }
+  Link link;
+  link.conn = conn;
+  link.session = std::make_unique<Session>(*correlator_, *desired_, clock_, name);
+  link.last_in_ns = clock_.nowNs();
+  link.last_ping_ns = link.last_in_ns;
+  links_[conn->id()] = std::move(link);
+  link_of_[name] = conn->id();
+}
+
+void ConsoleServiceImpl::linkClosed(const std::shared_ptr<net::WsConnection>& conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = links_.find(conn->id());
+  if (it != links_.end()) dropLink(it);
+}
+
+void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
+  if (it == links_.end()) return;
+  it->second.conn->close();
+  const std::string name = it->second.session->endpoint();
+  if (auto l = link_of_.find(name); l != link_of_.end() && l->second == it->first) {
+    link_of_.erase(l);
+  }
+  links_.erase(it);  // the session marks the endpoint disconnected
+}
+
+void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) {
+  if (link.conn->send(proto::encode(message))) ++counters_.messages_out;
+}
+
+void ConsoleServiceImpl::recordLatency(const Link& link, const proto::Report& report) {
+  const std::optional<int64_t> offset = link.session->offset().offsetNs();
+  if (!offset) return;  // before the first pong: no clock to compare with
+  const auto now = static_cast<int64_t>(clock_.nowNs());
+  for (const proto::Event& e : report.events) {
+    const int64_t at = static_cast<int64_t>(e.detected_ns) - *offset;
+    if (at <= now) report_latency_.add(static_cast<double>(now - at) / 1e6);
+  }
+}
+
+void ConsoleServiceImpl::fanOut() {
+  const auto started = std::chrono::steady_clock::now();
+  ++counters_.fanouts;
+  std::vector<uint64_t> broken;
+  for (auto& [id, link] : links_) {
+    auto push = link.session->pushIfBehind();
+    if (!push) {
+      broken.push_back(id);
+      continue;
+    }
+    if (*push) {
+      send(link, **push);
+      ++counters_.fanout_sends;
+    }
+  }
+  for (uint64_t id : broken) dropLink(links_.find(id));
+  fanout_time_.add(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count());
+}
+
+void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn,
+                                  const std::string& text) {
+  auto parsed = proto::parseAgentMessage(text);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = links_.find(conn->id());
+  if (it == links_.end()) {  // replaced, revoked or reaped: nothing more from it
+    conn->close();
+    return;
+  }
+  if (!parsed) {
+    ++counters_.bad_messages;
+    dropLink(it);
+    return;
+  }
+  ++counters_.messages_in;
+  Link& link = it->second;
+  link.last_in_ns = clock_.nowNs();
+  auto out = link.session->onMessage(*parsed);
+  if (!out) {
+    ++counters_.protocol_errors;
+    dropLink(it);
+    return;
+  }
+  onAgentMessage(link, *parsed, *out);
+  for (const auto& m : *out) send(link, m);
+}
+
+// Bookkeeping after the session took a message: what must be stored before
+// the replies go out, and what the views show.
+void ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& message,
+                                        std::vector<proto::ConsoleMessage>& out) {
+  const std::string& name = link.session->endpoint();
+  EndpointRecord& rec = records_[name];
+  if (std::holds_alternative<proto::Report>(message)) {
+    const ReportOutcome& outcome = link.session->lastReport();
+    if (outcome.duplicate) return;  // stored before: ack again
+    const TimeBase base = timeBase();
+    bool stored = true;
+    for (uint64_t id : outcome.changed) stored = stored && saveFlood(id, base).ok();
+    rec.last_report_seq = correlator_->contiguousSeq(name);
+    stored = stored && store_->putEndpoint(rec).ok();
+    if (stored) {
+      dirty_.erase(name);
+      ++counters_.reports;
+      recordLatency(link, std::get<proto::Report>(message));
+      return;
+    }
+    // Not stored: no ack, so the agent keeps the report and sends it again.
+    ++counters_.store_errors;
+    std::erase_if(out, [](const proto::ConsoleMessage& m) {
+      return std::holds_alternative<proto::ReportAck>(m);
+    });
+  } else if (std::holds_alternative<proto::Ack>(message) ||
+             std::holds_alternative<proto::Nack>(message)) {
+    if (const EndpointState* ep = desired_->endpoint(name)) {
+      rec.applied_version = ep->acked_version;
+      dirty_.insert(name);
+    }
+  } else if (const auto* hb = std::get_if<proto::Heartbeat>(&message)) {
+    rec.last_heartbeat_ms = wall_();
+    liveness_[name].active_blocks = hb->active_blocks;
+    dirty_.insert(name);
+  }
+}
+
+}  // namespace sg::console

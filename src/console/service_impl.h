@@ -1,0 +1,162 @@
+// The ConsoleService implementation (private to src/console): the logic
+// objects, the store, the live agent links, all under one mutex. Split by
+// concern: service.cpp (open, restore, reads), service_actions.cpp (operator
+// actions), service_enroll.cpp (enrollment, tokens, authentication),
+// agent_link.cpp (the WebSocket handler and its sessions), service_tick.cpp.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "console/flood_json.h"
+#include "console/service.h"
+#include "console/session.h"
+#include "pki/ossl_handle.h"
+
+namespace sg::console {
+
+// Counted by the service (the transport counts its own: net::NetCounters).
+struct ServiceCounters {
+  std::atomic<uint64_t> agents_refused{0};   // unknown, revoked or stale certificate: 403/closed
+  std::atomic<uint64_t> links_replaced{0};   // a second link for one endpoint closed the first
+  std::atomic<uint64_t> messages_in{0};      // agent messages parsed
+  std::atomic<uint64_t> messages_out{0};     // console messages queued
+  std::atomic<uint64_t> bad_messages{0};     // unparsable: link closed
+  std::atomic<uint64_t> protocol_errors{0};  // refused by the session: link closed
+  std::atomic<uint64_t> store_errors{0};     // a write failed (reports are then not acked)
+  std::atomic<uint64_t> reports{0};          // reports stored and acked
+  std::atomic<uint64_t> fanouts{0};          // changes pushed to the links
+  std::atomic<uint64_t> fanout_sends{0};     // deltas/snapshots sent by them
+  std::atomic<uint64_t> auth_failures{0};    // API tokens refused
+  std::atomic<uint64_t> enroll_failures{0};  // enrollments refused
+};
+
+// A Prometheus histogram of durations in milliseconds (guarded by the
+// service's mutex).
+class MsHistogram {
+ public:
+  static constexpr std::array<double, 12> kBoundsMs = {1,   2,   5,   10,   25,   50,
+                                                       100, 250, 500, 1000, 2500, 5000};
+  void add(double ms);
+  void render(std::string& out, const char* name, const char* help) const;
+
+ private:
+  std::array<uint64_t, kBoundsMs.size()> buckets_{};  // cumulative at render time
+  uint64_t count_ = 0;
+  double sum_ms_ = 0;
+};
+
+class ConsoleServiceImpl final : public ConsoleService {
+ public:
+  ConsoleServiceImpl(std::unique_ptr<Store> store, ConsoleOptions options, Clock& clock,
+                     WallClock wall);
+  ~ConsoleServiceImpl() override;
+  // Reads everything back from the store (open() calls it once).
+  Result<void> restore(const std::string& ca_cert_pem, const std::string& ca_key_pem);
+
+  Result<Actor> authenticate(const std::string& authorization) override;
+  Result<std::vector<EndpointView>> endpoints() override;
+  Result<std::vector<FloodView>> floods(bool include_ended) override;
+  Result<FloodView> flood(uint64_t id) override;
+  Result<std::vector<BlockView>> blocks() override;
+  Result<std::vector<IncidentRecord>> incidents() override;
+  Result<std::vector<Policy>> policies() override;
+  Result<std::vector<AuditRecord>> audit(uint64_t after_id, size_t limit) override;
+  uint64_t resourceVersion() override;
+  Result<uint64_t> block(const Actor& who, const Prefix& source, std::optional<Nanos> ttl,
+                         const std::string& reason) override;
+  Result<uint64_t> unblock(const Actor& who, const Prefix& source) override;
+  Result<uint64_t> isolate(const Actor& who, const std::string& endpoint,
+                           const std::string& reason) override;
+  Result<uint64_t> release(const Actor& who, const std::string& endpoint) override;
+  Result<uint64_t> setPolicy(const Actor& who, Policy policy) override;
+  Result<uint64_t> deletePolicy(const Actor& who, const std::string& name) override;
+  Result<uint64_t> escalate(const Actor& who, uint64_t flood_id, const std::string& note) override;
+  Result<std::string> createApiToken(const Actor& who, const std::string& name, Role role) override;
+  Result<std::string> createEnrollmentToken(const Actor& who, const Labels& labels,
+                                            std::optional<Nanos> ttl) override;
+  Result<void> revokeEndpoint(const Actor& who, const std::string& endpoint) override;
+  Result<EnrollResult> enroll(const std::string& token, const std::string& csr_pem,
+                              const std::string& name) override;
+  std::shared_ptr<net::WsHandler> agentLink() override;
+  std::optional<net::HttpResponse> authorizeAgent(const net::HttpRequest& request) override;
+  void tick() override;
+  std::string metricsText() override;
+
+  // ---- the agent link's handler calls these (agent_link.cpp)
+  void linkOpened(const std::shared_ptr<net::WsConnection>& conn);
+  void linkText(const std::shared_ptr<net::WsConnection>& conn, const std::string& text);
+  void linkClosed(const std::shared_ptr<net::WsConnection>& conn);
+
+  const ServiceCounters& counters() const { return counters_; }
+
+ private:
+  struct Link {
+    std::shared_ptr<net::WsConnection> conn;
+    std::unique_ptr<Session> session;
+    uint64_t last_in_ns = 0;    // console clock: last message from the agent
+    uint64_t last_ping_ns = 0;  // console clock: last ping sent
+  };
+  // What an endpoint reported in its last heartbeat (kept while offline too).
+  struct Liveness {
+    uint32_t active_blocks = 0;
+  };
+
+  TimeBase timeBase() const { return TimeBase{clock_.nowNs(), wall_()}; }
+  FloodView viewOf(const Flood& f, const TimeBase& base) const;
+  Result<void> requireRole(const Actor& who, Role needed, const char* action) const;
+  // Appends to the audit log; a failure fails the action.
+  Result<void> auditLocked(const std::string& actor, const std::string& action,
+                           const std::string& target, const std::string& details);
+  Result<void> saveVersion();
+  Result<void> saveFlood(uint64_t id, const TimeBase& base);
+  Result<void> saveBlock(const GlobalBlock& block, const TimeBase& base);
+  // Every active session's pushIfBehind(), sent on its link.
+  void fanOut();
+  void send(Link& link, const proto::ConsoleMessage& message);
+  // Closes the link and forgets its session.
+  void dropLink(std::map<uint64_t, Link>::iterator it);
+  // Why an agent's certificate may not open a link ("" when it may).
+  std::string agentRefusal(const net::PeerInfo& peer) const;
+  // After the records change: the fleet the CRITICAL fraction is taken of.
+  void updateFleetSize();
+  void onAgentMessage(Link& link, const proto::AgentMessage& message,
+                      std::vector<proto::ConsoleMessage>& out);
+  void recordLatency(const Link& link, const proto::Report& report);
+  void flushDirty();
+  void pingAndReap();
+
+  mutable std::mutex mu_;
+  std::unique_ptr<Store> store_;
+  ConsoleOptions options_;
+  Clock& clock_;
+  WallClock wall_;
+  std::string ca_pem_;
+  std::string ca_pin_;
+  pki::X509Cert ca_cert_;
+  pki::EvpPkey ca_key_;
+  std::unique_ptr<Correlator> correlator_;
+  std::unique_ptr<DesiredState> desired_;
+  std::map<std::string, EndpointRecord> records_;  // every endpoint ever enrolled
+  std::map<std::string, int64_t> block_added_ms_;  // by prefix text
+  std::map<std::string, Liveness> liveness_;       // by endpoint
+  std::set<std::string> dirty_;                    // records not yet written back
+  std::map<uint64_t, Link> links_;                 // by connection id
+  std::map<std::string, uint64_t> link_of_;        // endpoint -> connection id
+  std::shared_ptr<net::WsHandler> handler_;
+  ServiceCounters counters_;
+  // Agent event (detected_ns, by the link's measured clock offset) to stored.
+  MsHistogram report_latency_;
+  // One fan-out: every link's delta or snapshot queued.
+  MsHistogram fanout_time_;
+};
+
+// [A-Za-z0-9._-]{1,64}
+bool validEndpointName(const std::string& name);
+
+}  // namespace sg::console
