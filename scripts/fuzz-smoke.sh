@@ -3,7 +3,7 @@
 # for FUZZ_SECONDS (default 20) over a copy of its seed corpus; fails on any
 # crash, leak or sanitizer report. New inputs land in fuzz/corpus-<name>/
 # (git-ignored), never in the committed seeds.
-#   scripts/fuzz-smoke.sh            # all targets (config, control, packet, pcap)
+#   scripts/fuzz-smoke.sh            # all targets (fuzz/*_fuzz.cpp)
 #   FUZZ_SECONDS=300 scripts/fuzz-smoke.sh packet_fuzz
 set -euo pipefail
 

@@ -14,6 +14,7 @@ void registerControl(CLI::App& app,
 void registerReplay(CLI::App& app, int* exit_code);  // replay_cmd.cpp
 void registerDemo(CLI::App& app, int* exit_code);    // demo_cmd.cpp
 void registerConsole(CLI::App& app,
-                     int* exit_code);  // console_cmd.cpp: console, console token create
+                     int* exit_code);             // console_cmd.cpp: console, console token create
+void registerCtl(CLI::App& app, int* exit_code);  // ctl_cmd.cpp: the console's REST API client
 
 }  // namespace sg::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   sg::cli::registerReplay(app, &exit_code);
   sg::cli::registerDemo(app, &exit_code);
   sg::cli::registerConsole(app, &exit_code);
+  sg::cli::registerCtl(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,13 +3,14 @@
 // token ("Authorization: Bearer sgA_...") and checked against its role.
 #pragma once
 
+#include "console/api_counters.h"
 #include "console/service.h"
 #include "net/router.h"
 
 namespace sg::console {
 
-// Adds every /v1/... route of the REST API to `router`; `service` must
-// outlive it.
-void addApiRoutes(net::Router& router, ConsoleService& service);
+// Adds every /v1/... route of the REST API to `router`; `service` (and
+// `counters`, when given: every answer counted by outcome) must outlive it.
+void addApiRoutes(net::Router& router, ConsoleService& service, ApiCounters* counters = nullptr);
 
 }  // namespace sg::console
