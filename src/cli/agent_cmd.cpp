@@ -29,6 +29,7 @@ int exitCodeFor(const Error& e) {
     case Errc::kNotFound:
     case Errc::kAlreadyExists:
     case Errc::kPermissionDenied:
+    case Errc::kUnauthenticated:  // a refused enrollment token
       return 2;
     default:
       return 1;
@@ -62,6 +63,11 @@ int runAgent(const AgentFlags& flags) {
   if (auto caps = checkAgentCapabilities(); !caps) return fail(caps.error());
 
   agent::EventLog log(cfg.log_format, stdout);
+  // Enrollment and credentials before anything touches the kernel: a bad
+  // token or URL changes nothing on the host.
+  auto link = agent::AgentLink::open(
+      {flags.console_url, flags.enroll_token, flags.name, cfg.state_dir}, log);
+  if (!link) return fail(link.error());
   // Isolation first, before XDP or nftables: a recorded isolation is back in
   // force before anything else of this agent runs. Independent of --enforcer.
   auto isolator = Isolator::create({cfg.state_dir, cfg.nft_table + "_isolation"});
@@ -96,6 +102,7 @@ int runAgent(const AgentFlags& flags) {
     parts.enforcer = std::move(*nft);
   }
   parts.store = std::make_unique<agent::FileBlockStore>(cfg.state_dir);
+  parts.link = std::move(*link);
   parts.isolation = std::move(*isolator);
   parts.interfaces = cfg.interfaces;
   parts.ifname = ifName;
