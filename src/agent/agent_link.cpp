@@ -93,6 +93,16 @@ Result<std::unique_ptr<AgentLink>> AgentLink::open(const AgentLinkSetup& setup, 
   o.core.name = creds->name;
   o.core.agent_version = SG_AGENT_VERSION;
   o.core.state_dir = setup.state_dir;
+  o.on_state = [&log, url = url->text](bool up, const std::string& reason) {
+    if (up) {
+      log.emit("console_connected", {{"console", url}});
+    } else {
+      log.emit("console_disconnected",
+               {{"console", url},
+                {"reason", reason},
+                {"note", "protecting on local decisions; reports are queued, retrying"}});
+    }
+  };
   SG_READ(link, ConsoleLink::create(std::move(o), monoClock()));
   return std::make_unique<AgentLink>(std::move(*link), setup.state_dir);
 }

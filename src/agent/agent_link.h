@@ -35,7 +35,8 @@ class AgentLink {
  public:
   // nullptr when there is no --console (the agent runs alone). Enrolls first
   // when a token is given; otherwise needs the credentials of an earlier
-  // enrollment with this console. Logs "enrolled".
+  // enrollment with this console. Logs "enrolled", and later
+  // "console_connected" / "console_disconnected" (`log` must outlive it).
   static Result<std::unique_ptr<AgentLink>> open(const AgentLinkSetup& setup, EventLog& log);
   // For tests: an already made link.
   AgentLink(std::unique_ptr<ConsoleLink> link, std::string state_dir);

@@ -135,6 +135,7 @@ class AgentLinkLoopbackTest : public ::testing::Test {
     o.core.name = "ep-7";
     o.core.agent_version = "0.1.0";
     o.core.state_dir = dir_;
+    o.on_state = [this](bool up, const std::string&) { ++(up ? ups_ : downs_); };
     auto link = ConsoleLink::create(std::move(o), clock_);
     ASSERT_OK(link);
     link_ = std::make_unique<AgentLink>(std::move(*link), dir_);
@@ -188,6 +189,7 @@ class AgentLinkLoopbackTest : public ::testing::Test {
   std::shared_ptr<TestConsole> console_ = std::make_shared<TestConsole>(clock_);
   std::shared_ptr<net::Server> server_;
   std::unique_ptr<AgentLink> link_;
+  std::atomic<int> ups_{0}, downs_{0};
 };
 
 TEST_F(AgentLinkLoopbackTest, SnapshotDeltaReportsAndResumeAfterTheConsoleRestarts) {
@@ -228,6 +230,9 @@ TEST_F(AgentLinkLoopbackTest, SnapshotDeltaReportsAndResumeAfterTheConsoleRestar
   ASSERT_TRUE(pump([&] { return console_->sawFlood("198.51.100.8"); }));
   ASSERT_TRUE(pump([&] { return link_->statusJson()["queue_depth"] == 0; }));
   EXPECT_GE(link_->statusJson()["connects"].get<int>(), 2);
+  // Logged once per outage, not once per retry.
+  EXPECT_EQ(ups_.load(), 2);
+  EXPECT_EQ(downs_.load(), 1);
   // Heartbeats (every 100 ms here) carry the applied version and the blocks.
   ASSERT_TRUE(pump([&] {
     std::lock_guard<std::mutex> lock(console_->mu);

@@ -8,15 +8,24 @@ namespace {
 
 class Handler final : public net::WsClientHandler {
  public:
-  explicit Handler(ConsoleLinkCore& core) : core_(core) {}
-  void onConnected() override { core_.onConnected(); }
+  using OnState = std::function<void(bool, const std::string&)>;
+  Handler(ConsoleLinkCore& core, OnState on_state) : core_(core), on_state_(std::move(on_state)) {}
+  void onConnected() override {
+    core_.onConnected();
+    if (on_state_) on_state_(true, "");
+    announced_down_ = false;
+  }
   void onText(std::string text) override { core_.onText(text); }
   void onDisconnected(const std::string& reason, std::chrono::milliseconds) override {
     core_.onDisconnected(reason);
+    if (on_state_ && !announced_down_) on_state_(false, reason);
+    announced_down_ = true;
   }
 
  private:
   ConsoleLinkCore& core_;
+  OnState on_state_;
+  bool announced_down_ = false;  // callbacks run one at a time (the client's strand)
 };
 
 class ClientTransport final : public LinkTransport {
@@ -45,7 +54,8 @@ Result<std::unique_ptr<ConsoleLink>> ConsoleLink::create(ConsoleLinkOptions opti
   o.tls = link->options_.tls;
   o.backoff = link->options_.backoff;
   o.connect_timeout = link->options_.connect_timeout;
-  auto client = net::WsClient::create(link->ioc_, o, std::make_shared<Handler>(*link->core_));
+  auto client = net::WsClient::create(
+      link->ioc_, o, std::make_shared<Handler>(*link->core_, link->options_.on_state));
   if (!client) return client.error();
   link->client_ = std::move(*client);
   return link;

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,6 +29,10 @@ struct ConsoleLinkOptions {
   std::chrono::milliseconds heartbeat{5000};
   std::chrono::milliseconds connect_timeout{10'000};
   LinkCoreOptions core;
+  // Called on the link's thread when the link comes up, and when it goes
+  // down after having been up or at the first failed attempt (not on every
+  // retry): (up, why it went down).
+  std::function<void(bool up, const std::string& reason)> on_state;
 };
 
 class ConsoleLink {

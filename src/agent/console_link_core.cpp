@@ -164,6 +164,7 @@ void ConsoleLinkCore::heartbeatDue() {
   if (!connected_ || !welcomed_) return;
   inbox_.emplace_back(generation_, HeartbeatDue{});
   wake();
+  flush();  // a report the transport refused (its queue was full) goes now
 }
 
 void ConsoleLinkCore::report(const proto::Event& event) {
