@@ -20,7 +20,7 @@ namespace sg::agent {
 namespace {
 
 constexpr unsigned kSecretMode = 0600;
-constexpr size_t kMaxNameBytes = 253;
+constexpr size_t kMaxNameBytes = 64;  // what the console accepts
 
 const char* const kKeyFile = "agent.key";
 const char* const kCertFile = "agent.crt";
@@ -126,7 +126,7 @@ Result<ConsoleUrl> parseConsoleUrl(std::string_view text) {
 
 Result<void> validateEndpointName(const std::string& name) {
   if (name.empty() || name.size() > kMaxNameBytes) {
-    return Error(Errc::kInvalidArgument, "endpoint name must have 1 to 253 characters");
+    return Error(Errc::kInvalidArgument, "endpoint name must have 1 to 64 characters");
   }
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

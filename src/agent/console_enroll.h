@@ -57,7 +57,7 @@ struct EnrollRequest {
 // re-enrolls and replaces them. Errors never echo the token's secret.
 Result<ConsoleCredentials> enroll(const EnrollRequest& request, const EnrollPost& post = {});
 
-// [A-Za-z0-9._-]{1,253}: what the protocol accepts as an endpoint name.
+// [A-Za-z0-9._-]{1,64}: what the console accepts as an endpoint name.
 Result<void> validateEndpointName(const std::string& name);
 std::string defaultEndpointName();  // the hostname
 

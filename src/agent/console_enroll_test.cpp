@@ -40,7 +40,7 @@ TEST(EndpointName, OnlyTheProtocolsCharacters) {
   EXPECT_OK(validateEndpointName("web-1.dc_2"));
   EXPECT_FALSE(validateEndpointName("").ok());
   EXPECT_FALSE(validateEndpointName("web 1").ok());
-  EXPECT_FALSE(validateEndpointName(std::string(254, 'a')).ok());
+  EXPECT_FALSE(validateEndpointName(std::string(65, 'a')).ok());
 }
 
 // A console's enrollment endpoint in memory: checks the token, signs the CSR.
