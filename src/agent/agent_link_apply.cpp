@@ -91,10 +91,21 @@ Result<void> LinkApplier::removeConsoleBlock(const Prefix& source) {
   return Ok{};
 }
 
-void LinkApplier::applyBlock(const proto::BlockEntry& e, std::vector<proto::NackItem>& items) {
+std::set<std::string> LinkApplier::heldSources() const {
+  std::set<std::string> held;
+  if (auto listed = host_.book->blocksJson(); listed.ok()) {
+    for (const auto& b : *listed) held.insert(b.value("src", ""));
+  }
+  return held;
+}
+
+void LinkApplier::applyBlock(const proto::BlockEntry& e, std::vector<proto::NackItem>& items,
+                             const std::set<std::string>* held) {
   if (e.expires_in_ms && *e.expires_in_ms == 0) return;  // ended in transit
   for (const auto& r : state_.blocks) {
     if (!(r.source == e.source)) continue;
+    // Unblocked locally since (`syn-guard unblock`): a snapshot puts it back.
+    if (held != nullptr && !held->count(keyOf(r.source))) break;
     if (!r.expires_unix_ms && !e.expires_in_ms) return;  // the same permanent block
     if (r.expires_unix_ms && e.expires_in_ms) {
       const uint64_t want = host_.wall_ms() + *e.expires_in_ms;
@@ -212,7 +223,8 @@ proto::AgentMessage LinkApplier::apply(const proto::Snapshot& s) {
       items.push_back(item("block_remove", p.str(), r.error().message()));
     }
   }
-  for (const auto& b : s.blocks) applyBlock(b, items);
+  const std::set<std::string> held = heldSources();
+  for (const auto& b : s.blocks) applyBlock(b, items, &held);
   applyIsolation(s.isolation.on, s.isolation.allowed_peers, /*from_snapshot=*/true, items);
   applyPolicy(s.policy, items);
   applying_ = false;
@@ -261,10 +273,7 @@ Result<void> LinkApplier::restore() {
     state_.policy = p;  // kept even when refused now: the console's answer stands
   }
   // The console's blocks a restart lost (no pinned table, a failed store).
-  std::set<std::string> held;
-  if (auto listed = host_.book->blocksJson(); listed.ok()) {
-    for (const auto& b : *listed) held.insert(b.value("src", ""));
-  }
+  const std::set<std::string> held = heldSources();
   const uint64_t now = host_.wall_ms();
   std::vector<ConsoleBlockRecord> records = state_.blocks;
   for (const auto& r : records) {

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,7 +85,11 @@ class LinkApplier {
     Nanos window{0};
     Nanos block_duration{0};
   };
-  void applyBlock(const proto::BlockEntry& b, std::vector<proto::NackItem>& items);
+  // `held`: the sources the book holds now (a snapshot re-applies a console
+  // block removed locally); null: trust the record (deltas).
+  void applyBlock(const proto::BlockEntry& b, std::vector<proto::NackItem>& items,
+                  const std::set<std::string>* held = nullptr);
+  std::set<std::string> heldSources() const;
   void applyIsolation(bool on, const std::vector<Prefix>& peers, bool from_snapshot,
                       std::vector<proto::NackItem>& items);
   void applyPolicy(const proto::PolicyParams& p, std::vector<proto::NackItem>& items);

@@ -120,6 +120,11 @@ TEST_F(LinkApplierTest, SnapshotReplacesTheConsolesBlocksAndLeavesLocalDetection
   EXPECT_EQ(std::get<proto::Ack>(a->apply(s)).version, 2u);
   EXPECT_EQ(held(), (std::vector<std::string>{"192.0.2.2", "192.0.2.3", "192.0.2.50"}));
   EXPECT_EQ(a->appliedVersion(), 2u);
+  // Unblocked on the host (`syn-guard unblock`): the next snapshot puts it back.
+  ASSERT_OK(book_->unblock(*parseAddress("192.0.2.3")));
+  s.version = 3;
+  EXPECT_EQ(std::get<proto::Ack>(a->apply(s)).version, 3u);
+  EXPECT_EQ(held(), (std::vector<std::string>{"192.0.2.2", "192.0.2.3", "192.0.2.50"}));
 }
 
 TEST_F(LinkApplierTest, DeltaOpsApplyInOrderAndAStaleDeltaChangesNothing) {
