@@ -175,7 +175,13 @@ Result<std::optional<ConsoleCredentials>> loadCredentials(const std::string& sta
 
 Result<void> saveCredentials(const std::string& state_dir, const ConsoleCredentials& c) {
   SG_TRY(ensureDir(state_dir));
-  // The key and certificates first, console.json last: it marks the set complete.
+  // console.json marks the set complete: gone while the parts are replaced,
+  // written last, so a failure half-way never pairs a new key with an old
+  // certificate (the agent then says it is not enrolled).
+  if (::unlink(pathIn(state_dir, kConsoleFile).c_str()) != 0 && errno != ENOENT) {
+    return Error(Errc::kIo,
+                 "removing " + pathIn(state_dir, kConsoleFile) + ": " + std::strerror(errno));
+  }
   SG_TRY(writeFileAtomic(pathIn(state_dir, kKeyFile), c.key_pem, kSecretMode));
   SG_TRY(writeFileAtomic(pathIn(state_dir, kCertFile), c.cert_pem, kSecretMode));
   SG_TRY(writeFileAtomic(pathIn(state_dir, kCaFile), c.ca_pem, kSecretMode));
