@@ -67,6 +67,7 @@ void Agent::reload() {
   AgentConfig cfg = *next;
   // Keep what only a restart can change; apply the rest live.
   std::vector<std::string> restart = keepRestartOnly(config_, &cfg);
+  if (parts_.link) parts_.link->overlay(cfg);  // a console policy stays in force
   if (auto r = applyConfig(cfg); !r) {
     log_.emit("config_rejected", {{"error", r.error().message()}});
     return;
@@ -127,6 +128,7 @@ nlohmann::json Agent::statusJson() {
   j["blocks"] = book_->knownBlocks();
   j["block_capacity"] = parts_.sensor->blockCapacity();
   j["rss_bytes"] = residentBytes();
+  if (parts_.link) j["console"] = parts_.link->statusJson();
   return j;
 }
 
@@ -143,7 +145,36 @@ MetricsValues Agent::metricsValues() {
   g.source_capacity = parts_.sensor->sourceCapacity();
   g.interfaces = parts_.interfaces.size();
   g.rss_bytes = residentBytes();
+  if (parts_.link) v.extra = parts_.link->metricsText();
   return v;
+}
+
+LinkApplyHost Agent::linkHost() {
+  LinkApplyHost h;
+  h.book = book_.get();
+  h.isolation = parts_.isolation.get();
+  h.config = [this] { return config_; };
+  h.allowlist = [this] { return kernelAllowlist(config_, parts_.implicit_allow); };
+  h.apply_config = [this](const AgentConfig& cfg) -> Result<void> {
+    SG_TRY(applyConfig(cfg));
+    config_ = cfg;
+    log_.emit("config_applied", {{"from", "console"},
+                                 {"threshold", cfg.threshold},
+                                 {"window_ms", cfg.window.count() / 1'000'000},
+                                 {"block_ms", cfg.block_duration.count() / 1'000'000}});
+    return Ok{};
+  };
+  return h;
+}
+
+std::map<std::string, uint64_t> Agent::heartbeatCounters() {
+  std::map<std::string, uint64_t> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto c = parts_.sensor->readCounters(); c.ok()) {
+    c->c[SG_CNT_DROPPED] += book_->enforcerDrops();
+    for (int i = 0; i < SG_CNT__MAX; i++) out[counterName(i)] = c->c[i];
+  }
+  return out;
 }
 
 nlohmann::json Agent::handleRequest(const std::string& line) {
@@ -220,6 +251,9 @@ Result<void> Agent::run() {
     book_->restore();
     book_->sweep();
   }
+  if (parts_.link) {
+    SG_TRY(parts_.link->attach(linkHost(), log_, [this] { return heartbeatCounters(); }));
+  }
   auto control = ControlServer::open(config_.control_socket, [this](const std::string& line) {
     return handleRequest(line).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   });
@@ -246,7 +280,8 @@ Result<void> Agent::run() {
   int events_fd = parts_.sensor->eventsFd();
   if (add(sig.get()) || add(control->fd()) || add(exchange.requestFd()) || add(timer.get()) ||
       (events_fd >= 0 && add(events_fd)) ||
-      (parts_.host_changes_fd >= 0 && add(parts_.host_changes_fd))) {
+      (parts_.host_changes_fd >= 0 && add(parts_.host_changes_fd)) ||
+      (parts_.link && add(parts_.link->wakeFd()))) {
     return sysError("epoll_ctl");
   }
   armTimer(timer.get());
@@ -285,6 +320,9 @@ Result<void> Agent::run() {
         exchange.publish(metricsValues());
       } else if (fd == parts_.host_changes_fd) {
         refreshHostAddresses();
+      } else if (parts_.link && fd == parts_.link->wakeFd()) {
+        parts_.link->onWake();  // blocks and policy: re-arm for their expiries
+        rearm = true;
       } else if (fd == timer.get()) {
         uint64_t ticks;
         (void)!read(timer.get(), &ticks, sizeof ticks);
@@ -295,6 +333,7 @@ Result<void> Agent::run() {
     }
     if (rearm) armTimer(timer.get());
   }
+  if (parts_.link) parts_.link->stop();
   metrics.reset();  // before `exchange`, which its thread uses
   ::unlink(config_.control_socket.c_str());
   return Ok{};

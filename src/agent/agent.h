@@ -2,7 +2,9 @@
 // ring buffer, the signals (signalfd: SIGTERM/SIGINT stop, SIGHUP reloads),
 // the control socket (ControlServer: non-blocking, clients cut off at a
 // deadline), the metrics requests (MetricsExchange) and a timer armed for the
-// next block expiry (plus a slow reconcile tick) — so an idle agent sleeps.
+// next block expiry (plus a slow reconcile tick) — so an idle agent sleeps —
+// and, with a console, the link's inbox (AgentLink: the connection runs on
+// its own thread, the desired state is applied here).
 // The metrics endpoint (MetricsServer, Boost.Beast) runs on its own thread and
 // only sees snapshots the loop publishes, so no client can delay the event
 // path or another client.
@@ -10,12 +12,14 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "agent/agent_link.h"
 #include "agent/block_book.h"
 #include "agent/event_log.h"
 #include "agent/metrics.h"
@@ -47,6 +51,8 @@ struct AgentParts {
   // Endpoint isolation, asked for over the control socket (isolate/release,
   // see isolation_control.h); null: this agent cannot isolate.
   std::unique_ptr<IsolationPort> isolation;
+  // The link to the console (agent_link.h); null: the agent runs alone.
+  std::unique_ptr<AgentLink> link;
   // Extra fields for the "ready" event (modes per interface, ...).
   nlohmann::json ready_fields = nlohmann::json::object();
 };
@@ -70,6 +76,8 @@ class Agent {
   void reload();
   void refreshHostAddresses();
   void armTimer(int timer_fd);
+  LinkApplyHost linkHost();
+  std::map<std::string, uint64_t> heartbeatCounters();
 
   AgentConfig config_;
   AgentParts parts_;

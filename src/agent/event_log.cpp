@@ -38,10 +38,20 @@ std::string EventLog::render(const std::string& event, const nlohmann::json& fie
 
 void EventLog::emit(const std::string& event, const nlohmann::json& fields) {
   std::string line = render(event, fields, nowRfc3339());
+  Observer observer;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fputs(line.c_str(), out_);
+    std::fputc('\n', out_);
+    std::fflush(out_);
+    observer = observer_;
+  }
+  if (observer) observer(event, fields);
+}
+
+void EventLog::setObserver(Observer observer) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::fputs(line.c_str(), out_);
-  std::fputc('\n', out_);
-  std::fflush(out_);
+  observer_ = std::move(observer);
 }
 
 }  // namespace sg::agent

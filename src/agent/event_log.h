@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,6 +19,10 @@ class EventLog {
 
   // `fields` must be an object; "event" and "ts" are added first.
   void emit(const std::string& event, const nlohmann::json& fields = nlohmann::json::object());
+  // Also hands each event to `observer` after writing it, on the emitting
+  // thread (the console link turns block changes into reports). Empty: none.
+  using Observer = std::function<void(const std::string& event, const nlohmann::json& fields)>;
+  void setObserver(Observer observer);
   // Renders one line without writing it (tests).
   std::string render(const std::string& event, const nlohmann::json& fields,
                      const std::string& ts) const;
@@ -27,6 +32,7 @@ class EventLog {
   LogFormat format_;
   std::FILE* out_;
   std::mutex mu_;
+  Observer observer_;
 };
 
 }  // namespace sg::agent

@@ -31,9 +31,10 @@ struct MetricsValues {
   sg_counters kernel{};
   BookCounters book;
   Gauges gauges;
+  std::string extra;  // more exposition text (the console link's metrics)
 };
 inline std::string renderMetrics(const MetricsValues& v) {
-  return renderMetrics(v.kernel, v.book, v.gauges);
+  return renderMetrics(v.kernel, v.book, v.gauges) + v.extra;
 }
 
 // How the metrics thread gets figures from the single-threaded event loop

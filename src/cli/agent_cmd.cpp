@@ -1,7 +1,11 @@
 // syn-guard agent: load the XDP program, attach it, run the event loop.
 #include <net/if.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -29,6 +33,7 @@ int exitCodeFor(const Error& e) {
     case Errc::kNotFound:
     case Errc::kAlreadyExists:
     case Errc::kPermissionDenied:
+    case Errc::kUnauthenticated:  // a refused enrollment token
       return 2;
     default:
       return 1;
@@ -46,6 +51,17 @@ std::string ifName(uint32_t ifindex) {
   return buf;
 }
 
+// The state directory (default /var/lib/syn-guard/agent): its parents as
+// usual, itself closed to others. What is kept there creates only itself.
+Result<void> makeStateDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error(Errc::kIo, "creating the state directory " + dir + ": " + std::strerror(errno));
+  }
+  return Ok{};
+}
+
 int runAgent(const AgentFlags& flags) {
   auto config = flags.resolve();
   if (!config) return fail(config.error());
@@ -61,7 +77,13 @@ int runAgent(const AgentFlags& flags) {
   }
   if (auto caps = checkAgentCapabilities(); !caps) return fail(caps.error());
 
+  if (auto made = makeStateDir(cfg.state_dir); !made) return fail(made.error());
   agent::EventLog log(cfg.log_format, stdout);
+  // Enrollment and credentials before anything touches the kernel: a bad
+  // token or URL changes nothing on the host.
+  auto link = agent::AgentLink::open(
+      {flags.console_url, flags.enroll_token, flags.name, cfg.state_dir}, log);
+  if (!link) return fail(link.error());
   // Isolation first, before XDP or nftables: a recorded isolation is back in
   // force before anything else of this agent runs. Independent of --enforcer.
   auto isolator = Isolator::create({cfg.state_dir, cfg.nft_table + "_isolation"});
@@ -96,6 +118,7 @@ int runAgent(const AgentFlags& flags) {
     parts.enforcer = std::move(*nft);
   }
   parts.store = std::make_unique<agent::FileBlockStore>(cfg.state_dir);
+  parts.link = std::move(*link);
   parts.isolation = std::move(*isolator);
   parts.interfaces = cfg.interfaces;
   parts.ifname = ifName;

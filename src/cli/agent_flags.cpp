@@ -40,7 +40,15 @@ void AgentFlags::addTo(CLI::App* sub) {
                   "bpffs directory for the pinned block table and count state, so blocks "
                   "survive a restart (default /sys/fs/bpf/syn-guard; '' disables)");
   sub->add_option("--state-dir", state_dir,
-                  "Directory of the state file of permanent blocks (default /var/lib/syn-guard)");
+                  "Directory of the agent's state: permanent blocks, isolation, console "
+                  "credentials (default /var/lib/syn-guard/agent)");
+  sub->add_option("--console", console_url,
+                  "Report to the console at https://HOST[:PORT] and apply its blocks, isolation "
+                  "and policy (needs an enrollment; without it the agent runs alone)");
+  sub->add_option("--enroll", enroll_token,
+                  "Enroll with --console using this one-time token (sgE_...) first; the "
+                  "credentials are kept in --state-dir");
+  sub->add_option("--name", name, "Endpoint name when enrolling (default: the hostname)");
   sub->add_flag("--enable-syn-guard", enable_syn_guard,
                 "Accepted for compatibility with the original agent; always on");
 }

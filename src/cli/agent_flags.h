@@ -21,6 +21,8 @@ struct AgentFlags {
   std::vector<std::string> allow;
   std::string enforcer, xdp_mode, block_scope, log_format, metrics_listen, control_socket,
       nft_table, pin_dir, state_dir;
+  // The console link (not in the config file: credentials live in the state dir).
+  std::string console_url, enroll_token, name;
   bool xdp_coexist = false;
   bool enable_syn_guard = false;  // the seed's flag: accepted, always on
 

@@ -72,6 +72,19 @@ void printIsolation(const nlohmann::json& iso) {
   std::printf("\n");
 }
 
+// The console link (agent --console): absent when the agent runs alone.
+void printConsole(const nlohmann::json& c) {
+  if (!c.is_object()) return;
+  std::printf("console: %s %s as %s, applied version %llu, report queue %zu (dropped %llu)\n",
+              c.value("connected", false) ? "connected to" : "NOT connected to",
+              c.value("url", "?").c_str(), c.value("name", "?").c_str(),
+              c.value("applied_version", 0ull), c.value("queue_depth", size_t{0}),
+              c.value("dropped", 0ull));
+  if (!c.value("connected", false) && c.contains("last_error")) {
+    std::printf("  last error: %s\n", c.value("last_error", "").c_str());
+  }
+}
+
 void printStatus(const nlohmann::json& j) {
   std::printf("agent pid %d, up %llus, enforcer %s, threshold %u per %llums, block %llums\n",
               j.value("pid", 0), j.value("uptime_s", 0ull), j.value("enforcer", "?").c_str(),
@@ -85,6 +98,7 @@ void printStatus(const nlohmann::json& j) {
               j.value("blocks", size_t{0}), j.value("block_capacity", size_t{0}),
               j.value("rss_bytes", 0.0) / 1e6);
   printIsolation(j.value("isolation", nlohmann::json::object()));
+  printConsole(j.value("console", nlohmann::json()));
   const nlohmann::json counters = j.value("counters", nlohmann::json::object());
   for (const auto& [k, v] : counters.items()) {
     std::printf("  %-32s %llu\n", k.c_str(), v.get<unsigned long long>());

@@ -69,8 +69,9 @@ struct AgentConfig {
   // bpffs directory where the block table and the count state are pinned, so
   // that blocks survive an agent restart; "" disables pinning.
   std::string pin_dir = "/sys/fs/bpf/syn-guard";
-  // Directory of the agent's state file (permanent blocks, re-applied at start).
-  std::string state_dir = "/var/lib/syn-guard";
+  // Directory of the agent's state (0700): permanent blocks (re-applied at
+  // start), the isolation record, the console credentials and link state.
+  std::string state_dir = "/var/lib/syn-guard/agent";
 };
 
 // Range and consistency checks (ranges in core/config_checks.h); the error

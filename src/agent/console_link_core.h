@@ -1,0 +1,124 @@
+// ConsoleLinkCore: the agent's side of the protocol (docs/protocol.md), with
+// no I/O of its own: the transport (ConsoleLink: WebSocket over TLS on its
+// own thread) calls onConnected/onText/onDisconnected and sends through
+// LinkTransport; the agent's loop thread takes the desired-state messages
+// from the inbox (its eventfd wakes the loop) and answers with ack/nack and
+// heartbeats. Thread-safe: one mutex, never held while waiting.
+//
+//   connected -> hello{name, applied_version, acked_report_seq}
+//   welcome   -> drop the reports the console stored, resend the rest
+//   report_ack -> drop that report, send the next (coalesced) one
+//   ping      -> pong          snapshot/delta -> inbox (the agent applies)
+//
+// Report seqs survive restarts: <state_dir>/console-link.json keeps the
+// highest seq handed out (reserved kSeqReserve at a time, so a report does
+// not cost a file write) and the last acknowledged one.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agent/console_link_queue.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "proto/messages.h"
+
+namespace sg::agent {
+
+class LinkTransport {
+ public:
+  virtual ~LinkTransport() = default;
+  virtual bool send(std::string text) = 0;  // false: no link (or its queue is full)
+};
+
+// The loop thread's share of the work.
+struct HeartbeatDue {};
+using LinkWork = std::variant<proto::Snapshot, proto::Delta, HeartbeatDue>;
+
+struct LinkCoreOptions {
+  std::string name;           // the endpoint name (the certificate's CN)
+  std::string agent_version;  // in the hello
+  std::string state_dir;      // console-link.json; "" keeps nothing (tests)
+  ReportQueueOptions queue;
+};
+
+struct LinkCounters {
+  uint64_t messages_in = 0;
+  uint64_t messages_out = 0;
+  uint64_t rejected = 0;  // console messages that did not parse
+  uint64_t connects = 0;
+  uint64_t reports_sent = 0;
+};
+
+class ConsoleLinkCore {
+ public:
+  static constexpr uint64_t kSeqReserve = 256;
+
+  // Reads console-link.json (a missing file: a fresh start).
+  static Result<std::unique_ptr<ConsoleLinkCore>> open(LinkCoreOptions options, Clock& mono);
+  ~ConsoleLinkCore();
+
+  void setTransport(LinkTransport* transport);
+
+  // ---- transport side
+  void onConnected();
+  void onText(const std::string& text);
+  void onDisconnected(const std::string& reason);
+  void heartbeatDue();
+
+  // ---- any thread
+  void report(const proto::Event& event);
+
+  // ---- loop side
+  int wakeFd() const { return wake_fd_; }
+  // Drains the wake-up and returns the work for the live link, in order
+  // (work left from a link that dropped is discarded: the next hello says
+  // what the agent runs, and the console sends what is still missing).
+  std::vector<LinkWork> takeWork();
+  // The version the agent runs (persisted by the caller): said in every hello.
+  void setAppliedVersion(uint64_t version) { applied_version_ = version; }
+  // Sends an ack or nack (the caller has set the applied version).
+  void sendAnswer(const proto::AgentMessage& ack_or_nack);
+  void sendHeartbeat(const proto::Heartbeat& heartbeat);
+
+  // ---- status
+  bool connected() const;
+  uint64_t appliedVersion() const { return applied_version_; }
+  size_t queueDepth() const;
+  uint64_t droppedReports() const;
+  LinkCounters counters() const;
+  std::string lastError() const;
+
+ private:
+  ConsoleLinkCore(LinkCoreOptions options, Clock& mono, int wake_fd, uint64_t seq_reserved,
+                  uint64_t acked);
+  uint64_t nextSeq();  // under mu_
+  void saveSeqs();     // under mu_
+  void flush();        // under mu_
+  bool sendLocked(const proto::AgentMessage& m);
+  void wake();
+
+  LinkCoreOptions options_;
+  Clock& mono_;
+  int wake_fd_;
+  std::atomic<uint64_t> applied_version_{0};
+  mutable std::mutex mu_;
+  LinkTransport* transport_ = nullptr;
+  bool connected_ = false;
+  bool welcomed_ = false;
+  uint64_t generation_ = 0;
+  uint64_t last_seq_ = 0;
+  uint64_t seq_reserved_ = 0;
+  uint64_t saved_acked_ = 0;
+  ReportQueue queue_;
+  std::vector<std::pair<uint64_t, LinkWork>> inbox_;
+  LinkCounters counters_;
+  std::string last_error_;
+};
+
+}  // namespace sg::agent

@@ -1,0 +1,173 @@
+#include "agent/console_link_core.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "proto/codec.h"
+#include "test_helpers.h"
+
+namespace sg::agent {
+namespace {
+
+class FakeTransport final : public LinkTransport {
+ public:
+  bool up = true;
+  std::vector<proto::AgentMessage> sent;
+  bool send(std::string text) override {
+    if (!up) return false;
+    auto m = proto::parseAgentMessage(text);
+    EXPECT_TRUE(m.ok()) << text;
+    if (m.ok()) sent.push_back(*m);
+    return true;
+  }
+  template <typename T>
+  std::vector<T> of() const {
+    std::vector<T> out;
+    for (const auto& m : sent) {
+      if (const auto* t = std::get_if<T>(&m)) out.push_back(*t);
+    }
+    return out;
+  }
+};
+
+proto::Event ev(const char* src) {
+  proto::Event e;
+  e.kind = proto::EventKind::kBlockAdded;
+  e.source = *parsePrefix(src);
+  e.count = 300;
+  return e;
+}
+
+std::string console(const proto::ConsoleMessage& m) { return proto::encode(m); }
+
+class ConsoleLinkCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sg-link-core-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<ConsoleLinkCore> open(size_t max_events = 100) {
+    LinkCoreOptions o;
+    o.name = "web-1";
+    o.agent_version = "0.1.0";
+    o.state_dir = dir_;
+    o.queue.max_events = max_events;
+    auto core = ConsoleLinkCore::open(o, clock_);
+    EXPECT_OK(core);
+    (*core)->setTransport(&transport_);
+    return std::move(*core);
+  }
+
+  std::string dir_;
+  FakeClock clock_{5'000'000'000};
+  FakeTransport transport_;
+};
+
+TEST_F(ConsoleLinkCoreTest, HelloSaysTheNameAppliedVersionAndAckedSeq) {
+  auto core = open();
+  core->setAppliedVersion(7);
+  core->onConnected();
+  auto hellos = transport_.of<proto::Hello>();
+  ASSERT_EQ(hellos.size(), 1u);
+  EXPECT_EQ(hellos[0].name, "web-1");
+  EXPECT_EQ(hellos[0].platform, "linux");
+  EXPECT_EQ(hellos[0].applied_version, 7u);
+  EXPECT_EQ(hellos[0].acked_report_seq, 0u);
+}
+
+TEST_F(ConsoleLinkCoreTest, ReportsWaitForTheWelcomeAndCutOffOnesGoOnReconnect) {
+  auto core = open();
+  core->report(ev("192.0.2.1"));  // no link yet: kept
+  core->onConnected();
+  EXPECT_TRUE(transport_.of<proto::Report>().empty());  // hello first, then the welcome
+  core->onText(console(proto::Welcome{1, 0}));
+  auto reports = transport_.of<proto::Report>();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].seq, 1u);
+  // The link drops before the ack; more detections meanwhile.
+  core->onDisconnected("connection reset");
+  transport_.up = false;
+  core->report(ev("192.0.2.2"));
+  EXPECT_EQ(core->queueDepth(), 2u);
+  transport_.up = true;
+  transport_.sent.clear();
+  core->onConnected();
+  core->onText(console(proto::Welcome{2, 0}));  // report 1 never arrived
+  reports = transport_.of<proto::Report>();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].seq, 1u);
+  core->onText(console(proto::ReportAck{1}));
+  reports = transport_.of<proto::Report>();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[1].seq, 2u);
+  EXPECT_EQ(reports[1].events[0].source.str(), "192.0.2.2/32");
+  core->onText(console(proto::ReportAck{2}));
+  EXPECT_EQ(core->queueDepth(), 0u);
+}
+
+TEST_F(ConsoleLinkCoreTest, SeqsKeepIncreasingAcrossRestarts) {
+  uint64_t last = 0;
+  {
+    auto core = open();
+    core->onConnected();
+    core->onText(console(proto::Welcome{1, 0}));
+    core->report(ev("192.0.2.1"));
+    core->onText(console(proto::ReportAck{1}));
+    last = transport_.of<proto::Report>().back().seq;
+    EXPECT_EQ(last, 1u);
+  }
+  transport_.sent.clear();
+  auto core = open();
+  core->onConnected();
+  auto hellos = transport_.of<proto::Hello>();
+  ASSERT_EQ(hellos.size(), 1u);
+  EXPECT_EQ(hellos[0].acked_report_seq, 1u);
+  core->onText(console(proto::Welcome{1, 1}));
+  core->report(ev("192.0.2.9"));
+  auto reports = transport_.of<proto::Report>();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_GT(reports[0].seq, last);  // never a seq the console has seen
+}
+
+TEST_F(ConsoleLinkCoreTest, PingIsAnsweredWithTheAgentsClock) {
+  auto core = open();
+  core->onConnected();
+  core->onText(console(proto::Ping{9, 123}));
+  auto pongs = transport_.of<proto::Pong>();
+  ASSERT_EQ(pongs.size(), 1u);
+  EXPECT_EQ(pongs[0].nonce, 9u);
+  EXPECT_EQ(pongs[0].time_ns, 123u);
+  EXPECT_EQ(pongs[0].peer_time_ns, 5'000'000'000u);
+}
+
+TEST_F(ConsoleLinkCoreTest, DesiredStateWakesTheLoopAndWorkOfADroppedLinkIsDiscarded) {
+  auto core = open();
+  core->onConnected();
+  core->onText(console(proto::Welcome{1, 0}));
+  proto::Snapshot s;
+  s.version = 3;
+  core->onText(console(s));
+  uint64_t n = 0;
+  ASSERT_EQ(::read(core->wakeFd(), &n, sizeof n), static_cast<ssize_t>(sizeof n));
+  core->heartbeatDue();
+  auto work = core->takeWork();
+  ASSERT_EQ(work.size(), 2u);
+  EXPECT_EQ(std::get<proto::Snapshot>(work[0]).version, 3u);
+  EXPECT_TRUE(std::holds_alternative<HeartbeatDue>(work[1]));
+  // A snapshot from a link that then dropped: the next hello asks again.
+  core->onText(console(s));
+  core->onDisconnected("gone");
+  core->onConnected();
+  EXPECT_TRUE(core->takeWork().empty());
+  // Garbage is counted, not applied.
+  core->onText("{\"v\":1,\"type\":\"snapshot\"}");
+  EXPECT_EQ(core->counters().rejected, 1u);
+  EXPECT_TRUE(core->takeWork().empty());
+}
+
+}  // namespace
+}  // namespace sg::agent

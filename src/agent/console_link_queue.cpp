@@ -1,0 +1,59 @@
+#include "agent/console_link_queue.h"
+
+#include <algorithm>
+
+namespace sg::agent {
+
+ReportQueue::ReportQueue(ReportQueueOptions options, SeqSource next_seq)
+    : options_(options), next_seq_(std::move(next_seq)) {
+  options_.max_events = std::max<size_t>(options_.max_events, 1);
+  options_.max_per_report = std::clamp<size_t>(options_.max_per_report, 1, proto::kMaxEvents);
+}
+
+void ReportQueue::push(const proto::Event& event) {
+  if (waiting_.size() >= options_.max_events) {
+    waiting_.pop_front();
+    ++dropped_total_;
+    ++dropped_since_report_;
+  }
+  waiting_.push_back(event);
+}
+
+std::optional<proto::Report> ReportQueue::next() {
+  if (unacked_) {
+    if (in_flight_) return std::nullopt;
+    in_flight_ = true;
+    return unacked_;
+  }
+  if (waiting_.empty() && dropped_since_report_ == 0) return std::nullopt;
+  proto::Report r;
+  r.seq = next_seq_();
+  r.dropped = dropped_since_report_;
+  const size_t n = std::min(waiting_.size(), options_.max_per_report);
+  r.events.assign(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
+  waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
+  dropped_since_report_ = 0;
+  unacked_ = std::move(r);
+  in_flight_ = true;
+  return unacked_;
+}
+
+bool ReportQueue::onReportAck(uint64_t seq) {
+  last_acked_ = std::max(last_acked_, seq);
+  if (!unacked_ || unacked_->seq != seq) return false;
+  unacked_.reset();
+  in_flight_ = false;
+  return true;
+}
+
+void ReportQueue::onWelcome(uint64_t last_report_seq) {
+  last_acked_ = std::max(last_acked_, last_report_seq);
+  if (unacked_ && unacked_->seq <= last_report_seq) unacked_.reset();
+  in_flight_ = false;
+}
+
+size_t ReportQueue::depth() const {
+  return waiting_.size() + (unacked_ ? unacked_->events.size() : 0);
+}
+
+}  // namespace sg::agent

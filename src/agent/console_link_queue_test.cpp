@@ -1,0 +1,110 @@
+#include "agent/console_link_queue.h"
+
+#include <gtest/gtest.h>
+
+namespace sg::agent {
+namespace {
+
+proto::Event ev(uint32_t count) {
+  proto::Event e;
+  e.kind = proto::EventKind::kBlockAdded;
+  e.source = *parsePrefix("192.0.2.7");
+  e.count = count;
+  return e;
+}
+
+class ReportQueueTest : public ::testing::Test {
+ protected:
+  ReportQueue make(size_t max_events, size_t per_report = proto::kMaxEvents) {
+    return ReportQueue({max_events, per_report}, [this] { return ++seq_; });
+  }
+  uint64_t seq_ = 0;
+};
+
+TEST_F(ReportQueueTest, AnIdleLinkSendsAtOnceAndABusyOneCoalesces) {
+  ReportQueue q = make(100);
+  q.push(ev(1));
+  auto first = q.next();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->seq, 1u);
+  EXPECT_EQ(first->events.size(), 1u);
+  // While report 1 waits for its ack, the next events wait together.
+  q.push(ev(2));
+  q.push(ev(3));
+  q.push(ev(4));
+  EXPECT_FALSE(q.next().has_value());
+  EXPECT_EQ(q.depth(), 4u);
+  EXPECT_TRUE(q.onReportAck(1));
+  auto second = q.next();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->seq, 2u);
+  ASSERT_EQ(second->events.size(), 3u);
+  EXPECT_EQ(second->events[0].count, 2u);
+  EXPECT_EQ(second->events[2].count, 4u);
+}
+
+TEST_F(ReportQueueTest, AFullQueueDropsTheOldestAndCountsThemInTheNextReport) {
+  ReportQueue q = make(3);
+  for (uint32_t i = 1; i <= 5; ++i) q.push(ev(i));
+  EXPECT_EQ(q.depth(), 3u);
+  EXPECT_EQ(q.droppedTotal(), 2u);
+  auto r = q.next();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->dropped, 2u);
+  ASSERT_EQ(r->events.size(), 3u);
+  EXPECT_EQ(r->events[0].count, 3u);  // 1 and 2, the oldest, are gone
+  EXPECT_EQ(r->events[2].count, 5u);
+  ASSERT_TRUE(q.onReportAck(r->seq));
+  q.push(ev(6));
+  auto next = q.next();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->dropped, 0u);  // counted once
+  EXPECT_EQ(q.droppedTotal(), 2u);
+}
+
+TEST_F(ReportQueueTest, ReportsAreCutAtTheMaximumPerReport) {
+  ReportQueue q = make(100, 2);
+  for (uint32_t i = 1; i <= 5; ++i) q.push(ev(i));
+  auto r = q.next();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->events.size(), 2u);
+  EXPECT_EQ(q.depth(), 5u);
+}
+
+TEST_F(ReportQueueTest, AfterAReconnectTheWelcomeSaysWhetherToResend) {
+  ReportQueue q = make(100);
+  q.push(ev(1));
+  auto sent = q.next();
+  ASSERT_TRUE(sent.has_value());
+  q.onDisconnected();
+  q.push(ev(2));
+  // Not stored by the console: the same report (same seq) goes again.
+  q.onWelcome(0);
+  auto again = q.next();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->seq, sent->seq);
+  EXPECT_EQ(again->events, sent->events);
+  // Stored, but its ack was lost with the link: dropped, the next one goes.
+  q.onDisconnected();
+  q.onWelcome(sent->seq);
+  auto next = q.next();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->seq, sent->seq + 1);
+  ASSERT_EQ(next->events.size(), 1u);
+  EXPECT_EQ(next->events[0].count, 2u);
+  EXPECT_EQ(q.lastAcked(), sent->seq);
+}
+
+TEST_F(ReportQueueTest, AStaleAckLeavesTheReportInFlight) {
+  ReportQueue q = make(100);
+  q.push(ev(1));
+  auto r = q.next();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(q.onReportAck(r->seq + 5));
+  EXPECT_FALSE(q.idle());
+  EXPECT_TRUE(q.onReportAck(r->seq));
+  EXPECT_TRUE(q.idle());
+}
+
+}  // namespace
+}  // namespace sg::agent
