@@ -408,6 +408,16 @@ Result<nlohmann::json> BlockBook::unblock(const Address& src) {
   return f;
 }
 
+Result<nlohmann::json> BlockBook::blockPrefix(const Prefix& prefix, std::optional<Nanos> ttl) {
+  if (prefix.bits == 128) return block(prefix.addr, ttl.value_or(Nanos{0}), !ttl.has_value());
+  return Error(Errc::kUnavailable, "prefix blocks are not implemented yet");
+}
+
+Result<nlohmann::json> BlockBook::unblockPrefix(const Prefix& prefix) {
+  if (prefix.bits == 128) return unblock(prefix.addr);
+  return Error(Errc::kUnavailable, "prefix blocks are not implemented yet");
+}
+
 Result<nlohmann::json> BlockBook::blocksJson() {
   auto table = sensor_.listBlocks();
   if (!table) return table.error();

@@ -77,6 +77,17 @@ class BlockBook {
   // in the store; held by XDP whatever the enforcer, nftables elements time out).
   Result<nlohmann::json> block(const Address& src, Nanos duration, bool permanent = false);
   Result<nlohmann::json> unblock(const Address& src);
+  // Block Globally: every source inside `prefix` (198.51.100.0/24,
+  // 2001:db8::/32) for `ttl`, or until unblockPrefix when `ttl` is nullopt
+  // (permanent: kept in the store). An address-length prefix (/32, or an
+  // IPv6 prefix at least as long as the counting prefix) is the per-source
+  // block of its counted key, as block() makes it. Sources on the allowlist
+  // inside the prefix stay allowed (the kernel checks); a prefix the
+  // allowlist covers whole is refused (kInvalidArgument, saying which entry).
+  // Re-blocking a prefix replaces its expiry (idempotent).
+  Result<nlohmann::json> blockPrefix(const Prefix& prefix, std::optional<Nanos> ttl);
+  // Lifts blockPrefix(prefix); kNotFound when it is not blocked.
+  Result<nlohmann::json> unblockPrefix(const Prefix& prefix);
   Result<nlohmann::json> blocksJson();
   const BookCounters& counters() const { return counters_; }
   // Packets the enforcer dropped after hand-offs (0 without one), for

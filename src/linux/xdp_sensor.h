@@ -7,7 +7,8 @@
 //
 // Run-time calls read and write the maps; they never reload the program.
 // Implementation: xdp_sensor.cpp (load, config, counters, events),
-// xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_attach.cpp (links),
+// xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_prefixes.cpp (prefix
+// blocks), xdp_sensor_attach.cpp (links),
 // xdp_sensor_dispatcher.cpp (libxdp's dispatcher),
 // xdp_sensor_clock.cpp (the program's time base).
 //
@@ -45,6 +46,8 @@ struct SensorOptions {
   uint32_t max_sources = 65536;
   // Entries of sg_blocks, the block hash (16..1M).
   uint32_t max_blocks = 16384;
+  // Entries of each prefix-block trie, sg_prefix4 and sg_prefix6 (1..65536).
+  uint32_t max_prefix_blocks = 4096;
   // bpffs directory for the pinned block table and count state
   // (xdp_sensor_pins.cpp); "" = nothing pinned.
   std::string pin_dir;
@@ -57,6 +60,12 @@ struct SensorOptions {
 struct KernelBlock {
   sg_addr key{};
   sg_block block{};
+};
+
+// One prefix block as the kernel holds it (sg_prefix4 / sg_prefix6).
+struct KernelPrefixBlock {
+  Prefix prefix;
+  sg_prefix_block block{};
 };
 
 // One interface the program is attached to.
@@ -129,6 +138,19 @@ class XdpSensor {
   enum class RebuildStep { kListed, kCleared };
   void setRebuildHook(std::function<void(RebuildStep)> hook) { rebuild_hook_ = std::move(hook); }
 
+  // ---- prefix blocks (xdp_sensor_prefixes.cpp) ----
+  // `prefix` is an IPv4 prefix of length 1..31 (sg_prefix4) or an IPv6 one
+  // of length 1..127 (sg_prefix6); anything else is kInvalidArgument (an
+  // address-length prefix is a per-source block). Insert or replace, then
+  // set the family's bit of the program's gate (sg_prefix_maybe).
+  Result<void> addPrefixBlock(const Prefix& prefix, const sg_prefix_block& block);
+  // Returns whether it existed; clears the gate bit when its trie is empty.
+  Result<bool> removePrefixBlock(const Prefix& prefix);
+  Result<std::vector<KernelPrefixBlock>> listPrefixBlocks();
+  uint32_t prefixBlockCapacity() const { return options_.max_prefix_blocks; }
+  // The program's gate: SG_PREFIX_V4 | SG_PREFIX_V6 for tries that may hold a block.
+  uint32_t prefixGate() const;
+
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.
   const std::vector<std::string>& pinNotes() const { return pin_notes_; }
@@ -161,6 +183,9 @@ class XdpSensor {
   Result<void> rebuildBlockBits();
   Result<void> preparePins(const std::string& dir);
   Result<void> restorePinnedBlocks();
+  // Pinned prefix blocks: handed-off ones taken back, the gate set.
+  Result<void> restorePinnedPrefixes();
+  void setPrefixGate(uint32_t bits, bool on);
   // The hash secret pinned beside the count state (pin_dir/sg_hash_key), so
   // that reused slots and tags stay where the program looks for them.
   Result<std::optional<sg_hash_key>> readPinnedHashKey(const std::string& dir) const;
