@@ -141,6 +141,8 @@ MetricsValues Agent::metricsValues() {
   Gauges& g = v.gauges;
   g.active_blocks = book_->knownBlocks();
   g.block_capacity = parts_.sensor->blockCapacity();
+  g.active_prefix_blocks = book_->knownPrefixBlocks();
+  g.prefix_block_capacity = parts_.sensor->prefixBlockCapacity();
   if (auto n = parts_.sensor->sourceCount(); n.ok()) g.sources = *n;
   g.source_capacity = parts_.sensor->sourceCapacity();
   g.interfaces = parts_.interfaces.size();

@@ -134,10 +134,16 @@ Result<nlohmann::json> BlockBook::unblockPrefix(const Prefix& prefix) {
 }
 
 // Expired prefix blocks leave the kernel here (it only ignores them); the
-// enforcer's elements time out by themselves.
+// enforcer's elements time out by themselves. A known block the kernel no
+// longer holds (an unblock whose enforcer step failed after the kernel's)
+// is forgotten.
 void BlockBook::sweepPrefixes(uint64_t now) {
   auto table = sensor_.listPrefixBlocks();
   if (!table) return;
+  std::erase_if(prefixes_, [&](const auto& known) {
+    return std::none_of(table->begin(), table->end(),
+                        [&](const PrefixBlockEntry& e) { return e.prefix == known.first; });
+  });
   for (const PrefixBlockEntry& e : *table) {
     auto it = prefixes_.find(e.prefix);
     if (e.block.expires_ns > now) {

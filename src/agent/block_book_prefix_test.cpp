@@ -163,6 +163,19 @@ TEST(BlockBookPrefix, NftablesTakesTimedPrefixBlocksAndXdpKeepsThemWhenItFails) 
   EXPECT_EQ(nft.calls.back(), "unblock 198.51.100.0/24");
 }
 
+// An unblock whose kernel step succeeded but whose enforcer step failed
+// leaves the book knowing a block the kernel no longer holds: the sweep
+// forgets it, so it is neither listed nor scheduled.
+TEST(BlockBookPrefix, TheSweepForgetsAPrefixBlockTheKernelNoLongerHolds) {
+  Fixture f;
+  BlockBook book = makeBook(f);
+  ASSERT_OK(book.blockPrefix(prefix("198.51.100.0/24"), std::chrono::seconds(30)));
+  f.sensor.prefix_blocks.clear();
+  book.sweep();
+  EXPECT_EQ(book.knownPrefixBlocks(), 0u);
+  EXPECT_EQ(book.nextExpiryNs(), 0u);
+}
+
 // At start: a pinned prefix block handed to the dead agent's nftables table
 // (the sensor took it back to XDP at load) goes to this agent's table again.
 TEST(BlockBookPrefix, RestoreAdoptsPinnedPrefixBlocksAndHandsThemOffAgain) {
