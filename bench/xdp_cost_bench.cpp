@@ -144,11 +144,11 @@ struct Loaded {
     skel->data_blockbits->sg_blocks_maybe = 1;
   }
   // A prefix block (IPv4 when v4, else IPv6), and the gate that turns the lookup on.
-  void blockPrefix(bool v4, const uint8_t* addr, uint32_t len) {
+  void blockPrefix(bool v4, const uint8_t* addr, uint32_t len, uint8_t extra_flags = 0) {
     sg_prefix_block b{};
     b.added_ns = 1;
     b.expires_ns = ~0ull;
-    b.flags = SG_BLK_XDP_DROP;
+    b.flags = SG_BLK_XDP_DROP | extra_flags;
     int err = 0;
     if (v4) {
       sg_lpm4_key k{len, {}};
@@ -266,6 +266,10 @@ int main(int argc, char** argv) {
   // packet pays the trie lookup) and the default "attempts".
   Loaded<syn_guard> prefixed(syn_guard__open, syn_guard__load, syn_guard__destroy, "syn_guard");
   fillPrefixes(prefixed);
+  {  // one /24 an allowlist entry overlaps: its hits look the allowlist up (and miss)
+    const uint8_t a4[4] = {10, 15, 255, 0};  // the last of fillPrefixes, replaced
+    prefixed.blockPrefix(true, a4, 24, SG_PFX_ALLOW_CHECK);
+  }
   Loaded<syn_guard> prefixed_attempts(syn_guard__open, syn_guard__load, syn_guard__destroy,
                                       "syn_guard");
   fillPrefixes(prefixed_attempts);
@@ -298,6 +302,7 @@ int main(int argc, char** argv) {
   const auto syn_in_prefix = buildPacket(sg::test::synFrom("10.3.7.9"));
   const auto ack_in_prefix = buildPacket(sg::test::ackFrom("10.3.7.9"));
   const auto syn6_in_prefix = buildPacket(sg::test::synFrom("2a00:123:4::9"));
+  const auto syn_in_checked = buildPacket(sg::test::synFrom("10.15.255.9"));
 
   const int q = quiet.prog("syn_guard_xdp"), b = busy.prog("syn_guard_xdp");
   const int pf = prefixed.prog("syn_guard_xdp"), pa = prefixed_attempts.prog("syn_guard_xdp");
@@ -324,6 +329,7 @@ int main(int argc, char** argv) {
       {"[prefix] SYN from a blocked /24 (drop)", pf, syn_in_prefix, pass, syn_in_prefix, 0},
       {"[prefix] ACK from a blocked /24, scope all", pf, ack_in_prefix, pass, ack_in_prefix, 0},
       {"[prefix] IPv6 SYN from a blocked /32", pf, syn6_in_prefix, pass, syn6_in_prefix, 0},
+      {"[prefix] SYN, blocked /24, allowlist check", pf, syn_in_checked, pass, syn_in_checked, 0},
       {"[fine clock] SYN, tracked source", fine.prog("syn_guard_xdp"), syn, pass, syn, 0},
       {"[fine clock] SYN, spoofed source", spoof_fine.prog("spoof_syn"), syn, pass, syn, 0},
       {"[coarse clock] SYN, tracked source", coarse.prog("syn_guard_xdp"), syn, pass, syn, 0},

@@ -12,8 +12,9 @@
  *
  * Cost when no prefix block exists: one load of sg_prefix_maybe (a global in
  * the prefilter's section) per packet with a source; its family bit gates the
- * lookup. On a hit the allowlist is consulted (it wins), so only packets from
- * inside a blocked prefix pay a second lookup.
+ * lookup. On a hit the allowlist is consulted (it wins) when an allowlist
+ * entry overlaps the prefix (SG_PFX_ALLOW_CHECK, kept by user space), so
+ * only packets from inside such a prefix pay a second lookup.
  *
  * What a prefix block drops follows block_scope as a per-source block does:
  * "attempts" drops connection attempts only (other packets are not even
@@ -89,13 +90,16 @@ static __always_inline int sg_prefix_verdict(struct sg_counters *cnt, const stru
 	b = sg_prefix_lookup(pkt, now);
 	if (!b)
 		return XDP_PASS;
-	/* The allowlist wins: it is keyed by the counted key (sg_cross). */
-	allow.prefixlen = 128;
-	allow.addr = pkt->src;
-	sg_mask_source(&allow.addr, pkt->family, cfg->v6_prefix_len);
-	if (bpf_map_lookup_elem(&sg_allow, &allow)) {
-		cnt->c[SG_CNT_PREFIX_ALLOWLISTED]++;
-		return XDP_PASS;
+	/* The allowlist wins: it is keyed by the counted key (sg_cross). Only
+	 * prefixes an allowlist entry overlaps pay the lookup. */
+	if (b->flags & SG_PFX_ALLOW_CHECK) {
+		allow.prefixlen = 128;
+		allow.addr = pkt->src;
+		sg_mask_source(&allow.addr, pkt->family, cfg->v6_prefix_len);
+		if (bpf_map_lookup_elem(&sg_allow, &allow)) {
+			cnt->c[SG_CNT_PREFIX_ALLOWLISTED]++;
+			return XDP_PASS;
+		}
 	}
 	b->drops++;
 	cnt->c[SG_CNT_DROPPED]++;

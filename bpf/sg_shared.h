@@ -128,9 +128,14 @@ struct sg_prefix_block {
 	__u64 added_ns;   /* program time base, as sg_block.added_ns */
 	__u64 expires_ns; /* ends when now >= expires_ns; ~0 = permanent */
 	__u64 drops;      /* packets dropped for it (approximate: racy add) */
-	__u8 flags;       /* SG_BLK_* (XDP_DROP, MANUAL, HANDED_OFF) */
+	__u8 flags;       /* SG_BLK_* (XDP_DROP, MANUAL, HANDED_OFF), SG_PFX_ALLOW_CHECK */
 	__u8 pad[7];
 };
+
+/* An allowlist entry overlaps this prefix: a hit is looked up in sg_allow
+ * before it drops (the allowlist wins). Kept by XdpSensor from the allowlist
+ * it wrote; without it a hit drops at once. */
+#define SG_PFX_ALLOW_CHECK 0x80
 
 /* sg_prefix_maybe (a global of the program): which tries may hold a block.
  * Zero: no packet pays a trie lookup. Set by user space after an insert,

@@ -179,6 +179,10 @@ Result<void> XdpSensor::setConfig(const sg_config& cfg) {
 
 Result<void> XdpSensor::setAllowlist(const std::vector<Prefix>& allow) {
   const int fd = bpf_map__fd(skel_->maps.sg_allow);
+  // Prefix blocks the new entries overlap check the allowlist before the
+  // entries exist, so that no allowed source inside one is dropped meanwhile.
+  SG_TRY(markAllowOverlaps(allow, allow_));
+  allow_ = allow;
   std::vector<sg_lpm_key> wanted;
   for (const Prefix& p : allow) wanted.push_back(p.lpmKey());
 
@@ -208,7 +212,7 @@ Result<void> XdpSensor::setAllowlist(const std::vector<Prefix>& allow) {
       return makeError(Errc::kIo, "removing a stale allowlist prefix failed: " + errnoText(errno));
     }
   }
-  return Ok{};
+  return markAllowOverlaps(allow, {});
 }
 
 Result<sg_counters> XdpSensor::readCounters() {

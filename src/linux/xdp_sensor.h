@@ -106,7 +106,9 @@ class XdpSensor {
 
   // ---- run-time configuration and state (xdp_sensor.cpp) ----
   Result<void> setConfig(const sg_config& cfg);
-  // Replaces the allowlist trie's contents: adds the new, deletes the stale.
+  // Replaces the allowlist trie's contents: adds the new, deletes the stale;
+  // keeps each prefix block's SG_PFX_ALLOW_CHECK (set before an overlapping
+  // entry is added, cleared after the last one is deleted).
   Result<void> setAllowlist(const std::vector<Prefix>& allow);
   // Counters summed over CPUs.
   Result<sg_counters> readCounters();
@@ -142,7 +144,9 @@ class XdpSensor {
   // `prefix` is an IPv4 prefix of length 1..31 (sg_prefix4) or an IPv6 one
   // of length 1..127 (sg_prefix6); anything else is kInvalidArgument (an
   // address-length prefix is a per-source block). Insert or replace, then
-  // set the family's bit of the program's gate (sg_prefix_maybe).
+  // set the family's bit of the program's gate (sg_prefix_maybe). The
+  // block's SG_PFX_ALLOW_CHECK is the sensor's: set when an entry of the
+  // allowlist last written overlaps the prefix.
   Result<void> addPrefixBlock(const Prefix& prefix, const sg_prefix_block& block);
   // Returns whether it existed; clears the gate bit when its trie is empty.
   Result<bool> removePrefixBlock(const Prefix& prefix);
@@ -186,6 +190,9 @@ class XdpSensor {
   // Pinned prefix blocks: handed-off ones taken back, the gate set.
   Result<void> restorePinnedPrefixes();
   void setPrefixGate(uint32_t bits, bool on);
+  // Rewrites SG_PFX_ALLOW_CHECK of every prefix block for `allow`, keeping
+  // it set where `also` overlaps too.
+  Result<void> markAllowOverlaps(const std::vector<Prefix>& allow, const std::vector<Prefix>& also);
   // The hash secret pinned beside the count state (pin_dir/sg_hash_key), so
   // that reused slots and tags stay where the program looks for them.
   Result<std::optional<sg_hash_key>> readPinnedHashKey(const std::string& dir) const;
@@ -224,6 +231,7 @@ class XdpSensor {
   const std::function<void(const sg_event&)>* on_event_ = nullptr;
   std::function<void(RebuildStep)> rebuild_hook_;
   std::vector<std::string> pin_notes_;
+  std::vector<Prefix> allow_;  // the allowlist last written to sg_allow
   bool blocks_reused_ = false;
   bool pinning_ = false;  // preparePins set the pin paths
   int consumed_ = 0;

@@ -73,6 +73,15 @@ Result<void> listTrie(int fd, ToPrefix to_prefix, std::vector<KernelPrefixBlock>
   return Ok{};
 }
 
+// Whether a source inside `p` may be on the allowlist: some entry contains
+// the prefix, or lies inside it.
+bool overlaps(const std::vector<Prefix>& allow, const Prefix& p) {
+  for (const Prefix& a : allow) {
+    if (a.bits <= p.bits ? a.contains(p.addr) : p.contains(a.addr)) return true;
+  }
+  return false;
+}
+
 bool trieEmpty(int fd, size_t key_size) {
   std::vector<uint8_t> next(key_size);
   return bpf_map_get_next_key(fd, nullptr, next.data()) != 0 && errno == ENOENT;
@@ -96,7 +105,10 @@ Result<void> XdpSensor::addPrefixBlock(const Prefix& prefix, const sg_prefix_blo
   auto key = trieKey(prefix);
   if (!key) return key.error();
   const int fd = bpf_map__fd(key->v4 ? skel_->maps.sg_prefix4 : skel_->maps.sg_prefix6);
-  if (bpf_map_update_elem(fd, key->ptr(), &block, BPF_ANY) != 0) {
+  sg_prefix_block b = block;
+  b.flags = static_cast<__u8>((b.flags & ~SG_PFX_ALLOW_CHECK) |
+                              (overlaps(allow_, prefix) ? SG_PFX_ALLOW_CHECK : 0));
+  if (bpf_map_update_elem(fd, key->ptr(), &b, BPF_ANY) != 0) {
     const int e = errno;
     if (e == ENOSPC || e == E2BIG) {
       return makeError(Errc::kResourceExhausted,
@@ -147,6 +159,27 @@ Result<std::vector<KernelPrefixBlock>> XdpSensor::listPrefixBlocks() {
       },
       out));
   return out;
+}
+
+Result<void> XdpSensor::markAllowOverlaps(const std::vector<Prefix>& allow,
+                                          const std::vector<Prefix>& also) {
+  if (prefixGate() == 0) return Ok{};  // no prefix block
+  auto blocks = listPrefixBlocks();
+  if (!blocks) return blocks.error();
+  for (const KernelPrefixBlock& kb : *blocks) {
+    const bool want = overlaps(allow, kb.prefix) || overlaps(also, kb.prefix);
+    if (((kb.block.flags & SG_PFX_ALLOW_CHECK) != 0) == want) continue;
+    auto key = trieKey(kb.prefix);
+    if (!key) return key.error();
+    sg_prefix_block b = kb.block;
+    b.flags = static_cast<__u8>((b.flags & ~SG_PFX_ALLOW_CHECK) | (want ? SG_PFX_ALLOW_CHECK : 0));
+    const int fd = bpf_map__fd(key->v4 ? skel_->maps.sg_prefix4 : skel_->maps.sg_prefix6);
+    // BPF_EXIST: a block removed meanwhile stays removed.
+    if (bpf_map_update_elem(fd, key->ptr(), &b, BPF_EXIST) != 0 && errno != ENOENT) {
+      return mapError("marking " + kb.prefix.str() + " for the allowlist", errno);
+    }
+  }
+  return Ok{};
 }
 
 // After load: a reused (pinned) trie's blocks need the gate of the new

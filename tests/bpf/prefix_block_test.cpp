@@ -79,6 +79,26 @@ TEST_F(PrefixBlockTest, TheAllowlistWins) {
   EXPECT_EQ(counter(SG_CNT_PREFIX_ALLOWLISTED), 2u);
 }
 
+// The allowlist changes under existing prefix blocks (a host address
+// appears, SIGHUP): a hit checks it only where an entry overlaps the prefix,
+// and the sensor keeps that mark in step with every allowlist it writes.
+TEST_F(PrefixBlockTest, AnAllowlistChangeReachesExistingPrefixBlocks) {
+  ASSERT_OK(sensor_->addPrefixBlock(prefix("198.51.100.0/24"), live()));
+  EXPECT_EQ(send(synFrom("198.51.100.7")), XDP_DROP);
+  ASSERT_OK(sensor_->setAllowlist({prefix("198.51.100.7/32")}));
+  EXPECT_EQ(send(synFrom("198.51.100.7")), XDP_PASS);
+  EXPECT_EQ(send(synFrom("198.51.100.8")), XDP_DROP);
+  ASSERT_OK(sensor_->setAllowlist({prefix("198.51.0.0/16")}));  // covers the whole prefix
+  EXPECT_EQ(send(synFrom("198.51.100.8")), XDP_PASS);
+  ASSERT_OK(sensor_->setAllowlist({prefix("203.0.113.0/24")}));  // elsewhere
+  EXPECT_EQ(send(synFrom("198.51.100.7")), XDP_DROP);
+  auto listed = sensor_->listPrefixBlocks();
+  ASSERT_OK(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_FALSE((*listed)[0].block.flags & SG_PFX_ALLOW_CHECK)
+      << "no entry overlaps it: a hit drops without the allowlist lookup";
+}
+
 TEST_F(PrefixBlockTest, ExpiredHandedOffAndDetectOnlyBlocksPass) {
   sg_prefix_block expired = live();
   expired.expires_ns = sensor_->kernelNowNs() - 1'000'000'000ull;
