@@ -18,6 +18,11 @@
 // map's default size, filled to capacity) with their prefilter bits set, and
 // from a source whose own prefilter bit is set by them (the worst case: the
 // program looks the block map up, and misses).
+//
+// "[prefix]" rows run with 4,096 IPv4 /24 and 4,096 IPv6 /32 prefix blocks
+// (bpf/sg_prefix.h; each trie's default size, full), from sources outside
+// them (the trie lookup misses) and inside (dropped); every other row runs
+// with no prefix block, where the per-packet cost is the gate's one load.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sched.h>
@@ -138,6 +143,25 @@ struct Loaded {
     skel->data_blockbits->sg_block_bits[bit / 64] |= 1ull << (bit % 64);
     skel->data_blockbits->sg_blocks_maybe = 1;
   }
+  // A prefix block (IPv4 when v4, else IPv6), and the gate that turns the lookup on.
+  void blockPrefix(bool v4, const uint8_t* addr, uint32_t len, uint8_t extra_flags = 0) {
+    sg_prefix_block b{};
+    b.added_ns = 1;
+    b.expires_ns = ~0ull;
+    b.flags = SG_BLK_XDP_DROP | extra_flags;
+    int err = 0;
+    if (v4) {
+      sg_lpm4_key k{len, {}};
+      std::memcpy(k.addr, addr, 4);
+      err = bpf_map_update_elem(bpf_map__fd(skel->maps.sg_prefix4), &k, &b, BPF_ANY);
+    } else {
+      sg_lpm_key k{len, {}};
+      std::memcpy(k.addr.b, addr, 16);
+      err = bpf_map_update_elem(bpf_map__fd(skel->maps.sg_prefix6), &k, &b, BPF_ANY);
+    }
+    if (err != 0) die("prefix block");
+    skel->data_blockbits->sg_prefix_maybe |= v4 ? SG_PREFIX_V4 : SG_PREFIX_V6;
+  }
   bool bitSet(const sg_addr& k) const {
     const uint32_t bit = sg_block_bit(sg_addr_hash(&k, &kBenchKey));
     return (skel->data_blockbits->sg_block_bits[bit / 64] >> (bit % 64)) & 1;
@@ -160,6 +184,20 @@ void fillBlocks(Loaded<S>& l, const std::string& blocked) {
     k.b[14] = static_cast<uint8_t>(i >> 8);
     k.b[15] = static_cast<uint8_t>(i);
     l.block(k);
+  }
+}
+
+constexpr uint32_t kPrefixesActive = 4096;  // each trie's default max_entries
+
+// Fills both prefix tries: IPv4 /24s 10.0.0.0 to 10.15.255.0, IPv6 /32s
+// 2a00:: to 2a00:fff::, so that 192.0.2.1 and 2001:db8::1 miss.
+template <class S>
+void fillPrefixes(Loaded<S>& l) {
+  for (uint32_t i = 0; i < kPrefixesActive; i++) {
+    const uint8_t a4[4] = {10, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), 0};
+    l.blockPrefix(true, a4, 24);
+    uint8_t a6[16] = {0x2a, 0x00, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+    l.blockPrefix(false, a6, 32);
   }
 }
 
@@ -224,6 +262,18 @@ int main(int argc, char** argv) {
                                   "syn_guard");
   fillBlocks(busy_attempts, "10.99.0.1");
   busy_attempts.setScope(SG_SCOPE_ATTEMPTS);  // the default: non-attempts skip the lookup
+  // Prefix blocks (bpf/sg_prefix.h): 4,096 per family, scope "all" (every
+  // packet pays the trie lookup) and the default "attempts".
+  Loaded<syn_guard> prefixed(syn_guard__open, syn_guard__load, syn_guard__destroy, "syn_guard");
+  fillPrefixes(prefixed);
+  {  // one /24 an allowlist entry overlaps: its hits look the allowlist up (and miss)
+    const uint8_t a4[4] = {10, 15, 255, 0};  // the last of fillPrefixes, replaced
+    prefixed.blockPrefix(true, a4, 24, SG_PFX_ALLOW_CHECK);
+  }
+  Loaded<syn_guard> prefixed_attempts(syn_guard__open, syn_guard__load, syn_guard__destroy,
+                                      "syn_guard");
+  fillPrefixes(prefixed_attempts);
+  prefixed_attempts.setScope(SG_SCOPE_ATTEMPTS);
   Loaded<syn_guard_fine> fine(syn_guard_fine__open, syn_guard_fine__load, syn_guard_fine__destroy,
                               "syn_guard_fine");
   Loaded<syn_guard_coarse> coarse(syn_guard_coarse__open, syn_guard_coarse__load,
@@ -249,7 +299,13 @@ int main(int argc, char** argv) {
   const auto ack_near = buildPacket(sg::test::ackFrom(near));
   const auto syn_near = buildPacket(sg::test::synFrom(near));
 
+  const auto syn_in_prefix = buildPacket(sg::test::synFrom("10.3.7.9"));
+  const auto ack_in_prefix = buildPacket(sg::test::ackFrom("10.3.7.9"));
+  const auto syn6_in_prefix = buildPacket(sg::test::synFrom("2a00:123:4::9"));
+  const auto syn_in_checked = buildPacket(sg::test::synFrom("10.15.255.9"));
+
   const int q = quiet.prog("syn_guard_xdp"), b = busy.prog("syn_guard_xdp");
+  const int pf = prefixed.prog("syn_guard_xdp"), pa = prefixed_attempts.prog("syn_guard_xdp");
   std::vector<Case> cases = {
       {"SYN, tracked source", q, syn, pass, syn, 2.0},
       {"SYN, tracked IPv6 source", q, syn6, pass, syn6, 2.0},
@@ -265,6 +321,15 @@ int main(int argc, char** argv) {
        pass, ack_near, 0},
       {"[scope attempts] ACK from a blocked source", busy_attempts.prog("syn_guard_xdp"), blocked,
        pass, blocked, 0},
+      {"[prefix] SYN, tracked, 4k+4k prefixes", pf, syn, pass, syn, 0},
+      {"[prefix] IPv6 SYN, tracked, 4k+4k", pf, syn6, pass, syn6, 0},
+      {"[prefix] ACK, 4k+4k, scope all", pf, ack, pass, ack, 0},
+      {"[prefix] ACK, 4k+4k, attempts", pa, ack, pass, ack, 0},
+      {"[prefix] SYN, tracked, 4k+4k, attempts", pa, syn, pass, syn, 0},
+      {"[prefix] SYN from a blocked /24 (drop)", pf, syn_in_prefix, pass, syn_in_prefix, 0},
+      {"[prefix] ACK from a blocked /24, scope all", pf, ack_in_prefix, pass, ack_in_prefix, 0},
+      {"[prefix] IPv6 SYN from a blocked /32", pf, syn6_in_prefix, pass, syn6_in_prefix, 0},
+      {"[prefix] SYN, blocked /24, allowlist check", pf, syn_in_checked, pass, syn_in_checked, 0},
       {"[fine clock] SYN, tracked source", fine.prog("syn_guard_xdp"), syn, pass, syn, 0},
       {"[fine clock] SYN, spoofed source", spoof_fine.prog("spoof_syn"), syn, pass, syn, 0},
       {"[coarse clock] SYN, tracked source", coarse.prog("syn_guard_xdp"), syn, pass, syn, 0},
@@ -305,6 +370,10 @@ int main(int argc, char** argv) {
       repeat, rounds);
   std::printf("blocks active: %u blocks, %.0f%% of the prefilter's %u bits set, source %s\n",
               kBlocksActive, 100 * busy.bitsSetShare(), SG_BLOCK_BITS, near.c_str());
+  std::printf(
+      "[prefix] rows: %u IPv4 /24 and %u IPv6 /32 prefix blocks; the rows without\n"
+      "[prefix] run with none (the gate closed: one load per packet)\n",
+      kPrefixesActive, kPrefixesActive);
   std::printf("%-42s %8s %8s %7s %7s %6s\n", "case", "ns/pkt", "base ns", "+ns", "ratio", "aim");
   for (const Case& c : cases) {
     const double ratio = median(c.ratio);

@@ -111,6 +111,38 @@ struct sg_block {
 #define SG_BLK_MANUAL 0x02   /* added by an operator, not by the detector */
 #define SG_BLK_HANDED_OFF 0x04 /* nftables holds it now; XDP stops dropping */
 
+/* ---- prefix blocks (Block Globally of a prefix; bpf/sg_prefix.h) ----------- */
+
+/* Key of the IPv4 prefix-block trie (sg_prefix4): prefixlen 1..31 over the
+ * 4-byte address. IPv6 prefix blocks use struct sg_lpm_key over the raw
+ * (unmasked) source, prefixlen 1..(counting prefix - 1). Address-length
+ * prefixes are per-source blocks (sg_blocks), never in these tries. */
+struct sg_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4]; /* network order */
+};
+
+/* One prefix block. Only user space inserts and deletes them (the agent's
+ * BlockBook): the kernel ignores an expired one until the sweep removes it. */
+struct sg_prefix_block {
+	__u64 added_ns;   /* program time base, as sg_block.added_ns */
+	__u64 expires_ns; /* ends when now >= expires_ns; ~0 = permanent */
+	__u64 drops;      /* packets dropped for it (approximate: racy add) */
+	__u8 flags;       /* SG_BLK_* (XDP_DROP, MANUAL, HANDED_OFF), SG_PFX_ALLOW_CHECK */
+	__u8 pad[7];
+};
+
+/* An allowlist entry overlaps this prefix: a hit is looked up in sg_allow
+ * before it drops (the allowlist wins). Kept by XdpSensor from the allowlist
+ * it wrote; without it a hit drops at once. */
+#define SG_PFX_ALLOW_CHECK 0x80
+
+/* sg_prefix_maybe (a global of the program): which tries may hold a block.
+ * Zero: no packet pays a trie lookup. Set by user space after an insert,
+ * cleared by it when that trie is empty. */
+#define SG_PREFIX_V4 0x1u
+#define SG_PREFIX_V6 0x2u
+
 /* Block prefilter: a bitmap with a bit set for every key that may be blocked
  * (bit index from the keyed sg_addr_hash, sg_block_bit() in sg_track.h). The program
  * looks sg_blocks up only when the bit is set. Set by whoever inserts a block
@@ -204,7 +236,9 @@ struct sg_event {
 	X(SLOTS_FILLED, "source_slots_filled_total", "Per-source slots filled (never emptied): sources tracked") \
 	X(TINY_FRAGMENTS, "tiny_fragments_total", "TCP fragments that could hide a SYN (RFC 1858/3128: first fragment under 20 TCP bytes, or offset 1); dropped unless detect-only") \
 	X(LONG_CHAINS, "ipv6_long_chains_total", "IPv6 extension-header chains longer than the parser walks; dropped unless detect-only") \
-	X(RETRANS_EXCUSED, "retransmits_excused_total", "Retransmitted SYNs (same ports and sequence number as a recent one) not counted again, within the repeat allowance")
+	X(RETRANS_EXCUSED, "retransmits_excused_total", "Retransmitted SYNs (same ports and sequence number as a recent one) not counted again, within the repeat allowance") \
+	X(PREFIX_DROPPED, "prefix_dropped_total", "Packets dropped by prefix blocks (also in dropped_total)") \
+	X(PREFIX_ALLOWLISTED, "prefix_allowlisted_total", "Packets inside a blocked prefix passed because their source is on the allowlist")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

@@ -5,7 +5,8 @@
  * Per packet: parse (sg_parse.h); if the block prefilter (a bitmap indexed by
  * the source's hash) says the source may be blocked, look it up in sg_blocks
  * and drop it while its block lasts (its connection attempts only, unless
- * block_scope is "all"); if the packet is a connection attempt
+ * block_scope is "all"), and likewise when a prefix block covers it
+ * (sg_prefix.h); if the packet is a connection attempt
  * (SYN without ACK/RST), count it in the source's sliding window (sg_track.h)
  * and, on the attempt that crosses the threshold, block the source at once —
  * that very packet is already dropped — and tell user space through the ring
@@ -148,6 +149,8 @@ volatile __u64 sg_test_now_ns;
 #else
 #define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
+
+#include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
 
 static __always_inline __u64 sg_hash(const struct sg_addr *a)
 {
@@ -425,6 +428,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
 	}
+	if (sg_prefix_verdict(cnt, cfg, &pkt, &now) == XDP_DROP)
+		return XDP_DROP;
 	/* Fast path: this is no connection attempt and no block can drop it
 	 * (blocks drop attempts only, or none may exist), so nothing below can
 	 * change the verdict; skip the key work. */

@@ -127,6 +127,8 @@ nlohmann::json Agent::statusJson() {
   j["source_capacity"] = parts_.sensor->sourceCapacity();
   j["blocks"] = book_->knownBlocks();
   j["block_capacity"] = parts_.sensor->blockCapacity();
+  j["prefix_blocks"] = book_->knownPrefixBlocks();
+  j["prefix_block_capacity"] = parts_.sensor->prefixBlockCapacity();
   j["rss_bytes"] = residentBytes();
   if (parts_.link) j["console"] = parts_.link->statusJson();
   return j;
@@ -141,6 +143,8 @@ MetricsValues Agent::metricsValues() {
   Gauges& g = v.gauges;
   g.active_blocks = book_->knownBlocks();
   g.block_capacity = parts_.sensor->blockCapacity();
+  g.active_prefix_blocks = book_->knownPrefixBlocks();
+  g.prefix_block_capacity = parts_.sensor->prefixBlockCapacity();
   if (auto n = parts_.sensor->sourceCount(); n.ok()) g.sources = *n;
   g.source_capacity = parts_.sensor->sourceCapacity();
   g.interfaces = parts_.interfaces.size();
@@ -199,13 +203,16 @@ nlohmann::json Agent::handleRequest(const std::string& line) {
     case ControlCmd::kBlock: {
       Nanos d = req->for_ms ? Nanos(req->for_ms * 1'000'000) : config_.block_duration;
       std::lock_guard<std::mutex> lock(mu_);
-      auto r = book_->block(req->src, d, req->permanent);
+      auto r = req->prefix
+                   ? book_->blockPrefix(*req->prefix,
+                                        req->permanent ? std::nullopt : std::optional<Nanos>(d))
+                   : book_->block(req->src, d, req->permanent);
       if (!r) return {{"ok", false}, {"error", r.error().message()}};
       return {{"ok", true}, {"block", *r}};
     }
     case ControlCmd::kUnblock: {
       std::lock_guard<std::mutex> lock(mu_);
-      auto r = book_->unblock(req->src);
+      auto r = req->prefix ? book_->unblockPrefix(*req->prefix) : book_->unblock(req->src);
       if (!r) return {{"ok", false}, {"error", r.error().message()}};
       return {{"ok", true}, {"removed", *r}};
     }

@@ -224,6 +224,7 @@ void BlockBook::sweep() {
       log_.emit("block_expired", expiredFields(e.key, e.block));
     }
   }
+  sweepPrefixes(now);
   auto table = sensor_.listBlocks();
   if (!table.ok()) return;
   std::unordered_map<sg_addr, sg_block, KeyHash, KeyEq> present;
@@ -256,11 +257,22 @@ uint64_t BlockBook::nextExpiryNs() const {
   for (const auto& [key, k] : known_) {
     if (next == 0 || k.block.expires_ns < next) next = k.block.expires_ns;
   }
+  for (const auto& [prefix, b] : prefixes_) {
+    if (next == 0 || b.expires_ns < next) next = b.expires_ns;
+  }
   return next;
 }
 
 uint64_t BlockBook::nextSweepNs() const {
   uint64_t next = last_sweep_ns_ + (known_.empty() ? kIdleReconcileNs : kReconcileNs);
+  // A prefix block stays in the kernel (ignored) until the sweep removes it,
+  // its count with it: the sweep just after its expiry reads both.
+  for (const auto& [prefix, b] : prefixes_) {
+    if (b.expires_ns == kPermanentNs) continue;
+    const uint64_t at =
+        b.expires_ns > UINT64_MAX - kExpirySlackNs ? UINT64_MAX : b.expires_ns + kExpirySlackNs;
+    next = std::min(next, at);
+  }
   for (const auto& [key, k] : known_) {
     if (isPermanent(k.block)) continue;
     const uint64_t e = k.block.expires_ns;
@@ -313,12 +325,15 @@ Result<nlohmann::json> BlockBook::block(const Address& src, Nanos duration, bool
 
 Result<void> BlockBook::saveState() {
   if (store_ == nullptr) return Ok{};
-  std::vector<std::string> sources;
+  SavedBlocks saved;
   for (const auto& [key, k] : known_) {
-    if (isPermanent(k.block)) sources.push_back(source(key));
+    if (isPermanent(k.block)) saved.sources.push_back(source(key));
   }
-  std::sort(sources.begin(), sources.end());
-  return store_->save(sources);
+  std::sort(saved.sources.begin(), saved.sources.end());
+  for (const auto& [prefix, b] : prefixes_) {
+    if (b.expires_ns == kPermanentNs) saved.prefixes.push_back(prefix.str());
+  }
+  return store_->save(saved);
 }
 
 void BlockBook::restore() {
@@ -337,17 +352,18 @@ void BlockBook::restore() {
   } else {
     log_.emit("error", {{"message", "reading the block table: " + table.error().message()}});
   }
-  if (store_ == nullptr) return;
-  auto saved = store_->load();
+  auto saved = store_ != nullptr ? store_->load() : Result<SavedBlocks>(SavedBlocks{});
   if (!saved) {
     log_.emit("error", {{"message", "permanent blocks not restored: " + saved.error().message()}});
+    restorePrefixes({});
     return;
   }
-  for (const std::string& text : *saved) {
+  for (const std::string& text : saved->sources) {
     if (auto r = restoreSaved(text); !r) {
       log_.emit("error", {{"src", text}, {"message", r.error().message()}});
     }
   }
+  restorePrefixes(saved->prefixes);
 }
 
 Result<void> BlockBook::restoreSaved(const std::string& text) {
@@ -416,6 +432,12 @@ Result<nlohmann::json> BlockBook::blocksJson() {
   for (const auto& e : *table) {
     if (e.block.expires_ns <= now) continue;
     arr.push_back(describe(e.key, e.block));
+  }
+  auto prefixes = sensor_.listPrefixBlocks();
+  if (!prefixes) return prefixes.error();
+  for (const auto& e : *prefixes) {
+    if (e.block.expires_ns <= now) continue;
+    arr.push_back(describePrefix(e.prefix, e.block));
   }
   return arr;
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -29,6 +30,7 @@ struct BookCounters {
   uint64_t blocks_expired = 0;
   uint64_t blocks_removed = 0;
   uint64_t manual_blocks = 0;
+  uint64_t prefix_blocks = 0;         // blockPrefix calls that made or renewed a prefix block
   uint64_t enforcer_errors = 0;       // failed enforcer blocks and hand-offs
   uint64_t enforcer_read_errors = 0;  // failed reads of the enforcer's drop counter
   uint64_t late_blocks = 0;           // found by reconcile, not by an event
@@ -52,12 +54,12 @@ class BlockBook {
   void setConfig(const AgentConfig& config) { config_ = config; }
   // Where permanent blocks are kept across restarts (null: nowhere).
   void setStore(BlockStore* store) { store_ = store; }
-  // At start: adopts the blocks the kernel already holds (a pinned table from
-  // an earlier agent), then re-applies the store's permanent blocks that are
-  // missing (pins removed). One "block_restored" event each.
+  // At start: adopts the blocks and prefix blocks the kernel already holds
+  // (pinned tables from an earlier agent), then re-applies the store's
+  // permanent ones that are missing (pins removed). One "block_restored" event each.
   void restore();
   void onKernelEvent(const sg_event& ev);
-  // Expires due blocks and reconciles with the kernel's table.
+  // Expires due blocks (prefix blocks too) and reconciles with the kernel's table.
   void sweep();
   // When the next known block expires (0: none known).
   uint64_t nextExpiryNs() const;
@@ -77,12 +79,24 @@ class BlockBook {
   // in the store; held by XDP whatever the enforcer, nftables elements time out).
   Result<nlohmann::json> block(const Address& src, Nanos duration, bool permanent = false);
   Result<nlohmann::json> unblock(const Address& src);
+  // Block Globally: every source inside `prefix` (198.51.100.0/24,
+  // 2001:db8::/32) for `ttl`, or until unblockPrefix when `ttl` is nullopt
+  // (permanent: kept in the store). An address-length prefix (/32, or an
+  // IPv6 prefix at least as long as the counting prefix) is the per-source
+  // block of its counted key, as block() makes it. Sources on the allowlist
+  // inside the prefix stay allowed (the kernel checks); a prefix the
+  // allowlist covers whole is refused (kInvalidArgument, saying which entry).
+  // Re-blocking a prefix replaces its expiry (idempotent).
+  Result<nlohmann::json> blockPrefix(const Prefix& prefix, std::optional<Nanos> ttl);
+  // Lifts blockPrefix(prefix); kNotFound when it is not blocked.
+  Result<nlohmann::json> unblockPrefix(const Prefix& prefix);
   Result<nlohmann::json> blocksJson();
   const BookCounters& counters() const { return counters_; }
   // Packets the enforcer dropped after hand-offs (0 without one), for
   // dropped_total; the last good reading when it cannot be read now.
   uint64_t enforcerDrops();
   size_t knownBlocks() const { return known_.size(); }
+  size_t knownPrefixBlocks() const { return prefixes_.size(); }
 
  private:
   struct Known {
@@ -113,6 +127,20 @@ class BlockBook {
   nlohmann::json expiredFields(const sg_addr& key, const sg_block& b) const;
   nlohmann::json describe(const sg_addr& key, const sg_block& b) const;
   std::string source(const sg_addr& key) const;
+  // Prefix blocks (block_book_prefix.cpp).
+  struct PrefixLess {
+    bool operator()(const Prefix& a, const Prefix& b) const;
+  };
+  // Goes to the per-source path: IPv4 /32, IPv6 at least the counting prefix.
+  bool addressLength(const Prefix& p) const;
+  nlohmann::json describePrefix(const Prefix& p, const sg_prefix_block& b) const;
+  // Hands a timed prefix block to the enforcer; sets SG_BLK_HANDED_OFF in
+  // `b` when it took it (else XDP keeps dropping, the failure noted).
+  void handOffPrefix(const Prefix& p, sg_prefix_block& b);
+  void sweepPrefixes(uint64_t now);
+  void restorePrefixes(const std::vector<std::string>& saved);
+  Result<void> restoreSavedPrefix(const std::string& text);
+
   // Counts a failure of `what` in `counter`; logs it (with fields `f`) when
   // it starts a run. noteSuccess logs the end of a run.
   void noteFailure(ErrorOnce& once, uint64_t& counter, const std::string& what,
@@ -135,6 +163,7 @@ class BlockBook {
   uint64_t last_sweep_ns_ = 0;
   BlockStore* store_ = nullptr;
   std::unordered_map<sg_addr, Known, KeyHash, KeyEq> known_;
+  std::map<Prefix, sg_prefix_block, PrefixLess> prefixes_;  // as last written to the sensor
 };
 
 }  // namespace sg::agent

@@ -6,75 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "agent/fake_sensor.h"
+#include "agent/block_book_fixture.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
 namespace {
-
-class FakeEnforcer final : public Enforcer {
- public:
-  std::vector<std::string> calls;
-  bool fail = false;
-  bool fail_read = false;
-  uint64_t dropped = 0;
-  const char* name() const override { return "fake"; }
-  Result<uint64_t> droppedPackets() override {
-    if (fail_read) return Error(Errc::kIo, "counter unreadable");
-    return dropped;
-  }
-  Result<void> block(const BlockSpec& spec) override {
-    if (fail) return Error(Errc::kIo, "enforcer down");
-    calls.push_back("block " + spec.key.str() + " " + std::to_string(spec.ttl.count() / 1000000));
-    return Ok{};
-  }
-  Result<void> unblock(const Address& key, uint8_t) override {
-    calls.push_back("unblock " + key.str());
-    return Ok{};
-  }
-};
-
-sg_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  sg_addr x{};
-  x.b[10] = 0xff;
-  x.b[11] = 0xff;
-  x.b[12] = a;
-  x.b[13] = b;
-  x.b[14] = c;
-  x.b[15] = d;
-  return x;
-}
-
-sg_event blockEvent(const sg_addr& src, uint64_t ts, uint64_t block_ns) {
-  sg_event e{};
-  e.type = SG_EV_BLOCK_ADDED;
-  e.src = src;
-  e.ts_ns = ts;
-  e.block_ns = block_ns;
-  e.count = 201;
-  e.dst_port = 8080;
-  e.ifindex = 3;
-  return e;
-}
-
-struct Fixture {
-  FakeSensor sensor;
-  FakeClock clock{10'000'000'000};
-  std::FILE* out = std::tmpfile();
-  EventLog log{LogFormat::kJson, out};
-  AgentConfig config;
-
-  std::string logText() {
-    std::fflush(out);
-    std::rewind(out);
-    std::string s;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, out)) > 0) s.append(buf, n);
-    return s;
-  }
-  ~Fixture() { std::fclose(out); }
-};
 
 TEST(BlockBook, KernelEventIsLoggedAndExpires) {
   Fixture f;
@@ -299,7 +235,7 @@ TEST(BlockBook, PermanentBlockNeverExpiresIsSavedAndUnblockForgetsIt) {
   EXPECT_TRUE(nft.calls.empty()) << "XDP holds a permanent block: nftables elements time out";
   ASSERT_EQ(f.sensor.blocks.size(), 1u);
   EXPECT_EQ(f.sensor.blocks[0].block.expires_ns, BlockBook::kPermanentNs);
-  EXPECT_EQ(store.saved, std::vector<std::string>{"192.0.2.70"});
+  EXPECT_EQ(store.saved.sources, std::vector<std::string>{"192.0.2.70"});
   book.sweep();
   EXPECT_EQ(book.nextSweepNs(), f.clock.nowNs() + BlockBook::kReconcileNs)
       << "a permanent block schedules no sweep of its own";
@@ -333,7 +269,7 @@ TEST(BlockBook, RestoreAdoptsThePinnedTableAndReappliesSavedPermanentBlocks) {
   f.config.enforcer = EnforcerKind::kNftables;
   FakeEnforcer nft;
   MemoryBlockStore store;
-  store.saved = {"192.0.2.80", "2001:db8:7:8::/64"};
+  store.saved.sources = {"192.0.2.80", "2001:db8:7:8::/64"};
   const uint64_t now = f.clock.nowNs();
   f.sensor.blocks.push_back(
       {v4(192, 0, 2, 81), {now - 1, now + 30'000'000'000, 9, 201, 80, 0, SG_BLK_XDP_DROP}});
@@ -367,7 +303,7 @@ TEST(BlockBook, RestoreAdoptsThePinnedTableAndReappliesSavedPermanentBlocks) {
 TEST(BlockBook, ASavedPrefixOfAnotherCountingLengthIsNotWidened) {
   Fixture f;  // counts IPv6 per /64
   MemoryBlockStore store;
-  store.saved = {"2001:db8:7::/48", "2001:db8:7:8::/64"};
+  store.saved.sources = {"2001:db8:7::/48", "2001:db8:7:8::/64"};
   BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
   book.setStore(&store);
   book.restore();

@@ -49,9 +49,17 @@ Result<ControlRequest> parseControlRequest(std::string_view line) {
     if (src_it == j.end() || !src_it->is_string()) {
       return Error(Errc::kInvalidArgument, cmd + " needs a string \"src\"");
     }
-    auto addr = parseAddress(src_it->get<std::string>());
-    if (!addr) return addr.error().context("src");
-    req.src = *addr;
+    const std::string src = src_it->get<std::string>();
+    if (src.find('/') != std::string::npos) {
+      auto p = parsePrefix(src);
+      if (!p) return p.error().context("src");
+      req.prefix = *p;
+      req.src = p->addr;
+    } else {
+      auto addr = parseAddress(src);
+      if (!addr) return addr.error().context("src");
+      req.src = *addr;
+    }
     if (req.cmd == ControlCmd::kBlock) {
       auto for_it = j.find("for_ms");
       if (for_it != j.end()) {
@@ -81,7 +89,8 @@ Result<ControlRequest> parseControlRequest(std::string_view line) {
 std::string encodeControlRequest(const ControlRequest& r) {
   nlohmann::json j;
   j["cmd"] = cmdName(r.cmd);
-  if (r.cmd == ControlCmd::kBlock || r.cmd == ControlCmd::kUnblock) j["src"] = r.src.str();
+  if (r.cmd == ControlCmd::kBlock || r.cmd == ControlCmd::kUnblock)
+    j["src"] = r.prefix ? r.prefix->str() : r.src.str();
   if (r.cmd == ControlCmd::kBlock && r.for_ms) j["for_ms"] = r.for_ms;
   if (r.cmd == ControlCmd::kBlock && r.permanent) j["permanent"] = true;
   return j.dump();

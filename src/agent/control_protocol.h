@@ -4,11 +4,14 @@
 //   request:  {"cmd":"status"} | {"cmd":"blocks"} |
 //             {"cmd":"block","src":"192.0.2.7","for_ms":600000} |
 //             {"cmd":"block","src":"192.0.2.7","permanent":true} |
+//             {"cmd":"block","src":"198.51.100.0/24","for_ms":600000} |
 //             {"cmd":"unblock","src":"192.0.2.7"} | {"cmd":"reload"}
+//   "src" is an address, or a prefix (a.b.c.d/n, x::/n: a prefix block).
 //   response: {"ok":true,...} or {"ok":false,"error":"why"}
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +27,10 @@ struct ControlRequest {
   Address src;             // block, unblock
   uint64_t for_ms = 0;     // block: 0 = the configured block duration
   bool permanent = false;  // block: no expiry, until unblock (not with for_ms)
+  // block, unblock: "src" written as a prefix (with '/'); `src` is then its
+  // first address. An address-length prefix (/32, /128) is kept as a prefix:
+  // the book sends it down the per-source path.
+  std::optional<Prefix> prefix;
 };
 
 // Every malformed request gets an error that says what is wrong.

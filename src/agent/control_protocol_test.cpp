@@ -19,6 +19,29 @@ TEST(ControlProtocol, RoundTrips) {
   EXPECT_EQ(status->cmd, ControlCmd::kStatus);
 }
 
+TEST(ControlProtocol, SrcMayBeAPrefix) {
+  auto v4 = parseControlRequest(R"({"cmd":"block","src":"198.51.100.0/24","for_ms":60000})");
+  ASSERT_OK(v4);
+  ASSERT_TRUE(v4->prefix.has_value());
+  EXPECT_EQ(v4->prefix->str(), "198.51.100.0/24");
+  EXPECT_EQ(v4->for_ms, 60000u);
+  auto v6 = parseControlRequest(R"({"cmd":"unblock","src":"2001:db8::/32"})");
+  ASSERT_OK(v6);
+  EXPECT_EQ(v6->cmd, ControlCmd::kUnblock);
+  ASSERT_TRUE(v6->prefix.has_value());
+  EXPECT_EQ(v6->prefix->str(), "2001:db8::/32");
+  auto plain = parseControlRequest(R"({"cmd":"block","src":"192.0.2.7"})");
+  ASSERT_OK(plain);
+  EXPECT_FALSE(plain->prefix.has_value());
+
+  ControlRequest req{ControlCmd::kBlock, {}, 0, true, *parsePrefix("2001:db8::/32")};
+  auto back = parseControlRequest(encodeControlRequest(req));
+  ASSERT_OK(back);
+  ASSERT_TRUE(back->prefix.has_value());
+  EXPECT_EQ(*back->prefix, *req.prefix);
+  EXPECT_TRUE(back->permanent);
+}
+
 TEST(ControlProtocol, RejectsBadRequestsWithReasons) {
   struct Case {
     const char* line;
@@ -33,6 +56,9 @@ TEST(ControlProtocol, RejectsBadRequestsWithReasons) {
       {R"({"cmd":"block","src":"192.0.2.1","for_ms":-5})", "for_ms"},
       {R"({"cmd":"block","src":"192.0.2.1","for_ms":0})", "for_ms"},
       {R"({"cmd":"block","src":"192.0.2.1","for_ms":"1m"})", "for_ms"},
+      {R"({"cmd":"block","src":"198.51.100.1/24"})", "host bits set"},
+      {R"({"cmd":"block","src":"198.51.100.0/33"})", "out of range"},
+      {R"({"cmd":"unblock","src":"2001:db8::/"})", "missing prefix length"},
   };
   for (const auto& c : cases) {
     auto r = parseControlRequest(c.line);

@@ -16,9 +16,11 @@ class FakeSensor final : public SensorPort {
   sg_counters counters{};
   std::vector<BlockEntry> blocks;
   std::deque<sg_event> pending;
+  std::vector<PrefixBlockEntry> prefix_blocks;
   size_t sources = 0;
   int handed_off = 0;
-  bool fail_handoff = false;  // markHandedOff fails (a map update error)
+  bool fail_handoff = false;   // markHandedOff fails (a map update error)
+  size_t prefix_capacity = 8;  // addPrefixBlock of a new prefix fails past it, as a full trie
 
   Result<void> setConfig(const sg_config& cfg) override {
     config = cfg;
@@ -62,6 +64,33 @@ class FakeSensor final : public SensorPort {
   size_t sourceCapacity() const override { return 1024; }
   size_t blockCapacity() const override { return 64; }
   int eventsFd() override { return -1; }
+  Result<void> addPrefixBlock(const Prefix& prefix, const sg_prefix_block& block) override {
+    // The kernel's tries take IPv4 /1../31 and IPv6 /1../127 only.
+    const bool v4 = prefix.addr.isV4() && prefix.bits >= 96;
+    if (v4 ? (prefix.bits == 96 || prefix.bits == 128) : (prefix.bits == 0 || prefix.bits == 128))
+      return Error(Errc::kInvalidArgument, "not a prefix-block length: " + prefix.str());
+    for (auto& e : prefix_blocks) {
+      if (e.prefix == prefix) {
+        e.block = block;
+        return Ok{};
+      }
+    }
+    if (prefix_blocks.size() >= prefix_capacity)
+      return Error(Errc::kResourceExhausted, "prefix-block table full");
+    prefix_blocks.push_back({prefix, block});
+    return Ok{};
+  }
+  Result<bool> removePrefixBlock(const Prefix& prefix) override {
+    for (auto it = prefix_blocks.begin(); it != prefix_blocks.end(); ++it) {
+      if (it->prefix == prefix) {
+        prefix_blocks.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+  Result<std::vector<PrefixBlockEntry>> listPrefixBlocks() override { return prefix_blocks; }
+  size_t prefixBlockCapacity() const override { return prefix_capacity; }
   Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
     int n = 0;
     while (!pending.empty()) {

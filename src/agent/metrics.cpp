@@ -48,6 +48,9 @@ std::string renderMetrics(const sg_counters& k, const BookCounters& b, const Gau
          b.blocks_removed);
   metric(out, "agent_manual_blocks_total", "counter", "Blocks added by an operator",
          b.manual_blocks);
+  metric(out, "agent_prefix_blocks_total", "counter",
+         "Prefix blocks made or renewed (block PREFIX, the console's Block Globally)",
+         b.prefix_blocks);
   metric(out, "agent_enforcer_errors_total", "counter",
          "Blocks the enforcer failed to take or XDP failed to hand off (XDP kept dropping)",
          b.enforcer_errors);
@@ -58,6 +61,9 @@ std::string renderMetrics(const sg_counters& k, const BookCounters& b, const Gau
          "Blocks found by reconciliation (their event was over budget)", b.late_blocks);
   metric(out, "active_blocks", "gauge", "Blocks in force", g.active_blocks);
   metric(out, "block_capacity", "gauge", "Size of the kernel block table", g.block_capacity);
+  metric(out, "active_prefix_blocks", "gauge", "Prefix blocks in force", g.active_prefix_blocks);
+  metric(out, "prefix_block_capacity", "gauge", "Prefix blocks allowed (max_prefix_blocks)",
+         g.prefix_block_capacity);
   metric(out, "sources_tracked", "gauge", "Sources with exact per-source state", g.sources);
   metric(out, "source_capacity", "gauge", "Size of the per-source LRU table", g.source_capacity);
   metric(out, "interfaces", "gauge", "Interfaces the XDP program is attached to", g.interfaces);

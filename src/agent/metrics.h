@@ -18,6 +18,8 @@ namespace sg::agent {
 struct Gauges {
   size_t active_blocks = 0;
   size_t block_capacity = 0;
+  size_t active_prefix_blocks = 0;
+  size_t prefix_block_capacity = 0;
   size_t sources = 0;
   size_t source_capacity = 0;
   size_t interfaces = 0;

@@ -15,6 +15,8 @@ TEST(Metrics, EveryKernelCounterIsExportedOnceWithItsValue) {
   Gauges g;
   g.active_blocks = 2;
   g.sources = 17;
+  g.active_prefix_blocks = 4;
+  b.prefix_blocks = 5;
   std::string text = renderMetrics(k, b, g);
   for (int i = 0; i < SG_CNT__MAX; i++) {
     std::string line =
@@ -24,6 +26,8 @@ TEST(Metrics, EveryKernelCounterIsExportedOnceWithItsValue) {
   EXPECT_NE(text.find("syn_guard_agent_late_blocks_total 3\n"), std::string::npos);
   EXPECT_NE(text.find("syn_guard_active_blocks 2\n"), std::string::npos);
   EXPECT_NE(text.find("syn_guard_sources_tracked 17\n"), std::string::npos);
+  EXPECT_NE(text.find("syn_guard_active_prefix_blocks 4\n"), std::string::npos);
+  EXPECT_NE(text.find("syn_guard_agent_prefix_blocks_total 5\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE syn_guard_dropped_total counter"), std::string::npos);
 }
 

@@ -20,6 +20,12 @@ struct BlockEntry {
   sg_block block{};
 };
 
+// A prefix block (Block Globally of a prefix): every source inside `prefix`.
+struct PrefixBlockEntry {
+  Prefix prefix;
+  sg_prefix_block block{};
+};
+
 class SensorPort {
  public:
   virtual ~SensorPort() = default;
@@ -40,6 +46,21 @@ class SensorPort {
   virtual int eventsFd() = 0;
   // Hands every waiting event to `fn`; returns how many.
   virtual Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) = 0;
+
+  // Prefix blocks (IPv4 /1../31, IPv6 shorter than the counting prefix; an
+  // address-length prefix is a per-source block). Only user space adds and
+  // removes them; the kernel ignores expired ones. A sensor without them
+  // (the defaults) refuses every prefix block and lists none.
+  virtual Result<void> addPrefixBlock(const Prefix& prefix, const sg_prefix_block& block) {
+    (void)block;
+    return Error(Errc::kUnavailable, "this sensor cannot block a prefix (" + prefix.str() + ")");
+  }
+  // Returns whether it existed.
+  virtual Result<bool> removePrefixBlock(const Prefix&) { return false; }
+  virtual Result<std::vector<PrefixBlockEntry>> listPrefixBlocks() {
+    return std::vector<PrefixBlockEntry>{};
+  }
+  virtual size_t prefixBlockCapacity() const { return 0; }
 };
 
 }  // namespace sg::agent

@@ -35,6 +35,21 @@ class XdpSensorPort final : public SensorPort {
   Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
     return sensor_->pollEvents(fn);
   }
+  Result<void> addPrefixBlock(const Prefix& prefix, const sg_prefix_block& block) override {
+    return sensor_->addPrefixBlock(prefix, block);
+  }
+  Result<bool> removePrefixBlock(const Prefix& prefix) override {
+    return sensor_->removePrefixBlock(prefix);
+  }
+  Result<std::vector<PrefixBlockEntry>> listPrefixBlocks() override {
+    auto in = sensor_->listPrefixBlocks();
+    if (!in) return in.error();
+    std::vector<PrefixBlockEntry> out;
+    out.reserve(in->size());
+    for (const auto& b : *in) out.push_back({b.prefix, b.block});
+    return out;
+  }
+  size_t prefixBlockCapacity() const override { return sensor_->prefixBlockCapacity(); }
 
  private:
   static Result<std::vector<BlockEntry>> convert(Result<std::vector<KernelBlock>> in) {

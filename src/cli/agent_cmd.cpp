@@ -95,7 +95,8 @@ int runAgent(const AgentFlags& flags) {
     log.emit("cleanup", {{"note", "removed the nftables table inet " + (*isolator)->table() +
                                       " left by an earlier run"}});
   }
-  auto sensor = XdpSensor::load({cfg.max_sources, cfg.max_blocks, cfg.pin_dir});
+  auto sensor =
+      XdpSensor::load({cfg.max_sources, cfg.max_blocks, cfg.max_prefix_blocks, cfg.pin_dir});
   if (!sensor) return fail(sensor.error());
   for (const auto& note : (*sensor)->pinNotes()) log.emit("notice", {{"pins", note}});
   nlohmann::json modes = nlohmann::json::object();

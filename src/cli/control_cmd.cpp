@@ -1,4 +1,4 @@
-// syn-guard status | blocks [--json] | block IP [--for 10m] | unblock IP |
+// syn-guard status | blocks [--json] | block IP|PREFIX [--for 10m] | unblock IP|PREFIX |
 // isolate --console ADDR [--allow CIDR] | release: talk to the running agent
 // over its root-only control socket.
 #include <cstdio>
@@ -22,7 +22,7 @@ namespace {
 struct ControlArgs {
   std::string socket = AgentConfig{}.control_socket;
   bool json = false;
-  std::string ip;
+  std::string ip;  // an address, or a prefix (a prefix block)
   std::string duration;
   bool permanent = false;
   std::vector<std::string> console;  // isolate
@@ -55,6 +55,22 @@ Result<nlohmann::json> callLine(const std::string& socket, const std::string& re
 
 Result<nlohmann::json> call(const std::string& socket, const agent::ControlRequest& req) {
   return callLine(socket, agent::encodeControlRequest(req));
+}
+
+// A block/unblock request for "192.0.2.7" or "198.51.100.0/24".
+Result<agent::ControlRequest> targetRequest(agent::ControlCmd cmd, const std::string& text) {
+  agent::ControlRequest req{cmd, {}, 0};
+  if (text.find('/') != std::string::npos) {
+    auto p = parsePrefix(text);
+    if (!p) return p.error();
+    req.prefix = *p;
+    req.src = p->addr;
+    return req;
+  }
+  auto addr = parseAddress(text);
+  if (!addr) return addr.error();
+  req.src = *addr;
+  return req;
 }
 
 void printIsolation(const nlohmann::json& iso) {
@@ -93,9 +109,10 @@ void printStatus(const nlohmann::json& j) {
   for (const auto& i : j.value("interfaces", nlohmann::json::array())) {
     std::printf(" %s", i.get<std::string>().c_str());
   }
-  std::printf("\nsources tracked %zu/%zu, blocks %zu/%zu, rss %.1f MB\n",
+  std::printf("\nsources tracked %zu/%zu, blocks %zu/%zu, prefix blocks %zu/%zu, rss %.1f MB\n",
               j.value("sources", size_t{0}), j.value("source_capacity", size_t{0}),
               j.value("blocks", size_t{0}), j.value("block_capacity", size_t{0}),
+              j.value("prefix_blocks", size_t{0}), j.value("prefix_block_capacity", size_t{0}),
               j.value("rss_bytes", 0.0) / 1e6);
   printIsolation(j.value("isolation", nlohmann::json::object()));
   printConsole(j.value("console", nlohmann::json()));
@@ -166,21 +183,23 @@ void registerControl(CLI::App& app, int* exit_code) {
       printBlocks((*r)["blocks"]);
   });
 
-  auto* block = app.add_subcommand("block", "Block a source now (IPv6: its counted prefix)");
+  auto* block = app.add_subcommand(
+      "block", "Block a source now (IPv6: its counted prefix), or every source of a prefix");
   socket_opt(block);
-  block->add_option("ip", args->ip, "Address to block")->required();
-  block->add_option("--for", args->duration, "How long (e.g. 10m); default: the block duration");
+  block->add_option("ip", args->ip, "Address or prefix to block (192.0.2.7, 198.51.100.0/24)")
+      ->required();
+  block->add_option("--for,--duration", args->duration,
+                    "How long (e.g. 10m); default: the block duration");
   block->add_flag("--permanent", args->permanent,
                   "No expiry: until `syn-guard unblock`, kept across agent restarts");
   block->callback([args, exit_code] {
-    auto addr = parseAddress(args->ip);
-    if (!addr) {
-      *exit_code = fail("block", addr.error().message(), 2);
+    auto req = targetRequest(agent::ControlCmd::kBlock, args->ip);
+    if (!req) {
+      *exit_code = fail("block", req.error().message(), 2);
       return;
     }
-    agent::ControlRequest req{agent::ControlCmd::kBlock, *addr, 0};
-    req.permanent = args->permanent;
-    if (req.permanent && !args->duration.empty()) {
+    req->permanent = args->permanent;
+    if (req->permanent && !args->duration.empty()) {
       *exit_code = fail("block", "--permanent and --for exclude each other", 2);
       return;
     }
@@ -190,13 +209,13 @@ void registerControl(CLI::App& app, int* exit_code) {
         *exit_code = fail("block", "--for: " + d.error().message(), 2);
         return;
       }
-      req.for_ms = static_cast<uint64_t>(d->count() / 1'000'000);
-      if (req.for_ms == 0) {
+      req->for_ms = static_cast<uint64_t>(d->count() / 1'000'000);
+      if (req->for_ms == 0) {
         *exit_code = fail("block", "--for must be at least 1ms", 2);
         return;
       }
     }
-    auto r = call(args->socket, req);
+    auto r = call(args->socket, *req);
     if (!r) {
       *exit_code = fail("block", r.error().message(), 1);
       return;
@@ -212,14 +231,14 @@ void registerControl(CLI::App& app, int* exit_code) {
 
   auto* unblock = app.add_subcommand("unblock", "Lift a block now");
   socket_opt(unblock);
-  unblock->add_option("ip", args->ip, "Address to unblock")->required();
+  unblock->add_option("ip", args->ip, "Address or prefix to unblock")->required();
   unblock->callback([args, exit_code] {
-    auto addr = parseAddress(args->ip);
-    if (!addr) {
-      *exit_code = fail("unblock", addr.error().message(), 2);
+    auto req = targetRequest(agent::ControlCmd::kUnblock, args->ip);
+    if (!req) {
+      *exit_code = fail("unblock", req.error().message(), 2);
       return;
     }
-    auto r = call(args->socket, {agent::ControlCmd::kUnblock, *addr, 0});
+    auto r = call(args->socket, *req);
     if (!r) {
       *exit_code = fail("unblock", r.error().message(), 1);
       return;

@@ -168,6 +168,7 @@ Result<void> validateConfig(const AgentConfig& c) {
   SG_TRY(field("ipv6_prefix", checkRange(c.ipv6_prefix, kIpv6Prefix)));
   SG_TRY(field("max_sources", checkRange(c.max_sources, kMaxSources)));
   SG_TRY(field("max_blocks", checkRange(c.max_blocks, kMaxBlocks)));
+  SG_TRY(field("max_prefix_blocks", checkRange(c.max_prefix_blocks, kMaxPrefixBlocks)));
   SG_TRY(field("admit_per_sec", checkRange(c.admit_per_sec, kAdmitPerSec)));
   SG_TRY(field("admit_min", checkRange(c.admit_min, kAdmitMin)));
   SG_TRY(field("events_per_sec", checkRange(c.events_per_sec, kEventsPerSec)));

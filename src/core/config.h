@@ -52,6 +52,9 @@ struct AgentConfig {
   uint32_t max_sources = 65536;
   // Concurrent blocks (16..1M); when full, over-threshold SYNs are still dropped.
   uint32_t max_blocks = 16384;
+  // Prefix blocks (`block 198.51.100.0/24`, the console's Block Globally of a prefix),
+  // IPv4 and IPv6 together (1..65536); beyond it a new prefix block is refused.
+  uint32_t max_prefix_blocks = 4096;
   // New sources per CPU per second before the sketch gates admission (1..1e7).
   uint32_t admit_per_sec = 4096;
   // Sketch estimate above its noise floor that earns exact state while gated (0..1e6).

@@ -34,6 +34,7 @@ inline constexpr DurationRange kRepeatMemory{Nanos(0), hours(720)};  // 30 days
 inline constexpr UintRange kIpv6Prefix{1, 128};
 inline constexpr UintRange kMaxSources{1024, 16u << 20};
 inline constexpr UintRange kMaxBlocks{16, 1u << 20};
+inline constexpr UintRange kMaxPrefixBlocks{1, 1u << 16};
 inline constexpr UintRange kAdmitPerSec{1, 10'000'000};
 inline constexpr UintRange kAdmitMin{0, 1'000'000};
 inline constexpr UintRange kEventsPerSec{1, 1'000'000};

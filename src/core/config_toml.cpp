@@ -162,6 +162,8 @@ const KeySpec kKeys[] = {
      SG_SET(c.max_sources, readUint(k, n, limits::kMaxSources)); return Ok{}; }},
   {"max_blocks", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.max_blocks, readUint(k, n, limits::kMaxBlocks)); return Ok{}; }},
+  {"max_prefix_blocks", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.max_prefix_blocks, readUint(k, n, limits::kMaxPrefixBlocks)); return Ok{}; }},
   {"admit_per_sec", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.admit_per_sec, readUint(k, n, limits::kAdmitPerSec)); return Ok{}; }},
   {"admit_min", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

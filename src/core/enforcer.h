@@ -27,6 +27,15 @@ class Enforcer {
   virtual Result<void> block(const BlockSpec& spec) = 0;
   // Removes it; removing an absent block is not an error.
   virtual Result<void> unblock(const Address& key, uint8_t v6_prefix) = 0;
+  // A prefix block (IPv4 /1../31, IPv6 /1../127: every source inside) for
+  // `ttl`, added or refreshed; unblockPrefix removes it (absent: not an
+  // error). An enforcer without them refuses, and XDP holds the block alone.
+  virtual Result<void> blockPrefix(const Prefix& prefix, Nanos ttl) {
+    (void)ttl;
+    return Error(Errc::kUnavailable, std::string(name()) + " cannot block a prefix (" +
+                                         prefix.str() + "): XDP holds it");
+  }
+  virtual Result<void> unblockPrefix(const Prefix&) { return Ok{}; }
   // Packets this enforcer dropped (after the hand-off: the XDP program never
   // saw them drop), for the dropped_total metric; 0 when it keeps no count.
   virtual Result<uint64_t> droppedPackets() { return uint64_t{0}; }

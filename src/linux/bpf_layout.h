@@ -43,6 +43,14 @@ static_assert(offsetof(sg_block, added_ns) == 0 && offsetof(sg_block, expires_ns
               offsetof(sg_block, dst_port) == 28 && offsetof(sg_block, level) == 30 &&
               offsetof(sg_block, flags) == 31);
 
+// Prefix blocks.
+static_assert(sizeof(sg_lpm4_key) == 8 && offsetof(sg_lpm4_key, addr) == 4);
+static_assert(sizeof(sg_prefix_block) == 32);
+static_assert(offsetof(sg_prefix_block, added_ns) == 0 &&
+              offsetof(sg_prefix_block, expires_ns) == 8 &&
+              offsetof(sg_prefix_block, drops) == 16 && offsetof(sg_prefix_block, flags) == 24 &&
+              offsetof(sg_prefix_block, pad) == 25);
+
 // Run-time configuration.
 static_assert(sizeof(sg_config) == 48);
 static_assert(offsetof(sg_config, window_ns) == 0 && offsetof(sg_config, block_ns) == 8 &&
@@ -92,6 +100,8 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_slot", sizeof(sg_slot)},
     {"sg_offence", sizeof(sg_offence)},
     {"sg_block", sizeof(sg_block)},
+    {"sg_lpm4_key", sizeof(sg_lpm4_key)},
+    {"sg_prefix_block", sizeof(sg_prefix_block)},
     {"sg_config", sizeof(sg_config)},
     {"sg_event", sizeof(sg_event)},
     {"sg_counters", sizeof(sg_counters)},

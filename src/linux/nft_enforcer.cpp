@@ -192,6 +192,57 @@ Result<void> NftEnforcer::unblock(const Address& key, uint8_t v6_prefix) {
   return Ok{};
 }
 
+Result<NftElemOp> NftEnforcer::prefixOp(const Prefix& prefix) {
+  const bool v4 = prefix.addr.isV4() && prefix.bits >= 96;
+  const unsigned len = v4 ? prefix.bits - 96u : prefix.bits;
+  if (len < 1 || len >= (v4 ? 32u : 128u)) {
+    return makeError(Errc::kInvalidArgument, "a prefix block needs a length of 1.." +
+                                                 std::string(v4 ? "31" : "127") + ", not " +
+                                                 prefix.str());
+  }
+  if (!v4) return nftElemOp(prefix.addr, static_cast<uint8_t>(len));
+  NftElemOp op;
+  op.set = nftV4SetName(static_cast<uint8_t>(len));
+  op.key_len = 4;
+  std::copy(prefix.addr.raw.b + 12, prefix.addr.raw.b + 16, op.key.begin());
+  return op;
+}
+
+// One prefix-block change; the first block of a length makes its set and rule.
+Result<void> NftEnforcer::commitElem(NftElemOp op, bool add, const std::string& what) {
+  if (removed_) return makeError(Errc::kUnavailable, "nftables table was removed");
+  const uint8_t len = nftSetPrefixLen(op.set);
+  const bool v4 = op.key_len == 4;
+  const bool have = v4 ? v4_sets_.test(len) : v6_sets_.test(len);
+  if (!add && !have) return Ok{};  // no set: nothing to remove
+  std::vector<NftMsg> msgs;
+  if (!have) msgs = v4 ? nftV4SetMsgs(table_, len) : nftV6SetMsgs(table_, len);
+  for (const NftElemOp& o : add ? nftBlockOps(op) : nftUnblockOps(op))
+    msgs.push_back(nftElemMsg(table_, o));
+  auto r = nl_->commit(msgs);
+  if (!r) return r.error().context(what);
+  if (!have && v4) v4_sets_.set(len);
+  if (!have && !v4) v6_sets_.set(len);
+  return Ok{};
+}
+
+Result<void> NftEnforcer::blockPrefix(const Prefix& prefix, Nanos ttl) {
+  if (ttl <= Nanos{0}) {
+    return makeError(Errc::kInvalidArgument, "block duration must be positive, got " +
+                                                 formatDuration(std::max(ttl, Nanos{0})));
+  }
+  auto op = prefixOp(prefix);
+  if (!op) return op.error().context("nftables block");
+  op->timeout_ms = static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(ttl).count());
+  return commitElem(*op, true, "nftables block " + prefix.str());
+}
+
+Result<void> NftEnforcer::unblockPrefix(const Prefix& prefix) {
+  auto op = prefixOp(prefix);
+  if (!op) return op.error().context("nftables unblock");
+  return commitElem(*op, false, "nftables unblock " + prefix.str());
+}
+
 Result<uint64_t> NftEnforcer::droppedPackets() {
   if (removed_) return makeError(Errc::kUnavailable, "nftables table was removed");
   Result<uint64_t> packets = makeError(Errc::kIo, "the kernel sent no nftables counter");
@@ -204,6 +255,9 @@ Result<uint64_t> NftEnforcer::droppedPackets() {
 Result<std::vector<NftBlock>> NftEnforcer::listBlocked() {
   if (removed_) return makeError(Errc::kUnavailable, "nftables table was removed");
   std::vector<std::string> sets{kNftV4Set};
+  for (unsigned len = 1; len < 32; ++len) {
+    if (v4_sets_.test(len)) sets.push_back(nftV4SetName(static_cast<uint8_t>(len)));
+  }
   for (unsigned len = 1; len <= 128; ++len) {
     if (v6_sets_.test(len)) sets.push_back(nftV6SetName(static_cast<uint8_t>(len)));
   }

@@ -4,10 +4,12 @@
 //     counter dropped { }
 //     set blocked_v4 { type ipv4_addr; flags timeout; }
 //     set blocked_v6_64 { type ipv6_addr; flags timeout; }  # keys masked to /64
+//     set blocked_v4_24 { type ipv4_addr; flags timeout; }  # prefix blocks /24 (on first use)
 //     chain prerouting {
 //       type filter hook prerouting priority raw; policy accept;
 //       ip saddr @blocked_v4 counter name "dropped" drop
 //       ip6 saddr & ffff:ffff:ffff:ffff:: @blocked_v6_64 counter name "dropped" drop
+//       ip saddr & 255.255.255.0 @blocked_v4_24 counter name "dropped" drop
 //     }
 //   }
 //
@@ -17,7 +19,11 @@
 // one hash lookup). An interval set would cost milliseconds per insert at tens
 // of thousands of elements; a hash set costs what an IPv4 block does (see
 // bench/nft_latency_bench). Prefixes of different lengths may overlap: each
-// set drops what it holds.
+// set drops what it holds. Prefix blocks (blockPrefix: the console's Block
+// Globally of a prefix) go the same way: an IPv6 /32 into blocked_v6_32, an
+// IPv4 /24 into blocked_v4_24 (one set and rule per length in use). Not an
+// interval set: it refuses overlapping elements (10.0.0.0/8 beside
+// 10.1.0.0/16, both legitimately blocked), and inserts cost more as it grows.
 //
 // The chain sits at priority raw (-300), before conntrack, so a blocked
 // source costs no conntrack entry. Every element carries a kernel timeout.
@@ -44,7 +50,8 @@ struct nft_ctx;
 
 namespace sg {
 class NftNetlink;
-}
+struct NftElemOp;
+}  // namespace sg
 
 namespace sg {
 
@@ -86,6 +93,10 @@ class NftEnforcer final : public Enforcer {
   Result<void> block(const BlockSpec& spec) override;
   // Removes the element; an absent one is not an error.
   Result<void> unblock(const Address& key, uint8_t v6_prefix) override;
+  // A prefix block: IPv4 /1../31 into blocked_v4_<len>, IPv6 /1../127 into
+  // blocked_v6_<len> (host bits must be clear); its set is made on first use.
+  Result<void> blockPrefix(const Prefix& prefix, Nanos ttl) override;
+  Result<void> unblockPrefix(const Prefix& prefix) override;
 
   // Packets the table's drop rules dropped since create() (the named counter
   // "dropped"): the drops after the hand-off, which the XDP program never sees.
@@ -111,7 +122,12 @@ class NftEnforcer final : public Enforcer {
   nft_ctx* ctx_;                    // listing only
   std::unique_ptr<NftNetlink> nl_;  // every change; owns the table
   std::string table_;
+  // The element op of a prefix block, validated (IPv4 /1../31, IPv6 /1../127).
+  static Result<NftElemOp> prefixOp(const Prefix& prefix);
+  Result<void> commitElem(NftElemOp op, bool add, const std::string& what);
+
   std::bitset<129> v6_sets_;  // prefix lengths whose set and rule exist
+  std::bitset<33> v4_sets_;   // IPv4 prefix-block lengths whose set and rule exist
   bool removed_stale_ = false;
   bool removed_ = false;
   bool owned_ = false;

@@ -23,7 +23,8 @@ namespace {
 
 constexpr uint32_t kTypeIpv4Addr = 7;  // nft's datatype ids (key type of a set)
 constexpr uint32_t kTypeIpv6Addr = 8;
-constexpr uint32_t kV4SetId = 1;  // set ids within one transaction; v6: 0x100 + len
+constexpr uint32_t kV4SetId = 1;  // set ids within one transaction; v6: 0x100 + len,
+                                  // IPv4 prefix sets: 0x200 + len
 constexpr const char* kCommentPrefix = "syn-guard pid ";
 
 nftnl_expr* meta(uint32_t key) {
@@ -50,16 +51,17 @@ nftnl_expr* payload(uint32_t offset, uint32_t len) {
   return e;
 }
 
-nftnl_expr* maskV6(uint8_t len) {
+// The first `len` bits of a `bytes`-long address (16: IPv6, 4: IPv4).
+nftnl_expr* maskBits(uint8_t len, uint32_t bytes) {
   std::array<uint8_t, 16> mask{};
   std::array<uint8_t, 16> zero{};
   for (unsigned i = 0; i < len; ++i) mask[i / 8] |= static_cast<uint8_t>(0x80u >> (i % 8));
   nftnl_expr* e = nftnl_expr_alloc("bitwise");
   nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
   nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask.data(), mask.size());
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero.data(), zero.size());
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, bytes);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask.data(), bytes);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero.data(), bytes);
   return e;
 }
 
@@ -97,7 +99,8 @@ NftMsg ruleMsg(const std::string& table, bool v6, uint8_t len, const std::string
     nftnl_rule_add_expr(r, meta(NFT_META_NFPROTO));
     nftnl_rule_add_expr(r, cmpEq(v6 ? NFPROTO_IPV6 : NFPROTO_IPV4));
     nftnl_rule_add_expr(r, v6 ? payload(8, 16) : payload(12, 4));
-    if (v6 && len < 128) nftnl_rule_add_expr(r, maskV6(len));
+    if (v6 && len < 128) nftnl_rule_add_expr(r, maskBits(len, 16));
+    if (!v6 && len < 32) nftnl_rule_add_expr(r, maskBits(len, 4));
     nftnl_rule_add_expr(r, lookup(set, set_id));
     nftnl_rule_add_expr(r, countDrop());
     nftnl_rule_add_expr(r, drop());
@@ -152,10 +155,12 @@ int commentAttr(const nftnl_udata* attr, void* data) {
 }  // namespace
 
 std::string nftV6SetName(uint8_t len) { return "blocked_v6_" + std::to_string(len); }
+std::string nftV4SetName(uint8_t len) { return "blocked_v4_" + std::to_string(len); }
 
 uint8_t nftSetPrefixLen(const std::string& set_name) {
   if (set_name == kNftV4Set) return 32;
-  const std::string prefix = "blocked_v6_";
+  const bool v4 = set_name.rfind("blocked_v4_", 0) == 0;
+  const std::string prefix = v4 ? "blocked_v4_" : "blocked_v6_";
   if (set_name.rfind(prefix, 0) != 0 || set_name.size() == prefix.size() ||
       set_name.size() > prefix.size() + 3) {
     return 0;
@@ -166,7 +171,7 @@ uint8_t nftSetPrefixLen(const std::string& set_name) {
     if (c < '0' || c > '9') return 0;
     len = len * 10 + static_cast<unsigned>(c - '0');
   }
-  return len >= 1 && len <= 128 ? static_cast<uint8_t>(len) : 0;
+  return len >= 1 && len <= (v4 ? 32u : 128u) ? static_cast<uint8_t>(len) : 0;
 }
 
 std::string nftOwnerComment(int pid) { return kCommentPrefix + std::to_string(pid); }
@@ -240,6 +245,12 @@ std::vector<NftMsg> nftV6SetMsgs(const std::string& table, uint8_t len) {
   const std::string name = nftV6SetName(len);
   const uint32_t id = 0x100u + len;
   return {setMsg(table, name, id, kTypeIpv6Addr, 16), ruleMsg(table, true, len, name, id)};
+}
+
+std::vector<NftMsg> nftV4SetMsgs(const std::string& table, uint8_t len) {
+  const std::string name = nftV4SetName(len);
+  const uint32_t id = 0x200u + len;
+  return {setMsg(table, name, id, kTypeIpv4Addr, 4), ruleMsg(table, false, len, name, id)};
 }
 
 NftMsg nftGetTableMsg(const std::string& table) {

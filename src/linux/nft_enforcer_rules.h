@@ -17,7 +17,11 @@ inline constexpr const char* kNftDropCounter = "dropped";  // named counter of e
 
 // "blocked_v6_64": the hash set of IPv6 keys masked to /len.
 std::string nftV6SetName(uint8_t len);
-// 64 for "blocked_v6_64", 32 for "blocked_v4", 0 for any other name.
+// "blocked_v4_24": the hash set of IPv4 prefix blocks of length len (1..31),
+// keys masked to /len (blocked_v4 holds the addresses).
+std::string nftV4SetName(uint8_t len);
+// 64 for "blocked_v6_64", 24 for "blocked_v4_24", 32 for "blocked_v4", 0 for
+// any other name.
 uint8_t nftSetPrefixLen(const std::string& set_name);
 
 // "syn-guard pid 1234": the comment an agent writes on its table.
@@ -40,6 +44,9 @@ NftMsg nftDeleteTableMsg(const std::string& table);
 std::vector<NftMsg> nftBaseMsgs(const std::string& table);
 // The set for IPv6 keys masked to /len (1..128) and its rule.
 std::vector<NftMsg> nftV6SetMsgs(const std::string& table, uint8_t len);
+// The set for IPv4 prefixes of length len (1..31) and its rule:
+// "ip saddr & <mask> @blocked_v4_<len> counter name dropped drop".
+std::vector<NftMsg> nftV4SetMsgs(const std::string& table, uint8_t len);
 
 NftMsg nftGetTableMsg(const std::string& table);
 Result<NftTableInfo> parseNftTable(const nlmsghdr* nlh);

@@ -34,7 +34,8 @@ Result<NftBlock> parseValue(const json& val, uint8_t set_len) {
     auto a = parseAddress(val.get<std::string>());
     if (!a) return a.error();
     b.key = *a;
-    b.prefix_len = a->isV4() ? 32 : (set_len > 0 && set_len <= 128 ? set_len : 128);
+    const uint8_t max_len = a->isV4() ? 32 : 128;
+    b.prefix_len = set_len > 0 && set_len <= max_len ? set_len : max_len;
     return b;
   }
   if (val.is_object() && val.contains("prefix")) {
@@ -91,7 +92,7 @@ Result<void> parseSet(const json& set, std::vector<NftBlock>& out) {
 }  // namespace
 
 std::string NftBlock::str() const {
-  if (key.isV4() || prefix_len >= 128) return key.str();
+  if (key.isV4() ? prefix_len >= 32 : prefix_len >= 128) return key.str();
   return key.str() + "/" + std::to_string(prefix_len);
 }
 

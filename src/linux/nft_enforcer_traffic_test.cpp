@@ -90,6 +90,32 @@ bool ip(const std::string& args) {
 constexpr milliseconds kWait{500};
 constexpr milliseconds kConnectWait{10000};
 
+// A prefix block (Block Globally of a prefix) drops every source inside it
+// from its first SYN, IPv4 and IPv6, and nothing outside.
+TEST(NftEnforcerTraffic, EverySourceInsideABlockedPrefixIsDropped) {
+  SG_REQUIRE_ROOT();
+  ASSERT_OK(runInFreshNetns([] {
+    ASSERT_TRUE(ip("-6 addr add fd00:300:1::2/128 dev lo nodad"));
+    ASSERT_TRUE(ip("-6 addr add fd00:301::2/128 dev lo nodad"));
+    Listener server;
+    ASSERT_OK(server.open());
+    auto e = NftEnforcer::create();
+    ASSERT_OK(e);
+    ASSERT_OK((*e)->blockPrefix(*parsePrefix("127.0.1.0/24"), seconds(60)));
+    ASSERT_OK((*e)->blockPrefix(*parsePrefix("fd00:300::/32"), seconds(60)));
+    EXPECT_FALSE(connects("127.0.1.5", "127.0.0.1", server.port, kWait));
+    EXPECT_FALSE(connects("127.0.1.250", "127.0.0.1", server.port, kWait));
+    EXPECT_TRUE(connects("127.0.2.5", "127.0.0.1", server.port, kConnectWait));
+    EXPECT_FALSE(connects("fd00:300:1::2", "::1", server.port, kWait));
+    EXPECT_TRUE(connects("fd00:301::2", "::1", server.port, kConnectWait));
+    auto dropped = (*e)->droppedPackets();
+    ASSERT_OK(dropped);
+    EXPECT_GE(*dropped, 3u);
+    ASSERT_OK((*e)->unblockPrefix(*parsePrefix("127.0.1.0/24")));
+    EXPECT_TRUE(connects("127.0.1.5", "127.0.0.1", server.port, kConnectWait));
+  }));
+}
+
 TEST(NftEnforcerTraffic, BlockedSourceCannotConnectOthersCan) {
   SG_REQUIRE_ROOT();
   ASSERT_OK(runInFreshNetns([] {

@@ -89,6 +89,11 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
     return makeError(Errc::kInvalidArgument, "max_blocks " + std::to_string(options.max_blocks) +
                                                  " is out of range 16..1048576");
   }
+  if (options.max_prefix_blocks < 1 || options.max_prefix_blocks > 65536) {
+    return makeError(Errc::kInvalidArgument, "max_prefix_blocks " +
+                                                 std::to_string(options.max_prefix_blocks) +
+                                                 " is out of range 1..65536");
+  }
   const int ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) {
     return makeError(Errc::kIo, "cannot count the possible CPUs: " + errnoText(-ncpus));
@@ -133,6 +138,8 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
   // Recent offenders: as many as there can be blocks (written once per block).
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix4, options.max_prefix_blocks);
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix6, options.max_prefix_blocks);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   if (!options.pin_dir.empty()) SG_TRY(sensor->preparePins(options.pin_dir));
@@ -140,6 +147,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   err = syn_guard__load(skel);
   if (err != 0) return loadError(err, log);
   SG_TRY(sensor->restorePinnedBlocks());
+  if (sensor->pinning()) SG_TRY(sensor->restorePinnedPrefixes());
   if (sensor->pinning()) SG_TRY(sensor->pinHashKey(options.pin_dir));
   SG_TRY(sensor->calibrateClock());
 
@@ -171,6 +179,10 @@ Result<void> XdpSensor::setConfig(const sg_config& cfg) {
 
 Result<void> XdpSensor::setAllowlist(const std::vector<Prefix>& allow) {
   const int fd = bpf_map__fd(skel_->maps.sg_allow);
+  // Prefix blocks the new entries overlap check the allowlist before the
+  // entries exist, so that no allowed source inside one is dropped meanwhile.
+  SG_TRY(markAllowOverlaps(allow, allow_));
+  allow_ = allow;
   std::vector<sg_lpm_key> wanted;
   for (const Prefix& p : allow) wanted.push_back(p.lpmKey());
 
@@ -200,7 +212,7 @@ Result<void> XdpSensor::setAllowlist(const std::vector<Prefix>& allow) {
       return makeError(Errc::kIo, "removing a stale allowlist prefix failed: " + errnoText(errno));
     }
   }
-  return Ok{};
+  return markAllowOverlaps(allow, {});
 }
 
 Result<sg_counters> XdpSensor::readCounters() {

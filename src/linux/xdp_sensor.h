@@ -7,7 +7,8 @@
 //
 // Run-time calls read and write the maps; they never reload the program.
 // Implementation: xdp_sensor.cpp (load, config, counters, events),
-// xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_attach.cpp (links),
+// xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_prefixes.cpp (prefix
+// blocks), xdp_sensor_attach.cpp (links),
 // xdp_sensor_dispatcher.cpp (libxdp's dispatcher),
 // xdp_sensor_clock.cpp (the program's time base).
 //
@@ -45,6 +46,8 @@ struct SensorOptions {
   uint32_t max_sources = 65536;
   // Entries of sg_blocks, the block hash (16..1M).
   uint32_t max_blocks = 16384;
+  // Entries of each prefix-block trie, sg_prefix4 and sg_prefix6 (1..65536).
+  uint32_t max_prefix_blocks = 4096;
   // bpffs directory for the pinned block table and count state
   // (xdp_sensor_pins.cpp); "" = nothing pinned.
   std::string pin_dir;
@@ -57,6 +60,12 @@ struct SensorOptions {
 struct KernelBlock {
   sg_addr key{};
   sg_block block{};
+};
+
+// One prefix block as the kernel holds it (sg_prefix4 / sg_prefix6).
+struct KernelPrefixBlock {
+  Prefix prefix;
+  sg_prefix_block block{};
 };
 
 // One interface the program is attached to.
@@ -97,7 +106,9 @@ class XdpSensor {
 
   // ---- run-time configuration and state (xdp_sensor.cpp) ----
   Result<void> setConfig(const sg_config& cfg);
-  // Replaces the allowlist trie's contents: adds the new, deletes the stale.
+  // Replaces the allowlist trie's contents: adds the new, deletes the stale;
+  // keeps each prefix block's SG_PFX_ALLOW_CHECK (set before an overlapping
+  // entry is added, cleared after the last one is deleted).
   Result<void> setAllowlist(const std::vector<Prefix>& allow);
   // Counters summed over CPUs.
   Result<sg_counters> readCounters();
@@ -128,6 +139,21 @@ class XdpSensor {
   // (setRebuildHook): after the first listing, after the clearing.
   enum class RebuildStep { kListed, kCleared };
   void setRebuildHook(std::function<void(RebuildStep)> hook) { rebuild_hook_ = std::move(hook); }
+
+  // ---- prefix blocks (xdp_sensor_prefixes.cpp) ----
+  // `prefix` is an IPv4 prefix of length 1..31 (sg_prefix4) or an IPv6 one
+  // of length 1..127 (sg_prefix6); anything else is kInvalidArgument (an
+  // address-length prefix is a per-source block). Insert or replace, then
+  // set the family's bit of the program's gate (sg_prefix_maybe). The
+  // block's SG_PFX_ALLOW_CHECK is the sensor's: set when an entry of the
+  // allowlist last written overlaps the prefix.
+  Result<void> addPrefixBlock(const Prefix& prefix, const sg_prefix_block& block);
+  // Returns whether it existed; clears the gate bit when its trie is empty.
+  Result<bool> removePrefixBlock(const Prefix& prefix);
+  Result<std::vector<KernelPrefixBlock>> listPrefixBlocks();
+  uint32_t prefixBlockCapacity() const { return options_.max_prefix_blocks; }
+  // The program's gate: SG_PREFIX_V4 | SG_PREFIX_V6 for tries that may hold a block.
+  uint32_t prefixGate() const;
 
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.
@@ -161,6 +187,12 @@ class XdpSensor {
   Result<void> rebuildBlockBits();
   Result<void> preparePins(const std::string& dir);
   Result<void> restorePinnedBlocks();
+  // Pinned prefix blocks: handed-off ones taken back, the gate set.
+  Result<void> restorePinnedPrefixes();
+  void setPrefixGate(uint32_t bits, bool on);
+  // Rewrites SG_PFX_ALLOW_CHECK of every prefix block for `allow`, keeping
+  // it set where `also` overlaps too.
+  Result<void> markAllowOverlaps(const std::vector<Prefix>& allow, const std::vector<Prefix>& also);
   // The hash secret pinned beside the count state (pin_dir/sg_hash_key), so
   // that reused slots and tags stay where the program looks for them.
   Result<std::optional<sg_hash_key>> readPinnedHashKey(const std::string& dir) const;
@@ -199,6 +231,7 @@ class XdpSensor {
   const std::function<void(const sg_event&)>* on_event_ = nullptr;
   std::function<void(RebuildStep)> rebuild_hook_;
   std::vector<std::string> pin_notes_;
+  std::vector<Prefix> allow_;  // the allowlist last written to sg_allow
   bool blocks_reused_ = false;
   bool pinning_ = false;  // preparePins set the pin paths
   int consumed_ = 0;

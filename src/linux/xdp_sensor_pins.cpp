@@ -1,4 +1,5 @@
-// XdpSensor: pinned maps. The block table (sg_blocks), the count state
+// XdpSensor: pinned maps. The block table (sg_blocks), the prefix blocks
+// (sg_prefix4, sg_prefix6), the count state
 // (sg_slots, sg_tags), the offence history (sg_offenders) and the hash secret
 // that places sources in the slots (sg_hash_key, a one-entry array of user
 // space's own) live in bpffs under SensorOptions::pin_dir, so that a
@@ -69,8 +70,9 @@ Result<void> XdpSensor::preparePins(const std::string& dir) {
     pin_notes_.push_back("blocks are not pinned: " + dir + " is not on a bpf filesystem");
     return Ok{};
   }
-  bpf_map* const pinned[] = {skel_->maps.sg_blocks, skel_->maps.sg_slots, skel_->maps.sg_tags,
-                             skel_->maps.sg_offenders};
+  bpf_map* const pinned[] = {skel_->maps.sg_blocks,  skel_->maps.sg_slots,
+                             skel_->maps.sg_tags,    skel_->maps.sg_offenders,
+                             skel_->maps.sg_prefix4, skel_->maps.sg_prefix6};
   for (bpf_map* m : pinned) {
     const std::string path = dir + "/" + bpf_map__name(m);
     const int fd = bpf_obj_get(path.c_str());

@@ -67,6 +67,29 @@ TEST_F(PinsTest, BlocksOfAnEarlierLoadAreFoundAndEnforcedAtOnce) {
   EXPECT_EQ(send(ackFrom("192.0.2.121")), XDP_PASS);
 }
 
+// A prefix block (Block Globally) lives in its own pinned tries: the new
+// program drops from the prefix at once, its gate set from the pinned table,
+// and takes back a block the previous agent had handed to nftables.
+TEST_F(PinsTest, PrefixBlocksOfAnEarlierLoadAreEnforcedAtOnce) {
+  reload();
+  sg_prefix_block b{};
+  b.added_ns = sensor_->kernelNowNs();
+  b.expires_ns = b.added_ns + 60'000'000'000ull;
+  b.flags = SG_BLK_XDP_DROP | SG_BLK_MANUAL | SG_BLK_HANDED_OFF;
+  ASSERT_OK(sensor_->addPrefixBlock(*parsePrefix("198.51.100.0/24"), b));
+  b.flags = SG_BLK_XDP_DROP | SG_BLK_MANUAL;
+  ASSERT_OK(sensor_->addPrefixBlock(*parsePrefix("2001:db8::/32"), b));
+  EXPECT_EQ(send(synFrom("198.51.100.9")), XDP_PASS) << "handed off: nftables holds it";
+  reload();
+  EXPECT_EQ(sensor_->prefixGate(), SG_PREFIX_V4 | SG_PREFIX_V6);
+  EXPECT_EQ(send(synFrom("198.51.100.9")), XDP_DROP);
+  EXPECT_EQ(send(synFrom("2001:db8:1::9")), XDP_DROP);
+  auto listed = sensor_->listPrefixBlocks();
+  ASSERT_OK(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  for (const auto& kb : *listed) EXPECT_FALSE(kb.block.flags & SG_BLK_HANDED_OFF);
+}
+
 // The count state is only worth pinning with the secret that placed it: a
 // source halfway to its threshold before the restart crosses it after.
 TEST_F(PinsTest, CountsAndTheHashKeySurviveAReload) {

@@ -111,6 +111,42 @@ TEST_F(OperationsTest, ManualBlockUnblockAndMetrics) {
   EXPECT_EQ(a.stop(), 0);
 }
 
+// Block Globally of a prefix through the real agent: every source inside is
+// dropped from its first SYN, one on the allowlist inside it is not, and the
+// block is listed, counted in `status`, and lifted by `unblock PREFIX`.
+TEST_F(OperationsTest, PrefixBlockDropsTheSourcesInsideButTheAllowlisted) {
+  AgentOptions o = agentOptions("xdp", 1000, "60s");
+  o.extra = {"--allow", kClient.v4};
+  auto agent = AgentProcess::start(o);
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+  const std::string prefix = "10.200.1.2/31";  // the attacker (.2) and the client (.3)
+
+  auto blocked = cli(a, {"block", prefix, "--duration", "30s"});
+  ASSERT_OK(blocked);
+  ASSERT_EQ(blocked->exit_code, 0) << blocked->err;
+  EXPECT_NE(blocked->out.find("blocked 10.200.1.2/31"), std::string::npos) << blocked->out;
+  EXPECT_FALSE(connectFrom(lab_->attacker(), kVictim.v4).ok()) << "a source inside got through";
+  EXPECT_TRUE(connectFrom(lab_->client(), kVictim.v4).ok()) << "the allowlist must win";
+
+  auto list = cli(a, {"blocks", "--json"});
+  ASSERT_OK(list);
+  auto blocks = nlohmann::json::parse(list->out);
+  ASSERT_EQ(blocks.size(), 1u) << list->out;
+  EXPECT_EQ(blocks[0]["src"], prefix);
+  EXPECT_EQ(blocks[0]["prefix"], true);
+  EXPECT_GT(blocks[0]["dropped"].get<uint64_t>(), 0u);
+  auto status = cli(a, {"status", "--json"});
+  ASSERT_OK(status);
+  EXPECT_EQ(nlohmann::json::parse(status->out)["prefix_blocks"], 1) << status->out;
+
+  auto unblocked = cli(a, {"unblock", prefix});
+  ASSERT_OK(unblocked);
+  ASSERT_EQ(unblocked->exit_code, 0) << unblocked->err;
+  EXPECT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
+  EXPECT_EQ(a.stop(), 0);
+}
+
 TEST_F(OperationsTest, SighupReloadsThresholdLiveAndRejectsABrokenFile) {
   char dir[] = "/tmp/sg-reload-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
