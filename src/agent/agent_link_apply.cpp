@@ -21,7 +21,14 @@ proto::NackItem item(const char* op, std::string target, std::string reason) {
 LinkApplier::LinkApplier(LinkApplyHost host, std::string state_dir)
     : host_(std::move(host)), state_dir_(std::move(state_dir)) {}
 
+bool LinkApplier::isPrefixBlock(const Prefix& source) const {
+  const bool address = source.bits == 128;
+  const bool counted_prefix = !source.addr.isV4() && source.bits == host_.config().ipv6_prefix;
+  return !address && !counted_prefix;
+}
+
 std::string LinkApplier::keyOf(const Prefix& source) const {
+  if (isPrefixBlock(source)) return source.str();  // as BlockBook lists a prefix block
   const auto v6 = static_cast<uint8_t>(host_.config().ipv6_prefix);
   return formatSource(sourceKey(source.addr, v6), v6);
 }
@@ -41,30 +48,27 @@ void LinkApplier::save() {
   }
 }
 
-Result<Address> LinkApplier::blockAddress(const Prefix& source) const {
-  const AgentConfig cfg = host_.config();
-  const bool address = source.bits == 128;
-  const bool counted_prefix = !source.addr.isV4() && source.bits == cfg.ipv6_prefix;
-  if (!address && !counted_prefix) {
-    // Prefix blocks: BlockBook's prefix support goes here.
-    return Error(Errc::kInvalidArgument, kReasonPrefix);
-  }
+Result<void> LinkApplier::checkAllowlist(const Prefix& source) const {
   for (const Prefix& allowed : host_.allowlist()) {
     if (allowed.bits <= source.bits && allowed.contains(source.addr)) {
       return Error(Errc::kInvalidArgument, kReasonAllowlisted);
     }
   }
-  return source.addr;
+  return Ok{};
 }
 
 Result<void> LinkApplier::applyConsoleBlock(const Prefix& source,
                                             std::optional<uint64_t> expires_in_ms) {
-  SG_READ(addr, blockAddress(source));
+  SG_TRY(checkAllowlist(source));
   const bool was_applying = applying_;
   applying_ = true;
-  Result<nlohmann::json> done =
-      expires_in_ms ? host_.book->block(*addr, std::chrono::milliseconds(*expires_in_ms), false)
-                    : host_.book->block(*addr, Nanos(0), true);
+  std::optional<Nanos> ttl;
+  if (expires_in_ms) ttl = std::chrono::milliseconds(*expires_in_ms);
+  // An address (or an IPv6 prefix of the counting length) is a per-source
+  // block; anything wider is a prefix block (an LPM lookup in XDP).
+  Result<nlohmann::json> done = isPrefixBlock(source) ? host_.book->blockPrefix(source, ttl)
+                                : ttl                 ? host_.book->block(source.addr, *ttl, false)
+                                      : host_.book->block(source.addr, Nanos(0), true);
   applying_ = was_applying;
   if (!done) return done.error();
   auto& b = state_.blocks;
@@ -85,7 +89,8 @@ Result<void> LinkApplier::removeConsoleBlock(const Prefix& source) {
   b.erase(it);
   const bool was_applying = applying_;
   applying_ = true;
-  auto done = host_.book->unblock(source.addr);
+  auto done =
+      isPrefixBlock(source) ? host_.book->unblockPrefix(source) : host_.book->unblock(source.addr);
   applying_ = was_applying;
   if (!done && done.error().code() != Errc::kNotFound) return done.error();
   return Ok{};

@@ -5,8 +5,8 @@
 //
 // - Global blocks all go through applyConsoleBlock(): an address (/32,
 //   /128) or an IPv6 prefix of exactly the agent's counting length becomes a
-//   BlockBook block (permanent when the console gives no expiry, so the block
-//   store keeps it; a TTL block is kept by the pinned table, and re-applied
+//   BlockBook block, a wider prefix a BlockBook prefix block (permanent when the console gives no
+//   expiry, so the block store keeps it; a TTL block is kept by the pinned table, and re-applied
 //   from console-state.json when it is missing at start). The allowlist
 //   (--allow, loopback, the host's addresses) always wins: such a source is
 //   refused with "source on allowlist". The blocks are recorded as the
@@ -51,7 +51,6 @@ struct LinkApplyHost {
 };
 
 inline constexpr const char* kReasonAllowlisted = "source on allowlist";
-inline constexpr const char* kReasonPrefix = "prefix blocks not supported by this agent yet";
 
 class LinkApplier {
  public:
@@ -94,7 +93,8 @@ class LinkApplier {
                       std::vector<proto::NackItem>& items);
   void applyPolicy(const proto::PolicyParams& p, std::vector<proto::NackItem>& items);
   proto::AgentMessage finish(uint64_t version, std::vector<proto::NackItem> items);
-  Result<Address> blockAddress(const Prefix& source) const;
+  bool isPrefixBlock(const Prefix& source) const;
+  Result<void> checkAllowlist(const Prefix& source) const;
   std::string keyOf(const Prefix& source) const;
   void save();
 

@@ -145,11 +145,11 @@ TEST_F(LinkApplierTest, DeltaOpsApplyInOrderAndAStaleDeltaChangesNothing) {
   EXPECT_EQ(a->appliedVersion(), 4u);
 }
 
-TEST_F(LinkApplierTest, TheAllowlistWinsAndOtherPrefixesAreNackedWithTheRestApplied) {
+TEST_F(LinkApplierTest, TheAllowlistWinsAndPrefixesBecomePrefixBlocks) {
   auto a = make();
   proto::Delta d{0, 1, {}};
-  for (const char* src :
-       {"203.0.113.9", "127.0.0.1", "198.51.100.5", "10.0.0.0/8", "2001:db8::/48", "192.0.2.1"}) {
+  for (const char* src : {"203.0.113.9", "127.0.0.1", "198.51.100.5", "127.0.0.0/16", "10.0.0.0/8",
+                          "2001:db8::/48", "192.0.2.1"}) {
     auto o = op(proto::OpKind::kBlockAdd);
     o.block = block(src);
     d.ops.push_back(o);
@@ -157,16 +157,19 @@ TEST_F(LinkApplierTest, TheAllowlistWinsAndOtherPrefixesAreNackedWithTheRestAppl
   auto answer = a->apply(d);
   const auto& nack = nackOf(answer);
   EXPECT_EQ(nack.version, 1u);
-  ASSERT_EQ(nack.items.size(), 5u);
-  for (int i = 0; i < 3; ++i) {
+  ASSERT_EQ(nack.items.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(nack.items[i].op, "block_add");
     EXPECT_EQ(nack.items[i].reason, kReasonAllowlisted) << nack.items[i].target;
   }
-  EXPECT_EQ(nack.items[3].target, "10.0.0.0/8");
-  EXPECT_EQ(nack.items[3].reason, kReasonPrefix);
-  EXPECT_EQ(nack.items[4].reason, kReasonPrefix);
-  EXPECT_EQ(held(), (std::vector<std::string>{"192.0.2.1"}));
+  EXPECT_EQ(nack.items[3].target, "127.0.0.0/16");
+  EXPECT_EQ(held(), (std::vector<std::string>{"10.0.0.0/8", "192.0.2.1", "2001:db8::/48"}));
   EXPECT_EQ(a->appliedVersion(), 1u);  // a nack moves the agent to the version too
+  // Removing a prefix block lifts it.
+  auto rm = op(proto::OpKind::kBlockRemove);
+  rm.block = block("10.0.0.0/8");
+  EXPECT_TRUE(std::holds_alternative<proto::Ack>(a->apply(proto::Delta{1, 2, {rm}})));
+  EXPECT_EQ(held(), (std::vector<std::string>{"192.0.2.1", "2001:db8::/48"}));
 }
 
 TEST_F(LinkApplierTest, ConsoleBlocksAndVersionSurviveARestart) {

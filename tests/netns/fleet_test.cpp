@@ -210,8 +210,11 @@ TEST_F(FleetTest, FloodBlockIsolatePolicyAndConsoleRestart) {
   }
   auto status = agents_[3]->status();
   ASSERT_OK(status);
-  EXPECT_EQ(status->dump().find("\"flood_threshold\":20") != std::string::npos, true)
+  EXPECT_EQ(status->value("threshold", 0), 20)
       << "ep4's agent does not run the new threshold: " << status->dump();
+  auto other = agents_[0]->status();
+  ASSERT_OK(other);
+  EXPECT_EQ(other->value("threshold", 0), static_cast<int>(kThreshold)) << other->dump();
 
   // 5. SIGKILL the console; meanwhile ep3 sees a new source flood it. The
   // console comes back with its flood and block, the agents resync, and ep3
