@@ -22,12 +22,13 @@ std::string safe(std::string s) {
   return s;
 }
 
-// A field as text: strings as they are, null as `null_text`, numbers and
-// booleans as JSON writes them (booleans as yes/no).
+// A field as text: strings as they are ("" as "-"), null as `null_text`,
+// booleans as yes/no, floats with one decimal, other numbers as JSON writes them.
 std::string text(const json& item, const char* field, const char* null_text = "-") {
   auto it = item.find(field);
   if (it == item.end() || it->is_null()) return null_text;
-  if (it->is_string()) return safe(it->get<std::string>());
+  if (it->is_string())
+    return it->get_ref<const std::string&>().empty() ? "-" : safe(it->get<std::string>());
   if (it->is_boolean()) return it->get<bool>() ? "yes" : "no";
   if (it->is_number_float()) {
     std::ostringstream ss;
@@ -87,6 +88,7 @@ std::string render(const Row& header, const std::vector<Row>& rows) {
       l += r[i];
       if (i + 1 < r.size()) l += std::string(width[i] - r[i].size() + 2, ' ');
     }
+    while (!l.empty() && l.back() == ' ') l.pop_back();
     out += l + "\n";
   };
   line(header);

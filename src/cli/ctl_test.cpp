@@ -295,6 +295,25 @@ TEST(CtlPrint, FloodsTableIsAligned) {
   EXPECT_EQ(formatTable("floods", json::array()), "no floods\n");
 }
 
+TEST(CtlPrint, EmptyCellsShowADashAndLinesEndWithoutSpaces) {
+  json audit = json::array({{{"id", 1},
+                             {"at", "2026-11-30T00:53:20.000Z"},
+                             {"actor", "admin"},
+                             {"action", "unblock"},
+                             {"target", "10.0.0.0/8"},
+                             {"details", ""}},
+                            {{"id", 2},
+                             {"at", "2026-11-30T00:53:21.000Z"},
+                             {"actor", "admin"},
+                             {"action", "block"},
+                             {"target", "10.0.0.1"},
+                             {"details", "permanent"}}});
+  EXPECT_EQ(formatTable("audit", audit),
+            "ID  AT                    ACTOR  ACTION   TARGET      DETAILS\n"
+            "1   2026-11-30T00:53:20Z  admin  unblock  10.0.0.0/8  -\n"
+            "2   2026-11-30T00:53:21Z  admin  block    10.0.0.1    permanent\n");
+}
+
 TEST(CtlPrint, OtherTables) {
   json ep = json::array({{{"name", "web-1"},
                           {"labels", {{"dept", "payments"}, {"org", "acme"}}},
