@@ -31,6 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = sg::agent::parseControlRequest(sg::agent::encodeControlRequest(*req));
   require(again.ok());
   require(again->cmd == req->cmd && again->for_ms == req->for_ms);
-  if (has_src) require(again->src == req->src);
+  if (has_src) require(again->src == req->src && again->prefix == req->prefix);
   return 0;
 }

@@ -130,6 +130,15 @@ void printBlocks(const nlohmann::json& blocks) {
   std::printf("%-28s %6s %8s %10s %10s %6s %8s %s\n", "SOURCE", "PORT", "COUNT", "BLOCK", "LEFT",
               "LEVEL", "DROPPED", "BY");
   for (const auto& b : blocks) {
+    if (b.value("prefix", false)) {  // a prefix block: no port, count or level
+      const std::string left = b.value("permanent", false)
+                                   ? "permanent"
+                                   : std::to_string(b.value("remaining_ms", 0ull) / 1000) + "s";
+      std::printf("%-28s %6s %8s %10s %10s %6s %8llu %s/%s\n", b.value("src", "").c_str(), "-", "-",
+                  "-", left.c_str(), "-", b.value("dropped", 0ull), b.value("origin", "").c_str(),
+                  b.value("enforced_by", "").c_str());
+      continue;
+    }
     if (b.value("permanent", false)) {
       std::printf("%-28s %6u %8u %10s %10s %6u %8llu %s/%s\n", b.value("src", "").c_str(),
                   b.value("dst_port", 0u), b.value("count", 0u), "permanent", "-",
