@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "console/agent_link.h"
 #include "console/api.h"
+#include "console/api_counters.h"
 #include "console/service.h"
 #include "console/service_tokens.h"
 #include "console/store_open.h"
@@ -144,13 +145,16 @@ void logLine(LogFormat format, const nlohmann::ordered_json& fields, const std::
   std::fflush(stdout);
 }
 
-// GET /metrics: the service's and the transport's counters, for a valid API token.
+// GET /metrics: the service's, the REST API's and the transport's counters,
+// for a valid API token.
 void addMetricsRoute(net::Router& router, console::ConsoleService& svc,
+                     const console::ApiCounters& api,
                      std::shared_ptr<std::shared_ptr<net::Server>> server) {
-  router.add("GET", "/metrics", [&svc, server](const net::HttpRequest& req) {
+  router.add("GET", "/metrics", [&svc, &api, server](const net::HttpRequest& req) {
     auto who = svc.authenticate(req.authorization);
     if (!who) return net::errorResponse(401, "unauthenticated", who.error().message());
     std::string text = svc.metricsText();
+    console::appendPrometheus(text, api);
     if (auto s = *server) net::appendPrometheus(text, s->counters());
     return net::HttpResponse{200, std::move(text), "text/plain; version=0.0.4"};
   });
@@ -183,9 +187,10 @@ int runConsole(const ConsoleFlags& f) {
   asio::io_context ioc;
   auto server_slot = std::make_shared<std::shared_ptr<net::Server>>();
   net::Router router;
-  console::addApiRoutes(router, **svc);
+  console::ApiCounters api_counters;  // outlives the server: declared before it
+  console::addApiRoutes(router, **svc, &api_counters);
   console::addEnrollRoute(router, **svc);
-  addMetricsRoute(router, **svc, server_slot);
+  addMetricsRoute(router, **svc, api_counters, server_slot);
   net::ServerOptions opts;
   opts.host = listen->host;
   opts.port = listen->port;
