@@ -1,18 +1,23 @@
 // syn-guard demo: builds a throwaway lab of network namespaces (victim with
 // the agent and a server, attacker, client), floods the victim, and shows live
 // what the agent does; then removes the lab and prints a verdict. Touches
-// nothing of the host beyond creating and removing its own namespaces.
+// nothing of the host beyond creating and removing its own namespaces. When a
+// console runs on this host (or --console names one), the victim's agent
+// enrolls to it through a relay out of the sealed lab (demo_console.h), so
+// `syn-guard ctl floods` shows the demo's flood.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/demo_console.h"
 #include "core/duration.h"
 #include "lab/agent_process.h"
 #include "lab/client.h"
@@ -56,6 +61,7 @@ struct DemoArgs {
   std::string window = "5s";
   std::string block = "10s";
   uint64_t rate = 20000;
+  DemoConsoleFlags console;
 };
 
 struct DemoPlan {
@@ -106,8 +112,16 @@ struct Snapshot {
   bool blocked = false;
 };
 
+// How this program was invoked (argv[0]), for the commands it suggests.
+std::string programName() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string argv0;
+  std::getline(in, argv0, '\0');
+  return argv0.empty() ? "syn-guard" : argv0;
+}
+
 void render(const Snapshot& s, const DemoArgs& args, const DemoPlan& plan,
-            const std::deque<std::string>& log, bool tty) {
+            const std::string& console_note, const std::deque<std::string>& log, bool tty) {
   if (!tty) {
     std::printf(
         "%6.2fs  %-8s SYNs in %8.0f/s  dropped %8.0f/s  reached victim %llu  client %llu ok "
@@ -132,6 +146,7 @@ void render(const Snapshot& s, const DemoArgs& args, const DemoPlan& plan,
                 "agent   xdp on %s, flagged over %u attempts / %s, blocked for %s",
                 lab::kVictim.dev, args.threshold, args.window.c_str(), args.block.c_str());
   add(line);
+  add(console_note.c_str());
   add("");
   std::snprintf(line, sizeof line,
                 "SYNs arriving   %9.0f /s   (counted %.0f /s, total %llu; sources tracked %llu)",
@@ -183,9 +198,20 @@ int runDemo(const DemoArgs& args) {
   plan.flood_len =
       std::max<Nanos>(3s, std::min<Nanos>(plan.duration - 6s, plan.duration - 7s - plan.block));
 
+  std::string why_alone;
+  auto console =
+      DemoConsole::open(args.console, "demo-victim-" + std::to_string(getpid()), &why_alone);
+  if (!console.ok()) return fail("--console", console.error().message(), 1);
+  DemoConsole* cons = console->get();
+  const std::string console_note =
+      cons != nullptr ? "console " + cons->url() + ", the agent enrolled as " + cons->endpointName()
+                      : "console none: running alone (" + why_alone + ")";
+  std::printf("%s\n", console_note.c_str());
+
   SignalGuard signals;
   bool tty = isatty(STDOUT_FILENO) != 0;
   int rc = 0;
+  std::string console_flood;
   {
     std::printf("building the lab (namespaces sg-%d-*)...\n", getpid());
     auto lab = lab::Lab::create();
@@ -203,6 +229,11 @@ int runDemo(const DemoArgs& args) {
     ao.threshold = args.threshold;
     ao.window = formatDuration(plan.window);
     ao.block = formatDuration(plan.block);
+    if (cons != nullptr) {
+      auto flags = cons->attach((*lab)->victim().name());
+      if (!flags.ok()) return fail("relaying to the console", flags.error().message(), 1);
+      ao.extra = *flags;
+    }
     auto agent = lab::AgentProcess::start(ao);
     if (!agent.ok()) return fail("starting the agent", agent.error().message(), 1);
     lab::AgentProcess& a = **agent;
@@ -278,7 +309,7 @@ int runDemo(const DemoArgs& args) {
         s.drop_rate = static_cast<double>(s.dropped - prev.dropped) / dt;
       }
       if (tty || static_cast<int>(s.t) != static_cast<int>(prev.t)) {
-        render(s, args, plan, log, tty);
+        render(s, args, plan, console_note, log, tty);
       }
       prev = s;
       std::this_thread::sleep_for(250ms);
@@ -289,6 +320,8 @@ int runDemo(const DemoArgs& args) {
     (*client)->stop();
     auto reached = probe->read(lab::kAttacker.v4);
     auto final_status = a.status();
+    // How the console saw it, asked while the agent still runs (it reports at once).
+    if (cons != nullptr) console_flood = cons->floodLine(lab::kAttacker.v4, 5s);
     int agent_rc = a.stop();
     std::printf("\nremoving the lab...\n");
     if (agent_rc != 0)
@@ -329,7 +362,13 @@ int runDemo(const DemoArgs& args) {
     }
     std::printf("  expiry       %s\n",
                 expiry_seen ? "seen: the attacker was let back in" : "not seen within the demo");
+    if (cons != nullptr) std::printf("  console      %s\n", console_flood.c_str());
   }  // the lab is removed here, also on the early returns above
+  if (cons != nullptr) {
+    const std::string ctl = programName() + " ctl";
+    std::printf("\nnow try:\n  %s floods%s\n  %s block %s --ttl 10m%s\n", ctl.c_str(),
+                cons->ctlFlags().c_str(), ctl.c_str(), lab::kAttacker.v4, cons->ctlFlags().c_str());
+  }
   return rc;
 }
 
@@ -347,6 +386,16 @@ void registerDemo(CLI::App& app, int* exit_code) {
   sub->add_option("--window", args->window, "Sliding window")->capture_default_str();
   sub->add_option("--block", args->block, "Block duration")->capture_default_str();
   sub->add_option("--rate", args->rate, "Flood rate, SYNs per second")->capture_default_str();
+  auto* url = sub->add_option("--console", args->console.console,
+                              "Report the victim's detections to this console (default: the "
+                              "local console, when it runs)");
+  sub->add_option("--ca-file", args->console.ca_file,
+                  "The console's CA (default: /var/lib/syn-guard/console/ca.crt)");
+  sub->add_option("--token-file", args->console.token_file,
+                  "An admin API token of the console, to make an enrollment token (default: "
+                  "/var/lib/syn-guard/console/admin.token)");
+  sub->add_flag("--no-console", args->console.none, "Run alone, even when a console runs")
+      ->excludes(url);
   sub->callback([args, exit_code] { *exit_code = runDemo(*args); });
 }
 
