@@ -215,8 +215,8 @@ void TcpRelay::run() {
       int client = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (client < 0) continue;
       if (pipes.size() >= options_.max_connections) {
+        ++refused_;  // counted before the client can see the close
         close(client);
-        ++refused_;
         continue;
       }
       auto p = std::make_unique<Pipe>();
