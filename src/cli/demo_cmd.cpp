@@ -35,7 +35,9 @@ std::atomic<bool> g_interrupted{false};
 void onSignal(int) { g_interrupted.store(true); }
 
 // Ctrl-C and SIGTERM only raise a flag while the demo runs, so the lab is
-// always torn down in order; the previous handlers come back afterwards.
+// always torn down in order; a closed stdout (`syn-guard demo | head`) ends
+// the demo the same way instead of killing it with SIGPIPE half-way, which
+// left its namespaces behind. The previous handlers come back afterwards.
 class SignalGuard {
  public:
   SignalGuard() {
@@ -43,16 +45,18 @@ class SignalGuard {
     sa.sa_handler = onSignal;
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGPIPE, &sa, &old_pipe_);
     g_interrupted.store(false);
   }
   ~SignalGuard() {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
   }
 
  private:
   struct sigaction old_int_ {
-  }, old_term_{};
+  }, old_term_{}, old_pipe_{};
 };
 
 struct DemoArgs {
