@@ -126,10 +126,23 @@ class ConsoleService {
   virtual Result<uint64_t> release(const Actor& who, const std::string& endpoint) = 0;
   virtual Result<uint64_t> setPolicy(const Actor& who, Policy policy) = 0;
   virtual Result<uint64_t> deletePolicy(const Actor& who, const std::string& name) = 0;
-  // Opens an incident for the flood (webhooks are posted by the caller of
-  // this later; the outcome is recorded with recordWebhook). Returns its id.
+  // Opens an incident for the flood (webhook_status "pending") and hands it
+  // to the incident hook, which posts it to the webhooks (console/webhooks.h);
+  // the outcome comes back through recordWebhook. Returns its id.
   virtual Result<uint64_t> escalate(const Actor& who, uint64_t flood_id,
                                     const std::string& note) = 0;
+  // Called with each incident escalate() newly opens, once it is stored,
+  // outside the service's lock. Set once, before serving.
+  using IncidentHook = std::function<void(const IncidentRecord&)>;
+  virtual void setIncidentHook(IncidentHook hook) { (void)hook; }
+  // The console itself: the outcome of an incident's webhook posts ("delivered
+  // to 2/2", "failed: URL: 503 after 5 attempts", "dropped: queue full") is
+  // stored on the incident and audited. kNotFound: no such incident.
+  virtual Result<void> recordWebhook(uint64_t incident_id, const std::string& status) {
+    (void)incident_id;
+    (void)status;
+    return makeError(Errc::kUnavailable, "recordWebhook not implemented");
+  }
   // Admin: a new API token (printed once, stored as a hash).
   virtual Result<std::string> createApiToken(const Actor& who, const std::string& name,
                                              Role role) = 0;

@@ -143,6 +143,15 @@ Result<uint64_t> ConsoleServiceImpl::deletePolicy(const Actor& who, const std::s
 Result<uint64_t> ConsoleServiceImpl::escalate(const Actor& who, uint64_t flood_id,
                                               const std::string& note) {
   SG_TRY(requireRole(who, Role::kOperator, "escalate"));
+  std::optional<IncidentRecord> opened;
+  SG_READ(id, escalateLocked(who, flood_id, note, opened));
+  if (opened && incident_hook_) incident_hook_(*opened);
+  return *id;
+}
+
+Result<uint64_t> ConsoleServiceImpl::escalateLocked(const Actor& who, uint64_t flood_id,
+                                                    const std::string& note,
+                                                    std::optional<IncidentRecord>& opened) {
   std::lock_guard<std::mutex> lock(mu_);
   if (correlator_->find(flood_id) == nullptr) {
     SG_READ(stored, store_->getFlood(flood_id));  // kNotFound: no such flood
@@ -164,7 +173,21 @@ Result<uint64_t> ConsoleServiceImpl::escalate(const Actor& who, uint64_t flood_i
   SG_READ(id, store_->putIncident(inc));
   SG_TRY(auditLocked(who.name, "escalate", std::to_string(flood_id),
                      "incident " + std::to_string(*id) + (note.empty() ? "" : "; " + note)));
+  inc.id = *id;
+  opened = std::move(inc);
   return *id;
+}
+
+Result<void> ConsoleServiceImpl::recordWebhook(uint64_t incident_id, const std::string& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_READ(all, store_->listIncidents());
+  for (IncidentRecord& i : *all) {
+    if (i.id != incident_id) continue;
+    i.webhook_status = status;
+    SG_READ(stored, store_->putIncident(i));
+    return auditLocked("console", "webhook", std::to_string(incident_id), status);
+  }
+  return makeError(Errc::kNotFound, "no incident " + std::to_string(incident_id));
 }
 
 Result<void> ConsoleServiceImpl::revokeEndpoint(const Actor& who, const std::string& endpoint) {

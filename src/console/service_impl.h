@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -77,6 +78,8 @@ class ConsoleServiceImpl final : public ConsoleService {
   Result<uint64_t> setPolicy(const Actor& who, Policy policy) override;
   Result<uint64_t> deletePolicy(const Actor& who, const std::string& name) override;
   Result<uint64_t> escalate(const Actor& who, uint64_t flood_id, const std::string& note) override;
+  void setIncidentHook(IncidentHook hook) override { incident_hook_ = std::move(hook); }
+  Result<void> recordWebhook(uint64_t incident_id, const std::string& status) override;
   Result<std::string> createApiToken(const Actor& who, const std::string& name, Role role) override;
   Result<std::string> createEnrollmentToken(const Actor& who, const Labels& labels,
                                             std::optional<Nanos> ttl) override;
@@ -114,6 +117,9 @@ class ConsoleServiceImpl final : public ConsoleService {
   Result<void> auditLocked(const std::string& actor, const std::string& action,
                            const std::string& target, const std::string& details);
   Result<void> saveVersion();
+  // escalate() under the lock; `opened` is set when it opened a new incident.
+  Result<uint64_t> escalateLocked(const Actor& who, uint64_t flood_id, const std::string& note,
+                                  std::optional<IncidentRecord>& opened);
   Result<void> saveFlood(uint64_t id, const TimeBase& base);
   Result<void> saveBlock(const GlobalBlock& block, const TimeBase& base);
   // Every active session's pushIfBehind(), sent on its link.
@@ -149,6 +155,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   std::map<uint64_t, Link> links_;                 // by connection id
   std::map<std::string, uint64_t> link_of_;        // endpoint -> connection id
   std::shared_ptr<net::WsHandler> handler_;
+  IncidentHook incident_hook_;  // set before serving, then only read
   ServiceCounters counters_;
   // Agent event (detected_ns, by the link's measured clock offset) to stored.
   MsHistogram report_latency_;

@@ -15,12 +15,16 @@ struct TlsServerConfig {
   std::string client_ca_pem;
 };
 
-// The client trusts the server through exactly one of ca_pem and ca_pin.
+// The client trusts the server through exactly one of ca_pem, ca_pin and
+// system_roots.
 struct TlsClientConfig {
   std::string ca_pem;  // trust this CA (the agent's saved ca.crt, ctl's --ca-file)
   // ... or trust the CA in the server's chain whose SubjectPublicKeyInfo has
   // this SHA-256 (the enrollment token's pin), as kubeadm join does.
   std::string ca_pin;
+  // ... or the system's trusted roots (the console's webhooks to public
+  // services; never the agent link).
+  bool system_roots = false;
   std::string cert_pem;  // client certificate (the agent's, after enrollment); optional
   std::string key_pem;
   // Name checked against the server certificate's SANs; empty: the host

@@ -116,14 +116,19 @@ Result<std::shared_ptr<ssl::context>> makeServerTlsContext(const TlsServerConfig
 ClientTlsContext::ClientTlsContext() : ctx_(ssl::context::tls_client) {}
 
 Result<std::shared_ptr<ClientTlsContext>> ClientTlsContext::create(const TlsClientConfig& c) {
-  if (c.ca_pem.empty() == c.ca_pin.empty()) {
-    return Error(Errc::kInvalidArgument, "trust the console through exactly one of a CA or a pin");
+  if ((c.ca_pem.empty() ? 0 : 1) + (c.ca_pin.empty() ? 0 : 1) + (c.system_roots ? 1 : 0) != 1) {
+    return Error(Errc::kInvalidArgument,
+                 "trust the server through exactly one of a CA, a pin or the system's roots");
   }
   std::shared_ptr<ClientTlsContext> out(new ClientTlsContext());
   SSL_CTX* native = out->ctx_.native_handle();
   hardenContext(native);
   out->server_name_ = c.server_name;
-  if (!c.ca_pem.empty()) {
+  if (c.system_roots) {
+    if (SSL_CTX_set_default_verify_paths(native) != 1) {
+      return pki::opensslError(Errc::kIo, "loading the system's trusted roots");
+    }
+  } else if (!c.ca_pem.empty()) {
     SG_TRY(addCaPem(SSL_CTX_get_cert_store(native), c.ca_pem));
   } else {
     auto pin = pki::parsePin(c.ca_pin);
