@@ -24,6 +24,7 @@
 #include "console/service.h"
 #include "console/service_tokens.h"
 #include "console/store_open.h"
+#include "console/webhooks.h"
 #include "core/address.h"
 #include "core/config.h"
 #include "core/duration.h"
@@ -49,6 +50,9 @@ struct ConsoleFlags {
   std::vector<std::string> sans;
   std::string db;
   std::string log_format = "text";
+  std::vector<std::string> webhooks;  // https:// URLs escalated incidents are posted to
+  std::string webhook_ca_file;        // trust this CA for them (default: the system's roots)
+  unsigned webhook_attempts = 5;      // per URL and incident
   // token create
   std::string labels;
   std::string ttl = "24h";
@@ -165,6 +169,15 @@ int runConsole(const ConsoleFlags& f) {
   if (!format) return fail("console", format.error(), 2);
   auto listen = parseListen(f.listen);
   if (!listen) return fail("console", listen.error(), 2);
+  console::WebhookOptions hooks;
+  hooks.urls = f.webhooks;
+  hooks.max_attempts = f.webhook_attempts;
+  if (!f.webhook_ca_file.empty()) {
+    auto ca = readSmallFile(f.webhook_ca_file, 1024 * 1024);
+    if (!ca) return fail("console", ca.error().context("--webhook-ca-file"), 2);
+    hooks.ca_pem = std::move(*ca);
+  }
+  if (auto valid = hooks.validate(); !valid) return fail("console", valid.error(), 2);
   if (auto made = makeDataDir(f.data); !made)
     return fail("console", made.error(), codeFor(made.error()));
 
@@ -183,6 +196,12 @@ int runConsole(const ConsoleFlags& f) {
   auto svc = console::ConsoleService::open(std::move(*store), console::ConsoleOptions{}, clock,
                                            console::systemWallMs, pki->ca_pem, *ca_key);
   if (!svc) return fail("console", svc.error(), 1);
+  // Escalated incidents go to the webhooks' queue from the first request on;
+  // its worker starts once the URL is known.
+  auto webhooks = console::Webhooks::create(**svc, hooks);
+  if (!webhooks) return fail("console", webhooks.error(), 2);
+  (*svc)->setIncidentHook(
+      [w = webhooks->get()](const console::IncidentRecord& i) { w->enqueue(i); });
 
   asio::io_context ioc;
   auto server_slot = std::make_shared<std::shared_ptr<net::Server>>();
@@ -204,6 +223,11 @@ int runConsole(const ConsoleFlags& f) {
   if (shown.host == "0.0.0.0" || shown.host == "::")
     shown.host = sans.empty() ? "127.0.0.1" : sans[0];
   const std::string url = shown.url();
+  (*webhooks)->setConsoleUrl(url);
+  if (auto pending = (*webhooks)->requeuePending(); !pending) {
+    return fail("console", pending.error().context("incidents pending a webhook"), 1);
+  }
+  (*webhooks)->start();
   const std::string ca_file = f.data + "/ca.crt";
   const std::string data_flag = f.data == kDefaultData ? "" : " --data " + f.data;
   logLine(*format,
@@ -242,6 +266,8 @@ int runConsole(const ConsoleFlags& f) {
   second.join();
   server_slot->reset();
   server->reset();
+  (*webhooks)->stop();  // what it had not posted stays "pending": posted at the next start
+  webhooks->reset();
   svc->reset();  // writes back what is pending
   logLine(*format, {{"event", "stopped"}, {"signal", stop_signal}},
           "syn-guard console stopped (" + stop_signal + ")");
@@ -289,6 +315,13 @@ void registerConsole(CLI::App& app, int* exit_code) {
                   "Extra name or address for the server certificate (repeatable)");
   sub->add_option("--db", f->db, "sqlite:PATH or postgres://... (default: SQLite under --data)");
   sub->add_option("--log-format", f->log_format, "text (default) or json");
+  sub->add_option("--webhook", f->webhooks,
+                  "https:// URL escalated incidents are posted to as JSON (repeatable)");
+  sub->add_option("--webhook-ca-file", f->webhook_ca_file,
+                  "CA certificate (PEM) the webhooks are trusted through (default: the system's)");
+  sub->add_option("--webhook-attempts", f->webhook_attempts,
+                  "Attempts per webhook and incident, 1..20, with backoff")
+      ->capture_default_str();
 
   auto* token = sub->add_subcommand("token", "Enrollment tokens for agents");
   token->require_subcommand(1);

@@ -112,12 +112,16 @@ TEST_F(ConsoleProcessTest, FirstStartTokenCreateStopAndRestart) {
 }
 
 TEST_F(ConsoleProcessTest, BadFlagsExitTwoWithTheReason) {
-  for (const std::vector<std::string>& extra :
-       std::vector<std::vector<std::string>>{{"--listen", "localhost:1"},
-                                             {"--listen", "127.0.0.1:70000"},
-                                             {"--log-format", "xml"},
-                                             {"--db", "postgres://u@127.0.0.1/x"},
-                                             {"--no-such-flag"}}) {
+  for (const std::vector<std::string>& extra : std::vector<std::vector<std::string>>{
+           {"--listen", "localhost:1"},
+           {"--listen", "127.0.0.1:70000"},
+           {"--log-format", "xml"},
+           {"--db", "postgres://u@127.0.0.1/x"},
+           {"--no-such-flag"},
+           {"--webhook", "http://hooks.test/x"},
+           {"--webhook", "https://hooks.test:0/x"},
+           {"--webhook", "https://h/", "--webhook-ca-file", "/nonexistent/ca.crt"},
+           {"--webhook", "https://h/", "--webhook-attempts", "0"}}) {
     std::vector<std::string> argv{binary_, "console", "--data", dir_};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto r = lab::runCommand(argv);

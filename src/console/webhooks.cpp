@@ -13,7 +13,7 @@ namespace {
 constexpr unsigned kMaxAttempts = 20;
 
 Error badUrl(const std::string& url, const std::string& why) {
-  return Error(Errc::kInvalidArgument, "webhook '" + url + "': " + why);
+  return Error(Errc::kInvalidArgument, "webhook URL '" + url + "': " + why);
 }
 
 class HttpsWebhookSender final : public WebhookSender {

@@ -94,7 +94,11 @@ class Webhooks {
   void enqueue(const IncidentRecord& incident);
   // Queues every stored incident still "pending" (at start).
   Result<void> requeuePending();
-  // The worker thread; stop() ends it (an incident mid-retry stays pending).
+  // The console's URL for the body's "console" field, once the server
+  // listens (its port may be the OS's choice). Before start().
+  void setConsoleUrl(std::string url) { options_.console_url = std::move(url); }
+  // The worker thread; stop() ends it (an incident mid-retry stays pending;
+  // a post under way finishes first, within the timeout).
   void start();
   void stop();
   // Posts the oldest queued incident and records its outcome, on the
