@@ -149,6 +149,7 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
   ++counters_.messages_in;
   Link& link = it->second;
   link.last_in_ns = clock_.nowNs();
+  if (const auto* report = std::get_if<proto::Report>(&*parsed)) prepareFloods(*report);
   auto out = link.session->onMessage(*parsed);
   if (!out) {
     ++counters_.protocol_errors;

@@ -75,6 +75,16 @@ class Correlator {
   std::vector<const Flood*> active() const;  // by id
   const std::deque<Flood>& history() const { return history_; }
 
+  // ---- several consoles on one database (correlator_merge.cpp)
+  // An empty active flood for `source` with an id the store handed out
+  // (nothing when one is active already); the next report fills it.
+  void startFlood(const Prefix& source, uint64_t id);
+  // Folds what another console stored for an active flood into the one here
+  // (same source): sightings of endpoints united, per endpoint the same
+  // min/max/newest rules as reports. Adopts it when none is active here.
+  // True when the flood here changed (the caller stores it again).
+  bool mergeFlood(const Flood& other);
+
   // Restores state saved before a restart.
   void restoreFlood(Flood flood);
   void restoreSeq(const std::string& endpoint, uint64_t contiguous_seq);

@@ -250,6 +250,9 @@ Result<std::optional<proto::ConsoleMessage>> DesiredState::catchUp(const std::st
   if (ep == nullptr) return makeError(Errc::kNotFound, "no endpoint '" + name + "'");
   const uint64_t desired = desiredVersion(name);
   using Out = std::optional<proto::ConsoleMessage>;
+  if (options_.delta_only_from_own_acks && applied != ep->link_acked_version) {
+    return Out{makeSnapshot(name, *ep)};
+  }
   if (applied == desired) return Out{};
   auto changes = applied < desired ? log_.since(name, applied, desired) : std::nullopt;
   if (!changes || changes->size() > proto::kMaxOps) return Out{makeSnapshot(name, *ep)};
@@ -264,6 +267,13 @@ Result<std::optional<proto::ConsoleMessage>> DesiredState::catchUp(const std::st
 }
 
 Result<void> DesiredState::onAck(const std::string& name, uint64_t version) {
+  SG_TRY(restoreAck(name, version));
+  EndpointState& ep = endpoints_.at(name);
+  ep.link_acked_version = std::max(ep.link_acked_version, version);
+  return Ok{};
+}
+
+Result<void> DesiredState::restoreAck(const std::string& name, uint64_t version) {
   SG_READ(ep, mutableEndpoint(name));
   if (version > desiredVersion(name)) {
     return makeError(Errc::kInvalidArgument,
@@ -271,6 +281,11 @@ Result<void> DesiredState::onAck(const std::string& name, uint64_t version) {
   }
   (*ep)->acked_version = std::max((*ep)->acked_version, version);  // a stale ack changes nothing
   return Ok{};
+}
+
+uint64_t DesiredState::bump() {
+  version_ = options_.next_version ? std::max(version_ + 1, options_.next_version()) : version_ + 1;
+  return version_;
 }
 
 Result<void> DesiredState::onNack(const std::string& name, const proto::Nack& nack) {

@@ -11,7 +11,9 @@
 // a nack listing what it could not apply (its allowlist always wins).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,6 +36,14 @@ struct DesiredStateOptions {
   size_t change_log_capacity = 65536;
   // Global blocks at once (a snapshot carries them all).
   size_t max_blocks = proto::kMaxBlocks;
+  // Where versions come from (unset: one more than the last). Several
+  // consoles on one database take them from a shared counter, so a version
+  // names one change fleet-wide; a value not above the current one is ignored.
+  std::function<uint64_t()> next_version;
+  // Several consoles: an agent's version may come from another console, whose
+  // changes this one numbered differently. Send a delta only from a version
+  // the endpoint acknowledged to this console (onAck), else a snapshot.
+  bool delta_only_from_own_acks = false;
 };
 
 struct GlobalBlock {
@@ -58,8 +68,9 @@ struct EndpointState {
   bool isolated = false;
   std::vector<Prefix> allowed_peers;
   proto::PolicyParams policy;
-  uint64_t own_version = 0;    // last isolation or policy change for it
-  uint64_t acked_version = 0;  // last version it reported applied (ack or nack)
+  uint64_t own_version = 0;         // last isolation or policy change for it
+  uint64_t acked_version = 0;       // last version it reported applied (ack or nack)
+  uint64_t link_acked_version = 0;  // the same, acknowledged on a link of this process
   // What it could not apply: "op target" -> (reason, version of the nack).
   std::map<std::string, std::pair<std::string, uint64_t>> rejected;
 };
@@ -103,6 +114,11 @@ class DesiredState {
   Result<std::optional<proto::ConsoleMessage>> catchUp(const std::string& name,
                                                        uint64_t applied_version) const;
   Result<void> onAck(const std::string& name, uint64_t version);
+  // What it acknowledged before a restart (counts for blockStatus only).
+  Result<void> restoreAck(const std::string& name, uint64_t version);
+  // Makes the next change take a version above `version` (a console learning
+  // of versions others took).
+  void advanceTo(uint64_t version) { version_ = std::max(version_, version); }
   Result<void> onNack(const std::string& name, const proto::Nack& nack);
 
   BlockStatus blockStatus(const Prefix& source) const;
@@ -111,7 +127,7 @@ class DesiredState {
   uint64_t version() const { return version_; }
 
  private:
-  uint64_t bump() { return ++version_; }
+  uint64_t bump();
   void logAll(uint64_t version, proto::DeltaOp op, std::optional<uint64_t> expires_at = {});
   void logOne(uint64_t version, const std::string& name, proto::DeltaOp op);
   // Re-resolves every endpoint's policy at `version`; true if any changed.

@@ -54,7 +54,7 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url) {
   SG_READ(parsed, parsePgUrl(url));
   SG_READ(conn, PgConn::connect(*parsed, PgConnOptions{}));
   SG_TRY(migratePg(**conn));
-  return std::unique_ptr<PgStore>(new PgStore(std::move(*conn), randomOrigin()));
+  return std::unique_ptr<PgStore>(new PgStore(std::move(*conn), randomOrigin(), url));
 }
 
 PgStatement PgStore::notify(const Announce& what) const {
@@ -342,6 +342,28 @@ Result<std::optional<std::string>> PgStore::getMeta(const std::string& key) {
   SG_READ(r, conn_->exec("SELECT value FROM meta WHERE key = $1", {key}, Retry::kOnLostConnection));
   if (r->rows() == 0) return std::optional<std::string>{};
   return std::optional<std::string>{r->text(0, 0)};
+}
+
+// One statement each, under the row's lock: two consoles never get one value.
+Result<uint64_t> PgStore::nextCounter(const std::string& name) {
+  std::lock_guard lock(mu_);
+  SG_READ(results,
+          write({ck::kMeta, name, "put"},
+                {{"INSERT INTO meta (key, value) VALUES ($1, '1') ON CONFLICT (key) DO UPDATE"
+                  " SET value = (meta.value::bigint + 1)::text RETURNING value",
+                  {name}}}));
+  const std::string text = (*results)[0].text(0, 0);
+  return static_cast<uint64_t>(std::stoull(text));
+}
+
+Result<std::string> PgStore::claimMeta(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  SG_READ(results, write({ck::kMeta, key, "put"},
+                         {{"INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO"
+                           " UPDATE SET value = CASE WHEN meta.value = '' THEN EXCLUDED.value"
+                           " ELSE meta.value END RETURNING value",
+                           {key, value}}}));
+  return (*results)[0].text(0, 0);
 }
 
 }  // namespace sg::console

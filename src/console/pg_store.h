@@ -54,10 +54,14 @@ class PgStore final : public Store {
   Result<std::vector<AuditRecord>> listAudit(uint64_t after_id, size_t limit) override;
   Result<void> putMeta(const std::string& key, const std::string& value) override;
   Result<std::optional<std::string>> getMeta(const std::string& key) override;
+  Result<uint64_t> nextCounter(const std::string& name) override;
+  Result<std::string> claimMeta(const std::string& key, const std::string& value) override;
+  // The URL it was opened with (the change feed listens there).
+  const std::string& url() const { return url_; }
 
  private:
-  PgStore(std::unique_ptr<PgConn> conn, std::string origin)
-      : conn_(std::move(conn)), origin_(std::move(origin)) {}
+  PgStore(std::unique_ptr<PgConn> conn, std::string origin, std::string url)
+      : conn_(std::move(conn)), origin_(std::move(origin)), url_(std::move(url)) {}
 
   // What a write announces. A nullopt key is the id the write assigned.
   struct Announce {
@@ -81,6 +85,7 @@ class PgStore final : public Store {
   std::mutex mu_;
   std::unique_ptr<PgConn> conn_;
   std::string origin_;
+  std::string url_;
 };
 
 }  // namespace sg::console

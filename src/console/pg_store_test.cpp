@@ -7,6 +7,7 @@
 #include <atomic>
 #include <barrier>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "console/pg_migrations.h"
@@ -201,6 +202,37 @@ TEST(PgMigrations, TwoStoresStartingAtOnceMigrateOnce) {
     ASSERT_OK(version);
     EXPECT_EQ(version->int64(0, 0), 1);
   }
+}
+
+// Two consoles taking desired-state versions and flood ids at once never get
+// one value twice, and the first claim of a flood's source wins for both.
+TEST(PgScaleOut, TwoStoresShareCountersAndClaims) {
+  SG_REQUIRE_PG();
+  auto db = PgTestDb::create();
+  ASSERT_OK(db);
+  auto a = PgStore::open((*db)->url());
+  auto b = PgStore::open((*db)->url());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  constexpr int kEach = 50;
+  std::vector<uint64_t> got[2];
+  std::barrier sync(2);
+  auto take = [&](int i, PgStore& store) {
+    sync.arrive_and_wait();
+    for (int n = 0; n < kEach; ++n) {
+      auto v = store.nextCounter("desired_version");
+      if (v.ok()) got[i].push_back(*v);
+    }
+  };
+  std::thread t0(take, 0, std::ref(**a)), t1(take, 1, std::ref(**b));
+  t0.join();
+  t1.join();
+  std::set<uint64_t> all(got[0].begin(), got[0].end());
+  all.insert(got[1].begin(), got[1].end());
+  EXPECT_EQ(all.size(), 2u * kEach);
+  EXPECT_EQ(*all.rbegin(), 2u * kEach);
+  EXPECT_EQ(*(*a)->claimMeta("flood_source:192.0.2.7", "3"), "3");
+  EXPECT_EQ(*(*b)->claimMeta("flood_source:192.0.2.7", "4"), "3");
 }
 
 TEST(PgMigrations, ANewerSchemaIsRefused) {

@@ -52,6 +52,7 @@ Result<std::unique_ptr<ConsoleService>> ConsoleService::open(std::unique_ptr<Sto
   if (!wall) wall = systemWallMs;
   auto svc = std::make_unique<ConsoleServiceImpl>(std::move(store), std::move(options), clock,
                                                   std::move(wall));
+  SG_TRY(svc->startFeed());  // before restore(): no change falls between the two
   SG_TRY(svc->restore(ca_cert_pem, ca_key_pem));
   return std::unique_ptr<ConsoleService>(std::move(svc));
 }
@@ -103,7 +104,7 @@ Result<void> ConsoleServiceImpl::restore(const std::string& ca_cert_pem,
         SG_TRY(desired_->restoreIsolation(name, std::move(peers)));
       }
       // What it applied before the restart still counts for the blocks' "acked".
-      SG_TRY(desired_->onAck(name, std::min(r.applied_version, desired_->version())));
+      SG_TRY(desired_->restoreAck(name, std::min(r.applied_version, desired_->version())));
     }
     correlator_->restoreSeq(name, r.last_report_seq);
     records_[name] = std::move(r);
@@ -239,6 +240,7 @@ uint64_t ConsoleServiceImpl::resourceVersion() {
 // ---- persistence helpers (mu_ held) ------------------------------------------
 
 Result<void> ConsoleServiceImpl::saveVersion() {
+  if (shared_) return Ok{};  // the shared counter holds it (takeVersion); never set it back
   return store_->putMeta(kVersionKey, std::to_string(desired_->version()));
 }
 

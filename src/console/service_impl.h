@@ -16,6 +16,7 @@
 
 #include "console/flood_json.h"
 #include "console/service.h"
+#include "console/service_feed.h"
 #include "console/session.h"
 #include "pki/ossl_handle.h"
 
@@ -98,6 +99,13 @@ class ConsoleServiceImpl final : public ConsoleService {
 
   const ServiceCounters& counters() const { return counters_; }
 
+  // ---- several consoles on one database (service_feed.cpp); open() calls
+  // startFeed() before restore()
+  Result<void> startFeed();
+  // Before the session correlates a report: its new sources join the flood
+  // another console claimed, or claim one (mu_ held).
+  void prepareFloods(const proto::Report& report);
+
  private:
   struct Link {
     std::shared_ptr<net::WsConnection> conn;
@@ -136,6 +144,14 @@ class ConsoleServiceImpl final : public ConsoleService {
   void recordLatency(const Link& link, const proto::Report& report);
   void flushDirty();
   void pingAndReap();
+  // service_feed.cpp (mu_ held but by the feed's hooks)
+  uint64_t takeVersion();
+  void onFeedChange(const FeedChange& change);
+  void onFeedResync();
+  void reloadBlock(const std::string& key, const std::vector<GlobalBlockRecord>& all);
+  void reloadPolicy(const std::string& name, const std::vector<Policy>& all);
+  void reloadEndpoint(const EndpointRecord& record);
+  void reloadFlood(uint64_t id);
 
   mutable std::mutex mu_;
   std::unique_ptr<Store> store_;
@@ -161,6 +177,9 @@ class ConsoleServiceImpl final : public ConsoleService {
   MsHistogram report_latency_;
   // One fan-out: every link's delta or snapshot queued.
   MsHistogram fanout_time_;
+  bool shared_ = false;  // a feed runs: other consoles share the store
+  bool flood_counter_seeded_ = false;
+  std::unique_ptr<StoreFeed> feed_;  // last member: its thread stops first
 };
 
 // [A-Za-z0-9._-]{1,64}

@@ -1,5 +1,7 @@
 #include "console/store.h"
 
+#include <stdexcept>
+
 namespace sg::console {
 
 const char* roleName(Role role) {
@@ -20,6 +22,30 @@ Result<Role> parseRole(std::string_view text) {
   if (text == "admin") return Role::kAdmin;
   return makeError(Errc::kInvalidArgument,
                    "unknown role '" + std::string(text) + "' (viewer, operator, admin)");
+}
+
+Result<uint64_t> Store::nextCounter(const std::string& name) {
+  SG_READ(text, getMeta(name));
+  uint64_t value = 0;
+  if (*text) {
+    try {
+      size_t used = 0;
+      value = std::stoull(**text, &used);
+      if (used != (*text)->size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      return makeError(Errc::kInvalidArgument,
+                       "store meta " + name + " '" + **text + "' is not a counter");
+    }
+  }
+  SG_TRY(putMeta(name, std::to_string(value + 1)));
+  return value + 1;
+}
+
+Result<std::string> Store::claimMeta(const std::string& key, const std::string& value) {
+  SG_READ(held, getMeta(key));
+  if (*held && !(*held)->empty()) return **held;
+  SG_TRY(putMeta(key, value));
+  return value;
 }
 
 }  // namespace sg::console

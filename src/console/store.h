@@ -139,6 +139,15 @@ class Store {
   // Small named values (the desired-state version, the next flood id).
   virtual Result<void> putMeta(const std::string& key, const std::string& value) = 0;
   virtual Result<std::optional<std::string>> getMeta(const std::string& key) = 0;
+
+  // ---- shared by several consoles on one database (docs/architecture.md,
+  // "Scale-out"). The defaults read then write: right for a store with one
+  // writer (SQLite); PgStore overrides them with one atomic statement each.
+  // Adds one to the meta counter `name` (absent: 0) and returns the new value.
+  virtual Result<uint64_t> nextCounter(const std::string& name);
+  // Sets meta `key` to `value` when it is absent or "", and returns what it
+  // holds afterwards (`value`, or the value another writer claimed first).
+  virtual Result<std::string> claimMeta(const std::string& key, const std::string& value);
 };
 
 }  // namespace sg::console

@@ -139,6 +139,23 @@ TEST_P(StoreTest, ResourceVersionRisesWithEveryWriteAndNeverGoesBack) {
   EXPECT_FALSE(store_->getMeta("other")->has_value());
 }
 
+TEST_P(StoreTest, CountersRiseByOneAndSurviveReopen) {
+  EXPECT_EQ(*store_->nextCounter("desired_version"), 1u);
+  EXPECT_EQ(*store_->nextCounter("desired_version"), 2u);
+  EXPECT_EQ(*store_->nextCounter("flood_id"), 1u);
+  reopen();
+  EXPECT_EQ(*store_->nextCounter("desired_version"), 3u);
+  ASSERT_OK(store_->putMeta("bad", "x"));
+  EXPECT_FALSE(store_->nextCounter("bad").ok());  // not a number
+}
+
+TEST_P(StoreTest, ClaimMetaKeepsTheFirstClaimUntilCleared) {
+  EXPECT_EQ(*store_->claimMeta("flood:192.0.2.7", "4"), "4");
+  EXPECT_EQ(*store_->claimMeta("flood:192.0.2.7", "9"), "4");
+  ASSERT_OK(store_->putMeta("flood:192.0.2.7", ""));
+  EXPECT_EQ(*store_->claimMeta("flood:192.0.2.7", "9"), "9");
+}
+
 TEST_P(StoreTest, NothingIsLostAcrossReopen) {
   ASSERT_OK(store_->putEndpoint(endpoint("web-1")));
   ASSERT_OK(store_->putBlock({"192.0.2.7", std::nullopt, "alice", "", 3, 100}));

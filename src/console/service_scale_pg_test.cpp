@@ -1,0 +1,234 @@
+// Two consoles on one PostgreSQL database serving one fleet: a change made
+// through one reaches the agents linked to the other, versions and flood ids
+// come from the database, and a flood seen through both is one flood. The
+// change feed delivers on its own thread, so each wait is bounded (5 s).
+#include <thread>
+
+#include "console/pg_store.h"
+#include "console/pg_test_db.h"
+#include "console/service_test_fixture.h"
+
+namespace sg::console {
+namespace {
+
+using test::AgentCredentials;
+using test::FakeConnection;
+using test::kSec;
+
+Prefix pfx(const char* text) { return *parsePrefix(text); }
+
+// Polls `done` every 10 ms for up to 5 s.
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 500; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+class ScaleOutTest : public test::ServiceFixture {
+ protected:
+  void SetUp() override {
+    const std::string why = test::pgTestUnavailable();
+    if (!why.empty()) {
+      if (sg::test::inCi()) FAIL() << "CI=true: " << why;
+      GTEST_SKIP() << why << " (with CI=true this fails)";
+    }
+    auto key = pki::generateEcKey();
+    auto ca = pki::selfSignCa(*key, "test CA", std::chrono::seconds(3600));
+    ca_pem_ = *pki::certToPem(ca->get());
+    ca_key_pem_ = *pki::keyToPem(*key);
+    auto db = test::PgTestDb::create();
+    ASSERT_OK(db);
+    db_ = std::move(*db);
+    a_ = openConsole();
+    b_ = openConsole();
+    ASSERT_TRUE(a_ && b_);
+  }
+  void TearDown() override {
+    a_.reset();
+    b_.reset();
+    db_.reset();
+  }
+  std::unique_ptr<ConsoleService> openConsole() {
+    auto store = PgStore::open(db_->url());
+    EXPECT_OK(store);
+    if (!store) return nullptr;
+    auto s = ConsoleService::open(
+        std::move(*store), options_, clock_, [this] { return wallNow(); }, ca_pem_, ca_key_pem_);
+    EXPECT_OK(s);
+    return s ? std::move(*s) : nullptr;
+  }
+  // Enrolled through `svc`; known to both consoles once this returns.
+  AgentCredentials enrollOn(std::unique_ptr<ConsoleService>& svc, const std::string& name) {
+    std::swap(svc_, svc);
+    AgentCredentials a = enrollAgent(name);
+    std::swap(svc_, svc);
+    EXPECT_TRUE(eventually([&] {
+      for (auto* c : {&a_, &b_}) {
+        auto eps = (*c)->endpoints();
+        bool found = false;
+        for (const auto& e : *eps) found = found || e.name == name;
+        if (!found) return false;
+      }
+      return true;
+    }));
+    return a;
+  }
+  // Linked to `svc`, its first snapshot acknowledged; returns the snapshot's version.
+  std::shared_ptr<FakeConnection> linkTo(std::unique_ptr<ConsoleService>& svc,
+                                         const AgentCredentials& a, uint64_t applied = 0) {
+    std::swap(svc_, svc);
+    auto conn = connect(a, applied);
+    std::swap(svc_, svc);
+    return conn;
+  }
+  void sendTo(std::unique_ptr<ConsoleService>& svc, const std::shared_ptr<FakeConnection>& conn,
+              const proto::AgentMessage& m) {
+    svc->agentLink()->onText(conn, proto::encode(m));
+  }
+  // Acks every snapshot/delta received; returns the last version (0: none).
+  uint64_t ackAll(std::unique_ptr<ConsoleService>& svc, const std::shared_ptr<FakeConnection>& conn,
+                  std::vector<proto::ConsoleMessage>* seen = nullptr) {
+    uint64_t last = 0;
+    for (auto& m : conn->take()) {
+      if (const auto* s = std::get_if<proto::Snapshot>(&m)) last = s->version;
+      if (const auto* d = std::get_if<proto::Delta>(&m)) last = d->version;
+      if (seen) seen->push_back(m);
+    }
+    if (last != 0) sendTo(svc, conn, proto::Ack{last});
+    return last;
+  }
+
+  std::unique_ptr<test::PgTestDb> db_;
+  std::unique_ptr<ConsoleService> a_, b_;
+};
+
+bool hasBlock(const std::vector<proto::ConsoleMessage>& seen, const Prefix& source) {
+  for (const auto& m : seen) {
+    if (const auto* s = std::get_if<proto::Snapshot>(&m)) {
+      for (const auto& b : s->blocks) {
+        if (b.source == source) return true;
+      }
+    }
+    if (const auto* d = std::get_if<proto::Delta>(&m)) {
+      for (const auto& op : d->ops) {
+        if (op.kind == proto::OpKind::kBlockAdd && op.block.source == source) return true;
+      }
+    }
+  }
+  return false;
+}
+
+TEST_F(ScaleOutTest, ABlockThroughOneConsoleReachesTheAgentsOfTheOther) {
+  auto agent = enrollOn(a_, "a-1");
+  auto conn = linkTo(a_, agent);
+  ASSERT_GT(ackAll(a_, conn), 0u);
+  ASSERT_OK(b_->block(operator_, pfx("192.0.2.7"), std::nullopt, "from b"));
+  std::vector<proto::ConsoleMessage> seen;
+  ASSERT_TRUE(eventually([&] {
+    ackAll(a_, conn, &seen);
+    return hasBlock(seen, pfx("192.0.2.7"));
+  }));
+  ASSERT_TRUE(eventually([&] {
+    auto blocks = a_->blocks();
+    return blocks->size() == 1 && (*blocks)[0].status.acked == 1;
+  }));
+  // And back: unblocked through A, gone on B.
+  ASSERT_OK(a_->unblock(operator_, pfx("192.0.2.7")));
+  EXPECT_TRUE(eventually([&] { return b_->blocks()->empty(); }));
+}
+
+TEST_F(ScaleOutTest, VersionsComeFromTheDatabaseAndNeverClash) {
+  std::set<uint64_t> versions;
+  for (int i = 0; i < 5; ++i) {
+    const std::string a = "198.51.100." + std::to_string(i);
+    const std::string b = "203.0.113." + std::to_string(i);
+    auto va = a_->block(operator_, *parsePrefix(a), std::nullopt, "");
+    auto vb = b_->block(operator_, *parsePrefix(b), std::nullopt, "");
+    ASSERT_OK(va);
+    ASSERT_OK(vb);
+    EXPECT_TRUE(versions.insert(*va).second) << *va;
+    EXPECT_TRUE(versions.insert(*vb).second) << *vb;
+  }
+  EXPECT_TRUE(eventually([&] { return a_->blocks()->size() == 10 && b_->blocks()->size() == 10; }));
+}
+
+TEST_F(ScaleOutTest, AnAgentMovingToTheOtherConsoleGetsASnapshot) {
+  auto agent = enrollOn(a_, "mover");
+  ASSERT_OK(a_->block(operator_, pfx("192.0.2.7"), std::nullopt, ""));
+  auto conn = linkTo(a_, agent);
+  const uint64_t v = ackAll(a_, conn);
+  ASSERT_GT(v, 0u);
+  ASSERT_TRUE(eventually([&] { return b_->blocks()->size() == 1; }));
+  ASSERT_OK(b_->block(operator_, pfx("192.0.2.8"), std::nullopt, ""));
+  conn->close();
+  a_->agentLink()->onClose(conn, "moved");
+  // Reconnects through the load balancer to B, claiming A's version.
+  auto moved = linkTo(b_, agent, v);
+  auto out = moved->take();
+  ASSERT_EQ(out.size(), 2u);
+  const auto* snap = std::get_if<proto::Snapshot>(&out[1]);
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->blocks.size(), 2u);
+}
+
+TEST_F(ScaleOutTest, PolicyAndIsolationReachTheOtherConsolesAgents) {
+  auto agent = enrollOn(b_, "b-1");
+  auto conn = linkTo(b_, agent);
+  ASSERT_GT(ackAll(b_, conn), 0u);
+  Policy p;
+  p.name = "strict";
+  p.selector = {{"name", "b-1"}};
+  p.profile.threshold = 17;
+  ASSERT_OK(a_->setPolicy(admin_, p));
+  std::vector<proto::ConsoleMessage> seen;
+  auto saw = [&](proto::OpKind kind) {
+    for (const auto& m : seen) {
+      if (const auto* d = std::get_if<proto::Delta>(&m)) {
+        for (const auto& op : d->ops) {
+          if (op.kind == kind && (kind != proto::OpKind::kPolicySet || op.policy.threshold == 17)) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually([&] {
+    ackAll(b_, conn, &seen);
+    return saw(proto::OpKind::kPolicySet);
+  }));
+  ASSERT_OK(a_->isolate(operator_, "b-1", "test"));
+  ASSERT_TRUE(eventually([&] {
+    ackAll(b_, conn, &seen);
+    return saw(proto::OpKind::kIsolate);
+  }));
+  auto eps = b_->endpoints();
+  EXPECT_TRUE((*eps)[0].isolated);
+  EXPECT_EQ((*eps)[0].policy, "strict");
+}
+
+TEST_F(ScaleOutTest, OneSourceOnBothConsolesIsOneFlood) {
+  auto a1 = enrollOn(a_, "a-1");
+  auto b1 = enrollOn(b_, "b-1");
+  auto b2 = enrollOn(b_, "b-2");
+  auto ca1 = linkTo(a_, a1);
+  auto cb1 = linkTo(b_, b1);
+  auto cb2 = linkTo(b_, b2);
+  sendTo(a_, ca1, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+  sendTo(b_, cb1, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec, 80)}});
+  sendTo(b_, cb2, proto::Report{1, 0, {detection("192.0.2.7", 501 * kSec)}});
+  for (auto* svc : {&a_, &b_}) {
+    EXPECT_TRUE(eventually([&] {
+      auto floods = (*svc)->floods(false);
+      return floods->size() == 1 && floods->front().flood.endpoints.size() == 3 &&
+             floods->front().flood.severity == Severity::kHigh;
+    })) << (svc == &a_ ? "console A" : "console B");
+  }
+  EXPECT_EQ(a_->floods(false)->front().flood.id, b_->floods(false)->front().flood.id);
+  EXPECT_EQ(a_->floods(false)->front().flood.ports(), (std::set<uint16_t>{80, 443}));
+}
+
+}  // namespace
+}  // namespace sg::console
