@@ -230,5 +230,29 @@ TEST_F(ScaleOutTest, OneSourceOnBothConsolesIsOneFlood) {
   EXPECT_EQ(a_->floods(false)->front().flood.ports(), (std::set<uint16_t>{80, 443}));
 }
 
+// A change the feed never announced (written behind the consoles' backs,
+// as one made while a listener was disconnected) arrives through the resync
+// that follows a lost feed connection.
+TEST_F(ScaleOutTest, AfterALostFeedConnectionEverythingIsReadAgain) {
+  auto agent = enrollOn(a_, "a-1");
+  auto conn = linkTo(a_, agent);
+  ASSERT_GT(ackAll(a_, conn), 0u);
+  auto sql = db_->connect();
+  ASSERT_OK(sql);
+  ASSERT_OK((*sql)->exec(
+      "INSERT INTO global_blocks (source, expires_at_ms, added_by, reason, version, added_at_ms)"
+      " VALUES ('192.0.2.99', NULL, 'elsewhere', '', 1, 0)"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(a_->blocks()->empty());  // nothing announced it
+  ASSERT_OK(
+      (*sql)->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   " WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+  std::vector<proto::ConsoleMessage> seen;
+  EXPECT_TRUE(eventually([&] {
+    ackAll(a_, conn, &seen);
+    return hasBlock(seen, pfx("192.0.2.99"));
+  }));
+}
+
 }  // namespace
 }  // namespace sg::console
