@@ -82,7 +82,9 @@ class Correlator {
   // Folds what another console stored for an active flood into the one here
   // (same source): sightings of endpoints united, per endpoint the same
   // min/max/newest rules as reports. Adopts it when none is active here.
-  // True when the flood here changed (the caller stores it again).
+  // True when the caller should store it again: the flood here changed, or
+  // `other` lacks something seen here (two writes raced). Differences of
+  // times within 2 ms (the store's millisecond precision) are not changes.
   bool mergeFlood(const Flood& other);
 
   // Restores state saved before a restart.

@@ -11,24 +11,52 @@ namespace sg::console {
 
 namespace {
 
+// Times travel through the store as wall-clock milliseconds and each console
+// converts them with its own time base, so one instant may come back a
+// millisecond off: differences within the slack are not news (else two
+// consoles would store a flood back and forth, each a millisecond earlier).
+constexpr uint64_t kSlackNs = 2'000'000;
+
+bool earlier(uint64_t a, uint64_t b) { return a + kSlackNs < b; }
+
 // True when `into` changed.
 bool mergeSighting(Sighting& into, const Sighting& from) {
-  const Sighting before = into;
-  into.ports.insert(from.ports.begin(), from.ports.end());
-  into.max_count = std::max(into.max_count, from.max_count);
-  into.peak_rate = std::max(into.peak_rate, from.peak_rate);
-  if (from.attempts && (!into.attempts || from.first_attempt_ns < into.first_attempt_ns)) {
-    into.first_attempt_ns = from.first_attempt_ns;
+  bool changed = false;
+  for (uint16_t p : from.ports) changed = into.ports.insert(p).second || changed;
+  if (from.max_count > into.max_count) {
+    into.max_count = from.max_count;
+    changed = true;
   }
-  into.attempts = into.attempts || from.attempts;
-  into.last_detected_ns = std::max(into.last_detected_ns, from.last_detected_ns);
-  if (from.action_agent_ns > into.action_agent_ns ||
+  if (from.peak_rate > into.peak_rate) {
+    into.peak_rate = from.peak_rate;
+    changed = true;
+  }
+  if (from.attempts && (!into.attempts || earlier(from.first_attempt_ns, into.first_attempt_ns))) {
+    into.first_attempt_ns = from.first_attempt_ns;
+    into.attempts = true;
+    changed = true;
+  }
+  if (earlier(into.last_detected_ns, from.last_detected_ns)) {
+    into.last_detected_ns = from.last_detected_ns;
+    changed = true;
+  }
+  if (earlier(into.action_agent_ns, from.action_agent_ns) ||
       (from.action_agent_ns == into.action_agent_ns && from.action_rank > into.action_rank)) {
+    changed = changed || into.action != from.action;
     into.action = from.action;
     into.action_agent_ns = from.action_agent_ns;
     into.action_rank = from.action_rank;
   }
-  return !(into == before);
+  return changed;
+}
+
+// Everything of `a` merged into `b`: true when `b` gained something.
+bool gains(const Flood& a, Flood b) {
+  bool changed = false;
+  for (const auto& [name, sighting] : a.endpoints) {
+    changed = mergeSighting(b.endpoints[name], sighting) || changed;
+  }
+  return changed || a.id < b.id;
 }
 
 }  // namespace
@@ -56,11 +84,14 @@ bool Correlator::mergeFlood(const Flood& other) {
     return false;  // as stored: nothing to store again
   }
   Flood& mine = it->second;
+  // The stored copy lacks what this console saw (its write raced another's):
+  // store it again, or the others never learn it.
+  const bool stored_lacks = gains(mine, other);
   bool changed = false;
   for (const auto& [name, sighting] : other.endpoints) {
     changed = mergeSighting(mine.endpoints[name], sighting) || changed;
   }
-  if (other.last_seen_ns > mine.last_seen_ns) {
+  if (earlier(mine.last_seen_ns, other.last_seen_ns)) {
     mine.last_seen_ns = other.last_seen_ns;
     changed = true;
   }
@@ -73,7 +104,7 @@ bool Correlator::mergeFlood(const Flood& other) {
     changed = true;
   }
   if (changed) rate(mine);
-  return changed;
+  return changed || stored_lacks;
 }
 
 }  // namespace sg::console

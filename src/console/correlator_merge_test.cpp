@@ -83,5 +83,27 @@ TEST_F(CorrelatorMergeTest, AFloodOnlyAnotherConsoleSawIsAdoptedAsStored) {
   EXPECT_EQ(a_.activeFor(src("192.0.2.9")), nullptr);
 }
 
+TEST_F(CorrelatorMergeTest, AStoredCopyThatLostARaceIsStoredAgain) {
+  a_.startFlood(src("192.0.2.7"), 7);
+  b_.startFlood(src("192.0.2.7"), 7);
+  a_.onReport("a-1", 0, proto::Report{1, 0, {detection("192.0.2.7", 443, 5, 9)}});
+  b_.onReport("b-1", 0, proto::Report{1, 0, {detection("192.0.2.7", 443, 5, 9)}});
+  ASSERT_TRUE(b_.mergeFlood(*a_.activeFor(src("192.0.2.7"))));
+  // A's own copy was stored last (it overwrote B's): B hears it, has nothing
+  // to learn, but the stored copy misses b-1, so B stores it again.
+  EXPECT_TRUE(b_.mergeFlood(*a_.activeFor(src("192.0.2.7"))));
+  EXPECT_TRUE(a_.mergeFlood(*b_.activeFor(src("192.0.2.7"))));   // A learns b-1
+  EXPECT_FALSE(a_.mergeFlood(*b_.activeFor(src("192.0.2.7"))));  // converged
+}
+
+TEST_F(CorrelatorMergeTest, AMillisecondOfTimeBaseDriftIsNotAChange) {
+  a_.onReport("a-1", 0, proto::Report{1, 0, {detection("192.0.2.7", 443, 50 * kSec, 90 * kSec)}});
+  Flood drifted = *a_.activeFor(src("192.0.2.7"));
+  drifted.endpoints["a-1"].first_attempt_ns -= 1'000'000;
+  drifted.endpoints["a-1"].last_detected_ns += 1'000'000;
+  drifted.last_seen_ns += 1'000'000;
+  EXPECT_FALSE(a_.mergeFlood(drifted));
+}
+
 }  // namespace
 }  // namespace sg::console
