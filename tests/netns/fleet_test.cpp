@@ -38,7 +38,7 @@
 #include "lab/console_process.h"
 #include "lab/flood.h"
 #include "lab/lab.h"
-#include "lab/tcp_relay.h"
+#include "lab/relay.h"
 #include "test_helpers.h"
 #ifdef SYNGUARD_WITH_POSTGRES
 #include "console/pg_test_db.h"
@@ -283,7 +283,11 @@ class FleetScaleOutTest : public FleetTest {
     std::string host = url.substr(at + 1, colon - at - 1);
     if (host == "localhost") host = "127.0.0.1";
     const auto port = static_cast<uint16_t>(std::stoi(url.substr(colon + 1, slash - colon - 1)));
-    auto relay = TcpRelay::start(lab_->console().name(), "127.0.0.1", host, port);
+    RelayOptions ro;
+    ro.listen_netns = lab_->console().name();
+    ro.target_host = host;
+    ro.target_port = port;
+    auto relay = TcpRelay::start(ro);
     ASSERT_OK(relay);
     relay_ = std::move(*relay);
     const std::string lab_url =
