@@ -2,7 +2,8 @@
 // objects, the store, the live agent links, all under one mutex. Split by
 // concern: service.cpp (open, restore, reads), service_actions.cpp (operator
 // actions), service_enroll.cpp (enrollment, tokens, authentication),
-// agent_link.cpp (the WebSocket handler and its sessions), service_tick.cpp.
+// agent_link.cpp (the WebSocket handler and its sessions), service_tick.cpp,
+// service_feed.cpp (several consoles on one PostgreSQL).
 #pragma once
 
 #include <array>

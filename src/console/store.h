@@ -1,6 +1,6 @@
 // Store: everything the console keeps, behind one interface. SQLite
-// (sqlite_store.h) is the embedded default; a PostgreSQL implementation joins
-// the same test suite (store_test.cpp) later.
+// (sqlite_store.h) is the embedded default; PostgreSQL (pg_store.h) serves
+// several consoles at once; both pass one test suite (store_test.cpp).
 //
 // Each write is one transaction and bumps the store's resource version (as
 // Kubernetes' resourceVersion: a list read at version N plus the changes
