@@ -39,7 +39,7 @@ Result<void> PgListener::reconnect() {
   return listen();
 }
 
-Result<void> PgListener::drain(const std::function<void(const Change&)>& on_change) {
+Result<void> PgListener::drain(const std::function<void(const StoreChange&)>& on_change) {
   PGconn* raw = conn_->raw();
   if (conn_->broken()) return conn_->error("change feed connection lost");
   if (PQconsumeInput(raw) == 0 || conn_->broken()) {
@@ -118,7 +118,7 @@ void PgChangeFeed::reconnectUntilStopped() {
 }
 
 void PgChangeFeed::run() {
-  auto deliver = [this](const Change& change) {
+  auto deliver = [this](const StoreChange& change) {
     changes_.fetch_add(1);
     if (callbacks_.on_change) callbacks_.on_change(change);
   };

@@ -31,7 +31,7 @@ class PgListener {
   // Reads what arrived and calls `on_change` per notification; payloads that
   // are not changes are counted (malformed) and skipped. kUnavailable when
   // the connection is lost: reconnect() then.
-  Result<void> drain(const std::function<void(const Change&)>& on_change);
+  Result<void> drain(const std::function<void(const StoreChange&)>& on_change);
   // A new connection, LISTENing again.
   Result<void> reconnect();
   uint64_t malformed() const { return malformed_; }
@@ -45,7 +45,7 @@ class PgListener {
 };
 
 struct PgFeedCallbacks {
-  std::function<void(const Change&)> on_change;
+  std::function<void(const StoreChange&)> on_change;
   // The connection was lost and is back: changes made meanwhile were missed.
   std::function<void()> on_resync;
   // The connection was lost, or a reconnect attempt failed (for the log).

@@ -4,7 +4,7 @@
 
 namespace sg::console {
 
-Result<Change> parseChange(std::string_view payload) {
+Result<StoreChange> parseChange(std::string_view payload) {
   const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
   auto text = [&](const char* name) -> const nlohmann::json* {
     auto it = j.find(name);
@@ -18,8 +18,8 @@ Result<Change> parseChange(std::string_view payload) {
     return makeError(Errc::kInvalidArgument,
                      "change payload lacks kind, key, op, origin or version");
   }
-  return Change{kind->get<std::string>(), key->get<std::string>(), op->get<std::string>(),
-                version->get<uint64_t>(), origin->get<std::string>()};
+  return StoreChange{kind->get<std::string>(), key->get<std::string>(), op->get<std::string>(),
+                     version->get<uint64_t>(), origin->get<std::string>()};
 }
 
 }  // namespace sg::console

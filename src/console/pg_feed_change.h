@@ -29,17 +29,17 @@ inline constexpr const char* kAudit = "audit";
 inline constexpr const char* kMeta = "meta";
 }  // namespace change_kind
 
-struct Change {
+struct StoreChange {
   std::string kind;      // change_kind::*
   std::string key;       // the record's key: endpoint name, block source, flood id, ...
   std::string op;        // "put" | "delete" | "consume"
   uint64_t version = 0;  // the resource version this write made
   std::string origin;    // PgStore::origin() of the store that wrote it
-  bool operator==(const Change&) const = default;
+  bool operator==(const StoreChange&) const = default;
 };
 
 // kInvalidArgument for a payload that is not such an object (another
 // program NOTIFYing the channel).
-Result<Change> parseChange(std::string_view payload);
+Result<StoreChange> parseChange(std::string_view payload);
 
 }  // namespace sg::console

@@ -27,7 +27,7 @@ TEST(PgFeedChange, ParsesWhatPgStoreSendsAndRefusesTheRest) {
   auto c =
       parseChange(R"({"kind":"block","key":"192.0.2.7","op":"put","version":42,"origin":"ab"})");
   ASSERT_OK(c);
-  EXPECT_EQ(*c, (Change{"block", "192.0.2.7", "put", 42, "ab"}));
+  EXPECT_EQ(*c, (StoreChange{"block", "192.0.2.7", "put", 42, "ab"}));
   EXPECT_ERROR(parseChange("hello"), Errc::kInvalidArgument);
   EXPECT_ERROR(parseChange(R"({"kind":"block"})"), Errc::kInvalidArgument);
   EXPECT_ERROR(parseChange(R"({"kind":"block","key":"k","op":"put","version":-1,"origin":""})"),
@@ -39,7 +39,7 @@ class Inbox {
  public:
   PgFeedCallbacks callbacks() {
     PgFeedCallbacks cb;
-    cb.on_change = [this](const Change& c) {
+    cb.on_change = [this](const StoreChange& c) {
       std::lock_guard lock(mu_);
       changes_.push_back(c);
       cv_.notify_all();
@@ -60,7 +60,7 @@ class Inbox {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, kDeadline, [&] { return resyncs_ > 0; });
   }
-  std::vector<Change> changes() {
+  std::vector<StoreChange> changes() {
     std::lock_guard lock(mu_);
     return changes_;
   }
@@ -68,7 +68,7 @@ class Inbox {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Change> changes_;
+  std::vector<StoreChange> changes_;
   int resyncs_ = 0;
 };
 
@@ -97,7 +97,7 @@ TEST(PgChangeFeed, AWriteThroughOneStoreReachesAFeedOnTheOthersDatabase) {
   ASSERT_OK((*a)->putBlock({"192.0.2.7", std::nullopt, "alice", "", 3, 100}));
   ASSERT_TRUE(inbox.waitChanges(1)) << "no notification within 10 s";
   const auto latency = std::chrono::steady_clock::now() - sent;
-  Change got = inbox.changes()[0];
+  StoreChange got = inbox.changes()[0];
   EXPECT_EQ(got.kind, "block");
   EXPECT_EQ(got.key, "192.0.2.7");
   EXPECT_EQ(got.op, "put");
@@ -135,12 +135,12 @@ TEST(PgChangeFeed, AListenerInACallersEventLoop) {
   auto listener = PgListener::open((*db)->url());
   ASSERT_OK(listener);
   ASSERT_OK((*store)->putBlock({"198.51.100.0/24", 5000, "bob", "", 1, 1}));
-  std::vector<Change> got;
+  std::vector<StoreChange> got;
   const auto deadline = std::chrono::steady_clock::now() + kDeadline;
   while (got.empty() && std::chrono::steady_clock::now() < deadline) {
     pollfd pfd{(*listener)->fd(), POLLIN, 0};
     ASSERT_GE(poll(&pfd, 1, 100), 0);
-    ASSERT_OK((*listener)->drain([&](const Change& c) { got.push_back(c); }));
+    ASSERT_OK((*listener)->drain([&](const StoreChange& c) { got.push_back(c); }));
   }
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].key, "198.51.100.0/24");

@@ -26,7 +26,7 @@ Result<std::unique_ptr<StoreFeed>> startStoreFeed(Store& store, FeedHooks hooks)
   auto* pg = dynamic_cast<PgStore*>(&store);
   if (pg == nullptr) return std::unique_ptr<StoreFeed>();
   PgFeedCallbacks callbacks;
-  callbacks.on_change = [origin = pg->origin(), hook = hooks.on_change](const Change& c) {
+  callbacks.on_change = [origin = pg->origin(), hook = hooks.on_change](const StoreChange& c) {
     if (c.origin == origin) return;
     hook(FeedChange{c.kind, c.key, c.op, c.version});
   };
