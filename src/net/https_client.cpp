@@ -32,6 +32,8 @@ asio::awaitable<void> run(Exchange& x, std::shared_ptr<ClientTlsContext> tls) {
     x.error = "connect: " + cec.message();
     co_return;
   }
+  beast::error_code nodelay_ignored;  // see server.cpp: no 40 ms delayed-ACK stalls
+  lowest.socket().set_option(tcp::no_delay(true), nodelay_ignored);
   if (auto r = tls->prepare(stream.native_handle(), x.target.host); !r) {
     x.error = r.error().message();
     co_return;

@@ -29,6 +29,10 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<ServerState> st) {
     }
     st->active.fetch_add(1);
     st->counters.add(NetCounter::kConnectionsAccepted);
+    // No Nagle: a response goes out as TLS records in separate writes, and
+    // the second would wait for the peer's delayed ACK (40 ms on Linux).
+    beast::error_code nodelay_ignored;
+    socket.set_option(tcp::no_delay(true), nodelay_ignored);
     auto ex = socket.get_executor();
     auto session = std::make_shared<HttpSession>(st, std::move(socket), ConnectionSlot(st));
     asio::co_spawn(

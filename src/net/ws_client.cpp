@@ -112,6 +112,8 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
     auto [cec, ep] = co_await lowest.async_connect(results, kTuple);
     if (cec) co_return "connect: " + cec.message();
     if (stopped_) co_return "stopped";
+    beast::error_code nodelay_ignored;  // see server.cpp: no 40 ms delayed-ACK stalls
+    lowest.socket().set_option(tcp::no_delay(true), nodelay_ignored);
     SSL* ssl = ws->next_layer().native_handle();
     if (auto r = tls_->prepare(ssl, options_.host); !r) co_return r.error().message();
     auto [hec] = co_await ws->next_layer().async_handshake(asio::ssl::stream_base::client, kTuple);
