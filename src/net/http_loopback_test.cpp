@@ -118,6 +118,22 @@ TEST_F(HttpLoopbackTest, RequestsOverTheRateLimitAre429) {
   EXPECT_EQ(server_->counters().get(NetCounter::kRateLimited), 1u);
 }
 
+// Enrolled agents behind one NAT address (or a whole fleet reconnecting
+// after a console restart) must not share one address's budget: a request
+// with a verified client certificate is counted against that certificate.
+TEST_F(HttpLoopbackTest, ACertifiedClientHasItsOwnRateBudget) {
+  ServerOptions o = test::serverOptions(pki_);
+  o.limits.rate = RateLimit{0.001, 2, 16};
+  startServer(o);
+  EXPECT_EQ(httpsRequest(target(), "GET", "/v1/hello")->status, 200);
+  EXPECT_EQ(httpsRequest(target(), "GET", "/v1/hello")->status, 200);
+  EXPECT_EQ(httpsRequest(target(), "GET", "/v1/hello")->status, 429);  // the address's budget
+  EXPECT_EQ(httpsRequest(target(&pki_.agent), "GET", "/v1/hello")->status, 200);
+  EXPECT_EQ(httpsRequest(target(&pki_.agent), "GET", "/v1/hello")->status, 200);
+  EXPECT_EQ(httpsRequest(target(&pki_.agent), "GET", "/v1/hello")->status, 429);  // its own
+  EXPECT_EQ(server_->counters().get(NetCounter::kRateLimited), 2u);
+}
+
 TEST_F(HttpLoopbackTest, ConnectionsBeyondTheLimitAreClosed) {
   ServerOptions o = test::serverOptions(pki_);
   o.limits.max_connections = 2;

@@ -63,7 +63,13 @@ asio::awaitable<bool> HttpSession::serveOne(bool first) {
   Request req = parser.release();
   st_->counters.add(NetCounter::kRequests);
   bool keep_alive = req.keep_alive();
-  if (!st_->limiter.allow(peer_.remote_ip)) {
+  // Per address, except that a client with a verified certificate (an
+  // enrolled agent) has a budget of its own: a fleet behind one NAT address,
+  // or reconnecting all at once after a console restart, is not throttled
+  // as one client.
+  const std::string rate_key =
+      peer_.cert_sha256.empty() ? peer_.remote_ip : "cert:" + peer_.cert_sha256;
+  if (!st_->limiter.allow(rate_key)) {
     st_->counters.add(NetCounter::kRateLimited);
     co_return co_await respond(&req, errorResponse(429, "rate_limited", "too many requests"),
                                keep_alive);

@@ -28,7 +28,7 @@ struct ServerLimits {
   std::chrono::milliseconds handshake_timeout{10'000};
   // For each later request (header and body) and each response write.
   std::chrono::milliseconds idle_timeout{30'000};
-  RateLimit rate;                             // HTTP requests per remote address
+  RateLimit rate;  // HTTP requests per remote address, or per verified client certificate
   size_t ws_max_message_bytes = 1024 * 1024;  // larger: closed (1009)
   size_t ws_send_queue = 1024;                // messages queued per connection
   // A WebSocket peer silent this long is closed; a ping goes out at half of it.
