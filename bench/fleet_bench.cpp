@@ -182,6 +182,22 @@ uint64_t rssKib(pid_t pid) {
   return 0;
 }
 
+// The console's CPU time so far (user + system), in ms.
+double cpuMs(pid_t pid) {
+  auto text = sg::readSmallFile("/proc/" + std::to_string(pid) + "/stat", 1 << 16);
+  if (!text) return 0;
+  size_t close = text->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(text->substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;  // fields 14 and 15
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 template <typename Pred>
 bool waitUntil(Pred pred, std::chrono::milliseconds timeout) {
   auto deadline = Steady::now() + timeout;
@@ -320,6 +336,7 @@ int runSize(size_t n, int rounds, const std::string& db) {
 
   // Fan-out rounds.
   std::vector<double> fan_agent_ms, fan_console_ms;
+  const double cpu_before = cpuMs((*console)->process().pid());
   for (int r = 1; r <= std::min(rounds, kRounds); ++r) {
     const std::string src = "198.51.100." + std::to_string(r);
     int64_t t0 = nowNs();
@@ -351,6 +368,13 @@ int runSize(size_t n, int rounds, const std::string& db) {
     if (!seen) return fail("GET /v1/blocks never showed " + src + " acked by all");
     fan_console_ms.push_back(static_cast<double>(nowNs() - t0) / 1e6);
   }
+
+  // The console's own CPU per round (the fan-out, its acknowledgements and the
+  // API polls): what the fleet costs the console, apart from the simulated
+  // agents that share the machine.
+  const double console_cpu_per_round =
+      (cpuMs((*console)->process().pid()) - cpu_before) /
+      static_cast<double>(std::max<size_t>(1, fan_agent_ms.size()));
 
   // Reconnect after SIGKILL.
   (*console)->kill();
@@ -393,6 +417,8 @@ int runSize(size_t n, int rounds, const std::string& db) {
   std::printf("  %-34s p50 %7.1f ms  p99 %7.1f ms  (upper bound: API polled)\n",
               "fan-out, acked==N seen via API", percentile(fan_console_ms, 0.5),
               percentile(fan_console_ms, 0.99));
+  std::printf("  %-34s %8.1f ms of CPU per round (fan-out, acks, API polls)\n",
+              "console CPU per fan-out round", console_cpu_per_round);
   std::printf("  %-34s %8.2f s\n", "reconnect + resync after SIGKILL", reconnect_s);
   std::printf("  %-34s %8.0f detections/s (%zu agents, 4 reports in flight each)\n", "ingest",
               ingest_rate, senders);

@@ -284,8 +284,20 @@ Result<void> DesiredState::restoreAck(const std::string& name, uint64_t version)
 }
 
 uint64_t DesiredState::bump() {
-  version_ = options_.next_version ? std::max(version_ + 1, options_.next_version()) : version_ + 1;
-  return version_;
+  if (options_.next_version) {
+    // Shared (several consoles on one database): every version is a number
+    // the database's counter handed out, so two consoles never give out the
+    // same one. Taking max(own + 1, counter) did: a console whose own version
+    // ran ahead of the counter used own + 1, which the counter later gave to
+    // another console too. Numbers at or below this console's own are
+    // skipped (bounded); 0 is a store failure, whose write fails as well.
+    for (int i = 0; i < 64; ++i) {
+      const uint64_t v = options_.next_version();
+      if (v == 0) break;
+      if (v > version_) return version_ = v;
+    }
+  }
+  return ++version_;
 }
 
 Result<void> DesiredState::onNack(const std::string& name, const proto::Nack& nack) {
