@@ -54,6 +54,13 @@ Result<void> LinkApplier::checkAllowlist(const Prefix& source) const {
       return Error(Errc::kInvalidArgument, kReasonAllowlisted);
     }
   }
+  // A block covering the console would cut the link that could lift it
+  // (and a console block comes back at every restart): never applied.
+  if (host_.console_addresses) {
+    for (const Address& console : host_.console_addresses()) {
+      if (source.contains(console)) return Error(Errc::kInvalidArgument, kReasonConsole);
+    }
+  }
   return Ok{};
 }
 

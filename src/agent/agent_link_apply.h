@@ -51,6 +51,7 @@ struct LinkApplyHost {
 };
 
 inline constexpr const char* kReasonAllowlisted = "source on allowlist";
+inline constexpr const char* kReasonConsole = "source covers the console's address";
 
 class LinkApplier {
  public:

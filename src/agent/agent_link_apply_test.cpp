@@ -172,6 +172,22 @@ TEST_F(LinkApplierTest, TheAllowlistWinsAndPrefixesBecomePrefixBlocks) {
   EXPECT_EQ(held(), (std::vector<std::string>{"192.0.2.1", "2001:db8::/48"}));
 }
 
+TEST_F(LinkApplierTest, ABlockCoveringTheConsoleIsRefused) {
+  auto a = make();
+  proto::Delta d{0, 1, {}};
+  for (const char* src : {"192.0.2.100", "192.0.2.0/24", "192.0.2.7"}) {
+    auto o = op(proto::OpKind::kBlockAdd);
+    o.block = block(src);
+    d.ops.push_back(o);
+  }
+  auto answer = a->apply(d);
+  const auto& nack = nackOf(answer);
+  ASSERT_EQ(nack.items.size(), 2u);
+  EXPECT_EQ(nack.items[0].reason, kReasonConsole);
+  EXPECT_EQ(nack.items[1].reason, kReasonConsole);
+  EXPECT_EQ(held(), (std::vector<std::string>{"192.0.2.7"}));
+}
+
 TEST_F(LinkApplierTest, ConsoleBlocksAndVersionSurviveARestart) {
   {
     auto a = make();
