@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
-    outDir: process.env.SG_WEB_OUT ?? 'dist',
+    outDir: 'dist', // scripts/build-web.sh passes --outDir
     emptyOutDir: true,
     assetsDir: 'assets',
     assetsInlineLimit: 0,

@@ -34,6 +34,8 @@ export class Fleet {
   liveAudit: AuditEntry[] = [];
   /** Marks derived from live events (detections, blocks, ends, actions). */
   marks: Mark[] = [];
+  /** Marks ever added (marks itself is bounded), to find the new ones. */
+  marksAdded = 0;
   /** Bumped per part on every change, so derived views can memoize. */
   readonly rev: Record<Part, number> = {
     floods: 0,
@@ -127,6 +129,7 @@ export class Fleet {
 
   private addMark(m: Mark): boolean {
     this.marks.push(m);
+    this.marksAdded++;
     if (this.marks.length > MARKS_KEEP) this.marks.splice(0, this.marks.length - MARKS_KEEP);
     return true;
   }

@@ -1,0 +1,249 @@
+import { Component } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, errorText } from '../api';
+import { orderedFloods } from '../state/derived';
+import { clock, duration, ports, rate } from '../state/format';
+import { can } from '../state/roles';
+import type { Flood } from '../state/types';
+import { fleet, notify, now, selectEndpoint, session, useTopics } from '../store';
+import { RateChart } from './Chart';
+import { FloodDialogs, type FloodDialog } from './FloodDialogs';
+import { FleetTiles } from './Tiles';
+
+export function FloodsView() {
+  return (
+    <>
+      <div class="overview">
+        <RateChart />
+        <FleetTiles />
+      </div>
+      <FloodTable />
+    </>
+  );
+}
+
+function FloodTable() {
+  useTopics('floods', 'tick', 'session');
+  const [expanded, setExpanded] = useState<Set<number>>(new Set());
+  const [dialog, setDialog] = useState<FloodDialog>(null);
+  const [errors, setErrors] = useState<Map<number, string>>(new Map());
+  const floods = orderedFloods(fleet);
+  const acts = can(session?.role, 'block');
+  const nowS = Math.floor(now / 1000);
+  const toggle = (id: number) => {
+    const n = new Set(expanded);
+    if (!n.delete(id)) n.add(id);
+    setExpanded(n);
+  };
+  const acknowledge = async (f: Flood) => {
+    const e = new Map(errors);
+    e.delete(f.id);
+    try {
+      const r = await api<{ acknowledged_by: string; acknowledged_at: string }>('POST', `/v1/floods/${f.id}/acknowledge`, {});
+      const cur = fleet.floods.get(f.id);
+      if (cur && !cur.acknowledged_at) {
+        fleet.applyEvent('flood', { ...cur, acknowledged_by: r.acknowledged_by, acknowledged_at: r.acknowledged_at });
+        notify('floods');
+      }
+    } catch (err) {
+      e.set(f.id, errorText(err));
+    }
+    setErrors(e);
+  };
+  return (
+    <section class="card" aria-labelledby="floods-title">
+      <h2 id="floods-title">
+        Active floods <span class="muted">({floods.length})</span>
+      </h2>
+      {floods.length === 0 ? (
+        <p class="empty">No active flood. New ones appear here within a second of detection.</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="floods">
+            <thead>
+              <tr>
+                <th scope="col">
+                  <span class="sr-only">Details</span>
+                </th>
+                <th scope="col">Source</th>
+                <th scope="col">Ports</th>
+                <th scope="col">State</th>
+                <th scope="col">Severity</th>
+                <th scope="col">Endpoints</th>
+                <th scope="col">Started (UTC)</th>
+                <th scope="col">Duration</th>
+                <th scope="col" class="num">
+                  Peak
+                </th>
+                <th scope="col">Acknowledged</th>
+                {acts && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {floods.map((f) => (
+                <FloodRow
+                  key={f.id}
+                  flood={f}
+                  expanded={expanded.has(f.id)}
+                  acts={acts}
+                  nowS={nowS}
+                  error={errors.get(f.id) ?? ''}
+                  onToggle={toggle}
+                  onDialog={setDialog}
+                  onAck={acknowledge}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <FloodDialogs dialog={dialog} close={() => setDialog(null)} />
+    </section>
+  );
+}
+
+interface RowProps {
+  flood: Flood;
+  expanded: boolean;
+  acts: boolean;
+  nowS: number;
+  error: string;
+  onToggle: (id: number) => void;
+  onDialog: (d: FloodDialog) => void;
+  onAck: (f: Flood) => void;
+}
+
+/** One flood: re-rendered only when its object, its expansion or the second changes. */
+class FloodRow extends Component<RowProps> {
+  override shouldComponentUpdate(n: RowProps): boolean {
+    const p = this.props;
+    return n.flood !== p.flood || n.expanded !== p.expanded || n.acts !== p.acts || n.nowS !== p.nowS || n.error !== p.error;
+  }
+
+  override render() {
+    const { flood: f, expanded, acts, nowS, error } = this.props;
+    const started = Date.parse(f.started_at);
+    const detailId = `flood-detail-${f.id}`;
+    const cols = acts ? 11 : 10;
+    return (
+      <>
+        <tr
+          data-testid="flood-row"
+          data-flood-id={f.id}
+          data-source={f.source}
+          data-severity={f.severity}
+          data-state={f.state}
+          data-last-seen={f.last_seen}
+          class={'sev-' + f.severity.toLowerCase()}
+        >
+          <td>
+            <button
+              type="button"
+              class="expand"
+              data-testid="flood-expand"
+              aria-expanded={expanded}
+              aria-controls={detailId}
+              aria-label={`${expanded ? 'Hide' : 'Show'} endpoints of flood from ${f.source}`}
+              onClick={() => this.props.onToggle(f.id)}
+            >
+              {expanded ? '▾' : '▸'}
+            </button>
+          </td>
+          <td class="mono">{f.source}</td>
+          <td class="mono">{ports(f.ports)}</td>
+          <td>
+            <span class={'badge st-' + f.state.toLowerCase()}>{f.state}</span>
+          </td>
+          <td>
+            <span class={'badge sv-' + f.severity.toLowerCase()}>{f.severity}</span>
+          </td>
+          <td>
+            {f.endpoints.length} <span class="muted">{f.endpoints.slice(0, 2).join(', ')}{f.endpoints.length > 2 ? ', …' : ''}</span>
+          </td>
+          <td class="mono" title={f.started_at}>
+            {clock(f.started_at, nowS * 1000)}
+          </td>
+          <td class="mono">{duration(nowS - started / 1000)}</td>
+          <td class="num mono">{rate(f.peak_rate)}</td>
+          <td>{f.acknowledged_by ? <span title={f.acknowledged_at ?? ''}>✓ {f.acknowledged_by}</span> : <span class="muted">no</span>}</td>
+          {acts && (
+            <td class="actions">
+              <button type="button" class="danger" data-testid="action-block" onClick={() => this.props.onDialog({ kind: 'block', flood: f })}>
+                Block globally
+              </button>
+              <button type="button" data-testid="action-isolate" onClick={() => this.props.onDialog({ kind: 'isolate', flood: f })}>
+                Isolate…
+              </button>
+              <button type="button" data-testid="action-escalate" onClick={() => this.props.onDialog({ kind: 'escalate', flood: f })}>
+                Escalate…
+              </button>
+              {!f.acknowledged_at && (
+                <button type="button" data-testid="action-acknowledge" onClick={() => this.props.onAck(f)}>
+                  Acknowledge
+                </button>
+              )}
+              {error && (
+                <span class="error small" role="alert">
+                  {error}
+                </span>
+              )}
+            </td>
+          )}
+        </tr>
+        {expanded && (
+          <tr class="detail" id={detailId} data-testid="flood-detail">
+            <td colSpan={cols}>
+              <Sightings flood={f} nowS={nowS} />
+            </td>
+          </tr>
+        )}
+      </>
+    );
+  }
+}
+
+function Sightings({ flood: f, nowS }: { flood: Flood; nowS: number }) {
+  return (
+    <table class="sightings">
+      <caption class="sr-only">What each endpoint saw of {f.source}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Endpoint</th>
+          <th scope="col">Ports</th>
+          <th scope="col" class="num">
+            Max / window
+          </th>
+          <th scope="col" class="num">
+            Peak
+          </th>
+          <th scope="col">First attempt</th>
+          <th scope="col">Last seen</th>
+          <th scope="col">Action</th>
+          <th scope="col">
+            <span class="sr-only">Chart</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {f.sightings.map((s) => (
+          <tr key={s.endpoint}>
+            <td class="mono">{s.endpoint}</td>
+            <td class="mono">{ports(s.ports, 5)}</td>
+            <td class="num mono">{s.max_count}</td>
+            <td class="num mono">{rate(s.peak_rate)}</td>
+            <td class="mono">{clock(s.first_attempt_at, nowS * 1000)}</td>
+            <td class="mono">{clock(s.last_seen, nowS * 1000)}</td>
+            <td>
+              <span class={'badge st-' + s.action.toLowerCase()}>{s.action}</span>
+            </td>
+            <td>
+              <button type="button" class="link" onClick={() => selectEndpoint(s.endpoint)}>
+                chart
+              </button>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
