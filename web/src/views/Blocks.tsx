@@ -91,7 +91,8 @@ function BlockRow(p: { b: Block; open: boolean; acts: boolean; error: string; on
             {p.open ? 'hide' : 'which'}
           </button>
         </td>
-        <td class="actions">
+        <td>
+          <div class="actions">
           {p.acts && (
             <button type="button" data-testid="block-unblock" onClick={p.onUnblock}>
               Unblock
@@ -102,6 +103,7 @@ function BlockRow(p: { b: Block; open: boolean; acts: boolean; error: string; on
               {p.error}
             </span>
           )}
+          </div>
         </td>
       </tr>
       {p.open && (

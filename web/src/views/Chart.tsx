@@ -26,14 +26,20 @@ function marksPlugin(get: () => RateSeries): uPlot.Plugin {
         const { top, height, left, width } = u.bbox;
         ctx.save();
         ctx.lineWidth = Math.max(1, devicePixelRatio);
+        // Flood marks are ticks in a strip along the bottom (there may be
+        // hundreds); operators' actions, rarer, are dashed full-height lines.
+        const tick = 10 * devicePixelRatio;
+        const colours = Object.fromEntries(Object.entries(MARK_VAR).map(([k, v]) => [k, cssVar(v)]));
         for (const m of s.marks) {
-          const x = u.valToPos(Date.parse(m.at) / 1000, 'x', true);
+          const x = Math.round(u.valToPos(Date.parse(m.at) / 1000, 'x', true));
           if (!(x >= left && x <= left + width)) continue;
-          ctx.strokeStyle = cssVar(MARK_VAR[m.kind]);
-          ctx.setLineDash(m.kind === 'action' ? [4, 3] : []);
+          ctx.strokeStyle = colours[m.kind]!;
+          const action = m.kind === 'action';
+          ctx.setLineDash(action ? [4, 3] : []);
+          const row = m.kind === 'detect' ? 2 : m.kind === 'block' ? 1 : 0;
           ctx.beginPath();
-          ctx.moveTo(x, top);
-          ctx.lineTo(x, top + height);
+          ctx.moveTo(x, action ? top : top + height - tick * (row + 1));
+          ctx.lineTo(x, action ? top + height : top + height - tick * row - 2);
           ctx.stroke();
         }
         ctx.restore();
@@ -45,17 +51,19 @@ function marksPlugin(get: () => RateSeries): uPlot.Plugin {
 function makePlot(el: HTMLElement, get: () => RateSeries): uPlot {
   const s = get();
   const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid') } };
+  const hhmm = (_u: uPlot, vals: number[]) => vals.map((v) => new Date(v * 1000).toISOString().slice(11, 16));
   return new uPlot(
     {
       width: Math.max(300, el.clientWidth),
       height: 220,
       plugins: [marksPlugin(get)],
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
-      axes: [axis, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => (v >= 1000 ? `${v / 1000}k` : String(v))) }],
-      legend: { live: true },
+      axes: [{ ...axis, values: hhmm }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => (v >= 1000 ? `${v / 1000}k` : String(v))) }],
+      legend: { live: false },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       cursor: { drag: { x: false, y: false } },
       series: [
-        { label: 'UTC', value: (_u, v) => (v == null ? '–' : new Date(v * 1000).toISOString().slice(11, 19)) },
+        { label: 'time (UTC)' },
         { label: 'attempts/s', stroke: cssVar('--detecting'), width: 2, fill: cssVar('--detecting-fill'), spanGaps: false },
         { label: 'dropped/s', stroke: cssVar('--blocking'), width: 2, spanGaps: false },
       ],
@@ -112,6 +120,10 @@ export function RateChart() {
         )}
       </h2>
       <div ref={box} class="chart" data-testid="rate-chart" role="img" aria-label={`Connection attempts per second over the last 30 minutes${series.endpoint ? ' on ' + series.endpoint : ' across the fleet'}`} />
+      <p class="chart-key muted small">
+        <span class="k-detect">▮ detections</span> <span class="k-block">▮ blocks</span> <span class="k-end">▮ ends</span>{' '}
+        <span class="k-action">┆ operators' actions</span>
+      </p>
       <ul class="marks" aria-label="Recent events on the timeline">
         {recent.map((m, i) => (
           <li key={m.at + m.text + i} class={'mark-' + m.kind}>

@@ -163,13 +163,14 @@ class EndpointRow extends Component<RowProps> {
           <span class="sr-only"> at {clock(e.last_heartbeat, nowS * 1000)}</span>
         </td>
         {acts && (
-          <td class="actions">
+          <td>
+            <div class="actions">
             {e.isolated ? (
               <button type="button" data-testid="endpoint-release" onClick={() => this.props.onRelease(e.name)}>
                 Release
               </button>
             ) : (
-              <button type="button" class="danger" data-testid="endpoint-isolate" onClick={() => this.props.onIsolate(e.name)}>
+              <button type="button" data-testid="endpoint-isolate" onClick={() => this.props.onIsolate(e.name)}>
                 Isolate…
               </button>
             )}
@@ -178,6 +179,7 @@ class EndpointRow extends Component<RowProps> {
                 {error}
               </span>
             )}
+            </div>
           </td>
         )}
       </tr>

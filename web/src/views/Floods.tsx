@@ -167,7 +167,8 @@ class FloodRow extends Component<RowProps> {
           <td class="num mono">{rate(f.peak_rate)}</td>
           <td>{f.acknowledged_by ? <span title={f.acknowledged_at ?? ''}>✓ {f.acknowledged_by}</span> : <span class="muted">no</span>}</td>
           {acts && (
-            <td class="actions">
+            <td>
+              <div class="actions">
               <button type="button" class="danger" data-testid="action-block" onClick={() => this.props.onDialog({ kind: 'block', flood: f })}>
                 Block globally
               </button>
@@ -187,6 +188,7 @@ class FloodRow extends Component<RowProps> {
                   {error}
                 </span>
               )}
+              </div>
             </td>
           )}
         </tr>

@@ -26,14 +26,14 @@ export function Header() {
           <>
             <strong>Under attack</strong>
             <span>
-              {s.activeFloods} active flood{s.activeFloods === 1 ? '' : 's'}
-              {s.worstSeverity ? ` · worst ${s.worstSeverity}` : ''}
+              {s.activeFloods} flood{s.activeFloods === 1 ? '' : 's'}
+              {s.worstSeverity ? ` (worst ${s.worstSeverity})` : ''}
             </span>
-            <span>{s.blockingEndpoints} blocking</span>
+            <span>{s.blockingEndpoints} endpoints blocking</span>
             <span title={s.since ?? ''}>
-              since {clock(s.since, now)} UTC ({duration((now - sinceMs) / 1000)})
+              since {clock(s.since, now)} UTC, {duration((now - sinceMs) / 1000)}
             </span>
-            {s.unacknowledged > 0 && <span>{s.unacknowledged} unacknowledged</span>}
+            {s.unacknowledged > 0 && <span>{s.unacknowledged} not acknowledged</span>}
           </>
         ) : (
           <>
@@ -41,9 +41,6 @@ export function Header() {
             <span>no active flood</span>
           </>
         )}
-        <span class="counts">
-          {fleet.endpoints.size} endpoints · {s.byState.offline} offline · {s.byState.isolated} isolated
-        </span>
       </div>
       <span class="spacer" />
       {loadError && (

@@ -69,13 +69,15 @@ export function PoliciesView() {
                   <td class="num mono">{countUsing(p.name)}</td>
                   <td class="num mono">{p.revision}</td>
                   {admin && (
-                    <td class="actions">
+                    <td>
+                      <div class="actions">
                       <button type="button" data-testid="policy-edit" onClick={() => setEditing(p)}>
                         Edit
                       </button>
-                      <button type="button" class="danger" onClick={() => remove(p.name)}>
+                      <button type="button" onClick={() => remove(p.name)}>
                         Delete
                       </button>
+                      </div>
                     </td>
                   )}
                 </tr>
@@ -195,7 +197,7 @@ function PolicyEditor({ policy, onDone }: { policy: Policy | null; onDone: () =>
                 <ul class="affected">
                   {preview.affected.slice(0, 50).map((a) => (
                     <li key={a.endpoint} class="mono">
-                      {a.endpoint}: {a.from} → {a.to}
+                      {a.endpoint}: {a.from === a.to ? `${a.to} (new values)` : `${a.from} → ${a.to}`}
                     </li>
                   ))}
                   {preview.affected.length > 50 && <li class="muted">and {preview.affected.length - 50} more</li>}

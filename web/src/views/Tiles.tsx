@@ -17,7 +17,9 @@ export function FleetTiles() {
     const i = Array.prototype.indexOf.call(tiles, cur);
     if (i < 0) return;
     const first = tiles[0] as HTMLElement;
-    const cols = Math.max(1, Math.floor(grid.clientWidth / (first.offsetWidth + 3)));
+    let cols = 0;
+    while (cols < tiles.length && (tiles[cols] as HTMLElement).offsetTop === first.offsetTop) cols++;
+    cols = Math.max(1, cols);
     const step: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols, Home: -i, End: tiles.length - 1 - i };
     const d = step[e.key];
     if (d === undefined) return;
