@@ -246,7 +246,7 @@ function tick() {
     const s = pick(f.sightings);
     const nf = { ...f, sightings: f.sightings.map((x) => ({ ...x })) };
     const ns = nf.sightings.find((x) => x.endpoint === s.endpoint);
-    ns.peak_rate = Math.max(ns.peak_rate, Math.round(ns.peak_rate * (0.9 + rand() * 0.3)));
+    ns.peak_rate = Math.min(5000, Math.max(ns.peak_rate, Math.round(ns.peak_rate * (0.95 + rand() * 0.1))));
     ns.max_count += Math.floor(rand() * 100);
     ns.last_seen = iso(now);
     nf.last_seen = iso(now);
@@ -299,6 +299,7 @@ function rateTick() {
     const r = busy ? 300 + Math.round(rand() * 1500) : Math.round(rand() * 40);
     eps[e.name] = { attempts_per_s: r, dropped_per_s: e.state === 'blocking' ? Math.round(r * 0.9) : 0 };
     endpoints.set(e.name, { ...e, attempts_per_s: r, last_heartbeat: iso(now) });
+    changed('endpoint', e.name); // as the console does: its rate changed
   }
   hbTurn = (hbTurn + 1) % 5;
   fleetPoints.push({ at: iso(now), ...fleet });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clock, duration, ports, rate, since, ttlLeft } from './format';
+import { age, clock, duration, ports, rate, since, ttlLeft } from './format';
 
 describe('format', () => {
   const now = Date.parse('2026-11-30T01:00:00.000Z');
@@ -10,6 +10,12 @@ describe('format', () => {
     expect(duration(90000)).toBe('1d 1h');
     expect(since('2026-11-30T00:59:00.000Z', now)).toBe('1m 0s');
     expect(since(null, now)).toBe('–');
+  });
+  it('ages change once a minute past the first', () => {
+    expect(age(42)).toBe('42s');
+    expect(age(61)).toBe('1m');
+    expect(age(119)).toBe('1m');
+    expect(age(7300)).toBe('2h 1m');
   });
   it('TTL countdown', () => {
     expect(ttlLeft(null, now)).toBe('permanent');

@@ -11,6 +11,20 @@ export function duration(seconds: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/**
+ * Like duration but to the minute past the first minute ("42s", "17m",
+ * "2h 5m"): a row showing it changes once a minute, not every second.
+ */
+export function age(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
 /** Time since an RFC 3339 string, "–" for null. */
 export function since(at: string | null, nowMs: number): string {
   if (!at) return '–';

@@ -108,7 +108,7 @@ export function RateChart() {
     plot.current?.setData([series.t, series.attempts, series.dropped] as uPlot.AlignedData);
   }, [series, series.rev]);
 
-  const recent = series.marks.slice(-5).reverse();
+  const recent = series.marks.slice(-4).reverse();
   return (
     <section class="card chart-card" aria-labelledby="chart-title">
       <h2 id="chart-title">

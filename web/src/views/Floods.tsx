@@ -2,7 +2,7 @@ import { Component } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api';
 import { orderedFloods } from '../state/derived';
-import { clock, duration, ports, rate } from '../state/format';
+import { age, clock, ports, rate } from '../state/format';
 import { can } from '../state/roles';
 import type { Flood } from '../state/types';
 import { fleet, notify, now, selectEndpoint, session, useTopics } from '../store';
@@ -59,42 +59,42 @@ function FloodTable() {
         <p class="empty">No active flood. New ones appear here within a second of detection.</p>
       ) : (
         <div class="table-wrap">
-          <table class="floods">
-            <thead>
-              <tr>
-                <th scope="col">
+          <div class="ftable" role="table" aria-labelledby="floods-title" aria-rowcount={floods.length + 1}>
+            <div role="rowgroup">
+              <div role="row" class={'frow head' + (acts ? ' acts' : '')}>
+                <span role="columnheader">
                   <span class="sr-only">Details</span>
-                </th>
-                <th scope="col">Source</th>
-                <th scope="col">Ports</th>
-                <th scope="col">State</th>
-                <th scope="col">Severity</th>
-                <th scope="col">Endpoints</th>
-                <th scope="col">Started (UTC)</th>
-                <th scope="col">Duration</th>
-                <th scope="col" class="num">
+                </span>
+                <span role="columnheader">Source</span>
+                <span role="columnheader">Ports</span>
+                <span role="columnheader">State</span>
+                <span role="columnheader">Severity</span>
+                <span role="columnheader">Endpoints</span>
+                <span role="columnheader">Started</span>
+                <span role="columnheader">Duration</span>
+                <span role="columnheader" class="num">
                   Peak
-                </th>
-                <th scope="col">Acknowledged</th>
-                {acts && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
+                </span>
+                <span role="columnheader">Acked by</span>
+                {acts && <span role="columnheader">Actions</span>}
+              </div>
+            </div>
+            <div role="rowgroup">
               {floods.map((f) => (
                 <FloodRow
                   key={f.id}
                   flood={f}
                   expanded={expanded.has(f.id)}
                   acts={acts}
-                  nowS={nowS}
+                  age={age(nowS - Date.parse(f.started_at) / 1000)}
                   error={errors.get(f.id) ?? ''}
                   onToggle={toggle}
                   onDialog={setDialog}
                   onAck={acknowledge}
                 />
               ))}
-            </tbody>
-          </table>
+            </div>
+          </div>
         </div>
       )}
       <FloodDialogs dialog={dialog} close={() => setDialog(null)} />
@@ -106,7 +106,8 @@ interface RowProps {
   flood: Flood;
   expanded: boolean;
   acts: boolean;
-  nowS: number;
+  /** How long it has lasted, as shown: the row redraws when this text changes. */
+  age: string;
   error: string;
   onToggle: (id: number) => void;
   onDialog: (d: FloodDialog) => void;
@@ -117,26 +118,26 @@ interface RowProps {
 class FloodRow extends Component<RowProps> {
   override shouldComponentUpdate(n: RowProps): boolean {
     const p = this.props;
-    return n.flood !== p.flood || n.expanded !== p.expanded || n.acts !== p.acts || n.nowS !== p.nowS || n.error !== p.error;
+    return n.flood !== p.flood || n.expanded !== p.expanded || n.acts !== p.acts || n.age !== p.age || n.error !== p.error;
   }
 
   override render() {
-    const { flood: f, expanded, acts, nowS, error } = this.props;
-    const started = Date.parse(f.started_at);
+    const { flood: f, expanded, acts, error } = this.props;
+    const nowS = Date.now() / 1000;
     const detailId = `flood-detail-${f.id}`;
-    const cols = acts ? 11 : 10;
     return (
       <>
-        <tr
+        <div
+          role="row"
           data-testid="flood-row"
           data-flood-id={f.id}
           data-source={f.source}
           data-severity={f.severity}
           data-state={f.state}
           data-last-seen={f.last_seen}
-          class={'sev-' + f.severity.toLowerCase()}
+          class={'frow sev-' + f.severity.toLowerCase() + (acts ? ' acts' : '') + (expanded ? ' open' : '')}
         >
-          <td>
+          <span role="cell">
             <button
               type="button"
               class="expand"
@@ -148,26 +149,30 @@ class FloodRow extends Component<RowProps> {
             >
               {expanded ? '▾' : '▸'}
             </button>
-          </td>
-          <td class="mono">{f.source}</td>
-          <td class="mono">{ports(f.ports)}</td>
-          <td>
+          </span>
+          <span role="cell" class="mono" title={f.source}>
+            {f.source}
+          </span>
+          <span role="cell" class="mono" title={f.ports.join(', ')}>
+            {ports(f.ports)}
+          </span>
+          <span role="cell">
             <span class={'badge st-' + f.state.toLowerCase()}>{f.state}</span>
-          </td>
-          <td>
+          </span>
+          <span role="cell">
             <span class={'badge sv-' + f.severity.toLowerCase()}>{f.severity}</span>
-          </td>
-          <td>
+          </span>
+          <span role="cell" title={f.endpoints.join(', ')}>
             {f.endpoints.length} <span class="muted">{f.endpoints.slice(0, 2).join(', ')}{f.endpoints.length > 2 ? ', …' : ''}</span>
-          </td>
-          <td class="mono" title={f.started_at}>
+          </span>
+          <span role="cell" class="mono" title={f.started_at}>
             {clock(f.started_at, nowS * 1000)}
-          </td>
-          <td class="mono">{duration(nowS - started / 1000)}</td>
-          <td class="num mono">{rate(f.peak_rate)}</td>
-          <td>{f.acknowledged_by ? <span title={f.acknowledged_at ?? ''}>✓ {f.acknowledged_by}</span> : <span class="muted">no</span>}</td>
+          </span>
+          <span role="cell" class="mono">{this.props.age}</span>
+          <span role="cell" class="num mono">{rate(f.peak_rate)}</span>
+          <span role="cell">{f.acknowledged_by ? <span title={f.acknowledged_at ?? ''}>✓ {f.acknowledged_by}</span> : <span class="muted">no</span>}</span>
           {acts && (
-            <td>
+            <span role="cell">
               <div class="actions">
               <button type="button" class="danger" data-testid="action-block" onClick={() => this.props.onDialog({ kind: 'block', flood: f })}>
                 Block globally
@@ -189,15 +194,15 @@ class FloodRow extends Component<RowProps> {
                 </span>
               )}
               </div>
-            </td>
+            </span>
           )}
-        </tr>
+        </div>
         {expanded && (
-          <tr class="detail" id={detailId} data-testid="flood-detail">
-            <td colSpan={cols}>
+          <div role="row" class="fdetail" id={detailId} data-testid="flood-detail">
+            <span role="cell">
               <Sightings flood={f} nowS={nowS} />
-            </td>
-          </tr>
+            </span>
+          </div>
         )}
       </>
     );
