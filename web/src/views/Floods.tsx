@@ -23,7 +23,7 @@ export function FloodsView() {
 }
 
 function FloodTable() {
-  useTopics('floods', 'tick', 'session');
+  useTopics('floods', 'blocks', 'tick', 'session');
   const [expanded, setExpanded] = useState<Set<number>>(new Set());
   const [dialog, setDialog] = useState<FloodDialog>(null);
   const [errors, setErrors] = useState<Map<number, string>>(new Map());
@@ -86,6 +86,7 @@ function FloodTable() {
                   flood={f}
                   expanded={expanded.has(f.id)}
                   acts={acts}
+                  blocked={fleet.blocks.has(f.source)}
                   age={age(nowS - Date.parse(f.started_at) / 1000)}
                   error={errors.get(f.id) ?? ''}
                   onToggle={toggle}
@@ -106,6 +107,8 @@ interface RowProps {
   flood: Flood;
   expanded: boolean;
   acts: boolean;
+  /** Its source is blocked globally. */
+  blocked: boolean;
   /** How long it has lasted, as shown: the row redraws when this text changes. */
   age: string;
   error: string;
@@ -118,7 +121,7 @@ interface RowProps {
 class FloodRow extends Component<RowProps> {
   override shouldComponentUpdate(n: RowProps): boolean {
     const p = this.props;
-    return n.flood !== p.flood || n.expanded !== p.expanded || n.acts !== p.acts || n.age !== p.age || n.error !== p.error;
+    return n.flood !== p.flood || n.expanded !== p.expanded || n.acts !== p.acts || n.blocked !== p.blocked || n.age !== p.age || n.error !== p.error;
   }
 
   override render() {
@@ -158,6 +161,12 @@ class FloodRow extends Component<RowProps> {
           </span>
           <span role="cell">
             <span class={'badge st-' + f.state.toLowerCase()}>{f.state}</span>
+            {this.props.blocked && (
+              <span class="badge global" title="its source is blocked globally (on every endpoint)">
+                <span aria-hidden="true">G</span>
+                <span class="sr-only">blocked globally</span>
+              </span>
+            )}
           </span>
           <span role="cell">
             <span class={'badge sv-' + f.severity.toLowerCase()}>{f.severity}</span>

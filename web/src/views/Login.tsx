@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { errorText, login } from '../api';
+import { ApiError, errorText, login } from '../api';
 import { startSession } from '../store';
 
 export function Login() {
@@ -15,7 +15,9 @@ export function Login() {
       setToken('');
       startSession(s);
     } catch (err) {
-      setError(errorText(err));
+      if (err instanceof ApiError && err.status === 401) setError('That token was not accepted: check it, or ask an admin for a new one.');
+      else if (err instanceof ApiError && err.status === 429) setError('Too many attempts: wait a moment and try again.');
+      else setError(errorText(err));
     } finally {
       setBusy(false);
     }
