@@ -22,31 +22,60 @@ export const EVENT_TYPES = [
 
 export type ConnState = 'live' | 'reconnecting';
 
+/** The part of EventSource this uses (a fake in tests). */
+export interface Source {
+  readonly readyState: number;
+  onopen: ((ev: Event) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  addEventListener(type: string, fn: (ev: Event) => void): void;
+  close(): void;
+}
+
+export interface LiveDeps {
+  sync: Pick<LiveSync, 'onEvent' | 'lastEventId'>;
+  onState: (s: ConnState) => void;
+  onAuthLost: () => void;
+  open?: (url: string) => Source;
+  /** Resolves when the session still holds; rejects with the API's error. */
+  checkSession?: () => Promise<unknown>;
+  later?: (fn: () => void, ms: number) => unknown;
+  cancel?: (t: unknown) => void;
+  random?: () => number;
+}
+
+const CLOSED = 2;
+
 export class LiveConnection {
-  private es: EventSource | null = null;
-  private timer = 0;
+  private es: Source | null = null;
+  private timer: unknown = null;
   private backoffMs = 500;
   private stopped = false;
+  private readonly d: Required<LiveDeps>;
 
-  constructor(
-    private readonly sync: LiveSync,
-    private readonly onState: (s: ConnState) => void,
-    private readonly onAuthLost: () => void,
-  ) {}
+  constructor(deps: LiveDeps) {
+    this.d = {
+      open: (url) => new EventSource(url, { withCredentials: true }),
+      checkSession: currentSession,
+      later: (fn, ms) => setTimeout(fn, ms),
+      cancel: (t) => clearTimeout(t as number),
+      random: Math.random,
+      ...deps,
+    };
+  }
 
   start(): void {
     this.stopped = false;
-    const last = this.sync.lastEventId();
+    const last = this.d.sync.lastEventId();
     const url = '/v1/events' + (last ? `?last_event_id=${encodeURIComponent(last)}` : '');
-    const es = new EventSource(url, { withCredentials: true });
+    const es = this.d.open(url);
     this.es = es;
     es.onopen = () => {
       this.backoffMs = 500;
-      this.onState('live');
+      this.d.onState('live');
     };
     es.onerror = () => {
-      this.onState('reconnecting');
-      if (es.readyState === EventSource.CLOSED) void this.retry();
+      this.d.onState('reconnecting');
+      if (es.readyState === CLOSED) void this.retry(es);
     };
     for (const type of EVENT_TYPES) {
       es.addEventListener(type, (ev) => {
@@ -57,33 +86,35 @@ export class LiveConnection {
         } catch {
           return; // a malformed event is skipped, never fatal
         }
-        void this.sync.onEvent(type, m.lastEventId || null, data);
+        void this.d.sync.onEvent(type, m.lastEventId || null, data);
       });
     }
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    if (this.timer !== null) this.d.cancel(this.timer);
     this.es?.close();
     this.es = null;
   }
 
-  private async retry(): Promise<void> {
-    this.es?.close();
-    this.es = null;
+  private async retry(es: Source): Promise<void> {
+    es.close();
+    if (this.es === es) this.es = null;
     if (this.stopped) return;
     try {
-      await currentSession();
+      await this.d.checkSession();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) {
-        this.onAuthLost();
+        this.d.onAuthLost();
         return;
       }
     }
-    const wait = this.backoffMs * (0.75 + Math.random() / 2);
+    if (this.stopped) return;
+    const wait = this.backoffMs * (0.75 + this.d.random() / 2);
     this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
-    this.timer = window.setTimeout(() => {
+    this.timer = this.d.later(() => {
+      this.timer = null;
       if (!this.stopped) this.start();
     }, wait);
   }

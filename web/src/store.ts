@@ -8,7 +8,7 @@ import { Fleet } from './state/fleet';
 import { FrameBatcher } from './state/frame';
 import { LiveSync } from './state/sync';
 import { RateSeries } from './state/timeline';
-import type { Block, Endpoint, Flood, ListAnswer, Policy, RateEvent, Session, Timeline } from './state/types';
+import type { Block, Endpoint, Flood, ListAnswer, Mark, Policy, RateEvent, Session, Timeline } from './state/types';
 
 export type Topic = Part | 'rate' | 'conn' | 'session' | 'select' | 'tick' | 'route';
 
@@ -63,7 +63,7 @@ const sync = new LiveSync({
       const fresh = fleet.marks.slice(fleet.marks.length - n);
       marksSeen = fleet.marksAdded;
       fleetRate.addMarks(fresh);
-      if (endpointRate) endpointRate.addMarks(fresh);
+      if (endpointRate) endpointRate.addMarks(marksFor(endpointRate.endpoint!, fresh));
     }
     batch.mark(parts);
     if (parts.has('marks')) notify('rate');
@@ -93,14 +93,14 @@ export function startSession(s: Session): void {
   session = s;
   setCsrf(s.csrf_token);
   connection?.stop();
-  connection = new LiveConnection(
+  connection = new LiveConnection({
     sync,
-    (c) => {
+    onState: (c) => {
       conn = c;
       notify('conn');
     },
-    () => endSession(),
-  );
+    onAuthLost: () => endSession(),
+  });
   connection.start();
   clearInterval(ticker);
   ticker = window.setInterval(() => {
@@ -120,12 +120,19 @@ export function endSession(): void {
   notify('session', 'conn');
 }
 
+/** Marks that belong on one endpoint's chart: its floods' and operators' actions. */
+function marksFor(name: string, marks: Mark[]): Mark[] {
+  return marks.filter((m) =>
+    m.flood_id === null ? m.kind === 'action' : (fleet.floods.get(m.flood_id)?.endpoints.includes(name) ?? false),
+  );
+}
+
 /** Show one endpoint's rate beside the fleet's (null: back to the fleet). */
 export function selectEndpoint(name: string | null): void {
   if ((endpointRate?.endpoint ?? null) === name) return;
   endpointRate = name ? new RateSeries(name) : null;
   if (endpointRate) {
-    endpointRate.addMarks(fleet.marks.filter((m) => m.text.includes(name!)));
+    endpointRate.addMarks(marksFor(name!, fleet.marks));
     void loadTimeline(endpointRate);
   }
   notify('select', 'rate');

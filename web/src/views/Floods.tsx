@@ -192,11 +192,16 @@ class FloodRow extends Component<RowProps> {
               <button type="button" data-testid="action-escalate" onClick={() => this.props.onDialog({ kind: 'escalate', flood: f })}>
                 Escalate…
               </button>
-              {!f.acknowledged_at && (
-                <button type="button" data-testid="action-acknowledge" onClick={() => this.props.onAck(f)}>
-                  Acknowledge
-                </button>
-              )}
+              {/* Kept once acknowledged (aria-disabled keeps the focus on it). */}
+              <button
+                type="button"
+                data-testid="action-acknowledge"
+                aria-disabled={f.acknowledged_at ? 'true' : undefined}
+                title={f.acknowledged_at ? `acknowledged by ${f.acknowledged_by} at ${f.acknowledged_at}` : undefined}
+                onClick={() => !f.acknowledged_at && this.props.onAck(f)}
+              >
+                {f.acknowledged_at ? 'Acknowledged' : 'Acknowledge'}
+              </button>
               {error && (
                 <span class="error small" role="alert">
                   {error}
@@ -253,7 +258,14 @@ function Sightings({ flood: f, nowS }: { flood: Flood; nowS: number }) {
               <span class={'badge st-' + s.action.toLowerCase()}>{s.action}</span>
             </td>
             <td>
-              <button type="button" class="link" onClick={() => selectEndpoint(s.endpoint)}>
+              <button
+                type="button"
+                class="link"
+                onClick={() => {
+                  selectEndpoint(s.endpoint);
+                  document.getElementById('chart-title')?.scrollIntoView({ block: 'nearest' });
+                }}
+              >
                 chart
               </button>
             </td>
