@@ -628,17 +628,33 @@ function events(req, res, url) {
   res.write('retry: 1000\n\n');
   const m = /^([0-9a-f]+):(\d+)$/.exec(last ?? '');
   if (m && m[1] === epoch && (ring.length === 0 || Number(m[2]) >= ring[0].seq - 1)) {
+    devStats.replays++;
     for (const e of ring) if (e.seq > Number(m[2])) res.write(e.text);
   } else {
     const type = last ? 'reset' : 'hello';
+    devStats[type === 'reset' ? 'resets' : 'hellos']++;
     res.write(`id: ${epoch}:${seq}\nevent: ${type}\ndata: ${JSON.stringify({ epoch, seq, resource_version: String(resourceVersion) })}\n\n`);
   }
   streams.add(res);
   req.on('close', () => streams.delete(res));
 }
 
+// Development hooks (the fake only): drop every stream as a network cut
+// would, and count how streams were resumed.
+const devStats = { hellos: 0, resets: 0, replays: 0 };
+function dev(req, res, url) {
+  if (url.pathname === '/dev/drop-streams' && req.method === 'POST') {
+    for (const s of streams) s.destroy();
+    streams.clear();
+    return send(res, 200, { dropped: true });
+  }
+  if (url.pathname === '/dev/stats') return send(res, 200, { ...devStats, streams: streams.size, seq });
+  return fail(res, 404, 'not_found', 'no such route');
+}
+
 const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
+  if (url.pathname.startsWith('/dev/')) return dev(req, res, url);
   if (url.pathname.startsWith('/v1/')) {
     api(req, res, url).catch((e) => {
       console.error(e);
