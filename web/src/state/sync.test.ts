@@ -122,6 +122,16 @@ describe('LiveSync reset', () => {
     expect(t.fleet.floods.has(4)).toBe(false);
   });
 
+  it('a reset without epoch or id takes its cursor from the next event, without reloading again', async () => {
+    const t = setup([async () => empty(), async () => empty({ floods: [flood(1)] })]);
+    await t.sync.onEvent('hello', null, { epoch: 'ab', seq: 1 });
+    await t.sync.onEvent('reset', null, {});
+    await t.sync.onEvent('flood', 'cd:7', flood(2));
+    expect(t.loads()).toBe(2);
+    expect([...t.fleet.floods.keys()].sort()).toEqual([1, 2]);
+    expect(t.sync.lastEventId()).toBe('cd:7');
+  });
+
   it('a second reset during a load wins over the first one’s lists', async () => {
     const first = deferred<Snapshot>();
     const second = deferred<Snapshot>();

@@ -66,7 +66,8 @@ export class LiveSync {
       const d = (data ?? {}) as { epoch?: string; seq?: number };
       const epoch = (d.epoch ?? eid?.epoch ?? '').toLowerCase();
       const seq = typeof d.seq === 'number' ? d.seq : (eid?.seq ?? 0);
-      this.cursor = { epoch, seq };
+      // A reset that names no epoch: the next event's id sets the cursor.
+      this.cursor = epoch ? { epoch, seq } : null;
       return this.reload();
     }
     if (eid) {
