@@ -179,7 +179,14 @@ class FloodRow extends Component<RowProps> {
           </span>
           <span role="cell" class="mono">{this.props.age}</span>
           <span role="cell" class="num mono">{rate(f.peak_rate)}</span>
-          <span role="cell">{f.acknowledged_by ? <span title={f.acknowledged_at ?? ''}>✓ {f.acknowledged_by}</span> : <span class="muted">no</span>}</span>
+          <span role="cell">
+            {f.acknowledged_by ? <span title={f.acknowledged_at ?? ''}>✓ {f.acknowledged_by}</span> : <span class="muted">no</span>}
+            {f.incidents.length > 0 && (
+              <span class="badge warn" title={'escalated: incident ' + f.incidents.map((i) => '#' + i).join(', ')}>
+                #{f.incidents[f.incidents.length - 1]}
+              </span>
+            )}
+          </span>
           {acts && (
             <span role="cell">
               <div class="actions">

@@ -4,7 +4,7 @@ import { clock, duration } from '../state/format';
 import { conn, endSession, fleet, loadError, navigate, now, route, session, useTopics, type Route } from '../store';
 
 export function Header() {
-  useTopics('floods', 'endpoints', 'conn', 'tick', 'session');
+  useTopics('floods', 'endpoints', 'blocks', 'conn', 'tick', 'session');
   const s = fleetStatus(fleet);
   const sinceMs = s.since ? Date.parse(s.since) : 0;
   const out = async () => {
@@ -30,6 +30,7 @@ export function Header() {
               {s.worstSeverity ? ` (worst ${s.worstSeverity})` : ''}
             </span>
             <span>{s.blockingEndpoints} endpoints blocking</span>
+            {fleet.blocks.size > 0 && <span>{fleet.blocks.size} blocked globally</span>}
             <span title={s.since ?? ''}>
               since {clock(s.since, now)} UTC, {duration((now - sinceMs) / 1000)}
             </span>

@@ -12,8 +12,16 @@ export function PoliciesView() {
   const admin = can(session?.role, 'policy_edit');
   const list = [...fleet.policies.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   const remove = async (name: string) => {
-    if (!confirm(`Delete policy ${name}? Its endpoints fall back to the next matching policy.`)) return;
     setError('');
+    let what = 'Its endpoints fall back to the next matching policy.';
+    try {
+      const pv = await api<PolicyPreview>('POST', '/v1/policy-preview', { name, delete: true });
+      const names = pv.affected.slice(0, 10).map((a) => `${a.endpoint} → ${a.to}`);
+      what = `It changes ${pv.affected.length} endpoint${pv.affected.length === 1 ? '' : 's'}${names.length ? ': ' + names.join(', ') + (pv.affected.length > 10 ? ', …' : '') : ''}.`;
+    } catch {
+      /* the confirmation goes without the preview */
+    }
+    if (!confirm(`Delete policy ${name}? ${what}`)) return;
     try {
       await api('DELETE', '/v1/policies/' + encodeURIComponent(name));
     } catch (e) {
