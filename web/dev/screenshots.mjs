@@ -45,7 +45,18 @@ for (const scheme of ['light', 'dark']) {
   for (const view of ['endpoints', 'blocks', 'policies', 'incidents', 'audit']) {
     await page.getByTestId('nav-' + view).click();
     await page.waitForTimeout(1200);
+    if (view === 'blocks' && (await page.getByTestId('block-row').count()) > 0) {
+      await page.getByTestId('block-row').first().getByRole('button', { name: 'which' }).click();
+      await page.waitForTimeout(500);
+    }
     await shot(view);
+  }
+  if (token !== 'sgA_viewer') {
+    await page.getByTestId('nav-floods').click();
+    await page.getByTestId('action-escalate').first().click();
+    await page.getByTestId('escalate-note').fill('page the on-call');
+    await shot('escalate-dialog');
+    await page.keyboard.press('Escape');
   }
   if (token === 'sgA_admin') {
     await page.getByTestId('nav-policies').click();

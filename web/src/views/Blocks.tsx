@@ -139,7 +139,10 @@ function BlockDetails({ source, version }: { source: string; version: number }) 
   return (
     <dl class="block-detail">
       <dt>Applied ({d.applied_endpoints.length})</dt>
-      <dd class="mono">{d.applied_endpoints.join(', ') || '–'}</dd>
+      <dd class="mono">
+        {d.applied_endpoints.slice(0, 40).join(', ') || '–'}
+        {d.applied_endpoints.length > 40 && <span class="muted"> and {d.applied_endpoints.length - 40} more</span>}
+      </dd>
       <dt>Pending ({d.pending_endpoints.length})</dt>
       <dd class="mono">{d.pending_endpoints.join(', ') || '–'}</dd>
       <dt>Rejected ({d.rejected_endpoints.length})</dt>
