@@ -49,25 +49,25 @@ export function EndpointsView() {
         />
       </div>
       <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">State</th>
-              <th scope="col">Labels</th>
-              <th scope="col">Policy</th>
-              <th scope="col">Applied</th>
-              <th scope="col" class="num">
+        <div class="ftable" role="table" aria-labelledby="ep-title">
+          <div role="rowgroup">
+            <div role="row" class={'frow erow head' + (acts ? ' acts' : '')}>
+              <span role="columnheader">Name</span>
+              <span role="columnheader">State</span>
+              <span role="columnheader">Labels</span>
+              <span role="columnheader">Policy</span>
+              <span role="columnheader">Applied</span>
+              <span role="columnheader" class="num">
                 Blocks
-              </th>
-              <th scope="col" class="num">
+              </span>
+              <span role="columnheader" class="num">
                 Attempts
-              </th>
-              <th scope="col">Last heartbeat</th>
-              {acts && <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
+              </span>
+              <span role="columnheader">Last heartbeat</span>
+              {acts && <span role="columnheader">Actions</span>}
+            </div>
+          </div>
+          <div role="rowgroup">
             {list.slice(0, shown).map((e) => (
               <EndpointRow
                 key={e.name}
@@ -79,8 +79,8 @@ export function EndpointsView() {
                 onRelease={release}
               />
             ))}
-          </tbody>
-        </table>
+          </div>
+        </div>
       </div>
       {list.length > shown && (
         <button type="button" onClick={() => setShown(shown + PAGE * 5)}>
@@ -110,7 +110,9 @@ class EndpointRow extends Component<RowProps> {
   override render() {
     const { ep: e, acts, nowS, error } = this.props;
     return (
-      <tr
+      <div
+        role="row"
+        class={'frow erow' + (acts ? ' acts' : '')}
         data-testid="endpoint-row"
         data-endpoint={e.name}
         data-online={String(e.online)}
@@ -118,7 +120,7 @@ class EndpointRow extends Component<RowProps> {
         data-applied-version={e.applied_version}
         data-lagging={String(e.lagging)}
       >
-        <td class="mono">
+        <span role="cell" class="mono">
           <button
             type="button"
             class="link"
@@ -130,20 +132,20 @@ class EndpointRow extends Component<RowProps> {
           >
             {e.name}
           </button>
-        </td>
-        <td>
+        </span>
+        <span role="cell">
           <span class={'badge t-' + e.state}>{e.state}</span>
           {e.revoked && <span class="badge warn">revoked</span>}
-        </td>
-        <td class="labels">
+        </span>
+        <span role="cell" class="labels">
           {Object.entries(e.labels).map(([k, v]) => (
             <span key={k} class="label">
               {k}={v}
             </span>
           ))}
-        </td>
-        <td>{e.policy}</td>
-        <td class="mono">
+        </span>
+        <span role="cell">{e.policy}</span>
+        <span role="cell" class="mono">
           {e.applied_version}/{e.policy_version}
           {e.lagging && (
             <span class="badge warn" title="applied version is behind the desired one">
@@ -155,15 +157,15 @@ class EndpointRow extends Component<RowProps> {
               {e.rejected.length} rejected
             </span>
           )}
-        </td>
-        <td class="num mono">{e.active_blocks}</td>
-        <td class="num mono">{rate(e.attempts_per_s)}</td>
-        <td class="mono" title={e.last_heartbeat ?? 'never'}>
+        </span>
+        <span role="cell" class="num mono">{e.active_blocks}</span>
+        <span role="cell" class="num mono">{rate(e.attempts_per_s)}</span>
+        <span role="cell" class="mono" title={e.last_heartbeat ?? 'never'}>
           {e.last_heartbeat ? `${since(e.last_heartbeat, nowS * 1000)} ago` : 'never'}
           <span class="sr-only"> at {clock(e.last_heartbeat, nowS * 1000)}</span>
-        </td>
+        </span>
         {acts && (
-          <td>
+          <span role="cell">
             <div class="actions">
             {e.isolated ? (
               <button type="button" data-testid="endpoint-release" onClick={() => this.props.onRelease(e.name)}>
@@ -180,9 +182,9 @@ class EndpointRow extends Component<RowProps> {
               </span>
             )}
             </div>
-          </td>
+          </span>
         )}
-      </tr>
+      </div>
     );
   }
 }
