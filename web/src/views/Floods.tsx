@@ -8,6 +8,7 @@ import type { Flood } from '../state/types';
 import { fleet, notify, now, selectEndpoint, session, useTopics } from '../store';
 import { RateChart } from './Chart';
 import { FloodDialogs, type FloodDialog } from './FloodDialogs';
+import { useProgressive } from './progressive';
 import { FleetTiles } from './Tiles';
 
 export function FloodsView() {
@@ -28,6 +29,7 @@ function FloodTable() {
   const [dialog, setDialog] = useState<FloodDialog>(null);
   const [errors, setErrors] = useState<Map<number, string>>(new Map());
   const floods = orderedFloods(fleet);
+  const shown = useProgressive(floods.length, 40);
   const acts = can(session?.role, 'block');
   const nowS = Math.floor(now / 1000);
   const toggle = (id: number) => {
@@ -80,7 +82,7 @@ function FloodTable() {
               </div>
             </div>
             <div role="rowgroup">
-              {floods.map((f) => (
+              {floods.slice(0, shown).map((f) => (
                 <FloodRow
                   key={f.id}
                   flood={f}

@@ -3,11 +3,13 @@ import { fleetStatus, orderedEndpoints } from '../state/derived';
 import { rate } from '../state/format';
 import { ENDPOINT_STATES, type Endpoint } from '../state/types';
 import { endpointRate, fleet, selectEndpoint, useTopics } from '../store';
+import { useProgressive } from './progressive';
 
 /** Every endpoint as a tile coloured by state; arrow keys move between tiles. */
 export function FleetTiles() {
   useTopics('endpoints', 'select');
   const list = orderedEndpoints(fleet);
+  const shown = useProgressive(list.length, 250);
   const s = fleetStatus(fleet);
   const selected = endpointRate?.endpoint ?? null;
   const onKey = (e: KeyboardEvent) => {
@@ -43,7 +45,7 @@ export function FleetTiles() {
         ))}
       </ul>
       <div class="tiles" role="group" aria-label="Endpoints, coloured by state; press Enter to chart one" onKeyDown={onKey}>
-        {list.map((e, i) => (
+        {list.slice(0, shown).map((e, i) => (
           <Tile key={e.name} ep={e} first={i === 0} selected={e.name === selected} />
         ))}
       </div>
