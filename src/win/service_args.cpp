@@ -18,8 +18,8 @@ Result<ServiceAction> parseServiceAction(std::string_view text) {
   if (text == "uninstall") return ServiceAction::kUninstall;
   if (text == "start") return ServiceAction::kStart;
   if (text == "stop") return ServiceAction::kStop;
-  return Error(Errc::kInvalidArgument, "service: '" + std::string(text) +
-                                           "' is not one of install, uninstall, start, stop");
+  return Error(Errc::kInvalidArgument,
+               "'" + std::string(text) + "' is not one of install, uninstall, start, stop");
 }
 
 std::string quoteWindowsArg(std::string_view arg) {
