@@ -1,6 +1,6 @@
-#include "win/etw_tdh.h"
-
 #include <cstring>
+
+#include "win/etw_tdh.h"
 
 namespace sg::win {
 namespace {

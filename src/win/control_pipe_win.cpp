@@ -1,6 +1,7 @@
-#include "win/control_pipe.h"
-
+// clang-format off
+#include "win/control_pipe.h"  // windows.h first: sddl.h needs it
 #include <sddl.h>
+// clang-format on
 
 #include "agent/control_protocol.h"
 

@@ -1,6 +1,6 @@
-#include "win/etw_session.h"
-
 #include <cstring>
+
+#include "win/etw_session.h"
 
 namespace sg::win {
 namespace {

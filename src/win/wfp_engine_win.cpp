@@ -1,7 +1,7 @@
-#include "win/wfp_engine.h"
-
 #include <cstdio>
 #include <utility>
+
+#include "win/wfp_engine.h"
 
 namespace sg::win {
 namespace {
