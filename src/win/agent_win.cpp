@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "win/attempt_pipeline.h"
@@ -64,7 +65,10 @@ Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
     logLine(options.log, {{"event", "notice"}, {"message", p}});
 
   PollSchedule schedule(kTickMs * kMs, 5'000 * kMs);
-  HalfOpenCounter half_open;
+  std::random_device entropy;
+  const sg_hash_key hash_key{(uint64_t{entropy()} << 32) | entropy(),
+                             (uint64_t{entropy()} << 32) | entropy()};
+  HalfOpenCounter half_open(hash_key);
   uint64_t malformed = 0;
   std::vector<sg_event> events;
   auto session = EtwSession::start(EtwSessionOptions{}, [&](const EtwRecordView& rec) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/control_protocol.h"
+#include "win/wfp_plan.h"
 
 namespace sg::win {
 namespace {
@@ -24,7 +25,10 @@ std::string ControlHandler::handle(std::string_view line) {
   if (!req.ok()) return error(req.error().message()).dump();
   const uint64_t now = clock_->nowNs();
   pipeline_->expire(now);
-  const Prefix target = req->prefix ? *req->prefix : Prefix{req->src, 128};
+  // An address is the key the sensor counts it under (IPv6: its /64), as on
+  // Linux; a prefix is taken as written.
+  const uint8_t v6 = static_cast<uint8_t>(config_.ipv6_prefix);
+  const Prefix target = req->prefix ? *req->prefix : keyPrefix(sourceKey(req->src, v6), v6);
   switch (req->cmd) {
     case agent::ControlCmd::kStatus: {
       nlohmann::json j{{"ok", true},

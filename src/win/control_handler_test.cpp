@@ -59,6 +59,14 @@ TEST(ControlHandler, PermanentBlocksAndUnblock) {
   EXPECT_EQ(fx.ask(R"({"cmd":"unblock","src":"2001:db8::/32"})")["removed"], false);
 }
 
+TEST(ControlHandler, AnIpv6AddressBlocksItsCountingPrefix) {
+  Fixture fx;
+  EXPECT_TRUE(fx.ask(R"({"cmd":"block","src":"2001:db8:1:2::99"})")["ok"].get<bool>());
+  ASSERT_EQ(fx.enforcer.calls.size(), 1u);
+  EXPECT_EQ(fx.enforcer.calls[0], "2001:db8:1:2::/64 60000000000");
+  EXPECT_EQ(fx.ask(R"({"cmd":"unblock","src":"2001:db8:1:2::1"})")["removed"], true);
+}
+
 TEST(ControlHandler, MalformedRequestsSayWhy) {
   Fixture fx;
   auto r = fx.ask("not json");

@@ -68,21 +68,16 @@ bool operator==(const HalfOpenCounter::Key& a, const HalfOpenCounter::Key& b) {
 }
 
 size_t HalfOpenCounter::KeyHash::operator()(const Key& k) const {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a over the tuple
-  auto mix = [&h](const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-  };
-  mix(k.local.b, 16);
-  mix(k.remote.b, 16);
-  const uint8_t ports[4] = {
-      static_cast<uint8_t>(k.local_port), static_cast<uint8_t>(k.local_port >> 8),
-      static_cast<uint8_t>(k.remote_port), static_cast<uint8_t>(k.remote_port >> 8)};
-  mix(ports, 4);
-  return static_cast<size_t>(h);
+  // The kernel's keyed hash of each address (sg_addr_hash), the ports mixed in.
+  const uint64_t ports = static_cast<uint64_t>(k.local_port) << 16 | k.remote_port;
+  uint64_t h =
+      sg_addr_hash(&k.remote, &key) ^ (sg_addr_hash(&k.local, &key) * 0x9e3779b97f4a7c15ull);
+  h ^= (ports + key.k1) * 0xbf58476d1ce4e5b9ull;
+  return static_cast<size_t>(h ^ (h >> 31));
 }
 
 size_t HalfOpenCounter::onPoll(const std::vector<TcpRow>& rows, std::vector<sg_pkt>* attempts) {
-  std::unordered_set<Key, KeyHash> now;
+  std::unordered_set<Key, KeyHash> now(rows.size(), hash_);
   size_t added = 0;
   for (const TcpRow& r : rows) {
     if (r.state != kMibTcpStateSynRcvd) continue;
@@ -97,7 +92,7 @@ size_t HalfOpenCounter::onPoll(const std::vector<TcpRow>& rows, std::vector<sg_p
     p.tcp_flags = SG_TCP_SYN;
     p.dst_port = r.local_port;
     p.src_port = r.remote_port;
-    p.tcp_seq = static_cast<uint32_t>(KeyHash{}(k));  // one fingerprint per connection
+    p.tcp_seq = static_cast<uint32_t>(hash_(k));  // one fingerprint per connection
     attempts->push_back(p);
     added++;
   }

@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "sg_parse.h"
 #include "sg_shared.h"
+#include "sg_track.h"
 
 namespace sg::win {
 
@@ -46,6 +47,10 @@ inline constexpr size_t kTcpRow6Size = 56;
 // first poll that shows it (one that lasts several polls is one attempt).
 class HalfOpenCounter {
  public:
+  // `hash_key`: the secret of the tuple hash (remote addresses and ports are
+  // the attacker's choice: an unkeyed hash could be flooded with collisions).
+  explicit HalfOpenCounter(const sg_hash_key& hash_key) : hash_{hash_key} {}
+
   // One poll's rows (both families). Appends the new half-open connections as
   // attempts (sg_pkt, as the accept events give them) and returns how many.
   size_t onPoll(const std::vector<TcpRow>& rows, std::vector<sg_pkt>* attempts);
@@ -57,11 +62,13 @@ class HalfOpenCounter {
     friend bool operator==(const Key& a, const Key& b);
   };
   struct KeyHash {
+    sg_hash_key key;
     size_t operator()(const Key& k) const;
   };
 
  private:
-  std::unordered_set<Key, KeyHash> seen_;
+  KeyHash hash_;
+  std::unordered_set<Key, KeyHash> seen_{0, hash_};
 };
 
 // When to poll: every `fast_ns` while attempts were seen within the last

@@ -96,7 +96,7 @@ TEST(HalfOpen, ATableShorterThanItsCountIsAnError) {
 }
 
 TEST(HalfOpen, EachSynRcvdConnectionIsOneAttemptAtItsFirstPoll) {
-  HalfOpenCounter c;
+  HalfOpenCounter c(sg_hash_key{1, 2});
   std::vector<sg_pkt> attempts;
   const Row4 a{kMibTcpStateSynRcvd, {192, 0, 2, 10}, 443, {198, 51, 100, 7}, 50000};
   const Row4 b{kMibTcpStateSynRcvd, {192, 0, 2, 10}, 443, {198, 51, 100, 7}, 50001};
