@@ -13,7 +13,18 @@
 #ifndef SG_SHARED_H
 #define SG_SHARED_H
 
+#ifdef _WIN32
+/* The Windows agent (src/win/) compiles these layouts and the window
+ * arithmetic too; mingw-w64 has no <linux/types.h>. */
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __u16;
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+typedef int16_t __s16;
+#else
 #include <linux/types.h>
+#endif
 
 #define SG_XDP_PROG_NAME "syn_guard_xdp" /* how a stale program is recognised */
 

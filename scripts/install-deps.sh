@@ -20,6 +20,13 @@ packages=(
   postgresql postgresql-client libpq-dev                  # the tests' server (scripts/pg-test-server.sh)
 )
 
+# The Windows agent (scripts/build-windows.sh): mingw-w64's C++ compiler with
+# POSIX threads, GoogleTest's sources to build for it, Wine to run its tests.
+packages+=(
+  g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix mingw-w64-x86-64-dev
+  googletest wine64
+)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,8 +2,8 @@
 # Quick start, command 2 (and what .ci/run calls): installs what is missing,
 # builds, and runs every test: unit, kernel program (BPF_PROG_TEST_RUN), real
 # traffic in network namespaces, PostgreSQL against a throwaway server, the
-# unit tests again under ASan+UBSan, a short run of every fuzzer, and the
-# format check. SYNGUARD_TEST_JOBS sets ctest's parallelism (default nproc+2). Needs root for the bpf and netns
+# unit tests again under ASan+UBSan, the Windows agent cross-compiled with its
+# tests under Wine, a short run of every fuzzer, and the format check. SYNGUARD_TEST_JOBS sets ctest's parallelism (default nproc+2). Needs root for the bpf and netns
 # labels; with CI=true a missing privilege fails those tests instead of
 # skipping them.
 set -euo pipefail
@@ -28,7 +28,7 @@ fi
 
 section "naming check (clang-tidy, .clang-tidy)"
 # A few files per clang-tidy, one per core: serially this was the slowest step.
-git ls-files 'src/*.cpp' | grep -v '_test\.cpp$' \
+git ls-files 'src/*.cpp' | grep -v -E '_(test|win)\.cpp$' \
   | xargs -P"$(nproc)" -n4 clang-tidy -p build --quiet 2>&1 \
   | grep -E "(warning|error): " && { echo "clang-tidy: naming rules broken (see .clang-tidy)"; exit 1; }
 
@@ -50,6 +50,9 @@ section "unit tests under AddressSanitizer + UBSan"
 cmake -S . -B build-asan -DSYNGUARD_SANITIZE=ON -DSYNGUARD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$(nproc)" --target sg_unit_tests # every unit-labelled executable
 ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure --no-tests=error
+
+section "Windows agent: mingw-w64 build, its tests under Wine (scripts/build-windows.sh)"
+scripts/build-windows.sh
 
 section "fuzz smoke"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz-smoke.sh

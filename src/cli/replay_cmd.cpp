@@ -3,6 +3,7 @@
 // --exact, every source counted exactly instead (forensics). Both outputs
 // name the mode that answered.
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -95,20 +96,23 @@ void printText(const ReplayResult& r, const AgentConfig& c) {
   }
   const ReplaySummary& s = r.summary;
   std::printf("\nmode: %s\n", modeText(s));
-  std::printf("summary: %.3fs of capture, %lu packets", seconds(s.duration_ns), s.packets);
-  if (s.outgoing) std::printf(" (%lu outgoing, not replayed)", s.outgoing);
-  std::printf("\n  attempts (SYN without ACK/RST): %lu from %lu distinct sources, peak %lu/s\n",
+  std::printf("summary: %.3fs of capture, %" PRIu64 " packets", seconds(s.duration_ns), s.packets);
+  if (s.outgoing) std::printf(" (%" PRIu64 " outgoing, not replayed)", s.outgoing);
+  std::printf("\n  attempts (SYN without ACK/RST): %" PRIu64 " from %" PRIu64
+              " distinct sources, peak %" PRIu64 "/s\n",
               s.attempts, s.distinct_sources, s.peak_attempts_per_sec);
-  std::printf("  malformed %lu, fragments %lu, non-IP %lu\n", s.malformed, s.fragments, s.non_ip);
-  std::printf("  blocks %lu, packets dropped %lu", s.blocks, s.dropped);
+  std::printf("  malformed %" PRIu64 ", fragments %" PRIu64 ", non-IP %" PRIu64 "\n", s.malformed,
+              s.fragments, s.non_ip);
+  std::printf("  blocks %" PRIu64 ", packets dropped %" PRIu64 "", s.blocks, s.dropped);
   if (s.first_detection_ns)
     std::printf(", first detection at +%.3fs", seconds(*s.first_detection_ns));
-  if (s.block_map_full) std::printf(", block map full %lu times", s.block_map_full);
+  if (s.block_map_full) std::printf(", block map full %" PRIu64 " times", s.block_map_full);
   if (s.exact) {
-    std::printf("\n  per-source state: %lu sources, all counted exactly\n", s.max_sources_used);
+    std::printf("\n  per-source state: %" PRIu64 " sources, all counted exactly\n",
+                s.max_sources_used);
     return;
   }
-  std::printf("\n  exact per-source state: peak %lu of %u slots; sketch gating: %s\n",
+  std::printf("\n  exact per-source state: peak %" PRIu64 " of %u slots; sketch gating: %s\n",
               s.max_sources_used, c.max_sources,
               s.sketch_gated ? ("yes, " + std::to_string(s.sketch_gated_attempts) +
                                 " attempts kept in the sketch only")

@@ -1,0 +1,134 @@
+#include "win/agent_win.h"
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "win/attempt_pipeline.h"
+#include "win/control_handler.h"
+#include "win/control_pipe.h"
+#include "win/etw_session.h"
+#include "win/etw_tdh.h"
+#include "win/half_open.h"
+#include "win/tcp_table_win.h"
+#include "win/wfp_enforcer.h"
+
+namespace sg::win {
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+constexpr DWORD kTickMs = 50;  // expiry and half-open polling cadence
+
+void logLine(std::FILE* log, const nlohmann::json& j) {
+  std::fprintf(log, "%s\n", j.dump().c_str());
+  std::fflush(log);
+}
+
+void logEvent(std::FILE* log, const sg_event& ev, const char* via) {
+  const char* type = ev.type == SG_EV_BLOCK_ADDED ? "block"
+                     : ev.type == SG_EV_FLAGGED   ? "flagged"
+                                                  : "pressure";
+  logLine(log, {{"event", type},
+                {"src", Address{ev.src}.str()},
+                {"count", ev.count},
+                {"dst_port", ev.dst_port},
+                {"block_ms", ev.block_ns / kMs},
+                {"level", ev.level},
+                {"via", via}});
+}
+
+}  // namespace
+
+Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
+  const AgentConfig& config = options.config;
+  MonotonicClock clock;
+  RealWfpApi wfp_api;
+  auto engine = WfpEngine::open(&wfp_api);
+  if (!engine.ok()) return engine.error().context("opening the filtering engine");
+  WfpEnforcer enforcer(std::move(engine).value(), &clock);
+  if (auto r = enforcer.setAllowlist(effectiveAllowlist(config)); !r.ok()) return r;
+
+  std::mutex mu;  // the pipeline, the half-open counter and the schedule
+  AttemptPipeline pipeline(config, &enforcer);
+  ControlHandler handler(&pipeline, config, &clock, clock.nowNs(), GetCurrentProcessId());
+  ControlPipeServer pipe(options.pipe_name, [&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    return handler.handle(line);
+  });
+  if (auto r = pipe.start(); !r.ok()) return r;
+
+  std::string note;
+  const TcpipDecoder decoder(resolveTcpipTemplates(&note));
+  if (!note.empty()) logLine(options.log, {{"event", "notice"}, {"message", note}});
+  for (const std::string& p : decoder.problems())
+    logLine(options.log, {{"event", "notice"}, {"message", p}});
+
+  PollSchedule schedule(kTickMs * kMs, 5'000 * kMs);
+  std::random_device entropy;
+  const sg_hash_key hash_key{(uint64_t{entropy()} << 32) | entropy(),
+                             (uint64_t{entropy()} << 32) | entropy()};
+  HalfOpenCounter half_open(hash_key);
+  uint64_t malformed = 0;
+  std::vector<sg_event> events;
+  auto session = EtwSession::start(EtwSessionOptions{}, [&](const EtwRecordView& rec) {
+    auto ev = decoder.decode(rec);
+    std::lock_guard<std::mutex> lock(mu);
+    if (!ev.ok()) {
+      if (malformed++ == 0)
+        logLine(options.log, {{"event", "notice"}, {"message", ev.error().message()}});
+      return;
+    }
+    const uint64_t now = clock.nowNs();
+    if (ev->kind == TcpipKind::kSynAttackEntry || ev->kind == TcpipKind::kSynAttackExit) {
+      schedule.onActivity(now);
+      logLine(options.log, {{"event", ev->kind == TcpipKind::kSynAttackEntry ? "syn_attack_entry"
+                                                                             : "syn_attack_exit"},
+                            {"syn_attacks_detected", ev->syn_attacks_detected}});
+      return;
+    }
+    if (ev->kind == TcpipKind::kOther) return;
+    schedule.onActivity(now);
+    events.clear();
+    pipeline.onAttempt(ev->attempt, now, &events);
+    for (const sg_event& e : events) logEvent(options.log, e, "etw");
+  });
+  if (!session.ok()) return session.error().context("starting the ETW session");
+  std::thread consumer([&] {
+    if (auto r = (*session)->run(); !r.ok())
+      logLine(options.log, {{"event", "error"}, {"message", r.error().message()}});
+  });
+  logLine(options.log, {{"event", "started"},
+                        {"threshold", config.threshold},
+                        {"window_ms", static_cast<uint64_t>(config.window.count()) / kMs},
+                        {"block_ms", static_cast<uint64_t>(config.block_duration.count()) / kMs}});
+
+  uint64_t last_poll = 0;
+  while (WaitForSingleObject(stop, kTickMs) == WAIT_TIMEOUT) {
+    const uint64_t now = clock.nowNs();
+    std::lock_guard<std::mutex> lock(mu);
+    if (schedule.due(now, last_poll)) {
+      last_poll = now;
+      auto rows = readTcpTables();
+      if (rows.ok()) {
+        std::vector<sg_pkt> attempts;
+        if (half_open.onPoll(*rows, &attempts) > 0) schedule.onActivity(now);
+        for (const sg_pkt& a : attempts) {
+          std::vector<sg_event> evs;
+          pipeline.onAttempt(a, now, &evs);
+          for (const sg_event& e : evs) logEvent(options.log, e, "tcp_table");
+        }
+      }
+    }
+    auto gone = enforcer.sweepExpired();
+    if (!gone.ok()) logLine(options.log, {{"event", "error"}, {"message", gone.error().message()}});
+    pipeline.expire(now);
+  }
+  (*session)->stop();
+  consumer.join();
+  pipe.stop();
+  logLine(options.log, {{"event", "stopped"}});
+  return Ok{};  // the engine's handle closes with `enforcer`: the dynamic session's filters go
+}
+
+}  // namespace sg::win
