@@ -67,7 +67,7 @@ nlohmann::json portFloodJson(const PortFlood& f, bool ended) {
     j["duration_ms"] = (f.ended_ns - f.first_ns) / 1'000'000;
     j["peak_rate"] = rounded(f.peak_rate, 1);
     j["attempts"] = f.attempts;
-    j["total_distinct_sources"] = f.total_distinct_sources;
+    j["distinct_sources"] = f.total_distinct_sources;  // over the whole flood
   } else {
     j["since_first_ms"] = (f.detected_ns - f.first_ns) / 1'000'000;
   }

@@ -147,7 +147,15 @@ void PortFloodDetector::step(Port& p, uint64_t now_ns, std::vector<PortFloodEven
   if (!p.flood) {
     const std::string reason = exceeds(p, w, now_ns, 1.0);
     if (reason.empty()) {
-      learn(p, newest, static_cast<double>(newest.ns - newest.start_ns) / 1e9);
+      // A tick that alone would pass the test is the start of a flood still
+      // filling the window: never learned as normal.
+      const double dt = static_cast<double>(newest.ns - newest.start_ns) / 1e9;
+      Window tick;
+      tick.rate = dt > 0 ? static_cast<double>(newest.attempts) / dt : 0;
+      tick.ratio = newest.attempts ? std::min(1.0, static_cast<double>(newest.completions) /
+                                                       static_cast<double>(newest.attempts))
+                                   : 1.0;
+      if (dt > 0 && exceeds(p, tick, now_ns, 1.0).empty()) learn(p, newest, dt);
       return;
     }
     PortFlood f;

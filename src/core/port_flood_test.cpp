@@ -98,6 +98,17 @@ TEST(PortFlood, ASpoofedFloodIsDetectedWithinASecondAndItsEndToo) {
   EXPECT_LT(s.det().normalRate(synTo(0, kPort).dst, kPort), 200);
 }
 
+// A flood's first samples, before the window holds enough of it to pass
+// the test, must not become its normal: a port learned at 5,000/s would
+// take 50,000/s to flag after its warm-up.
+TEST(PortFlood, TheFirstSamplesOfAFloodAreNotLearnedAsNormal) {
+  Scenario s;
+  s.run(0.2, 0, 5000);
+  ASSERT_FALSE(s.events().empty());
+  EXPECT_LT(s.events()[0].flood.normal_rate, 1.0) << "learned from the flood itself";
+  EXPECT_LT(s.det().normalRate(synTo(0, kPort).dst, kPort), 1.0);
+}
+
 TEST(PortFlood, UnderTheFloorNothingIsFlagged) {
   Scenario s;
   s.run(60, 10, 0);
