@@ -49,8 +49,10 @@ static __always_inline struct sg_dst *sg_dst_find(const struct sg_addr *a, __u16
 	return sg_dst_pick(w0, w1, a, port, claim);
 }
 
-/* A connection attempt (SYN without ACK/RST), counted at its destination. */
-static __always_inline void sg_dst_attempt(struct sg_counters *cnt, const struct sg_config *cfg,
+/* A connection attempt (SYN without ACK/RST), counted at its destination.
+ * A function of its own (a BPF-to-BPF call), not inlined: inlined, its
+ * registers weighed on the whole packet path, ACKs included. */
+static __attribute__((noinline)) void sg_dst_attempt(struct sg_counters *cnt, const struct sg_config *cfg,
 					   const struct sg_pkt *pkt)
 {
 	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
