@@ -337,6 +337,7 @@ int main(int argc, char** argv) {
       {"[part] counters+config lookups", ov.prog("ov_lookups"), ack, pass, ack, 0},
       {"[part] lookups + PACKETS++", ov.prog("ov_lookups_count"), ack, pass, ack, 0},
       {"[part] parse only", ov.prog("ov_parse"), ack, pass, ack, 0},
+      {"[part] parse + destination counters (SYN)", ov.prog("ov_parse_dst"), syn, pass, syn, 0},
       {"[part] parse + unkeyed mix (old hash)", ov.prog("ov_hash_unkeyed"), syn, pass, syn, 0},
       {"[part] parse + SipHash-1-3 (the hash)", ov.prog("ov_hash_sip13"), syn, pass, syn, 0},
       {"[part] parse + SipHash-2-4", ov.prog("ov_hash_sip24"), syn, pass, syn, 0},

@@ -80,7 +80,7 @@ enum sg_pkt_kind {
 				   * extension headers */
 };
 
-/* The parser's output. 28 bytes, no padding (src/linux/bpf_layout.h). */
+/* The parser's output. 44 bytes, no padding (src/linux/bpf_layout.h). */
 struct sg_pkt {
 	struct sg_addr src; /* unmasked source (IPv4 mapped) */
 	__u16 dst_port;     /* host order */
@@ -89,7 +89,9 @@ struct sg_pkt {
 	__u8 tcp_flags;
 	__u8 family;        /* 4 or 6, 0 if not IP */
 	__u8 kind;          /* enum sg_pkt_kind */
-	__u8 has_src;       /* src is valid */
+	__u8 has_src;       /* src (and dst) are valid */
+	struct sg_addr dst; /* destination (IPv4 mapped): the local address the
+			     * destination-side counters key on (sg_dst.h) */
 };
 
 SG_INLINE __u16 sg_be16(const __u8 *p)
@@ -164,6 +166,12 @@ SG_INLINE int sg_parse_ipv4(const __u8 *ip, const __u8 *end, struct sg_pkt *out)
 	out->src.b[13] = ip[13];
 	out->src.b[14] = ip[14];
 	out->src.b[15] = ip[15];
+	out->dst.b[10] = 0xff;
+	out->dst.b[11] = 0xff;
+	out->dst.b[12] = ip[16];
+	out->dst.b[13] = ip[17];
+	out->dst.b[14] = ip[18];
+	out->dst.b[15] = ip[19];
 	out->has_src = 1;
 
 	ihl = (__u32)(ip[0] & 0x0f) * 4;
@@ -217,6 +225,7 @@ SG_INLINE int sg_parse_ipv6(const __u8 *ip, const __u8 *end, struct sg_pkt *out)
 		return out->kind = SG_PKT_MALFORMED;
 	out->family = 6;
 	__builtin_memcpy(out->src.b, ip + 8, 16);
+	__builtin_memcpy(out->dst.b, ip + 24, 16);
 	out->has_src = 1;
 	/* 0: a jumbogram's (its length is in an option) or nonsense; only the
 	 * frame's end bounds it then. */

@@ -249,7 +249,9 @@ struct sg_event {
 	X(LONG_CHAINS, "ipv6_long_chains_total", "IPv6 extension-header chains longer than the parser walks; dropped unless detect-only") \
 	X(RETRANS_EXCUSED, "retransmits_excused_total", "Retransmitted SYNs (same ports and sequence number as a recent one) not counted again, within the repeat allowance") \
 	X(PREFIX_DROPPED, "prefix_dropped_total", "Packets dropped by prefix blocks (also in dropped_total)") \
-	X(PREFIX_ALLOWLISTED, "prefix_allowlisted_total", "Packets inside a blocked prefix passed because their source is on the allowlist")
+	X(PREFIX_ALLOWLISTED, "prefix_allowlisted_total", "Packets inside a blocked prefix passed because their source is on the allowlist") \
+	X(DST_UNTRACKED, "dst_untracked_total", "Attempts at a destination (address, port) the destination table had no free way for (both ways of its set busy)") \
+	X(HANDSHAKES, "handshakes_completed_total", "Handshakes completed by this host's listeners (SYN_RECV to ESTABLISHED, in the agent's network namespace)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

@@ -151,6 +151,7 @@ volatile __u64 sg_test_now_ns;
 #endif
 
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
+#include "sg_dst_bpf.h" /* destination-side counters, handshake tracepoint */
 
 static __always_inline __u64 sg_hash(const struct sg_addr *a)
 {
@@ -428,6 +429,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
 	}
+	if (sg_pkt_is_attempt(&pkt))
+		sg_dst_attempt(cnt, cfg, &pkt); /* before any block: floods stay measured */
 	if (sg_prefix_verdict(cnt, cfg, &pkt, &now) == XDP_DROP)
 		return XDP_DROP;
 	/* Fast path: this is no connection attempt and no block can drop it

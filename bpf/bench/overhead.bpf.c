@@ -158,3 +158,23 @@ int ov_hash_sip24(struct xdp_md *ctx)
 {
 	return ov_hash_with(ctx, 2);
 }
+
+/* The parse and the destination-side counters of one attempt (sg_dst_bpf.h):
+ * what every SYN pays for port-flood detection, against ov_parse. */
+SEC("xdp")
+int ov_parse_dst(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 zero = 0;
+	struct sg_counters *cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	struct sg_config *cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
+	struct sg_pkt pkt;
+
+	if (!cnt || !cfg)
+		return XDP_ABORTED;
+	sg_parse_eth(data, data_end, &pkt);
+	if (sg_pkt_is_attempt(&pkt))
+		sg_dst_attempt(cnt, cfg, &pkt);
+	return XDP_PASS;
+}

@@ -41,6 +41,10 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
   book_ = std::make_unique<BlockBook>(*parts_.sensor, parts_.enforcer.get(), log_, clock_, config_,
                                       parts_.ifname);
   book_->setStore(parts_.store.get());
+  responder_ =
+      std::make_unique<BookPrefixResponder>(*book_, [this] { return config_.block_duration; });
+  ports_ = std::make_unique<PortFloodWatch>(config_.port_flood, parts_.sensor->handshakesVisible(),
+                                            log_, responder_.get());
 }
 
 Agent::~Agent() = default;
@@ -53,6 +57,8 @@ Result<void> Agent::applyConfig(const AgentConfig& config) {
   AgentConfig with_implicit = config;
   with_implicit.allow = allow;
   book_->setConfig(with_implicit);
+  ports_->setOptions(config.port_flood);
+  ports_->setAllowlist(allow);
   return Ok{};
 }
 
@@ -129,6 +135,8 @@ nlohmann::json Agent::statusJson() {
   j["block_capacity"] = parts_.sensor->blockCapacity();
   j["prefix_blocks"] = book_->knownPrefixBlocks();
   j["prefix_block_capacity"] = parts_.sensor->prefixBlockCapacity();
+  j["port_floods"] = ports_->statusJson();
+  j["dst_capacity"] = parts_.sensor->dstCapacity();
   j["rss_bytes"] = residentBytes();
   if (parts_.link) j["console"] = parts_.link->statusJson();
   return j;
@@ -149,7 +157,8 @@ MetricsValues Agent::metricsValues() {
   g.source_capacity = parts_.sensor->sourceCapacity();
   g.interfaces = parts_.interfaces.size();
   g.rss_bytes = residentBytes();
-  if (parts_.link) v.extra = parts_.link->metricsText();
+  v.extra = portFloodMetrics(ports_->counters(), ports_->activeCount());
+  if (parts_.link) v.extra += parts_.link->metricsText();
   return v;
 }
 
@@ -239,6 +248,20 @@ void Agent::armTimer(int timer_fd) {
   timerfd_settime(timer_fd, 0, &its, nullptr);
 }
 
+void Agent::armSampler(int timer_fd) {
+  const auto ns = static_cast<uint64_t>(kDstSampleInterval.count());
+  itimerspec its{};
+  its.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  its.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  its.it_interval = its.it_value;
+  timerfd_settime(timer_fd, 0, &its, nullptr);
+}
+
+void Agent::sampleDsts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ports_->onSamples(clock_.nowNs(), parts_.sensor->harvestDsts());
+}
+
 Result<void> Agent::run() {
   started_ns_ = clock_.nowNs();
   sigset_t mask;
@@ -279,6 +302,7 @@ Result<void> Agent::run() {
   }
 
   Fd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+  Fd sampler(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
   Fd ep(epoll_create1(EPOLL_CLOEXEC));
   auto add = [&](int fd) {
     epoll_event e{EPOLLIN, {.fd = fd}};
@@ -286,12 +310,13 @@ Result<void> Agent::run() {
   };
   int events_fd = parts_.sensor->eventsFd();
   if (add(sig.get()) || add(control->fd()) || add(exchange.requestFd()) || add(timer.get()) ||
-      (events_fd >= 0 && add(events_fd)) ||
+      add(sampler.get()) || (events_fd >= 0 && add(events_fd)) ||
       (parts_.host_changes_fd >= 0 && add(parts_.host_changes_fd)) ||
       (parts_.link && add(parts_.link->wakeFd()))) {
     return sysError("epoll_ctl");
   }
   armTimer(timer.get());
+  if (config_.port_flood.enabled) armSampler(sampler.get());
 
   nlohmann::json ready = parts_.ready_fields;
   describeConfig(ready);
@@ -330,6 +355,11 @@ Result<void> Agent::run() {
       } else if (parts_.link && fd == parts_.link->wakeFd()) {
         parts_.link->onWake();  // blocks and policy: re-arm for their expiries
         rearm = true;
+      } else if (fd == sampler.get()) {
+        uint64_t ticks;
+        (void)!read(sampler.get(), &ticks, sizeof ticks);
+        sampleDsts();
+        rearm = true;  // a response may have added prefix blocks
       } else if (fd == timer.get()) {
         uint64_t ticks;
         (void)!read(timer.get(), &ticks, sizeof ticks);

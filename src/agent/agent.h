@@ -23,6 +23,7 @@
 #include "agent/block_book.h"
 #include "agent/event_log.h"
 #include "agent/metrics.h"
+#include "agent/port_flood_watch.h"
 #include "agent/sensor_port.h"
 #include "agent/sockets.h"
 #include "core/clock.h"
@@ -76,6 +77,9 @@ class Agent {
   void reload();
   void refreshHostAddresses();
   void armTimer(int timer_fd);
+  // Starts the destination harvest every kDstSampleInterval (port floods).
+  void armSampler(int timer_fd);
+  void sampleDsts();
   LinkApplyHost linkHost();
   std::map<std::string, uint64_t> heartbeatCounters();
 
@@ -87,6 +91,8 @@ class Agent {
   // metrics thread reads published snapshots), so it is never contended.
   std::mutex mu_;
   std::unique_ptr<BlockBook> book_;
+  std::unique_ptr<BookPrefixResponder> responder_;  // port floods' prefix blocks
+  std::unique_ptr<PortFloodWatch> ports_;
   uint64_t started_ns_ = 0;
 };
 

@@ -97,6 +97,7 @@ class BlockBook {
   uint64_t enforcerDrops();
   size_t knownBlocks() const { return known_.size(); }
   size_t knownPrefixBlocks() const { return prefixes_.size(); }
+  bool hasPrefixBlock(const Prefix& prefix) const { return prefixes_.count(prefix) != 0; }
 
  private:
   struct Known {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/dst_table.h"
 #include "core/result.h"
 #include "sg_shared.h"
 
@@ -61,6 +62,13 @@ class SensorPort {
     return std::vector<PrefixBlockEntry>{};
   }
   virtual size_t prefixBlockCapacity() const { return 0; }
+
+  // Destination-side counters (bpf/sg_dst.h): one harvest of every
+  // destination (flips the kernel's bank). A sensor without them: none.
+  virtual std::vector<DstSample> harvestDsts() { return {}; }
+  virtual size_t dstCapacity() const { return 0; }
+  // Completed handshakes are counted (the completion ratio means something).
+  virtual bool handshakesVisible() const { return false; }
 };
 
 }  // namespace sg::agent

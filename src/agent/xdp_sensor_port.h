@@ -50,6 +50,9 @@ class XdpSensorPort final : public SensorPort {
     return out;
   }
   size_t prefixBlockCapacity() const override { return sensor_->prefixBlockCapacity(); }
+  std::vector<DstSample> harvestDsts() override { return sensor_->harvestDsts(); }
+  size_t dstCapacity() const override { return sensor_->dstCapacity(); }
+  bool handshakesVisible() const override { return sensor_->handshakesVisible(); }
 
  private:
   static Result<std::vector<BlockEntry>> convert(Result<std::vector<KernelBlock>> in) {

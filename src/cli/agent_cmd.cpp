@@ -95,9 +95,13 @@ int runAgent(const AgentFlags& flags) {
     log.emit("cleanup", {{"note", "removed the nftables table inet " + (*isolator)->table() +
                                       " left by an earlier run"}});
   }
-  auto sensor =
-      XdpSensor::load({cfg.max_sources, cfg.max_blocks, cfg.max_prefix_blocks, cfg.pin_dir});
+  SensorOptions so{cfg.max_sources, cfg.max_blocks, cfg.max_prefix_blocks, cfg.pin_dir};
+  so.max_dsts = cfg.port_flood.max_dsts;
+  auto sensor = XdpSensor::load(so);
   if (!sensor) return fail(sensor.error());
+  if (!(*sensor)->handshakeNote().empty()) {
+    log.emit("notice", {{"port_floods", (*sensor)->handshakeNote()}});
+  }
   for (const auto& note : (*sensor)->pinNotes()) log.emit("notice", {{"pins", note}});
   nlohmann::json modes = nlohmann::json::object();
   for (const auto& name : cfg.interfaces) {

@@ -49,6 +49,20 @@ void AgentFlags::addTo(CLI::App* sub) {
                   "Enroll with --console using this one-time token (sgE_...) first; the "
                   "credentials are kept in --state-dir");
   sub->add_option("--name", name, "Endpoint name when enrolling (default: the hostname)");
+  sub->add_option("--port-flood-floor", port_flood_floor,
+                  "Attempts/s a port must reach to be flooded (default 1000)");
+  sub->add_option("--port-flood-factor", port_flood_factor,
+                  "... and this many times its learned normal rate (default 10)");
+  sub->add_option("--port-flood-collapse", port_flood_collapse,
+                  "... or a completion ratio under this share of its normal one (default 0.5; "
+                  "0 off)");
+  sub->add_option("--port-flood-end-after", port_flood_end_after,
+                  "A port flood ends after its test failed this long (default 3s)");
+  sub->add_option("--port-flood-prefix-blocks", port_flood_prefix_blocks,
+                  "on (default) or off: block the few prefixes a port flood comes from");
+  sub->add_option("--port-flood-max-dsts", port_flood_max_dsts,
+                  "Destinations (address, port) the kernel counts (default 1024)");
+  sub->add_flag("--no-port-flood", no_port_flood, "Do not detect port floods");
   sub->add_flag("--enable-syn-guard", enable_syn_guard,
                 "Accepted for compatibility with the original agent; always on");
 }
@@ -82,6 +96,22 @@ Result<void> AgentFlags::applyTo(AgentConfig& c) const {
   if (given("--control-socket")) c.control_socket = control_socket;
   if (given("--pin-dir")) c.pin_dir = pin_dir;
   if (given("--state-dir")) c.state_dir = state_dir;
+  if (given("--port-flood-floor")) c.port_flood.floor = port_flood_floor;
+  if (given("--port-flood-factor")) c.port_flood.factor = port_flood_factor;
+  if (given("--port-flood-collapse")) c.port_flood.collapse = port_flood_collapse;
+  if (given("--port-flood-max-dsts")) c.port_flood.max_dsts = port_flood_max_dsts;
+  if (given("--no-port-flood")) c.port_flood.enabled = false;
+  if (given("--port-flood-end-after")) {
+    SG_TRY(duration("--port-flood-end-after", port_flood_end_after, c.port_flood.end_after));
+  }
+  if (given("--port-flood-prefix-blocks")) {
+    if (port_flood_prefix_blocks != "on" && port_flood_prefix_blocks != "off") {
+      return makeError(
+          Errc::kInvalidArgument,
+          "--port-flood-prefix-blocks: '" + port_flood_prefix_blocks + "' is neither on nor off");
+    }
+    c.port_flood.prefix_blocks = port_flood_prefix_blocks == "on";
+  }
   if (given("--allow")) {
     for (const auto& a : allow) {
       auto p = parsePrefix(a);
@@ -138,6 +168,11 @@ constexpr FieldFlag kFieldFlags[] = {
     {"control_socket", "--control-socket"},
     {"pin_dir", "--pin-dir"},
     {"state_dir", "--state-dir"},
+    {"port_flood_floor", "--port-flood-floor"},
+    {"port_flood_factor", "--port-flood-factor"},
+    {"port_flood_collapse", "--port-flood-collapse"},
+    {"port_flood_end_after", "--port-flood-end-after"},
+    {"port_flood_max_dsts", "--port-flood-max-dsts"},
 };
 
 }  // namespace

@@ -24,6 +24,11 @@ struct AgentFlags {
   // The console link (not in the config file: credentials live in the state dir).
   std::string console_url, enroll_token, name;
   bool xdp_coexist = false;
+  // Port floods (core/port_flood_options.h).
+  double port_flood_floor = 0, port_flood_factor = 0, port_flood_collapse = 0;
+  std::string port_flood_end_after, port_flood_prefix_blocks;
+  uint32_t port_flood_max_dsts = 0;
+  bool no_port_flood = false;
   bool enable_syn_guard = false;  // the seed's flag: accepted, always on
 
   // Options added to `sub`, remembered to tell given from defaulted.

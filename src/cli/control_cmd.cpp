@@ -101,6 +101,22 @@ void printConsole(const nlohmann::json& c) {
   }
 }
 
+// Port floods going on (the agent's port_floods.active).
+void printPortFloods(const nlohmann::json& pf) {
+  const nlohmann::json active = pf.value("active", nlohmann::json::array());
+  std::printf("port floods: %zu active, %llu detected, %llu ended%s\n", active.size(),
+              pf.value("detected", 0ull), pf.value("ended", 0ull),
+              pf.value("enabled", true) ? "" : " (detection off)");
+  for (const auto& f : active) {
+    std::printf(
+        "  %s:%d  %.0f attempts/s (peak %.0f), ~%llu sources, completion ratio %.3f, "
+        "response %s\n",
+        f.value("dst", "?").c_str(), f.value("dst_port", 0), f.value("rate", 0.0),
+        f.value("peak_rate", 0.0), f.value("distinct_sources", 0ull),
+        f.value("completion_ratio", 0.0), f.value("response", "?").c_str());
+  }
+}
+
 void printStatus(const nlohmann::json& j) {
   std::printf("agent pid %d, up %llus, enforcer %s, threshold %u per %llums, block %llums\n",
               j.value("pid", 0), j.value("uptime_s", 0ull), j.value("enforcer", "?").c_str(),
@@ -116,6 +132,7 @@ void printStatus(const nlohmann::json& j) {
               j.value("rss_bytes", 0.0) / 1e6);
   printIsolation(j.value("isolation", nlohmann::json::object()));
   printConsole(j.value("console", nlohmann::json()));
+  if (j.contains("port_floods")) printPortFloods(j["port_floods"]);
   const nlohmann::json counters = j.value("counters", nlohmann::json::object());
   for (const auto& [k, v] : counters.items()) {
     std::printf("  %-32s %llu\n", k.c_str(), v.get<unsigned long long>());

@@ -33,6 +33,8 @@ struct ReplayArgs {
   bool exact = false;
   std::string hash_seed;  // "": the fixed default key
   bool json = false;
+  PortFloodOptions port_flood;
+  std::string port_flood_end_after = "3s";
 };
 
 // Bounded so a mistaken argument (a disk image) fails cleanly.
@@ -63,6 +65,10 @@ Result<AgentConfig> toConfig(const ReplayArgs& a) {
   c.block_duration = *block;
   c.ipv6_prefix = a.ipv6_prefix;
   c.max_sources = a.max_sources;
+  c.port_flood = a.port_flood;
+  auto end_after = parseDuration(a.port_flood_end_after);
+  if (!end_after) return end_after.error().context("--port-flood-end-after");
+  c.port_flood.end_after = *end_after;
   for (const std::string& text : a.allow) {
     auto p = parsePrefix(text);
     if (!p) return p.error().context("--allow " + text);
@@ -82,6 +88,41 @@ const char* modeText(const ReplaySummary& s) {
                  : "kernel (as the XDP program on one CPU: slot array, sketch gating)";
 }
 
+std::string prefixList(const std::vector<PrefixShare>& top, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < top.size() && i < n; i++) {
+    char share[32];
+    std::snprintf(share, sizeof share, " %.1f%%", top[i].share * 100);
+    out += (out.empty() ? "" : ", ") + top[i].prefix.str() + share;
+  }
+  return out.empty() ? "-" : out;
+}
+
+// The aggregate story: port floods (destination side).
+void printPortFloods(const ReplayResult& r, const PortFloodOptions& o) {
+  for (const ReplayPortFlood& p : r.port_floods) {
+    const PortFlood& f = p.flood;
+    char end[64];
+    std::snprintf(end, sizeof end, "ended at +%.3fs", seconds(f.ended_ns));
+    const std::string ended = p.ended ? end : "still on at the end of the capture";
+    std::printf(
+        "+%.3fs  PORT FLOOD %s (%s): first attempt +%.3fs, detected after %.0f ms; peak "
+        "%.0f attempts/s, %lu attempts, ~%lu distinct sources (peak ~%lu in %s), completion "
+        "ratio %.3f; %s\n",
+        seconds(f.detected_ns), formatTarget(f.dst, f.dst_port).c_str(), f.reason.c_str(),
+        seconds(p.first_packet_ns), static_cast<double>(p.detectionDelayNs()) / 1e6, f.peak_rate,
+        f.attempts, f.total_distinct_sources, f.peak_distinct_sources,
+        formatDuration(o.rate_window).c_str(), f.completion_ratio, ended.c_str());
+    std::printf("         top prefixes: %s (top %zu: %.1f%%)\n",
+                prefixList(f.top_prefixes, o.max_prefixes).c_str(),
+                static_cast<size_t>(o.max_prefixes), p.concentration * 100);
+    std::string resp = p.response.kind();
+    for (const Prefix& x : p.response.prefixes) resp += " " + x.str();
+    std::printf("         response: %s (%s)\n", resp.c_str(), p.response.why.c_str());
+  }
+  if (r.port_floods.empty()) std::printf("no port flood\n");
+}
+
 void printText(const ReplayResult& r, const AgentConfig& c) {
   const std::string window = formatDuration(c.window);
   for (const Detection& d : r.detections) {
@@ -94,6 +135,8 @@ void printText(const ReplayResult& r, const AgentConfig& c) {
   if (r.detections.empty()) {
     std::printf("no source crossed %u attempts in %s\n", c.threshold, window.c_str());
   }
+  std::printf("\n");
+  printPortFloods(r, c.port_flood);
   const ReplaySummary& s = r.summary;
   std::printf("\nmode: %s\n", modeText(s));
   std::printf("summary: %.3fs of capture, %" PRIu64 " packets", seconds(s.duration_ns), s.packets);
@@ -152,7 +195,38 @@ nlohmann::json toJson(const ReplayResult& r) {
                         {"sketch_gated", s.sketch_gated},
                         {"sketch_gated_attempts", s.sketch_gated_attempts}};
   if (s.first_detection_ns) sum["first_detection_ns"] = *s.first_detection_ns;
-  return {{"detections", dets}, {"summary", sum}};
+  nlohmann::json floods = nlohmann::json::array();
+  for (const ReplayPortFlood& p : r.port_floods) {
+    const PortFlood& f = p.flood;
+    Address dst;
+    dst.raw = f.dst;
+    nlohmann::json top = nlohmann::json::array();
+    for (const PrefixShare& x : f.top_prefixes) {
+      top.push_back({{"prefix", x.prefix.str()}, {"attempts", x.attempts}, {"share", x.share}});
+    }
+    nlohmann::json blocked = nlohmann::json::array();
+    for (const Prefix& x : p.response.prefixes) blocked.push_back(x.str());
+    floods.push_back({{"dst", dst.str()},
+                      {"dst_port", f.dst_port},
+                      {"reason", f.reason},
+                      {"first_packet_ns", p.first_packet_ns},
+                      {"start_s", seconds(p.first_packet_ns)},
+                      {"detected_ns", f.detected_ns},
+                      {"detection_delay_ms", static_cast<double>(p.detectionDelayNs()) / 1e6},
+                      {"ended", p.ended},
+                      {"ended_ns", p.ended ? nlohmann::json(f.ended_ns) : nlohmann::json()},
+                      {"peak_rate", f.peak_rate},
+                      {"attempts", f.attempts},
+                      {"distinct_sources", f.total_distinct_sources},
+                      {"peak_distinct_sources", f.peak_distinct_sources},
+                      {"completion_ratio", f.completion_ratio},
+                      {"top_prefixes", top},
+                      {"concentration", p.concentration},
+                      {"response", p.response.kind()},
+                      {"response_prefixes", blocked},
+                      {"response_why", p.response.why}});
+  }
+  return {{"detections", dets}, {"port_floods", floods}, {"summary", sum}};
 }
 
 int fail(const std::string& why) {
@@ -171,6 +245,7 @@ int run(const ReplayArgs& a) {
   o.max_blocks = config->max_blocks;
   o.allow = config->allow;
   o.exact = a.exact;
+  o.port_flood = config->port_flood;
   if (!a.hash_seed.empty()) {
     auto key = parseHashKey(a.hash_seed);
     if (!key) return fail(key.error().context("--hash-seed").message());
@@ -210,7 +285,22 @@ void registerReplay(CLI::App& app, int* exit_code) {
   sub->add_option("--hash-seed", args->hash_seed,
                   "Key of the source hash (32 hex digits; default: a fixed key). Which sources "
                   "share a slot set or a sketch line depends on it");
-  sub->add_flag("--json", args->json, "One JSON object with detections and summary");
+  sub->add_option("--port-flood-floor", args->port_flood.floor,
+                  "Attempts/s a port must reach to be flooded")
+      ->capture_default_str();
+  sub->add_option("--port-flood-factor", args->port_flood.factor,
+                  "... and this many times its learned normal rate")
+      ->capture_default_str();
+  sub->add_option("--port-flood-collapse", args->port_flood.collapse,
+                  "... or a completion ratio under this share of its normal one (0: off)")
+      ->capture_default_str();
+  sub->add_option("--port-flood-end-after", args->port_flood_end_after,
+                  "A port flood ends after its test failed this long")
+      ->capture_default_str();
+  sub->add_option("--port-flood-concentration", args->port_flood.concentration,
+                  "Share of a flood its top prefixes must hold to be blocked")
+      ->capture_default_str();
+  sub->add_flag("--json", args->json, "One JSON object with detections, port floods and summary");
   sub->callback([args, exit_code] { *exit_code = run(*args); });
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/address.h"
 #include "core/duration.h"
+#include "core/port_flood_options.h"
 #include "core/result.h"
 
 namespace sg {
@@ -75,6 +76,9 @@ struct AgentConfig {
   // Directory of the agent's state (0700): permanent blocks (re-applied at
   // start), the isolation record, the console credentials and link state.
   std::string state_dir = "/var/lib/syn-guard/agent";
+  // Port floods: floods keyed by target (local address and port), from the
+  // destination-side counters (keys port_flood_*; core/port_flood_options.h).
+  PortFloodOptions port_flood;
 };
 
 // Range and consistency checks (ranges in core/config_checks.h); the error

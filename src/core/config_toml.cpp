@@ -103,6 +103,25 @@ Result<std::vector<T>> readList(const KeyCtx& ctx, const toml::node& n, Parse pa
   return out;
 }
 
+// An integer or a float (ranges: validatePortFloodOptions, after the file).
+Result<double> readNumber(const KeyCtx& ctx, const toml::node& n) {
+  if (const auto* i = n.as_integer()) return static_cast<double>(i->get());
+  if (const auto* f = n.as_floating_point()) return f->get();
+  return wrongType(ctx, n, "a number");
+}
+
+Result<bool> readBool(const KeyCtx& ctx, const toml::node& n) {
+  const auto* b = n.as_boolean();
+  if (b == nullptr) return wrongType(ctx, n, "a boolean");
+  return b->get();
+}
+
+Result<Nanos> readAnyDuration(const KeyCtx& ctx, const toml::node& n) {
+  auto text = readString(ctx, n, "a duration string such as \"5s\"");
+  if (!text.ok()) return text.error();
+  return ctx.check(n, parseDuration(*text));
+}
+
 template <typename Enum, typename Parse>
 Result<Enum> readEnum(const KeyCtx& ctx, const toml::node& n, Parse parse) {
   auto text = readString(ctx, n, "a string");
@@ -187,6 +206,31 @@ const KeySpec kKeys[] = {
   {"state_dir", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.state_dir, readString(k, n, "a string"));
      return k.check(n, limits::checkDirPath(c.state_dir, false)); }},
+  // Port floods (core/port_flood_options.h); ranges checked with the whole config.
+  {"port_flood", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.enabled, readBool(k, n)); return Ok{}; }},
+  {"port_flood_floor", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.floor, readNumber(k, n)); return Ok{}; }},
+  {"port_flood_factor", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.factor, readNumber(k, n)); return Ok{}; }},
+  {"port_flood_collapse", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.collapse, readNumber(k, n)); return Ok{}; }},
+  {"port_flood_window", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.rate_window, readAnyDuration(k, n)); return Ok{}; }},
+  {"port_flood_learn", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.learn_window, readAnyDuration(k, n)); return Ok{}; }},
+  {"port_flood_warmup", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.warmup, readAnyDuration(k, n)); return Ok{}; }},
+  {"port_flood_end_after", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.end_after, readAnyDuration(k, n)); return Ok{}; }},
+  {"port_flood_concentration", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.concentration, readNumber(k, n)); return Ok{}; }},
+  {"port_flood_max_prefixes", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.max_prefixes, readUint(k, n, limits::UintRange{0, 64})); return Ok{}; }},
+  {"port_flood_prefix_blocks", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.prefix_blocks, readBool(k, n)); return Ok{}; }},
+  {"port_flood_max_dsts", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.max_dsts, readUint(k, n, limits::UintRange{64, 65536})); return Ok{}; }},
 };
 // clang-format on
 

@@ -108,6 +108,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   std::unordered_set<sg_addr, KeyHash, KeyEq> sources;
   std::vector<sg_event> events;
   PeakRate rate;
+  PortReplay ports(options.port_flood, options.hash_key, options.cfg.v6_prefix_len, to.allow);
   const uint64_t first = packets.empty() ? 0 : packets.front().timestamp_ns;
   uint64_t now = kReplayStartNs, last_ts = first;
 
@@ -135,6 +136,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
     if (cp.timestamp_ns > last_ts) last_ts = cp.timestamp_ns;
     now = kReplayStartNs + (last_ts - first);
 
+    ports.onPacket(pkt, last_ts - first);
     if (pkt.kind == SG_PKT_MALFORMED) s.malformed++;
     if (pkt.kind == SG_PKT_FRAGMENT) s.fragments++;
     if (pkt.kind == SG_PKT_NON_IP) s.non_ip++;
@@ -166,6 +168,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   s.sketch_gated_attempts = s.counters.c[SG_CNT_SKETCH_GATED];
   s.sketch_gated = s.sketch_gated_attempts > 0;
   s.duration_ns = now - kReplayStartNs;
+  out.port_floods = ports.finish(s.duration_ns);
   if (!out.detections.empty()) s.first_detection_ns = out.detections.front().at_ns;
   return out;
 }

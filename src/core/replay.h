@@ -13,6 +13,8 @@
 
 #include "core/address.h"
 #include "core/pcap.h"
+#include "core/port_flood.h"
+#include "core/replay_ports.h"
 #include "core/result.h"
 #include "core/tracker.h"
 #include "sg_shared.h"
@@ -29,6 +31,9 @@ struct ReplayOptions {
   // kernel draws its own at each load, so a replay reproduces one kernel run
   // only given that run's key; the default is a fixed one.
   sg_hash_key hash_key = kDefaultHashKey;
+  // Port floods (destination side, core/replay_ports.h): what the agent's
+  // detector would have flagged and the response it would have taken.
+  PortFloodOptions port_flood;
 };
 
 // The first packet is replayed at this monotonic time (an epoch start, so
@@ -68,6 +73,7 @@ struct ReplaySummary {
 
 struct ReplayResult {
   std::vector<Detection> detections;
+  std::vector<ReplayPortFlood> port_floods;  // in order of detection
   ReplaySummary summary;
 };
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "sg_dst.h"
 #include "sg_parse.h"
 #include "sg_shared.h"
 
@@ -78,11 +79,19 @@ static_assert(offsetof(sg_cpu_epoch, epoch) == 0 && offsetof(sg_cpu_epoch, event
 static_assert(sizeof(sg_sketch_line) == 64, "one cache line per sketch line");
 
 // The parser's output (not in a map, but compiled by both sides).
-static_assert(sizeof(sg_pkt) == 28, "no padding: 16 + 2 + 2 + 4 + 4 x 1");
+static_assert(sizeof(sg_pkt) == 44, "no padding: 16 + 2 + 2 + 4 + 4 x 1 + 16");
 static_assert(offsetof(sg_pkt, src) == 0 && offsetof(sg_pkt, dst_port) == 16 &&
               offsetof(sg_pkt, src_port) == 18 && offsetof(sg_pkt, tcp_seq) == 20 &&
               offsetof(sg_pkt, tcp_flags) == 24 && offsetof(sg_pkt, family) == 25 &&
-              offsetof(sg_pkt, kind) == 26 && offsetof(sg_pkt, has_src) == 27);
+              offsetof(sg_pkt, kind) == 26 && offsetof(sg_pkt, has_src) == 27 &&
+              offsetof(sg_pkt, dst) == 28);
+
+// Destination-side counters (bpf/sg_dst.h).
+static_assert(sizeof(sg_hh_entry) == 16);
+static_assert(sizeof(sg_dst_bank) == SG_HLL_REGS + 16 * SG_HH_SLOTS + 8);
+static_assert(sizeof(sg_dst) == 64 + 2 * sizeof(sg_dst_bank), "a 64-byte head, two banks");
+static_assert(offsetof(sg_dst, state) == 20 && offsetof(sg_dst, attempts) == 24 &&
+              offsetof(sg_dst, completions) == 32 && offsetof(sg_dst, bank) == 64);
 
 // Every struct both sides share, by its C name, with its C++ size: the BTF
 // test walks this list, so a struct added to sg_shared.h belongs here too.
@@ -108,6 +117,9 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_cpu_epoch", sizeof(sg_cpu_epoch)},
     {"sg_sketch_line", sizeof(sg_sketch_line)},
     {"sg_pkt", sizeof(sg_pkt)},
+    {"sg_hh_entry", sizeof(sg_hh_entry)},
+    {"sg_dst_bank", sizeof(sg_dst_bank)},
+    {"sg_dst", sizeof(sg_dst)},
 };
 
 }  // namespace sg

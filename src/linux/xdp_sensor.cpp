@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -59,6 +60,14 @@ Result<sg_hash_key> randomHashKey() {
   return k;
 }
 
+// The inode of this process's network namespace: the handshake tracepoint
+// counts only sockets of it (0, none found: every namespace).
+uint32_t ownNetnsInode() {
+  struct stat st {};
+  if (stat("/proc/self/ns/net", &st) != 0) return 0;
+  return static_cast<uint32_t>(st.st_ino);
+}
+
 bool sameKey(const sg_lpm_key& a, const sg_lpm_key& b) {
   return a.prefixlen == b.prefixlen && std::memcmp(a.addr.b, b.addr.b, 16) == 0;
 }
@@ -88,6 +97,10 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (options.max_blocks < 16 || options.max_blocks > (1u << 20)) {
     return makeError(Errc::kInvalidArgument, "max_blocks " + std::to_string(options.max_blocks) +
                                                  " is out of range 16..1048576");
+  }
+  if (options.max_dsts < 64 || options.max_dsts > 65536) {
+    return makeError(Errc::kInvalidArgument,
+                     "max_dsts " + std::to_string(options.max_dsts) + " is out of range 64..65536");
   }
   if (options.max_prefix_blocks < 1 || options.max_prefix_blocks > 65536) {
     return makeError(Errc::kInvalidArgument, "max_prefix_blocks " +
@@ -140,6 +153,11 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix4, options.max_prefix_blocks);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix6, options.max_prefix_blocks);
+  uint32_t dsts = SG_DST_WAYS;
+  while (dsts < options.max_dsts) dsts <<= 1;
+  skel->rodata->sg_dst_set_mask = dsts / SG_DST_WAYS - 1;
+  skel->rodata->sg_netns_ino = ownNetnsInode();
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_dsts, dsts);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   if (!options.pin_dir.empty()) SG_TRY(sensor->preparePins(options.pin_dir));
@@ -150,6 +168,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (sensor->pinning()) SG_TRY(sensor->restorePinnedPrefixes());
   if (sensor->pinning()) SG_TRY(sensor->pinHashKey(options.pin_dir));
   SG_TRY(sensor->calibrateClock());
+  SG_TRY(sensor->openDsts());
 
   sensor->events_ = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), &XdpSensor::onRingSample,
                                      sensor.get(), nullptr);
@@ -161,6 +180,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
 
 XdpSensor::~XdpSensor() {
   detachAll();
+  closeDsts();
   if (events_ != nullptr) ring_buffer__free(events_);
   if (skel_ != nullptr) syn_guard__destroy(skel_);
 }

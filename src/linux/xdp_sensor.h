@@ -10,7 +10,8 @@
 // xdp_sensor_blocks.cpp (blocks, sources), xdp_sensor_prefixes.cpp (prefix
 // blocks), xdp_sensor_attach.cpp (links),
 // xdp_sensor_dispatcher.cpp (libxdp's dispatcher),
-// xdp_sensor_clock.cpp (the program's time base).
+// xdp_sensor_clock.cpp (the program's time base), xdp_sensor_dst.cpp (the
+// destination-side counters and the handshake tracepoint).
 //
 // Time: the program's clock is jiffies * ns_per_jiffy (one jiffy resolution),
 // CLOCK_MONOTONIC plus an offset learnt at load. Every time user space writes
@@ -28,6 +29,7 @@
 
 #include "core/address.h"
 #include "core/config.h"
+#include "core/dst_table.h"
 #include "core/result.h"
 #include "sg_shared.h"
 
@@ -35,6 +37,7 @@ struct syn_guard;  // bpftool's skeleton (build/bpf/syn_guard.skel.h)
 struct ring_buffer;
 struct btf;
 struct bpf_object;
+struct bpf_link;
 struct xdp_program;
 
 namespace sg {
@@ -54,6 +57,9 @@ struct SensorOptions {
   // The secret of the program's source hash (sg_addr_hash). Unset: 128 bits
   // from getrandom(), new at each load. Set only to reproduce a run.
   std::optional<sg_hash_key> hash_key;
+  // Entries of sg_dsts, the destination-side table (64..65536, rounded up
+  // to a power of two; 592 B each).
+  uint32_t max_dsts = 1024;
 };
 
 // One block as the kernel holds it.
@@ -155,6 +161,15 @@ class XdpSensor {
   // The program's gate: SG_PREFIX_V4 | SG_PREFIX_V6 for tries that may hold a block.
   uint32_t prefixGate() const;
 
+  // ---- destination-side counters (xdp_sensor_dst.cpp) ----
+  // Flips the program's bank and reads every destination (core/dst_table.h).
+  std::vector<DstSample> harvestDsts();
+  uint32_t dstCapacity() const { return static_cast<uint32_t>(dsts_len_); }
+  // The handshake tracepoint is attached: completions are counted.
+  bool handshakesVisible() const { return handshake_link_ != nullptr; }
+  // Why it is not ("" when it is).
+  const std::string& handshakeNote() const { return handshake_note_; }
+
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.
   const std::vector<std::string>& pinNotes() const { return pin_notes_; }
@@ -185,6 +200,10 @@ class XdpSensor {
  private:
   XdpSensor(SensorOptions options, syn_guard* skel, uint32_t ncpus);
   Result<void> rebuildBlockBits();
+  // After load: maps sg_dsts and attaches the handshake tracepoint (a
+  // failure to attach is a note, not an error: the counts go on without).
+  Result<void> openDsts();
+  void closeDsts();
   Result<void> preparePins(const std::string& dir);
   Result<void> restorePinnedBlocks();
   // Pinned prefix blocks: handed-off ones taken back, the gate set.
@@ -235,6 +254,10 @@ class XdpSensor {
   bool blocks_reused_ = false;
   bool pinning_ = false;  // preparePins set the pin paths
   int consumed_ = 0;
+  sg_dst* dsts_ = nullptr;  // sg_dsts through its mmap
+  size_t dsts_len_ = 0;
+  bpf_link* handshake_link_ = nullptr;
+  std::string handshake_note_;
 
   static int onRingSample(void* ctx, void* data, size_t size);
 };

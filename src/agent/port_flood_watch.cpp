@@ -1,0 +1,164 @@
+#include "agent/port_flood_watch.h"
+
+#include <cmath>
+
+namespace sg::agent {
+
+namespace {
+
+double rounded(double v, double unit) { return std::round(v / unit) * unit; }
+
+nlohmann::json prefixesJson(const std::vector<Prefix>& prefixes) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const Prefix& p : prefixes) a.push_back(p.str());
+  return a;
+}
+
+}  // namespace
+
+Result<std::string> BookPrefixResponder::engage(const PortFlood& flood, const ResponsePlan& plan,
+                                                std::vector<Prefix>* engaged) {
+  if (plan.prefixes.empty()) return std::string("none");
+  const std::string target = formatTarget(flood.dst, flood.dst_port);
+  std::string errors;
+  auto& mine = engaged_[target];
+  for (const Prefix& p : plan.prefixes) {
+    // One that is blocked already (by hand, or by another port's flood) is
+    // left as it is, and left in place at the end.
+    if (book_.hasPrefixBlock(p)) continue;
+    auto r = book_.blockPrefix(p, duration_());
+    if (!r) {
+      errors += (errors.empty() ? "" : "; ") + p.str() + ": " + r.error().message();
+      continue;
+    }
+    mine.push_back(p);
+    engaged->push_back(p);
+  }
+  if (engaged->empty() && !errors.empty()) return makeError(Errc::kUnavailable, errors);
+  if (!errors.empty()) return makeError(Errc::kUnavailable, "partly engaged: " + errors);
+  return std::string("prefix_block");
+}
+
+void BookPrefixResponder::release(const PortFlood& flood) {
+  auto it = engaged_.find(formatTarget(flood.dst, flood.dst_port));
+  if (it == engaged_.end()) return;
+  for (const Prefix& p : it->second) (void)book_.unblockPrefix(p);  // may have expired
+  engaged_.erase(it);
+}
+
+nlohmann::json portFloodJson(const PortFlood& f, bool ended) {
+  Address dst;
+  dst.raw = f.dst;
+  nlohmann::json top = nlohmann::json::array();
+  for (const PrefixShare& p : f.top_prefixes) {
+    top.push_back({{"prefix", p.prefix.str()}, {"share", rounded(p.share, 0.001)}});
+  }
+  nlohmann::json j = {{"dst", dst.str()},
+                      {"dst_port", f.dst_port},
+                      {"reason", f.reason},
+                      {"rate", rounded(f.rate, 1)},
+                      {"normal_rate", rounded(f.normal_rate, 0.1)},
+                      {"distinct_sources", f.distinct_sources},
+                      {"completion_ratio", rounded(f.completion_ratio, 0.001)},
+                      {"top_prefixes", top},
+                      {"response", f.response},
+                      {"response_prefixes", prefixesJson(f.response_prefixes)}};
+  if (ended) {
+    j["duration_ms"] = (f.ended_ns - f.first_ns) / 1'000'000;
+    j["peak_rate"] = rounded(f.peak_rate, 1);
+    j["attempts"] = f.attempts;
+    j["distinct_sources"] = f.total_distinct_sources;  // over the whole flood
+  } else {
+    j["since_first_ms"] = (f.detected_ns - f.first_ns) / 1'000'000;
+  }
+  return j;
+}
+
+PortFloodWatch::PortFloodWatch(const PortFloodOptions& options, bool handshakes_visible,
+                               EventLog& log, PortFloodResponder* responder)
+    : detector_(options, handshakes_visible), log_(log), responder_(responder) {}
+
+void PortFloodWatch::onDetected(PortFlood flood) {
+  counters_.detected++;
+  const ResponsePlan plan = planResponse(flood, detector_.options(), allow_);
+  std::string error;
+  if (responder_ != nullptr) {
+    auto r = responder_->engage(flood, plan, &flood.response_prefixes);
+    if (r) {
+      flood.response = *r;
+    } else {
+      counters_.response_errors++;
+      error = r.error().message();
+      flood.response = flood.response_prefixes.empty() ? "none" : plan.kind();
+    }
+  }
+  if (flood.response != "none") counters_.responses++;
+  nlohmann::json j = portFloodJson(flood, false);
+  j["response_why"] = plan.why;
+  if (!error.empty()) j["response_error"] = error;
+  log_.emit("port_flood_detected", j);
+  engaged_[formatTarget(flood.dst, flood.dst_port)] = flood;
+}
+
+void PortFloodWatch::onEnded(const PortFlood& ended) {
+  counters_.ended++;
+  PortFlood f = ended;
+  auto it = engaged_.find(formatTarget(f.dst, f.dst_port));
+  if (it != engaged_.end()) {
+    f.response = it->second.response;
+    f.response_prefixes = it->second.response_prefixes;
+    engaged_.erase(it);
+  }
+  if (responder_ != nullptr) responder_->release(f);
+  nlohmann::json j = portFloodJson(f, true);
+  j["response_undone"] = f.response != "none";
+  log_.emit("port_flood_ended", j);
+}
+
+void PortFloodWatch::onSamples(uint64_t now_ns, const std::vector<DstSample>& samples) {
+  for (PortFloodEvent& e : detector_.onSamples(now_ns, samples)) {
+    if (e.kind == PortFloodEvent::Kind::kDetected) {
+      onDetected(std::move(e.flood));
+    } else {
+      onEnded(e.flood);
+    }
+  }
+}
+
+nlohmann::json PortFloodWatch::statusJson() const {
+  nlohmann::json floods = nlohmann::json::array();
+  for (PortFlood f : detector_.active()) {
+    auto it = engaged_.find(formatTarget(f.dst, f.dst_port));
+    if (it != engaged_.end()) {
+      f.response = it->second.response;
+      f.response_prefixes = it->second.response_prefixes;
+    }
+    nlohmann::json j = portFloodJson(f, false);
+    j["peak_rate"] = rounded(f.peak_rate, 1);
+    j["attempts"] = f.attempts;
+    floods.push_back(j);
+  }
+  return {{"active", floods},
+          {"detected", counters_.detected},
+          {"ended", counters_.ended},
+          {"enabled", detector_.options().enabled}};
+}
+
+std::string portFloodMetrics(const PortFloodCounters& c, size_t active) {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t v) {
+    out += std::string("# HELP syn_guard_") + name + " " + help + "\n# TYPE syn_guard_" + name +
+           " " + type + "\nsyn_guard_" + name + " " + std::to_string(v) + "\n";
+  };
+  metric("port_floods_detected_total", "counter", "Port floods detected (port_flood_detected)",
+         c.detected);
+  metric("port_floods_ended_total", "counter", "Port floods ended (port_flood_ended)", c.ended);
+  metric("port_flood_responses_total", "counter",
+         "Port floods answered with a response (prefix blocks)", c.responses);
+  metric("port_flood_response_errors_total", "counter",
+         "Port-flood responses that failed to engage, wholly or in part", c.response_errors);
+  metric("port_floods_active", "gauge", "Port floods going on now", active);
+  return out;
+}
+
+}  // namespace sg::agent

@@ -1,0 +1,82 @@
+// PortFloodWatch: the agent's side of port-flood detection. Every harvest
+// of the destination table (SensorPort::harvestDsts, every
+// kDstSampleInterval) goes through a PortFloodDetector (core/port_flood.h);
+// a detected flood is logged (`port_flood_detected`), its response planned
+// (core/port_flood_response.h) and engaged through a PortFloodResponder, and
+// undone when the flood ends (`port_flood_ended`). Shown in `status`,
+// counted in metrics.
+//
+// BookPrefixResponder is the agent's responder: the plan's prefixes become
+// BlockBook prefix blocks for the block duration, lifted when the flood
+// ends (only those it made: a prefix the operator had blocked stays).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "agent/block_book.h"
+#include "agent/event_log.h"
+#include "core/port_flood.h"
+#include "core/port_flood_response.h"
+
+namespace sg::agent {
+
+struct PortFloodCounters {
+  uint64_t detected = 0;         // port_flood_detected events
+  uint64_t ended = 0;            // port_flood_ended events
+  uint64_t responses = 0;        // floods answered by a response other than "none"
+  uint64_t response_errors = 0;  // responses that failed to engage (wholly or in part)
+};
+
+class BookPrefixResponder final : public PortFloodResponder {
+ public:
+  // `duration`: how long a prefix block lasts (the agent's block duration).
+  BookPrefixResponder(BlockBook& book, std::function<Nanos()> duration)
+      : book_(book), duration_(std::move(duration)) {}
+  Result<std::string> engage(const PortFlood& flood, const ResponsePlan& plan,
+                             std::vector<Prefix>* engaged) override;
+  void release(const PortFlood& flood) override;
+
+ private:
+  BlockBook& book_;
+  std::function<Nanos()> duration_;
+  std::map<std::string, std::vector<Prefix>> engaged_;  // target -> prefixes it blocked
+};
+
+class PortFloodWatch {
+ public:
+  // `responder` may be null: floods are reported, nothing is engaged.
+  PortFloodWatch(const PortFloodOptions& options, bool handshakes_visible, EventLog& log,
+                 PortFloodResponder* responder);
+
+  void setOptions(const PortFloodOptions& options) { detector_.setOptions(options); }
+  // The allowlist the plans leave out (the kernel's: configured and implicit).
+  void setAllowlist(std::vector<Prefix> allow) { allow_ = std::move(allow); }
+  void onSamples(uint64_t now_ns, const std::vector<DstSample>& samples);
+
+  nlohmann::json statusJson() const;
+  const PortFloodCounters& counters() const { return counters_; }
+  size_t activeCount() const { return detector_.active().size(); }
+
+ private:
+  void onDetected(PortFlood flood);
+  void onEnded(const PortFlood& flood);
+
+  PortFloodDetector detector_;
+  EventLog& log_;
+  PortFloodResponder* responder_;
+  std::vector<Prefix> allow_;
+  std::map<std::string, PortFlood> engaged_;  // target -> the flood as detected (its response)
+  PortFloodCounters counters_;
+};
+
+// Prometheus text of the watch's counters (appended to the agent's metrics).
+std::string portFloodMetrics(const PortFloodCounters& c, size_t active);
+
+// A flood's event fields (port_flood_detected / port_flood_ended).
+nlohmann::json portFloodJson(const PortFlood& flood, bool ended);
+
+}  // namespace sg::agent

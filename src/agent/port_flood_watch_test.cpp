@@ -1,0 +1,96 @@
+// PortFloodWatch over FakeSensor and a real BlockBook: events, status,
+// metrics, and the prefix-block response engaged and undone.
+#include "agent/port_flood_watch.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "agent/block_book_fixture.h"
+#include "core/tracker.h"
+
+namespace sg::agent {
+namespace {
+
+constexpr uint64_t kTick = 100'000'000;
+
+sg_pkt synTo(uint32_t src_v4) {
+  sg_pkt p{};
+  p.kind = SG_PKT_TCP;
+  p.tcp_flags = SG_TCP_SYN;
+  p.family = 4;
+  p.has_src = 1;
+  p.dst_port = 8080;
+  p.dst = v4(192, 0, 2, 1);
+  for (int i = 0; i < 4; i++) p.src.b[12 + i] = static_cast<uint8_t>(src_v4 >> (24 - 8 * i));
+  p.src.b[10] = p.src.b[11] = 0xff;
+  return p;
+}
+
+struct WatchFixture : Fixture {
+  BlockBook book{sensor, nullptr, log, clock, config, [](uint32_t) { return ""; }};
+  BookPrefixResponder responder{book, [] { return std::chrono::seconds(60); }};
+  PortFloodWatch watch{PortFloodOptions{}, /*handshakes_visible=*/true, log, &responder};
+  DstTable table{64, kDefaultHashKey, 64};
+  std::mt19937 rng{5};
+
+  // `seconds` of `per_sec` SYNs from sources under `mask` of 203.0.113.0.
+  void flood(double seconds, uint32_t per_sec, uint32_t mask) {
+    for (int t = 0; t < static_cast<int>(seconds * 10 + 0.5); t++) {
+      for (uint32_t i = 0; i < per_sec / 10; i++) {
+        table.onAttempt(synTo((0xcb007100u & ~mask) | (rng() & mask)));
+      }
+      clock.advance(kTick);
+      watch.onSamples(clock.nowNs(), table.harvest());
+    }
+  }
+};
+
+TEST(PortFloodWatch, AConcentratedFloodIsLoggedBlockedByPrefixAndUndoneAtItsEnd) {
+  WatchFixture f;
+  f.flood(1, 10000, 0xff);
+  std::string log = f.logText();
+  EXPECT_NE(log.find("\"event\":\"port_flood_detected\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"response\":\"prefix_block\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"dst\":\"192.0.2.1\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"top_prefixes\":[{\"prefix\":\"203.0.113.0/24\""), std::string::npos);
+  ASSERT_EQ(f.sensor.prefix_blocks.size(), 1u);
+  EXPECT_EQ(f.sensor.prefix_blocks[0].prefix.str(), "203.0.113.0/24");
+  EXPECT_EQ(f.watch.counters().detected, 1u);
+  EXPECT_EQ(f.watch.counters().responses, 1u);
+  const nlohmann::json st = f.watch.statusJson();
+  ASSERT_EQ(st["active"].size(), 1u) << st.dump();
+  EXPECT_EQ(st["active"][0]["response"], "prefix_block");
+  EXPECT_NE(portFloodMetrics(f.watch.counters(), f.watch.activeCount())
+                .find("syn_guard_port_floods_active 1"),
+            std::string::npos);
+
+  f.flood(6, 0, 0);  // quiet: the window empties, then end_after
+  log = f.logText();
+  EXPECT_NE(log.find("\"event\":\"port_flood_ended\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"response_undone\":true"), std::string::npos) << log;
+  EXPECT_TRUE(f.sensor.prefix_blocks.empty()) << "the response outlived the flood";
+  EXPECT_EQ(f.watch.counters().ended, 1u);
+  EXPECT_EQ(f.watch.activeCount(), 0u);
+}
+
+TEST(PortFloodWatch, APrefixBlockedBeforeTheFloodIsLeftInPlace) {
+  WatchFixture f;
+  ASSERT_OK(f.book.blockPrefix(*parsePrefix("203.0.113.0/24"), std::nullopt));
+  f.flood(1, 10000, 0xff);
+  f.flood(6, 0, 0);
+  EXPECT_EQ(f.watch.counters().ended, 1u);
+  ASSERT_EQ(f.sensor.prefix_blocks.size(), 1u) << "the operator's block was lifted";
+}
+
+TEST(PortFloodWatch, TheAllowlistComesFirst) {
+  WatchFixture f;
+  f.watch.setAllowlist({*parsePrefix("203.0.113.0/24")});
+  f.flood(1, 10000, 0xff);
+  EXPECT_EQ(f.watch.counters().detected, 1u);
+  EXPECT_TRUE(f.sensor.prefix_blocks.empty());
+  EXPECT_NE(f.logText().find("\"response\":\"none\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sg::agent

@@ -1,0 +1,47 @@
+// What the agent does about a port flood, and the hook where it is done.
+//
+// planResponse() decides (pure); a PortFloodResponder engages the plan when
+// the flood is detected and undoes it when the flood ends. The agent's
+// responder blocks prefixes through its BlockBook (agent/port_flood_watch.h);
+// SYN cookies for the attacked port (issue 8's XDP SYN cookies) plug in as
+// another responder behind the same interface. Replay only plans: it prints
+// the response the agent would have taken.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "core/port_flood.h"
+#include "core/result.h"
+
+namespace sg {
+
+struct ResponsePlan {
+  // Source prefixes to block (the flood's top /24 or /48 prefixes, allowlist
+  // first); empty: no prefix block.
+  std::vector<Prefix> prefixes;
+  // Why: "concentrated: 2 prefixes hold 97% of the attempts", or why not.
+  std::string why;
+  std::string kind() const { return prefixes.empty() ? "none" : "prefix_block"; }
+};
+
+// Blocks the fewest top prefixes (at most max_prefixes) that hold at least
+// `concentration` of the flood's attempts, leaving out prefixes the allowlist
+// covers whole; none when that share is out of reach (a spread, spoofed flood).
+ResponsePlan planResponse(const PortFlood& flood, const PortFloodOptions& options,
+                          const std::vector<Prefix>& allow);
+
+class PortFloodResponder {
+ public:
+  virtual ~PortFloodResponder() = default;
+  // Engages `plan` against `flood`; returns what was engaged, as shown in
+  // the event's `response` ("prefix_block", "none"), with the prefixes that
+  // took effect in `engaged`.
+  virtual Result<std::string> engage(const PortFlood& flood, const ResponsePlan& plan,
+                                     std::vector<Prefix>* engaged) = 0;
+  // Undoes what engage() did for this flood (its target: dst and dst_port).
+  virtual void release(const PortFlood& flood) = 0;
+};
+
+}  // namespace sg
