@@ -91,6 +91,9 @@ std::string ConsoleServiceImpl::metricsText() {
   counter(out, "fanout_sends_total", "Deltas and snapshots sent by fan-outs", c.fanout_sends);
   counter(out, "api_auth_failures_total", "API requests with a refused token", c.auth_failures);
   counter(out, "enroll_failures_total", "Refused enrollments", c.enroll_failures);
+  counter(out, "report_seq_regressions_total",
+          "Reports numbered at or below their link's welcome (the agent went back; dropped)",
+          c.report_seq_regressions);
   const CorrelatorCounters& k = correlator_->counters();
   metric(out, "report_duplicates_total", "counter", "Reports seen before (acked again)",
          k.duplicate_reports);
