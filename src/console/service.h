@@ -177,6 +177,11 @@ class ConsoleService {
   // ---- observability: the console's own counters and gauges in Prometheus
   // text format (the transport's come from net::appendPrometheus).
   virtual std::string metricsText() { return {}; }
+  // More text metricsText() appends (the webhooks' counters), rendered under
+  // the service's lock: it must not call the service. Its owner sets it, and
+  // clears it (empty) before it goes.
+  using MetricsRender = std::function<void(std::string&)>;
+  virtual void setMoreMetrics(MetricsRender render) { (void)render; }
 };
 
 }  // namespace sg::console

@@ -96,6 +96,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   bool agentCertCurrent(const net::PeerInfo& peer) override;
   void tick() override;
   std::string metricsText() override;
+  void setMoreMetrics(MetricsRender render) override;
 
   // ---- the agent link's handler calls these (agent_link.cpp)
   void linkOpened(const std::shared_ptr<net::WsConnection>& conn);
@@ -199,6 +200,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   MsHistogram report_latency_;
   // One fan-out: every link's delta or snapshot queued.
   MsHistogram fanout_time_;
+  MetricsRender more_metrics_;
   bool shared_ = false;  // a feed runs: other consoles share the store
   bool flood_counter_seeded_ = false;
   std::unique_ptr<StoreFeed> feed_;  // last member: its thread stops first
