@@ -3,6 +3,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "files/state_file.h"
 #include "proto/codec.h"
 
@@ -134,6 +136,16 @@ void ConsoleLinkCore::onText(const std::string& text) {
   }
   if (const auto* w = std::get_if<proto::Welcome>(&*parsed)) {
     welcomed_ = true;
+    // The console stored seqs past ours (this agent lost its state
+    // directory, or was restored from an old copy): numbering goes on after
+    // them, or each new report would be taken for one already stored, acked
+    // and dropped. Saved at once, so a restart does not go back either.
+    if (w->last_report_seq > last_seq_) {
+      last_seq_ = w->last_report_seq;
+      seq_reserved_ = std::max(seq_reserved_, last_seq_);
+      ++counters_.seq_jumps;
+      saveSeqs();
+    }
     queue_.onWelcome(w->last_report_seq);
     if (queue_.lastAcked() != saved_acked_) saveSeqs();
     flush();

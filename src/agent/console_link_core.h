@@ -6,7 +6,8 @@
 // heartbeats. Thread-safe: one mutex, never held while waiting.
 //
 //   connected -> hello{name, applied_version, acked_report_seq}
-//   welcome   -> drop the reports the console stored, resend the rest
+//   welcome   -> drop the reports the console stored, resend the rest; new
+//                seqs go on after its last_report_seq when that is past ours
 //   report_ack -> drop that report, send the next (coalesced) one
 //   ping      -> pong          snapshot/delta -> inbox (the agent applies)
 //
@@ -53,6 +54,7 @@ struct LinkCounters {
   uint64_t rejected = 0;  // console messages that did not parse
   uint64_t connects = 0;
   uint64_t reports_sent = 0;
+  uint64_t seq_jumps = 0;  // welcomes whose last_report_seq was past ours: numbering moved on
 };
 
 class ConsoleLinkCore {

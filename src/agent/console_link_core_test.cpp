@@ -133,6 +133,36 @@ TEST_F(ConsoleLinkCoreTest, SeqsKeepIncreasingAcrossRestarts) {
   EXPECT_GT(reports[0].seq, last);  // never a seq the console has seen
 }
 
+// An agent whose state directory was lost starts at seq 1, below what the
+// console stored for it: without moving on, each report would be acked as a
+// duplicate and dropped.
+TEST_F(ConsoleLinkCoreTest, SeqsMovePastTheConsolesAfterALostStateDir) {
+  {
+    auto core = open();  // an empty state dir: a fresh start
+    core->onConnected();
+    core->onText(console(proto::Welcome{1, 500}));
+    core->report(ev("192.0.2.1"));
+    auto reports = transport_.of<proto::Report>();
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].seq, 501u);
+    EXPECT_EQ(core->counters().seq_jumps, 1u);
+    core->onText(console(proto::ReportAck{501}));
+    // Reconnected to a console that says less: no jump back.
+    core->onDisconnected("gone");
+    core->onConnected();
+    core->onText(console(proto::Welcome{2, 3}));
+    core->report(ev("192.0.2.2"));
+    EXPECT_EQ(transport_.of<proto::Report>().back().seq, 502u);
+    EXPECT_EQ(core->counters().seq_jumps, 1u);
+  }
+  transport_.sent.clear();
+  auto core = open();  // restarted: the jump was saved
+  core->onConnected();
+  core->onText(console(proto::Welcome{1, 0}));
+  core->report(ev("192.0.2.3"));
+  EXPECT_GT(transport_.of<proto::Report>().back().seq, 502u);
+}
+
 TEST_F(ConsoleLinkCoreTest, PingIsAnsweredWithTheAgentsClock) {
   auto core = open();
   core->onConnected();

@@ -59,6 +59,11 @@ std::optional<net::HttpResponse> ConsoleServiceImpl::authorizeAgent(
   return net::errorResponse(403, "forbidden", why);
 }
 
+bool ConsoleServiceImpl::agentCertCurrent(const net::PeerInfo& peer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return agentRefusal(peer).empty();
+}
+
 void ConsoleServiceImpl::linkOpened(const std::shared_ptr<net::WsConnection>& conn) {
   std::lock_guard<std::mutex> lock(mu_);
   // Checked again: the endpoint may have been revoked since the upgrade began.
@@ -149,53 +154,103 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
   ++counters_.messages_in;
   Link& link = it->second;
   link.last_in_ns = clock_.nowNs();
-  if (const auto* report = std::get_if<proto::Report>(&*parsed)) prepareFloods(*report);
+  // Only a report the session will correlate (after the hello, a seq not
+  // seen before) costs store work: a report before the hello or a replay
+  // costs nothing.
+  if (const auto* report = std::get_if<proto::Report>(&*parsed);
+      report != nullptr && link.session->active() &&
+      !correlator_->seenReport(link.session->endpoint(), report->seq)) {
+    prepareFloods(*report);
+  }
   auto out = link.session->onMessage(*parsed);
   if (!out) {
     ++counters_.protocol_errors;
     dropLink(it);
     return;
   }
-  onAgentMessage(link, *parsed, *out);
+  if (!onAgentMessage(link, *parsed, *out)) return;  // closed: its credential went stale
   for (const auto& m : *out) send(link, m);
+}
+
+void ConsoleServiceImpl::noteSeqRegression(Link& link, uint64_t seq) {
+  ++counters_.report_seq_regressions;
+  if (link.seq_regression_audited) return;
+  link.seq_regression_audited = true;  // once per link: the log is not flooded
+  const std::string& name = link.session->endpoint();
+  (void)auditLocked("agent:" + name, "report_seq_regression", name,
+                    "report seq " + std::to_string(seq) + " at or below the " +
+                        std::to_string(link.welcomed_seq) +
+                        " stored: the agent numbers its reports again from below (lost state "
+                        "directory?); such reports are dropped");
+}
+
+Result<bool> ConsoleServiceImpl::storeLinkState(const std::string& name,
+                                                const std::string& credential) {
+  auto rec = records_.find(name);
+  if (rec == records_.end()) return false;
+  const EndpointRecord& r = rec->second;
+  return store_->updateEndpointLink(
+      name, credential,
+      EndpointLinkState{r.applied_version, r.last_report_seq, r.last_heartbeat_ms});
+}
+
+void ConsoleServiceImpl::refuseStaleLink(const std::string& name, const std::string& credential) {
+  ++counters_.agents_refused;
+  if (auto r = store_->getEndpoint(name)) reloadEndpoint(*r);  // a revoked one's link goes here
+  if (auto l = link_of_.find(name); l != link_of_.end()) {
+    auto it = links_.find(l->second);
+    if (it != links_.end() && it->second.conn->peer().cert_sha256 == credential) dropLink(it);
+  }
 }
 
 // Bookkeeping after the session took a message: what must be stored before
 // the replies go out, and what the views show.
-void ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& message,
+bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& message,
                                         std::vector<proto::ConsoleMessage>& out) {
-  const std::string& name = link.session->endpoint();
+  const std::string name = link.session->endpoint();
+  const std::string credential = link.conn->peer().cert_sha256;
   EndpointRecord& rec = records_[name];
-  if (std::holds_alternative<proto::Report>(message)) {
+  if (const auto* report = std::get_if<proto::Report>(&message)) {
+    if (report->seq <= link.welcomed_seq) noteSeqRegression(link, report->seq);
     const ReportOutcome& outcome = link.session->lastReport();
-    if (outcome.duplicate) return;  // stored before: ack again
+    if (outcome.duplicate) return true;  // stored before: ack again
     const TimeBase base = timeBase();
     bool stored = true;
     for (uint64_t id : outcome.changed) stored = stored && saveFlood(id, base).ok();
     rec.last_report_seq = correlator_->contiguousSeq(name);
-    stored = stored && store_->putEndpoint(rec).ok();
-    if (stored) {
+    Result<bool> linked = false;
+    if (stored) linked = storeLinkState(name, credential);
+    if (stored && linked.ok() && !*linked) {
+      refuseStaleLink(name, credential);  // no ack: the agent may not report as this endpoint
+      return false;
+    }
+    if (stored && linked.ok()) {
       dirty_.erase(name);
       ++counters_.reports;
       recordLatency(link, std::get<proto::Report>(message));
-      return;
+      return true;
     }
     // Not stored: no ack, so the agent keeps the report and sends it again.
     ++counters_.store_errors;
     std::erase_if(out, [](const proto::ConsoleMessage& m) {
       return std::holds_alternative<proto::ReportAck>(m);
     });
+  } else if (std::holds_alternative<proto::Hello>(message)) {
+    for (const auto& m : out) {
+      if (const auto* w = std::get_if<proto::Welcome>(&m)) link.welcomed_seq = w->last_report_seq;
+    }
   } else if (std::holds_alternative<proto::Ack>(message) ||
              std::holds_alternative<proto::Nack>(message)) {
     if (const EndpointState* ep = desired_->endpoint(name)) {
       rec.applied_version = ep->acked_version;
-      dirty_.insert(name);
+      dirty_[name] = credential;
     }
   } else if (const auto* hb = std::get_if<proto::Heartbeat>(&message)) {
     rec.last_heartbeat_ms = wall_();
     liveness_[name].active_blocks = hb->active_blocks;
-    dirty_.insert(name);
+    dirty_[name] = credential;
   }
+  return true;
 }
 
 }  // namespace sg::console

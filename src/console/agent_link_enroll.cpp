@@ -110,6 +110,9 @@ net::WsRoute agentRoute(ConsoleService& service) {
   route.path = "/v1/agent";
   route.require_client_cert = true;
   route.authorize = [&service](const net::HttpRequest& req) { return service.authorizeAgent(req); };
+  route.own_rate_budget = [&service](const net::PeerInfo& peer) {
+    return service.agentCertCurrent(peer);
+  };
   route.handler = service.agentLink();
   return route;
 }

@@ -86,6 +86,7 @@ class ConsoleLoopbackTest : public ::testing::Test {
     o.host = "127.0.0.1";
     o.port = port;
     o.tls = net::TlsServerConfig{pki_.server_pem, pki_.server_key_pem, pki_.ca_pem};
+    o.limits.rate = rate_;
     net::Router router;
     addEnrollRoute(router, *svc_);
     auto server = net::Server::start(io_.ioc(), o, std::move(router), agentRoute(*svc_), clock_);
@@ -155,6 +156,7 @@ class ConsoleLoopbackTest : public ::testing::Test {
   std::shared_ptr<TestAgent> agent_ = std::make_shared<TestAgent>();
   std::unique_ptr<net::WsClient> client_;
   Actor admin_{"root", Role::kAdmin};
+  net::RateLimit rate_;  // set before startConsole()
 };
 
 proto::Event detection(const char* source) {
@@ -263,6 +265,28 @@ TEST_F(ConsoleLoopbackTest, ARevokedAgentIsCutOffAndRefused) {
   // It keeps trying; every upgrade is refused (403), none reaches a session.
   ASSERT_TRUE(waitFor([&] { return server_->counters().get(net::NetCounter::kWsRefused) >= 2; }));
   EXPECT_EQ(agent_->count<proto::Welcome>(), 1u);
+}
+
+// Only an endpoint's current certificate has a request budget of its own; a
+// revoked one is counted against its address like a client without one.
+TEST_F(ConsoleLoopbackTest, OnlyACurrentCertificateHasARateBudgetOfItsOwn) {
+  auto revoked = enroll("web-1");
+  auto current = enroll("web-2");
+  ASSERT_OK(svc_->revokeEndpoint(admin_, "web-1"));
+  stopConsole();
+  rate_ = net::RateLimit{0.001, 3, 64};
+  startConsole(0);
+  auto request = [&](const net::TlsClientConfig* tls) {
+    net::HttpsTarget t = target(pki_.ca_pin);
+    if (tls != nullptr) t.tls = *tls;
+    auto r = net::httpsRequest(t, "GET", "/v1/nothing");
+    EXPECT_OK(r);
+    return r ? r->status : 0;
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(request(&revoked), 404) << i;
+  EXPECT_EQ(request(nullptr), 429);  // the revoked certificate spent the address's budget
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(request(&current), 404) << i;
+  EXPECT_EQ(request(&current), 429);  // its own budget, spent
 }
 
 }  // namespace

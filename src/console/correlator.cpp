@@ -210,6 +210,11 @@ void Correlator::restoreSeq(const std::string& endpoint, uint64_t contiguous_seq
   seqs_[endpoint].restore(contiguous_seq);
 }
 
+bool Correlator::seenReport(const std::string& endpoint, uint64_t seq) const {
+  auto it = seqs_.find(endpoint);
+  return it == seqs_.end() ? seq == 0 : it->second.seen(seq);
+}
+
 uint64_t Correlator::contiguousSeq(const std::string& endpoint) const {
   auto it = seqs_.find(endpoint);
   return it == seqs_.end() ? 0 : it->second.contiguous();

@@ -92,6 +92,8 @@ class Correlator {
   void restoreSeq(const std::string& endpoint, uint64_t contiguous_seq);
   // Highest seq such that every report up to it was received (for welcome).
   uint64_t contiguousSeq(const std::string& endpoint) const;
+  // True when onReport would drop a report of `seq` from `endpoint` as a duplicate.
+  bool seenReport(const std::string& endpoint, uint64_t seq) const;
 
   const CorrelatorCounters& counters() const { return counters_; }
 

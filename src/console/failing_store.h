@@ -30,6 +30,25 @@ class FailingStore final : public Store {
   Result<EnrollmentTokenRecord> consumeEnrollmentToken(const std::string& h, int64_t now) override {
     return inner_->consumeEnrollmentToken(h, now);
   }
+  Result<EndpointRecord> enrollEndpoint(const std::string& h, int64_t now,
+                                        EndpointRecord e) override {
+    if (fails("enrollEndpoint")) return injected();
+    return inner_->enrollEndpoint(h, now, std::move(e));
+  }
+  Result<bool> updateEndpointLink(const std::string& n, const std::string& c,
+                                  const EndpointLinkState& l) override {
+    if (fails("updateEndpointLink")) return injected();
+    return inner_->updateEndpointLink(n, c, l);
+  }
+  Result<bool> setEndpointIsolation(const std::string& n, bool isolated,
+                                    const std::vector<std::string>& peers) override {
+    if (fails("setEndpointIsolation")) return injected();
+    return inner_->setEndpointIsolation(n, isolated, peers);
+  }
+  Result<bool> revokeEndpoint(const std::string& n) override {
+    if (fails("revokeEndpoint")) return injected();
+    return inner_->revokeEndpoint(n);
+  }
   Result<void> putApiToken(const ApiTokenRecord& t) override { return inner_->putApiToken(t); }
   Result<ApiTokenRecord> findApiToken(const std::string& h) override {
     return inner_->findApiToken(h);

@@ -193,6 +193,75 @@ Result<EnrollmentTokenRecord> PgStore::consumeEnrollmentToken(const std::string&
   return std::move(*found);
 }
 
+Result<EndpointRecord> PgStore::enrollEndpoint(const std::string& hash, int64_t now_ms,
+                                               EndpointRecord e) {
+  std::lock_guard lock(mu_);
+  // Announced as the endpoint's change: the other consoles load it.
+  auto done = writeWith({ck::kEndpoint, e.name, "put"}, [&]() -> Result<void> {
+    SG_READ(used, conn_->exec(std::string("UPDATE enrollment_tokens SET used = true"
+                                          " WHERE token_hash = $1 AND NOT used AND"
+                                          " expires_at_ms > $2 RETURNING ") +
+                                  kEnrollmentColumns,
+                              {hash, pgInt(now_ms)}));
+    if (used->rows() != 1) {
+      SG_READ(why, conn_->exec("SELECT used FROM enrollment_tokens WHERE token_hash = $1", {hash}));
+      if (why->rows() == 0) return makeError(Errc::kNotFound, "unknown enrollment token");
+      if (why->boolean(0, 0)) {
+        return makeError(Errc::kPermissionDenied, "enrollment token already used");
+      }
+      return makeError(Errc::kPermissionDenied, "enrollment token expired");
+    }
+    e.labels = enrollmentRow(*used, 0).labels;
+    // The name is free, or its endpoint revoked; else no row comes back and
+    // the transaction (the token too) rolls back. A second console enrolling
+    // the same name at once waits for this row, then finds it taken.
+    static const std::string kSql = upsert("endpoints", kEndpointColumns, "name", 10) +
+                                    " WHERE endpoints.revoked RETURNING name";
+    SG_READ(put, conn_->exec(kSql, {e.name, labelsText(e.labels), e.credential_hash,
+                                    pgInt(e.enrolled_at_ms), pgBool(e.revoked), pgBool(e.isolated),
+                                    stringsText(e.allowed_peers), u64(e.applied_version),
+                                    u64(e.last_report_seq), pgInt(e.last_heartbeat_ms)}));
+    if (put->rows() != 1) {
+      return makeError(Errc::kAlreadyExists,
+                       "endpoint '" + e.name + "' is enrolled (revoke it first to re-enroll)");
+    }
+    return Ok{};
+  });
+  if (!done.ok()) return done.error();
+  return e;
+}
+
+Result<bool> PgStore::updateEndpointLink(const std::string& name,
+                                         const std::string& credential_hash,
+                                         const EndpointLinkState& l) {
+  std::lock_guard lock(mu_);
+  SG_READ(r, write({ck::kEndpoint, name, "put"},
+                   {{"UPDATE endpoints SET applied_version = $3, last_report_seq ="
+                     " GREATEST(last_report_seq, $4), last_heartbeat_ms ="
+                     " GREATEST(last_heartbeat_ms, $5) WHERE name = $1 AND"
+                     " credential_hash = $2 AND NOT revoked",
+                     {name, credential_hash, u64(l.applied_version), u64(l.last_report_seq),
+                      pgInt(l.last_heartbeat_ms)}}}));
+  return r->front().affected() > 0;
+}
+
+Result<bool> PgStore::setEndpointIsolation(const std::string& name, bool isolated,
+                                           const std::vector<std::string>& peers) {
+  std::lock_guard lock(mu_);
+  SG_READ(r, write({ck::kEndpoint, name, "put"},
+                   {{"UPDATE endpoints SET isolated = $2, allowed_peers = $3"
+                     " WHERE name = $1 AND NOT revoked",
+                     {name, pgBool(isolated), stringsText(peers)}}}));
+  return r->front().affected() > 0;
+}
+
+Result<bool> PgStore::revokeEndpoint(const std::string& name) {
+  std::lock_guard lock(mu_);
+  SG_READ(r, write({ck::kEndpoint, name, "put"},
+                   {{"UPDATE endpoints SET revoked = true WHERE name = $1", {name}}}));
+  return r->front().affected() > 0;
+}
+
 Result<void> PgStore::putApiToken(const ApiTokenRecord& t) {
   std::lock_guard lock(mu_);
   static const std::string kSql = upsert("api_tokens", kApiTokenColumns, "token_hash", 5);

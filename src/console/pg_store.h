@@ -37,6 +37,13 @@ class PgStore final : public Store {
   Result<void> putEnrollmentToken(const EnrollmentTokenRecord& token) override;
   Result<EnrollmentTokenRecord> consumeEnrollmentToken(const std::string& token_hash,
                                                        int64_t now_ms) override;
+  Result<EndpointRecord> enrollEndpoint(const std::string& token_hash, int64_t now_ms,
+                                        EndpointRecord endpoint) override;
+  Result<bool> updateEndpointLink(const std::string& name, const std::string& credential_hash,
+                                  const EndpointLinkState& state) override;
+  Result<bool> setEndpointIsolation(const std::string& name, bool isolated,
+                                    const std::vector<std::string>& allowed_peers) override;
+  Result<bool> revokeEndpoint(const std::string& name) override;
   Result<void> putApiToken(const ApiTokenRecord& token) override;
   Result<ApiTokenRecord> findApiToken(const std::string& token_hash) override;
   Result<void> putFlood(const FloodRecord& flood) override;

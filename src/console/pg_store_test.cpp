@@ -143,6 +143,43 @@ TEST_F(PgTwoStores, AnEnrollmentTokenConsumedByBothAtOnceWorksOnce) {
   EXPECT_EQ(other.load(), 0);
 }
 
+// One name enrolled through both consoles at the same moment, each with a
+// token of its own: one wins, the other is refused and keeps its token.
+TEST_F(PgTwoStores, OneNameEnrolledByBothAtOnceHasOneOwner) {
+  constexpr int kNames = 20;
+  for (int i = 0; i < kNames; ++i) {
+    ASSERT_OK(a_->putEnrollmentToken({"a" + std::to_string(i), {}, 5000, false}));
+    ASSERT_OK(a_->putEnrollmentToken({"b" + std::to_string(i), {}, 5000, false}));
+  }
+  std::barrier sync(2);
+  std::atomic<int> won{0}, taken{0}, other{0};
+  auto enroll = [&](PgStore& store, const std::string& who) {
+    for (int i = 0; i < kNames; ++i) {
+      EndpointRecord e;
+      e.name = "ep-" + std::to_string(i);
+      e.credential_hash = who;
+      sync.arrive_and_wait();
+      auto r = store.enrollEndpoint(who + std::to_string(i), 1000, e);
+      if (r.ok()) {
+        ++won;
+      } else if (r.error().code() == Errc::kAlreadyExists) {
+        ++taken;
+        // The loser's token is still unused.
+        EXPECT_OK(store.consumeEnrollmentToken(who + std::to_string(i), 1000));
+      } else {
+        ++other;
+      }
+    }
+  };
+  std::thread ta(enroll, std::ref(*a_), "a");
+  std::thread tb(enroll, std::ref(*b_), "b");
+  ta.join();
+  tb.join();
+  EXPECT_EQ(won.load(), kNames);
+  EXPECT_EQ(taken.load(), kNames);
+  EXPECT_EQ(other.load(), 0);
+}
+
 // Ids a write assigns are taken under the version lock, so they rise in
 // commit order: a reader paging the audit log by id while both consoles
 // append (as `ctl audit` or a watch would) never skips an entry.

@@ -162,6 +162,13 @@ class ConsoleService {
   // (a revoked or unknown endpoint: 403).
   virtual std::shared_ptr<net::WsHandler> agentLink() = 0;
   virtual std::optional<net::HttpResponse> authorizeAgent(const net::HttpRequest& request) = 0;
+  // Whether a verified client certificate is an endpoint's current, unrevoked
+  // credential: only such a certificate has a request budget of its own (the
+  // rate limiter counts the others against their address).
+  virtual bool agentCertCurrent(const net::PeerInfo& peer) {
+    (void)peer;
+    return false;
+  }
 
   // ---- time: expire blocks, end quiet floods, ping links, mark silent
   // endpoints offline. The caller runs it every ~second.
@@ -170,6 +177,11 @@ class ConsoleService {
   // ---- observability: the console's own counters and gauges in Prometheus
   // text format (the transport's come from net::appendPrometheus).
   virtual std::string metricsText() { return {}; }
+  // More text metricsText() appends (the webhooks' counters), rendered under
+  // the service's lock: it must not call the service. Its owner sets it, and
+  // clears it (empty) before it goes.
+  using MetricsRender = std::function<void(std::string&)>;
+  virtual void setMoreMetrics(MetricsRender render) { (void)render; }
 };
 
 }  // namespace sg::console

@@ -66,6 +66,11 @@ Result<uint64_t> ConsoleServiceImpl::unblock(const Actor& who, const Prefix& sou
   return *v;
 }
 
+Error ConsoleServiceImpl::goneElsewhere(const std::string& endpoint) {
+  if (auto r = store_->getEndpoint(endpoint)) reloadEndpoint(*r);
+  return makeError(Errc::kNotFound, "no endpoint '" + endpoint + "' (revoked)");
+}
+
 Result<uint64_t> ConsoleServiceImpl::isolate(const Actor& who, const std::string& endpoint,
                                              const std::string& reason) {
   SG_TRY(requireRole(who, Role::kOperator, "isolate"));
@@ -80,7 +85,8 @@ Result<uint64_t> ConsoleServiceImpl::isolate(const Actor& who, const std::string
     rec->second.isolated = true;
     rec->second.allowed_peers.clear();
     SG_TRY(saveVersion());
-    SG_TRY(store_->putEndpoint(rec->second));
+    SG_READ(found, store_->setEndpointIsolation(endpoint, true, {}));
+    if (!*found) return goneElsewhere(endpoint);
   }
   SG_TRY(auditLocked(who.name, "isolate", endpoint, reason));
   fanOut();
@@ -100,7 +106,8 @@ Result<uint64_t> ConsoleServiceImpl::release(const Actor& who, const std::string
     rec->second.isolated = false;
     rec->second.allowed_peers.clear();
     SG_TRY(saveVersion());
-    SG_TRY(store_->putEndpoint(rec->second));
+    SG_READ(found, store_->setEndpointIsolation(endpoint, false, {}));
+    if (!*found) return goneElsewhere(endpoint);
   }
   SG_TRY(auditLocked(who.name, "release", endpoint, ""));
   fanOut();
@@ -197,7 +204,7 @@ Result<void> ConsoleServiceImpl::revokeEndpoint(const Actor& who, const std::str
   if (rec == records_.end()) return makeError(Errc::kNotFound, "no endpoint '" + endpoint + "'");
   if (!rec->second.revoked) {
     rec->second.revoked = true;
-    SG_TRY(store_->putEndpoint(rec->second));
+    SG_READ(found, store_->revokeEndpoint(endpoint));
     dirty_.erase(endpoint);
     updateFleetSize();
   }

@@ -16,6 +16,20 @@ namespace {
 
 Error unauthenticated(const std::string& why) { return makeError(Errc::kUnauthenticated, why); }
 
+// Why the CSR's key may not be an agent's ("" when it may): an EC key on
+// P-256 (what agents make) or P-384.
+std::string csrKeyProblem(const pki::X509Req& csr) {
+  EVP_PKEY* pub = X509_REQ_get0_pubkey(csr.get());
+  if (pub == nullptr) return "no public key";
+  if (EVP_PKEY_is_a(pub, "EC") != 1) return "the key must be EC P-256 or P-384";
+  char group[64] = {};
+  size_t len = 0;
+  if (EVP_PKEY_get_group_name(pub, group, sizeof group, &len) != 1) return "unknown EC curve";
+  const std::string g(group, len);
+  if (g != "prime256v1" && g != "secp384r1") return "the key must be EC P-256 or P-384";
+  return "";
+}
+
 // SHA-256 of the certificate's DER, hex: what the TLS layer reports as
 // PeerInfo::cert_sha256 for the same certificate.
 Result<std::string> certSha256(X509* cert) {
@@ -95,34 +109,37 @@ Result<EnrollResult> ConsoleServiceImpl::enroll(const std::string& token_text,
   if (!token) return fail(unauthenticated(token.error().message()));
   if (token->kind != pki::TokenKind::kEnrollment)
     return fail(unauthenticated("not an enrollment token"));
-  // The CSR is checked before the token is spent, so a bad one can be retried.
+  // The CSR (format, key, signature) is checked and the certificate made
+  // before the token is spent, so a bad CSR leaves the token usable.
   auto csr = pki::csrFromPem(csr_pem);
   if (!csr) return fail(makeError(Errc::kInvalidArgument, "csr: " + csr.error().message()));
-
-  std::lock_guard<std::mutex> lock(mu_);
-  auto existing = records_.find(name);
-  if (existing != records_.end() && !existing->second.revoked) {
-    return fail(makeError(Errc::kAlreadyExists,
-                          "endpoint '" + name + "' is enrolled (revoke it first to re-enroll)"));
+  if (auto why = csrKeyProblem(*csr); !why.empty()) {
+    return fail(makeError(Errc::kInvalidArgument, "csr: " + why));
   }
-  const int64_t now_ms = wall_();
-  auto consumed = store_->consumeEnrollmentToken(pki::secretHash(token->secret), now_ms);
-  if (!consumed) {
-    if (consumed.error().code() == Errc::kNotFound) {
-      return fail(unauthenticated("unknown enrollment token"));
-    }
-    return fail(consumed.error());  // kPermissionDenied: used or expired
-  }
-  SG_READ(cert, pki::signCsr(ca_cert_, ca_key_, *csr, name));
+  auto cert = pki::signCsr(ca_cert_, ca_key_, *csr, name);
+  if (!cert) return fail(makeError(Errc::kInvalidArgument, "csr: " + cert.error().message()));
   SG_READ(pem, pki::certToPem(cert->get()));
   SG_READ(hash, certSha256(cert->get()));
 
-  EndpointRecord r;
-  r.name = name;
-  r.labels = consumed->labels;
-  r.credential_hash = *hash;
-  r.enrolled_at_ms = now_ms;
-  SG_TRY(store_->putEndpoint(r));
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now_ms = wall_();
+  EndpointRecord fresh;
+  fresh.name = name;
+  fresh.credential_hash = *hash;
+  fresh.enrolled_at_ms = now_ms;
+  // One transaction decides, whatever this console's records say (another
+  // console may have enrolled or revoked the name): the token is spent and
+  // the endpoint written only when the name is free or revoked.
+  auto stored = store_->enrollEndpoint(pki::secretHash(token->secret), now_ms, std::move(fresh));
+  if (!stored) {
+    if (stored.error().code() == Errc::kNotFound) {
+      return fail(unauthenticated("unknown enrollment token"));
+    }
+    return fail(stored.error());  // kPermissionDenied: used or expired; kAlreadyExists
+  }
+  const EndpointRecord& r = *stored;
+  // An older link of that name (a revoked credential) goes.
+  if (auto l = link_of_.find(name); l != link_of_.end()) dropLink(links_.find(l->second));
   records_[name] = r;
   dirty_.erase(name);
   // A fresh agent numbers its reports from 1 again.

@@ -37,6 +37,9 @@ struct ServiceCounters {
   std::atomic<uint64_t> fanout_sends{0};     // deltas/snapshots sent by them
   std::atomic<uint64_t> auth_failures{0};    // API tokens refused
   std::atomic<uint64_t> enroll_failures{0};  // enrollments refused
+  // Reports numbered at or below their link's welcome.last_report_seq: the
+  // agent went back (lost its state, or ignores the welcome); acked, dropped.
+  std::atomic<uint64_t> report_seq_regressions{0};
 };
 
 // A Prometheus histogram of durations in milliseconds (guarded by the
@@ -90,8 +93,10 @@ class ConsoleServiceImpl final : public ConsoleService {
                               const std::string& name) override;
   std::shared_ptr<net::WsHandler> agentLink() override;
   std::optional<net::HttpResponse> authorizeAgent(const net::HttpRequest& request) override;
+  bool agentCertCurrent(const net::PeerInfo& peer) override;
   void tick() override;
   std::string metricsText() override;
+  void setMoreMetrics(MetricsRender render) override;
 
   // ---- the agent link's handler calls these (agent_link.cpp)
   void linkOpened(const std::shared_ptr<net::WsConnection>& conn);
@@ -113,6 +118,8 @@ class ConsoleServiceImpl final : public ConsoleService {
     std::unique_ptr<Session> session;
     uint64_t last_in_ns = 0;    // console clock: last message from the agent
     uint64_t last_ping_ns = 0;  // console clock: last ping sent
+    uint64_t welcomed_seq = 0;  // last_report_seq of its welcome
+    bool seq_regression_audited = false;
   };
   // What an endpoint reported in its last heartbeat (kept while offline too).
   struct Liveness {
@@ -140,8 +147,21 @@ class ConsoleServiceImpl final : public ConsoleService {
   std::string agentRefusal(const net::PeerInfo& peer) const;
   // After the records change: the fleet the CRITICAL fraction is taken of.
   void updateFleetSize();
-  void onAgentMessage(Link& link, const proto::AgentMessage& message,
+  // A report at or below its link's welcome seq: counted, audited once per link.
+  void noteSeqRegression(Link& link, uint64_t seq);
+  // False when it closed the link (its credential went stale in the store).
+  bool onAgentMessage(Link& link, const proto::AgentMessage& message,
                       std::vector<proto::ConsoleMessage>& out);
+  // Writes the link columns of `name` (never its revoke or isolation) for
+  // the link holding `credential`; false when the store no longer has that
+  // as the endpoint's current credential (revoked, or enrolled again).
+  Result<bool> storeLinkState(const std::string& name, const std::string& credential);
+  // After storeLinkState returned false: the record is read back and the
+  // link of `name` holding `credential` closed (counted as refused).
+  void refuseStaleLink(const std::string& name, const std::string& credential);
+  // An operator action found `endpoint` revoked in the store (by another
+  // console): its record is read back; the error to return.
+  Error goneElsewhere(const std::string& endpoint);
   void recordLatency(const Link& link, const proto::Report& report);
   void flushDirty();
   void pingAndReap();
@@ -168,9 +188,11 @@ class ConsoleServiceImpl final : public ConsoleService {
   std::map<std::string, EndpointRecord> records_;  // every endpoint ever enrolled
   std::map<std::string, int64_t> block_added_ms_;  // by prefix text
   std::map<std::string, Liveness> liveness_;       // by endpoint
-  std::set<std::string> dirty_;                    // records not yet written back
-  std::map<uint64_t, Link> links_;                 // by connection id
-  std::map<std::string, uint64_t> link_of_;        // endpoint -> connection id
+  // Link state not yet written back: endpoint -> the credential of the link
+  // that changed it (written only while that is still the current one).
+  std::map<std::string, std::string> dirty_;
+  std::map<uint64_t, Link> links_;           // by connection id
+  std::map<std::string, uint64_t> link_of_;  // endpoint -> connection id
   std::shared_ptr<net::WsHandler> handler_;
   IncidentHook incident_hook_;  // set before serving, then only read
   ServiceCounters counters_;
@@ -178,6 +200,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   MsHistogram report_latency_;
   // One fan-out: every link's delta or snapshot queued.
   MsHistogram fanout_time_;
+  MetricsRender more_metrics_;
   bool shared_ = false;  // a feed runs: other consoles share the store
   bool flood_counter_seeded_ = false;
   std::unique_ptr<StoreFeed> feed_;  // last member: its thread stops first

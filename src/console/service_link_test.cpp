@@ -200,5 +200,15 @@ TEST_F(ServiceLinkTest, MetricsCountLinksReportLatencyAndFanOuts) {
   EXPECT_NE(m.find("syn_guard_console_fanout_sends_total 1\n"), std::string::npos);
 }
 
+TEST_F(ServiceLinkTest, MetricsShowTheLinksSendQueues) {
+  auto a = connect(enrollAgent("web-1"));
+  auto b = connect(enrollAgent("web-2"));
+  a->pending = 3;
+  b->pending = 5;
+  const std::string m = svc_->metricsText();
+  EXPECT_NE(m.find("syn_guard_console_agent_send_queue_max 5\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("syn_guard_console_agent_send_queue_messages 8\n"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace sg::console

@@ -1,5 +1,6 @@
 // The console's own metrics in Prometheus text format (the transport's
 // counters come from net::appendPrometheus beside them).
+#include <algorithm>
 #include <cstdio>
 
 #include "console/service_impl.h"
@@ -74,6 +75,17 @@ std::string ConsoleServiceImpl::metricsText() {
   metric(out, "desired_version", "gauge", "Desired-state version", desired_->version());
   metric(out, "store_dirty_endpoints", "gauge", "Endpoint records waiting to be written back",
          dirty_.size());
+  size_t queue_max = 0;
+  size_t queue_sum = 0;
+  for (const auto& [id, link] : links_) {
+    const size_t n = link.conn->pendingSends();
+    queue_max = std::max(queue_max, n);
+    queue_sum += n;
+  }
+  metric(out, "agent_send_queue_max", "gauge",
+         "Largest number of messages queued to one agent link, not yet written", queue_max);
+  metric(out, "agent_send_queue_messages", "gauge",
+         "Messages queued to all agent links, not yet written", queue_sum);
   const ServiceCounters& c = counters_;
   counter(out, "agent_messages_in_total", "Agent messages parsed", c.messages_in);
   counter(out, "agent_messages_out_total", "Console messages queued to agents", c.messages_out);
@@ -91,6 +103,9 @@ std::string ConsoleServiceImpl::metricsText() {
   counter(out, "fanout_sends_total", "Deltas and snapshots sent by fan-outs", c.fanout_sends);
   counter(out, "api_auth_failures_total", "API requests with a refused token", c.auth_failures);
   counter(out, "enroll_failures_total", "Refused enrollments", c.enroll_failures);
+  counter(out, "report_seq_regressions_total",
+          "Reports numbered at or below their link's welcome (the agent went back; dropped)",
+          c.report_seq_regressions);
   const CorrelatorCounters& k = correlator_->counters();
   metric(out, "report_duplicates_total", "counter", "Reports seen before (acked again)",
          k.duplicate_reports);
@@ -104,7 +119,13 @@ std::string ConsoleServiceImpl::metricsText() {
   report_latency_.render(out, "report_latency_seconds",
                          "From an agent's detection to its report stored (clock offset measured)");
   fanout_time_.render(out, "fanout_seconds", "Time to queue one change to every link");
+  if (more_metrics_) more_metrics_(out);
   return out;
+}
+
+void ConsoleServiceImpl::setMoreMetrics(MetricsRender render) {
+  std::lock_guard<std::mutex> lock(mu_);
+  more_metrics_ = std::move(render);
 }
 
 }  // namespace sg::console

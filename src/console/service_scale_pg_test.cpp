@@ -254,5 +254,28 @@ TEST_F(ScaleOutTest, AfterALostFeedConnectionEverythingIsReadAgain) {
   }));
 }
 
+// Flood claims are store writes: only a report the session will correlate
+// may cost them, not one before the hello nor a replayed seq.
+TEST_F(ScaleOutTest, AReportBeforeTheHelloOrAReplayWritesNothing) {
+  auto agent = enrollOn(a_, "a-1");
+  auto reader = PgStore::open(db_->url());
+  ASSERT_OK(reader);
+  auto bare = std::make_shared<FakeConnection>(
+      next_conn_++, net::PeerInfo{"127.0.0.1", agent.name, agent.cert_sha256});
+  a_->agentLink()->onOpen(bare);
+  const uint64_t v0 = *(*reader)->resourceVersion();
+  sendTo(a_, bare, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+  EXPECT_TRUE(bare->closed());  // no hello: a protocol error
+  EXPECT_EQ(*(*reader)->resourceVersion(), v0);
+
+  auto conn = linkTo(a_, agent);
+  ackAll(a_, conn);
+  sendTo(a_, conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+  const uint64_t v1 = *(*reader)->resourceVersion();
+  sendTo(a_, conn, proto::Report{1, 0, {detection("198.51.100.9", 501 * kSec)}});  // a replay
+  EXPECT_EQ(*(*reader)->resourceVersion(), v1);
+  EXPECT_FALSE(conn->closed());
+}
+
 }  // namespace
 }  // namespace sg::console

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -46,6 +47,8 @@ class FakeConnection : public net::WsConnection {
   }
   const net::PeerInfo& peer() const override { return peer_; }
   uint64_t id() const override { return id_; }
+  size_t pendingSends() const override { return pending; }
+  std::atomic<size_t> pending{0};  // what pendingSends() says
 
   bool closed() {
     std::lock_guard<std::mutex> lock(mu_);

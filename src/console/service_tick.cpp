@@ -57,15 +57,19 @@ void ConsoleServiceImpl::pingAndReap() {
 }
 
 void ConsoleServiceImpl::flushDirty() {
+  std::vector<std::pair<std::string, std::string>> stale;
   for (auto it = dirty_.begin(); it != dirty_.end();) {
-    auto rec = records_.find(*it);
-    if (rec != records_.end() && !store_->putEndpoint(rec->second)) {
+    auto stored = storeLinkState(it->first, it->second);
+    if (!stored) {
       ++counters_.store_errors;
       ++it;  // tried again at the next tick
       continue;
     }
+    if (!*stored) stale.emplace_back(it->first, it->second);
     it = dirty_.erase(it);
   }
+  // Revoked or enrolled again on another console since: its link goes.
+  for (const auto& [name, credential] : stale) refuseStaleLink(name, credential);
 }
 
 }  // namespace sg::console

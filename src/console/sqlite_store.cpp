@@ -129,6 +129,96 @@ Result<EnrollmentTokenRecord> SqliteStore::consumeEnrollmentToken(const std::str
   return std::move(*found);
 }
 
+Result<EndpointRecord> SqliteStore::enrollEndpoint(const std::string& hash, int64_t now_ms,
+                                                   EndpointRecord e) {
+  std::lock_guard lock(mu_);
+  SG_TRY(write([&]() -> Result<void> {
+    auto rows = query<EnrollmentTokenRecord>(
+        std::string("SELECT ") + kEnrollmentColumns +
+            " FROM enrollment_tokens WHERE token_hash = ?",
+        [&](Statement& s) { s.bind(1, hash); }, enrollmentRow);
+    if (!rows.ok()) return rows.error();
+    if (rows->empty()) return makeError(Errc::kNotFound, "unknown enrollment token");
+    const EnrollmentTokenRecord& t = rows->front();
+    if (t.used) return makeError(Errc::kPermissionDenied, "enrollment token already used");
+    if (t.expires_at_ms <= now_ms) {
+      return makeError(Errc::kPermissionDenied, "enrollment token expired");
+    }
+    e.labels = t.labels;
+    // The name is free, or its endpoint revoked: else nothing changes and
+    // the whole transaction (the token too) rolls back.
+    SG_READ(put, db_->prepare(std::string("INSERT INTO endpoints (") + kEndpointColumns +
+                              ") VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (name) DO UPDATE SET"
+                              " labels = excluded.labels, credential_hash ="
+                              " excluded.credential_hash, enrolled_at_ms = excluded.enrolled_at_ms,"
+                              " revoked = excluded.revoked, isolated = excluded.isolated,"
+                              " allowed_peers = excluded.allowed_peers, applied_version ="
+                              " excluded.applied_version, last_report_seq ="
+                              " excluded.last_report_seq, last_heartbeat_ms ="
+                              " excluded.last_heartbeat_ms WHERE endpoints.revoked = 1"));
+    put->bind(1, e.name).bind(2, labelsText(e.labels)).bind(3, e.credential_hash);
+    put->bind(4, e.enrolled_at_ms).bind(5, flag(e.revoked)).bind(6, flag(e.isolated));
+    put->bind(7, stringsText(e.allowed_peers)).bind(8, i64(e.applied_version));
+    put->bind(9, i64(e.last_report_seq)).bind(10, e.last_heartbeat_ms);
+    SG_TRY(put->run());
+    if (db_->changes() == 0) {
+      return makeError(Errc::kAlreadyExists,
+                       "endpoint '" + e.name + "' is enrolled (revoke it first to re-enroll)");
+    }
+    SG_READ(used, db_->prepare("UPDATE enrollment_tokens SET used = 1 WHERE token_hash = ?"));
+    used->bind(1, hash);
+    return used->run();
+  }));
+  return e;
+}
+
+Result<bool> SqliteStore::updateEndpointLink(const std::string& name,
+                                             const std::string& credential_hash,
+                                             const EndpointLinkState& l) {
+  std::lock_guard lock(mu_);
+  bool matched = false;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt,
+            db_->prepare("UPDATE endpoints SET applied_version = ?, last_report_seq ="
+                         " MAX(last_report_seq, ?), last_heartbeat_ms = MAX(last_heartbeat_ms, ?)"
+                         " WHERE name = ? AND credential_hash = ? AND revoked = 0"));
+    stmt->bind(1, i64(l.applied_version)).bind(2, i64(l.last_report_seq));
+    stmt->bind(3, l.last_heartbeat_ms).bind(4, name).bind(5, credential_hash);
+    SG_TRY(stmt->run());
+    matched = db_->changes() > 0;
+    return Ok{};
+  }));
+  return matched;
+}
+
+Result<bool> SqliteStore::setEndpointIsolation(const std::string& name, bool isolated,
+                                               const std::vector<std::string>& peers) {
+  std::lock_guard lock(mu_);
+  bool matched = false;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare("UPDATE endpoints SET isolated = ?, allowed_peers = ?"
+                               " WHERE name = ? AND revoked = 0"));
+    stmt->bind(1, flag(isolated)).bind(2, stringsText(peers)).bind(3, name);
+    SG_TRY(stmt->run());
+    matched = db_->changes() > 0;
+    return Ok{};
+  }));
+  return matched;
+}
+
+Result<bool> SqliteStore::revokeEndpoint(const std::string& name) {
+  std::lock_guard lock(mu_);
+  bool matched = false;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare("UPDATE endpoints SET revoked = 1 WHERE name = ?"));
+    stmt->bind(1, name);
+    SG_TRY(stmt->run());
+    matched = db_->changes() > 0;
+    return Ok{};
+  }));
+  return matched;
+}
+
 Result<void> SqliteStore::putApiToken(const ApiTokenRecord& t) {
   std::lock_guard lock(mu_);
   return write([&]() -> Result<void> {

@@ -37,6 +37,16 @@ struct EndpointRecord {
   bool operator==(const EndpointRecord&) const = default;
 };
 
+// What an agent's link writes back about its endpoint: never the operator's
+// fields (revoked, isolation, labels, credential), so a console with a stale
+// record cannot undo a revoke or an isolation made on another one.
+struct EndpointLinkState {
+  uint64_t applied_version = 0;
+  uint64_t last_report_seq = 0;   // kept if the stored one is higher
+  int64_t last_heartbeat_ms = 0;  // kept if the stored one is later
+  bool operator==(const EndpointLinkState&) const = default;
+};
+
 struct EnrollmentTokenRecord {
   std::string token_hash;
   Labels labels;  // given to the endpoint that enrolls with it
@@ -112,6 +122,25 @@ class Store {
   // unknown token, kPermissionDenied for a used or expired one.
   virtual Result<EnrollmentTokenRecord> consumeEnrollmentToken(const std::string& token_hash,
                                                                int64_t now_ms) = 0;
+
+  // Enrollment as one transaction: consumes the token (as above) and writes
+  // `endpoint` with the token's labels, only when no endpoint of that name
+  // exists or the one there is revoked; else kAlreadyExists and the token
+  // stays unused. Several consoles enrolling one name at once: one wins.
+  virtual Result<EndpointRecord> enrollEndpoint(const std::string& token_hash, int64_t now_ms,
+                                                EndpointRecord endpoint) = 0;
+  // The link columns of `name`, only while it is not revoked and
+  // `credential_hash` is still its credential; false when nothing matched
+  // (revoked, enrolled again with another key, or gone).
+  virtual Result<bool> updateEndpointLink(const std::string& name,
+                                          const std::string& credential_hash,
+                                          const EndpointLinkState& state) = 0;
+  // Isolates or releases a non-revoked endpoint (peers: while isolated);
+  // false when there is none.
+  virtual Result<bool> setEndpointIsolation(const std::string& name, bool isolated,
+                                            const std::vector<std::string>& allowed_peers) = 0;
+  // Marks the endpoint revoked; false when there is none.
+  virtual Result<bool> revokeEndpoint(const std::string& name) = 0;
 
   virtual Result<void> putApiToken(const ApiTokenRecord& token) = 0;
   virtual Result<ApiTokenRecord> findApiToken(const std::string& token_hash) = 0;

@@ -47,6 +47,71 @@ TEST_P(StoreTest, EnrollmentTokensWorkOnceAndExpire) {
   EXPECT_ERROR(store_->consumeEnrollmentToken("t1", 1500), Errc::kPermissionDenied);
 }
 
+// Enrollment is one conditional write: the token is spent and the endpoint
+// written only when the name is free or revoked, whatever the caller's
+// memory says (another console may hold the name).
+TEST_P(StoreTest, EnrollEndpointTakesOnlyAFreeOrRevokedName) {
+  ASSERT_OK(store_->putEnrollmentToken({"t1", {{"org", "acme"}}, 5000, false}));
+  ASSERT_OK(store_->putEnrollmentToken({"t2", {{"org", "globex"}}, 5000, false}));
+  EndpointRecord first;
+  first.name = "web-1";
+  first.credential_hash = "h1";
+  first.enrolled_at_ms = 100;
+  auto e = store_->enrollEndpoint("t1", 1000, first);
+  ASSERT_OK(e);
+  EXPECT_EQ(e->labels.at("org"), "acme");  // the token's labels
+  EXPECT_EQ(*store_->getEndpoint("web-1"), *e);
+
+  EndpointRecord second = first;
+  second.credential_hash = "h2";
+  EXPECT_ERROR(store_->enrollEndpoint("t2", 1000, second), Errc::kAlreadyExists);
+  EXPECT_EQ(store_->getEndpoint("web-1")->credential_hash, "h1");  // not taken over
+  EXPECT_ERROR(store_->enrollEndpoint("t1", 1000, second), Errc::kPermissionDenied);  // spent
+  EXPECT_ERROR(store_->enrollEndpoint("nope", 1000, second), Errc::kNotFound);
+
+  // Revoked: the name is free again, and the refused token t2 still works.
+  EXPECT_TRUE(*store_->revokeEndpoint("web-1"));
+  auto again = store_->enrollEndpoint("t2", 1000, second);
+  ASSERT_OK(again);
+  EXPECT_EQ(store_->getEndpoint("web-1")->credential_hash, "h2");
+  EXPECT_FALSE(store_->getEndpoint("web-1")->revoked);
+  EXPECT_EQ(store_->getEndpoint("web-1")->labels.at("org"), "globex");
+  EXPECT_ERROR(store_->consumeEnrollmentToken("t2", 1000), Errc::kPermissionDenied);
+  EXPECT_FALSE(*store_->revokeEndpoint("web-9"));
+}
+
+// What a link writes back never undoes the operator's fields, and only
+// lands for the endpoint's current, unrevoked credential.
+TEST_P(StoreTest, LinkWritesNeverUndoARevokeOrAnIsolation) {
+  ASSERT_OK(store_->putEndpoint(endpoint("web-1")));  // credential "h-web-1", seq 41
+  EXPECT_TRUE(*store_->setEndpointIsolation("web-1", true, {"10.0.0.9"}));
+  EXPECT_TRUE(*store_->updateEndpointLink("web-1", "h-web-1", {9, 50, 1234}));
+  auto e = store_->getEndpoint("web-1");
+  EXPECT_TRUE(e->isolated);
+  EXPECT_EQ(e->allowed_peers, std::vector<std::string>{"10.0.0.9"});
+  EXPECT_EQ(e->applied_version, 9u);
+  EXPECT_EQ(e->last_report_seq, 50u);
+  EXPECT_EQ(e->last_heartbeat_ms, 1234);
+  // A late write from an older link: seq and heartbeat never go back.
+  EXPECT_TRUE(*store_->updateEndpointLink("web-1", "h-web-1", {10, 40, 1000}));
+  e = store_->getEndpoint("web-1");
+  EXPECT_EQ(e->applied_version, 10u);
+  EXPECT_EQ(e->last_report_seq, 50u);
+  EXPECT_EQ(e->last_heartbeat_ms, 1234);
+  EXPECT_FALSE(*store_->updateEndpointLink("web-1", "h-other", {11, 60, 2000}));
+  EXPECT_FALSE(*store_->updateEndpointLink("web-9", "h-web-1", {11, 60, 2000}));
+  EXPECT_TRUE(*store_->setEndpointIsolation("web-1", false, {}));
+  EXPECT_FALSE(store_->getEndpoint("web-1")->isolated);
+
+  EXPECT_TRUE(*store_->revokeEndpoint("web-1"));
+  EXPECT_FALSE(*store_->updateEndpointLink("web-1", "h-web-1", {12, 70, 3000}));
+  EXPECT_FALSE(*store_->setEndpointIsolation("web-1", true, {}));
+  e = store_->getEndpoint("web-1");
+  EXPECT_TRUE(e->revoked);
+  EXPECT_FALSE(e->isolated);
+  EXPECT_EQ(e->applied_version, 10u);
+}
+
 TEST_P(StoreTest, ApiTokensCarryARole) {
   ASSERT_OK(store_->putApiToken({"hash-a", "alice", Role::kOperator, 5, false}));
   auto t = store_->findApiToken("hash-a");

@@ -138,9 +138,10 @@ Result<std::unique_ptr<Webhooks>> Webhooks::create(ConsoleService& service, Webh
     auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
     random = [gen] { return std::uniform_real_distribution<double>(0.0, 1.0)(*gen); };
   }
-  return std::unique_ptr<Webhooks>(new Webhooks(service, std::move(options), std::move(urls),
-                                                std::move(sender), std::move(sleep),
-                                                std::move(random)));
+  std::unique_ptr<Webhooks> w(new Webhooks(service, std::move(options), std::move(urls),
+                                           std::move(sender), std::move(sleep), std::move(random)));
+  service.setMoreMetrics([raw = w.get()](std::string& out) { raw->renderMetrics(out); });
+  return w;
 }
 
 Webhooks::Webhooks(ConsoleService& service, WebhookOptions options, std::vector<WebhookUrl> urls,
@@ -152,7 +153,26 @@ Webhooks::Webhooks(ConsoleService& service, WebhookOptions options, std::vector<
       sleep_(std::move(sleep)),
       random_(std::move(random)) {}
 
-Webhooks::~Webhooks() { stop(); }
+Webhooks::~Webhooks() {
+  service_.setMoreMetrics({});
+  stop();
+}
+
+void Webhooks::renderMetrics(std::string& out) const {
+  const std::pair<const char*, const std::atomic<uint64_t>*> rows[] = {
+      {"delivered", &counters_.delivered},
+      {"failed", &counters_.failed},
+      {"retried", &counters_.retried},
+      {"dropped", &counters_.dropped}};
+  out +=
+      "# HELP syn_guard_console_webhook_posts_total Webhook outcomes: posts delivered,"
+      " posts failed for good, retries, incidents dropped from the full queue\n"
+      "# TYPE syn_guard_console_webhook_posts_total counter\n";
+  for (const auto& [outcome, value] : rows) {
+    out += std::string("syn_guard_console_webhook_posts_total{outcome=\"") + outcome + "\"} " +
+           std::to_string(value->load(std::memory_order_relaxed)) + "\n";
+  }
+}
 
 void Webhooks::enqueue(const IncidentRecord& incident) {
   std::vector<uint64_t> dropped;
@@ -162,6 +182,7 @@ void Webhooks::enqueue(const IncidentRecord& incident) {
     queue_.push_back(incident);
     while (queue_.size() > options_.queue_limit) {
       dropped.push_back(queue_.front().id);
+      ++counters_.dropped;
       queued_ids_.erase(queue_.front().id);
       queue_.pop_front();
     }
@@ -249,9 +270,14 @@ std::string Webhooks::deliverTo(const WebhookUrl& url, const std::string& body, 
   net::Backoff backoff(options_.backoff, random_);
   std::string last;
   for (unsigned attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    if (attempt > 1) ++counters_.retried;
     auto status = sender_->post(url, body);
-    if (status && *status >= 200 && *status < 300) return {};
+    if (status && *status >= 200 && *status < 300) {
+      ++counters_.delivered;
+      return {};
+    }
     if (status && permanent(*status)) {
+      ++counters_.failed;
       return url.url + ": " + std::to_string(*status) + " (not retried)";
     }
     last = status ? std::to_string(*status) : status.error().message();
@@ -260,6 +286,7 @@ std::string Webhooks::deliverTo(const WebhookUrl& url, const std::string& body, 
       return {};
     }
   }
+  ++counters_.failed;
   return url.url + ": " + last + " after " + std::to_string(options_.max_attempts) + " attempts";
 }
 

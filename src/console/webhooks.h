@@ -16,6 +16,7 @@
 // so http:// URLs are refused when the console starts.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -74,6 +75,14 @@ std::unique_ptr<WebhookSender> makeHttpsWebhookSender(std::string ca_pem,
 std::string incidentWebhookBody(ConsoleService& service, const IncidentRecord& incident,
                                 const std::string& console_url);
 
+// Counted by the webhooks, shown in the console's /metrics.
+struct WebhookCounters {
+  std::atomic<uint64_t> delivered{0};  // posts a URL accepted (2xx)
+  std::atomic<uint64_t> failed{0};     // posts given up: refused for good, or out of attempts
+  std::atomic<uint64_t> retried{0};    // attempts after a retryable failure
+  std::atomic<uint64_t> dropped{0};    // incidents dropped from the full queue
+};
+
 class Webhooks {
  public:
   // Waits `delay`; false when stopped meanwhile. Empty: a real wait that
@@ -105,6 +114,10 @@ class Webhooks {
   // caller's thread (the worker's loop; tests). False: the queue was empty.
   bool deliverNext();
   size_t queued() const;
+  const WebhookCounters& counters() const { return counters_; }
+  // Appends the counters in Prometheus text format (the service's
+  // metricsText() calls it once create() registered it).
+  void renderMetrics(std::string& out) const;
 
  private:
   Webhooks(ConsoleService& service, WebhookOptions options, std::vector<WebhookUrl> urls,
@@ -127,6 +140,7 @@ class Webhooks {
   std::set<uint64_t> queued_ids_;
   bool stopping_ = false;
   std::thread worker_;
+  WebhookCounters counters_;
 };
 
 }  // namespace sg::console

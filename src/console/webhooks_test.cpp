@@ -166,6 +166,27 @@ TEST_F(WebhooksTest, GivesUpAfterMaxAttemptsAndRecordsWhy) {
   EXPECT_EQ(statusOf(id), "delivered to 1/2; failed: https://b.test/hook: 503 after 5 attempts");
 }
 
+TEST_F(WebhooksTest, OutcomesAreCountedInTheConsolesMetrics) {
+  auto w = make({"https://a.test/hook", "https://b.test/hook"}, 1);
+  sender_->scripts["https://b.test/hook"] = {503, 503, 503, 503, 503};
+  escalateOne("192.0.2.7");
+  escalateOne("192.0.2.8");
+  auto all = svc_->incidents();
+  ASSERT_EQ(all->size(), 2u);
+  w->enqueue((*all)[0]);
+  w->enqueue((*all)[1]);  // the queue holds one: the first is dropped
+  EXPECT_TRUE(w->deliverNext());
+  const std::string m = svc_->metricsText();
+  for (const char* line : {"{outcome=\"delivered\"} 1\n", "{outcome=\"failed\"} 1\n",
+                           "{outcome=\"retried\"} 4\n", "{outcome=\"dropped\"} 1\n"}) {
+    EXPECT_NE(m.find(std::string("syn_guard_console_webhook_posts_total") + line),
+              std::string::npos)
+        << line << m;
+  }
+  w.reset();  // unregisters: the service's metrics no longer call it
+  EXPECT_EQ(svc_->metricsText().find("webhook_posts_total"), std::string::npos);
+}
+
 TEST_F(WebhooksTest, ClientErrorIsNotRetried) {
   auto w = make({"https://a.test/hook"});
   sender_->scripts["https://a.test/hook"] = {400};

@@ -14,9 +14,17 @@ namespace {
 
 using test::waitFor;
 
+// A WebSocket route's handler for tests that only use its rate-budget hook.
+class IdleHandler final : public WsHandler {
+ public:
+  void onOpen(const std::shared_ptr<WsConnection>&) override {}
+  void onText(const std::shared_ptr<WsConnection>&, std::string) override {}
+  void onClose(const std::shared_ptr<WsConnection>&, const std::string&) override {}
+};
+
 class HttpLoopbackTest : public ::testing::Test {
  protected:
-  void startServer(ServerOptions o) {
+  void startServer(ServerOptions o, std::optional<WsRoute> ws = std::nullopt) {
     Router router;
     router.add("GET", "/v1/hello", [](const HttpRequest& r) {
       return HttpResponse{200, nlohmann::json{{"cn", r.peer.cert_cn},
@@ -26,7 +34,7 @@ class HttpLoopbackTest : public ::testing::Test {
                                    .dump()};
     });
     router.add("POST", "/v1/echo", [](const HttpRequest& r) { return HttpResponse{201, r.body}; });
-    auto s = Server::start(io_.ioc(), std::move(o), std::move(router), std::nullopt, clock_);
+    auto s = Server::start(io_.ioc(), std::move(o), std::move(router), std::move(ws), clock_);
     ASSERT_OK(s);
     server_ = *s;
   }
@@ -120,11 +128,15 @@ TEST_F(HttpLoopbackTest, RequestsOverTheRateLimitAre429) {
 
 // Enrolled agents behind one NAT address (or a whole fleet reconnecting
 // after a console restart) must not share one address's budget: a request
-// with a verified client certificate is counted against that certificate.
+// with a verified client certificate the route accepts as current is
+// counted against that certificate.
 TEST_F(HttpLoopbackTest, ACertifiedClientHasItsOwnRateBudget) {
   ServerOptions o = test::serverOptions(pki_);
   o.limits.rate = RateLimit{0.001, 2, 16};
-  startServer(o);
+  WsRoute ws;
+  ws.handler = std::make_shared<IdleHandler>();
+  ws.own_rate_budget = [](const PeerInfo& peer) { return peer.cert_cn == "ep-7"; };
+  startServer(o, ws);
   EXPECT_EQ(httpsRequest(target(), "GET", "/v1/hello")->status, 200);
   EXPECT_EQ(httpsRequest(target(), "GET", "/v1/hello")->status, 200);
   EXPECT_EQ(httpsRequest(target(), "GET", "/v1/hello")->status, 429);  // the address's budget
@@ -132,6 +144,20 @@ TEST_F(HttpLoopbackTest, ACertifiedClientHasItsOwnRateBudget) {
   EXPECT_EQ(httpsRequest(target(&pki_.agent), "GET", "/v1/hello")->status, 200);
   EXPECT_EQ(httpsRequest(target(&pki_.agent), "GET", "/v1/hello")->status, 429);  // its own
   EXPECT_EQ(server_->counters().get(NetCounter::kRateLimited), 2u);
+}
+
+// A certificate the route does not accept (revoked, superseded), or any
+// certificate without a route that says, is counted against its address.
+TEST_F(HttpLoopbackTest, ACertificateNotAcceptedSharesItsAddresssBudget) {
+  ServerOptions o = test::serverOptions(pki_);
+  o.limits.rate = RateLimit{0.001, 2, 16};
+  WsRoute ws;
+  ws.handler = std::make_shared<IdleHandler>();
+  ws.own_rate_budget = [](const PeerInfo&) { return false; };
+  startServer(o, ws);
+  EXPECT_EQ(httpsRequest(target(&pki_.agent), "GET", "/v1/hello")->status, 200);
+  EXPECT_EQ(httpsRequest(target(&pki_.agent), "GET", "/v1/hello")->status, 200);
+  EXPECT_EQ(httpsRequest(target(), "GET", "/v1/hello")->status, 429);
 }
 
 TEST_F(HttpLoopbackTest, ConnectionsBeyondTheLimitAreClosed) {

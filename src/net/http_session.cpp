@@ -63,12 +63,14 @@ asio::awaitable<bool> HttpSession::serveOne(bool first) {
   Request req = parser.release();
   st_->counters.add(NetCounter::kRequests);
   bool keep_alive = req.keep_alive();
-  // Per address, except that a client with a verified certificate (an
-  // enrolled agent) has a budget of its own: a fleet behind one NAT address,
-  // or reconnecting all at once after a console restart, is not throttled
-  // as one client.
+  // Per address (IPv6: per /64), except that an enrolled agent's current
+  // certificate has a budget of its own: a fleet behind one NAT address, or
+  // reconnecting all at once after a console restart, is not throttled as
+  // one client. A revoked or superseded certificate counts as its address.
+  const bool own_budget = !peer_.cert_sha256.empty() && st_->ws && st_->ws->own_rate_budget &&
+                          st_->ws->own_rate_budget(peer_);
   const std::string rate_key =
-      peer_.cert_sha256.empty() ? peer_.remote_ip : "cert:" + peer_.cert_sha256;
+      own_budget ? "cert:" + peer_.cert_sha256 : rateKeyForAddress(peer_.remote_ip);
   if (!st_->limiter.allow(rate_key)) {
     st_->counters.add(NetCounter::kRateLimited);
     co_return co_await respond(&req, errorResponse(429, "rate_limited", "too many requests"),

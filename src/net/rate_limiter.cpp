@@ -1,8 +1,25 @@
 #include "net/rate_limiter.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 
 namespace sg::net {
+
+std::string rateKeyForAddress(const std::string& ip) {
+  in6_addr a6{};
+  if (ip.find(':') == std::string::npos || inet_pton(AF_INET6, ip.c_str(), &a6) != 1) return ip;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+    in_addr a4{};
+    std::memcpy(&a4, &a6.s6_addr[12], sizeof a4);
+    return inet_ntop(AF_INET, &a4, text, sizeof text) != nullptr ? std::string(text) : ip;
+  }
+  std::memset(&a6.s6_addr[8], 0, 8);  // the interface half: one /64, one key
+  if (inet_ntop(AF_INET6, &a6, text, sizeof text) == nullptr) return ip;
+  return std::string(text) + "/64";
+}
 
 void RateLimiter::refill(Bucket& b, uint64_t now) const {
   if (now > b.last_ns) {
@@ -12,35 +29,31 @@ void RateLimiter::refill(Bucket& b, uint64_t now) const {
   b.last_ns = now;
 }
 
-void RateLimiter::makeRoom(uint64_t now) {
-  for (auto it = buckets_.begin(); it != buckets_.end();) {
-    refill(it->second, now);
-    it = it->second.tokens >= limit_.burst ? buckets_.erase(it) : std::next(it);
-  }
-  if (buckets_.size() < limit_.max_tracked) return;
-  auto oldest = std::min_element(
-      buckets_.begin(), buckets_.end(),
-      [](const auto& a, const auto& b) { return a.second.last_ns < b.second.last_ns; });
-  buckets_.erase(oldest);
-}
-
-bool RateLimiter::allow(const std::string& ip) {
+bool RateLimiter::allow(const std::string& key) {
   uint64_t now = clock_.nowNs();
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = buckets_.find(ip);
-  if (it == buckets_.end()) {
-    if (buckets_.size() >= limit_.max_tracked) makeRoom(now);
-    it = buckets_.emplace(ip, Bucket{limit_.burst, now}).first;
+  auto it = index_.find(key);
+  if (it == index_.end()) {
+    if (index_.size() >= std::max<size_t>(limit_.max_tracked, 1)) {
+      // The least recently used key goes: the one idle longest.
+      index_.erase(lru_.back().key);
+      lru_.pop_back();
+    }
+    lru_.push_front(Bucket{key, limit_.burst, now});
+    it = index_.emplace(lru_.front().key, lru_.begin()).first;
+  } else if (it->second != lru_.begin()) {
+    lru_.splice(lru_.begin(), lru_, it->second);  // iterators stay valid
   }
-  refill(it->second, now);
-  if (it->second.tokens < 1.0) return false;
-  it->second.tokens -= 1.0;
+  Bucket& b = *it->second;
+  refill(b, now);
+  if (b.tokens < 1.0) return false;
+  b.tokens -= 1.0;
   return true;
 }
 
 size_t RateLimiter::tracked() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return buckets_.size();
+  return index_.size();
 }
 
 }  // namespace sg::net

@@ -28,7 +28,9 @@ struct ServerLimits {
   std::chrono::milliseconds handshake_timeout{10'000};
   // For each later request (header and body) and each response write.
   std::chrono::milliseconds idle_timeout{30'000};
-  RateLimit rate;  // HTTP requests per remote address, or per verified client certificate
+  // HTTP requests per remote address (IPv6: per /64), or per verified client
+  // certificate that WsRoute::own_rate_budget accepts.
+  RateLimit rate;
   size_t ws_max_message_bytes = 1024 * 1024;  // larger: closed (1009)
   size_t ws_send_queue = 1024;                // messages queued per connection
   // A WebSocket peer silent this long is closed; a ping goes out at half of it.
@@ -44,6 +46,12 @@ struct WsRoute {
   // Before the upgrade: return a response to refuse it (e.g. 403 for a
   // revoked endpoint), nullopt to accept. Optional.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> authorize;
+  // For every request with a verified client certificate: true gives that
+  // certificate a rate budget of its own (an enrolled agent's current
+  // credential: a fleet behind one NAT address is not throttled as one
+  // client); false, or unset, counts it against its address like any other
+  // (a revoked or superseded certificate gets no budget of its own).
+  std::function<bool(const PeerInfo&)> own_rate_budget;
   std::shared_ptr<WsHandler> handler;
 };
 

@@ -22,6 +22,8 @@ class WsConnection {
   virtual void close() = 0;
   virtual const PeerInfo& peer() const = 0;
   virtual uint64_t id() const = 0;  // unique per server run
+  // Messages queued and not yet written (a slow reader's backlog).
+  virtual size_t pendingSends() const { return 0; }
 };
 
 class WsHandler {

@@ -89,6 +89,11 @@ std::string WsSession::readLoopEnd(const beast::error_code& ec) {
   return ec.message();
 }
 
+size_t WsSession::pendingSends() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
 bool WsSession::send(std::string text) {
   {
     std::lock_guard<std::mutex> lock(mu_);

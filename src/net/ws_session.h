@@ -24,6 +24,7 @@ class WsSession : public WsConnection,
   void close() override;
   const PeerInfo& peer() const override { return peer_; }
   uint64_t id() const override { return id_; }
+  size_t pendingSends() const override;
   void abort() override;
 
  private:
@@ -37,7 +38,7 @@ class WsSession : public WsConnection,
   ConnectionSlot slot_;
   PeerInfo peer_;
   uint64_t id_;
-  std::mutex mu_;  // queue_, writing_, closed_
+  mutable std::mutex mu_;  // queue_, writing_, closed_
   std::deque<std::string> queue_;
   bool writing_ = false;
   bool closed_ = false;
