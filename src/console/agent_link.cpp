@@ -100,6 +100,7 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
     link_of_.erase(l);
   }
   links_.erase(it);  // the session marks the endpoint disconnected
+  liveEndpoints();
 }
 
 void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) {
@@ -117,6 +118,7 @@ void ConsoleServiceImpl::recordLatency(const Link& link, const proto::Report& re
 }
 
 void ConsoleServiceImpl::fanOut() {
+  liveDesired();
   const auto started = std::chrono::steady_clock::now();
   ++counters_.fanouts;
   std::vector<uint64_t> broken;
@@ -210,6 +212,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
   const std::string name = link.session->endpoint();
   const std::string credential = link.conn->peer().cert_sha256;
   EndpointRecord& rec = records_[name];
+  liveEndpoints();
   if (const auto* report = std::get_if<proto::Report>(&message)) {
     if (report->seq <= link.welcomed_seq) noteSeqRegression(link, report->seq);
     const ReportOutcome& outcome = link.session->lastReport();
@@ -248,6 +251,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
   } else if (const auto* hb = std::get_if<proto::Heartbeat>(&message)) {
     rec.last_heartbeat_ms = wall_();
     liveness_[name].active_blocks = hb->active_blocks;
+    liveHeartbeat(name, *hb);
     dirty_[name] = credential;
   }
   return true;
