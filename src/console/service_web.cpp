@@ -107,8 +107,7 @@ void ConsoleServiceImpl::liveDesired() {
 }
 
 void ConsoleServiceImpl::liveHeartbeat(const std::string& endpoint, const proto::Heartbeat& hb) {
-  live_.endpoints = true;
-  live_.blocks = true;  // acked counts follow the endpoints' applied versions
+  liveEndpoint(endpoint);
   auto counter = [&hb](const char* name) {
     auto it = hb.counters.find(name);
     return it == hb.counters.end() ? uint64_t{0} : it->second;
@@ -202,6 +201,17 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
             return json{{"name", k}};
           },
           out);
+    }
+  } else if (!dirty.endpoint_names.empty()) {
+    // Only the named ones are rendered (an agent's own messages touch only it).
+    if (auto all = endpoints()) {
+      for (const auto& e : *all) {
+        if (dirty.endpoint_names.count(e.name) == 0) continue;
+        std::string text = api::dumpJson(api::endpointJson(e));
+        std::string& sent = live_sent_.endpoints[e.name];
+        if (sent != text) out.push_back(LiveEvent{"endpoint", text});
+        sent = std::move(text);
+      }
     }
   }
   if (dirty.blocks) {
