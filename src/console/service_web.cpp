@@ -26,20 +26,26 @@ json rateJson(const RatePoint& r) {
 
 // Diffs `now` (key -> JSON text) against `sent`: an event for each new or
 // changed one, a removal event for each gone one; `sent` becomes `now`.
+// `compare` (optional) gives the text to compare instead, for objects with
+// a field that wobbles without changing (a block's expiry, converted from
+// the console's clock at each render).
 template <typename Key, typename KeyJson>
 void diffInto(std::map<Key, std::string>& sent, std::map<Key, std::string> now, bool emit,
-              const char* type, const char* removed, KeyJson key_json,
-              std::vector<LiveEvent>& out) {
+              const char* type, const char* removed, KeyJson key_json, std::vector<LiveEvent>& out,
+              const std::map<Key, std::string>* compare = nullptr) {
+  std::map<Key, std::string> next;
+  for (auto& [k, text] : now) {
+    const std::string& same = compare != nullptr ? compare->at(k) : text;
+    auto it = sent.find(k);
+    if (emit && (it == sent.end() || it->second != same)) out.push_back(LiveEvent{type, text});
+    next[k] = same;
+  }
   if (emit) {
-    for (const auto& [k, text] : now) {
-      auto it = sent.find(k);
-      if (it == sent.end() || it->second != text) out.push_back(LiveEvent{type, text});
-    }
     for (const auto& [k, text] : sent) {
       if (now.count(k) == 0) out.push_back(LiveEvent{removed, api::dumpJson(key_json(k))});
     }
   }
-  sent = std::move(now);
+  sent = std::move(next);
 }
 
 }  // namespace
@@ -217,15 +223,21 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
   if (dirty.blocks) {
     if (auto all = blocks()) {
       std::map<std::string, std::string> now;
+      std::map<std::string, std::string> compare;  // without expires_at's wobble
       for (const auto& b : *all) {
-        now[proto::prefixText(b.block.source)] = api::dumpJson(api::blockJson(b));
+        const std::string key = proto::prefixText(b.block.source);
+        json j = api::blockJson(b);
+        now[key] = api::dumpJson(j);
+        j.erase("expires_at");
+        j["ttl"] = b.block.expires_at_ns ? json(true) : json(false);
+        compare[key] = api::dumpJson(j);
       }
       diffInto(
           live_sent_.blocks, std::move(now), !prime, "block", "block_removed",
           [](const std::string& k) {
             return json{{"source", k}};
           },
-          out);
+          out, &compare);
     }
   }
   if (dirty.policies) {
