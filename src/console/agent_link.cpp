@@ -100,7 +100,7 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
     link_of_.erase(l);
   }
   links_.erase(it);  // the session marks the endpoint disconnected
-  liveEndpoints();
+  liveEndpoint(name);
 }
 
 void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) {
@@ -212,7 +212,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
   const std::string name = link.session->endpoint();
   const std::string credential = link.conn->peer().cert_sha256;
   EndpointRecord& rec = records_[name];
-  liveEndpoints();
+  liveEndpoint(name);
   if (const auto* report = std::get_if<proto::Report>(&message)) {
     if (report->seq <= link.welcomed_seq) noteSeqRegression(link, report->seq);
     const ReportOutcome& outcome = link.session->lastReport();

@@ -42,6 +42,7 @@ uint32_t randomEpoch() {
 WebConsole::WebConsole(ConsoleService& service, Clock& clock, WallClock wall, WebOptions options)
     : service_(service),
       sessions_(clock, std::move(wall), options.sessions),
+      login_limiter_(options.login, clock),
       hub_(EventHub::create(clock, options.events, randomEpoch())),
       root_(WebRoot::open(options.web_root.empty() ? defaultWebRoot() : options.web_root)) {}
 
@@ -62,6 +63,9 @@ void WebConsole::addRoutes(net::Router& router, ApiCounters* counters) {
 }
 
 HttpResponse WebConsole::login(const HttpRequest& req) {
+  if (!login_limiter_.allow(req.peer.remote_ip)) {
+    return net::errorResponse(429, "rate_limited", "too many logins from this address: wait");
+  }
   auto token = api::parseSessionBody(req.body);
   if (!token) return net::errorResponse(400, "invalid_argument", token.error().message());
   auto id = service_.authenticateToken(*token);

@@ -12,6 +12,7 @@
 #include "console/web_events.h"
 #include "console/web_session.h"
 #include "console/web_static.h"
+#include "net/rate_limiter.h"
 #include "net/router.h"
 
 namespace sg::console {
@@ -20,6 +21,9 @@ struct WebOptions {
   std::string web_root;  // "": defaultWebRoot()
   WebSessionOptions sessions;
   EventHubOptions events;
+  // POST /v1/session per client address, on top of the server's own limit
+  // (beyond it: 429 rate_limited): 20 at once, then one a second.
+  net::RateLimit login{1, 20, 65536};
 };
 
 class WebConsole {
@@ -49,6 +53,7 @@ class WebConsole {
 
   ConsoleService& service_;
   WebSessions sessions_;
+  net::RateLimiter login_limiter_;
   std::shared_ptr<EventHub> hub_;
   WebRoot root_;
 };

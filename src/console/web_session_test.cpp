@@ -205,6 +205,23 @@ TEST_F(WebSessionTest, LogoutNeedsCsrfAndClearsTheCookie) {
   EXPECT_EQ(call("GET", "/v1/endpoints", "", op.cookie).status, 401);
 }
 
+TEST_F(WebSessionTest, LoginsAreRateLimitedPerAddress) {
+  auto attempt = [this](const char* ip) {
+    net::HttpRequest r;
+    r.method = "POST";
+    r.path = "/v1/session";
+    r.body = R"({"token": "sgA_nobody"})";
+    r.peer.remote_ip = ip;
+    return router_.route(r).status;
+  };
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(attempt("192.0.2.1"), 401);
+  EXPECT_EQ(attempt("192.0.2.1"), 429);
+  EXPECT_EQ(attempt("192.0.2.2"), 401);  // another address has its own budget
+  clock_.advance(1'000'000'000);         // one more every second
+  EXPECT_EQ(attempt("192.0.2.1"), 401);
+  EXPECT_EQ(attempt("192.0.2.1"), 429);
+}
+
 TEST(CookieValue, FindsTheNamedCookie) {
   EXPECT_EQ(cookieValue("sg_session=abc", "sg_session"), "abc");
   EXPECT_EQ(cookieValue("a=1; sg_session=abc; b=2", "sg_session"), "abc");
