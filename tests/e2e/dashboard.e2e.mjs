@@ -215,7 +215,8 @@ async function admin(browser) {
   const epRow = page.locator(sel('endpoint-row', { endpoint: p.endpoint }));
   let before = 0;
   await step(page, 'policy-preview', async () => {
-    before = Number(await waitAttr(epRow, 'data-applied-version', (v) => v !== undefined && v !== null));
+    await waitAttr(epRow, 'data-lagging', 'false'); // in sync before the edit
+    before = Number(await epRow.getAttribute('data-applied-version'));
     await go(page, 'policies');
     const prow = page.locator(`[data-testid="policy-row"][data-policy="${p.name}"]`);
     await prow.getByTestId('policy-edit').click();
