@@ -1,0 +1,160 @@
+// The fleet as the page knows it: list snapshots plus live events, keyed by
+// id / name / source. No DOM: views read it after each coalesced frame.
+import type {
+  AuditEntry,
+  Block,
+  Endpoint,
+  Flood,
+  Incident,
+  Mark,
+  Policy,
+} from './types';
+
+export type Part = 'floods' | 'endpoints' | 'blocks' | 'policies' | 'incidents' | 'audit' | 'marks';
+
+export interface Snapshot {
+  floods: Flood[];
+  endpoints: Endpoint[];
+  blocks: Block[];
+  policies: Policy[];
+}
+
+/** How many live incidents / audit entries / marks the page keeps. */
+export const LIVE_KEEP = 200;
+export const MARKS_KEEP = 1000;
+
+export class Fleet {
+  /** Active floods only, by id. */
+  readonly floods = new Map<number, Flood>();
+  readonly endpoints = new Map<string, Endpoint>();
+  readonly blocks = new Map<string, Block>();
+  readonly policies = new Map<string, Policy>();
+  /** Incidents and audit entries that arrived live, newest first. */
+  liveIncidents: Incident[] = [];
+  liveAudit: AuditEntry[] = [];
+  /** Marks derived from live events (detections, blocks, ends, actions). */
+  marks: Mark[] = [];
+  /** Marks ever added (marks itself is bounded), to find the new ones. */
+  marksAdded = 0;
+  /** Bumped per part on every change, so derived views can memoize. */
+  readonly rev: Record<Part, number> = {
+    floods: 0,
+    endpoints: 0,
+    blocks: 0,
+    policies: 0,
+    incidents: 0,
+    audit: 0,
+    marks: 0,
+  };
+
+  /** Replace every list with a fresh snapshot (after hello or reset). */
+  applySnapshot(s: Snapshot): Set<Part> {
+    replaceAll(this.floods, s.floods.filter((f) => f.active), (f) => f.id);
+    replaceAll(this.endpoints, s.endpoints, (e) => e.name);
+    replaceAll(this.blocks, s.blocks, (b) => b.source);
+    replaceAll(this.policies, s.policies, (p) => p.name);
+    const parts: Part[] = ['floods', 'endpoints', 'blocks', 'policies'];
+    for (const p of parts) this.rev[p]++;
+    return new Set(parts);
+  }
+
+  /** Apply one live event; answers the parts it changed (empty: none). */
+  applyEvent(type: string, data: unknown): Set<Part> {
+    const changed = new Set<Part>();
+    const touch = (p: Part) => {
+      this.rev[p]++;
+      changed.add(p);
+    };
+    switch (type) {
+      case 'flood': {
+        const f = data as Flood;
+        const old = this.floods.get(f.id);
+        for (const m of floodMarks(old, f)) this.addMark(m) && touch('marks');
+        if (f.active) this.floods.set(f.id, f);
+        else if (!this.floods.delete(f.id)) break;
+        touch('floods');
+        break;
+      }
+      case 'endpoint': {
+        const e = data as Endpoint;
+        this.endpoints.set(e.name, e);
+        touch('endpoints');
+        break;
+      }
+      case 'endpoint_removed':
+        if (this.endpoints.delete((data as { name: string }).name)) touch('endpoints');
+        break;
+      case 'block': {
+        const b = data as Block;
+        this.blocks.set(b.source, b);
+        touch('blocks');
+        break;
+      }
+      case 'block_removed':
+        if (this.blocks.delete((data as { source: string }).source)) touch('blocks');
+        break;
+      case 'policy': {
+        const p = data as Policy;
+        this.policies.set(p.name, p);
+        touch('policies');
+        break;
+      }
+      case 'policy_removed':
+        if (this.policies.delete((data as { name: string }).name)) touch('policies');
+        break;
+      case 'incident':
+        this.liveIncidents = upsertNewestFirst(this.liveIncidents, data as Incident);
+        touch('incidents');
+        break;
+      case 'audit': {
+        const a = data as AuditEntry;
+        this.liveAudit = upsertNewestFirst(this.liveAudit, a);
+        touch('audit');
+        if (a.actor !== 'console' && !a.actor.startsWith('agent:')) {
+          this.addMark({
+            at: a.at,
+            kind: 'action',
+            text: `${a.actor}: ${a.action} ${a.target}`,
+            flood_id: null,
+          });
+          touch('marks');
+        }
+        break;
+      }
+      default:
+        break; // unknown types are ignored: the contract may grow
+    }
+    return changed;
+  }
+
+  private addMark(m: Mark): boolean {
+    this.marks.push(m);
+    this.marksAdded++;
+    if (this.marks.length > MARKS_KEEP) this.marks.splice(0, this.marks.length - MARKS_KEEP);
+    return true;
+  }
+}
+
+/** Marks a flood's change implies: it started, an endpoint blocked, it ended. */
+export function floodMarks(old: Flood | undefined, f: Flood): Mark[] {
+  const out: Mark[] = [];
+  const where = f.endpoints.length === 1 ? ` on ${f.endpoints[0]}` : ` on ${f.endpoints.length} endpoints`;
+  if (!old && f.active) out.push({ at: f.started_at, kind: 'detect', text: f.source + where, flood_id: f.id });
+  if (f.active && f.state === 'BLOCK' && old?.state !== 'BLOCK')
+    out.push({ at: f.last_seen, kind: 'block', text: `${f.source} blocked`, flood_id: f.id });
+  if (!f.active && old)
+    out.push({ at: f.ended_at ?? f.last_seen, kind: 'end', text: `${f.source} ended`, flood_id: f.id });
+  return out;
+}
+
+function replaceAll<K, V>(m: Map<K, V>, items: V[], key: (v: V) => K): void {
+  m.clear();
+  for (const it of items) m.set(key(it), it);
+}
+
+function upsertNewestFirst<T extends { id: number }>(list: T[], item: T): T[] {
+  const rest = list.filter((x) => x.id !== item.id);
+  rest.push(item);
+  rest.sort((a, b) => b.id - a.id);
+  return rest.slice(0, LIVE_KEEP);
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { age, clock, duration, ports, rate, since, ttlLeft } from './format';
+
+describe('format', () => {
+  const now = Date.parse('2026-11-30T01:00:00.000Z');
+  it('durations', () => {
+    expect(duration(0)).toBe('0s');
+    expect(duration(75)).toBe('1m 15s');
+    expect(duration(7300)).toBe('2h 1m');
+    expect(duration(90000)).toBe('1d 1h');
+    expect(since('2026-11-30T00:59:00.000Z', now)).toBe('1m 0s');
+    expect(since(null, now)).toBe('–');
+  });
+  it('ages change once a minute past the first', () => {
+    expect(age(42)).toBe('42s');
+    expect(age(61)).toBe('1m');
+    expect(age(119)).toBe('1m');
+    expect(age(7300)).toBe('2h 1m');
+  });
+  it('TTL countdown', () => {
+    expect(ttlLeft(null, now)).toBe('permanent');
+    expect(ttlLeft('2026-11-30T01:10:00.000Z', now)).toBe('10m 0s');
+    expect(ttlLeft('2026-11-30T00:10:00.000Z', now)).toBe('expired');
+  });
+  it('clock, rate, ports', () => {
+    expect(clock('2026-11-30T00:53:20.123Z', now)).toBe('00:53:20');
+    expect(clock('2026-11-29T00:53:20.123Z', now)).toBe('11-29 00:53');
+    expect(rate(1234.5)).toBe('1.2k/s');
+    expect(rate(12.4)).toBe('12/s');
+    expect(rate(null)).toBe('–');
+    expect(ports([80, 443, 8080, 8443, 22])).toBe('80, 443, 8080 +2');
+    expect(ports([])).toBe('any');
+  });
+});

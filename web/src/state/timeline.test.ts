@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_POINTS, RateSeries, WINDOW_S } from './timeline';
+
+const at = (s: number) => new Date(s * 1000).toISOString();
+
+describe('RateSeries', () => {
+  it('loads the timeline then appends live rates in time order', () => {
+    const r = new RateSeries(null);
+    r.load({
+      kind: 'Timeline',
+      endpoint: null,
+      step: '5s',
+      points: [
+        { at: at(1000), attempts_per_s: 10, dropped_per_s: 0 },
+        { at: at(1005), attempts_per_s: null, dropped_per_s: null },
+      ],
+      marks: [{ at: at(1001), kind: 'detect', text: 'x', flood_id: 1 }],
+    });
+    expect(r.t).toEqual([1000, 1005]);
+    expect(r.attempts).toEqual([10, null]);
+    expect(r.add(at(1006), { attempts_per_s: 50, dropped_per_s: 40 })).toBe(true);
+    expect(r.add(at(1004), { attempts_per_s: 1, dropped_per_s: 1 })).toBe(false); // older: ignored
+    expect(r.add(at(1007), undefined)).toBe(false); // endpoint not in this rate event
+    expect(r.t).toEqual([1000, 1005, 1006]);
+    expect(r.marks.length).toBe(1);
+  });
+
+  it('drops points older than the window and keeps a bounded length', () => {
+    const r = new RateSeries('web-1');
+    for (let s = 0; s <= WINDOW_S + 10; s++) r.add(at(s), { attempts_per_s: s, dropped_per_s: 0 });
+    expect(r.t[0]).toBe(10);
+    expect(r.t.length).toBeLessThanOrEqual(MAX_POINTS);
+    for (let s = WINDOW_S + 11; s < WINDOW_S + 11 + 3000; s += 0.25) r.add(at(s), { attempts_per_s: 1, dropped_per_s: 0 });
+    expect(r.t.length).toBe(MAX_POINTS);
+    expect(r.attempts.length).toBe(MAX_POINTS);
+  });
+});
