@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "console/api_body.h"
+#include "console/web_static.h"
 #include "proto/field_reader.h"
 
 namespace {
@@ -50,7 +51,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   refusedAs400(enroll);
   if (enroll.ok()) require(sg::console::validateLabels(enroll->labels).ok());
 
-  refusedAs400(api::parseQuery(bytes, {"after", "limit", "all"}));
+  // The dashboard's bodies (docs/dashboard.md).
+  auto session = api::parseSessionBody(bytes);
+  refusedAs400(session);
+  if (session.ok()) require(session->size() <= 256);
+  auto ack = api::parseAcknowledgeBody(bytes);
+  refusedAs400(ack);
+  if (ack.ok()) require(ack->size() <= api::kMaxNoteBytes);
+  auto preview = api::parsePolicyPreviewBody(bytes);
+  refusedAs400(preview);
+  if (preview.ok()) {
+    require(!preview->name.empty());
+    require(preview->remove || (sg::console::validatePolicy(preview->policy).ok() &&
+                                preview->policy.name == preview->name));
+  }
+  // And what the static files' resolver makes of a path: nothing with a
+  // "." segment, a NUL or a backslash is ever resolved.
+  if (auto rel = sg::console::webRelativePath("/" + std::string(bytes))) {
+    require(rel->find('\0') == std::string::npos && rel->find('\\') == std::string::npos);
+    require(rel->find("/.") == std::string::npos && (rel->empty() || (*rel)[0] != '.'));
+  }
+
+  refusedAs400(api::parseQuery(bytes, {"after", "before", "limit", "q", "all"}));
   refusedAs400(api::percentDecode(bytes));
   refusedAs400(api::parseUint(bytes, "n", 1000));
   return 0;

@@ -31,6 +31,7 @@ const fake = spawn(process.execPath, [
   join(root, 'web/dev/fake-console.mjs'), '--port', '0', '--root', resolve(args['web-root']),
   '--endpoints', String(args.endpoints), '--floods', String(args.floods), '--updates', String(args.updates), '--churn', '0',
 ], { stdio: ['ignore', 'pipe', 'inherit'] });
+process.on('exit', () => fake.kill()); // also when something below throws
 const base = await new Promise((ok, fail) => {
   fake.stdout.on('data', (d) => {
     const m = /listening on (http:\/\/\S+)/.exec(String(d));

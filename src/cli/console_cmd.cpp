@@ -24,6 +24,7 @@
 #include "console/service.h"
 #include "console/service_tokens.h"
 #include "console/store_open.h"
+#include "console/web_routes.h"
 #include "console/webhooks.h"
 #include "core/address.h"
 #include "core/config.h"
@@ -53,6 +54,7 @@ struct ConsoleFlags {
   std::vector<std::string> webhooks;  // https:// URLs escalated incidents are posted to
   std::string webhook_ca_file;        // trust this CA for them (default: the system's roots)
   unsigned webhook_attempts = 5;      // per URL and incident
+  std::string web_root;               // the dashboard's files ("": beside the executable)
   // token create
   std::string labels;
   std::string ttl = "24h";
@@ -152,13 +154,14 @@ void logLine(LogFormat format, const nlohmann::ordered_json& fields, const std::
 // GET /metrics: the service's, the REST API's and the transport's counters,
 // for a valid API token.
 void addMetricsRoute(net::Router& router, console::ConsoleService& svc,
-                     const console::ApiCounters& api,
+                     const console::ApiCounters& api, const console::WebConsole& web,
                      std::shared_ptr<std::shared_ptr<net::Server>> server) {
-  router.add("GET", "/metrics", [&svc, &api, server](const net::HttpRequest& req) {
+  router.add("GET", "/metrics", [&svc, &api, &web, server](const net::HttpRequest& req) {
     auto who = svc.authenticate(req.authorization);
     if (!who) return net::errorResponse(401, "unauthenticated", who.error().message());
     std::string text = svc.metricsText();
     console::appendPrometheus(text, api);
+    web.appendPrometheus(text);
     if (auto s = *server) net::appendPrometheus(text, s->counters());
     return net::HttpResponse{200, std::move(text), "text/plain; version=0.0.4"};
   });
@@ -207,9 +210,13 @@ int runConsole(const ConsoleFlags& f) {
   auto server_slot = std::make_shared<std::shared_ptr<net::Server>>();
   net::Router router;
   console::ApiCounters api_counters;  // outlives the server: declared before it
-  console::addApiRoutes(router, **svc, &api_counters);
+  console::WebOptions web_options;
+  web_options.web_root = f.web_root;
+  console::WebConsole web(**svc, clock, console::systemWallMs, web_options);
+  console::addApiRoutes(router, **svc, &api_counters, &web.sessions());
   console::addEnrollRoute(router, **svc);
-  addMetricsRoute(router, **svc, api_counters, server_slot);
+  addMetricsRoute(router, **svc, api_counters, web, server_slot);
+  web.addRoutes(router, &api_counters);
   net::ServerOptions opts;
   opts.host = listen->host;
   opts.port = listen->port;
@@ -241,6 +248,12 @@ int runConsole(const ConsoleFlags& f) {
               "\n  enroll an agent:\n    syn-guard console token create" + data_flag +
               " --labels org=acme,type=server\n    syn-guard agent --console " + url +
               " --enroll <TOKEN>");
+  // After console_ready (the first line, which scripts wait for).
+  if (!web.root().available()) {
+    logLine(*format, {{"event", "web_root_missing"}, {"web_root", web.root().dir()}},
+            "syn-guard console: no dashboard at " + web.root().dir() +
+                " (dashboard not built: run scripts/build.sh); the API works regardless");
+  }
 
   // tick() every second; SIGINT/SIGTERM stop the server, then the work runs out.
   asio::steady_timer timer(ioc);
@@ -253,12 +266,25 @@ int runConsole(const ConsoleFlags& f) {
     });
   };
   arm();
+  // The dashboard's live events: what changed, coalesced, every 100 ms.
+  asio::steady_timer pump_timer(ioc);
+  std::function<void()> arm_pump = [&] {
+    pump_timer.expires_after(std::chrono::milliseconds(100));
+    pump_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      web.pump();
+      arm_pump();
+    });
+  };
+  arm_pump();
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   std::string stop_signal;
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     stop_signal = sig == SIGINT ? "SIGINT" : "SIGTERM";
     timer.cancel();
+    pump_timer.cancel();
+    web.stop();
     (*server)->stop();
   });
   std::thread second([&ioc] { ioc.run(); });
@@ -322,6 +348,8 @@ void registerConsole(CLI::App& app, int* exit_code) {
   sub->add_option("--webhook-attempts", f->webhook_attempts,
                   "Attempts per webhook and incident, 1..20, with backoff")
       ->capture_default_str();
+  sub->add_option("--web-root", f->web_root,
+                  "Directory of the built dashboard (default: <exe dir>/../share/syn-guard/web)");
 
   auto* token = sub->add_subcommand("token", "Enrollment tokens for agents");
   token->require_subcommand(1);

@@ -95,6 +95,7 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
     link_of_.erase(l);
   }
   links_.erase(it);  // the session marks the endpoint disconnected
+  liveEndpoints();
 }
 
 void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) {
@@ -112,6 +113,7 @@ void ConsoleServiceImpl::recordLatency(const Link& link, const proto::Report& re
 }
 
 void ConsoleServiceImpl::fanOut() {
+  liveDesired();
   const auto started = std::chrono::steady_clock::now();
   ++counters_.fanouts;
   std::vector<uint64_t> broken;
@@ -166,6 +168,7 @@ void ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
                                         std::vector<proto::ConsoleMessage>& out) {
   const std::string& name = link.session->endpoint();
   EndpointRecord& rec = records_[name];
+  liveEndpoints();
   if (std::holds_alternative<proto::Report>(message)) {
     const ReportOutcome& outcome = link.session->lastReport();
     if (outcome.duplicate) return;  // stored before: ack again
@@ -194,6 +197,7 @@ void ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
   } else if (const auto* hb = std::get_if<proto::Heartbeat>(&message)) {
     rec.last_heartbeat_ms = wall_();
     liveness_[name].active_blocks = hb->active_blocks;
+    liveHeartbeat(name, *hb);
     dirty_.insert(name);
   }
 }

@@ -4,119 +4,22 @@
 
 #include "console/api_body.h"
 #include "console/api_json.h"
+#include "console/api_route.h"
 #include "proto/field_reader.h"
 
 namespace sg::console {
 
 namespace {
 
+using api::capture;
+using api::floodId;
+using api::fromError;
+using api::Need;
+using api::noQuery;
+using api::RouteSpec;
 using net::HttpRequest;
 using net::HttpResponse;
 using nlohmann::json;
-
-constexpr size_t kAuditDefaultLimit = 100;
-constexpr size_t kAuditMaxLimit = 1000;
-
-// Errc -> HTTP. An error the caller did not cause (I/O, a broken store) is a
-// 500 whose message says nothing of the console's insides.
-HttpResponse fromError(const Error& e) {
-  switch (e.code()) {
-    case Errc::kInvalidArgument:
-      return net::errorResponse(400, "invalid_argument", e.message());
-    case Errc::kUnauthenticated:
-      return net::errorResponse(401, "unauthenticated", e.message());
-    case Errc::kPermissionDenied:
-      return net::errorResponse(403, "permission_denied", e.message());
-    case Errc::kNotFound:
-      return net::errorResponse(404, "not_found", e.message());
-    case Errc::kAlreadyExists:
-      return net::errorResponse(409, "already_exists", e.message());
-    case Errc::kResourceExhausted:
-      return net::errorResponse(429, "resource_exhausted", e.message());
-    case Errc::kUnavailable:
-    case Errc::kIo:
-      break;
-  }
-  return net::errorResponse(500, "internal", "internal error");
-}
-
-HttpResponse ok(const json& body, int status = 200) {
-  return HttpResponse{status, api::dumpJson(body), "application/json"};
-}
-
-// The least role each route needs (docs/api.md "Roles"); the service checks
-// its actions' roles again.
-enum class Need { kViewer, kOperator, kAdmin };
-
-bool allowed(Role role, Need need) {
-  switch (need) {
-    case Need::kViewer:
-      return true;
-    case Need::kOperator:
-      return role == Role::kOperator || role == Role::kAdmin;
-    case Need::kAdmin:
-      return role == Role::kAdmin;
-  }
-  return false;
-}
-
-const char* needName(Need need) {
-  switch (need) {
-    case Need::kViewer:
-      return "viewer";
-    case Need::kOperator:
-      return "operator";
-    case Need::kAdmin:
-      return "admin";
-  }
-  return "admin";
-}
-
-using Action = Result<json> (*)(ConsoleService&, const Actor&, const HttpRequest&);
-
-struct RouteSpec {
-  const char* method;
-  const char* pattern;
-  Need need;
-  int status;  // on success
-  Action action;
-};
-
-// Authenticates, checks the role, then runs the route's action: its value is
-// the response body, its error is mapped by fromError.
-HttpResponse answer(ConsoleService& service, const RouteSpec& route, const HttpRequest& req) {
-  auto who = service.authenticate(req.authorization);
-  if (!who) return fromError(who.error());
-  if (!allowed(who->role, route.need)) {
-    return net::errorResponse(403, "permission_denied",
-                              "this needs the " + std::string(needName(route.need)) +
-                                  " role; the token '" + who->name + "' is " + roleName(who->role));
-  }
-  auto body = route.action(service, *who, req);
-  if (!body) return fromError(body.error());
-  return ok(*body, route.status);
-}
-
-// A path capture, percent-decoded ("10.0.0.0%2F8" -> "10.0.0.0/8").
-Result<std::string> capture(const HttpRequest& req, const char* name) {
-  auto it = req.params.find(name);
-  if (it == req.params.end()) {
-    return makeError(Errc::kInvalidArgument, std::string(name) + ": missing");
-  }
-  auto decoded = api::percentDecode(it->second);
-  if (!decoded) return decoded.error().context(name);
-  return *decoded;
-}
-
-Result<uint64_t> floodId(const HttpRequest& req) {
-  SG_READ(text, capture(req, "id"));
-  return api::parseUint(*text, "id", UINT64_MAX);
-}
-
-Result<void> noQuery(const HttpRequest& req) {
-  SG_TRY(api::parseQuery(req.query, {}));
-  return Ok{};
-}
 
 // `version` is read before the list, so the list holds at least the state
 // at that version.
@@ -161,33 +64,10 @@ Result<json> listBlocks(ConsoleService& s, const Actor&, const HttpRequest& req)
   return listOf("BlockList", v, s.blocks(), api::blockJson);
 }
 
-Result<json> listIncidents(ConsoleService& s, const Actor&, const HttpRequest& req) {
-  SG_TRY(noQuery(req));
-  const uint64_t v = s.resourceVersion();
-  return listOf("IncidentList", v, s.incidents(), api::incidentJson);
-}
-
 Result<json> listPolicies(ConsoleService& s, const Actor&, const HttpRequest& req) {
   SG_TRY(noQuery(req));
   const uint64_t v = s.resourceVersion();
   return listOf("PolicyList", v, s.policies(), api::policyJson);
-}
-
-Result<json> listAudit(ConsoleService& s, const Actor&, const HttpRequest& req) {
-  SG_READ(q, api::parseQuery(req.query, {"after", "limit"}));
-  uint64_t after = 0;
-  uint64_t limit = kAuditDefaultLimit;
-  if (auto it = q->find("after"); it != q->end()) {
-    SG_READ(a, api::parseUint(it->second, "after", UINT64_MAX));
-    after = *a;
-  }
-  if (auto it = q->find("limit"); it != q->end()) {
-    SG_READ(l, api::parseUint(it->second, "limit", kAuditMaxLimit));
-    if (*l == 0) return makeError(Errc::kInvalidArgument, "limit: must be at least 1");
-    limit = *l;
-  }
-  const uint64_t v = s.resourceVersion();
-  return listOf("AuditList", v, s.audit(after, limit), api::auditJson);
 }
 
 // ---- actions
@@ -277,9 +157,7 @@ const RouteSpec kRoutes[] = {
     {"GET", "/v1/floods", Need::kViewer, 200, listFloods},
     {"GET", "/v1/floods/{id}", Need::kViewer, 200, getFlood},
     {"GET", "/v1/blocks", Need::kViewer, 200, listBlocks},
-    {"GET", "/v1/incidents", Need::kViewer, 200, listIncidents},
     {"GET", "/v1/policies", Need::kViewer, 200, listPolicies},
-    {"GET", "/v1/audit", Need::kViewer, 200, listAudit},
     {"POST", "/v1/blocks", Need::kOperator, 200, block},
     {"DELETE", "/v1/blocks/{source}", Need::kOperator, 200, unblock},
     {"POST", "/v1/endpoints/{name}/isolate", Need::kOperator, 200, isolate},
@@ -294,13 +172,17 @@ const RouteSpec kRoutes[] = {
 
 }  // namespace
 
-void addApiRoutes(net::Router& router, ConsoleService& service, ApiCounters* counters) {
-  for (const RouteSpec& route : kRoutes) {
-    router.add(route.method, route.pattern, [&service, route, counters](const HttpRequest& req) {
-      HttpResponse resp = answer(service, route, req);
-      if (counters != nullptr) counters->count(resp.status);
-      return resp;
-    });
+void addApiRoutes(net::Router& router, ConsoleService& service, ApiCounters* counters,
+                  WebSessions* sessions) {
+  std::vector<RouteSpec> all(std::begin(kRoutes), std::end(kRoutes));
+  for (const RouteSpec& r : api::webRoutes()) all.push_back(r);
+  for (const RouteSpec& route : all) {
+    router.add(route.method, route.pattern,
+               [&service, route, counters, sessions](const HttpRequest& req) {
+                 HttpResponse resp = api::answer(service, sessions, route, req);
+                 if (counters != nullptr) counters->count(resp.status);
+                 return resp;
+               });
   }
 }
 

@@ -9,8 +9,13 @@
 
 namespace sg::console {
 
+class WebSessions;
+
 // Adds every /v1/... route of the REST API to `router`; `service` (and
 // `counters`, when given: every answer counted by outcome) must outlive it.
-void addApiRoutes(net::Router& router, ConsoleService& service, ApiCounters* counters = nullptr);
+// With `sessions`, a dashboard session cookie authenticates as its token does
+// (writes also need its CSRF token: docs/dashboard.md).
+void addApiRoutes(net::Router& router, ConsoleService& service, ApiCounters* counters = nullptr,
+                  WebSessions* sessions = nullptr);
 
 }  // namespace sg::console

@@ -202,6 +202,46 @@ Result<EnrollmentTokenBody> parseEnrollmentTokenBody(std::string_view body) {
   return out;
 }
 
+Result<std::string> parseSessionBody(std::string_view body) {
+  SG_READ(j, parseObject(body));
+  SG_READ(r, proto::FieldReader::of(*j, kWhere));
+  SG_READ(token, r->str("token", 256));
+  SG_TRY(r->done());
+  return *token;
+}
+
+Result<std::string> parseAcknowledgeBody(std::string_view body) {
+  SG_READ(j, parseObject(body));
+  SG_READ(r, proto::FieldReader::of(*j, kWhere));
+  SG_READ(note, optionalStr(*r, *j, "note", kMaxNoteBytes));
+  SG_TRY(r->done());
+  return *note;
+}
+
+Result<PolicyPreviewBody> parsePolicyPreviewBody(std::string_view body) {
+  SG_READ(j, parseObject(body));
+  if (!j->contains("name") || !(*j)["name"].is_string()) {
+    return bad(std::string(kWhere) + ".name: missing or not a string");
+  }
+  PolicyPreviewBody out;
+  out.name = (*j)["name"].get<std::string>();
+  if (out.name.empty() || out.name.size() > proto::kMaxPolicyNameBytes) {
+    return bad(std::string(kWhere) + ".name: empty or over 64 bytes");
+  }
+  j->erase("name");
+  if (j->contains("delete")) {
+    const json& d = (*j)["delete"];
+    if (!d.is_boolean() || !d.get<bool>())
+      return bad(std::string(kWhere) + ".delete: must be true");
+    if (j->size() != 1) return bad(std::string(kWhere) + ": delete takes no other field");
+    out.remove = true;
+    return out;
+  }
+  SG_READ(policy, parsePolicyBody(out.name, j->dump()));
+  out.policy = std::move(*policy);
+  return out;
+}
+
 Result<std::string> percentDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -60,6 +60,19 @@ struct EnrollmentTokenBody {
 };
 Result<EnrollmentTokenBody> parseEnrollmentTokenBody(std::string_view body);
 
+// POST /v1/session {"token": "sgA_..."} -> the token text (checked by the service).
+Result<std::string> parseSessionBody(std::string_view body);
+// POST /v1/floods/{id}/acknowledge {"note"?}
+Result<std::string> parseAcknowledgeBody(std::string_view body);
+// POST /v1/policy-preview: PUT /v1/policies/{name}'s body plus "name", or
+// {"name", "delete": true}.
+struct PolicyPreviewBody {
+  Policy policy;        // when !remove
+  std::string name;     // the policy's name
+  bool remove = false;  // "delete": true
+};
+Result<PolicyPreviewBody> parsePolicyPreviewBody(std::string_view body);
+
 // "a=1&b=x%2Fy" -> {a: "1", b: "x/y"}; only the names in `allowed` (another:
 // kInvalidArgument naming it); a name given twice is an error too.
 Result<std::map<std::string, std::string>> parseQuery(std::string_view query,

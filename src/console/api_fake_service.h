@@ -4,8 +4,11 @@
 // is kUnauthenticated.
 #pragma once
 
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "console/service.h"
@@ -142,6 +145,31 @@ class FakeConsoleService : public ConsoleService {
     return std::nullopt;
   }
   void tick() override {}
+
+  // Sessions: a bare "sgA_<role>" logs in; its hash is "hash-<role>" until
+  // revoked_ names it. takeLiveEvents hands out live_ once.
+  std::set<std::string> revoked_;  // under revoked_mu_ (server threads read it)
+  std::mutex revoked_mu_;
+  void revoke(const std::string& hash) {
+    std::lock_guard<std::mutex> lock(revoked_mu_);
+    revoked_.insert(hash);
+  }
+  std::vector<LiveEvent> live_;
+  Result<TokenIdentity> authenticateToken(const std::string& token) override {
+    auto who = authenticate("Bearer " + token);
+    if (!who) return who.error();
+    return TokenIdentity{*who, "hash-" + std::string(roleName(who->role))};
+  }
+  Result<Actor> actorOfTokenHash(const std::string& hash) override {
+    std::lock_guard<std::mutex> lock(revoked_mu_);
+    for (Role r : {Role::kViewer, Role::kOperator, Role::kAdmin}) {
+      if (hash == "hash-" + std::string(roleName(r)) && revoked_.count(hash) == 0) {
+        return Actor{std::string("tok-") + roleName(r), r};
+      }
+    }
+    return makeError(Errc::kUnauthenticated, "unknown API token");
+  }
+  std::vector<LiveEvent> takeLiveEvents() override { return std::exchange(live_, {}); }
 
  private:
   Error takeError() {

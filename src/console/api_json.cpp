@@ -44,6 +44,12 @@ std::string rfc3339Ms(int64_t unix_ms) {
 
 json timeOrNull(int64_t unix_ms) { return unix_ms == 0 ? json(nullptr) : json(rfc3339Ms(unix_ms)); }
 
+std::string endpointState(const EndpointView& e) {
+  if (!e.state.empty()) return e.state;
+  if (!e.online) return "offline";
+  return e.isolated ? "isolated" : "quiet";
+}
+
 json endpointJson(const EndpointView& e) {
   return json{{"name", e.name},
               {"labels", e.labels},
@@ -56,7 +62,9 @@ json endpointJson(const EndpointView& e) {
               {"isolated", e.isolated},
               {"active_blocks", e.active_blocks},
               {"last_heartbeat", timeOrNull(e.last_heartbeat_ms)},
-              {"rejected", e.rejected}};
+              {"rejected", e.rejected},
+              {"state", endpointState(e)},
+              {"attempts_per_s", e.attempts_per_s ? json(*e.attempts_per_s) : json(nullptr)}};
 }
 
 json floodJson(const FloodView& f) {
@@ -74,18 +82,23 @@ json floodJson(const FloodView& f) {
              {"last_seen", rfc3339Ms(wallOf(f, s.last_detected_ns))},
              {"action", endpointActionName(s.action)}});
   }
-  return json{{"id", f.flood.id},
-              {"source", proto::prefixText(f.flood.source)},
-              {"ports", f.flood.ports()},
-              {"state", floodStateName(f.flood.state)},
-              {"severity", severityName(f.flood.severity)},
-              {"endpoints", std::move(names)},
-              {"sightings", std::move(sightings)},
-              {"started_at", rfc3339Ms(f.started_at_ms)},
-              {"last_seen", rfc3339Ms(f.last_seen_ms)},
-              {"ended_at", f.flood.active ? json(nullptr) : timeOrNull(f.ended_at_ms)},
-              {"peak_rate", f.flood.peak_rate},
-              {"active", f.flood.active}};
+  return json{
+      {"id", f.flood.id},
+      {"source", proto::prefixText(f.flood.source)},
+      {"ports", f.flood.ports()},
+      {"state", floodStateName(f.flood.state)},
+      {"severity", severityName(f.flood.severity)},
+      {"endpoints", std::move(names)},
+      {"sightings", std::move(sightings)},
+      {"started_at", rfc3339Ms(f.started_at_ms)},
+      {"last_seen", rfc3339Ms(f.last_seen_ms)},
+      {"ended_at", f.flood.active ? json(nullptr) : timeOrNull(f.ended_at_ms)},
+      {"peak_rate", f.flood.peak_rate},
+      {"active", f.flood.active},
+      {"acknowledged_by", f.acknowledged_by.empty() ? json(nullptr) : json(f.acknowledged_by)},
+      {"acknowledged_at",
+       f.acknowledged_by.empty() ? json(nullptr) : timeOrNull(f.acknowledged_at_ms)},
+      {"incidents", f.incidents}};
 }
 
 json blockJson(const BlockView& b) {

@@ -19,6 +19,8 @@ std::string rfc3339Ms(int64_t unix_ms);
 nlohmann::json timeOrNull(int64_t unix_ms);
 
 nlohmann::json endpointJson(const EndpointView& e);
+// The view's state, or the one its other fields give ("offline", "isolated", "quiet").
+std::string endpointState(const EndpointView& e);
 nlohmann::json floodJson(const FloodView& f);
 nlohmann::json blockJson(const BlockView& b);
 nlohmann::json incidentJson(const IncidentRecord& i);

@@ -59,6 +59,15 @@ class FailingStore final : public Store {
     if (fails("putMeta")) return injected();
     return inner_->putMeta(k, v);
   }
+  Result<FloodAckRecord> acknowledgeFlood(const FloodAckRecord& a) override {
+    if (fails("acknowledgeFlood")) return injected();
+    return inner_->acknowledgeFlood(a);
+  }
+  Result<FloodAckRecord> getFloodAck(uint64_t id) override { return inner_->getFloodAck(id); }
+  Result<std::vector<FloodAckRecord>> listFloodAcks(uint64_t min) override {
+    return inner_->listFloodAcks(min);
+  }
+  Result<AuditPage> searchAudit(const AuditQuery& q) override { return inner_->searchAudit(q); }
   Result<std::optional<std::string>> getMeta(const std::string& k) override {
     return inner_->getMeta(k);
   }

@@ -43,6 +43,13 @@ CREATE TABLE audit_log (
   actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, details TEXT NOT NULL);
 )sql";
 
+// 2: operators' acknowledgements of floods (the dashboard).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE flood_acks (
+  flood_id BIGINT PRIMARY KEY, acknowledged_by TEXT NOT NULL, at_ms BIGINT NOT NULL,
+  note TEXT NOT NULL);
+)sql";
+
 // One pending migration (the next number) applied under the lock, in one
 // transaction. Sets `done` when the schema is current.
 Result<void> migrateOne(PgConn& conn, bool& done) {
@@ -78,7 +85,7 @@ Result<void> migrateOne(PgConn& conn, bool& done) {
 }  // namespace
 
 const std::vector<Migration>& pgMigrations() {
-  static const std::vector<Migration> kAll = {{1, kSchemaV1}};
+  static const std::vector<Migration> kAll = {{1, kSchemaV1}, {2, kSchemaV2}};
   return kAll;
 }
 

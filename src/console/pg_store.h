@@ -56,6 +56,11 @@ class PgStore final : public Store {
   Result<std::optional<std::string>> getMeta(const std::string& key) override;
   Result<uint64_t> nextCounter(const std::string& name) override;
   Result<std::string> claimMeta(const std::string& key, const std::string& value) override;
+  // pg_store_web.cpp
+  Result<FloodAckRecord> acknowledgeFlood(const FloodAckRecord& ack) override;
+  Result<FloodAckRecord> getFloodAck(uint64_t flood_id) override;
+  Result<std::vector<FloodAckRecord>> listFloodAcks(uint64_t min_flood_id) override;
+  Result<AuditPage> searchAudit(const AuditQuery& query) override;
   // The URL it was opened with (the change feed listens there).
   const std::string& url() const { return url_; }
 

@@ -126,6 +126,7 @@ Result<void> ConsoleServiceImpl::restore(const std::string& ca_cert_pem,
     correlator_->restoreFlood(std::move(*f));
   }
   updateFleetSize();
+  SG_TRY(restoreWeb());
   return Ok{};
 }
 
@@ -143,12 +144,14 @@ FloodView ConsoleServiceImpl::viewOf(const Flood& f, const TimeBase& base) const
   v.started_at_ms = base.toWallMs(f.started_ns);
   v.last_seen_ms = base.toWallMs(f.last_seen_ns);
   v.ended_at_ms = f.active ? 0 : base.toWallMs(f.ended_ns);
+  fillWebFields(v);
   return v;
 }
 
 Result<std::vector<EndpointView>> ConsoleServiceImpl::endpoints() {
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t now = clock_.nowNs();
+  const auto roles = floodRoles();
   std::vector<EndpointView> out;
   for (const auto& [name, r] : records_) {
     EndpointView v;
@@ -172,6 +175,7 @@ Result<std::vector<EndpointView>> ConsoleServiceImpl::endpoints() {
       v.applied_version = ep->acked_version;
       for (const auto& [what, why] : ep->rejected) v.rejected.push_back(what + ": " + why.first);
     }
+    fillWebFields(v, roles);
     out.push_back(std::move(v));
   }
   return out;
@@ -247,6 +251,7 @@ Result<void> ConsoleServiceImpl::saveVersion() {
 Result<void> ConsoleServiceImpl::saveFlood(uint64_t id, const TimeBase& base) {
   const Flood* f = correlator_->find(id);
   if (f == nullptr) return Ok{};  // already out of the history kept in memory
+  liveFlood(id);
   FloodRecord r;
   r.id = f->id;
   r.source = proto::prefixText(f->source);
@@ -279,6 +284,8 @@ Result<void> ConsoleServiceImpl::auditLocked(const std::string& actor, const std
   a.target = target;
   a.details = details;
   SG_READ(id, store_->appendAudit(a));
+  a.id = *id;
+  liveAudit(a);
   return Ok{};
 }
 

@@ -27,6 +27,7 @@
 #include "console/correlator.h"
 #include "console/desired_state.h"
 #include "console/store.h"
+#include "console/web_timeline.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/result.h"
@@ -68,13 +69,21 @@ struct EndpointView {
   uint32_t active_blocks = 0;         // from its last heartbeat
   int64_t last_heartbeat_ms = 0;      // 0: never
   std::vector<std::string> rejected;  // "op target: reason" it could not apply
+  // For the dashboard: "offline", "isolated", "blocking", "detecting" or
+  // "quiet" ("" from a service that does not tell: derived from the above);
+  // its newest attempt rate from heartbeats (nullopt before two).
+  std::string state;
+  std::optional<double> attempts_per_s;
 };
 
 struct FloodView {
   Flood flood;                // console-monotonic times
   int64_t started_at_ms = 0;  // the same times on the wall clock
   int64_t last_seen_ms = 0;
-  int64_t ended_at_ms = 0;  // 0 while active
+  int64_t ended_at_ms = 0;      // 0 while active
+  std::string acknowledged_by;  // "" when not acknowledged
+  int64_t acknowledged_at_ms = 0;
+  std::vector<uint64_t> incidents;  // ids of incidents opened for it
 };
 
 struct BlockView {
@@ -82,6 +91,48 @@ struct BlockView {
   std::optional<int64_t> expires_at_ms;  // nullopt: permanent
   int64_t added_at_ms = 0;
   BlockStatus status;
+};
+
+// An API token's actor and the hash it is stored under (browser sessions are
+// bound to the hash).
+struct TokenIdentity {
+  Actor actor;
+  std::string token_hash;
+};
+
+// One change for the dashboard's live stream (docs/dashboard.md "Live
+// events"): its event type ("flood", "endpoint_removed", "rate", ...) and
+// data, the JSON text of the object as its list item in the API.
+struct LiveEvent {
+  std::string type;
+  std::string data;
+};
+
+// GET /v1/blocks/{source}: the block and where it stands on each endpoint.
+struct BlockDetail {
+  BlockView view;
+  std::vector<std::string> applied;                           // endpoint names, sorted
+  std::vector<std::string> pending;                           // connected, not applied yet
+  std::vector<std::pair<std::string, std::string>> rejected;  // endpoint, reason
+};
+
+// POST /v1/policy-preview: what saving (or deleting) a policy would change.
+struct PolicyPreview {
+  struct Change {
+    std::string endpoint;
+    std::string from;  // resolved policy name now
+    std::string to;    // and after
+  };
+  std::string name;
+  std::vector<Change> affected;  // resolved policy (name or values) would change; by name
+  size_t unchanged = 0;
+};
+
+// GET /v1/timeline: the attempt rate over the last 30 minutes, with marks.
+struct TimelineView {
+  std::string endpoint;  // "" for the fleet
+  std::vector<TimelinePoint> points;
+  std::vector<TimelineMark> marks;
 };
 
 struct EnrollResult {
@@ -166,6 +217,56 @@ class ConsoleService {
   // ---- time: expire blocks, end quiet floods, ping links, mark silent
   // endpoints offline. The caller runs it every ~second.
   virtual void tick() = 0;
+
+  // ---- the dashboard (docs/dashboard.md; service_web*.cpp)
+  // Login: a bare API token ("sgA_...") -> its actor and hash; the same
+  // refusals as authenticate() (each counted as an auth failure).
+  virtual Result<TokenIdentity> authenticateToken(const std::string& token) {
+    (void)token;
+    return makeError(Errc::kUnauthenticated, "sessions are not supported");
+  }
+  // The actor a stored token hash stands for now; kUnauthenticated once the
+  // token is revoked or gone.
+  virtual Result<Actor> actorOfTokenHash(const std::string& token_hash) {
+    (void)token_hash;
+    return makeError(Errc::kUnauthenticated, "sessions are not supported");
+  }
+  // Every object changed since the last call, rendered in its newest state
+  // (one event per object, however often it changed), and a "rate" event
+  // when heartbeats arrived and a second has passed since the last one.
+  virtual std::vector<LiveEvent> takeLiveEvents() { return {}; }
+  // Operator: marks the flood acknowledged (stored, audited "acknowledge");
+  // again: changes nothing and returns the first acknowledgement.
+  virtual Result<FloodAckRecord> acknowledge(const Actor& who, uint64_t flood_id,
+                                             const std::string& note) {
+    (void)who, (void)flood_id, (void)note;
+    return makeError(Errc::kUnavailable, "acknowledge not implemented");
+  }
+  virtual Result<BlockDetail> blockDetail(const Prefix& source) {
+    (void)source;
+    return makeError(Errc::kUnavailable, "blockDetail not implemented");
+  }
+  // `policy` set: saving it; nullopt: deleting `name`. Changes nothing.
+  virtual Result<PolicyPreview> previewPolicy(const std::string& name,
+                                              const std::optional<Policy>& policy) {
+    (void)name, (void)policy;
+    return makeError(Errc::kUnavailable, "previewPolicy not implemented");
+  }
+  // The audit log searched and paged (docs/dashboard.md); by default only
+  // what audit() can answer (no text, oldest first; `more` when the page is full).
+  virtual Result<AuditPage> auditPage(const AuditQuery& query) {
+    if (!query.text.empty() || query.before_id) {
+      return makeError(Errc::kUnavailable, "audit search not implemented");
+    }
+    SG_READ(items, audit(query.after_id, query.limit));
+    const bool full = items->size() >= query.limit;
+    return AuditPage{std::move(*items), full};
+  }
+  // "" for the fleet; kNotFound for an unknown endpoint.
+  virtual Result<TimelineView> timeline(const std::string& endpoint) {
+    (void)endpoint;
+    return makeError(Errc::kUnavailable, "timeline not implemented");
+  }
 
   // ---- observability: the console's own counters and gauges in Prometheus
   // text format (the transport's come from net::appendPrometheus).

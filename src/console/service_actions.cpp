@@ -174,6 +174,9 @@ Result<uint64_t> ConsoleServiceImpl::escalateLocked(const Actor& who, uint64_t f
   SG_TRY(auditLocked(who.name, "escalate", std::to_string(flood_id),
                      "incident " + std::to_string(*id) + (note.empty() ? "" : "; " + note)));
   inc.id = *id;
+  flood_incidents_[flood_id].push_back(inc.id);
+  liveIncidents();
+  liveFlood(flood_id);
   opened = std::move(inc);
   return *id;
 }
@@ -185,6 +188,7 @@ Result<void> ConsoleServiceImpl::recordWebhook(uint64_t incident_id, const std::
     if (i.id != incident_id) continue;
     i.webhook_status = status;
     SG_READ(stored, store_->putIncident(i));
+    liveIncidents();
     return auditLocked("console", "webhook", std::to_string(incident_id), status);
   }
   return makeError(Errc::kNotFound, "no incident " + std::to_string(incident_id));

@@ -96,11 +96,13 @@ void ConsoleServiceImpl::prepareFloods(const proto::Report& report) {
 }
 
 void ConsoleServiceImpl::reloadFlood(uint64_t id) {
+  reloadAck(id);
   auto stored = store_->getFlood(id);
   if (!stored) return;
   const TimeBase base = timeBase();
   auto f = floodFromJsonText(stored->body, base);
   if (!f || !correlator_->mergeFlood(*f)) return;
+  liveFlood(f->id);
   const Flood* mine = correlator_->activeFor(f->source);
   if (mine != nullptr && !saveFlood(mine->id, base)) ++counters_.store_errors;
 }

@@ -19,6 +19,7 @@
 #include "console/service.h"
 #include "console/service_feed.h"
 #include "console/session.h"
+#include "console/web_timeline.h"
 #include "pki/ossl_handle.h"
 
 namespace sg::console {
@@ -92,6 +93,17 @@ class ConsoleServiceImpl final : public ConsoleService {
   std::optional<net::HttpResponse> authorizeAgent(const net::HttpRequest& request) override;
   void tick() override;
   std::string metricsText() override;
+  // the dashboard (service_web*.cpp)
+  Result<TokenIdentity> authenticateToken(const std::string& token) override;
+  Result<Actor> actorOfTokenHash(const std::string& token_hash) override;
+  std::vector<LiveEvent> takeLiveEvents() override;
+  Result<FloodAckRecord> acknowledge(const Actor& who, uint64_t flood_id,
+                                     const std::string& note) override;
+  Result<BlockDetail> blockDetail(const Prefix& source) override;
+  Result<PolicyPreview> previewPolicy(const std::string& name,
+                                      const std::optional<Policy>& policy) override;
+  Result<AuditPage> auditPage(const AuditQuery& query) override;
+  Result<TimelineView> timeline(const std::string& endpoint) override;
 
   // ---- the agent link's handler calls these (agent_link.cpp)
   void linkOpened(const std::shared_ptr<net::WsConnection>& conn);
@@ -153,6 +165,41 @@ class ConsoleServiceImpl final : public ConsoleService {
   void reloadPolicy(const std::string& name, const std::vector<Policy>& all);
   void reloadEndpoint(const EndpointRecord& record);
   void reloadFlood(uint64_t id);
+  // ---- the dashboard's live stream and timeline (service_web*.cpp; mu_ held)
+  void liveFlood(uint64_t id);                      // a flood changed (stored or merged)
+  void liveEndpoints() { live_.endpoints = true; }  // an endpoint's view may have changed
+  void liveDesired();                               // blocks, policies, endpoints may have changed
+  void liveHeartbeat(const std::string& endpoint, const proto::Heartbeat& hb);
+  void liveAudit(const AuditRecord& entry);
+  void liveIncidents() { live_.incidents = true; }
+  // Each endpoint's part in the active floods: "blocking" or "detecting".
+  std::map<std::string, std::string> floodRoles() const;
+  void fillWebFields(EndpointView& v, const std::map<std::string, std::string>& roles) const;
+  void fillWebFields(FloodView& v) const;
+  // open(): acknowledgements and incidents of the floods in memory.
+  Result<void> restoreWeb();
+  void reloadAck(uint64_t flood_id);  // another console acknowledged it
+
+  // What changed for the dashboard since takeLiveEvents() (mu_), and what it
+  // last sent (live_sent_mu_: only takeLiveEvents uses it).
+  struct LiveDirty {
+    std::set<uint64_t> floods;
+    bool endpoints = false;
+    bool blocks = false;
+    bool policies = false;
+    bool incidents = false;
+    std::vector<AuditRecord> audit;
+    std::map<std::string, RatePoint> rates;  // heartbeats since the last rate event
+  };
+  struct LiveSent {
+    bool primed = false;
+    std::map<std::string, std::string> endpoints, blocks, policies;
+    std::map<uint64_t, std::string> incidents;
+  };
+  // Which endpoints blocked each active flood (for the timeline's marks).
+  struct FloodMarks {
+    std::set<std::string> blocked;
+  };
 
   mutable std::mutex mu_;
   std::unique_ptr<Store> store_;
@@ -178,6 +225,14 @@ class ConsoleServiceImpl final : public ConsoleService {
   MsHistogram report_latency_;
   // One fan-out: every link's delta or snapshot queued.
   MsHistogram fanout_time_;
+  LiveDirty live_;
+  uint64_t live_last_rate_ns_ = 0;
+  std::mutex live_sent_mu_;
+  LiveSent live_sent_;
+  RateTimeline timeline_;
+  std::map<uint64_t, FloodMarks> flood_marks_;                 // active floods seen
+  std::map<uint64_t, FloodAckRecord> acks_;                    // of the floods kept in memory
+  std::map<uint64_t, std::vector<uint64_t>> flood_incidents_;  // flood id -> incident ids
   bool shared_ = false;  // a feed runs: other consoles share the store
   bool flood_counter_seeded_ = false;
   std::unique_ptr<StoreFeed> feed_;  // last member: its thread stops first

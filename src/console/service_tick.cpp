@@ -37,6 +37,7 @@ void ConsoleServiceImpl::tick() {
   }
   pingAndReap();
   flushDirty();
+  liveEndpoints();  // "online" also changes with time alone
 }
 
 void ConsoleServiceImpl::pingAndReap() {

@@ -38,10 +38,17 @@ CREATE TABLE audit_log (
   action TEXT NOT NULL, target TEXT NOT NULL, details TEXT NOT NULL);
 )sql";
 
+// 2: operators' acknowledgements of floods (the dashboard).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE flood_acks (
+  flood_id INTEGER PRIMARY KEY, acknowledged_by TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  note TEXT NOT NULL);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& sqliteMigrations() {
-  static const std::vector<Migration> kAll = {{1, kSchemaV1}};
+  static const std::vector<Migration> kAll = {{1, kSchemaV1}, {2, kSchemaV2}};
   return kAll;
 }
 

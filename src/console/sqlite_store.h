@@ -45,6 +45,11 @@ class SqliteStore final : public Store {
   Result<std::vector<AuditRecord>> listAudit(uint64_t after_id, size_t limit) override;
   Result<void> putMeta(const std::string& key, const std::string& value) override;
   Result<std::optional<std::string>> getMeta(const std::string& key) override;
+  // sqlite_store_web.cpp
+  Result<FloodAckRecord> acknowledgeFlood(const FloodAckRecord& ack) override;
+  Result<FloodAckRecord> getFloodAck(uint64_t flood_id) override;
+  Result<std::vector<FloodAckRecord>> listFloodAcks(uint64_t min_flood_id) override;
+  Result<AuditPage> searchAudit(const AuditQuery& query) override;
 
  private:
   explicit SqliteStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

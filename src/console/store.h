@@ -96,6 +96,28 @@ struct AuditRecord {
   bool operator==(const AuditRecord&) const = default;
 };
 
+// An operator's acknowledgement of a flood (the dashboard's [Acknowledge]):
+// the first one is kept.
+struct FloodAckRecord {
+  uint64_t flood_id = 0;
+  std::string by;  // token name
+  int64_t at_ms = 0;
+  std::string note;
+  bool operator==(const FloodAckRecord&) const = default;
+};
+
+// A page of the audit log (the dashboard's search).
+struct AuditQuery {
+  std::string text;       // case-insensitive substring of actor, action, target or details
+  uint64_t after_id = 0;  // id > after_id, oldest first ...
+  std::optional<uint64_t> before_id;  // ... or, when set, id < before_id (0: any), newest first
+  size_t limit = 100;
+};
+struct AuditPage {
+  std::vector<AuditRecord> items;
+  bool more = false;  // another page exists in the query's direction
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -148,6 +170,15 @@ class Store {
   // Sets meta `key` to `value` when it is absent or "", and returns what it
   // holds afterwards (`value`, or the value another writer claimed first).
   virtual Result<std::string> claimMeta(const std::string& key, const std::string& value);
+
+  // ---- flood acknowledgements (schema migration 2)
+  // Stores `ack` unless the flood has one, in one statement; returns the one
+  // that holds (the first: a second acknowledgement changes nothing).
+  virtual Result<FloodAckRecord> acknowledgeFlood(const FloodAckRecord& ack) = 0;
+  virtual Result<FloodAckRecord> getFloodAck(uint64_t flood_id) = 0;  // kNotFound: none
+  // Acknowledgements of floods with id >= min_flood_id, by flood id.
+  virtual Result<std::vector<FloodAckRecord>> listFloodAcks(uint64_t min_flood_id) = 0;
+  virtual Result<AuditPage> searchAudit(const AuditQuery& query) = 0;
 };
 
 }  // namespace sg::console

@@ -21,6 +21,8 @@ HttpSession::~HttpSession() {
 void HttpSession::abort() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     if (self->upgraded_) return;
+    self->aborted_ = true;
+    if (self->stream_timer_) self->stream_timer_->cancel();
     beast::error_code ec;
     beast::get_lowest_layer(self->stream_).socket().close(ec);
   });
@@ -103,6 +105,7 @@ asio::awaitable<bool> HttpSession::serveOne(bool first) {
   bool threw = false;
   HttpResponse resp = st_->router.route(std::move(in), &threw);
   if (threw) st_->counters.add(NetCounter::kHandlerErrors);
+  if (resp.stream) co_return co_await streamOut(req, std::move(resp));
   co_return co_await respond(&req, std::move(resp), keep_alive);
 }
 
@@ -130,9 +133,14 @@ asio::awaitable<bool> HttpSession::respond(const Request* req, HttpResponse resp
   res.set(http::field::server, "syn-guard");
   res.set(http::field::content_type, resp.content_type);
   res.set(http::field::cache_control, "no-store");
+  for (auto& [name, value] : resp.headers) res.set(name, value);
   res.keep_alive(keep_alive);
-  res.body() = std::move(resp.body);
-  res.prepare_payload();
+  if (req != nullptr && req->method() == http::verb::head) {
+    res.content_length(resp.body.size());  // the length GET would send, no body
+  } else {
+    res.body() = std::move(resp.body);
+    res.prepare_payload();
+  }
   beast::get_lowest_layer(stream_).expires_after(st_->options.limits.idle_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, kTuple);
   if (ec == beast::error::timeout) st_->counters.add(NetCounter::kTimeouts);
@@ -147,8 +155,17 @@ HttpRequest HttpSession::toRequest(const Request& req) const {
   in.path = target.substr(0, q);
   if (q != std::string::npos) in.query = target.substr(q + 1);
   in.body = req.body();
-  auto auth = req.find(http::field::authorization);
-  if (auth != req.end()) in.authorization = std::string(auth->value());
+  auto header = [&req](auto field) {
+    auto it = req.find(field);
+    return it == req.end() ? std::string() : std::string(it->value());
+  };
+  in.authorization = header(http::field::authorization);
+  in.cookie = header(http::field::cookie);
+  in.origin = header(http::field::origin);
+  in.host = header(http::field::host);
+  in.csrf_token = header("X-CSRF-Token");
+  in.accept_encoding = header(http::field::accept_encoding);
+  in.last_event_id = header("Last-Event-ID");
   in.peer = peer_;
   return in;
 }

@@ -1,7 +1,5 @@
 #include "net/router.h"
 
-#include <exception>
-
 namespace sg::net {
 
 std::vector<std::string> splitPath(const std::string& path) {
@@ -36,6 +34,19 @@ bool Router::match(const Route& route, const std::vector<std::string>& path,
   return true;
 }
 
+namespace {
+
+HttpResponse guarded(const HttpHandler& handler, const HttpRequest& request, bool* threw) {
+  try {
+    return handler(request);
+  } catch (...) {
+    if (threw != nullptr) *threw = true;
+    return errorResponse(500, "internal", "the handler failed");
+  }
+}
+
+}  // namespace
+
 HttpResponse Router::route(HttpRequest request, bool* threw) const {
   if (threw != nullptr) *threw = false;
   std::vector<std::string> path = splitPath(request.path);
@@ -48,20 +59,13 @@ HttpResponse Router::route(HttpRequest request, bool* threw) const {
       continue;
     }
     request.params = std::move(params);
-    try {
-      return r.handler(request);
-    } catch (const std::exception& e) {
-      if (threw != nullptr) *threw = true;
-      return errorResponse(500, "internal", "the handler failed");
-    } catch (...) {
-      if (threw != nullptr) *threw = true;
-      return errorResponse(500, "internal", "the handler failed");
-    }
+    return guarded(r.handler, request, threw);
   }
   if (!allowed.empty()) {
     return errorResponse(405, "method_not_allowed",
                          request.method + " is not allowed here; allowed: " + allowed);
   }
+  if (fallback_) return guarded(fallback_, request, threw);
   return errorResponse(404, "not_found", "no resource at " + request.path);
 }
 

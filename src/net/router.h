@@ -20,6 +20,8 @@ class Router {
   // Fills request.params from the matched pattern. `threw` is set when the
   // handler threw (the 500 is returned).
   HttpResponse route(HttpRequest request, bool* threw = nullptr) const;
+  // Answers a path no route matches (instead of the 404), e.g. static files.
+  void setFallback(HttpHandler handler) { fallback_ = std::move(handler); }
 
  private:
   struct Route {
@@ -30,6 +32,7 @@ class Router {
   static bool match(const Route& route, const std::vector<std::string>& path,
                     std::map<std::string, std::string>& params);
   std::vector<Route> routes_;
+  HttpHandler fallback_;
 };
 
 // "/a/b/" -> {"a", "b"}; empty segments dropped.

@@ -22,6 +22,7 @@ const start = (port) =>
     p.on('exit', (c) => fail(new Error(`fake console exited ${c}`)));
   });
 let fake = await start(0);
+process.on('exit', () => fake.p.kill()); // also when something below throws
 const base = fake.base;
 const check = (ok, what) => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);

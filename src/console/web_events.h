@@ -1,0 +1,124 @@
+// The dashboard's live stream (docs/dashboard.md "Live events"): the hub keeps
+// the newest events in a ring (10,000 or 5 minutes) and hands each to every
+// open stream as Server-Sent Events text. A stream opened with a
+// Last-Event-ID the ring still covers gets everything after it, then live
+// events; otherwise it starts with `hello` (no id given) or `reset` (one the
+// ring cannot resume). A stream whose client reads too slowly (more than
+// max_unsent_bytes waiting) is closed; a stream whose session or token ends
+// is closed at its next check (at most a second later).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "console/service.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "net/http_types.h"
+
+namespace sg::console {
+
+struct EventHubOptions {
+  size_t ring_events = 10'000;                  // kept for Last-Event-ID resume ...
+  Nanos ring_age = std::chrono::minutes(5);     // ... and no older than this
+  size_t max_streams = 256;                     // more: refused (429)
+  size_t max_unsent_bytes = 4 * 1024 * 1024;    // a client this far behind is cut off
+  Nanos keepalive = std::chrono::seconds(15);   // ": keepalive" after this long silent
+  Nanos alive_check = std::chrono::seconds(1);  // session/token checked this often
+};
+
+struct EventHubCounters {
+  std::atomic<uint64_t> streams_opened{0};
+  std::atomic<uint64_t> events_sent{0};   // events queued on streams (replays included)
+  std::atomic<uint64_t> slow_closed{0};   // streams closed for a slow reader
+  std::atomic<uint64_t> ended_closed{0};  // streams closed as their session or token ended
+  std::atomic<uint64_t> refused{0};       // over max_streams
+  std::atomic<uint64_t> resets{0};        // a Last-Event-ID the ring could not resume
+};
+
+class EventHub;
+
+// One client's stream: the server's connection pulls its text (StreamBody).
+class EventStream final : public net::StreamBody {
+ public:
+  EventStream(std::shared_ptr<EventHub> hub, std::function<bool()> alive);
+  ~EventStream() override;
+  void start(std::function<void()> wake) override;
+  std::string take(bool* done) override;
+  void finished() override;
+  std::chrono::milliseconds pollEvery() const override;
+
+  // The hub, under its lock: queue `text`; false when the stream is over its limit.
+  bool push(const std::string& text);
+  void close();  // the hub is stopping, or the session ended
+
+ private:
+  std::shared_ptr<EventHub> hub_;
+  std::function<bool()> alive_;
+  std::mutex mu_;
+  std::string pending_;
+  std::function<void()> wake_;
+  bool closed_ = false;
+  bool overflow_ = false;
+  bool finished_ = false;
+  uint64_t last_sent_ns_ = 0;
+  uint64_t last_check_ns_ = 0;
+};
+
+class EventHub : public std::enable_shared_from_this<EventHub> {
+ public:
+  // `epoch`: chosen at console start (random), names this hub's sequence.
+  static std::shared_ptr<EventHub> create(Clock& clock, EventHubOptions options, uint32_t epoch);
+
+  // Numbers the events, keeps them in the ring and queues them on every stream.
+  void publish(const std::vector<LiveEvent>& events);
+  // A new stream resuming after `last_event_id` ("" for a new one: hello);
+  // nullptr when max_streams are open. `alive` false ends it (session gone).
+  std::shared_ptr<EventStream> open(const std::string& last_event_id,
+                                    const std::string& resource_version,
+                                    std::function<bool()> alive);
+  // Closes every stream (the console stops).
+  void closeAll();
+
+  std::string epochText() const;  // 8 hex digits
+  uint64_t seq() const;
+  size_t streams() const;
+  size_t ringSize() const;
+  const EventHubCounters& counters() const { return counters_; }
+  const EventHubOptions& options() const { return options_; }
+  Clock& clock() { return clock_; }
+
+ private:
+  friend class EventStream;
+  EventHub(Clock& clock, EventHubOptions options, uint32_t epoch);
+  struct Stored {
+    uint64_t seq;
+    uint64_t at_ns;
+    std::string text;  // the whole SSE record
+  };
+  std::string record(const std::string& type, uint64_t seq, const std::string& data) const;
+  void prune(uint64_t now);  // mu_ held
+  void remove(EventStream* stream);
+  void queue(EventStream* stream, const std::string& text);  // mu_ held
+
+  Clock& clock_;
+  const EventHubOptions options_;
+  const uint32_t epoch_;
+  mutable std::mutex mu_;
+  uint64_t seq_ = 0;
+  std::deque<Stored> ring_;
+  std::set<EventStream*> streams_;
+  EventHubCounters counters_;
+};
+
+// "7f3a9c01:1542" -> epoch and seq; false when it is not that shape.
+bool parseEventId(const std::string& text, uint32_t* epoch, uint64_t* seq);
+
+}  // namespace sg::console

@@ -1,0 +1,123 @@
+#include "console/web_session.h"
+
+#include "pki/token.h"
+
+namespace sg::console {
+
+WebSessions::WebSessions(Clock& clock, WallClock wall, WebSessionOptions options)
+    : clock_(clock), wall_(std::move(wall)), options_(options) {}
+
+Result<WebSession> WebSessions::create(const std::string& token_hash) {
+  // An API token's secret is 32 random bytes in base64url: the same for ids.
+  SG_READ(id, pki::newApiToken());
+  SG_READ(csrf, pki::newApiToken());
+  WebSession s{id->secret, csrf->secret, token_hash, clock_.nowNs()};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sessions_.size() >= options_.max_sessions && !sessions_.empty()) {
+    auto oldest = sessions_.begin();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->second.last_used_ns < oldest->second.last_used_ns) oldest = it;
+    }
+    sessions_.erase(oldest);
+  }
+  sessions_[s.id] = s;
+  return s;
+}
+
+std::optional<WebSession> WebSessions::lookup(const std::string& id, bool touch) {
+  if (id.empty()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  const uint64_t now = clock_.nowNs();
+  if (now - it->second.last_used_ns >= static_cast<uint64_t>(options_.idle.count())) {
+    sessions_.erase(it);
+    return std::nullopt;
+  }
+  if (touch) it->second.last_used_ns = now;
+  return it->second;
+}
+
+std::optional<WebSession> WebSessions::use(const std::string& id) { return lookup(id, true); }
+std::optional<WebSession> WebSessions::peek(const std::string& id) { return lookup(id, false); }
+
+void WebSessions::end(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sessions_.erase(id);
+}
+
+size_t WebSessions::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sessions_.size();
+}
+
+int64_t WebSessions::expiresAtMs() const {
+  return wall_() + std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle).count();
+}
+
+std::string cookieValue(const std::string& header, const std::string& name) {
+  size_t start = 0;
+  while (start < header.size()) {
+    size_t end = header.find(';', start);
+    if (end == std::string::npos) end = header.size();
+    size_t b = start;
+    while (b < end && (header[b] == ' ' || header[b] == '\t')) ++b;
+    const size_t eq = header.find('=', b);
+    if (eq != std::string::npos && eq < end && header.compare(b, eq - b, name) == 0 &&
+        eq - b == name.size()) {
+      size_t e = end;
+      while (e > eq + 1 && (header[e - 1] == ' ' || header[e - 1] == '\t')) --e;
+      return header.substr(eq + 1, e - eq - 1);
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+namespace {
+
+net::HttpResponse unauthenticated(const std::string& message) {
+  return net::errorResponse(401, "unauthenticated", message);
+}
+
+bool isWrite(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "DELETE" || method == "PATCH";
+}
+
+}  // namespace
+
+std::variant<Authenticated, net::HttpResponse> authenticateRequest(ConsoleService& service,
+                                                                   WebSessions* sessions,
+                                                                   const net::HttpRequest& req) {
+  const std::string cookie = cookieValue(req.cookie, kSessionCookie);
+  if (!req.authorization.empty() || cookie.empty() || sessions == nullptr) {
+    auto who = service.authenticate(req.authorization);
+    if (!who) {
+      if (who.error().code() == Errc::kUnauthenticated)
+        return unauthenticated(who.error().message());
+      return net::errorResponse(500, "internal", "internal error");
+    }
+    return Authenticated{*who, std::nullopt};
+  }
+  auto session = sessions->use(cookie);
+  if (!session) return unauthenticated("the session ended: log in again");
+  auto who = service.actorOfTokenHash(session->token_hash);
+  if (!who) {
+    if (who.error().code() != Errc::kUnauthenticated) {
+      return net::errorResponse(500, "internal", "internal error");
+    }
+    sessions->end(session->id);  // its token was revoked
+    return unauthenticated("the session ended: log in again");
+  }
+  if (isWrite(req.method)) {
+    if (req.csrf_token.empty() || !pki::constantTimeEqual(req.csrf_token, session->csrf)) {
+      return net::errorResponse(403, "csrf", "X-CSRF-Token is missing or wrong");
+    }
+    if (!req.origin.empty() && req.origin != "https://" + req.host) {
+      return net::errorResponse(403, "csrf", "Origin is not this console");
+    }
+  }
+  return Authenticated{*who, std::move(session)};
+}
+
+}  // namespace sg::console

@@ -1,0 +1,80 @@
+// Browser sessions (docs/dashboard.md "Session"): a cookie made at login from
+// an API token. Kept in memory only (a restart ends them), at most
+// max_sessions (the least recently used is dropped), ended after `idle`
+// without use. Each is bound to the hash of the token it was made from: every
+// use checks that token again in the store (ConsoleService::actorOfTokenHash),
+// so revoking it ends its sessions and a changed role applies at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "console/api_counters.h"
+#include "console/service.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "net/http_types.h"
+
+namespace sg::console {
+
+struct WebSessionOptions {
+  size_t max_sessions = 10'000;
+  Nanos idle = std::chrono::hours(12);  // also the cookie's Max-Age
+};
+
+struct WebSession {
+  std::string id;    // the cookie's value: 32 random bytes, base64url
+  std::string csrf;  // X-CSRF-Token for its writes: 32 random bytes, base64url
+  std::string token_hash;
+  uint64_t last_used_ns = 0;  // monotonic
+};
+
+class WebSessions {
+ public:
+  WebSessions(Clock& clock, WallClock wall, WebSessionOptions options = {});
+
+  // A new session for the token hash; kIo if no randomness.
+  Result<WebSession> create(const std::string& token_hash);
+  // The live session with this id, its idle time restarted; nullopt when
+  // unknown or idle too long (then removed).
+  std::optional<WebSession> use(const std::string& id);
+  // Without restarting its idle time (a long stream checking it is alive).
+  std::optional<WebSession> peek(const std::string& id);
+  void end(const std::string& id);
+  size_t size() const;
+  // Unix ms at which a session used now ends when not used again.
+  int64_t expiresAtMs() const;
+  const WebSessionOptions& options() const { return options_; }
+
+ private:
+  std::optional<WebSession> lookup(const std::string& id, bool touch);
+
+  Clock& clock_;
+  WallClock wall_;
+  WebSessionOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, WebSession> sessions_;
+};
+
+// The value of cookie `name` in a Cookie header ("" when absent).
+std::string cookieValue(const std::string& cookie_header, const std::string& name);
+inline constexpr const char* kSessionCookie = "sg_session";
+
+// Who sent an API request: with an Authorization header, its bearer token
+// only; else the session cookie (`sessions` may be null: cookies refused),
+// whose POST/PUT/DELETE must carry its CSRF token and, when the browser sent
+// one, a same-origin Origin. A refusal is the response to send (401, or 403
+// "csrf"), counted in `counters` when given.
+struct Authenticated {
+  Actor actor;
+  std::optional<WebSession> session;  // set when the cookie authenticated it
+};
+std::variant<Authenticated, net::HttpResponse> authenticateRequest(ConsoleService& service,
+                                                                   WebSessions* sessions,
+                                                                   const net::HttpRequest& req);
+
+}  // namespace sg::console
