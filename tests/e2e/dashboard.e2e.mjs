@@ -274,8 +274,10 @@ async function viewer(browser) {
   await step(page, 'viewer-no-actions', async () => {
     await login(page, config.viewer_token, 'viewer');
     await go(page, 'floods');
-    await page.locator(sel('flood-row', { source: config.attacker })).waitFor({ timeout: kWait });
-    await page.locator(sel('flood-row', { source: config.attacker })).getByTestId('flood-expand').click();
+    // Whichever floods are still active (the first may have ended by now).
+    const row = page.getByTestId('flood-row').first();
+    await row.waitFor({ timeout: kWait });
+    await row.getByTestId('flood-expand').click();
     await none('floods');
     for (const view of ['endpoints', 'blocks', 'policies']) {
       await go(page, view);
