@@ -95,7 +95,7 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
     link_of_.erase(l);
   }
   links_.erase(it);  // the session marks the endpoint disconnected
-  liveEndpoints();
+  liveEndpoint(name);
 }
 
 void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) {
@@ -168,7 +168,7 @@ void ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
                                         std::vector<proto::ConsoleMessage>& out) {
   const std::string& name = link.session->endpoint();
   EndpointRecord& rec = records_[name];
-  liveEndpoints();
+  liveEndpoint(name);
   if (std::holds_alternative<proto::Report>(message)) {
     const ReportOutcome& outcome = link.session->lastReport();
     if (outcome.duplicate) return;  // stored before: ack again

@@ -171,6 +171,39 @@ class FakeConsoleService : public ConsoleService {
   }
   std::vector<LiveEvent> takeLiveEvents() override { return std::exchange(live_, {}); }
 
+  // The dashboard's routes: canned answers, the last query recorded.
+  std::optional<AuditQuery> audit_query_;
+  BlockDetail block_detail_;
+  PolicyPreview preview_;
+  std::optional<Policy> preview_policy_;
+  TimelineView timeline_;
+  Result<FloodAckRecord> acknowledge(const Actor& who, uint64_t flood_id,
+                                     const std::string& note) override {
+    actor_ = who;
+    text_ = note;
+    return give("acknowledge", FloodAckRecord{flood_id, who.name, 1'764'480'000'000, note});
+  }
+  Result<BlockDetail> blockDetail(const Prefix& source) override {
+    source_ = source;
+    return give("blockDetail", block_detail_);
+  }
+  Result<PolicyPreview> previewPolicy(const std::string& name,
+                                      const std::optional<Policy>& policy) override {
+    text_ = name;
+    preview_policy_ = policy;
+    return give("previewPolicy", preview_);
+  }
+  Result<AuditPage> auditPage(const AuditQuery& query) override {
+    audit_query_ = query;
+    after_ = query.after_id;
+    limit_ = query.limit;
+    return give("auditPage", AuditPage{audit_, true});
+  }
+  Result<TimelineView> timeline(const std::string& endpoint) override {
+    text_ = endpoint;
+    return give("timeline", timeline_);
+  }
+
  private:
   Error takeError() {
     Error e = *fail_next_;

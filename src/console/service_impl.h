@@ -167,11 +167,13 @@ class ConsoleServiceImpl final : public ConsoleService {
   void reloadFlood(uint64_t id);
   // ---- the dashboard's live stream and timeline (service_web*.cpp; mu_ held)
   void liveFlood(uint64_t id);                      // a flood changed (stored or merged)
-  void liveEndpoints() { live_.endpoints = true; }  // an endpoint's view may have changed
-  void liveDesired();                               // blocks, policies, endpoints may have changed
+  void liveEndpoints() { live_.endpoints = true; }  // any endpoint's view may have changed
+  void liveEndpoint(const std::string& name) { live_.endpoint_names.insert(name); }
+  void liveDesired();  // blocks, policies, endpoints may have changed
   void liveHeartbeat(const std::string& endpoint, const proto::Heartbeat& hb);
   void liveAudit(const AuditRecord& entry);
   void liveIncidents() { live_.incidents = true; }
+  void liveBlocks() { live_.blocks = true; }
   // Each endpoint's part in the active floods: "blocking" or "detecting".
   std::map<std::string, std::string> floodRoles() const;
   void fillWebFields(EndpointView& v, const std::map<std::string, std::string>& roles) const;
@@ -184,7 +186,8 @@ class ConsoleServiceImpl final : public ConsoleService {
   // last sent (live_sent_mu_: only takeLiveEvents uses it).
   struct LiveDirty {
     std::set<uint64_t> floods;
-    bool endpoints = false;
+    bool endpoints = false;                // all of them: diffed
+    std::set<std::string> endpoint_names;  // only these (cheaper: an agent's own messages)
     bool blocks = false;
     bool policies = false;
     bool incidents = false;

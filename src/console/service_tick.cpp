@@ -38,6 +38,7 @@ void ConsoleServiceImpl::tick() {
   pingAndReap();
   flushDirty();
   liveEndpoints();  // "online" also changes with time alone
+  liveBlocks();     // acked/pending counts follow the endpoints' acks: once a second
 }
 
 void ConsoleServiceImpl::pingAndReap() {

@@ -26,20 +26,26 @@ json rateJson(const RatePoint& r) {
 
 // Diffs `now` (key -> JSON text) against `sent`: an event for each new or
 // changed one, a removal event for each gone one; `sent` becomes `now`.
+// `compare` (optional) gives the text to compare instead, for objects with
+// a field that wobbles without changing (a block's expiry, converted from
+// the console's clock at each render).
 template <typename Key, typename KeyJson>
 void diffInto(std::map<Key, std::string>& sent, std::map<Key, std::string> now, bool emit,
-              const char* type, const char* removed, KeyJson key_json,
-              std::vector<LiveEvent>& out) {
+              const char* type, const char* removed, KeyJson key_json, std::vector<LiveEvent>& out,
+              const std::map<Key, std::string>* compare = nullptr) {
+  std::map<Key, std::string> next;
+  for (auto& [k, text] : now) {
+    const std::string& same = compare != nullptr ? compare->at(k) : text;
+    auto it = sent.find(k);
+    if (emit && (it == sent.end() || it->second != same)) out.push_back(LiveEvent{type, text});
+    next[k] = same;
+  }
   if (emit) {
-    for (const auto& [k, text] : now) {
-      auto it = sent.find(k);
-      if (it == sent.end() || it->second != text) out.push_back(LiveEvent{type, text});
-    }
     for (const auto& [k, text] : sent) {
       if (now.count(k) == 0) out.push_back(LiveEvent{removed, api::dumpJson(key_json(k))});
     }
   }
-  sent = std::move(now);
+  sent = std::move(next);
 }
 
 }  // namespace
@@ -107,8 +113,7 @@ void ConsoleServiceImpl::liveDesired() {
 }
 
 void ConsoleServiceImpl::liveHeartbeat(const std::string& endpoint, const proto::Heartbeat& hb) {
-  live_.endpoints = true;
-  live_.blocks = true;  // acked counts follow the endpoints' applied versions
+  liveEndpoint(endpoint);
   auto counter = [&hb](const char* name) {
     auto it = hb.counters.find(name);
     return it == hb.counters.end() ? uint64_t{0} : it->second;
@@ -203,19 +208,36 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
           },
           out);
     }
+  } else if (!dirty.endpoint_names.empty()) {
+    // Only the named ones are rendered (an agent's own messages touch only it).
+    if (auto all = endpoints()) {
+      for (const auto& e : *all) {
+        if (dirty.endpoint_names.count(e.name) == 0) continue;
+        std::string text = api::dumpJson(api::endpointJson(e));
+        std::string& sent = live_sent_.endpoints[e.name];
+        if (sent != text) out.push_back(LiveEvent{"endpoint", text});
+        sent = std::move(text);
+      }
+    }
   }
   if (dirty.blocks) {
     if (auto all = blocks()) {
       std::map<std::string, std::string> now;
+      std::map<std::string, std::string> compare;  // without expires_at's wobble
       for (const auto& b : *all) {
-        now[proto::prefixText(b.block.source)] = api::dumpJson(api::blockJson(b));
+        const std::string key = proto::prefixText(b.block.source);
+        json j = api::blockJson(b);
+        now[key] = api::dumpJson(j);
+        j.erase("expires_at");
+        j["ttl"] = b.block.expires_at_ns ? json(true) : json(false);
+        compare[key] = api::dumpJson(j);
       }
       diffInto(
           live_sent_.blocks, std::move(now), !prime, "block", "block_removed",
           [](const std::string& k) {
             return json{{"source", k}};
           },
-          out);
+          out, &compare);
     }
   }
   if (dirty.policies) {

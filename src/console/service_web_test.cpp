@@ -92,6 +92,21 @@ TEST_F(ServiceWebTest, ActionsBecomeEventsAndRemovals) {
   EXPECT_EQ(first(events(), "policy_removed"), (json{{"name", "payments"}}));
 }
 
+// A block's expires_at is converted from the console's clock at every
+// render: its millisecond may wobble; that is not a change worth an event.
+TEST_F(ServiceWebTest, AnUnchangedTtlBlockIsNotSentAgainEverySecond) {
+  events();
+  ASSERT_OK(svc_->block(operator_, *parsePrefix("203.0.113.7"), std::chrono::minutes(10), ""));
+  EXPECT_EQ(count(events(), "block"), 1u);
+  size_t again = 0;
+  for (int i = 0; i < 20; ++i) {
+    advance(kSec + 1'500'000 + static_cast<uint64_t>(i) * 333'333);  // sub-millisecond parts
+    svc_->tick();
+    again += count(events(), "block");
+  }
+  EXPECT_EQ(again, 0u);
+}
+
 TEST_F(ServiceWebTest, EndpointStatesFollowFloodsIsolationAndLinks) {
   auto web1 = enrollAgent("web-1");
   auto web2 = enrollAgent("web-2");

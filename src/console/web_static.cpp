@@ -179,12 +179,12 @@ std::optional<WebRoot::Found> WebRoot::find(const std::string& rel) const {
 }
 
 net::HttpResponse WebRoot::serve(const net::HttpRequest& req) const {
+  if (req.path == "/v1" || req.path.rfind("/v1/", 0) == 0) {
+    return net::errorResponse(404, "not_found", "no resource at " + req.path);
+  }
   if (req.method != "GET" && req.method != "HEAD") {
     return net::errorResponse(405, "method_not_allowed",
                               req.method + " is not allowed here; allowed: GET, HEAD");
-  }
-  if (req.path == "/v1" || req.path.rfind("/v1/", 0) == 0) {
-    return net::errorResponse(404, "not_found", "no resource at " + req.path);
   }
   if (!available()) return textResponse(503, kNotBuilt);
   auto rel = webRelativePath(req.path);

@@ -94,6 +94,8 @@ TEST_F(WebStaticTest, PageRoutesFallBackToIndexButAssetsAndApiDoNot) {
   EXPECT_EQ(api.status, 404);
   EXPECT_EQ(api.content_type, "application/json");
   EXPECT_EQ(get("/", "", "POST").status, 405);
+  EXPECT_EQ(get("/v1/nothing", "", "POST").status,
+            404);  // an unknown API path, whatever the method
   auto head = get("/", "", "HEAD");
   EXPECT_EQ(head.status, 200);
 }
