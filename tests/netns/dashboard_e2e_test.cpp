@@ -52,7 +52,7 @@ namespace fs = std::filesystem;
 constexpr size_t kEndpoints = 3;
 constexpr uint16_t kPort = 8080;
 constexpr uint32_t kThreshold = 50;
-constexpr int kLatencyFloods = 8;
+constexpr int kLatencyFloods = 15;
 constexpr int kEditedThreshold = 30;
 constexpr auto kScriptTimeout = 180s;
 
