@@ -9,3 +9,5 @@ export CCACHE_NOHASHDIR=1
 build_dir=${SYNGUARD_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
+# The dashboard's page, into the web root the console finds beside its binary.
+scripts/build-web.sh "$build_dir/share/syn-guard/web"

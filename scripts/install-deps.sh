@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever syn-guard needs to build, run
-# and test that is not there yet. Idempotent and quiet when nothing is missing.
+# and test that is not there yet (and the browser test's node packages).
+# Idempotent and quiet when nothing is missing.
 set -euo pipefail
 
 packages=(
@@ -18,6 +19,7 @@ packages=(
   clang-format clang-tidy libclang-rt-14-dev              # style, libFuzzer runtime
   systemd                                                 # systemd-analyze: unit_security
   postgresql postgresql-client libpq-dev                  # the tests' server (scripts/pg-test-server.sh)
+  chromium fonts-dejavu-core                              # the dashboard's browser test (tests/e2e)
 )
 
 # The Windows agent (scripts/build-windows.sh): mingw-w64's C++ compiler with
@@ -40,4 +42,14 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The dashboard's browser test drives /usr/bin/chromium with playwright-core
+# (tests/e2e/package-lock.json; never a browser download). `npm ci` again only
+# when the lock file changed since the last install.
+e2e="$(dirname "$0")/../tests/e2e"
+if [[ -f $e2e/package-lock.json ]] && ! cmp -s "$e2e/package-lock.json" "$e2e/node_modules/.sg-installed-lock"; then
+  echo "install-deps: npm ci in $e2e"
+  (cd "$e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  cp "$e2e/package-lock.json" "$e2e/node_modules/.sg-installed-lock"
 fi

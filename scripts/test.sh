@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Quick start, command 2 (and what .ci/run calls): installs what is missing,
 # builds, and runs every test: unit, kernel program (BPF_PROG_TEST_RUN), real
-# traffic in network namespaces, PostgreSQL against a throwaway server, the
-# unit tests again under ASan+UBSan, the Windows agent cross-compiled with its
-# tests under Wine, a short run of every fuzzer, and the format check. SYNGUARD_TEST_JOBS sets ctest's parallelism (default nproc+2). Needs root for the bpf and netns
+# traffic in network namespaces (with the dashboard in headless Chromium:
+# screenshots in build/e2e-artifacts/), PostgreSQL against a throwaway server,
+# the unit tests again under ASan+UBSan, the dashboard's own tests (tsc,
+# Vitest), the Windows agent cross-compiled with its tests under Wine, a short
+# run of every fuzzer, and the format check. SYNGUARD_TEST_JOBS sets ctest's
+# parallelism (default nproc+2). Needs root for the bpf and netns
 # labels; with CI=true a missing privilege fails those tests instead of
 # skipping them.
 set -euo pipefail
@@ -62,4 +65,5 @@ section "done"
 summary=$(grep -E "tests passed, [0-9]+ tests failed out of" /tmp/sg-ctest.txt | tail -1)
 total=$(echo "$summary" | sed -E 's/.* out of ([0-9]+).*/\1/')
 failed=$(echo "$summary" | sed -E 's/.*, ([0-9]+) tests failed.*/\1/')
+echo "dashboard screenshots (tests/netns/dashboard_e2e_test.cpp): build/e2e-artifacts/"
 echo "ctest: $((total - failed)) passed, $failed failed"

@@ -101,6 +101,11 @@ Result<std::shared_ptr<ssl::context>> makeServerTlsContext(const TlsServerConfig
   SSL_CTX* native = ctx->native_handle();
   hardenContext(native);
   SG_TRY(useChainAndKey(native, c.cert_chain_pem, c.key_pem));
+  // Sessions resumed (browsers do on every further connection) belong to
+  // this context; without an id context OpenSSL fails such a handshake with
+  // internal_error once client certificates are asked for.
+  static constexpr unsigned char kSessionContext[] = "syn-guard-console";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof(kSessionContext) - 1);
   if (!c.client_ca_pem.empty()) {
     SG_TRY(addCaPem(SSL_CTX_get_cert_store(native), c.client_ca_pem));
     SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT);
