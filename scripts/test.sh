@@ -49,6 +49,9 @@ section "unit, bpf, netns and pg tests"
 jobs=${SYNGUARD_TEST_JOBS:-$(($(nproc) + 2))}
 ctest --test-dir build -j"$jobs" --output-on-failure --no-tests=error | tee /tmp/sg-ctest.txt
 
+section "dashboard: type check and Vitest (scripts/test-web.sh)"
+scripts/test-web.sh
+
 section "unit tests under AddressSanitizer + UBSan"
 cmake -S . -B build-asan -DSYNGUARD_SANITIZE=ON -DSYNGUARD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$(nproc)" --target sg_unit_tests # every unit-labelled executable
