@@ -8,6 +8,7 @@
 
 #include "sg_parse.h"
 #include "sg_shared.h"
+#include "sg_syncookie.h"
 
 namespace sg {
 
@@ -91,6 +92,11 @@ struct SharedLayout {
   size_t size;
 };
 
+// SYN cookies (sg_syncookie.h).
+static_assert(sizeof(sg_cookie_key) == 20 && offsetof(sg_cookie_key, port) == 16);
+static_assert(sizeof(sg_cookie_params) == 12 && offsetof(sg_cookie_params, mss4) == 4 &&
+              offsetof(sg_cookie_params, wscale) == 8 && offsetof(sg_cookie_params, ttl) == 9);
+
 inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_addr", sizeof(sg_addr)},
     {"sg_lpm_key", sizeof(sg_lpm_key)},
@@ -108,6 +114,8 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_cpu_epoch", sizeof(sg_cpu_epoch)},
     {"sg_sketch_line", sizeof(sg_sketch_line)},
     {"sg_pkt", sizeof(sg_pkt)},
+    {"sg_cookie_key", sizeof(sg_cookie_key)},
+    {"sg_cookie_params", sizeof(sg_cookie_params)},
 };
 
 }  // namespace sg

@@ -30,6 +30,7 @@
 #include "core/config.h"
 #include "core/result.h"
 #include "sg_shared.h"
+#include "sg_syncookie.h"
 
 struct syn_guard;  // bpftool's skeleton (build/bpf/syn_guard.skel.h)
 struct ring_buffer;
@@ -154,6 +155,19 @@ class XdpSensor {
   uint32_t prefixBlockCapacity() const { return options_.max_prefix_blocks; }
   // The program's gate: SG_PREFIX_V4 | SG_PREFIX_V6 for tries that may hold a block.
   uint32_t prefixGate() const;
+
+  // ---- SYN cookies (xdp_sensor_cookies.cpp, bpf/sg_syncookie.h) ----
+  // Turns XDP SYN cookies on or off for `port`, on every local address
+  // (`dst` unset) or on one. Idempotent. The kernel's SYNPROXY must hold the
+  // port while they are on (SynproxyRules, synproxy_rules.h): it completes
+  // the handshakes whose cookies the program passes. CookieResponse
+  // (syncookie_response.h) does both.
+  Result<void> setCookies(uint16_t port, const std::optional<Address>& dst, bool on);
+  // What the program's SYN-ACK advertises (MSS, window scale: the listener's
+  // own) and its TTL; validated by CookieOptions (core/syncookie_config.h).
+  void setCookieParams(uint16_t mss4, uint16_t mss6, uint8_t wscale, uint8_t ttl);
+  // Ports with cookies on (any address or some).
+  uint32_t cookiePorts() const;
 
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.
