@@ -26,7 +26,8 @@ std::string SynproxyRules::script(const SynproxyOptions& o) {
   s += "  set addr6_ports { type ipv6_addr . inet_service; }\n";
   s += "  chain pre {\n    type filter hook prerouting priority raw; policy accept;\n";
   s += "    iif != \"lo\" " + std::string(kSynOnly) + " tcp dport @ports notrack\n";
-  s += "    iif != \"lo\" " + std::string(kSynOnly) + " ip daddr . tcp dport @addr4_ports notrack\n";
+  s +=
+      "    iif != \"lo\" " + std::string(kSynOnly) + " ip daddr . tcp dport @addr4_ports notrack\n";
   s += "    iif != \"lo\" " + std::string(kSynOnly) +
        " ip6 daddr . tcp dport @addr6_ports notrack\n  }\n";
   s += "  chain in {\n    type filter hook input priority filter - 1; policy accept;\n";
@@ -51,8 +52,8 @@ Result<std::unique_ptr<SynproxyRules>> SynproxyRules::create(const SynproxyOptio
     return ok.error().context("synproxy table");
   }
   if (options.wscale > 14) {
-    return makeError(Errc::kInvalidArgument, "window scale " + std::to_string(options.wscale) +
-                                                 " is not in 0..14");
+    return makeError(Errc::kInvalidArgument,
+                     "window scale " + std::to_string(options.wscale) + " is not in 0..14");
   }
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (ctx == nullptr) return makeError(Errc::kIo, "nft_ctx_new failed (out of memory?)");
@@ -86,8 +87,7 @@ Result<void> SynproxyRules::add(uint16_t port, const std::optional<Address>& dst
 
 Result<void> SynproxyRules::remove(uint16_t port, const std::optional<Address>& dst) {
   // `destroy` (nft >= 1.0.8) is not everywhere: add-then-delete is idempotent.
-  return run("add element " + element(port, dst) + "\ndelete element " + element(port, dst) +
-             "\n");
+  return run("add element " + element(port, dst) + "\ndelete element " + element(port, dst) + "\n");
 }
 
 Result<void> SynproxyRules::run(const std::string& cmd) {

@@ -164,7 +164,7 @@ class XdpSensor {
   // (syncookie_response.h) does both.
   Result<void> setCookies(uint16_t port, const std::optional<Address>& dst, bool on);
   // What the program's SYN-ACK advertises (MSS, window scale: the listener's
-  // own) and its TTL; validated by CookieOptions (core/syncookie_config.h).
+  // own) and its TTL; validated by validateSynCookieConfig (core/syncookie_config.h).
   void setCookieParams(uint16_t mss4, uint16_t mss6, uint8_t wscale, uint8_t ttl);
   // Ports with cookies on (any address or some).
   uint32_t cookiePorts() const;

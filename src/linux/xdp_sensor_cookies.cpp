@@ -1,8 +1,8 @@
 // XdpSensor: SYN cookies (bpf/sg_syncookie.h). sg_cookie_ports holds a mode
 // per port (SG_COOKIE_ANY_ADDR, SG_COOKIE_BY_ADDR), sg_cookie_addrs the
 // (address, port) pairs of the by-address mode, and sg_cookie.ports the
-// number of ports with a mode: the program's gate, written last on the way
-// on and first on the way off. Only the agent's loop thread writes them.
+// number of ports with a mode: the program's gate (0: no packet pays more
+// than its load). Only the agent's loop thread writes them.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 

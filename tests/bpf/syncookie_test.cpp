@@ -80,8 +80,7 @@ class SynCookie : public KernelTest {
     s.tcp_options = linux_opts ? 20 : 0;
     Frame f = buildFrame(s);
     if (linux_opts) {
-      const uint8_t opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0,
-                                0, 0, 0, 0,    1, 3, 3, 7};
+      const uint8_t opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 7};
       std::memcpy(&f.bytes[f.l4 + 20], opts, sizeof(opts));
       put32(f.bytes, f.l4 + 28, kClientTsval);
     }
