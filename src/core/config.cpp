@@ -177,6 +177,7 @@ Result<void> validateConfig(const AgentConfig& c) {
   SG_TRY(field("control_socket", checkSocketPath(c.control_socket)));
   SG_TRY(field("pin_dir", checkDirPath(c.pin_dir, true)));
   SG_TRY(field("state_dir", checkDirPath(c.state_dir, false)));
+  SG_TRY(validateSynCookieConfig(c.syncookies));
   return Ok{};
 }
 

@@ -11,6 +11,7 @@
 #include "core/address.h"
 #include "core/duration.h"
 #include "core/result.h"
+#include "core/syncookie_config.h"
 
 namespace sg {
 
@@ -75,6 +76,9 @@ struct AgentConfig {
   // Directory of the agent's state (0700): permanent blocks (re-applied at
   // start), the isolation record, the console credentials and link state.
   std::string state_dir = "/var/lib/syn-guard/agent";
+  // SYN cookies for a port under a flood (syncookie_* keys): the mode
+  // (off, xdp, nftables) and the SYN-ACK's parameters.
+  SynCookieConfig syncookies;
 };
 
 // Range and consistency checks (ranges in core/config_checks.h); the error

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/config_checks.h"
+
 namespace sg {
 
 const char* synCookieModeName(SynCookieMode mode) {
@@ -21,27 +23,20 @@ Result<SynCookieMode> parseSynCookieMode(std::string_view text) {
     if (text == synCookieModeName(m)) return m;
   }
   return makeError(Errc::kInvalidArgument,
-                   "syncookies.mode \"" + std::string(text) + "\" is not off, xdp or nftables");
+                   "\"" + std::string(text) + "\" is not off, xdp or nftables");
 }
 
 Result<void> validateSynCookieConfig(const SynCookieConfig& c) {
-  auto mss = [](const char* field, uint16_t v) -> Result<void> {
-    if (v < 536 || v > 9000) {
-      return makeError(Errc::kInvalidArgument, std::string("syncookies.") + field + " " +
-                                                   std::to_string(v) + " is not in 536..9000");
-    }
+  using namespace limits;
+  auto field = [](const char* name, Result<void> r) -> Result<void> {
+    if (!r.ok()) return r.error().context(std::string("syncookie_") + name);
     return Ok{};
   };
-  SG_TRY(mss("mss4", c.mss4));
-  SG_TRY(mss("mss6", c.mss6));
-  if (c.wscale > 14) {
-    return makeError(Errc::kInvalidArgument,
-                     "syncookies.wscale " + std::to_string(c.wscale) + " is not in 0..14");
-  }
-  if (c.ttl == 0) return makeError(Errc::kInvalidArgument, "syncookies.ttl 0 is not in 1..255");
-  if (c.nft_table.empty()) {
-    return makeError(Errc::kInvalidArgument, "syncookies.nft_table is empty");
-  }
+  SG_TRY(field("mss4", checkRange(c.mss4, kCookieMss)));
+  SG_TRY(field("mss6", checkRange(c.mss6, kCookieMss)));
+  SG_TRY(field("wscale", checkRange(c.wscale, kCookieWscale)));
+  SG_TRY(field("ttl", checkRange(c.ttl, kCookieTtl)));
+  SG_TRY(field("nft_table", checkNftTable(c.nft_table)));
   return Ok{};
 }
 

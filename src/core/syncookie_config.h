@@ -19,6 +19,8 @@ enum class SynCookieMode {
   kNftables,  // SYNPROXY alone (hosts where XDP_TX is not available)
 };
 
+// The config file's keys: syncookies (the mode), syncookie_mss4,
+// syncookie_mss6, syncookie_wscale, syncookie_ttl, syncookie_nft_table.
 struct SynCookieConfig {
   // "off", "xdp" or "nftables".
   SynCookieMode mode = SynCookieMode::kOff;
