@@ -5,11 +5,15 @@
 // reach the listener: it holds no half-open connection, while the same flood
 // at an unprotected address of the same listener port leaves hundreds (the
 // control: the measurement can fail).
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -81,8 +85,9 @@ class SynCookieLab : public ::testing::Test {
     });
   }
 
-  // Cookies on for 10.200.1.1:8080 only (its IPv6 address stays unprotected).
-  void engage(SynCookieMode mode) {
+  // The response in the victim's namespace (its table: conntrack tracks from
+  // now on), nothing engaged yet.
+  void makeResponse(SynCookieMode mode) {
     SynCookieConfig c;
     c.mode = mode;
     inNetns(lab_->victim(), [&] {
@@ -96,8 +101,14 @@ class SynCookieLab : public ::testing::Test {
       auto r = CookieResponse::create(c, sensor_.get());
       ASSERT_OK(r);
       response_ = std::move(*r);
-      ASSERT_OK(response_->engage(kServerPort, *parseAddress(kVictim.v4)));
     });
+  }
+
+  // Cookies on for 10.200.1.1:8080 only (its IPv6 address stays unprotected).
+  void engage(SynCookieMode mode) {
+    makeResponse(mode);
+    inNetns(lab_->victim(),
+            [&] { ASSERT_OK(response_->engage(kServerPort, *parseAddress(kVictim.v4))); });
   }
 
   // Half-open connections (SYN-RECV) the victim's stack holds for `local`.
@@ -135,7 +146,8 @@ class SynCookieLab : public ::testing::Test {
     int ok = 0;
     inNetns(lab_->client(), [&] {
       for (int i = 0; i < n; i++) {
-        auto r = probeOnce(kVictim.v4, kServerPort, 2000ms);
+        // 4 s: room for one retransmitted SYN (1 s) on a loaded machine.
+        auto r = probeOnce(kVictim.v4, kServerPort, 4000ms);
         if (r.ok()) {
           ok++;
         } else {
@@ -186,6 +198,51 @@ TEST_F(SynCookieLab, XdpCookiesKeepTheClientServedAndTheQueueEmptyDuringASpoofed
   auto after = sensor_->readCounters();
   ASSERT_OK(after);
   EXPECT_EQ(after->c[SG_CNT_COOKIE_SYNACKS], c->c[SG_CNT_COOKIE_SYNACKS]);
+}
+
+// Reads what `fd` has within 2 s ("" on timeout or error).
+std::string readSome(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, 2000) != 1) return "";
+  char buf[64];
+  const ssize_t n = read(fd, buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+TEST_F(SynCookieLab, AConnectionOpenedBeforeCookiesCameOnKeepsWorking) {
+  passProgramOnHub();
+  makeResponse(SynCookieMode::kXdp);
+  constexpr uint16_t kPort = 8081;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(kPort);
+  inet_pton(AF_INET, kVictim.v4, &sa.sin_addr);
+  int listener = -1, client = -1;
+  inNetns(lab_->victim(), [&] {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(listen(listener, 8), 0);
+  });
+  inNetns(lab_->client(), [&] {
+    client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  });
+  const int served = accept(listener, nullptr, nullptr);
+  ASSERT_GE(served, 0);
+
+  // Cookies come on for the port while the connection is open.
+  inNetns(lab_->victim(), [&] { ASSERT_OK(response_->engage(kPort)); });
+  ASSERT_EQ(write(client, "hello", 5), 5);
+  EXPECT_EQ(readSome(served), "hello");
+  ASSERT_EQ(write(served, "back", 4), 4);
+  EXPECT_EQ(readSome(client), "back");
+  auto c = sensor_->readCounters();
+  ASSERT_OK(c);
+  EXPECT_GE(c->c[SG_CNT_COOKIE_TRACKED], 1u) << "it passed on its conntrack entry";
+  EXPECT_EQ(c->c[SG_CNT_COOKIE_ACKS_DROPPED], 0u);
+  close(served);
+  close(client);
+  close(listener);
 }
 
 TEST_F(SynCookieLab, NftablesSynproxyAloneKeepsTheClientServedAndTheQueueEmpty) {
