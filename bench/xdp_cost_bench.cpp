@@ -41,6 +41,7 @@
 #include "core/kernel_config.h"
 #include "linux/xdp_sensor_clock.h"
 #include "sg_shared.h"  // before the skeletons: their .bss names these types
+#include "sg_syncookie.h"
 #include "sg_track.h"
 // clang-format off
 #include "overhead_bench.skel.h"

@@ -251,7 +251,12 @@ struct sg_event {
 	X(PREFIX_DROPPED, "prefix_dropped_total", "Packets dropped by prefix blocks (also in dropped_total)") \
 	X(PREFIX_ALLOWLISTED, "prefix_allowlisted_total", "Packets inside a blocked prefix passed because their source is on the allowlist") \
 	X(DST_UNTRACKED, "dst_untracked_total", "Attempts at a destination (address, port) the destination table had no free way for (both ways of its set busy)") \
-	X(HANDSHAKES, "handshakes_completed_total", "Handshakes completed by this host's listeners (SYN_RECV to ESTABLISHED, in the agent's network namespace)")
+	X(HANDSHAKES, "handshakes_completed_total", "Handshakes completed by this host's listeners (SYN_RECV to ESTABLISHED, in the agent's network namespace)") \
+	X(COOKIE_SYNACKS, "syncookie_synacks_total", "SYNs to a port with SYN cookies on answered by XDP with a cookie SYN-ACK (bpf/sg_syncookie.h)") \
+	X(COOKIE_ACKS_VALID, "syncookie_acks_valid_total", "ACKs to a cookie port whose cookie checked out, passed to the kernel's SYNPROXY") \
+	X(COOKIE_ACKS_DROPPED, "syncookie_acks_dropped_total", "ACKs to a cookie port with no conntrack entry and no valid cookie, dropped (also in dropped_total)") \
+	X(COOKIE_TRACKED, "syncookie_tracked_passed_total", "Packets to a cookie port passed because conntrack knows their connection") \
+	X(COOKIE_UNHANDLED, "syncookie_unhandled_total", "Packets to a cookie port left to the kernel's SYNPROXY (no tailroom, helper or conntrack errors)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

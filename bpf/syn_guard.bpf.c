@@ -152,6 +152,7 @@ volatile __u64 sg_test_now_ns;
 
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
 #include "sg_dst_bpf.h" /* destination-side counters, handshake tracepoint */
+#include "sg_syncookie.h" /* SYN cookies for ports under a flood */
 
 static __always_inline __u64 sg_hash(const struct sg_addr *a)
 {
@@ -505,7 +506,10 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 SEC("xdp")
 int syn_guard_xdp(struct xdp_md *ctx)
 {
-	return sg_xdp(ctx);
+	int verdict = sg_xdp(ctx);
+
+	/* What the source checks pass, a cookie port may still answer. */
+	return verdict == XDP_PASS ? sg_cookie_xdp(ctx) : verdict;
 }
 
 /* Run by user space (BPF_PROG_TEST_RUN, never attached) to learn the offset

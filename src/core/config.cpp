@@ -178,6 +178,7 @@ Result<void> validateConfig(const AgentConfig& c) {
   SG_TRY(field("pin_dir", checkDirPath(c.pin_dir, true)));
   SG_TRY(field("state_dir", checkDirPath(c.state_dir, false)));
   SG_TRY(validatePortFloodOptions(c.port_flood));
+  SG_TRY(validateSynCookieConfig(c.syncookies));
   return Ok{};
 }
 

@@ -12,6 +12,7 @@
 #include "core/duration.h"
 #include "core/port_flood_options.h"
 #include "core/result.h"
+#include "core/syncookie_config.h"
 
 namespace sg {
 
@@ -79,6 +80,9 @@ struct AgentConfig {
   // Port floods: floods keyed by target (local address and port), from the
   // destination-side counters (keys port_flood_*; core/port_flood_options.h).
   PortFloodOptions port_flood;
+  // SYN cookies for a port under a flood (syncookie_* keys): the mode
+  // (off, xdp, nftables) and the SYN-ACK's parameters.
+  SynCookieConfig syncookies;
 };
 
 // Range and consistency checks (ranges in core/config_checks.h); the error

@@ -32,6 +32,10 @@ inline constexpr DurationRange kBlockDuration{milliseconds(1), hours(24)};
 inline constexpr UintRange kMaxBlockLevel{0, 16};
 inline constexpr DurationRange kRepeatMemory{Nanos(0), hours(720)};  // 30 days
 inline constexpr UintRange kIpv6Prefix{1, 128};
+// SYN cookies (core/syncookie_config.h).
+inline constexpr UintRange kCookieMss{536, 9000};
+inline constexpr UintRange kCookieWscale{0, 14};
+inline constexpr UintRange kCookieTtl{1, 255};
 inline constexpr UintRange kMaxSources{1024, 16u << 20};
 inline constexpr UintRange kMaxBlocks{16, 1u << 20};
 inline constexpr UintRange kMaxPrefixBlocks{1, 1u << 16};

@@ -231,6 +231,19 @@ const KeySpec kKeys[] = {
      SG_SET(c.port_flood.prefix_blocks, readBool(k, n)); return Ok{}; }},
   {"port_flood_max_dsts", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.port_flood.max_dsts, readUint(k, n, limits::UintRange{64, 65536})); return Ok{}; }},
+  {"syncookies", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.syncookies.mode, readEnum<SynCookieMode>(k, n, parseSynCookieMode)); return Ok{}; }},
+  {"syncookie_mss4", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.syncookies.mss4, readUint(k, n, limits::kCookieMss)); return Ok{}; }},
+  {"syncookie_mss6", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.syncookies.mss6, readUint(k, n, limits::kCookieMss)); return Ok{}; }},
+  {"syncookie_wscale", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.syncookies.wscale, readUint(k, n, limits::kCookieWscale)); return Ok{}; }},
+  {"syncookie_ttl", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.syncookies.ttl, readUint(k, n, limits::kCookieTtl)); return Ok{}; }},
+  {"syncookie_nft_table", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.syncookies.nft_table, readString(k, n, "a string"));
+     return k.check(n, limits::checkNftTable(c.syncookies.nft_table)); }},
 };
 // clang-format on
 

@@ -9,6 +9,7 @@
 #include "sg_dst.h"
 #include "sg_parse.h"
 #include "sg_shared.h"
+#include "sg_syncookie.h"
 
 namespace sg {
 
@@ -100,6 +101,11 @@ struct SharedLayout {
   size_t size;
 };
 
+// SYN cookies (sg_syncookie.h).
+static_assert(sizeof(sg_cookie_key) == 20 && offsetof(sg_cookie_key, port) == 16);
+static_assert(sizeof(sg_cookie_params) == 12 && offsetof(sg_cookie_params, mss4) == 4 &&
+              offsetof(sg_cookie_params, wscale) == 8 && offsetof(sg_cookie_params, ttl) == 9);
+
 inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_addr", sizeof(sg_addr)},
     {"sg_lpm_key", sizeof(sg_lpm_key)},
@@ -120,6 +126,8 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_hh_entry", sizeof(sg_hh_entry)},
     {"sg_dst_bank", sizeof(sg_dst_bank)},
     {"sg_dst", sizeof(sg_dst)},
+    {"sg_cookie_key", sizeof(sg_cookie_key)},
+    {"sg_cookie_params", sizeof(sg_cookie_params)},
 };
 
 }  // namespace sg

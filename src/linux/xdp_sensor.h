@@ -32,6 +32,7 @@
 #include "core/dst_table.h"
 #include "core/result.h"
 #include "sg_shared.h"
+#include "sg_syncookie.h"
 
 struct syn_guard;  // bpftool's skeleton (build/bpf/syn_guard.skel.h)
 struct ring_buffer;
@@ -169,6 +170,18 @@ class XdpSensor {
   bool handshakesVisible() const { return handshake_link_ != nullptr; }
   // Why it is not ("" when it is).
   const std::string& handshakeNote() const { return handshake_note_; }
+  // ---- SYN cookies (xdp_sensor_cookies.cpp, bpf/sg_syncookie.h) ----
+  // Turns XDP SYN cookies on or off for `port`, on every local address
+  // (`dst` unset) or on one. Idempotent. The kernel's SYNPROXY must hold the
+  // port while they are on (SynproxyRules, synproxy_rules.h): it completes
+  // the handshakes whose cookies the program passes. CookieResponse
+  // (syncookie_response.h) does both.
+  Result<void> setCookies(uint16_t port, const std::optional<Address>& dst, bool on);
+  // What the program's SYN-ACK advertises (MSS, window scale: the listener's
+  // own) and its TTL; validated by validateSynCookieConfig (core/syncookie_config.h).
+  void setCookieParams(uint16_t mss4, uint16_t mss6, uint8_t wscale, uint8_t ttl);
+  // Ports with cookies on (any address or some).
+  uint32_t cookiePorts() const;
 
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * sg_syncookie.h — SYN cookies in XDP for the ports where they are on (a
+ * port under a flood), as the kernel's xdp_synproxy selftest does: a SYN to
+ * such a port is answered at once with an XDP_TX SYN-ACK whose sequence
+ * number is a cookie (bpf_tcp_raw_gen_syncookie_ipv4/ipv6, the kernel's own
+ * secret), carrying MSS, and, when the SYN had timestamps, SACK-permitted,
+ * window scale and a timestamp that encodes the client's options; no state is
+ * kept. A packet with ACK (and no SYN/RST) to such a port passes when
+ * conntrack knows its flow (bpf_xdp_ct_lookup: an established connection), or
+ * when its cookie checks out (bpf_tcp_raw_check_syncookie_ipv4/ipv6): then
+ * the kernel's SYNPROXY (the nftables `synproxy` statement the agent installs
+ * for the port, src/linux/synproxy_rules.h) checks the same cookie and
+ * completes the handshake with the real listener. Any other ACK is dropped: a
+ * forged one costs one lookup here. The listener's queue never sees a SYN.
+ *
+ * Shapes this path leaves to the kernel (passed): VLAN-tagged frames, IPv4
+ * with options or fragments, IPv6 with extension headers, and (counted as
+ * syncookie_unhandled) SYNs the frame's tailroom or the helpers refuse.
+ * nftables' SYNPROXY answers those with the same cookies, at the kernel's
+ * cost.
+ *
+ * Layouts (both sides) first; the program's part is compiled for BPF only and
+ * included by syn_guard.bpf.c after its maps. Cost while no port has cookies:
+ * one load of sg_cookie.ports per passed packet.
+ */
+#ifndef SG_SYNCOOKIE_H
+#define SG_SYNCOOKIE_H
+
+#include "sg_shared.h"
+
+/* sg_cookie_ports: an array indexed by destination port (65536 bytes). */
+#define SG_COOKIE_ANY_ADDR 0x1 /* cookies for every local address */
+#define SG_COOKIE_BY_ADDR 0x2  /* cookies for the addresses in sg_cookie_addrs */
+
+/* Key of sg_cookie_addrs: a local address (IPv4 mapped) and port. */
+struct sg_cookie_key {
+	struct sg_addr dst;
+	__u16 port; /* host order */
+	__u8 pad[2];
+};
+
+/* The path's run-time knobs (a global in .data.cookie, written by user space
+ * through the skeleton's mmap). */
+struct sg_cookie_params {
+	__u32 ports; /* ports with cookies on; 0: the path is skipped */
+	__u16 mss4;  /* MSS our SYN-ACK advertises over IPv4 */
+	__u16 mss6;  /* over IPv6 */
+	__u8 wscale; /* window scale it advertises (the listener's own) */
+	__u8 ttl;    /* TTL / hop limit of the SYN-ACK */
+	__u8 pad[2];
+};
+
+#ifdef __bpf__
+
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8); /* SG_COOKIE_* */
+} sg_cookie_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sg_cookie_key);
+	__type(value, __u8);
+} sg_cookie_addrs SEC(".maps");
+
+volatile struct sg_cookie_params sg_cookie SEC(".data.cookie") = {
+	.mss4 = 1460, .mss6 = 1440, .wscale = 7, .ttl = 64,
+};
+
+/* Conntrack kfuncs (net/netfilter/nf_conntrack_bpf.c). */
+struct bpf_ct_opts___sg {
+	__s32 netns_id;
+	__s32 error;
+	__u8 l4proto;
+	__u8 dir;
+	__u16 ct_zone_id;
+	__u8 ct_zone_dir;
+	__u8 reserved[3];
+};
+
+struct nf_conn {
+	unsigned long status;
+} __attribute__((preserve_access_index));
+
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
+					 __u32 tuple_len, struct bpf_ct_opts___sg *opts,
+					 __u32 opts_len) __ksym;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+
+#define SG_CK_IPS_CONFIRMED (1ul << 3)
+#define SG_CK_ENOENT 2
+#define SG_CK_TCP_MAX 60   /* the TCP header at most */
+#define SG_CK_OPT_MAX 40   /* option bytes at most: the walk's bound */
+#define SG_CK_L3 14        /* untagged Ethernet only */
+#define SG_CK_L4_4 (SG_CK_L3 + 20)
+#define SG_CK_L4_6 (SG_CK_L3 + 40)
+
+/* The SYN's TCP header, copied to the stack (the cookie helper reads it
+ * there, sg_ck_opt walks its options) and rewritten there into the SYN-ACK's,
+ * which is then stored into the frame: no packet bounds that depend on the
+ * header's length. */
+struct sg_ck_tcp {
+	__u8 b[64];
+	__u32 off;    /* option cursor (from 20) */
+	__u32 len;    /* the SYN's header length */
+	__be32 tsval; /* the client's timestamp (our tsecr) */
+	__u8 wscale;  /* its window scale, 0xf when none */
+	__u8 sack;    /* SACK permitted */
+	__u8 ts;      /* timestamps present */
+	__u8 pad;
+};
+
+/* One option per call (bpf_loop): 1 ends the walk. */
+static long sg_ck_opt(__u32 i, void *arg)
+{
+	struct sg_ck_tcp *t = arg;
+	__u32 off = t->off, len;
+	__u8 kind;
+
+	if (off >= t->len || off >= SG_CK_TCP_MAX)
+		return 1;
+	kind = t->b[off & 63];
+	if (kind == 0) /* end of options */
+		return 1;
+	if (kind == 1) { /* NOP */
+		t->off = off + 1;
+		return 0;
+	}
+	if (off + 2 > t->len)
+		return 1;
+	len = t->b[(off + 1) & 63];
+	if (len < 2 || off + len > t->len)
+		return 1;
+	if (kind == 3 && len == 3) {
+		__u8 ws = t->b[(off + 2) & 63];
+
+		t->wscale = ws < 14 ? ws : 14;
+	} else if (kind == 4 && len == 2) {
+		t->sack = 1;
+	} else if (kind == 8 && len == 10) {
+		t->ts = 1;
+		t->tsval = (__be32)((__u32)t->b[(off + 2) & 63] | (__u32)t->b[(off + 3) & 63] << 8 |
+				    (__u32)t->b[(off + 4) & 63] << 16 | (__u32)t->b[(off + 5) & 63] << 24);
+	}
+	t->off = off + len;
+	return 0;
+}
+
+static __always_inline __u16 sg_ck_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/* Rewrites the SYN's header in t into the SYN-ACK's (checksum 0); returns
+ * its length: 24 (MSS), 36 (+ SACK/timestamps) or 40 (+ window scale). */
+static __always_inline __u32 sg_ck_synack_tcp(struct sg_ck_tcp *t, __u32 cookie, __u16 mss,
+					      __u8 wscale)
+{
+	struct tcphdr *th = (struct tcphdr *)t->b;
+	__be32 *opt = (__be32 *)(t->b + 20);
+	__u32 words = 1, tsv;
+	__u16 port = th->source;
+	int ecn = th->ece && th->cwr;
+
+	th->source = th->dest;
+	th->dest = port;
+	th->ack_seq = bpf_htonl(bpf_ntohl(th->seq) + 1);
+	th->seq = bpf_htonl(cookie);
+	th->window = 0; /* as the kernel's SYNPROXY: its window update follows */
+	th->urg_ptr = 0;
+	th->check = 0;
+	opt[0] = bpf_htonl((2u << 24) | (4u << 16) | mss);
+	if (t->ts) {
+		/* The timestamp cookie (the kernel's SYNPROXY decodes it):
+		 * milliseconds over the low 6 bits, which carry the client's
+		 * window scale (0xf: none), SACK and ECN. */
+		tsv = (__u32)(bpf_ktime_get_ns() / 1000000) & ~0x3fu;
+		tsv |= t->wscale & 0xf;
+		if (t->sack)
+			tsv |= 1u << 4;
+		if (ecn)
+			tsv |= 1u << 5;
+		opt[1] = bpf_htonl(t->sack ? 0x0402080a : 0x0101080a);
+		opt[2] = bpf_htonl(tsv);
+		opt[3] = t->tsval;
+		words = 4;
+		if (t->wscale != 0xf) {
+			opt[4] = bpf_htonl(0x01030300 | wscale);
+			words = 5;
+		}
+	} else {
+		ecn = 0;
+	}
+	/* doff, then flags: SYN|ACK, ECE when the client asked for ECN. */
+	t->b[12] = (__u8)((5 + words) << 4);
+	t->b[13] = 0x12 | (ecn ? 0x40 : 0);
+	return (5 + words) * 4;
+}
+
+static __always_inline void sg_ck_swap_eth(__u8 *eth)
+{
+	__u8 t[6];
+
+	__builtin_memcpy(t, eth, 6);
+	__builtin_memcpy(eth, eth + 6, 6);
+	__builtin_memcpy(eth + 6, t, 6);
+}
+
+/* Sizes the frame to len bytes (the SYN-ACK); 0 on success. */
+static __always_inline int sg_ck_resize(struct xdp_md *ctx, __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	long cur = end - data;
+
+	/* A 64-bit pointer difference: the verifier refuses clang's 32-bit one. */
+	asm volatile("" : "+r"(cur));
+	if (cur == (long)len)
+		return 0;
+	return bpf_xdp_adjust_tail(ctx, (int)((long)len - cur)) ? -1 : 0;
+}
+
+/* A SYN to a cookie port (untagged, IPv4 without options or IPv6 without
+ * extension headers, TCP header at l4): answered in place. */
+static __always_inline int sg_ck_syn(struct xdp_md *ctx, struct sg_counters *cnt, int v6)
+{
+	__u32 l4 = v6 ? SG_CK_L4_6 : SG_CK_L4_4;
+	struct sg_ck_tcp t = {};
+	void *data, *end;
+	__u32 tcp_len, len;
+	__u64 sum;
+	__s64 v;
+
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (v6) {
+		if (data + SG_CK_L4_6 + 20 > end)
+			return XDP_PASS;
+		tcp_len = (((__u8 *)data)[SG_CK_L4_6 + 12] >> 4) * 4;
+	} else {
+		if (data + SG_CK_L4_4 + 20 > end)
+			return XDP_PASS;
+		tcp_len = (((__u8 *)data)[SG_CK_L4_4 + 12] >> 4) * 4;
+	}
+	if (tcp_len < 20 || bpf_xdp_load_bytes(ctx, l4, t.b, tcp_len))
+		return XDP_DROP; /* the stack drops it too */
+	if (v6)
+		v = bpf_tcp_raw_gen_syncookie_ipv6(data + SG_CK_L3, (struct tcphdr *)t.b, tcp_len);
+	else
+		v = bpf_tcp_raw_gen_syncookie_ipv4(data + SG_CK_L3, (struct tcphdr *)t.b, tcp_len);
+	if (v < 0)
+		goto unhandled;
+	t.off = 20;
+	t.len = tcp_len;
+	t.wscale = 0xf;
+	bpf_loop(SG_CK_OPT_MAX, sg_ck_opt, &t, 0);
+	len = sg_ck_synack_tcp(&t, (__u32)v, v6 ? sg_cookie.mss6 : sg_cookie.mss4,
+			       sg_cookie.wscale) & 0x3c;
+
+	/* The checksum over the pseudo header: the addresses' sum does not
+	 * depend on their order. */
+	v = bpf_csum_diff(0, 0, (__be32 *)t.b, len, 0);
+	if (v < 0)
+		goto unhandled;
+	sum = (__u64)v + bpf_htonl((SG_IPPROTO_TCP << 16) | len);
+	if (v6) {
+		struct ipv6hdr *ip = data + SG_CK_L3;
+		int i;
+
+		if ((void *)(ip + 1) > end)
+			return XDP_PASS;
+		for (i = 0; i < 4; i++)
+			sum += (__u64)ip->saddr.in6_u.u6_addr32[i] + ip->daddr.in6_u.u6_addr32[i];
+	} else {
+		struct iphdr *ip = data + SG_CK_L3;
+
+		sum += (__u64)ip->saddr + ip->daddr;
+	}
+	((struct tcphdr *)t.b)->check = sg_ck_fold(sum);
+
+	if (sg_ck_resize(ctx, l4 + len))
+		goto unhandled; /* no tailroom to grow into: SYNPROXY's */
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + SG_CK_L4_4 > end)
+		return XDP_DROP;
+	sg_ck_swap_eth(data);
+	if (v6) {
+		struct ipv6hdr *ip = data + SG_CK_L3;
+		struct in6_addr a;
+
+		if ((void *)(ip + 1) > end)
+			return XDP_DROP;
+		a = ip->saddr;
+		ip->saddr = ip->daddr;
+		ip->daddr = a;
+		*(__be32 *)ip = bpf_htonl(0x60000000);
+		ip->payload_len = bpf_htons(len);
+		ip->hop_limit = sg_cookie.ttl;
+	} else {
+		struct iphdr *ip = data + SG_CK_L3;
+		__u32 a = ip->saddr;
+
+		ip->saddr = ip->daddr;
+		ip->daddr = a;
+		ip->tos = 0;
+		ip->id = 0;
+		ip->frag_off = bpf_htons(0x4000); /* DF */
+		ip->ttl = sg_cookie.ttl;
+		ip->tot_len = bpf_htons(20 + len);
+		ip->check = 0;
+		v = bpf_csum_diff(0, 0, (__be32 *)ip, 20, 0);
+		if (v < 0)
+			return XDP_DROP;
+		ip->check = sg_ck_fold((__u64)v);
+	}
+	if (bpf_xdp_store_bytes(ctx, l4, t.b, len))
+		return XDP_DROP;
+	cnt->c[SG_CNT_COOKIE_SYNACKS]++;
+	return XDP_TX;
+unhandled:
+	cnt->c[SG_CNT_COOKIE_UNHANDLED]++;
+	return XDP_PASS;
+}
+
+/* An ACK to a cookie port: its flow's conntrack entry, else its cookie. */
+static __always_inline int sg_ck_ack(struct xdp_md *ctx, struct sg_counters *cnt, void *ipp,
+				     struct tcphdr *th, int v6)
+{
+	struct bpf_ct_opts___sg opts = { .netns_id = -1, .l4proto = SG_IPPROTO_TCP };
+	struct bpf_sock_tuple tup = {};
+	struct nf_conn *ct;
+	__u32 tlen;
+	int err;
+
+	if (v6) {
+		struct ipv6hdr *ip = ipp;
+
+		__builtin_memcpy(tup.ipv6.saddr, &ip->saddr, 16);
+		__builtin_memcpy(tup.ipv6.daddr, &ip->daddr, 16);
+		tup.ipv6.sport = th->source;
+		tup.ipv6.dport = th->dest;
+		tlen = sizeof(tup.ipv6);
+	} else {
+		struct iphdr *ip = ipp;
+
+		tup.ipv4.saddr = ip->saddr;
+		tup.ipv4.daddr = ip->daddr;
+		tup.ipv4.sport = th->source;
+		tup.ipv4.dport = th->dest;
+		tlen = sizeof(tup.ipv4);
+	}
+	ct = bpf_xdp_ct_lookup(ctx, &tup, tlen, &opts, sizeof(opts));
+	if (ct) {
+		unsigned long status = ct->status;
+
+		bpf_ct_release(ct);
+		if (status & SG_CK_IPS_CONFIRMED) {
+			cnt->c[SG_CNT_COOKIE_TRACKED]++;
+			return XDP_PASS;
+		}
+	} else if (opts.error != -SG_CK_ENOENT) {
+		cnt->c[SG_CNT_COOKIE_UNHANDLED]++;
+		return XDP_PASS; /* conntrack could not say: SYNPROXY judges */
+	}
+	if (v6)
+		err = bpf_tcp_raw_check_syncookie_ipv6(ipp, th);
+	else
+		err = bpf_tcp_raw_check_syncookie_ipv4(ipp, th);
+	if (err) {
+		cnt->c[SG_CNT_COOKIE_ACKS_DROPPED]++;
+		cnt->c[SG_CNT_DROPPED]++;
+		return XDP_DROP;
+	}
+	cnt->c[SG_CNT_COOKIE_ACKS_VALID]++;
+	return XDP_PASS;
+}
+
+/* Whether cookies are on for (dst, port). */
+static __always_inline int sg_ck_wanted(const __u8 *dst, int v6, __u16 port)
+{
+	struct sg_cookie_key k = { .port = port };
+	__u32 idx = port;
+	__u8 *mode = bpf_map_lookup_elem(&sg_cookie_ports, &idx);
+
+	if (!mode || !*mode)
+		return 0;
+	if (*mode & SG_COOKIE_ANY_ADDR)
+		return 1;
+	if (v6) {
+		__builtin_memcpy(k.dst.b, dst, 16);
+	} else {
+		k.dst.b[10] = 0xff;
+		k.dst.b[11] = 0xff;
+		__builtin_memcpy(&k.dst.b[12], dst, 4);
+	}
+	return bpf_map_lookup_elem(&sg_cookie_addrs, &k) != 0;
+}
+
+/* The cookie path for a packet the rest of the program passed. */
+static __always_inline int sg_cookie_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct sg_counters *cnt;
+	struct tcphdr *th;
+	void *ipp;
+	__u32 zero = 0;
+	__u16 proto;
+	__u8 flags;
+	int v6;
+
+	if (!sg_cookie.ports)
+		return XDP_PASS;
+	if (data + SG_CK_L4_4 + 20 > end)
+		return XDP_PASS;
+	proto = ((struct ethhdr *)data)->h_proto;
+	ipp = data + SG_CK_L3;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = ipp;
+
+		/* Options or fragments: SYNPROXY's (see above). */
+		if (ip->protocol != SG_IPPROTO_TCP || ip->ihl != 5 ||
+		    (ip->frag_off & bpf_htons(0x3fff)))
+			return XDP_PASS;
+		th = data + SG_CK_L4_4;
+		v6 = 0;
+		if (!sg_ck_wanted((__u8 *)&ip->daddr, 0, bpf_ntohs(th->dest)))
+			return XDP_PASS;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip = ipp;
+
+		if (data + SG_CK_L4_6 + 20 > end)
+			return XDP_PASS;
+		if (ip->nexthdr != SG_IPPROTO_TCP)
+			return XDP_PASS; /* extension headers: SYNPROXY's */
+		th = data + SG_CK_L4_6;
+		v6 = 1;
+		if (!sg_ck_wanted((__u8 *)&ip->daddr, 1, bpf_ntohs(th->dest)))
+			return XDP_PASS;
+	} else {
+		return XDP_PASS;
+	}
+	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	if (!cnt)
+		return XDP_PASS;
+	flags = ((__u8 *)th)[13] & (SG_TCP_FIN | SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK);
+	if (flags == SG_TCP_SYN)
+		return sg_ck_syn(ctx, cnt, v6);
+	if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_ACK)
+		return sg_ck_ack(ctx, cnt, ipp, th, v6);
+	return XDP_PASS; /* RST, SYN-ACK, odd flags: the stack's */
+}
+
+#endif /* __bpf__ */
+
+#endif /* SG_SYNCOOKIE_H */

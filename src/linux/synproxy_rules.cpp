@@ -1,0 +1,104 @@
+#include "linux/synproxy_rules.h"
+
+#include <nftables/libnftables.h>
+
+#include <string>
+
+#include "core/config_checks.h"
+
+namespace sg {
+namespace {
+
+// SYN only (no ACK, RST, FIN): what `notrack` takes out of conntrack.
+constexpr const char* kSynOnly = "tcp flags & (fin | syn | rst | ack) == syn";
+
+}  // namespace
+
+std::string SynproxyRules::script(const SynproxyOptions& o) {
+  const std::string t = "inet " + o.table;
+  const std::string opts = " wscale " + std::to_string(o.wscale) + " timestamp sack-perm";
+  std::string s;
+  s += "table " + t + " {}\n";
+  s += "delete table " + t + "\n";
+  s += "table " + t + " {\n";
+  s += "  set ports { type inet_service; }\n";
+  s += "  set addr4_ports { type ipv4_addr . inet_service; }\n";
+  s += "  set addr6_ports { type ipv6_addr . inet_service; }\n";
+  s += "  chain pre {\n    type filter hook prerouting priority raw; policy accept;\n";
+  s += "    iif != \"lo\" " + std::string(kSynOnly) + " tcp dport @ports notrack\n";
+  s +=
+      "    iif != \"lo\" " + std::string(kSynOnly) + " ip daddr . tcp dport @addr4_ports notrack\n";
+  s += "    iif != \"lo\" " + std::string(kSynOnly) +
+       " ip6 daddr . tcp dport @addr6_ports notrack\n  }\n";
+  s += "  chain in {\n    type filter hook input priority filter - 1; policy accept;\n";
+  s += "    iif \"lo\" accept\n";
+  s += "    tcp dport @ports jump guard\n";
+  s += "    ip daddr . tcp dport @addr4_ports jump guard\n";
+  s += "    ip6 daddr . tcp dport @addr6_ports jump guard\n  }\n";
+  // new: a conntrack that picks up connections mid-stream (tcp_loose, the
+  // default) calls the cookie's ACK new rather than invalid.
+  s += "  chain guard {\n";
+  s += "    meta nfproto ipv4 ct state invalid,untracked,new synproxy mss " +
+       std::to_string(o.mss4) + opts + "\n";
+  s += "    meta nfproto ipv6 ct state invalid,untracked,new synproxy mss " +
+       std::to_string(o.mss6) + opts + "\n";
+  s += "    ct state invalid drop\n  }\n";
+  s += "}\n";
+  return s;
+}
+
+Result<std::unique_ptr<SynproxyRules>> SynproxyRules::create(const SynproxyOptions& options) {
+  if (auto ok = limits::checkNftTable(options.table); !ok) {
+    return ok.error().context("synproxy table");
+  }
+  if (options.wscale > 14) {
+    return makeError(Errc::kInvalidArgument,
+                     "window scale " + std::to_string(options.wscale) + " is not in 0..14");
+  }
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (ctx == nullptr) return makeError(Errc::kIo, "nft_ctx_new failed (out of memory?)");
+  if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
+    nft_ctx_free(ctx);
+    return makeError(Errc::kIo, "libnftables: cannot buffer output");
+  }
+  std::unique_ptr<SynproxyRules> r(new SynproxyRules(ctx, options.table));
+  if (auto ok = r->run(script(options)); !ok) {
+    r->table_.clear();  // nothing of ours to delete
+    return ok.error().context("creating nftables table inet " + options.table);
+  }
+  return r;
+}
+
+SynproxyRules::~SynproxyRules() {
+  if (!table_.empty()) (void)run("delete table inet " + table_ + "\n");
+  nft_ctx_free(ctx_);
+}
+
+std::string SynproxyRules::element(uint16_t port, const std::optional<Address>& dst) const {
+  const std::string p = std::to_string(port);
+  if (!dst) return "inet " + table_ + " ports { " + p + " }";
+  const char* set = dst->isV4() ? "addr4_ports" : "addr6_ports";
+  return "inet " + table_ + " " + set + " { " + dst->str() + " . " + p + " }";
+}
+
+Result<void> SynproxyRules::add(uint16_t port, const std::optional<Address>& dst) {
+  return run("add element " + element(port, dst) + "\n");
+}
+
+Result<void> SynproxyRules::remove(uint16_t port, const std::optional<Address>& dst) {
+  // `destroy` (nft >= 1.0.8) is not everywhere: add-then-delete is idempotent.
+  return run("add element " + element(port, dst) + "\ndelete element " + element(port, dst) + "\n");
+}
+
+Result<void> SynproxyRules::run(const std::string& cmd) {
+  const int rc = nft_run_cmd_from_buffer(ctx_, cmd.c_str());
+  std::string err = nft_ctx_get_error_buffer(ctx_);
+  (void)nft_ctx_get_output_buffer(ctx_);
+  if (rc == 0) return Ok{};
+  if (err.find("Operation not permitted") != std::string::npos) {
+    return makeError(Errc::kPermissionDenied, "nftables (needs CAP_NET_ADMIN): " + err);
+  }
+  return makeError(Errc::kIo, "nftables: " + err);
+}
+
+}  // namespace sg

@@ -1,0 +1,81 @@
+// SynproxyRules in a network namespace of the test's own (one thread
+// unshares it): the table and its rules, set elements on and off, the table
+// gone with the object.
+#include "linux/synproxy_rules.h"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "test_helpers.h"
+
+namespace sg {
+namespace {
+
+// `nft list table ...` as this thread's namespace sees it ("" when absent).
+std::string listTable(const std::string& table) {
+  std::string out;
+  std::FILE* p = popen(("nft list table inet " + table + " 2>/dev/null").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+TEST(SynproxyRules, PortsAndAddressesGoInAndOutOfItsSets) {
+  SG_REQUIRE_ROOT();
+  std::thread t([] {
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
+    SynproxyOptions o;
+    o.mss4 = 1400;
+    auto rules = SynproxyRules::create(o);
+    ASSERT_OK(rules);
+    std::string text = listTable(o.table);
+    EXPECT_NE(text.find("synproxy mss 1400 wscale 7 timestamp sack-perm"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("notrack"), std::string::npos) << text;
+
+    ASSERT_OK((*rules)->add(8080, std::nullopt));
+    ASSERT_OK((*rules)->add(8080, std::nullopt));  // idempotent
+    ASSERT_OK((*rules)->add(443, *parseAddress("192.0.2.1")));
+    ASSERT_OK((*rules)->add(443, *parseAddress("2001:db8::1")));
+    text = listTable(o.table);
+    EXPECT_NE(text.find("elements = { 8080 }"), std::string::npos) << text;
+    EXPECT_NE(text.find("192.0.2.1 . 443"), std::string::npos) << text;
+    EXPECT_NE(text.find("2001:db8::1 . 443"), std::string::npos) << text;
+
+    ASSERT_OK((*rules)->remove(8080, std::nullopt));
+    ASSERT_OK((*rules)->remove(8080, std::nullopt));  // not there: no error
+    ASSERT_OK((*rules)->remove(443, *parseAddress("192.0.2.1")));
+    text = listTable(o.table);
+    EXPECT_EQ(text.find("8080"), std::string::npos) << text;
+    EXPECT_EQ(text.find("192.0.2.1"), std::string::npos) << text;
+    EXPECT_NE(text.find("2001:db8::1 . 443"), std::string::npos) << text;
+
+    // A second agent's table of the same name replaces a stale one.
+    auto again = SynproxyRules::create(o);
+    ASSERT_OK(again);
+    EXPECT_EQ(listTable(o.table).find("2001:db8::1"), std::string::npos);
+    again->reset();
+    rules->reset();
+    EXPECT_EQ(listTable(o.table), "");
+  });
+  t.join();
+}
+
+TEST(SynproxyRules, RefusesABadTableNameOrWindowScale) {
+  SynproxyOptions o;
+  o.table = "no spaces";
+  EXPECT_FALSE(SynproxyRules::create(o).ok());
+  o = SynproxyOptions{};
+  o.wscale = 15;
+  EXPECT_FALSE(SynproxyRules::create(o).ok());
+}
+
+}  // namespace
+}  // namespace sg
