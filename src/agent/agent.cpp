@@ -248,18 +248,24 @@ void Agent::armTimer(int timer_fd) {
   timerfd_settime(timer_fd, 0, &its, nullptr);
 }
 
-void Agent::armSampler(int timer_fd) {
-  const auto ns = static_cast<uint64_t>(kDstSampleInterval.count());
+// One-shot: every kDstSampleInterval while connection attempts arrive (or a
+// port flood lasts), every kDstIdleInterval while none do, so an idle agent
+// wakes twice a second, not ten times.
+void Agent::armSampler(int timer_fd, bool busy) {
+  const auto ns = static_cast<uint64_t>((busy ? kDstSampleInterval : kDstIdleInterval).count());
   itimerspec its{};
   its.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
   its.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  its.it_interval = its.it_value;
   timerfd_settime(timer_fd, 0, &its, nullptr);
 }
 
-void Agent::sampleDsts() {
+bool Agent::sampleDsts() {
   std::lock_guard<std::mutex> lock(mu_);
-  ports_->onSamples(clock_.nowNs(), parts_.sensor->harvestDsts());
+  const std::vector<DstSample> samples = parts_.sensor->harvestDsts();
+  ports_->onSamples(clock_.nowNs(), samples);
+  bool busy = ports_->activeCount() > 0;
+  for (const DstSample& d : samples) busy = busy || d.bank_attempts > 0;
+  return busy;
 }
 
 Result<void> Agent::run() {
@@ -316,7 +322,7 @@ Result<void> Agent::run() {
     return sysError("epoll_ctl");
   }
   armTimer(timer.get());
-  if (config_.port_flood.enabled) armSampler(sampler.get());
+  if (config_.port_flood.enabled) armSampler(sampler.get(), true);
 
   nlohmann::json ready = parts_.ready_fields;
   describeConfig(ready);
@@ -358,7 +364,8 @@ Result<void> Agent::run() {
       } else if (fd == sampler.get()) {
         uint64_t ticks;
         (void)!read(sampler.get(), &ticks, sizeof ticks);
-        sampleDsts();
+        const bool busy = sampleDsts();
+        if (config_.port_flood.enabled) armSampler(sampler.get(), busy);
         rearm = true;  // a response may have added prefix blocks
       } else if (fd == timer.get()) {
         uint64_t ticks;

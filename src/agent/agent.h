@@ -77,9 +77,11 @@ class Agent {
   void reload();
   void refreshHostAddresses();
   void armTimer(int timer_fd);
-  // Starts the destination harvest every kDstSampleInterval (port floods).
-  void armSampler(int timer_fd);
-  void sampleDsts();
+  // Arms the next destination harvest (port floods): kDstSampleInterval
+  // when `busy`, kDstIdleInterval otherwise.
+  void armSampler(int timer_fd, bool busy);
+  // One harvest; returns whether anything is going on (attempts, floods).
+  bool sampleDsts();
   LinkApplyHost linkHost();
   std::map<std::string, uint64_t> heartbeatCounters();
 

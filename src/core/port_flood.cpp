@@ -232,8 +232,12 @@ std::vector<PortFloodEvent> PortFloodDetector::onSamples(uint64_t now_ns,
       p.first_seen_ns = now_ns;
     }
     Tick t;
-    t.start_ns =
-        p.last_ns ? p.last_ns : now_ns - std::min<uint64_t>(now_ns, kDstSampleInterval.count());
+    // A new destination's first tick began at the previous harvest (whose
+    // interval varies: kDstIdleInterval on an idle host).
+    const uint64_t previous = last_harvest_ns_
+                                  ? last_harvest_ns_
+                                  : now_ns - std::min<uint64_t>(now_ns, kDstSampleInterval.count());
+    t.start_ns = p.last_ns ? p.last_ns : previous;
     t.ns = now_ns;
     // The entry may have been given to another destination and back: a
     // count lower than the last one started again from zero.
@@ -270,6 +274,7 @@ std::vector<PortFloodEvent> PortFloodDetector::onSamples(uint64_t now_ns,
     if (p.seen) p.last_seen_ns = now_ns;
     ++it;
   }
+  last_harvest_ns_ = now_ns;
   return out;
 }
 

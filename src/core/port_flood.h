@@ -118,6 +118,7 @@ class PortFloodDetector {
 
   PortFloodOptions options_;
   bool handshakes_visible_;
+  uint64_t last_harvest_ns_ = 0;
   std::map<std::pair<std::array<uint8_t, 16>, uint16_t>, Port> ports_;
 };
 

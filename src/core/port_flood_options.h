@@ -40,8 +40,11 @@ struct PortFloodOptions {
   uint32_t max_dsts = 1024;
 };
 
-// How often the agent harvests the table (and replay samples a capture).
+// How often the agent harvests the table (and replay samples a capture)...
 inline constexpr Nanos kDstSampleInterval = std::chrono::milliseconds(100);
+// ... and while the last harvest found no attempt anywhere and no flood lasts
+// (an idle host): a flood that starts then is seen within this long.
+inline constexpr Nanos kDstIdleInterval = std::chrono::milliseconds(500);
 
 // Range checks; the error names the field (port_flood_*).
 Result<void> validatePortFloodOptions(const PortFloodOptions& o);

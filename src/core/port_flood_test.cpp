@@ -109,6 +109,27 @@ TEST(PortFlood, TheFirstSamplesOfAFloodAreNotLearnedAsNormal) {
   EXPECT_LT(s.det().normalRate(synTo(0, kPort).dst, kPort), 1.0);
 }
 
+// An idle agent harvests less often (kDstIdleInterval; here a second): a
+// flood that starts then is flagged at the next harvest, its start dated
+// from the harvest before (not 100 ms before), its rate from the whole second.
+TEST(PortFlood, AnIdleHostsSlowerHarvestsStillFlagAFloodAtTheNextOne) {
+  PortFloodDetector det(PortFloodOptions{}, true);
+  DstTable table(64, kDefaultHashKey, 64);
+  uint64_t now = 1'000'000'000;
+  for (int i = 0; i < 5; i++) {
+    now += 1'000'000'000;
+    EXPECT_TRUE(det.onSamples(now, table.harvest()).empty());
+  }
+  const uint64_t before = now;
+  std::mt19937 rng(1);
+  for (int i = 0; i < 3000; i++) table.onAttempt(synTo(rng(), kPort));
+  now += 1'000'000'000;
+  auto events = det.onSamples(now, table.harvest());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].flood.first_ns, before);
+  EXPECT_NEAR(events[0].flood.rate, 3000, 1);
+}
+
 TEST(PortFlood, UnderTheFloorNothingIsFlagged) {
   Scenario s;
   s.run(60, 10, 0);

@@ -50,6 +50,8 @@ TEST_F(PortFloodTest, ASpoofedFloodIsDetectedWithinASecondWhileTheClientIsServed
     }
   });
   ASSERT_OK(client);
+  // A served port: the agent harvests every 100 ms (an idle one, every 500).
+  std::this_thread::sleep_for(700ms);
 
   const size_t since = a.mark();
   const auto start = std::chrono::steady_clock::now();
