@@ -6,6 +6,7 @@
 // with syncookies = "xdp" any flood is answered with XDP SYN cookies for its
 // target, turned off when it ends.
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
