@@ -92,10 +92,29 @@ struct nf_conn {
 	unsigned long status;
 } __attribute__((preserve_access_index));
 
+/* Weak: where nf_conntrack is a module not loaded, libbpf leaves them
+ * unresolved and the program still loads (the calls sit behind
+ * sg_ck_kfuncs(), which the verifier then knows false and prunes). User space
+ * refuses cookies there (XdpSensor::setCookies). SG_CK_ABSENT_KFUNCS (tests/
+ * bpf only) names kfuncs no kernel has, to load the program as on such a
+ * host. */
+#ifdef SG_CK_ABSENT_KFUNCS
+#define bpf_xdp_ct_lookup sg_absent_xdp_ct_lookup
+#define bpf_ct_release sg_absent_ct_release
+#endif
 extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
 					 __u32 tuple_len, struct bpf_ct_opts___sg *opts,
-					 __u32 opts_len) __ksym;
-extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+					 __u32 opts_len) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+
+/* libbpf 1.2's bpf_ksym_exists (the assert: the symbol must be weak). */
+#define sg_ck_ksym_exists(sym)                                                  \
+	({                                                                      \
+		_Static_assert(!__builtin_constant_p(!!(sym)), #sym " not weak"); \
+		!!(sym);                                                        \
+	})
+#define sg_ck_kfuncs() \
+	(sg_ck_ksym_exists(bpf_xdp_ct_lookup) && sg_ck_ksym_exists(bpf_ct_release))
 
 #define SG_CK_IPS_CONFIRMED (1ul << 3)
 #define SG_CK_ENOENT 2
@@ -363,6 +382,12 @@ static __always_inline int sg_ck_ack(struct xdp_md *ctx, struct sg_counters *cnt
 		tup.ipv4.sport = th->source;
 		tup.ipv4.dport = th->dest;
 		tlen = sizeof(tup.ipv4);
+	}
+	if (!sg_ck_kfuncs()) {
+		/* No conntrack kfuncs (user space refuses cookies then): the
+		 * stack's SYNPROXY, if any, judges. */
+		cnt->c[SG_CNT_COOKIE_UNHANDLED]++;
+		return XDP_PASS;
 	}
 	ct = bpf_xdp_ct_lookup(ctx, &tup, tlen, &opts, sizeof(opts));
 	if (ct) {

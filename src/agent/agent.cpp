@@ -43,8 +43,10 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
   book_->setStore(parts_.store.get());
   responder_ =
       std::make_unique<BookPrefixResponder>(*book_, [this] { return config_.block_duration; });
-  ports_ = std::make_unique<PortFloodWatch>(config_.port_flood, parts_.sensor->handshakesVisible(),
-                                            log_, responder_.get());
+  if (parts_.cookies) cookie_responder_ = std::make_unique<CookieResponder>(*parts_.cookies);
+  ports_ = std::make_unique<PortFloodWatch>(
+      config_.port_flood, parts_.sensor->handshakesVisible(), log_,
+      std::vector<PortFloodResponder*>{responder_.get(), cookie_responder_.get()});
 }
 
 Agent::~Agent() = default;
@@ -115,6 +117,7 @@ void Agent::describeConfig(nlohmann::json& j) const {
   j["block_ms"] = config_.block_duration.count() / 1'000'000;
   j["ipv6_prefix"] = config_.ipv6_prefix;
   j["isolation"] = isolationStatusJson(parts_.isolation.get());
+  j["syncookies"] = parts_.cookies ? parts_.cookies->mode() : "off";
 }
 
 nlohmann::json Agent::statusJson() {

@@ -21,6 +21,7 @@
 
 #include "agent/agent_link.h"
 #include "agent/block_book.h"
+#include "agent/cookie_responder.h"
 #include "agent/event_log.h"
 #include "agent/metrics.h"
 #include "agent/port_flood_watch.h"
@@ -56,6 +57,9 @@ struct AgentParts {
   std::unique_ptr<AgentLink> link;
   // Extra fields for the "ready" event (modes per interface, ...).
   nlohmann::json ready_fields = nlohmann::json::object();
+  // SYN cookies for flooded ports (config syncookies != off); null: port
+  // floods get no cookies. Last: gone before the sensor it may point to.
+  std::unique_ptr<CookiePort> cookies;
 };
 
 class Agent {
@@ -93,7 +97,8 @@ class Agent {
   // metrics thread reads published snapshots), so it is never contended.
   std::mutex mu_;
   std::unique_ptr<BlockBook> book_;
-  std::unique_ptr<BookPrefixResponder> responder_;  // port floods' prefix blocks
+  std::unique_ptr<BookPrefixResponder> responder_;     // port floods' prefix blocks
+  std::unique_ptr<CookieResponder> cookie_responder_;  // and SYN cookies (parts_.cookies)
   std::unique_ptr<PortFloodWatch> ports_;
   uint64_t started_ns_ = 0;
 };

@@ -39,11 +39,12 @@ Result<std::string> BookPrefixResponder::engage(const PortFlood& flood, const Re
   return std::string("prefix_block");
 }
 
-void BookPrefixResponder::release(const PortFlood& flood) {
+Result<void> BookPrefixResponder::release(const PortFlood& flood) {
   auto it = engaged_.find(formatTarget(flood.dst, flood.dst_port));
-  if (it == engaged_.end()) return;
+  if (it == engaged_.end()) return Ok{};
   for (const Prefix& p : it->second) (void)book_.unblockPrefix(p);  // may have expired
   engaged_.erase(it);
+  return Ok{};
 }
 
 nlohmann::json portFloodJson(const PortFlood& f, bool ended) {
@@ -75,23 +76,30 @@ nlohmann::json portFloodJson(const PortFlood& f, bool ended) {
 }
 
 PortFloodWatch::PortFloodWatch(const PortFloodOptions& options, bool handshakes_visible,
-                               EventLog& log, PortFloodResponder* responder)
-    : detector_(options, handshakes_visible), log_(log), responder_(responder) {}
+                               EventLog& log, std::vector<PortFloodResponder*> responders)
+    : detector_(options, handshakes_visible), log_(log) {
+  for (PortFloodResponder* r : responders) {
+    if (r != nullptr) responders_.push_back(r);
+  }
+}
 
 void PortFloodWatch::onDetected(PortFlood flood) {
   counters_.detected++;
   const ResponsePlan plan = planResponse(flood, detector_.options(), allow_);
-  std::string error;
-  if (responder_ != nullptr) {
-    auto r = responder_->engage(flood, plan, &flood.response_prefixes);
-    if (r) {
-      flood.response = *r;
-    } else {
-      counters_.response_errors++;
-      error = r.error().message();
-      flood.response = flood.response_prefixes.empty() ? "none" : plan.kind();
+  std::string response, error;
+  for (PortFloodResponder* responder : responders_) {
+    const size_t before = flood.response_prefixes.size();
+    auto r = responder->engage(flood, plan, &flood.response_prefixes);
+    std::string kind = r ? *r : "none";
+    if (!r) {
+      error += (error.empty() ? "" : "; ") + r.error().message();
+      // Partly engaged: what took effect is still shown (and undone).
+      if (flood.response_prefixes.size() > before) kind = plan.kind();
     }
+    if (kind != "none") response += (response.empty() ? "" : "+") + kind;
   }
+  if (!error.empty()) counters_.response_errors++;
+  flood.response = response.empty() ? "none" : response;
   if (flood.response != "none") counters_.responses++;
   nlohmann::json j = portFloodJson(flood, false);
   j["response_why"] = plan.why;
@@ -109,9 +117,14 @@ void PortFloodWatch::onEnded(const PortFlood& ended) {
     f.response_prefixes = it->second.response_prefixes;
     engaged_.erase(it);
   }
-  if (responder_ != nullptr) responder_->release(f);
+  std::string error;
+  for (auto r = responders_.rbegin(); r != responders_.rend(); ++r) {
+    if (auto u = (*r)->release(f); !u) error += (error.empty() ? "" : "; ") + u.error().message();
+  }
+  if (!error.empty()) counters_.response_errors++;
   nlohmann::json j = portFloodJson(f, true);
-  j["response_undone"] = f.response != "none";
+  j["response_undone"] = f.response != "none" && error.empty();
+  if (!error.empty()) j["response_error"] = error;
   log_.emit("port_flood_ended", j);
 }
 
@@ -154,9 +167,10 @@ std::string portFloodMetrics(const PortFloodCounters& c, size_t active) {
          c.detected);
   metric("port_floods_ended_total", "counter", "Port floods ended (port_flood_ended)", c.ended);
   metric("port_flood_responses_total", "counter",
-         "Port floods answered with a response (prefix blocks)", c.responses);
+         "Port floods answered with a response (prefix blocks, SYN cookies)", c.responses);
   metric("port_flood_response_errors_total", "counter",
-         "Port-flood responses that failed to engage, wholly or in part", c.response_errors);
+         "Port-flood responses that failed to engage or to be undone, wholly or in part",
+         c.response_errors);
   metric("port_floods_active", "gauge", "Port floods going on now", active);
   return out;
 }

@@ -2,13 +2,16 @@
 // of the destination table (SensorPort::harvestDsts, every
 // kDstSampleInterval) goes through a PortFloodDetector (core/port_flood.h);
 // a detected flood is logged (`port_flood_detected`), its response planned
-// (core/port_flood_response.h) and engaged through a PortFloodResponder, and
-// undone when the flood ends (`port_flood_ended`). Shown in `status`,
-// counted in metrics.
+// (core/port_flood_response.h) and engaged through each PortFloodResponder
+// in turn, and undone when the flood ends (`port_flood_ended`). The event's
+// `response` joins what each engaged ("prefix_block+syncookies"); a
+// responder that fails is logged (`response_error`) and counted, the others
+// still engage. Shown in `status`, counted in metrics.
 //
-// BookPrefixResponder is the agent's responder: the plan's prefixes become
-// BlockBook prefix blocks for the block duration, lifted when the flood
-// ends (only those it made: a prefix the operator had blocked stays).
+// BookPrefixResponder: the plan's prefixes become BlockBook prefix blocks
+// for the block duration, lifted when the flood ends (only those it made: a
+// prefix the operator had blocked stays). SYN cookies for the flooded port
+// are agent/cookie_responder.h.
 #pragma once
 
 #include <functional>
@@ -28,7 +31,7 @@ struct PortFloodCounters {
   uint64_t detected = 0;         // port_flood_detected events
   uint64_t ended = 0;            // port_flood_ended events
   uint64_t responses = 0;        // floods answered by a response other than "none"
-  uint64_t response_errors = 0;  // responses that failed to engage (wholly or in part)
+  uint64_t response_errors = 0;  // responses that failed to engage or undo (wholly or in part)
 };
 
 class BookPrefixResponder final : public PortFloodResponder {
@@ -38,7 +41,7 @@ class BookPrefixResponder final : public PortFloodResponder {
       : book_(book), duration_(std::move(duration)) {}
   Result<std::string> engage(const PortFlood& flood, const ResponsePlan& plan,
                              std::vector<Prefix>* engaged) override;
-  void release(const PortFlood& flood) override;
+  Result<void> release(const PortFlood& flood) override;
 
  private:
   BlockBook& book_;
@@ -48,9 +51,14 @@ class BookPrefixResponder final : public PortFloodResponder {
 
 class PortFloodWatch {
  public:
-  // `responder` may be null: floods are reported, nothing is engaged.
+  // `responders` (null ones skipped) engage in this order and release in the
+  // reverse; none: floods are reported, nothing is engaged.
   PortFloodWatch(const PortFloodOptions& options, bool handshakes_visible, EventLog& log,
-                 PortFloodResponder* responder);
+                 std::vector<PortFloodResponder*> responders);
+  PortFloodWatch(const PortFloodOptions& options, bool handshakes_visible, EventLog& log,
+                 PortFloodResponder* responder)
+      : PortFloodWatch(options, handshakes_visible, log,
+                       std::vector<PortFloodResponder*>{responder}) {}
 
   void setOptions(const PortFloodOptions& options) { detector_.setOptions(options); }
   // The allowlist the plans leave out (the kernel's: configured and implicit).
@@ -67,7 +75,7 @@ class PortFloodWatch {
 
   PortFloodDetector detector_;
   EventLog& log_;
-  PortFloodResponder* responder_;
+  std::vector<PortFloodResponder*> responders_;
   std::vector<Prefix> allow_;
   std::map<std::string, PortFlood> engaged_;  // target -> the flood as detected (its response)
   PortFloodCounters counters_;

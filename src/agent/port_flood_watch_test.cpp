@@ -1,12 +1,15 @@
 // PortFloodWatch over FakeSensor and a real BlockBook: events, status,
-// metrics, and the prefix-block response engaged and undone.
+// metrics, and the responses (prefix blocks, SYN cookies through a fake
+// CookiePort) engaged and undone.
 #include "agent/port_flood_watch.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "agent/block_book_fixture.h"
+#include "agent/cookie_responder.h"
 #include "core/tracker.h"
 
 namespace sg::agent {
@@ -45,6 +48,99 @@ struct WatchFixture : Fixture {
     }
   }
 };
+
+// Records what is on; fails engage/release while told to.
+struct FakeCookiePort : CookiePort {
+  std::set<std::string> on;
+  bool fail_engage = false;
+  bool fail_release = false;
+  Result<void> engage(uint16_t port, const Address& dst) override {
+    if (fail_engage) return makeError(Errc::kUnavailable, "no kfunc bpf_xdp_ct_lookup");
+    on.insert(dst.str() + ":" + std::to_string(port));
+    return Ok{};
+  }
+  Result<void> release(uint16_t port, const Address& dst) override {
+    if (fail_release) return makeError(Errc::kIo, "map gone");
+    on.erase(dst.str() + ":" + std::to_string(port));
+    return Ok{};
+  }
+  std::string mode() const override { return "xdp"; }
+};
+
+struct CookieWatchFixture : WatchFixture {
+  FakeCookiePort cookies;
+  CookieResponder cookie_responder{cookies};
+  PortFloodWatch both{PortFloodOptions{}, /*handshakes_visible=*/true, log,
+                      std::vector<PortFloodResponder*>{&responder, &cookie_responder}};
+
+  void floodBoth(double seconds, uint32_t per_sec, uint32_t mask) {
+    for (int t = 0; t < static_cast<int>(seconds * 10 + 0.5); t++) {
+      for (uint32_t i = 0; i < per_sec / 10; i++) {
+        table.onAttempt(synTo((0xcb007100u & ~mask) | (rng() & mask)));
+      }
+      clock.advance(kTick);
+      both.onSamples(clock.nowNs(), table.harvest());
+    }
+  }
+};
+
+TEST(PortFloodWatch, ASpreadFloodGetsSynCookiesForItsTargetUntilItEnds) {
+  CookieWatchFixture f;
+  f.floodBoth(1, 10000, 0xffffff);  // 16M sources: no few prefixes to block
+  std::string log = f.logText();
+  EXPECT_NE(log.find("\"response\":\"syncookies\""), std::string::npos) << log;
+  EXPECT_EQ(f.cookies.on, std::set<std::string>{"192.0.2.1:8080"});
+  EXPECT_TRUE(f.sensor.prefix_blocks.empty());
+  EXPECT_EQ(f.both.counters().responses, 1u);
+  EXPECT_EQ(f.both.statusJson()["active"][0]["response"], "syncookies");
+
+  f.floodBoth(6, 0, 0);
+  log = f.logText();
+  EXPECT_NE(log.find("\"event\":\"port_flood_ended\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"response_undone\":true"), std::string::npos) << log;
+  EXPECT_TRUE(f.cookies.on.empty()) << "cookies outlived the flood";
+  EXPECT_EQ(f.both.counters().response_errors, 0u);
+}
+
+TEST(PortFloodWatch, AConcentratedFloodGetsPrefixBlocksAndSynCookies) {
+  CookieWatchFixture f;
+  f.floodBoth(1, 10000, 0xff);
+  EXPECT_NE(f.logText().find("\"response\":\"prefix_block+syncookies\""), std::string::npos)
+      << f.logText();
+  EXPECT_EQ(f.sensor.prefix_blocks.size(), 1u);
+  EXPECT_EQ(f.cookies.on.size(), 1u);
+  f.floodBoth(6, 0, 0);
+  EXPECT_TRUE(f.sensor.prefix_blocks.empty());
+  EXPECT_TRUE(f.cookies.on.empty());
+}
+
+TEST(PortFloodWatch, CookiesThatFailToEngageAreLoggedAndCountedAndThePrefixBlockStands) {
+  CookieWatchFixture f;
+  f.cookies.fail_engage = true;
+  f.floodBoth(1, 10000, 0xff);
+  const std::string log = f.logText();
+  EXPECT_NE(log.find("\"response\":\"prefix_block\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"response_error\":\"syncookies (xdp) for 192.0.2.1:8080: no kfunc"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(f.both.counters().response_errors, 1u);
+  EXPECT_EQ(f.both.counters().responses, 1u);
+  EXPECT_EQ(f.sensor.prefix_blocks.size(), 1u);
+  EXPECT_NE(portFloodMetrics(f.both.counters(), f.both.activeCount())
+                .find("syn_guard_port_flood_response_errors_total 1"),
+            std::string::npos);
+}
+
+TEST(PortFloodWatch, CookiesThatFailToComeOffAreLoggedAndCounted) {
+  CookieWatchFixture f;
+  f.floodBoth(1, 10000, 0xffffff);
+  f.cookies.fail_release = true;
+  f.floodBoth(6, 0, 0);
+  const std::string log = f.logText();
+  EXPECT_NE(log.find("\"response_undone\":false"), std::string::npos) << log;
+  EXPECT_NE(log.find("syncookies off for 192.0.2.1:8080: map gone"), std::string::npos) << log;
+  EXPECT_EQ(f.both.counters().response_errors, 1u);
+}
 
 TEST(PortFloodWatch, AConcentratedFloodIsLoggedBlockedByPrefixAndUndoneAtItsEnd) {
   WatchFixture f;

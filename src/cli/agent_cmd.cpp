@@ -165,6 +165,19 @@ int runAgent(const AgentFlags& flags) {
     return next;
   };
   parts.ready_fields["xdp_modes"] = modes;
+  // SYN cookies for flooded ports: the SYNPROXY table from the start, so
+  // conntrack knows the connections opened before a flood. A failure costs
+  // the cookies, not the agent.
+  if (cfg.syncookies.mode != SynCookieMode::kOff) {
+    auto cookies = CookieResponse::create(cfg.syncookies, sensor->get());
+    if (cookies) {
+      parts.cookies = std::make_unique<agent::CookieResponsePort>(std::move(*cookies));
+    } else {
+      log.emit("error", {{"message",
+                          "syncookies " + std::string(synCookieModeName(cfg.syncookies.mode)) +
+                              " unavailable, port floods get none: " + cookies.error().message()}});
+    }
+  }
   // Block times are in the XDP program's time base (jiffies), not CLOCK_MONOTONIC.
   KernelClock clock(**sensor);
   parts.sensor = std::make_unique<agent::XdpSensorPort>(std::move(*sensor));

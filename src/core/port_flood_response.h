@@ -2,10 +2,9 @@
 //
 // planResponse() decides (pure); a PortFloodResponder engages the plan when
 // the flood is detected and undoes it when the flood ends. The agent's
-// responder blocks prefixes through its BlockBook (agent/port_flood_watch.h);
-// SYN cookies for the attacked port (issue 8's XDP SYN cookies) plug in as
-// another responder behind the same interface. Replay only plans: it prints
-// the response the agent would have taken.
+// responders block prefixes through its BlockBook (agent/port_flood_watch.h)
+// and turn SYN cookies on for the attacked port (agent/cookie_responder.h). Replay only plans: it
+// prints the response the agent would have taken.
 #pragma once
 
 #include <string>
@@ -36,12 +35,13 @@ class PortFloodResponder {
  public:
   virtual ~PortFloodResponder() = default;
   // Engages `plan` against `flood`; returns what was engaged, as shown in
-  // the event's `response` ("prefix_block", "none"), with the prefixes that
-  // took effect in `engaged`.
+  // the event's `response` ("prefix_block", "syncookies", "none"), with the
+  // prefixes that took effect in `engaged`.
   virtual Result<std::string> engage(const PortFlood& flood, const ResponsePlan& plan,
                                      std::vector<Prefix>* engaged) = 0;
-  // Undoes what engage() did for this flood (its target: dst and dst_port).
-  virtual void release(const PortFlood& flood) = 0;
+  // Undoes what engage() did for this flood (its target: dst and dst_port);
+  // an error says what could not be undone.
+  virtual Result<void> release(const PortFlood& flood) = 0;
 };
 
 }  // namespace sg

@@ -175,7 +175,9 @@ class XdpSensor {
   // (`dst` unset) or on one. Idempotent. The kernel's SYNPROXY must hold the
   // port while they are on (SynproxyRules, synproxy_rules.h): it completes
   // the handshakes whose cookies the program passes. CookieResponse
-  // (syncookie_response.h) does both.
+  // (syncookie_response.h) does both. Turning them on is refused
+  // (kUnavailable) where the kernel lacks the conntrack kfuncs the ACK check
+  // calls (nf_conntrack a module not loaded when the program loaded).
   Result<void> setCookies(uint16_t port, const std::optional<Address>& dst, bool on);
   // What the program's SYN-ACK advertises (MSS, window scale: the listener's
   // own) and its TTL; validated by validateSynCookieConfig (core/syncookie_config.h).

@@ -4,6 +4,7 @@
 // number of ports with a mode: the program's gate (0: no packet pays more
 // than its load). Only the agent's loop thread writes them.
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
@@ -34,9 +35,37 @@ Result<bool> portHasAddrs(int fd, uint16_t port) {
   return false;
 }
 
+// Whether the kernel has the conntrack kfuncs the ACK check calls, looked up
+// where libbpf resolves them (vmlinux, then the nf_conntrack module's BTF).
+// Without them the program loaded with the calls pruned (they are weak,
+// bpf/sg_syncookie.h), so cookies must stay off.
+bool conntrackKfuncs() {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return false;
+  auto has = [](const struct btf* b) {
+    return btf__find_by_name_kind(b, "bpf_xdp_ct_lookup", BTF_KIND_FUNC) > 0 &&
+           btf__find_by_name_kind(b, "bpf_ct_release", BTF_KIND_FUNC) > 0;
+  };
+  bool found = has(vmlinux);
+  if (!found) {
+    struct btf* mod = btf__load_module_btf("nf_conntrack", vmlinux);
+    found = mod != nullptr && has(mod);
+    btf__free(mod);
+  }
+  btf__free(vmlinux);
+  return found;
+}
+
 }  // namespace
 
 Result<void> XdpSensor::setCookies(uint16_t port, const std::optional<Address>& dst, bool on) {
+  static const bool kfuncs = conntrackKfuncs();
+  if (on && !kfuncs) {
+    return makeError(Errc::kUnavailable,
+                     "XDP SYN cookies need the kernel's conntrack kfuncs (bpf_xdp_ct_lookup), "
+                     "absent: load nf_conntrack (modprobe nf_conntrack) and restart the agent, "
+                     "or set syncookies = \"nftables\"");
+  }
   const int ports_fd = bpf_map__fd(skel_->maps.sg_cookie_ports);
   const int addrs_fd = bpf_map__fd(skel_->maps.sg_cookie_addrs);
   const uint32_t idx = port;
