@@ -37,7 +37,8 @@ class WebhooksLoopbackTest : public test::ServiceFixture {
     server_ = *s;
   }
   void TearDown() override {
-    if (webhooks_) webhooks_->stop();
+    // Webhooks unregister their metrics from the service: gone before it.
+    webhooks_.reset();
     if (server_) server_->stop();
     ServiceFixture::TearDown();
   }
