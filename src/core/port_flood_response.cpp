@@ -6,10 +6,14 @@ namespace sg {
 
 namespace {
 
-// The allowlist covers the whole prefix: blocking it could drop nothing.
-bool coveredByAllowlist(const Prefix& p, const std::vector<Prefix>& allow) {
+// The prefix overlaps the allowlist: it is inside an allowlisted prefix
+// (blocking it could drop nothing) or holds an allowlisted address, such as
+// the host's own (implicit allowlist). Sources are spoofable: a flood forged
+// from the host's own /24 must not get its neighbours and gateway blocked.
+bool touchesAllowlist(const Prefix& p, const std::vector<Prefix>& allow) {
   for (const Prefix& a : allow) {
     if (a.bits <= p.bits && a.contains(p.addr)) return true;
+    if (p.bits <= a.bits && p.contains(a.addr)) return true;
   }
   return false;
 }
@@ -35,7 +39,7 @@ ResponsePlan planResponse(const PortFlood& flood, const PortFloodOptions& option
   for (const PrefixShare& p : flood.top_prefixes) {
     if (share >= options.concentration || chosen.size() >= options.max_prefixes) break;
     share += p.share;
-    if (coveredByAllowlist(p.prefix, allow)) {
+    if (touchesAllowlist(p.prefix, allow)) {
       allowed++;
       continue;
     }
@@ -49,7 +53,7 @@ ResponsePlan planResponse(const PortFlood& flood, const PortFloodOptions& option
   plan.prefixes = chosen;
   plan.why = "concentrated: " + std::to_string(chosen.size() + allowed) + " prefixes hold " +
              percent(share) + " of the attempts";
-  if (allowed) plan.why += " (" + std::to_string(allowed) + " allowlisted, not blocked)";
+  if (allowed) plan.why += " (" + std::to_string(allowed) + " touching the allowlist, not blocked)";
   return plan;
 }
 

@@ -184,6 +184,12 @@ TEST(PortFlood, AConcentratedFloodIsAnsweredWithPrefixBlocksAndASpreadOneIsNot) 
   // The allowlist first: an allowlisted prefix is never blocked.
   ResponsePlan allowed = planResponse(f, PortFloodOptions{}, {*parsePrefix("203.0.0.0/16")});
   EXPECT_EQ(allowed.kind(), "none");
+  // ... nor one holding an allowlisted address: spoofing a flood from the
+  // host's own /24 (its address is on the implicit allowlist) must not get its
+  // neighbours, its gateway or its console blocked.
+  ResponsePlan own = planResponse(f, PortFloodOptions{}, {*parsePrefix("203.0.113.11/32")});
+  EXPECT_EQ(own.kind(), "none") << own.why;
+  EXPECT_NE(own.why.find("allowlist"), std::string::npos) << own.why;
   PortFloodOptions off;
   off.prefix_blocks = false;
   EXPECT_EQ(planResponse(f, off, {}).kind(), "none");

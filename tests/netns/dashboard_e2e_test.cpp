@@ -144,17 +144,10 @@ class DashboardE2eTest : public ::testing::Test {
       ao.netns = lab_->endpoint(i).name();
       ao.interfaces = {kFleetEndpointDev};
       ao.threshold = kThreshold;
-      // The script's floods come from addresses of the fleet's own /24, as
-      // the console's: a port flood's prefix-block response would block that
-      // /24 and hide the later per-source floods this test times.
-      ao.extra = {"--console",
-                  console_->url(),
-                  "--enroll",
-                  *token,
-                  "--name",
-                  endpointName(i),
-                  "--port-flood-prefix-blocks",
-                  "off"};
+      // Default port-flood responses: the script's floods come from the
+      // fleet's own /24, which holds each endpoint's address and so is never
+      // prefix-blocked (a block there hid every later flood this test times).
+      ao.extra = {"--console", console_->url(), "--enroll", *token, "--name", endpointName(i)};
       auto agent = AgentProcess::start(ao);
       ASSERT_OK(agent);
       agents_.push_back(std::move(*agent));
