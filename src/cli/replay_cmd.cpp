@@ -107,7 +107,8 @@ void printPortFloods(const ReplayResult& r, const PortFloodOptions& o) {
     const std::string ended = p.ended ? end : "still on at the end of the capture";
     std::printf(
         "+%.3fs  PORT FLOOD %s (%s): first attempt +%.3fs, detected after %.0f ms; peak "
-        "%.0f attempts/s, %lu attempts, ~%lu distinct sources (peak ~%lu in %s), completion "
+        "%.0f attempts/s, %" PRIu64 " attempts, ~%" PRIu64 " distinct sources (peak ~%" PRIu64
+        " in %s), completion "
         "ratio %.3f; %s\n",
         seconds(f.detected_ns), formatTarget(f.dst, f.dst_port).c_str(), f.reason.c_str(),
         seconds(p.first_packet_ns), static_cast<double>(p.detectionDelayNs()) / 1e6, f.peak_rate,

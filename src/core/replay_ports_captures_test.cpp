@@ -5,6 +5,7 @@
 // with CI=true (CI machines have it): then absent is a failure.
 #include <gtest/gtest.h>
 
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -52,7 +53,8 @@ std::vector<ReplayPortFlood> portFloods(const std::string& dir, const char* file
   for (const ReplayPortFlood& p : r->port_floods) {
     std::printf(
         "%s: %s first packet +%.3f s, detected +%.3f s (delay %.0f ms), peak %.0f/s, "
-        "%lu attempts, ~%lu distinct sources, completion ratio %.3f, top-4 share %.4f, "
+        "%" PRIu64 " attempts, ~%" PRIu64
+        " distinct sources, completion ratio %.3f, top-4 share %.4f, "
         "response %s, %s\n",
         file, formatTarget(p.flood.dst, p.flood.dst_port).c_str(), p.first_packet_ns / 1e9,
         p.flood.detected_ns / 1e9, p.detectionDelayNs() / 1e6, p.flood.peak_rate, p.flood.attempts,
