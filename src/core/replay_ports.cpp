@@ -68,9 +68,14 @@ void PortReplay::record(const PortFloodEvent& e) {
 
 void PortReplay::sampleUntil(uint64_t t_ns) {
   while (next_sample_ns_ <= t_ns) {
-    for (const PortFloodEvent& e : detector_.onSamples(next_sample_ns_, table_.harvest())) {
+    if (idle_) next_sample_ns_ = std::max(next_sample_ns_, t_ns - t_ns % kInterval);
+    const std::vector<DstSample> samples = table_.harvest();
+    for (const PortFloodEvent& e : detector_.onSamples(next_sample_ns_, samples)) {
       record(e);
     }
+    idle_ = detector_.active().empty() &&
+            std::all_of(samples.begin(), samples.end(),
+                        [](const DstSample& s) { return s.bank_attempts == 0; });
     next_sample_ns_ += kInterval;
   }
 }

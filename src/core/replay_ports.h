@@ -45,6 +45,11 @@ class PortReplay {
   DstTable table_;
   PortFloodDetector detector_;
   uint64_t next_sample_ns_;
+  // The last harvest found no attempt and no flood lasts: nothing can change
+  // until the next packet, so sampling skips to it (as the agent's idle
+  // interval does) instead of stepping through a gap in the capture's clock
+  // one interval at a time (a timestamp years ahead was a hang).
+  bool idle_ = true;
   // Attempts whose handshake may still complete: 4-tuple -> destination (bounded).
   std::unordered_map<std::string, bool> pending_;
   // First attempt per destination in each sample interval (the last few).

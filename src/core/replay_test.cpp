@@ -169,6 +169,21 @@ TEST(Replay, CaptureOutOfOrderNeverMovesTheClockBack) {
   EXPECT_EQ(r->detections[0].at_ns, 10 * kSec);
 }
 
+TEST(Replay, AGapOfDecadesInTheCaptureClockIsSkippedNotSteppedThrough) {
+  // The fuzzer's find: port-flood sampling stepped every 100 ms of a gap
+  // (a timestamp 130 years on: 4e10 steps). An idle stretch is now one step.
+  test::PcapWriter w(false, true, kLinkRaw);
+  auto syn = [] { return test::ipv4Tcp(0x0A000001, 80, SG_TCP_SYN); };
+  w.add(1 * kSec, syn());
+  w.add(4'100'000'000ull * kSec, syn());
+  w.add(4'100'000'001ull * kSec, syn());
+  auto r = replayCapture(w.out, options(20, 5));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->summary.attempts, 3u);
+  EXPECT_TRUE(r->detections.empty());
+  EXPECT_TRUE(r->port_floods.empty());
+}
+
 TEST(Replay, ParsesAHashSeed) {
   auto k = parseHashKey("0123456789abcdefFEDCBA9876543210");
   ASSERT_OK(k);
