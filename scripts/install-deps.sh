@@ -20,6 +20,7 @@ packages=(
   systemd                                                 # systemd-analyze: unit_security
   postgresql postgresql-client libpq-dev                  # the tests' server (scripts/pg-test-server.sh)
   chromium fonts-dejavu-core                              # the dashboard's browser test (tests/e2e)
+  firefox-esr libnss3-tools                               # ... in Firefox too (certutil: its profile trusts the console CA)
 )
 
 # The Windows agent (scripts/build-windows.sh): mingw-w64's C++ compiler with

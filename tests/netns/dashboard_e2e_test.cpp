@@ -14,9 +14,15 @@
 // JSON event log, same wall clock) for the figure "kernel event -> row in the
 // browser", printed at the end (measured on whatever machine runs it).
 //
-// Needs root, /usr/bin/chromium, node with tests/e2e's packages (scripts/
-// install-deps.sh) and the built page (scripts/build-web.sh). Missing any:
-// skipped with the reason, or failed with CI=true.
+// A second test runs the core of the story in Firefox (Debian's firefox-esr
+// over WebDriver BiDi, tests/e2e/dashboard.firefox.mjs): log in, a flood
+// appears live, keyboard focus is visible, a viewer sees no action. Firefox
+// verifies TLS itself against a profile that trusts the console's CA.
+//
+// Needs root, /usr/bin/chromium, /usr/bin/firefox-esr with certutil, node
+// with tests/e2e's packages (scripts/install-deps.sh) and the built page
+// (scripts/build-web.sh). Missing any: skipped with the reason, or failed
+// with CI=true.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,16 +102,29 @@ class DashboardE2eTest : public ::testing::Test {
     SG_REQUIRE_ROOT();
     std::string bin = envOr("SYNGUARD_BIN_DIR", fs::path(findSynGuardBinary()).parent_path());
     std::string source = envOr("SYNGUARD_SOURCE_DIR", bin + "/../..");  // build/bin
+    source_ = source;
     script_ = source + "/tests/e2e/dashboard.e2e.mjs";
     web_root_ = envOr("SYNGUARD_WEB_ROOT", bin + "/../share/syn-guard/web");
     artifacts_ = bin + "/../e2e-artifacts";
     std::string missing;
-    if (access("/usr/bin/chromium", X_OK) != 0) missing += " /usr/bin/chromium (apt chromium);";
+    const bool firefox =
+        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())
+            .find("Firefox") != std::string::npos;
+    if (!firefox && access("/usr/bin/chromium", X_OK) != 0) {
+      missing += " /usr/bin/chromium (apt chromium);";
+    }
+    if (firefox && access("/usr/bin/firefox-esr", X_OK) != 0) {
+      missing += " /usr/bin/firefox-esr (apt firefox-esr);";
+    }
+    if (firefox && access("/usr/bin/certutil", X_OK) != 0) {
+      missing += " /usr/bin/certutil (apt libnss3-tools);";
+    }
     auto node = runCommand({"node", "--version"});
     if (!node || node->exit_code != 0) missing += " node;";
-    if (access((source + "/tests/e2e/node_modules/playwright-core/package.json").c_str(), R_OK) !=
+    const std::string driver = firefox ? "puppeteer-core" : "playwright-core";
+    if (access((source + "/tests/e2e/node_modules/" + driver + "/package.json").c_str(), R_OK) !=
         0) {
-      missing += " tests/e2e/node_modules (scripts/install-deps.sh runs npm ci);";
+      missing += " tests/e2e/node_modules/" + driver + " (scripts/install-deps.sh runs npm ci);";
     }
     if (access((web_root_ + "/index.html").c_str(), R_OK) != 0) {
       missing += " the built page " + web_root_ + "/index.html (scripts/build-web.sh);";
@@ -222,7 +241,70 @@ class DashboardE2eTest : public ::testing::Test {
     return best;
   }
 
-  std::string script_, web_root_, artifacts_;
+  // What a browser script reported over stdout.
+  struct ScriptRun {
+    std::map<std::string, bool> steps;
+    std::map<std::string, double> rows;  // source -> wall-clock ms the row entered the page
+    bool done_ok = false;
+    std::string stderr_text;
+  };
+
+  // Runs `node script config` in the console's namespace, serving its flood
+  // requests, until it says done (or its timeout passes).
+  ScriptRun runScript(const std::string& script, const Json& config, const std::string& dir) {
+    ScriptRun run;
+    std::string config_path = dir + "/config.json";
+    {
+      std::ofstream out(config_path);
+      out << config.dump();
+    }
+    chmod(config_path.c_str(), 0600);
+    auto browser = Process::spawn({"node", script, config_path}, lab_->console().name());
+    if (!browser) {
+      ADD_FAILURE() << browser.error().message();
+      return run;
+    }
+    bool done = false;
+    auto deadline = std::chrono::steady_clock::now() + kScriptTimeout + 20s;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      auto line = (*browser)->readLine(200ms);
+      if (!line) {
+        if ((*browser)->stdoutClosed()) break;
+        continue;
+      }
+      Json msg = Json::parse(*line, nullptr, false);
+      std::string kind = msg.is_object() ? msg.value("e2e", "") : "";
+      if (kind == "flood") {
+        flood(msg);
+      } else if (kind == "row") {
+        run.rows[msg.value("source", "")] = msg.value("at_ms", 0.0);
+      } else if (kind == "step") {
+        run.steps[msg.value("name", "")] = msg.value("ok", false);
+        std::printf("dashboard_e2e: step %-22s %s %5d ms  %s\n", msg.value("name", "").c_str(),
+                    msg.value("ok", false) ? "ok    " : "FAILED", msg.value("ms", 0),
+                    msg.value("screenshot", "").c_str());
+        if (!msg.value("ok", false)) ADD_FAILURE() << "step " << msg.dump();
+      } else if (kind == "done") {
+        done = true;
+        run.done_ok = msg.value("ok", false);
+      } else {
+        std::printf("dashboard_e2e: %s\n", line->c_str());
+      }
+    }
+    (*browser)->stop(5s);
+    (*browser)->waitOutput();
+    run.stderr_text = (*browser)->stderrText();
+    return run;
+  }
+
+  std::string adminToken() {
+    std::ifstream admin_file(console_->adminTokenFile());
+    std::string token;
+    std::getline(admin_file, token);
+    return token;
+  }
+
+  std::string source_, script_, web_root_, artifacts_;
   std::unique_ptr<FleetLab> lab_;
   std::unique_ptr<ConsoleProcess> console_;
   std::vector<std::unique_ptr<TcpServer>> servers_;
@@ -236,9 +318,7 @@ TEST_F(DashboardE2eTest, OperatorStoryInChromiumAndFloodToRowLatency) {
   auto viewer = console_->api("POST", "/v1/tokens", {{"name", "e2e-viewer"}, {"role", "viewer"}});
   ASSERT_OK(viewer);
   ASSERT_EQ(viewer->status, 201) << viewer->text;
-  std::ifstream admin_file(console_->adminTokenFile());
-  std::string admin_token;
-  std::getline(admin_file, admin_token);
+  std::string admin_token = adminToken();
 
   std::error_code ec;
   fs::remove_all(artifacts_, ec);
@@ -263,49 +343,11 @@ TEST_F(DashboardE2eTest, OperatorStoryInChromiumAndFloodToRowLatency) {
        {{"name", "web-strict"}, {"endpoint", endpointName(2)}, {"threshold", kEditedThreshold}}},
       {"latency_sources", latency_sources},
       {"timeout_ms", std::chrono::milliseconds(kScriptTimeout).count()}};
-  std::string config_path = dir + "/config.json";
-  {
-    std::ofstream out(config_path);
-    out << config.dump();
-  }
-  chmod(config_path.c_str(), 0600);
-
-  auto browser = Process::spawn({"node", script_, config_path}, lab_->console().name());
-  ASSERT_OK(browser);
-  std::map<std::string, bool> steps;
-  std::map<std::string, double> rows;  // source -> wall-clock ms the row entered the page
-  bool done = false, done_ok = false;
-  auto deadline = std::chrono::steady_clock::now() + kScriptTimeout + 20s;
-  while (!done && std::chrono::steady_clock::now() < deadline) {
-    auto line = (*browser)->readLine(200ms);
-    if (!line) {
-      if ((*browser)->stdoutClosed()) break;
-      continue;
-    }
-    Json msg = Json::parse(*line, nullptr, false);
-    std::string kind = msg.is_object() ? msg.value("e2e", "") : "";
-    if (kind == "flood") {
-      flood(msg);
-    } else if (kind == "row") {
-      rows[msg.value("source", "")] = msg.value("at_ms", 0.0);
-    } else if (kind == "step") {
-      steps[msg.value("name", "")] = msg.value("ok", false);
-      std::printf("dashboard_e2e: step %-22s %s %5d ms  %s\n", msg.value("name", "").c_str(),
-                  msg.value("ok", false) ? "ok    " : "FAILED", msg.value("ms", 0),
-                  msg.value("screenshot", "").c_str());
-      if (!msg.value("ok", false)) ADD_FAILURE() << "step " << msg.dump();
-    } else if (kind == "done") {
-      done = true;
-      done_ok = msg.value("ok", false);
-    } else {
-      std::printf("dashboard_e2e: %s\n", line->c_str());
-    }
-  }
-  (*browser)->stop(5s);
-  (*browser)->waitOutput();
+  ScriptRun run = runScript(script_, config, dir);
+  std::map<std::string, bool>& steps = run.steps;
   fs::remove_all(dir, ec);
-  EXPECT_TRUE(done_ok) << "the browser script did not finish cleanly; its stderr:\n"
-                       << (*browser)->stderrText();
+  EXPECT_TRUE(run.done_ok) << "the browser script did not finish cleanly; its stderr:\n"
+                           << run.stderr_text;
   for (const char* name :
        {"login-form", "logged-in-admin", "flood-appears-live", "block-globally-acked",
         "isolate-endpoint", "release-endpoint", "policy-preview", "policy-applied",
@@ -337,7 +379,7 @@ TEST_F(DashboardE2eTest, OperatorStoryInChromiumAndFloodToRowLatency) {
 
   // The figure: agent's kernel event -> row visible in the browser.
   std::vector<double> ms;
-  for (const auto& [src, at] : rows) {
+  for (const auto& [src, at] : run.rows) {
     double detected = detectedMs(src);
     if (detected == 0 || at == 0) {
       ADD_FAILURE() << "no agent detection or no row time for " << src;
@@ -362,6 +404,39 @@ TEST_F(DashboardE2eTest, OperatorStoryInChromiumAndFloodToRowLatency) {
   }
   std::printf("dashboard_e2e: took %.1f s (fleet up to browser done)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+TEST_F(DashboardE2eTest, CoreStoryInFirefox) {
+  ASSERT_TRUE(fleetInSync(30s)) << "the agents did not all come online in sync";
+  auto viewer = console_->api("POST", "/v1/tokens", {{"name", "e2e-viewer"}, {"role", "viewer"}});
+  ASSERT_OK(viewer);
+  ASSERT_EQ(viewer->status, 201) << viewer->text;
+  char tmpl[] = "/tmp/sg-e2e-ff-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  // A profile whose NSS store trusts the console's CA for TLS servers.
+  std::string profile = dir + "/profile";
+  fs::create_directories(profile);
+  ASSERT_OK(runChecked({"certutil", "-N", "-d", "sql:" + profile, "--empty-password"}));
+  ASSERT_OK(runChecked({"certutil", "-A", "-d", "sql:" + profile, "-n", "syn-guard-e2e-ca", "-t",
+                        "C,,", "-i", console_->caFile()}));
+  fs::create_directories(artifacts_);
+  Json config = {{"url", console_->url()},
+                 {"profile", profile},
+                 {"admin_token", adminToken()},
+                 {"viewer_token", viewer->body.value("token", "")},
+                 {"artifacts", fs::weakly_canonical(artifacts_).string()},
+                 {"source", "10.200.9.90"},
+                 {"timeout_ms", std::chrono::milliseconds(kScriptTimeout).count()}};
+  ScriptRun run = runScript(source_ + "/tests/e2e/dashboard.firefox.mjs", config, dir);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  EXPECT_TRUE(run.done_ok) << "the Firefox script did not finish cleanly; its stderr:\n"
+                           << run.stderr_text;
+  for (const char* name : {"ff-logged-in-admin", "ff-flood-appears-live", "ff-keyboard-focus",
+                           "ff-viewer-no-actions"}) {
+    EXPECT_TRUE(run.steps.count(name) && run.steps[name]) << "step " << name << " did not pass";
+  }
 }
 
 }  // namespace
