@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -253,7 +254,17 @@ TEST_F(AgentServersTest, ControlClientThatNeverReadsDoesNotStallTheLoop) {
   int small = 4096;
   ::setsockopt(lazy.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   ASSERT_OK(writeAll(lazy.get(), "{\"cmd\":\"blocks\"}\n"));
-  std::this_thread::sleep_for(200ms);  // the loop has answered as far as it can
+  // The loop has rendered the answer and written what the socket takes (under
+  // ASan on a loaded machine rendering 40,000 blocks alone took seconds: a
+  // fixed sleep here measured that, not a stall).
+  int queued = 0;
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       queued == 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(20ms);
+    ::ioctl(lazy.get(), FIONREAD, &queued);
+  }
+  ASSERT_GT(queued, 0) << "the loop never answered \"blocks\"";
+  std::this_thread::sleep_for(100ms);  // ... as far as the socket takes it
   bool handled = eventHandledWithin(3s);
   lazy = Fd();  // unblocks a loop stuck writing to it
   EXPECT_TRUE(handled) << "the loop stalled writing to a control client that never reads";
