@@ -9,6 +9,7 @@
 //   win_link_e2e --url https://HOST:PORT --ca ca.crt --name N --state DIR
 //                --block A --flood-src B [--delta-block C] [--timeout-s 40]
 //   win_link_e2e --url ... --ca ... --connect-only   (one attempt; prints why it failed)
+//   win_link_e2e --url ... --ca ... --receive-once   (then one message; prints why not)
 //
 // Prints one JSON line per step; exit 0 when every step happened in time.
 #include <chrono>
@@ -46,6 +47,7 @@ struct Args {
   std::string url, ca, name = "win-e2e", state, block, flood_src, delta_block;
   int timeout_s = 40;
   bool connect_only = false;
+  bool receive_once = false;
 };
 
 // The recorded 1017 payload with its remote address set and a distinct port
@@ -77,10 +79,17 @@ int run(const Args& args) {
   // (docs/windows-notes.md); the test's relay does, on the Linux side.
   auto connector = WinHttpWsConnector::create(wo);
   if (!connector.ok()) return fail(connector.error().message());
-  if (args.connect_only) {
+  if (args.connect_only || args.receive_once) {
     auto c = (*connector)->connect();
     out({{"event", "connect"}, {"ok", c.ok()}, {"error", c.ok() ? "" : c.error().message()}});
-    return c.ok() ? 0 : 3;
+    if (!c.ok()) return 3;
+    if (args.connect_only) return 0;
+    auto m = (*c)->receive();
+    out({{"event", "receive"},
+         {"ok", m.ok()},
+         {"bytes", m.ok() ? m->size() : 0},
+         {"error", m.ok() ? "" : m.error().message()}});
+    return m.ok() ? 0 : 4;
   }
 
   MonotonicClock clock;
@@ -215,6 +224,8 @@ int main(int argc, char** argv) {
       a.timeout_s = std::stoi(next());
     else if (k == "--connect-only")
       a.connect_only = true;
+    else if (k == "--receive-once")
+      a.receive_once = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", k.c_str());
       return 2;

@@ -13,6 +13,11 @@ says why: Wine 8.0's Schannel cannot present a client certificate).
       chain) and re-originating each connection to the console with the
       agent's client certificate; bytes are passed through unchanged (HTTP
       upgrade and WebSocket frames). Exits after SECONDS.
+  frames LISTEN_PORT CONSOLE_DATA KIND...
+      a WebSocket server with the console's certificate that accepts one
+      upgrade per KIND and sends that bad input: "binary" (a binary frame),
+      "oversize" (a text message over the protocol's 1 MiB), "close" (a close
+      frame with status 1008 and a reason).
 """
 import json
 import os
@@ -109,9 +114,53 @@ def relay(listen_port, host, port, d, data, seconds):
         threading.Thread(target=pump, args=(down, up), daemon=True).start()
 
 
+def ws_frame(opcode, payload):
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 127]) + n.to_bytes(8, "big")
+    return head + payload
+
+
+def frames(listen_port, data, kinds):
+    import base64
+    import hashlib
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(os.path.join(data, "server.crt"), os.path.join(data, "server.key"))
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", listen_port))
+    lsock.listen(4)
+    lsock.settimeout(60)
+    print("frames ready", flush=True)
+    for kind in kinds:
+        conn = server.wrap_socket(lsock.accept()[0], server_side=True)
+        req = b""
+        while b"\r\n\r\n" not in req:
+            req += conn.recv(4096)
+        key = [l.split(b":", 1)[1].strip() for l in req.split(b"\r\n")
+               if l.lower().startswith(b"sec-websocket-key")][0]
+        accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        if kind == "binary":
+            conn.sendall(ws_frame(0x2, b"\x00\x01\x02"))
+        elif kind == "oversize":
+            conn.sendall(ws_frame(0x1, b"x" * ((1 << 20) + 10)))
+        else:
+            conn.sendall(ws_frame(0x8, (1008).to_bytes(2, "big") + b"policy says no"))
+        time.sleep(1)
+        conn.close()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "enroll":
         enroll(*sys.argv[2:6])
+    elif sys.argv[1] == "frames":
+        frames(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
     else:
         relay(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6],
               float(sys.argv[7]))

@@ -94,7 +94,21 @@ set -e
 echo "$out"
 check "the console's refusal is reported with its reason" "$out" 'HTTP 401.*a client certificate is required.*"ok":false'
 
-# 3. The link end to end. The second global block is added once the agent
+# 3. Bad frames from a server with the console's certificate: each a clear error.
+fport=$(free_port)
+python3 "$here/agent_stand_in.py" frames "$fport" "$dir/console" binary oversize close \
+  >"$dir/frames.log" 2>&1 &
+pids+=($!)
+wait_for "$dir/frames.log" "frames ready" 10
+for want in "binary frame" "over 1048576 bytes" "closed the link \\(status 1008: policy says no\\)"; do
+  set +e
+  out=$("$wine" "$exe" --url "https://127.0.0.1:$fport" --ca "Z:$dir/console/ca.crt" --receive-once 2>&1)
+  set -e
+  echo "$out"
+  check "a bad frame is a clear error: $want" "$out" "$want.*\"event\":\"receive\",\"ok\":false"
+done
+
+# 4. The link end to end. The second global block is added once the agent
 # waits for it, so it arrives as a delta.
 "$wine" "$exe" --url "https://127.0.0.1:$rport" --ca "Z:$dir/console/ca.crt" --name "$name" \
   --state "Z:$dir/state" --block 198.51.100.77/32 --flood-src 203.0.113.9 \
