@@ -27,7 +27,11 @@ class FakeWsConnection final : public WsConnection {
     return next;
   }
   Result<void> sendText(const std::string& text) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    ++in_send_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return !held_ || closed_; });
+    --in_send_;
     if (closed_) return Error(Errc::kUnavailable, "closed");
     sent_.push_back(text);
     cv_.notify_all();
@@ -52,6 +56,17 @@ class FakeWsConnection final : public WsConnection {
     cv_.wait_for(lock, limit, [&] { return sent_.size() >= n; });
     return sent_;
   }
+  // A console that does not read: sendText waits until released (or closed).
+  void holdSends(bool held) {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = held;
+    cv_.notify_all();
+  }
+  // Waits (bounded) until a sender waits in a held sendText.
+  bool waitSenderHeld(std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, limit, [this] { return in_send_ > 0; });
+  }
   bool closed() {
     std::lock_guard<std::mutex> lock(mu_);
     return closed_;
@@ -63,6 +78,8 @@ class FakeWsConnection final : public WsConnection {
   std::deque<Result<std::string>> inbound_;
   std::vector<std::string> sent_;
   bool closed_ = false;
+  bool held_ = false;
+  int in_send_ = 0;
 };
 
 // Hands out the scripted results in order; after them, refuses every attempt.

@@ -19,6 +19,7 @@ void LinkRunner::start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { run(); });
+  writer_ = std::thread([this] { writeLoop(); });
 }
 
 void LinkRunner::stop() {
@@ -29,19 +30,39 @@ void LinkRunner::stop() {
     conn = conn_;
   }
   cv_.notify_all();
+  out_cv_.notify_all();
   if (conn) conn->close();
   if (thread_.joinable()) thread_.join();
+  if (writer_.joinable()) writer_.join();
 }
 
 bool LinkRunner::send(std::string text) {
-  std::shared_ptr<WsConnection> conn;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    conn = conn_;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!conn_ || outbox_.size() >= options_.max_outbox) return false;
+  outbox_.emplace_back(generation_, std::move(text));
+  out_cv_.notify_one();
+  return true;
+}
+
+void LinkRunner::writeLoop() {
+  for (;;) {
+    std::shared_ptr<WsConnection> conn;
+    std::string text;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      out_cv_.wait(lock, [this] { return stopping_ || !outbox_.empty(); });
+      if (stopping_) return;
+      auto [gen, t] = std::move(outbox_.front());
+      outbox_.pop_front();
+      if (gen != generation_ || !conn_) continue;  // for a link that dropped
+      conn = conn_;
+      text = std::move(t);
+    }
+    if (!conn->sendText(text).ok()) {
+      ++send_errors_;
+      conn->close();  // the receiving thread sees it and reconnects
+    }
   }
-  if (!conn) return false;
-  // Called under the core's lock: the core's messages leave in its order.
-  return conn->sendText(text).ok();
 }
 
 bool LinkRunner::waitBackoff(std::chrono::milliseconds delay) {
@@ -76,6 +97,7 @@ void LinkRunner::run() {
         return;
       }
       conn_ = live;
+      ++generation_;
     }
     backoff = options_.backoff_min;
     reported_down = false;
@@ -93,6 +115,7 @@ void LinkRunner::run() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       conn_.reset();
+      outbox_.clear();
     }
     live->close();
     core_->onDisconnected(reason);

@@ -136,6 +136,27 @@ TEST_F(LinkRunnerTest, AMessageThatDoesNotParseIsCountedAndTheLinkStays) {
   EXPECT_FALSE(conn->closed());
 }
 
+TEST_F(LinkRunnerTest, SendOnlyQueuesSoASlowConsoleNeverBlocksTheCaller) {
+  auto conn = std::make_shared<FakeWsConnection>();
+  connector_.add(conn);
+  auto o = fast();
+  o.max_outbox = 3;
+  LinkRunner runner(core_.get(), &connector_, o);
+  runner.start();
+  ASSERT_EQ(conn->waitSent(1).size(), 1u);  // the hello
+  conn->holdSends(true);
+  ASSERT_TRUE(runner.send("a"));
+  ASSERT_TRUE(conn->waitSenderHeld());  // the writer waits in the console's sendText with "a"
+  EXPECT_TRUE(runner.send("b"));
+  EXPECT_TRUE(runner.send("c"));
+  EXPECT_TRUE(runner.send("d"));
+  EXPECT_FALSE(runner.send("e")) << "past max_outbox: refused (the core retries later)";
+  conn->holdSends(false);
+  auto sent = conn->waitSent(5);
+  ASSERT_EQ(sent.size(), 5u);
+  EXPECT_EQ(sent[1] + sent[2] + sent[3] + sent[4], "abcd");
+}
+
 TEST_F(LinkRunnerTest, StopClosesTheLinkAndJoins) {
   auto conn = std::make_shared<FakeWsConnection>();
   connector_.add(conn);
