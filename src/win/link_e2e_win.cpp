@@ -7,7 +7,10 @@
 // recorded TcpAcceptListenerComplete payloads decoded by the real decoder.
 //
 //   win_link_e2e --url https://HOST:PORT --ca ca.crt --name N --state DIR
-//                --block A --flood-src B [--delta-block C] [--timeout-s 40]
+//                --block A --flood-src B [--delta-block C [--cut-off-src D]] [--timeout-s 40]
+//     --cut-off-src: once the link drops after the first report's ack (the
+//     test stops its relay), a flood from D is detected and queued, and must
+//     be acknowledged after the link is back, with the delta C applied.
 //   win_link_e2e --url ... --ca ... --connect-only   (one attempt; prints why it failed)
 //   win_link_e2e --url ... --ca ... --receive-once   (then one message; prints why not)
 //
@@ -15,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,7 +48,7 @@ int fail(const std::string& why) {
 }
 
 struct Args {
-  std::string url, ca, name = "win-e2e", state, block, flood_src, delta_block;
+  std::string url, ca, name = "win-e2e", state, block, flood_src, delta_block, cut_off_src;
   int timeout_s = 40;
   bool connect_only = false;
   bool receive_once = false;
@@ -129,6 +133,35 @@ int run(const Args& args) {
     delta = *d;
   }
   const TcpipDecoder decoder(builtinTcpipTemplates());
+  // The replayed ETW stream: accepts from one source past the threshold,
+  // through the real decoder; each block is reported to the console.
+  auto replay = [&](const Address& src, const char* what) -> Result<void> {
+    std::vector<sg_event> events;
+    for (uint16_t i = 1; i <= 12; i++) {
+      const std::vector<uint8_t> payload = acceptFrom(src, i);
+      auto ev = decoder.decode(EtwRecordView{1017, 0, true, payload});
+      if (!ev.ok()) return ev.error().context("decoding the replayed 1017");
+      pipeline.onAttempt(ev->attempt, clock.nowNs(), &events);
+    }
+    for (const sg_event& e : events) {
+      auto r = reportEvent(e, static_cast<uint64_t>(config.window.count()) / 1'000'000,
+                           static_cast<uint8_t>(config.ipv6_prefix), clock.nowNs());
+      if (r) core->get()->report(*r);
+      out({{"event", what},
+           {"source", Address{e.src}.str()},
+           {"count", e.count},
+           {"queue_depth", core->get()->queueDepth()},
+           {"wfp_filters", enforcer.filterIds(keyPrefix(Address{e.src}, 64))}});
+    }
+    return Ok{};
+  };
+  std::optional<Address> cut_off;
+  if (!args.cut_off_src.empty()) {
+    auto c = parseAddress(args.cut_off_src);
+    if (!c.ok() || !c->isV4()) return fail("--cut-off-src");
+    cut_off = *c;
+  }
+  bool cut_off_replayed = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.timeout_s);
   auto last_beat = std::chrono::steady_clock::now();
   int phase = 0;
@@ -149,30 +182,24 @@ int run(const Args& args) {
            {"source", block->str()},
            {"wfp_filters", enforcer.filterIds(*block)},
            {"fake_wfp_filters_total", wfp.filters.size()}});
-      // The replayed ETW stream: accepts from one source past the threshold.
-      std::vector<sg_event> events;
-      for (uint16_t i = 1; i <= 12; i++) {
-        const std::vector<uint8_t> payload = acceptFrom(*flood, i);
-        auto ev = decoder.decode(EtwRecordView{1017, 0, true, payload});
-        if (!ev.ok()) return fail("decoding the replayed 1017: " + ev.error().message());
-        pipeline.onAttempt(ev->attempt, clock.nowNs(), &events);
-      }
-      for (const sg_event& e : events) {
-        auto r = reportEvent(e, static_cast<uint64_t>(config.window.count()) / 1'000'000,
-                             static_cast<uint8_t>(config.ipv6_prefix), clock.nowNs());
-        if (r) core->get()->report(*r);
-        out({{"event", "detected"},
-             {"source", Address{e.src}.str()},
-             {"count", e.count},
-             {"wfp_filters", enforcer.filterIds(keyPrefix(Address{e.src}, 64))}});
-      }
+      if (auto r = replay(*flood, "detected"); !r.ok()) return fail(r.error().message());
       phase = 1;
     } else if (phase == 1 && core->get()->queueDepth() == 0) {
       out({{"event", "report_acked"}, {"reports_sent", core->get()->counters().reports_sent}});
       phase = 2;
       if (!delta) break;
       out({{"event", "waiting_delta"}});
-    } else if (phase == 2 && !enforcer.filterIds(*delta).empty()) {
+    } else if (phase == 2 && cut_off && !cut_off_replayed && !core->get()->connected()) {
+      // The link is down (the test stopped the relay): this detection waits
+      // in the report queue until the link is back.
+      if (auto r = replay(*cut_off, "detected_while_cut_off"); !r.ok()) {
+        return fail(r.error().message());
+      }
+      cut_off_replayed = true;
+    } else if (phase == 2 && !enforcer.filterIds(*delta).empty() &&
+               (!cut_off ||
+                (cut_off_replayed && core->get()->connected() && core->get()->queueDepth() == 0))) {
+      if (cut_off) out({{"event", "queued_report_acked"}, {"source", cut_off->str()}});
       out({{"event", "delta_applied"},
            {"version", applier.appliedVersion()},
            {"source", delta->str()},
@@ -220,6 +247,8 @@ int main(int argc, char** argv) {
       a.flood_src = next();
     else if (k == "--delta-block")
       a.delta_block = next();
+    else if (k == "--cut-off-src")
+      a.cut_off_src = next();
     else if (k == "--timeout-s")
       a.timeout_s = std::stoi(next());
     else if (k == "--connect-only")

@@ -6,7 +6,8 @@
 # a global block, applies it through the WFP enforcer (over FakeWfpApi) and
 # acknowledges it; a flood replayed as recorded ETW accept events through the
 # real decoder becomes a block and a report that `syn-guard ctl floods` shows;
-# a second global block arrives as a delta and is acknowledged too.
+# with the link cut, a second detection is queued and a second global block
+# added; once the link is back both arrive and are acknowledged.
 #
 # One part is done on the Linux side (agent_stand_in.py), because Wine 8.0's
 # Schannel cannot present a client certificate (docs/windows-notes.md has the
@@ -65,7 +66,8 @@ name=$(python3 "$here/agent_stand_in.py" enroll "$url" "$token" win-e2e "$dir/ag
 rport=$(free_port)
 python3 "$here/agent_stand_in.py" relay "$rport" 127.0.0.1 "$cport" "$dir/agent" "$dir/console" 100 \
   >"$dir/relay.log" 2>&1 &
-pids+=($!)
+relay=$!
+pids+=($relay)
 wait_for "$dir/relay.log" "relay ready" 10
 
 fail=0
@@ -108,15 +110,29 @@ for want in "binary frame" "over 1048576 bytes" "closed the link \\(status 1008:
   check "a bad frame is a clear error: $want" "$out" "$want.*\"event\":\"receive\",\"ok\":false"
 done
 
-# 4. The link end to end. The second global block is added once the agent
-# waits for it, so it arrives as a delta.
+# 4. The link end to end. Once the first report is acknowledged, the test
+# cuts the link (stops the relay), adds a second global block, and the agent
+# detects a second flood while cut off; the relay comes back, the queued
+# report is sent and acknowledged, the block arrives and is acknowledged.
+start_relay() {
+  python3 "$here/agent_stand_in.py" relay "$rport" 127.0.0.1 "$cport" "$dir/agent" "$dir/console" 100 \
+    >"$dir/relay.log" 2>&1 &
+  relay=$!
+  pids+=($relay)
+  wait_for "$dir/relay.log" "relay ready" 10
+}
 "$wine" "$exe" --url "https://127.0.0.1:$rport" --ca "Z:$dir/console/ca.crt" --name "$name" \
   --state "Z:$dir/state" --block 198.51.100.77/32 --flood-src 203.0.113.9 \
-  --delta-block 198.51.100.78/32 --timeout-s 45 >"$dir/agent.log" 2>&1 &
+  --delta-block 198.51.100.78/32 --cut-off-src 203.0.113.10 --timeout-s 45 >"$dir/agent.log" 2>&1 &
 agent=$!
 pids+=($agent)
 if wait_for "$dir/agent.log" waiting_delta 50; then
-  "$sg" ctl block 198.51.100.78 --reason "console_link_test: a delta"
+  kill "$relay"
+  wait "$relay" 2>/dev/null || true
+  wait_for "$dir/agent.log" console_disconnected 20 || fail=1
+  "$sg" ctl block 198.51.100.78 --reason "console_link_test: added while the agent is cut off"
+  wait_for "$dir/agent.log" detected_while_cut_off 20 || fail=1
+  start_relay
 else
   fail=1
 fi
@@ -130,15 +146,18 @@ check "the agent connected" "$out" '"event":"console_connected"'
 check "the snapshot's global block became WFP filters" "$out" '"event":"applied".*"source":"198.51.100.77/32","version":[0-9]+,"wfp_filters":\[[0-9]+,[0-9]+\]'
 check "the replayed ETW flood was detected and blocked" "$out" '"event":"detected".*"source":"203.0.113.9"'
 check "the report was acknowledged" "$out" '"event":"report_acked"'
-check "the delta's block became WFP filters" "$out" '"event":"delta_applied".*"source":"198.51.100.78/32"'
+check "cut off, a second flood was detected and queued" "$out" '"event":"detected_while_cut_off","queue_depth":[1-9].*"source":"203.0.113.10"'
+check "the link came back and the queued report was acknowledged" "$out" '"event":"queued_report_acked"'
+check "the block added while cut off became WFP filters" "$out" '"event":"delta_applied".*"source":"198.51.100.78/32"'
 check "every step in time, no console message refused" "$out" '"event":"done".*"rejected":0'
 [ $agent_rc = 0 ] || { echo "console_link_test: win_link_e2e exited $agent_rc" >&2; fail=1; }
 
 floods=$("$sg" ctl floods 2>&1 || true)
 echo "$floods"
-check "ctl floods shows the detection from the Windows agent" "$floods" "203\.0\.113\.9.*$name"
+check "ctl floods shows the detection from the Windows agent" "$floods" "203\.0\.113\.9 .*$name"
+check "and the one reported after the link came back" "$floods" "203\.0\.113\.10 .*$name"
 endpoints=$("$sg" ctl endpoints --json 2>&1 || true)
 echo "$endpoints"
-check "the endpoint acknowledged the delta's version 3 (stored by the console)" "$endpoints" '"applied_version": ?3,'
+check "the endpoint acknowledged version 3, the block added while cut off (stored by the console)" "$endpoints" '"applied_version": ?3,'
 check "and is not lagging" "$endpoints" '"lagging": ?false'
 exit $fail
