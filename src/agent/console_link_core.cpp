@@ -1,7 +1,9 @@
 #include "agent/console_link_core.h"
 
+#ifndef _WIN32
 #include <sys/eventfd.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 
@@ -12,6 +14,34 @@ namespace sg::agent {
 namespace {
 
 const char* const kSeqFile = "/console-link.json";
+
+// The loop's wake-up: an eventfd on Linux; none on Windows (fd -1), whose
+// agent loop calls takeWork() on its tick instead.
+void signalWake(int fd) {
+#ifndef _WIN32
+  uint64_t one = 1;
+  if (fd >= 0) (void)!::write(fd, &one, sizeof one);
+#else
+  (void)fd;
+#endif
+}
+
+void drainWake(int fd) {
+#ifndef _WIN32
+  uint64_t n = 0;
+  if (fd >= 0) (void)!::read(fd, &n, sizeof n);
+#else
+  (void)fd;
+#endif
+}
+
+void closeWakeFd(int fd) {
+#ifndef _WIN32
+  if (fd >= 0) ::close(fd);
+#else
+  (void)fd;
+#endif
+}
 
 struct SavedSeqs {
   uint64_t reserved = 0;
@@ -40,8 +70,12 @@ Result<std::unique_ptr<ConsoleLinkCore>> ConsoleLinkCore::open(LinkCoreOptions o
                                                                Clock& mono) {
   auto saved = loadSeqs(options.state_dir);
   if (!saved) return saved.error().context("console link state");
+#ifdef _WIN32
+  const int fd = -1;  // see signalWake
+#else
   int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) return Error(Errc::kIo, "eventfd for the console link");
+#endif
   return std::unique_ptr<ConsoleLinkCore>(
       new ConsoleLinkCore(std::move(options), mono, fd, saved->reserved, saved->acked));
 }
@@ -64,7 +98,7 @@ ConsoleLinkCore::~ConsoleLinkCore() {
     std::lock_guard<std::mutex> lock(mu_);
     saveSeqs();
   }
-  ::close(wake_fd_);
+  closeWakeFd(wake_fd_);
 }
 
 void ConsoleLinkCore::setTransport(LinkTransport* transport) {
@@ -109,10 +143,7 @@ void ConsoleLinkCore::flush() {
   }
 }
 
-void ConsoleLinkCore::wake() {
-  uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
-}
+void ConsoleLinkCore::wake() { signalWake(wake_fd_); }
 
 void ConsoleLinkCore::onConnected() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -121,8 +152,8 @@ void ConsoleLinkCore::onConnected() {
   ++generation_;
   ++counters_.connects;
   queue_.onDisconnected();
-  sendLocked(proto::Hello{options_.name, options_.agent_version, "linux", applied_version_.load(),
-                          queue_.lastAcked()});
+  sendLocked(proto::Hello{options_.name, options_.agent_version, options_.platform,
+                          applied_version_.load(), queue_.lastAcked()});
 }
 
 void ConsoleLinkCore::onText(const std::string& text) {
@@ -186,8 +217,7 @@ void ConsoleLinkCore::report(const proto::Event& event) {
 }
 
 std::vector<LinkWork> ConsoleLinkCore::takeWork() {
-  uint64_t n = 0;
-  (void)!::read(wake_fd_, &n, sizeof n);
+  drainWake(wake_fd_);
   std::vector<std::pair<uint64_t, LinkWork>> items;
   std::lock_guard<std::mutex> lock(mu_);
   items.swap(inbox_);

@@ -45,6 +45,8 @@ struct LinkCoreOptions {
   std::string name;           // the endpoint name (the certificate's CN)
   std::string agent_version;  // in the hello
   std::string state_dir;      // console-link.json; "" keeps nothing (tests)
+  // In the hello: "linux" | "windows" (the Windows agent, src/win/link_runner.h).
+  std::string platform = "linux";
   ReportQueueOptions queue;
 };
 

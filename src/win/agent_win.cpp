@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "win/agent_console_win.h"
 #include "win/attempt_pipeline.h"
 #include "win/control_handler.h"
 #include "win/control_pipe.h"
@@ -57,6 +58,13 @@ Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
     return handler.handle(line);
   });
   if (auto r = pipe.start(); !r.ok()) return r;
+  std::unique_ptr<WinAgentConsole> console;
+  if (options.console) {
+    auto c = WinAgentConsole::open(*options.console, options.state_dir, config, &pipeline, &clock,
+                                   options.log);
+    if (!c.ok()) return c.error();
+    console = std::move(c).value();
+  }
 
   std::string note;
   const TcpipDecoder decoder(resolveTcpipTemplates(&note));
@@ -92,6 +100,7 @@ Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
     events.clear();
     pipeline.onAttempt(ev->attempt, now, &events);
     for (const sg_event& e : events) logEvent(options.log, e, "etw");
+    if (console) console->report(events, now);
   });
   if (!session.ok()) return session.error().context("starting the ETW session");
   std::thread consumer([&] {
@@ -117,15 +126,18 @@ Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
           std::vector<sg_event> evs;
           pipeline.onAttempt(a, now, &evs);
           for (const sg_event& e : evs) logEvent(options.log, e, "tcp_table");
+          if (console) console->report(evs, now);
         }
       }
     }
     auto gone = enforcer.sweepExpired();
     if (!gone.ok()) logLine(options.log, {{"event", "error"}, {"message", gone.error().message()}});
     pipeline.expire(now);
+    if (console) console->tick(now);
   }
   (*session)->stop();
   consumer.join();
+  if (console) console->stop();
   pipe.stop();
   logLine(options.log, {{"event", "stopped"}});
   return Ok{};  // the engine's handle closes with `enforcer`: the dynamic session's filters go

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "core/config.h"
 #include "core/result.h"
+#include "win/link_credentials.h"
 #include "win/win_compat.h"
 
 namespace sg::win {
@@ -18,6 +20,9 @@ struct WinAgentOptions {
   AgentConfig config;
   std::wstring pipe_name;  // the control pipe (kDefaultPipeName)
   std::FILE* log = stdout;
+  // The console link, when the state directory holds credentials.
+  std::optional<LinkCredentials> console;
+  std::string state_dir;
 };
 
 Result<void> runAgent(const WinAgentOptions& options, HANDLE stop);

@@ -34,11 +34,35 @@ BOOL WINAPI onConsoleCtrl(DWORD) {
 int runAgentWith(const sg::cli::AgentFlags& flags, HANDLE stop) {
   auto config = flags.resolve();
   if (!config.ok()) return fail("agent", config.error().message(), 2);
-  if (!flags.console_url.empty() || !flags.enroll_token.empty()) {
+  if (!flags.enroll_token.empty()) {
     return fail("agent",
-                "--console/--enroll: the console link is not built into the Windows agent yet", 2);
+                "--enroll: the Windows agent does not enroll yet (no CNG key and CSR); enroll "
+                "elsewhere and put console.json, ca.crt, agent.crt and agent.key in --state-dir "
+                "(docs/windows-notes.md)",
+                2);
   }
   sg::win::WinAgentOptions o{*config, kDefaultPipeName, stdout};
+  o.state_dir = config->state_dir;
+  auto creds = sg::win::loadLinkCredentials(o.state_dir);
+  if (!creds.ok()) return fail("agent", creds.error().message(), 2);
+  if (!flags.console_url.empty()) {
+    if (!creds->has_value()) {
+      return fail("agent",
+                  "--console: no credentials in " + o.state_dir +
+                      " (console.json, ca.crt, agent.crt, agent.key)",
+                  2);
+    }
+    auto want = sg::win::parseConsoleEndpoint(flags.console_url);
+    if (!want.ok()) return fail("agent", "--console: " + want.error().message(), 2);
+    auto have = sg::win::parseConsoleEndpoint((*creds)->url);
+    if (!have.ok() || have->host != want->host || have->port != want->port) {
+      return fail("agent",
+                  "--console " + flags.console_url + ": the credentials in " + o.state_dir +
+                      " are for " + (*creds)->url,
+                  2);
+    }
+  }
+  o.console = *creds;
   auto r = sg::win::runAgent(o, stop);
   if (!r.ok()) return fail("agent", r.error().message(), 1);
   return 0;

@@ -1,0 +1,88 @@
+#include "win/link_credentials.h"
+
+#include <nlohmann/json.hpp>
+
+#include "files/state_file.h"
+
+namespace sg::win {
+
+Result<ConsoleEndpoint> parseConsoleEndpoint(const std::string& url) {
+  const std::string scheme = "https://";
+  if (url.compare(0, scheme.size(), scheme) != 0) {
+    return Error(Errc::kInvalidArgument, "console URL must start with https://");
+  }
+  std::string rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find_first_of("/@") != std::string::npos) {
+    return Error(Errc::kInvalidArgument, "console URL: expected https://HOST[:PORT], no path");
+  }
+  ConsoleEndpoint out;
+  std::string port;
+  if (!rest.empty() && rest.front() == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) {
+      return Error(Errc::kInvalidArgument, "console URL: no ']' after the IPv6 address");
+    }
+    out.host = rest.substr(1, close - 1);
+    const std::string after = rest.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      return Error(Errc::kInvalidArgument, "console URL: bad port");
+    }
+    if (!after.empty()) port = after.substr(1);
+  } else {
+    const size_t colon = rest.find(':');
+    if (colon != std::string::npos && rest.find(':', colon + 1) != std::string::npos) {
+      return Error(Errc::kInvalidArgument, "console URL: write an IPv6 address in brackets");
+    }
+    out.host = rest.substr(0, colon);
+    if (colon != std::string::npos) {
+      port = rest.substr(colon + 1);
+      if (port.empty()) return Error(Errc::kInvalidArgument, "console URL: bad port");
+    }
+  }
+  if (out.host.empty()) return Error(Errc::kInvalidArgument, "console URL: no host");
+  if (!port.empty()) {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) == 0 || std::stoi(port) > 65535) {
+      return Error(Errc::kInvalidArgument, "console URL: bad port");
+    }
+    out.port = static_cast<uint16_t>(std::stoi(port));
+  }
+  return out;
+}
+
+Result<std::optional<LinkCredentials>> loadLinkCredentials(const std::string& state_dir) {
+  const std::string meta_path = state_dir + "/console.json";
+  auto meta = readSmallFile(meta_path);
+  if (!meta.ok()) {
+    if (meta.error().code() == Errc::kNotFound) return std::optional<LinkCredentials>{};
+    return meta.error();
+  }
+  auto j = nlohmann::json::parse(*meta, nullptr, /*allow_exceptions=*/false);
+  LinkCredentials c;
+  if (j.is_object() && j.contains("url") && j["url"].is_string() && j.contains("name") &&
+      j["name"].is_string()) {
+    c.url = j["url"].get<std::string>();
+    c.name = j["name"].get<std::string>();
+  }
+  if (c.url.empty() || c.name.empty()) {
+    return Error(Errc::kInvalidArgument, meta_path + ": expected {\"url\",\"name\",...}");
+  }
+  struct Part {
+    const char* file;
+    std::string* into;
+  };
+  for (Part p :
+       {Part{"ca.crt", &c.ca_pem}, Part{"agent.crt", &c.cert_pem}, Part{"agent.key", &c.key_pem}}) {
+    auto text = readSmallFile(state_dir + "/" + p.file);
+    if (!text.ok()) {
+      return Error(text.error().code(), state_dir + "/" + p.file +
+                                            ": the credentials are incomplete (" +
+                                            text.error().message() + ")");
+    }
+    *p.into = *text;
+  }
+  return std::optional<LinkCredentials>{std::move(c)};
+}
+
+}  // namespace sg::win

@@ -1,0 +1,292 @@
+// WinHttpWsConnector (winhttp_ws.h): WinHTTP's synchronous WebSocket calls.
+// One thread receives (LinkRunner's); sends come from the core's callers,
+// one at a time (send_mu_).
+#include <mutex>
+#include <vector>
+
+#include "proto/limits.h"
+#include "win/winhttp_ws.h"
+// (after wincrypt.h)
+#include <ncrypt.h>
+
+namespace sg::win {
+namespace {
+
+std::wstring widen(const std::string& s) { return std::wstring(s.begin(), s.end()); }
+
+Error winHttpError(const char* call, DWORD code = GetLastError()) {
+  return Error(Errc::kUnavailable, std::string(call) + ": " + winHttpErrorText(code));
+}
+
+// The console's {"error","message"} body of a refused upgrade, bounded.
+std::string readBody(HINTERNET request) {
+  std::string body;
+  char buf[1024];
+  DWORD n = 0;
+  while (body.size() < 4096 && WinHttpReadData(request, buf, sizeof buf, &n) && n > 0) {
+    body.append(buf, n);
+  }
+  return body;
+}
+
+class WinHttpWsConnection final : public WsConnection {
+ public:
+  WinHttpWsConnection(HINTERNET connect, HINTERNET ws) : connect_(connect), ws_(ws) {}
+  ~WinHttpWsConnection() override {
+    close();
+    WinHttpCloseHandle(ws_);
+    WinHttpCloseHandle(connect_);
+  }
+
+  Result<std::string> receive() override {
+    std::string message;
+    std::vector<char> buf(64 * 1024);
+    for (;;) {
+      DWORD n = 0;
+      WINHTTP_WEB_SOCKET_BUFFER_TYPE type{};
+      const DWORD rc =
+          WinHttpWebSocketReceive(ws_, buf.data(), static_cast<DWORD>(buf.size()), &n, &type);
+      if (rc != NO_ERROR) return winHttpError("WinHttpWebSocketReceive", rc);
+      switch (type) {
+        case WINHTTP_WEB_SOCKET_UTF8_FRAGMENT_BUFFER_TYPE:
+        case WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE:
+          message.append(buf.data(), n);
+          if (message.size() > proto::kMaxMessageBytes) {
+            return Error(Errc::kInvalidArgument, "the console sent a message over " +
+                                                     std::to_string(proto::kMaxMessageBytes) +
+                                                     " bytes");
+          }
+          if (type == WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE) return message;
+          break;
+        case WINHTTP_WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE:
+        case WINHTTP_WEB_SOCKET_BINARY_FRAGMENT_BUFFER_TYPE:
+          return Error(Errc::kInvalidArgument,
+                       "the console sent a binary frame (the protocol is text only)");
+        case WINHTTP_WEB_SOCKET_CLOSE_BUFFER_TYPE: {
+          USHORT status = 0;
+          char reason[WINHTTP_WEB_SOCKET_MAX_CLOSE_REASON_LENGTH] = {};
+          DWORD len = 0;
+          WinHttpWebSocketQueryCloseStatus(ws_, &status, reason, sizeof reason, &len);
+          return Error(Errc::kUnavailable,
+                       "the console closed the link (status " + std::to_string(status) +
+                           (len > 0 ? ": " + std::string(reason, len) : "") + ")");
+        }
+        default:
+          return Error(Errc::kInvalidArgument, "the console sent a frame of unknown type " +
+                                                   std::to_string(static_cast<int>(type)));
+      }
+    }
+  }
+
+  Result<void> sendText(const std::string& text) override {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    if (closed_) return Error(Errc::kUnavailable, "the link is closed");
+    const DWORD rc =
+        WinHttpWebSocketSend(ws_, WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE,
+                             const_cast<char*>(text.data()), static_cast<DWORD>(text.size()));
+    if (rc != NO_ERROR) return winHttpError("WinHttpWebSocketSend", rc);
+    return Ok{};
+  }
+
+  void close() override {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    if (closed_) return;
+    closed_ = true;
+    // Sends the close frame; the receiving thread then gets the console's
+    // answer (or an error) and returns.
+    WinHttpWebSocketShutdown(ws_, WINHTTP_WEB_SOCKET_SUCCESS_CLOSE_STATUS, nullptr, 0);
+  }
+
+ private:
+  HINTERNET connect_;
+  HINTERNET ws_;
+  std::mutex send_mu_;
+  bool closed_ = false;
+};
+
+// The agent's key (PKCS#8 PEM) into CNG as a named, persisted key, attached
+// to its certificate: Schannel signs with it in LSASS, which cannot reach an
+// ephemeral key.
+Result<void> attachKey(PCCERT_CONTEXT cert, const std::string& key_pem, const std::string& name) {
+  DWORD size = 0;
+  if (!CryptStringToBinaryA(key_pem.c_str(), static_cast<DWORD>(key_pem.size()),
+                            CRYPT_STRING_BASE64HEADER, nullptr, &size, nullptr, nullptr)) {
+    return Error(Errc::kInvalidArgument, "agent.key is not PEM");
+  }
+  std::vector<BYTE> der(size);
+  CryptStringToBinaryA(key_pem.c_str(), static_cast<DWORD>(key_pem.size()),
+                       CRYPT_STRING_BASE64HEADER, der.data(), &size, nullptr, nullptr);
+  NCRYPT_PROV_HANDLE prov = 0;
+  SECURITY_STATUS st = NCryptOpenStorageProvider(&prov, MS_KEY_STORAGE_PROVIDER, 0);
+  if (st != ERROR_SUCCESS) {
+    return Error(Errc::kUnavailable, "NCryptOpenStorageProvider: " + std::to_string(st));
+  }
+  std::wstring wname = widen(name);
+  NCryptBuffer param{static_cast<ULONG>((wname.size() + 1) * sizeof(wchar_t)),
+                     NCRYPTBUFFER_PKCS_KEY_NAME, wname.data()};
+  NCryptBufferDesc params{NCRYPTBUFFER_VERSION, 1, &param};
+  NCRYPT_KEY_HANDLE key = 0;
+  st = NCryptImportKey(prov, 0, NCRYPT_PKCS8_PRIVATE_KEY_BLOB, &params, &key, der.data(), size,
+                       NCRYPT_OVERWRITE_KEY_FLAG);
+  SecureZeroMemory(der.data(), der.size());
+  NCryptFreeObject(prov);
+  if (st != ERROR_SUCCESS) {
+    return Error(Errc::kUnavailable,
+                 "importing agent.key into CNG (NCryptImportKey PKCS#8): status " +
+                     std::to_string(static_cast<unsigned long>(st)));
+  }
+  NCryptFreeObject(key);
+  CRYPT_KEY_PROV_INFO info{};
+  info.pwszContainerName = wname.data();
+  info.pwszProvName = const_cast<wchar_t*>(MS_KEY_STORAGE_PROVIDER);
+  if (!CertSetCertificateContextProperty(cert, CERT_KEY_PROV_INFO_PROP_ID, 0, &info)) {
+    return Error(Errc::kUnavailable,
+                 "attaching the key to agent.crt: error " + std::to_string(GetLastError()));
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+std::string winHttpErrorText(DWORD code) {
+  const char* name = nullptr;
+  switch (code) {
+    case ERROR_WINHTTP_TIMEOUT:
+      name = "ERROR_WINHTTP_TIMEOUT";
+      break;
+    case ERROR_WINHTTP_NAME_NOT_RESOLVED:
+      name = "ERROR_WINHTTP_NAME_NOT_RESOLVED";
+      break;
+    case ERROR_WINHTTP_CANNOT_CONNECT:
+      name = "ERROR_WINHTTP_CANNOT_CONNECT";
+      break;
+    case ERROR_WINHTTP_CONNECTION_ERROR:
+      name = "ERROR_WINHTTP_CONNECTION_ERROR";
+      break;
+    case ERROR_WINHTTP_SECURE_FAILURE:
+      name = "ERROR_WINHTTP_SECURE_FAILURE";
+      break;
+    case ERROR_WINHTTP_SECURE_CHANNEL_ERROR:
+      name = "ERROR_WINHTTP_SECURE_CHANNEL_ERROR";
+      break;
+    case ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED:
+      name = "ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED";
+      break;
+    case ERROR_WINHTTP_INVALID_SERVER_RESPONSE:
+      name = "ERROR_WINHTTP_INVALID_SERVER_RESPONSE";
+      break;
+    case ERROR_WINHTTP_OPERATION_CANCELLED:
+      name = "ERROR_WINHTTP_OPERATION_CANCELLED";
+      break;
+    case ERROR_INVALID_HANDLE:
+      name = "ERROR_INVALID_HANDLE";
+      break;
+    default:
+      break;
+  }
+  return std::string(name != nullptr ? name : "error") + " (" + std::to_string(code) + ")";
+}
+
+Result<std::unique_ptr<WinHttpWsConnector>> WinHttpWsConnector::create(WinHttpWsOptions options) {
+  auto ca = certFromPem(options.ca_pem);
+  if (!ca.ok()) return ca.error().context("the pinned CA (ca.crt)");
+  PCCERT_CONTEXT client = nullptr;
+  if (!options.cert_pem.empty()) {
+    auto c = certFromPem(options.cert_pem);
+    if (!c.ok()) {
+      CertFreeCertificateContext(*ca);
+      return c.error().context("agent.crt");
+    }
+    client = *c;
+    if (auto r = attachKey(client, options.key_pem, options.key_name); !r.ok()) {
+      CertFreeCertificateContext(client);
+      CertFreeCertificateContext(*ca);
+      return r.error();
+    }
+  }
+  HINTERNET session = WinHttpOpen(L"syn-guard-agent", WINHTTP_ACCESS_TYPE_NO_PROXY,
+                                  WINHTTP_NO_PROXY_NAME, WINHTTP_NO_PROXY_BYPASS, 0);
+  if (session == nullptr) {
+    const DWORD err = GetLastError();
+    if (client != nullptr) CertFreeCertificateContext(client);
+    CertFreeCertificateContext(*ca);
+    return winHttpError("WinHttpOpen", err);
+  }
+  const int t = static_cast<int>(options.connect_timeout.count());
+  WinHttpSetTimeouts(session, t, t, t, t);
+  return std::unique_ptr<WinHttpWsConnector>(
+      new WinHttpWsConnector(std::move(options), session, *ca, client));
+}
+
+WinHttpWsConnector::WinHttpWsConnector(WinHttpWsOptions options, HINTERNET session,
+                                       PCCERT_CONTEXT ca, PCCERT_CONTEXT client)
+    : options_(std::move(options)),
+      whost_(widen(options_.host)),
+      wpath_(widen(options_.path)),
+      session_(session),
+      ca_(ca),
+      client_(client) {}
+
+WinHttpWsConnector::~WinHttpWsConnector() {
+  WinHttpCloseHandle(session_);
+  if (client_ != nullptr) CertFreeCertificateContext(client_);
+  CertFreeCertificateContext(ca_);
+}
+
+Result<std::unique_ptr<WsConnection>> WinHttpWsConnector::connect() {
+  HINTERNET connect = WinHttpConnect(session_, whost_.c_str(), options_.port, 0);
+  if (connect == nullptr) return winHttpError("WinHttpConnect");
+  HINTERNET request =
+      WinHttpOpenRequest(connect, L"GET", wpath_.c_str(), nullptr, WINHTTP_NO_REFERER,
+                         WINHTTP_DEFAULT_ACCEPT_TYPES, WINHTTP_FLAG_SECURE);
+  auto fail = [&](Error e) -> Result<std::unique_ptr<WsConnection>> {
+    if (request != nullptr) WinHttpCloseHandle(request);
+    WinHttpCloseHandle(connect);
+    return e;
+  };
+  if (request == nullptr) return fail(winHttpError("WinHttpOpenRequest"));
+  // The system's roots do not hold the console's CA, and the name is checked
+  // by checkServerCert: both done below, before any message.
+  DWORD flags = SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_CN_INVALID;
+  if (!WinHttpSetOption(request, WINHTTP_OPTION_SECURITY_FLAGS, &flags, sizeof flags) ||
+      !WinHttpSetOption(request, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, nullptr, 0)) {
+    return fail(winHttpError("WinHttpSetOption"));
+  }
+  if (client_ != nullptr &&
+      !WinHttpSetOption(request, WINHTTP_OPTION_CLIENT_CERT_CONTEXT,
+                        const_cast<CERT_CONTEXT*>(client_), sizeof(CERT_CONTEXT))) {
+    return fail(winHttpError("WinHttpSetOption(CLIENT_CERT_CONTEXT)"));
+  }
+  if (!WinHttpSendRequest(request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0, 0,
+                          0)) {
+    return fail(winHttpError("connecting to the console (WinHttpSendRequest)"));
+  }
+  PCCERT_CONTEXT server = nullptr;
+  DWORD size = sizeof server;
+  if (!WinHttpQueryOption(request, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &server, &size)) {
+    return fail(winHttpError("WinHttpQueryOption(SERVER_CERT_CONTEXT)"));
+  }
+  auto trusted = checkServerCert(
+      server, ca_, options_.server_name.empty() ? options_.host : options_.server_name);
+  CertFreeCertificateContext(server);
+  if (!trusted.ok()) return fail(trusted.error());
+  if (!WinHttpReceiveResponse(request, nullptr)) {
+    return fail(winHttpError("the console's answer to the upgrade (WinHttpReceiveResponse)"));
+  }
+  DWORD status = 0;
+  size = sizeof status;
+  WinHttpQueryHeaders(request, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
+                      WINHTTP_HEADER_NAME_BY_INDEX, &status, &size, WINHTTP_NO_HEADER_INDEX);
+  if (status != 101) {
+    const std::string body = readBody(request);
+    return fail(Error(status == 401 || status == 403 ? Errc::kPermissionDenied : Errc::kUnavailable,
+                      "the console refused the link: HTTP " + std::to_string(status) +
+                          (body.empty() ? "" : " " + body.substr(0, 512))));
+  }
+  HINTERNET ws = WinHttpWebSocketCompleteUpgrade(request, 0);
+  if (ws == nullptr) return fail(winHttpError("WinHttpWebSocketCompleteUpgrade"));
+  WinHttpCloseHandle(request);
+  return std::unique_ptr<WsConnection>(new WinHttpWsConnection(connect, ws));
+}
+
+}  // namespace sg::win
