@@ -113,14 +113,16 @@ TEST_F(SigDropTest, DetectOnlyCountsAndPasses) {
 }
 
 TEST_F(SigDropTest, TheKernelsFingerprintsAreUserSpaces) {
+  // A source per SYN: none crosses the per-source threshold.
   std::vector<std::pair<SynShape, std::string>> cases;
+  int n = 1;
   for (const SynShape& s : {linuxSyn(), windowsSyn(), macSyn(), spoofedFloodSyn(), dominateSyn()}) {
-    cases.push_back({s, "192.0.2.1"});
-    cases.push_back({s, "2001:db8::1"});
+    cases.push_back({s, "192.0.2." + std::to_string(n)});
+    cases.push_back({s, "2001:db8::" + std::to_string(n++)});
   }
   SynShape broken = linuxSyn();
   broken.options = {2, 4, 5, 180, 8, 40, 0, 0};  // an option past the header
-  cases.push_back({broken, "192.0.2.1"});
+  cases.push_back({broken, "192.0.2.99"});
   uint16_t port = 1000;
   for (const auto& [shape, src] : cases) {
     const std::string dst = src.find(':') != std::string::npos ? "2001:db8:ffff::1" : kDst;
