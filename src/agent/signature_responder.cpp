@@ -84,9 +84,10 @@ Result<std::string> SignatureResponder::engage(const PortFlood& flood, const Res
                                                std::vector<Prefix>* engaged) {
   (void)plan;
   (void)engaged;
+  // The flood's samples are never the port's normal, switched on or not.
+  learner_.startFlood(flood.dst, flood.dst_port, flood.first_ns);
   if (!options_.signature_drop) return std::string("none");
   const std::string target = formatTarget(flood.dst, flood.dst_port);
-  learner_.startFlood(flood.dst, flood.dst_port, flood.first_ns);
   Armed& a = armed_[target];
   a.dst = flood.dst;
   a.port = flood.dst_port;
