@@ -37,6 +37,7 @@
 #define SG_DST_H
 
 #include "sg_parse.h"
+#include "sg_sig.h"
 
 #define SG_DST_WAYS 2
 #define SG_DST_BANKS 2
@@ -60,13 +61,16 @@ struct sg_dst_bank {
 	struct sg_hh_entry hh[SG_HH_SLOTS]; /* top source prefixes */
 	__u32 attempts;                     /* attempts counted in this bank */
 	__u32 pad;
+	/* A uniform sample of the bank's attempts' SYN fingerprints (the first
+	 * min(attempts, SG_SIG_SAMPLES) are set; sg_sig.h, sg_sig_slot). */
+	struct sg_sig_fp sig[SG_SIG_SAMPLES];
 };
 
 #define SG_DST_EMPTY 0
 #define SG_DST_CLAIMED 1 /* one CPU is writing the key */
 #define SG_DST_FILLED 2
 
-/* One destination (local address and port): 592 bytes. */
+/* One destination (local address and port): 1360 bytes. */
 struct sg_dst {
 	struct sg_addr addr; /* local address, IPv4 as ::ffff:a.b.c.d */
 	__u16 port;          /* host order */

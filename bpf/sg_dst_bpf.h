@@ -37,35 +37,47 @@ struct {
 	__type(value, struct sg_dst);
 } sg_dsts SEC(".maps");
 
-static __always_inline struct sg_dst *sg_dst_find(const struct sg_addr *a, __u16 port, int claim)
+static __always_inline struct sg_dst *sg_dst_find(const struct sg_addr *a, __u16 port, int claim,
+						 __u32 *idx)
 {
 	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	__u32 i0 = sg_dst_first(sg_dst_hash(a, port, &k), sg_dst_set_mask), i1 = i0 + 1;
 	struct sg_dst *w0 = bpf_map_lookup_elem(&sg_dsts, &i0);
 	struct sg_dst *w1 = bpf_map_lookup_elem(&sg_dsts, &i1);
+	struct sg_dst *d;
 
 	if (!w0 || !w1)
 		return 0; /* cannot happen: the mask fits the array */
-	return sg_dst_pick(w0, w1, a, port, claim);
+	d = sg_dst_pick(w0, w1, a, port, claim);
+	if (idx)
+		*idx = d == w1 ? i1 : i0;
+	return d;
 }
 
 /* A connection attempt (SYN without ACK/RST), counted at its destination.
  * A function of its own (a BPF-to-BPF call), not inlined: inlined, its
- * registers weighed on the whole packet path, ACKs included. */
-static __attribute__((noinline)) void sg_dst_attempt(struct sg_counters *cnt, const struct sg_config *cfg,
+ * registers weighed on the whole packet path, ACKs included. Returns the
+ * fingerprint sample the attempt takes (sg_sig_pos(): entry, bank, slot;
+ * the caller fingerprints it, sg_sig_keep in sg_sig_bpf.h), or -1. */
+static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt, const struct sg_config *cfg,
 					   const struct sg_pkt *pkt)
 {
 	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	struct sg_addr src = pkt->src;
-	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 1);
+	__u32 idx = 0, bank = sg_dst_bank & 1, n;
+	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 1, &idx);
+	int slot;
 
 	if (!d) {
 		cnt->c[SG_CNT_DST_UNTRACKED]++;
-		return;
+		return -1;
 	}
 	sg_mask_source(&src, pkt->family, cfg->v6_prefix_len);
-	sg_dst_count(d, sg_dst_bank, sg_dst_hash(&src, SG_DST_SRC_TWEAK, &k),
+	sg_dst_count(d, bank, sg_dst_hash(&src, SG_DST_SRC_TWEAK, &k),
 		     sg_src_prefix(&pkt->src, pkt->family));
+	n = d->bank[bank].attempts;
+	slot = sg_sig_slot(n, n > SG_SIG_SAMPLES ? bpf_get_prandom_u32() : 0);
+	return slot < 0 ? -1 : sg_sig_pos(idx, bank, (__u32)slot);
 }
 
 /* What the tracepoint reads of a socket (CO-RE: matched by name). */
@@ -133,7 +145,7 @@ int sg_handshake_done(struct bpf_raw_tracepoint_args *ctx)
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (cnt)
 		cnt->c[SG_CNT_HANDSHAKES]++;
-	d = sg_dst_find(&local, BPF_CORE_READ(sk, __sk_common.skc_num), 0);
+	d = sg_dst_find(&local, BPF_CORE_READ(sk, __sk_common.skc_num), 0, 0);
 	if (d)
 		__sync_fetch_and_add(&d->completions, 1);
 	return 0;

@@ -152,6 +152,7 @@ volatile __u64 sg_test_now_ns;
 
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
 #include "sg_dst_bpf.h" /* destination-side counters, handshake tracepoint */
+#include "sg_sig_bpf.h" /* signature drop: fingerprint samples, verdict */
 #include "sg_syncookie.h" /* SYN cookies for ports under a flood */
 
 static __always_inline __u64 sg_hash(const struct sg_addr *a)
@@ -430,9 +431,18 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
 	}
-	if (sg_pkt_is_attempt(&pkt))
-		sg_dst_attempt(cnt, cfg, &pkt); /* before any block: floods stay measured */
+	if (sg_pkt_is_attempt(&pkt)) {
+		/* Before any block: floods stay measured (and sampled). */
+		int pos = sg_dst_attempt(cnt, cfg, &pkt);
+
+		if (pos >= 0)
+			sg_sig_keep(ctx, (__u32)pos);
+	}
 	if (sg_prefix_verdict(cnt, cfg, &pkt, &now) == XDP_DROP)
+		return XDP_DROP;
+	/* A port flood's signature (sg_sig_bpf.h): its SYNs cost no more. */
+	if (sg_sig_targets && sg_pkt_is_attempt(&pkt) &&
+	    sg_sig_verdict(ctx, cnt, cfg, &pkt) == XDP_DROP)
 		return XDP_DROP;
 	/* Fast path: this is no connection attempt and no block can drop it
 	 * (blocks drop attempts only, or none may exist), so nothing below can

@@ -159,7 +159,8 @@ int ov_hash_sip24(struct xdp_md *ctx)
 	return ov_hash_with(ctx, 2);
 }
 
-/* The parse and the destination-side counters of one attempt (sg_dst_bpf.h):
+/* The parse and the destination-side counters of one attempt (sg_dst_bpf.h),
+ * with its fingerprint sample when the reservoir keeps it (sg_sig_bpf.h):
  * what every SYN pays for port-flood detection, against ov_parse. */
 SEC("xdp")
 int ov_parse_dst(struct xdp_md *ctx)
@@ -174,7 +175,11 @@ int ov_parse_dst(struct xdp_md *ctx)
 	if (!cnt || !cfg)
 		return XDP_ABORTED;
 	sg_parse_eth(data, data_end, &pkt);
-	if (sg_pkt_is_attempt(&pkt))
-		sg_dst_attempt(cnt, cfg, &pkt);
+	if (sg_pkt_is_attempt(&pkt)) {
+		int pos = sg_dst_attempt(cnt, cfg, &pkt);
+
+		if (pos >= 0)
+			sg_sig_keep(ctx, (__u32)pos); /* the signature drop's sample */
+	}
 	return XDP_PASS;
 }

@@ -44,9 +44,11 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
   responder_ =
       std::make_unique<BookPrefixResponder>(*book_, [this] { return config_.block_duration; });
   if (parts_.cookies) cookie_responder_ = std::make_unique<CookieResponder>(*parts_.cookies);
+  sig_responder_ = std::make_unique<SignatureResponder>(*parts_.sensor, log_, config_.port_flood);
   ports_ = std::make_unique<PortFloodWatch>(
       config_.port_flood, parts_.sensor->handshakesVisible(), log_,
-      std::vector<PortFloodResponder*>{responder_.get(), cookie_responder_.get()});
+      std::vector<PortFloodResponder*>{responder_.get(), cookie_responder_.get(),
+                                       sig_responder_.get()});
 }
 
 Agent::~Agent() = default;
@@ -61,6 +63,7 @@ Result<void> Agent::applyConfig(const AgentConfig& config) {
   book_->setConfig(with_implicit);
   ports_->setOptions(config.port_flood);
   ports_->setAllowlist(allow);
+  sig_responder_->setOptions(config.port_flood);
   return Ok{};
 }
 
@@ -139,6 +142,7 @@ nlohmann::json Agent::statusJson() {
   j["prefix_blocks"] = book_->knownPrefixBlocks();
   j["prefix_block_capacity"] = parts_.sensor->prefixBlockCapacity();
   j["port_floods"] = ports_->statusJson();
+  j["port_floods"]["signatures"] = sig_responder_->statusJson();
   j["dst_capacity"] = parts_.sensor->dstCapacity();
   j["rss_bytes"] = residentBytes();
   if (parts_.link) j["console"] = parts_.link->statusJson();
@@ -265,7 +269,9 @@ void Agent::armSampler(int timer_fd, bool busy) {
 bool Agent::sampleDsts() {
   std::lock_guard<std::mutex> lock(mu_);
   const std::vector<DstSample> samples = parts_.sensor->harvestDsts();
-  ports_->onSamples(clock_.nowNs(), samples);
+  const uint64_t now = clock_.nowNs();
+  sig_responder_->onSamples(now, samples);  // first: a flood detected now has its samples
+  ports_->onSamples(now, samples);
   bool busy = ports_->activeCount() > 0;
   for (const DstSample& d : samples) busy = busy || d.bank_attempts > 0;
   return busy;

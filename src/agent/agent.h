@@ -26,6 +26,7 @@
 #include "agent/metrics.h"
 #include "agent/port_flood_watch.h"
 #include "agent/sensor_port.h"
+#include "agent/signature_responder.h"
 #include "agent/sockets.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -99,6 +100,7 @@ class Agent {
   std::unique_ptr<BlockBook> book_;
   std::unique_ptr<BookPrefixResponder> responder_;     // port floods' prefix blocks
   std::unique_ptr<CookieResponder> cookie_responder_;  // and SYN cookies (parts_.cookies)
+  std::unique_ptr<SignatureResponder> sig_responder_;  // and the signature drop
   std::unique_ptr<PortFloodWatch> ports_;
   uint64_t started_ns_ = 0;
 };

@@ -3,6 +3,9 @@
 
 #include <cstring>
 #include <deque>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/sensor_port.h"
@@ -91,6 +94,21 @@ class FakeSensor final : public SensorPort {
   }
   Result<std::vector<PrefixBlockEntry>> listPrefixBlocks() override { return prefix_blocks; }
   size_t prefixBlockCapacity() const override { return prefix_capacity; }
+  // Signature drop: the signatures per target ("dst:port", hex-free key).
+  std::map<std::pair<std::string, uint16_t>, std::vector<sg_sig>> signatures;
+  bool fail_signatures = false;
+  Result<void> setSignatures(const sg_addr& dst, uint16_t port,
+                             const std::vector<sg_sig>& sigs) override {
+    if (fail_signatures) return Error(Errc::kIo, "sg_sig_sets full");
+    const std::pair<std::string, uint16_t> k{std::string(reinterpret_cast<const char*>(dst.b), 16),
+                                             port};
+    if (sigs.empty()) {
+      signatures.erase(k);
+    } else {
+      signatures[k] = sigs;
+    }
+    return Ok{};
+  }
   Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
     int n = 0;
     while (!pending.empty()) {

@@ -13,6 +13,7 @@
 #include "core/dst_table.h"
 #include "core/result.h"
 #include "sg_shared.h"
+#include "sg_sig.h"
 
 namespace sg::agent {
 
@@ -69,6 +70,16 @@ class SensorPort {
   virtual size_t dstCapacity() const { return 0; }
   // Completed handshakes are counted (the completion ratio means something).
   virtual bool handshakesVisible() const { return false; }
+
+  // Signature drop (bpf/sg_sig.h): a flooded target's signatures, its SYNs
+  // matching one dropped; empty: none. A sensor without it refuses any.
+  virtual Result<void> setSignatures(const sg_addr& dst, uint16_t port,
+                                     const std::vector<sg_sig>& sigs) {
+    (void)dst;
+    (void)port;
+    if (sigs.empty()) return Ok{};
+    return Error(Errc::kUnavailable, "this sensor cannot drop by signature");
+  }
 };
 
 }  // namespace sg::agent

@@ -53,6 +53,10 @@ class XdpSensorPort final : public SensorPort {
   std::vector<DstSample> harvestDsts() override { return sensor_->harvestDsts(); }
   size_t dstCapacity() const override { return sensor_->dstCapacity(); }
   bool handshakesVisible() const override { return sensor_->handshakesVisible(); }
+  Result<void> setSignatures(const sg_addr& dst, uint16_t port,
+                             const std::vector<sg_sig>& sigs) override {
+    return sensor_->setSignatures(dst, port, sigs);
+  }
 
  private:
   static Result<std::vector<BlockEntry>> convert(Result<std::vector<KernelBlock>> in) {

@@ -18,6 +18,7 @@
 #include "core/duration.h"
 #include "core/kernel_config.h"
 #include "core/replay.h"
+#include "core/signature.h"
 
 namespace sg::cli {
 
@@ -98,6 +99,23 @@ std::string prefixList(const std::vector<PrefixShare>& top, size_t n) {
   return out.empty() ? "-" : out;
 }
 
+// The signature drop on one flood: what would have been chosen, what it drops.
+void printSignature(const ReplaySignature& g) {
+  if (g.signatures.empty()) {
+    std::printf("         signature: none (%s)\n", g.why.c_str());
+    return;
+  }
+  for (const sg_sig& s : g.signatures) {
+    std::printf("         signature: %s\n", describe(s).c_str());
+  }
+  std::printf("         signature drop: chosen at +%.3fs (%s); drops %" PRIu64 " of the %" PRIu64
+              " attempts after it (%.2f%%), %.2f%% of the flood's %" PRIu64 "; matches %" PRIu64
+              " of the port's %" PRIu64 " attempts before the flood (%.3f%%)\n",
+              seconds(g.chosen_ns.value_or(0)), g.why.c_str(), g.dropped, g.attempts_after,
+              g.dropShare() * 100, g.floodShare() * 100, g.flood_attempts, g.normal_matched,
+              g.normal_attempts, g.normalShare() * 100);
+}
+
 // The aggregate story: port floods (destination side).
 void printPortFloods(const ReplayResult& r, const PortFloodOptions& o) {
   for (const ReplayPortFlood& p : r.port_floods) {
@@ -120,6 +138,7 @@ void printPortFloods(const ReplayResult& r, const PortFloodOptions& o) {
     std::string resp = p.response.kind();
     for (const Prefix& x : p.response.prefixes) resp += " " + x.str();
     std::printf("         response: %s (%s)\n", resp.c_str(), p.response.why.c_str());
+    if (o.signature_drop) printSignature(p.signature);
   }
   if (r.port_floods.empty()) std::printf("no port flood\n");
 }
@@ -207,6 +226,22 @@ nlohmann::json toJson(const ReplayResult& r) {
     }
     nlohmann::json blocked = nlohmann::json::array();
     for (const Prefix& x : p.response.prefixes) blocked.push_back(x.str());
+    const ReplaySignature& g = p.signature;
+    nlohmann::json sigs = nlohmann::json::array();
+    for (const sg_sig& x : g.signatures) sigs.push_back(describe(x));
+    nlohmann::json signature = {
+        {"signatures", sigs},
+        {"why", g.why},
+        {"chosen_ns", g.chosen_ns ? nlohmann::json(*g.chosen_ns) : nlohmann::json()},
+        {"sampled_coverage", g.sampled_coverage},
+        {"attempts_after", g.attempts_after},
+        {"dropped", g.dropped},
+        {"drop_share", g.dropShare()},
+        {"flood_attempts", g.flood_attempts},
+        {"flood_share", g.floodShare()},
+        {"normal_attempts", g.normal_attempts},
+        {"normal_matched", g.normal_matched},
+        {"normal_share", g.normalShare()}};
     floods.push_back({{"dst", dst.str()},
                       {"dst_port", f.dst_port},
                       {"reason", f.reason},
@@ -225,7 +260,8 @@ nlohmann::json toJson(const ReplayResult& r) {
                       {"concentration", p.concentration},
                       {"response", p.response.kind()},
                       {"response_prefixes", blocked},
-                      {"response_why", p.response.why}});
+                      {"response_why", p.response.why},
+                      {"signature", signature}});
   }
   return {{"detections", dets}, {"port_floods", floods}, {"summary", sum}};
 }
@@ -300,6 +336,9 @@ void registerReplay(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   sub->add_option("--port-flood-concentration", args->port_flood.concentration,
                   "Share of a flood its top prefixes must hold to be blocked")
+      ->capture_default_str();
+  sub->add_option("--port-flood-signature-coverage", args->port_flood.signature_coverage,
+                  "Share of a flood its signatures must cover to be used")
       ->capture_default_str();
   sub->add_flag("--json", args->json, "One JSON object with detections, port floods and summary");
   sub->callback([args, exit_code] { *exit_code = run(*args); });

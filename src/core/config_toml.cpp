@@ -229,6 +229,12 @@ const KeySpec kKeys[] = {
      SG_SET(c.port_flood.max_prefixes, readUint(k, n, limits::UintRange{0, 64})); return Ok{}; }},
   {"port_flood_prefix_blocks", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.port_flood.prefix_blocks, readBool(k, n)); return Ok{}; }},
+  {"port_flood_signature_drop", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.signature_drop, readBool(k, n)); return Ok{}; }},
+  {"port_flood_signature_coverage", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.signature_coverage, readNumber(k, n)); return Ok{}; }},
+  {"port_flood_signature_normal_share", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.port_flood.signature_normal_share, readNumber(k, n)); return Ok{}; }},
   {"port_flood_max_dsts", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.port_flood.max_dsts, readUint(k, n, limits::UintRange{64, 65536})); return Ok{}; }},
   {"syncookies", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

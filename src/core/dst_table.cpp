@@ -1,5 +1,6 @@
 #include "core/dst_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -23,6 +24,8 @@ std::vector<DstSample> harvestDsts(std::span<sg_dst> table, uint32_t* bank) {
     if (s.bank_attempts != 0) {
       std::memcpy(s.hll.data(), b.hll, sizeof(b.hll));
       std::memcpy(s.hh.data(), b.hh, sizeof(b.hh));
+      s.sig_count = std::min<uint32_t>(s.bank_attempts, SG_SIG_SAMPLES);
+      std::memcpy(s.sig.data(), b.sig, sizeof(b.sig));
       std::memset(&b, 0, sizeof(b));
     }
     out.push_back(s);
@@ -65,7 +68,8 @@ Prefix prefixOf(uint64_t src_prefix) {
 }
 
 DstTable::DstTable(uint32_t entries, const sg_hash_key& key, uint8_t v6_prefix_len)
-    : key_(key), v6_prefix_len_(v6_prefix_len) {
+    : key_(key), v6_prefix_len_(v6_prefix_len), rng_(key.k0 ^ key.k1 ^ 0x9e3779b97f4a7c15ull) {
+  if (rng_ == 0) rng_ = 1;
   uint32_t n = SG_DST_WAYS;
   while (n < entries) n <<= 1;
   table_.assign(n, sg_dst{});
@@ -77,7 +81,7 @@ sg_dst* DstTable::find(const sg_addr& a, uint16_t port, bool claim) {
   return sg_dst_pick(&table_[i0], &table_[i0 + 1], &a, port, claim ? 1 : 0);
 }
 
-void DstTable::onAttempt(const sg_pkt& pkt) {
+void DstTable::onAttempt(const sg_pkt& pkt, const sg_sig_fp* fp) {
   sg_dst* d = find(pkt.dst, pkt.dst_port, true);
   if (d == nullptr) {
     untracked_++;
@@ -87,6 +91,20 @@ void DstTable::onAttempt(const sg_pkt& pkt) {
   sg_mask_source(&src, pkt.family, v6_prefix_len_);
   sg_dst_count(d, bank_, sg_dst_hash(&src, SG_DST_SRC_TWEAK, &key_),
                sg_src_prefix(&pkt.src, pkt.family));
+  sg_dst_bank& b = d->bank[bank_ & 1];
+  uint32_t rnd = 0;
+  if (b.attempts > SG_SIG_SAMPLES) {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    rnd = static_cast<uint32_t>(rng_ >> 32);
+  }
+  const int slot = sg_sig_slot(b.attempts, rnd);
+  if (slot >= 0) {
+    sg_sig_fp none{};
+    none.wscale = 0xff;
+    b.sig[slot] = fp != nullptr ? *fp : none;
+  }
 }
 
 void DstTable::onCompletion(const sg_addr& local, uint16_t port) {

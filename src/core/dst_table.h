@@ -24,6 +24,10 @@ struct DstSample {
   uint32_t bank_attempts = 0;  // attempts in the harvested bank (since the previous harvest)
   std::array<uint8_t, SG_HLL_REGS> hll{};     // the bank's registers
   std::array<sg_hh_entry, SG_HH_SLOTS> hh{};  // the bank's prefix table
+  // The bank's sample of SYN fingerprints (bpf/sg_sig.h): the first
+  // sig_count, each standing for bank_attempts / sig_count attempts.
+  std::array<sg_sig_fp, SG_SIG_SAMPLES> sig{};
+  uint32_t sig_count = 0;
 };
 
 // Flips the program's bank index and reads every filled entry's bank the
@@ -45,8 +49,10 @@ class DstTable {
   // `entries`: rounded up to a power of two, at least 2 ways.
   DstTable(uint32_t entries, const sg_hash_key& key, uint8_t v6_prefix_len);
 
-  // sg_dst_attempt(): a connection attempt (the caller checked sg_pkt_is_attempt).
-  void onAttempt(const sg_pkt& pkt);
+  // sg_dst_attempt(): a connection attempt (the caller checked
+  // sg_pkt_is_attempt), with its SYN fingerprint when known (sg_sig.h: the
+  // bank's reservoir, drawn from a generator seeded by the key).
+  void onAttempt(const sg_pkt& pkt, const sg_sig_fp* fp = nullptr);
   // The tracepoint's count: a handshake completed at a local address and port.
   void onCompletion(const sg_addr& local, uint16_t port);
   std::vector<DstSample> harvest() { return harvestDsts(table_, &bank_); }
@@ -61,6 +67,7 @@ class DstTable {
   uint32_t bank_ = 0;
   uint8_t v6_prefix_len_;
   uint64_t untracked_ = 0;
+  uint64_t rng_;  // xorshift64 state for the reservoir's draws
 };
 
 }  // namespace sg

@@ -70,6 +70,8 @@ Result<void> validatePortFloodOptions(const PortFloodOptions& o) {
   SG_TRY(range("port_flood_concentration", o.concentration, 0.01, 1));
   SG_TRY(range("port_flood_max_prefixes", o.max_prefixes, 0, 64));
   SG_TRY(range("port_flood_max_dsts", o.max_dsts, 64, 65536));
+  SG_TRY(range("port_flood_signature_coverage", o.signature_coverage, 0.01, 1));
+  SG_TRY(range("port_flood_signature_normal_share", o.signature_normal_share, 0, 0.05));
   return Ok{};
 }
 

@@ -15,7 +15,9 @@ TEST(PortFloodConfig, KeysAreReadAndValidated) {
       "port_flood_collapse = 0\nport_flood_window = \"2s\"\nport_flood_learn = \"1h\"\n"
       "port_flood_warmup = \"0s\"\nport_flood_end_after = \"500ms\"\n"
       "port_flood_prefix_blocks = false\nport_flood_concentration = 0.9\n"
-      "port_flood_max_prefixes = 2\nport_flood_max_dsts = 4096\n",
+      "port_flood_max_prefixes = 2\nport_flood_max_dsts = 4096\n"
+      "port_flood_signature_drop = false\nport_flood_signature_coverage = 0.9\n"
+      "port_flood_signature_normal_share = 0\n",
       "test");
   ASSERT_OK(r);
   const PortFloodOptions& o = r->port_flood;
@@ -28,6 +30,9 @@ TEST(PortFloodConfig, KeysAreReadAndValidated) {
   EXPECT_EQ(o.warmup, Nanos(0));
   EXPECT_EQ(o.end_after, std::chrono::milliseconds(500));
   EXPECT_FALSE(o.prefix_blocks);
+  EXPECT_FALSE(o.signature_drop);
+  EXPECT_EQ(o.signature_coverage, 0.9);
+  EXPECT_EQ(o.signature_normal_share, 0);
   EXPECT_EQ(o.concentration, 0.9);
   EXPECT_EQ(o.max_prefixes, 2u);
   EXPECT_EQ(o.max_dsts, 4096u);
@@ -56,7 +61,10 @@ TEST(PortFloodConfig, TheExampleFileHoldsTheDefaults) {
                       0.5,
                       1,
                       false,
-                      64};
+                      64,
+                      false,
+                      0.9,
+                      0.02};
   auto r = loadConfigFile(source_dir + "/deploy/syn-guard.toml", other);
   ASSERT_OK(r);
   const PortFloodOptions d;
@@ -72,6 +80,9 @@ TEST(PortFloodConfig, TheExampleFileHoldsTheDefaults) {
   EXPECT_EQ(o.concentration, d.concentration);
   EXPECT_EQ(o.max_prefixes, d.max_prefixes);
   EXPECT_EQ(o.prefix_blocks, d.prefix_blocks);
+  EXPECT_EQ(o.signature_drop, d.signature_drop);
+  EXPECT_EQ(o.signature_coverage, d.signature_coverage);
+  EXPECT_EQ(o.signature_normal_share, d.signature_normal_share);
   EXPECT_EQ(o.max_dsts, d.max_dsts);
 }
 

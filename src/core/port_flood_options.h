@@ -36,8 +36,15 @@ struct PortFloodOptions {
   // The prefix-block response, switchable.
   bool prefix_blocks = true;
   // Entries of the kernel's destination table (64..65536, rounded up to a
-  // power of two; 592 B each); restart to change.
+  // power of two; 1360 B each); restart to change.
   uint32_t max_dsts = 1024;
+  // The signature-drop response (core/signature.h): drop in XDP the SYNs
+  // matching what the flood's SYNs share and the port's normal ones do not.
+  bool signature_drop = true;
+  // ... engaged when its signatures cover this share of the flood (0.01..1)
+  double signature_coverage = 0.5;
+  // ... and match at most this share of the port's normal SYNs (0..0.05).
+  double signature_normal_share = 0.001;
 };
 
 // How often the agent harvests the table (and replay samples a capture)...

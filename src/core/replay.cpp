@@ -10,6 +10,7 @@
 #include "core/exact_tracker.h"
 #include "core/tracker.h"
 #include "sg_parse.h"
+#include "sg_sig.h"
 #include "sg_track.h"
 
 namespace sg {
@@ -136,7 +137,12 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
     if (cp.timestamp_ns > last_ts) last_ts = cp.timestamp_ns;
     now = kReplayStartNs + (last_ts - first);
 
-    ports.onPacket(pkt, last_ts - first);
+    sg_sig_fp fp{};
+    const bool attempt = sg_pkt_is_attempt(&pkt);
+    if (attempt) {  // its fingerprint, as the XDP program takes it (sg_sig.h)
+      sg_sig_fp_frame(frame->bytes.data(), frame->bytes.data() + frame->bytes.size(), &fp);
+    }
+    ports.onPacket(pkt, last_ts - first, attempt ? &fp : nullptr);
     if (pkt.kind == SG_PKT_MALFORMED) s.malformed++;
     if (pkt.kind == SG_PKT_FRAGMENT) s.fragments++;
     if (pkt.kind == SG_PKT_NON_IP) s.non_ip++;

@@ -9,6 +9,7 @@
 #include "sg_dst.h"
 #include "sg_parse.h"
 #include "sg_shared.h"
+#include "sg_sig.h"
 #include "sg_syncookie.h"
 
 namespace sg {
@@ -89,7 +90,7 @@ static_assert(offsetof(sg_pkt, src) == 0 && offsetof(sg_pkt, dst_port) == 16 &&
 
 // Destination-side counters (bpf/sg_dst.h).
 static_assert(sizeof(sg_hh_entry) == 16);
-static_assert(sizeof(sg_dst_bank) == SG_HLL_REGS + 16 * SG_HH_SLOTS + 8);
+static_assert(sizeof(sg_dst_bank) == SG_HLL_REGS + 16 * SG_HH_SLOTS + 8 + 24 * SG_SIG_SAMPLES);
 static_assert(sizeof(sg_dst) == 64 + 2 * sizeof(sg_dst_bank), "a 64-byte head, two banks");
 static_assert(offsetof(sg_dst, state) == 20 && offsetof(sg_dst, attempts) == 24 &&
               offsetof(sg_dst, completions) == 32 && offsetof(sg_dst, bank) == 64);
@@ -100,6 +101,14 @@ struct SharedLayout {
   const char* name;
   size_t size;
 };
+
+// Signature drop (sg_sig.h).
+static_assert(sizeof(sg_sig_fp) == 24 && offsetof(sg_sig_fp, win) == 8 &&
+              offsetof(sg_sig_fp, ip_len) == 12 && offsetof(sg_sig_fp, family) == 18);
+static_assert(sizeof(sg_sig) == 48);
+static_assert(sizeof(sg_sig_key) == 20 && offsetof(sg_sig_key, port) == 16);
+static_assert(sizeof(sg_sig_set) == 8 + 8 * SG_SIG_MAX + 48 * SG_SIG_MAX &&
+              offsetof(sg_sig_set, sig) == 8 + 8 * SG_SIG_MAX);
 
 // SYN cookies (sg_syncookie.h).
 static_assert(sizeof(sg_cookie_key) == 20 && offsetof(sg_cookie_key, port) == 16);
@@ -128,6 +137,10 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_dst", sizeof(sg_dst)},
     {"sg_cookie_key", sizeof(sg_cookie_key)},
     {"sg_cookie_params", sizeof(sg_cookie_params)},
+    {"sg_sig_fp", sizeof(sg_sig_fp)},
+    {"sg_sig", sizeof(sg_sig)},
+    {"sg_sig_key", sizeof(sg_sig_key)},
+    {"sg_sig_set", sizeof(sg_sig_set)},
 };
 
 }  // namespace sg

@@ -32,6 +32,7 @@
 #include "core/dst_table.h"
 #include "core/result.h"
 #include "sg_shared.h"
+#include "sg_sig.h"
 #include "sg_syncookie.h"
 
 struct syn_guard;  // bpftool's skeleton (build/bpf/syn_guard.skel.h)
@@ -59,7 +60,7 @@ struct SensorOptions {
   // from getrandom(), new at each load. Set only to reproduce a run.
   std::optional<sg_hash_key> hash_key;
   // Entries of sg_dsts, the destination-side table (64..65536, rounded up
-  // to a power of two; 592 B each).
+  // to a power of two; 1360 B each).
   uint32_t max_dsts = 1024;
 };
 
@@ -184,6 +185,16 @@ class XdpSensor {
   void setCookieParams(uint16_t mss4, uint16_t mss6, uint8_t wscale, uint8_t ttl);
   // Ports with cookies on (any address or some).
   uint32_t cookiePorts() const;
+
+  // ---- signature drop (xdp_sensor_sigs.cpp, bpf/sg_sig_bpf.h) ----
+  // Installs the signatures of a flooded target (local address, port): its
+  // SYNs matching one are dropped (counted only, detect-only). Empty:
+  // removes them. At most SG_SIG_MAX. Idempotent.
+  Result<void> setSignatures(const sg_addr& dst, uint16_t port, const std::vector<sg_sig>& sigs);
+  // SYNs each installed signature of the target matched (approximate).
+  Result<std::vector<uint64_t>> signatureMatches(const sg_addr& dst, uint16_t port);
+  // Targets with signatures (the program's gate).
+  uint32_t signatureTargets() const;
 
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.
