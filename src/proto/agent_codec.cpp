@@ -5,8 +5,8 @@
 #include "proto/envelope.h"
 #include "proto/limits.h"
 #include "proto/parts.h"
-#include "proto/port_flood_codec.h"
 #include "proto/ping_codec.h"
+#include "proto/port_flood_codec.h"
 
 namespace sg::proto {
 

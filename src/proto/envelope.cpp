@@ -17,10 +17,10 @@ Result<Envelope> openEnvelope(std::string_view bytes) {
   SG_READ(reader, FieldReader::of(env.body, "message"));
   SG_READ(version, reader->u64("v"));
   if (*version < kMinProtocolVersion || *version > kProtocolVersion) {
-    return makeError(Errc::kInvalidArgument,
-                     "unsupported protocol version " + std::to_string(*version) +
-                         " (this side speaks " + std::to_string(kMinProtocolVersion) + " to " +
-                         std::to_string(kProtocolVersion) + ")");
+    return makeError(Errc::kInvalidArgument, "unsupported protocol version " +
+                                                 std::to_string(*version) + " (this side speaks " +
+                                                 std::to_string(kMinProtocolVersion) + " to " +
+                                                 std::to_string(kProtocolVersion) + ")");
   }
   env.version = static_cast<uint32_t>(*version);
   SG_READ(type, reader->str("type", 32));

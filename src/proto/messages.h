@@ -92,19 +92,19 @@ struct PortFloodPrefix {
 // identifies the flood on its agent: every message about it carries the same.
 struct PortFloodReport {
   PortFloodKind kind = PortFloodKind::kDetected;
-  Prefix dst;                // the local address (a /32 or /128)
-  uint16_t dst_port = 0;     // 1..65535
-  std::string reason;        // "rate" | "completion_ratio"
-  uint64_t rate = 0;         // attempts/s over the detection window (ended: the last)
-  uint64_t peak_rate = 0;    // highest so far
-  uint64_t normal_rate = 0;  // learned attempts/s before the flood
-  uint64_t distinct_sources = 0;         // estimate (ended: over the whole flood)
-  uint16_t completion_permille = 1000;   // completed handshakes per attempt, 0..1000
+  Prefix dst;                           // the local address (a /32 or /128)
+  uint16_t dst_port = 0;                // 1..65535
+  std::string reason;                   // "rate" | "completion_ratio"
+  uint64_t rate = 0;                    // attempts/s over the detection window (ended: the last)
+  uint64_t peak_rate = 0;               // highest so far
+  uint64_t normal_rate = 0;             // learned attempts/s before the flood
+  uint64_t distinct_sources = 0;        // estimate (ended: over the whole flood)
+  uint16_t completion_permille = 1000;  // completed handshakes per attempt, 0..1000
   std::vector<PortFloodPrefix> top_prefixes;  // at most kMaxTopPrefixes, by share
-  std::string response;      // what the agent engaged: "none", "syncookies+prefix_block", ...
-  uint64_t attempts = 0;     // since first_ns
-  uint64_t first_ns = 0;     // agent clock: the flood's estimated start
-  uint64_t at_ns = 0;        // agent clock: detection, this update, or the end (>= first_ns)
+  std::string response;   // what the agent engaged: "none", "syncookies+prefix_block", ...
+  uint64_t attempts = 0;  // since first_ns
+  uint64_t first_ns = 0;  // agent clock: the flood's estimated start
+  uint64_t at_ns = 0;     // agent clock: detection, this update, or the end (>= first_ns)
   bool operator==(const PortFloodReport&) const = default;
 };
 

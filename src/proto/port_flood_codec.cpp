@@ -16,8 +16,7 @@ Result<PortFloodKind> kindOf(const std::string& text, const std::string& where) 
   if (text == "detected") return PortFloodKind::kDetected;
   if (text == "updated") return PortFloodKind::kUpdated;
   if (text == "ended") return PortFloodKind::kEnded;
-  return makeError(Errc::kInvalidArgument,
-                   where + ".kind: not detected, updated or ended");
+  return makeError(Errc::kInvalidArgument, where + ".kind: not detected, updated or ended");
 }
 
 // "none", "syncookies", "prefix_block+syncookies": lower-case words joined by '+'.

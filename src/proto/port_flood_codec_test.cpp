@@ -113,7 +113,8 @@ TEST(PortFloodCodec, RejectsEveryBadField) {
   rejected(mutate("distinct_sources", gone), at + ".distinct_sources: missing");
   rejected(mutate("completion_permille", 1001), at + ".completion_permille: 1001 is above 1000");
   rejected(mutate("top_prefixes", nlohmann::json::array({1})), at + ".top_prefixes[0]");
-  rejected(mutate("top_prefixes", nlohmann::json::parse(R"([{"prefix":"10.0.0.1/8","share_permille":1}])")),
+  rejected(mutate("top_prefixes",
+                  nlohmann::json::parse(R"([{"prefix":"10.0.0.1/8","share_permille":1}])")),
            at + ".top_prefixes[0].prefix");
   rejected(mutate("top_prefixes",
                   nlohmann::json::parse(R"([{"prefix":"10.0.0.0/8","share_permille":1001}])")),
@@ -134,9 +135,9 @@ TEST(PortFloodCodec, RejectsEveryBadField) {
   rejected(mutate("at_ns", gone), at + ".at_ns: missing");
   rejected(mutate("extra", true), at + ": unknown field 'extra'");
   auto many = good;
-  many["port_floods"] =
-      nlohmann::json::array();
-  for (size_t i = 0; i <= kMaxPortFloods; ++i) many["port_floods"].push_back(good["port_floods"][0]);
+  many["port_floods"] = nlohmann::json::array();
+  for (size_t i = 0; i <= kMaxPortFloods; ++i)
+    many["port_floods"].push_back(good["port_floods"][0]);
   rejected(many.dump(), "report.port_floods: more than 256 items");
 }
 
