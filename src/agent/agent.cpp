@@ -298,6 +298,10 @@ Result<void> Agent::run() {
   }
   if (parts_.link) {
     SG_TRY(parts_.link->attach(linkHost(), log_, [this] { return heartbeatCounters(); }));
+    parts_.link->setPortFloodStatus([this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return ports_->statusJson();
+    });
   }
   auto control = ControlServer::open(config_.control_socket, [this](const std::string& line) {
     return handleRequest(line).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -129,10 +129,14 @@ Result<void> AgentLink::attach(LinkApplyHost host, EventLog& log,
   log_ = &log;
   LinkApplier* applier = applier_.get();
   ConsoleLinkCore* core = &link_->core();
-  log.setObserver([applier, core](const std::string& event, const nlohmann::json& fields) {
-    auto e = reportEventFrom(event, fields, monoClock().nowNs());
-    if (e && applier->reportable(*e)) core->report(*e);
-  });
+  PortFloodReporter* port_floods = &port_floods_;
+  log.setObserver(
+      [applier, core, port_floods](const std::string& event, const nlohmann::json& fields) {
+        const uint64_t now = monoClock().nowNs();
+        auto e = reportEventFrom(event, fields, now);
+        if (e && applier->reportable(*e)) core->report(*e);
+        if (auto p = port_floods->fromLog(event, fields, now)) core->report(*p);
+      });
   link_->start();
   return Ok{};
 }
@@ -157,6 +161,11 @@ void AgentLink::onWake() {
       hb.active_blocks = book_ != nullptr ? static_cast<uint32_t>(book_->knownBlocks()) : 0;
       if (counters_) hb.counters = counters_();
       core.sendHeartbeat(hb);
+      if (port_status_) {
+        for (const auto& u : port_floods_.updates(port_status_(), hb.agent_time_ns)) {
+          core.report(u);
+        }
+      }
     }
   }
 }

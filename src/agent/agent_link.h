@@ -13,6 +13,7 @@
 #include <string>
 
 #include "agent/agent_link_apply.h"
+#include "agent/console_link_port_floods.h"
 #include "agent/event_log.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -47,6 +48,11 @@ class AgentLink {
   // heartbeat's counters.
   Result<void> attach(LinkApplyHost host, EventLog& log,
                       std::function<std::map<std::string, uint64_t>()> counters);
+  // The port-flood watch's status (PortFloodWatch::statusJson): each
+  // heartbeat reports the floods still going on as `updated`.
+  void setPortFloodStatus(std::function<nlohmann::json()> status) {
+    port_status_ = std::move(status);
+  }
   int wakeFd() const;
   // The loop's handler for wakeFd(): applies snapshots and deltas, answers,
   // sends heartbeats.
@@ -64,6 +70,8 @@ class AgentLink {
   std::string state_dir_;
   std::unique_ptr<LinkApplier> applier_;
   std::function<std::map<std::string, uint64_t>()> counters_;
+  std::function<nlohmann::json()> port_status_;
+  PortFloodReporter port_floods_;  // loop thread (log observer, onWake)
   BlockBook* book_ = nullptr;
   EventLog* log_ = nullptr;
   MonotonicClock mono_;

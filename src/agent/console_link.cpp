@@ -110,7 +110,9 @@ nlohmann::json ConsoleLink::statusJson() const {
                    {"connects", c.connects},
                    {"messages_in", c.messages_in},
                    {"messages_out", c.messages_out},
-                   {"rejected", c.rejected}};
+                   {"rejected", c.rejected},
+                   {"protocol_version", core_->protocolVersion()},
+                   {"port_floods_unsent", core_->portFloodsUnsent()}};
   if (std::string e = core_->lastError(); !e.empty()) j["last_error"] = e;
   return j;
 }
@@ -126,6 +128,12 @@ std::string ConsoleLink::metricsText() const {
           c.messages_out);
   counter(out, "console_messages_rejected_total", "counter",
           "Console messages refused by the parser", c.rejected);
+  counter(out, "console_version_fallbacks_total", "counter",
+          "Links that closed before the welcome: the next offered protocol version 1",
+          c.version_fallbacks);
+  counter(out, "console_port_floods_unsent_total", "counter",
+          "Port floods not sent: the console's link spoke protocol version 1",
+          core_->portFloodsUnsent());
   counter(out, "console_reconnects_total", "counter", "Connections to the console after the first",
           c.connects > 0 ? c.connects - 1 : 0);
   counter(out, "console_reports_dropped_total", "counter",

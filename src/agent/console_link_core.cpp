@@ -127,14 +127,14 @@ void ConsoleLinkCore::saveSeqs() {
 
 bool ConsoleLinkCore::sendLocked(const proto::AgentMessage& m) {
   if (transport_ == nullptr || !connected_) return false;
-  if (!transport_->send(proto::encode(m))) return false;
+  if (!transport_->send(proto::encode(m, offer_))) return false;
   ++counters_.messages_out;
   return true;
 }
 
 void ConsoleLinkCore::flush() {
   if (!connected_ || !welcomed_) return;
-  if (auto r = queue_.next()) {
+  if (auto r = queue_.next(/*port_floods=*/offer_ >= 2)) {
     if (sendLocked(*r)) {
       ++counters_.reports_sent;
     } else {
@@ -152,8 +152,8 @@ void ConsoleLinkCore::onConnected() {
   ++generation_;
   ++counters_.connects;
   queue_.onDisconnected();
-  sendLocked(proto::Hello{options_.name, options_.agent_version, options_.platform,
-                          applied_version_.load(), queue_.lastAcked()});
+  hello_sent_ = sendLocked(proto::Hello{options_.name, options_.agent_version, options_.platform,
+                                        applied_version_.load(), queue_.lastAcked(), offer_});
 }
 
 void ConsoleLinkCore::onText(const std::string& text) {
@@ -196,6 +196,16 @@ void ConsoleLinkCore::onText(const std::string& text) {
 
 void ConsoleLinkCore::onDisconnected(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
+  // A console closes a link whose hello it cannot parse (a version it does
+  // not speak): the next link offers version 1, and the one after the
+  // newest again, so an upgraded console is found at the next reconnect.
+  if (hello_sent_ && !welcomed_ && offer_ > proto::kMinProtocolVersion) {
+    offer_ = proto::kMinProtocolVersion;
+    ++counters_.version_fallbacks;
+  } else {
+    offer_ = proto::kProtocolVersion;
+  }
+  hello_sent_ = false;
   connected_ = false;
   welcomed_ = false;
   queue_.onDisconnected();
@@ -214,6 +224,22 @@ void ConsoleLinkCore::report(const proto::Event& event) {
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push(event);
   flush();
+}
+
+void ConsoleLinkCore::report(const proto::PortFloodReport& flood) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.push(flood);
+  flush();
+}
+
+uint32_t ConsoleLinkCore::protocolVersion() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return offer_;
+}
+
+uint64_t ConsoleLinkCore::portFloodsUnsent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.portFloodsUnsent();
 }
 
 std::vector<LinkWork> ConsoleLinkCore::takeWork() {

@@ -5,7 +5,11 @@
 // from the inbox (its eventfd wakes the loop) and answers with ack/nack and
 // heartbeats. Thread-safe: one mutex, never held while waiting.
 //
-//   connected -> hello{name, applied_version, acked_report_seq}
+//   connected -> hello{name, applied_version, acked_report_seq} at the
+//                version offered: the newest (2), or 1 once after a link
+//                that closed before its welcome (an older console refuses
+//                a version it does not speak by closing); the welcome
+//                settles the link's version (docs/protocol.md "Versioning")
 //   welcome   -> drop the reports the console stored, resend the rest; new
 //                seqs go on after its last_report_seq when that is past ours
 //   report_ack -> drop that report, send the next (coalesced) one
@@ -57,6 +61,7 @@ struct LinkCounters {
   uint64_t connects = 0;
   uint64_t reports_sent = 0;
   uint64_t seq_jumps = 0;  // welcomes whose last_report_seq was past ours: numbering moved on
+  uint64_t version_fallbacks = 0;  // links that closed before the welcome: next offers version 1
 };
 
 class ConsoleLinkCore {
@@ -77,6 +82,7 @@ class ConsoleLinkCore {
 
   // ---- any thread
   void report(const proto::Event& event);
+  void report(const proto::PortFloodReport& flood);
 
   // ---- loop side
   int wakeFd() const { return wake_fd_; }
@@ -97,6 +103,10 @@ class ConsoleLinkCore {
   uint64_t droppedReports() const;
   LinkCounters counters() const;
   std::string lastError() const;
+  // The version the next (or current) hello offers; after a welcome, the link's.
+  uint32_t protocolVersion() const;
+  // Port floods dropped because the link spoke version 1.
+  uint64_t portFloodsUnsent() const;
 
  private:
   ConsoleLinkCore(LinkCoreOptions options, Clock& mono, int wake_fd, uint64_t seq_reserved,
@@ -115,6 +125,8 @@ class ConsoleLinkCore {
   LinkTransport* transport_ = nullptr;
   bool connected_ = false;
   bool welcomed_ = false;
+  bool hello_sent_ = false;
+  uint32_t offer_ = proto::kProtocolVersion;
   uint64_t generation_ = 0;
   uint64_t last_seq_ = 0;
   uint64_t seq_reserved_ = 0;

@@ -199,5 +199,56 @@ TEST_F(ConsoleLinkCoreTest, DesiredStateWakesTheLoopAndWorkOfADroppedLinkIsDisca
   EXPECT_TRUE(core->takeWork().empty());
 }
 
+proto::PortFloodReport portFlood() {
+  proto::PortFloodReport p;
+  p.dst = *parsePrefix("192.0.2.10");
+  p.dst_port = 443;
+  p.reason = "rate";
+  p.rate = p.peak_rate = 20000;
+  p.response = "syncookies";
+  p.first_ns = 1;
+  p.at_ns = 2;
+  return p;
+}
+
+// An older console (version 1 only) closes the link on a version-2 hello:
+// the next link offers version 1, carries the detections but no port floods
+// (counted), and the one after that tries version 2 again.
+TEST_F(ConsoleLinkCoreTest, FallsBackToVersion1ForAnOlderConsoleAndTriesAgainLater) {
+  auto core = open();
+  core->onConnected();
+  ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+  core->onDisconnected("closed");  // refused before any welcome
+  EXPECT_EQ(core->counters().version_fallbacks, 1u);
+  EXPECT_EQ(core->protocolVersion(), 1u);
+  core->report(portFlood());
+  core->report(ev("192.0.2.7"));
+  core->onConnected();
+  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 1u);
+  core->onText(proto::encode(proto::ConsoleMessage{proto::Welcome{1, 0}}, 1));
+  auto reports = transport_.of<proto::Report>();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].events.size(), 1u);
+  EXPECT_TRUE(reports[0].port_floods.empty());
+  EXPECT_EQ(core->portFloodsUnsent(), 1u);
+  core->onDisconnected("network");  // a welcomed link ends: the newest again
+  EXPECT_EQ(core->protocolVersion(), 2u);
+  core->onConnected();
+  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+}
+
+TEST_F(ConsoleLinkCoreTest, PortFloodsQueuedWhileCutOffGoOutAfterTheWelcome) {
+  auto core = open();
+  core->report(portFlood());
+  EXPECT_EQ(core->queueDepth(), 1u);
+  core->onConnected();
+  core->onText(console(proto::Welcome{1, 0}));
+  auto reports = transport_.of<proto::Report>();
+  ASSERT_EQ(reports.size(), 1u);
+  ASSERT_EQ(reports[0].port_floods.size(), 1u);
+  EXPECT_EQ(reports[0].port_floods[0], portFlood());
+  EXPECT_EQ(core->protocolVersion(), 2u);
+}
+
 }  // namespace
 }  // namespace sg::agent

@@ -19,19 +19,58 @@ void ReportQueue::push(const proto::Event& event) {
   waiting_.push_back(event);
 }
 
-std::optional<proto::Report> ReportQueue::next() {
+namespace {
+
+bool sameTarget(const proto::PortFloodReport& a, const proto::PortFloodReport& b) {
+  return a.dst == b.dst && a.dst_port == b.dst_port && a.first_ns == b.first_ns;
+}
+
+}  // namespace
+
+void ReportQueue::push(const proto::PortFloodReport& flood) {
+  if (flood.kind == proto::PortFloodKind::kUpdated) {
+    for (auto& waiting : waiting_floods_) {
+      if (waiting.kind == proto::PortFloodKind::kUpdated && sameTarget(waiting, flood)) {
+        waiting = flood;  // the newer state of the same flood
+        return;
+      }
+    }
+  }
+  if (waiting_floods_.size() >= std::max<size_t>(options_.max_port_floods, 1)) {
+    waiting_floods_.pop_front();
+    ++dropped_total_;
+    ++dropped_since_report_;
+  }
+  waiting_floods_.push_back(flood);
+}
+
+std::optional<proto::Report> ReportQueue::next(bool port_floods) {
+  if (!port_floods) {
+    port_floods_unsent_ += waiting_floods_.size();
+    waiting_floods_.clear();
+    if (unacked_) {
+      port_floods_unsent_ += unacked_->port_floods.size();
+      unacked_->port_floods.clear();
+    }
+  }
   if (unacked_) {
     if (in_flight_) return std::nullopt;
     in_flight_ = true;
     return unacked_;
   }
-  if (waiting_.empty() && dropped_since_report_ == 0) return std::nullopt;
+  if (waiting_.empty() && waiting_floods_.empty() && dropped_since_report_ == 0) {
+    return std::nullopt;
+  }
   proto::Report r;
   r.seq = next_seq_();
   r.dropped = dropped_since_report_;
   const size_t n = std::min(waiting_.size(), options_.max_per_report);
   r.events.assign(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
   waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
+  const auto m =
+      static_cast<std::ptrdiff_t>(std::min(waiting_floods_.size(), proto::kMaxPortFloods));
+  r.port_floods.assign(waiting_floods_.begin(), waiting_floods_.begin() + m);
+  waiting_floods_.erase(waiting_floods_.begin(), waiting_floods_.begin() + m);
   dropped_since_report_ = 0;
   unacked_ = std::move(r);
   in_flight_ = true;
@@ -53,7 +92,8 @@ void ReportQueue::onWelcome(uint64_t last_report_seq) {
 }
 
 size_t ReportQueue::depth() const {
-  return waiting_.size() + (unacked_ ? unacked_->events.size() : 0);
+  return waiting_.size() + waiting_floods_.size() +
+         (unacked_ ? unacked_->events.size() + unacked_->port_floods.size() : 0);
 }
 
 }  // namespace sg::agent

@@ -11,6 +11,12 @@
 // reconnect the welcome's last_report_seq says whether it was stored (drop
 // it) or must be sent again. Seqs come from a SeqSource, which keeps them
 // increasing across agent restarts.
+//
+// Port floods (protocol version 2) wait beside the events and leave in the
+// same reports (report.port_floods). A waiting `updated` of a target is
+// replaced by a newer one, so a cut-off agent keeps one update per flood; on
+// a version-1 link (an older console) they cannot be sent: they are dropped
+// and counted (portFloodsUnsent).
 #pragma once
 
 #include <cstddef>
@@ -27,6 +33,7 @@ namespace sg::agent {
 struct ReportQueueOptions {
   size_t max_events = 16384;                  // waiting events; beyond, the oldest is dropped
   size_t max_per_report = proto::kMaxEvents;  // events in one report
+  size_t max_port_floods = 1024;              // waiting port floods; beyond, the oldest is dropped
 };
 
 class ReportQueue {
@@ -36,10 +43,12 @@ class ReportQueue {
   ReportQueue(ReportQueueOptions options, SeqSource next_seq);
 
   void push(const proto::Event& event);
+  void push(const proto::PortFloodReport& flood);
   // The report to send now, if any: the unacknowledged one when it is not on
   // the wire (after a reconnect), else a new one from the waiting events when
-  // no report is in flight. Marks it in flight.
-  std::optional<proto::Report> next();
+  // no report is in flight. Marks it in flight. `port_floods`: the link
+  // carries them (version 2); else they are dropped, counted.
+  std::optional<proto::Report> next(bool port_floods = true);
   // report_ack{seq}: the console stored it. True if it was the one in flight.
   bool onReportAck(uint64_t seq);
   // welcome: reports up to `last_report_seq` are stored.
@@ -50,17 +59,21 @@ class ReportQueue {
   size_t depth() const;  // waiting events plus those in the unacknowledged report
   uint64_t droppedTotal() const { return dropped_total_; }
   uint64_t lastAcked() const { return last_acked_; }
+  // Port floods dropped because the link spoke version 1.
+  uint64_t portFloodsUnsent() const { return port_floods_unsent_; }
   bool idle() const { return !unacked_.has_value(); }
 
  private:
   ReportQueueOptions options_;
   SeqSource next_seq_;
   std::deque<proto::Event> waiting_;
+  std::deque<proto::PortFloodReport> waiting_floods_;
   std::optional<proto::Report> unacked_;
   bool in_flight_ = false;
   uint64_t dropped_total_ = 0;
   uint64_t dropped_since_report_ = 0;
   uint64_t last_acked_ = 0;
+  uint64_t port_floods_unsent_ = 0;
 };
 
 }  // namespace sg::agent

@@ -106,5 +106,75 @@ TEST_F(ReportQueueTest, AStaleAckLeavesTheReportInFlight) {
   EXPECT_TRUE(q.idle());
 }
 
+proto::PortFloodReport pf(proto::PortFloodKind kind, uint64_t rate, uint16_t port = 443) {
+  proto::PortFloodReport p;
+  p.kind = kind;
+  p.dst = *parsePrefix("192.0.2.10");
+  p.dst_port = port;
+  p.reason = "rate";
+  p.rate = p.peak_rate = rate;
+  p.response = "none";
+  p.first_ns = 5;
+  p.at_ns = 6;
+  return p;
+}
+
+TEST_F(ReportQueueTest, PortFloodsWaitWhileCutOffAndUpdatesCoalesce) {
+  ReportQueue q = make(100);
+  q.onDisconnected();
+  q.push(pf(proto::PortFloodKind::kDetected, 100));
+  for (uint64_t r = 200; r <= 1000; r += 100) q.push(pf(proto::PortFloodKind::kUpdated, r));
+  q.push(pf(proto::PortFloodKind::kUpdated, 50, 80));  // another target's update stays
+  q.push(ev(1));
+  EXPECT_EQ(q.depth(), 4u);  // detected, one update of 443, the update of 80, the event
+  auto r = q.next();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->port_floods.size(), 3u);
+  EXPECT_EQ(r->port_floods[0].kind, proto::PortFloodKind::kDetected);
+  EXPECT_EQ(r->port_floods[1].rate, 1000u);  // the newest update
+  EXPECT_EQ(r->port_floods[2].dst_port, 80);
+  EXPECT_EQ(r->events.size(), 1u);
+  // A detected or ended is never merged away.
+  q.push(pf(proto::PortFloodKind::kEnded, 10));
+  q.push(pf(proto::PortFloodKind::kDetected, 10));
+  EXPECT_EQ(q.depth(), 6u);
+}
+
+TEST_F(ReportQueueTest, PortFloodsBoundedOldestDroppedAndCounted) {
+  ReportQueue q({100, proto::kMaxEvents, 2}, [this] { return ++seq_; });
+  q.push(pf(proto::PortFloodKind::kDetected, 1, 1));
+  q.push(pf(proto::PortFloodKind::kDetected, 2, 2));
+  q.push(pf(proto::PortFloodKind::kDetected, 3, 3));
+  auto r = q.next();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->port_floods.size(), 2u);
+  EXPECT_EQ(r->port_floods[0].dst_port, 2);
+  EXPECT_EQ(r->dropped, 1u);
+  EXPECT_EQ(q.droppedTotal(), 1u);
+}
+
+TEST_F(ReportQueueTest, AVersion1LinkDropsPortFloodsCounted) {
+  ReportQueue q = make(100);
+  q.push(pf(proto::PortFloodKind::kDetected, 100));
+  q.push(ev(1));
+  auto r = q.next(/*port_floods=*/false);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->port_floods.empty());
+  EXPECT_EQ(r->events.size(), 1u);
+  EXPECT_EQ(q.portFloodsUnsent(), 1u);
+  // The unacknowledged report built for version 2 is sent again without them.
+  EXPECT_TRUE(q.onReportAck(r->seq));
+  q.push(pf(proto::PortFloodKind::kDetected, 100));
+  auto v2 = q.next(true);
+  ASSERT_TRUE(v2.has_value());
+  EXPECT_EQ(v2->port_floods.size(), 1u);
+  q.onDisconnected();
+  auto again = q.next(false);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->seq, v2->seq);
+  EXPECT_TRUE(again->port_floods.empty());
+  EXPECT_EQ(q.portFloodsUnsent(), 2u);
+}
+
 }  // namespace
 }  // namespace sg::agent

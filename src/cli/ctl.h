@@ -79,7 +79,10 @@ void registerCtlWith(CLI::App& app, int* exit_code, std::shared_ptr<Io> io);
 
 // ---- printing (ctl_print.cpp)
 
-// An aligned table of a list's items: kind is "endpoints", "floods",
+// The fleet line of GET /v1/port-floods ("" when no port flood is active).
+std::string formatPortFleet(const nlohmann::json& fleet);
+
+// An aligned table of a list's items: kind is "endpoints", "floods", "port-floods",
 // "blocks", "incidents", "policies" or "audit". `all_floods` adds the
 // floods' ACTIVE column. An empty list prints "no <kind>".
 std::string formatTable(const std::string& kind, const nlohmann::json& items,

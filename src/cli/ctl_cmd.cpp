@@ -1,4 +1,4 @@
-// syn-guard ctl endpoints | floods [--all] | blocks | incidents | policies |
+// syn-guard ctl endpoints | floods [--all] | port-floods [--all] | blocks | incidents | policies |
 // audit [--json]; block SOURCE [--ttl D] [--reason T]; unblock SOURCE;
 // isolate ENDPOINT [--reason T]; release ENDPOINT; escalate FLOOD_ID [--note T];
 // policy set NAME --selector k=v[,k=v] [...]; policy delete NAME;
@@ -86,6 +86,8 @@ struct Ctx {
       fail(kind, "the console's answer has no items", 1);
       return;
     }
+    // The fleet-wide view above the port floods' table (--json: the items only).
+    if (!args->json && body->contains("fleet")) *io->out << formatPortFleet((*body)["fleet"]);
     print(kind, (*body)["items"]);
   }
 
@@ -157,6 +159,8 @@ void addLists(CLI::App& ctl, const Ctx& c) {
   const ListCmd lists[] = {
       {"endpoints", "Enrolled endpoints: online, isolated, policy and the version they run"},
       {"floods", "Active floods (--all: with the ended ones)"},
+      {"port-floods",
+       "Port floods: a target flooded from many sources, fleet-wide (--all: with the ended ones)"},
       {"blocks", "Global blocks and how many endpoints applied them"},
       {"incidents", "Escalated floods"},
       {"policies", "Threshold policies and their selectors"},
@@ -166,12 +170,16 @@ void addLists(CLI::App& ctl, const Ctx& c) {
     auto* sub = ctl.add_subcommand(l.name, l.help);
     sub->add_flag("--json", c.args->json, "Print the items as one JSON array");
     const std::string name = l.name;
-    if (name == "floods") sub->add_flag("--all", c.args->all, "Add the ended floods");
+    if (name == "floods" || name == "port-floods") {
+      sub->add_flag("--all", c.args->all, "Add the ended floods");
+    }
     sub->callback([c, name] {
       if (name == "audit") {
         c.audit();
       } else if (name == "floods") {
         c.list(name, c.args->all ? "/v1/floods?all=true" : "/v1/floods");
+      } else if (name == "port-floods") {
+        c.list(name, c.args->all ? "/v1/port-floods?all=true" : "/v1/port-floods");
       } else {
         c.list(name, "/v1/" + name);
       }

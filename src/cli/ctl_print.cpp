@@ -137,7 +137,57 @@ Row auditRow(const json& a) {
           text(a, "action"), text(a, "target"), text(a, "details")};
 }
 
+// 0.0124 -> "1.2%".
+std::string percent(const json& item, const char* field) {
+  auto it = item.find(field);
+  if (it == item.end() || !it->is_number()) return "-";
+  std::ostringstream ss;
+  ss.precision(1);
+  ss << std::fixed << it->get<double>() * 100 << "%";
+  return ss.str();
+}
+
+// [{"prefix":"198.51.100.0/24","share":0.31}] -> "198.51.100.0/24:31%", at most 3.
+std::string topPrefixes(const json& item) {
+  auto it = item.find("top_prefixes");
+  if (it == item.end() || !it->is_array() || it->empty()) return "-";
+  std::string out;
+  size_t n = 0;
+  for (const auto& p : *it) {
+    if (n == 3) {
+      out += ",+" + std::to_string(it->size() - 3);
+      break;
+    }
+    if (n++ > 0) out += ",";
+    out += text(p, "prefix") + ":" + percent(p, "share");
+  }
+  return out;
+}
+
+Row portFloodRow(const json& f, bool all) {
+  Row r{text(f, "endpoint"),  text(f, "target"),           text(f, "rate"),
+        text(f, "peak_rate"), text(f, "distinct_sources"), percent(f, "completion_ratio"),
+        topPrefixes(f),       text(f, "response"),         text(f, "severity"),
+        when(f, "started_at")};
+  if (all) r.push_back(f.value("active", false) ? "yes" : "ended " + when(f, "ended_at"));
+  return r;
+}
+
 }  // namespace
+
+std::string formatPortFleet(const json& fleet) {
+  if (!fleet.is_object() || fleet.value("targets", 0) == 0) return "";
+  std::string out = "fleet: " + text(fleet, "severity") + ", " + joined(fleet, "endpoints", 8) +
+                    " under port floods (" + text(fleet, "targets") + " targets) since " +
+                    when(fleet, "since") + ", peak " + text(fleet, "peak_rate") + "/s\n";
+  auto shared = fleet.find("shared_prefixes");
+  if (shared != fleet.end() && shared->is_array()) {
+    for (const auto& s : *shared) {
+      out += "shared prefix " + text(s, "prefix") + " on " + joined(s, "endpoints", 8) + "\n";
+    }
+  }
+  return out;
+}
 
 std::string formatTable(const std::string& kind, const json& items, bool all_floods) {
   if (!items.is_array() || items.empty()) return "no " + kind + "\n";
@@ -149,6 +199,8 @@ std::string formatTable(const std::string& kind, const json& items, bool all_flo
       rows.push_back(endpointRow(item));
     } else if (kind == "floods") {
       rows.push_back(floodRow(item, all_floods));
+    } else if (kind == "port-floods") {
+      rows.push_back(portFloodRow(item, all_floods));
     } else if (kind == "blocks") {
       rows.push_back(blockRow(item));
     } else if (kind == "incidents") {
@@ -165,6 +217,10 @@ std::string formatTable(const std::string& kind, const json& items, bool all_flo
   } else if (kind == "floods") {
     header = {"ID",    "SOURCE", "STATE",   "SEVERITY", "ENDPOINTS",
               "PORTS", "PEAK/S", "STARTED", "LAST-SEEN"};
+    if (all_floods) header.emplace_back("ACTIVE");
+  } else if (kind == "port-floods") {
+    header = {"ENDPOINT",  "TARGET",       "RATE/S",   "PEAK/S",   "SOURCES",
+              "COMPLETED", "TOP-PREFIXES", "RESPONSE", "SEVERITY", "SINCE"};
     if (all_floods) header.emplace_back("ACTIVE");
   } else if (kind == "blocks") {
     header = {"SOURCE", "EXPIRES", "ACKED", "PENDING", "ADDED-BY", "REASON"};

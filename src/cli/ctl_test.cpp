@@ -140,6 +140,8 @@ TEST_F(CtlTest, ListsAskTheirRoute) {
       {{"ctl", "endpoints"}, "/v1/endpoints"},
       {{"ctl", "floods"}, "/v1/floods"},
       {{"ctl", "floods", "--all"}, "/v1/floods?all=true"},
+      {{"ctl", "port-floods"}, "/v1/port-floods"},
+      {{"ctl", "port-floods", "--all", "--json"}, "/v1/port-floods?all=true"},
       {{"ctl", "blocks", "--json"}, "/v1/blocks"},
       {{"ctl", "incidents"}, "/v1/incidents"},
       {{"ctl", "policies"}, "/v1/policies"},
@@ -348,6 +350,30 @@ TEST(CtlPrint, OtherTables) {
   EXPECT_EQ(formatTable("policies", policies),
             "NAME  SELECTOR  THRESHOLD  WINDOW  BLOCK  ENFORCER\n"
             "all   -         200        5s      1m     xdp\n");
+}
+
+TEST_F(CtlTest, PortFloodsShowTheFleetAboveTheTargets) {
+  replies_.push_back({200, R"({"kind":"PortFloodList","resourceVersion":"9","items":[
+    {"id":"web-1/192.0.2.10:443/5","endpoint":"web-1","target":"192.0.2.10:443","rate":21000,
+     "peak_rate":22000,"distinct_sources":19000,"completion_ratio":0.0124,
+     "top_prefixes":[{"prefix":"198.51.100.0/24","share":0.31}],"response":"syncookies",
+     "severity":"MEDIUM","active":true,"started_at":"2026-11-30T00:53:19.870Z"}],
+    "fleet":{"endpoints":["web-1","web-2"],"targets":2,"since":"2026-11-30T00:53:19.870Z",
+     "peak_rate":22000,"rate":30000,"severity":"MEDIUM",
+     "shared_prefixes":[{"prefix":"198.51.100.0/24","endpoints":["web-1","web-2"],"max_share":0.31}]}})"});
+  EXPECT_EQ(run({"ctl", "port-floods"}), 0);
+  EXPECT_EQ(out_.str(),
+            "fleet: MEDIUM, web-1,web-2 under port floods (2 targets) since 2026-11-30T00:53:19Z, "
+            "peak 22000/s\n"
+            "shared prefix 198.51.100.0/24 on web-1,web-2\n"
+            "ENDPOINT  TARGET          RATE/S  PEAK/S  SOURCES  COMPLETED  TOP-PREFIXES           "
+            "RESPONSE    SEVERITY  SINCE\n"
+            "web-1     192.0.2.10:443  21000   22000   19000    1.2%       198.51.100.0/24:31.0%  "
+            "syncookies  MEDIUM    2026-11-30T00:53:19Z\n");
+  out_.str("");
+  replies_.push_back({200, R"({"items":[],"fleet":{"targets":0}})"});
+  EXPECT_EQ(run({"ctl", "port-floods"}), 0);
+  EXPECT_EQ(out_.str(), "no port-floods\n");
 }
 
 TEST(CtlPrint, EncodeSegment) {

@@ -104,7 +104,7 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
 }
 
 void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) {
-  if (link.conn->send(proto::encode(message))) ++counters_.messages_out;
+  if (link.conn->send(proto::encode(message, link.session->protocol()))) ++counters_.messages_out;
 }
 
 void ConsoleServiceImpl::recordLatency(const Link& link, const proto::Report& report) {
@@ -220,6 +220,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     const TimeBase base = timeBase();
     bool stored = true;
     for (uint64_t id : outcome.changed) stored = stored && saveFlood(id, base).ok();
+    stored = stored && notePortFloods(link, *report).ok();  // port floods: version 2
     rec.last_report_seq = correlator_->contiguousSeq(name);
     Result<bool> linked = false;
     if (stored) linked = storeLinkState(name, credential);

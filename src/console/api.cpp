@@ -4,6 +4,7 @@
 
 #include "console/api_body.h"
 #include "console/api_json.h"
+#include "console/api_port_floods.h"
 #include "console/api_route.h"
 #include "proto/field_reader.h"
 
@@ -156,6 +157,7 @@ const RouteSpec kRoutes[] = {
     {"GET", "/v1/endpoints", Need::kViewer, 200, listEndpoints},
     {"GET", "/v1/floods", Need::kViewer, 200, listFloods},
     {"GET", "/v1/floods/{id}", Need::kViewer, 200, getFlood},
+    {"GET", "/v1/port-floods", Need::kViewer, 200, api::listPortFloods},
     {"GET", "/v1/blocks", Need::kViewer, 200, listBlocks},
     {"GET", "/v1/policies", Need::kViewer, 200, listPolicies},
     {"POST", "/v1/blocks", Need::kOperator, 200, block},

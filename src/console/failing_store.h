@@ -59,6 +59,16 @@ class FailingStore final : public Store {
   }
   Result<FloodRecord> getFlood(uint64_t id) override { return inner_->getFlood(id); }
   Result<std::vector<FloodRecord>> listFloods(bool all) override { return inner_->listFloods(all); }
+  Result<void> putPortFlood(const PortFloodRecord& f) override {
+    if (fails("putPortFlood")) return injected();
+    return inner_->putPortFlood(f);
+  }
+  Result<PortFloodRecord> getPortFlood(const std::string& id) override {
+    return inner_->getPortFlood(id);
+  }
+  Result<std::vector<PortFloodRecord>> listPortFloods(bool all, size_t limit) override {
+    return inner_->listPortFloods(all, limit);
+  }
   Result<void> putBlock(const GlobalBlockRecord& b) override {
     if (fails("putBlock")) return injected();
     return inner_->putBlock(b);

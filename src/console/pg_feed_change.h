@@ -27,6 +27,7 @@ inline constexpr const char* kPolicy = "policy";
 inline constexpr const char* kIncident = "incident";
 inline constexpr const char* kAudit = "audit";
 inline constexpr const char* kMeta = "meta";
+inline constexpr const char* kPortFlood = "port_flood";
 }  // namespace change_kind
 
 struct StoreChange {

@@ -50,6 +50,14 @@ CREATE TABLE flood_acks (
   note TEXT NOT NULL);
 )sql";
 
+// 3: port floods, keyed by target (endpoint, local address and port).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE port_floods (
+  id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, active BOOLEAN NOT NULL,
+  started_at_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX port_floods_active ON port_floods (active, started_at_ms);
+)sql";
+
 // One pending migration (the next number) applied under the lock, in one
 // transaction. Sets `done` when the schema is current.
 Result<void> migrateOne(PgConn& conn, bool& done) {
@@ -85,7 +93,7 @@ Result<void> migrateOne(PgConn& conn, bool& done) {
 }  // namespace
 
 const std::vector<Migration>& pgMigrations() {
-  static const std::vector<Migration> kAll = {{1, kSchemaV1}, {2, kSchemaV2}};
+  static const std::vector<Migration> kAll = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}};
   return kAll;
 }
 

@@ -435,4 +435,45 @@ Result<std::string> PgStore::claimMeta(const std::string& key, const std::string
   return (*results)[0].text(0, 0);
 }
 
+// ---- port floods (schema migration 3)
+
+namespace {
+
+constexpr const char* kPortFloodColumns = "id, endpoint, active, started_at_ms, last_seen_ms, body";
+
+PortFloodRecord portFloodRow(const PgResult& r, int row) {
+  return PortFloodRecord{r.text(row, 0),  r.text(row, 1),  r.boolean(row, 2),
+                         r.int64(row, 3), r.int64(row, 4), r.text(row, 5)};
+}
+
+}  // namespace
+
+Result<void> PgStore::putPortFlood(const PortFloodRecord& f) {
+  std::lock_guard lock(mu_);
+  static const std::string kSql = upsert("port_floods", kPortFloodColumns, "id", 6);
+  SG_TRY(write({ck::kPortFlood, f.id, "put"},
+               {{kSql,
+                 {f.id, f.endpoint, pgBool(f.active), pgInt(f.started_at_ms), pgInt(f.last_seen_ms),
+                  f.body}}}));
+  return Ok{};
+}
+
+Result<PortFloodRecord> PgStore::getPortFlood(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto rows = query<PortFloodRecord>(
+      std::string("SELECT ") + kPortFloodColumns + " FROM port_floods WHERE id = $1", {id},
+      portFloodRow);
+  SG_PG_ONE(rows, "port flood '" + id + "'");
+}
+
+Result<std::vector<PortFloodRecord>> PgStore::listPortFloods(bool include_ended, size_t limit) {
+  std::lock_guard lock(mu_);
+  // The newest `limit`, then put in order.
+  return query<PortFloodRecord>(
+      std::string("SELECT * FROM (SELECT ") + kPortFloodColumns + " FROM port_floods" +
+          (include_ended ? "" : " WHERE active") +
+          " ORDER BY started_at_ms DESC, id DESC LIMIT $1) AS newest ORDER BY started_at_ms, id",
+      {u64(std::min<size_t>(limit, INT64_MAX))}, portFloodRow);
+}
+
 }  // namespace sg::console

@@ -127,6 +127,7 @@ Result<void> ConsoleServiceImpl::restore(const std::string& ca_cert_pem,
   }
   updateFleetSize();
   SG_TRY(restoreWeb());
+  SG_TRY(restorePortFloods());
   return Ok{};
 }
 

@@ -26,6 +26,7 @@
 
 #include "console/correlator.h"
 #include "console/desired_state.h"
+#include "console/port_flood_book.h"
 #include "console/store.h"
 #include "console/web_timeline.h"
 #include "core/clock.h"
@@ -273,6 +274,16 @@ class ConsoleService {
   virtual Result<TimelineView> timeline(const std::string& endpoint) {
     (void)endpoint;
     return makeError(Errc::kUnavailable, "timeline not implemented");
+  }
+
+  // ---- port floods: floods keyed by target (service_port_floods.cpp)
+  // Active ones (include_ended: and the newest ended, from the store), by start.
+  virtual Result<std::vector<PortFloodView>> portFloods(bool include_ended) {
+    (void)include_ended;
+    return makeError(Errc::kUnavailable, "port floods not implemented");
+  }
+  virtual Result<PortFleetView> portFleet() {
+    return makeError(Errc::kUnavailable, "port floods not implemented");
   }
 
   // ---- observability: the console's own counters and gauges in Prometheus

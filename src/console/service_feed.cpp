@@ -197,6 +197,9 @@ void ConsoleServiceImpl::onFeedChange(const FeedChange& c) {
   } else if (c.kind == "flood") {
     if (auto id = parseId(c.key)) reloadFlood(*id);
     return;
+  } else if (c.kind == "port_flood") {
+    reloadPortFlood(c.key);
+    return;
   } else {
     return;  // tokens, audit, meta, incidents: read from the store when asked
   }

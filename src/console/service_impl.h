@@ -109,6 +109,9 @@ class ConsoleServiceImpl final : public ConsoleService {
                                       const std::optional<Policy>& policy) override;
   Result<AuditPage> auditPage(const AuditQuery& query) override;
   Result<TimelineView> timeline(const std::string& endpoint) override;
+  // port floods (service_port_floods.cpp)
+  Result<std::vector<PortFloodView>> portFloods(bool include_ended) override;
+  Result<PortFleetView> portFleet() override;
 
   // ---- the agent link's handler calls these (agent_link.cpp)
   void linkOpened(const std::shared_ptr<net::WsConnection>& conn);
@@ -175,6 +178,16 @@ class ConsoleServiceImpl final : public ConsoleService {
   // console): its record is read back; the error to return.
   Error goneElsewhere(const std::string& endpoint);
   void recordLatency(const Link& link, const proto::Report& report);
+  // ---- port floods (service_port_floods.cpp; mu_ held)
+  // Applies and stores a report's port floods (before its report_ack).
+  Result<void> notePortFloods(const Link& link, const proto::Report& report);
+  Result<void> savePortFlood(const std::string& id);
+  void endQuietPortFloods();                    // tick()
+  Result<void> restorePortFloods();             // restore()
+  void reloadPortFlood(const std::string& id);  // another console wrote it
+  size_t fleetSize() const;
+  void renderPortFloods(const std::set<std::string>& ids, std::vector<LiveEvent>& out);
+  void portFloodMetrics(std::string& out) const;
   void flushDirty();
   void pingAndReap();
   // service_feed.cpp (mu_ held but by the feed's hooks)
@@ -213,6 +226,7 @@ class ConsoleServiceImpl final : public ConsoleService {
     bool incidents = false;
     std::vector<AuditRecord> audit;
     std::map<std::string, RatePoint> rates;  // heartbeats since the last rate event
+    std::set<std::string> port_floods;       // ids of port floods that changed
   };
   struct LiveSent {
     bool primed = false;
@@ -235,6 +249,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   pki::EvpPkey ca_key_;
   std::unique_ptr<Correlator> correlator_;
   std::unique_ptr<DesiredState> desired_;
+  PortFloodBook port_floods_;
   std::map<std::string, EndpointRecord> records_;  // every endpoint ever enrolled
   std::map<std::string, int64_t> block_added_ms_;  // by prefix text
   std::map<std::string, Liveness> liveness_;       // by endpoint

@@ -70,6 +70,7 @@ std::string ConsoleServiceImpl::metricsText() {
   metric(out, "agents_connected", "gauge", "Agents with an open link past hello", connected);
   metric(out, "endpoints_enrolled", "gauge", "Enrolled endpoints, not revoked", enrolled);
   metric(out, "floods_active", "gauge", "Active floods", correlator_->active().size());
+  portFloodMetrics(out);
   metric(out, "global_blocks", "gauge", "Global blocks in the desired state",
          desired_->blocks().size());
   metric(out, "desired_version", "gauge", "Desired-state version", desired_->version());

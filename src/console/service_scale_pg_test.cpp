@@ -230,6 +230,37 @@ TEST_F(ScaleOutTest, OneSourceOnBothConsolesIsOneFlood) {
   EXPECT_EQ(a_->floods(false)->front().flood.ports(), (std::set<uint16_t>{80, 443}));
 }
 
+// Port floods reported to one console are in the other's fleet view too
+// (the store announces each; the other reloads it).
+TEST_F(ScaleOutTest, PortFloodsOnBothConsolesAreOneFleetView) {
+  auto a1 = enrollOn(a_, "a-1");
+  auto b1 = enrollOn(b_, "b-1");
+  auto ca1 = linkTo(a_, a1);
+  auto cb1 = linkTo(b_, b1);
+  auto pf = [](const char* dst, uint64_t rate) {
+    proto::PortFloodReport m;
+    m.dst = *parsePrefix(dst);
+    m.dst_port = 443;
+    m.reason = "rate";
+    m.rate = m.peak_rate = rate;
+    m.top_prefixes = {{*parsePrefix("198.51.100.0/24"), 500}};
+    m.response = "none";
+    m.first_ns = 400 * kSec;
+    m.at_ns = 401 * kSec;
+    return m;
+  };
+  sendTo(a_, ca1, proto::Report{1, 0, {}, {pf("192.0.2.10", 9000)}});
+  sendTo(b_, cb1, proto::Report{1, 0, {}, {pf("192.0.2.20", 7000)}});
+  for (auto* svc : {&a_, &b_}) {
+    EXPECT_TRUE(eventually([&] {
+      auto fleet = (*svc)->portFleet();
+      return fleet.ok() && fleet->endpoints == std::vector<std::string>{"a-1", "b-1"} &&
+             fleet->shared_prefixes.size() == 1 && fleet->severity == Severity::kMedium;
+    })) << (svc == &a_ ? "console A" : "console B");
+  }
+  EXPECT_EQ(b_->portFloods(false)->size(), 2u);
+}
+
 // A change the feed never announced (written behind the consoles' backs,
 // as one made while a listener was disconnected) arrives through the resync
 // that follows a lost feed connection.

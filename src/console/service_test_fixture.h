@@ -36,6 +36,7 @@ class FakeConnection : public net::WsConnection {
   bool send(std::string text) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return false;
+    raw_.push_back(text);
     auto m = proto::parseConsoleMessage(text);
     EXPECT_TRUE(m.ok()) << text;
     if (m) sent_.push_back(std::move(*m));
@@ -54,6 +55,10 @@ class FakeConnection : public net::WsConnection {
     std::lock_guard<std::mutex> lock(mu_);
     return closed_;
   }
+  std::vector<std::string> takeRaw() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(raw_, {});
+  }
   std::vector<proto::ConsoleMessage> take() {
     std::lock_guard<std::mutex> lock(mu_);
     return std::exchange(sent_, {});
@@ -65,6 +70,7 @@ class FakeConnection : public net::WsConnection {
   std::mutex mu_;
   bool closed_ = false;
   std::vector<proto::ConsoleMessage> sent_;
+  std::vector<std::string> raw_;  // as sent, for the protocol version
 };
 
 struct AgentCredentials {

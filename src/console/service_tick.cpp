@@ -35,6 +35,7 @@ void ConsoleServiceImpl::tick() {
       if (!saveFlood(id, base)) ++counters_.store_errors;
     }
   }
+  endQuietPortFloods();
   pingAndReap();
   flushDirty();
   liveEndpoints();  // "online" also changes with time alone

@@ -268,6 +268,7 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
   for (const AuditRecord& a : dirty.audit) {
     out.push_back(LiveEvent{"audit", api::dumpJson(api::auditJson(a))});
   }
+  if (!dirty.port_floods.empty()) renderPortFloods(dirty.port_floods, out);
   if (!rate.is_null()) out.push_back(LiveEvent{"rate", api::dumpJson(rate)});
   return out;
 }

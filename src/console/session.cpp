@@ -30,6 +30,7 @@ Result<Out> Session::onHello(const proto::Hello& hello) {
   }
   SG_TRY(desired_.setConnected(endpoint_, true));
   active_ = true;
+  protocol_ = hello.protocol;
   Out out;
   out.emplace_back(proto::Welcome{clock_.nowNs(), correlator_.contiguousSeq(endpoint_)});
   SG_READ(catch_up, desired_.catchUp(endpoint_, hello.applied_version));

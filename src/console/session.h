@@ -41,6 +41,9 @@ class Session {
   proto::Ping ping();
 
   bool active() const { return active_; }
+  // The protocol version of the link: its hello's (the console answers in
+  // it, so an agent that speaks only version 1 keeps working).
+  uint32_t protocol() const { return protocol_; }
   const std::string& endpoint() const { return endpoint_; }
   const ClockOffset& offset() const { return offset_; }
   const std::optional<proto::Heartbeat>& lastHeartbeat() const { return heartbeat_; }
@@ -57,6 +60,7 @@ class Session {
   Clock& clock_;
   std::string endpoint_;
   bool active_ = false;
+  uint32_t protocol_ = proto::kMinProtocolVersion;
   uint64_t sent_version_ = 0;  // the version the agent will run after what was sent
   ClockOffset offset_;
   std::optional<proto::Ping> outstanding_ping_;

@@ -45,10 +45,18 @@ CREATE TABLE flood_acks (
   note TEXT NOT NULL);
 )sql";
 
+// 3: port floods, keyed by target (endpoint, local address and port).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE port_floods (
+  id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, active INTEGER NOT NULL,
+  started_at_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX port_floods_active ON port_floods (active, started_at_ms);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& sqliteMigrations() {
-  static const std::vector<Migration> kAll = {{1, kSchemaV1}, {2, kSchemaV2}};
+  static const std::vector<Migration> kAll = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}};
   return kAll;
 }
 

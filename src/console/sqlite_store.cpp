@@ -390,4 +390,45 @@ Result<std::optional<std::string>> SqliteStore::getMeta(const std::string& key) 
   return std::optional<std::string>{stmt->text(0)};
 }
 
+// ---- port floods (schema migration 3)
+
+namespace {
+
+constexpr const char* kPortFloodColumns = "id, endpoint, active, started_at_ms, last_seen_ms, body";
+
+PortFloodRecord portFloodRow(const Statement& s) {
+  return PortFloodRecord{s.text(0), s.text(1), s.int64(2) != 0, s.int64(3), s.int64(4), s.text(5)};
+}
+
+}  // namespace
+
+Result<void> SqliteStore::putPortFlood(const PortFloodRecord& f) {
+  std::lock_guard lock(mu_);
+  return write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO port_floods (") +
+                               kPortFloodColumns + ") VALUES (?,?,?,?,?,?)"));
+    stmt->bind(1, f.id).bind(2, f.endpoint).bind(3, flag(f.active));
+    stmt->bind(4, f.started_at_ms).bind(5, f.last_seen_ms).bind(6, f.body);
+    return stmt->run();
+  });
+}
+
+Result<PortFloodRecord> SqliteStore::getPortFlood(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto rows = query<PortFloodRecord>(
+      std::string("SELECT ") + kPortFloodColumns + " FROM port_floods WHERE id = ?",
+      [&](Statement& s) { s.bind(1, id); }, portFloodRow);
+  SG_ONE(rows, "port flood '" + id + "'");
+}
+
+Result<std::vector<PortFloodRecord>> SqliteStore::listPortFloods(bool include_ended, size_t limit) {
+  std::lock_guard lock(mu_);
+  // The newest `limit`, then put in order.
+  return query<PortFloodRecord>(
+      std::string("SELECT * FROM (SELECT ") + kPortFloodColumns + " FROM port_floods" +
+          (include_ended ? "" : " WHERE active = 1") +
+          " ORDER BY started_at_ms DESC, id DESC LIMIT ?) ORDER BY started_at_ms, id",
+      [&](Statement& s) { s.bind(1, i64(std::min<size_t>(limit, INT64_MAX))); }, portFloodRow);
+}
+
 }  // namespace sg::console

@@ -56,6 +56,9 @@ class SqliteStore final : public Store {
   Result<FloodAckRecord> acknowledgeFlood(const FloodAckRecord& ack) override;
   Result<FloodAckRecord> getFloodAck(uint64_t flood_id) override;
   Result<std::vector<FloodAckRecord>> listFloodAcks(uint64_t min_flood_id) override;
+  Result<void> putPortFlood(const PortFloodRecord& flood) override;
+  Result<PortFloodRecord> getPortFlood(const std::string& id) override;
+  Result<std::vector<PortFloodRecord>> listPortFloods(bool include_ended, size_t limit) override;
   Result<AuditPage> searchAudit(const AuditQuery& query) override;
 
  private:

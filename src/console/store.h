@@ -76,6 +76,19 @@ struct FloodRecord {
   bool operator==(const FloodRecord&) const = default;
 };
 
+// A port flood on one endpoint's target (schema migration 3), as stored: the
+// columns lists filter on, and the whole flood as the caller's JSON (the
+// API's shape), opaque to the store.
+struct PortFloodRecord {
+  std::string id;  // "<endpoint>/<dst>:<port>/<agent's first_ns>" (console/port_flood_book.h)
+  std::string endpoint;
+  bool active = true;
+  int64_t started_at_ms = 0;
+  int64_t last_seen_ms = 0;
+  std::string body;
+  bool operator==(const PortFloodRecord&) const = default;
+};
+
 struct GlobalBlockRecord {
   std::string source;                    // address or prefix text
   std::optional<int64_t> expires_at_ms;  // nullopt = permanent
@@ -208,6 +221,12 @@ class Store {
   // Acknowledgements of floods with id >= min_flood_id, by flood id.
   virtual Result<std::vector<FloodAckRecord>> listFloodAcks(uint64_t min_flood_id) = 0;
   virtual Result<AuditPage> searchAudit(const AuditQuery& query) = 0;
+
+  // ---- port floods (schema migration 3)
+  virtual Result<void> putPortFlood(const PortFloodRecord& flood) = 0;  // insert or replace by id
+  virtual Result<PortFloodRecord> getPortFlood(const std::string& id) = 0;
+  // Active ones, or (include_ended) the newest `limit` of all; by started_at_ms, then id.
+  virtual Result<std::vector<PortFloodRecord>> listPortFloods(bool include_ended, size_t limit) = 0;
 };
 
 }  // namespace sg::console

@@ -64,5 +64,36 @@ TEST_P(StoreTest, AuditSearchPagesBothWaysAndMatchesAnyField) {
   EXPECT_EQ(ids(*store_->searchAudit({"_", 0, std::nullopt, 10})), (std::vector<uint64_t>{}));
 }
 
+// Schema migration 3: port floods by target, replaced by id, listed active
+// or newest-first-limited, and kept across a reopen.
+TEST_P(StoreTest, PortFloodsRoundTripReplaceAndList) {
+  EXPECT_ERROR(store_->getPortFlood("web-1/192.0.2.10:443/5"), Errc::kNotFound);
+  PortFloodRecord a{"web-1/192.0.2.10:443/5", "web-1", true, 1000, 1500, R"({"rate":20000})"};
+  PortFloodRecord b{"web-2/192.0.2.20:80/9", "web-2", true, 2000, 2100, R"({"rate":10})"};
+  PortFloodRecord c{"web-1/192.0.2.10:22/1", "web-1", false, 500, 900, "{}"};
+  const uint64_t before = *store_->resourceVersion();
+  ASSERT_OK(store_->putPortFlood(a));
+  ASSERT_OK(store_->putPortFlood(b));
+  ASSERT_OK(store_->putPortFlood(c));
+  EXPECT_GT(*store_->resourceVersion(), before);
+  EXPECT_EQ(*store_->getPortFlood(a.id), a);
+  auto active = store_->listPortFloods(false, 100);
+  ASSERT_OK(active);
+  EXPECT_EQ(*active, (std::vector<PortFloodRecord>{a, b}));
+  auto all = store_->listPortFloods(true, 100);
+  ASSERT_OK(all);
+  EXPECT_EQ(*all, (std::vector<PortFloodRecord>{c, a, b}));  // by start
+  auto newest = store_->listPortFloods(true, 2);
+  ASSERT_OK(newest);
+  EXPECT_EQ(*newest, (std::vector<PortFloodRecord>{a, b}));
+  a.active = false;
+  a.last_seen_ms = 3000;
+  a.body = R"({"rate":0})";
+  ASSERT_OK(store_->putPortFlood(a));
+  reopen();
+  EXPECT_EQ(*store_->getPortFlood(a.id), a);
+  EXPECT_EQ(*store_->listPortFloods(false, 100), (std::vector<PortFloodRecord>{b}));
+}
+
 }  // namespace
 }  // namespace sg::console

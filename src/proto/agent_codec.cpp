@@ -6,6 +6,7 @@
 #include "proto/limits.h"
 #include "proto/parts.h"
 #include "proto/ping_codec.h"
+#include "proto/port_flood_codec.h"
 
 namespace sg::proto {
 
@@ -23,7 +24,7 @@ bool validName(const std::string& s) {
   return true;
 }
 
-Result<AgentMessage> parseHello(FieldReader& r) {
+Result<AgentMessage> parseHello(FieldReader& r, uint32_t version) {
   SG_READ(name, r.str("name", kMaxStringBytes));
   if (!validName(*name)) {
     return makeError(Errc::kInvalidArgument, "hello.name: empty or not [A-Za-z0-9._-]");
@@ -36,17 +37,24 @@ Result<AgentMessage> parseHello(FieldReader& r) {
   SG_READ(applied, r.u64("applied_version"));
   SG_READ(acked, r.u64("acked_report_seq"));
   SG_TRY(r.done());
-  return AgentMessage{Hello{*name, *agent_version, *platform, *applied, *acked}};
+  return AgentMessage{Hello{*name, *agent_version, *platform, *applied, *acked, version}};
 }
 
-Result<AgentMessage> parseReport(FieldReader& r) {
+Result<AgentMessage> parseReport(FieldReader& r, uint32_t version) {
   SG_READ(seq, r.u64("seq"));
   if (*seq == 0) return makeError(Errc::kInvalidArgument, "report.seq: starts at 1");
   SG_READ(dropped, r.u64("dropped"));
   SG_READ(events_json, r.array("events", kMaxEvents));
   SG_READ(events, parseList<Event>(**events_json, "report.events", parseEvent));
+  Report report{*seq, *dropped, std::move(*events), {}};
+  if (version >= 2) {  // version 1 has no port_floods: done() refuses the field
+    SG_READ(floods_json, r.array("port_floods", kMaxPortFloods));
+    SG_READ(floods,
+            parseList<PortFloodReport>(**floods_json, "report.port_floods", parsePortFlood));
+    report.port_floods = std::move(*floods);
+  }
   SG_TRY(r.done());
-  return AgentMessage{Report{*seq, *dropped, std::move(*events)}};
+  return AgentMessage{std::move(report)};
 }
 
 Result<AgentMessage> parseAck(FieldReader& r) {
@@ -97,8 +105,8 @@ Result<AgentMessage> parseAgentMessage(std::string_view bytes) {
   SG_READ(env, openEnvelope(bytes));
   SG_READ(r, openReader(*env));
   const std::string& t = env->type;
-  if (t == "hello") return parseHello(*r);
-  if (t == "report") return parseReport(*r);
+  if (t == "hello") return parseHello(*r, env->version);
+  if (t == "report") return parseReport(*r, env->version);
   if (t == "ack") return parseAck(*r);
   if (t == "nack") return parseNack(*r);
   if (t == "heartbeat") return parseHeartbeat(*r);
@@ -119,7 +127,7 @@ const char* typeName(const AgentMessage& m) {
   return kNames[m.index()];
 }
 
-std::string encode(const AgentMessage& message) {
+std::string encode(const AgentMessage& message, uint32_t version) {
   json j = json::object();
   if (const auto* h = std::get_if<Hello>(&message)) {
     j = {{"name", h->name},
@@ -127,10 +135,16 @@ std::string encode(const AgentMessage& message) {
          {"platform", h->platform},
          {"applied_version", h->applied_version},
          {"acked_report_seq", h->acked_report_seq}};
+    version = h->protocol;
   } else if (const auto* rep = std::get_if<Report>(&message)) {
     json events = json::array();
     for (const auto& e : rep->events) events.push_back(toJson(e));
     j = {{"seq", rep->seq}, {"dropped", rep->dropped}, {"events", std::move(events)}};
+    if (version >= 2) {
+      json floods = json::array();
+      for (const auto& p : rep->port_floods) floods.push_back(toJson(p));
+      j["port_floods"] = std::move(floods);
+    }
   } else if (const auto* a = std::get_if<Ack>(&message)) {
     j = {{"version", a->version}};
   } else if (const auto* n = std::get_if<Nack>(&message)) {
@@ -149,7 +163,7 @@ std::string encode(const AgentMessage& message) {
   } else if (const auto* po = std::get_if<Pong>(&message)) {
     j = toJson(*po);
   }
-  return sealEnvelope(typeName(message), std::move(j));
+  return sealEnvelope(typeName(message), std::move(j), version);
 }
 
 }  // namespace sg::proto

@@ -19,10 +19,14 @@ Result<AgentMessage> parseAgentMessage(std::string_view bytes);
 // What an agent accepts from the console.
 Result<ConsoleMessage> parseConsoleMessage(std::string_view bytes);
 
-// One JSON object, {"v":1,"type":...,...}. The caller keeps lists within
-// limits.h; a message built within them stays under kMaxMessageBytes.
-std::string encode(const AgentMessage& message);
-std::string encode(const ConsoleMessage& message);
+// One JSON object, {"v":<version>,"type":...,...}. The caller keeps lists
+// within limits.h; a message built within them stays under kMaxMessageBytes.
+// A hello carries its own `protocol` as "v" (`version` is ignored for it);
+// a report at version 1 leaves out port_floods (the caller strips them
+// first: ConsoleLinkCore counts what a version-1 link cannot carry).
+// Console messages have the same shape in versions 1 and 2.
+std::string encode(const AgentMessage& message, uint32_t version = kProtocolVersion);
+std::string encode(const ConsoleMessage& message, uint32_t version = kProtocolVersion);
 
 // The "type" of a message, as on the wire ("hello", "snapshot", ...).
 const char* typeName(const AgentMessage& message);

@@ -68,8 +68,10 @@ TEST(Codec, ConsoleMessagesRoundTrip) {
 }
 
 TEST(Codec, WireShapeIsStable) {
-  EXPECT_EQ(encode(AgentMessage{Ack{7}}), R"({"type":"ack","v":1,"version":7})");
-  EXPECT_EQ(encode(ConsoleMessage{ReportAck{3}}), R"({"seq":3,"type":"report_ack","v":1})");
+  EXPECT_EQ(encode(AgentMessage{Ack{7}}), R"({"type":"ack","v":2,"version":7})");
+  EXPECT_EQ(encode(AgentMessage{Ack{7}}, 1), R"({"type":"ack","v":1,"version":7})");
+  EXPECT_EQ(encode(ConsoleMessage{ReportAck{3}}), R"({"seq":3,"type":"report_ack","v":2})");
+  EXPECT_EQ(encode(ConsoleMessage{ReportAck{3}}, 1), R"({"seq":3,"type":"report_ack","v":1})");
 }
 
 void expectRejected(std::string_view bytes, const std::string& needle) {
@@ -84,7 +86,8 @@ TEST(Codec, RejectsEveryBadInputWithAReason) {
   expectRejected("{\"v\":1,", "not valid JSON");
   expectRejected("[1]", "not a JSON object");
   expectRejected(R"({"type":"ack","version":1})", "message.v: missing");
-  expectRejected(R"({"v":2,"type":"ack","version":1})", "unsupported protocol version 2");
+  expectRejected(R"({"v":3,"type":"ack","version":1})", "unsupported protocol version 3");
+  expectRejected(R"({"v":0,"type":"ack","version":1})", "unsupported protocol version 0");
   expectRejected(R"({"v":"1","type":"ack","version":1})", "message.v: not an unsigned integer");
   expectRejected(R"({"v":1,"type":"launch","version":1})", "unknown message type 'launch'");
   expectRejected(R"({"v":1,"type":"snapshot","version":1})", "unknown message type 'snapshot'");

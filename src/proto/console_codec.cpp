@@ -80,7 +80,7 @@ const char* typeName(const ConsoleMessage& m) {
   return kNames[m.index()];
 }
 
-std::string encode(const ConsoleMessage& message) {
+std::string encode(const ConsoleMessage& message, uint32_t version) {
   json j = json::object();
   if (const auto* w = std::get_if<Welcome>(&message)) {
     j = {{"console_time_ns", w->console_time_ns}, {"last_report_seq", w->last_report_seq}};
@@ -102,7 +102,7 @@ std::string encode(const ConsoleMessage& message) {
   } else if (const auto* po = std::get_if<Pong>(&message)) {
     j = toJson(*po);
   }
-  return sealEnvelope(typeName(message), std::move(j));
+  return sealEnvelope(typeName(message), std::move(j), version);
 }
 
 }  // namespace sg::proto

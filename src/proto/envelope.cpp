@@ -16,11 +16,13 @@ Result<Envelope> openEnvelope(std::string_view bytes) {
   if (env.body.is_discarded()) return makeError(Errc::kInvalidArgument, "not valid JSON");
   SG_READ(reader, FieldReader::of(env.body, "message"));
   SG_READ(version, reader->u64("v"));
-  if (*version != kProtocolVersion) {
+  if (*version < kMinProtocolVersion || *version > kProtocolVersion) {
     return makeError(Errc::kInvalidArgument, "unsupported protocol version " +
                                                  std::to_string(*version) + " (this side speaks " +
+                                                 std::to_string(kMinProtocolVersion) + " to " +
                                                  std::to_string(kProtocolVersion) + ")");
   }
+  env.version = static_cast<uint32_t>(*version);
   SG_READ(type, reader->str("type", 32));
   env.type = *type;
   return env;
@@ -34,8 +36,8 @@ Result<FieldReader> openReader(const Envelope& env) {
   return std::move(*reader);
 }
 
-std::string sealEnvelope(const char* type, nlohmann::json body) {
-  body["v"] = kProtocolVersion;
+std::string sealEnvelope(const char* type, nlohmann::json body, uint32_t version) {
+  body["v"] = version;
   body["type"] = type;
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

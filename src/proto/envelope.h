@@ -14,6 +14,7 @@ namespace sg::proto {
 struct Envelope {
   nlohmann::json body;  // the whole object; `reader` reads it
   std::string type;
+  uint32_t version = 0;  // "v": kMinProtocolVersion..kProtocolVersion
 };
 
 // Size, depth, JSON, version and type checks. The "v" and "type" fields of
@@ -23,7 +24,7 @@ Result<Envelope> openEnvelope(std::string_view bytes);
 // A FieldReader over the envelope's body with "v" and "type" marked read.
 Result<FieldReader> openReader(const Envelope& env);
 
-// Adds "v" and "type" to `body` and serialises it.
-std::string sealEnvelope(const char* type, nlohmann::json body);
+// Adds "v" (`version`) and "type" to `body` and serialises it.
+std::string sealEnvelope(const char* type, nlohmann::json body, uint32_t version);
 
 }  // namespace sg::proto

@@ -7,9 +7,11 @@
 
 namespace sg::proto {
 
-// The one protocol version this build speaks. Any change to a message's shape
-// is a new version; see docs/protocol.md "Versioning".
-constexpr uint32_t kProtocolVersion = 1;
+// The newest protocol version this build speaks, and the oldest it still
+// accepts. Any change to a message's shape is a new version; see
+// docs/protocol.md "Versioning" (version 2: report.port_floods).
+constexpr uint32_t kProtocolVersion = 2;
+constexpr uint32_t kMinProtocolVersion = 1;
 
 // One message, as bytes on the wire (a WebSocket text frame).
 constexpr size_t kMaxMessageBytes = 1 << 20;
@@ -22,12 +24,15 @@ constexpr size_t kMaxPolicyNameBytes = 64;
 
 // Items per list. The largest of each still fits kMaxMessageBytes
 // (limits_test checks it).
-constexpr size_t kMaxEvents = 1024;     // report.events
-constexpr size_t kMaxBlocks = 4096;     // snapshot.blocks (= global blocks a console keeps)
-constexpr size_t kMaxOps = 4096;        // delta.ops
-constexpr size_t kMaxNackItems = 4096;  // nack.items
-constexpr size_t kMaxPeers = 256;       // isolation.allowed_peers
-constexpr size_t kMaxCounters = 256;    // heartbeat.counters
+constexpr size_t kMaxEvents = 1024;       // report.events
+constexpr size_t kMaxBlocks = 4096;       // snapshot.blocks (= global blocks a console keeps)
+constexpr size_t kMaxOps = 4096;          // delta.ops
+constexpr size_t kMaxNackItems = 4096;    // nack.items
+constexpr size_t kMaxPeers = 256;         // isolation.allowed_peers
+constexpr size_t kMaxCounters = 256;      // heartbeat.counters
+constexpr size_t kMaxPortFloods = 256;    // report.port_floods
+constexpr size_t kMaxTopPrefixes = 8;     // port_floods[].top_prefixes
+constexpr size_t kMaxResponseBytes = 64;  // port_floods[].response
 
 // Numbers that a sane peer never exceeds.
 constexpr uint64_t kMaxDurationMs = 30ull * 24 * 3600 * 1000;  // 30 days

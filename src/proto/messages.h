@@ -14,6 +14,7 @@
 
 #include "core/address.h"
 #include "core/config.h"
+#include "proto/limits.h"
 
 namespace sg::proto {
 
@@ -77,6 +78,36 @@ struct NackItem {
   bool operator==(const NackItem&) const = default;
 };
 
+enum class PortFloodKind { kDetected, kUpdated, kEnded };
+
+// Where a port flood's attempts concentrate: a /24 (IPv4) or /48 (IPv6).
+struct PortFloodPrefix {
+  Prefix prefix;
+  uint16_t share_permille = 0;  // of the window's attempts, 0..1000
+  bool operator==(const PortFloodPrefix&) const = default;
+};
+
+// One port flood (a target: the endpoint's local address and port, flooded
+// from many sources) as the agent saw it (protocol version 2). `first_ns`
+// identifies the flood on its agent: every message about it carries the same.
+struct PortFloodReport {
+  PortFloodKind kind = PortFloodKind::kDetected;
+  Prefix dst;                           // the local address (a /32 or /128)
+  uint16_t dst_port = 0;                // 1..65535
+  std::string reason;                   // "rate" | "completion_ratio"
+  uint64_t rate = 0;                    // attempts/s over the detection window (ended: the last)
+  uint64_t peak_rate = 0;               // highest so far
+  uint64_t normal_rate = 0;             // learned attempts/s before the flood
+  uint64_t distinct_sources = 0;        // estimate (ended: over the whole flood)
+  uint16_t completion_permille = 1000;  // completed handshakes per attempt, 0..1000
+  std::vector<PortFloodPrefix> top_prefixes;  // at most kMaxTopPrefixes, by share
+  std::string response;   // what the agent engaged: "none", "syncookies+prefix_block", ...
+  uint64_t attempts = 0;  // since first_ns
+  uint64_t first_ns = 0;  // agent clock: the flood's estimated start
+  uint64_t at_ns = 0;     // agent clock: detection, this update, or the end (>= first_ns)
+  bool operator==(const PortFloodReport&) const = default;
+};
+
 // ---- agent -> console -------------------------------------------------------
 
 struct Hello {
@@ -85,6 +116,9 @@ struct Hello {
   std::string platform;           // "linux" | "windows"
   uint64_t applied_version = 0;   // desired-state version it runs (0: none)
   uint64_t acked_report_seq = 0;  // last report seq the console acknowledged
+  // The envelope's "v": the protocol version the agent offers for the link
+  // (the parser sets it; encode() stamps it on the hello).
+  uint32_t protocol = kProtocolVersion;
   bool operator==(const Hello&) const = default;
 };
 
@@ -92,6 +126,7 @@ struct Report {
   uint64_t seq = 0;      // per endpoint, from 1, +1 per report, kept across reconnects
   uint64_t dropped = 0;  // events dropped from the agent's full queue since the last report
   std::vector<Event> events;
+  std::vector<PortFloodReport> port_floods;  // version 2; empty on a version-1 link
   bool operator==(const Report&) const = default;
 };
 
@@ -161,5 +196,6 @@ using ConsoleMessage = std::variant<Welcome, Snapshot, Delta, ReportAck, Ping, P
 
 const char* eventKindName(EventKind kind);
 const char* opKindName(OpKind kind);
+const char* portFloodKindName(PortFloodKind kind);  // "detected" | "updated" | "ended"
 
 }  // namespace sg::proto

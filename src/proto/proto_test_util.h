@@ -34,4 +34,23 @@ inline Snapshot sampleSnapshot() {
   return s;
 }
 
+inline PortFloodReport samplePortFlood() {
+  PortFloodReport p;
+  p.kind = PortFloodKind::kDetected;
+  p.dst = pfx("192.0.2.10");
+  p.dst_port = 443;
+  p.reason = "rate";
+  p.rate = 22000;
+  p.peak_rate = 22000;
+  p.normal_rate = 40;
+  p.distinct_sources = 21000;
+  p.completion_permille = 12;
+  p.top_prefixes = {{pfx("198.51.100.0/24"), 310}, {pfx("2001:db8:7::/48"), 120}};
+  p.response = "syncookies+prefix_block";
+  p.attempts = 44000;
+  p.first_ns = 10'000'000'000;
+  p.at_ns = 11'000'000'000;
+  return p;
+}
+
 }  // namespace sg::proto::test

@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   'incident',
   'audit',
   'rate',
+  'port_flood',
+  'port_fleet',
 ] as const;
 
 export type ConnState = 'live' | 'reconnecting';

@@ -8,7 +8,19 @@ import { Fleet } from './state/fleet';
 import { FrameBatcher } from './state/frame';
 import { LiveSync } from './state/sync';
 import { RateSeries } from './state/timeline';
-import type { Block, Endpoint, Flood, ListAnswer, Mark, Policy, RateEvent, Session, Timeline } from './state/types';
+import type {
+  Block,
+  Endpoint,
+  Flood,
+  ListAnswer,
+  Mark,
+  Policy,
+  PortFleet,
+  PortFlood,
+  RateEvent,
+  Session,
+  Timeline,
+} from './state/types';
 
 export type Topic = Part | 'rate' | 'conn' | 'session' | 'select' | 'tick' | 'route';
 
@@ -35,16 +47,23 @@ export function notify(...topics: Topic[]): void {
 }
 
 async function loadLists(): Promise<Snapshot> {
-  const [f, e, b, p] = await Promise.all([
+  const [f, e, b, p, pf] = await Promise.all([
     api<ListAnswer<Flood>>('GET', '/v1/floods'),
     api<ListAnswer<Endpoint>>('GET', '/v1/endpoints'),
     api<ListAnswer<Block>>('GET', '/v1/blocks'),
     api<ListAnswer<Policy>>('GET', '/v1/policies'),
+    api<ListAnswer<PortFlood> & { fleet: PortFleet }>('GET', '/v1/port-floods'),
   ]);
   loadError = '';
   void loadTimeline(fleetRate);
   if (endpointRate) void loadTimeline(endpointRate);
-  return { floods: f.items, endpoints: e.items, blocks: b.items, policies: p.items };
+  return {
+    floods: f.items,
+    endpoints: e.items,
+    blocks: b.items,
+    policies: p.items,
+    portFloods: { items: pf.items, fleet: pf.fleet },
+  };
 }
 
 function onRate(r: RateEvent): void {

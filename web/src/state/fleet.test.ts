@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Fleet } from './fleet';
+import { Fleet, orderedPortFloods } from './fleet';
+import type { PortFleet, PortFlood } from './types';
 import { block, endpoint, flood, policy } from './testdata';
 
 describe('Fleet snapshot + delta', () => {
@@ -90,5 +91,75 @@ describe('Fleet snapshot + delta', () => {
     expect(f.liveIncidents.length).toBe(200);
     expect(f.liveIncidents[0]).toMatchObject({ id: 250, webhook_status: 'delivered to 1/1' });
     expect(f.liveIncidents[1]?.id).toBe(249);
+  });
+});
+
+describe('Fleet port floods', () => {
+  const pf = (id: string, over: Partial<PortFlood> = {}): PortFlood => ({
+    id,
+    endpoint: 'web-1',
+    target: '192.0.2.10:443',
+    dst: '192.0.2.10',
+    dst_port: 443,
+    reason: 'rate',
+    rate: 20000,
+    peak_rate: 22000,
+    normal_rate: 40,
+    distinct_sources: 19000,
+    completion_ratio: 0.012,
+    top_prefixes: [{ prefix: '198.51.100.0/24', share: 0.31 }],
+    response: 'syncookies',
+    attempts: 44000,
+    severity: 'LOW',
+    active: true,
+    ended_by: null,
+    started_at: '2026-11-30T00:53:19.870Z',
+    last_seen: '2026-11-30T00:53:21.000Z',
+    ended_at: null,
+    ...over,
+  });
+  const quietFleet: PortFleet = {
+    endpoints: [],
+    targets: 0,
+    since: null,
+    peak_rate: 0,
+    rate: 0,
+    severity: null,
+    shared_prefixes: [],
+  };
+
+  it('loads the active ones and the fleet view from a snapshot', () => {
+    const f = new Fleet();
+    const parts = f.applySnapshot({
+      floods: [],
+      endpoints: [],
+      blocks: [],
+      policies: [],
+      portFloods: {
+        items: [pf('a'), pf('b', { active: false, ended_by: 'agent' })],
+        fleet: { ...quietFleet, endpoints: ['web-1'], targets: 1, severity: 'LOW' },
+      },
+    });
+    expect(parts.has('port_floods')).toBe(true);
+    expect([...f.portFloods.keys()]).toEqual(['a']);
+    expect(f.portFleet?.targets).toBe(1);
+  });
+
+  it('applies detected, updated and ended live, in place, strongest first', () => {
+    const f = new Fleet();
+    expect([...f.applyEvent('port_flood', pf('a', { rate: 100 }))]).toEqual(['port_floods']);
+    f.applyEvent('port_flood', pf('b', { endpoint: 'web-2', rate: 5000 }));
+    f.applyEvent('port_flood', pf('a', { rate: 9000 })); // updated
+    expect(orderedPortFloods(f).map((p) => [p.id, p.rate])).toEqual([
+      ['a', 9000],
+      ['b', 5000],
+    ]);
+    f.applyEvent('port_fleet', { ...quietFleet, endpoints: ['web-1', 'web-2'], targets: 2, severity: 'MEDIUM' });
+    expect(f.portFleet?.severity).toBe('MEDIUM');
+    f.applyEvent('port_flood', pf('a', { active: false, ended_by: 'agent' }));
+    expect([...f.portFloods.keys()]).toEqual(['b']);
+    // The end of one never seen changes nothing.
+    expect(f.applyEvent('port_flood', pf('z', { active: false })).size).toBe(0);
+    expect(f.rev.port_floods).toBe(5); // 3 floods, 1 fleet, 1 end
   });
 });

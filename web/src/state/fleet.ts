@@ -8,15 +8,27 @@ import type {
   Incident,
   Mark,
   Policy,
+  PortFleet,
+  PortFlood,
 } from './types';
 
-export type Part = 'floods' | 'endpoints' | 'blocks' | 'policies' | 'incidents' | 'audit' | 'marks';
+export type Part =
+  | 'floods'
+  | 'port_floods'
+  | 'endpoints'
+  | 'blocks'
+  | 'policies'
+  | 'incidents'
+  | 'audit'
+  | 'marks';
 
 export interface Snapshot {
   floods: Flood[];
   endpoints: Endpoint[];
   blocks: Block[];
   policies: Policy[];
+  /** GET /v1/port-floods (absent: the lists were loaded without it). */
+  portFloods?: { items: PortFlood[]; fleet: PortFleet };
 }
 
 /** How many live incidents / audit entries / marks the page keeps. */
@@ -29,6 +41,10 @@ export class Fleet {
   readonly endpoints = new Map<string, Endpoint>();
   readonly blocks = new Map<string, Block>();
   readonly policies = new Map<string, Policy>();
+  /** Active port floods only, by id (floods keyed by target). */
+  readonly portFloods = new Map<string, PortFlood>();
+  /** The fleet-wide view over them; null before the first load. */
+  portFleet: PortFleet | null = null;
   /** Incidents and audit entries that arrived live, newest first. */
   liveIncidents: Incident[] = [];
   liveAudit: AuditEntry[] = [];
@@ -39,6 +55,7 @@ export class Fleet {
   /** Bumped per part on every change, so derived views can memoize. */
   readonly rev: Record<Part, number> = {
     floods: 0,
+    port_floods: 0,
     endpoints: 0,
     blocks: 0,
     policies: 0,
@@ -54,6 +71,11 @@ export class Fleet {
     replaceAll(this.blocks, s.blocks, (b) => b.source);
     replaceAll(this.policies, s.policies, (p) => p.name);
     const parts: Part[] = ['floods', 'endpoints', 'blocks', 'policies'];
+    if (s.portFloods) {
+      replaceAll(this.portFloods, s.portFloods.items.filter((f) => f.active), (f) => f.id);
+      this.portFleet = s.portFloods.fleet;
+      parts.push('port_floods');
+    }
     for (const p of parts) this.rev[p]++;
     return new Set(parts);
   }
@@ -75,6 +97,17 @@ export class Fleet {
         touch('floods');
         break;
       }
+      case 'port_flood': {
+        const f = data as PortFlood;
+        if (f.active) this.portFloods.set(f.id, f);
+        else if (!this.portFloods.delete(f.id)) break;
+        touch('port_floods');
+        break;
+      }
+      case 'port_fleet':
+        this.portFleet = data as PortFleet;
+        touch('port_floods');
+        break;
       case 'endpoint': {
         const e = data as Endpoint;
         this.endpoints.set(e.name, e);
@@ -145,6 +178,13 @@ export function floodMarks(old: Flood | undefined, f: Flood): Mark[] {
   if (!f.active && old)
     out.push({ at: f.ended_at ?? f.last_seen, kind: 'end', text: `${f.source} ended`, flood_id: f.id });
   return out;
+}
+
+/** Active port floods, the strongest first (rate, then target), for the floods view. */
+export function orderedPortFloods(fleet: Fleet): PortFlood[] {
+  return [...fleet.portFloods.values()].sort(
+    (a, b) => b.rate - a.rate || a.endpoint.localeCompare(b.endpoint) || a.target.localeCompare(b.target),
+  );
 }
 
 function replaceAll<K, V>(m: Map<K, V>, items: V[], key: (v: V) => K): void {

@@ -154,3 +154,38 @@ export interface PolicyPreview {
   affected: { endpoint: string; from: string; to: string }[];
   unchanged: number;
 }
+
+/** A port flood: one endpoint's target (address:port) flooded from many sources (GET /v1/port-floods). */
+export interface PortFlood {
+  id: string;
+  endpoint: string;
+  target: string;
+  dst: string;
+  dst_port: number;
+  reason: 'rate' | 'completion_ratio';
+  rate: number;
+  peak_rate: number;
+  normal_rate: number;
+  distinct_sources: number;
+  completion_ratio: number;
+  top_prefixes: { prefix: string; share: number }[];
+  response: string;
+  attempts: number;
+  severity: Severity;
+  active: boolean;
+  ended_by: string | null;
+  started_at: string;
+  last_seen: string;
+  ended_at: string | null;
+}
+
+/** The fleet-wide view over the active port floods (`fleet` of GET /v1/port-floods, event `port_fleet`). */
+export interface PortFleet {
+  endpoints: string[];
+  targets: number;
+  since: string | null;
+  peak_rate: number;
+  rate: number;
+  severity: Severity | null;
+  shared_prefixes: { prefix: string; endpoints: string[]; max_share: number }[];
+}

@@ -9,6 +9,7 @@ import { fleet, notify, now, selectEndpoint, session, useTopics } from '../store
 import { RateChart } from './Chart';
 import { FloodDialogs, type FloodDialog } from './FloodDialogs';
 import { useProgressive } from './progressive';
+import { PortFloodTable } from './PortFloods';
 import { FleetTiles } from './Tiles';
 
 export function FloodsView() {
@@ -19,6 +20,7 @@ export function FloodsView() {
         <FleetTiles />
       </div>
       <FloodTable />
+      <PortFloodTable />
     </>
   );
 }

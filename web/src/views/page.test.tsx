@@ -58,6 +58,10 @@ function fakeFetch(role: Role) {
     const path = url.split('?')[0];
     if (path === '/v1/session') return answer({ name: 'tester', role, csrf_token: 'c', expires_at: '2026-12-01T00:00:00.000Z' });
     if (path === '/v1/timeline') return answer({ kind: 'Timeline', endpoint: null, step: '5s', points: [], marks: [] });
+    if (path === '/v1/port-floods') {
+      const fleet = { endpoints: [], targets: 0, since: null, peak_rate: 0, rate: 0, severity: null, shared_prefixes: [] };
+      return answer({ kind: 'PortFloodList', resourceVersion: '1', items: [], fleet });
+    }
     const kind = path?.slice(4) as keyof typeof lists;
     if (kind in lists) return answer({ kind: 'List', resourceVersion: '1', items: lists[kind] });
     return answer({ error: 'not_found', message: 'no' }, 404);
@@ -172,6 +176,52 @@ describe('live rows', () => {
     es.emit('flood', 'ab:13', flood(2, { active: false, ended_at: '2026-11-30T01:00:00.000Z' }));
     await until(() => rows().length === 2, 'the ended flood to leave');
     expect(rows().map((r) => r.dataset.floodId)).toEqual(['3', '1']);
+  });
+
+  it('a port flood appears live with its target, rate, sources and response, and leaves when it ends', async () => {
+    const es = await boot('viewer');
+    const pfRows = () => [...q('[data-testid="port-flood-row"]')] as HTMLElement[];
+    expect(pfRows()).toHaveLength(0);
+    const pf = {
+      id: 'web-1/192.0.2.10:443/5',
+      endpoint: 'web-1',
+      target: '192.0.2.10:443',
+      dst: '192.0.2.10',
+      dst_port: 443,
+      reason: 'rate',
+      rate: 21000,
+      peak_rate: 22000,
+      normal_rate: 40,
+      distinct_sources: 19000,
+      completion_ratio: 0.012,
+      top_prefixes: [{ prefix: '198.51.100.0/24', share: 0.31 }],
+      response: 'syncookies',
+      attempts: 44000,
+      severity: 'LOW',
+      active: true,
+      ended_by: null,
+      started_at: '2026-11-30T00:53:19.870Z',
+      last_seen: '2026-11-30T00:53:21.000Z',
+      ended_at: null,
+    };
+    es.emit('port_flood', 'ab:11', pf);
+    es.emit('port_fleet', 'ab:12', {
+      endpoints: ['web-1'],
+      targets: 1,
+      since: pf.started_at,
+      peak_rate: 22000,
+      rate: 21000,
+      severity: 'LOW',
+      shared_prefixes: [],
+    });
+    await until(() => pfRows().length === 1, 'the port flood row');
+    const text = pfRows()[0]!.textContent ?? '';
+    for (const want of ['web-1', '192.0.2.10:443', '21.0k/s', '19,000', '1.2%', '198.51.100.0/24 31%', 'syncookies']) {
+      expect(text).toContain(want);
+    }
+    expect(q('[data-testid="port-fleet"]')).toHaveLength(1);
+    es.emit('port_flood', 'ab:13', { ...pf, active: false, ended_by: 'agent' });
+    await until(() => pfRows().length === 0, 'the ended port flood to leave');
   });
 
   it('a burst of events is drawn in one go', async () => {

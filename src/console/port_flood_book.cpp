@@ -1,0 +1,282 @@
+#include "console/port_flood_book.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "proto/field_reader.h"
+
+namespace sg::console {
+namespace {
+
+using nlohmann::json;
+
+std::string targetOf(const std::string& dst, uint16_t port) {
+  const bool v6 = dst.find(':') != std::string::npos;
+  return (v6 ? "[" + dst + "]" : dst) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::string PortFloodView::target() const { return targetOf(dst, dst_port); }
+
+std::string portFloodId(const std::string& endpoint, const proto::PortFloodReport& m) {
+  return endpoint + "/" + targetOf(proto::prefixText(m.dst), m.dst_port) + "/" +
+         std::to_string(m.first_ns);
+}
+
+std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
+                                              const proto::PortFloodReport& m, int64_t first_ms,
+                                              int64_t at_ms) {
+  const std::string id = portFloodId(endpoint, m);
+  auto it = floods_.find(id);
+  if (it == floods_.end()) {
+    if (active_ >= options_.max_active) {
+      ++counters_.dropped_full;
+      return {};
+    }
+    PortFloodView v;
+    v.id = id;
+    v.endpoint = endpoint;
+    v.dst = proto::prefixText(m.dst);
+    v.dst_port = m.dst_port;
+    v.agent_first_ns = m.first_ns;
+    v.started_at_ms = first_ms;
+    it = floods_.emplace(id, std::move(v)).first;
+    ++active_;
+  } else if (m.at_ns < it->second.agent_at_ns ||
+             (m.at_ns == it->second.agent_at_ns && it->second.ended_by == "agent")) {
+    ++counters_.stale;
+    return {};
+  }
+  ++counters_.messages;
+  std::vector<std::string> changed{id};
+  PortFloodView& v = it->second;
+  // A newer flood of the target ends the one before it (its end was lost:
+  // the agent restarted, or its end message was dropped from a full queue).
+  const std::string key = endpoint + "/" + v.target();
+  if (auto cur = current_.find(key); cur == current_.end() || cur->second != id) {
+    auto old = cur == current_.end() ? floods_.end() : floods_.find(cur->second);
+    if (old != floods_.end() && old->second.active && old->second.agent_first_ns < m.first_ns) {
+      end(old->second, "superseded", at_ms);
+      changed.push_back(old->first);
+    }
+    if (old == floods_.end() || old->second.agent_first_ns <= m.first_ns) current_[key] = id;
+  }
+  v.reason = m.reason;
+  v.rate = m.rate;
+  v.peak_rate = std::max(v.peak_rate, m.peak_rate);
+  v.normal_rate = m.normal_rate;
+  v.distinct_sources = m.distinct_sources;
+  v.completion_ratio = m.completion_permille / 1000.0;
+  v.top_prefixes.clear();
+  for (const auto& p : m.top_prefixes) {
+    v.top_prefixes.push_back({proto::prefixText(p.prefix), p.share_permille / 1000.0});
+  }
+  v.response = m.response;
+  v.attempts = std::max(v.attempts, m.attempts);
+  v.agent_at_ns = m.at_ns;
+  v.started_at_ms = std::min(v.started_at_ms, first_ms);
+  v.last_seen_ms = std::max(v.last_seen_ms, at_ms);
+  if (m.kind == proto::PortFloodKind::kEnded) {
+    if (v.active) end(v, "agent", at_ms);
+    v.ended_by = "agent";
+    v.ended_at_ms = at_ms;
+  } else if (!v.active && v.ended_by == "quiet") {  // its agent was cut off: it still runs
+    v.active = true;
+    v.ended_by.clear();
+    v.ended_at_ms = 0;
+    ++active_;
+  }
+  prune();
+  return changed;
+}
+
+void PortFloodBook::end(PortFloodView& v, const char* by, int64_t at_ms) {
+  if (!v.active) return;
+  v.active = false;
+  v.ended_by = by;
+  v.ended_at_ms = std::max(at_ms, v.started_at_ms);
+  --active_;
+}
+
+std::vector<std::string> PortFloodBook::expire(int64_t now_ms) {
+  std::vector<std::string> out;
+  for (auto& [id, v] : floods_) {
+    if (v.active && v.last_seen_ms + options_.quiet_period_ms <= now_ms) {
+      end(v, "quiet", v.last_seen_ms);
+      ++counters_.ended_quiet;
+      out.push_back(id);
+    }
+  }
+  prune();
+  return out;
+}
+
+void PortFloodBook::restore(const PortFloodView& view) {
+  auto it = floods_.find(view.id);
+  if (it != floods_.end()) {
+    if (it->second.agent_at_ns > view.agent_at_ns) return;  // ours is newer
+    if (it->second.active) --active_;
+    it->second = view;
+  } else {
+    it = floods_.emplace(view.id, view).first;
+  }
+  if (view.active) ++active_;
+  const std::string key = view.endpoint + "/" + view.target();
+  auto cur = current_.find(key);
+  if (cur == current_.end()) {
+    current_[key] = view.id;
+  } else if (auto old = floods_.find(cur->second);
+             old == floods_.end() || old->second.agent_first_ns <= view.agent_first_ns) {
+    cur->second = view.id;
+  }
+  prune();
+}
+
+void PortFloodBook::prune() {
+  size_t ended = floods_.size() - active_;
+  if (ended <= options_.max_history) return;
+  std::vector<std::pair<int64_t, std::string>> by_end;
+  for (const auto& [id, v] : floods_) {
+    if (!v.active) by_end.emplace_back(v.ended_at_ms, id);
+  }
+  std::sort(by_end.begin(), by_end.end());
+  for (const auto& [at, id] : by_end) {
+    if (ended <= options_.max_history) break;
+    const PortFloodView& v = floods_.at(id);
+    auto cur = current_.find(v.endpoint + "/" + v.target());
+    if (cur != current_.end() && cur->second == id) current_.erase(cur);
+    floods_.erase(id);
+    --ended;
+  }
+}
+
+Severity PortFloodBook::severityNow(const CorrelatorOptions& o, size_t fleet_size) const {
+  std::set<std::string> endpoints;
+  for (const auto& [id, v] : floods_) {
+    if (v.active) endpoints.insert(v.endpoint);
+  }
+  return severityFor(o, std::max<size_t>(endpoints.size(), 1), fleet_size);
+}
+
+std::optional<PortFloodView> PortFloodBook::find(const std::string& id,
+                                                 const CorrelatorOptions& severity,
+                                                 size_t fleet_size) const {
+  auto it = floods_.find(id);
+  if (it == floods_.end()) return std::nullopt;
+  PortFloodView v = it->second;
+  v.severity = v.active ? severityNow(severity, fleet_size) : Severity::kLow;
+  return v;
+}
+
+std::vector<PortFloodView> PortFloodBook::list(bool include_ended,
+                                               const CorrelatorOptions& severity,
+                                               size_t fleet_size) const {
+  const Severity now = severityNow(severity, fleet_size);
+  std::vector<PortFloodView> out;
+  for (const auto& [id, v] : floods_) {
+    if (!v.active && !include_ended) continue;
+    out.push_back(v);
+    out.back().severity = v.active ? now : Severity::kLow;
+  }
+  std::sort(out.begin(), out.end(), [](const PortFloodView& a, const PortFloodView& b) {
+    return a.started_at_ms != b.started_at_ms ? a.started_at_ms < b.started_at_ms : a.id < b.id;
+  });
+  return out;
+}
+
+PortFleetView PortFloodBook::fleet(const CorrelatorOptions& severity, size_t fleet_size) const {
+  PortFleetView f;
+  std::set<std::string> endpoints;
+  std::map<std::string, std::map<std::string, double>> by_prefix;  // prefix -> endpoint -> share
+  for (const auto& [id, v] : floods_) {
+    if (!v.active) continue;
+    endpoints.insert(v.endpoint);
+    ++f.targets;
+    f.since_ms = f.since_ms == 0 ? v.started_at_ms : std::min(f.since_ms, v.started_at_ms);
+    f.peak_rate = std::max(f.peak_rate, v.peak_rate);
+    f.rate += v.rate;
+    for (const auto& p : v.top_prefixes) {
+      double& share = by_prefix[p.prefix][v.endpoint];
+      share = std::max(share, p.share);
+    }
+  }
+  f.endpoints.assign(endpoints.begin(), endpoints.end());
+  f.severity = severityFor(severity, std::max<size_t>(endpoints.size(), 1), fleet_size);
+  for (const auto& [prefix, shares] : by_prefix) {
+    if (shares.size() < 2) continue;
+    PortFleetView::SharedPrefix s;
+    s.prefix = prefix;
+    for (const auto& [endpoint, share] : shares) {
+      s.endpoints.push_back(endpoint);
+      s.max_share = std::max(s.max_share, share);
+    }
+    f.shared_prefixes.push_back(std::move(s));
+  }
+  std::stable_sort(
+      f.shared_prefixes.begin(), f.shared_prefixes.end(),
+      [](const auto& a, const auto& b) { return a.endpoints.size() > b.endpoints.size(); });
+  return f;
+}
+
+std::string portFloodBody(const PortFloodView& v) {
+  json top = json::array();
+  for (const auto& p : v.top_prefixes) top.push_back({{"prefix", p.prefix}, {"share", p.share}});
+  json j = {{"id", v.id},
+            {"endpoint", v.endpoint},
+            {"dst", v.dst},
+            {"dst_port", v.dst_port},
+            {"reason", v.reason},
+            {"rate", v.rate},
+            {"peak_rate", v.peak_rate},
+            {"normal_rate", v.normal_rate},
+            {"distinct_sources", v.distinct_sources},
+            {"completion_ratio", v.completion_ratio},
+            {"top_prefixes", std::move(top)},
+            {"response", v.response},
+            {"attempts", v.attempts},
+            {"active", v.active},
+            {"ended_by", v.ended_by},
+            {"started_at_ms", v.started_at_ms},
+            {"last_seen_ms", v.last_seen_ms},
+            {"ended_at_ms", v.ended_at_ms},
+            {"agent_first_ns", v.agent_first_ns},
+            {"agent_at_ns", v.agent_at_ns}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<PortFloodView> portFloodFromBody(const std::string& body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return makeError(Errc::kInvalidArgument, "port flood body: not an object");
+  try {
+    PortFloodView v;
+    v.id = j.at("id").get<std::string>();
+    v.endpoint = j.at("endpoint").get<std::string>();
+    v.dst = j.at("dst").get<std::string>();
+    v.dst_port = j.at("dst_port").get<uint16_t>();
+    v.reason = j.at("reason").get<std::string>();
+    v.rate = j.at("rate").get<uint64_t>();
+    v.peak_rate = j.at("peak_rate").get<uint64_t>();
+    v.normal_rate = j.at("normal_rate").get<uint64_t>();
+    v.distinct_sources = j.at("distinct_sources").get<uint64_t>();
+    v.completion_ratio = j.at("completion_ratio").get<double>();
+    for (const auto& p : j.at("top_prefixes")) {
+      v.top_prefixes.push_back({p.at("prefix").get<std::string>(), p.at("share").get<double>()});
+    }
+    v.response = j.at("response").get<std::string>();
+    v.attempts = j.at("attempts").get<uint64_t>();
+    v.active = j.at("active").get<bool>();
+    v.ended_by = j.at("ended_by").get<std::string>();
+    v.started_at_ms = j.at("started_at_ms").get<int64_t>();
+    v.last_seen_ms = j.at("last_seen_ms").get<int64_t>();
+    v.ended_at_ms = j.at("ended_at_ms").get<int64_t>();
+    v.agent_first_ns = j.at("agent_first_ns").get<uint64_t>();
+    v.agent_at_ns = j.at("agent_at_ns").get<uint64_t>();
+    return v;
+  } catch (const json::exception& e) {
+    return makeError(Errc::kInvalidArgument, std::string("port flood body: ") + e.what());
+  }
+}
+
+}  // namespace sg::console

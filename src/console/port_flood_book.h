@@ -1,0 +1,138 @@
+// PortFloodBook: the console's port floods — floods keyed by target (an
+// endpoint's local address and port, flooded from many sources) rather than
+// by source — from the agents' report.port_floods (protocol version 2), and
+// the fleet-wide view over them. Pure: the caller converts agent times to
+// wall-clock ms (the link's measured offset) and holds the service's lock.
+//
+// One flood of one target is named by its agent's first_ns, so the messages
+// of one flood land on one record whatever order reports arrive in: a message
+// older than the newest applied (agent clock) changes nothing, and an `ended`
+// is final unless a later message says the flood still runs. A flood with no
+// message for `quiet_period` (its agent died, or was cut off for that long)
+// ends as "quiet"; agents send an update of every flood with each heartbeat.
+// A new flood of a target ends the one before it on that target.
+//
+// Fleet view: which endpoints are under port floods now, since when, the peak
+// and summed rate, the severity (the floods' rule: by the number of such
+// endpoints) and the top prefixes several endpoints share.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "console/correlator.h"
+#include "console/flood.h"
+#include "core/result.h"
+#include "proto/messages.h"
+
+namespace sg::console {
+
+struct PortFloodPrefixShare {
+  std::string prefix;  // "198.51.100.0/24"
+  double share = 0;    // of the target's attempts in the window
+  bool operator==(const PortFloodPrefixShare&) const = default;
+};
+
+struct PortFloodView {
+  std::string id;  // "<endpoint>/<dst>:<port>/<first_ns>"
+  std::string endpoint;
+  std::string dst;  // "192.0.2.10", "2001:db8::10"
+  uint16_t dst_port = 0;
+  std::string reason;  // "rate" | "completion_ratio"
+  uint64_t rate = 0;   // attempts/s, newest
+  uint64_t peak_rate = 0;
+  uint64_t normal_rate = 0;
+  uint64_t distinct_sources = 0;
+  double completion_ratio = 1;
+  std::vector<PortFloodPrefixShare> top_prefixes;
+  std::string response;  // "none", "syncookies+prefix_block", ...
+  uint64_t attempts = 0;
+  bool active = true;
+  std::string ended_by;  // "" while active; "agent" | "quiet" | "superseded"
+  int64_t started_at_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t ended_at_ms = 0;             // 0 while active
+  uint64_t agent_first_ns = 0;         // its agent's clock: names the flood
+  uint64_t agent_at_ns = 0;            // newest message applied (agent clock)
+  Severity severity = Severity::kLow;  // filled by the book's views
+  bool operator==(const PortFloodView&) const = default;
+
+  // "192.0.2.10:443", "[2001:db8::10]:443".
+  std::string target() const;
+};
+
+struct PortFleetView {
+  struct SharedPrefix {
+    std::string prefix;
+    std::vector<std::string> endpoints;  // sorted
+    double max_share = 0;                // the highest share on any of them
+    bool operator==(const SharedPrefix&) const = default;
+  };
+  std::vector<std::string> endpoints;  // under port floods now, sorted
+  size_t targets = 0;                  // active port floods
+  int64_t since_ms = 0;                // earliest start among them (0: none)
+  uint64_t peak_rate = 0;              // highest peak among them
+  uint64_t rate = 0;                   // their current rates summed
+  Severity severity = Severity::kLow;
+  std::vector<SharedPrefix> shared_prefixes;  // by endpoints, then prefix
+  bool operator==(const PortFleetView&) const = default;
+};
+
+struct PortFloodBookOptions {
+  int64_t quiet_period_ms = 60'000;  // no message this long: ended ("quiet")
+  size_t max_active = 65536;         // more: new floods dropped, counted
+  size_t max_history = 1024;         // ended floods kept in memory (the store keeps all)
+};
+
+struct PortFloodCounters {
+  uint64_t messages = 0;      // port-flood messages applied
+  uint64_t stale = 0;         // older than the newest applied: ignored
+  uint64_t dropped_full = 0;  // new floods past max_active
+  uint64_t ended_quiet = 0;   // ended for the quiet period
+};
+
+class PortFloodBook {
+ public:
+  explicit PortFloodBook(PortFloodBookOptions options = {}) : options_(options) {}
+
+  // One message of `endpoint`'s agent; first_ms/at_ms are its first_ns/at_ns
+  // on the wall clock. Returns the ids it changed.
+  std::vector<std::string> apply(const std::string& endpoint, const proto::PortFloodReport& m,
+                                 int64_t first_ms, int64_t at_ms);
+  // Ends the active floods quiet since before now_ms - quiet_period; their ids.
+  std::vector<std::string> expire(int64_t now_ms);
+  // A flood read back from the store (restore, or another console wrote it).
+  void restore(const PortFloodView& view);
+
+  std::optional<PortFloodView> find(const std::string& id, const CorrelatorOptions& severity,
+                                    size_t fleet_size) const;
+  // Active floods (include_ended: and the ended ones kept), by start then id.
+  std::vector<PortFloodView> list(bool include_ended, const CorrelatorOptions& severity,
+                                  size_t fleet_size) const;
+  PortFleetView fleet(const CorrelatorOptions& severity, size_t fleet_size) const;
+  size_t activeCount() const { return active_; }
+  const PortFloodCounters& counters() const { return counters_; }
+
+ private:
+  void end(PortFloodView& v, const char* by, int64_t at_ms);
+  void prune();
+  Severity severityNow(const CorrelatorOptions& o, size_t fleet_size) const;
+
+  PortFloodBookOptions options_;
+  std::map<std::string, PortFloodView> floods_;  // by id
+  std::map<std::string, std::string> current_;   // "<endpoint>/<target>" -> id of its newest
+  size_t active_ = 0;
+  PortFloodCounters counters_;
+};
+
+// The id of a flood: "<endpoint>/<dst>:<port>/<first_ns>".
+std::string portFloodId(const std::string& endpoint, const proto::PortFloodReport& m);
+
+// The store's body of a flood (all of PortFloodView but severity), and back.
+std::string portFloodBody(const PortFloodView& v);
+Result<PortFloodView> portFloodFromBody(const std::string& body);
+
+}  // namespace sg::console

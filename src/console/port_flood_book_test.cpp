@@ -1,0 +1,133 @@
+#include "console/port_flood_book.h"
+
+#include <gtest/gtest.h>
+
+#include "test_helpers.h"
+
+namespace sg::console {
+namespace {
+
+proto::PortFloodReport msg(proto::PortFloodKind kind, const char* dst, uint16_t port,
+                           uint64_t first_ns, uint64_t at_ns, uint64_t rate = 1000) {
+  proto::PortFloodReport m;
+  m.kind = kind;
+  m.dst = *parsePrefix(dst);
+  m.dst_port = port;
+  m.reason = "rate";
+  m.rate = rate;
+  m.peak_rate = rate;
+  m.distinct_sources = 5000;
+  m.completion_permille = 20;
+  m.top_prefixes = {{*parsePrefix("198.51.100.0/24"), 400}};
+  m.response = "syncookies";
+  m.first_ns = first_ns;
+  m.at_ns = at_ns;
+  return m;
+}
+
+using K = proto::PortFloodKind;
+const CorrelatorOptions kSeverity;
+
+TEST(PortFloodBook, DetectUpdateEndIsOneFloodKeyedByTarget) {
+  PortFloodBook book;
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100);
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids[0], "web-1/192.0.2.10:443/100");
+  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 300, 5000), 1000, 6100);
+  auto v = book.find(ids[0], kSeverity, 10);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_TRUE(v->active);
+  EXPECT_EQ(v->rate, 5000u);
+  EXPECT_EQ(v->peak_rate, 5000u);
+  EXPECT_DOUBLE_EQ(v->completion_ratio, 0.02);
+  ASSERT_EQ(v->top_prefixes.size(), 1u);
+  EXPECT_DOUBLE_EQ(v->top_prefixes[0].share, 0.4);
+  EXPECT_EQ(v->started_at_ms, 1000);
+  EXPECT_EQ(v->last_seen_ms, 6100);
+  // An update older than what was applied (a resend) changes nothing.
+  EXPECT_TRUE(
+      book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 250, 1), 1000, 3000).empty());
+  EXPECT_EQ(book.counters().stale, 1u);
+  book.apply("web-1", msg(K::kEnded, "192.0.2.10", 443, 100, 400, 10), 1000, 9000);
+  v = book.find(ids[0], kSeverity, 10);
+  EXPECT_FALSE(v->active);
+  EXPECT_EQ(v->ended_by, "agent");
+  EXPECT_EQ(v->ended_at_ms, 9000);
+  EXPECT_EQ(v->peak_rate, 5000u);
+  EXPECT_EQ(book.activeCount(), 0u);
+  EXPECT_TRUE(book.list(false, kSeverity, 10).empty());
+  EXPECT_EQ(book.list(true, kSeverity, 10).size(), 1u);
+  // A message of the same flood after its end (out of order) does not revive it.
+  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 350), 1000, 8000);
+  EXPECT_FALSE(book.find(ids[0], kSeverity, 10)->active);
+}
+
+TEST(PortFloodBook, QuietFloodsEndAndANewFloodOfTheTargetSupersedesTheOld) {
+  PortFloodBookOptions o;
+  o.quiet_period_ms = 60'000;
+  PortFloodBook book(o);
+  book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1000);
+  EXPECT_TRUE(book.expire(60'999).empty());
+  auto ended = book.expire(61'000);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(book.find(ended[0], kSeverity, 10)->ended_by, "quiet");
+  // Its agent comes back with an update: it still runs.
+  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 900), 1000, 70'000);
+  EXPECT_TRUE(book.find(ended[0], kSeverity, 10)->active);
+  // The agent restarted: a new flood of the same target (its end was lost).
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 5, 10), 80'000, 80'000);
+  // first_ns 5 < 100: an older flood of the target, not newer: both kept.
+  EXPECT_EQ(ids.size(), 1u);
+  ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 1000, 1100), 80'000, 80'000);
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(book.find(ids[1], kSeverity, 10)->ended_by, "superseded");
+}
+
+TEST(PortFloodBook, FleetViewSharesPrefixesAcrossEndpointsAndRisesInSeverity) {
+  PortFloodBook book;
+  auto one = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 1, 2, 3000), 5000, 5000);
+  EXPECT_EQ(book.fleet(kSeverity, 20).severity, Severity::kLow);
+  book.apply("web-2", msg(K::kDetected, "192.0.2.20", 443, 1, 2, 9000), 4000, 5000);
+  auto m = msg(K::kDetected, "2001:db8::30", 8443, 1, 2, 100);
+  m.top_prefixes = {{*parsePrefix("203.0.113.0/24"), 900}};
+  book.apply("web-3", m, 7000, 7000);
+  book.apply("web-1", msg(K::kDetected, "192.0.2.10", 80, 1, 2, 50), 6000, 6000);
+  const PortFleetView f = book.fleet(kSeverity, 20);
+  EXPECT_EQ(f.endpoints, (std::vector<std::string>{"web-1", "web-2", "web-3"}));
+  EXPECT_EQ(f.targets, 4u);
+  EXPECT_EQ(f.since_ms, 4000);
+  EXPECT_EQ(f.peak_rate, 9000u);
+  EXPECT_EQ(f.rate, 3000u + 9000u + 100u + 50u);
+  EXPECT_EQ(f.severity, Severity::kHigh);  // 3 endpoints
+  ASSERT_EQ(f.shared_prefixes.size(), 1u);
+  EXPECT_EQ(f.shared_prefixes[0].prefix, "198.51.100.0/24");
+  EXPECT_EQ(f.shared_prefixes[0].endpoints, (std::vector<std::string>{"web-1", "web-2"}));
+  EXPECT_EQ(book.find(one[0], kSeverity, 20)->severity, Severity::kHigh);
+  auto list = book.list(false, kSeverity, 20);
+  ASSERT_EQ(list.size(), 4u);
+  EXPECT_EQ(list[0].endpoint, "web-2");  // by start
+  EXPECT_EQ(list[3].target(), "[2001:db8::30]:8443");
+}
+
+TEST(PortFloodBook, BodyRoundTripsAndRestoreKeepsTheNewer) {
+  PortFloodBook book;
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100);
+  auto v = *book.find(ids[0], kSeverity, 10);
+  auto back = portFloodFromBody(portFloodBody(v));
+  ASSERT_OK(back);
+  back->severity = v.severity;
+  EXPECT_EQ(*back, v);
+  EXPECT_ERROR(portFloodFromBody("{}"), Errc::kInvalidArgument);
+  EXPECT_ERROR(portFloodFromBody("nope"), Errc::kInvalidArgument);
+  PortFloodBook other;
+  other.restore(v);
+  EXPECT_EQ(other.activeCount(), 1u);
+  PortFloodView older = v;
+  older.agent_at_ns = 1;
+  older.active = false;
+  other.restore(older);  // a stale copy: ignored
+  EXPECT_TRUE(other.find(v.id, kSeverity, 10)->active);
+}
+
+}  // namespace
+}  // namespace sg::console

@@ -1,0 +1,154 @@
+// Port floods (protocol version 2) through ConsoleService with fake links:
+// stored before the report_ack, correlated fleet-wide, shown live, kept
+// across a restart, ended when quiet; and a version-1 agent keeps working.
+#include <nlohmann/json.hpp>
+
+#include "console/failing_store.h"
+#include "console/service_test_fixture.h"
+
+namespace sg::console {
+namespace {
+
+using test::kSec;
+
+class ServicePortFloodTest : public test::ServiceFixture {
+ protected:
+  static proto::PortFloodReport pf(proto::PortFloodKind kind, const char* dst, uint64_t at_ns,
+                                   uint64_t rate, const char* prefix = "198.51.100.0/24") {
+    proto::PortFloodReport m;
+    m.kind = kind;
+    m.dst = *parsePrefix(dst);
+    m.dst_port = 443;
+    m.reason = "rate";
+    m.rate = m.peak_rate = rate;
+    m.distinct_sources = 20000;
+    m.completion_permille = 10;
+    m.top_prefixes = {{*parsePrefix(prefix), 300}};
+    m.response = "syncookies";
+    m.attempts = rate * 2;
+    m.first_ns = 100 * kSec;
+    m.at_ns = at_ns;
+    return m;
+  }
+};
+
+TEST_F(ServicePortFloodTest, StoredBeforeItsAckCorrelatedAndKeptAcrossARestart) {
+  auto a = enrollAgent("web-1");
+  auto b = enrollAgent("web-2");
+  auto ca = connect(a);
+  auto cb = connect(b);
+  ca->take();
+  cb->take();
+  svc_->takeLiveEvents();
+  sendFrom(ca,
+           proto::Report{
+               1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 20000)}});
+  auto out = ca->take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<proto::ReportAck>(out[0]).seq, 1u);
+  // Stored by the time the ack went out.
+  auto reader = SqliteStore::open(dbPath());
+  ASSERT_OK(reader);
+  auto rows = (*reader)->listPortFloods(false, 10);
+  ASSERT_OK(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].id, "web-1/192.0.2.10:443/100000000000");
+  sendFrom(cb,
+           proto::Report{
+               1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.20", 104 * kSec, 9000)}});
+  auto list = svc_->portFloods(false);
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  // By start: web-2's began 4 s before its message, web-1's 3 s (no pong yet:
+  // the message counts as now, its start by the flood's own age).
+  EXPECT_EQ((*list)[0].endpoint, "web-2");
+  EXPECT_EQ((*list)[0].started_at_ms, wallNow() - 4000);
+  EXPECT_EQ((*list)[1].endpoint, "web-1");
+  EXPECT_EQ((*list)[1].rate, 20000u);
+  EXPECT_EQ((*list)[1].started_at_ms, wallNow() - 3000);
+  EXPECT_EQ((*list)[1].severity, Severity::kMedium);  // two endpoints under port floods
+  auto fleet = svc_->portFleet();
+  ASSERT_OK(fleet);
+  EXPECT_EQ(fleet->endpoints, (std::vector<std::string>{"web-1", "web-2"}));
+  ASSERT_EQ(fleet->shared_prefixes.size(), 1u);
+  EXPECT_EQ(fleet->shared_prefixes[0].prefix, "198.51.100.0/24");
+  // Live: one event per changed flood, and the fleet.
+  auto events = svc_->takeLiveEvents();
+  size_t port_floods = 0, fleets = 0;
+  for (const auto& e : events) {
+    port_floods += e.type == "port_flood" ? 1 : 0;
+    fleets += e.type == "port_fleet" ? 1 : 0;
+  }
+  EXPECT_EQ(port_floods, 2u);
+  EXPECT_EQ(fleets, 1u);
+  // The agent ends it; a restart keeps both, one ended.
+  sendFrom(ca, proto::Report{
+                   2, 0, {}, {pf(proto::PortFloodKind::kEnded, "192.0.2.10", 110 * kSec, 100)}});
+  open();
+  list = svc_->portFloods(false);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].endpoint, "web-2");
+  list = svc_->portFloods(true);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_FALSE((*list)[0].active);
+  EXPECT_EQ((*list)[0].ended_by, "agent");
+  EXPECT_EQ((*list)[0].peak_rate, 20000u);
+  std::string metrics = svc_->metricsText();
+  EXPECT_NE(metrics.find("syn_guard_console_port_floods_active 1"), std::string::npos) << metrics;
+}
+
+TEST_F(ServicePortFloodTest, AQuietFloodEndsAndAResendChangesNothing) {
+  auto a = enrollAgent("web-1");
+  auto c = connect(a);
+  const auto report =
+      proto::Report{1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5)}};
+  sendFrom(c, report);
+  sendFrom(c, report);  // a duplicate seq: acked, not applied again
+  EXPECT_EQ(svc_->portFloods(false)->size(), 1u);
+  advance(59 * kSec);
+  svc_->tick();
+  EXPECT_EQ(svc_->portFloods(false)->size(), 1u);
+  advance(2 * kSec);
+  svc_->tick();
+  EXPECT_TRUE(svc_->portFloods(false)->empty());
+  auto all = svc_->portFloods(true);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].ended_by, "quiet");
+}
+
+TEST_F(ServicePortFloodTest, NotStoredNotAcked) {
+  wrap_ = [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto f = std::make_unique<test::FailingStore>(std::move(inner));
+    f->failing.insert("putPortFlood");
+    return f;
+  };
+  open();
+  auto a = enrollAgent("web-1");
+  auto c = connect(a);
+  c->take();
+  sendFrom(c, proto::Report{
+                  1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5)}});
+  EXPECT_TRUE(c->take().empty());  // no report_ack: the agent sends it again
+}
+
+// An agent that speaks only version 1 (an older agent, or the Windows agent
+// before it learns version 2) gets every answer in version 1.
+TEST_F(ServicePortFloodTest, AVersion1AgentIsAnsweredInVersion1) {
+  auto a = enrollAgent("web-1");
+  auto conn = std::make_shared<test::FakeConnection>(
+      next_conn_++, net::PeerInfo{"127.0.0.1", a.name, a.cert_sha256});
+  svc_->agentLink()->onOpen(conn);
+  proto::Hello hello{a.name, "0.1.0", "windows", 0, 0};
+  hello.protocol = 1;
+  svc_->agentLink()->onText(conn, proto::encode(hello));
+  svc_->agentLink()->onText(
+      conn, proto::encode(proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}}, 1));
+  auto raw = conn->takeRaw();
+  ASSERT_GE(raw.size(), 2u);  // welcome, snapshot, report_ack
+  for (const auto& text : raw) EXPECT_EQ(nlohmann::json::parse(text)["v"], 1) << text;
+  EXPECT_FALSE(conn->closed());
+  EXPECT_EQ(svc_->floods(false)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace sg::console

@@ -1,0 +1,146 @@
+// ConsoleServiceImpl: port floods (protocol version 2's report.port_floods)
+// into the PortFloodBook, the store, the dashboard's live stream and the
+// metrics. Floods keyed by target: console/port_flood_book.h.
+#include "console/api_json.h"
+#include "console/api_port_floods.h"
+#include "console/service_impl.h"
+
+namespace sg::console {
+
+namespace {
+
+// Ended port floods read back at start and by `?all=true` (the newest).
+constexpr size_t kPortFloodHistory = 1000;
+
+}  // namespace
+
+size_t ConsoleServiceImpl::fleetSize() const {
+  size_t n = 0;
+  for (const auto& [name, r] : records_) n += r.revoked ? 0 : 1;
+  return n;
+}
+
+Result<void> ConsoleServiceImpl::notePortFloods(const Link& link, const proto::Report& report) {
+  if (report.port_floods.empty()) return Ok{};
+  const std::string& name = link.session->endpoint();
+  const TimeBase base = timeBase();
+  const std::optional<int64_t> offset = link.session->offset().offsetNs();
+  std::set<std::string> changed;
+  for (const proto::PortFloodReport& m : report.port_floods) {
+    // The agent's times on the console's clock by the link's measured
+    // offset; before the first pong, "now" for the newest and the flood's
+    // own age for its start.
+    int64_t at_ms = base.wall_ms;
+    if (offset) {
+      const int64_t console_ns = static_cast<int64_t>(m.at_ns) - *offset;
+      at_ms = base.wall_ms - (static_cast<int64_t>(base.mono_ns) - console_ns) / 1'000'000;
+      at_ms = std::min(at_ms, base.wall_ms);
+    }
+    const int64_t first_ms = at_ms - static_cast<int64_t>((m.at_ns - m.first_ns) / 1'000'000);
+    for (auto& id : port_floods_.apply(name, m, first_ms, at_ms)) changed.insert(std::move(id));
+  }
+  for (const std::string& id : changed) SG_TRY(savePortFlood(id));
+  return Ok{};
+}
+
+Result<void> ConsoleServiceImpl::savePortFlood(const std::string& id) {
+  live_.port_floods.insert(id);
+  auto v = port_floods_.find(id, options_.correlator, fleetSize());
+  if (!v) return Ok{};  // pruned from memory: the store has its last state
+  return store_->putPortFlood(PortFloodRecord{v->id, v->endpoint, v->active, v->started_at_ms,
+                                              v->last_seen_ms, portFloodBody(*v)});
+}
+
+void ConsoleServiceImpl::endQuietPortFloods() {
+  for (const std::string& id : port_floods_.expire(wall_())) {
+    if (!savePortFlood(id)) ++counters_.store_errors;
+  }
+}
+
+Result<void> ConsoleServiceImpl::restorePortFloods() {
+  SG_READ(active, store_->listPortFloods(false, SIZE_MAX));
+  SG_READ(recent, store_->listPortFloods(true, kPortFloodHistory));
+  for (const auto* list : {&*recent, &*active}) {
+    for (const PortFloodRecord& r : *list) {
+      auto v = portFloodFromBody(r.body);
+      if (!v) return v.error().context("port flood " + r.id);
+      port_floods_.restore(*v);
+    }
+  }
+  return Ok{};
+}
+
+void ConsoleServiceImpl::reloadPortFlood(const std::string& id) {
+  auto r = store_->getPortFlood(id);
+  if (!r) return;
+  auto v = portFloodFromBody(r->body);
+  if (!v) return;
+  port_floods_.restore(*v);
+  live_.port_floods.insert(id);
+}
+
+Result<std::vector<PortFloodView>> ConsoleServiceImpl::portFloods(bool include_ended) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<PortFloodView> out = port_floods_.list(false, options_.correlator, fleetSize());
+  if (!include_ended) return out;
+  // History: the store keeps every ended flood (and other consoles' ones).
+  SG_READ(rows, store_->listPortFloods(true, kPortFloodHistory));
+  std::set<std::string> have;
+  for (const auto& v : out) have.insert(v.id);
+  for (const PortFloodRecord& r : *rows) {
+    if (have.count(r.id) != 0) continue;
+    auto v = portFloodFromBody(r.body);
+    if (!v) continue;
+    if (v->active) {
+      if (auto mine = port_floods_.find(r.id, options_.correlator, fleetSize())) *v = *mine;
+    }
+    out.push_back(*v);
+  }
+  std::sort(out.begin(), out.end(), [](const PortFloodView& a, const PortFloodView& b) {
+    return a.started_at_ms != b.started_at_ms ? a.started_at_ms < b.started_at_ms : a.id < b.id;
+  });
+  return out;
+}
+
+Result<PortFleetView> ConsoleServiceImpl::portFleet() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return port_floods_.fleet(options_.correlator, fleetSize());
+}
+
+void ConsoleServiceImpl::renderPortFloods(const std::set<std::string>& ids,
+                                          std::vector<LiveEvent>& out) {
+  std::vector<PortFloodView> changed;
+  PortFleetView fleet;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& id : ids) {
+      if (auto v = port_floods_.find(id, options_.correlator, fleetSize())) changed.push_back(*v);
+    }
+    fleet = port_floods_.fleet(options_.correlator, fleetSize());
+  }
+  for (const auto& v : changed) {
+    out.push_back(LiveEvent{"port_flood", api::dumpJson(api::portFloodJson(v))});
+  }
+  out.push_back(LiveEvent{"port_fleet", api::dumpJson(api::portFleetJson(fleet))});
+}
+
+void ConsoleServiceImpl::portFloodMetrics(std::string& out) const {
+  const PortFloodCounters& c = port_floods_.counters();
+  auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
+    out += std::string("# HELP syn_guard_console_") + name + " " + help +
+           "\n# TYPE syn_guard_console_" + name + " " + type + "\nsyn_guard_console_" + name + " " +
+           std::to_string(v) + "\n";
+  };
+  line("port_floods_active", "gauge", "Port floods going on, fleet-wide (floods keyed by target)",
+       port_floods_.activeCount());
+  line("port_flood_messages_total", "counter", "Port-flood messages from agents applied",
+       c.messages);
+  line("port_flood_messages_stale_total", "counter",
+       "Port-flood messages older than one already applied (ignored)", c.stale);
+  line("port_floods_dropped_total", "counter", "New port floods dropped: the table was full",
+       c.dropped_full);
+  line("port_floods_ended_quiet_total", "counter",
+       "Port floods ended because their agent sent nothing for the quiet period", c.ended_quiet);
+}
+
+}  // namespace sg::console
