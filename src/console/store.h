@@ -47,6 +47,13 @@ struct EndpointLinkState {
   bool operator==(const EndpointLinkState&) const = default;
 };
 
+// One endpoint's link state to write back, for the link holding `credential_hash`.
+struct EndpointLinkUpdate {
+  std::string name;
+  std::string credential_hash;
+  EndpointLinkState state;
+};
+
 struct EnrollmentTokenRecord {
   std::string token_hash;
   Labels labels;  // given to the endpoint that enrolls with it
@@ -208,6 +215,14 @@ class Store {
   // Acknowledgements of floods with id >= min_flood_id, by flood id.
   virtual Result<std::vector<FloodAckRecord>> listFloodAcks(uint64_t min_flood_id) = 0;
   virtual Result<AuditPage> searchAudit(const AuditQuery& query) = 0;
+
+  // ---- batched link write-back: after a fan-out every link acknowledges at
+  // once, and the tick writes them back together. updateEndpointLink for
+  // each, in one transaction where the store can; one result each, in
+  // order. The default calls updateEndpointLink for each (an error may then
+  // leave the first ones written: each is idempotent, the caller retries).
+  virtual Result<std::vector<bool>> updateEndpointLinks(
+      const std::vector<EndpointLinkUpdate>& updates);
 };
 
 }  // namespace sg::console

@@ -1,0 +1,57 @@
+#include "console/fanout_frames.h"
+
+#include <gtest/gtest.h>
+
+#include "proto/codec.h"
+
+namespace sg::console {
+namespace {
+
+proto::Delta blockDelta(uint64_t from, uint64_t to, const char* source,
+                        std::optional<uint64_t> expires_in_ms = std::nullopt) {
+  proto::DeltaOp op;
+  op.kind = proto::OpKind::kBlockAdd;
+  op.block.source = *parsePrefix(source);
+  op.block.expires_in_ms = expires_in_ms;
+  return proto::Delta{from, to, {op}};
+}
+
+TEST(FanoutFrames, EqualMessagesShareOneEncoding) {
+  FanoutFrames frames;
+  auto a = frames.frame(blockDelta(4, 5, "192.0.2.7"));
+  auto b = frames.frame(blockDelta(4, 5, "192.0.2.7"));
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(frames.encoded(), 1u);
+  EXPECT_EQ(*a, proto::encode(blockDelta(4, 5, "192.0.2.7")));  // what encode gives
+}
+
+TEST(FanoutFrames, DifferentMessagesGetTheirOwn) {
+  FanoutFrames frames;
+  auto a = frames.frame(blockDelta(4, 5, "192.0.2.7"));
+  auto from3 = frames.frame(blockDelta(3, 5, "192.0.2.7"));
+  auto ttl = frames.frame(blockDelta(4, 5, "192.0.2.7", 600'000));
+  auto other = frames.frame(proto::Snapshot{5, {}, {}, {}});
+  EXPECT_NE(a.get(), from3.get());
+  EXPECT_NE(a.get(), ttl.get());
+  EXPECT_NE(*a, *ttl);
+  EXPECT_NE(a.get(), other.get());
+  EXPECT_EQ(frames.encoded(), 4u);
+  EXPECT_EQ(frames.frame(blockDelta(3, 5, "192.0.2.7")).get(), from3.get());
+  EXPECT_EQ(frames.encoded(), 4u);
+}
+
+// Past max_kept distinct messages the rest are encoded each time (correct,
+// only not shared): a fan-out with many versions in flight stays bounded.
+TEST(FanoutFrames, KeepsAtMostMaxKept) {
+  FanoutFrames frames(2);
+  (void)frames.frame(blockDelta(1, 5, "192.0.2.7"));
+  (void)frames.frame(blockDelta(2, 5, "192.0.2.7"));
+  auto third = frames.frame(blockDelta(3, 5, "192.0.2.7"));
+  auto again = frames.frame(blockDelta(3, 5, "192.0.2.7"));
+  EXPECT_NE(third.get(), again.get());
+  EXPECT_EQ(*third, *again);
+  EXPECT_EQ(frames.encoded(), 4u);
+}
+
+}  // namespace
+}  // namespace sg::console
