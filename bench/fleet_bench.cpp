@@ -407,6 +407,10 @@ int runSize(size_t n, int rounds, const std::string& db) {
 
   std::printf("fleet of %zu simulated agents, console on %s (enrolment %.1f s)\n", n,
               db.empty() ? "SQLite" : "PostgreSQL", enroll_s);
+  // Honest about the set-up: the agents' TLS and JSON work competes with the
+  // console's for the same cores.
+  std::printf("  (the agents: one thread of this process, on the same %ld cores as the console)\n",
+              sysconf(_SC_NPROCESSORS_ONLN));
   std::printf("  %-34s %8.2f s\n", "connect + snapshot acknowledged", connect_s);
   std::printf("  %-34s %8.1f MiB per 1,000 agents (idle %.1f MiB, full %.1f MiB)\n",
               "console memory",
