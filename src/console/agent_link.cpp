@@ -3,8 +3,10 @@
 // parsed with the protocol's one parser (a bad frame closes the link,
 // counted), handed to the session, and its replies sent. A report's floods
 // and the endpoint's report seq are stored before its report_ack goes out.
+// A change fans out as one encoded message shared by every link it suits.
 #include <chrono>
 
+#include "console/fanout_frames.h"
 #include "console/service_impl.h"
 #include "proto/codec.h"
 #include "proto/field_reader.h"
@@ -121,15 +123,21 @@ void ConsoleServiceImpl::fanOut() {
   liveDesired();
   const auto started = std::chrono::steady_clock::now();
   ++counters_.fanouts;
+  // One "now" for every link (TTLs count from it) and one encoding per
+  // distinct message: the links share its bytes. The writes themselves run
+  // on the io threads after the lock is released (WsConnection::sendShared).
+  const uint64_t now = clock_.nowNs();
+  FanoutFrames frames;
   std::vector<uint64_t> broken;
   for (auto& [id, link] : links_) {
-    auto push = link.session->pushIfBehind();
+    auto push = link.session->pushIfBehind(now);
     if (!push) {
       broken.push_back(id);
       continue;
     }
     if (*push) {
-      send(link, **push);
+      if (link.conn->sendShared(frames.frame(**push, link.session->protocol())))
+        ++counters_.messages_out;
       ++counters_.fanout_sends;
     }
   }

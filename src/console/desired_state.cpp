@@ -222,17 +222,21 @@ Result<void> DesiredState::restoreIsolation(const std::string& name, std::vector
   return Ok{};
 }
 
-std::optional<uint64_t> DesiredState::expiresInMs(const std::optional<uint64_t>& at_ns) const {
+std::optional<uint64_t> DesiredState::expiresInMs(const std::optional<uint64_t>& at_ns,
+                                                  uint64_t now) {
   if (!at_ns) return std::nullopt;
-  const uint64_t now = clock_.nowNs();
   // Rounded up, so an agent never drops a block before the console does.
   return *at_ns <= now ? 0 : (*at_ns - now + 999'999) / 1'000'000;
 }
 
-proto::Snapshot DesiredState::makeSnapshot(const std::string& name, const EndpointState& ep) const {
+proto::Snapshot DesiredState::makeSnapshot(const std::string& name, const EndpointState& ep,
+                                           uint64_t now) const {
   proto::Snapshot s;
   s.version = desiredVersion(name);
-  for (const auto& [key, b] : blocks_) s.blocks.push_back({b.source, expiresInMs(b.expires_at_ns)});
+  s.blocks.reserve(blocks_.size());
+  for (const auto& [key, b] : blocks_) {
+    s.blocks.push_back({b.source, expiresInMs(b.expires_at_ns, now)});
+  }
   s.isolation = proto::Isolation{ep.isolated, ep.allowed_peers};
   s.policy = ep.policy;
   return s;
@@ -241,26 +245,27 @@ proto::Snapshot DesiredState::makeSnapshot(const std::string& name, const Endpoi
 Result<proto::Snapshot> DesiredState::snapshot(const std::string& name) const {
   const EndpointState* ep = endpoint(name);
   if (ep == nullptr) return makeError(Errc::kNotFound, "no endpoint '" + name + "'");
-  return makeSnapshot(name, *ep);
+  return makeSnapshot(name, *ep, clock_.nowNs());
 }
 
-Result<std::optional<proto::ConsoleMessage>> DesiredState::catchUp(const std::string& name,
-                                                                   uint64_t applied) const {
+Result<std::optional<proto::ConsoleMessage>> DesiredState::catchUp(
+    const std::string& name, uint64_t applied, std::optional<uint64_t> now_ns) const {
   const EndpointState* ep = endpoint(name);
   if (ep == nullptr) return makeError(Errc::kNotFound, "no endpoint '" + name + "'");
+  const uint64_t now = now_ns ? *now_ns : clock_.nowNs();
   const uint64_t desired = desiredVersion(name);
   using Out = std::optional<proto::ConsoleMessage>;
   if (options_.delta_only_from_own_acks && applied != ep->link_acked_version) {
-    return Out{makeSnapshot(name, *ep)};
+    return Out{makeSnapshot(name, *ep, now)};
   }
   if (applied == desired) return Out{};
   auto changes = applied < desired ? log_.since(name, applied, desired) : std::nullopt;
-  if (!changes || changes->size() > proto::kMaxOps) return Out{makeSnapshot(name, *ep)};
+  if (!changes || changes->size() > proto::kMaxOps) return Out{makeSnapshot(name, *ep, now)};
   proto::Delta d{applied, desired, {}};
   for (const Change* c : *changes) {
     d.ops.push_back(c->op);
     if (c->op.kind == proto::OpKind::kBlockAdd) {
-      d.ops.back().block.expires_in_ms = expiresInMs(c->expires_at_ns);
+      d.ops.back().block.expires_in_ms = expiresInMs(c->expires_at_ns, now);
     }
   }
   return Out{std::move(d)};
@@ -315,8 +320,9 @@ BlockStatus DesiredState::blockStatus(const Prefix& source) const {
   auto b = blocks_.find(key);
   if (b == blocks_.end()) return st;
   const uint64_t v = b->second.version;
+  const std::string rejection = rejectionKey("block_add", key);  // once, not per endpoint
   for (const auto& [name, ep] : endpoints_) {
-    auto r = ep.rejected.find(rejectionKey("block_add", key));
+    auto r = ep.rejected.empty() ? ep.rejected.end() : ep.rejected.find(rejection);
     if (r != ep.rejected.end() && r->second.second >= v) {
       ++st.rejected;
     } else if (ep.acked_version >= v) {

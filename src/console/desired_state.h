@@ -110,9 +110,12 @@ class DesiredState {
   // ---- the link
   Result<proto::Snapshot> snapshot(const std::string& name) const;
   // What brings an agent at `applied_version` up to date: nothing, a delta,
-  // or a snapshot. Error for an unknown endpoint.
-  Result<std::optional<proto::ConsoleMessage>> catchUp(const std::string& name,
-                                                       uint64_t applied_version) const;
+  // or a snapshot. Error for an unknown endpoint. `now_ns` (console clock,
+  // default: now) is what TTLs are counted from: a fan-out passes one value
+  // for every link, so equal changes give equal messages, rendered once.
+  Result<std::optional<proto::ConsoleMessage>> catchUp(
+      const std::string& name, uint64_t applied_version,
+      std::optional<uint64_t> now_ns = std::nullopt) const;
   Result<void> onAck(const std::string& name, uint64_t version);
   // What it acknowledged before a restart (counts for blockStatus only).
   Result<void> restoreAck(const std::string& name, uint64_t version);
@@ -132,8 +135,9 @@ class DesiredState {
   void logOne(uint64_t version, const std::string& name, proto::DeltaOp op);
   // Re-resolves every endpoint's policy at `version`; true if any changed.
   bool reresolve(uint64_t version);
-  std::optional<uint64_t> expiresInMs(const std::optional<uint64_t>& at_ns) const;
-  proto::Snapshot makeSnapshot(const std::string& name, const EndpointState& ep) const;
+  static std::optional<uint64_t> expiresInMs(const std::optional<uint64_t>& at_ns, uint64_t now);
+  proto::Snapshot makeSnapshot(const std::string& name, const EndpointState& ep,
+                               uint64_t now) const;
   Result<EndpointState*> mutableEndpoint(const std::string& name);
 
   DesiredStateOptions options_;

@@ -1,5 +1,6 @@
 #include "console/pg_store.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <random>
@@ -231,18 +232,47 @@ Result<EndpointRecord> PgStore::enrollEndpoint(const std::string& hash, int64_t 
   return e;
 }
 
+namespace {
+
+PgStatement linkUpdate(const EndpointLinkUpdate& u) {
+  const EndpointLinkState& l = u.state;
+  return {
+      "UPDATE endpoints SET applied_version = $3, last_report_seq ="
+      " GREATEST(last_report_seq, $4), last_heartbeat_ms ="
+      " GREATEST(last_heartbeat_ms, $5) WHERE name = $1 AND"
+      " credential_hash = $2 AND NOT revoked",
+      {u.name, u.credential_hash, u64(l.applied_version), u64(l.last_report_seq),
+       pgInt(l.last_heartbeat_ms)}};
+}
+
+}  // namespace
+
 Result<bool> PgStore::updateEndpointLink(const std::string& name,
                                          const std::string& credential_hash,
                                          const EndpointLinkState& l) {
+  SG_READ(matched, updateEndpointLinks({EndpointLinkUpdate{name, credential_hash, l}}));
+  return static_cast<bool>(matched->front());
+}
+
+Result<std::vector<bool>> PgStore::updateEndpointLinks(
+    const std::vector<EndpointLinkUpdate>& updates) {
+  constexpr size_t kPerTransaction = 256;
   std::lock_guard lock(mu_);
-  SG_READ(r, write({ck::kEndpoint, name, "put"},
-                   {{"UPDATE endpoints SET applied_version = $3, last_report_seq ="
-                     " GREATEST(last_report_seq, $4), last_heartbeat_ms ="
-                     " GREATEST(last_heartbeat_ms, $5) WHERE name = $1 AND"
-                     " credential_hash = $2 AND NOT revoked",
-                     {name, credential_hash, u64(l.applied_version), u64(l.last_report_seq),
-                      pgInt(l.last_heartbeat_ms)}}}));
-  return r->front().affected() > 0;
+  std::vector<bool> matched;
+  matched.reserve(updates.size());
+  for (size_t at = 0; at < updates.size(); at += kPerTransaction) {
+    const size_t end = std::min(updates.size(), at + kPerTransaction);
+    std::vector<PgStatement> body;
+    body.reserve(2 * (end - at));
+    for (size_t i = at; i < end; ++i) body.push_back(linkUpdate(updates[i]));
+    // write() announces the first; the others are announced here.
+    for (size_t i = at + 1; i < end; ++i) {
+      body.push_back(notify({ck::kEndpoint, updates[i].name, "put"}));
+    }
+    SG_READ(r, write({ck::kEndpoint, updates[at].name, "put"}, std::move(body)));
+    for (size_t i = 0; i < end - at; ++i) matched.push_back((*r)[i].affected() > 0);
+  }
+  return matched;
 }
 
 Result<bool> PgStore::setEndpointIsolation(const std::string& name, bool isolated,

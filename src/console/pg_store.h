@@ -41,6 +41,9 @@ class PgStore final : public Store {
                                         EndpointRecord endpoint) override;
   Result<bool> updateEndpointLink(const std::string& name, const std::string& credential_hash,
                                   const EndpointLinkState& state) override;
+  // Pipelined transactions of up to 256 updates (each still announced).
+  Result<std::vector<bool>> updateEndpointLinks(
+      const std::vector<EndpointLinkUpdate>& updates) override;
   Result<bool> setEndpointIsolation(const std::string& name, bool isolated,
                                     const std::vector<std::string>& allowed_peers) override;
   Result<bool> revokeEndpoint(const std::string& name) override;

@@ -43,6 +43,34 @@ TEST_F(ServiceLinkTest, WelcomeSnapshotThenDeltasAndAcksCount) {
   EXPECT_EQ((*eps)[0].applied_version, delta.version);
 }
 
+// A global block is encoded once for the fleet: every link at the same
+// version gets the same bytes (one buffer), a link at another its own delta.
+TEST_F(ServiceLinkTest, AFanOutSharesOneEncodingBetweenLinksAtTheSameVersion) {
+  std::vector<std::shared_ptr<test::FakeConnection>> conns;
+  for (const char* name : {"web-1", "web-2", "web-3"}) {
+    conns.push_back(connect(enrollAgent(name)));
+    const auto out = conns.back()->take();
+    sendFrom(conns.back(), proto::Ack{std::get<proto::Snapshot>(out.at(1)).version});
+  }
+  // web-3 alone is isolated: its link is then one version further.
+  ASSERT_OK(svc_->isolate(operator_, "web-3", "test"));
+  for (auto& c : conns) (void)c->takeShared();
+  advance(3 * kSec + 123'000);
+  ASSERT_OK(svc_->block(operator_, pfx("192.0.2.7"), std::chrono::minutes(10), ""));
+  auto a = conns[0]->takeShared(), b = conns[1]->takeShared(), c = conns[2]->takeShared();
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(a[0].get(), b[0].get());  // one buffer
+  EXPECT_NE(a[0].get(), c[0].get());
+  const auto delta_a = std::get<proto::Delta>(*proto::parseConsoleMessage(*a[0]));
+  const auto delta_c = std::get<proto::Delta>(*proto::parseConsoleMessage(*c[0]));
+  EXPECT_EQ(delta_c.from_version, delta_a.from_version + 1);
+  ASSERT_EQ(delta_a.ops.size(), 1u);
+  ASSERT_EQ(delta_c.ops.size(), 1u);
+  EXPECT_EQ(delta_a.ops[0], delta_c.ops[0]);  // TTL counted from one "now"
+}
+
 TEST_F(ServiceLinkTest, AReportIsStoredBeforeItsAck) {
   auto ep = enrollAgent("web-1");
   auto conn = connect(ep);

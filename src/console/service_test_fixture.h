@@ -42,9 +42,20 @@ class FakeConnection : public net::WsConnection {
     if (m) sent_.push_back(std::move(*m));
     return true;
   }
+  // Kept as well: a test can see which links were given the same buffer.
+  bool sendShared(std::shared_ptr<const std::string> frame) override {
+    if (!send(*frame)) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    shared_.push_back(std::move(frame));
+    return true;
+  }
   void close() override {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
+  }
+  std::vector<std::shared_ptr<const std::string>> takeShared() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(shared_, {});
   }
   const net::PeerInfo& peer() const override { return peer_; }
   uint64_t id() const override { return id_; }
@@ -71,6 +82,7 @@ class FakeConnection : public net::WsConnection {
   bool closed_ = false;
   std::vector<proto::ConsoleMessage> sent_;
   std::vector<std::string> raw_;  // as sent, for the protocol version
+  std::vector<std::shared_ptr<const std::string>> shared_;
 };
 
 struct AgentCredentials {

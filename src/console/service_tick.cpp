@@ -60,19 +60,28 @@ void ConsoleServiceImpl::pingAndReap() {
 }
 
 void ConsoleServiceImpl::flushDirty() {
-  std::vector<std::pair<std::string, std::string>> stale;
-  for (auto it = dirty_.begin(); it != dirty_.end();) {
-    auto stored = storeLinkState(it->first, it->second);
-    if (!stored) {
-      ++counters_.store_errors;
-      ++it;  // tried again at the next tick
-      continue;
-    }
-    if (!*stored) stale.emplace_back(it->first, it->second);
-    it = dirty_.erase(it);
+  if (dirty_.empty()) return;
+  // One batch (one transaction on SQLite): after a fan-out every link has
+  // acknowledged, and a write each held the lock for as many transactions.
+  std::vector<EndpointLinkUpdate> batch;
+  batch.reserve(dirty_.size());
+  for (const auto& [name, credential] : dirty_) {
+    auto rec = records_.find(name);
+    if (rec == records_.end()) continue;  // unknown: nothing to write (as storeLinkState)
+    const EndpointRecord& r = rec->second;
+    batch.push_back({name, credential,
+                     EndpointLinkState{r.applied_version, r.last_report_seq, r.last_heartbeat_ms}});
   }
+  auto stored = store_->updateEndpointLinks(batch);
+  if (!stored) {
+    ++counters_.store_errors;
+    return;  // all kept: tried again at the next tick
+  }
+  dirty_.clear();
   // Revoked or enrolled again on another console since: its link goes.
-  for (const auto& [name, credential] : stale) refuseStaleLink(name, credential);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!(*stored)[i]) refuseStaleLink(batch[i].name, batch[i].credential_hash);
+  }
 }
 
 }  // namespace sg::console

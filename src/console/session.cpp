@@ -74,11 +74,11 @@ Result<Out> Session::onMessage(const proto::AgentMessage& message) {
   return out;
 }
 
-Result<std::optional<proto::ConsoleMessage>> Session::pushIfBehind() {
+Result<std::optional<proto::ConsoleMessage>> Session::pushIfBehind(std::optional<uint64_t> now_ns) {
   if (!active_ || desired_.desiredVersion(endpoint_) == sent_version_) {
     return std::optional<proto::ConsoleMessage>{};
   }
-  SG_READ(catch_up, desired_.catchUp(endpoint_, sent_version_));
+  SG_READ(catch_up, desired_.catchUp(endpoint_, sent_version_, now_ns));
   if (*catch_up) noteSent(**catch_up);
   return std::move(*catch_up);
 }

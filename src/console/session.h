@@ -35,8 +35,10 @@ class Session {
 
   Result<std::vector<proto::ConsoleMessage>> onMessage(const proto::AgentMessage& message);
   // A delta or snapshot when the endpoint's desired version moved past what
-  // this link last sent; nothing before the hello.
-  Result<std::optional<proto::ConsoleMessage>> pushIfBehind();
+  // this link last sent; nothing before the hello. `now_ns`: see
+  // DesiredState::catchUp (one value for a whole fan-out).
+  Result<std::optional<proto::ConsoleMessage>> pushIfBehind(
+      std::optional<uint64_t> now_ns = std::nullopt);
   // The next ping to send (the pong feeds the clock offset).
   proto::Ping ping();
 

@@ -45,6 +45,11 @@ Result<void> Statement::run() {
   }
 }
 
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
 int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
 
 std::string Statement::text(int col) const {

@@ -32,6 +32,8 @@ class Statement {
   Result<bool> step();
   // Runs to completion (statements without rows).
   Result<void> run();
+  // Ready to run again with new bindings (one statement for many rows).
+  void reset();
 
   int64_t int64(int col) const;
   std::string text(int col) const;

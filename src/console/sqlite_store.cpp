@@ -175,17 +175,29 @@ Result<EndpointRecord> SqliteStore::enrollEndpoint(const std::string& hash, int6
 Result<bool> SqliteStore::updateEndpointLink(const std::string& name,
                                              const std::string& credential_hash,
                                              const EndpointLinkState& l) {
+  SG_READ(matched, updateEndpointLinks({EndpointLinkUpdate{name, credential_hash, l}}));
+  return static_cast<bool>(matched->front());
+}
+
+Result<std::vector<bool>> SqliteStore::updateEndpointLinks(
+    const std::vector<EndpointLinkUpdate>& updates) {
+  if (updates.empty()) return std::vector<bool>{};
   std::lock_guard lock(mu_);
-  bool matched = false;
+  std::vector<bool> matched;
+  matched.reserve(updates.size());
   SG_TRY(write([&]() -> Result<void> {
     SG_READ(stmt,
             db_->prepare("UPDATE endpoints SET applied_version = ?, last_report_seq ="
                          " MAX(last_report_seq, ?), last_heartbeat_ms = MAX(last_heartbeat_ms, ?)"
                          " WHERE name = ? AND credential_hash = ? AND revoked = 0"));
-    stmt->bind(1, i64(l.applied_version)).bind(2, i64(l.last_report_seq));
-    stmt->bind(3, l.last_heartbeat_ms).bind(4, name).bind(5, credential_hash);
-    SG_TRY(stmt->run());
-    matched = db_->changes() > 0;
+    for (const EndpointLinkUpdate& u : updates) {
+      const EndpointLinkState& l = u.state;
+      stmt->reset();
+      stmt->bind(1, i64(l.applied_version)).bind(2, i64(l.last_report_seq));
+      stmt->bind(3, l.last_heartbeat_ms).bind(4, u.name).bind(5, u.credential_hash);
+      SG_TRY(stmt->run());
+      matched.push_back(db_->changes() > 0);
+    }
     return Ok{};
   }));
   return matched;

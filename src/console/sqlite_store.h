@@ -32,6 +32,9 @@ class SqliteStore final : public Store {
                                         EndpointRecord endpoint) override;
   Result<bool> updateEndpointLink(const std::string& name, const std::string& credential_hash,
                                   const EndpointLinkState& state) override;
+  // One transaction, one statement.
+  Result<std::vector<bool>> updateEndpointLinks(
+      const std::vector<EndpointLinkUpdate>& updates) override;
   Result<bool> setEndpointIsolation(const std::string& name, bool isolated,
                                     const std::vector<std::string>& allowed_peers) override;
   Result<bool> revokeEndpoint(const std::string& name) override;

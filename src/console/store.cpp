@@ -48,4 +48,15 @@ Result<std::string> Store::claimMeta(const std::string& key, const std::string& 
   return value;
 }
 
+Result<std::vector<bool>> Store::updateEndpointLinks(
+    const std::vector<EndpointLinkUpdate>& updates) {
+  std::vector<bool> out;
+  out.reserve(updates.size());
+  for (const EndpointLinkUpdate& u : updates) {
+    SG_READ(matched, updateEndpointLink(u.name, u.credential_hash, u.state));
+    out.push_back(*matched);
+  }
+  return out;
+}
+
 }  // namespace sg::console

@@ -47,6 +47,13 @@ struct EndpointLinkState {
   bool operator==(const EndpointLinkState&) const = default;
 };
 
+// One endpoint's link state to write back, for the link holding `credential_hash`.
+struct EndpointLinkUpdate {
+  std::string name;
+  std::string credential_hash;
+  EndpointLinkState state;
+};
+
 struct EnrollmentTokenRecord {
   std::string token_hash;
   Labels labels;  // given to the endpoint that enrolls with it
@@ -227,6 +234,13 @@ class Store {
   virtual Result<PortFloodRecord> getPortFlood(const std::string& id) = 0;
   // Active ones, or (include_ended) the newest `limit` of all; by started_at_ms, then id.
   virtual Result<std::vector<PortFloodRecord>> listPortFloods(bool include_ended, size_t limit) = 0;
+  // ---- batched link write-back: after a fan-out every link acknowledges at
+  // once, and the tick writes them back together. updateEndpointLink for
+  // each, in one transaction where the store can; one result each, in
+  // order. The default calls updateEndpointLink for each (an error may then
+  // leave the first ones written: each is idempotent, the caller retries).
+  virtual Result<std::vector<bool>> updateEndpointLinks(
+      const std::vector<EndpointLinkUpdate>& updates);
 };
 
 }  // namespace sg::console

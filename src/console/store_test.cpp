@@ -80,6 +80,34 @@ TEST_P(StoreTest, EnrollEndpointTakesOnlyAFreeOrRevokedName) {
   EXPECT_FALSE(*store_->revokeEndpoint("web-9"));
 }
 
+// The tick's batch: one result per update, in order, each as
+// updateEndpointLink would have done it (more than one PostgreSQL
+// transaction's worth: 600).
+TEST_P(StoreTest, LinkWritesInABatchMatchOneByOne) {
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_OK(store_->putEndpoint(endpoint(("web-" + std::to_string(i)).c_str())));
+  }
+  std::vector<EndpointLinkUpdate> batch;
+  for (int i = 0; i < 600; ++i) {
+    const std::string name = "web-" + std::to_string(i);
+    batch.push_back({name, "h-" + name, {uint64_t(i) + 1, 50, 1234}});
+  }
+  batch[7].credential_hash = "h-other";       // not its current credential
+  batch.push_back({"web-x", "h-web-x", {}});  // unknown
+  ASSERT_TRUE(*store_->revokeEndpoint("web-9"));
+  auto matched = store_->updateEndpointLinks(batch);
+  ASSERT_OK(matched);
+  ASSERT_EQ(matched->size(), 601u);
+  for (size_t i = 0; i < 601; ++i) {
+    EXPECT_EQ((*matched)[i], i != 7 && i != 9 && i != 600) << i;
+  }
+  EXPECT_EQ(store_->getEndpoint("web-599")->applied_version, 600u);
+  EXPECT_EQ(store_->getEndpoint("web-7")->applied_version, 7u);
+  EXPECT_EQ(store_->getEndpoint("web-9")->applied_version, 7u);
+  EXPECT_EQ(store_->getEndpoint("web-3")->last_report_seq, 50u);
+  EXPECT_OK(store_->updateEndpointLinks({}));
+}
+
 // What a link writes back never undoes the operator's fields, and only
 // lands for the endpoint's current, unrevoked credential.
 TEST_P(StoreTest, LinkWritesNeverUndoARevokeOrAnIsolation) {

@@ -1,8 +1,27 @@
 #include "net/http_session.h"
 
+#include <boost/asio/this_coro.hpp>
+
 #include "net/ws_session.h"
 
 namespace sg::net {
+
+namespace {
+
+// Not a coroutine (nor a lambda inside one: g++ 12 destroyed an init-capture
+// of the request twice there): the link's coroutine is created here.
+void startLink(const asio::any_io_executor& ex, const std::shared_ptr<ServerState>& st,
+               const std::shared_ptr<WsSession>& ws, http::request<http::string_body> req) {
+  // The function object (and so `ws`) lives as long as the link's coroutine.
+  auto request = std::make_shared<http::request<http::string_body>>(std::move(req));
+  asio::co_spawn(
+      ex, [ws, request] { return ws->run(std::move(*request)); },
+      [st](const std::exception_ptr& e) {
+        if (e) st->counters.add(NetCounter::kHandlerErrors);
+      });
+}
+
+}  // namespace
 
 HttpSession::HttpSession(std::shared_ptr<ServerState> st, tcp::socket socket, ConnectionSlot slot)
     : st_(std::move(st)),
@@ -98,10 +117,14 @@ asio::awaitable<bool> HttpSession::serveOne(bool first) {
       co_return co_await respond(&req, std::move(*refusal), false);
     }
     upgraded_ = true;
-    buffer_ = beast::flat_buffer();  // this session lingers under the link: keep it small
+    buffer_ = beast::flat_buffer();
     auto ws = std::make_shared<WsSession>(st_, std::move(stream_), std::move(*slot_), peer_, id_);
     slot_.reset();
-    co_await ws->run(std::move(req));
+    // The link runs as a coroutine of its own, on this strand: this session
+    // and its frames (request parser, request copies: ~3 KB) end now
+    // instead of living as long as the link.
+    const asio::any_io_executor ex = co_await asio::this_coro::executor;
+    startLink(ex, st_, ws, std::move(req));
     co_return false;
   }
   bool threw = false;

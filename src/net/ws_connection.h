@@ -18,6 +18,10 @@ class WsConnection {
   // queue is full; a full queue (a peer that does not read) also closes the
   // connection, counted as ws_send_queue_full: the peer resyncs on reconnect.
   virtual bool send(std::string text) = 0;
+  // The same for a message rendered once and sent on many connections (a
+  // fan-out): the connection keeps a reference, not a copy. The default
+  // copies (for connections that cannot share).
+  virtual bool sendShared(std::shared_ptr<const std::string> frame) { return send(*frame); }
   // Sends a close frame (normal closure) and ends the connection.
   virtual void close() = 0;
   virtual const PeerInfo& peer() const = 0;

@@ -95,6 +95,10 @@ size_t WsSession::pendingSends() const {
 }
 
 bool WsSession::send(std::string text) {
+  return sendShared(std::make_shared<const std::string>(std::move(text)));
+}
+
+bool WsSession::sendShared(std::shared_ptr<const std::string> frame) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return false;
@@ -105,40 +109,37 @@ bool WsSession::send(std::string text) {
       abort();
       return false;
     }
-    queue_.push_back(std::move(text));
+    queue_.push_back(std::move(frame));
     if (writing_) return true;
     writing_ = true;
   }
-  auto self = shared_from_this();
-  asio::co_spawn(
-      ws_.get_executor(), [self] { return self->writeLoop(); },
-      [self](const std::exception_ptr& e) {
-        if (e) self->st_->counters.add(NetCounter::kHandlerErrors);
-      });
+  // Posted, never run inline: the caller may hold a lock over many sends.
+  asio::post(ws_.get_executor(), [self = shared_from_this()] { self->writeNext(); });
   return true;
 }
 
-asio::awaitable<void> WsSession::writeLoop() {
-  for (;;) {
-    std::string next;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (queue_.empty() || closed_) {
-        writing_ = false;
-        co_return;
-      }
-      next = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    ws_.text(true);
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(next), kTuple);
-    if (ec) {
-      std::lock_guard<std::mutex> lock(mu_);
+void WsSession::writeNext() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty() || closed_) {
       writing_ = false;
-      co_return;
+      return;
     }
-    st_->counters.add(NetCounter::kWsMessagesOut);
+    writing_frame_ = std::move(queue_.front());
+    queue_.pop_front();
   }
+  ws_.text(true);
+  ws_.async_write(asio::buffer(*writing_frame_),
+                  [self = shared_from_this()](const beast::error_code& ec, size_t) {
+                    self->writing_frame_.reset();
+                    if (ec) {
+                      std::lock_guard<std::mutex> lock(self->mu_);
+                      self->writing_ = false;
+                      return;
+                    }
+                    self->st_->counters.add(NetCounter::kWsMessagesOut);
+                    self->writeNext();
+                  });
 }
 
 void WsSession::close() {

@@ -1,6 +1,8 @@
 // One upgraded WebSocket connection on the server (internal): reads text
 // messages into the route's handler; send() queues (bounded) and one writer
-// drains the queue on the connection's strand.
+// drains the queue on the connection's strand. send() never writes in the
+// caller's thread: a fan-out queues on every connection under the service's
+// lock and the io threads write (TLS, syscalls) after, in parallel.
 #pragma once
 
 #include <deque>
@@ -21,6 +23,7 @@ class WsSession : public WsConnection,
   asio::awaitable<void> run(http::request<http::string_body> req);
 
   bool send(std::string text) override;
+  bool sendShared(std::shared_ptr<const std::string> frame) override;
   void close() override;
   const PeerInfo& peer() const override { return peer_; }
   uint64_t id() const override { return id_; }
@@ -28,7 +31,8 @@ class WsSession : public WsConnection,
   void abort() override;
 
  private:
-  asio::awaitable<void> writeLoop();
+  // On the strand: writes the queue's front, then the next from its completion.
+  void writeNext();
   std::string readLoopEnd(const beast::error_code& ec);
   // Runs a handler callback; a throw is counted (handler_errors), not propagated.
   void call(const std::function<void()>& fn);
@@ -39,7 +43,8 @@ class WsSession : public WsConnection,
   PeerInfo peer_;
   uint64_t id_;
   mutable std::mutex mu_;  // queue_, writing_, closed_
-  std::deque<std::string> queue_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::shared_ptr<const std::string> writing_frame_;  // held until its write completes (strand)
   bool writing_ = false;
   bool closed_ = false;
 };
