@@ -15,6 +15,10 @@
  * completing real handshakes within a window; a source whose entry is
  * evicted is judged by all its attempts (the design before this): a false
  * block of a busy client, never a missed flooder.
+ *
+ * Concurrency: the tracepoint counts with sg_window_record (atomic, exact);
+ * the XDP side reads the window without a lock, so a read racing a bucket
+ * move is off by that instant's completions (approximate, as the port vote).
  */
 #ifndef SG_HANDSHAKE_BPF_H
 #define SG_HANDSHAKE_BPF_H

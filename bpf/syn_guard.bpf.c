@@ -300,13 +300,13 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	if (hist)
 		h = *hist;
 	sg_block_plan(src, &h, cfg, now, &b);
-	if (reason == SG_REASON_HALF_OPEN || reason == SG_REASON_CONNECTIONS)
-		sg_block_reason(&b, reason, &src->win, bpf_map_lookup_elem(&sg_src_done, key), now,
-				cfg->window_ns);
 	if (cfg->enforce != SG_ENFORCE_NONE) {
 		b.flags = SG_BLK_XDP_DROP;
 		b.drops = 1; /* this very attempt */
 	}
+	if (reason == SG_REASON_HALF_OPEN || reason == SG_REASON_CONNECTIONS)
+		sg_block_reason(&b, reason, &src->win, bpf_map_lookup_elem(&sg_src_done, key), now,
+				cfg->window_ns);
 	err = bpf_map_update_elem(&sg_blocks, key, &b, BPF_NOEXIST);
 	if (err == -SG_EEXIST) /* another CPU's attempt crossed first */
 		return sg_recheck_block(cnt, key, now);

@@ -241,12 +241,12 @@ Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now, uint32_
   if (auto o = offenders_.find(key); o != offenders_.end()) h = o->second.history;
   sg_block b{};
   sg_block_plan(src, &h, &cfg, now, &b);
-  if (reason == SG_REASON_HALF_OPEN || reason == SG_REASON_CONNECTIONS) {
-    sg_block_reason(&b, reason, &src->win, done_.find(key), now, cfg.window_ns);
-  }
   if (cfg.enforce != SG_ENFORCE_NONE) {
     b.flags = SG_BLK_XDP_DROP;
     b.drops = 1;  // this very attempt
+  }
+  if (reason == SG_REASON_HALF_OPEN || reason == SG_REASON_CONNECTIONS) {
+    sg_block_reason(&b, reason, &src->win, done_.find(key), now, cfg.window_ns);
   }
   // bpf_map_update_elem(BPF_NOEXIST): -EEXIST, -E2BIG when full.
   if (blocks_.count(key) != 0) return recheckBlock(key, now);

@@ -57,6 +57,11 @@ class Tracker {
   size_t sourceCount() const { return counters_.c[SG_CNT_SLOTS_FILLED]; }
   size_t sourceCapacity() const { return slot_count_; }
   size_t blockCount() const { return blocks_.size(); }
+  // The source's block (expired or not until a packet removes it), or nullptr.
+  const sg_block* block(const sg_addr& key) const {
+    auto it = blocks_.find(key);
+    return it == blocks_.end() ? nullptr : &it->second;
+  }
   void setConfig(const sg_config& cfg) { options_.cfg = cfg; }
 
  private:

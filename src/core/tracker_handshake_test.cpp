@@ -84,6 +84,8 @@ TEST(HandshakeCounting, AHalfOpenFlooderBesideItIsBlockedOnItsCrossingAttempt) {
   EXPECT_EQ(f.events[0].count, 201u);
   EXPECT_EQ(t.counters().c[SG_CNT_FLAGGED_HALF_OPEN], 1u);
   EXPECT_EQ(t.counters().c[SG_CNT_FLAGGED_CONNECTIONS], 0u);
+  ASSERT_NE(t.block(flooder), nullptr);
+  EXPECT_EQ(t.block(flooder)->flags, SG_BLK_XDP_DROP | SG_BLK_HALF_OPEN);
 }
 
 TEST(HandshakeCounting, HalfOpenAttemptsBesideCompletedOnesAreCountedAgainstTheThreshold) {
@@ -114,6 +116,8 @@ TEST(HandshakeCounting, AFullHandshakeConnectionFloodIsBlockedAtTheConnectionThr
   EXPECT_EQ(r.events[0].reason, SG_REASON_CONNECTIONS);
   EXPECT_EQ(r.events[0].count, 2001u);
   EXPECT_EQ(t.counters().c[SG_CNT_FLAGGED_CONNECTIONS], 1u);
+  ASSERT_NE(t.block(v4(0xC6336404)), nullptr);
+  EXPECT_EQ(t.block(v4(0xC6336404))->flags, SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS);
 }
 
 TEST(HandshakeCounting, OffItCountsEveryAttemptAgainstTheThreshold) {
