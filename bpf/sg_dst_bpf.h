@@ -145,6 +145,7 @@ int sg_handshake_done(struct bpf_raw_tracepoint_args *ctx)
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (cnt)
 		cnt->c[SG_CNT_HANDSHAKES]++;
+	sg_src_completed(sk, cnt); /* per-source credit (sg_handshake_bpf.h) */
 	d = sg_dst_find(&local, BPF_CORE_READ(sk, __sk_common.skc_num), 0, 0);
 	if (d)
 		__sync_fetch_and_add(&d->completions, 1);

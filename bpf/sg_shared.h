@@ -121,6 +121,10 @@ struct sg_block {
 #define SG_BLK_XDP_DROP 0x01 /* the XDP program drops this source */
 #define SG_BLK_MANUAL 0x02   /* added by an operator, not by the detector */
 #define SG_BLK_HANDED_OFF 0x04 /* nftables holds it now; XDP stops dropping */
+/* Which threshold a detector block crossed (bpf/sg_handshake.h); neither bit:
+ * handshake-aware counting off (all attempts against the threshold). */
+#define SG_BLK_HALF_OPEN 0x10   /* half-open attempts over flood_threshold */
+#define SG_BLK_CONNECTIONS 0x20 /* attempts over connection_threshold */
 
 /* ---- prefix blocks (Block Globally of a prefix; bpf/sg_prefix.h) ----------- */
 
@@ -198,6 +202,11 @@ struct sg_config {
 	__u8 enabled;          /* 0: pass everything untouched (config not set) */
 	__u8 block_scope;      /* enum sg_block_scope: what a block drops */
 	__u8 pad[3];
+	__u32 conn_threshold;  /* handshake-aware counting (sg_handshake.h): flagged
+	                        * when attempts in window > conn_threshold, or
+	                        * attempts - completions > threshold; 0 = off
+	                        * (every attempt against threshold) */
+	__u8 pad2[4];
 };
 
 /* ---- events (ring buffer; rate-limited in the kernel) ---------------------- */
@@ -218,7 +227,7 @@ struct sg_event {
 	__u32 ifindex;      /* interface that saw it */
 	__u16 dst_port;     /* most targeted port */
 	__u8 level;         /* repeat-offender level */
-	__u8 pad;
+	__u8 reason;        /* BLOCK_ADDED/FLAGGED: enum sg_reason (sg_handshake.h) */
 	__u64 mono_ns;      /* CLOCK_MONOTONIC at emission (fine clock, read on
 	                     * this rare path only): detection-to-enforcement
 	                     * latency is measured against it */
@@ -257,7 +266,11 @@ struct sg_event {
 	X(COOKIE_ACKS_DROPPED, "syncookie_acks_dropped_total", "ACKs to a cookie port with no conntrack entry and no valid cookie, dropped (also in dropped_total)") \
 	X(COOKIE_TRACKED, "syncookie_tracked_passed_total", "Packets to a cookie port passed because conntrack knows their connection") \
 	X(COOKIE_UNHANDLED, "syncookie_unhandled_total", "Packets to a cookie port left to the kernel's SYNPROXY (no tailroom, helper or conntrack errors)") \
-	X(SIG_MATCHED, "signature_matched_total", "SYNs to a flooded port matching its flood's signature (bpf/sg_sig.h): dropped (also in dropped_total) unless detect-only")
+	X(SIG_MATCHED, "signature_matched_total", "SYNs to a flooded port matching its flood's signature (bpf/sg_sig.h): dropped (also in dropped_total) unless detect-only") \
+	X(SRC_COMPLETIONS, "source_completions_total", "Completed handshakes credited to their (masked) source for handshake-aware counting") \
+	X(HALF_OPEN_CREDITED, "attempts_credited_total", "Attempts over flood_threshold passed because the source's completed handshakes cover them (handshake-aware counting)") \
+	X(FLAGGED_HALF_OPEN, "flagged_half_open_total", "Threshold crossings by half-open attempts (attempts - completions > flood_threshold)") \
+	X(FLAGGED_CONNECTIONS, "flagged_connections_total", "Threshold crossings by connections (attempts > connection_threshold)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

@@ -151,6 +151,7 @@ volatile __u64 sg_test_now_ns;
 #endif
 
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
+#include "sg_handshake_bpf.h" /* per-source completions: half-open vs connections */
 #include "sg_dst_bpf.h" /* destination-side counters, handshake tracepoint */
 #include "sg_sig_bpf.h" /* signature drop: fingerprint samples, verdict */
 #include "sg_syncookie.h" /* SYN cookies for ports under a flood */
@@ -185,10 +186,11 @@ static __always_inline void sg_block_bit_set(__u64 h)
 	sg_blocks_maybe = 1;
 }
 
-static __always_inline void sg_emit(struct sg_counters *cnt, struct sg_cpu_epoch *ep,
-				    const struct sg_config *cfg, __u32 type,
-				    const struct sg_addr *src, __u64 now, __u32 count,
-				    __u64 block_ns, __u16 port, __u8 level, __u32 ifindex)
+static __always_inline void sg_emit_r(struct sg_counters *cnt, struct sg_cpu_epoch *ep,
+				      const struct sg_config *cfg, __u32 type,
+				      const struct sg_addr *src, __u64 now, __u32 count,
+				      __u64 block_ns, __u16 port, __u8 level, __u32 ifindex,
+				      __u8 reason)
 {
 	struct sg_event *e;
 
@@ -210,11 +212,15 @@ static __always_inline void sg_emit(struct sg_counters *cnt, struct sg_cpu_epoch
 	e->ifindex = ifindex;
 	e->dst_port = port;
 	e->level = level;
-	e->pad = 0;
+	e->reason = reason;
 	e->mono_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, 0);
 	cnt->c[SG_CNT_EVENTS_SENT]++;
 }
+
+/* An event with no threshold reason (enum sg_reason). */
+#define sg_emit(cnt, ep, cfg, type, src, now, count, block_ns, port, level, ifindex) \
+	sg_emit_r(cnt, ep, cfg, type, src, now, count, block_ns, port, level, ifindex, 0)
 
 static __always_inline struct sg_cpu_epoch *sg_epoch(__u64 now)
 {
@@ -257,6 +263,15 @@ static __always_inline int sg_recheck_block(struct sg_counters *cnt, const struc
 	return sg_block_verdict(cnt, b);
 }
 
+/* Crossings by the threshold they crossed (handshake-aware counting on). */
+static __always_inline void sg_count_reason(struct sg_counters *cnt, __u32 reason)
+{
+	if (reason == SG_REASON_HALF_OPEN)
+		cnt->c[SG_CNT_FLAGGED_HALF_OPEN]++;
+	else if (reason == SG_REASON_CONNECTIONS)
+		cnt->c[SG_CNT_FLAGGED_CONNECTIONS]++;
+}
+
 /* A crossing: block (or, detect-only, mark) the source. Returns the verdict.
  * Several CPUs may find the same source over its threshold at once: the
  * insert (BPF_NOEXIST) chooses one, which alone records the offence, restarts
@@ -264,7 +279,7 @@ static __always_inline int sg_recheck_block(struct sg_counters *cnt, const struc
  * verdict like any packet of a blocked source. */
 static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_config *cfg,
 				    struct sg_source *src, const struct sg_addr *key,
-				    __u64 hash, __u64 now, __u32 ifindex)
+				    __u64 hash, __u64 now, __u32 ifindex, __u32 reason)
 {
 	struct sg_lpm_key lk = { .prefixlen = 128, .addr = *key };
 	struct sg_offence h = {}, *hist;
@@ -277,6 +292,7 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 		 * trie is consulted once per threshold, not per attempt. */
 		cnt->c[SG_CNT_FLAGGED]++;
 		cnt->c[SG_CNT_ALLOWLISTED]++;
+		sg_count_reason(cnt, reason);
 		src->win.cur_start_ns = 0;
 		return XDP_PASS;
 	}
@@ -289,10 +305,14 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 		b.flags = SG_BLK_XDP_DROP;
 		b.drops = 1; /* this very attempt */
 	}
+	if (reason == SG_REASON_HALF_OPEN || reason == SG_REASON_CONNECTIONS)
+		sg_block_reason(&b, reason, &src->win, bpf_map_lookup_elem(&sg_src_done, key), now,
+				cfg->window_ns);
 	err = bpf_map_update_elem(&sg_blocks, key, &b, BPF_NOEXIST);
 	if (err == -SG_EEXIST) /* another CPU's attempt crossed first */
 		return sg_recheck_block(cnt, key, now);
 	cnt->c[SG_CNT_FLAGGED]++;
+	sg_count_reason(cnt, reason);
 	if (err) {
 		/* Block map full: the source stays over its threshold (nothing
 		 * was changed), so every further attempt is still dropped
@@ -312,9 +332,10 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 
 	ep = sg_epoch(now);
 	if (ep)
-		sg_emit(cnt, ep, cfg,
-			cfg->enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key,
-			now, b.count, b.expires_ns - b.added_ns, b.dst_port, b.level, ifindex);
+		sg_emit_r(cnt, ep, cfg,
+			  cfg->enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key,
+			  now, b.count, b.expires_ns - b.added_ns, b.dst_port, b.level, ifindex,
+			  reason);
 	return (b.flags & SG_BLK_XDP_DROP) ? XDP_DROP : XDP_PASS;
 }
 
@@ -419,6 +440,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	struct sg_pkt pkt;
 	__u64 now = 0;
 	__u64 hash;
+	__u32 reason;
 
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
@@ -505,12 +527,13 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[SG_CNT_RETRANS_EXCUSED]++;
 		return XDP_PASS;
 	}
-	if (!sg_source_attempt(&slot->st, cfg, now, pkt.dst_port)) {
+	reason = sg_src_attempt(cnt, cfg, &slot->st, &key, now, pkt.dst_port);
+	if (reason == SG_REASON_NONE) {
 		if (sg_blocked_meanwhile(&slot->st, now))
 			return sg_recheck_block(cnt, &key, now);
 		return XDP_PASS;
 	}
-	return sg_cross(cnt, cfg, &slot->st, &key, hash, now, ctx->ingress_ifindex);
+	return sg_cross(cnt, cfg, &slot->st, &key, hash, now, ctx->ingress_ifindex, reason);
 }
 
 SEC("xdp")

@@ -116,6 +116,11 @@ void Agent::describeConfig(nlohmann::json& j) const {
   j["interfaces"] = parts_.interfaces;
   j["enforcer"] = enforcerName(config_.enforcer);
   j["threshold"] = config_.threshold;
+  // Handshake-aware counting (bpf/sg_handshake.h): threshold then counts
+  // half-open attempts; connection_threshold all of them.
+  j["connection_threshold"] = connectionThreshold(config_);
+  j["half_open_counting"] = connectionThreshold(config_) > config_.threshold;
+  j["handshakes_visible"] = parts_.sensor != nullptr && parts_.sensor->handshakesVisible();
   j["window_ms"] = config_.window.count() / 1'000'000;
   j["block_ms"] = config_.block_duration.count() / 1'000'000;
   j["ipv6_prefix"] = config_.ipv6_prefix;

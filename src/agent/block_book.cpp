@@ -4,6 +4,9 @@
 #include <cstring>
 #include <optional>
 
+#include "core/tracker.h"
+#include "sg_handshake.h"
+
 namespace sg::agent {
 
 namespace {
@@ -50,6 +53,7 @@ nlohmann::json BlockBook::describe(const sg_addr& key, const sg_block& b) const 
     j["remaining_ms"] = b.expires_ns > now ? toMs(b.expires_ns - now) : 0;
   }
   j["level"] = b.level;
+  if (const char* t = blockReasonName(b.flags)) j["threshold"] = t;
   j["dropped"] = b.drops;
   j["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
   j["enforced_by"] = (b.flags & SG_BLK_HANDED_OFF) ? "nftables"
@@ -61,13 +65,15 @@ nlohmann::json BlockBook::describe(const sg_addr& key, const sg_block& b) const 
 nlohmann::json BlockBook::expiredFields(const sg_addr& key, const sg_block& b) const {
   // "dropped" counts XDP drops; with the nftables enforcer, drops after the
   // hand-off are in the table's rule counters (nft list table inet syn_guard).
-  return {{"src", source(key)},
-          {"dst_port", b.dst_port},
-          {"count", b.count},
-          {"level", b.level},
-          {"block_ms", toMs(b.expires_ns - b.added_ns)},
-          {"dropped", b.drops},
-          {"origin", (b.flags & SG_BLK_MANUAL) ? "manual" : "detector"}};
+  nlohmann::json f{{"src", source(key)},
+                   {"dst_port", b.dst_port},
+                   {"count", b.count},
+                   {"level", b.level},
+                   {"block_ms", toMs(b.expires_ns - b.added_ns)},
+                   {"dropped", b.drops},
+                   {"origin", (b.flags & SG_BLK_MANUAL) ? "manual" : "detector"}};
+  if (const char* t = blockReasonName(b.flags)) f["threshold"] = t;
+  return f;
 }
 
 BlockBook::HandOff BlockBook::handOff(const sg_addr& key, Known& k) {
@@ -118,6 +124,9 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
   f["window_ms"] = toMs(static_cast<uint64_t>(config_.window.count()));
   f["block_ms"] = toMs(b.expires_ns - b.added_ns);
   f["level"] = b.level;
+  // Which threshold it crossed: half_open (attempts - completed handshakes)
+  // or connections (all attempts); absent with handshake-aware counting off.
+  if (const char* t = blockReasonName(b.flags)) f["threshold"] = t;
   if (ifindex) f["interface"] = ifname_(ifindex);
   bool enforced = config_.enforcer != EnforcerKind::kNone;
   f["enforced"] = enforced;
@@ -204,6 +213,8 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
   b.dst_port = ev.dst_port;
   b.level = ev.level;
   b.flags = ev.type == SG_EV_BLOCK_ADDED ? SG_BLK_XDP_DROP : 0;
+  if (ev.reason == SG_REASON_HALF_OPEN) b.flags |= SG_BLK_HALF_OPEN;
+  if (ev.reason == SG_REASON_CONNECTIONS) b.flags |= SG_BLK_CONNECTIONS;
   adopt(ev.src, b, ev.ifindex, ev.mono_ns, false);
 }
 

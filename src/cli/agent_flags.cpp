@@ -9,6 +9,10 @@ void AgentFlags::addTo(CLI::App* sub) {
                   "Interface to protect (repeatable); default: those with default routes");
   sub->add_option("--flood-threshold", threshold,
                   "Block a source whose attempts in the window exceed this (default 200)");
+  sub->add_option("--connection-threshold", connection_threshold,
+                  "Block a source whose attempts in the window exceed this even when its "
+                  "handshakes complete; --flood-threshold then counts only half-open ones "
+                  "(default 10x --flood-threshold; equal to it: handshakes ignored)");
   sub->add_option("--flood-window", window, "Sliding window, e.g. 5s (default 5s)");
   sub->add_option("--block-duration", block, "Block length, e.g. 60s (default 60s)");
   sub->add_option("--max-block-level", max_block_level,
@@ -80,6 +84,7 @@ Result<void> AgentFlags::applyTo(AgentConfig& c) const {
   };
   if (given("--interface")) c.interfaces = interfaces;
   if (given("--flood-threshold")) c.threshold = threshold;
+  if (given("--connection-threshold")) c.connection_threshold = connection_threshold;
   if (given("--flood-window")) SG_TRY(duration("--flood-window", window, c.window));
   if (given("--block-duration")) SG_TRY(duration("--block-duration", block, c.block_duration));
   if (given("--repeat-memory")) SG_TRY(duration("--repeat-memory", repeat_memory, c.repeat_memory));
@@ -153,6 +158,7 @@ struct FieldFlag {
 constexpr FieldFlag kFieldFlags[] = {
     {"interfaces", "--interface"},
     {"threshold", "--flood-threshold"},
+    {"connection_threshold", "--connection-threshold"},
     {"window", "--flood-window"},
     {"block_duration", "--block-duration"},
     {"max_block_level", "--max-block-level"},

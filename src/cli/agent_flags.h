@@ -15,6 +15,7 @@ struct AgentFlags {
   std::string config_path;
   std::vector<std::string> interfaces;
   uint32_t threshold = 0;
+  uint32_t connection_threshold = 0;
   std::string window, block, repeat_memory;
   uint32_t max_block_level = 0, ipv6_prefix = 0, max_sources = 0, max_blocks = 0;
   uint32_t admit_per_sec = 0, admit_min = 0, events_per_sec = 0;

@@ -121,6 +121,10 @@ void printStatus(const nlohmann::json& j) {
   std::printf("agent pid %d, up %llus, enforcer %s, threshold %u per %llums, block %llums\n",
               j.value("pid", 0), j.value("uptime_s", 0ull), j.value("enforcer", "?").c_str(),
               j.value("threshold", 0u), j.value("window_ms", 0ull), j.value("block_ms", 0ull));
+  if (j.value("half_open_counting", false)) {
+    std::printf("handshake-aware: threshold counts half-open attempts, connection threshold %u\n",
+                j.value("connection_threshold", 0u));
+  }
   std::printf("interfaces:");
   for (const auto& i : j.value("interfaces", nlohmann::json::array())) {
     std::printf(" %s", i.get<std::string>().c_str());
@@ -163,10 +167,13 @@ void printBlocks(const nlohmann::json& blocks) {
                   b.value("enforced_by", "").c_str());
       continue;
     }
+    // "detector:half_open/xdp": the threshold a detector block crossed.
+    std::string origin = b.value("origin", "");
+    if (b.contains("threshold")) origin += ":" + b.value("threshold", "");
     std::printf("%-28s %6u %8u %9.1fs %9.1fs %6u %8llu %s/%s\n", b.value("src", "").c_str(),
                 b.value("dst_port", 0u), b.value("count", 0u), b.value("block_ms", 0.0) / 1000,
                 b.value("remaining_ms", 0.0) / 1000, b.value("level", 0u), b.value("dropped", 0ull),
-                b.value("origin", "").c_str(), b.value("enforced_by", "").c_str());
+                origin.c_str(), b.value("enforced_by", "").c_str());
   }
 }
 

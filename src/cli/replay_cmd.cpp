@@ -19,6 +19,7 @@
 #include "core/kernel_config.h"
 #include "core/replay.h"
 #include "core/signature.h"
+#include "sg_handshake.h"
 
 namespace sg::cli {
 
@@ -27,6 +28,7 @@ namespace {
 struct ReplayArgs {
   std::string file;
   uint32_t threshold = AgentConfig{}.threshold;
+  uint32_t connection_threshold = 0;  // 0: 10x threshold, as the agent
   std::string window = "5s", block = "60s";
   uint32_t ipv6_prefix = AgentConfig{}.ipv6_prefix;
   std::vector<std::string> allow;
@@ -58,6 +60,7 @@ Result<std::vector<uint8_t>> readCaptureFile(const std::string& path) {
 Result<AgentConfig> toConfig(const ReplayArgs& a) {
   AgentConfig c;
   c.threshold = a.threshold;
+  c.connection_threshold = a.connection_threshold;
   auto window = parseDuration(a.window);
   if (!window) return window.error().context("--flood-window");
   c.window = *window;
@@ -147,9 +150,13 @@ void printText(const ReplayResult& r, const AgentConfig& c) {
   const std::string window = formatDuration(c.window);
   for (const Detection& d : r.detections) {
     std::printf(
-        "+%.3fs  FLOOD %s -> port %u: %u attempts in %s, %s %s%s\n", seconds(d.at_ns),
-        d.source.c_str(), d.dst_port, d.count, window.c_str(),
-        d.enforced ? "blocked" : "flagged, block", formatDuration(Nanos(d.block_ns)).c_str(),
+        "+%.3fs  FLOOD %s -> port %u: %u %s in %s, %s %s%s\n", seconds(d.at_ns), d.source.c_str(),
+        d.dst_port, d.count,
+        d.reason == SG_REASON_HALF_OPEN     ? "half-open attempts"
+        : d.reason == SG_REASON_CONNECTIONS ? "attempts (over the connection threshold)"
+                                            : "attempts",
+        window.c_str(), d.enforced ? "blocked" : "flagged, block",
+        formatDuration(Nanos(d.block_ns)).c_str(),
         d.level ? (" (repeat offence, level " + std::to_string(d.level) + ")").c_str() : "");
   }
   if (r.detections.empty()) {
@@ -194,6 +201,7 @@ nlohmann::json toJson(const ReplayResult& r) {
                     {"block_ns", d.block_ns},
                     {"block", formatDuration(Nanos(d.block_ns))},
                     {"level", d.level},
+                    {"threshold", reasonName(d.reason)},
                     {"enforced", d.enforced}});
   }
   const ReplaySummary& s = r.summary;
@@ -306,6 +314,10 @@ void registerReplay(CLI::App& app, int* exit_code) {
       "replay", "Replay a pcap/pcapng capture through the detector, on the capture's clock");
   sub->add_option("capture", args->file, "pcap or pcapng file")->required();
   sub->add_option("--flood-threshold", args->threshold, "Attempts in the window that flag a source")
+      ->capture_default_str();
+  sub->add_option("--connection-threshold", args->connection_threshold,
+                  "Attempts in the window that flag a source even when its handshakes complete "
+                  "(0: 10x --flood-threshold, which then counts half-open attempts)")
       ->capture_default_str();
   sub->add_option("--flood-window", args->window, "Sliding window (e.g. 5s)")
       ->capture_default_str();

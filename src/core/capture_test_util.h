@@ -20,8 +20,8 @@ inline void putNextSeq(Bytes& p, size_t at) {
   for (int i = 0; i < 4; i++) p[at + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
 }
 
-// IPv4 + TCP (no options), from src (host order) to 10.10.10.10:port.
-inline Bytes ipv4Tcp(uint32_t src, uint16_t port, uint8_t flags) {
+// IPv4 + TCP (no options), from src (host order) port sport to 10.10.10.10:port.
+inline Bytes ipv4Tcp(uint32_t src, uint16_t port, uint8_t flags, uint16_t sport = 12345) {
   Bytes p(40, 0);
   p[0] = 0x45;
   p[3] = 40;  // total length
@@ -29,8 +29,8 @@ inline Bytes ipv4Tcp(uint32_t src, uint16_t port, uint8_t flags) {
   p[9] = SG_IPPROTO_TCP;
   for (int i = 0; i < 4; i++) p[12 + i] = static_cast<uint8_t>(src >> (24 - 8 * i));
   p[16] = p[17] = p[18] = p[19] = 10;
-  p[20] = 0x30;
-  p[21] = 0x39;  // sport 12345
+  p[20] = static_cast<uint8_t>(sport >> 8);
+  p[21] = static_cast<uint8_t>(sport);
   p[22] = static_cast<uint8_t>(port >> 8);
   p[23] = static_cast<uint8_t>(port);
   putNextSeq(p, 24);

@@ -147,6 +147,12 @@ Result<void> checkDirPath(std::string_view path, bool may_be_empty) {
 
 }  // namespace limits
 
+uint32_t connectionThreshold(const AgentConfig& c) {
+  if (c.connection_threshold != 0) return c.connection_threshold;
+  const uint64_t auto_value = uint64_t{c.threshold} * kConnectionFactor;
+  return static_cast<uint32_t>(std::min<uint64_t>(auto_value, limits::kThreshold.hi));
+}
+
 Result<void> validateConfig(const AgentConfig& c) {
   using namespace limits;
   auto field = [](const char* name, Result<void> r) -> Result<void> {
@@ -161,6 +167,13 @@ Result<void> validateConfig(const AgentConfig& c) {
     }
   }
   SG_TRY(field("threshold", checkRange(c.threshold, kThreshold)));
+  SG_TRY(field("connection_threshold", checkRange(c.connection_threshold, kConnectionThreshold)));
+  if (c.connection_threshold != 0 && c.connection_threshold < c.threshold) {
+    return makeError(Errc::kInvalidArgument,
+                     "connection_threshold: " + std::to_string(c.connection_threshold) +
+                         " is below the flood threshold " + std::to_string(c.threshold) +
+                         " (0 takes " + std::to_string(kConnectionFactor) + "x it)");
+  }
   SG_TRY(field("window", checkRange(c.window, kWindow)));
   SG_TRY(field("block_duration", checkRange(c.block_duration, kBlockDuration)));
   SG_TRY(field("max_block_level", checkRange(c.max_block_level, kMaxBlockLevel)));

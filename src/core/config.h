@@ -26,6 +26,13 @@ struct AgentConfig {
   std::vector<std::string> interfaces;
   // A source is flagged when its attempts in `window` exceed this (1..1e6).
   uint32_t threshold = 200;
+  // Handshake-aware counting (bpf/sg_handshake.h): `threshold` counts a
+  // source's half-open attempts (attempts - completed handshakes), and this
+  // one all its attempts, so a NAT gateway whose clients complete is not
+  // blocked while a full-handshake connection flood still is (0 or
+  // threshold..1e6). 0: kConnectionFactor x threshold (at most 1e6).
+  // Equal to threshold: handshakes ignored, every attempt counted against it.
+  uint32_t connection_threshold = 0;
   // Sliding-window length (1ms..1h).
   Nanos window = std::chrono::seconds(5);
   // Base block duration (1ms..24h); repeat offenders get doubled blocks.
@@ -84,6 +91,11 @@ struct AgentConfig {
   // (off, xdp, nftables) and the SYN-ACK's parameters.
   SynCookieConfig syncookies;
 };
+
+// connection_threshold's default: this many times the half-open threshold.
+inline constexpr uint32_t kConnectionFactor = 10;
+// The connection threshold in force: the configured one, or its default.
+uint32_t connectionThreshold(const AgentConfig& config);
 
 // Range and consistency checks (ranges in core/config_checks.h); the error
 // names the field, the value and the range.

@@ -27,6 +27,7 @@ using std::chrono::hours;
 using std::chrono::milliseconds;
 
 inline constexpr UintRange kThreshold{1, 1'000'000};
+inline constexpr UintRange kConnectionThreshold{0, 1'000'000};  // 0: 10x kThreshold's value
 inline constexpr DurationRange kWindow{milliseconds(1), hours(1)};
 inline constexpr DurationRange kBlockDuration{milliseconds(1), hours(24)};
 inline constexpr UintRange kMaxBlockLevel{0, 16};

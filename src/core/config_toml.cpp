@@ -155,6 +155,8 @@ const KeySpec kKeys[] = {
      SG_SET(c.interfaces, readList<std::string>(k, n, interfaceName)); return Ok{}; }},
   {"flood_threshold", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.threshold, readUint(k, n, limits::kThreshold)); return Ok{}; }},
+  {"connection_threshold", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.connection_threshold, readUint(k, n, limits::kConnectionThreshold)); return Ok{}; }},
   {"flood_window", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.window, readDuration(k, n, limits::kWindow)); return Ok{}; }},
   {"block_duration", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

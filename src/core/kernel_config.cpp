@@ -8,6 +8,8 @@ sg_config toKernelConfig(const AgentConfig& c) {
   k.block_ns = static_cast<__u64>(c.block_duration.count());
   k.repeat_memory_ns = static_cast<__u64>(c.repeat_memory.count());
   k.threshold = c.threshold;
+  // Equal thresholds: handshakes change nothing, so counting stays off (0).
+  k.conn_threshold = connectionThreshold(c) > c.threshold ? connectionThreshold(c) : 0;
   k.events_per_sec = c.events_per_sec;
   k.admit_per_sec = c.admit_per_sec;
   k.admit_min = c.admit_min;

@@ -8,6 +8,7 @@
 
 #include "core/allowlist.h"
 #include "core/exact_tracker.h"
+#include "core/handshake_match.h"
 #include "core/tracker.h"
 #include "sg_parse.h"
 #include "sg_sig.h"
@@ -39,6 +40,7 @@ Detection toDetection(const sg_event& e, uint8_t v6_prefix_len) {
   d.block_ns = e.block_ns;
   d.level = e.level;
   d.enforced = e.type == SG_EV_BLOCK_ADDED;
+  d.reason = e.reason;
   return d;
 }
 
@@ -109,6 +111,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   std::unordered_set<sg_addr, KeyHash, KeyEq> sources;
   std::vector<sg_event> events;
   PeakRate rate;
+  HandshakeMatch handshakes;  // the clients' ACKs: per-source completions
   PortReplay ports(options.port_flood, options.hash_key, options.cfg.v6_prefix_len, to.allow);
   const uint64_t first = packets.empty() ? 0 : packets.front().timestamp_ns;
   uint64_t now = kReplayStartNs, last_ts = first;
@@ -153,10 +156,14 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
       sg_mask_source(&key, pkt.family, options.cfg.v6_prefix_len);
       sources.insert(key);
     }
+    // The kernel credits a completion when the stack takes the ACK, after
+    // XDP passed it; an ACK is never dropped by a block of scope "attempts".
+    const bool completes = handshakes.onPacket(pkt);
     events.clear();
     const Verdict v =
         exact ? exact->onPacket(pkt, now, &events) : tracker->onPacket(pkt, now, &events);
     if (v == Verdict::kDrop) s.dropped++;
+    if (completes && v == Verdict::kPass && tracker) tracker->onCompletion(pkt.src, now);
     for (const sg_event& e : events) {
       if (e.type == SG_EV_BLOCK_ADDED || e.type == SG_EV_FLAGGED) {
         out.detections.push_back(toDetection(e, options.cfg.v6_prefix_len));

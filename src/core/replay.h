@@ -48,6 +48,7 @@ struct Detection {
   uint64_t block_ns = 0;  // block duration applied
   uint8_t level = 0;      // repeat-offender level
   bool enforced = true;   // false: detect-only (FLAGGED)
+  uint8_t reason = 0;     // the threshold crossed: enum sg_reason (bpf/sg_handshake.h)
 };
 
 struct ReplaySummary {

@@ -34,7 +34,9 @@ TEST(Replay, FlagsTheHeavySourceAtItsCrossingTime) {
     }
     if (ms >= 2000) {
       w.add(ts, test::ethernet(test::ipv4Tcp(0xC6336407, 80, SG_TCP_SYN), SG_ETH_P_IP));
-      w.add(ts, test::ethernet(test::ipv4Tcp(0xC6336407, 80, SG_TCP_ACK), SG_ETH_P_IP));
+      // ACKs of another connection: no handshake its SYNs began completes
+      // (a completed one would be credited: tracker_handshake_test.cpp).
+      w.add(ts, test::ethernet(test::ipv4Tcp(0xC6336407, 80, SG_TCP_ACK, 23456), SG_ETH_P_IP));
     }
   }
   auto r = replayCapture(w.out, options(20, 5));

@@ -18,12 +18,15 @@
 //   sg_allow        -> options_.allow: LPM lookup of the masked key with
 //                      prefixlen 128 = any prefix that contains the key.
 //   sg_events       -> *events (never full: EVENTS_LOST stays 0).
+//   sg_src_done     -> done_: slot_count_ / 4 entries, least recently
+//                      credited evicted first (core/completion_windows.h).
 //   sg_block_bits   -> none: the prefilter only skips lookups that would miss,
 //                      so looking blocks_ up every time gives the same outcome.
 #include "core/tracker.h"
 
 #include <cstring>
 
+#include "sg_handshake.h"
 #include "sg_track.h"
 
 namespace sg {
@@ -36,10 +39,18 @@ bool Tracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {
   return std::memcmp(a.b, b.b, sizeof(a.b)) == 0;
 }
 
-Tracker::Tracker(TrackerOptions options) : options_(std::move(options)) {
-  slot_count_ = SG_SLOT_WAYS;
-  while (slot_count_ < options_.max_sources && slot_count_ < (1u << 24)) slot_count_ <<= 1;
+namespace {
+uint32_t slotCount(uint32_t max_sources) {
+  uint32_t n = SG_SLOT_WAYS;
+  while (n < max_sources && n < (1u << 24)) n <<= 1;
+  return n;
 }
+}  // namespace
+
+Tracker::Tracker(TrackerOptions options)
+    : options_(std::move(options)),
+      slot_count_(slotCount(options_.max_sources)),
+      done_(slot_count_ / 4) {}
 
 // sg_epoch(): the per-CPU epoch struct, reset when the ~1 s epoch changes.
 sg_cpu_epoch& Tracker::epoch(uint64_t now) {
@@ -56,7 +67,8 @@ sg_cpu_epoch& Tracker::epoch(uint64_t now) {
 
 // sg_emit(): budgeted by events_per_sec per epoch.
 void Tracker::emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count,
-                   uint64_t block_ns, uint16_t port, uint8_t level, std::vector<sg_event>* events) {
+                   uint64_t block_ns, uint16_t port, uint8_t level, std::vector<sg_event>* events,
+                   uint8_t reason) {
   sg_cpu_epoch& ep = epoch_;  // the caller has just called epoch(now)
   if (ep.events >= options_.cfg.events_per_sec) {
     counters_.c[SG_CNT_EVENTS_SUPPRESSED]++;
@@ -74,6 +86,7 @@ void Tracker::emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t cou
     e.ifindex = 0;
     e.dst_port = port;
     e.level = level;
+    e.reason = reason;
     events->push_back(e);
   }
   counters_.c[SG_CNT_EVENTS_SENT]++;
@@ -163,13 +176,64 @@ void Tracker::rememberOffence(const sg_addr& key, const sg_offence& h) {
   offenders_[key] = Offender{h, offender_ages_.begin()};
 }
 
+const char* reasonName(uint32_t reason) {
+  switch (reason) {
+    case SG_REASON_ATTEMPTS:
+      return "attempts";
+    case SG_REASON_HALF_OPEN:
+      return "half_open";
+    case SG_REASON_CONNECTIONS:
+      return "connections";
+    default:
+      return "";
+  }
+}
+
+const char* blockReasonName(uint8_t flags) {
+  if (flags & SG_BLK_HALF_OPEN) return "half_open";
+  if (flags & SG_BLK_CONNECTIONS) return "connections";
+  return nullptr;
+}
+
+// sg_src_completed(): credit a completed handshake to its masked source.
+void Tracker::onCompletion(const sg_addr& client, uint64_t now_ns) {
+  const sg_config& cfg = options_.cfg;
+  if (!cfg.enabled || cfg.conn_threshold == 0) return;
+  sg_addr key = client;
+  sg_completion_key(&key, cfg.v6_prefix_len);
+  sg_window_record(&done_.credit(key), now_ns, cfg.window_ns);
+  counters_.c[SG_CNT_SRC_COMPLETIONS]++;
+}
+
+// sg_src_attempt(): count the attempt; the threshold it crossed, if any.
+uint32_t Tracker::attempt(sg_source* src, const sg_addr& key, uint64_t now, uint16_t dst_port) {
+  const sg_config& cfg = options_.cfg;
+  const uint32_t pos = sg_window_record(&src->win, now, cfg.window_ns);
+  sg_vote_port(src, dst_port);
+  if (!sg_window_over(&src->win, pos, now, cfg.window_ns, cfg.threshold)) return SG_REASON_NONE;
+  if (cfg.conn_threshold == 0) return SG_REASON_ATTEMPTS;
+  if (sg_over_connections(&src->win, pos, now, &cfg)) return SG_REASON_CONNECTIONS;
+  const uint32_t reason = sg_half_open_reason(&src->win, pos, done_.find(key), now, &cfg);
+  if (reason == SG_REASON_NONE) counters_.c[SG_CNT_HALF_OPEN_CREDITED]++;
+  return reason;
+}
+
+namespace {
+// sg_count_reason()
+void countReason(sg_counters& c, uint32_t reason) {
+  if (reason == SG_REASON_HALF_OPEN) c.c[SG_CNT_FLAGGED_HALF_OPEN]++;
+  if (reason == SG_REASON_CONNECTIONS) c.c[SG_CNT_FLAGGED_CONNECTIONS]++;
+}
+}  // namespace
+
 // sg_cross(): the attempt took the source over its threshold.
-Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
+Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now, uint32_t reason,
                        std::vector<sg_event>* events) {
   const sg_config& cfg = options_.cfg;
   if (allowed(key)) {
     counters_.c[SG_CNT_FLAGGED]++;
     counters_.c[SG_CNT_ALLOWLISTED]++;
+    countReason(counters_, reason);
     src->win.cur_start_ns = 0;
     return Verdict::kPass;
   }
@@ -181,9 +245,13 @@ Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
     b.flags = SG_BLK_XDP_DROP;
     b.drops = 1;  // this very attempt
   }
+  if (reason == SG_REASON_HALF_OPEN || reason == SG_REASON_CONNECTIONS) {
+    sg_block_reason(&b, reason, &src->win, done_.find(key), now, cfg.window_ns);
+  }
   // bpf_map_update_elem(BPF_NOEXIST): -EEXIST, -E2BIG when full.
   if (blocks_.count(key) != 0) return recheckBlock(key, now);
   counters_.c[SG_CNT_FLAGGED]++;
+  countReason(counters_, reason);
   if (blocks_.size() >= options_.max_blocks) {
     counters_.c[SG_CNT_BLOCK_MAP_FULL]++;  // stays over its threshold: every attempt dropped
     if (cfg.enforce == SG_ENFORCE_NONE) return Verdict::kPass;
@@ -197,7 +265,7 @@ Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now,
   if (b.flags & SG_BLK_XDP_DROP) counters_.c[SG_CNT_DROPPED]++;
   epoch(now);
   emit(cfg.enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key, now, b.count,
-       b.expires_ns - b.added_ns, b.dst_port, b.level, events);
+       b.expires_ns - b.added_ns, b.dst_port, b.level, events, static_cast<uint8_t>(reason));
   return (b.flags & SG_BLK_XDP_DROP) ? Verdict::kDrop : Verdict::kPass;
 }
 
@@ -259,11 +327,12 @@ Verdict Tracker::onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_eve
     counters_.c[SG_CNT_RETRANS_EXCUSED]++;
     return Verdict::kPass;
   }
-  if (!sg_source_attempt(&slot->st, &cfg, now_ns, pkt.dst_port)) {
+  const uint32_t reason = attempt(&slot->st, key, now_ns, pkt.dst_port);
+  if (reason == SG_REASON_NONE) {
     if (sg_blocked_meanwhile(&slot->st, now_ns)) return recheckBlock(key, now_ns);
     return Verdict::kPass;
   }
-  return cross(&slot->st, key, now_ns, events);
+  return cross(&slot->st, key, now_ns, reason, events);
 }
 
 }  // namespace sg

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/completion_windows.h"
 #include "sg_parse.h"
 #include "sg_shared.h"
 #include "sg_track.h"
@@ -32,6 +33,14 @@ struct TrackerOptions {
 
 enum class Verdict { kPass, kDrop };
 
+// The threshold a crossing crossed (enum sg_reason, bpf/sg_handshake.h), as
+// events, status and replay name it: "attempts", "half_open", "connections";
+// "" for SG_REASON_NONE.
+const char* reasonName(uint32_t reason);
+// The same for a detector block's SG_BLK_HALF_OPEN / SG_BLK_CONNECTIONS
+// flag; nullptr when it has neither.
+const char* blockReasonName(uint8_t flags);
+
 class Tracker {
  public:
   explicit Tracker(TrackerOptions options);
@@ -39,12 +48,20 @@ class Tracker {
   // One parsed packet seen at now_ns (monotonic). Returns what the XDP
   // program would answer; appends the event it would send, if any.
   Verdict onPacket(const sg_pkt& pkt, uint64_t now_ns, std::vector<sg_event>* events);
+  // A handshake from `client` (its address, IPv4-mapped for IPv4) completed
+  // at now_ns: the handshake tracepoint's credit (sg_src_completed).
+  void onCompletion(const sg_addr& client, uint64_t now_ns);
 
   const sg_counters& counters() const { return counters_; }
   // Filled slots (a slot never empties), as the kernel's SLOTS_FILLED.
   size_t sourceCount() const { return counters_.c[SG_CNT_SLOTS_FILLED]; }
   size_t sourceCapacity() const { return slot_count_; }
   size_t blockCount() const { return blocks_.size(); }
+  // The source's block (expired or not until a packet removes it), or nullptr.
+  const sg_block* block(const sg_addr& key) const {
+    auto it = blocks_.find(key);
+    return it == blocks_.end() ? nullptr : &it->second;
+  }
   void setConfig(const sg_config& cfg) { options_.cfg = cfg; }
 
  private:
@@ -60,9 +77,11 @@ class Tracker {
                  std::vector<sg_event>* events);
   Verdict blockVerdict(sg_block& b);
   Verdict recheckBlock(const sg_addr& key, uint64_t now);
-  Verdict cross(sg_source* src, const sg_addr& key, uint64_t now, std::vector<sg_event>* events);
+  uint32_t attempt(sg_source* src, const sg_addr& key, uint64_t now, uint16_t dst_port);
+  Verdict cross(sg_source* src, const sg_addr& key, uint64_t now, uint32_t reason,
+                std::vector<sg_event>* events);
   void emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count, uint64_t block_ns,
-            uint16_t port, uint8_t level, std::vector<sg_event>* events);
+            uint16_t port, uint8_t level, std::vector<sg_event>* events, uint8_t reason = 0);
   bool allowed(const sg_addr& key) const;
   sg_cpu_epoch& epoch(uint64_t now);
 
@@ -74,6 +93,8 @@ class Tracker {
   uint32_t slot_count_ = 0;
   std::vector<sg_slot> slots_;  // slot_count_ slots, allocated on first admission
   std::unordered_map<sg_addr, sg_block, AddrHash, AddrEq> blocks_;
+  CompletionWindows done_;  // sg_src_done: slot_count_ / 4 sources
+
   // sg_offenders: max_blocks entries, least recently written evicted first
   // (the kernel's LRU hash evicts approximately so: they differ only once
   // more than max_blocks offenders are remembered).

@@ -55,14 +55,15 @@ static_assert(offsetof(sg_prefix_block, added_ns) == 0 &&
               offsetof(sg_prefix_block, pad) == 25);
 
 // Run-time configuration.
-static_assert(sizeof(sg_config) == 48);
+static_assert(sizeof(sg_config) == 56);
 static_assert(offsetof(sg_config, window_ns) == 0 && offsetof(sg_config, block_ns) == 8 &&
               offsetof(sg_config, repeat_memory_ns) == 16 && offsetof(sg_config, threshold) == 24 &&
               offsetof(sg_config, events_per_sec) == 28 &&
               offsetof(sg_config, admit_per_sec) == 32 && offsetof(sg_config, admit_min) == 36 &&
               offsetof(sg_config, enforce) == 40 && offsetof(sg_config, v6_prefix_len) == 41 &&
               offsetof(sg_config, max_level) == 42 && offsetof(sg_config, enabled) == 43 &&
-              offsetof(sg_config, block_scope) == 44 && offsetof(sg_config, pad) == 45);
+              offsetof(sg_config, block_scope) == 44 && offsetof(sg_config, pad) == 45 &&
+              offsetof(sg_config, conn_threshold) == 48 && offsetof(sg_config, pad2) == 52);
 
 // Events.
 static_assert(sizeof(sg_event) == 56);
@@ -70,7 +71,7 @@ static_assert(offsetof(sg_event, ts_ns) == 0 && offsetof(sg_event, block_ns) == 
               offsetof(sg_event, src) == 16 && offsetof(sg_event, type) == 32 &&
               offsetof(sg_event, count) == 36 && offsetof(sg_event, ifindex) == 40 &&
               offsetof(sg_event, dst_port) == 44 && offsetof(sg_event, level) == 46 &&
-              offsetof(sg_event, pad) == 47 && offsetof(sg_event, mono_ns) == 48);
+              offsetof(sg_event, reason) == 47 && offsetof(sg_event, mono_ns) == 48);
 
 // Counters and per-CPU bookkeeping.
 static_assert(sizeof(sg_counters) == 8 * SG_CNT__MAX);

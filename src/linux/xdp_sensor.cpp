@@ -153,6 +153,9 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix4, options.max_prefix_blocks);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix6, options.max_prefix_blocks);
+  // Per-source completion windows (bpf/sg_handshake_bpf.h): an LRU of a
+  // quarter of the slots; only sources that complete often need an entry.
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_src_done, slots / 4);
   uint32_t dsts = SG_DST_WAYS;
   while (dsts < options.max_dsts) dsts <<= 1;
   skel->rodata->sg_dst_set_mask = dsts / SG_DST_WAYS - 1;

@@ -1,6 +1,7 @@
 // XdpSensor: pinned maps. The block table (sg_blocks), the prefix blocks
 // (sg_prefix4, sg_prefix6), the count state
-// (sg_slots, sg_tags), the offence history (sg_offenders) and the hash secret
+// (sg_slots, sg_tags, and sg_src_done: the attempts' credit), the offence
+// history (sg_offenders) and the hash secret
 // that places sources in the slots (sg_hash_key, a one-entry array of user
 // space's own) live in bpffs under SensorOptions::pin_dir, so that a
 // restarted agent (an upgrade, Restart=on-failure) finds its blocks and counts
@@ -72,7 +73,8 @@ Result<void> XdpSensor::preparePins(const std::string& dir) {
   }
   bpf_map* const pinned[] = {skel_->maps.sg_blocks,  skel_->maps.sg_slots,
                              skel_->maps.sg_tags,    skel_->maps.sg_offenders,
-                             skel_->maps.sg_prefix4, skel_->maps.sg_prefix6};
+                             skel_->maps.sg_prefix4, skel_->maps.sg_prefix6,
+                             skel_->maps.sg_src_done};
   for (bpf_map* m : pinned) {
     const std::string path = dir + "/" + bpf_map__name(m);
     const int fd = bpf_obj_get(path.c_str());

@@ -106,6 +106,9 @@ TEST_F(DifferentialTest, KernelAndTrackerGiveTheSameVerdicts) {
   auto kc = sensor_->readCounters();
   ASSERT_OK(kc);
   for (int i = 0; i < SG_CNT__MAX; i++) {
+    // The handshake tracepoint's counters count real handshakes anywhere in
+    // the test's namespace (other tests' loopback connections), not frames.
+    if (i == SG_CNT_HANDSHAKES || i == SG_CNT_SRC_COMPLETIONS) continue;
     EXPECT_EQ(kc->c[i], tracker.counters().c[i]) << "counter " << i;
   }
   auto sources = sensor_->sourceCount();

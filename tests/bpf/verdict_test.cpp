@@ -95,7 +95,8 @@ TEST_F(VerdictTest, EveryPacketOfABlockedSourceIsDroppedOthersUntouched) {
   ASSERT_OK(blocks);
   ASSERT_EQ(blocks->size(), 1u);
   EXPECT_EQ(blocks->front().block.drops, from_blocked.size() + 1);
-  EXPECT_EQ(blocks->front().block.flags, SG_BLK_XDP_DROP);
+  // Dropping, and crossed by half-open attempts (none of them completed).
+  EXPECT_EQ(blocks->front().block.flags, SG_BLK_XDP_DROP | SG_BLK_HALF_OPEN);
 }
 
 TEST_F(VerdictTest, BlockRecordsCountPortAndDuration) {
