@@ -57,8 +57,17 @@ static __attribute__((noinline)) void sg_dst_attempt(struct sg_counters *cnt, co
 {
 	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	struct sg_addr src = pkt->src;
-	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 1);
+	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 0);
 
+	/* A new destination gets a counter only when it is this host's
+	 * (sg_local.h): forwarded traffic is another host's business. */
+	if (!d) {
+		if (!sg_is_local(&pkt->dst)) {
+			cnt->c[SG_CNT_NOT_LOCAL]++;
+			return;
+		}
+		d = sg_dst_find(&pkt->dst, pkt->dst_port, 1);
+	}
 	if (!d) {
 		cnt->c[SG_CNT_DST_UNTRACKED]++;
 		return;

@@ -256,7 +256,8 @@ struct sg_event {
 	X(COOKIE_ACKS_VALID, "syncookie_acks_valid_total", "ACKs to a cookie port whose cookie checked out, passed to the kernel's SYNPROXY") \
 	X(COOKIE_ACKS_DROPPED, "syncookie_acks_dropped_total", "ACKs to a cookie port with no conntrack entry and no valid cookie, dropped (also in dropped_total)") \
 	X(COOKIE_TRACKED, "syncookie_tracked_passed_total", "Packets to a cookie port passed because conntrack knows their connection") \
-	X(COOKIE_UNHANDLED, "syncookie_unhandled_total", "Packets to a cookie port left to the kernel's SYNPROXY (no tailroom, helper or conntrack errors)")
+	X(COOKIE_UNHANDLED, "syncookie_unhandled_total", "Packets to a cookie port left to the kernel's SYNPROXY (no tailroom, helper or conntrack errors)") \
+	X(NOT_LOCAL, "not_local_total", "SYNs and cookie-port packets to a destination that is not this host's (forwarded traffic): not counted per destination, not answered with cookies")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

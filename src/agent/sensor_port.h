@@ -69,6 +69,12 @@ class SensorPort {
   virtual size_t dstCapacity() const { return 0; }
   // Completed handshakes are counted (the completion ratio means something).
   virtual bool handshakesVisible() const { return false; }
+  // The host's own addresses (bpf/sg_local.h): the destination counters and
+  // SYN cookies act only for these. A sensor without the check: ignored.
+  virtual Result<void> setLocalAddresses(const std::vector<Address>& addrs) {
+    (void)addrs;
+    return Ok{};
+  }
 };
 
 }  // namespace sg::agent

@@ -53,6 +53,9 @@ class XdpSensorPort final : public SensorPort {
   std::vector<DstSample> harvestDsts() override { return sensor_->harvestDsts(); }
   size_t dstCapacity() const override { return sensor_->dstCapacity(); }
   bool handshakesVisible() const override { return sensor_->handshakesVisible(); }
+  Result<void> setLocalAddresses(const std::vector<Address>& addrs) override {
+    return sensor_->setLocalAddresses(addrs);
+  }
 
  private:
   static Result<std::vector<BlockEntry>> convert(Result<std::vector<KernelBlock>> in) {

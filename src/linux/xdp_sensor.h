@@ -185,6 +185,12 @@ class XdpSensor {
   // Ports with cookies on (any address or some).
   uint32_t cookiePorts() const;
 
+  // ---- the host's own addresses (xdp_sensor_local.cpp, bpf/sg_local.h) ----
+  // The destination counters and SYN cookies act only for these from now on
+  // (until the first call: for every destination). kResourceExhausted past
+  // SG_LOCAL_MAX addresses (then the check is off again).
+  Result<void> setLocalAddresses(const std::vector<Address>& addrs);
+
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.
   const std::vector<std::string>& pinNotes() const { return pin_notes_; }
