@@ -65,9 +65,18 @@ static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt, con
 	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	struct sg_addr src = pkt->src;
 	__u32 idx = 0, bank = sg_dst_bank & 1, n;
-	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 1, &idx);
+	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 0, &idx);
 	int slot;
 
+	/* A new destination gets a counter only when it is this host's
+	 * (sg_local.h): forwarded traffic is another host's business. */
+	if (!d) {
+		if (!sg_is_local(&pkt->dst)) {
+			cnt->c[SG_CNT_NOT_LOCAL]++;
+			return -1;
+		}
+		d = sg_dst_find(&pkt->dst, pkt->dst_port, 1, &idx);
+	}
 	if (!d) {
 		cnt->c[SG_CNT_DST_UNTRACKED]++;
 		return -1;

@@ -270,7 +270,8 @@ struct sg_event {
 	X(SRC_COMPLETIONS, "source_completions_total", "Completed handshakes credited to their (masked) source for handshake-aware counting") \
 	X(HALF_OPEN_CREDITED, "attempts_credited_total", "Attempts over flood_threshold passed because the source's completed handshakes cover them (handshake-aware counting)") \
 	X(FLAGGED_HALF_OPEN, "flagged_half_open_total", "Threshold crossings by half-open attempts (attempts - completions > flood_threshold)") \
-	X(FLAGGED_CONNECTIONS, "flagged_connections_total", "Threshold crossings by connections (attempts > connection_threshold)")
+	X(FLAGGED_CONNECTIONS, "flagged_connections_total", "Threshold crossings by connections (attempts > connection_threshold)") \
+	X(NOT_LOCAL, "not_local_total", "SYNs and cookie-port packets to a destination that is not this host's (forwarded traffic): not counted per destination, not answered with cookies")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

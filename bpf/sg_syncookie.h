@@ -20,6 +20,9 @@
  * nftables' SYNPROXY answers those with the same cookies, at the kernel's
  * cost.
  *
+ * Only for this host's own addresses (bpf/sg_local.h): on a host that
+ * forwards, a SYN to another host passes untouched.
+ *
  * Layouts (both sides) first; the program's part is compiled for BPF only and
  * included by syn_guard.bpf.c after its maps. Cost while no port has cookies:
  * one load of sg_cookie.ports per passed packet.
@@ -415,17 +418,19 @@ static __always_inline int sg_ck_ack(struct xdp_md *ctx, struct sg_counters *cnt
 	return XDP_PASS;
 }
 
-/* Whether cookies are on for (dst, port). */
-static __always_inline int sg_ck_wanted(const __u8 *dst, int v6, __u16 port)
+/* Whether cookies are on for (dst, port): never for an address that is
+ * not this host's (sg_local.h): a forwarding host must not answer for others.
+ * Such a packet is counted in not_local_total here unless it is a SYN (`syn`:
+ * sg_dst_attempt counted it). */
+static __always_inline int sg_ck_wanted(const __u8 *dst, int v6, __u16 port, int syn)
 {
 	struct sg_cookie_key k = { .port = port };
-	__u32 idx = port;
+	__u32 idx = port, zero = 0;
 	__u8 *mode = bpf_map_lookup_elem(&sg_cookie_ports, &idx);
+	struct sg_counters *cnt;
 
 	if (!mode || !*mode)
 		return 0;
-	if (*mode & SG_COOKIE_ANY_ADDR)
-		return 1;
 	if (v6) {
 		__builtin_memcpy(k.dst.b, dst, 16);
 	} else {
@@ -433,7 +438,21 @@ static __always_inline int sg_ck_wanted(const __u8 *dst, int v6, __u16 port)
 		k.dst.b[11] = 0xff;
 		__builtin_memcpy(&k.dst.b[12], dst, 4);
 	}
+	if (!sg_is_local(&k.dst)) {
+		cnt = syn ? 0 : bpf_map_lookup_elem(&sg_counters_map, &zero);
+		if (cnt)
+			cnt->c[SG_CNT_NOT_LOCAL]++;
+		return 0;
+	}
+	if (*mode & SG_COOKIE_ANY_ADDR)
+		return 1;
 	return bpf_map_lookup_elem(&sg_cookie_addrs, &k) != 0;
+}
+
+/* SYN without ACK or RST: a connection attempt, as sg_dst_attempt sees one. */
+static __always_inline int sg_ck_is_syn(const struct tcphdr *th)
+{
+	return (((const __u8 *)th)[13] & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN;
 }
 
 /* The cookie path for a packet the rest of the program passed. */
@@ -464,7 +483,7 @@ static __always_inline int sg_cookie_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 		th = data + SG_CK_L4_4;
 		v6 = 0;
-		if (!sg_ck_wanted((__u8 *)&ip->daddr, 0, bpf_ntohs(th->dest)))
+		if (!sg_ck_wanted((__u8 *)&ip->daddr, 0, bpf_ntohs(th->dest), sg_ck_is_syn(th)))
 			return XDP_PASS;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip = ipp;
@@ -475,7 +494,7 @@ static __always_inline int sg_cookie_xdp(struct xdp_md *ctx)
 			return XDP_PASS; /* extension headers: SYNPROXY's */
 		th = data + SG_CK_L4_6;
 		v6 = 1;
-		if (!sg_ck_wanted((__u8 *)&ip->daddr, 1, bpf_ntohs(th->dest)))
+		if (!sg_ck_wanted((__u8 *)&ip->daddr, 1, bpf_ntohs(th->dest), sg_ck_is_syn(th)))
 			return XDP_PASS;
 	} else {
 		return XDP_PASS;

@@ -152,6 +152,7 @@ volatile __u64 sg_test_now_ns;
 
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
 #include "sg_handshake_bpf.h" /* per-source completions: half-open vs connections */
+#include "sg_local.h" /* the host's own addresses (counters and cookies act for those) */
 #include "sg_dst_bpf.h" /* destination-side counters, handshake tracepoint */
 #include "sg_sig_bpf.h" /* signature drop: fingerprint samples, verdict */
 #include "sg_syncookie.h" /* SYN cookies for ports under a flood */

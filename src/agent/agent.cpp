@@ -41,6 +41,7 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
   book_ = std::make_unique<BlockBook>(*parts_.sensor, parts_.enforcer.get(), log_, clock_, config_,
                                       parts_.ifname);
   book_->setStore(parts_.store.get());
+  local_ = std::make_unique<LocalAddresses>(*parts_.sensor, log_, parts_.local_addresses);
   responder_ =
       std::make_unique<BookPrefixResponder>(*book_, [this] { return config_.block_duration; });
   if (parts_.cookies) cookie_responder_ = std::make_unique<CookieResponder>(*parts_.cookies);
@@ -101,7 +102,9 @@ void Agent::refreshHostAddresses() {
     log_.emit("error", {{"message", "re-reading the host's addresses: " + next.error().message()}});
     return;
   }
-  if (!next->has_value() || **next == parts_.implicit_allow) return;
+  if (!next->has_value()) return;
+  local_->sync();
+  if (**next == parts_.implicit_allow) return;
   parts_.implicit_allow = std::move(**next);
   if (auto r = applyConfig(config_); !r) {
     log_.emit("error", {{"message", "allowlisting the host's addresses: " + r.error().message()}});
@@ -294,6 +297,7 @@ Result<void> Agent::run() {
   if (!sig.valid()) return sysError("signalfd");
 
   SG_TRY(applyConfig(config_));
+  local_->sync();
   {
     // Blocks an earlier agent left pinned and the saved permanent ones; then
     // the first sweep, so that no block outlives its expiry across a restart.

@@ -23,6 +23,7 @@
 #include "agent/block_book.h"
 #include "agent/cookie_responder.h"
 #include "agent/event_log.h"
+#include "agent/local_addresses.h"
 #include "agent/metrics.h"
 #include "agent/port_flood_watch.h"
 #include "agent/sensor_port.h"
@@ -47,6 +48,10 @@ struct AgentParts {
   // implicit entries (nullopt: nothing changed).
   int host_changes_fd = -1;
   std::function<Result<std::optional<std::vector<Prefix>>>()> refresh_implicit_allow;
+  // The host's own addresses now (local_addresses.h), written to the sensor
+  // at start and after each change `host_changes_fd` reports; null: unknown
+  // (the sensor then counts and answers for every destination).
+  LocalAddresses::Reader local_addresses;
   // Re-reads the config file and re-applies the flags (SIGHUP).
   std::function<Result<AgentConfig>()> reload;
   // Where permanent blocks are kept across restarts (null: nowhere).
@@ -98,6 +103,7 @@ class Agent {
   // metrics thread reads published snapshots), so it is never contended.
   std::mutex mu_;
   std::unique_ptr<BlockBook> book_;
+  std::unique_ptr<LocalAddresses> local_;              // the sensor's list of our addresses
   std::unique_ptr<BookPrefixResponder> responder_;     // port floods' prefix blocks
   std::unique_ptr<CookieResponder> cookie_responder_;  // and SYN cookies (parts_.cookies)
   std::unique_ptr<SignatureResponder> sig_responder_;  // and the signature drop

@@ -98,6 +98,15 @@ class BlockBook {
   size_t knownBlocks() const { return known_.size(); }
   size_t knownPrefixBlocks() const { return prefixes_.size(); }
   bool hasPrefixBlock(const Prefix& prefix) const { return prefixes_.count(prefix) != 0; }
+  // Which write made the prefix's block in force now (each blockPrefix call,
+  // renewals too, gets a new number); nullopt when it is not blocked. Lets a
+  // caller that made a block tell whether it is still the one it made.
+  std::optional<uint64_t> prefixBlockWrite(const Prefix& prefix) const;
+
+  // Orders prefixes (maps keyed by prefix).
+  struct PrefixLess {
+    bool operator()(const Prefix& a, const Prefix& b) const;
+  };
 
  private:
   struct Known {
@@ -129,9 +138,6 @@ class BlockBook {
   nlohmann::json describe(const sg_addr& key, const sg_block& b) const;
   std::string source(const sg_addr& key) const;
   // Prefix blocks (block_book_prefix.cpp).
-  struct PrefixLess {
-    bool operator()(const Prefix& a, const Prefix& b) const;
-  };
   // Goes to the per-source path: IPv4 /32, IPv6 at least the counting prefix.
   bool addressLength(const Prefix& p) const;
   nlohmann::json describePrefix(const Prefix& p, const sg_prefix_block& b) const;
@@ -165,6 +171,8 @@ class BlockBook {
   BlockStore* store_ = nullptr;
   std::unordered_map<sg_addr, Known, KeyHash, KeyEq> known_;
   std::map<Prefix, sg_prefix_block, PrefixLess> prefixes_;  // as last written to the sensor
+  std::map<Prefix, uint64_t, PrefixLess> prefix_writes_;    // prefixBlockWrite of each
+  uint64_t prefix_write_seq_ = 0;
 };
 
 }  // namespace sg::agent

@@ -27,6 +27,12 @@ bool BlockBook::PrefixLess::operator()(const Prefix& a, const Prefix& b) const {
   return c != 0 ? c < 0 : a.bits < b.bits;
 }
 
+std::optional<uint64_t> BlockBook::prefixBlockWrite(const Prefix& prefix) const {
+  auto it = prefix_writes_.find(prefix);
+  if (it == prefix_writes_.end() || prefixes_.count(prefix) == 0) return std::nullopt;
+  return it->second;
+}
+
 bool BlockBook::addressLength(const Prefix& p) const {
   return isV4(p) ? p.bits == 128 : p.bits >= config_.ipv6_prefix;
 }
@@ -100,6 +106,7 @@ Result<nlohmann::json> BlockBook::blockPrefix(const Prefix& prefix, std::optiona
   SG_TRY(sensor_.addPrefixBlock(prefix, b));
   const bool was_permanent = previous != prefixes_.end() && permanent(previous->second);
   prefixes_[prefix] = b;
+  prefix_writes_[prefix] = ++prefix_write_seq_;
   counters_.prefix_blocks++;
   nlohmann::json f = describePrefix(prefix, b);
   if (!inside.empty()) f["allowlisted_inside"] = inside;
@@ -121,6 +128,7 @@ Result<nlohmann::json> BlockBook::unblockPrefix(const Prefix& prefix) {
   const bool was_known = it != prefixes_.end();
   const bool was_permanent = was_known && permanent(it->second);
   if (was_known) prefixes_.erase(it);
+  prefix_writes_.erase(prefix);
   if (!*existed && !was_known) return Error(Errc::kNotFound, prefix.str() + " is not blocked");
   if (was_permanent) {
     if (auto saved = saveState(); !saved) {
@@ -144,6 +152,7 @@ void BlockBook::sweepPrefixes(uint64_t now) {
     return std::none_of(table->begin(), table->end(),
                         [&](const PrefixBlockEntry& e) { return e.prefix == known.first; });
   });
+  std::erase_if(prefix_writes_, [&](const auto& w) { return prefixes_.count(w.first) == 0; });
   for (const PrefixBlockEntry& e : *table) {
     auto it = prefixes_.find(e.prefix);
     if (e.block.expires_ns > now) {
@@ -158,6 +167,7 @@ void BlockBook::sweepPrefixes(uint64_t now) {
                                 {"dropped", e.block.drops},
                                 {"origin", originOf(e.block.flags)}});
     if (it != prefixes_.end()) prefixes_.erase(it);
+    prefix_writes_.erase(e.prefix);
   }
 }
 
@@ -171,6 +181,7 @@ void BlockBook::restorePrefixes(const std::vector<std::string>& saved) {
       handOffPrefix(e.prefix, e.block);
       if (e.block.flags & SG_BLK_HANDED_OFF) (void)sensor_.addPrefixBlock(e.prefix, e.block);
       prefixes_[e.prefix] = e.block;
+      prefix_writes_[e.prefix] = ++prefix_write_seq_;
       nlohmann::json f = describePrefix(e.prefix, e.block);
       f["from"] = "pinned table";
       log_.emit("block_restored", f);
@@ -202,6 +213,7 @@ Result<void> BlockBook::restoreSavedPrefix(const std::string& text) {
   b.flags = SG_BLK_MANUAL | SG_BLK_XDP_DROP;
   SG_TRY(sensor_.addPrefixBlock(*p, b));
   prefixes_[*p] = b;
+  prefix_writes_[*p] = ++prefix_write_seq_;
   nlohmann::json f = describePrefix(*p, b);
   f["from"] = "state file";
   log_.emit("block_restored", f);

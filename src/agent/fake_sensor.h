@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <optional>
 #include <vector>
 
 #include "agent/sensor_port.h"
@@ -24,6 +25,14 @@ class FakeSensor final : public SensorPort {
   int handed_off = 0;
   bool fail_handoff = false;   // markHandedOff fails (a map update error)
   size_t prefix_capacity = 8;  // addPrefixBlock of a new prefix fails past it, as a full trie
+  std::optional<std::vector<Address>> local;  // setLocalAddresses: nullopt until called
+  bool fail_local = false;
+
+  Result<void> setLocalAddresses(const std::vector<Address>& addrs) override {
+    if (fail_local) return Error(Errc::kResourceExhausted, "too many local addresses");
+    local = addrs;
+    return Ok{};
+  }
 
   Result<void> setConfig(const sg_config& cfg) override {
     config = cfg;

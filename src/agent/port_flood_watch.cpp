@@ -1,5 +1,6 @@
 #include "agent/port_flood_watch.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace sg::agent {
@@ -23,14 +24,26 @@ Result<std::string> BookPrefixResponder::engage(const PortFlood& flood, const Re
   std::string errors;
   auto& mine = engaged_[target];
   for (const Prefix& p : plan.prefixes) {
-    // One that is blocked already (by hand, or by another port's flood) is
-    // left as it is, and left in place at the end.
-    if (book_.hasPrefixBlock(p)) continue;
+    if (std::find(mine.begin(), mine.end(), p) != mine.end()) continue;
+    const auto current = book_.prefixBlockWrite(p);
+    auto own = owned_.find(p);
+    const bool ours = own != owned_.end() && current == own->second.write;
+    if (current && !ours) {
+      // Someone else's (the operator's, or one from before this agent
+      // started): left as it is, and in place at the end.
+      if (own != owned_.end()) owned_.erase(own);  // the operator took it over
+      continue;
+    }
+    // Not blocked (or its block expired), or ours: (re)blocked for the block
+    // duration from now, held by one more flood.
     auto r = book_.blockPrefix(p, duration_());
     if (!r) {
       errors += (errors.empty() ? "" : "; ") + p.str() + ": " + r.error().message();
       continue;
     }
+    Owned& o = owned_[p];
+    o.write = book_.prefixBlockWrite(p).value_or(0);
+    o.floods++;
     mine.push_back(p);
     engaged->push_back(p);
   }
@@ -42,7 +55,14 @@ Result<std::string> BookPrefixResponder::engage(const PortFlood& flood, const Re
 Result<void> BookPrefixResponder::release(const PortFlood& flood) {
   auto it = engaged_.find(formatTarget(flood.dst, flood.dst_port));
   if (it == engaged_.end()) return Ok{};
-  for (const Prefix& p : it->second) (void)book_.unblockPrefix(p);  // may have expired
+  for (const Prefix& p : it->second) {
+    auto own = owned_.find(p);
+    if (own == owned_.end()) continue;       // taken over by the operator
+    if (--own->second.floods > 0) continue;  // another flood still holds it
+    // Lifted only when the block in force is still the one it made.
+    if (book_.prefixBlockWrite(p) == own->second.write) (void)book_.unblockPrefix(p);
+    owned_.erase(own);
+  }
   engaged_.erase(it);
   return Ok{};
 }

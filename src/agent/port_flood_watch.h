@@ -9,9 +9,11 @@
 // still engage. Shown in `status`, counted in metrics.
 //
 // BookPrefixResponder: the plan's prefixes become BlockBook prefix blocks
-// for the block duration, lifted when the flood ends (only those it made: a
-// prefix the operator had blocked stays). SYN cookies for the flooded port
-// are agent/cookie_responder.h.
+// for the block duration, lifted when the last flood that chose them ends
+// (counted per prefix: overlapping floods on other ports keep theirs). Only
+// blocks it made are lifted: a prefix the operator had blocked, or blocked
+// again while a flood held it, stays. SYN cookies for the flooded port are
+// agent/cookie_responder.h.
 #pragma once
 
 #include <functional>
@@ -44,9 +46,14 @@ class BookPrefixResponder final : public PortFloodResponder {
   Result<void> release(const PortFlood& flood) override;
 
  private:
+  struct Owned {
+    uint64_t write = 0;  // BlockBook::prefixBlockWrite of the block it made
+    size_t floods = 0;   // floods holding it
+  };
   BlockBook& book_;
   std::function<Nanos()> duration_;
-  std::map<std::string, std::vector<Prefix>> engaged_;  // target -> prefixes it blocked
+  std::map<std::string, std::vector<Prefix>> engaged_;  // target -> prefixes it holds
+  std::map<Prefix, Owned, BlockBook::PrefixLess> owned_;
 };
 
 class PortFloodWatch {

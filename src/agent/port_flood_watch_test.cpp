@@ -179,6 +179,84 @@ TEST(PortFloodWatch, APrefixBlockedBeforeTheFloodIsLeftInPlace) {
   ASSERT_EQ(f.sensor.prefix_blocks.size(), 1u) << "the operator's block was lifted";
 }
 
+// The responder alone: floods on two ports of this host choosing the same
+// prefix (review finding: the first to end lifted the block the other still
+// needed), and the operator's blocks, which no flood's end may lift.
+struct ResponderFixture : Fixture {
+  BlockBook book{sensor, nullptr, log, clock, config, [](uint32_t) { return ""; }};
+  BookPrefixResponder responder{book, [] { return std::chrono::seconds(60); }};
+  Prefix p = *parsePrefix("203.0.113.0/24");
+  Prefix q = *parsePrefix("198.51.100.0/24");
+
+  PortFlood on(uint16_t port) {
+    PortFlood f;
+    f.dst = v4(192, 0, 2, 1);
+    f.dst_port = port;
+    return f;
+  }
+  std::vector<Prefix> engage(uint16_t port, std::vector<Prefix> prefixes) {
+    std::vector<Prefix> engaged;
+    auto r = responder.engage(on(port), ResponsePlan{std::move(prefixes), "test"}, &engaged);
+    EXPECT_OK(r);
+    return engaged;
+  }
+  void release(uint16_t port) { EXPECT_OK(responder.release(on(port))); }
+  bool blocked(const Prefix& x) const { return book.hasPrefixBlock(x); }
+};
+
+TEST(BookPrefixResponder, OverlappingFloodsHoldASharedPrefixUntilTheLastEnds) {
+  ResponderFixture f;
+  EXPECT_EQ(f.engage(8080, {f.p}).size(), 1u);
+  f.clock.advance(kTick);
+  EXPECT_EQ(f.engage(9090, {f.p, f.q}).size(), 2u);  // renews p for itself
+  f.release(8080);
+  EXPECT_TRUE(f.blocked(f.p)) << "the first flood's end lifted the second's block";
+  EXPECT_TRUE(f.blocked(f.q));
+  f.release(9090);
+  EXPECT_FALSE(f.blocked(f.p));
+  EXPECT_FALSE(f.blocked(f.q));
+  // In the other order too.
+  f.engage(8080, {f.p});
+  f.engage(9090, {f.p});
+  f.release(9090);
+  EXPECT_TRUE(f.blocked(f.p));
+  f.release(8080);
+  EXPECT_FALSE(f.blocked(f.p));
+}
+
+TEST(BookPrefixResponder, TheOperatorsPrefixBlockIsNeverLiftedByAFloodsEnd) {
+  ResponderFixture f;
+  // Blocked by hand before: the flood leaves it alone.
+  ASSERT_OK(f.book.blockPrefix(f.p, std::nullopt));
+  EXPECT_TRUE(f.engage(8080, {f.p}).empty());
+  f.release(8080);
+  EXPECT_TRUE(f.blocked(f.p));
+  // Blocked by a flood, then by hand while the floods last: the operator's now.
+  f.engage(8080, {f.q});
+  f.engage(9090, {f.q});
+  ASSERT_OK(f.book.blockPrefix(f.q, std::chrono::hours(1)));
+  f.release(8080);
+  f.release(9090);
+  EXPECT_TRUE(f.blocked(f.q)) << "a flood's end lifted the operator's block";
+  // A flood after that leaves it alone too.
+  EXPECT_TRUE(f.engage(7070, {f.q}).empty());
+  f.release(7070);
+  EXPECT_TRUE(f.blocked(f.q));
+}
+
+TEST(BookPrefixResponder, AFloodsExpiredBlockIsRenewedByTheNextAndLiftedAtTheLastEnd) {
+  ResponderFixture f;
+  f.engage(8080, {f.p});
+  f.clock.advance(61'000'000'000);  // its block ran out while the flood goes on
+  f.book.sweep();
+  ASSERT_FALSE(f.blocked(f.p));
+  EXPECT_EQ(f.engage(9090, {f.p}).size(), 1u);
+  f.release(8080);
+  EXPECT_TRUE(f.blocked(f.p));
+  f.release(9090);
+  EXPECT_FALSE(f.blocked(f.p));
+}
+
 TEST(PortFloodWatch, TheAllowlistComesFirst) {
   WatchFixture f;
   f.watch.setAllowlist({*parsePrefix("203.0.113.0/24")});

@@ -80,6 +80,12 @@ class SensorPort {
     if (sigs.empty()) return Ok{};
     return Error(Errc::kUnavailable, "this sensor cannot drop by signature");
   }
+  // The host's own addresses (bpf/sg_local.h): the destination counters and
+  // SYN cookies act only for these. A sensor without the check: ignored.
+  virtual Result<void> setLocalAddresses(const std::vector<Address>& addrs) {
+    (void)addrs;
+    return Ok{};
+  }
 };
 
 }  // namespace sg::agent

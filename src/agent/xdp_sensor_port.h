@@ -57,6 +57,9 @@ class XdpSensorPort final : public SensorPort {
                              const std::vector<sg_sig>& sigs) override {
     return sensor_->setSignatures(dst, port, sigs);
   }
+  Result<void> setLocalAddresses(const std::vector<Address>& addrs) override {
+    return sensor_->setLocalAddresses(addrs);
+  }
 
  private:
   static Result<std::vector<BlockEntry>> convert(Result<std::vector<KernelBlock>> in) {

@@ -158,6 +158,7 @@ int runAgent(const AgentFlags& flags) {
     parts.implicit_allow = loopbackPrefixes();
     log.emit("warning", {{"message", "own addresses not allowlisted: " + own.error().message()}});
   }
+  parts.local_addresses = localAddresses;
   parts.reload = [&flags, interfaces = cfg.interfaces]() -> Result<AgentConfig> {
     auto next = flags.resolve();
     if (!next) return next.error();

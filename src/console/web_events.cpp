@@ -30,8 +30,9 @@ bool parseEventId(const std::string& text, uint32_t* epoch, uint64_t* seq) {
 
 // ---- EventStream
 
-EventStream::EventStream(std::shared_ptr<EventHub> hub, std::function<bool()> alive)
-    : hub_(std::move(hub)), alive_(std::move(alive)) {
+EventStream::EventStream(std::shared_ptr<EventHub> hub, std::function<bool()> alive,
+                         std::string owner)
+    : hub_(std::move(hub)), owner_(std::move(owner)), alive_(std::move(alive)) {
   last_sent_ns_ = last_check_ns_ = hub_->clock().nowNs();
 }
 
@@ -57,10 +58,20 @@ bool EventStream::push(const std::string& text) {
   return true;
 }
 
-void EventStream::close() {
-  std::lock_guard<std::mutex> lock(mu_);
+void EventStream::closeLocked() {
   closed_ = true;
   if (wake_) wake_();
+}
+
+void EventStream::close() {
+  std::function<bool()> dropped;
+  {
+    // Waits for a check in progress; none starts after this.
+    std::lock_guard<std::mutex> guard(alive_mu_);
+    dropped = std::exchange(alive_, nullptr);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  closeLocked();
 }
 
 std::string EventStream::take(bool* done) {
@@ -68,15 +79,25 @@ std::string EventStream::take(bool* done) {
   bool check = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (closed_ || overflow_) {
+      *done = true;
+      return {};
+    }
     if (now - last_check_ns_ >= ns(hub_->options().alive_check)) {
       last_check_ns_ = now;
       check = true;
     }
   }
-  // Outside the lock: the check reads the store.
-  if (check && alive_ && !alive_()) {
-    ++hub_->counters_.ended_closed;
-    close();
+  if (check) {
+    // Outside mu_ (the check reads the store), under alive_mu_: a close()
+    // meanwhile has emptied alive_.
+    std::lock_guard<std::mutex> guard(alive_mu_);
+    if (alive_ && !alive_()) {
+      ++hub_->counters_.ended_closed;
+      alive_ = nullptr;
+      std::lock_guard<std::mutex> lock(mu_);
+      closeLocked();
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   *done = closed_ || overflow_;
@@ -89,6 +110,11 @@ std::string EventStream::take(bool* done) {
 }
 
 void EventStream::finished() {
+  std::function<bool()> dropped;
+  {
+    std::lock_guard<std::mutex> guard(alive_mu_);
+    dropped = std::exchange(alive_, nullptr);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_) return;
@@ -168,18 +194,26 @@ void EventHub::publish(const std::vector<LiveEvent>& events) {
   }
 }
 
-std::shared_ptr<EventStream> EventHub::open(const std::string& last_event_id,
-                                            const std::string& resource_version,
-                                            std::function<bool()> alive) {
-  auto stream = std::make_shared<EventStream>(shared_from_this(), std::move(alive));
+Result<std::shared_ptr<EventStream>> EventHub::open(const std::string& last_event_id,
+                                                    const std::string& resource_version,
+                                                    std::function<bool()> alive,
+                                                    const std::string& owner) {
+  auto stream = std::make_shared<EventStream>(shared_from_this(), std::move(alive), owner);
   std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return makeError(Errc::kUnavailable, "the console is stopping");
   if (streams_.size() >= options_.max_streams) {
     ++counters_.refused;
-    return nullptr;
+    return makeError(Errc::kResourceExhausted, "too many event streams are open");
+  }
+  size_t& mine = per_owner_[owner];
+  if (mine >= options_.max_streams_per_owner) {
+    ++counters_.refused_owner;
+    return makeError(Errc::kResourceExhausted, "too many event streams are open for this token");
   }
   prune(clock_.nowNs());
   ++counters_.streams_opened;
   streams_.insert(stream.get());
+  ++mine;
   const nlohmann::json start{
       {"epoch", epochText()}, {"seq", seq_}, {"resource_version", resource_version}};
   if (last_event_id.empty()) {
@@ -188,10 +222,19 @@ std::shared_ptr<EventStream> EventHub::open(const std::string& last_event_id,
   }
   uint32_t epoch = 0;
   uint64_t after = 0;
-  // The ring resumes `after` when it holds every event after it.
-  const bool resumable = parseEventId(last_event_id, &epoch, &after) && epoch == epoch_ &&
-                         after <= seq_ &&
-                         (after == seq_ || (!ring_.empty() && ring_.front().seq <= after + 1));
+  // The ring resumes `after` when it holds every event after it, and they fit
+  // in the stream's buffer (else the client would be cut off, reconnect with
+  // the same id and be cut off again: a reset makes it reload the lists).
+  bool resumable = parseEventId(last_event_id, &epoch, &after) && epoch == epoch_ &&
+                   after <= seq_ &&
+                   (after == seq_ || (!ring_.empty() && ring_.front().seq <= after + 1));
+  if (resumable) {
+    size_t bytes = 0;
+    for (auto it = ring_.rbegin(); it != ring_.rend() && it->seq > after; ++it) {
+      bytes += it->text.size();
+    }
+    resumable = bytes <= options_.max_unsent_bytes;
+  }
   if (!resumable) {
     ++counters_.resets;
     queue(stream.get(), record("reset", seq_, start.dump()));
@@ -205,11 +248,14 @@ std::shared_ptr<EventStream> EventHub::open(const std::string& last_event_id,
 
 void EventHub::remove(EventStream* stream) {
   std::lock_guard<std::mutex> lock(mu_);
-  streams_.erase(stream);
+  if (streams_.erase(stream) == 0) return;
+  auto it = per_owner_.find(stream->owner());
+  if (it != per_owner_.end() && --it->second == 0) per_owner_.erase(it);
 }
 
 void EventHub::closeAll() {
   std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
   for (EventStream* s : streams_) s->close();
 }
 

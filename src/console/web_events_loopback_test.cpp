@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "console/api.h"
 #include "console/api_fake_service.h"
@@ -120,7 +121,7 @@ class WebLoopbackTest : public ::testing::Test {
     server_ = *s;
   }
   void TearDown() override {
-    web_->stop();
+    if (web_) web_->stop();
     server_->stop();
     fs::remove_all(root_);
   }
@@ -192,8 +193,10 @@ TEST_F(WebLoopbackTest, StreamResumesAfterADisconnectWithoutAGap) {
 TEST_F(WebLoopbackTest, CookieStreamEndsWhenTheTokenIsRevoked) {
   RawTls login(server_->port());
   const std::string body = R"({"token":"sgA_operator"})";
-  login.send("POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  login.send(
+      "POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
   std::string reply = login.readUntil([](const std::string&) { return false; });
   const size_t at = reply.find("sg_session=");
   ASSERT_NE(at, std::string::npos) << reply;
@@ -215,6 +218,39 @@ TEST_F(WebLoopbackTest, CookieStreamEndsWhenTheTokenIsRevoked) {
       none->readUntil([](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; })
           .find("HTTP/1.1 401"),
       std::string::npos);
+}
+
+// The server may outlive the WebConsole (a test, a shutdown order): its
+// streams' alive checks capture the WebConsole, so destroying it must end
+// them, and no check may run afterwards (review finding: the next check read
+// the freed session table; visible under SYNGUARD_SANITIZE=ON).
+TEST_F(WebLoopbackTest, DestroyingTheConsoleEndsItsStreams) {
+  RawTls login(server_->port());
+  const std::string body = R"({"token":"sgA_viewer"})";
+  login.send(
+      "POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  std::string reply = login.readUntil([](const std::string&) { return false; });
+  const size_t at = reply.find("sg_session=");
+  ASSERT_NE(at, std::string::npos) << reply;
+  const std::string cookie = reply.substr(at, reply.find(';', at) - at);
+  auto c = stream("Cookie: " + cookie + "\r\n");
+  auto b = stream("Authorization: Bearer sgA_viewer\r\n");
+  for (auto* s : {c.get(), b.get()}) {
+    EXPECT_NE(s->readUntil([](const std::string& r) {
+                 return r.find("event: hello") != std::string::npos;
+               }).find("event: hello"),
+              std::string::npos);
+  }
+  web_.reset();
+  // Several alive checks' time (100 ms each) with the server still running.
+  for (auto* s : {c.get(), b.get()}) {
+    std::string raw = s->readUntil(
+        [](const std::string& r) { return r.find("\r\n0\r\n\r\n") != std::string::npos; });
+    EXPECT_NE(raw.find("\r\n0\r\n\r\n"), std::string::npos) << raw;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
 }
 
 TEST_F(WebLoopbackTest, ServesThePageWithItsHeadersOverTls) {

@@ -58,6 +58,10 @@ std::vector<LiveEvent> floods(int from, int to) {
   return out;
 }
 
+std::shared_ptr<EventStream> must(Result<std::shared_ptr<EventStream>> r) {
+  return r ? *r : nullptr;
+}
+
 class EventHubTest : public ::testing::Test {
  protected:
   std::shared_ptr<EventHub> hub(EventHubOptions o = {}) {
@@ -69,7 +73,7 @@ class EventHubTest : public ::testing::Test {
 TEST_F(EventHubTest, NewStreamsStartWithHelloThenLiveEvents) {
   auto h = hub();
   h->publish(floods(1, 3));
-  auto s = h->open("", "42", nullptr);
+  auto s = must(h->open("", "42", nullptr));
   ASSERT_NE(s, nullptr);
   int wakes = 0;
   s->start([&wakes] { ++wakes; });
@@ -92,13 +96,13 @@ TEST_F(EventHubTest, NewStreamsStartWithHelloThenLiveEvents) {
 TEST_F(EventHubTest, ResumesFromTheRingWithoutAGap) {
   auto h = hub();
   h->publish(floods(1, 10));
-  auto s = h->open("7f3a9c01:6", "42", nullptr);
+  auto s = must(h->open("7f3a9c01:6", "42", nullptr));
   auto got = parse(drain(*s));
   ASSERT_EQ(got.size(), 4u);
   EXPECT_EQ(got[0].id, "7f3a9c01:7");
   EXPECT_EQ(got[3].id, "7f3a9c01:10");
   // Up to date: nothing to replay, no reset.
-  auto current = h->open("7f3a9c01:10", "42", nullptr);
+  auto current = must(h->open("7f3a9c01:10", "42", nullptr));
   EXPECT_EQ(drain(*current), "");
   EXPECT_EQ(h->counters().resets.load(), 0u);
 }
@@ -109,9 +113,9 @@ TEST_F(EventHubTest, ResetWhenItCannotResume) {
   auto h = hub(o);
   h->publish(floods(1, 10));  // the ring holds 6..10
   EXPECT_EQ(h->ringSize(), 5u);
-  EXPECT_EQ(parse(drain(*h->open("7f3a9c01:5", "1", nullptr))).size(), 5u);  // 6..10: no gap
+  EXPECT_EQ(parse(drain(*must(h->open("7f3a9c01:5", "1", nullptr)))).size(), 5u);  // 6..10: no gap
   for (const char* id : {"7f3a9c01:4", "deadbeef:9", "7f3a9c01:11", "junk", "7f3a9c01:"}) {
-    auto got = parse(drain(*h->open(id, "1", nullptr)));
+    auto got = parse(drain(*must(h->open(id, "1", nullptr))));
     ASSERT_EQ(got.size(), 1u) << id;
     EXPECT_EQ(got[0].event, "reset") << id;
     EXPECT_EQ(got[0].id, "7f3a9c01:10");
@@ -125,15 +129,15 @@ TEST_F(EventHubTest, TheRingForgetsEventsOlderThanFiveMinutes) {
   clock_.advance(301 * kSec);
   h->publish(floods(3, 3));
   EXPECT_EQ(h->ringSize(), 1u);
-  EXPECT_EQ(parse(drain(*h->open("7f3a9c01:1", "1", nullptr)))[0].event, "reset");
-  EXPECT_EQ(parse(drain(*h->open("7f3a9c01:2", "1", nullptr)))[0].id, "7f3a9c01:3");
+  EXPECT_EQ(parse(drain(*must(h->open("7f3a9c01:1", "1", nullptr))))[0].event, "reset");
+  EXPECT_EQ(parse(drain(*must(h->open("7f3a9c01:2", "1", nullptr))))[0].id, "7f3a9c01:3");
 }
 
 TEST_F(EventHubTest, ASlowReaderIsCutOff) {
   EventHubOptions o;
   o.max_unsent_bytes = 1000;
   auto h = hub(o);
-  auto s = h->open("", "1", nullptr);
+  auto s = must(h->open("", "1", nullptr));
   drain(*s);
   for (int i = 0; i < 40; ++i) h->publish(floods(i, i));  // ~35 bytes each, never read
   bool done = false;
@@ -148,17 +152,100 @@ TEST_F(EventHubTest, AtMostMaxStreams) {
   EventHubOptions o;
   o.max_streams = 2;
   auto h = hub(o);
-  auto a = h->open("", "1", nullptr);
-  auto b = h->open("", "1", nullptr);
-  EXPECT_EQ(h->open("", "1", nullptr), nullptr);
+  auto a = must(h->open("", "1", nullptr));
+  auto b = must(h->open("", "1", nullptr));
+  auto refused = h->open("", "1", nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Errc::kResourceExhausted);
   EXPECT_EQ(h->counters().refused.load(), 1u);
   a->finished();
-  EXPECT_NE(h->open("", "1", nullptr), nullptr);
+  EXPECT_NE(must(h->open("", "1", nullptr)), nullptr);
+}
+
+// One API token cannot take every stream (review finding).
+TEST_F(EventHubTest, AtMostMaxStreamsPerOwner) {
+  EventHubOptions o;
+  o.max_streams = 4;
+  o.max_streams_per_owner = 2;
+  auto h = hub(o);
+  auto a1 = must(h->open("", "1", nullptr, "hash-a"));
+  auto a2 = must(h->open("", "1", nullptr, "hash-a"));
+  ASSERT_NE(a2, nullptr);
+  auto a3 = h->open("", "1", nullptr, "hash-a");
+  ASSERT_FALSE(a3.ok());
+  EXPECT_EQ(a3.error().code(), Errc::kResourceExhausted);
+  EXPECT_NE(a3.error().message().find("for this token"), std::string::npos);
+  EXPECT_EQ(h->counters().refused_owner.load(), 1u);
+  EXPECT_EQ(h->counters().refused.load(), 0u);
+  auto b1 = must(h->open("", "1", nullptr, "hash-b"));
+  auto b2 = must(h->open("", "1", nullptr, "hash-b"));
+  ASSERT_NE(b2, nullptr);
+  auto c1 = h->open("", "1", nullptr, "hash-c");  // 4 open in all
+  ASSERT_FALSE(c1.ok());
+  EXPECT_EQ(h->counters().refused.load(), 1u);
+  a1->finished();
+  a1.reset();  // finished, then destroyed: counted off once
+  auto a4 = must(h->open("", "1", nullptr, "hash-a"));
+  EXPECT_NE(a4, nullptr);
+  EXPECT_EQ(must(h->open("", "1", nullptr, "hash-c")), nullptr);
+  b1.reset();  // destroyed without finished(): counted off too
+  EXPECT_NE(must(h->open("", "1", nullptr, "hash-c")), nullptr);
+}
+
+// 256 streams x 4 MiB was a 1 GiB worst case (review finding).
+TEST_F(EventHubTest, UnsentTextIsBoundedOverall) {
+  const EventHubOptions o;
+  EXPECT_LE(o.max_streams * o.max_unsent_bytes, size_t{64} << 20);
+  EXPECT_LT(o.max_streams_per_owner, o.max_streams);
+}
+
+// A resume whose replay would not fit the stream's buffer gets a reset
+// instead of being cut off at once (and again after every reconnect).
+TEST_F(EventHubTest, AResumeTooBigForTheBufferIsAReset) {
+  EventHubOptions o;
+  o.max_unsent_bytes = 1000;
+  auto h = hub(o);
+  for (int i = 1; i <= 40; ++i) h->publish(floods(i, i));  // ~35 bytes each
+  bool done = false;
+  auto far = parse(drain(*must(h->open("7f3a9c01:1", "1", nullptr)), &done));
+  EXPECT_FALSE(done);
+  ASSERT_EQ(far.size(), 1u);
+  EXPECT_EQ(far[0].event, "reset");
+  EXPECT_EQ(h->counters().slow_closed.load(), 0u);
+  auto near = parse(drain(*must(h->open("7f3a9c01:35", "1", nullptr)), &done));
+  EXPECT_FALSE(done);
+  ASSERT_EQ(near.size(), 5u);
+  EXPECT_EQ(near[0].id, "7f3a9c01:36");
+}
+
+// The alive check may capture what its caller destroys once the hub has
+// closed the stream: it must not run after close() (review finding).
+TEST_F(EventHubTest, AliveIsNeverCalledAfterClose) {
+  auto h = hub();
+  int checks = 0;
+  auto s = must(h->open("", "1", [&checks] {
+    ++checks;
+    return true;
+  }));
+  drain(*s);
+  h->closeAll();
+  clock_.advance(2 * kSec);
+  bool done = false;
+  drain(*s, &done);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(checks, 0);
+  s->finished();
+  auto late = h->open("", "1", [&checks] {
+    ++checks;
+    return true;
+  });
+  EXPECT_FALSE(late.ok());  // a stopped hub opens nothing
+  EXPECT_EQ(checks, 0);
 }
 
 TEST_F(EventHubTest, KeepaliveAfterFifteenSilentSeconds) {
   auto h = hub();
-  auto s = h->open("", "1", nullptr);
+  auto s = must(h->open("", "1", nullptr));
   drain(*s);
   clock_.advance(14 * kSec);
   EXPECT_EQ(drain(*s), "");
@@ -171,10 +258,10 @@ TEST_F(EventHubTest, TheStreamEndsWithItsSession) {
   auto h = hub();
   bool alive = true;
   int checks = 0;
-  auto s = h->open("", "1", [&] {
+  auto s = must(h->open("", "1", [&] {
     ++checks;
     return alive;
-  });
+  }));
   bool done = false;
   drain(*s, &done);
   EXPECT_FALSE(done);
@@ -190,7 +277,7 @@ TEST_F(EventHubTest, TheStreamEndsWithItsSession) {
 
 TEST_F(EventHubTest, CloseAllEndsEveryStream) {
   auto h = hub();
-  auto s = h->open("", "1", nullptr);
+  auto s = must(h->open("", "1", nullptr));
   h->closeAll();
   bool done = false;
   drain(*s, &done);
@@ -218,7 +305,7 @@ TEST(WebConsolePump, PublishesTheServicesEvents) {
   o.web_root = "/nonexistent";
   WebConsole web(
       fake, clock, [] { return int64_t{0}; }, o);
-  auto s = web.hub().open("", "1", nullptr);
+  auto s = must(web.hub().open("", "1", nullptr));
   drain(*s);
   fake.live_ = {LiveEvent{"flood", R"({"id":3})"}, LiveEvent{"endpoint", R"({"name":"a"})"}};
   web.pump();

@@ -1,6 +1,9 @@
 #include "console/web_routes.h"
 
+#include <algorithm>
+#include <cctype>
 #include <random>
+#include <string_view>
 
 #include "console/api_body.h"
 #include "console/api_json.h"
@@ -30,6 +33,31 @@ HttpResponse sessionAnswer(const Actor& who, const WebSession& s, int64_t expire
                       {"csrf_token", s.csrf},
                       {"expires_at", api::rfc3339Ms(expires_at_ms)}};
   return HttpResponse{200, api::dumpJson(body), "application/json"};
+}
+
+// "application/json", any case, parameters (charset) allowed.
+bool isJson(const std::string& content_type) {
+  const std::string media = content_type.substr(0, content_type.find(';'));
+  const size_t b = media.find_first_not_of(" \t");
+  const size_t e = media.find_last_not_of(" \t");
+  if (b == std::string::npos) return false;
+  const std::string_view kJson = "application/json";
+  const std::string_view m(media.data() + b, e - b + 1);
+  return m.size() == kJson.size() &&
+         std::equal(m.begin(), m.end(), kJson.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == y;
+         });
+}
+
+// The stream cap's owner for a bearer stream: its token's hash, as a session
+// made from the same token has (the header itself when the service has none).
+std::string bearerOwner(ConsoleService& service, const std::string& authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.rfind(kBearer, 0) == 0) {
+    auto id = service.authenticateToken(authorization.substr(kBearer.size()));
+    if (id) return id->token_hash;
+  }
+  return "bearer:" + authorization;
 }
 
 uint32_t randomEpoch() {
@@ -63,6 +91,17 @@ void WebConsole::addRoutes(net::Router& router, ApiCounters* counters) {
 }
 
 HttpResponse WebConsole::login(const HttpRequest& req) {
+  // Login CSRF: a page elsewhere must not log the browser in with its own
+  // token. A cross-site form cannot send application/json (a script that
+  // does needs a CORS preflight, which the console never grants), and a
+  // browser's Origin must be ours.
+  if (!isJson(req.content_type)) {
+    return net::errorResponse(415, "unsupported_media_type",
+                              "Content-Type must be application/json");
+  }
+  if (!req.origin.empty() && req.origin != "https://" + req.host) {
+    return net::errorResponse(403, "csrf", "Origin is not this console");
+  }
   if (!login_limiter_.allow(req.peer.remote_ip)) {
     return net::errorResponse(429, "rate_limited", "too many logins from this address: wait");
   }
@@ -115,23 +154,32 @@ HttpResponse WebConsole::events(const HttpRequest& req) {
   if (auto it = q->find("last_event_id"); last.empty() && it != q->end()) last = it->second;
   // The stream lives as long as what let it in: the session, or the bearer token.
   std::function<bool()> alive;
+  std::string owner;
   if (ok.session) {
+    owner = ok.session->token_hash;
     alive = [this, id = ok.session->id, hash = ok.session->token_hash] {
       return sessions_.peek(id).has_value() && service_.actorOfTokenHash(hash).ok();
     };
   } else {
+    owner = bearerOwner(service_, req.authorization);
     alive = [this, auth = req.authorization] { return service_.authenticate(auth).ok(); };
   }
-  auto stream = hub_->open(last, std::to_string(service_.resourceVersion()), std::move(alive));
+  auto stream =
+      hub_->open(last, std::to_string(service_.resourceVersion()), std::move(alive), owner);
   if (!stream) {
-    return net::errorResponse(429, "resource_exhausted", "too many event streams are open");
+    if (stream.error().code() != Errc::kResourceExhausted) {
+      return net::errorResponse(503, "unavailable", stream.error().message());
+    }
+    return net::errorResponse(429, "resource_exhausted", stream.error().message());
   }
   HttpResponse r{200, "", "text/event-stream"};
-  r.stream = std::move(stream);
+  r.stream = std::move(*stream);
   return r;
 }
 
 void WebConsole::pump() { hub_->publish(service_.takeLiveEvents()); }
+
+WebConsole::~WebConsole() { stop(); }
 
 void WebConsole::stop() { hub_->closeAll(); }
 
@@ -153,7 +201,9 @@ void WebConsole::appendPrometheus(std::string& out) const {
   line("syn_guard_web_event_streams_ended_total", "counter",
        "Live streams closed because their session or token ended.", c.ended_closed.load());
   line("syn_guard_web_event_streams_refused_total", "counter",
-       "Live streams refused (too many open).", c.refused.load());
+       "Live streams refused: too many open in all.", c.refused.load());
+  line("syn_guard_web_event_streams_refused_token_total", "counter",
+       "Live streams refused: too many open for one API token.", c.refused_owner.load());
   line("syn_guard_web_event_resets_total", "counter",
        "Streams that could not resume from their Last-Event-ID (reset).", c.resets.load());
 }

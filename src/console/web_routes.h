@@ -30,6 +30,11 @@ class WebConsole {
  public:
   // `service` and `clock` must outlive it. The stream's epoch is random.
   WebConsole(ConsoleService& service, Clock& clock, WallClock wall, WebOptions options);
+  // Ends every stream: none calls back into it afterwards, whatever the
+  // server still holds.
+  ~WebConsole();
+  WebConsole(const WebConsole&) = delete;
+  WebConsole& operator=(const WebConsole&) = delete;
 
   // POST/GET/DELETE /v1/session, GET /v1/events, and the router's fallback
   // (the page's files). `counters` (optional) counts the session routes' answers.

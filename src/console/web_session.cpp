@@ -13,15 +13,30 @@ Result<WebSession> WebSessions::create(const std::string& token_hash) {
   SG_READ(csrf, pki::newApiToken());
   WebSession s{id->secret, csrf->secret, token_hash, clock_.nowNs()};
   std::lock_guard<std::mutex> lock(mu_);
-  if (sessions_.size() >= options_.max_sessions && !sessions_.empty()) {
-    auto oldest = sessions_.begin();
-    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-      if (it->second.last_used_ns < oldest->second.last_used_ns) oldest = it;
-    }
-    sessions_.erase(oldest);
-  }
+  // A token over its quota gives up its own oldest session: logging in in a
+  // loop cannot push anyone else's out of the table.
+  if (per_token_[token_hash] >= options_.max_sessions_per_token) evictOldest(&token_hash);
+  if (sessions_.size() >= options_.max_sessions) evictOldest(nullptr);
   sessions_[s.id] = s;
+  ++per_token_[token_hash];
   return s;
+}
+
+void WebSessions::evictOldest(const std::string* token_hash) {
+  auto oldest = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (token_hash != nullptr && it->second.token_hash != *token_hash) continue;
+    if (oldest == sessions_.end() || it->second.last_used_ns < oldest->second.last_used_ns) {
+      oldest = it;
+    }
+  }
+  if (oldest != sessions_.end()) erase(oldest);
+}
+
+void WebSessions::erase(std::map<std::string, WebSession>::iterator it) {
+  auto count = per_token_.find(it->second.token_hash);
+  if (count != per_token_.end() && --count->second == 0) per_token_.erase(count);
+  sessions_.erase(it);
 }
 
 std::optional<WebSession> WebSessions::lookup(const std::string& id, bool touch) {
@@ -31,7 +46,7 @@ std::optional<WebSession> WebSessions::lookup(const std::string& id, bool touch)
   if (it == sessions_.end()) return std::nullopt;
   const uint64_t now = clock_.nowNs();
   if (now - it->second.last_used_ns >= static_cast<uint64_t>(options_.idle.count())) {
-    sessions_.erase(it);
+    erase(it);
     return std::nullopt;
   }
   if (touch) it->second.last_used_ns = now;
@@ -43,7 +58,7 @@ std::optional<WebSession> WebSessions::peek(const std::string& id) { return look
 
 void WebSessions::end(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  sessions_.erase(id);
+  if (auto it = sessions_.find(id); it != sessions_.end()) erase(it);
 }
 
 size_t WebSessions::size() const {

@@ -1,9 +1,11 @@
 // Browser sessions (docs/dashboard.md "Session"): a cookie made at login from
 // an API token. Kept in memory only (a restart ends them), at most
-// max_sessions (the least recently used is dropped), ended after `idle`
-// without use. Each is bound to the hash of the token it was made from: every
-// use checks that token again in the store (ConsoleService::actorOfTokenHash),
-// so revoking it ends its sessions and a changed role applies at once.
+// max_sessions_per_token per API token (a login over it drops that token's
+// least recently used, never another token's) and max_sessions in all (then
+// the least recently used of all is dropped), ended after `idle` without use.
+// Each is bound to the hash of the token it was made from: every use checks
+// that token again in the store (ConsoleService::actorOfTokenHash), so
+// revoking it ends its sessions and a changed role applies at once.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@ namespace sg::console {
 
 struct WebSessionOptions {
   size_t max_sessions = 10'000;
+  size_t max_sessions_per_token = 64;
   Nanos idle = std::chrono::hours(12);  // also the cookie's Max-Age
 };
 
@@ -52,12 +55,15 @@ class WebSessions {
 
  private:
   std::optional<WebSession> lookup(const std::string& id, bool touch);
+  void evictOldest(const std::string* token_hash);             // mu_ held
+  void erase(std::map<std::string, WebSession>::iterator it);  // mu_ held
 
   Clock& clock_;
   WallClock wall_;
   WebSessionOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, WebSession> sessions_;
+  std::map<std::string, size_t> per_token_;  // sessions per token hash
 };
 
 // The value of cookie `name` in a Cookie header ("" when absent).

@@ -30,6 +30,9 @@ class WebSessionTest : public ::testing::Test {
     WebOptions o;
     o.web_root = "/nonexistent-web-root";
     o.sessions.max_sessions = 3;
+    o.sessions.max_sessions_per_token = 2;
+    o.events.max_streams = 3;
+    o.events.max_streams_per_owner = 2;
     web_ = std::make_unique<WebConsole>(
         fake_, clock_, [this] { return wall_ms_; }, o);
     addApiRoutes(router_, fake_, &counters_, &web_->sessions());
@@ -45,6 +48,7 @@ class WebSessionTest : public ::testing::Test {
     r.path = path;
     r.body = body;
     r.host = "console.example:8443";
+    if (!body.empty()) r.content_type = "application/json";
     if (!cookie.empty()) r.cookie = "theme=dark; sg_session=" + cookie;
     r.csrf_token = csrf;
     r.origin = origin;
@@ -180,9 +184,9 @@ TEST_F(WebSessionTest, IdleSessionsEnd) {
 TEST_F(WebSessionTest, TheTableIsBoundedDroppingTheLeastRecentlyUsed) {
   Login a = login("sgA_viewer");
   clock_.advance(1000);
-  Login b = login("sgA_viewer");
+  Login b = login("sgA_operator");
   clock_.advance(1000);
-  Login c = login("sgA_viewer");
+  Login c = login("sgA_admin");
   clock_.advance(1000);
   EXPECT_EQ(call("GET", "/v1/endpoints", "", a.cookie).status, 200);  // a is now the newest
   clock_.advance(1000);
@@ -192,6 +196,87 @@ TEST_F(WebSessionTest, TheTableIsBoundedDroppingTheLeastRecentlyUsed) {
   EXPECT_EQ(call("GET", "/v1/endpoints", "", a.cookie).status, 200);
   EXPECT_EQ(call("GET", "/v1/endpoints", "", c.cookie).status, 200);
   EXPECT_EQ(call("GET", "/v1/endpoints", "", d.cookie).status, 200);
+}
+
+// A token holder logging in in a loop gives up its own oldest sessions only
+// (review finding: it used to log everyone else out).
+TEST_F(WebSessionTest, ATokenLoggingInInALoopDropsOnlyItsOwnSessions) {
+  Login admin = login("sgA_admin");
+  std::vector<Login> mine;
+  for (int i = 0; i < 6; ++i) {
+    clock_.advance(1000);
+    mine.push_back(login("sgA_viewer"));
+  }
+  EXPECT_EQ(web_->sessions().size(), 3u);
+  EXPECT_EQ(call("GET", "/v1/endpoints", "", admin.cookie).status, 200);
+  EXPECT_EQ(call("GET", "/v1/endpoints", "", mine[5].cookie).status, 200);
+  EXPECT_EQ(call("GET", "/v1/endpoints", "", mine[4].cookie).status, 200);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(call("GET", "/v1/endpoints", "", mine[i].cookie).status, 401) << i;
+  }
+  // Ended sessions leave the token's quota: logging out frees a place.
+  EXPECT_EQ(call("DELETE", "/v1/session", "", mine[5].cookie, mine[5].csrf).status, 204);
+  Login again = login("sgA_viewer");
+  EXPECT_EQ(call("GET", "/v1/endpoints", "", mine[4].cookie).status, 200);
+  EXPECT_EQ(call("GET", "/v1/endpoints", "", again.cookie).status, 200);
+  EXPECT_EQ(call("GET", "/v1/endpoints", "", admin.cookie).status, 200);
+}
+
+// Login CSRF (review finding): only a JSON body, and only from our own
+// origin when the browser names one.
+TEST_F(WebSessionTest, LoginNeedsJsonAndOurOrigin) {
+  auto attempt = [this](const std::string& type, const std::string& origin) {
+    net::HttpRequest r;
+    r.method = "POST";
+    r.path = "/v1/session";
+    r.body = R"({"token": "sgA_operator"})";
+    r.host = "console.example:8443";
+    r.content_type = type;
+    r.origin = origin;
+    return router_.route(r);
+  };
+  for (const char* type : {"", "text/plain", "application/x-www-form-urlencoded",
+                           "multipart/form-data; boundary=x", "application/jsonx"}) {
+    auto r = attempt(type, "");
+    EXPECT_EQ(r.status, 415) << type;
+    EXPECT_EQ(header(r, "Set-Cookie"), "") << type;
+  }
+  for (const char* origin : {"https://evil.example", "http://console.example:8443", "null"}) {
+    auto r = attempt("application/json", origin);
+    EXPECT_EQ(r.status, 403) << origin;
+    EXPECT_EQ(errorCode(r), "csrf") << origin;
+    EXPECT_EQ(header(r, "Set-Cookie"), "") << origin;
+  }
+  EXPECT_EQ(attempt("application/json", origin_).status, 200);
+  EXPECT_EQ(attempt("Application/JSON; charset=utf-8", origin_).status, 200);
+  EXPECT_EQ(attempt("application/json", "").status, 200);  // no Origin: not a browser's
+}
+
+// One token cannot take every live stream (review finding): its own cap
+// refuses it with a reason while another token still gets one.
+TEST_F(WebSessionTest, OneTokenCannotTakeEveryEventStream) {
+  std::vector<net::HttpResponse> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(call("GET", "/v1/events", "", "", "", "", "sgA_viewer"));
+    ASSERT_NE(held.back().stream, nullptr) << held.back().body;
+  }
+  Login viewer = login("sgA_viewer");  // the same token through a cookie
+  auto over = call("GET", "/v1/events", "", viewer.cookie);
+  EXPECT_EQ(over.status, 429);
+  EXPECT_EQ(errorCode(over), "resource_exhausted");
+  EXPECT_NE(over.body.find("for this token"), std::string::npos) << over.body;
+  Login op = login("sgA_operator");
+  auto other = call("GET", "/v1/events", "", op.cookie);
+  ASSERT_NE(other.stream, nullptr) << other.body;
+  auto full = call("GET", "/v1/events", "", "", "", "", "sgA_admin");
+  EXPECT_EQ(full.status, 429);  // max_streams (3) in all
+  std::string metrics;
+  web_->appendPrometheus(metrics);
+  EXPECT_NE(metrics.find("syn_guard_web_event_streams_refused_token_total 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("syn_guard_web_event_streams_refused_total 1\n"), std::string::npos);
+  held[0].stream->finished();  // one of the viewer's ends: the viewer may open one again
+  EXPECT_NE(call("GET", "/v1/events", "", viewer.cookie).stream, nullptr);
 }
 
 TEST_F(WebSessionTest, LogoutNeedsCsrfAndClearsTheCookie) {
@@ -211,6 +296,7 @@ TEST_F(WebSessionTest, LoginsAreRateLimitedPerAddress) {
     r.method = "POST";
     r.path = "/v1/session";
     r.body = R"({"token": "sgA_nobody"})";
+    r.content_type = "application/json";
     r.peer.remote_ip = ip;
     return router_.route(r).status;
   };

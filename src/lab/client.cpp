@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <vector>
 
 #include "lab/netns.h"
 
@@ -97,20 +98,52 @@ Result<std::unique_ptr<TcpServer>> TcpServer::start(const std::string& netns,
   return server;
 }
 
+// Every accepted connection waits for its request on its own (polled
+// together), up to kRequestWait: a request that is slow to come (a lost
+// segment's retransmission, SYNPROXY's window update late, a client starved of
+// CPU under a flood) is still answered, and never holds up the next client.
 void TcpServer::serve() {
+  constexpr auto kRequestWait = std::chrono::seconds(10);  // past every client's timeout
+  constexpr size_t kMaxOpen = 1024;                        // past that, the oldest is dropped
+  struct Open {
+    int fd;
+    Clock::time_point deadline;
+  };
+  std::vector<Open> open;
+  auto drop = [&](size_t i, bool unserved) {
+    if (unserved) gave_up_.fetch_add(1);
+    close(open[i].fd);
+    open.erase(open.begin() + static_cast<std::ptrdiff_t>(i));
+  };
   while (!stop_.load()) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    int c = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    Fd conn{c};
-    char buf[256];
-    if (!waitFor(c, POLLIN, Clock::now() + std::chrono::milliseconds(500))) continue;
-    ssize_t n = read(c, buf, sizeof(buf));
-    if (n <= 0) continue;
-    size_t reply_len = std::strlen(kReply);
-    if (write(c, kReply, reply_len) == static_cast<ssize_t>(reply_len)) served_.fetch_add(1);
+    std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+    for (const Open& o : open) fds.push_back({o.fd, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), 100) < 0) continue;
+    // Answered (or gone) first, from the back so that indices hold.
+    for (size_t i = open.size(); i-- > 0;) {
+      if ((fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      char buf[256];
+      const ssize_t n = read(open[i].fd, buf, sizeof(buf));
+      if (n < 0 && errno == EAGAIN) continue;
+      const size_t reply_len = std::strlen(kReply);
+      const bool served =
+          n > 0 && write(open[i].fd, kReply, reply_len) == static_cast<ssize_t>(reply_len);
+      if (served) served_.fetch_add(1);
+      drop(i, !served);
+    }
+    const auto now = Clock::now();
+    for (size_t i = open.size(); i-- > 0;) {
+      if (open[i].deadline <= now) drop(i, true);
+    }
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    for (int k = 0; k < 64; k++) {  // the listener is non-blocking
+      const int c = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c < 0) break;
+      if (open.size() >= kMaxOpen) drop(0, true);
+      open.push_back(Open{c, Clock::now() + kRequestWait});
+    }
   }
+  for (const Open& o : open) close(o.fd);
 }
 
 TcpServer::~TcpServer() {
@@ -120,7 +153,8 @@ TcpServer::~TcpServer() {
 }
 
 Result<std::chrono::microseconds> probeOnce(const std::string& addr, uint16_t port,
-                                            std::chrono::milliseconds timeout) {
+                                            std::chrono::milliseconds timeout,
+                                            std::chrono::milliseconds think) {
   socklen_t len = 0;
   auto sa = makeSockaddr(addr, port, &len);
   if (!sa.ok()) return sa.error();
@@ -136,6 +170,7 @@ Result<std::chrono::microseconds> probeOnce(const std::string& addr, uint16_t po
   socklen_t elen = sizeof(err);
   getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &elen);
   if (err != 0) return makeError(Errc::kUnavailable, std::string("connect: ") + std::strerror(err));
+  if (think.count() > 0) std::this_thread::sleep_for(think);
   const char req[] = "ping\n";
   if (send(s.fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != sizeof(req) - 1) return sysError("send");
   std::string got;

@@ -26,6 +26,8 @@ class TcpServer {
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
   uint64_t served() const { return served_.load(); }
+  // Connections closed unserved: no request arrived while the server waited.
+  uint64_t gaveUp() const { return gave_up_.load(); }
 
  private:
   TcpServer() = default;
@@ -33,13 +35,17 @@ class TcpServer {
   int listen_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> served_{0};
+  std::atomic<uint64_t> gave_up_{0};
   std::thread thread_;
 };
 
 // One connect + request + reply + close with a timeout on the whole exchange.
-// Returns the latency, or an error saying which step failed.
-Result<std::chrono::microseconds> probeOnce(const std::string& addr, uint16_t port,
-                                            std::chrono::milliseconds timeout);
+// Returns the latency, or an error saying which step failed. `think`: a pause
+// between the connection's opening and the request (a slow or starved client,
+// or a lost segment's retransmission, as the server sees it).
+Result<std::chrono::microseconds> probeOnce(
+    const std::string& addr, uint16_t port, std::chrono::milliseconds timeout,
+    std::chrono::milliseconds think = std::chrono::milliseconds(0));
 
 struct ClientStats {
   uint64_t ok = 0;

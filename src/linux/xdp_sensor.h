@@ -195,6 +195,11 @@ class XdpSensor {
   Result<std::vector<uint64_t>> signatureMatches(const sg_addr& dst, uint16_t port);
   // Targets with signatures (the program's gate).
   uint32_t signatureTargets() const;
+  // ---- the host's own addresses (xdp_sensor_local.cpp, bpf/sg_local.h) ----
+  // The destination counters and SYN cookies act only for these from now on
+  // (until the first call: for every destination). kResourceExhausted past
+  // SG_LOCAL_MAX addresses (then the check is off again).
+  Result<void> setLocalAddresses(const std::vector<Address>& addrs);
 
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.

@@ -187,6 +187,7 @@ HttpRequest HttpSession::toRequest(const Request& req) const {
   in.authorization = header(http::field::authorization);
   in.cookie = header(http::field::cookie);
   in.origin = header(http::field::origin);
+  in.content_type = header(http::field::content_type);
   in.host = header(http::field::host);
   in.csrf_token = header("X-CSRF-Token");
   in.accept_encoding = header(http::field::accept_encoding);

@@ -29,6 +29,7 @@ struct HttpRequest {
   // The other headers the console reads ("" when absent).
   std::string cookie;                         // Cookie
   std::string origin;                         // Origin
+  std::string content_type;                   // Content-Type
   std::string host;                           // Host
   std::string csrf_token;                     // X-CSRF-Token
   std::string accept_encoding;                // Accept-Encoding

@@ -62,6 +62,30 @@ TEST_F(DstCountersTest, AttemptsAreCountedPerLocalAddressAndPort) {
   EXPECT_EQ(findDst(s2, "198.51.100.1", 80)->bank_attempts, 1u);
 }
 
+// A host that forwards counts only attempts at its own addresses (review
+// finding: a flood through it to another host was detected, and answered, as
+// its own). Until the agent writes the list, every destination counts.
+TEST_F(DstCountersTest, OnlyTheHostsOwnAddressesAreCounted) {
+  ASSERT_OK(sensor_->setLocalAddresses({*parseAddress("198.51.100.1")}));
+  for (int i = 0; i < 3; i++) send(newSyn("192.0.2.1", 80));
+  PacketSpec forwarded = newSyn("192.0.2.3", 80);
+  forwarded.dst = "198.51.100.2";
+  for (int i = 0; i < 4; i++) send(forwarded);
+  auto s = sensor_->harvestDsts();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(findDst(s, "198.51.100.1", 80)->attempts, 3u);
+  EXPECT_EQ(findDst(s, "198.51.100.2", 80), nullptr);
+  EXPECT_EQ(counter(SG_CNT_NOT_LOCAL), 4u);
+  EXPECT_EQ(counter(SG_CNT_SYN), 7u) << "still attempts for the per-source counting";
+  // The address becomes ours.
+  ASSERT_OK(
+      sensor_->setLocalAddresses({*parseAddress("198.51.100.1"), *parseAddress("198.51.100.2")}));
+  send(forwarded);
+  s = sensor_->harvestDsts();
+  ASSERT_NE(findDst(s, "198.51.100.2", 80), nullptr);
+  EXPECT_EQ(findDst(s, "198.51.100.2", 80)->attempts, 1u);
+}
+
 TEST_F(DstCountersTest, AttemptsAreCountedBeforeABlockDropsThem) {
   sg_prefix_block b{};
   b.added_ns = sensor_->kernelNowNs();

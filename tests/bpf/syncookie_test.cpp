@@ -200,6 +200,40 @@ TEST_F(SynCookie, OtherPortsAndAddressesUntouched) {
   EXPECT_EQ(sensor_->cookiePorts(), 1u);
 }
 
+// On a host that forwards (a router, a bridge), a SYN to another host must
+// not be answered on its behalf (review finding): cookies only for the
+// host's own addresses once the agent has written them (bpf/sg_local.h).
+TEST_F(SynCookie, OnlyTheHostsOwnAddressesAreAnswered) {
+  cookiesOn();                               // every address
+  cookiesOn(*parseAddress("198.51.100.7"));  // and this one by name
+  ASSERT_OK(
+      sensor_->setLocalAddresses({*parseAddress("198.51.100.1"), *parseAddress("2001:db8:1::1")}));
+  for (const char* dst : {"198.51.100.7", "198.51.100.2"}) {
+    const Frame forwarded = syn("192.0.2.1", dst, kPort);
+    const Out out = run(forwarded.bytes);
+    EXPECT_EQ(out.verdict, static_cast<uint32_t>(XDP_PASS)) << dst;
+    EXPECT_EQ(out.frame, forwarded.bytes) << dst;
+    std::vector<uint8_t> ack = forwarded.bytes;  // nor its ACKs judged
+    ack[forwarded.l4 + 13] = kAck;
+    EXPECT_EQ(run(ack).verdict, static_cast<uint32_t>(XDP_PASS)) << dst;
+  }
+  const Frame forwarded6 = syn("2001:db8::1", "2001:db8:1::2", kPort);
+  EXPECT_EQ(run(forwarded6.bytes).verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(counter(SG_CNT_COOKIE_SYNACKS), 0u);
+  EXPECT_EQ(counter(SG_CNT_COOKIE_ACKS_DROPPED), 0u);
+  EXPECT_EQ(counter(SG_CNT_NOT_LOCAL), 5u);  // 3 SYNs, 2 ACKs
+  // Our own addresses get them.
+  const Frame own = syn("192.0.2.1", "198.51.100.1", kPort);
+  expectSynAck(own, run(own.bytes), false, 1460);
+  const Frame own6 = syn("2001:db8::1", "2001:db8:1::1", kPort);
+  expectSynAck(own6, run(own6.bytes), true, 1440);
+  // The list follows the host: .7 becomes ours, .1 is gone.
+  ASSERT_OK(sensor_->setLocalAddresses({*parseAddress("198.51.100.7")}));
+  const Frame now_own = syn("192.0.2.1", "198.51.100.7", kPort);
+  expectSynAck(now_own, run(now_own.bytes), false, 1460);
+  EXPECT_EQ(run(own.bytes).verdict, static_cast<uint32_t>(XDP_PASS));
+}
+
 TEST_F(SynCookie, TurnedOffPassesAgain) {
   cookiesOn();
   cookiesOn(*parseAddress("2001:db8:1::1"));
