@@ -150,6 +150,8 @@ volatile __u64 sg_test_now_ns;
 #define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
 
+#include "sg_verified.h" /* verified sources: pass port-flood responses */
+#include "sg_reflect.h" /* SYN-ACK reflection: SYN-ACKs for no socket of ours */
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
 #include "sg_dst_bpf.h" /* destination-side counters, handshake tracepoint */
 #include "sg_syncookie.h" /* SYN cookies for ports under a flood */
@@ -433,6 +435,9 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	if (sg_pkt_is_attempt(&pkt))
 		sg_dst_attempt(cnt, cfg, &pkt); /* before any block: floods stay measured */
 	if (sg_prefix_verdict(cnt, cfg, &pkt, &now) == XDP_DROP)
+		return XDP_DROP;
+	if (sg_reflect.on && sg_pkt_is_synack(&pkt) &&
+	    sg_reflect_check(ctx, cnt, &pkt) == XDP_DROP)
 		return XDP_DROP;
 	/* Fast path: this is no connection attempt and no block can drop it
 	 * (blocks drop attempts only, or none may exist), so nothing below can

@@ -21,6 +21,10 @@ class FakeSensor final : public SensorPort {
   int handed_off = 0;
   bool fail_handoff = false;   // markHandedOff fails (a map update error)
   size_t prefix_capacity = 8;  // addPrefixBlock of a new prefix fails past it, as a full trie
+  bool reflect_on = false, reflect_drop = false;  // setReflection
+  std::vector<ReflectorCount> reflectors;         // harvestReflectors hands these out once
+  bool verified_on = false;
+  uint64_t verified_ttl_ns = 0;
 
   Result<void> setConfig(const sg_config& cfg) override {
     config = cfg;
@@ -91,6 +95,19 @@ class FakeSensor final : public SensorPort {
   }
   Result<std::vector<PrefixBlockEntry>> listPrefixBlocks() override { return prefix_blocks; }
   size_t prefixBlockCapacity() const override { return prefix_capacity; }
+  void setReflection(bool on, bool drop) override {
+    reflect_on = on;
+    reflect_drop = drop;
+  }
+  std::vector<ReflectorCount> harvestReflectors() override {
+    std::vector<ReflectorCount> out;
+    out.swap(reflectors);
+    return out;
+  }
+  void setVerified(bool on, uint64_t ttl_ns) override {
+    verified_on = on;
+    verified_ttl_ns = ttl_ns;
+  }
   Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
     int n = 0;
     while (!pending.empty()) {

@@ -26,7 +26,7 @@ Result<std::string> BookPrefixResponder::engage(const PortFlood& flood, const Re
     // One that is blocked already (by hand, or by another port's flood) is
     // left as it is, and left in place at the end.
     if (book_.hasPrefixBlock(p)) continue;
-    auto r = book_.blockPrefix(p, duration_());
+    auto r = book_.blockPrefix(p, duration_(), SG_PFX_FLOOD);  // verified sources pass it
     if (!r) {
       errors += (errors.empty() ? "" : "; ") + p.str() + ": " + r.error().message();
       continue;

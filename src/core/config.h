@@ -11,6 +11,7 @@
 #include "core/address.h"
 #include "core/duration.h"
 #include "core/port_flood_options.h"
+#include "core/reflection.h"
 #include "core/result.h"
 #include "core/syncookie_config.h"
 
@@ -83,6 +84,10 @@ struct AgentConfig {
   // SYN cookies for a port under a flood (syncookie_* keys): the mode
   // (off, xdp, nftables) and the SYN-ACK's parameters.
   SynCookieConfig syncookies;
+  // SYN-ACK reflection (reflection_* keys) and verified sources (verified_*,
+  // max_verified): core/reflection.h.
+  ReflectionOptions reflection;
+  VerifiedOptions verified;
 };
 
 // Range and consistency checks (ranges in core/config_checks.h); the error
