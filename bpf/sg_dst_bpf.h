@@ -138,6 +138,7 @@ int sg_handshake_done(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (sg_netns_ino && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != sg_netns_ino)
 		return 0;
+	sg_verified_note(sk); /* its peer is verified (sg_verified.h) */
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family == SG_AF_INET) {
 		v4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);

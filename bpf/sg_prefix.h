@@ -90,6 +90,9 @@ static __always_inline int sg_prefix_verdict(struct sg_counters *cnt, const stru
 	b = sg_prefix_lookup(pkt, now);
 	if (!b)
 		return XDP_PASS;
+	/* A port flood's block (not an operator's) spares verified sources. */
+	if ((b->flags & SG_PFX_FLOOD) && sg_verified_src(cnt, &pkt->src, pkt->family))
+		return XDP_PASS;
 	/* The allowlist wins: it is keyed by the counted key (sg_cross). Only
 	 * prefixes an allowlist entry overlaps pay the lookup. */
 	if (b->flags & SG_PFX_ALLOW_CHECK) {

@@ -151,6 +151,9 @@ struct sg_prefix_block {
  * before it drops (the allowlist wins). Kept by XdpSensor from the allowlist
  * it wrote; without it a hit drops at once. */
 #define SG_PFX_ALLOW_CHECK 0x80
+/* Made by a port-flood response (not an operator): verified sources pass it
+ * (bpf/sg_verified.h). */
+#define SG_PFX_FLOOD 0x40
 
 /* sg_prefix_maybe (a global of the program): which tries may hold a block.
  * Zero: no packet pays a trie lookup. Set by user space after an insert,
@@ -271,7 +274,12 @@ struct sg_event {
 	X(HALF_OPEN_CREDITED, "attempts_credited_total", "Attempts over flood_threshold passed because the source's completed handshakes cover them (handshake-aware counting)") \
 	X(FLAGGED_HALF_OPEN, "flagged_half_open_total", "Threshold crossings by half-open attempts (attempts - completions > flood_threshold)") \
 	X(FLAGGED_CONNECTIONS, "flagged_connections_total", "Threshold crossings by connections (attempts > connection_threshold)") \
-	X(NOT_LOCAL, "not_local_total", "SYNs and cookie-port packets to a destination that is not this host's (forwarded traffic): not counted per destination, not answered with cookies")
+	X(NOT_LOCAL, "not_local_total", "SYNs and cookie-port packets to a destination that is not this host's (forwarded traffic): not counted per destination, not answered with cookies") \
+	X(VERIFIED_ADDED, "verified_handshakes_total", "Completed handshakes that (re)verified their peer (bpf/sg_verified.h)") \
+	X(VERIFIED_PASSED, "verified_passed_total", "Packets from verified sources passed past a port-flood response (its prefix block, SYN cookies, signature drop)") \
+	X(SYNACK_MATCHED, "synacks_matched_total", "Inbound SYN-ACKs for a connection of ours (a socket in SYN_SENT or ESTABLISHED; bpf/sg_reflect.h)") \
+	X(SYNACK_UNMATCHED, "synacks_unmatched_total", "Inbound SYN-ACKs for no connection of ours (reflection)") \
+	X(REFLECT_DROPPED, "reflection_dropped_total", "Unmatched SYN-ACKs dropped while a reflection was on (also in dropped_total)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,
@@ -312,6 +320,29 @@ struct sg_cpu_epoch {
 
 struct sg_sketch_line {
 	__u32 cell[SG_SKETCH_CELLS]; /* epoch tag << 16 | count */
+};
+
+/* ---- verified sources and SYN-ACK reflection (bpf/sg_verified.h, sg_reflect.h) */
+
+/* Verified sources' knobs: sg_verified_cfg, a global in .data.verified that
+ * user space writes through the skeleton's mmap. */
+struct sg_verified_params {
+	__u64 ttl_ns; /* a handshake verifies its source this long */
+	__u32 on;     /* 0: nothing is recorded, nobody passes as verified */
+	__u32 pad;
+};
+
+/* Reflection's knobs: sg_reflect, a global in .data.reflect (as above). */
+struct sg_reflect_params {
+	__u32 on;   /* look SYN-ACKs up and count them; 0: the path is skipped */
+	__u32 drop; /* drop the unmatched ones (a reflection is on) */
+};
+
+/* Key of sg_reflectors: a reflecting source (unmasked) and its port. */
+struct sg_reflector_key {
+	struct sg_addr src;
+	__u16 port; /* host order */
+	__u8 pad[2];
 };
 
 #endif /* SG_SHARED_H */

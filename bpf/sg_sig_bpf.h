@@ -118,7 +118,9 @@ static __attribute__((noinline)) int sg_sig_verdict(struct xdp_md *ctx, struct s
 			continue;
 		__sync_fetch_and_add(&set->matched[i], 1);
 		cnt->c[SG_CNT_SIG_MATCHED]++;
-		if (cfg->enforce == SG_ENFORCE_NONE)
+		/* A source that completed a handshake lately (sg_verified.h)
+		 * is a client whatever its SYN looks like. */
+		if (cfg->enforce == SG_ENFORCE_NONE || sg_verified_pkt(cnt, pkt))
 			return XDP_PASS;
 		cnt->c[SG_CNT_DROPPED]++;
 		return XDP_DROP;

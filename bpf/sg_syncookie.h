@@ -418,6 +418,21 @@ static __always_inline int sg_ck_ack(struct xdp_md *ctx, struct sg_counters *cnt
 	return XDP_PASS;
 }
 
+/* Whether the packet's source is verified (bpf/sg_verified.h). */
+static __always_inline int sg_ck_verified(struct sg_counters *cnt, void *ipp, int v6)
+{
+	struct sg_addr src = {};
+
+	if (v6) {
+		__builtin_memcpy(src.b, &((struct ipv6hdr *)ipp)->saddr, 16);
+	} else {
+		src.b[10] = 0xff;
+		src.b[11] = 0xff;
+		__builtin_memcpy(&src.b[12], &((struct iphdr *)ipp)->saddr, 4);
+	}
+	return sg_verified_src(cnt, &src, v6 ? 6 : 4);
+}
+
 /* Whether cookies are on for (dst, port): never for an address that is
  * not this host's (sg_local.h): a forwarding host must not answer for others.
  * Such a packet is counted in not_local_total here unless it is a SYN (`syn`:
@@ -502,6 +517,8 @@ static __always_inline int sg_cookie_xdp(struct xdp_md *ctx)
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (!cnt)
 		return XDP_PASS;
+	if (sg_ck_verified(cnt, ipp, v6))
+		return XDP_PASS; /* verified sources skip the cookies (sg_verified.h) */
 	flags = ((__u8 *)th)[13] & (SG_TCP_FIN | SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK);
 	if (flags == SG_TCP_SYN)
 		return sg_ck_syn(ctx, cnt, v6);

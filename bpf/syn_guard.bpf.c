@@ -150,6 +150,8 @@ volatile __u64 sg_test_now_ns;
 #define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
 
+#include "sg_verified.h" /* verified sources: pass port-flood responses */
+#include "sg_reflect.h" /* SYN-ACK reflection: SYN-ACKs for no socket of ours */
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
 #include "sg_handshake_bpf.h" /* per-source completions: half-open vs connections */
 #include "sg_local.h" /* the host's own addresses (counters and cookies act for those) */
@@ -466,6 +468,9 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	/* A port flood's signature (sg_sig_bpf.h): its SYNs cost no more. */
 	if (sg_sig_targets && sg_pkt_is_attempt(&pkt) &&
 	    sg_sig_verdict(ctx, cnt, cfg, &pkt) == XDP_DROP)
+		return XDP_DROP;
+	if (sg_reflect.on && sg_pkt_is_synack(&pkt) &&
+	    sg_reflect_check(ctx, cnt, &pkt) == XDP_DROP)
 		return XDP_DROP;
 	/* Fast path: this is no connection attempt and no block can drop it
 	 * (blocks drop attempts only, or none may exist), so nothing below can

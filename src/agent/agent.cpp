@@ -50,6 +50,7 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
       config_.port_flood, parts_.sensor->handshakesVisible(), log_,
       std::vector<PortFloodResponder*>{responder_.get(), cookie_responder_.get(),
                                        sig_responder_.get()});
+  reflect_ = std::make_unique<ReflectionWatch>(*parts_.sensor, log_, config_.reflection);
 }
 
 Agent::~Agent() = default;
@@ -65,6 +66,7 @@ Result<void> Agent::applyConfig(const AgentConfig& config) {
   ports_->setOptions(config.port_flood);
   ports_->setAllowlist(allow);
   sig_responder_->setOptions(config.port_flood);
+  reflect_->apply(config.reflection, config.verified);
   return Ok{};
 }
 
@@ -151,6 +153,7 @@ nlohmann::json Agent::statusJson() {
   j["prefix_block_capacity"] = parts_.sensor->prefixBlockCapacity();
   j["port_floods"] = ports_->statusJson();
   j["port_floods"]["signatures"] = sig_responder_->statusJson();
+  j.update(reflect_->statusJson());  // "reflection", "verified_sources"
   j["dst_capacity"] = parts_.sensor->dstCapacity();
   j["rss_bytes"] = residentBytes();
   if (parts_.link) j["console"] = parts_.link->statusJson();
@@ -173,6 +176,7 @@ MetricsValues Agent::metricsValues() {
   g.interfaces = parts_.interfaces.size();
   g.rss_bytes = residentBytes();
   v.extra = portFloodMetrics(ports_->counters(), ports_->activeCount());
+  v.extra += reflect_->metricsText();
   if (parts_.link) v.extra += parts_.link->metricsText();
   return v;
 }
@@ -276,11 +280,13 @@ void Agent::armSampler(int timer_fd, bool busy) {
 
 bool Agent::sampleDsts() {
   std::lock_guard<std::mutex> lock(mu_);
+  bool busy = reflect_->onTick(clock_.nowNs());
+  if (!config_.port_flood.enabled) return busy;
   const std::vector<DstSample> samples = parts_.sensor->harvestDsts();
   const uint64_t now = clock_.nowNs();
   sig_responder_->onSamples(now, samples);  // first: a flood detected now has its samples
   ports_->onSamples(now, samples);
-  bool busy = ports_->activeCount() > 0;
+  busy = busy || ports_->activeCount() > 0;
   for (const DstSample& d : samples) busy = busy || d.bank_attempts > 0;
   return busy;
 }
@@ -344,7 +350,7 @@ Result<void> Agent::run() {
     return sysError("epoll_ctl");
   }
   armTimer(timer.get());
-  if (config_.port_flood.enabled) armSampler(sampler.get(), true);
+  if (sampling()) armSampler(sampler.get(), true);
 
   nlohmann::json ready = parts_.ready_fields;
   describeConfig(ready);
@@ -387,7 +393,7 @@ Result<void> Agent::run() {
         uint64_t ticks;
         (void)!read(sampler.get(), &ticks, sizeof ticks);
         const bool busy = sampleDsts();
-        if (config_.port_flood.enabled) armSampler(sampler.get(), busy);
+        if (sampling()) armSampler(sampler.get(), busy);
         rearm = true;  // a response may have added prefix blocks
       } else if (fd == timer.get()) {
         uint64_t ticks;

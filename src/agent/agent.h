@@ -26,6 +26,7 @@
 #include "agent/local_addresses.h"
 #include "agent/metrics.h"
 #include "agent/port_flood_watch.h"
+#include "agent/reflection_watch.h"
 #include "agent/sensor_port.h"
 #include "agent/signature_responder.h"
 #include "agent/sockets.h"
@@ -90,8 +91,11 @@ class Agent {
   // Arms the next destination harvest (port floods): kDstSampleInterval
   // when `busy`, kDstIdleInterval otherwise.
   void armSampler(int timer_fd, bool busy);
-  // One harvest; returns whether anything is going on (attempts, floods).
+  // One harvest; returns whether anything is going on (attempts, floods,
+  // unmatched SYN-ACKs).
   bool sampleDsts();
+  // Harvests run: port floods or reflection are detected.
+  bool sampling() const { return config_.port_flood.enabled || config_.reflection.enabled; }
   LinkApplyHost linkHost();
   std::map<std::string, uint64_t> heartbeatCounters();
 
@@ -108,6 +112,7 @@ class Agent {
   std::unique_ptr<CookieResponder> cookie_responder_;  // and SYN cookies (parts_.cookies)
   std::unique_ptr<SignatureResponder> sig_responder_;  // and the signature drop
   std::unique_ptr<PortFloodWatch> ports_;
+  std::unique_ptr<ReflectionWatch> reflect_;  // SYN-ACK reflection, verified sources
   uint64_t started_ns_ = 0;
 };
 

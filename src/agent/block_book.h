@@ -86,8 +86,10 @@ class BlockBook {
   // block of its counted key, as block() makes it. Sources on the allowlist
   // inside the prefix stay allowed (the kernel checks); a prefix the
   // allowlist covers whole is refused (kInvalidArgument, saying which entry).
-  // Re-blocking a prefix replaces its expiry (idempotent).
-  Result<nlohmann::json> blockPrefix(const Prefix& prefix, std::optional<Nanos> ttl);
+  // Re-blocking a prefix replaces its expiry (idempotent). `extra_flags`:
+  // SG_PFX_FLOOD for a port flood's block (verified sources pass it).
+  Result<nlohmann::json> blockPrefix(const Prefix& prefix, std::optional<Nanos> ttl,
+                                     uint8_t extra_flags = 0);
   // Lifts blockPrefix(prefix); kNotFound when it is not blocked.
   Result<nlohmann::json> unblockPrefix(const Prefix& prefix);
   Result<nlohmann::json> blocksJson();

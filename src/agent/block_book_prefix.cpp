@@ -18,7 +18,10 @@ constexpr unsigned kV4Offset = 96;  // an IPv4 a.b.c.d/n is ::ffff:a.b.c.d/(96+n
 bool isV4(const Prefix& p) { return p.bits >= kV4Offset && p.addr.isV4(); }
 bool permanent(const sg_prefix_block& b) { return b.expires_ns == BlockBook::kPermanentNs; }
 uint64_t toMs(uint64_t ns) { return ns / 1'000'000; }
-const char* originOf(uint8_t flags) { return (flags & SG_BLK_MANUAL) ? "manual" : "detector"; }
+const char* originOf(uint8_t flags) {
+  if (flags & SG_PFX_FLOOD) return "port_flood";
+  return (flags & SG_BLK_MANUAL) ? "manual" : "detector";
+}
 
 }  // namespace
 
@@ -71,7 +74,8 @@ void BlockBook::handOffPrefix(const Prefix& p, sg_prefix_block& b) {
   b.flags |= SG_BLK_HANDED_OFF;
 }
 
-Result<nlohmann::json> BlockBook::blockPrefix(const Prefix& prefix, std::optional<Nanos> ttl) {
+Result<nlohmann::json> BlockBook::blockPrefix(const Prefix& prefix, std::optional<Nanos> ttl,
+                                              uint8_t extra_flags) {
   if (config_.enforcer == EnforcerKind::kNone) {
     return Error(Errc::kInvalidArgument, "this agent runs with --enforcer none: it only detects");
   }
@@ -101,7 +105,7 @@ Result<nlohmann::json> BlockBook::blockPrefix(const Prefix& prefix, std::optiona
   sg_prefix_block b{};
   b.added_ns = now;
   b.expires_ns = ttl ? now + static_cast<uint64_t>(ttl->count()) : kPermanentNs;
-  b.flags = SG_BLK_MANUAL | SG_BLK_XDP_DROP;
+  b.flags = SG_BLK_MANUAL | SG_BLK_XDP_DROP | extra_flags;
   handOffPrefix(prefix, b);  // the enforcer first, as block() does
   SG_TRY(sensor_.addPrefixBlock(prefix, b));
   const bool was_permanent = previous != prefixes_.end() && permanent(previous->second);

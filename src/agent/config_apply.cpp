@@ -25,6 +25,7 @@ std::vector<std::string> keepRestartOnly(const AgentConfig& running, AgentConfig
   keep("max_sources", running.max_sources, &next->max_sources, &changed);
   keep("max_blocks", running.max_blocks, &next->max_blocks, &changed);
   keep("max_prefix_blocks", running.max_prefix_blocks, &next->max_prefix_blocks, &changed);
+  keep("max_verified", running.verified.max_entries, &next->verified.max_entries, &changed);
   keep("metrics_listen", running.metrics_listen, &next->metrics_listen, &changed);
   keep("control_socket", running.control_socket, &next->control_socket, &changed);
   keep("nft_table", running.nft_table, &next->nft_table, &changed);

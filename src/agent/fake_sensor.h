@@ -33,6 +33,10 @@ class FakeSensor final : public SensorPort {
     local = addrs;
     return Ok{};
   }
+  bool reflect_on = false, reflect_drop = false;  // setReflection
+  std::vector<ReflectorCount> reflectors;         // harvestReflectors hands these out once
+  bool verified_on = false;
+  uint64_t verified_ttl_ns = 0;
 
   Result<void> setConfig(const sg_config& cfg) override {
     config = cfg;
@@ -117,6 +121,18 @@ class FakeSensor final : public SensorPort {
       signatures[k] = sigs;
     }
     return Ok{};
+  void setReflection(bool on, bool drop) override {
+    reflect_on = on;
+    reflect_drop = drop;
+  }
+  std::vector<ReflectorCount> harvestReflectors() override {
+    std::vector<ReflectorCount> out;
+    out.swap(reflectors);
+    return out;
+  }
+  void setVerified(bool on, uint64_t ttl_ns) override {
+    verified_on = on;
+    verified_ttl_ns = ttl_ns;
   }
   Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
     int n = 0;

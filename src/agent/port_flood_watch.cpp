@@ -36,7 +36,7 @@ Result<std::string> BookPrefixResponder::engage(const PortFlood& flood, const Re
     }
     // Not blocked (or its block expired), or ours: (re)blocked for the block
     // duration from now, held by one more flood.
-    auto r = book_.blockPrefix(p, duration_());
+    auto r = book_.blockPrefix(p, duration_(), SG_PFX_FLOOD);  // verified sources pass it
     if (!r) {
       errors += (errors.empty() ? "" : "; ") + p.str() + ": " + r.error().message();
       continue;

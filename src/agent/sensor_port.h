@@ -11,6 +11,7 @@
 
 #include "core/address.h"
 #include "core/dst_table.h"
+#include "core/reflection.h"
 #include "core/result.h"
 #include "sg_shared.h"
 #include "sg_sig.h"
@@ -86,6 +87,14 @@ class SensorPort {
     (void)addrs;
     return Ok{};
   }
+  // SYN-ACK reflection (bpf/sg_reflect.h) and verified sources
+  // (bpf/sg_verified.h). A sensor without them: no-ops, nothing seen.
+  virtual void setReflection(bool on, bool drop) { (void)on, (void)drop; }
+  // The unmatched SYN-ACKs per reflector since the last call.
+  virtual std::vector<ReflectorCount> harvestReflectors() { return {}; }
+  virtual void setVerified(bool on, uint64_t ttl_ns) { (void)on, (void)ttl_ns; }
+  virtual size_t verifiedCount() { return 0; }
+  virtual size_t verifiedCapacity() const { return 0; }
 };
 
 }  // namespace sg::agent

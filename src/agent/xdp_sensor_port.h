@@ -60,6 +60,11 @@ class XdpSensorPort final : public SensorPort {
   Result<void> setLocalAddresses(const std::vector<Address>& addrs) override {
     return sensor_->setLocalAddresses(addrs);
   }
+  void setReflection(bool on, bool drop) override { sensor_->setReflection(on, drop); }
+  std::vector<ReflectorCount> harvestReflectors() override { return sensor_->harvestReflectors(); }
+  void setVerified(bool on, uint64_t ttl_ns) override { sensor_->setVerified(on, ttl_ns); }
+  size_t verifiedCount() override { return sensor_->verifiedCount(); }
+  size_t verifiedCapacity() const override { return sensor_->verifiedCapacity(); }
 
  private:
   static Result<std::vector<BlockEntry>> convert(Result<std::vector<KernelBlock>> in) {

@@ -97,6 +97,7 @@ int runAgent(const AgentFlags& flags) {
   }
   SensorOptions so{cfg.max_sources, cfg.max_blocks, cfg.max_prefix_blocks, cfg.pin_dir};
   so.max_dsts = cfg.port_flood.max_dsts;
+  so.max_verified = cfg.verified.max_entries;
   auto sensor = XdpSensor::load(so);
   if (!sensor) return fail(sensor.error());
   if (!(*sensor)->handshakeNote().empty()) {

@@ -146,6 +146,31 @@ void printPortFloods(const ReplayResult& r, const PortFloodOptions& o) {
   if (r.port_floods.empty()) std::printf("no port flood\n");
 }
 
+// The aggregate story: SYN-ACK reflection (core/replay_reflect.h).
+void printReflection(const ReflectionStory& s, const ReflectionOptions& o) {
+  for (const ReplayReflection& x : s.reflections) {
+    const Reflection& f = x.reflection;
+    char end[64];
+    std::snprintf(end, sizeof end, "ended at +%.3fs", seconds(f.ended_ns));
+    std::string who;
+    for (const SourceShare& t : f.top_sources) who += (who.empty() ? "" : ", ") + t.src;
+    std::string ports;
+    for (const SourceShare& t : f.top_ports) ports += (ports.empty() ? "" : ", ") + t.src;
+    std::printf("+%.3fs  REFLECTION: %" PRIu64
+                " SYN-ACKs for no handshake of ours, peak %.0f/s, "
+                "from %" PRIu64 " reflectors; %s; response: %s\n",
+                seconds(f.detected_ns), f.synacks, f.peak_rate, f.distinct_reflectors,
+                x.ended ? end : "still on at the end of the capture", f.dropped ? "drop" : "none");
+    std::printf("         top reflectors: %s; their ports: %s\n", who.c_str(), ports.c_str());
+  }
+  std::printf("SYN-ACKs: %" PRIu64 ", %" PRIu64 " for handshakes the capture never saw start%s\n",
+              s.synacks, s.unmatched,
+              s.reflections.empty() ? (" (no reflection over " +
+                                       std::to_string(static_cast<uint64_t>(o.threshold)) + "/s)")
+                                          .c_str()
+                                    : "");
+}
+
 void printText(const ReplayResult& r, const AgentConfig& c) {
   const std::string window = formatDuration(c.window);
   for (const Detection& d : r.detections) {
@@ -164,6 +189,7 @@ void printText(const ReplayResult& r, const AgentConfig& c) {
   }
   std::printf("\n");
   printPortFloods(r, c.port_flood);
+  printReflection(r.reflection, c.reflection);
   const ReplaySummary& s = r.summary;
   std::printf("\nmode: %s\n", modeText(s));
   std::printf("summary: %.3fs of capture, %" PRIu64 " packets", seconds(s.duration_ns), s.packets);
@@ -271,7 +297,21 @@ nlohmann::json toJson(const ReplayResult& r) {
                       {"response_why", p.response.why},
                       {"signature", signature}});
   }
-  return {{"detections", dets}, {"port_floods", floods}, {"summary", sum}};
+  nlohmann::json refl = nlohmann::json::array();
+  for (const ReplayReflection& x : r.reflection.reflections) {
+    nlohmann::json j = reflectionJson(x.reflection, x.ended);
+    j["start_s"] = seconds(x.reflection.first_ns);
+    j["detected_s"] = seconds(x.reflection.detected_ns);
+    j["ended"] = x.ended;
+    refl.push_back(j);
+  }
+  return {{"detections", dets},
+          {"port_floods", floods},
+          {"reflection",
+           {{"synacks", r.reflection.synacks},
+            {"unmatched", r.reflection.unmatched},
+            {"reflections", refl}}},
+          {"summary", sum}};
 }
 
 int fail(const std::string& why) {
@@ -291,6 +331,7 @@ int run(const ReplayArgs& a) {
   o.allow = config->allow;
   o.exact = a.exact;
   o.port_flood = config->port_flood;
+  o.reflection = config->reflection;
   if (!a.hash_seed.empty()) {
     auto key = parseHashKey(a.hash_seed);
     if (!key) return fail(key.error().context("--hash-seed").message());

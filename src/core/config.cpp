@@ -192,6 +192,8 @@ Result<void> validateConfig(const AgentConfig& c) {
   SG_TRY(field("state_dir", checkDirPath(c.state_dir, false)));
   SG_TRY(validatePortFloodOptions(c.port_flood));
   SG_TRY(validateSynCookieConfig(c.syncookies));
+  SG_TRY(validateReflectionOptions(c.reflection));
+  SG_TRY(validateVerifiedOptions(c.verified));
   return Ok{};
 }
 

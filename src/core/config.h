@@ -11,6 +11,7 @@
 #include "core/address.h"
 #include "core/duration.h"
 #include "core/port_flood_options.h"
+#include "core/reflection.h"
 #include "core/result.h"
 #include "core/syncookie_config.h"
 
@@ -90,6 +91,10 @@ struct AgentConfig {
   // SYN cookies for a port under a flood (syncookie_* keys): the mode
   // (off, xdp, nftables) and the SYN-ACK's parameters.
   SynCookieConfig syncookies;
+  // SYN-ACK reflection (reflection_* keys) and verified sources (verified_*,
+  // max_verified): core/reflection.h.
+  ReflectionOptions reflection;
+  VerifiedOptions verified;
 };
 
 // connection_threshold's default: this many times the half-open threshold.

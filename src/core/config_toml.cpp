@@ -239,6 +239,23 @@ const KeySpec kKeys[] = {
      SG_SET(c.port_flood.signature_normal_share, readNumber(k, n)); return Ok{}; }},
   {"port_flood_max_dsts", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.port_flood.max_dsts, readUint(k, n, limits::UintRange{64, 65536})); return Ok{}; }},
+  // SYN-ACK reflection and verified sources (core/reflection.h); ranges checked with the whole config.
+  {"reflection", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.reflection.enabled, readBool(k, n)); return Ok{}; }},
+  {"reflection_threshold", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.reflection.threshold, readNumber(k, n)); return Ok{}; }},
+  {"reflection_drop", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.reflection.drop, readBool(k, n)); return Ok{}; }},
+  {"reflection_window", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.reflection.rate_window, readAnyDuration(k, n)); return Ok{}; }},
+  {"reflection_end_after", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.reflection.end_after, readAnyDuration(k, n)); return Ok{}; }},
+  {"verified_sources", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.verified.enabled, readBool(k, n)); return Ok{}; }},
+  {"verified_ttl", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.verified.ttl, readAnyDuration(k, n)); return Ok{}; }},
+  {"max_verified", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.verified.max_entries, readUint(k, n, limits::UintRange{1024, 4u << 20})); return Ok{}; }},
   {"syncookies", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.syncookies.mode, readEnum<SynCookieMode>(k, n, parseSynCookieMode)); return Ok{}; }},
   {"syncookie_mss4", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

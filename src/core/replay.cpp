@@ -113,6 +113,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   PeakRate rate;
   HandshakeMatch handshakes;  // the clients' ACKs: per-source completions
   PortReplay ports(options.port_flood, options.hash_key, options.cfg.v6_prefix_len, to.allow);
+  ReflectionReplay reflect(options.reflection);
   const uint64_t first = packets.empty() ? 0 : packets.front().timestamp_ns;
   uint64_t now = kReplayStartNs, last_ts = first;
 
@@ -128,6 +129,10 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
       pkt.kind = SG_PKT_MALFORMED;  // a cooked header cut short
     } else if (frame->outgoing) {
       s.outgoing++;
+      if (!frame->bytes.empty()) {  // the host's SYNs start handshakes (reflection)
+        sg_parse_eth(frame->bytes.data(), frame->bytes.data() + frame->bytes.size(), &pkt);
+        reflect.onPacket(pkt, std::max(cp.timestamp_ns, last_ts) - first);
+      }
       continue;
     } else {
       // Never hand the parser a null pointer (an empty vector's data()):
@@ -146,6 +151,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
       sg_sig_fp_frame(frame->bytes.data(), frame->bytes.data() + frame->bytes.size(), &fp);
     }
     ports.onPacket(pkt, last_ts - first, attempt ? &fp : nullptr);
+    reflect.onPacket(pkt, last_ts - first);
     if (pkt.kind == SG_PKT_MALFORMED) s.malformed++;
     if (pkt.kind == SG_PKT_FRAGMENT) s.fragments++;
     if (pkt.kind == SG_PKT_NON_IP) s.non_ip++;
@@ -182,6 +188,7 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   s.sketch_gated = s.sketch_gated_attempts > 0;
   s.duration_ns = now - kReplayStartNs;
   out.port_floods = ports.finish(s.duration_ns);
+  out.reflection = reflect.finish(s.duration_ns);
   if (!out.detections.empty()) s.first_detection_ns = out.detections.front().at_ns;
   return out;
 }

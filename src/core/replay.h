@@ -15,6 +15,7 @@
 #include "core/pcap.h"
 #include "core/port_flood.h"
 #include "core/replay_ports.h"
+#include "core/replay_reflect.h"
 #include "core/result.h"
 #include "core/tracker.h"
 #include "sg_shared.h"
@@ -34,6 +35,8 @@ struct ReplayOptions {
   // Port floods (destination side, core/replay_ports.h): what the agent's
   // detector would have flagged and the response it would have taken.
   PortFloodOptions port_flood;
+  // SYN-ACK reflection (core/replay_reflect.h): its detector's options.
+  ReflectionOptions reflection;
 };
 
 // The first packet is replayed at this monotonic time (an epoch start, so
@@ -75,6 +78,7 @@ struct ReplaySummary {
 struct ReplayResult {
   std::vector<Detection> detections;
   std::vector<ReplayPortFlood> port_floods;  // in order of detection
+  ReflectionStory reflection;                // SYN-ACKs for handshakes never started
   ReplaySummary summary;
 };
 

@@ -116,6 +116,11 @@ static_assert(sizeof(sg_cookie_key) == 20 && offsetof(sg_cookie_key, port) == 16
 static_assert(sizeof(sg_cookie_params) == 12 && offsetof(sg_cookie_params, mss4) == 4 &&
               offsetof(sg_cookie_params, wscale) == 8 && offsetof(sg_cookie_params, ttl) == 9);
 
+// Verified sources and reflection (sg_verified.h, sg_reflect.h).
+static_assert(sizeof(sg_verified_params) == 16 && offsetof(sg_verified_params, on) == 8);
+static_assert(sizeof(sg_reflect_params) == 8 && offsetof(sg_reflect_params, drop) == 4);
+static_assert(sizeof(sg_reflector_key) == 20 && offsetof(sg_reflector_key, port) == 16);
+
 inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_addr", sizeof(sg_addr)},
     {"sg_lpm_key", sizeof(sg_lpm_key)},
@@ -142,6 +147,9 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_sig", sizeof(sg_sig)},
     {"sg_sig_key", sizeof(sg_sig_key)},
     {"sg_sig_set", sizeof(sg_sig_set)},
+    {"sg_verified_params", sizeof(sg_verified_params)},
+    {"sg_reflect_params", sizeof(sg_reflect_params)},
+    {"sg_reflector_key", sizeof(sg_reflector_key)},
 };
 
 }  // namespace sg

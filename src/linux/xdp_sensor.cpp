@@ -102,6 +102,11 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
     return makeError(Errc::kInvalidArgument,
                      "max_dsts " + std::to_string(options.max_dsts) + " is out of range 64..65536");
   }
+  if (options.max_verified < 1024 || options.max_verified > (4u << 20)) {
+    return makeError(
+        Errc::kInvalidArgument,
+        "max_verified " + std::to_string(options.max_verified) + " is out of range 1024..4194304");
+  }
   if (options.max_prefix_blocks < 1 || options.max_prefix_blocks > 65536) {
     return makeError(Errc::kInvalidArgument, "max_prefix_blocks " +
                                                  std::to_string(options.max_prefix_blocks) +
@@ -161,6 +166,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   skel->rodata->sg_dst_set_mask = dsts / SG_DST_WAYS - 1;
   skel->rodata->sg_netns_ino = ownNetnsInode();
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_dsts, dsts);
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_verified, options.max_verified);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   if (!options.pin_dir.empty()) SG_TRY(sensor->preparePins(options.pin_dir));

@@ -30,6 +30,7 @@
 #include "core/address.h"
 #include "core/config.h"
 #include "core/dst_table.h"
+#include "core/reflection.h"
 #include "core/result.h"
 #include "sg_shared.h"
 #include "sg_sig.h"
@@ -62,6 +63,8 @@ struct SensorOptions {
   // Entries of sg_dsts, the destination-side table (64..65536, rounded up
   // to a power of two; 1360 B each).
   uint32_t max_dsts = 1024;
+  // Entries of sg_verified, the verified sources' LRU (1024..4M; 16 + 8 B each).
+  uint32_t max_verified = 65536;
 };
 
 // One block as the kernel holds it.
@@ -200,6 +203,22 @@ class XdpSensor {
   // (until the first call: for every destination). kResourceExhausted past
   // SG_LOCAL_MAX addresses (then the check is off again).
   Result<void> setLocalAddresses(const std::vector<Address>& addrs);
+  // ---- reflection and verified sources (xdp_sensor_reflect.cpp) ----
+  // Looks inbound SYN-ACKs up (`on`) and drops the unmatched (`drop`,
+  // while a reflection lasts); bpf/sg_reflect.h.
+  void setReflection(bool on, bool drop);
+  // Reads and empties sg_reflectors: the unmatched SYN-ACKs per reflector
+  // since the last call (approximate: an update racing the delete is lost).
+  std::vector<ReflectorCount> harvestReflectors();
+  // Records handshakes' peers and lets them pass port-flood responses for
+  // `ttl_ns` (bpf/sg_verified.h).
+  void setVerified(bool on, uint64_t ttl_ns);
+  // Entries of sg_verified whose handshake is younger than the TTL.
+  size_t verifiedCount();
+  uint32_t verifiedCapacity() const { return options_.max_verified; }
+  // Tests: writes an entry (a handshake at `at_ns`, program time) / reads one.
+  Result<void> addVerified(const sg_addr& key, uint64_t at_ns);
+  std::optional<uint64_t> verifiedAt(const sg_addr& key);
 
   // ---- pins (xdp_sensor_pins.cpp) ----
   // What load() did with the pins: reused, recreated (and why), or off.

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * sg_reflect.h — SYN-ACK reflection: SYN-ACKs arriving for connections this
+ * host never opened. An attacker who forges this host's address in SYNs to
+ * many servers (reflectors) makes them all answer here; the stack then
+ * answers each with a RST. Such a SYN-ACK matches no socket of ours in
+ * SYN_SENT: the program looks its 4-tuple up (bpf_skc_lookup_tcp, in the
+ * receiving device's namespace, the tuple as the packet carries it: the
+ * stack's own lookup) and counts it when the lookup finds nothing, a
+ * listener (a SYN-ACK is no answer to a listener), or any state but SYN_SENT
+ * or ESTABLISHED (the peer's retransmitted SYN-ACK when our ACK was lost).
+ * A reflector cannot guess the ports of a connection we do have open.
+ *
+ * Counted: SG_CNT_SYNACK_MATCHED / SG_CNT_SYNACK_UNMATCHED, and per
+ * (reflector address, its port) in sg_reflectors, an LRU hash user space
+ * reads and empties on each harvest (approximate: an update racing the
+ * delete is lost). Detection is user space's (core/reflection.h): it turns
+ * the drop on (sg_reflect.drop) while the unmatched rate is over its
+ * threshold, and off after. Dropped: SG_CNT_REFLECT_DROPPED, also in
+ * dropped_total.
+ *
+ * Cost: a flag test per packet while on; the lookup for SYN-ACKs only.
+ * BPF only: included by syn_guard.bpf.c after its maps.
+ */
+#ifndef SG_REFLECT_H
+#define SG_REFLECT_H
+
+#include "sg_shared.h"
+
+/* Its layouts (struct sg_reflect_params, struct sg_reflector_key) are in
+ * sg_shared.h. */
+
+#ifdef __bpf__
+
+#include <bpf/bpf_endian.h>
+
+#define SG_TCP_STATE_ESTABLISHED 1
+#define SG_TCP_STATE_SYN_SENT 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sg_reflector_key);
+	__type(value, __u64); /* unmatched SYN-ACKs since the last harvest */
+} sg_reflectors SEC(".maps");
+
+volatile struct sg_reflect_params sg_reflect SEC(".data.reflect") = { .on = 1 };
+
+/* A SYN-ACK (SYN and ACK, no RST). */
+static __always_inline int sg_pkt_is_synack(const struct sg_pkt *p)
+{
+	return p->kind == SG_PKT_TCP &&
+	       (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == (SG_TCP_SYN | SG_TCP_ACK);
+}
+
+/* The verdict for a SYN-ACK: XDP_DROP when no connection of ours awaits it
+ * and a reflection is on; XDP_PASS otherwise. A function of its own: only
+ * SYN-ACKs pay for its registers. */
+static __attribute__((noinline)) int sg_reflect_check(struct xdp_md *ctx, struct sg_counters *cnt,
+						     const struct sg_pkt *pkt)
+{
+	struct sg_reflector_key rk = {};
+	struct bpf_sock_tuple tup = {};
+	struct bpf_sock *sk;
+	__u64 one = 1, *n;
+	__u32 tlen, state = 0;
+
+	if (!cnt)
+		return XDP_PASS;
+	if (pkt->family == 4) {
+		__builtin_memcpy(&tup.ipv4.saddr, &pkt->src.b[12], 4);
+		__builtin_memcpy(&tup.ipv4.daddr, &pkt->dst.b[12], 4);
+		tup.ipv4.sport = bpf_htons(pkt->src_port);
+		tup.ipv4.dport = bpf_htons(pkt->dst_port);
+		tlen = sizeof(tup.ipv4);
+	} else {
+		__builtin_memcpy(tup.ipv6.saddr, pkt->src.b, 16);
+		__builtin_memcpy(tup.ipv6.daddr, pkt->dst.b, 16);
+		tup.ipv6.sport = bpf_htons(pkt->src_port);
+		tup.ipv6.dport = bpf_htons(pkt->dst_port);
+		tlen = sizeof(tup.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		state = sk->state;
+		bpf_sk_release(sk);
+		if (state == SG_TCP_STATE_SYN_SENT || state == SG_TCP_STATE_ESTABLISHED) {
+			cnt->c[SG_CNT_SYNACK_MATCHED]++;
+			return XDP_PASS;
+		}
+	}
+	cnt->c[SG_CNT_SYNACK_UNMATCHED]++;
+	rk.src = pkt->src;
+	rk.port = pkt->src_port;
+	n = bpf_map_lookup_elem(&sg_reflectors, &rk);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&sg_reflectors, &rk, &one, BPF_NOEXIST);
+	if (!sg_reflect.drop)
+		return XDP_PASS;
+	cnt->c[SG_CNT_REFLECT_DROPPED]++;
+	cnt->c[SG_CNT_DROPPED]++;
+	return XDP_DROP;
+}
+
+#endif /* __bpf__ */
+
+#endif /* SG_REFLECT_H */

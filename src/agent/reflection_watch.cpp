@@ -1,0 +1,85 @@
+#include "agent/reflection_watch.h"
+
+#include <cmath>
+
+namespace sg::agent {
+
+namespace {
+
+double rounded(double v) { return std::round(v * 10) / 10; }
+
+}  // namespace
+
+void ReflectionWatch::apply(const ReflectionOptions& reflection, const VerifiedOptions& verified) {
+  detector_.setOptions(reflection);
+  verified_ = verified;
+  // A reflection on when the drop is switched off stops being dropped at once.
+  dropping_ = reflection.enabled && reflection.drop && detector_.active().has_value();
+  sensor_.setReflection(reflection.enabled, dropping_);
+  sensor_.setVerified(verified.enabled, static_cast<uint64_t>(verified.ttl.count()));
+}
+
+bool ReflectionWatch::onTick(uint64_t now_ns) {
+  const ReflectionOptions& o = detector_.options();
+  if (!o.enabled) return false;
+  auto c = sensor_.readCounters();
+  if (!c) return false;
+  const uint64_t unmatched = c->c[SG_CNT_SYNACK_UNMATCHED];
+  std::vector<ReflectorCount> seen;
+  if (unmatched != last_unmatched_) seen = sensor_.harvestReflectors();
+  const bool moved = unmatched != last_unmatched_;
+  last_unmatched_ = unmatched;
+  auto e = detector_.onSample(now_ns, unmatched, seen);
+  if (e && e->kind == ReflectionEvent::Kind::kDetected) {
+    counters_.detected++;
+    dropping_ = o.drop;
+    if (dropping_) sensor_.setReflection(true, true);
+    log_.emit("reflection_detected", reflectionJson(e->reflection, false));
+  } else if (e) {
+    counters_.ended++;
+    if (dropping_) sensor_.setReflection(true, false);
+    dropping_ = false;
+    nlohmann::json j = reflectionJson(e->reflection, true);
+    j["response_undone"] = e->reflection.dropped;
+    log_.emit("reflection_ended", j);
+  }
+  return moved || detector_.active().has_value();
+}
+
+nlohmann::json ReflectionWatch::statusJson() {
+  nlohmann::json j{{"enabled", detector_.options().enabled},
+                   {"threshold", detector_.options().threshold},
+                   {"drop", detector_.options().drop},
+                   {"rate", rounded(detector_.rate())},
+                   {"detected", counters_.detected},
+                   {"ended", counters_.ended},
+                   {"active", nullptr}};
+  if (const auto& on = detector_.active()) {
+    nlohmann::json a = reflectionJson(*on, false);
+    a["dropping"] = dropping_;
+    j["active"] = a;
+  }
+  return {{"reflection", j},
+          {"verified_sources",
+           {{"enabled", verified_.enabled},
+            {"ttl_ms", verified_.ttl.count() / 1'000'000},
+            {"live", verified_.enabled ? sensor_.verifiedCount() : 0},
+            {"capacity", sensor_.verifiedCapacity()}}}};
+}
+
+std::string ReflectionWatch::metricsText() const {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t v) {
+    out += std::string("# HELP syn_guard_") + name + " " + help + "\n# TYPE syn_guard_" + name +
+           " " + type + "\nsyn_guard_" + name + " " + std::to_string(v) + "\n";
+  };
+  metric("reflections_detected_total", "counter",
+         "SYN-ACK reflections detected (reflection_detected)", counters_.detected);
+  metric("reflections_ended_total", "counter", "SYN-ACK reflections ended (reflection_ended)",
+         counters_.ended);
+  metric("reflection_active", "gauge", "1 while a SYN-ACK reflection goes on",
+         detector_.active() ? 1 : 0);
+  return out;
+}
+
+}  // namespace sg::agent

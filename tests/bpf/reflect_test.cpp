@@ -1,0 +1,123 @@
+// SYN-ACK reflection (bpf/sg_reflect.h) through the loaded program: a SYN-ACK
+// for no socket of ours is counted, its reflector harvested, and dropped once
+// user space turns the drop on; one answering a real connect() in SYN_SENT
+// passes even then; a SYN-ACK at a listening port is no answer to anything.
+// BPF_PROG_TEST_RUN runs XDP on the test's namespace's loopback, so the
+// socket lookup sees this process's sockets.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bpf/kernel_fixture.h"
+
+namespace sg::test {
+namespace {
+
+class Reflect : public KernelTest {
+ protected:
+  PacketSpec synAck(const std::string& from, uint16_t sport, const std::string& to,
+                    uint16_t dport) {
+    PacketSpec s = synFrom(from, dport);
+    s.family = from.find(':') == std::string::npos ? 4 : 6;
+    s.dst = to;
+    s.sport = sport;
+    s.tcp_flags = kSyn | kAck;
+    return s;
+  }
+};
+
+// An fd closed at scope end.
+struct Sock {
+  int fd = -1;
+  explicit Sock(int f) : fd(f) {}
+  ~Sock() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+uint16_t localPort(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(Reflect, UnmatchedSynAckIsCountedAndDroppedOnlyOnceTheDropIsOn) {
+  sensor_->setReflection(true, false);
+  EXPECT_EQ(send(synAck("198.51.100.9", 80, "192.0.2.10", 40001)), XDP_PASS)
+      << "counted, passed: no reflection is on";
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 1u);
+  EXPECT_EQ(counter(SG_CNT_SYNACK_MATCHED), 0u);
+  auto seen = sensor_->harvestReflectors();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].src.str(), "198.51.100.9");
+  EXPECT_EQ(seen[0].port, 80);
+  EXPECT_EQ(seen[0].count, 1u);
+  EXPECT_TRUE(sensor_->harvestReflectors().empty()) << "a harvest empties the table";
+
+  sensor_->setReflection(true, true);
+  EXPECT_EQ(send(synAck("198.51.100.9", 80, "192.0.2.10", 40002)), XDP_DROP);
+  EXPECT_EQ(send(synAck("2001:db8::9", 443, "2001:db8:1::1", 40003)), XDP_DROP);
+  EXPECT_EQ(counter(SG_CNT_REFLECT_DROPPED), 2u);
+  EXPECT_EQ(counter(SG_CNT_DROPPED), 2u);
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 3u);
+  EXPECT_EQ(sensor_->harvestReflectors().size(), 2u);
+
+  // Other packets are no SYN-ACKs: untouched by the drop.
+  PacketSpec ack = synAck("198.51.100.9", 80, "192.0.2.10", 40002);
+  ack.tcp_flags = kAck;
+  EXPECT_EQ(send(ack), XDP_PASS);
+  PacketSpec rst = ack;
+  rst.tcp_flags = kSyn | kAck | kRst;
+  EXPECT_EQ(send(rst), XDP_PASS);
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 3u);
+
+  sensor_->setReflection(false, true);
+  EXPECT_EQ(send(synAck("198.51.100.9", 80, "192.0.2.10", 40004)), XDP_PASS) << "off: skipped";
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 3u);
+}
+
+TEST_F(Reflect, SynAckForARealConnectInSynSentPassesWhileTheDropIsOn) {
+  // A listener whose accept queue (backlog 0) one connection fills: the
+  // next SYN is dropped by the stack, so the second connect stays in SYN_SENT.
+  Sock lis(socket(AF_INET, SOCK_STREAM, 0));
+  ASSERT_GE(lis.fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lis.fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(lis.fd, 0), 0);
+  a.sin_port = htons(localPort(lis.fd));
+  Sock first(socket(AF_INET, SOCK_STREAM, 0));
+  ASSERT_EQ(connect(first.fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  Sock pending(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+  ASSERT_EQ(connect(pending.fd, reinterpret_cast<sockaddr*>(&a), sizeof a), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  tcp_info ti{};
+  socklen_t tl = sizeof ti;
+  ASSERT_EQ(getsockopt(pending.fd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+  ASSERT_EQ(ti.tcpi_state, TCP_SYN_SENT) << "the test needs a socket in SYN_SENT";
+
+  sensor_->setReflection(true, true);
+  const uint16_t server = ntohs(a.sin_port), client = localPort(pending.fd);
+  EXPECT_EQ(send(synAck("127.0.0.1", server, "127.0.0.1", client)), XDP_PASS)
+      << "the answer our connect() waits for";
+  EXPECT_EQ(counter(SG_CNT_SYNACK_MATCHED), 1u);
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 0u);
+  EXPECT_EQ(send(synAck("127.0.0.1", server, "127.0.0.1", client == 65535 ? 1 : client + 1)),
+            XDP_DROP)
+      << "the next port: no connection";
+  EXPECT_EQ(send(synAck("127.0.0.1", static_cast<uint16_t>(server + 1), "127.0.0.1", client)),
+            XDP_DROP)
+      << "another peer port: no connection";
+  EXPECT_EQ(send(synAck("127.0.0.2", 80, "127.0.0.1", server)), XDP_DROP)
+      << "a SYN-ACK at a listening port answers nothing";
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 3u);
+  EXPECT_EQ(counter(SG_CNT_SYNACK_MATCHED), 1u);
+}
+
+}  // namespace
+}  // namespace sg::test
