@@ -279,7 +279,8 @@ struct sg_event {
 	X(VERIFIED_PASSED, "verified_passed_total", "Packets from verified sources passed past a port-flood response (its prefix block, SYN cookies, signature drop)") \
 	X(SYNACK_MATCHED, "synacks_matched_total", "Inbound SYN-ACKs for a connection of ours (a socket in SYN_SENT or ESTABLISHED; bpf/sg_reflect.h)") \
 	X(SYNACK_UNMATCHED, "synacks_unmatched_total", "Inbound SYN-ACKs for no connection of ours (reflection)") \
-	X(REFLECT_DROPPED, "reflection_dropped_total", "Unmatched SYN-ACKs dropped while a reflection was on (also in dropped_total)")
+	X(REFLECT_DROPPED, "reflection_dropped_total", "Unmatched SYN-ACKs dropped while a reflection was on (also in dropped_total)") \
+	X(ADMIT_RACE, "admit_races_lost_total", "Attempts passed uncounted: a new source's slot was being filled by another CPU that did not finish within the bounded wait (first SYNs of one source on two queues at once)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

@@ -387,11 +387,16 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 	old = *(volatile __u64 *)&slot->last_ns;
 	if (old == SG_SLOT_CLAIMED ||
 	    __sync_val_compare_and_swap(&slot->last_ns, old, SG_SLOT_CLAIMED) != old) {
-		for (i = 0; i < 256; i++) {
+		for (i = 0; i < 1024; i++) {
 			if (*(volatile __u64 *)&slot->last_ns != SG_SLOT_CLAIMED)
 				break;
 		}
-		return sg_slot_holds(slot, key) ? slot : 0;
+		if (sg_slot_holds(slot, key))
+			return slot;
+		/* The filler was slow (a preempted vCPU) or filled a rival:
+		 * this attempt goes uncounted, and says so. */
+		cnt->c[SG_CNT_ADMIT_RACE]++;
+		return 0;
 	}
 	ep->admitted++;
 	sg_slot_fill(slot, key, now); /* last_ns written last: the claim ends */

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
-#include <optional>
 #include <vector>
 
 #include "agent/sensor_port.h"
@@ -121,6 +121,7 @@ class FakeSensor final : public SensorPort {
       signatures[k] = sigs;
     }
     return Ok{};
+  }
   void setReflection(bool on, bool drop) override {
     reflect_on = on;
     reflect_drop = drop;
