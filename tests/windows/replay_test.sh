@@ -19,7 +19,7 @@ set -e
 echo "$out"
 fail=0
 for want in \
-  "+1.000s  FLOOD 198.51.100.7 -> port 443: 201 attempts in 5s, blocked 1m" \
+  "+1.000s  FLOOD 198.51.100.7 -> port 443: 201 half-open attempts in 5s, blocked 1m" \
   "summary: 1.495s of capture, 300 packets" \
   "attempts (SYN without ACK/RST): 300 from 1 distinct sources, peak 200/s" \
   "malformed 0, fragments 0, non-IP 0" \
