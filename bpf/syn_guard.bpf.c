@@ -387,7 +387,7 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 	old = *(volatile __u64 *)&slot->last_ns;
 	if (old == SG_SLOT_CLAIMED ||
 	    __sync_val_compare_and_swap(&slot->last_ns, old, SG_SLOT_CLAIMED) != old) {
-		for (i = 0; i < 1024; i++) {
+		for (i = 0; i < 256; i++) {
 			if (*(volatile __u64 *)&slot->last_ns != SG_SLOT_CLAIMED)
 				break;
 		}
