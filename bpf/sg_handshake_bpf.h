@@ -76,7 +76,7 @@ static __always_inline void sg_src_completed(void *sock, struct sg_counters *cnt
 		return;
 	}
 	sg_completion_key(&key, cfg->v6_prefix_len);
-	now = SG_NOW();
+	now = SG_NOW_TRACE();
 	w = bpf_map_lookup_elem(&sg_src_done, &key);
 	if (!w) {
 		/* BPF_NOEXIST: a completion on another CPU may insert it first. */

@@ -121,7 +121,7 @@ static __always_inline void sg_verified_note(void *sock)
 			family = 6;
 	}
 	sg_mask_source(&peer, family, cfg->v6_prefix_len);
-	now = SG_NOW();
+	now = SG_NOW_TRACE();
 	bpf_map_update_elem(&sg_verified, &peer, &now, BPF_ANY);
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (cnt)

@@ -150,6 +150,16 @@ volatile __u64 sg_test_now_ns;
 #define SG_NOW() (bpf_jiffies64() * sg_ns_per_jiffy)
 #endif
 
+/* Tracing programs may not call bpf_ktime_get_coarse_ns (the verifier refuses
+ * it outside networking programs), so the coarse benchmark build reads the
+ * same CLOCK_MONOTONIC base at full precision there; every other build uses
+ * the packet path's clock. */
+#if defined(SG_CLOCK_COARSE)
+#define SG_NOW_TRACE() bpf_ktime_get_ns()
+#else
+#define SG_NOW_TRACE() SG_NOW()
+#endif
+
 #include "sg_verified.h" /* verified sources: pass port-flood responses */
 #include "sg_reflect.h" /* SYN-ACK reflection: SYN-ACKs for no socket of ours */
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
