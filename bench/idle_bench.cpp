@@ -70,6 +70,27 @@ void report(const char* what, const Reading& a, const Reading& b, int seconds) {
               static_cast<double>(b.switches - a.switches) / seconds);
 }
 
+// VmRSS split as the kernel accounts it: RssAnon is the agent's own heap and
+// stacks; RssFile its binary and libraries; RssShmem the shared mappings,
+// here the BPF maps the agent reads through mmap (the destination table),
+// which are kernel memory the map holds whether or not the agent maps it.
+void printRssParts(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  std::string parts;
+  while (std::getline(f, line)) {
+    for (const char* key : {"RssAnon:", "RssFile:", "RssShmem:"}) {
+      if (line.rfind(key, 0) != 0) continue;
+      std::istringstream in(line.substr(std::strlen(key)));
+      unsigned long long kib = 0;
+      in >> kib;
+      parts += std::string(parts.empty() ? "" : ", ") + std::string(key, std::strlen(key) - 1) +
+               " " + std::to_string(kib) + " KiB";
+    }
+  }
+  if (!parts.empty()) std::printf("agent %s\n", parts.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,6 +140,7 @@ int main(int argc, char** argv) {
   report("syn-guard agent", a0, a1, seconds);
   report("sleep (baseline)", s0, s1, seconds);
   if (rss.ok()) std::printf("agent VmRSS %llu KiB\n", static_cast<unsigned long long>(*rss));
+  printRssParts(pid);
   (*agent)->stop();
   return 0;
 }

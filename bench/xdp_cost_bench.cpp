@@ -1,7 +1,7 @@
 // Reproduce (root; ~1 min):
 //   cmake -S . -B build-kernel -DSYNGUARD_BENCH=ON &&
 //   cmake --build build-kernel -j2 --target xdp_cost_bench &&
-//   sudo build-kernel/bin/xdp_cost_bench [--repeat 2000000] [--rounds 7]
+//   sudo build-kernel/bin/xdp_cost_bench [--repeat 2000000] [--rounds 7] [--only SUBSTRING]
 //
 // Per-packet cost of the XDP program through BPF_PROG_TEST_RUN (the kernel
 // runs one frame `repeat` times and reports the mean), as ns/packet, as the
@@ -240,7 +240,9 @@ double runNs(int prog, const std::vector<uint8_t>& frame, uint32_t repeat) {
 int main(int argc, char** argv) {
   uint32_t repeat = 2'000'000;
   int rounds = 7;
+  std::string only;  // --only SUBSTRING: just the rows whose name contains it
   for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
     if (std::strcmp(argv[i], "--repeat") == 0)
       repeat = static_cast<uint32_t>(std::atoi(argv[i + 1]));
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
@@ -338,6 +340,9 @@ int main(int argc, char** argv) {
       {"[part] counters+config lookups", ov.prog("ov_lookups"), ack, pass, ack, 0},
       {"[part] lookups + PACKETS++", ov.prog("ov_lookups_count"), ack, pass, ack, 0},
       {"[part] parse only", ov.prog("ov_parse"), ack, pass, ack, 0},
+      {"[part] parse SYN", ov.prog("ov_parse_syn"), syn, pass, syn, 0},
+      {"[part] parse + destination lookup", ov.prog("ov_dst_find"), syn, pass, syn, 0},
+      {"[part] same + count + sample draw, inlined", ov.prog("ov_dst_inline"), syn, pass, syn, 0},
       {"[part] parse + destination counters (SYN)", ov.prog("ov_parse_dst"), syn, pass, syn, 0},
       {"[part] parse + unkeyed mix (old hash)", ov.prog("ov_hash_unkeyed"), syn, pass, syn, 0},
       {"[part] parse + SipHash-1-3 (the hash)", ov.prog("ov_hash_sip13"), syn, pass, syn, 0},
@@ -349,8 +354,13 @@ int main(int argc, char** argv) {
       {"[part] bpf_ktime_get_coarse_ns", ov.prog("ov_coarse_clock"), ack, pass, ack, 0},
       {"[part] bpf_ktime_get_ns", ov.prog("ov_fine_clock"), ack, pass, ack, 0},
       {"[part] bpf_jiffies64", ov.prog("ov_jiffies"), ack, pass, ack, 0},
+      {"[part] bpf_get_prandom_u32", ov.prog("ov_prandom"), ack, pass, ack, 0},
   };
 
+  if (!only.empty()) {
+    std::erase_if(cases, [&](const Case& c) { return c.name.find(only) == std::string::npos; });
+    if (cases.empty()) die("no row's name contains \"" + only + "\"");
+  }
   // Warm up: tracked sources get their state, caches fill.
   for (Case& c : cases) runNs(c.prog, c.frame, 10000);
   for (int r = 0; r < rounds; r++) {

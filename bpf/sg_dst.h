@@ -111,6 +111,18 @@ SG_INLINE __u64 sg_dst_hash(const struct sg_addr *a, __u64 tweak, const struct s
 
 #define SG_DST_SRC_TWEAK 0x5851f42d4c957f2dull
 
+/* The random number the n-th attempt of a bank draws for the fingerprint
+ * reservoir (sg_sig_slot), from the attempt's keyed source hash and n: two
+ * multiplies where bpf_get_prandom_u32() cost ~18 ns a SYN (a helper call,
+ * measured with xdp_cost_bench). Distinct sources give independent draws
+ * (the hash is keyed, so a sender cannot choose which of its SYNs are
+ * kept); one source's repeats differ by n. Replay draws the same way, so it
+ * keeps the samples the kernel keeps. */
+SG_INLINE __u32 sg_dst_sample_rnd(__u64 src_hash, __u32 n)
+{
+	return (__u32)(sg_fmix64(src_hash + (__u64)n * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
 /* Index of the first way of the destination's set. */
 SG_INLINE __u32 sg_dst_first(__u64 h, __u32 set_mask)
 {

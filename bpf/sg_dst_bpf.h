@@ -65,6 +65,7 @@ static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt, con
 	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	struct sg_addr src = pkt->src;
 	__u32 idx = 0, bank = sg_dst_bank & 1, n;
+	__u64 src_hash;
 	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 0, &idx);
 	int slot;
 
@@ -82,10 +83,10 @@ static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt, con
 		return -1;
 	}
 	sg_mask_source(&src, pkt->family, cfg->v6_prefix_len);
-	sg_dst_count(d, bank, sg_dst_hash(&src, SG_DST_SRC_TWEAK, &k),
-		     sg_src_prefix(&pkt->src, pkt->family));
+	src_hash = sg_dst_hash(&src, SG_DST_SRC_TWEAK, &k);
+	sg_dst_count(d, bank, src_hash, sg_src_prefix(&pkt->src, pkt->family));
 	n = d->bank[bank].attempts;
-	slot = sg_sig_slot(n, n > SG_SIG_SAMPLES ? bpf_get_prandom_u32() : 0);
+	slot = sg_sig_slot(n, sg_dst_sample_rnd(src_hash, n));
 	return slot < 0 ? -1 : sg_sig_pos(idx, bank, (__u32)slot);
 }
 

@@ -7,8 +7,8 @@
  * target with active signatures (sg_sig_verdict). Included by
  * syn_guard.bpf.c after sg_dst_bpf.h (its table).
  *
- * Cost: a sample costs one bpf_get_prandom_u32() per attempt past the
- * bank's first SG_SIG_SAMPLES, and a fingerprint (the TCP header copied to
+ * Cost: a sample costs one keyed draw per attempt (sg_dst_sample_rnd, two
+ * multiplies), and a fingerprint (the TCP header copied to
  * the stack, its options walked) only for the attempts the reservoir keeps
  * (about SG_SIG_SAMPLES * ln(n / SG_SIG_SAMPLES) of a bank's n). The verdict
  * costs one load of sg_sig_targets while no signature is active; then one

@@ -93,6 +93,14 @@ int ov_coarse_clock(struct xdp_md *ctx)
 	return bpf_ktime_get_coarse_ns() == 1 ? XDP_DROP : XDP_PASS;
 }
 
+/* A helper call that does next to nothing: what a call and its return cost
+ * (the reservoir's draw used it once; sg_dst_sample_rnd replaced it). */
+SEC("xdp")
+int ov_prandom(struct xdp_md *ctx)
+{
+	return bpf_get_prandom_u32() == 1 ? XDP_DROP : XDP_PASS;
+}
+
 SEC("xdp")
 int ov_fine_clock(struct xdp_md *ctx)
 {
@@ -182,4 +190,59 @@ int ov_parse_dst(struct xdp_md *ctx)
 			sg_sig_keep(ctx, (__u32)pos); /* the signature drop's sample */
 	}
 	return XDP_PASS;
+}
+
+/* Pieces of sg_dst_attempt, to see where a SYN's destination-side cost goes:
+ * the parse of a SYN; the table lookup (hash, two array entries, the key
+ * compare); the lookup, count and sample draw inlined here. Against
+ * ov_parse_dst (the same work behind sg_dst_attempt's BPF-to-BPF call), the
+ * difference is what one call and return cost on this machine
+ * (docs/architecture.md, "Calls cost more than they look"). */
+SEC("xdp")
+int ov_parse_syn(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_pkt pkt;
+
+	sg_parse_eth(data, data_end, &pkt);
+	return sg_pkt_is_attempt(&pkt) && pkt.src.b[15] == 0xee ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int ov_dst_find(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_pkt pkt;
+	__u32 idx = 0;
+
+	sg_parse_eth(data, data_end, &pkt);
+	if (sg_pkt_is_attempt(&pkt))
+		return sg_dst_find(&pkt.dst, pkt.dst_port, 1, &idx) ? XDP_PASS : XDP_DROP;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int ov_dst_inline(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
+	struct sg_pkt pkt;
+	struct sg_dst *d;
+	__u32 idx = 0, n;
+
+	sg_parse_eth(data, data_end, &pkt);
+	if (!sg_pkt_is_attempt(&pkt))
+		return XDP_PASS;
+	d = sg_dst_find(&pkt.dst, pkt.dst_port, 1, &idx);
+	if (!d)
+		return XDP_DROP;
+	{
+		__u64 sh = sg_dst_hash(&pkt.src, SG_DST_SRC_TWEAK, &k);
+		sg_dst_count(d, 0, sh, sg_src_prefix(&pkt.src, pkt.family));
+		n = d->bank[0].attempts;
+		return sg_sig_slot(n, sg_dst_sample_rnd(sh, n)) == 3 ? XDP_DROP : XDP_PASS;
+	}
 }

@@ -68,8 +68,7 @@ Prefix prefixOf(uint64_t src_prefix) {
 }
 
 DstTable::DstTable(uint32_t entries, const sg_hash_key& key, uint8_t v6_prefix_len)
-    : key_(key), v6_prefix_len_(v6_prefix_len), rng_(key.k0 ^ key.k1 ^ 0x9e3779b97f4a7c15ull) {
-  if (rng_ == 0) rng_ = 1;
+    : key_(key), v6_prefix_len_(v6_prefix_len) {
   uint32_t n = SG_DST_WAYS;
   while (n < entries) n <<= 1;
   table_.assign(n, sg_dst{});
@@ -89,17 +88,10 @@ void DstTable::onAttempt(const sg_pkt& pkt, const sg_sig_fp* fp) {
   }
   sg_addr src = pkt.src;
   sg_mask_source(&src, pkt.family, v6_prefix_len_);
-  sg_dst_count(d, bank_, sg_dst_hash(&src, SG_DST_SRC_TWEAK, &key_),
-               sg_src_prefix(&pkt.src, pkt.family));
+  const uint64_t src_hash = sg_dst_hash(&src, SG_DST_SRC_TWEAK, &key_);
+  sg_dst_count(d, bank_, src_hash, sg_src_prefix(&pkt.src, pkt.family));
   sg_dst_bank& b = d->bank[bank_ & 1];
-  uint32_t rnd = 0;
-  if (b.attempts > SG_SIG_SAMPLES) {
-    rng_ ^= rng_ << 13;
-    rng_ ^= rng_ >> 7;
-    rng_ ^= rng_ << 17;
-    rnd = static_cast<uint32_t>(rng_ >> 32);
-  }
-  const int slot = sg_sig_slot(b.attempts, rnd);
+  const int slot = sg_sig_slot(b.attempts, sg_dst_sample_rnd(src_hash, b.attempts));
   if (slot >= 0) {
     sg_sig_fp none{};
     none.wscale = 0xff;

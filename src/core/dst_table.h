@@ -67,7 +67,6 @@ class DstTable {
   uint32_t bank_ = 0;
   uint8_t v6_prefix_len_;
   uint64_t untracked_ = 0;
-  uint64_t rng_;  // xorshift64 state for the reservoir's draws
 };
 
 }  // namespace sg
