@@ -68,11 +68,12 @@ class ReflectionTest : public LabTest {
   }
 
   // The agent with a short end (1 s of quiet) to keep the test short.
-  Result<std::unique_ptr<AgentProcess>> startAgent(bool drop = true) {
+  Result<std::unique_ptr<AgentProcess>> startAgent(bool drop = true,
+                                                   const std::string& enforcer = "xdp") {
     const std::string path = dir_ + "/agent.toml";
     std::ofstream(path) << "reflection_end_after = \"1s\"\nreflection_drop = "
                         << (drop ? "true" : "false") << "\n";
-    AgentOptions o = agentOptions("xdp", 100000, "10s");
+    AgentOptions o = agentOptions(enforcer, 100000, "10s");
     o.extra = {"--config", path};
     return AgentProcess::start(o);
   }
@@ -107,6 +108,10 @@ class ReflectionTest : public LabTest {
     EXPECT_OK(n);
     return n.ok() ? *n : 0;
   }
+
+  // A reflection: detected, reported with response "none", its SYN-ACKs all
+  // reaching the victim's stack.
+  void expectReportedNotDropped(AgentProcess& a);
 
   std::vector<const Netns*> reflectors_;
   std::vector<std::unique_ptr<TcpServer>> servers_;
@@ -264,7 +269,21 @@ TEST_F(ReflectionTest, WithTheDropOffAReflectionIsReportedButItsSynAcksPass) {
   }
   auto agent = startAgent(false);
   ASSERT_OK(agent);
-  AgentProcess& a = **agent;
+  expectReportedNotDropped(**agent);
+}
+
+// --enforcer none detects only: a reflection is reported, never dropped
+// (as the signature drop passes, and prefix blocks are refused, there).
+TEST_F(ReflectionTest, WithEnforcerNoneAReflectionIsReportedButItsSynAcksPass) {
+  for (int i = 0; i < kReflectors; i++) {
+    ASSERT_TRUE(connectsWithin(lab_->victim(), reflectorV4(i), 2s)) << reflectorV4(i);
+  }
+  auto agent = startAgent(true, "none");
+  ASSERT_OK(agent);
+  expectReportedNotDropped(**agent);
+}
+
+void ReflectionTest::expectReportedNotDropped(AgentProcess& a) {
   std::this_thread::sleep_for(300ms);
   const size_t since = a.mark();
   const uint64_t in0 = synacksIn();
