@@ -108,6 +108,19 @@ class ReflectionTest : public LabTest {
     EXPECT_OK(n);
     return n.ok() ? *n : 0;
   }
+  // The reflection counters from one status read (one moment).
+  struct Counts {
+    uint64_t unmatched = 0, dropped = 0, matched = 0;
+  };
+  static Counts counts(AgentProcess& a) {
+    auto st = a.status();
+    EXPECT_OK(st);
+    if (!st.ok()) return {};
+    const auto& c = (*st)["counters"];
+    return {c.value("synacks_unmatched_total", uint64_t{0}),
+            c.value("reflection_dropped_total", uint64_t{0}),
+            c.value("synacks_matched_total", uint64_t{0})};
+  }
 
   // A reflection: detected, reported with response "none", its SYN-ACKs all
   // reaching the victim's stack.
@@ -152,18 +165,13 @@ TEST_F(ReflectionTest, AReflectionIsDetectedAndDroppedWhileTheVictimsOwnConnecti
   auto detected = a.waitFor("reflection_detected", 3s, nullptr, since);
   const auto delay = std::chrono::steady_clock::now() - start;
   // From here on the drop is on: count what the rest of the attack does.
-  // (dropped first: one arriving between the reads counts in neither delta)
-  const uint64_t dropped0 = counter(a, "reflection_dropped_total");
-  const uint64_t unmatched0 = counter(a, "synacks_unmatched_total");
-  const uint64_t matched0 = counter(a, "synacks_matched_total");
+  const Counts c0 = counts(a);
   const uint64_t in0 = synacksIn();
   during = true;
   attacker.join();
   during = false;
   std::this_thread::sleep_for(100ms);  // the last SYN-ACKs in flight
-  const uint64_t unmatched1 = counter(a, "synacks_unmatched_total");
-  const uint64_t dropped1 = counter(a, "reflection_dropped_total");
-  const uint64_t matched1 = counter(a, "synacks_matched_total");
+  const Counts c1 = counts(a);
   const uint64_t in1 = synacksIn();
 
   const long long delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
@@ -183,10 +191,10 @@ TEST_F(ReflectionTest, AReflectionIsDetectedAndDroppedWhileTheVictimsOwnConnecti
 
   // While it lasted: every unmatched SYN-ACK dropped in XDP, none reached the
   // stack but the victim's own connections' (matched) ones.
-  const uint64_t unmatched = unmatched1 - unmatched0;
-  const uint64_t dropped = dropped1 - dropped0;
+  const uint64_t unmatched = c1.unmatched - c0.unmatched;
+  const uint64_t dropped = c1.dropped - c0.dropped;
   const uint64_t reached = in1 - in0;
-  const uint64_t matched = matched1 - matched0;
+  const uint64_t matched = c1.matched - c0.matched;
   std::printf(
       "after detection: %llu unmatched SYN-ACKs, %llu dropped (%.1f %%); %llu reached the "
       "victim's stack, %llu matched its own connections\n",
@@ -241,12 +249,12 @@ TEST_F(ReflectionTest, AnIpv6ReflectionIsDetectedDroppedAndEnded) {
   const size_t since = a.mark();
   std::thread attacker([&] { reflect(2000ms, kSynsPerReflector, true); });
   auto detected = a.waitFor("reflection_detected", 3s, nullptr, since);
-  const uint64_t dropped0 = counter(a, "reflection_dropped_total");
-  const uint64_t unmatched0 = counter(a, "synacks_unmatched_total");
+  const Counts c0 = counts(a);
   attacker.join();
   std::this_thread::sleep_for(100ms);
-  const uint64_t unmatched = counter(a, "synacks_unmatched_total") - unmatched0;
-  const uint64_t dropped = counter(a, "reflection_dropped_total") - dropped0;
+  const Counts c1 = counts(a);
+  const uint64_t unmatched = c1.unmatched - c0.unmatched;
+  const uint64_t dropped = c1.dropped - c0.dropped;
   ASSERT_TRUE(detected.has_value()) << "no reflection_detected";
   std::printf("IPv6: after detection %llu unmatched SYN-ACKs, %llu dropped\n",
               static_cast<unsigned long long>(unmatched), static_cast<unsigned long long>(dropped));

@@ -130,9 +130,9 @@ TEST_F(SignatureTest, AFingerprintedSpoofedFloodIsDroppedBySignatureWhileClients
   auto installed = a.waitFor("port_flood_signature", 3s, actionIs("installed"), since);
   const auto chosen_after = std::chrono::steady_clock::now() - start;
   // From the installation on, count the flood's SYNs: sent, reaching the stack, matched.
+  const uint64_t matched0 = counter(a, "signature_matched_total");
   const uint64_t sent0 = progress;
   const uint64_t reached0 = reached();
-  const uint64_t matched0 = counter(a, "signature_matched_total");
   flooder.join();
   ASSERT_OK(stats);
   std::this_thread::sleep_for(100ms);  // the last SYNs in flight
