@@ -66,7 +66,7 @@ Result<void> Agent::applyConfig(const AgentConfig& config) {
   ports_->setOptions(config.port_flood);
   ports_->setAllowlist(allow);
   sig_responder_->setOptions(config.port_flood);
-  reflect_->apply(config.reflection, config.verified);
+  reflect_->apply(config.reflection, config.verified, config.enforcer == EnforcerKind::kNone);
   return Ok{};
 }
 

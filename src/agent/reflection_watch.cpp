@@ -10,7 +10,10 @@ double rounded(double v) { return std::round(v * 10) / 10; }
 
 }  // namespace
 
-void ReflectionWatch::apply(const ReflectionOptions& reflection, const VerifiedOptions& verified) {
+void ReflectionWatch::apply(const ReflectionOptions& options, const VerifiedOptions& verified,
+                            bool detect_only) {
+  ReflectionOptions reflection = options;
+  if (detect_only) reflection.drop = false;  // the events then say response "none"
   detector_.setOptions(reflection);
   verified_ = verified;
   // A reflection on when the drop is switched off stops being dropped at once.

@@ -4,7 +4,8 @@
 // SYN-ACK counter and the reflectors the kernel saw, runs the
 // ReflectionDetector (core/reflection.h), logs `reflection_detected` /
 // `reflection_ended`, and turns the kernel's drop of unmatched SYN-ACKs on
-// while a reflection lasts (when reflection_drop is on). Shown in `status`,
+// while a reflection lasts (when reflection_drop is on and the agent is not
+// detect-only). Shown in `status`,
 // counted in metrics.
 #pragma once
 
@@ -29,7 +30,10 @@ class ReflectionWatch {
 
   // Pushes the options to the sensor (live: no reload); `verified_ttl_ns`
   // in the program's time base (the same length as verified.ttl).
-  void apply(const ReflectionOptions& reflection, const VerifiedOptions& verified);
+  // `detect_only` (--enforcer none): reflections are reported, never dropped,
+  // whatever reflection.drop says.
+  void apply(const ReflectionOptions& reflection, const VerifiedOptions& verified,
+             bool detect_only);
   // One harvest at `now_ns`; returns whether anything is going on (unmatched
   // SYN-ACKs arrived, or a reflection lasts).
   bool onTick(uint64_t now_ns);

@@ -34,21 +34,21 @@ TEST(ReflectionWatch, ApplyPushesTheKnobs) {
   ReflectionOptions r;
   VerifiedOptions v;
   v.ttl = std::chrono::minutes(2);
-  f.watch.apply(r, v);
+  f.watch.apply(r, v, false);
   EXPECT_TRUE(f.sensor.reflect_on);
   EXPECT_FALSE(f.sensor.reflect_drop) << "no reflection yet";
   EXPECT_TRUE(f.sensor.verified_on);
   EXPECT_EQ(f.sensor.verified_ttl_ns, 120'000'000'000ull);
   r.enabled = false;
   v.enabled = false;
-  f.watch.apply(r, v);
+  f.watch.apply(r, v, false);
   EXPECT_FALSE(f.sensor.reflect_on);
   EXPECT_FALSE(f.sensor.verified_on);
 }
 
 TEST(ReflectionWatch, DetectedTurnsTheDropOnEndedTurnsItOff) {
   ReflectFixture f;
-  f.watch.apply(ReflectionOptions{}, VerifiedOptions{});
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, false);
   f.run(2, 20);
   EXPECT_FALSE(f.sensor.reflect_drop);
   f.run(1, 5000);
@@ -74,11 +74,24 @@ TEST(ReflectionWatch, DetectedTurnsTheDropOnEndedTurnsItOff) {
   EXPECT_TRUE(f.watch.statusJson()["reflection"]["active"].is_null());
 }
 
+// --enforcer none: detected and reported, never dropped (drop on or not).
+TEST(ReflectionWatch, DetectOnlyReportsAndNeverDrops) {
+  ReflectFixture f;
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, true);
+  f.run(1, 5000);
+  EXPECT_TRUE(f.watch.active());
+  EXPECT_FALSE(f.sensor.reflect_drop);
+  const std::string log = f.logText();
+  EXPECT_NE(log.find("\"event\":\"reflection_detected\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"response\":\"none\""), std::string::npos) << log;
+  EXPECT_FALSE(f.watch.statusJson()["reflection"]["drop"].get<bool>());
+}
+
 TEST(ReflectionWatch, ReportOnlyWhenDropIsOff) {
   ReflectFixture f;
   ReflectionOptions r;
   r.drop = false;
-  f.watch.apply(r, VerifiedOptions{});
+  f.watch.apply(r, VerifiedOptions{}, false);
   f.run(1, 5000);
   EXPECT_TRUE(f.watch.active());
   EXPECT_FALSE(f.sensor.reflect_drop);
@@ -87,12 +100,12 @@ TEST(ReflectionWatch, ReportOnlyWhenDropIsOff) {
 
 TEST(ReflectionWatch, SwitchingTheDropOffMidReflectionStopsDroppingAtOnce) {
   ReflectFixture f;
-  f.watch.apply(ReflectionOptions{}, VerifiedOptions{});
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, false);
   f.run(1, 5000);
   ASSERT_TRUE(f.sensor.reflect_drop);
   ReflectionOptions r;
   r.drop = false;
-  f.watch.apply(r, VerifiedOptions{});
+  f.watch.apply(r, VerifiedOptions{}, false);
   EXPECT_FALSE(f.sensor.reflect_drop);
 }
 

