@@ -149,6 +149,40 @@ Result<std::string> p256Pkcs8(std::string_view scalar, std::string_view point) {
                             tlv(kOctetString, ec_private_key));
 }
 
+Result<std::string> pkcs8P256Point(std::string_view in) {
+  auto bad = [](const char* what) {
+    return Error(Errc::kInvalidArgument, std::string("PKCS#8 key: ") + what);
+  };
+  SG_READ(info, readTlv(in, 0, in.size()));
+  if (info->tag != kSequence) return bad("not a SEQUENCE");
+  SG_READ(version, readTlv(in, info->content, info->end()));
+  SG_READ(alg, readTlv(in, version->end(), info->end()));
+  if (alg->tag != kSequence ||
+      in.substr(alg->start, alg->end() - alg->start) != p256AlgorithmId()) {
+    return bad("not an EC P-256 key");
+  }
+  SG_READ(octets, readTlv(in, alg->end(), info->end()));
+  if (octets->tag != kOctetString) return bad("no privateKey");
+  SG_READ(ec, readTlv(in, octets->content, octets->end()));
+  if (ec->tag != kSequence) return bad("no ECPrivateKey");
+  size_t pos = ec->content;
+  while (pos < ec->end()) {
+    SG_READ(field, readTlv(in, pos, ec->end()));
+    if (field->tag == kContext1) {
+      SG_READ(bits, readTlv(in, field->content, field->end()));
+      if (bits->tag != kBitString || bits->length != kP256PointBytes + 1 ||
+          in[bits->content] != 0) {
+        return bad("a malformed publicKey");
+      }
+      std::string point(in.substr(bits->content + 1, kP256PointBytes));
+      SG_TRY(checkPoint(point));
+      return point;
+    }
+    pos = field->end();
+  }
+  return bad("no publicKey in the key");
+}
+
 std::string toPem(std::string_view der, const char* label) {
   std::string b64;
   size_t i = 0;

@@ -31,6 +31,10 @@ Result<std::string> csr(std::string_view info, std::string_view raw_signature);
 // PKCS#8 PrivateKeyInfo of a P-256 key (the point is kept in the key too).
 Result<std::string> p256Pkcs8(std::string_view scalar, std::string_view point);
 
+// The public point a P-256 PKCS#8 key carries (RFC 5915's optional
+// publicKey, which this file and OpenSSL write); an error when it has none.
+Result<std::string> pkcs8P256Point(std::string_view pkcs8);
+
 // PEM with 64-character lines, and back (the first block with that label).
 std::string toPem(std::string_view der, const char* label);
 Result<std::string> fromPem(std::string_view pem, const char* label);

@@ -110,6 +110,15 @@ TEST(CsrDer, Pkcs8IsTheKeyTheLinuxAgentReads) {
   ASSERT_TRUE(back.ok()) << back.error().message();
   EXPECT_EQ(EVP_PKEY_eq(back->get(), key.get()), 1);
   EXPECT_EQ(keyPairOf(*back).scalar, pair.scalar);
+  // The point it carries, as OpenSSL's own PKCS#8 does.
+  EXPECT_EQ(der::pkcs8P256Point(*pkcs8).value(), pair.point);
+  auto openssl_pem = pki::keyToPem(key);
+  auto openssl_der = der::fromPem(*openssl_pem, "PRIVATE KEY");
+  ASSERT_TRUE(openssl_der.ok());
+  EXPECT_EQ(der::pkcs8P256Point(*openssl_der).value(), pair.point);
+  for (size_t len = 0; len < pkcs8->size(); len++) {
+    EXPECT_FALSE(der::pkcs8P256Point(pkcs8->substr(0, len)).ok()) << len;
+  }
   // Signs as the original: OpenSSL verifies a signature made with it.
   auto info = der::csrInfo("k", pair.point).value();
   pki::X509Req req = parseDer(der::csr(info, signRaw(*back, info)).value());

@@ -54,6 +54,7 @@ TEST_F(WinEnrollTest, EnrollsWithThePinAndKeepsTheKeySealed) {
   ASSERT_TRUE(key.ok() && cert.ok());
   EXPECT_EQ(X509_check_private_key(cert->get(), key->get()), 1);
   EXPECT_TRUE(pki::verifyIssuedBy(console_.ca(), cert->get(), pki::CertUsage::kClient).ok());
+  EXPECT_TRUE(checkKeyMatchesCert(**loaded).ok());
   // Without the unsealer (not on its Windows host) the key cannot be read.
   auto sealed_only = loadLinkCredentials(dir_);
   ASSERT_FALSE(sealed_only.ok());
@@ -98,6 +99,16 @@ TEST_F(WinEnrollTest, ACaOtherThanThePinnedOneOrACertForAnotherKeyIsRefused) {
   ASSERT_FALSE(foreign.ok());
   EXPECT_NE(foreign.error().message().find("not for this key"), std::string::npos);
   EXPECT_FALSE(exists("console.json"));
+}
+
+TEST_F(WinEnrollTest, AKeyThatIsNotTheCertificatesIsNamedAtLoad) {
+  auto creds = enrollAgent(request(console_.token()), console_);
+  ASSERT_TRUE(creds.ok());
+  LinkCredentials other = *creds;
+  other.key_pem = pki::keyToPem(std::move(pki::generateEcKey()).value()).value();
+  auto m = checkKeyMatchesCert(other);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message().find("agent.key is not the key of agent.crt"), std::string::npos);
 }
 
 TEST_F(WinEnrollTest, BadTokensNamesAndUrlsFailBeforeAnyRequest) {

@@ -86,6 +86,21 @@ Result<std::string> readKey(const std::string& state_dir, const KeyUnsealer& uns
 
 }  // namespace
 
+Result<void> checkKeyMatchesCert(const LinkCredentials& creds) {
+  auto key = der::fromPem(creds.key_pem, "PRIVATE KEY");
+  auto point = key.ok() ? der::pkcs8P256Point(*key) : Result<std::string>(key.error());
+  if (!point.ok()) return Ok{};
+  SG_READ(spki, der::p256Spki(*point));
+  auto cert = der::fromPem(creds.cert_pem, "CERTIFICATE");
+  auto cert_spki = cert.ok() ? der::certSpki(*cert) : Result<std::string>(cert.error());
+  if (!cert_spki.ok()) return cert_spki.error().context("agent.crt");
+  if (*cert_spki != *spki) {
+    return Error(Errc::kInvalidArgument,
+                 "agent.key is not the key of agent.crt: enroll again with a new token");
+  }
+  return Ok{};
+}
+
 Result<std::optional<LinkCredentials>> loadLinkCredentials(const std::string& state_dir,
                                                            const KeyUnsealer& unseal) {
   const std::string meta_path = state_dir + "/console.json";

@@ -40,4 +40,10 @@ using KeyUnsealer = std::function<Result<std::string>(const std::string& sealed)
 Result<std::optional<LinkCredentials>> loadLinkCredentials(const std::string& state_dir,
                                                            const KeyUnsealer& unseal = {});
 
+// agent.key is the key of agent.crt (a P-256 PKCS#8 key that carries its
+// public point, as enrollment writes it; another form is left to the TLS
+// layer to judge). Caught here, a mismatch is named instead of failing
+// every handshake.
+Result<void> checkKeyMatchesCert(const LinkCredentials& creds);
+
 }  // namespace sg::win

@@ -76,6 +76,11 @@ int runAgentWith(const sg::cli::AgentFlags& flags, HANDLE stop) {
   }
   auto creds = sg::win::loadLinkCredentials(o.state_dir, sg::win::unsealKey);
   if (!creds.ok()) return fail("agent", creds.error().message(), 2);
+  if (creds->has_value()) {
+    if (auto m = sg::win::checkKeyMatchesCert(**creds); !m.ok()) {
+      return fail("agent", o.state_dir + ": " + m.error().message(), 2);
+    }
+  }
   if (!flags.console_url.empty()) {
     if (!creds->has_value()) {
       return fail("agent",
