@@ -137,9 +137,19 @@ Result<void> checkSocketPath(std::string_view path) {
   return Ok{};
 }
 
+// Windows (the agent's mingw build): also a drive path (C:\ or C:/) or UNC.
+static bool isAbsoluteDir(std::string_view path) {
+#ifdef _WIN32
+  const bool drive = path.size() >= 3 && ((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
+                     path[1] == ':' && (path[2] == '\\' || path[2] == '/');
+  if (drive || path.substr(0, 2) == "\\\\") return true;
+#endif
+  return path.front() == '/';
+}
+
 Result<void> checkDirPath(std::string_view path, bool may_be_empty) {
   if (path.empty()) return may_be_empty ? Result<void>(Ok{}) : invalid("empty directory path");
-  if (path.front() != '/') return invalid(quoted(path) + " is not an absolute path");
+  if (!isAbsoluteDir(path)) return invalid(quoted(path) + " is not an absolute path");
   if (path.find('\0') != std::string_view::npos) return invalid("path contains a NUL byte");
   if (path.size() > 4000) return invalid("path is longer than 4000 bytes");
   return Ok{};

@@ -14,6 +14,7 @@
 #include "win/half_open.h"
 #include "win/tcp_table_win.h"
 #include "win/wfp_enforcer.h"
+#include "win/wfp_net_events.h"
 
 namespace sg::win {
 namespace {
@@ -53,6 +54,17 @@ Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
   std::mutex mu;  // the pipeline, the half-open counter and the schedule
   AttemptPipeline pipeline(config, &enforcer);
   ControlHandler handler(&pipeline, config, &clock, clock.nowNs(), GetCurrentProcessId());
+  // The engine's net events: drops by our filters and by others (counts in
+  // `status`). Without them the agent runs as before.
+  NetEventCounts net_counts;
+  auto net_events = WfpNetEvents::subscribe(enforcer.engine(), &net_counts);
+  if (net_events.ok()) {
+    handler.setNetEvents(&net_counts);
+  } else {
+    logLine(options.log, {{"event", "notice"},
+                          {"message", net_events.error().message() +
+                                          ": no WFP net event counts (status.wfp_net_events)"}});
+  }
   ControlPipeServer pipe(options.pipe_name, [&](std::string_view line) {
     std::lock_guard<std::mutex> lock(mu);
     return handler.handle(line);

@@ -47,6 +47,7 @@ std::string ControlHandler::handle(std::string_view line) {
       for (size_t i = 0; i < SG_CNT__MAX; i++)
         counters[kCounterNames[i]] = pipeline_->counters().c[i];
       j["counters"] = counters;
+      if (net_events_ != nullptr) j["wfp_net_events"] = net_events_->toJson();
       return j.dump();
     }
     case agent::ControlCmd::kBlocks: {

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "win/attempt_pipeline.h"
+#include "win/net_event_counts.h"
 
 namespace sg::win {
 
@@ -24,6 +25,8 @@ class ControlHandler {
 
   // One request line in, one response line out (without the newline).
   std::string handle(std::string_view line);
+  // `status` then shows the WFP net events' counts (wfp_net_events).
+  void setNetEvents(const NetEventCounts* counts) { net_events_ = counts; }
 
  private:
   AttemptPipeline* pipeline_;
@@ -31,6 +34,7 @@ class ControlHandler {
   Clock* clock_;
   uint64_t started_ns_;
   uint32_t pid_;
+  const NetEventCounts* net_events_ = nullptr;
 };
 
 }  // namespace sg::win

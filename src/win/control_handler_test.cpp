@@ -89,3 +89,24 @@ TEST(ControlHandler, StatusUsesTheLinuxFieldNames) {
 
 }  // namespace
 }  // namespace sg::win
+
+namespace sg::win {
+namespace {
+
+TEST(ControlHandler, StatusShowsTheWfpNetEventCountsWhenSubscribed) {
+  Fixture fx;
+  EXPECT_FALSE(fx.ask(R"({"cmd":"status"})").contains("wfp_net_events"));
+  NetEventCounts counts;
+  counts.drops_ours = 5;
+  counts.attempts_blocked = 3;
+  counts.attempts_dropped_other = 2;
+  fx.handler.setNetEvents(&counts);
+  auto j = fx.ask(R"({"cmd":"status"})")["wfp_net_events"];
+  EXPECT_EQ(j["drops_ours"], 5);
+  EXPECT_EQ(j["attempts_blocked"], 3);
+  EXPECT_EQ(j["drops_other"], 0);
+  EXPECT_EQ(j["attempts_dropped_other"], 2);
+}
+
+}  // namespace
+}  // namespace sg::win

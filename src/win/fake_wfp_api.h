@@ -186,6 +186,56 @@ class FakeWfpApi final : public WfpApi {
     return ERROR_SUCCESS;
   }
 
+  // Run-time layer ids: ALE receive/accept V4 44, V6 46 (the values of
+  // FWPS_LAYER_ALE_AUTH_RECV_ACCEPT_V4/V6), the other layers from 100.
+  DWORD layerGetId(HANDLE engine, const GUID* key, UINT16* id) override {
+    if (DWORD rc = check(engine); rc != ERROR_SUCCESS) return rc;
+    if (layer_lookup_error != ERROR_SUCCESS) return layer_lookup_error;
+    UINT16 next = 100;
+    for (WfpLayer l :
+         {WfpLayer::kAleRecvAcceptV4, WfpLayer::kAleRecvAcceptV6, WfpLayer::kInboundTransportV4,
+          WfpLayer::kInboundTransportV6, WfpLayer::kAleConnectV4, WfpLayer::kAleConnectV6,
+          WfpLayer::kOutboundTransportV4, WfpLayer::kOutboundTransportV6}) {
+      const UINT16 value = l == WfpLayer::kAleRecvAcceptV4   ? 44
+                           : l == WfpLayer::kAleRecvAcceptV6 ? 46
+                                                             : next++;
+      if (sameGuid(layerKey(l), *key)) {
+        *id = value;
+        return ERROR_SUCCESS;
+      }
+    }
+    return static_cast<DWORD>(FWP_E_LAYER_NOT_FOUND);
+  }
+  DWORD netEventSubscribe(HANDLE engine, const FWPM_NET_EVENT_SUBSCRIPTION0* subscription,
+                          FWPM_NET_EVENT_CALLBACK0 callback, void* context,
+                          HANDLE* events) override {
+    if (DWORD rc = check(engine); rc != ERROR_SUCCESS) return rc;
+    if (subscribe_error != ERROR_SUCCESS) return subscribe_error;
+    if (subscription == nullptr || callback == nullptr || events == nullptr)
+      return ERROR_INVALID_PARAMETER;
+    subscription_template = subscription->enumTemplate != nullptr;
+    subscription_conditions =
+        subscription->enumTemplate ? subscription->enumTemplate->numFilterConditions : 0;
+    net_callback_ = callback;
+    net_context_ = context;
+    *events = kEventsHandle;
+    return ERROR_SUCCESS;
+  }
+  DWORD netEventUnsubscribe(HANDLE engine, HANDLE events) override {
+    if (DWORD rc = check(engine); rc != ERROR_SUCCESS) return rc;
+    if (events != kEventsHandle || net_callback_ == nullptr) return ERROR_INVALID_HANDLE;
+    net_callback_ = nullptr;
+    unsubscribes++;
+    return ERROR_SUCCESS;
+  }
+  // Delivers one net event as the engine's callback thread would.
+  bool deliver(const FWPM_NET_EVENT1* event) {
+    if (net_callback_ == nullptr) return false;
+    net_callback_(net_context_, event);
+    return true;
+  }
+  bool subscribed() const { return net_callback_ != nullptr; }
+
   static std::optional<bool> layerFamily(const GUID& layer) {
     for (WfpLayer l :
          {WfpLayer::kAleRecvAcceptV4, WfpLayer::kAleRecvAcceptV6, WfpLayer::kInboundTransportV4,
@@ -208,9 +258,17 @@ class FakeWfpApi final : public WfpApi {
   std::vector<GUID> providers;
   std::vector<GUID> sublayers;
   std::map<UINT64, RecordedFilter> filters;
+  DWORD layer_lookup_error = ERROR_SUCCESS;
+  DWORD subscribe_error = ERROR_SUCCESS;
+  bool subscription_template = false;
+  UINT32 subscription_conditions = 0;
+  int unsubscribes = 0;
 
  private:
   static inline const HANDLE kHandle = reinterpret_cast<HANDLE>(0x5eed);
+  static inline const HANDLE kEventsHandle = reinterpret_cast<HANDLE>(0xe7e7);
+  FWPM_NET_EVENT_CALLBACK0 net_callback_ = nullptr;
+  void* net_context_ = nullptr;
   DWORD check(HANDLE engine) const {
     return open && engine == kHandle ? ERROR_SUCCESS : ERROR_INVALID_HANDLE;
   }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "files/state_file.h"
+#include "win/csr_der.h"
 
 namespace sg::win {
 
@@ -51,7 +52,57 @@ Result<ConsoleEndpoint> parseConsoleEndpoint(const std::string& url) {
   return out;
 }
 
-Result<std::optional<LinkCredentials>> loadLinkCredentials(const std::string& state_dir) {
+namespace {
+
+Result<std::string> readPart(const std::string& state_dir, const char* file) {
+  auto text = readSmallFile(state_dir + "/" + file);
+  if (!text.ok()) {
+    return Error(text.error().code(), state_dir + "/" + file +
+                                          ": the credentials are incomplete (" +
+                                          text.error().message() + ")");
+  }
+  return text;
+}
+
+// agent.key (PEM), else the sealed agent.key.dpapi.
+Result<std::string> readKey(const std::string& state_dir, const KeyUnsealer& unseal) {
+  auto plain = readSmallFile(state_dir + "/agent.key");
+  if (plain.ok() || plain.error().code() != Errc::kNotFound)
+    return readPart(state_dir, "agent.key");
+  auto sealed = readSmallFile(state_dir + "/agent.key.dpapi");
+  if (!sealed.ok()) {
+    return Error(sealed.error().code(),
+                 state_dir + "/agent.key (or agent.key.dpapi): the credentials are incomplete (" +
+                     sealed.error().message() + ")");
+  }
+  if (!unseal) {
+    return Error(Errc::kInvalidArgument,
+                 state_dir + "/agent.key.dpapi: a sealed key, readable only on its Windows host");
+  }
+  auto der = unseal(*sealed);
+  if (!der.ok()) return der.error().context(state_dir + "/agent.key.dpapi");
+  return der::toPem(*der, "PRIVATE KEY");
+}
+
+}  // namespace
+
+Result<void> checkKeyMatchesCert(const LinkCredentials& creds) {
+  auto key = der::fromPem(creds.key_pem, "PRIVATE KEY");
+  auto point = key.ok() ? der::pkcs8P256Point(*key) : Result<std::string>(key.error());
+  if (!point.ok()) return Ok{};
+  SG_READ(spki, der::p256Spki(*point));
+  auto cert = der::fromPem(creds.cert_pem, "CERTIFICATE");
+  auto cert_spki = cert.ok() ? der::certSpki(*cert) : Result<std::string>(cert.error());
+  if (!cert_spki.ok()) return cert_spki.error().context("agent.crt");
+  if (*cert_spki != *spki) {
+    return Error(Errc::kInvalidArgument,
+                 "agent.key is not the key of agent.crt: enroll again with a new token");
+  }
+  return Ok{};
+}
+
+Result<std::optional<LinkCredentials>> loadLinkCredentials(const std::string& state_dir,
+                                                           const KeyUnsealer& unseal) {
   const std::string meta_path = state_dir + "/console.json";
   auto meta = readSmallFile(meta_path);
   if (!meta.ok()) {
@@ -64,24 +115,19 @@ Result<std::optional<LinkCredentials>> loadLinkCredentials(const std::string& st
       j["name"].is_string()) {
     c.url = j["url"].get<std::string>();
     c.name = j["name"].get<std::string>();
+    if (j.contains("token_sha256") && j["token_sha256"].is_string()) {
+      c.token_sha256 = j["token_sha256"].get<std::string>();
+    }
   }
   if (c.url.empty() || c.name.empty()) {
     return Error(Errc::kInvalidArgument, meta_path + ": expected {\"url\",\"name\",...}");
   }
-  struct Part {
-    const char* file;
-    std::string* into;
-  };
-  for (Part p :
-       {Part{"ca.crt", &c.ca_pem}, Part{"agent.crt", &c.cert_pem}, Part{"agent.key", &c.key_pem}}) {
-    auto text = readSmallFile(state_dir + "/" + p.file);
-    if (!text.ok()) {
-      return Error(text.error().code(), state_dir + "/" + p.file +
-                                            ": the credentials are incomplete (" +
-                                            text.error().message() + ")");
-    }
-    *p.into = *text;
-  }
+  SG_READ(ca, readPart(state_dir, "ca.crt"));
+  SG_READ(cert, readPart(state_dir, "agent.crt"));
+  SG_READ(key, readKey(state_dir, unseal));
+  c.ca_pem = *ca;
+  c.cert_pem = *cert;
+  c.key_pem = *key;
   return std::optional<LinkCredentials>{std::move(c)};
 }
 

@@ -13,7 +13,9 @@
 #include "cli/commands.h"
 #include "win/agent_win.h"
 #include "win/control_pipe.h"
+#include "win/enroll_win.h"
 #include "win/service_win.h"
+#include "win/state_dir.h"
 
 namespace {
 
@@ -31,25 +33,59 @@ BOOL WINAPI onConsoleCtrl(DWORD) {
   return TRUE;
 }
 
+int exitCodeFor(sg::Errc code) {
+  switch (code) {
+    case sg::Errc::kInvalidArgument:
+    case sg::Errc::kNotFound:
+    case sg::Errc::kAlreadyExists:
+    case sg::Errc::kPermissionDenied:
+    case sg::Errc::kUnauthenticated:  // a refused enrollment token
+      return 2;
+    default:
+      return 1;
+  }
+}
+
 int runAgentWith(const sg::cli::AgentFlags& flags, HANDLE stop) {
   auto config = flags.resolve();
   if (!config.ok()) return fail("agent", config.error().message(), 2);
-  if (!flags.enroll_token.empty()) {
-    return fail("agent",
-                "--enroll: the Windows agent does not enroll yet (no CNG key and CSR); enroll "
-                "elsewhere and put console.json, ca.crt, agent.crt and agent.key in --state-dir "
-                "(docs/windows-notes.md)",
-                2);
-  }
   sg::win::WinAgentOptions o{*config, kDefaultPipeName, stdout};
-  o.state_dir = config->state_dir;
-  auto creds = sg::win::loadLinkCredentials(o.state_dir);
+  // %ProgramData%\syn-guard\agent unless --state-dir or the config file says.
+  auto program_data = sg::win::programDataDir();
+  auto state_dir =
+      sg::win::agentStateDir(config->state_dir, program_data.ok() ? *program_data : std::string());
+  if (!state_dir.ok()) return fail("agent", state_dir.error().message(), 2);
+  o.state_dir = *state_dir;
+  o.config.state_dir = *state_dir;
+  if (!flags.enroll_token.empty()) {
+    if (flags.console_url.empty()) return fail("agent", "--enroll needs --console URL", 2);
+    sg::win::WinEnrollBackend backend;
+    const std::string name = flags.name.empty() ? sg::win::hostName() : flags.name;
+    auto enrolled =
+        sg::win::enrollAgent({flags.console_url, flags.enroll_token, name, o.state_dir}, backend);
+    if (!enrolled.ok()) {
+      return fail("agent", enrolled.error().message(), exitCodeFor(enrolled.error().code()));
+    }
+    std::printf("%s\n", nlohmann::json({{"event", "enrolled"},
+                                        {"console", enrolled->url},
+                                        {"name", enrolled->name},
+                                        {"state_dir", o.state_dir}})
+                            .dump()
+                            .c_str());
+    std::fflush(stdout);
+  }
+  auto creds = sg::win::loadLinkCredentials(o.state_dir, sg::win::unsealKey);
   if (!creds.ok()) return fail("agent", creds.error().message(), 2);
+  if (creds->has_value()) {
+    if (auto m = sg::win::checkKeyMatchesCert(**creds); !m.ok()) {
+      return fail("agent", o.state_dir + ": " + m.error().message(), 2);
+    }
+  }
   if (!flags.console_url.empty()) {
     if (!creds->has_value()) {
       return fail("agent",
-                  "--console: no credentials in " + o.state_dir +
-                      " (console.json, ca.crt, agent.crt, agent.key)",
+                  "--console: not enrolled (nothing in " + o.state_dir +
+                      "): start once with --enroll TOKEN (`syn-guard console token create`)",
                   2);
     }
     auto want = sg::win::parseConsoleEndpoint(flags.console_url);

@@ -21,6 +21,12 @@ class WfpApi {
   virtual DWORD subLayerAdd(HANDLE engine, const FWPM_SUBLAYER0* sublayer) = 0;
   virtual DWORD filterAdd(HANDLE engine, const FWPM_FILTER0* filter, UINT64* id) = 0;
   virtual DWORD filterDeleteById(HANDLE engine, UINT64 id) = 0;
+  // FwpmLayerGetByKey0's layerId (the run-time id net events carry).
+  virtual DWORD layerGetId(HANDLE engine, const GUID* key, UINT16* id) = 0;
+  virtual DWORD netEventSubscribe(HANDLE engine, const FWPM_NET_EVENT_SUBSCRIPTION0* subscription,
+                                  FWPM_NET_EVENT_CALLBACK0 callback, void* context,
+                                  HANDLE* events) = 0;
+  virtual DWORD netEventUnsubscribe(HANDLE engine, HANDLE events) = 0;
 };
 
 class RealWfpApi final : public WfpApi {
@@ -34,6 +40,11 @@ class RealWfpApi final : public WfpApi {
   DWORD subLayerAdd(HANDLE engine, const FWPM_SUBLAYER0* sublayer) override;
   DWORD filterAdd(HANDLE engine, const FWPM_FILTER0* filter, UINT64* id) override;
   DWORD filterDeleteById(HANDLE engine, UINT64 id) override;
+  DWORD layerGetId(HANDLE engine, const GUID* key, UINT16* id) override;
+  DWORD netEventSubscribe(HANDLE engine, const FWPM_NET_EVENT_SUBSCRIPTION0* subscription,
+                          FWPM_NET_EVENT_CALLBACK0 callback, void* context,
+                          HANDLE* events) override;
+  DWORD netEventUnsubscribe(HANDLE engine, HANDLE events) override;
 };
 
 }  // namespace sg::win

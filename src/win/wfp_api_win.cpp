@@ -21,5 +21,20 @@ DWORD RealWfpApi::filterAdd(HANDLE engine, const FWPM_FILTER0* filter, UINT64* i
 DWORD RealWfpApi::filterDeleteById(HANDLE engine, UINT64 id) {
   return FwpmFilterDeleteById0(engine, id);
 }
+DWORD RealWfpApi::layerGetId(HANDLE engine, const GUID* key, UINT16* id) {
+  FWPM_LAYER0* layer = nullptr;
+  const DWORD rc = FwpmLayerGetByKey0(engine, key, &layer);
+  if (rc == ERROR_SUCCESS) *id = layer->layerId;
+  if (layer != nullptr) FwpmFreeMemory0(reinterpret_cast<void**>(&layer));
+  return rc;
+}
+DWORD RealWfpApi::netEventSubscribe(HANDLE engine, const FWPM_NET_EVENT_SUBSCRIPTION0* subscription,
+                                    FWPM_NET_EVENT_CALLBACK0 callback, void* context,
+                                    HANDLE* events) {
+  return FwpmNetEventSubscribe0(engine, subscription, callback, context, events);
+}
+DWORD RealWfpApi::netEventUnsubscribe(HANDLE engine, HANDLE events) {
+  return FwpmNetEventUnsubscribe0(engine, events);
+}
 
 }  // namespace sg::win

@@ -36,6 +36,7 @@ class WfpEnforcer final : public Enforcer {
   size_t blockCount() const { return blocks_.size(); }
   // The filter ids of a block (empty when there is none), for tests and logs.
   std::vector<uint64_t> filterIds(const Prefix& p) const;
+  const WfpEngine& engine() const { return engine_; }
 
  private:
   struct Entry {

@@ -7,7 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "core/result.h"
 #include "win/wfp_api.h"
@@ -25,6 +28,28 @@ inline constexpr UINT16 kSublayerWeight = 0x8000;
 
 const GUID& layerKey(WfpLayer layer);
 
+// The ids of the filters an engine added and has not deleted: net events,
+// on the engine's callback thread, ask whether a drop was syn-guard's.
+class FilterIdSet {
+ public:
+  void add(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ids_.insert(id);
+  }
+  void remove(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ids_.erase(id);
+  }
+  bool contains(uint64_t id) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ids_.count(id) != 0;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_set<uint64_t> ids_;
+};
+
 class WfpEngine {
  public:
   // Opens a dynamic session and adds the provider and sublayer (in one
@@ -40,10 +65,16 @@ class WfpEngine {
   // Removes it; an id WFP no longer knows (FWP_E_FILTER_NOT_FOUND) is not an error.
   Result<void> deleteFilter(uint64_t id);
 
+  // For the net event subscription (wfp_net_events.h).
+  WfpApi* api() const { return api_; }
+  HANDLE handle() const { return handle_; }
+  std::shared_ptr<const FilterIdSet> ownedFilters() const { return owned_; }
+
  private:
   WfpEngine(WfpApi* api, HANDLE handle) : api_(api), handle_(handle) {}
   WfpApi* api_;
   HANDLE handle_;
+  std::shared_ptr<FilterIdSet> owned_ = std::make_shared<FilterIdSet>();
 };
 
 // "FwpmFilterAdd0: 0x80320027 (FWP_E_TYPE_MISMATCH)" for the common codes.

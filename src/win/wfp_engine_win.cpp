@@ -101,7 +101,9 @@ Result<WfpEngine> WfpEngine::open(WfpApi* api) {
 }
 
 WfpEngine::WfpEngine(WfpEngine&& other) noexcept
-    : api_(other.api_), handle_(std::exchange(other.handle_, nullptr)) {}
+    : api_(other.api_),
+      handle_(std::exchange(other.handle_, nullptr)),
+      owned_(std::move(other.owned_)) {}
 
 WfpEngine::~WfpEngine() {
   if (handle_ != nullptr) api_->engineClose(handle_);
@@ -163,11 +165,13 @@ Result<uint64_t> WfpEngine::addFilter(const FilterSpec& spec) {
   if (DWORD rc = api_->filterAdd(handle_, &f, &id); rc != ERROR_SUCCESS) {
     return wfpError("FwpmFilterAdd0", rc).context(spec.name);
   }
+  owned_->add(id);
   return static_cast<uint64_t>(id);
 }
 
 Result<void> WfpEngine::deleteFilter(uint64_t id) {
   const DWORD rc = api_->filterDeleteById(handle_, id);
+  if (rc == ERROR_SUCCESS || static_cast<HRESULT>(rc) == FWP_E_FILTER_NOT_FOUND) owned_->remove(id);
   if (rc == ERROR_SUCCESS || static_cast<HRESULT>(rc) == FWP_E_FILTER_NOT_FOUND) return Ok{};
   return wfpError("FwpmFilterDeleteById0", rc);
 }

@@ -43,6 +43,13 @@ inline constexpr GUID kConditionIpRemoteAddress = {
 // when its engine handle closes.
 inline constexpr UINT32 kSessionFlagDynamic = 0x00000001;
 
+// ---- WFP net event header flags -------------------------------------------
+// FWPM_NET_EVENT_FLAG_IP_PROTOCOL_SET (fwpmtypes.h in the SDK; mingw-w64 has
+// no FWPM_NET_EVENT_FLAG_*). Value from the same metadata (windows-sys:
+// FWPM_NET_EVENT_FLAG_IP_PROTOCOL_SET = 1): FWPM_NET_EVENT_HEADER1's
+// ipProtocol is set.
+inline constexpr UINT32 kNetEventFlagIpProtocolSet = 0x00000001;
+
 // ---- TDH: manifest-based lookups (Windows 8.1 and later) -------------------
 // mingw-w64's tdh.h and libtdh.a have neither function, so they are looked up
 // in tdh.dll at run time (a host without them falls back to the built-in

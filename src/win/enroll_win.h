@@ -1,0 +1,36 @@
+// EnrollBackend on Windows (win/enroll.h): the key pair from BCrypt (ECDSA
+// P-256, BCryptGenerateKeyPair / BCryptSignHash), POST /v1/enroll over
+// WinHTTP with the token's CA pin checked on the server's chain before the
+// body goes, the state directory created with a protected DACL (SYSTEM and
+// Administrators only), and the key sealed with DPAPI in machine scope
+// (docs/windows-notes.md says why not a CNG persisted key). Windows only.
+#pragma once
+
+#include <string>
+
+#include "win/enroll.h"
+
+namespace sg::win {
+
+class WinEnrollBackend final : public EnrollBackend {
+ public:
+  Result<EcKeyPair> generateKey() override;
+  Result<std::string> sign(const EcKeyPair& key, const std::string& data) override;
+  std::string sha256(const std::string& data) override;
+  Result<EnrollReply> post(const ConsoleEndpoint& to, const std::string& ca_pin,
+                           const std::string& body) override;
+  Result<void> prepareStateDir(const std::string& dir) override;
+  Result<std::string> seal(const std::string& plain) override;
+};
+
+// The inverse of WinEnrollBackend::seal (loadLinkCredentials' KeyUnsealer).
+Result<std::string> unsealKey(const std::string& sealed);
+
+// The state directory's DACL as SDDL ("D:P(A;OICI;FA;;;SY)..."): for tests
+// and for `status`.
+Result<std::string> stateDirAcl(const std::string& dir);
+
+// The host's DNS name (the default endpoint name), "" when unknown.
+std::string hostName();
+
+}  // namespace sg::win
