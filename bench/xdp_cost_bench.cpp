@@ -320,6 +320,8 @@ int main(int argc, char** argv) {
       {"SYN, new spoofed source each time", spoof.prog("spoof_syn"), syn, pass, syn, 4.0},
       {"[part] spoofed-source rewrite, then pass", spoof.prog("spoof_pass"), syn, pass, syn, 0},
       {"[part] SYN, spoofed source, 1024 slots", spoof_small.prog("spoof_syn"), syn, pass, syn, 0},
+      {"[part] spoofed SYN, destination counters", spoof.prog("spoof_dst"), syn,
+       spoof.prog("spoof_pass"), syn, 0},
       {"[scope attempts] ACK, 16k blocks active", busy_attempts.prog("syn_guard_xdp"), ack_near,
        pass, ack_near, 0},
       {"[scope attempts] ACK from a blocked source", busy_attempts.prog("syn_guard_xdp"), blocked,

@@ -43,3 +43,28 @@ int spoof_pass(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	return XDP_PASS;
 }
+
+/* The destination-side counters alone for a new source each time (what a
+ * spoofed flood's SYN pays there), against spoof_pass. */
+SEC("xdp")
+int spoof_dst(struct xdp_md *ctx)
+{
+	void *data, *data_end;
+	__u32 zero = 0;
+	struct sg_counters *cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	struct sg_config *cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
+	struct sg_pkt pkt;
+	int pos;
+
+	if (!cnt || !cfg || sg_bench_rewrite(ctx))
+		return XDP_ABORTED;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	sg_parse_eth(data, data_end, &pkt);
+	if (!sg_pkt_is_attempt(&pkt))
+		return XDP_PASS;
+	pos = sg_dst_attempt(cnt, cfg, &pkt);
+	if (pos >= 0)
+		sg_sig_keep(ctx, (__u32)pos);
+	return XDP_PASS;
+}
