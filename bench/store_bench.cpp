@@ -3,7 +3,11 @@
 // on PostgreSQL with 1, 2 and 4 stores writing at once to one database, as
 // several consoles do. Each store writes from its own thread.
 //
-//   build/bin/store_bench [--db postgres://USER:PASSWORD@HOST:PORT/DB] [--writes N]
+//   build/bin/store_bench [--db postgres://USER:PASSWORD@HOST:PORT/DB] [--writes N] [--batch N]
+//
+// --batch N: floods written N a call (Store::putFloods, one transaction), as
+// the console's ingest does with the reports that arrive together; 1 (the
+// default) is putFlood, a transaction each.
 //
 // The PostgreSQL rows run in a database of their own (sg_bench_<pid>, made and
 // dropped here: the role needs CREATEDB); without --db (or
@@ -31,13 +35,16 @@ namespace {
 using sg::console::FloodRecord;
 using sg::console::Store;
 
-// `stores` write `writes` floods each, at once; writes per second overall.
-double run(std::vector<std::unique_ptr<Store>>& stores, int writes) {
+// `stores` write `writes` floods each, at once, `batch` a call (putFloods,
+// one transaction: the console's ingest writes the floods of the reports that
+// arrived together so); floods written per second overall.
+double run(std::vector<std::unique_ptr<Store>>& stores, int writes, int batch) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   std::atomic<bool> failed{false};
   for (size_t i = 0; i < stores.size(); ++i) {
     threads.emplace_back([&, i] {
+      std::vector<FloodRecord> pending;
       for (int k = 0; k < writes; ++k) {
         const FloodRecord f{i * 1'000'000 + static_cast<uint64_t>(k) + 1,
                             "192.0.2.7",
@@ -45,7 +52,10 @@ double run(std::vector<std::unique_ptr<Store>>& stores, int writes) {
                             1,
                             2,
                             R"({"severity":"HIGH","endpoints":["web-1","web-2","web-3"]})"};
-        auto done = stores[i]->putFlood(f);
+        pending.push_back(f);
+        if (static_cast<int>(pending.size()) < batch && k + 1 < writes) continue;
+        auto done = batch == 1 ? stores[i]->putFlood(f) : stores[i]->putFloods(pending);
+        pending.clear();
         if (!done.ok()) {
           std::fprintf(stderr, "store_bench: %s\n", done.error().message().c_str());
           failed = true;
@@ -73,17 +83,20 @@ std::string withDatabase(const std::string& url, const std::string& dbname) {
 int main(int argc, char** argv) {
   std::string db = getenv("SYNGUARD_TEST_PG_URL") ? getenv("SYNGUARD_TEST_PG_URL") : "";
   int writes = 2000;
+  int batch = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
       db = argv[++i];
     } else if (std::strcmp(argv[i], "--writes") == 0 && i + 1 < argc) {
       writes = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+      batch = std::atoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: store_bench [--db postgres://...] [--writes N]\n");
+      std::fprintf(stderr, "usage: store_bench [--db postgres://...] [--writes N] [--batch N]\n");
       return 2;
     }
   }
-  if (writes <= 0) return 2;
+  if (writes <= 0 || batch <= 0) return 2;
 
   namespace fs = std::filesystem;
   std::string tmpl = (fs::temp_directory_path() / "sg-store-bench-XXXXXX").string();
@@ -95,10 +108,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   sqlite.push_back(std::move(*opened));
-  const double base = run(sqlite, writes);
+  const double base = run(sqlite, writes, batch);
   sqlite.clear();
   fs::remove_all(tmpl);
-  std::printf("store writes (putFlood, %d per store)   stores   writes/s   vs SQLite\n", writes);
+  std::printf("store writes (%s, %d per store)   stores   floods/s   vs SQLite\n",
+              batch == 1 ? "putFlood" : ("putFloods of " + std::to_string(batch)).c_str(), writes);
   std::printf("%-38s %6d %10.0f %11.2f\n", "SQLite (WAL, one writer)", 1, base, 1.0);
   if (db.empty()) {
     std::printf("(no --db and no SYNGUARD_TEST_PG_URL: PostgreSQL not measured)\n");
@@ -134,7 +148,7 @@ int main(int argc, char** argv) {
       }
     }
     if (status == 0) {
-      const double rate = run(stores, writes);
+      const double rate = run(stores, writes, batch);
       std::printf("%-38s %6d %10.0f %11.2f\n", "PostgreSQL (one database)", count, rate,
                   rate / base);
     }

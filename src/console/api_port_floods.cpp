@@ -8,28 +8,14 @@ namespace sg::console::api {
 using nlohmann::json;
 
 json portFloodJson(const PortFloodView& v) {
-  json top = json::array();
-  for (const auto& p : v.top_prefixes) top.push_back({{"prefix", p.prefix}, {"share", p.share}});
-  return {{"id", v.id},
-          {"endpoint", v.endpoint},
-          {"target", v.target()},
-          {"dst", v.dst},
-          {"dst_port", v.dst_port},
-          {"reason", v.reason},
-          {"rate", v.rate},
-          {"peak_rate", v.peak_rate},
-          {"normal_rate", v.normal_rate},
-          {"distinct_sources", v.distinct_sources},
-          {"completion_ratio", v.completion_ratio},
-          {"top_prefixes", std::move(top)},
-          {"response", v.response},
-          {"attempts", v.attempts},
-          {"severity", severityName(v.severity)},
-          {"active", v.active},
-          {"ended_by", v.ended_by.empty() ? json(nullptr) : json(v.ended_by)},
-          {"started_at", timeOrNull(v.started_at_ms)},
-          {"last_seen", timeOrNull(v.last_seen_ms)},
-          {"ended_at", timeOrNull(v.ended_at_ms)}};
+  json j = portFloodFields(v);
+  j["target"] = v.target();
+  j["severity"] = severityName(v.severity);
+  j["ended_by"] = v.ended_by.empty() ? json(nullptr) : json(v.ended_by);
+  j["started_at"] = timeOrNull(v.started_at_ms);
+  j["last_seen"] = timeOrNull(v.last_seen_ms);
+  j["ended_at"] = timeOrNull(v.ended_at_ms);
+  return j;
 }
 
 json portFleetJson(const PortFleetView& f) {

@@ -13,7 +13,9 @@ namespace sg::console::test {
 class FailingStore final : public Store {
  public:
   explicit FailingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
-  std::set<std::string> failing;  // method names: "putMeta", "putBlock", ...
+  std::set<std::string> failing;     // method names: "putMeta", "putBlock", ...
+  size_t flood_writes = 0;           // putFlood and putFloods calls (transactions)
+  size_t flood_records_written = 0;  // floods in the putFloods calls
 
   Result<uint64_t> resourceVersion() override { return inner_->resourceVersion(); }
   Result<void> putEndpoint(const EndpointRecord& e) override {
@@ -54,8 +56,15 @@ class FailingStore final : public Store {
     return inner_->findApiToken(h);
   }
   Result<void> putFlood(const FloodRecord& f) override {
+    ++flood_writes;
     if (fails("putFlood")) return injected();
     return inner_->putFlood(f);
+  }
+  Result<void> putFloods(const std::vector<FloodRecord>& f) override {  // "putFlood" fails it too
+    ++flood_writes;
+    flood_records_written += f.size();
+    if (fails("putFlood")) return injected();
+    return inner_->putFloods(f);
   }
   Result<FloodRecord> getFlood(uint64_t id) override { return inner_->getFlood(id); }
   Result<std::vector<FloodRecord>> listFloods(bool all) override { return inner_->listFloods(all); }

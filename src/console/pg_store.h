@@ -50,6 +50,7 @@ class PgStore final : public Store {
   Result<void> putApiToken(const ApiTokenRecord& token) override;
   Result<ApiTokenRecord> findApiToken(const std::string& token_hash) override;
   Result<void> putFlood(const FloodRecord& flood) override;
+  Result<void> putFloods(const std::vector<FloodRecord>& floods) override;
   Result<FloodRecord> getFlood(uint64_t id) override;
   Result<std::vector<FloodRecord>> listFloods(bool include_ended) override;
   Result<void> putBlock(const GlobalBlockRecord& block) override;
@@ -95,6 +96,8 @@ class PgStore final : public Store {
   // The same for a body that reads before it writes (round trip by round
   // trip, the version row locked throughout).
   Result<void> writeWith(const Announce& what, const std::function<Result<void>()>& body);
+  // Why enrollment token `hash` was not consumed (pg_store_endpoints.cpp).
+  Error tokenRefusal(const std::string& hash);
   // A read: `sql` with `params`, each row through `row`.
   template <typename T>
   Result<std::vector<T>> query(const std::string& sql, const std::vector<PgParam>& params,
@@ -105,5 +108,15 @@ class PgStore final : public Store {
   std::string origin_;
   std::string url_;
 };
+
+template <typename T>
+Result<std::vector<T>> PgStore::query(const std::string& sql, const std::vector<PgParam>& params,
+                                      T (*row)(const PgResult&, int)) {
+  SG_READ(result, conn_->exec(sql, params, Retry::kOnLostConnection));
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(result->rows()));
+  for (int i = 0; i < result->rows(); ++i) out.push_back(row(*result, i));
+  return out;
+}
 
 }  // namespace sg::console

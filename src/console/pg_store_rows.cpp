@@ -76,4 +76,20 @@ AuditRecord auditRow(const PgResult& r, int row) {
                      r.text(row, 3), r.text(row, 4),  r.text(row, 5)};
 }
 
+std::string pgUpsert(const char* table, const char* columns, const char* key, int count) {
+  std::string values, updates;
+  for (int i = 1; i <= count; ++i) values += (i > 1 ? ",$" : "$") + std::to_string(i);
+  std::string rest = columns;
+  for (size_t start = 0; start < rest.size();) {
+    size_t end = rest.find(',', start);
+    if (end == std::string::npos) end = rest.size();
+    std::string col = rest.substr(start, end - start);
+    col.erase(0, col.find_first_not_of(' '));
+    if (col != key) updates += (updates.empty() ? "" : ", ") + col + " = EXCLUDED." + col;
+    start = end + 1;
+  }
+  return std::string("INSERT INTO ") + table + " (" + columns + ") VALUES (" + values +
+         ") ON CONFLICT (" + key + ") DO UPDATE SET " + updates;
+}
+
 }  // namespace sg::console

@@ -17,4 +17,17 @@ Policy policyRow(const PgResult& r, int row);
 IncidentRecord incidentRow(const PgResult& r, int row);
 AuditRecord auditRow(const PgResult& r, int row);
 
+// Helpers of the store's statements.
+inline PgParam pgU64(uint64_t v) { return pgInt(static_cast<int64_t>(v)); }
+// INSERT ... ON CONFLICT (key) DO UPDATE of every column: "insert or replace".
+std::string pgUpsert(const char* table, const char* columns, const char* key, int count);
+
+// In a PgStore read returning one record by key: the record, or kNotFound naming it.
+#define SG_PG_ONE(rows, what)                                               \
+  do {                                                                      \
+    if (!(rows).ok()) return (rows).error();                                \
+    if ((rows)->empty()) return makeError(Errc::kNotFound, "no " + (what)); \
+    return std::move((rows)->front());                                      \
+  } while (0)
+
 }  // namespace sg::console

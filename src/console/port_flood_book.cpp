@@ -220,29 +220,33 @@ PortFleetView PortFloodBook::fleet(const CorrelatorOptions& severity, size_t fle
   return f;
 }
 
-std::string portFloodBody(const PortFloodView& v) {
+json portFloodFields(const PortFloodView& v) {
   json top = json::array();
   for (const auto& p : v.top_prefixes) top.push_back({{"prefix", p.prefix}, {"share", p.share}});
-  json j = {{"id", v.id},
-            {"endpoint", v.endpoint},
-            {"dst", v.dst},
-            {"dst_port", v.dst_port},
-            {"reason", v.reason},
-            {"rate", v.rate},
-            {"peak_rate", v.peak_rate},
-            {"normal_rate", v.normal_rate},
-            {"distinct_sources", v.distinct_sources},
-            {"completion_ratio", v.completion_ratio},
-            {"top_prefixes", std::move(top)},
-            {"response", v.response},
-            {"attempts", v.attempts},
-            {"active", v.active},
-            {"ended_by", v.ended_by},
-            {"started_at_ms", v.started_at_ms},
-            {"last_seen_ms", v.last_seen_ms},
-            {"ended_at_ms", v.ended_at_ms},
-            {"agent_first_ns", v.agent_first_ns},
-            {"agent_at_ns", v.agent_at_ns}};
+  return {{"id", v.id},
+          {"endpoint", v.endpoint},
+          {"dst", v.dst},
+          {"dst_port", v.dst_port},
+          {"reason", v.reason},
+          {"rate", v.rate},
+          {"peak_rate", v.peak_rate},
+          {"normal_rate", v.normal_rate},
+          {"distinct_sources", v.distinct_sources},
+          {"completion_ratio", v.completion_ratio},
+          {"top_prefixes", std::move(top)},
+          {"response", v.response},
+          {"attempts", v.attempts},
+          {"active", v.active}};
+}
+
+std::string portFloodBody(const PortFloodView& v) {
+  json j = portFloodFields(v);
+  j["ended_by"] = v.ended_by;
+  j["started_at_ms"] = v.started_at_ms;
+  j["last_seen_ms"] = v.last_seen_ms;
+  j["ended_at_ms"] = v.ended_at_ms;
+  j["agent_first_ns"] = v.agent_first_ns;
+  j["agent_at_ns"] = v.agent_at_ns;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -131,6 +132,9 @@ class PortFloodBook {
 // The id of a flood: "<endpoint>/<dst>:<port>/<first_ns>".
 std::string portFloodId(const std::string& endpoint, const proto::PortFloodReport& m);
 
+// The fields of a flood that the API's JSON (api::portFloodJson, which adds
+// its times, target and severity) and the store's body share: one renderer.
+nlohmann::json portFloodFields(const PortFloodView& v);
 // The store's body of a flood (all of PortFloodView but severity), and back.
 std::string portFloodBody(const PortFloodView& v);
 Result<PortFloodView> portFloodFromBody(const std::string& body);

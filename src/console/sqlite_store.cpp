@@ -187,7 +187,8 @@ Result<std::vector<bool>> SqliteStore::updateEndpointLinks(
   matched.reserve(updates.size());
   SG_TRY(write([&]() -> Result<void> {
     SG_READ(stmt,
-            db_->prepare("UPDATE endpoints SET applied_version = ?, last_report_seq ="
+            db_->prepare("UPDATE endpoints SET applied_version = MAX(applied_version, ?),"
+                         " last_report_seq ="
                          " MAX(last_report_seq, ?), last_heartbeat_ms = MAX(last_heartbeat_ms, ?)"
                          " WHERE name = ? AND credential_hash = ? AND revoked = 0"));
     for (const EndpointLinkUpdate& u : updates) {
@@ -250,14 +251,21 @@ Result<ApiTokenRecord> SqliteStore::findApiToken(const std::string& hash) {
   SG_ONE(rows, std::string("such API token"));
 }
 
-Result<void> SqliteStore::putFlood(const FloodRecord& f) {
+Result<void> SqliteStore::putFlood(const FloodRecord& f) { return putFloods({f}); }
+
+Result<void> SqliteStore::putFloods(const std::vector<FloodRecord>& floods) {
+  if (floods.empty()) return Ok{};
   std::lock_guard lock(mu_);
   return write([&]() -> Result<void> {
     SG_READ(stmt, db_->prepare(std::string("INSERT OR REPLACE INTO floods (") + kFloodColumns +
                                ") VALUES (?,?,?,?,?,?)"));
-    stmt->bind(1, i64(f.id)).bind(2, f.source).bind(3, flag(f.active));
-    stmt->bind(4, f.started_at_ms).bind(5, f.last_seen_ms).bind(6, f.body);
-    return stmt->run();
+    for (const FloodRecord& f : floods) {
+      stmt->reset();
+      stmt->bind(1, i64(f.id)).bind(2, f.source).bind(3, flag(f.active));
+      stmt->bind(4, f.started_at_ms).bind(5, f.last_seen_ms).bind(6, f.body);
+      SG_TRY(stmt->run());
+    }
+    return Ok{};
   });
 }
 

@@ -41,6 +41,7 @@ class SqliteStore final : public Store {
   Result<void> putApiToken(const ApiTokenRecord& token) override;
   Result<ApiTokenRecord> findApiToken(const std::string& token_hash) override;
   Result<void> putFlood(const FloodRecord& flood) override;
+  Result<void> putFloods(const std::vector<FloodRecord>& floods) override;
   Result<FloodRecord> getFlood(uint64_t id) override;
   Result<std::vector<FloodRecord>> listFloods(bool include_ended) override;
   Result<void> putBlock(const GlobalBlockRecord& block) override;

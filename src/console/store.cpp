@@ -59,4 +59,9 @@ Result<std::vector<bool>> Store::updateEndpointLinks(
   return out;
 }
 
+Result<void> Store::putFloods(const std::vector<FloodRecord>& floods) {
+  for (const FloodRecord& f : floods) SG_TRY(putFlood(f));
+  return Ok{};
+}
+
 }  // namespace sg::console

@@ -40,8 +40,10 @@ struct EndpointRecord {
 // What an agent's link writes back about its endpoint: never the operator's
 // fields (revoked, isolation, labels, credential), so a console with a stale
 // record cannot undo a revoke or an isolation made on another one.
+// None of its fields goes back: a write with a lower value keeps the stored
+// one (so link writes may land in any order).
 struct EndpointLinkState {
-  uint64_t applied_version = 0;
+  uint64_t applied_version = 0;   // kept if the stored one is higher
   uint64_t last_report_seq = 0;   // kept if the stored one is higher
   int64_t last_heartbeat_ms = 0;  // kept if the stored one is later
   bool operator==(const EndpointLinkState&) const = default;
@@ -241,6 +243,12 @@ class Store {
   // leave the first ones written: each is idempotent, the caller retries).
   virtual Result<std::vector<bool>> updateEndpointLinks(
       const std::vector<EndpointLinkUpdate>& updates);
+  // ---- batched flood writes: the reports that arrived together, from many
+  // agents, written at once (each flood once however many reports changed
+  // it). putFlood for each, in one transaction where the store can; the
+  // default calls putFlood for each (an error may leave the first ones
+  // written: each is a replace, the caller writes them again).
+  virtual Result<void> putFloods(const std::vector<FloodRecord>& floods);
 };
 
 }  // namespace sg::console

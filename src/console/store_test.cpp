@@ -162,6 +162,26 @@ TEST_P(StoreTest, FloodsListActiveOrAll) {
   EXPECT_ERROR(store_->getFlood(3), Errc::kNotFound);
 }
 
+// The console's ingest writes the floods of the reports that arrived
+// together in one call: all of them, one transaction (one version bump).
+TEST_P(StoreTest, FloodsWrittenInABatchAreAllThereInOneTransaction) {
+  ASSERT_OK(store_->putFlood({1, "192.0.2.7", true, 10, 20, "{}"}));
+  const uint64_t before = *store_->resourceVersion();
+  std::vector<FloodRecord> batch;
+  for (uint64_t id = 1; id <= 300; ++id) {  // more than one PostgreSQL pipeline
+    batch.push_back({id, "10.0." + std::to_string(id / 256) + "." + std::to_string(id % 256),
+                     id % 2 == 0, 10, static_cast<int64_t>(100 + id), "{}"});
+  }
+  ASSERT_OK(store_->putFloods(batch));
+  ASSERT_OK(store_->putFloods({}));
+  auto all = store_->listFloods(true);
+  ASSERT_EQ(all->size(), 300u);
+  EXPECT_EQ(store_->listFloods(false)->size(), 150u);
+  EXPECT_EQ(store_->getFlood(1)->last_seen_ms, 101);  // replaced
+  EXPECT_EQ(store_->getFlood(300)->source, "10.0.1.44");
+  EXPECT_LE(*store_->resourceVersion() - before, 2u);  // SQLite 1, PostgreSQL 256 a transaction
+}
+
 TEST_P(StoreTest, BlocksPoliciesIncidentsAudit) {
   ASSERT_OK(store_->putBlock({"192.0.2.7", std::nullopt, "alice", "flood 1", 3, 100}));
   ASSERT_OK(store_->putBlock({"10.0.0.0/8", 5000, "bob", "", 4, 101}));
