@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
@@ -207,6 +208,8 @@ int runConsole(const ConsoleFlags& f) {
       [w = webhooks->get()](const console::IncidentRecord& i) { w->enqueue(i); });
 
   asio::io_context ioc;
+  // The ingest's group commit: reports that arrive together share one write.
+  (*svc)->setDeferrer([&ioc](std::function<void()> f) { asio::post(ioc, std::move(f)); });
   auto server_slot = std::make_shared<std::shared_ptr<net::Server>>();
   net::Router router;
   console::ApiCounters api_counters;  // outlives the server: declared before it

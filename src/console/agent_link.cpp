@@ -101,22 +101,26 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
   if (auto l = link_of_.find(name); l != link_of_.end() && l->second == it->first) {
     link_of_.erase(l);
   }
+  const uint64_t id = it->first;
   links_.erase(it);  // the session marks the endpoint disconnected
   liveEndpoint(name);
+  noteFanoutAck(id, std::nullopt);
 }
 
 void ConsoleServiceImpl::send(Link& link, const proto::ConsoleMessage& message) {
   if (link.conn->send(proto::encode(message, link.session->protocol()))) ++counters_.messages_out;
 }
 
-void ConsoleServiceImpl::recordLatency(const Link& link, const proto::Report& report) {
+std::vector<int64_t> ConsoleServiceImpl::detectedTimes(const Link& link,
+                                                       const proto::Report& report) const {
+  std::vector<int64_t> out;
   const std::optional<int64_t> offset = link.session->offset().offsetNs();
-  if (!offset) return;  // before the first pong: no clock to compare with
-  const auto now = static_cast<int64_t>(clock_.nowNs());
+  if (!offset) return out;  // before the first pong: no clock to compare with
+  out.reserve(report.events.size());
   for (const proto::Event& e : report.events) {
-    const int64_t at = static_cast<int64_t>(e.detected_ns) - *offset;
-    if (at <= now) report_latency_.add(static_cast<double>(now - at) / 1e6);
+    out.push_back(static_cast<int64_t>(e.detected_ns) - *offset);
   }
+  return out;
 }
 
 void ConsoleServiceImpl::fanOut() {
@@ -129,6 +133,7 @@ void ConsoleServiceImpl::fanOut() {
   const uint64_t now = clock_.nowNs();
   FanoutFrames frames;
   std::vector<uint64_t> broken;
+  FanoutWait wait{started, desired_->version(), {}};
   for (auto& [id, link] : links_) {
     auto push = link.session->pushIfBehind(now);
     if (!push) {
@@ -139,7 +144,20 @@ void ConsoleServiceImpl::fanOut() {
       if (link.conn->sendShared(frames.frame(**push, link.session->protocol())))
         ++counters_.messages_out;
       ++counters_.fanout_sends;
+      wait.waiting[id] = std::visit(
+          [](const auto& m) -> uint64_t {
+            if constexpr (requires { m.version; }) {
+              return m.version;
+            } else {
+              return 0;
+            }
+          },
+          **push);
     }
+  }
+  if (!wait.waiting.empty()) {
+    if (fanout_waits_.size() == kFanoutWaits) fanout_waits_.pop_front();  // never all acked
+    fanout_waits_.push_back(std::move(wait));
   }
   for (uint64_t id : broken) dropLink(links_.find(id));
   fanout_time_.add(
@@ -147,10 +165,34 @@ void ConsoleServiceImpl::fanOut() {
           .count());
 }
 
+void ConsoleServiceImpl::noteFanoutAck(uint64_t link_id, std::optional<uint64_t> version) {
+  for (auto w = fanout_waits_.begin(); w != fanout_waits_.end();) {
+    auto l = w->waiting.find(link_id);
+    if (l != w->waiting.end() && (!version || *version >= l->second)) w->waiting.erase(l);
+    if (!w->waiting.empty()) {
+      ++w;
+      continue;
+    }
+    last_fanout_acked_ms_ =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - w->started)
+            .count();
+    last_fanout_acked_version_ = w->version;
+    fanout_acked_.add(last_fanout_acked_ms_);
+    w = fanout_waits_.erase(w);
+  }
+}
+
 void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn,
                                   const std::string& text) {
   auto parsed = proto::parseAgentMessage(text);
   std::lock_guard<std::mutex> lock(mu_);
+  // A welcome names the newest report seq the console has: the agent drops
+  // what it holds up to there, so every report correlated is stored first
+  // (the agent may come back on a new link before the write that acks).
+  if (parsed && std::holds_alternative<proto::Hello>(*parsed) &&
+      (!pending_acks_.empty() || !unsaved_floods_.empty())) {
+    flushReports();
+  }
   auto it = links_.find(conn->id());
   if (it == links_.end()) {  // replaced, revoked or reaped: nothing more from it
     conn->close();
@@ -180,6 +222,85 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
   }
   if (!onAgentMessage(link, *parsed, *out)) return;  // closed: its credential went stale
   for (const auto& m : *out) send(link, m);
+  if (!defer_) flushReports();  // no batching: a report is stored and acked at once
+}
+
+void ConsoleServiceImpl::queueReportAck(const Link& link, const proto::Report& report,
+                                        bool duplicate) {
+  PendingAck a;
+  a.link_id = link.conn->id();
+  a.endpoint = link.session->endpoint();
+  a.credential = link.conn->peer().cert_sha256;
+  a.seq = report.seq;
+  a.duplicate = duplicate;
+  if (!duplicate) a.detected_ns = detectedTimes(link, report);
+  pending_acks_.push_back(std::move(a));
+  if (!defer_ || flush_queued_) return;
+  // Runs after the messages already waiting on the io threads: the reports
+  // among them join this batch. An idle console runs it next, at once.
+  flush_queued_ = true;
+  defer_([this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    flushReports();
+  });
+}
+
+void ConsoleServiceImpl::flushReports() {
+  flush_queued_ = false;
+  if (pending_acks_.empty() && unsaved_floods_.empty()) return;
+  const TimeBase base = timeBase();
+  std::vector<FloodRecord> records;
+  records.reserve(unsaved_floods_.size());
+  for (uint64_t id : unsaved_floods_) {
+    if (auto r = floodRecord(id, base)) records.push_back(std::move(*r));
+  }
+  std::vector<PendingAck> acks = std::exchange(pending_acks_, {});
+  if (!store_->putFloods(records).ok()) {
+    // No ack: the agents keep their reports and send them again; the floods
+    // stay unsaved and go with the next batch.
+    counters_.store_errors += acks.size();
+    return;
+  }
+  unsaved_floods_.clear();
+  // Then each acked endpoint's link state (its contiguous report seq), once,
+  // for the link holding `credential` only.
+  std::vector<EndpointLinkUpdate> updates;
+  std::map<std::pair<std::string, std::string>, size_t> update_of;
+  for (const PendingAck& a : acks) {
+    auto rec = records_.find(a.endpoint);
+    if (rec == records_.end()) continue;
+    const EndpointRecord& r = rec->second;
+    if (update_of.emplace(std::make_pair(a.endpoint, a.credential), updates.size()).second) {
+      updates.push_back(
+          {a.endpoint, a.credential,
+           EndpointLinkState{r.applied_version, r.last_report_seq, r.last_heartbeat_ms}});
+    }
+  }
+  auto matched = store_->updateEndpointLinks(updates);
+  if (!matched.ok()) {
+    counters_.store_errors += acks.size();
+    return;
+  }
+  for (size_t i = 0; i < updates.size(); ++i) {
+    if ((*matched)[i]) {
+      dirty_.erase(updates[i].name);
+    } else {  // no ack: the agent may not report as this endpoint
+      refuseStaleLink(updates[i].name, updates[i].credential_hash);
+    }
+  }
+  const auto now = static_cast<int64_t>(clock_.nowNs());
+  for (const PendingAck& a : acks) {
+    auto u = update_of.find(std::make_pair(a.endpoint, a.credential));
+    if (u == update_of.end() || !(*matched)[u->second]) continue;
+    auto it = links_.find(a.link_id);
+    if (it == links_.end()) continue;  // gone: the agent sends it again on its next link
+    send(it->second, proto::ReportAck{a.seq});
+    if (a.duplicate) continue;
+    ++counters_.reports;
+    for (int64_t at : a.detected_ns) {
+      if (at <= now) report_latency_.add(static_cast<double>(now - at) / 1e6);
+    }
+  }
 }
 
 void ConsoleServiceImpl::noteSeqRegression(Link& link, uint64_t seq) {
@@ -192,16 +313,6 @@ void ConsoleServiceImpl::noteSeqRegression(Link& link, uint64_t seq) {
                         std::to_string(link.welcomed_seq) +
                         " stored: the agent numbers its reports again from below (lost state "
                         "directory?); such reports are dropped");
-}
-
-Result<bool> ConsoleServiceImpl::storeLinkState(const std::string& name,
-                                                const std::string& credential) {
-  auto rec = records_.find(name);
-  if (rec == records_.end()) return false;
-  const EndpointRecord& r = rec->second;
-  return store_->updateEndpointLink(
-      name, credential,
-      EndpointLinkState{r.applied_version, r.last_report_seq, r.last_heartbeat_ms});
 }
 
 void ConsoleServiceImpl::refuseStaleLink(const std::string& name, const std::string& credential) {
@@ -223,30 +334,21 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
   liveEndpoint(name);
   if (const auto* report = std::get_if<proto::Report>(&message)) {
     if (report->seq <= link.welcomed_seq) noteSeqRegression(link, report->seq);
-    const ReportOutcome& outcome = link.session->lastReport();
-    if (outcome.duplicate) return true;  // stored before: ack again
-    const TimeBase base = timeBase();
-    bool stored = true;
-    for (uint64_t id : outcome.changed) stored = stored && saveFlood(id, base).ok();
-    stored = stored && notePortFloods(link, *report).ok();  // port floods: version 2
-    rec.last_report_seq = correlator_->contiguousSeq(name);
-    Result<bool> linked = false;
-    if (stored) linked = storeLinkState(name, credential);
-    if (stored && linked.ok() && !*linked) {
-      refuseStaleLink(name, credential);  // no ack: the agent may not report as this endpoint
-      return false;
-    }
-    if (stored && linked.ok()) {
-      dirty_.erase(name);
-      ++counters_.reports;
-      recordLatency(link, std::get<proto::Report>(message));
-      return true;
-    }
-    // Not stored: no ack, so the agent keeps the report and sends it again.
-    ++counters_.store_errors;
+    // The ack waits for the write that stores the report (flushReports),
+    // a duplicate's too: its first copy may still be waiting.
     std::erase_if(out, [](const proto::ConsoleMessage& m) {
       return std::holds_alternative<proto::ReportAck>(m);
     });
+    const ReportOutcome& outcome = link.session->lastReport();
+    if (!outcome.duplicate) {
+      if (!notePortFloods(link, *report).ok()) {  // port floods: version 2
+        ++counters_.store_errors;                 // no ack: the agent sends the report again
+        return true;
+      }
+      unsaved_floods_.insert(outcome.changed.begin(), outcome.changed.end());
+      rec.last_report_seq = correlator_->contiguousSeq(name);
+    }
+    queueReportAck(link, *report, outcome.duplicate);
   } else if (std::holds_alternative<proto::Hello>(message)) {
     for (const auto& m : out) {
       if (const auto* w = std::get_if<proto::Welcome>(&m)) link.welcomed_seq = w->last_report_seq;
@@ -256,6 +358,11 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     if (const EndpointState* ep = desired_->endpoint(name)) {
       rec.applied_version = ep->acked_version;
       dirty_[name] = credential;
+    }
+    if (!fanout_waits_.empty()) {
+      const auto* ack = std::get_if<proto::Ack>(&message);
+      noteFanoutAck(link.conn->id(),
+                    ack != nullptr ? ack->version : std::get<proto::Nack>(message).version);
     }
   } else if (const auto* hb = std::get_if<proto::Heartbeat>(&message)) {
     rec.last_heartbeat_ms = wall_();

@@ -334,4 +334,53 @@ BlockStatus DesiredState::blockStatus(const Prefix& source) const {
   return st;
 }
 
+std::map<std::string, BlockStatus> DesiredState::blockStatuses() const {
+  // Blocks by version: an endpoint without rejections acked every block up
+  // to its acked version and, when connected, has the later ones pending,
+  // so it adds one at a cut; the sums over the cuts give the counts.
+  std::vector<std::pair<uint64_t, const std::string*>> order;
+  order.reserve(blocks_.size());
+  for (const auto& [key, b] : blocks_) order.emplace_back(b.version, &key);
+  std::sort(order.begin(), order.end());
+  std::vector<size_t> acked_cut(order.size() + 1), pending_cut(order.size() + 1);
+  std::map<std::string, BlockStatus> out;
+  for (const auto& [key, b] : blocks_) out[key];
+  for (const auto& [name, ep] : endpoints_) {
+    if (!ep.rejected.empty()) {  // rare: classified block by block
+      for (const auto& [v, key] : order) {
+        BlockStatus& st = out[*key];
+        auto r = ep.rejected.find(rejectionKey("block_add", *key));
+        if (r != ep.rejected.end() && r->second.second >= v) {
+          ++st.rejected;
+        } else if (ep.acked_version >= v) {
+          ++st.acked;
+        } else if (ep.connected) {
+          ++st.pending;
+        }
+      }
+      continue;
+    }
+    // The first block it has not acked.
+    const size_t cut = static_cast<size_t>(
+        std::upper_bound(order.begin(), order.end(), ep.acked_version,
+                         [](uint64_t a, const auto& e) { return a < e.first; }) -
+        order.begin());
+    ++acked_cut[cut];
+    if (ep.connected) ++pending_cut[cut];
+  }
+  // Block i is acked by every endpoint cut after it, pending on the
+  // connected ones cut at or before it.
+  size_t acked = 0;
+  for (size_t i = order.size(); i-- > 0;) {
+    acked += acked_cut[i + 1];
+    out[*order[i].second].acked += acked;
+  }
+  size_t pending = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    pending += pending_cut[i];
+    out[*order[i].second].pending += pending;
+  }
+  return out;
+}
+
 }  // namespace sg::console

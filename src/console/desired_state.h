@@ -125,6 +125,9 @@ class DesiredState {
   Result<void> onNack(const std::string& name, const proto::Nack& nack);
 
   BlockStatus blockStatus(const Prefix& source) const;
+  // blockStatus() of every block (by prefix text) in one pass over the
+  // endpoints: O(endpoints x log blocks), not O(endpoints x blocks).
+  std::map<std::string, BlockStatus> blockStatuses() const;
   const std::map<std::string, GlobalBlock>& blocks() const { return blocks_; }
   const PolicyResolver& policies() const { return resolver_; }
   uint64_t version() const { return version_; }

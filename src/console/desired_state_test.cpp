@@ -167,6 +167,45 @@ TEST_F(DesiredStateTest, BlockStatusCountsAckedPendingAndRejected) {
   EXPECT_TRUE(state_.endpoint("web-1")->rejected.empty());
 }
 
+// blockStatuses() (every block in one pass, what GET /v1/blocks uses) says
+// what blockStatus() says of each block: endpoints acked at every version in
+// between, offline ones, one with a rejection, a policy change between blocks.
+TEST_F(DesiredStateTest, BlockStatusesAgreeWithBlockStatusOfEachBlock) {
+  for (int i = 0; i < 12; ++i) {
+    const std::string name = "ep-" + std::to_string(i);
+    ASSERT_OK(state_.upsertEndpoint(name, i % 2 ? kPayments : kWeb));
+    ASSERT_OK(state_.setConnected(name, i % 3 != 0));
+  }
+  std::vector<uint64_t> versions;
+  for (int b = 1; b <= 6; ++b) {
+    const std::string src = "198.51.100." + std::to_string(b);
+    versions.push_back(*state_.addBlock(pfx(src.c_str()), std::nullopt, "alice", ""));
+    if (b == 3)
+      ASSERT_OK(state_.setPolicy(
+          Policy{"p", {{"dept", "web"}}, {"", 50, 2000, 600000, EnforcerKind::kXdp}, 0}));
+  }
+  for (int i = 0; i < 12; ++i) {
+    const std::string name = "ep-" + std::to_string(i);
+    if (i % 7 != 6) ASSERT_OK(state_.onAck(name, versions[static_cast<size_t>(i) % 6]));
+  }
+  ASSERT_OK(state_.onNack("ep-5", proto::Nack{versions[5], {{"block_add", "198.51.100.2", "x"}}}));
+  ASSERT_OK(state_.onAck("pay-1", versions.back()));
+  auto all = state_.blockStatuses();
+  ASSERT_EQ(all.size(), 6u);
+  size_t acked = 0, pending = 0;
+  for (const auto& [key, b] : state_.blocks()) {
+    const BlockStatus one = state_.blockStatus(b.source);
+    EXPECT_EQ(all[key].acked, one.acked) << key;
+    EXPECT_EQ(all[key].pending, one.pending) << key;
+    EXPECT_EQ(all[key].rejected, one.rejected) << key;
+    acked += one.acked;
+    pending += one.pending;
+  }
+  EXPECT_GT(acked, 0u);  // the scenario has each kind
+  EXPECT_GT(pending, 0u);
+  EXPECT_EQ(all["198.51.100.2"].rejected, 1u);
+}
+
 TEST_F(DesiredStateTest, BlocksExpireByTheClock) {
   ASSERT_OK(state_.addBlock(pfx("192.0.2.7"), minutes(10), "alice", ""));
   ASSERT_OK(state_.addBlock(pfx("192.0.2.8"), std::nullopt, "alice", ""));

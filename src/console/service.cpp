@@ -66,6 +66,7 @@ ConsoleServiceImpl::ConsoleServiceImpl(std::unique_ptr<Store> store, ConsoleOpti
 
 ConsoleServiceImpl::~ConsoleServiceImpl() {
   std::lock_guard<std::mutex> lock(mu_);
+  flushReports();  // what was correlated is stored (its acks go nowhere now)
   for (auto& [id, link] : links_) link.conn->close();
   links_.clear();  // sessions go before the logic they point into
   flushDirty();
@@ -151,10 +152,14 @@ FloodView ConsoleServiceImpl::viewOf(const Flood& f, const TimeBase& base) const
 
 Result<std::vector<EndpointView>> ConsoleServiceImpl::endpoints() {
   std::lock_guard<std::mutex> lock(mu_);
+  return endpointViews(nullptr);
+}
+
+std::vector<EndpointView> ConsoleServiceImpl::endpointViews(const std::set<std::string>* only) {
   const uint64_t now = clock_.nowNs();
   const auto roles = floodRoles();
   std::vector<EndpointView> out;
-  for (const auto& [name, r] : records_) {
+  auto each = [&](const std::string& name, const EndpointRecord& r) {
     EndpointView v;
     v.name = name;
     v.labels = r.labels;
@@ -178,6 +183,13 @@ Result<std::vector<EndpointView>> ConsoleServiceImpl::endpoints() {
     }
     fillWebFields(v, roles);
     out.push_back(std::move(v));
+  };
+  if (only == nullptr) {
+    for (const auto& [name, r] : records_) each(name, r);
+  } else {
+    for (const std::string& name : *only) {
+      if (auto r = records_.find(name); r != records_.end()) each(name, r->second);
+    }
   }
   return out;
 }
@@ -209,13 +221,14 @@ Result<std::vector<BlockView>> ConsoleServiceImpl::blocks() {
   std::lock_guard<std::mutex> lock(mu_);
   const TimeBase base = timeBase();
   std::vector<BlockView> out;
+  auto statuses = desired_->blockStatuses();  // one pass over the endpoints, not one per block
   for (const auto& [key, b] : desired_->blocks()) {
     BlockView v;
     v.block = b;
     if (b.expires_at_ns) v.expires_at_ms = base.toWallMs(*b.expires_at_ns);
     auto added = block_added_ms_.find(key);
     v.added_at_ms = added == block_added_ms_.end() ? 0 : added->second;
-    v.status = desired_->blockStatus(b.source);
+    v.status = statuses[key];
     out.push_back(std::move(v));
   }
   return out;
@@ -250,8 +263,14 @@ Result<void> ConsoleServiceImpl::saveVersion() {
 }
 
 Result<void> ConsoleServiceImpl::saveFlood(uint64_t id, const TimeBase& base) {
+  auto r = floodRecord(id, base);
+  if (!r) return Ok{};  // already out of the history kept in memory
+  return store_->putFlood(*r);
+}
+
+std::optional<FloodRecord> ConsoleServiceImpl::floodRecord(uint64_t id, const TimeBase& base) {
   const Flood* f = correlator_->find(id);
-  if (f == nullptr) return Ok{};  // already out of the history kept in memory
+  if (f == nullptr) return std::nullopt;
   liveFlood(id);
   FloodRecord r;
   r.id = f->id;
@@ -260,7 +279,7 @@ Result<void> ConsoleServiceImpl::saveFlood(uint64_t id, const TimeBase& base) {
   r.started_at_ms = base.toWallMs(f->started_ns);
   r.last_seen_ms = base.toWallMs(f->last_seen_ns);
   r.body = floodToJson(*f, base).dump();
-  return store_->putFlood(r);
+  return r;
 }
 
 Result<void> ConsoleServiceImpl::saveBlock(const GlobalBlock& b, const TimeBase& base) {

@@ -187,6 +187,13 @@ class ConsoleService {
   // outside the service's lock. Set once, before serving.
   using IncidentHook = std::function<void(const IncidentRecord&)>;
   virtual void setIncidentHook(IncidentHook hook) { (void)hook; }
+  // Runs a function later on the thread(s) that deliver the agents' messages
+  // (the console posts it to its io_context): the ingest's group commit. A
+  // report's floods are written, and its report_ack sent, by a write queued
+  // this way, so every report that arrived before it runs shares it. Unset
+  // (tests), each report is written at once. Set once, before serving.
+  using Deferrer = std::function<void(std::function<void()>)>;
+  virtual void setDeferrer(Deferrer defer) { (void)defer; }
   // The console itself: the outcome of an incident's webhook posts ("delivered
   // to 2/2", "failed: URL: 503 after 5 attempts", "dropped: queue full") is
   // stored on the incident and audited. kNotFound: no such incident.

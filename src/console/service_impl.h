@@ -8,12 +8,15 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "console/flood_json.h"
 #include "console/service.h"
@@ -85,6 +88,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   Result<uint64_t> deletePolicy(const Actor& who, const std::string& name) override;
   Result<uint64_t> escalate(const Actor& who, uint64_t flood_id, const std::string& note) override;
   void setIncidentHook(IncidentHook hook) override { incident_hook_ = std::move(hook); }
+  void setDeferrer(Deferrer defer) override { defer_ = std::move(defer); }
   Result<void> recordWebhook(uint64_t incident_id, const std::string& status) override;
   Result<std::string> createApiToken(const Actor& who, const std::string& name, Role role) override;
   Result<std::string> createEnrollmentToken(const Actor& who, const Labels& labels,
@@ -143,6 +147,8 @@ class ConsoleServiceImpl final : public ConsoleService {
 
   TimeBase timeBase() const { return TimeBase{clock_.nowNs(), wall_()}; }
   FloodView viewOf(const Flood& f, const TimeBase& base) const;
+  // The views of every endpoint, or of those `only` names, by name (mu_ held).
+  std::vector<EndpointView> endpointViews(const std::set<std::string>* only);
   Result<void> requireRole(const Actor& who, Role needed, const char* action) const;
   // Appends to the audit log; a failure fails the action.
   Result<void> auditLocked(const std::string& actor, const std::string& action,
@@ -152,9 +158,14 @@ class ConsoleServiceImpl final : public ConsoleService {
   Result<uint64_t> escalateLocked(const Actor& who, uint64_t flood_id, const std::string& note,
                                   std::optional<IncidentRecord>& opened);
   Result<void> saveFlood(uint64_t id, const TimeBase& base);
+  // The flood as stored (nullopt: no longer in memory); marks it for the live stream.
+  std::optional<FloodRecord> floodRecord(uint64_t id, const TimeBase& base);
   Result<void> saveBlock(const GlobalBlock& block, const TimeBase& base);
   // Every active session's pushIfBehind(), sent on its link.
   void fanOut();
+  // An ack or nack of `version` from link `link_id` (or its link gone:
+  // nullopt): a fan-out every link of which applied is timed.
+  void noteFanoutAck(uint64_t link_id, std::optional<uint64_t> version);
   void send(Link& link, const proto::ConsoleMessage& message);
   // Closes the link and forgets its session.
   void dropLink(std::map<uint64_t, Link>::iterator it);
@@ -167,17 +178,32 @@ class ConsoleServiceImpl final : public ConsoleService {
   // False when it closed the link (its credential went stale in the store).
   bool onAgentMessage(Link& link, const proto::AgentMessage& message,
                       std::vector<proto::ConsoleMessage>& out);
-  // Writes the link columns of `name` (never its revoke or isolation) for
-  // the link holding `credential`; false when the store no longer has that
-  // as the endpoint's current credential (revoked, or enrolled again).
-  Result<bool> storeLinkState(const std::string& name, const std::string& credential);
-  // After storeLinkState returned false: the record is read back and the
-  // link of `name` holding `credential` closed (counted as refused).
+  // After a link write matched nothing (revoked, or enrolled again): the
+  // record is read back and the link of `name` holding `credential` closed
+  // (counted as refused).
   void refuseStaleLink(const std::string& name, const std::string& credential);
   // An operator action found `endpoint` revoked in the store (by another
   // console): its record is read back; the error to return.
   Error goneElsewhere(const std::string& endpoint);
-  void recordLatency(const Link& link, const proto::Report& report);
+  // The report's events' detection times on the console's clock (by the
+  // link's measured offset; none before its first pong).
+  std::vector<int64_t> detectedTimes(const Link& link, const proto::Report& report) const;
+  // ---- ingest (agent_link.cpp; mu_ held): a report's changed floods wait in
+  // unsaved_floods_ and its report_ack in pending_acks_ until flushReports()
+  // writes every waiting flood in one store call, then the link state of the
+  // endpoints, and only then sends the acks (what an agent saw acked is
+  // stored). With a deferrer the flush runs once per batch of reports.
+  struct PendingAck {
+    uint64_t link_id = 0;
+    std::string endpoint;
+    std::string credential;
+    uint64_t seq = 0;
+    bool duplicate = false;            // stored before (maybe still waiting): acked again
+    std::vector<int64_t> detected_ns;  // console clock: the report latency at the ack
+  };
+  void queueReportAck(const Link& link, const proto::Report& report, bool duplicate);
+  void flushReports();
+
   // ---- port floods (service_port_floods.cpp; mu_ held)
   // Applies and stores a report's port floods (before its report_ack).
   Result<void> notePortFloods(const Link& link, const proto::Report& report);
@@ -188,7 +214,12 @@ class ConsoleServiceImpl final : public ConsoleService {
   size_t fleetSize() const;
   void renderPortFloods(const std::set<std::string>& ids, std::vector<LiveEvent>& out);
   void portFloodMetrics(std::string& out) const;
+  // Writes back the link state of the endpoints in dirty_ (takeDirty: the
+  // batch, dirty_ emptied; afterDirtyWrite: the outcome, under mu_ again).
   void flushDirty();
+  std::vector<EndpointLinkUpdate> takeDirty();
+  void afterDirtyWrite(const std::vector<EndpointLinkUpdate>& batch,
+                       const Result<std::vector<bool>>& stored);
   void pingAndReap();
   // service_feed.cpp (mu_ held but by the feed's hooks)
   uint64_t takeVersion();
@@ -260,11 +291,27 @@ class ConsoleServiceImpl final : public ConsoleService {
   std::map<std::string, uint64_t> link_of_;  // endpoint -> connection id
   std::shared_ptr<net::WsHandler> handler_;
   IncidentHook incident_hook_;  // set before serving, then only read
+  Deferrer defer_;              // likewise
+  std::set<uint64_t> unsaved_floods_;
+  std::vector<PendingAck> pending_acks_;
+  bool flush_queued_ = false;  // a flushReports() is deferred
   ServiceCounters counters_;
   // Agent event (detected_ns, by the link's measured clock offset) to stored.
   MsHistogram report_latency_;
   // One fan-out: every link's delta or snapshot queued.
   MsHistogram fanout_time_;
+  // One fan-out: from its start to the last of its links acknowledging it
+  // (links that close meanwhile no longer count). The newest few are timed.
+  struct FanoutWait {
+    std::chrono::steady_clock::time_point started;
+    uint64_t version = 0;                            // the desired version it made
+    std::unordered_map<uint64_t, uint64_t> waiting;  // link id -> version it was sent
+  };
+  static constexpr size_t kFanoutWaits = 16;
+  std::deque<FanoutWait> fanout_waits_;
+  MsHistogram fanout_acked_;
+  uint64_t last_fanout_acked_version_ = 0;
+  double last_fanout_acked_ms_ = 0;
   MetricsRender more_metrics_;
   LiveDirty live_;
   uint64_t live_last_rate_ns_ = 0;

@@ -228,6 +228,34 @@ TEST_F(ServiceLinkTest, MetricsCountLinksReportLatencyAndFanOuts) {
   EXPECT_NE(m.find("syn_guard_console_fanout_sends_total 1\n"), std::string::npos);
 }
 
+// The fan-out's end to end time is the console's own: from the change to
+// the last link's ack of what it was sent (a link that closes no longer
+// counts), so a benchmark need not poll the API for it.
+TEST_F(ServiceLinkTest, MetricsTimeAFanOutToItsLastAck) {
+  auto a = connect(enrollAgent("web-1"));
+  auto b = connect(enrollAgent("web-2"));
+  auto c = connect(enrollAgent("web-3"));
+  for (auto* conn : {&a, &b, &c}) {
+    sendFrom(*conn, proto::Ack{std::get<proto::Snapshot>((*conn)->take().back()).version});
+  }
+  auto v = svc_->block(operator_, pfx("192.0.2.9"), std::nullopt, "");
+  ASSERT_OK(v);
+  auto acked = [&] {
+    const std::string m = svc_->metricsText();
+    const std::string key = "\nsyn_guard_console_fanout_last_acked_version ";
+    return std::stoull(m.substr(m.find(key) + key.size()));
+  };
+  sendFrom(a, proto::Ack{*v});
+  sendFrom(b, proto::Ack{*v - 1});  // an older version: still waited for
+  EXPECT_EQ(acked(), 0u);
+  sendFrom(b, proto::Nack{*v, {{"block_add", "192.0.2.9", "source on allowlist"}}});
+  EXPECT_EQ(acked(), 0u);
+  svc_->agentLink()->onClose(c, "gone");
+  EXPECT_EQ(acked(), *v);
+  EXPECT_NE(svc_->metricsText().find("syn_guard_console_fanout_acked_seconds_count 1\n"),
+            std::string::npos);
+}
+
 TEST_F(ServiceLinkTest, MetricsShowTheLinksSendQueues) {
   auto a = connect(enrollAgent("web-1"));
   auto b = connect(enrollAgent("web-2"));

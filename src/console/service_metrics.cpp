@@ -120,6 +120,19 @@ std::string ConsoleServiceImpl::metricsText() {
   report_latency_.render(out, "report_latency_seconds",
                          "From an agent's detection to its report stored (clock offset measured)");
   fanout_time_.render(out, "fanout_seconds", "Time to queue one change to every link");
+  fanout_acked_.render(out, "fanout_acked_seconds",
+                       "From a fan-out to the last of its links acknowledging it");
+  metric(out, "fanout_last_acked_version", "gauge",
+         "Desired version of the newest fan-out every link acknowledged",
+         last_fanout_acked_version_);
+  char last[64];
+  std::snprintf(last, sizeof last, "%.3f", last_fanout_acked_ms_ / 1000.0);
+  out +=
+      "# HELP syn_guard_console_fanout_last_acked_seconds Its time to the last ack\n"
+      "# TYPE syn_guard_console_fanout_last_acked_seconds gauge\n"
+      "syn_guard_console_fanout_last_acked_seconds ";
+  out += last;
+  out += '\n';
   if (more_metrics_) more_metrics_(out);
   return out;
 }

@@ -15,7 +15,7 @@ constexpr uint64_t kPingEveryNs = 10'000'000'000;
 }  // namespace
 
 void ConsoleServiceImpl::tick() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   const std::vector<Prefix> expired = desired_->expireBlocks();
   if (!expired.empty()) {
     bool stored = saveVersion().ok();
@@ -37,9 +37,18 @@ void ConsoleServiceImpl::tick() {
   }
   endQuietPortFloods();
   pingAndReap();
-  flushDirty();
   liveEndpoints();  // "online" also changes with time alone
   liveBlocks();     // acked/pending counts follow the endpoints' acks: once a second
+  // The acks and heartbeats since the last tick are written without the
+  // lock: after a fan-out that is every endpoint, and the links' acks of the
+  // next one must not wait for 10,000 updates. Each write only raises what
+  // is stored, so one racing a report's write of the same endpoint is safe.
+  std::vector<EndpointLinkUpdate> batch = takeDirty();
+  if (batch.empty()) return;
+  lock.unlock();
+  auto stored = store_->updateEndpointLinks(batch);
+  lock.lock();
+  afterDirtyWrite(batch, stored);
 }
 
 void ConsoleServiceImpl::pingAndReap() {
@@ -60,24 +69,35 @@ void ConsoleServiceImpl::pingAndReap() {
 }
 
 void ConsoleServiceImpl::flushDirty() {
-  if (dirty_.empty()) return;
+  std::vector<EndpointLinkUpdate> batch = takeDirty();
+  if (batch.empty()) return;
+  afterDirtyWrite(batch, store_->updateEndpointLinks(batch));
+}
+
+std::vector<EndpointLinkUpdate> ConsoleServiceImpl::takeDirty() {
   // One batch (one transaction on SQLite): after a fan-out every link has
   // acknowledged, and a write each held the lock for as many transactions.
   std::vector<EndpointLinkUpdate> batch;
   batch.reserve(dirty_.size());
   for (const auto& [name, credential] : dirty_) {
     auto rec = records_.find(name);
-    if (rec == records_.end()) continue;  // unknown: nothing to write (as storeLinkState)
+    if (rec == records_.end()) continue;  // unknown: nothing to write (as flushReports)
     const EndpointRecord& r = rec->second;
     batch.push_back({name, credential,
                      EndpointLinkState{r.applied_version, r.last_report_seq, r.last_heartbeat_ms}});
   }
-  auto stored = store_->updateEndpointLinks(batch);
+  dirty_.clear();
+  return batch;
+}
+
+void ConsoleServiceImpl::afterDirtyWrite(const std::vector<EndpointLinkUpdate>& batch,
+                                         const Result<std::vector<bool>>& stored) {
   if (!stored) {
     ++counters_.store_errors;
-    return;  // all kept: tried again at the next tick
+    // Tried again at the next tick (a newer change of one since wins).
+    for (const EndpointLinkUpdate& u : batch) dirty_.emplace(u.name, u.credential_hash);
+    return;
   }
-  dirty_.clear();
   // Revoked or enrolled again on another console since: its link goes.
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!(*stored)[i]) refuseStaleLink(batch[i].name, batch[i].credential_hash);

@@ -193,6 +193,13 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
   std::lock_guard<std::mutex> sent_lock(live_sent_mu_);
   const bool prime = !live_sent_.primed;
   if (prime) dirty.endpoints = dirty.blocks = dirty.policies = dirty.incidents = true;
+  // The views an agent's own messages touched, built under the lock; only
+  // those: 10,000 acks of a fan-out must not rebuild 10,000 views each pump.
+  std::vector<EndpointView> named;
+  if (!dirty.endpoints && !dirty.endpoint_names.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    named = endpointViews(&dirty.endpoint_names);
+  }
   std::vector<LiveEvent> out;
   for (uint64_t id : dirty.floods) {
     if (auto f = flood(id)) out.push_back(LiveEvent{"flood", api::dumpJson(api::floodJson(*f))});
@@ -210,14 +217,11 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
     }
   } else if (!dirty.endpoint_names.empty()) {
     // Only the named ones are rendered (an agent's own messages touch only it).
-    if (auto all = endpoints()) {
-      for (const auto& e : *all) {
-        if (dirty.endpoint_names.count(e.name) == 0) continue;
-        std::string text = api::dumpJson(api::endpointJson(e));
-        std::string& sent = live_sent_.endpoints[e.name];
-        if (sent != text) out.push_back(LiveEvent{"endpoint", text});
-        sent = std::move(text);
-      }
+    for (const auto& e : named) {
+      std::string text = api::dumpJson(api::endpointJson(e));
+      std::string& sent = live_sent_.endpoints[e.name];
+      if (sent != text) out.push_back(LiveEvent{"endpoint", text});
+      sent = std::move(text);
     }
   }
   if (dirty.blocks) {
