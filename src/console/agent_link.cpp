@@ -255,7 +255,7 @@ void ConsoleServiceImpl::flushReports() {
     if (auto r = floodRecord(id, base)) records.push_back(std::move(*r));
   }
   std::vector<PendingAck> acks = std::exchange(pending_acks_, {});
-  if (!store_->putFloods(records).ok()) {
+  if (!records.empty() && !store_->putFloods(records).ok()) {
     // No ack: the agents keep their reports and send them again; the floods
     // stay unsaved and go with the next batch.
     counters_.store_errors += acks.size();
@@ -268,7 +268,7 @@ void ConsoleServiceImpl::flushReports() {
   std::map<std::pair<std::string, std::string>, size_t> update_of;
   for (const PendingAck& a : acks) {
     auto rec = records_.find(a.endpoint);
-    if (rec == records_.end()) continue;
+    if (a.duplicate || rec == records_.end()) continue;  // a replay changes nothing: no write
     const EndpointRecord& r = rec->second;
     if (update_of.emplace(std::make_pair(a.endpoint, a.credential), updates.size()).second) {
       updates.push_back(
@@ -276,7 +276,8 @@ void ConsoleServiceImpl::flushReports() {
            EndpointLinkState{r.applied_version, r.last_report_seq, r.last_heartbeat_ms}});
     }
   }
-  auto matched = store_->updateEndpointLinks(updates);
+  auto matched = updates.empty() ? Result<std::vector<bool>>(std::vector<bool>{})
+                                 : store_->updateEndpointLinks(updates);
   if (!matched.ok()) {
     counters_.store_errors += acks.size();
     return;
@@ -291,7 +292,7 @@ void ConsoleServiceImpl::flushReports() {
   const auto now = static_cast<int64_t>(clock_.nowNs());
   for (const PendingAck& a : acks) {
     auto u = update_of.find(std::make_pair(a.endpoint, a.credential));
-    if (u == update_of.end() || !(*matched)[u->second]) continue;
+    if (!a.duplicate && (u == update_of.end() || !(*matched)[u->second])) continue;
     auto it = links_.find(a.link_id);
     if (it == links_.end()) continue;  // gone: the agent sends it again on its next link
     send(it->second, proto::ReportAck{a.seq});
