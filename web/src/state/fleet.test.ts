@@ -71,7 +71,7 @@ describe('Fleet snapshot + delta', () => {
     expect(f.applyEvent('something_new', { x: 1 }).size).toBe(0);
   });
 
-  it('derives marks: detect, block, end, and operators’ actions (not agents’)', () => {
+  it('derives marks: estimated start, detect, block, end, and operators’ actions (not agents’)', () => {
     const f = new Fleet();
     f.applyEvent('flood', flood(1));
     f.applyEvent('flood', flood(1, { state: 'BLOCK' }));
@@ -79,8 +79,39 @@ describe('Fleet snapshot + delta', () => {
     f.applyEvent('flood', flood(1, { active: false, ended_at: '2026-11-30T01:00:00.000Z' }));
     f.applyEvent('audit', { id: 1, at: 'x', actor: 'alice', action: 'block', target: 's', details: '' });
     f.applyEvent('audit', { id: 2, at: 'x', actor: 'agent:web-1', action: 'enroll', target: '', details: '' });
-    expect(f.marks.map((m) => m.kind)).toEqual(['detect', 'block', 'end', 'action']);
-    expect(f.marks[3]?.text).toBe('alice: block s');
+    expect(f.marks.map((m) => m.kind)).toEqual(['start', 'detect', 'block', 'end', 'action']);
+    expect(f.marks[4]?.text).toBe('alice: block s');
+  });
+
+  it('places marks at the real times: the detection and each block where they happened, the estimated start apart', () => {
+    const f = new Fleet();
+    const sighting = (endpoint: string, last_seen: string, action: 'DETECT' | 'BLOCK') => ({
+      endpoint,
+      ports: [80],
+      max_count: 300,
+      peak_rate: 5000,
+      first_attempt_at: '2026-11-30T00:53:15.000Z',
+      last_seen,
+      action,
+    });
+    // web-1 crossed at :20.000, its window started at :15.000 (the estimate).
+    f.applyEvent('flood', flood(1, {
+      started_at: '2026-11-30T00:53:15.000Z',
+      last_seen: '2026-11-30T00:53:20.000Z',
+      sightings: [sighting('web-1', '2026-11-30T00:53:20.000Z', 'DETECT')],
+    }));
+    f.applyEvent('flood', flood(1, {
+      state: 'BLOCK',
+      started_at: '2026-11-30T00:53:15.000Z',
+      last_seen: '2026-11-30T00:53:21.000Z',
+      sightings: [sighting('web-1', '2026-11-30T00:53:20.100Z', 'BLOCK'), sighting('web-2', '2026-11-30T00:53:21.000Z', 'DETECT')],
+    }));
+    expect(f.marks.map((m) => [m.kind, m.at])).toEqual([
+      ['start', '2026-11-30T00:53:15.000Z'],
+      ['detect', '2026-11-30T00:53:20.000Z'],
+      ['block', '2026-11-30T00:53:20.100Z'],
+    ]);
+    expect(f.marks[2]?.text).toBe('203.0.113.1 blocked on web-1');
   });
 
   it('keeps live incidents and audit newest first, deduplicated, bounded', () => {

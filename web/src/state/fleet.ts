@@ -168,13 +168,35 @@ export class Fleet {
   }
 }
 
-/** Marks a flood's change implies: it started, an endpoint blocked, it ended. */
+/**
+ * Marks a flood's change implies, each at its own time: when it is new, the
+ * detection (the earliest crossing among its sightings: each sighting's
+ * newest event is its first then) and, apart, the estimated attack start
+ * (the earliest first attempt, up to a window before); each endpoint whose
+ * sighting turned BLOCK, at that block (its newest event); the end.
+ */
 export function floodMarks(old: Flood | undefined, f: Flood): Mark[] {
   const out: Mark[] = [];
   const where = f.endpoints.length === 1 ? ` on ${f.endpoints[0]}` : ` on ${f.endpoints.length} endpoints`;
-  if (!old && f.active) out.push({ at: f.started_at, kind: 'detect', text: f.source + where, flood_id: f.id });
-  if (f.active && f.state === 'BLOCK' && old?.state !== 'BLOCK')
-    out.push({ at: f.last_seen, kind: 'block', text: `${f.source} blocked`, flood_id: f.id });
+  if (!old && f.active) {
+    const crossings = f.sightings
+      .filter((s) => s.first_attempt_at !== null)
+      .map((s) => Date.parse(s.last_seen))
+      .filter(Number.isFinite);
+    const detected = crossings.length ? new Date(Math.min(...crossings)).toISOString() : f.last_seen;
+    if (Date.parse(f.started_at) < Date.parse(detected))
+      out.push({ at: f.started_at, kind: 'start', text: `${f.source} estimated start`, flood_id: f.id });
+    out.push({ at: detected, kind: 'detect', text: f.source + where, flood_id: f.id });
+  }
+  if (f.active) {
+    const before = new Map((old?.sightings ?? []).map((s) => [s.endpoint, s.action]));
+    for (const s of f.sightings)
+      if (s.action === 'BLOCK' && before.get(s.endpoint) !== 'BLOCK')
+        out.push({ at: s.last_seen, kind: 'block', text: `${f.source} blocked on ${s.endpoint}`, flood_id: f.id });
+    // An item without sightings: the flood's state is all there is.
+    if (f.sightings.length === 0 && f.state === 'BLOCK' && old?.state !== 'BLOCK')
+      out.push({ at: f.last_seen, kind: 'block', text: `${f.source} blocked`, flood_id: f.id });
+  }
   if (!f.active && old)
     out.push({ at: f.ended_at ?? f.last_seen, kind: 'end', text: `${f.source} ended`, flood_id: f.id });
   return out;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_POINTS, RateSeries, WINDOW_S } from './timeline';
+import { MAX_POINTS, MIN_SPAN_S, RateSeries, WINDOW_S } from './timeline';
 
 const at = (s: number) => new Date(s * 1000).toISOString();
 
@@ -33,5 +33,52 @@ describe('RateSeries', () => {
     for (let s = WINDOW_S + 11; s < WINDOW_S + 11 + 3000; s += 0.25) r.add(at(s), { attempts_per_s: 1, dropped_per_s: 0 });
     expect(r.t.length).toBe(MAX_POINTS);
     expect(r.attempts.length).toBe(MAX_POINTS);
+  });
+});
+
+describe('RateSeries.xRange', () => {
+  const empty = (from: number, to: number) => {
+    const points = [];
+    for (let s = from; s <= to; s += 5) points.push({ at: at(s), attempts_per_s: null, dropped_per_s: null });
+    return points;
+  };
+
+  it("spans what there is, not the console's whole 30 minutes, with a minimum", () => {
+    const now = 100_000;
+    const r = new RateSeries(null);
+    // The console's 30 minutes, rates only in the last minute (a young fleet).
+    const points = empty(now - WINDOW_S + 5, now).map((p) =>
+      Date.parse(p.at) / 1000 >= now - 60 ? { ...p, attempts_per_s: 10, dropped_per_s: 0 } : p,
+    );
+    r.load({ kind: 'Timeline', endpoint: null, step: '5s', points, marks: [] });
+    expect(r.xRange(now)).toEqual([now - MIN_SPAN_S, now]);
+    // Twelve minutes of rates: twelve minutes shown.
+    r.load({
+      kind: 'Timeline',
+      endpoint: null,
+      step: '5s',
+      points: empty(now - WINDOW_S + 5, now).map((p) =>
+        Date.parse(p.at) / 1000 >= now - 720 ? { ...p, attempts_per_s: 1, dropped_per_s: 0 } : p,
+      ),
+      marks: [],
+    });
+    expect(r.xRange(now)).toEqual([now - 720, now]);
+  });
+
+  it('reaches back to the oldest mark, and never past 30 minutes', () => {
+    const now = 100_000;
+    const r = new RateSeries(null);
+    r.load({ kind: 'Timeline', endpoint: null, step: '5s', points: empty(now - 60, now), marks: [] });
+    r.addMarks([{ at: at(now - 900), kind: 'action', text: 'alice: block x', flood_id: null }]);
+    expect(r.xRange(now)).toEqual([now - 900, now]);
+    r.addMarks([{ at: at(now - 5000), kind: 'detect', text: 'x', flood_id: 1 }]);
+    expect(r.xRange(now)).toEqual([now - WINDOW_S, now]);
+  });
+
+  it('keeps marks oldest first whatever order they come in', () => {
+    const r = new RateSeries(null);
+    r.addMarks([{ at: at(20), kind: 'action', text: 'b', flood_id: null }]);
+    r.addMarks([{ at: at(10), kind: 'block', text: 'a', flood_id: 1 }]);
+    expect(r.marks.map((m) => m.text)).toEqual(['a', 'b']);
   });
 });

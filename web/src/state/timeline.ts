@@ -4,6 +4,8 @@ import type { Mark, RateFigures, Timeline } from './types';
 
 export const WINDOW_S = 30 * 60;
 export const MAX_POINTS = 2400;
+/** The narrowest span the chart shows (a fleet a minute old still reads as a timeline). */
+export const MIN_SPAN_S = 5 * 60;
 
 export class RateSeries {
   /** Seconds since the epoch, ascending. */
@@ -20,7 +22,8 @@ export class RateSeries {
     this.attempts = [];
     this.dropped = [];
     for (const p of tl.points) this.push(Date.parse(p.at) / 1000, p);
-    this.marks = tl.marks.slice();
+    this.marks = [];
+    this.addMarks(tl.marks);
     this.rev++;
   }
 
@@ -37,10 +40,41 @@ export class RateSeries {
     return true;
   }
 
+  /** Marks come at their own times (a block reported late is older than an action made meanwhile): kept oldest first. */
   addMarks(ms: Mark[]): void {
     if (ms.length === 0) return;
-    this.marks = this.marks.concat(ms).slice(-1000);
+    this.marks = this.marks
+      .concat(ms)
+      .map((m, i) => [Date.parse(m.at), i, m] as const)
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+      .map(([, , m]) => m)
+      .slice(-1000);
     this.rev++;
+  }
+
+  /**
+   * The chart's x range up to `nowS`: from the first point with a rate or
+   * the first mark, whichever is earlier, but at least MIN_SPAN_S and at most
+   * WINDOW_S (the console's timeline always spans 30 minutes, mostly empty
+   * while the fleet is young).
+   */
+  xRange(nowS: number): [number, number] {
+    let from = nowS;
+    for (let i = 0; i < this.t.length; i++) {
+      if (this.attempts[i] != null || this.dropped[i] != null) {
+        from = Math.min(from, this.t[i]!);
+        break;
+      }
+    }
+    for (const m of this.marks) {
+      const s = Date.parse(m.at) / 1000;
+      if (Number.isFinite(s)) {
+        from = Math.min(from, s);
+        break; // oldest first
+      }
+    }
+    const span = Math.min(WINDOW_S, Math.max(MIN_SPAN_S, nowS - from));
+    return [nowS - span, nowS];
   }
 
   private push(s: number, f: RateFigures): void {

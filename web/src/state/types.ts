@@ -122,7 +122,8 @@ export interface RateEvent {
   endpoints: Record<string, RateFigures>;
 }
 
-export type MarkKind = 'detect' | 'block' | 'end' | 'action';
+/** `start`: a flood's estimated start (its earliest first attempt), apart from its detection. */
+export type MarkKind = 'start' | 'detect' | 'block' | 'end' | 'action';
 export interface Mark {
   at: string;
   kind: MarkKind;

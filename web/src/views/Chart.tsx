@@ -6,6 +6,7 @@ import type { MarkKind } from '../state/types';
 import { endpointRate, fleetRate, now, selectEndpoint, useTopics } from '../store';
 
 const MARK_VAR: Record<MarkKind, string> = {
+  start: '--muted',
   detect: '--detecting',
   block: '--blocking',
   end: '--quiet',
@@ -16,7 +17,7 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
 
-/** Vertical lines at each mark (detections, blocks, ends, operators' actions). */
+/** Vertical lines at each mark, at its own time (estimated starts, detections, blocks, ends, operators' actions). */
 function marksPlugin(get: () => RateSeries): uPlot.Plugin {
   return {
     hooks: {
@@ -35,8 +36,10 @@ function marksPlugin(get: () => RateSeries): uPlot.Plugin {
           if (!(x >= left && x <= left + width)) continue;
           ctx.strokeStyle = colours[m.kind]!;
           const action = m.kind === 'action';
-          ctx.setLineDash(action ? [4, 3] : []);
-          const row = m.kind === 'detect' ? 2 : m.kind === 'block' ? 1 : 0;
+          // An estimated start is dotted, in the detections' row: an
+          // estimate (up to a window before the detection), not an event.
+          ctx.setLineDash(action ? [4, 3] : m.kind === 'start' ? [1, 2] : []);
+          const row = m.kind === 'detect' || m.kind === 'start' ? 2 : m.kind === 'block' ? 1 : 0;
           ctx.beginPath();
           ctx.moveTo(x, action ? top : top + height - tick * (row + 1));
           ctx.lineTo(x, action ? top + height : top + height - tick * row - 2);
@@ -57,7 +60,9 @@ function makePlot(el: HTMLElement, get: () => RateSeries): uPlot {
       width: Math.max(300, el.clientWidth),
       height: 220,
       plugins: [marksPlugin(get)],
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
+      // x spans what there is (at least 5 min, at most 30), not the
+      // console's whole mostly empty half hour.
+      scales: { x: { time: true, range: () => get().xRange(Date.now() / 1000) }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
       axes: [{ ...axis, values: hhmm }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => (v >= 1000 ? `${v / 1000}k` : String(v))) }],
       legend: { live: false },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
@@ -119,9 +124,10 @@ export function RateChart() {
           </button>
         )}
       </h2>
-      <div ref={box} class="chart" data-testid="rate-chart" role="img" aria-label={`Connection attempts per second over the last 30 minutes${series.endpoint ? ' on ' + series.endpoint : ' across the fleet'}`} />
+      <div ref={box} class="chart" data-testid="rate-chart" role="img" aria-label={`Connection attempts per second over up to the last 30 minutes${series.endpoint ? ' on ' + series.endpoint : ' across the fleet'}`} />
       <p class="chart-key muted small">
-        <span class="k-detect">▮ detections</span> <span class="k-block">▮ blocks</span> <span class="k-end">▮ ends</span>{' '}
+        <span class="k-start">┊ estimated starts</span> <span class="k-detect">▮ detections</span> <span class="k-block">▮ blocks</span>{' '}
+        <span class="k-end">▮ ends</span>{' '}
         <span class="k-action">┆ operators' actions</span>
       </p>
       <ul class="marks" aria-label="Recent events on the timeline">
