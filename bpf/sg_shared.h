@@ -234,6 +234,10 @@ struct sg_event {
 	__u64 mono_ns;      /* CLOCK_MONOTONIC at emission (fine clock, read on
 	                     * this rare path only): detection-to-enforcement
 	                     * latency is measured against it */
+	__u64 first_ns;     /* BLOCK_ADDED/FLAGGED: program time the span `count`
+	                     * was counted over starts (sg_window_span_start):
+	                     * count / (ts_ns - first_ns) is the observed rate;
+	                     * PRESSURE: 0 */
 };
 
 /* ---- counters: declared once; generates the BPF enum, C++ names, metrics --- */

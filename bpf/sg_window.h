@@ -94,6 +94,21 @@ SG_INLINE __u32 sg_window_estimate(const struct sg_window *w, __u64 now, __u64 w
 	return window ? (__u32)(sg_window_scaled(w, now, window) / window) : 0;
 }
 
+/* Where the span the estimate covers starts (for the observed rate, the
+ * estimate over now - start): with the previous bucket empty (a source's
+ * first window, or after an idle gap of two windows) every attempt counted
+ * came since cur_start_ns, which is then the first one's time (or a bucket
+ * start before it: the rate errs low); otherwise the estimate spans the whole
+ * window. */
+SG_INLINE __u64 sg_window_span_start(const struct sg_window *w, __u64 now, __u64 window)
+{
+	__u64 start = w->cur_start_ns;
+
+	if (w->prev_count == 0 && start != 0 && start <= now)
+		return start;
+	return now > window ? now - window : 0;
+}
+
 /* True when the attempt at position `cur` takes the window over `threshold`. */
 SG_INLINE int sg_window_over(const struct sg_window *w, __u32 cur, __u64 now, __u64 window,
 			     __u32 threshold)

@@ -203,7 +203,7 @@ static __always_inline void sg_emit_r(struct sg_counters *cnt, struct sg_cpu_epo
 				      const struct sg_config *cfg, __u32 type,
 				      const struct sg_addr *src, __u64 now, __u32 count,
 				      __u64 block_ns, __u16 port, __u8 level, __u32 ifindex,
-				      __u8 reason)
+				      __u8 reason, __u64 first_ns)
 {
 	struct sg_event *e;
 
@@ -227,13 +227,14 @@ static __always_inline void sg_emit_r(struct sg_counters *cnt, struct sg_cpu_epo
 	e->level = level;
 	e->reason = reason;
 	e->mono_ns = bpf_ktime_get_ns();
+	e->first_ns = first_ns;
 	bpf_ringbuf_submit(e, 0);
 	cnt->c[SG_CNT_EVENTS_SENT]++;
 }
 
 /* An event with no threshold reason (enum sg_reason). */
 #define sg_emit(cnt, ep, cfg, type, src, now, count, block_ns, port, level, ifindex) \
-	sg_emit_r(cnt, ep, cfg, type, src, now, count, block_ns, port, level, ifindex, 0)
+	sg_emit_r(cnt, ep, cfg, type, src, now, count, block_ns, port, level, ifindex, 0, 0)
 
 static __always_inline struct sg_cpu_epoch *sg_epoch(__u64 now)
 {
@@ -297,6 +298,7 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	struct sg_lpm_key lk = { .prefixlen = 128, .addr = *key };
 	struct sg_offence h = {}, *hist;
 	struct sg_cpu_epoch *ep;
+	__u64 first;
 	struct sg_block b;
 	long err;
 
@@ -336,6 +338,7 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 		cnt->c[SG_CNT_DROPPED]++;
 		return XDP_DROP;
 	}
+	first = sg_window_span_start(&src->win, now, cfg->window_ns); /* before the reset */
 	sg_block_commit(src, &h, cfg, now, &b);
 	bpf_map_update_elem(&sg_offenders, key, &h, BPF_ANY); /* LRU: makes room */
 	sg_block_bit_set(hash); /* after the insert: see sg_block_bits */
@@ -348,7 +351,7 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 		sg_emit_r(cnt, ep, cfg,
 			  cfg->enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key,
 			  now, b.count, b.expires_ns - b.added_ns, b.dst_port, b.level, ifindex,
-			  reason);
+			  reason, first);
 	return (b.flags & SG_BLK_XDP_DROP) ? XDP_DROP : XDP_PASS;
 }
 

@@ -134,8 +134,10 @@ class BlockBook {
   void noteHandOff(const HandOff& h, const nlohmann::json& src);
   Result<void> saveState();
   Result<void> restoreSaved(const std::string& text);
+  // span_ns: the time the kernel counted b.count in (its event's ts_ns -
+  // first_ns), 0 when unknown (no rate is reported then).
   void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_mono_ns,
-             bool late);
+             bool late, uint64_t span_ns = 0);
   nlohmann::json expiredFields(const sg_addr& key, const sg_block& b) const;
   nlohmann::json describe(const sg_addr& key, const sg_block& b) const;
   std::string source(const sg_addr& key) const;

@@ -39,6 +39,30 @@ TEST(BlockBook, KernelEventIsLoggedAndExpires) {
   EXPECT_NE(f.logText().find("\"event\":\"block_expired\""), std::string::npos);
 }
 
+// The kernel counted 201 attempts in the 40 ms since the source's first one
+// (its event's first_ns): the log says 5,025/s observed, not 201 / 5 s.
+TEST(BlockBook, KernelEventLogsTheRateObservedOverItsSpan) {
+  Fixture f;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  sg_addr src = v4(198, 51, 100, 8);
+  sg_event ev = blockEvent(src, f.clock.nowNs(), 60'000'000'000);
+  ev.first_ns = ev.ts_ns - 40'000'000;
+  f.sensor.blocks.push_back(
+      {src, {ev.ts_ns, ev.ts_ns + ev.block_ns, 0, 201, 8080, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(ev);
+  std::string text = f.logText();
+  EXPECT_NE(text.find("\"rate\":5025,\"span_ms\":40"), std::string::npos) << text;
+
+  // Within one tick of the program's clock: taken over a tick (4 ms).
+  sg_addr burst = v4(198, 51, 100, 9);
+  sg_event fast = blockEvent(burst, f.clock.nowNs(), 60'000'000'000);
+  fast.first_ns = fast.ts_ns;
+  f.sensor.blocks.push_back(
+      {burst, {fast.ts_ns, fast.ts_ns + fast.block_ns, 0, 201, 8080, 0, SG_BLK_XDP_DROP}});
+  book.onKernelEvent(fast);
+  EXPECT_NE(f.logText().find("\"rate\":50250,"), std::string::npos) << f.logText();
+}
+
 TEST(BlockBook, NftablesModeHandsOffAndKeepsXdpOnEnforcerFailure) {
   Fixture f;
   f.config.enforcer = EnforcerKind::kNftables;

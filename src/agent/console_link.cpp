@@ -129,7 +129,7 @@ std::string ConsoleLink::metricsText() const {
   counter(out, "console_messages_rejected_total", "counter",
           "Console messages refused by the parser", c.rejected);
   counter(out, "console_version_fallbacks_total", "counter",
-          "Links that closed before the welcome: the next offered protocol version 1",
+          "Links that closed before the welcome: the next offered one protocol version less",
           c.version_fallbacks);
   counter(out, "console_port_floods_unsent_total", "counter",
           "Port floods not sent: the console's link spoke protocol version 1",

@@ -197,10 +197,11 @@ void ConsoleLinkCore::onText(const std::string& text) {
 void ConsoleLinkCore::onDisconnected(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   // A console closes a link whose hello it cannot parse (a version it does
-  // not speak): the next link offers version 1, and the one after the
-  // newest again, so an upgraded console is found at the next reconnect.
+  // not speak): the next link offers one version less, down to version 1,
+  // and the link after a welcome (or after version 1 failed too) the newest
+  // again, so an upgraded console is found at the next reconnect.
   if (hello_sent_ && !welcomed_ && offer_ > proto::kMinProtocolVersion) {
-    offer_ = proto::kMinProtocolVersion;
+    --offer_;
     ++counters_.version_fallbacks;
   } else {
     offer_ = proto::kProtocolVersion;

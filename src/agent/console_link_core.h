@@ -61,7 +61,7 @@ struct LinkCounters {
   uint64_t connects = 0;
   uint64_t reports_sent = 0;
   uint64_t seq_jumps = 0;  // welcomes whose last_report_seq was past ours: numbering moved on
-  uint64_t version_fallbacks = 0;  // links that closed before the welcome: next offers version 1
+  uint64_t version_fallbacks = 0;  // links that closed before the welcome: next offers one less
 };
 
 class ConsoleLinkCore {

@@ -211,30 +211,56 @@ proto::PortFloodReport portFlood() {
   return p;
 }
 
-// An older console (version 1 only) closes the link on a version-2 hello:
-// the next link offers version 1, carries the detections but no port floods
-// (counted), and the one after that tries version 2 again.
-TEST_F(ConsoleLinkCoreTest, FallsBackToVersion1ForAnOlderConsoleAndTriesAgainLater) {
+// An older console closes the link on a hello of a version it does not
+// speak: each next link offers one version less. A version-2 console gets
+// port floods and events without their rate; a version-1 console, after one
+// more refusal, the detections but no port floods (counted); the link after
+// a welcomed one tries the newest again.
+TEST_F(ConsoleLinkCoreTest, StepsDownAVersionPerRefusalForAnOlderConsoleAndTriesAgainLater) {
   auto core = open();
   core->onConnected();
-  ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
-  core->onDisconnected("closed");  // refused before any welcome
+  ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 3u);
+  core->onDisconnected("closed");  // a version-2 console refuses it before any welcome
   EXPECT_EQ(core->counters().version_fallbacks, 1u);
+  EXPECT_EQ(core->protocolVersion(), 2u);
+  proto::Event rated = ev("192.0.2.8");
+  rated.rate = 5000;
+  core->report(portFlood());
+  core->report(rated);
+  core->onConnected();
+  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+  core->onText(proto::encode(proto::ConsoleMessage{proto::Welcome{1, 0}}, 2));
+  // Sent as version 2 (whose parser refuses a rate field): without it.
+  ASSERT_EQ(transport_.of<proto::Report>().size(), 1u);
+  const proto::Report r2 = transport_.of<proto::Report>()[0];
+  EXPECT_EQ(r2.port_floods.size(), 1u);
+  ASSERT_EQ(r2.events.size(), 1u);
+  EXPECT_EQ(r2.events[0].rate, 0u);
+  core->onDisconnected("network");  // a welcomed link ends: the newest again
+  EXPECT_EQ(core->protocolVersion(), 3u);
+
+  // A version-1 console: two refusals, then version 1.
+  core->onConnected();
+  core->onDisconnected("closed");
+  core->onConnected();
+  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+  core->onDisconnected("closed");
+  EXPECT_EQ(core->counters().version_fallbacks, 3u);
   EXPECT_EQ(core->protocolVersion(), 1u);
   core->report(portFlood());
   core->report(ev("192.0.2.7"));
   core->onConnected();
   EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 1u);
-  core->onText(proto::encode(proto::ConsoleMessage{proto::Welcome{1, 0}}, 1));
+  core->onText(proto::encode(proto::ConsoleMessage{proto::Welcome{1, 1}}, 1));
   auto reports = transport_.of<proto::Report>();
-  ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(reports[0].events.size(), 1u);
-  EXPECT_TRUE(reports[0].port_floods.empty());
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back().events.size(), 1u);
+  EXPECT_TRUE(reports.back().port_floods.empty());
   EXPECT_EQ(core->portFloodsUnsent(), 1u);
-  core->onDisconnected("network");  // a welcomed link ends: the newest again
-  EXPECT_EQ(core->protocolVersion(), 2u);
+  core->onDisconnected("network");
+  EXPECT_EQ(core->protocolVersion(), 3u);
   core->onConnected();
-  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 3u);
 }
 
 TEST_F(ConsoleLinkCoreTest, PortFloodsQueuedWhileCutOffGoOutAfterTheWelcome) {
@@ -247,7 +273,7 @@ TEST_F(ConsoleLinkCoreTest, PortFloodsQueuedWhileCutOffGoOutAfterTheWelcome) {
   ASSERT_EQ(reports.size(), 1u);
   ASSERT_EQ(reports[0].port_floods.size(), 1u);
   EXPECT_EQ(reports[0].port_floods[0], portFlood());
-  EXPECT_EQ(core->protocolVersion(), 2u);
+  EXPECT_EQ(core->protocolVersion(), 3u);
 }
 
 }  // namespace

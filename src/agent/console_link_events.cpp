@@ -50,7 +50,15 @@ std::optional<proto::Event> reportEventFrom(const std::string& event, const nloh
   const uint64_t window_ns = e.window_ms * 1'000'000;
   const bool attempts =
       e.kind == proto::EventKind::kFloodDetected || e.kind == proto::EventKind::kBlockAdded;
-  e.first_attempt_ns = attempts && now_ns > window_ns ? now_ns - window_ns : now_ns;
+  // The kernel's span of the count (span_ms), when the line has it: the
+  // first attempt counted and the observed rate. Else the window's start,
+  // the earliest it can have been, and no rate (the console then takes
+  // count / window).
+  const uint64_t span_ns = number(fields, "span_ms", proto::kMaxDurationMs) * 1'000'000;
+  const bool observed = attempts && fields.contains("span_ms");
+  const uint64_t back = observed ? span_ns : window_ns;
+  e.first_attempt_ns = attempts && now_ns > back ? now_ns - back : now_ns;
+  if (attempts) e.rate = number(fields, "rate", proto::kMaxRate);
   return e;
 }
 

@@ -5,9 +5,11 @@
 //
 // Times are the agent's CLOCK_MONOTONIC when the line is logged (the link
 // reads the same clock for pings and heartbeats). The kernel reports the
-// count at the crossing, not when the window's first counted attempt came:
-// first_attempt_ns is the window's start (detected - window), the earliest it
-// can have been.
+// count at the crossing and the span it was counted over (the line's
+// span_ms): first_attempt_ns is detected - span, and `rate` the line's
+// observed rate. A line without them (a block adopted late) gives the
+// window's start (detected - window), the earliest it can have been, and
+// rate 0.
 #pragma once
 
 #include <cstdint>

@@ -27,6 +27,16 @@ TEST(ConsoleLinkEvents, ABlockAddedCarriesTheCrossingAndTheWindowStart) {
   EXPECT_EQ(e->level, 1);
   EXPECT_EQ(e->detected_ns, kNow);
   EXPECT_EQ(e->first_attempt_ns, kNow - 5'000'000'000);
+  EXPECT_EQ(e->rate, 0u) << "no span_ms: not observed (the console takes count / window)";
+}
+
+TEST(ConsoleLinkEvents, AnObservedRateAndItsSpanGoAlong) {
+  nlohmann::json f{{"src", "192.0.2.7"}, {"count", 201},  {"window_ms", 5000}, {"block_ms", 60000},
+                   {"rate", 5025},       {"span_ms", 40}, {"enforced", true}};
+  auto e = reportEventFrom("block_added", f, kNow);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->rate, 5025u);
+  EXPECT_EQ(e->first_attempt_ns, kNow - 40'000'000);
 }
 
 TEST(ConsoleLinkEvents, FloodDetectedGoesOnlyWhenNothingBlocks) {
@@ -74,6 +84,7 @@ TEST(ConsoleLinkEvents, TheBlockBooksLinesBecomeReportEvents) {
   ev.block_ns = 60'000'000'000;
   ev.count = 201;
   ev.dst_port = 8080;
+  ev.first_ns = ev.ts_ns - 40'000'000;  // counted over 40 ms: 5,025/s observed
   ASSERT_OK(sensor.addBlock(
       ev.src, sg_block{ev.ts_ns, ev.ts_ns + ev.block_ns, 0, 201, 8080, 0, SG_BLK_XDP_DROP}));
   book.onKernelEvent(ev);
@@ -89,6 +100,9 @@ TEST(ConsoleLinkEvents, TheBlockBooksLinesBecomeReportEvents) {
   EXPECT_EQ(seen[0].dst_port, 8080);
   EXPECT_EQ(seen[0].window_ms, 5000u);
   EXPECT_EQ(seen[0].block_ms, 60000u);
+  EXPECT_EQ(seen[0].rate, 5025u);
+  EXPECT_EQ(seen[0].first_attempt_ns, kNow - 40'000'000);
+  EXPECT_EQ(seen[1].rate, 0u) << "an operator's block observed no attempts";
   EXPECT_EQ(seen[1].kind, proto::EventKind::kBlockAdded);
   EXPECT_EQ(seen[1].block_ms, 10000u);
   EXPECT_EQ(seen[2].kind, proto::EventKind::kBlockRemoved);

@@ -176,7 +176,7 @@ TEST_F(PortFloodLinkTest, AnAgentsPortFloodReachesTheApiUpdatedThenEnded) {
   EXPECT_EQ(item["response"], "syncookies");
   EXPECT_EQ(item["active"], true);
   EXPECT_EQ(got["fleet"]["endpoints"], nlohmann::json::array({"web-1"}));
-  EXPECT_EQ(link_->statusJson()["protocol_version"], 2);
+  EXPECT_EQ(link_->statusJson()["protocol_version"], proto::kProtocolVersion);
 
   // The watch's status: each heartbeat sends an update of the running flood.
   PortFlood later = flood();

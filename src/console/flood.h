@@ -20,7 +20,7 @@ enum class EndpointAction { kDetected, kBlocked, kUnblocked };
 struct Sighting {
   std::set<uint16_t> ports;       // destination ports of its detections
   uint32_t max_count = 0;         // highest count in a window it reported
-  double peak_rate = 0;           // attempts per second: max count / window
+  double peak_rate = 0;           // attempts/s: highest observed rate (else count / window)
   bool attempts = false;          // it reported attempts (a detection or a block)
   uint64_t first_attempt_ns = 0;  // earliest first attempt it saw (if attempts)
   uint64_t last_detected_ns = 0;  // latest event it reported

@@ -68,7 +68,7 @@ sg_cpu_epoch& Tracker::epoch(uint64_t now) {
 // sg_emit(): budgeted by events_per_sec per epoch.
 void Tracker::emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count,
                    uint64_t block_ns, uint16_t port, uint8_t level, std::vector<sg_event>* events,
-                   uint8_t reason) {
+                   uint8_t reason, uint64_t first_ns) {
   sg_cpu_epoch& ep = epoch_;  // the caller has just called epoch(now)
   if (ep.events >= options_.cfg.events_per_sec) {
     counters_.c[SG_CNT_EVENTS_SUPPRESSED]++;
@@ -87,6 +87,7 @@ void Tracker::emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t cou
     e.dst_port = port;
     e.level = level;
     e.reason = reason;
+    e.first_ns = first_ns;
     events->push_back(e);
   }
   counters_.c[SG_CNT_EVENTS_SENT]++;
@@ -259,13 +260,14 @@ Verdict Tracker::cross(sg_source* src, const sg_addr& key, uint64_t now, uint32_
     return Verdict::kDrop;
   }
   blocks_[key] = b;
+  const uint64_t first = sg_window_span_start(&src->win, now, cfg.window_ns);  // before the reset
   sg_block_commit(src, &h, &cfg, now, &b);
   rememberOffence(key, h);
   counters_.c[SG_CNT_BLOCKS_ADDED]++;
   if (b.flags & SG_BLK_XDP_DROP) counters_.c[SG_CNT_DROPPED]++;
   epoch(now);
   emit(cfg.enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key, now, b.count,
-       b.expires_ns - b.added_ns, b.dst_port, b.level, events, static_cast<uint8_t>(reason));
+       b.expires_ns - b.added_ns, b.dst_port, b.level, events, static_cast<uint8_t>(reason), first);
   return (b.flags & SG_BLK_XDP_DROP) ? Verdict::kDrop : Verdict::kPass;
 }
 

@@ -81,7 +81,8 @@ class Tracker {
   Verdict cross(sg_source* src, const sg_addr& key, uint64_t now, uint32_t reason,
                 std::vector<sg_event>* events);
   void emit(uint32_t type, const sg_addr& key, uint64_t now, uint32_t count, uint64_t block_ns,
-            uint16_t port, uint8_t level, std::vector<sg_event>* events, uint8_t reason = 0);
+            uint16_t port, uint8_t level, std::vector<sg_event>* events, uint8_t reason = 0,
+            uint64_t first_ns = 0);
   bool allowed(const sg_addr& key) const;
   sg_cpu_epoch& epoch(uint64_t now);
 

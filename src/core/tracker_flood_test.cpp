@@ -198,5 +198,33 @@ TEST(Tracker, PressureEventOncePerEpoch) {
   EXPECT_EQ(t.counters().c[SG_CNT_SKETCH_GATED], 90u);
 }
 
+// The crossing's event says over what span its count was counted, so the
+// agent reports the rate it observed (a 5,000/s burst is not count / window):
+// in a source's first window from its first attempt; once an earlier bucket
+// counts too, the whole window.
+TEST(Tracker, CrossingEventCarriesTheStartOfItsCountsSpan) {
+  Tracker t(test::testOptions(50));  // 5 s window
+  std::vector<sg_event> ev;
+  uint64_t now = kT0;
+  const uint64_t first = now;
+  for (int i = 0; i < 60 && ev.empty(); i++, now += kSec / 5000)
+    t.onPacket(syn(v4(0x0C000001)), now, &ev);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].first_ns, first);
+  const double rate = ev[0].count * 1e9 / static_cast<double>(ev[0].ts_ns - ev[0].first_ns);
+  EXPECT_NEAR(rate, 5000.0, 150.0);
+
+  // A source that sent 40 in its first window and crosses early in the
+  // next: its estimate spans the whole window back from the crossing.
+  ev.clear();
+  now = kT0 + 100 * kSec;
+  for (int i = 0; i < 40; i++, now += kSec / 10) t.onPacket(syn(v4(0x0C000002)), now, &ev);
+  now = kT0 + 106 * kSec;
+  for (int i = 0; i < 60 && ev.empty(); i++, now += kSec / 1000)
+    t.onPacket(syn(v4(0x0C000002)), now, &ev);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].ts_ns - ev[0].first_ns, 5 * kSec);
+}
+
 }  // namespace
 }  // namespace sg

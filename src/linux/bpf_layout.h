@@ -66,12 +66,13 @@ static_assert(offsetof(sg_config, window_ns) == 0 && offsetof(sg_config, block_n
               offsetof(sg_config, conn_threshold) == 48 && offsetof(sg_config, pad2) == 52);
 
 // Events.
-static_assert(sizeof(sg_event) == 56);
+static_assert(sizeof(sg_event) == 64);
 static_assert(offsetof(sg_event, ts_ns) == 0 && offsetof(sg_event, block_ns) == 8 &&
               offsetof(sg_event, src) == 16 && offsetof(sg_event, type) == 32 &&
               offsetof(sg_event, count) == 36 && offsetof(sg_event, ifindex) == 40 &&
               offsetof(sg_event, dst_port) == 44 && offsetof(sg_event, level) == 46 &&
-              offsetof(sg_event, reason) == 47 && offsetof(sg_event, mono_ns) == 48);
+              offsetof(sg_event, reason) == 47 && offsetof(sg_event, mono_ns) == 48 &&
+              offsetof(sg_event, first_ns) == 56);
 
 // Counters and per-CPU bookkeeping.
 static_assert(sizeof(sg_counters) == 8 * SG_CNT__MAX);

@@ -45,7 +45,10 @@ Result<AgentMessage> parseReport(FieldReader& r, uint32_t version) {
   if (*seq == 0) return makeError(Errc::kInvalidArgument, "report.seq: starts at 1");
   SG_READ(dropped, r.u64("dropped"));
   SG_READ(events_json, r.array("events", kMaxEvents));
-  SG_READ(events, parseList<Event>(**events_json, "report.events", parseEvent));
+  SG_READ(events, parseList<Event>(**events_json, "report.events",
+                                   [version](const nlohmann::json& j, const std::string& where) {
+                                     return parseEvent(j, where, version);
+                                   }));
   Report report{*seq, *dropped, std::move(*events), {}};
   if (version >= 2) {  // version 1 has no port_floods: done() refuses the field
     SG_READ(floods_json, r.array("port_floods", kMaxPortFloods));
@@ -138,7 +141,7 @@ std::string encode(const AgentMessage& message, uint32_t version) {
     version = h->protocol;
   } else if (const auto* rep = std::get_if<Report>(&message)) {
     json events = json::array();
-    for (const auto& e : rep->events) events.push_back(toJson(e));
+    for (const auto& e : rep->events) events.push_back(toJson(e, version));
     j = {{"seq", rep->seq}, {"dropped", rep->dropped}, {"events", std::move(events)}};
     if (version >= 2) {
       json floods = json::array();

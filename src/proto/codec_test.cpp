@@ -68,9 +68,9 @@ TEST(Codec, ConsoleMessagesRoundTrip) {
 }
 
 TEST(Codec, WireShapeIsStable) {
-  EXPECT_EQ(encode(AgentMessage{Ack{7}}), R"({"type":"ack","v":2,"version":7})");
+  EXPECT_EQ(encode(AgentMessage{Ack{7}}), R"({"type":"ack","v":3,"version":7})");
   EXPECT_EQ(encode(AgentMessage{Ack{7}}, 1), R"({"type":"ack","v":1,"version":7})");
-  EXPECT_EQ(encode(ConsoleMessage{ReportAck{3}}), R"({"seq":3,"type":"report_ack","v":2})");
+  EXPECT_EQ(encode(ConsoleMessage{ReportAck{3}}), R"({"seq":3,"type":"report_ack","v":3})");
   EXPECT_EQ(encode(ConsoleMessage{ReportAck{3}}, 1), R"({"seq":3,"type":"report_ack","v":1})");
 }
 
@@ -86,7 +86,7 @@ TEST(Codec, RejectsEveryBadInputWithAReason) {
   expectRejected("{\"v\":1,", "not valid JSON");
   expectRejected("[1]", "not a JSON object");
   expectRejected(R"({"type":"ack","version":1})", "message.v: missing");
-  expectRejected(R"({"v":3,"type":"ack","version":1})", "unsupported protocol version 3");
+  expectRejected(R"({"v":4,"type":"ack","version":1})", "unsupported protocol version 4");
   expectRejected(R"({"v":0,"type":"ack","version":1})", "unsupported protocol version 0");
   expectRejected(R"({"v":"1","type":"ack","version":1})", "message.v: not an unsigned integer");
   expectRejected(R"({"v":1,"type":"launch","version":1})", "unknown message type 'launch'");
@@ -110,7 +110,8 @@ TEST(Codec, RejectsEveryBadInputWithAReason) {
 
 TEST(Codec, RejectsBadEvents) {
   auto withEvent = [](const std::string& event) {
-    return R"({"v":1,"type":"report","seq":1,"dropped":0,"events":[)" + event + "]}";
+    return R"({"v":3,"type":"report","seq":1,"dropped":0,"port_floods":[],"events":[)" + event +
+           "]}";
   };
   nlohmann::json good =
       nlohmann::json::parse(encode(AgentMessage{Report{1, 0, {test::sampleEvent()}}}));
@@ -127,9 +128,33 @@ TEST(Codec, RejectsBadEvents) {
   expectRejected(mutate("dst_port", 65536), "dst_port: 65536 is above 65535");
   expectRejected(mutate("first_attempt_ns", 20'000'000'000ull),
                  "first_attempt_ns after detected_ns");
+  expectRejected(mutate("rate", 1'000'000'001), "rate: 1000000001 is above 1000000000");
+  expectRejected(mutate("rate", 1.5), "rate: not an unsigned integer");
   auto e = good["events"][0];
   e.erase("count");
   expectRejected(withEvent(e.dump()), "report.events[0].count: missing");
+}
+
+// Version 3 adds an event's observed rate: it round-trips there, a version-2
+// report leaves it out (and a version-2 parser, an older console's, refuses
+// it), and version 3 requires it (0: not observed).
+TEST(Codec, Version3EventsCarryTheirObservedRate) {
+  const Report r{1, 0, {test::sampleEvent()}, {}};
+  ASSERT_NE(r.events[0].rate, 0u);
+  auto v3 = parseAgentMessage(encode(AgentMessage{r}, 3));
+  ASSERT_OK(v3);
+  EXPECT_EQ(std::get<Report>(*v3), r);
+  const std::string v2 = encode(AgentMessage{r}, 2);
+  EXPECT_EQ(v2.find("\"rate\""), std::string::npos) << v2;
+  auto parsed = parseAgentMessage(v2);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(std::get<Report>(*parsed).events[0].rate, 0u);
+  nlohmann::json j = nlohmann::json::parse(encode(AgentMessage{r}, 3));
+  j["v"] = 2;
+  expectRejected(j.dump(), "report.events[0]: unknown field 'rate'");
+  j["v"] = 3;
+  j["events"][0].erase("rate");
+  expectRejected(j.dump(), "report.events[0].rate: missing");
 }
 
 TEST(Codec, RejectsOversizedInput) {
@@ -176,6 +201,7 @@ TEST(Limits, LargestMessagesFitTheByteLimit) {
   e.source = pfx("ffff:ffff:ffff:ffff::/64");
   e.first_attempt_ns = e.detected_ns = UINT64_MAX;
   e.count = UINT32_MAX;
+  e.rate = kMaxRate;
   Report r{UINT64_MAX, UINT64_MAX, std::vector<Event>(kMaxEvents, e)};
   EXPECT_LE(encode(AgentMessage{r}).size(), kMaxMessageBytes);
   Snapshot s = test::sampleSnapshot();

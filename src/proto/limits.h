@@ -9,8 +9,9 @@ namespace sg::proto {
 
 // The newest protocol version this build speaks, and the oldest it still
 // accepts. Any change to a message's shape is a new version; see
-// docs/protocol.md "Versioning" (version 2: report.port_floods).
-constexpr uint32_t kProtocolVersion = 2;
+// docs/protocol.md "Versioning" (version 2: report.port_floods; version 3:
+// report.events[].rate).
+constexpr uint32_t kProtocolVersion = 3;
 constexpr uint32_t kMinProtocolVersion = 1;
 
 // One message, as bytes on the wire (a WebSocket text frame).
@@ -37,5 +38,7 @@ constexpr size_t kMaxResponseBytes = 64;  // port_floods[].response
 // Numbers that a sane peer never exceeds.
 constexpr uint64_t kMaxDurationMs = 30ull * 24 * 3600 * 1000;  // 30 days
 constexpr uint32_t kMaxThreshold = 1'000'000;
+// Attempts per second no link can carry (event and port-flood rates): a bound.
+constexpr uint64_t kMaxRate = 1'000'000'000;
 
 }  // namespace sg::proto

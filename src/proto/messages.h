@@ -33,6 +33,9 @@ struct Event {
   uint64_t block_ms = 0;          // block length; 0 = not blocked (detect-only)
   uint64_t first_attempt_ns = 0;  // agent clock: first attempt counted in the window
   uint64_t detected_ns = 0;       // agent clock: the crossing (or the block change)
+  // Version 3: attempts per second observed, `count` over the time since the
+  // first attempt counted; 0 = not observed (a block change, an older agent).
+  uint64_t rate = 0;
   bool operator==(const Event&) const = default;
 };
 

@@ -53,12 +53,14 @@ json prefixesJson(const std::vector<Prefix>& ps) {
   return arr;
 }
 
-json toJson(const Event& e) {
-  return {{"kind", eventKindName(e.kind)}, {"source", prefixText(e.source)},
-          {"dst_port", e.dst_port},        {"count", e.count},
-          {"window_ms", e.window_ms},      {"level", e.level},
-          {"block_ms", e.block_ms},        {"first_attempt_ns", e.first_attempt_ns},
-          {"detected_ns", e.detected_ns}};
+json toJson(const Event& e, uint32_t version) {
+  json j = {{"kind", eventKindName(e.kind)}, {"source", prefixText(e.source)},
+            {"dst_port", e.dst_port},        {"count", e.count},
+            {"window_ms", e.window_ms},      {"level", e.level},
+            {"block_ms", e.block_ms},        {"first_attempt_ns", e.first_attempt_ns},
+            {"detected_ns", e.detected_ns}};
+  if (version >= 3) j["rate"] = e.rate;
+  return j;
 }
 
 json toJson(const BlockEntry& b) {
@@ -103,7 +105,7 @@ json toJson(const NackItem& n) {
   return {{"op", n.op}, {"target", n.target}, {"reason", n.reason}};
 }
 
-Result<Event> parseEvent(const json& j, const std::string& where) {
+Result<Event> parseEvent(const json& j, const std::string& where, uint32_t version) {
   auto r = FieldReader::of(j, where);
   if (!r) return r.error();
   Event e;
@@ -122,6 +124,10 @@ Result<Event> parseEvent(const json& j, const std::string& where) {
   SG_READ(block, r->u64("block_ms", kMaxDurationMs));
   SG_READ(first, r->u64("first_attempt_ns"));
   SG_READ(detected, r->u64("detected_ns"));
+  if (version >= 3) {  // older versions have no rate: done() refuses the field
+    SG_READ(rate, r->u64("rate", kMaxRate));
+    e.rate = *rate;
+  }
   SG_TRY(r->done());
   e.source = *source;
   e.dst_port = static_cast<uint16_t>(*port);

@@ -9,7 +9,8 @@
 
 namespace sg::proto {
 
-nlohmann::json toJson(const Event& e);
+// `rate` travels from version 3 on.
+nlohmann::json toJson(const Event& e, uint32_t version = kProtocolVersion);
 nlohmann::json toJson(const BlockEntry& b);
 nlohmann::json toJson(const Isolation& i);
 nlohmann::json toJson(const PolicyParams& p);
@@ -17,7 +18,8 @@ nlohmann::json toJson(const DeltaOp& op);
 nlohmann::json toJson(const NackItem& n);
 nlohmann::json prefixesJson(const std::vector<Prefix>& ps);
 
-Result<Event> parseEvent(const nlohmann::json& j, const std::string& where);
+Result<Event> parseEvent(const nlohmann::json& j, const std::string& where,
+                         uint32_t version = kProtocolVersion);
 Result<BlockEntry> parseBlockEntry(const nlohmann::json& j, const std::string& where);
 Result<Isolation> parseIsolation(const nlohmann::json& j, const std::string& where);
 Result<PolicyParams> parsePolicyParams(const nlohmann::json& j, const std::string& where);

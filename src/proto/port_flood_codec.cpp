@@ -9,9 +9,6 @@ using nlohmann::json;
 
 namespace {
 
-// Attempts per second no link can carry: a bound, not a measurement.
-constexpr uint64_t kMaxRate = 1'000'000'000;
-
 Result<PortFloodKind> kindOf(const std::string& text, const std::string& where) {
   if (text == "detected") return PortFloodKind::kDetected;
   if (text == "updated") return PortFloodKind::kUpdated;

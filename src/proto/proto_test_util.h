@@ -18,6 +18,7 @@ inline Event sampleEvent() {
   e.block_ms = 120000;
   e.first_attempt_ns = 10'000'000'000;
   e.detected_ns = 10'400'000'000;
+  e.rate = 502;  // 201 over 400 ms
   return e;
 }
 

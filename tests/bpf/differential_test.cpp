@@ -105,6 +105,12 @@ TEST_F(DifferentialTest, KernelAndTrackerGiveTheSameVerdicts) {
     EXPECT_EQ(kernel_events[i].count, tracker_events[i].count) << i;
     EXPECT_EQ(kernel_events[i].dst_port, tracker_events[i].dst_port) << i;
     EXPECT_EQ(kernel_events[i].block_ns, tracker_events[i].block_ns) << i;
+    // The count's span (the program's jiffies against kernelNowNs(): a jiffy apart at most at
+    // each end).
+    const auto span = [](const sg_event& e) { return static_cast<int64_t>(e.ts_ns - e.first_ns); };
+    EXPECT_LE(std::llabs(span(kernel_events[i]) - span(tracker_events[i])),
+              static_cast<int64_t>(2 * sensor_->nsPerJiffy()))
+        << i;
   }
   auto kc = sensor_->readCounters();
   ASSERT_OK(kc);

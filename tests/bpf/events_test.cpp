@@ -2,7 +2,9 @@
 // (sketch gating keeps sg_slots from churning and still catches a heavy source).
 #include <poll.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "bpf/kernel_fixture.h"
 
@@ -33,6 +35,24 @@ TEST_F(EventsTest, BlockEventCarriesTheBlock) {
   EXPECT_LE(e.ts_ns, sensor_->kernelNowNs() + jiffy);
   EXPECT_EQ(counter(SG_CNT_EVENTS_SENT), 1u);
   EXPECT_TRUE(drainEvents().empty());
+}
+
+// The span the count was counted over (first_ns to ts_ns) travels with the
+// event, so the agent reports the rate it observed: here the source's first
+// window, from its first attempt.
+TEST_F(EventsTest, BlockEventCarriesTheSpanOfItsCount) {
+  const uint64_t jiffy = sensor_->nsPerJiffy();
+  const uint64_t before = sensor_->kernelNowNs();
+  ASSERT_EQ(synBurst("198.51.100.77", 2, 80), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  ASSERT_EQ(synBurst("198.51.100.77", static_cast<int>(cfg_.threshold) - 1, 80), 1);
+  auto events = drainEvents();
+  ASSERT_EQ(events.size(), 1u);
+  const sg_event& e = events[0];
+  EXPECT_GE(e.first_ns + 2 * jiffy, before);
+  EXPECT_LE(e.first_ns, before + jiffy);
+  EXPECT_GE(e.ts_ns - e.first_ns + 2 * jiffy, 40'000'000u);
+  EXPECT_LT(e.ts_ns - e.first_ns, 2'000'000'000u);
 }
 
 TEST_F(EventsTest, PerCpuBudgetSuppressesTheRest) {
