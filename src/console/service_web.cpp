@@ -88,16 +88,30 @@ void ConsoleServiceImpl::liveFlood(uint64_t id) {
   const std::string source = proto::prefixText(f->source);
   auto seen = flood_marks_.find(id);
   if (f->active && seen == flood_marks_.end()) {
+    // Marks at the real times: the detection (the earliest crossing of the
+    // first report that named the flood: each sighting's newest event is its
+    // first then) and, apart, the estimated attack start (earliest first
+    // attempt: up to a window before the detection).
     std::string names;
-    for (const auto& [name, s] : f->endpoints) names += (names.empty() ? "" : ", ") + name;
-    timeline_.mark(TimelineMark{base.toWallMs(f->started_ns), "detect",
+    uint64_t detected = f->last_seen_ns;
+    for (const auto& [name, s] : f->endpoints) {
+      names += (names.empty() ? "" : ", ") + name;
+      if (s.attempts) detected = std::min(detected, s.last_detected_ns);
+    }
+    if (f->started_ns < detected) {
+      timeline_.mark(
+          TimelineMark{base.toWallMs(f->started_ns), "start", source + " estimated start", id, ""});
+    }
+    timeline_.mark(TimelineMark{base.toWallMs(detected), "detect",
                                 source + (names.empty() ? "" : " on " + names), id, ""});
     seen = flood_marks_.emplace(id, FloodMarks{}).first;
   }
   if (seen == flood_marks_.end()) return;
   for (const auto& [name, s] : f->endpoints) {
+    // A sighting whose action is BLOCK: its newest event is that block.
     if (s.action == EndpointAction::kBlocked && seen->second.blocked.insert(name).second) {
-      timeline_.mark(TimelineMark{base.wall_ms, "block", source + " blocked on " + name, id, name});
+      timeline_.mark(TimelineMark{base.toWallMs(s.last_detected_ns), "block",
+                                  source + " blocked on " + name, id, name});
     }
   }
   if (!f->active) {

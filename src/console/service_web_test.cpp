@@ -4,6 +4,7 @@
 // the audit search and the timeline with its marks.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "console/service_test_fixture.h"
@@ -168,10 +169,42 @@ TEST_F(ServiceWebTest, TimelineMarksDetectionsBlocksEndsAndActions) {
   ASSERT_OK(t);
   std::vector<std::string> kinds;
   for (const auto& m : t->marks) kinds.push_back(m.kind + ":" + m.text);
+  // By time: the agent's events (its clock 500 s behind the console's) come
+  // before the actions made at the console's now.
   EXPECT_EQ(kinds, (std::vector<std::string>{
-                       "detect:192.0.2.7 on web-1", "action:root: enrollment_token_create",
-                       "block:192.0.2.7 blocked on web-1", "action:olga: block 192.0.2.7",
-                       "end:192.0.2.7 ended"}));
+                       "start:192.0.2.7 estimated start", "detect:192.0.2.7 on web-1",
+                       "block:192.0.2.7 blocked on web-1", "action:root: enrollment_token_create",
+                       "action:olga: block 192.0.2.7", "end:192.0.2.7 ended"}));
+}
+
+// Marks sit at the real times: the detection where the agent crossed, its
+// block where it blocked (0.1 s later, whenever its report arrives), and the
+// estimated attack start (the window's start, 5 s before the detection) as a
+// mark of its own, not as the detection.
+TEST_F(ServiceWebTest, TimelineMarksSitAtTheRealTimes) {
+  auto web1 = enrollAgent("web-1");
+  auto conn = connect(web1);
+  advance(10 * kSec);
+  const uint64_t t = kStartNs + 10 * kSec;  // the agent's clock reads the console's here
+  sendFrom(conn, heartbeat(t, 0, 0));
+  proto::Event d = detection("192.0.2.7", t);
+  d.first_attempt_ns = t - 5 * kSec;
+  sendFrom(conn, proto::Report{1, 0, {d}});
+  advance(3 * kSec);  // the block's report comes 3 s later
+  sendFrom(conn, proto::Report{2, 0, {blocked("192.0.2.7", t + 100'000'000)}});
+  auto tl = svc_->timeline("");
+  ASSERT_OK(tl);
+  std::map<std::string, int64_t> at;
+  for (const auto& m : tl->marks) {
+    if (m.flood_id) at[m.kind] = m.at_ms;
+  }
+  ASSERT_EQ(at.size(), 3u) << "start, detect, block";
+  EXPECT_NEAR(at["detect"], wallNow() - 3000, 2);
+  EXPECT_NEAR(at["detect"] - at["start"], 5000, 2);
+  EXPECT_NEAR(at["block"] - at["detect"], 100, 2);
+  for (size_t i = 1; i < tl->marks.size(); ++i) {
+    EXPECT_LE(tl->marks[i - 1].at_ms, tl->marks[i].at_ms) << "oldest first";
+  }
 }
 
 TEST_F(ServiceWebTest, AcknowledgementIsKeptOnceAndSurvivesARestart) {

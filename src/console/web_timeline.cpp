@@ -1,5 +1,6 @@
 #include "console/web_timeline.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -120,6 +121,10 @@ std::vector<TimelineMark> RateTimeline::marks(const std::string& endpoint, int64
     if (!endpoint.empty() && !m.endpoint.empty() && m.endpoint != endpoint) continue;
     out.push_back(m);
   }
+  // Marks are kept as they were made, at their own times (a block reported
+  // late is older than an action made meanwhile): oldest first by time.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const TimelineMark& a, const TimelineMark& b) { return a.at_ms < b.at_ms; });
   return out;
 }
 

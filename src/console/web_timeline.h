@@ -3,8 +3,9 @@
 // attempts_total and dropped_total minus the previous one's, over the agent
 // time between them. One point per 5 s step (the mean of the rates that
 // arrived in it), 360 per endpoint as floats (2.9 KiB), the fleet's summed on
-// demand; and the newest 1,000 marks (detections, blocks, flood ends,
-// operators' actions). Not thread-safe: the service's lock guards it.
+// demand; and the newest 1,000 marks (estimated starts, detections, blocks,
+// flood ends, operators' actions), each at its own time. Not thread-safe: the service's lock guards
+// it.
 #pragma once
 
 #include <array>
@@ -24,7 +25,7 @@ struct RatePoint {
 
 struct TimelineMark {
   int64_t at_ms = 0;
-  std::string kind;  // detect | block | end | action
+  std::string kind;  // start | detect | block | end | action
   std::string text;
   std::optional<uint64_t> flood_id;
   std::string endpoint;  // the endpoint it concerns, "" for the fleet
