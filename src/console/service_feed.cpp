@@ -200,8 +200,11 @@ void ConsoleServiceImpl::onFeedChange(const FeedChange& c) {
   } else if (c.kind == "port_flood") {
     reloadPortFlood(c.key);
     return;
+  } else if (c.kind == "incident" || c.kind == "audit") {  // to the dashboard's live stream
+    if (auto id = parseId(c.key)) c.kind == "audit" ? reloadAudit(*id) : reloadIncident(*id);
+    return;
   } else {
-    return;  // tokens, audit, meta, incidents: read from the store when asked
+    return;  // tokens, meta: read from the store when asked
   }
   fanOut();
 }
@@ -227,6 +230,7 @@ void ConsoleServiceImpl::onFeedResync() {
   if (auto floods = store_->listFloods(false)) {
     for (const auto& f : *floods) reloadFlood(f.id);
   }
+  liveIncidents();  // (audit entries written meanwhile are in the store, not streamed)
   fanOut();
 }
 

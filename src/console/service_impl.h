@@ -245,6 +245,9 @@ class ConsoleServiceImpl final : public ConsoleService {
   // open(): acknowledgements and incidents of the floods in memory.
   Result<void> restoreWeb();
   void reloadAck(uint64_t flood_id);  // another console acknowledged it
+  // Another console wrote them: to this console's live stream.
+  void reloadIncident(uint64_t id);
+  void reloadAudit(uint64_t id);
 
   // What changed for the dashboard since takeLiveEvents() (mu_), and what it
   // last sent (live_sent_mu_: only takeLiveEvents uses it).

@@ -230,6 +230,45 @@ TEST_F(ScaleOutTest, OneSourceOnBothConsolesIsOneFlood) {
   EXPECT_EQ(a_->floods(false)->front().flood.ports(), (std::set<uint16_t>{80, 443}));
 }
 
+// An incident opened and an audit entry written through one console reach
+// the other's dashboard stream (its SSE), as blocks and policies reach its
+// agents: the store announces each, the other reads it back.
+TEST_F(ScaleOutTest, IncidentsAndAuditThroughOneConsoleStreamOnTheOther) {
+  auto a1 = enrollOn(a_, "a-1");
+  auto ca1 = linkTo(a_, a1);
+  sendTo(a_, ca1, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+  ASSERT_TRUE(eventually([&] { return b_->floods(false)->size() == 1; }));
+  const uint64_t flood_id = b_->floods(false)->front().flood.id;
+  (void)a_->takeLiveEvents();  // primes: what exists now is not news
+  std::vector<LiveEvent> seen;
+  auto has = [&seen](const std::string& type, const std::string& needle) {
+    for (const auto& e : seen) {
+      if (e.type == type && e.data.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+
+  auto incident = b_->escalate(operator_, flood_id, "page on-call from b");
+  ASSERT_OK(incident);
+  ASSERT_OK(b_->block(operator_, pfx("198.51.100.9"), std::nullopt, "seen on b"));
+  EXPECT_TRUE(eventually([&] {
+    for (auto& e : a_->takeLiveEvents()) seen.push_back(std::move(e));
+    return has("incident", "page on-call from b") && has("audit", "198.51.100.9") &&
+           has("audit", "\"escalate\"") &&
+           has("flood", "\"incidents\":[" + std::to_string(*incident));
+  })) <<
+      [&] {
+        std::string all;
+        for (const auto& e : seen) all += e.type + " " + e.data + "\n";
+        return all;
+      }();
+  auto tl = a_->timeline("");
+  ASSERT_OK(tl);
+  bool marked = false;
+  for (const auto& m : tl->marks) marked = marked || m.text == "olga: block 198.51.100.9";
+  EXPECT_TRUE(marked) << "the other console's operator action is on this timeline too";
+}
+
 // Port floods reported to one console are in the other's fleet view too
 // (the store announces each; the other reloads it).
 TEST_F(ScaleOutTest, PortFloodsOnBothConsolesAreOneFleetView) {

@@ -29,6 +29,25 @@ void ConsoleServiceImpl::reloadAck(uint64_t flood_id) {
   }
 }
 
+void ConsoleServiceImpl::reloadIncident(uint64_t id) {
+  auto all = store_->listIncidents();
+  if (!all) return;
+  auto it =
+      std::find_if(all->begin(), all->end(), [id](const IncidentRecord& i) { return i.id == id; });
+  if (it == all->end()) return;
+  std::vector<uint64_t>& ids = flood_incidents_[it->flood_id];
+  if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
+    ids.push_back(id);
+    live_.floods.insert(it->flood_id);  // its item lists its incidents
+  }
+  liveIncidents();
+}
+
+void ConsoleServiceImpl::reloadAudit(uint64_t id) {
+  auto entries = store_->listAudit(id - 1, 1);
+  if (entries && !entries->empty() && entries->front().id == id) liveAudit(entries->front());
+}
+
 void ConsoleServiceImpl::fillWebFields(FloodView& v) const {
   if (auto a = acks_.find(v.flood.id); a != acks_.end()) {
     v.acknowledged_by = a->second.by;
