@@ -38,7 +38,29 @@ Result<void> validateCorrelatorOptions(const CorrelatorOptions& o) {
     return makeError(Errc::kInvalidArgument, "quiet_period must be above 0");
   }
   if (o.max_active == 0) return makeError(Errc::kInvalidArgument, "max_active must be above 0");
+  const PortFloodRateSeverity& r = o.port_flood_rate;
+  if (r.medium_rate == 0 || r.high_rate <= r.medium_rate || r.critical_rate <= r.high_rate ||
+      r.medium_ratio < 2 || r.high_ratio <= r.medium_ratio || r.critical_ratio <= r.high_ratio) {
+    return makeError(Errc::kInvalidArgument,
+                     "port flood rate severity must rise: medium < high < critical rates and "
+                     "2 <= medium < high < critical ratios");
+  }
   return Ok{};
+}
+
+Severity portFloodRateSeverity(const PortFloodRateSeverity& o, uint64_t rate,
+                               uint64_t normal_rate) {
+  // At `floor` absolute, or at `ratio` times the normal (rate / ratio >=
+  // normal: no overflow) from a tenth of `floor` on.
+  auto reaches = [&](uint64_t floor, uint64_t ratio) {
+    if (rate >= floor) return true;
+    const uint64_t divisor = std::max<uint64_t>(o.ratio_floor_divisor, 1);
+    return rate >= floor / divisor && rate / ratio >= normal_rate;
+  };
+  if (reaches(o.critical_rate, o.critical_ratio)) return Severity::kCritical;
+  if (reaches(o.high_rate, o.high_ratio)) return Severity::kHigh;
+  if (reaches(o.medium_rate, o.medium_ratio)) return Severity::kMedium;
+  return Severity::kLow;
 }
 
 Severity severityFor(const CorrelatorOptions& o, size_t n, size_t fleet) {
@@ -111,7 +133,11 @@ void Correlator::apply(Flood& flood, const std::string& endpoint, int64_t offset
   if (attempts) {
     if (e.dst_port != 0) s.ports.insert(e.dst_port);
     s.max_count = std::max(s.max_count, e.count);
-    if (e.window_ms > 0) {
+    // The rate the agent observed (protocol version 3); an older agent's
+    // events carry none: count / window, which understates a short burst.
+    if (e.rate > 0) {
+      s.peak_rate = std::max(s.peak_rate, static_cast<double>(e.rate));
+    } else if (e.window_ms > 0) {
       s.peak_rate = std::max(s.peak_rate, e.count * 1000.0 / static_cast<double>(e.window_ms));
     }
     if (!s.attempts || first < s.first_attempt_ns) s.first_attempt_ns = first;

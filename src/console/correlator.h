@@ -24,6 +24,24 @@
 
 namespace sg::console {
 
+// A port flood's severity by its rate (attempts/s now), besides the number
+// of endpoints under port floods. A level is reached at its absolute rate
+// whatever the target's normal, or at its multiple of the normal the agent
+// learned before the flood once the rate is at least a tenth of that
+// absolute rate (ratio_floor_divisor: a quiet port's normal is near 0, so
+// the multiple alone would make any flood CRITICAL). Defaults: MEDIUM from
+// 10,000/s or 10x normal and 1,000/s; HIGH from 100,000/s or 100x and
+// 10,000/s; CRITICAL from 1,000,000/s or 1,000x and 100,000/s.
+struct PortFloodRateSeverity {
+  uint64_t medium_rate = 10'000;
+  uint64_t high_rate = 100'000;
+  uint64_t critical_rate = 1'000'000;
+  uint64_t medium_ratio = 10;
+  uint64_t high_ratio = 100;
+  uint64_t critical_ratio = 1'000;
+  uint64_t ratio_floor_divisor = 10;
+};
+
 struct CorrelatorOptions {
   // Severity by the number of endpoints a source hit: LOW below medium_endpoints.
   uint32_t medium_endpoints = 2;
@@ -32,6 +50,8 @@ struct CorrelatorOptions {
   // fleet when that is fewer (never below high_endpoints + 1); divisor 0: off.
   uint32_t critical_endpoints = 10;
   uint32_t critical_fleet_divisor = 10;
+  // Port floods: severity rises with the rate too (the higher of the two rules).
+  PortFloodRateSeverity port_flood_rate;
   // A flood with no report for this long ends (it stays in history).
   Nanos quiet_period = std::chrono::seconds(60);
   // Active floods tracked at once; events for new sources past it are dropped, counted.
@@ -42,6 +62,9 @@ struct CorrelatorOptions {
 
 Result<void> validateCorrelatorOptions(const CorrelatorOptions& options);
 Severity severityFor(const CorrelatorOptions& options, size_t endpoints, size_t fleet_size);
+// A port flood's severity by its rate and its target's learned normal rate.
+Severity portFloodRateSeverity(const PortFloodRateSeverity& options, uint64_t rate,
+                               uint64_t normal_rate);
 
 struct CorrelatorCounters {
   uint64_t reports = 0;            // accepted

@@ -61,6 +61,27 @@ TEST_F(CorrelatorTest, OneSourceOnThreeEndpointsIsOneHighFlood) {
   EXPECT_DOUBLE_EQ(f.peak_rate, 60.0);  // 300 attempts in 5 s
 }
 
+// A 5,000/s burst crosses 200 in 40 ms: its peak is the rate the agent
+// observed, not 200 / 5 s; an older agent's event (no rate) falls back to
+// count / window, and the peak is the highest either way.
+TEST_F(CorrelatorTest, PeakRateIsTheObservedRateElseCountOverWindow) {
+  const uint64_t t = 100 * kSec;
+  proto::Event burst = detection("192.0.2.9", 80, t - 40'000'000, t, 200);
+  burst.rate = 5000;
+  correlator_.onReport("web-1", 0, report(1, {burst}));
+  correlator_.onReport("web-2", 0, report(1, {detection("192.0.2.9", 80, t - 5 * kSec, t, 300)}));
+  ASSERT_EQ(correlator_.active().size(), 1u);
+  const Flood& f = *correlator_.active()[0];
+  EXPECT_DOUBLE_EQ(f.endpoints.at("web-1").peak_rate, 5000.0);
+  EXPECT_DOUBLE_EQ(f.endpoints.at("web-2").peak_rate, 60.0);  // no rate: 300 / 5 s
+  EXPECT_DOUBLE_EQ(f.peak_rate, 5000.0);
+  proto::Event slower = burst;
+  slower.rate = 1200;
+  slower.detected_ns = t + kSec;
+  correlator_.onReport("web-1", 0, report(2, {slower}));
+  EXPECT_DOUBLE_EQ(correlator_.active()[0]->peak_rate, 5000.0) << "the peak stays the highest";
+}
+
 TEST(Severity, RisesWithEndpointsAndTheFleetFraction) {
   CorrelatorOptions o;
   EXPECT_EQ(severityFor(o, 1, 0), Severity::kLow);

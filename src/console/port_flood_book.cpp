@@ -152,6 +152,11 @@ void PortFloodBook::prune() {
   }
 }
 
+Severity PortFloodBook::withRate(Severity by_endpoints, const PortFloodView& v,
+                                 const CorrelatorOptions& o) {
+  return std::max(by_endpoints, portFloodRateSeverity(o.port_flood_rate, v.rate, v.normal_rate));
+}
+
 Severity PortFloodBook::severityNow(const CorrelatorOptions& o, size_t fleet_size) const {
   std::set<std::string> endpoints;
   for (const auto& [id, v] : floods_) {
@@ -166,7 +171,7 @@ std::optional<PortFloodView> PortFloodBook::find(const std::string& id,
   auto it = floods_.find(id);
   if (it == floods_.end()) return std::nullopt;
   PortFloodView v = it->second;
-  v.severity = v.active ? severityNow(severity, fleet_size) : Severity::kLow;
+  v.severity = v.active ? withRate(severityNow(severity, fleet_size), v, severity) : Severity::kLow;
   return v;
 }
 
@@ -178,7 +183,7 @@ std::vector<PortFloodView> PortFloodBook::list(bool include_ended,
   for (const auto& [id, v] : floods_) {
     if (!v.active && !include_ended) continue;
     out.push_back(v);
-    out.back().severity = v.active ? now : Severity::kLow;
+    out.back().severity = v.active ? withRate(now, v, severity) : Severity::kLow;
   }
   std::sort(out.begin(), out.end(), [](const PortFloodView& a, const PortFloodView& b) {
     return a.started_at_ms != b.started_at_ms ? a.started_at_ms < b.started_at_ms : a.id < b.id;
@@ -204,6 +209,9 @@ PortFleetView PortFloodBook::fleet(const CorrelatorOptions& severity, size_t fle
   }
   f.endpoints.assign(endpoints.begin(), endpoints.end());
   f.severity = severityFor(severity, std::max<size_t>(endpoints.size(), 1), fleet_size);
+  for (const auto& [id, v] : floods_) {
+    if (v.active) f.severity = withRate(f.severity, v, severity);
+  }
   for (const auto& [prefix, shares] : by_prefix) {
     if (shares.size() < 2) continue;
     PortFleetView::SharedPrefix s;

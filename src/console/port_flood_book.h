@@ -13,8 +13,10 @@
 // A new flood of a target ends the one before it on that target.
 //
 // Fleet view: which endpoints are under port floods now, since when, the peak
-// and summed rate, the severity (the floods' rule: by the number of such
-// endpoints) and the top prefixes several endpoints share.
+// and summed rate, the severity (the floods' rule by the number of such
+// endpoints, raised by any flood's rate: CorrelatorOptions::port_flood_rate)
+// and the top prefixes several endpoints share. A flood's own severity is the
+// endpoints' rule raised by its own rate.
 #pragma once
 
 #include <cstdint>
@@ -121,6 +123,9 @@ class PortFloodBook {
   void end(PortFloodView& v, const char* by, int64_t at_ms);
   void prune();
   Severity severityNow(const CorrelatorOptions& o, size_t fleet_size) const;
+  // The higher of `by_endpoints` and the flood's own rate's severity.
+  static Severity withRate(Severity by_endpoints, const PortFloodView& v,
+                           const CorrelatorOptions& o);
 
   PortFloodBookOptions options_;
   std::map<std::string, PortFloodView> floods_;  // by id

@@ -16,6 +16,7 @@ proto::PortFloodReport msg(proto::PortFloodKind kind, const char* dst, uint16_t 
   m.reason = "rate";
   m.rate = rate;
   m.peak_rate = rate;
+  m.normal_rate = 1000;  // these rates alone stay LOW: the endpoints' rule shows
   m.distinct_sources = 5000;
   m.completion_permille = 20;
   m.top_prefixes = {{*parsePrefix("198.51.100.0/24"), 400}};

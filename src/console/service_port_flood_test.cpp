@@ -21,6 +21,7 @@ class ServicePortFloodTest : public test::ServiceFixture {
     m.dst_port = 443;
     m.reason = "rate";
     m.rate = m.peak_rate = rate;
+    m.normal_rate = 5000;  // a busy port: these rates alone stay LOW
     m.distinct_sources = 20000;
     m.completion_permille = 10;
     m.top_prefixes = {{*parsePrefix(prefix), 300}};
@@ -95,6 +96,52 @@ TEST_F(ServicePortFloodTest, StoredBeforeItsAckCorrelatedAndKeptAcrossARestart) 
   EXPECT_EQ((*list)[0].peak_rate, 20000u);
   std::string metrics = svc_->metricsText();
   EXPECT_NE(metrics.find("syn_guard_console_port_floods_active 1"), std::string::npos) << metrics;
+}
+
+// One endpoint, one port flood whose rate climbs over its updates (the fake
+// clock's heartbeats): its severity and the fleet's rise with the rate
+// against the port's learned normal of 40/s, and fall back with it; the
+// endpoints' rule alone would say LOW throughout.
+TEST_F(ServicePortFloodTest, SeverityRisesWithTheRateAgainstTheNormal) {
+  auto a = enrollAgent("web-1");
+  auto c = connect(a);
+  uint64_t seq = 0;
+  auto at = [&](proto::PortFloodKind kind, uint64_t rate) {
+    advance(5 * kSec);
+    proto::PortFloodReport m = pf(kind, "192.0.2.10", (105 + 5 * seq) * kSec, rate);
+    m.normal_rate = 40;
+    sendFrom(c, proto::Report{++seq, 0, {}, {m}});
+    auto list = svc_->portFloods(false);
+    auto fleet = svc_->portFleet();
+    EXPECT_TRUE(list.ok() && list->size() == 1u && fleet.ok());
+    EXPECT_EQ(fleet->severity, (*list)[0].severity) << "the fleet's is its highest flood's";
+    return (*list)[0].severity;
+  };
+  EXPECT_EQ(at(proto::PortFloodKind::kDetected, 800), Severity::kLow);      // 20x, under 1,000/s
+  EXPECT_EQ(at(proto::PortFloodKind::kUpdated, 2'000), Severity::kMedium);  // 50x normal
+  EXPECT_EQ(at(proto::PortFloodKind::kUpdated, 22'000), Severity::kHigh);   // 550x
+  EXPECT_EQ(at(proto::PortFloodKind::kUpdated, 150'000), Severity::kCritical);  // 3,750x
+  EXPECT_EQ(at(proto::PortFloodKind::kUpdated, 9'000), Severity::kMedium);      // fell back
+}
+
+TEST(PortFloodRateSeverity, AbsoluteFloorsAndMultiplesOfTheNormal) {
+  const PortFloodRateSeverity o;
+  // Absolute: whatever the normal.
+  EXPECT_EQ(portFloodRateSeverity(o, 9'999, 5'000), Severity::kLow);
+  EXPECT_EQ(portFloodRateSeverity(o, 10'000, 5'000), Severity::kMedium);
+  EXPECT_EQ(portFloodRateSeverity(o, 100'000, 50'000), Severity::kHigh);
+  EXPECT_EQ(portFloodRateSeverity(o, 1'000'000, 900'000), Severity::kCritical);
+  // Multiples of the normal, each from a tenth of its level's absolute rate.
+  EXPECT_EQ(portFloodRateSeverity(o, 999, 0), Severity::kLow);
+  EXPECT_EQ(portFloodRateSeverity(o, 1'000, 100), Severity::kMedium);
+  EXPECT_EQ(portFloodRateSeverity(o, 1'000, 101), Severity::kLow);
+  EXPECT_EQ(portFloodRateSeverity(o, 10'000, 100), Severity::kHigh);
+  EXPECT_EQ(portFloodRateSeverity(o, 99'999, 0), Severity::kHigh);
+  EXPECT_EQ(portFloodRateSeverity(o, 100'000, 100), Severity::kCritical);
+  EXPECT_EQ(portFloodRateSeverity(o, UINT64_MAX, UINT64_MAX), Severity::kCritical);
+  CorrelatorOptions bad;
+  bad.port_flood_rate.high_rate = bad.port_flood_rate.medium_rate;
+  EXPECT_ERROR(validateCorrelatorOptions(bad), Errc::kInvalidArgument);
 }
 
 TEST_F(ServicePortFloodTest, AQuietFloodEndsAndAResendChangesNothing) {

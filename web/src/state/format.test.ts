@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { age, clock, duration, ports, rate, since, ttlLeft } from './format';
+import { age, clock, duration, ports, rate, since, timesNormal, ttlLeft } from './format';
 
 describe('format', () => {
   const now = Date.parse('2026-11-30T01:00:00.000Z');
@@ -30,5 +30,11 @@ describe('format', () => {
     expect(rate(null)).toBe('–');
     expect(ports([80, 443, 8080, 8443, 22])).toBe('80, 443, 8080 +2');
     expect(ports([])).toBe('any');
+  });
+  it('a port flood’s rate against its normal (its severity rises with it)', () => {
+    expect(timesNormal(22000, 40)).toBe('550× normal');
+    expect(timesNormal(150000, 40)).toBe('3,750× normal');
+    expect(timesNormal(9000, 5000)).toBe('1.8× normal');
+    expect(timesNormal(800, 0)).toBe('');
   });
 });

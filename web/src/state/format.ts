@@ -59,6 +59,13 @@ export function rate(r: number | null | undefined): string {
   return `${Math.round(r)}/s`;
 }
 
+/** A port flood's rate against its learned normal: 22000 over 40 → "550× normal"; no normal: "". */
+export function timesNormal(r: number, normal: number): string {
+  if (!(normal > 0) || !Number.isFinite(r)) return '';
+  const x = r / normal;
+  return `${x >= 10 ? Math.round(x).toLocaleString('en') : x.toFixed(1)}× normal`;
+}
+
 /** [80, 443, 8080, ...] → "80, 443, 8080 +2". */
 export function ports(p: number[], show = 3): string {
   if (p.length === 0) return 'any';

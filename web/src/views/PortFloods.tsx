@@ -1,8 +1,10 @@
 // Port floods: targets (endpoint, address:port) flooded from many sources,
 // live (events `port_flood` / `port_fleet`), with the fleet-wide line above:
-// which endpoints, since when, severity, and the prefixes several share.
+// which endpoints, since when, severity, and the prefixes several share; each
+// row's severity (the endpoints' rule raised by its own rate against its
+// normal, docs/api.md) and its rate as a multiple of its normal.
 import { orderedPortFloods } from '../state/fleet';
-import { age, rate } from '../state/format';
+import { age, rate, timesNormal } from '../state/format';
 import type { PortFlood } from '../state/types';
 import { fleet, now, useTopics } from '../store';
 
@@ -46,6 +48,7 @@ export function PortFloodTable() {
               <tr>
                 <th scope="col">Endpoint</th>
                 <th scope="col">Target</th>
+                <th scope="col">Severity</th>
                 <th scope="col" class="num">Rate</th>
                 <th scope="col" class="num">Sources</th>
                 <th scope="col" class="num">Completed</th>
@@ -56,11 +59,21 @@ export function PortFloodTable() {
             </thead>
             <tbody>
               {floods.map((p) => (
-                <tr key={p.id} data-testid="port-flood-row" data-endpoint={p.endpoint} data-target={p.target}>
+                <tr
+                  key={p.id}
+                  data-testid="port-flood-row"
+                  data-endpoint={p.endpoint}
+                  data-target={p.target}
+                  data-severity={p.severity}
+                >
                   <td>{p.endpoint}</td>
                   <td>{p.target}</td>
+                  <td>
+                    <span class={'badge sv-' + p.severity.toLowerCase()}>{p.severity}</span>
+                  </td>
                   <td class="num" title={`peak ${rate(p.peak_rate)}, normal ${rate(p.normal_rate)}`}>
                     {rate(p.rate)}
+                    {p.normal_rate > 0 && <span class="muted small"> {timesNormal(p.rate, p.normal_rate)}</span>}
                   </td>
                   <td class="num">{p.distinct_sources.toLocaleString('en')}</td>
                   <td class="num">{pct(p.completion_ratio)}</td>
