@@ -62,6 +62,15 @@ class AdmissionRaceTest : public KernelTest {
   void putSlot(uint32_t i, const sg_slot& s) {
     ASSERT_EQ(bpf_map_update_elem(slots_fd_, &i, &s, BPF_ANY), 0);
   }
+  // A way filled for `src` by another CPU now, its first SYN counted.
+  sg_slot filledFor(const std::string& src) const {
+    sg_slot s{};
+    s.key = keyOf(src);
+    s.last_ns = sensor_->kernelNowNs();
+    s.st.win.cur_start_ns = s.last_ns;
+    s.st.win.cur_count = 1;
+    return s;
+  }
   // The ways of `src`'s set that hold it.
   int waysHolding(const std::string& src) const {
     const sg_addr k = keyOf(src);
@@ -91,12 +100,7 @@ TEST_F(AdmissionRaceTest, WayFilledButNotYetTaggedIsUsedNotDoubled) {
   // The other CPU filled way 0 for the source (its first SYN counted) and
   // has not written the set's tag yet.
   const uint32_t w0 = firstWay(kSrc);
-  sg_slot s{};
-  s.key = keyOf(kSrc);
-  s.last_ns = sensor_->kernelNowNs();
-  s.st.win.cur_start_ns = s.last_ns;
-  s.st.win.cur_count = 1;
-  putSlot(w0, s);
+  putSlot(w0, filledFor(kSrc));
 
   EXPECT_EQ(send(newSyn(kSrc)), XDP_PASS);
   EXPECT_EQ(waysHolding(kSrc), 1) << "the source was given a second way";
@@ -126,12 +130,7 @@ TEST_F(AdmissionRaceTest, WayClaimedByAnotherCpuIsWaitedOnNotDoubled) {
   EXPECT_EQ(counter(SG_CNT_ADMIT_RACE), 1u);
 
   // The filler finishes: the source's SYNs count in way 0 from there.
-  sg_slot filled{};
-  filled.key = keyOf(kSrc);
-  filled.last_ns = sensor_->kernelNowNs();
-  filled.st.win.cur_start_ns = filled.last_ns;
-  filled.st.win.cur_count = 1;
-  putSlot(w0, filled);
+  putSlot(w0, filledFor(kSrc));
   EXPECT_EQ(passedUntilDrop(kSrc, 20), static_cast<int>(cfg_.threshold) - 1);
   EXPECT_EQ(waysHolding(kSrc), 1);
 }
