@@ -304,14 +304,16 @@ SG_INLINE __u32 sg_slot_victim(const struct sg_slot *w0, const struct sg_slot *w
 	return w1->last_ns < w0->last_ns ? 1 : 0;
 }
 
-/* Give the slot to `key` with fresh state; returns 1 when it was empty. */
+/* Give the slot to `key` with fresh state; returns 1 when it was empty.
+ * last_ns is written last, with an exchange (a full barrier): another CPU
+ * that sees it set (not SG_SLOT_CLAIMED) sees the key and the zeroed state. */
 SG_INLINE int sg_slot_fill(struct sg_slot *s, const struct sg_addr *key, __u64 now)
 {
 	int was_empty = s->last_ns == 0;
 
 	s->key = *key;
 	__builtin_memset(&s->st, 0, sizeof(s->st));
-	s->last_ns = now ? now : 1;
+	__sync_lock_test_and_set(&s->last_ns, now ? now : 1);
 	return was_empty;
 }
 

@@ -355,6 +355,14 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	return (b.flags & SG_BLK_XDP_DROP) ? XDP_DROP : XDP_PASS;
 }
 
+/* True when the slot holds `key` and no CPU is filling it (a claimed slot
+ * may show the key before its state is cleared: sg_slot_fill publishes
+ * last_ns last). */
+static __always_inline int sg_slot_settled(const struct sg_slot *s, const struct sg_addr *key)
+{
+	return *(volatile __u64 *)&s->last_ns != SG_SLOT_CLAIMED && sg_slot_holds(s, key);
+}
+
 /* A slot of the set (w0, w1) for a source seen for the first time (or
  * evicted), or NULL while the sketch still gates it. */
 static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
@@ -392,11 +400,25 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 			return 0;
 		}
 	}
+	/* The source's own way may be in another CPU's hands (its first SYN on
+	 * another queue): filled with its tag not yet written, or claimed and
+	 * being filled. Take the first; wait on the second (below) rather than
+	 * claim the other way: a source never holds two ways, each of which
+	 * would let the threshold through. */
+	if (sg_slot_settled(w0, key))
+		return w0;
+	if (sg_slot_settled(w1, key))
+		return w1;
 	way = sg_slot_victim(w0, w1);
+	if (*(volatile __u64 *)&w0->last_ns == SG_SLOT_CLAIMED)
+		way = 0;
+	else if (*(volatile __u64 *)&w1->last_ns == SG_SLOT_CLAIMED)
+		way = 1;
 	slot = way ? w1 : w0;
 	/* Claim the way: one CPU fills it. A CPU that loses the claim (the same
 	 * new source arriving on two queues at once, or a rival for the way)
-	 * waits, bounded, for the filler and uses the slot if it is its own. */
+	 * or finds it claimed waits, bounded, for the filler and uses the slot
+	 * if it is its own. */
 	old = *(volatile __u64 *)&slot->last_ns;
 	if (old == SG_SLOT_CLAIMED ||
 	    __sync_val_compare_and_swap(&slot->last_ns, old, SG_SLOT_CLAIMED) != old) {
@@ -404,10 +426,11 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 			if (*(volatile __u64 *)&slot->last_ns != SG_SLOT_CLAIMED)
 				break;
 		}
-		if (sg_slot_holds(slot, key))
+		if (sg_slot_settled(slot, key))
 			return slot;
-		/* The filler was slow (a preempted vCPU) or filled a rival:
-		 * this attempt goes uncounted, and says so. */
+		/* The filler was slow (a preempted vCPU) or filled a rival
+		 * (two new sources of one set at once): this attempt goes
+		 * uncounted, and says so. */
 		cnt->c[SG_CNT_ADMIT_RACE]++;
 		return 0;
 	}

@@ -7,19 +7,10 @@ namespace sg {
 
 namespace {
 
-constexpr size_t kMaxPending = 1 << 20;  // handshakes awaited at once
-constexpr size_t kMaxFpCounts = 4096;    // distinct fingerprints counted per target
+constexpr size_t kMaxFpCounts = 4096;  // distinct fingerprints counted per target
 // How often a flood's signatures are chosen again (the agent's cadence).
 constexpr uint64_t kRechooseNs = 1'000'000'000;
 const uint64_t kInterval = static_cast<uint64_t>(kDstSampleInterval.count());
-
-std::string tupleKey(const sg_pkt& p) {
-  std::string k(reinterpret_cast<const char*>(p.src.b), 16);
-  k.append(reinterpret_cast<const char*>(p.dst.b), 16);
-  k.append(reinterpret_cast<const char*>(&p.src_port), 2);
-  k.append(reinterpret_cast<const char*>(&p.dst_port), 2);
-  return k;
-}
 
 double concentrationOf(const PortFlood& f, uint32_t max_prefixes) {
   double share = 0;
@@ -187,20 +178,15 @@ void PortReplay::sampleUntil(uint64_t t_ns) {
 
 void PortReplay::onPacket(const sg_pkt& pkt, uint64_t t_ns, const sg_sig_fp* fp) {
   sampleUntil(t_ns);
+  // The client's ACK of a handshake this capture saw begin completes it.
+  if (handshakes_.onPacket(pkt)) table_.onCompletion(pkt.dst, pkt.dst_port);
   if (sg_pkt_is_attempt(&pkt)) {
     table_.onAttempt(pkt, fp);
     if (options_.signature_drop && fp != nullptr) countSignature(pkt, t_ns, *fp);
-    if (pending_.size() < kMaxPending) pending_.emplace(tupleKey(pkt), true);
     auto& firsts = first_attempts_[formatTarget(pkt.dst, pkt.dst_port)];
     firsts.emplace(t_ns / kInterval, t_ns);  // keeps the first of each interval
     const uint64_t keep = static_cast<uint64_t>(options_.rate_window.count()) / kInterval + 2;
     while (firsts.size() > keep) firsts.erase(firsts.begin());
-    return;
-  }
-  // The client's ACK of a handshake this capture saw begin.
-  if (pkt.kind == SG_PKT_TCP &&
-      (pkt.tcp_flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_ACK) {
-    if (pending_.erase(tupleKey(pkt)) != 0) table_.onCompletion(pkt.dst, pkt.dst_port);
   }
 }
 

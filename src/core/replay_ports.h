@@ -10,10 +10,10 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/dst_table.h"
+#include "core/handshake_match.h"
 #include "core/port_flood.h"
 #include "core/port_flood_response.h"
 #include "core/signature.h"
@@ -99,8 +99,8 @@ class PortReplay {
   // interval does) instead of stepping through a gap in the capture's clock
   // one interval at a time (a timestamp years ahead was a hang).
   bool idle_ = true;
-  // Attempts whose handshake may still complete: 4-tuple -> destination (bounded).
-  std::unordered_map<std::string, bool> pending_;
+  // Attempts whose handshake may still complete (bounded).
+  HandshakeMatch handshakes_;
   // First attempt per destination in each sample interval (the last few).
   std::map<std::string, std::map<uint64_t, uint64_t>> first_attempts_;
   std::vector<ReplayPortFlood> floods_;

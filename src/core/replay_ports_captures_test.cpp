@@ -7,11 +7,9 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
 
+#include "core/captures_test_util.h"
 #include "core/replay.h"
 #include "core/tracker_test_util.h"
 #include "test_helpers.h"
@@ -19,30 +17,8 @@
 namespace sg {
 namespace {
 
-std::string captureDir() {
-  const char* src = std::getenv("SYNGUARD_SOURCE_DIR");
-  for (std::string dir : {src ? std::string(src) + "/../shared/data/captures" : std::string(),
-                          std::string(SYNGUARD_SOURCE_DIR_FALLBACK) + "/../shared/data/captures",
-                          std::string("/work/shared/data/captures")}) {
-    if (!dir.empty() && std::ifstream(dir + "/README.md").good()) return dir;
-  }
-  return "";
-}
-
-bool onCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
-
-#define SG_NEED_CAPTURES(dir)                                                           \
-  const std::string dir = captureDir();                                                 \
-  if (dir.empty() && onCi()) FAIL() << "CI=true but ../shared/data/captures is absent"; \
-  if (dir.empty()) GTEST_SKIP() << "captures not present"
-
 std::vector<ReplayPortFlood> portFloods(const std::string& dir, const char* file) {
-  std::ifstream in(dir + "/" + file, std::ios::binary);
-  const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in),
-                                   std::istreambuf_iterator<char>()};
+  const std::vector<uint8_t> bytes = test::readCaptureFile(dir, file);
   EXPECT_FALSE(bytes.empty()) << file;
   ReplayOptions o;
   o.cfg = test::testConfig(200);

@@ -6,10 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
-
+#include "core/captures_test_util.h"
 #include "core/replay.h"
 #include "core/tracker_test_util.h"
 #include "test_helpers.h"
@@ -71,24 +68,9 @@ TEST(ReflectionReplay, UnaskedSynAcksAreAReflectionWithItsReflectors) {
   EXPECT_LE(x.detected_ns, 300 * kMs) << "detected within a few harvests";
 }
 
-std::string captureDir() {
-  const char* src = std::getenv("SYNGUARD_SOURCE_DIR");
-  for (std::string dir : {src ? std::string(src) + "/../shared/data/captures" : std::string(),
-                          std::string(SYNGUARD_SOURCE_DIR_FALLBACK) + "/../shared/data/captures",
-                          std::string("/work/shared/data/captures")}) {
-    if (!dir.empty() && std::ifstream(dir + "/README.md").good()) return dir;
-  }
-  return "";
-}
-
 TEST(ReflectionReplay, TheRealSynAckReflectionCaptureIsAReflection) {
-  const std::string dir = captureDir();
-  const char* ci = std::getenv("CI");
-  if (dir.empty() && ci != nullptr && std::string(ci) == "true") FAIL() << "captures absent";
-  if (dir.empty()) GTEST_SKIP() << "captures not present";
-  std::ifstream in(dir + "/amp.TCP.reflection.SYNACK.pcap", std::ios::binary);
-  const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in),
-                                   std::istreambuf_iterator<char>()};
+  SG_NEED_CAPTURES(dir);
+  const std::vector<uint8_t> bytes = test::readCaptureFile(dir, "amp.TCP.reflection.SYNACK.pcap");
   ASSERT_FALSE(bytes.empty());
   ReplayOptions o;
   o.cfg = test::testConfig(200);

@@ -11,13 +11,11 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <deque>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "../../tests/bpf/sig_frames.h"
+#include "core/captures_test_util.h"
 #include "core/replay.h"
 #include "core/tracker_test_util.h"
 #include "test_helpers.h"
@@ -26,31 +24,6 @@ namespace sg {
 namespace {
 
 constexpr uint64_t kSec = 1'000'000'000ull;
-
-std::string captureDir() {
-  const char* src = std::getenv("SYNGUARD_SOURCE_DIR");
-  for (std::string dir : {src ? std::string(src) + "/../shared/data/captures" : std::string(),
-                          std::string(SYNGUARD_SOURCE_DIR_FALLBACK) + "/../shared/data/captures",
-                          std::string("/work/shared/data/captures")}) {
-    if (!dir.empty() && std::ifstream(dir + "/README.md").good()) return dir;
-  }
-  return "";
-}
-
-bool onCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
-
-#define SG_NEED_CAPTURES(dir)                                                           \
-  const std::string dir = captureDir();                                                 \
-  if (dir.empty() && onCi()) FAIL() << "CI=true but ../shared/data/captures is absent"; \
-  if (dir.empty()) GTEST_SKIP() << "captures not present"
-
-std::vector<uint8_t> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 ReplayOptions options() {
   ReplayOptions o;
@@ -146,7 +119,7 @@ const Case kDominate = {"pkt.TCP.DOMINATE.syn.ecn.cwr.pcapng", 30120,
                         0.6};
 
 void checkAlone(const std::string& dir, const Case& c) {
-  auto r = replayCapture(readFile(dir + "/" + c.file), options());
+  auto r = replayCapture(test::readCaptureFile(dir, c.file), options());
   ASSERT_OK(r);
   ASSERT_EQ(r->port_floods.size(), 1u);
   const ReplayPortFlood& p = r->port_floods[0];
@@ -160,9 +133,9 @@ void checkAlone(const std::string& dir, const Case& c) {
 }
 
 void checkMixed(const std::string& dir, const Case& c) {
-  const Mixed m =
-      mixWithNormal(readFile(dir + "/" + c.file),
-                    readFile(dir + "/amp.TCP.syn.optionallyACK.optionallysamePort.pcapng"), c.port);
+  const Mixed m = mixWithNormal(
+      test::readCaptureFile(dir, c.file),
+      test::readCaptureFile(dir, "amp.TCP.syn.optionallyACK.optionallysamePort.pcapng"), c.port);
   ASSERT_FALSE(m.packets.empty());
   auto r = replayPackets(m.packets, options());
   ASSERT_OK(r);

@@ -22,21 +22,13 @@
 // exactly that key (--ignore-certificate-errors-spki-list), nothing else.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import tls from 'node:tls';
 import { chromium } from 'playwright-core';
 
-const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const kWait = 15000; // one UI expectation, ms
-const kViewport = { width: 1440, height: 900 }; // a laptop screen
+import { config, kViewport, kWait, logger, run, say, stepper, testid as sel } from './harness.mjs';
 
-const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-const log = (...args) => console.error('[e2e]', ...args);
-const sel = (testid, attrs = {}) =>
-  `[data-testid="${testid}"]` +
-  Object.entries(attrs)
-    .map(([k, v]) => `[data-${k}="${v}"]`)
-    .join('');
+const log = logger('e2e');
+const step = stepper('');
 
 // The SHA-256 of the key the console serves, after node verified it chains to
 // the console's CA and names the address we connect to.
@@ -74,26 +66,6 @@ function rowClock() {
     attributes: true,
     attributeFilter: ['data-source', 'data-testid'],
   });
-}
-
-let stepNo = 0;
-const results = [];
-async function step(page, name, fn) {
-  const no = String(++stepNo).padStart(2, '0');
-  const started = Date.now();
-  const shot = path.join(config.artifacts, `${no}-${name}.png`);
-  try {
-    await fn();
-    await page.screenshot({ path: shot, fullPage: true });
-    say({ e2e: 'step', name, ok: true, ms: Date.now() - started, screenshot: shot });
-    results.push(true);
-  } catch (e) {
-    const failed = path.join(config.artifacts, `${no}-${name}-FAILED.png`);
-    await page.screenshot({ path: failed, fullPage: true }).catch(() => {});
-    say({ e2e: 'step', name, ok: false, ms: Date.now() - started, error: String(e.message || e).slice(0, 2000), screenshot: failed });
-    results.push(false);
-    throw e;
-  }
 }
 
 async function waitAttr(locator, attr, want, timeout = kWait) {
@@ -289,36 +261,18 @@ async function viewer(browser) {
   await context.close();
 }
 
-async function main() {
-  fs.mkdirSync(config.artifacts, { recursive: true });
-  const pin = await verifiedSpkiPin(config.url, config.ca_file);
-  log('console key pinned after CA verification:', pin);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [`--ignore-certificate-errors-spki-list=${pin}`],
-    timeout: 30000,
-  });
-  let ok = false;
-  try {
-    await admin(browser);
-    await viewer(browser);
-    ok = true;
-  } catch (e) {
-    log('stopped:', e.message || e);
-  } finally {
-    await browser.close().catch(() => {});
-  }
-  say({ e2e: 'done', ok: ok && results.every(Boolean) });
-  process.exit(ok ? 0 : 1);
-}
-
-// Bounded whatever happens: the harness waits at most a little longer.
-setTimeout(() => {
-  say({ e2e: 'done', ok: false, error: 'timed out' });
-  process.exit(2);
-}, Number(config.timeout_ms || 180000)).unref();
-main().catch((e) => {
-  say({ e2e: 'done', ok: false, error: String(e.message || e) });
-  process.exit(1);
-});
+run(
+  async () => {
+    const pin = await verifiedSpkiPin(config.url, config.ca_file);
+    log('console key pinned after CA verification:', pin);
+    return await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [`--ignore-certificate-errors-spki-list=${pin}`],
+      timeout: 30000,
+    });
+  },
+  [admin, viewer],
+  log,
+  180000,
+);

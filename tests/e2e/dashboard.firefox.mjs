@@ -16,41 +16,12 @@
 //
 // Same stdout protocol as dashboard.e2e.mjs: {"e2e":"flood",...} asks the
 // harness for a flood; {"e2e":"step",...} and {"e2e":"done",...} report.
-import fs from 'node:fs';
-import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const kWait = 15000; // one UI expectation, ms
-const kViewport = { width: 1440, height: 900 };
+import { config, kViewport, kWait, logger, run, say, stepper, testid as tid } from './harness.mjs';
 
-const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-const log = (...args) => console.error('[e2e-firefox]', ...args);
-const tid = (testid, attrs = {}) =>
-  `[data-testid="${testid}"]` +
-  Object.entries(attrs)
-    .map(([k, v]) => `[data-${k}="${v}"]`)
-    .join('');
-
-let stepNo = 0;
-const results = [];
-async function step(page, name, fn) {
-  const no = String(++stepNo).padStart(2, '0');
-  const started = Date.now();
-  const shot = path.join(config.artifacts, `firefox-${no}-${name}.png`);
-  try {
-    await fn();
-    await page.screenshot({ path: shot, fullPage: true });
-    say({ e2e: 'step', name, ok: true, ms: Date.now() - started, screenshot: shot });
-    results.push(true);
-  } catch (e) {
-    const failed = path.join(config.artifacts, `firefox-${no}-${name}-FAILED.png`);
-    await page.screenshot({ path: failed, fullPage: true }).catch(() => {});
-    say({ e2e: 'step', name, ok: false, ms: Date.now() - started, error: String(e.message || e).slice(0, 2000), screenshot: failed });
-    results.push(false);
-    throw e;
-  }
-}
+const log = logger('e2e-firefox');
+const step = stepper('firefox-');
 
 // Waits until `fn(...args)` is truthy in the page.
 const until = (page, fn, ...args) => page.waitForFunction(fn, { timeout: kWait, polling: 100 }, ...args);
@@ -150,35 +121,19 @@ async function viewer(browser) {
   await context.close();
 }
 
-async function main() {
-  fs.mkdirSync(config.artifacts, { recursive: true });
-  const browser = await puppeteer.launch({
-    browser: 'firefox',
-    executablePath: '/usr/bin/firefox-esr',
-    headless: true,
-    userDataDir: config.profile,
-    timeout: 60000,
-  });
-  log('browser:', await browser.version());
-  let ok = false;
-  try {
-    await admin(browser);
-    await viewer(browser);
-    ok = true;
-  } catch (e) {
-    log('stopped:', e.message || e);
-  } finally {
-    await browser.close().catch(() => {});
-  }
-  say({ e2e: 'done', ok: ok && results.every(Boolean) });
-  process.exit(ok ? 0 : 1);
-}
-
-setTimeout(() => {
-  say({ e2e: 'done', ok: false, error: 'timed out' });
-  process.exit(2);
-}, Number(config.timeout_ms || 120000)).unref();
-main().catch((e) => {
-  say({ e2e: 'done', ok: false, error: String(e.message || e) });
-  process.exit(1);
-});
+run(
+  async () => {
+    const browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: '/usr/bin/firefox-esr',
+      headless: true,
+      userDataDir: config.profile,
+      timeout: 60000,
+    });
+    log('browser:', await browser.version());
+    return browser;
+  },
+  [admin, viewer],
+  log,
+  120000,
+);
