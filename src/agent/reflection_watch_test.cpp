@@ -93,7 +93,7 @@ TEST(ReflectionWatch, DetectOnlyReportsAndNeverDrops) {
 // detecting window, then those that join; never a server not seen.
 TEST(ReflectionWatch, TheDropListsOnlyTheReflectorsSeen) {
   ReflectFixture f;
-  f.watch.apply(ReflectionOptions{}, VerifiedOptions{});
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, false);
   f.run(1, 5000);
   ASSERT_TRUE(f.sensor.reflect_drop);
   using Key = std::pair<std::string, uint16_t>;
@@ -108,7 +108,7 @@ TEST(ReflectionWatch, TheDropListsOnlyTheReflectorsSeen) {
 TEST(ReflectionWatch, ASensorThatCannotDropSaysSo) {
   ReflectFixture f;
   f.sensor.can_drop_reflections = false;
-  f.watch.apply(ReflectionOptions{}, VerifiedOptions{});
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, false);
   f.run(1, 5000);
   ASSERT_TRUE(f.watch.active());
   const std::string log = f.logText();
