@@ -6,21 +6,34 @@
  * answers each with a RST. Such a SYN-ACK matches no socket of ours in
  * SYN_SENT: the program looks its 4-tuple up (bpf_skc_lookup_tcp, in the
  * receiving device's namespace, the tuple as the packet carries it: the
- * stack's own lookup) and counts it when the lookup finds nothing, a
- * listener (a SYN-ACK is no answer to a listener), or any state but SYN_SENT
- * or ESTABLISHED (the peer's retransmitted SYN-ACK when our ACK was lost).
- * A reflector cannot guess the ports of a connection we do have open.
+ * stack's own lookup). A socket in SYN_SENT (our connect), SYN_RECV
+ * (simultaneous open: both sides sent a SYN) or ESTABLISHED (the peer's
+ * retransmitted SYN-ACK when our ACK was lost) matches. Else conntrack is
+ * asked (bpf_xdp_ct_lookup, the tuple as the packet carries it, which finds
+ * a flow by its reply direction): a connection whose socket is in another
+ * namespace or on another host — a container behind this host's masquerade
+ * or DNAT, a LAN host behind this router — has an entry here, and its
+ * SYN-ACK matches too. Only then is it unmatched (no socket, a listener: a
+ * SYN-ACK answers no listener, another state, and no conntrack entry). A
+ * reflector cannot guess the ports of a connection we do have open.
  *
- * Counted: SG_CNT_SYNACK_MATCHED / SG_CNT_SYNACK_UNMATCHED, and per
- * (reflector address, its port) in sg_reflectors, an LRU hash user space
- * reads and empties on each harvest (approximate: an update racing the
- * delete is lost). Detection is user space's (core/reflection.h): it turns
- * the drop on (sg_reflect.drop) while the unmatched rate is over its
- * threshold, and off after. Dropped: SG_CNT_REFLECT_DROPPED, also in
- * dropped_total.
+ * Counted: SG_CNT_SYNACK_MATCHED, SG_CNT_SYNACK_CT_MATCHED,
+ * SG_CNT_SYNACK_UNMATCHED, and per (reflector address, its port) in
+ * sg_reflectors, an LRU hash user space reads and empties on each harvest
+ * (approximate: an update racing the delete is lost). Detection is user
+ * space's (core/reflection.h): while a reflection lasts it lists the
+ * reflectors it harvested in sg_reflect_drops and turns the drop on
+ * (sg_reflect.drop); an unmatched SYN-ACK is dropped only when its
+ * (source, port) is listed, never another server's. Without the conntrack
+ * kfuncs (nf_conntrack not loaded when the program loaded) a SYN-ACK of a
+ * NATed or forwarded connection cannot be told from a reflected one: the
+ * program never drops then, it counts (SG_CNT_REFLECT_UNCHECKED). Dropped:
+ * SG_CNT_REFLECT_DROPPED, also in dropped_total.
  *
- * Cost: a flag test per packet while on; the lookup for SYN-ACKs only.
- * BPF only: included by syn_guard.bpf.c after its maps.
+ * Cost: a flag test per packet while on; the lookups for SYN-ACKs only, the
+ * conntrack one and the drop list's for SYN-ACKs no socket matched.
+ * BPF only: included by syn_guard.bpf.c after its maps and sg_syncookie.h
+ * (the conntrack kfuncs' declarations).
  */
 #ifndef SG_REFLECT_H
 #define SG_REFLECT_H
@@ -36,6 +49,7 @@
 
 #define SG_TCP_STATE_ESTABLISHED 1
 #define SG_TCP_STATE_SYN_SENT 2
+#define SG_TCP_STATE_SYN_RECV 3
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -43,6 +57,15 @@ struct {
 	__type(key, struct sg_reflector_key);
 	__type(value, __u64); /* unmatched SYN-ACKs since the last harvest */
 } sg_reflectors SEC(".maps");
+
+/* The reflectors whose unmatched SYN-ACKs are dropped while a reflection
+ * lasts; written by user space only (XdpSensor::setReflectorDrops). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_REFLECT_DROPS_MAX);
+	__type(key, struct sg_reflector_key);
+	__type(value, __u8);
+} sg_reflect_drops SEC(".maps");
 
 volatile struct sg_reflect_params sg_reflect SEC(".data.reflect") = { .on = 1 };
 
@@ -53,9 +76,25 @@ static __always_inline int sg_pkt_is_synack(const struct sg_pkt *p)
 	       (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == (SG_TCP_SYN | SG_TCP_ACK);
 }
 
-/* The verdict for a SYN-ACK: XDP_DROP when no connection of ours awaits it
- * and a reflection is on; XDP_PASS otherwise. A function of its own: only
- * SYN-ACKs pay for its registers. */
+/* Whether conntrack knows the SYN-ACK's flow (a NATed or forwarded
+ * connection); 0 also when conntrack could not say (an error). */
+static __always_inline int sg_reflect_tracked(struct xdp_md *ctx, struct bpf_sock_tuple *tup,
+					      __u32 tlen)
+{
+	struct bpf_ct_opts___sg opts = { .netns_id = -1, .l4proto = SG_IPPROTO_TCP };
+	struct nf_conn *ct;
+
+	ct = bpf_xdp_ct_lookup(ctx, tup, tlen, &opts, sizeof(opts));
+	if (!ct)
+		return 0;
+	bpf_ct_release(ct);
+	return 1;
+}
+
+/* The verdict for a SYN-ACK: XDP_DROP when no connection of ours (nor
+ * conntrack) awaits it, a reflection is on and its reflector is listed;
+ * XDP_PASS otherwise. A function of its own: only SYN-ACKs pay for its
+ * registers. */
 static __attribute__((noinline)) int sg_reflect_check(struct xdp_md *ctx, struct sg_counters *cnt,
 						     const struct sg_pkt *pkt)
 {
@@ -84,10 +123,15 @@ static __attribute__((noinline)) int sg_reflect_check(struct xdp_md *ctx, struct
 	if (sk) {
 		state = sk->state;
 		bpf_sk_release(sk);
-		if (state == SG_TCP_STATE_SYN_SENT || state == SG_TCP_STATE_ESTABLISHED) {
+		if (state == SG_TCP_STATE_SYN_SENT || state == SG_TCP_STATE_ESTABLISHED ||
+		    state == SG_TCP_STATE_SYN_RECV) {
 			cnt->c[SG_CNT_SYNACK_MATCHED]++;
 			return XDP_PASS;
 		}
+	}
+	if (sg_ck_kfuncs() && sg_reflect_tracked(ctx, &tup, tlen)) {
+		cnt->c[SG_CNT_SYNACK_CT_MATCHED]++;
+		return XDP_PASS;
 	}
 	cnt->c[SG_CNT_SYNACK_UNMATCHED]++;
 	rk.src = pkt->src;
@@ -97,8 +141,13 @@ static __attribute__((noinline)) int sg_reflect_check(struct xdp_md *ctx, struct
 		__sync_fetch_and_add(n, 1);
 	else
 		bpf_map_update_elem(&sg_reflectors, &rk, &one, BPF_NOEXIST);
-	if (!sg_reflect.drop)
+	if (!sg_reflect.drop || !bpf_map_lookup_elem(&sg_reflect_drops, &rk))
 		return XDP_PASS;
+	if (!sg_ck_kfuncs()) {
+		/* A NATed connection's SYN-ACK would look the same: count only. */
+		cnt->c[SG_CNT_REFLECT_UNCHECKED]++;
+		return XDP_PASS;
+	}
 	cnt->c[SG_CNT_REFLECT_DROPPED]++;
 	cnt->c[SG_CNT_DROPPED]++;
 	return XDP_DROP;

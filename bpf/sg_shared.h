@@ -284,7 +284,10 @@ struct sg_event {
 	X(SYNACK_MATCHED, "synacks_matched_total", "Inbound SYN-ACKs for a connection of ours (a socket in SYN_SENT or ESTABLISHED; bpf/sg_reflect.h)") \
 	X(SYNACK_UNMATCHED, "synacks_unmatched_total", "Inbound SYN-ACKs for no connection of ours (reflection)") \
 	X(REFLECT_DROPPED, "reflection_dropped_total", "Unmatched SYN-ACKs dropped while a reflection was on (also in dropped_total)") \
-	X(ADMIT_RACE, "admit_races_lost_total", "Attempts passed uncounted: a new source's slot was being filled by another CPU that did not finish within the bounded wait (first SYNs of one source on two queues at once)")
+	X(ADMIT_RACE, "admit_races_lost_total", "Attempts passed uncounted: a new source's slot was being filled by another CPU that did not finish within the bounded wait (first SYNs of one source on two queues at once)") \
+	X(SYNACK_CT_MATCHED, "synacks_conntrack_matched_total", "Inbound SYN-ACKs with no socket here but a conntrack entry (a container behind NAT, a forwarded connection): passed, not counted as unmatched (bpf/sg_reflect.h)") \
+	X(REFLECT_UNCHECKED, "reflection_unchecked_total", "Unmatched SYN-ACKs from a detected reflector passed because the kernel lacks the conntrack kfuncs (count only, never dropped)") \
+	X(VERIFIED_CAPPED, "verified_capped_total", "Completed handshakes not verified: their /48 (IPv6) or /24 (IPv4) already had verified_per_prefix verified addresses in this TTL window (bpf/sg_verified.h)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,
@@ -334,16 +337,23 @@ struct sg_sketch_line {
 struct sg_verified_params {
 	__u64 ttl_ns; /* a handshake verifies its source this long */
 	__u32 on;     /* 0: nothing is recorded, nobody passes as verified */
-	__u32 pad;
+	__u32 per_prefix; /* new verified addresses per /48 (IPv6) or /24
+			   * (IPv4) per TTL window; 0: no cap */
 };
 
 /* Reflection's knobs: sg_reflect, a global in .data.reflect (as above). */
 struct sg_reflect_params {
 	__u32 on;   /* look SYN-ACKs up and count them; 0: the path is skipped */
-	__u32 drop; /* drop the unmatched ones (a reflection is on) */
+	__u32 drop; /* drop the unmatched ones from the listed reflectors
+		     * (sg_reflect_drops; a reflection is on) */
 };
 
-/* Key of sg_reflectors: a reflecting source (unmasked) and its port. */
+/* Entries of sg_reflect_drops: the reflectors dropped while a reflection
+ * lasts (user space lists the busiest first). */
+#define SG_REFLECT_DROPS_MAX 4096
+
+/* Key of sg_reflectors and sg_reflect_drops: a reflecting source (unmasked)
+ * and its port. */
 struct sg_reflector_key {
 	struct sg_addr src;
 	__u16 port; /* host order */

@@ -6,16 +6,26 @@
  * per-source counting and blocks are unchanged: a verified source that floods
  * is still caught by the per-source thresholds.
  *
- * The table: sg_verified, an LRU hash keyed by the counted key (IPv4 address,
- * IPv6 masked to the counting prefix, sg_mask_source), valued by the time of
- * the source's last completed handshake; sized at load (max_verified). Only
- * the handshake tracepoint (sg_handshake_done, sg_dst_bpf.h) writes it, when
- * a server socket goes SYN_RECV -> ESTABLISHED: the client acknowledged our
- * SYN-ACK's sequence number (or cookie), which a spoofed source never
- * receives. An attacker with one real address verifies that address (or its
- * /64) only; a botnet's real addresses each verify themselves, and churn the
- * LRU at most (bounded), never grow it. An entry counts for ttl_ns after the
+ * The table: sg_verified, an LRU hash keyed by the exact source address
+ * (IPv4, or all 128 bits of IPv6: never the counting prefix, so a handshake
+ * from one address of a /64 verifies no spoofed neighbour), valued by the
+ * time of the source's last completed handshake; sized at load
+ * (max_verified). Only the handshake tracepoint (sg_handshake_done,
+ * sg_dst_bpf.h) writes it, when a server socket goes SYN_RECV -> ESTABLISHED:
+ * the client acknowledged our SYN-ACK's sequence number (or cookie), which a
+ * spoofed source never receives. An entry counts for ttl_ns after the
  * handshake; older ones are ignored until the LRU recycles them.
+ *
+ * The cap: an attacker with a /48 of its own can complete real handshakes
+ * from as many addresses as it likes, then flood from them past the /48
+ * block its flood earns, and churn the LRU. So a /48 (IPv6) or /24 (IPv4)
+ * verifies at most per_prefix new addresses per TTL window
+ * (sg_verified_pfx: the window's start and its count; an address last
+ * verified before the window started counts again when it returns); further
+ * handshakes there verify nobody (SG_CNT_VERIFIED_CAPPED). At most
+ * 2 x per_prefix addresses of one prefix are verified at once (this window's
+ * and the previous one's). Approximate under concurrency (two CPUs may both
+ * take the last place).
  *
  * Kernel only: included by syn_guard.bpf.c after its maps and SG_NOW. Cost: nothing
  * on the packet path unless a port-flood response matched the packet; then
@@ -39,27 +49,36 @@ struct {
 	__type(value, __u64); /* program time of the last completed handshake */
 } sg_verified SEC(".maps");
 
-volatile struct sg_verified_params sg_verified_cfg SEC(".data.verified") = {
-	.ttl_ns = 600000000000ull, .on = 1,
+/* Per /48 (IPv6) or /24 (IPv4): the TTL window's start and how many new
+ * addresses it verified. Sized like sg_verified by the loader. */
+struct sg_verified_window {
+	__u64 since_ns;
+	__u32 count;
+	__u32 pad;
 };
 
-/* Whether the (unmasked) source of a packet completed a handshake within
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* resized by the loader: max_verified */
+	__type(key, struct sg_addr);
+	__type(value, struct sg_verified_window);
+} sg_verified_pfx SEC(".maps");
+
+volatile struct sg_verified_params sg_verified_cfg SEC(".data.verified") = {
+	.ttl_ns = 600000000000ull, .on = 1, .per_prefix = 64,
+};
+
+/* Whether the (exact) source of a packet completed a handshake within
  * ttl_ns. Counts the pass in SG_CNT_VERIFIED_PASSED when it did. */
 static __always_inline int sg_verified_src(struct sg_counters *cnt, const struct sg_addr *src,
 					   __u8 family)
 {
-	struct sg_addr key = *src;
-	struct sg_config *cfg;
-	__u32 zero = 0;
 	__u64 *last, now;
 
+	(void)family;
 	if (!sg_verified_cfg.on)
 		return 0;
-	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
-	if (!cfg)
-		return 0;
-	sg_mask_source(&key, family, cfg->v6_prefix_len);
-	last = bpf_map_lookup_elem(&sg_verified, &key);
+	last = bpf_map_lookup_elem(&sg_verified, src);
 	if (!last)
 		return 0;
 	now = SG_NOW();
@@ -90,22 +109,56 @@ struct sock___sgv {
 	struct sock_common___sgv __sk_common;
 } __attribute__((preserve_access_index));
 
+/* Whether `peer` may be (re)verified at `now` under the per-prefix cap;
+ * takes its place in its prefix's window when it is new there. */
+static __always_inline int sg_verified_admit(const struct sg_addr *peer, __u8 family, __u64 now)
+{
+	struct sg_verified_window fresh = { .since_ns = now }, *w;
+	struct sg_addr pfx = *peer;
+	struct sg_counters *cnt;
+	__u64 *last, ttl = sg_verified_cfg.ttl_ns;
+	__u32 zero = 0;
+
+	if (family == 6)
+		sg_mask_source(&pfx, 6, 48);
+	else
+		pfx.b[15] = 0;
+	w = bpf_map_lookup_elem(&sg_verified_pfx, &pfx);
+	if (!w) {
+		bpf_map_update_elem(&sg_verified_pfx, &pfx, &fresh, BPF_NOEXIST);
+		w = bpf_map_lookup_elem(&sg_verified_pfx, &pfx);
+		if (!w)
+			return 0;
+	}
+	if (now < w->since_ns || now - w->since_ns >= ttl) {
+		w->since_ns = now; /* a new window */
+		w->count = 0;
+	}
+	last = bpf_map_lookup_elem(&sg_verified, peer);
+	if (last && *last >= w->since_ns && *last <= now)
+		return 1; /* already counted in this window */
+	if (w->count >= sg_verified_cfg.per_prefix) {
+		cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+		if (cnt)
+			cnt->c[SG_CNT_VERIFIED_CAPPED]++;
+		return 0;
+	}
+	__sync_fetch_and_add(&w->count, 1);
+	return 1;
+}
+
 /* A handshake completed on this host (the tracepoint, after its state,
  * protocol and namespace checks): its peer is verified from now. */
 static __always_inline void sg_verified_note(void *sock)
 {
 	struct sock___sgv *sk = sock;
 	struct sg_counters *cnt;
-	struct sg_config *cfg;
 	struct sg_addr peer = {};
 	__u32 zero = 0, v4;
 	__u64 now, hi;
 	__u8 family = 4;
 
 	if (!sg_verified_cfg.on)
-		return;
-	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
-	if (!cfg)
 		return;
 	if (BPF_CORE_READ(sk, __sk_common.skc_family) == 2 /* AF_INET */) {
 		v4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
@@ -120,8 +173,9 @@ static __always_inline void sg_verified_note(void *sock)
 		if (hi || peer.b[8] || peer.b[9] || peer.b[10] != 0xff || peer.b[11] != 0xff)
 			family = 6;
 	}
-	sg_mask_source(&peer, family, cfg->v6_prefix_len);
 	now = SG_NOW_TRACE();
+	if (sg_verified_cfg.per_prefix && !sg_verified_admit(&peer, family, now))
+		return;
 	bpf_map_update_elem(&sg_verified, &peer, &now, BPF_ANY);
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (cnt)

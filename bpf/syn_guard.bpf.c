@@ -161,13 +161,13 @@ volatile __u64 sg_test_now_ns;
 #endif
 
 #include "sg_verified.h" /* verified sources: pass port-flood responses */
-#include "sg_reflect.h" /* SYN-ACK reflection: SYN-ACKs for no socket of ours */
 #include "sg_prefix.h" /* prefix blocks: its tries, gate and verdict */
 #include "sg_handshake_bpf.h" /* per-source completions: half-open vs connections */
 #include "sg_local.h" /* the host's own addresses (counters and cookies act for those) */
 #include "sg_dst_bpf.h" /* destination-side counters, handshake tracepoint */
 #include "sg_sig_bpf.h" /* signature drop: fingerprint samples, verdict */
 #include "sg_syncookie.h" /* SYN cookies for ports under a flood */
+#include "sg_reflect.h" /* SYN-ACK reflection (after sg_syncookie.h: its ct kfuncs) */
 
 static __always_inline __u64 sg_hash(const struct sg_addr *a)
 {

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,9 @@ class FakeSensor final : public SensorPort {
   std::vector<ReflectorCount> reflectors;         // harvestReflectors hands these out once
   bool verified_on = false;
   uint64_t verified_ttl_ns = 0;
+  uint32_t verified_per_prefix = 0;
+  std::set<std::pair<std::string, uint16_t>> reflector_drops;  // addReflectorDrops
+  bool can_drop_reflections = true;                            // reflectionCanDrop
 
   Result<void> setConfig(const sg_config& cfg) override {
     config = cfg;
@@ -131,9 +135,15 @@ class FakeSensor final : public SensorPort {
     out.swap(reflectors);
     return out;
   }
-  void setVerified(bool on, uint64_t ttl_ns) override {
+  void addReflectorDrops(const std::vector<ReflectorCount>& r) override {
+    for (const ReflectorCount& c : r) reflector_drops.insert({c.src.str(), c.port});
+  }
+  void clearReflectorDrops() override { reflector_drops.clear(); }
+  bool reflectionCanDrop() const override { return can_drop_reflections; }
+  void setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix) override {
     verified_on = on;
     verified_ttl_ns = ttl_ns;
+    verified_per_prefix = per_prefix;
   }
   Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
     int n = 0;

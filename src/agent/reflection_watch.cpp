@@ -18,8 +18,21 @@ void ReflectionWatch::apply(const ReflectionOptions& options, const VerifiedOpti
   verified_ = verified;
   // A reflection on when the drop is switched off stops being dropped at once.
   dropping_ = reflection.enabled && reflection.drop && detector_.active().has_value();
+  if (!dropping_) sensor_.clearReflectorDrops();
   sensor_.setReflection(reflection.enabled, dropping_);
-  sensor_.setVerified(verified.enabled, static_cast<uint64_t>(verified.ttl.count()));
+  sensor_.setVerified(verified.enabled, static_cast<uint64_t>(verified.ttl.count()),
+                      verified.per_prefix);
+}
+
+nlohmann::json ReflectionWatch::eventJson(const Reflection& r, bool ended) const {
+  nlohmann::json j = reflectionJson(r, ended);
+  if (r.dropped && !sensor_.reflectionCanDrop()) {
+    j["response"] = "none";
+    j["note"] =
+        "not dropped: without the kernel's conntrack kfuncs (modprobe nf_conntrack, then restart "
+        "the agent) a NATed or forwarded connection's SYN-ACK cannot be told from a reflected one";
+  }
+  return j;
 }
 
 bool ReflectionWatch::onTick(uint64_t now_ns) {
@@ -36,15 +49,24 @@ bool ReflectionWatch::onTick(uint64_t now_ns) {
   if (e && e->kind == ReflectionEvent::Kind::kDetected) {
     counters_.detected++;
     dropping_ = o.drop;
-    if (dropping_) sensor_.setReflection(true, true);
-    log_.emit("reflection_detected", reflectionJson(e->reflection, false));
+    if (dropping_) {
+      // Only the reflectors seen: never another server's SYN-ACKs.
+      sensor_.addReflectorDrops(detector_.windowReflectors());
+      sensor_.setReflection(true, true);
+    }
+    log_.emit("reflection_detected", eventJson(e->reflection, false));
   } else if (e) {
     counters_.ended++;
-    if (dropping_) sensor_.setReflection(true, false);
+    if (dropping_) {
+      sensor_.setReflection(true, false);
+      sensor_.clearReflectorDrops();
+    }
     dropping_ = false;
-    nlohmann::json j = reflectionJson(e->reflection, true);
+    nlohmann::json j = eventJson(e->reflection, true);
     j["response_undone"] = e->reflection.dropped;
     log_.emit("reflection_ended", j);
+  } else if (dropping_ && !seen.empty()) {
+    sensor_.addReflectorDrops(seen);  // reflectors that joined since
   }
   return moved || detector_.active().has_value();
 }
@@ -58,14 +80,15 @@ nlohmann::json ReflectionWatch::statusJson() {
                    {"ended", counters_.ended},
                    {"active", nullptr}};
   if (const auto& on = detector_.active()) {
-    nlohmann::json a = reflectionJson(*on, false);
-    a["dropping"] = dropping_;
+    nlohmann::json a = eventJson(*on, false);
+    a["dropping"] = dropping_ && sensor_.reflectionCanDrop();
     j["active"] = a;
   }
   return {{"reflection", j},
           {"verified_sources",
            {{"enabled", verified_.enabled},
             {"ttl_ms", verified_.ttl.count() / 1'000'000},
+            {"per_prefix", verified_.per_prefix},
             {"live", verified_.enabled ? sensor_.verifiedCount() : 0},
             {"capacity", sensor_.verifiedCapacity()}}}};
 }

@@ -3,10 +3,11 @@
 // knobs to the sensor; every harvest tick, onTick() reads the unmatched
 // SYN-ACK counter and the reflectors the kernel saw, runs the
 // ReflectionDetector (core/reflection.h), logs `reflection_detected` /
-// `reflection_ended`, and turns the kernel's drop of unmatched SYN-ACKs on
-// while a reflection lasts (when reflection_drop is on and the agent is not
-// detect-only). Shown in `status`,
-// counted in metrics.
+// `reflection_ended`, and while a reflection lasts (with reflection_drop)
+// lists the reflectors it harvested for the kernel's drop and turns the drop
+// on (never when the agent is detect-only): only their unmatched SYN-ACKs are dropped. A sensor
+// that cannot tell a NATed connection's SYN-ACK from a reflected one (no conntrack kfuncs) never
+// drops; the events say so. Shown in `status`, counted in metrics.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,8 @@ class ReflectionWatch {
   bool active() const { return detector_.active().has_value(); }
 
  private:
+  nlohmann::json eventJson(const Reflection& r, bool ended) const;
+
   SensorPort& sensor_;
   EventLog& log_;
   ReflectionDetector detector_;

@@ -39,6 +39,7 @@ TEST(ReflectionWatch, ApplyPushesTheKnobs) {
   EXPECT_FALSE(f.sensor.reflect_drop) << "no reflection yet";
   EXPECT_TRUE(f.sensor.verified_on);
   EXPECT_EQ(f.sensor.verified_ttl_ns, 120'000'000'000ull);
+  EXPECT_EQ(f.sensor.verified_per_prefix, 64u);
   r.enabled = false;
   v.enabled = false;
   f.watch.apply(r, v, false);
@@ -65,6 +66,7 @@ TEST(ReflectionWatch, DetectedTurnsTheDropOnEndedTurnsItOff) {
 
   f.run(6, 0);
   EXPECT_FALSE(f.sensor.reflect_drop);
+  EXPECT_TRUE(f.sensor.reflector_drops.empty()) << "the drop list emptied at the end";
   EXPECT_FALSE(f.watch.active());
   log = f.logText();
   EXPECT_NE(log.find("\"event\":\"reflection_ended\""), std::string::npos) << log;
@@ -85,6 +87,34 @@ TEST(ReflectionWatch, DetectOnlyReportsAndNeverDrops) {
   EXPECT_NE(log.find("\"event\":\"reflection_detected\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"response\":\"none\""), std::string::npos) << log;
   EXPECT_FALSE(f.watch.statusJson()["reflection"]["drop"].get<bool>());
+}
+
+// The drop acts on the reflectors harvested (review s14, H1): those of the
+// detecting window, then those that join; never a server not seen.
+TEST(ReflectionWatch, TheDropListsOnlyTheReflectorsSeen) {
+  ReflectFixture f;
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, false);
+  f.run(1, 5000);
+  ASSERT_TRUE(f.sensor.reflect_drop);
+  using Key = std::pair<std::string, uint16_t>;
+  EXPECT_EQ(f.sensor.reflector_drops, (std::set<Key>{{"198.51.100.9", 443}}));
+  f.sensor.reflectors.push_back({*parseAddress("203.0.113.5"), 80, 600});
+  f.run(0.1, 5000);
+  EXPECT_EQ(f.sensor.reflector_drops, (std::set<Key>{{"198.51.100.9", 443}, {"203.0.113.5", 80}}));
+}
+
+// Without conntrack the sensor cannot tell a container's SYN-ACK from a
+// reflected one: it never drops, and the event says so.
+TEST(ReflectionWatch, ASensorThatCannotDropSaysSo) {
+  ReflectFixture f;
+  f.sensor.can_drop_reflections = false;
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, false);
+  f.run(1, 5000);
+  ASSERT_TRUE(f.watch.active());
+  const std::string log = f.logText();
+  EXPECT_NE(log.find("\"response\":\"none\""), std::string::npos) << log;
+  EXPECT_NE(log.find("conntrack"), std::string::npos) << log;
+  EXPECT_FALSE(f.watch.statusJson()["reflection"]["active"]["dropping"].get<bool>());
 }
 
 TEST(ReflectionWatch, ReportOnlyWhenDropIsOff) {

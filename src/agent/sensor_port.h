@@ -92,7 +92,19 @@ class SensorPort {
   virtual void setReflection(bool on, bool drop) { (void)on, (void)drop; }
   // The unmatched SYN-ACKs per reflector since the last call.
   virtual std::vector<ReflectorCount> harvestReflectors() { return {}; }
-  virtual void setVerified(bool on, uint64_t ttl_ns) { (void)on, (void)ttl_ns; }
+  // The reflectors whose unmatched SYN-ACKs the drop applies to: added
+  // (bounded by the kernel's list; the oldest make room), all removed.
+  virtual void addReflectorDrops(const std::vector<ReflectorCount>& reflectors) {
+    (void)reflectors;
+  }
+  virtual void clearReflectorDrops() {}
+  // Whether the drop can act: the sensor tells a NATed or forwarded
+  // connection's SYN-ACK from a reflected one (conntrack). Else it counts only.
+  virtual bool reflectionCanDrop() const { return false; }
+  // `per_prefix`: new verified addresses per /48 (IPv6) or /24 (IPv4) per TTL.
+  virtual void setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix) {
+    (void)on, (void)ttl_ns, (void)per_prefix;
+  }
   virtual size_t verifiedCount() { return 0; }
   virtual size_t verifiedCapacity() const { return 0; }
 };

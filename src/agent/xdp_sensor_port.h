@@ -62,7 +62,14 @@ class XdpSensorPort final : public SensorPort {
   }
   void setReflection(bool on, bool drop) override { sensor_->setReflection(on, drop); }
   std::vector<ReflectorCount> harvestReflectors() override { return sensor_->harvestReflectors(); }
-  void setVerified(bool on, uint64_t ttl_ns) override { sensor_->setVerified(on, ttl_ns); }
+  void addReflectorDrops(const std::vector<ReflectorCount>& r) override {
+    sensor_->addReflectorDrops(r);
+  }
+  void clearReflectorDrops() override { sensor_->clearReflectorDrops(); }
+  bool reflectionCanDrop() const override { return sensor_->reflectionCanDrop(); }
+  void setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix) override {
+    sensor_->setVerified(on, ttl_ns, per_prefix);
+  }
   size_t verifiedCount() override { return sensor_->verifiedCount(); }
   size_t verifiedCapacity() const override { return sensor_->verifiedCapacity(); }
 

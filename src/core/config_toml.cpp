@@ -254,6 +254,8 @@ const KeySpec kKeys[] = {
      SG_SET(c.verified.enabled, readBool(k, n)); return Ok{}; }},
   {"verified_ttl", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.verified.ttl, readAnyDuration(k, n)); return Ok{}; }},
+  {"verified_per_prefix", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.verified.per_prefix, readUint(k, n, limits::UintRange{1, 65536})); return Ok{}; }},
   {"max_verified", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.verified.max_entries, readUint(k, n, limits::UintRange{1024, 4u << 20})); return Ok{}; }},
   {"syncookies", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

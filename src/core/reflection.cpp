@@ -55,7 +55,18 @@ Result<void> validateVerifiedOptions(const VerifiedOptions& o) {
     return makeError(Errc::kInvalidArgument, "max_verified: " + std::to_string(o.max_entries) +
                                                  " is out of range 1024..4194304");
   }
+  if (o.per_prefix < 1 || o.per_prefix > 65536) {
+    return makeError(
+        Errc::kInvalidArgument,
+        "verified_per_prefix: " + std::to_string(o.per_prefix) + " is out of range 1..65536");
+  }
   return Ok{};
+}
+
+std::vector<ReflectorCount> ReflectionDetector::windowReflectors() const {
+  std::vector<ReflectorCount> out;
+  for (const Sample& s : window_) out.insert(out.end(), s.seen.begin(), s.seen.end());
+  return out;
 }
 
 void ReflectionDetector::absorb(const std::vector<ReflectorCount>& seen) {

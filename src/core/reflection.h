@@ -38,15 +38,19 @@ struct ReflectionOptions {
   Nanos end_after = std::chrono::seconds(3);
 };
 
-// Verified sources (bpf/sg_verified.h): a source that completed a handshake
-// within `ttl` passes the port-flood responses (prefix blocks a flood made,
-// XDP SYN cookies, the signature drop); its per-source blocks still apply.
+// Verified sources (bpf/sg_verified.h): a source (its exact address) that
+// completed a handshake within `ttl` passes the port-flood responses (prefix
+// blocks a flood made, XDP SYN cookies, the signature drop); its per-source
+// blocks still apply.
 struct VerifiedOptions {
   bool enabled = true;
   // How long a completed handshake verifies its source (1s..7d).
   Nanos ttl = std::chrono::minutes(10);
   // Entries of the kernel's LRU table (1024..4M); restart to change.
   uint32_t max_entries = 65536;
+  // New verified addresses per /48 (IPv6) or /24 (IPv4) per `ttl` window
+  // (1..65536): one prefix has at most twice this many verified at once.
+  uint32_t per_prefix = 64;
 };
 
 Result<void> validateReflectionOptions(const ReflectionOptions& o);
@@ -94,6 +98,9 @@ class ReflectionDetector {
   std::optional<ReflectionEvent> onSample(uint64_t now_ns, uint64_t unmatched_total,
                                           const std::vector<ReflectorCount>& seen);
   const std::optional<Reflection>& active() const { return active_; }
+  // The reflectors harvested within the current rate window, its base
+  // sample's included (what a detection is made of).
+  std::vector<ReflectorCount> windowReflectors() const;
   double rate() const { return rate_; }
   void setOptions(const ReflectionOptions& o) { options_ = o; }
   const ReflectionOptions& options() const { return options_; }

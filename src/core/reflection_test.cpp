@@ -139,6 +139,24 @@ TEST(ReflectionOptionsTest, RangesAreChecked) {
   v = VerifiedOptions{};
   v.max_entries = 10;
   EXPECT_ERROR(validateVerifiedOptions(v), Errc::kInvalidArgument);
+  v = VerifiedOptions{};
+  v.per_prefix = 0;
+  EXPECT_ERROR(validateVerifiedOptions(v), Errc::kInvalidArgument);
+  v.per_prefix = 65537;
+  EXPECT_ERROR(validateVerifiedOptions(v), Errc::kInvalidArgument);
+}
+
+TEST(ReflectionDetectorTest, WindowReflectorsAreTheWindowsHarvests) {
+  ReflectionDetector d(ReflectionOptions{});
+  const ReflectorCount a{*parseAddress("198.51.100.9"), 443, 5};
+  const ReflectorCount b{*parseAddress("203.0.113.5"), 80, 7};
+  (void)d.onSample(0, 5, {a});
+  (void)d.onSample(500'000'000, 12, {b});
+  EXPECT_EQ(d.windowReflectors().size(), 2u);
+  (void)d.onSample(5'000'000'000, 12, {});  // the window's base keeps b's
+  EXPECT_EQ(d.windowReflectors().size(), 1u);
+  (void)d.onSample(7'000'000'000, 12, {});
+  EXPECT_TRUE(d.windowReflectors().empty());
 }
 
 }  // namespace

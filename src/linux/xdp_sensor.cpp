@@ -167,6 +167,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   skel->rodata->sg_netns_ino = ownNetnsInode();
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_dsts, dsts);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_verified, options.max_verified);
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_verified_pfx, options.max_verified);
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   if (!options.pin_dir.empty()) SG_TRY(sensor->preparePins(options.pin_dir));

@@ -96,6 +96,11 @@ inline constexpr unsigned kDispatcherRunPrio = 10;
 
 const char* xdpModeName(XdpMode mode);  // "auto", "native", "generic"
 
+// Whether the kernel has the conntrack kfuncs (bpf_xdp_ct_lookup,
+// bpf_ct_release) the program calls (the ACK check of SYN cookies, the
+// reflection check); looked up once (xdp_sensor_cookies.cpp).
+bool conntrackKfuncsPresent();
+
 class XdpSensor {
  public:
   static Result<std::unique_ptr<XdpSensor>> load(const SensorOptions& options);
@@ -204,15 +209,24 @@ class XdpSensor {
   // SG_LOCAL_MAX addresses (then the check is off again).
   Result<void> setLocalAddresses(const std::vector<Address>& addrs);
   // ---- reflection and verified sources (xdp_sensor_reflect.cpp) ----
-  // Looks inbound SYN-ACKs up (`on`) and drops the unmatched (`drop`,
-  // while a reflection lasts); bpf/sg_reflect.h.
+  // Looks inbound SYN-ACKs up (`on`) and drops the unmatched ones from the
+  // listed reflectors (`drop`, while a reflection lasts); bpf/sg_reflect.h.
   void setReflection(bool on, bool drop);
+  // Lists reflectors for the drop (sg_reflect_drops, an LRU of
+  // SG_REFLECT_DROPS_MAX) / empties the list.
+  void addReflectorDrops(const std::vector<ReflectorCount>& reflectors);
+  void clearReflectorDrops();
+  // Whether the kernel has the conntrack kfuncs: without them the program
+  // cannot tell a NATed connection's SYN-ACK from a reflected one and never
+  // drops (it counts reflection_unchecked_total).
+  bool reflectionCanDrop() const { return conntrackKfuncsPresent(); }
   // Reads and empties sg_reflectors: the unmatched SYN-ACKs per reflector
   // since the last call (approximate: an update racing the delete is lost).
   std::vector<ReflectorCount> harvestReflectors();
   // Records handshakes' peers and lets them pass port-flood responses for
-  // `ttl_ns` (bpf/sg_verified.h).
-  void setVerified(bool on, uint64_t ttl_ns);
+  // `ttl_ns`, at most `per_prefix` new addresses per /48 (IPv6) or /24
+  // (IPv4) per TTL window, 0: no cap (bpf/sg_verified.h).
+  void setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix);
   // Entries of sg_verified whose handshake is younger than the TTL.
   size_t verifiedCount();
   uint32_t verifiedCapacity() const { return options_.max_verified; }

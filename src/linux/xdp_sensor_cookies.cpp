@@ -39,7 +39,7 @@ Result<bool> portHasAddrs(int fd, uint16_t port) {
 // where libbpf resolves them (vmlinux, then the nf_conntrack module's BTF).
 // Without them the program loaded with the calls pruned (they are weak,
 // bpf/sg_syncookie.h), so cookies must stay off.
-bool conntrackKfuncs() {
+bool lookUpConntrackKfuncs() {
   struct btf* vmlinux = btf__load_vmlinux_btf();
   if (vmlinux == nullptr) return false;
   auto has = [](const struct btf* b) {
@@ -58,9 +58,13 @@ bool conntrackKfuncs() {
 
 }  // namespace
 
+bool conntrackKfuncsPresent() {
+  static const bool kFound = lookUpConntrackKfuncs();
+  return kFound;
+}
+
 Result<void> XdpSensor::setCookies(uint16_t port, const std::optional<Address>& dst, bool on) {
-  static const bool kfuncs = conntrackKfuncs();
-  if (on && !kfuncs) {
+  if (on && !conntrackKfuncsPresent()) {
     return makeError(Errc::kUnavailable,
                      "XDP SYN cookies need the kernel's conntrack kfuncs (bpf_xdp_ct_lookup), "
                      "absent: load nf_conntrack (modprobe nf_conntrack) and restart the agent, "

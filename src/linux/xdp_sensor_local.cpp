@@ -1,7 +1,7 @@
 // XdpSensor: the host's own addresses (bpf/sg_local.h). sg_local_addrs is
-// made to hold exactly the given addresses (stale ones deleted, new ones
-// added), then sg_local_on turns the check on. Only the agent's loop thread
-// writes them.
+// made to hold exactly the given addresses (stale ones deleted first, then
+// new ones added), then sg_local_on turns the check on. Only the agent's
+// loop thread writes them.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -46,16 +46,23 @@ Result<void> XdpSensor::setLocalAddresses(const std::vector<Address>& addrs) {
     cur = next;
     prev = &cur;
   }
-  // Added first: an address kept all along is never missing in between.
+  // Stale ones deleted first, so the map never holds the union (an address
+  // change of more than half of SG_LOCAL_MAX overflowed it half-way); an
+  // address kept all along is never touched. A failure turns the check off
+  // (every destination counts as local) rather than leave a partial list on.
+  for (const sg_addr& a : stale) {
+    if (bpf_map_delete_elem(fd, &a) != 0 && errno != ENOENT) {
+      const int err = errno;
+      __atomic_store_n(&on, 0u, __ATOMIC_SEQ_CST);
+      return makeError(Errc::kIo, "removing from sg_local_addrs: " + errnoText(err));
+    }
+  }
   const uint8_t one = 1;
   for (const sg_addr& a : want) {
     if (bpf_map_update_elem(fd, &a, &one, BPF_ANY) != 0) {
-      return makeError(Errc::kIo, "adding to sg_local_addrs: " + errnoText(errno));
-    }
-  }
-  for (const sg_addr& a : stale) {
-    if (bpf_map_delete_elem(fd, &a) != 0 && errno != ENOENT) {
-      return makeError(Errc::kIo, "removing from sg_local_addrs: " + errnoText(errno));
+      const int err = errno;
+      __atomic_store_n(&on, 0u, __ATOMIC_SEQ_CST);
+      return makeError(Errc::kIo, "adding to sg_local_addrs: " + errnoText(err));
     }
   }
   __atomic_store_n(&on, 1u, __ATOMIC_SEQ_CST);

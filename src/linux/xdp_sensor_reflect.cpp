@@ -1,8 +1,9 @@
 // XdpSensor: SYN-ACK reflection (bpf/sg_reflect.h) and verified sources
 // (bpf/sg_verified.h). Their knobs are globals of the program's
 // .data.reflect and .data.verified sections, written through the skeleton's
-// mmap; sg_reflectors and sg_verified are LRU hashes read through the map
-// syscalls. Only the agent's loop thread calls these.
+// mmap; sg_reflectors, sg_reflect_drops and sg_verified are LRU hashes read
+// and written through the map syscalls. Only the agent's loop thread calls
+// these.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -49,9 +50,31 @@ std::vector<ReflectorCount> XdpSensor::harvestReflectors() {
   return out;
 }
 
-void XdpSensor::setVerified(bool on, uint64_t ttl_ns) {
+void XdpSensor::addReflectorDrops(const std::vector<ReflectorCount>& reflectors) {
+  const int fd = bpf_map__fd(skel_->maps.sg_reflect_drops);
+  const uint8_t one = 1;
+  for (const ReflectorCount& r : reflectors) {
+    sg_reflector_key k{};
+    k.src = r.src.raw;
+    k.port = r.port;
+    (void)bpf_map_update_elem(fd, &k, &one, BPF_ANY);  // an LRU: never full
+  }
+}
+
+void XdpSensor::clearReflectorDrops() {
+  const int fd = bpf_map__fd(skel_->maps.sg_reflect_drops);
+  sg_reflector_key k{};
+  // Delete the first key until none is left (bounded: the map's size twice).
+  for (uint32_t i = 0; i < 2 * SG_REFLECT_DROPS_MAX; i++) {
+    if (bpf_map_get_next_key(fd, nullptr, &k) != 0) break;
+    (void)bpf_map_delete_elem(fd, &k);
+  }
+}
+
+void XdpSensor::setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix) {
   volatile sg_verified_params& p = skel_->data_verified->sg_verified_cfg;
   p.ttl_ns = ttl_ns;
+  p.per_prefix = per_prefix;
   p.on = on ? 1 : 0;
 }
 

@@ -1,7 +1,9 @@
 // SYN-ACK reflection (bpf/sg_reflect.h) through the loaded program: a SYN-ACK
 // for no socket of ours is counted, its reflector harvested, and dropped once
-// user space turns the drop on; one answering a real connect() in SYN_SENT
-// passes even then; a SYN-ACK at a listening port is no answer to anything.
+// user space turns the drop on and lists that reflector (only listed ones);
+// one answering a real connect() in SYN_SENT passes even then; a SYN-ACK at
+// a listening port is no answer to anything. Containers' (conntrack) and
+// simultaneous opens' SYN-ACKs: reflect_netns_test.cpp.
 // BPF_PROG_TEST_RUN runs XDP on the test's namespace's loopback, so the
 // socket lookup sees this process's sockets.
 #include <arpa/inet.h>
@@ -26,6 +28,15 @@ class Reflect : public KernelTest {
     s.sport = sport;
     s.tcp_flags = kSyn | kAck;
     return s;
+  }
+  // Lists `from:port` for the drop (as the agent lists the reflectors it saw).
+  void listForDrop(const std::string& from, uint16_t port) {
+    ReflectorCount r;
+    auto a = parseAddress(from);
+    ASSERT_OK(a);
+    r.src = *a;
+    r.port = port;
+    sensor_->addReflectorDrops({r});
   }
 };
 
@@ -59,6 +70,8 @@ TEST_F(Reflect, UnmatchedSynAckIsCountedAndDroppedOnlyOnceTheDropIsOn) {
   EXPECT_TRUE(sensor_->harvestReflectors().empty()) << "a harvest empties the table";
 
   sensor_->setReflection(true, true);
+  listForDrop("198.51.100.9", 80);
+  listForDrop("2001:db8::9", 443);
   EXPECT_EQ(send(synAck("198.51.100.9", 80, "192.0.2.10", 40002)), XDP_DROP);
   EXPECT_EQ(send(synAck("2001:db8::9", 443, "2001:db8:1::1", 40003)), XDP_DROP);
   EXPECT_EQ(counter(SG_CNT_REFLECT_DROPPED), 2u);
@@ -103,6 +116,9 @@ TEST_F(Reflect, SynAckForARealConnectInSynSentPassesWhileTheDropIsOn) {
 
   sensor_->setReflection(true, true);
   const uint16_t server = ntohs(a.sin_port), client = localPort(pending.fd);
+  listForDrop("127.0.0.1", server);
+  listForDrop("127.0.0.1", static_cast<uint16_t>(server + 1));
+  listForDrop("127.0.0.2", 80);
   EXPECT_EQ(send(synAck("127.0.0.1", server, "127.0.0.1", client)), XDP_PASS)
       << "the answer our connect() waits for";
   EXPECT_EQ(counter(SG_CNT_SYNACK_MATCHED), 1u);
@@ -117,6 +133,22 @@ TEST_F(Reflect, SynAckForARealConnectInSynSentPassesWhileTheDropIsOn) {
       << "a SYN-ACK at a listening port answers nothing";
   EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 3u);
   EXPECT_EQ(counter(SG_CNT_SYNACK_MATCHED), 1u);
+}
+
+// The drop applies to the listed reflectors only: another server's unmatched
+// SYN-ACK is counted, and passes, while the drop is on.
+TEST_F(Reflect, OnlyListedReflectorsAreDropped) {
+  sensor_->setReflection(true, true);
+  listForDrop("198.51.100.9", 443);
+  EXPECT_EQ(send(synAck("198.51.100.9", 443, "192.0.2.10", 40001)), XDP_DROP) << "listed";
+  EXPECT_EQ(send(synAck("198.51.100.10", 443, "192.0.2.10", 40002)), XDP_PASS)
+      << "another server: not listed";
+  EXPECT_EQ(send(synAck("198.51.100.9", 80, "192.0.2.10", 40003)), XDP_PASS)
+      << "the same server's other port: not listed";
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 3u) << "all three counted";
+  EXPECT_EQ(counter(SG_CNT_REFLECT_DROPPED), 1u);
+  sensor_->clearReflectorDrops();
+  EXPECT_EQ(send(synAck("198.51.100.9", 443, "192.0.2.10", 40004)), XDP_PASS) << "list emptied";
 }
 
 }  // namespace

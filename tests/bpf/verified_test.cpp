@@ -15,13 +15,14 @@ namespace sg::test {
 namespace {
 
 constexpr uint64_t kTtl = 60'000'000'000ull;
+constexpr uint32_t kPerPrefix = 4;  // verified_per_prefix, small for the test
 
 class Verified : public KernelTest {
  protected:
   void SetUp() override {
     KernelTest::SetUp();
     if (HasFatalFailure() || IsSkipped()) return;
-    sensor_->setVerified(true, kTtl);
+    sensor_->setVerified(true, kTtl, kPerPrefix);
   }
   void floodBlock(const char* text, uint8_t extra = SG_PFX_FLOOD) {
     auto p = parsePrefix(text);
@@ -61,16 +62,17 @@ TEST_F(Verified, AnExpiredVerificationOrTheFeatureOffPassesNothing) {
   verify("198.51.100.7", kTtl + 1'000'000'000ull);
   EXPECT_EQ(send(newSyn("198.51.100.7")), XDP_DROP) << "verified longer ago than the TTL";
   verify("198.51.100.7");
-  sensor_->setVerified(false, kTtl);
+  sensor_->setVerified(false, kTtl, kPerPrefix);
   EXPECT_EQ(send(newSyn("198.51.100.7")), XDP_DROP) << "verified_sources = false";
-  sensor_->setVerified(true, kTtl);
+  sensor_->setVerified(true, kTtl, kPerPrefix);
   EXPECT_EQ(send(newSyn("198.51.100.7")), XDP_PASS);
 }
 
-TEST_F(Verified, Ipv6IsVerifiedPerCountingPrefix) {
+TEST_F(Verified, Ipv6IsVerifiedPerAddress) {
   floodBlock("2001:db8::/32");
-  verify("2001:db8:1:2::");  // the /64 key of a handshake from 2001:db8:1:2::5
-  EXPECT_EQ(send(newSyn("2001:db8:1:2::99")), XDP_PASS) << "same /64";
+  verify("2001:db8:1:2::5");  // a handshake from 2001:db8:1:2::5
+  EXPECT_EQ(send(newSyn("2001:db8:1:2::5")), XDP_PASS) << "the address itself";
+  EXPECT_EQ(send(newSyn("2001:db8:1:2::99")), XDP_DROP) << "same /64, another address";
   EXPECT_EQ(send(newSyn("2001:db8:1:3::5")), XDP_DROP) << "another /64";
 }
 
@@ -120,6 +122,72 @@ TEST_F(Verified, ARealHandshakeVerifiesItsPeer) {
   close(acc);
   close(cli);
   close(lis);
+}
+
+// (Review s14, H3) A port flood's /48 block was passed by every /64 that
+// completed one handshake, and by any (spoofed) address inside such a /64.
+TEST_F(Verified, ReviewOneHandshakePerSlash64OpensAFloodBlockedSlash48) {
+  floodBlock("2001:db8:1::/48");
+  for (int i = 0; i < 64; i++) {
+    char a[64];
+    snprintf(a, sizeof a, "2001:db8:1:%x::", i);  // as the tracepoint keyed it (/64)
+    verify(a);
+  }
+  int passed = 0;
+  for (int i = 0; i < 64; i++) {
+    char a[64];
+    snprintf(a, sizeof a, "2001:db8:1:%x:dead:beef:%x:9", i, i * 7);  // never handshook
+    passed += send(newSyn(a)) == XDP_PASS;
+  }
+  EXPECT_EQ(passed, 0) << passed
+                       << " spoofed sources in 64 verified /64s passed the /48 flood block";
+}
+
+// A real handshake from `from` to a loopback listener; whether it completed.
+bool handshakeFrom(uint32_t from) {
+  int lis = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = bind(lis, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(lis, 4) == 0;
+  socklen_t len = sizeof a;
+  getsockname(lis, reinterpret_cast<sockaddr*>(&a), &len);
+  int cli = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  src.sin_addr.s_addr = htonl(from);
+  ok = ok && bind(cli, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0 &&
+       connect(cli, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  int acc = ok ? accept(lis, nullptr, nullptr) : -1;
+  ok = ok && acc >= 0;
+  if (acc >= 0) close(acc);
+  close(cli);
+  close(lis);
+  return ok;
+}
+
+// (Review s14, H3) An attacker owning a prefix completes real handshakes
+// from many of its addresses: only verified_per_prefix (4 here) of one /24
+// are verified in a TTL window; the rest, and spoofed neighbours, meet the
+// flood's prefix block. A returning verified address does not take a new
+// place; another /24 has its own.
+TEST_F(Verified, AtMostPerPrefixAddressesOfOnePrefixAreVerified) {
+  ASSERT_TRUE(sensor_->handshakesVisible()) << sensor_->handshakeNote();
+  constexpr uint32_t kBase = 0x7f00e000;  // 127.0.224.0/24: loopback's, no other test uses it
+  for (uint32_t i = 1; i <= kPerPrefix + 2; i++) ASSERT_TRUE(handshakeFrom(kBase + i));
+  ASSERT_TRUE(handshakeFrom(kBase + 1)) << "the first one again";
+  ASSERT_TRUE(handshakeFrom(0x7f00e101)) << "127.0.225.1: another /24";
+  EXPECT_EQ(counter(SG_CNT_VERIFIED_CAPPED), 2u);
+  floodBlock("127.0.224.0/23");
+  int passed = 0;
+  for (uint32_t i = 1; i <= kPerPrefix + 2; i++) {
+    const std::string a = "127.0.224." + std::to_string(i);
+    passed += send(newSyn(a)) == XDP_PASS;
+    EXPECT_EQ(sensor_->verifiedAt(keyOf(a)).has_value(), i <= kPerPrefix) << a;
+  }
+  EXPECT_EQ(passed, static_cast<int>(kPerPrefix)) << "the cap's addresses pass the block";
+  EXPECT_EQ(send(newSyn("127.0.225.1")), XDP_PASS);
+  EXPECT_EQ(send(newSyn("127.0.224.200")), XDP_DROP) << "never handshook";
 }
 
 }  // namespace
