@@ -211,30 +211,78 @@ proto::PortFloodReport portFlood() {
   return p;
 }
 
-// An older console (version 1 only) closes the link on a version-2 hello:
-// the next link offers version 1, carries the detections but no port floods
-// (counted), and the one after that tries version 2 again.
-TEST_F(ConsoleLinkCoreTest, FallsBackToVersion1ForAnOlderConsoleAndTriesAgainLater) {
+// A console that does not speak version 2 refuses the hello with its close
+// frame before the welcome: kCloseUnsupportedVersion from a console that has
+// it, 1000 with no reason from an older one. The next link offers version 1
+// and carries the detections; the port floods wait for a version-2 link
+// (the one after, which tries version 2 again).
+TEST_F(ConsoleLinkCoreTest, FallsBackToVersion1OnARefusalKeepsPortFloodsAndTriesAgainLater) {
+  for (uint16_t code : {proto::kCloseUnsupportedVersion, uint16_t{1000}}) {
+    SCOPED_TRACE(code);
+    transport_.sent.clear();
+    auto core = open();
+    core->onConnected();
+    ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+    core->onConsoleClosed(code, code == 1000 ? "" : "unsupported protocol version 2");
+    core->onDisconnected("closed by the console");
+    EXPECT_EQ(core->counters().version_fallbacks, 1u);
+    EXPECT_EQ(core->protocolVersion(), 1u);
+    core->report(portFlood());
+    core->report(ev("192.0.2.7"));
+    core->onConnected();
+    EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 1u);
+    core->onText(proto::encode(proto::ConsoleMessage{proto::Welcome{1, 0}}, 1));
+    auto reports = transport_.of<proto::Report>();
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].events.size(), 1u);
+    EXPECT_TRUE(reports[0].port_floods.empty());
+    EXPECT_EQ(core->portFloodsWaiting(), 1u);
+    core->onText(proto::encode(proto::ConsoleMessage{proto::ReportAck{reports[0].seq}}, 1));
+    core->onDisconnected("network");  // a welcomed link ends: the newest again
+    EXPECT_EQ(core->protocolVersion(), 2u);
+    core->onConnected();
+    EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+    core->onText(console(proto::Welcome{1, reports[0].seq}));
+    reports = transport_.of<proto::Report>();
+    ASSERT_EQ(reports.size(), 2u);
+    ASSERT_EQ(reports[1].port_floods.size(), 1u) << "the held port flood went to version 2";
+    EXPECT_EQ(reports[1].port_floods[0], portFlood());
+    EXPECT_EQ(core->portFloodsDropped(), 0u);
+  }
+}
+
+// A close frame after the welcome, or one with another code before it, is
+// no refusal of the version.
+TEST_F(ConsoleLinkCoreTest, OnlyARefusalBeforeTheWelcomeFallsBack) {
   auto core = open();
   core->onConnected();
-  ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
-  core->onDisconnected("closed");  // refused before any welcome
-  EXPECT_EQ(core->counters().version_fallbacks, 1u);
-  EXPECT_EQ(core->protocolVersion(), 1u);
-  core->report(portFlood());
-  core->report(ev("192.0.2.7"));
-  core->onConnected();
-  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 1u);
-  core->onText(proto::encode(proto::ConsoleMessage{proto::Welcome{1, 0}}, 1));
-  auto reports = transport_.of<proto::Report>();
-  ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(reports[0].events.size(), 1u);
-  EXPECT_TRUE(reports[0].port_floods.empty());
-  EXPECT_EQ(core->portFloodsUnsent(), 1u);
-  core->onDisconnected("network");  // a welcomed link ends: the newest again
+  core->onConsoleClosed(1001, "going away");  // a console shutting down
+  core->onDisconnected("closed by the console");
   EXPECT_EQ(core->protocolVersion(), 2u);
   core->onConnected();
-  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+  core->onText(console(proto::Welcome{1, 0}));
+  core->onConsoleClosed(1000, "");  // revoked, replaced: after the welcome
+  core->onDisconnected("closed by the console");
+  EXPECT_EQ(core->protocolVersion(), 2u);
+  EXPECT_EQ(core->counters().version_fallbacks, 0u);
+}
+
+// Review finding H2: a link that broke between the hello and the welcome
+// (network, console restart, a reset by someone on the path) made the next
+// link offer version 1, and that link discarded every queued port flood.
+TEST_F(ConsoleLinkCoreTest, APortFloodSurvivesALinkLostBeforeTheWelcome) {
+  auto core = open();
+  core->report(portFlood());                          // queued while cut off
+  core->onConnected();                                // hello v2
+  core->onDisconnected("network: connection reset");  // no refusal: a drop
+  EXPECT_EQ(core->counters().version_fallbacks, 0u);
+  core->onConnected();
+  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u) << "fell back on a plain drop";
+  core->onText(console(proto::Welcome{1, 0}));
+  bool sent = false;
+  for (const auto& r : transport_.of<proto::Report>()) sent = sent || !r.port_floods.empty();
+  EXPECT_TRUE(sent) << "the port flood never reached the (version-2) console";
+  EXPECT_EQ(core->portFloodsDropped(), 0u);
 }
 
 TEST_F(ConsoleLinkCoreTest, PortFloodsQueuedWhileCutOffGoOutAfterTheWelcome) {
