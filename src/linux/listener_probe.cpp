@@ -56,13 +56,18 @@ int dumpFamily(int fd, uint8_t family, const sg_addr& dst, uint16_t port) {
     const ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return -1;
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    const auto total = static_cast<size_t>(n);
+    size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= total) {
+      const auto* h = reinterpret_cast<const nlmsghdr*>(buf + off);
+      if (h->nlmsg_len < sizeof(nlmsghdr) || off + h->nlmsg_len > total) break;
       if (h->nlmsg_type == NLMSG_DONE) return found ? 1 : 0;
       if (h->nlmsg_type == NLMSG_ERROR) return -1;
-      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
-      const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-      if (ntohs(m->id.idiag_sport) == port && takes(*m, dst)) found = true;
+      if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+        const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+        if (ntohs(m->id.idiag_sport) == port && takes(*m, dst)) found = true;
+      }
+      off += NLMSG_ALIGN(h->nlmsg_len);
     }
   }
   return -1;
