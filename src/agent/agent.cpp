@@ -50,6 +50,7 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
       config_.port_flood, parts_.sensor->handshakesVisible(), log_,
       std::vector<PortFloodResponder*>{responder_.get(), cookie_responder_.get(),
                                        sig_responder_.get()});
+  ports_->setListenerProbe(parts_.listeners.get());
   reflect_ = std::make_unique<ReflectionWatch>(*parts_.sensor, log_, config_.reflection);
 }
 

@@ -64,6 +64,9 @@ struct AgentParts {
   std::unique_ptr<AgentLink> link;
   // Extra fields for the "ready" event (modes per interface, ...).
   nlohmann::json ready_fields = nlohmann::json::object();
+  // Which ports' handshakes complete in the agent's sight (a listener in its
+  // network namespace: core/port_flood.h); null: every port's.
+  std::unique_ptr<ListenerProbe> listeners;
   // SYN cookies for flooded ports (config syncookies != off); null: port
   // floods get no cookies. Last: gone before the sensor it may point to.
   std::unique_ptr<CookiePort> cookies;

@@ -16,6 +16,9 @@ class Handler final : public net::WsClientHandler {
     announced_down_ = false;
   }
   void onText(std::string text) override { core_.onText(text); }
+  void onPeerClosed(uint16_t code, const std::string& reason) override {
+    core_.onConsoleClosed(code, reason);
+  }
   void onDisconnected(const std::string& reason, std::chrono::milliseconds) override {
     core_.onDisconnected(reason);
     if (on_state_ && !announced_down_) on_state_(false, reason);
@@ -112,7 +115,8 @@ nlohmann::json ConsoleLink::statusJson() const {
                    {"messages_out", c.messages_out},
                    {"rejected", c.rejected},
                    {"protocol_version", core_->protocolVersion()},
-                   {"port_floods_unsent", core_->portFloodsUnsent()}};
+                   {"port_floods_waiting", core_->portFloodsWaiting()},
+                   {"port_floods_dropped", core_->portFloodsDropped()}};
   if (std::string e = core_->lastError(); !e.empty()) j["last_error"] = e;
   return j;
 }
@@ -129,11 +133,13 @@ std::string ConsoleLink::metricsText() const {
   counter(out, "console_messages_rejected_total", "counter",
           "Console messages refused by the parser", c.rejected);
   counter(out, "console_version_fallbacks_total", "counter",
-          "Links that closed before the welcome: the next offered one protocol version less",
+          "Hellos the console refused (its version): the next offered one protocol version less",
           c.version_fallbacks);
-  counter(out, "console_port_floods_unsent_total", "counter",
-          "Port floods not sent: the console's link spoke protocol version 1",
-          core_->portFloodsUnsent());
+  counter(out, "console_port_floods_dropped_total", "counter",
+          "Port floods dropped from the full queue (oldest first)", core_->portFloodsDropped());
+  counter(out, "console_port_floods_waiting", "gauge",
+          "Port floods waiting for the console (cut off, or a version-1 link)",
+          core_->portFloodsWaiting());
   counter(out, "console_reconnects_total", "counter", "Connections to the console after the first",
           c.connects > 0 ? c.connects - 1 : 0);
   counter(out, "console_reports_dropped_total", "counter",

@@ -149,6 +149,7 @@ void ConsoleLinkCore::onConnected() {
   std::lock_guard<std::mutex> lock(mu_);
   connected_ = true;
   welcomed_ = false;
+  refused_ = false;
   ++generation_;
   ++counters_.connects;
   queue_.onDisconnected();
@@ -194,18 +195,31 @@ void ConsoleLinkCore::onText(const std::string& text) {
   }  // pong: the agent measures nothing
 }
 
+void ConsoleLinkCore::onConsoleClosed(uint16_t code, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  constexpr uint16_t kNormalClosure = 1000;
+  // Only a close before the welcome refuses the hello. Older consoles close
+  // normally with no reason (as after any refused message).
+  refused_ =
+      hello_sent_ && !welcomed_ &&
+      (code == proto::kCloseUnsupportedVersion || (code == kNormalClosure && reason.empty()));
+}
+
 void ConsoleLinkCore::onDisconnected(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
-  // A console closes a link whose hello it cannot parse (a version it does
-  // not speak): the next link offers one version less, down to version 1,
-  // and the link after a welcome (or after version 1 failed too) the newest
-  // again, so an upgraded console is found at the next reconnect.
-  if (hello_sent_ && !welcomed_ && offer_ > proto::kMinProtocolVersion) {
+  // The console refused the hello (a version it does not speak): the next
+  // link offers one version less, down to version 1, and the link after a
+  // welcome (or after version 1 was refused too) the newest again, so an
+  // upgraded console is found at the next reconnect. A link that broke
+  // (network, console restart, a reset by someone on the path) keeps the
+  // offer: stepping down then would only hold port floods back.
+  if (refused_ && offer_ > proto::kMinProtocolVersion) {
     --offer_;
     ++counters_.version_fallbacks;
   } else {
     offer_ = proto::kProtocolVersion;
   }
+  refused_ = false;
   hello_sent_ = false;
   connected_ = false;
   welcomed_ = false;
@@ -238,9 +252,14 @@ uint32_t ConsoleLinkCore::protocolVersion() const {
   return offer_;
 }
 
-uint64_t ConsoleLinkCore::portFloodsUnsent() const {
+uint64_t ConsoleLinkCore::portFloodsDropped() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.portFloodsUnsent();
+  return queue_.portFloodsDropped();
+}
+
+size_t ConsoleLinkCore::portFloodsWaiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.portFloodsWaiting();
 }
 
 std::vector<LinkWork> ConsoleLinkCore::takeWork() {

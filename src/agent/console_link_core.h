@@ -6,10 +6,13 @@
 // heartbeats. Thread-safe: one mutex, never held while waiting.
 //
 //   connected -> hello{name, applied_version, acked_report_seq} at the
-//                version offered: the newest (2), or 1 once after a link
-//                that closed before its welcome (an older console refuses
-//                a version it does not speak by closing); the welcome
-//                settles the link's version (docs/protocol.md "Versioning")
+//                version offered: the newest (2), or 1 once after the
+//                console refused the newest (its close frame before the
+//                welcome: kCloseUnsupportedVersion, or 1000 with no reason
+//                from a console older than that code); a link that merely
+//                broke keeps the offer. The welcome settles the link's
+//                version (docs/protocol.md "Versioning"); port floods wait
+//                for a version-2 link.
 //   welcome   -> drop the reports the console stored, resend the rest; new
 //                seqs go on after its last_report_seq when that is past ours
 //   report_ack -> drop that report, send the next (coalesced) one
@@ -61,7 +64,7 @@ struct LinkCounters {
   uint64_t connects = 0;
   uint64_t reports_sent = 0;
   uint64_t seq_jumps = 0;  // welcomes whose last_report_seq was past ours: numbering moved on
-  uint64_t version_fallbacks = 0;  // links that closed before the welcome: next offers one less
+  uint64_t version_fallbacks = 0;  // hellos the console refused: the next offered one less
 };
 
 class ConsoleLinkCore {
@@ -77,6 +80,8 @@ class ConsoleLinkCore {
   // ---- transport side
   void onConnected();
   void onText(const std::string& text);
+  // The console's close frame ended the link (before onDisconnected).
+  void onConsoleClosed(uint16_t code, const std::string& reason);
   void onDisconnected(const std::string& reason);
   void heartbeatDue();
 
@@ -105,8 +110,10 @@ class ConsoleLinkCore {
   std::string lastError() const;
   // The version the next (or current) hello offers; after a welcome, the link's.
   uint32_t protocolVersion() const;
-  // Port floods dropped because the link spoke version 1.
-  uint64_t portFloodsUnsent() const;
+  // Port floods dropped from the full queue; port floods waiting (for a
+  // version-2 link, or while cut off).
+  uint64_t portFloodsDropped() const;
+  size_t portFloodsWaiting() const;
 
  private:
   ConsoleLinkCore(LinkCoreOptions options, Clock& mono, int wake_fd, uint64_t seq_reserved,
@@ -126,6 +133,7 @@ class ConsoleLinkCore {
   bool connected_ = false;
   bool welcomed_ = false;
   bool hello_sent_ = false;
+  bool refused_ = false;  // the console refused this link's hello (its version)
   uint32_t offer_ = proto::kProtocolVersion;
   uint64_t generation_ = 0;
   uint64_t last_seq_ = 0;

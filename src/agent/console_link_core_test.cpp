@@ -211,15 +211,16 @@ proto::PortFloodReport portFlood() {
   return p;
 }
 
-// An older console closes the link on a hello of a version it does not
-// speak: each next link offers one version less. A version-2 console gets
+// An older console refuses a hello of a version it does not speak with its
+// close frame before the welcome: each next link offers one version less. A version-2 console gets
 // port floods and events without their rate; a version-1 console, after one
-// more refusal, the detections but no port floods (counted); the link after
+// more refusal, the detections while the port floods wait for a later link; the link after
 // a welcomed one tries the newest again.
 TEST_F(ConsoleLinkCoreTest, StepsDownAVersionPerRefusalForAnOlderConsoleAndTriesAgainLater) {
   auto core = open();
   core->onConnected();
   ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 3u);
+  core->onConsoleClosed(proto::kCloseUnsupportedVersion, "unsupported protocol version 3");
   core->onDisconnected("closed");  // a version-2 console refuses it before any welcome
   EXPECT_EQ(core->counters().version_fallbacks, 1u);
   EXPECT_EQ(core->protocolVersion(), 2u);
@@ -241,9 +242,11 @@ TEST_F(ConsoleLinkCoreTest, StepsDownAVersionPerRefusalForAnOlderConsoleAndTries
 
   // A version-1 console: two refusals, then version 1.
   core->onConnected();
+  core->onConsoleClosed(1000, "");  // an older console: a normal close, no reason
   core->onDisconnected("closed");
   core->onConnected();
   EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+  core->onConsoleClosed(1000, "");
   core->onDisconnected("closed");
   EXPECT_EQ(core->counters().version_fallbacks, 3u);
   EXPECT_EQ(core->protocolVersion(), 1u);
@@ -256,11 +259,90 @@ TEST_F(ConsoleLinkCoreTest, StepsDownAVersionPerRefusalForAnOlderConsoleAndTries
   ASSERT_FALSE(reports.empty());
   EXPECT_EQ(reports.back().events.size(), 1u);
   EXPECT_TRUE(reports.back().port_floods.empty());
-  EXPECT_EQ(core->portFloodsUnsent(), 1u);
+  EXPECT_EQ(core->portFloodsWaiting(), 1u);  // held for a version-2 link
   core->onDisconnected("network");
   EXPECT_EQ(core->protocolVersion(), 3u);
   core->onConnected();
   EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 3u);
+}
+
+// A console that speaks only version 1 refuses versions 3 and 2 with its
+// close frame before the welcome: kCloseUnsupportedVersion from a console
+// that has it, 1000 with no reason from an older one. The link after the
+// second refusal offers version 1 and carries the detections; the port
+// floods wait for a version-2-or-later link (the one after a welcome tries
+// the newest again).
+TEST_F(ConsoleLinkCoreTest, FallsBackToVersion1OnARefusalKeepsPortFloodsAndTriesAgainLater) {
+  for (uint16_t code : {proto::kCloseUnsupportedVersion, uint16_t{1000}}) {
+    SCOPED_TRACE(code);
+    transport_.sent.clear();
+    auto core = open();
+    core->onConnected();
+    ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 3u);
+    core->onConsoleClosed(code, code == 1000 ? "" : "unsupported protocol version 3");
+    core->onDisconnected("closed by the console");
+    core->onConnected();
+    ASSERT_EQ(transport_.of<proto::Hello>().back().protocol, 2u);
+    core->onConsoleClosed(code, code == 1000 ? "" : "unsupported protocol version 2");
+    core->onDisconnected("closed by the console");
+    EXPECT_EQ(core->counters().version_fallbacks, 2u);
+    EXPECT_EQ(core->protocolVersion(), 1u);
+    core->report(portFlood());
+    core->report(ev("192.0.2.7"));
+    core->onConnected();
+    EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 1u);
+    core->onText(proto::encode(proto::ConsoleMessage{proto::Welcome{1, 0}}, 1));
+    auto reports = transport_.of<proto::Report>();
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].events.size(), 1u);
+    EXPECT_TRUE(reports[0].port_floods.empty());
+    EXPECT_EQ(core->portFloodsWaiting(), 1u);
+    core->onText(proto::encode(proto::ConsoleMessage{proto::ReportAck{reports[0].seq}}, 1));
+    core->onDisconnected("network");  // a welcomed link ends: the newest again
+    EXPECT_EQ(core->protocolVersion(), 3u);
+    core->onConnected();
+    EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 3u);
+    core->onText(console(proto::Welcome{1, reports[0].seq}));
+    reports = transport_.of<proto::Report>();
+    ASSERT_EQ(reports.size(), 2u);
+    ASSERT_EQ(reports[1].port_floods.size(), 1u) << "the held port flood went to version 3";
+    EXPECT_EQ(reports[1].port_floods[0], portFlood());
+    EXPECT_EQ(core->portFloodsDropped(), 0u);
+  }
+}
+
+// A close frame after the welcome, or one with another code before it, is
+// no refusal of the version.
+TEST_F(ConsoleLinkCoreTest, OnlyARefusalBeforeTheWelcomeFallsBack) {
+  auto core = open();
+  core->onConnected();
+  core->onConsoleClosed(1001, "going away");  // a console shutting down
+  core->onDisconnected("closed by the console");
+  EXPECT_EQ(core->protocolVersion(), 3u);
+  core->onConnected();
+  core->onText(console(proto::Welcome{1, 0}));
+  core->onConsoleClosed(1000, "");  // revoked, replaced: after the welcome
+  core->onDisconnected("closed by the console");
+  EXPECT_EQ(core->protocolVersion(), 3u);
+  EXPECT_EQ(core->counters().version_fallbacks, 0u);
+}
+
+// Review finding H2: a link that broke between the hello and the welcome
+// (network, console restart, a reset by someone on the path) made the next
+// link offer version 1, and that link discarded every queued port flood.
+TEST_F(ConsoleLinkCoreTest, APortFloodSurvivesALinkLostBeforeTheWelcome) {
+  auto core = open();
+  core->report(portFlood());                          // queued while cut off
+  core->onConnected();                                // hello v3
+  core->onDisconnected("network: connection reset");  // no refusal: a drop
+  EXPECT_EQ(core->counters().version_fallbacks, 0u);
+  core->onConnected();
+  EXPECT_EQ(transport_.of<proto::Hello>().back().protocol, 3u) << "fell back on a plain drop";
+  core->onText(console(proto::Welcome{1, 0}));
+  bool sent = false;
+  for (const auto& r : transport_.of<proto::Report>()) sent = sent || !r.port_floods.empty();
+  EXPECT_TRUE(sent) << "the port flood never reached the (version-2) console";
+  EXPECT_EQ(core->portFloodsDropped(), 0u);
 }
 
 TEST_F(ConsoleLinkCoreTest, PortFloodsQueuedWhileCutOffGoOutAfterTheWelcome) {

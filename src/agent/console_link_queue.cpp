@@ -36,41 +36,47 @@ void ReportQueue::push(const proto::PortFloodReport& flood) {
       }
     }
   }
-  if (waiting_floods_.size() >= std::max<size_t>(options_.max_port_floods, 1)) {
+  waiting_floods_.push_back(flood);
+  boundFloods();
+}
+
+void ReportQueue::boundFloods() {
+  while (waiting_floods_.size() > std::max<size_t>(options_.max_port_floods, 1)) {
     waiting_floods_.pop_front();
     ++dropped_total_;
     ++dropped_since_report_;
+    ++port_floods_dropped_;
   }
-  waiting_floods_.push_back(flood);
 }
 
 std::optional<proto::Report> ReportQueue::next(bool port_floods) {
-  if (!port_floods) {
-    port_floods_unsent_ += waiting_floods_.size();
-    waiting_floods_.clear();
-    if (unacked_) {
-      port_floods_unsent_ += unacked_->port_floods.size();
-      unacked_->port_floods.clear();
-    }
+  if (!port_floods && unacked_ && !unacked_->port_floods.empty()) {
+    // Made for a version-2 link and not stored: its events go under the same
+    // seq, its port floods (older than those waiting) wait for version 2.
+    waiting_floods_.insert(waiting_floods_.begin(), unacked_->port_floods.begin(),
+                           unacked_->port_floods.end());
+    unacked_->port_floods.clear();
+    boundFloods();
   }
   if (unacked_) {
     if (in_flight_) return std::nullopt;
     in_flight_ = true;
     return unacked_;
   }
-  if (waiting_.empty() && waiting_floods_.empty() && dropped_since_report_ == 0) {
-    return std::nullopt;
-  }
+  const bool floods = port_floods && !waiting_floods_.empty();
+  if (waiting_.empty() && !floods && dropped_since_report_ == 0) return std::nullopt;
   proto::Report r;
   r.seq = next_seq_();
   r.dropped = dropped_since_report_;
   const size_t n = std::min(waiting_.size(), options_.max_per_report);
   r.events.assign(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
   waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
-  const auto m =
-      static_cast<std::ptrdiff_t>(std::min(waiting_floods_.size(), proto::kMaxPortFloods));
-  r.port_floods.assign(waiting_floods_.begin(), waiting_floods_.begin() + m);
-  waiting_floods_.erase(waiting_floods_.begin(), waiting_floods_.begin() + m);
+  if (floods) {
+    const auto m =
+        static_cast<std::ptrdiff_t>(std::min(waiting_floods_.size(), proto::kMaxPortFloods));
+    r.port_floods.assign(waiting_floods_.begin(), waiting_floods_.begin() + m);
+    waiting_floods_.erase(waiting_floods_.begin(), waiting_floods_.begin() + m);
+  }
   dropped_since_report_ = 0;
   unacked_ = std::move(r);
   in_flight_ = true;

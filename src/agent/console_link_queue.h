@@ -14,9 +14,11 @@
 //
 // Port floods (protocol version 2) wait beside the events and leave in the
 // same reports (report.port_floods). A waiting `updated` of a target is
-// replaced by a newer one, so a cut-off agent keeps one update per flood; on
-// a version-1 link (an older console) they cannot be sent: they are dropped
-// and counted (portFloodsUnsent).
+// replaced by a newer one, so a cut-off agent keeps one update per flood. A
+// version-1 link (an older console) cannot carry them: they stay queued for
+// the next version-2 link (bounded as ever: oldest dropped first, counted),
+// and an unacknowledged report made for version 2 is sent again without
+// them, which go back to the front of the queue.
 #pragma once
 
 #include <cstddef>
@@ -47,7 +49,7 @@ class ReportQueue {
   // The report to send now, if any: the unacknowledged one when it is not on
   // the wire (after a reconnect), else a new one from the waiting events when
   // no report is in flight. Marks it in flight. `port_floods`: the link
-  // carries them (version 2); else they are dropped, counted.
+  // carries them (version 2); else they wait for a link that does.
   std::optional<proto::Report> next(bool port_floods = true);
   // report_ack{seq}: the console stored it. True if it was the one in flight.
   bool onReportAck(uint64_t seq);
@@ -59,8 +61,10 @@ class ReportQueue {
   size_t depth() const;  // waiting events plus those in the unacknowledged report
   uint64_t droppedTotal() const { return dropped_total_; }
   uint64_t lastAcked() const { return last_acked_; }
-  // Port floods dropped because the link spoke version 1.
-  uint64_t portFloodsUnsent() const { return port_floods_unsent_; }
+  // Port floods dropped from the full queue (oldest first), in droppedTotal too.
+  uint64_t portFloodsDropped() const { return port_floods_dropped_; }
+  // Port floods waiting (not in the unacknowledged report).
+  size_t portFloodsWaiting() const { return waiting_floods_.size(); }
   bool idle() const { return !unacked_.has_value(); }
 
  private:
@@ -73,7 +77,10 @@ class ReportQueue {
   uint64_t dropped_total_ = 0;
   uint64_t dropped_since_report_ = 0;
   uint64_t last_acked_ = 0;
-  uint64_t port_floods_unsent_ = 0;
+  uint64_t port_floods_dropped_ = 0;
+
+  // Drops the oldest waiting port floods past max_port_floods, counted.
+  void boundFloods();
 };
 
 }  // namespace sg::agent

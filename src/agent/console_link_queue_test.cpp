@@ -153,7 +153,8 @@ TEST_F(ReportQueueTest, PortFloodsBoundedOldestDroppedAndCounted) {
   EXPECT_EQ(q.droppedTotal(), 1u);
 }
 
-TEST_F(ReportQueueTest, AVersion1LinkDropsPortFloodsCounted) {
+// Review finding H2: a version-1 link used to drop every queued port flood.
+TEST_F(ReportQueueTest, AVersion1LinkKeepsPortFloodsForTheNextVersion2Link) {
   ReportQueue q = make(100);
   q.push(pf(proto::PortFloodKind::kDetected, 100));
   q.push(ev(1));
@@ -161,19 +162,50 @@ TEST_F(ReportQueueTest, AVersion1LinkDropsPortFloodsCounted) {
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->port_floods.empty());
   EXPECT_EQ(r->events.size(), 1u);
-  EXPECT_EQ(q.portFloodsUnsent(), 1u);
-  // The unacknowledged report built for version 2 is sent again without them.
+  EXPECT_EQ(q.portFloodsWaiting(), 1u);
   EXPECT_TRUE(q.onReportAck(r->seq));
-  q.push(pf(proto::PortFloodKind::kDetected, 100));
+  EXPECT_FALSE(q.next(false).has_value()) << "a report of nothing but held port floods";
+  // The unacknowledged report built for version 2 is sent again without its
+  // port floods, which go back in front of the newer ones.
+  q.push(pf(proto::PortFloodKind::kDetected, 200));
   auto v2 = q.next(true);
   ASSERT_TRUE(v2.has_value());
-  EXPECT_EQ(v2->port_floods.size(), 1u);
+  ASSERT_EQ(v2->port_floods.size(), 2u);
+  q.push(pf(proto::PortFloodKind::kDetected, 300));
   q.onDisconnected();
   auto again = q.next(false);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->seq, v2->seq);
   EXPECT_TRUE(again->port_floods.empty());
-  EXPECT_EQ(q.portFloodsUnsent(), 2u);
+  EXPECT_EQ(q.portFloodsWaiting(), 3u);
+  EXPECT_TRUE(q.onReportAck(again->seq));
+  auto later = q.next(true);  // a version-2 link again: all three, oldest first
+  ASSERT_TRUE(later.has_value());
+  ASSERT_EQ(later->port_floods.size(), 3u);
+  EXPECT_EQ(later->port_floods[0].rate, 100u);
+  EXPECT_EQ(later->port_floods[2].rate, 300u);
+  EXPECT_EQ(q.portFloodsDropped(), 0u);
+}
+
+TEST_F(ReportQueueTest, PortFloodsHeldForVersion2StayBoundedOldestDroppedAndCounted) {
+  ReportQueue q({100, proto::kMaxEvents, 2}, [this] { return ++seq_; });
+  q.push(pf(proto::PortFloodKind::kDetected, 1, 1));
+  q.push(pf(proto::PortFloodKind::kDetected, 2, 2));
+  auto v2 = q.next(true);
+  ASSERT_TRUE(v2.has_value());
+  q.push(pf(proto::PortFloodKind::kDetected, 3, 3));
+  q.onDisconnected();
+  auto v1 = q.next(false);  // 1 and 2 go back before 3: one too many
+  ASSERT_TRUE(v1.has_value());
+  EXPECT_EQ(q.portFloodsWaiting(), 2u);
+  EXPECT_EQ(q.portFloodsDropped(), 1u);
+  EXPECT_EQ(q.droppedTotal(), 1u);
+  EXPECT_TRUE(q.onReportAck(v1->seq));
+  auto r = q.next(true);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->port_floods.size(), 2u);
+  EXPECT_EQ(r->port_floods[0].dst_port, 2);
+  EXPECT_EQ(r->dropped, 1u);
 }
 
 }  // namespace

@@ -36,20 +36,54 @@ Result<std::string> BookPrefixResponder::engage(const PortFlood& flood, const Re
     }
     // Not blocked (or its block expired), or ours: (re)blocked for the block
     // duration from now, held by one more flood.
-    auto r = book_.blockPrefix(p, duration_(), SG_PFX_FLOOD);  // verified sources pass it
-    if (!r) {
+    Owned fresh;
+    Owned& o = own != owned_.end() ? own->second : fresh;
+    if (auto r = blockFor(p, flood.detected_ns, o); !r) {
       errors += (errors.empty() ? "" : "; ") + p.str() + ": " + r.error().message();
       continue;
     }
-    Owned& o = owned_[p];
-    o.write = book_.prefixBlockWrite(p).value_or(0);
-    o.floods++;
+    if (own == owned_.end()) own = owned_.emplace(p, o).first;
+    own->second.floods++;
     mine.push_back(p);
     engaged->push_back(p);
   }
   if (engaged->empty() && !errors.empty()) return makeError(Errc::kUnavailable, errors);
   if (!errors.empty()) return makeError(Errc::kUnavailable, "partly engaged: " + errors);
   return std::string("prefix_block");
+}
+
+Result<void> BookPrefixResponder::blockFor(const Prefix& p, uint64_t now_ns, Owned& o) {
+  const Nanos duration = duration_();
+  auto r = book_.blockPrefix(p, duration, SG_PFX_FLOOD);  // verified sources pass it
+  if (!r) return r.error();
+  o.write = book_.prefixBlockWrite(p).value_or(0);
+  o.renew_ns = now_ns + static_cast<uint64_t>(std::max<int64_t>(duration.count(), 0)) / 2;
+  return Ok{};
+}
+
+Result<void> BookPrefixResponder::hold(const PortFlood& flood, uint64_t now_ns) {
+  auto it = engaged_.find(formatTarget(flood.dst, flood.dst_port));
+  if (it == engaged_.end()) return Ok{};
+  std::string errors;
+  for (const Prefix& p : it->second) {
+    auto own = owned_.find(p);
+    if (own == owned_.end()) continue;  // taken over by the operator
+    Owned& o = own->second;
+    const auto current = book_.prefixBlockWrite(p);
+    if (current && *current != o.write) {
+      owned_.erase(own);  // blocked again by the operator: theirs now, left as it is
+      continue;
+    }
+    // Ours, or ran out and swept: renewed at half its duration, so the flood
+    // never finds its prefixes open (a sweep late by half the duration aside).
+    if (current && now_ns < o.renew_ns) continue;
+    if (auto r = blockFor(p, now_ns, o); !r) {
+      o.renew_ns = now_ns + kRetryNs;
+      errors += (errors.empty() ? "" : "; ") + p.str() + ": " + r.error().message();
+    }
+  }
+  if (!errors.empty()) return makeError(Errc::kUnavailable, "renewing " + errors);
+  return Ok{};
 }
 
 Result<void> BookPrefixResponder::release(const PortFlood& flood) {
@@ -148,6 +182,24 @@ void PortFloodWatch::onEnded(const PortFlood& ended) {
   log_.emit("port_flood_ended", j);
 }
 
+void PortFloodWatch::holdActive(uint64_t now_ns) {
+  for (const PortFlood& f : detector_.active()) {
+    auto it = engaged_.find(formatTarget(f.dst, f.dst_port));
+    if (it == engaged_.end() || it->second.response == "none") continue;
+    std::string error;
+    for (PortFloodResponder* responder : responders_) {
+      if (auto r = responder->hold(it->second, now_ns); !r) {
+        error += (error.empty() ? "" : "; ") + r.error().message();
+      }
+    }
+    if (error.empty()) continue;
+    counters_.response_errors++;
+    nlohmann::json j = portFloodJson(it->second, false);
+    j["response_error"] = error;
+    log_.emit("port_flood_response_error", j);
+  }
+}
+
 void PortFloodWatch::onSamples(uint64_t now_ns, const std::vector<DstSample>& samples) {
   for (PortFloodEvent& e : detector_.onSamples(now_ns, samples)) {
     if (e.kind == PortFloodEvent::Kind::kDetected) {
@@ -156,6 +208,7 @@ void PortFloodWatch::onSamples(uint64_t now_ns, const std::vector<DstSample>& sa
       onEnded(e.flood);
     }
   }
+  holdActive(now_ns);
 }
 
 nlohmann::json PortFloodWatch::statusJson() const {

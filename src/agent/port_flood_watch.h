@@ -9,10 +9,12 @@
 // still engage. Shown in `status`, counted in metrics.
 //
 // BookPrefixResponder: the plan's prefixes become BlockBook prefix blocks
-// for the block duration, lifted when the last flood that chose them ends
-// (counted per prefix: overlapping floods on other ports keep theirs). Only
-// blocks it made are lifted: a prefix the operator had blocked, or blocked
-// again while a flood held it, stays. SYN cookies for the flooded port are
+// for the block duration, renewed while a flood that chose them lasts (so a
+// flood longer than the block duration does not get its prefixes back) and
+// lifted when the last flood that chose them ends (counted per prefix:
+// overlapping floods on other ports keep theirs). Only blocks it made are
+// renewed and lifted: a prefix the operator had blocked, or blocked again
+// while a flood held it, stays as the operator made it. SYN cookies for the flooded port are
 // agent/cookie_responder.h.
 #pragma once
 
@@ -43,13 +45,22 @@ class BookPrefixResponder final : public PortFloodResponder {
       : book_(book), duration_(std::move(duration)) {}
   Result<std::string> engage(const PortFlood& flood, const ResponsePlan& plan,
                              std::vector<Prefix>* engaged) override;
+  // Renews, for the block duration from `now_ns`, each block it made for
+  // this flood once half of it has run (or when it ran out and was swept).
+  Result<void> hold(const PortFlood& flood, uint64_t now_ns) override;
   Result<void> release(const PortFlood& flood) override;
+
+  // A failed renewal is tried again this long after.
+  static constexpr uint64_t kRetryNs = 1'000'000'000;
 
  private:
   struct Owned {
-    uint64_t write = 0;  // BlockBook::prefixBlockWrite of the block it made
-    size_t floods = 0;   // floods holding it
+    uint64_t write = 0;     // BlockBook::prefixBlockWrite of the block it made
+    size_t floods = 0;      // floods holding it
+    uint64_t renew_ns = 0;  // when hold() renews it (half its duration)
   };
+  // (Re)blocks `p` for the block duration from `now_ns`, as `o`'s.
+  Result<void> blockFor(const Prefix& p, uint64_t now_ns, Owned& o);
   BlockBook& book_;
   std::function<Nanos()> duration_;
   std::map<std::string, std::vector<Prefix>> engaged_;  // target -> prefixes it holds
@@ -68,6 +79,8 @@ class PortFloodWatch {
                        std::vector<PortFloodResponder*>{responder}) {}
 
   void setOptions(const PortFloodOptions& options) { detector_.setOptions(options); }
+  // Where ports' handshakes are visible (DNAT-published ports' are not).
+  void setListenerProbe(ListenerProbe* probe) { detector_.setListenerProbe(probe); }
   // The allowlist the plans leave out (the kernel's: configured and implicit).
   void setAllowlist(std::vector<Prefix> allow) { allow_ = std::move(allow); }
   void onSamples(uint64_t now_ns, const std::vector<DstSample>& samples);
@@ -79,6 +92,8 @@ class PortFloodWatch {
  private:
   void onDetected(PortFlood flood);
   void onEnded(const PortFlood& flood);
+  // Each responder holds the active floods' responses (renewals).
+  void holdActive(uint64_t now_ns);
 
   PortFloodDetector detector_;
   EventLog& log_;

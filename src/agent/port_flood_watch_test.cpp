@@ -30,10 +30,19 @@ sg_pkt synTo(uint32_t src_v4) {
   return p;
 }
 
+// No warm-up: the port is judged against its (empty) normal from the first
+// harvest, so a flood is a "rate" one (a completion-ratio detection in a
+// port's warm-up blocks no prefix: core/port_flood_response.h).
+PortFloodOptions warm() {
+  PortFloodOptions o;
+  o.warmup = Nanos(0);
+  return o;
+}
+
 struct WatchFixture : Fixture {
   BlockBook book{sensor, nullptr, log, clock, config, [](uint32_t) { return ""; }};
   BookPrefixResponder responder{book, [] { return std::chrono::seconds(60); }};
-  PortFloodWatch watch{PortFloodOptions{}, /*handshakes_visible=*/true, log, &responder};
+  PortFloodWatch watch{warm(), /*handshakes_visible=*/true, log, &responder};
   DstTable table{64, kDefaultHashKey, 64};
   std::mt19937 rng{5};
 
@@ -70,7 +79,7 @@ struct FakeCookiePort : CookiePort {
 struct CookieWatchFixture : WatchFixture {
   FakeCookiePort cookies;
   CookieResponder cookie_responder{cookies};
-  PortFloodWatch both{PortFloodOptions{}, /*handshakes_visible=*/true, log,
+  PortFloodWatch both{warm(), /*handshakes_visible=*/true, log,
                       std::vector<PortFloodResponder*>{&responder, &cookie_responder}};
 
   void floodBoth(double seconds, uint32_t per_sec, uint32_t mask) {
@@ -192,8 +201,10 @@ struct ResponderFixture : Fixture {
     PortFlood f;
     f.dst = v4(192, 0, 2, 1);
     f.dst_port = port;
+    f.detected_ns = clock.nowNs();
     return f;
   }
+  void hold(uint16_t port) { EXPECT_OK(responder.hold(on(port), clock.nowNs())); }
   std::vector<Prefix> engage(uint16_t port, std::vector<Prefix> prefixes) {
     std::vector<Prefix> engaged;
     auto r = responder.engage(on(port), ResponsePlan{std::move(prefixes), "test"}, &engaged);
@@ -244,17 +255,61 @@ TEST(BookPrefixResponder, TheOperatorsPrefixBlockIsNeverLiftedByAFloodsEnd) {
   EXPECT_TRUE(f.blocked(f.q));
 }
 
-TEST(BookPrefixResponder, AFloodsExpiredBlockIsRenewedByTheNextAndLiftedAtTheLastEnd) {
+TEST(BookPrefixResponder, AFloodsBlockIsRenewedWhileItLastsAndLiftedAtTheLastEnd) {
   ResponderFixture f;
   f.engage(8080, {f.p});
-  f.clock.advance(61'000'000'000);  // its block ran out while the flood goes on
-  f.book.sweep();
-  ASSERT_FALSE(f.blocked(f.p));
+  // Held on every harvest: renewed once half of its 60 s has run, so it
+  // never runs out while the flood goes on (it used to, at 60 s).
+  for (int s = 0; s < 140; s++) {
+    f.clock.advance(1'000'000'000);
+    f.hold(8080);
+    f.book.sweep();
+    ASSERT_TRUE(f.blocked(f.p)) << "the block ran out " << s + 1 << " s into the flood";
+  }
+  EXPECT_EQ(f.book.counters().prefix_blocks, 5u) << "made once, renewed at 30, 60, 90, 120 s";
+  // A second flood holds it too; the first's end leaves it, the last's lifts it.
   EXPECT_EQ(f.engage(9090, {f.p}).size(), 1u);
   f.release(8080);
+  f.clock.advance(61'000'000'000);
+  f.hold(9090);
+  f.book.sweep();
   EXPECT_TRUE(f.blocked(f.p));
   f.release(9090);
   EXPECT_FALSE(f.blocked(f.p));
+}
+
+TEST(BookPrefixResponder, ABlockThatRanOutIsMadeAgainAndTheOperatorsIsNotRenewed) {
+  ResponderFixture f;
+  f.engage(8080, {f.p, f.q});
+  f.clock.advance(61'000'000'000);  // no harvest for a minute: both ran out
+  f.book.sweep();
+  ASSERT_FALSE(f.blocked(f.p));
+  ASSERT_OK(f.book.blockPrefix(f.q, std::chrono::seconds(5)));  // the operator's, 5 s
+  f.hold(8080);
+  EXPECT_TRUE(f.blocked(f.p)) << "a flood's block that ran out is made again";
+  f.clock.advance(6'000'000'000);
+  f.hold(8080);
+  f.book.sweep();
+  EXPECT_FALSE(f.blocked(f.q)) << "the operator's 5 s block was renewed by the flood";
+  f.release(8080);
+  EXPECT_FALSE(f.blocked(f.p));
+}
+
+// Review finding H5: a flood that lasts longer than the block duration got
+// its prefixes back at 60 s (nothing renewed the block).
+TEST(PortFloodWatch, APrefixBlockLastsAsLongAsTheFlood) {
+  WatchFixture f;
+  f.flood(1, 10000, 0xff);
+  ASSERT_EQ(f.sensor.prefix_blocks.size(), 1u);
+  f.flood(65, 10000, 0xff);  // the same flood, 65 s more
+  f.book.sweep();
+  EXPECT_EQ(f.watch.activeCount(), 1u) << "the flood is still on";
+  EXPECT_TRUE(f.book.hasPrefixBlock(*parsePrefix("203.0.113.0/24")))
+      << "the flood's /24 is no longer blocked while the flood continues";
+  EXPECT_EQ(f.watch.counters().response_errors, 0u);
+  f.flood(6, 0, 0);
+  EXPECT_EQ(f.watch.counters().ended, 1u);
+  EXPECT_TRUE(f.sensor.prefix_blocks.empty()) << "the renewed block outlived the flood";
 }
 
 TEST(PortFloodWatch, TheAllowlistComesFirst) {

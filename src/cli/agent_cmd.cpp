@@ -17,6 +17,7 @@
 #include "core/allowlist.h"
 #include "linux/interfaces.h"
 #include "linux/isolation.h"
+#include "linux/listener_probe.h"
 #include "linux/nft_enforcer.h"
 #include "linux/xdp_sensor.h"
 #include "linux/xdp_sensor_clock.h"
@@ -167,6 +168,7 @@ int runAgent(const AgentFlags& flags) {
     return next;
   };
   parts.ready_fields["xdp_modes"] = modes;
+  parts.listeners = std::make_unique<SockDiagListenerProbe>();
   // SYN cookies for flooded ports: the SYNPROXY table from the start, so
   // conntrack knows the connections opened before a flood. A failure costs
   // the cookies, not the agent.

@@ -94,9 +94,10 @@ void ConsoleServiceImpl::linkClosed(const std::shared_ptr<net::WsConnection>& co
   if (it != links_.end()) dropLink(it);
 }
 
-void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it) {
+void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it, uint16_t close_code,
+                                  const std::string& close_reason) {
   if (it == links_.end()) return;
-  it->second.conn->close();
+  it->second.conn->closeWith(close_code, close_reason);
   const std::string name = it->second.session->endpoint();
   if (auto l = link_of_.find(name); l != link_of_.end() && l->second == it->first) {
     link_of_.erase(l);
@@ -200,7 +201,13 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
   }
   if (!parsed) {
     ++counters_.bad_messages;
-    dropLink(it);
+    // A version this console does not speak (a newer agent's hello): said in
+    // the close frame, so the agent offers an older version next.
+    if (proto::isUnsupportedVersion(parsed.error())) {
+      dropLink(it, proto::kCloseUnsupportedVersion, parsed.error().message());
+    } else {
+      dropLink(it);
+    }
     return;
   }
   ++counters_.messages_in;

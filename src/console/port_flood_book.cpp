@@ -29,9 +29,11 @@ std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
                                               const proto::PortFloodReport& m, int64_t first_ms,
                                               int64_t at_ms) {
   const std::string id = portFloodId(endpoint, m);
+  std::vector<std::string> changed{id};
   auto it = floods_.find(id);
   if (it == floods_.end()) {
-    if (active_ >= options_.max_active) {
+    const bool ended = m.kind == proto::PortFloodKind::kEnded;  // needs no room
+    if (!ended && !makeRoom(endpoint, changed)) {
       ++counters_.dropped_full;
       return {};
     }
@@ -42,15 +44,15 @@ std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
     v.dst_port = m.dst_port;
     v.agent_first_ns = m.first_ns;
     v.started_at_ms = first_ms;
+    v.active = !ended;
     it = floods_.emplace(id, std::move(v)).first;
-    ++active_;
+    index(it->second);
   } else if (m.at_ns < it->second.agent_at_ns ||
              (m.at_ns == it->second.agent_at_ns && it->second.ended_by == "agent")) {
     ++counters_.stale;
     return {};
   }
   ++counters_.messages;
-  std::vector<std::string> changed{id};
   PortFloodView& v = it->second;
   // A newer flood of the target ends the one before it (its end was lost:
   // the agent restarted, or its end message was dropped from a full queue).
@@ -81,33 +83,98 @@ std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
   if (m.kind == proto::PortFloodKind::kEnded) {
     if (v.active) end(v, "agent", at_ms);
     v.ended_by = "agent";
-    v.ended_at_ms = at_ms;
-  } else if (!v.active && v.ended_by == "quiet") {  // its agent was cut off: it still runs
-    v.active = true;
+    setEndedAt(v, at_ms);
+  } else if (!v.active && v.ended_by == "quiet" &&  // its agent was cut off: it still runs
+             makeRoom(endpoint, changed)) {
+    activate(v);
     v.ended_by.clear();
     v.ended_at_ms = 0;
-    ++active_;
   }
   prune();
   return changed;
 }
 
+void PortFloodBook::index(const PortFloodView& v) {
+  if (v.active) {
+    active_of_[v.endpoint].insert({v.agent_first_ns, v.id});
+    ++active_;
+  } else {
+    ended_.insert({v.ended_at_ms, v.id});
+  }
+}
+
+void PortFloodBook::unindex(const PortFloodView& v) {
+  if (!v.active) {
+    ended_.erase({v.ended_at_ms, v.id});
+    return;
+  }
+  if (auto e = active_of_.find(v.endpoint); e != active_of_.end()) {
+    e->second.erase({v.agent_first_ns, v.id});
+    if (e->second.empty()) active_of_.erase(e);
+  }
+  --active_;
+}
+
+void PortFloodBook::activate(PortFloodView& v) {
+  if (v.active) return;
+  unindex(v);
+  v.active = true;
+  index(v);
+}
+
 void PortFloodBook::end(PortFloodView& v, const char* by, int64_t at_ms) {
   if (!v.active) return;
+  unindex(v);
   v.active = false;
   v.ended_by = by;
   v.ended_at_ms = std::max(at_ms, v.started_at_ms);
-  --active_;
+  index(v);
+}
+
+void PortFloodBook::setEndedAt(PortFloodView& v, int64_t at_ms) {
+  if (v.active) return;
+  unindex(v);
+  v.ended_at_ms = at_ms;
+  index(v);
+}
+
+bool PortFloodBook::makeRoom(const std::string& endpoint, std::vector<std::string>& changed) {
+  auto mine = active_of_.find(endpoint);
+  const size_t own = mine == active_of_.end() ? 0 : mine->second.size();
+  auto victim = mine;  // at its own cap: its own oldest
+  if (own < options_.max_per_endpoint) {
+    if (active_ < options_.max_active) return true;
+    // The fleet's table is full: the oldest of the endpoint holding the
+    // most (its own when none holds more). Scanned only when full.
+    size_t most = own;
+    for (auto e = active_of_.begin(); e != active_of_.end(); ++e) {
+      if (e->second.size() > most) {
+        most = e->second.size();
+        victim = e;
+      }
+    }
+  }
+  if (victim == active_of_.end() || victim->second.empty()) return false;
+  const std::string id = victim->second.begin()->second;  // a copy: end() erases it
+  PortFloodView& v = floods_.at(id);
+  end(v, "evicted", v.last_seen_ms);
+  ++counters_.evicted;
+  changed.push_back(id);
+  return true;
 }
 
 std::vector<std::string> PortFloodBook::expire(int64_t now_ms) {
   std::vector<std::string> out;
-  for (auto& [id, v] : floods_) {
-    if (v.active && v.last_seen_ms + options_.quiet_period_ms <= now_ms) {
-      end(v, "quiet", v.last_seen_ms);
-      ++counters_.ended_quiet;
-      out.push_back(id);
+  for (const auto& [endpoint, ids] : active_of_) {
+    for (const auto& [first_ns, id] : ids) {
+      const PortFloodView& v = floods_.at(id);
+      if (v.last_seen_ms + options_.quiet_period_ms <= now_ms) out.push_back(id);
     }
+  }
+  for (const std::string& id : out) {
+    PortFloodView& v = floods_.at(id);
+    end(v, "quiet", v.last_seen_ms);
+    ++counters_.ended_quiet;
   }
   prune();
   return out;
@@ -117,12 +184,12 @@ void PortFloodBook::restore(const PortFloodView& view) {
   auto it = floods_.find(view.id);
   if (it != floods_.end()) {
     if (it->second.agent_at_ns > view.agent_at_ns) return;  // ours is newer
-    if (it->second.active) --active_;
+    unindex(it->second);
     it->second = view;
   } else {
     it = floods_.emplace(view.id, view).first;
   }
-  if (view.active) ++active_;
+  index(it->second);
   const std::string key = view.endpoint + "/" + view.target();
   auto cur = current_.find(key);
   if (cur == current_.end()) {
@@ -134,21 +201,16 @@ void PortFloodBook::restore(const PortFloodView& view) {
   prune();
 }
 
+// The oldest ends first, from the ordered index: no scan, no sort.
 void PortFloodBook::prune() {
-  size_t ended = floods_.size() - active_;
-  if (ended <= options_.max_history) return;
-  std::vector<std::pair<int64_t, std::string>> by_end;
-  for (const auto& [id, v] : floods_) {
-    if (!v.active) by_end.emplace_back(v.ended_at_ms, id);
-  }
-  std::sort(by_end.begin(), by_end.end());
-  for (const auto& [at, id] : by_end) {
-    if (ended <= options_.max_history) break;
-    const PortFloodView& v = floods_.at(id);
-    auto cur = current_.find(v.endpoint + "/" + v.target());
+  while (ended_.size() > options_.max_history) {
+    const std::string id = ended_.begin()->second;
+    ended_.erase(ended_.begin());
+    auto it = floods_.find(id);
+    if (it == floods_.end()) continue;
+    auto cur = current_.find(it->second.endpoint + "/" + it->second.target());
     if (cur != current_.end() && cur->second == id) current_.erase(cur);
-    floods_.erase(id);
-    --ended;
+    floods_.erase(it);
   }
 }
 
@@ -158,11 +220,8 @@ Severity PortFloodBook::withRate(Severity by_endpoints, const PortFloodView& v,
 }
 
 Severity PortFloodBook::severityNow(const CorrelatorOptions& o, size_t fleet_size) const {
-  std::set<std::string> endpoints;
-  for (const auto& [id, v] : floods_) {
-    if (v.active) endpoints.insert(v.endpoint);
-  }
-  return severityFor(o, std::max<size_t>(endpoints.size(), 1), fleet_size);
+  // Endpoints under port floods now: those with an active flood (kept, not counted).
+  return severityFor(o, std::max<size_t>(active_of_.size(), 1), fleet_size);
 }
 
 std::optional<PortFloodView> PortFloodBook::find(const std::string& id,

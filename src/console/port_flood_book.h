@@ -12,6 +12,13 @@
 // ends as "quiet"; agents send an update of every flood with each heartbeat.
 // A new flood of a target ends the one before it on that target.
 //
+// Bounds: at most `max_per_endpoint` active floods per endpoint (a new one
+// past it ends that endpoint's own oldest, "evicted"), and `max_active`
+// fleet-wide (when full, a new flood ends the oldest of the endpoint
+// holding the most, so one agent, compromised or buggy, cannot starve the
+// others' floods). Ended floods are kept up to `max_history`, the oldest end
+// forgotten first (ordered indexes: no scan per message).
+//
 // Fleet view: which endpoints are under port floods now, since when, the peak
 // and summed rate, the severity (the floods' rule by the number of such
 // endpoints, raised by any flood's rate: CorrelatorOptions::port_flood_rate)
@@ -23,6 +30,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,7 +62,7 @@ struct PortFloodView {
   std::string response;  // "none", "syncookies+prefix_block", ...
   uint64_t attempts = 0;
   bool active = true;
-  std::string ended_by;  // "" while active; "agent" | "quiet" | "superseded"
+  std::string ended_by;  // "" while active; "agent" | "quiet" | "superseded" | "evicted"
   int64_t started_at_ms = 0;
   int64_t last_seen_ms = 0;
   int64_t ended_at_ms = 0;             // 0 while active
@@ -86,14 +94,16 @@ struct PortFleetView {
 
 struct PortFloodBookOptions {
   int64_t quiet_period_ms = 60'000;  // no message this long: ended ("quiet")
-  size_t max_active = 65536;         // more: new floods dropped, counted
+  size_t max_active = 65536;         // fleet-wide; full: the biggest holder's oldest ends
+  size_t max_per_endpoint = 1024;    // per endpoint; more: its own oldest ends ("evicted")
   size_t max_history = 1024;         // ended floods kept in memory (the store keeps all)
 };
 
 struct PortFloodCounters {
   uint64_t messages = 0;      // port-flood messages applied
   uint64_t stale = 0;         // older than the newest applied: ignored
-  uint64_t dropped_full = 0;  // new floods past max_active
+  uint64_t dropped_full = 0;  // new floods refused (no room: max_active or max_per_endpoint 0)
+  uint64_t evicted = 0;       // active floods ended to make room ("evicted")
   uint64_t ended_quiet = 0;   // ended for the quiet period
 };
 
@@ -120,16 +130,28 @@ class PortFloodBook {
   const PortFloodCounters& counters() const { return counters_; }
 
  private:
+  // Every change of `active` and `ended_at_ms` goes through these three,
+  // which keep the indexes below (index/unindex: a flood in or out of them).
+  void index(const PortFloodView& v);
+  void unindex(const PortFloodView& v);
+  void activate(PortFloodView& v);
   void end(PortFloodView& v, const char* by, int64_t at_ms);
+  void setEndedAt(PortFloodView& v, int64_t at_ms);
+  // Room for one more active flood of `endpoint`: ends an older one if
+  // needed (its id into `changed`). False: none can be made.
+  bool makeRoom(const std::string& endpoint, std::vector<std::string>& changed);
   void prune();
   Severity severityNow(const CorrelatorOptions& o, size_t fleet_size) const;
   // The higher of `by_endpoints` and the flood's own rate's severity.
   static Severity withRate(Severity by_endpoints, const PortFloodView& v,
                            const CorrelatorOptions& o);
 
+  using Ordered = std::set<std::pair<uint64_t, std::string>>;  // (agent_first_ns, id)
   PortFloodBookOptions options_;
-  std::map<std::string, PortFloodView> floods_;  // by id
-  std::map<std::string, std::string> current_;   // "<endpoint>/<target>" -> id of its newest
+  std::map<std::string, PortFloodView> floods_;      // by id
+  std::map<std::string, std::string> current_;       // "<endpoint>/<target>" -> id of its newest
+  std::map<std::string, Ordered> active_of_;         // endpoint -> its active floods, oldest first
+  std::set<std::pair<int64_t, std::string>> ended_;  // (ended_at_ms, id) of the ended ones
   size_t active_ = 0;
   PortFloodCounters counters_;
 };

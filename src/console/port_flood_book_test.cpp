@@ -130,5 +130,66 @@ TEST(PortFloodBook, BodyRoundTripsAndRestoreKeepsTheNewer) {
   EXPECT_TRUE(other.find(v.id, kSeverity, 10)->active);
 }
 
+// Review finding M2: one agent filled the fleet-wide table and every other
+// agent's new port flood was refused.
+TEST(PortFloodBook, OneEndpointCannotStarveTheFleet) {
+  PortFloodBookOptions o;
+  o.max_active = 4;
+  PortFloodBook book(o);
+  for (uint16_t port = 1; port <= 4; port++) {
+    book.apply("rogue", msg(K::kDetected, "192.0.2.99", port, 100 + port, 200), 1000, 1100);
+  }
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100);
+  ASSERT_EQ(ids.size(), 2u) << "web-1's real flood was refused: dropped_full="
+                            << book.counters().dropped_full;
+  EXPECT_EQ(ids[1], "rogue/192.0.2.99:1/101") << "not the biggest holder's oldest";
+  EXPECT_EQ(book.find(ids[1], kSeverity, 10)->ended_by, "evicted");
+  EXPECT_TRUE(book.find(ids[0], kSeverity, 10)->active);
+  EXPECT_EQ(book.activeCount(), 4u);
+  EXPECT_EQ(book.counters().evicted, 1u);
+  EXPECT_EQ(book.counters().dropped_full, 0u);
+  // The rogue's next flood takes its own oldest, never web-1's.
+  for (uint16_t port = 5; port <= 9; port++) {
+    book.apply("rogue", msg(K::kDetected, "192.0.2.99", port, 100 + port, 200), 1000, 1100);
+  }
+  EXPECT_TRUE(book.find(ids[0], kSeverity, 10)->active) << "web-1's flood was evicted";
+  EXPECT_EQ(book.activeCount(), 4u);
+}
+
+TEST(PortFloodBook, AnEndpointPastItsCapEndsItsOwnOldest) {
+  PortFloodBookOptions o;
+  o.max_per_endpoint = 2;
+  PortFloodBook book(o);
+  book.apply("web-2", msg(K::kDetected, "192.0.2.20", 80, 50, 60), 900, 950);
+  for (uint16_t port = 1; port <= 3; port++) {
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100 + port, 200), 1000, 1100);
+  }
+  EXPECT_EQ(book.activeCount(), 3u);
+  EXPECT_EQ(book.find("web-1/192.0.2.10:1/101", kSeverity, 10)->ended_by, "evicted");
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:3/103", kSeverity, 10)->active);
+  EXPECT_TRUE(book.find("web-2/192.0.2.20:80/50", kSeverity, 10)->active);
+  // Severity counts endpoints under port floods: two.
+  EXPECT_EQ(book.fleet(kSeverity, 10).endpoints.size(), 2u);
+}
+
+TEST(PortFloodBook, HistoryForgetsTheOldestEndFirst) {
+  PortFloodBookOptions o;
+  o.max_history = 2;
+  PortFloodBook book(o);
+  // Ended in the order 3, 1, 2 (by their end times, not their ports).
+  const int64_t end_ms[] = {0, 5000, 6000, 4000};
+  for (uint16_t port = 1; port <= 3; port++) {
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200), 1000, 1100);
+  }
+  for (uint16_t port = 1; port <= 3; port++) {
+    book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 300), 1000, end_ms[port]);
+  }
+  EXPECT_FALSE(book.find("web-1/192.0.2.10:3/100", kSeverity, 10).has_value());
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:1/100", kSeverity, 10).has_value());
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:2/100", kSeverity, 10).has_value());
+  EXPECT_EQ(book.list(true, kSeverity, 10).size(), 2u);
+  EXPECT_EQ(book.activeCount(), 0u);
+}
+
 }  // namespace
 }  // namespace sg::console

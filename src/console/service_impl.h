@@ -168,7 +168,9 @@ class ConsoleServiceImpl final : public ConsoleService {
   void noteFanoutAck(uint64_t link_id, std::optional<uint64_t> version);
   void send(Link& link, const proto::ConsoleMessage& message);
   // Closes the link and forgets its session.
-  void dropLink(std::map<uint64_t, Link>::iterator it);
+  // Closes the link (normally, or with `close_code` and `close_reason`) and forgets it.
+  void dropLink(std::map<uint64_t, Link>::iterator it, uint16_t close_code = 1000,
+                const std::string& close_reason = "");
   // Why an agent's certificate may not open a link ("" when it may).
   std::string agentRefusal(const net::PeerInfo& peer) const;
   // After the records change: the fleet the CRITICAL fraction is taken of.

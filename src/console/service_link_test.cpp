@@ -118,6 +118,27 @@ TEST_F(ServiceLinkTest, BadFramesAndProtocolErrorsCloseTheLink) {
   EXPECT_NE(metrics.find("syn_guard_console_agent_protocol_errors_total 1"), std::string::npos);
 }
 
+// Review finding H2: an agent falls back to an older version only on an
+// explicit refusal, so the refusal of a version says so in its close frame.
+TEST_F(ServiceLinkTest, AHelloInAnUnknownVersionIsRefusedWithItsOwnCloseCode) {
+  auto ep = enrollAgent("web-1");
+  auto conn = std::make_shared<test::FakeConnection>(
+      7, net::PeerInfo{"127.0.0.1", ep.name, ep.cert_sha256});
+  svc_->agentLink()->onOpen(conn);
+  const std::string hello =
+      R"({"v":3,"type":"hello","name":"web-1","agent_version":"9.0.0","platform":"linux",)"
+      R"("applied_version":0,"acked_report_seq":0})";
+  svc_->agentLink()->onText(conn, hello);
+  ASSERT_TRUE(conn->closed());
+  EXPECT_EQ(conn->closeFrame().first, proto::kCloseUnsupportedVersion);
+  EXPECT_EQ(conn->closeFrame().second.rfind("unsupported protocol version 3", 0), 0u)
+      << conn->closeFrame().second;
+  // Any other refused message closes normally, as before.
+  auto other = connect(ep);
+  svc_->agentLink()->onText(other, "{not json");
+  EXPECT_EQ(other->closeFrame().first, 1000);
+}
+
 TEST_F(ServiceLinkTest, UnknownRevokedOrStaleCertificatesAreRefused) {
   auto ep = enrollAgent("web-1");
   net::HttpRequest req;

@@ -197,5 +197,31 @@ TEST_F(ServicePortFloodTest, AVersion1AgentIsAnsweredInVersion1) {
   EXPECT_EQ(svc_->floods(false)->size(), 1u);
 }
 
+// Review finding L1: the agent's times and its clock offset are its word.
+// Times at the codec's bound, a clock offset as far off as a pong can put
+// it: no overflow, the newest clamped to now, the start to 30 days before.
+TEST_F(ServicePortFloodTest, AbsurdAgentTimesAndOffsetsStayInRange) {
+  auto a = enrollAgent("web-1");
+  auto conn = connect(a);
+  advance(11 * kSec);
+  svc_->tick();
+  const auto ping = std::get<proto::Ping>(conn->take().back());
+  // RTT 0: the offset is the agent's reading minus ping.time_ns, here
+  // INT64_MIN + 1000 (as far as a pong can put it without overflowing there).
+  sendFrom(conn, proto::Pong{ping.nonce, ping.time_ns, (1ull << 63) + ping.time_ns + 1000});
+  auto m = pf(proto::PortFloodKind::kDetected, "192.0.2.10", proto::kMaxAgentTimeNs, 20000);
+  m.first_ns = 0;
+  sendFrom(conn, proto::Report{1, 0, {}, {m}});
+  auto list = svc_->portFloods(false);
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 1u);
+  const int64_t now = wallNow();
+  EXPECT_GE((*list)[0].last_seen_ms, 0);
+  EXPECT_LE((*list)[0].last_seen_ms, now);
+  EXPECT_GE((*list)[0].started_at_ms,
+            (*list)[0].last_seen_ms - static_cast<int64_t>(proto::kMaxDurationMs))
+      << "a start 146 years back";
+}
+
 }  // namespace
 }  // namespace sg::console

@@ -1,6 +1,10 @@
 // ConsoleServiceImpl: port floods (protocol version 2's report.port_floods)
 // into the PortFloodBook, the store, the dashboard's live stream and the
 // metrics. Floods keyed by target: console/port_flood_book.h.
+#include <algorithm>
+#include <optional>
+#include <utility>
+
 #include "console/api_json.h"
 #include "console/api_port_floods.h"
 #include "console/service_impl.h"
@@ -11,6 +15,23 @@ namespace {
 
 // Ended port floods read back at start and by `?all=true` (the newest).
 constexpr size_t kPortFloodHistory = 1000;
+
+// The agent's times on the console's clock by the link's measured offset;
+// before the first pong, "now" for the newest and the flood's own age for
+// its start. The times and the offset are the agent's word: computed in 128
+// bits, the newest clamped to [0, now], the age to kMaxDurationMs.
+std::pair<int64_t, int64_t> portFloodTimes(const proto::PortFloodReport& m, const TimeBase& base,
+                                           std::optional<int64_t> offset) {
+  int64_t at_ms = base.wall_ms;
+  if (offset) {
+    const __int128 console_ns = static_cast<__int128>(m.at_ns) - *offset;
+    const __int128 ms =
+        base.wall_ms - (static_cast<__int128>(base.mono_ns) - console_ns) / 1'000'000;
+    at_ms = static_cast<int64_t>(std::clamp<__int128>(ms, 0, std::max<int64_t>(base.wall_ms, 0)));
+  }
+  const uint64_t age_ms = m.at_ns > m.first_ns ? (m.at_ns - m.first_ns) / 1'000'000 : 0;
+  return {at_ms - static_cast<int64_t>(std::min(age_ms, proto::kMaxDurationMs)), at_ms};
+}
 
 }  // namespace
 
@@ -27,16 +48,7 @@ Result<void> ConsoleServiceImpl::notePortFloods(const Link& link, const proto::R
   const std::optional<int64_t> offset = link.session->offset().offsetNs();
   std::set<std::string> changed;
   for (const proto::PortFloodReport& m : report.port_floods) {
-    // The agent's times on the console's clock by the link's measured
-    // offset; before the first pong, "now" for the newest and the flood's
-    // own age for its start.
-    int64_t at_ms = base.wall_ms;
-    if (offset) {
-      const int64_t console_ns = static_cast<int64_t>(m.at_ns) - *offset;
-      at_ms = base.wall_ms - (static_cast<int64_t>(base.mono_ns) - console_ns) / 1'000'000;
-      at_ms = std::min(at_ms, base.wall_ms);
-    }
-    const int64_t first_ms = at_ms - static_cast<int64_t>((m.at_ns - m.first_ns) / 1'000'000);
+    const auto [first_ms, at_ms] = portFloodTimes(m, base, offset);
     for (auto& id : port_floods_.apply(name, m, first_ms, at_ms)) changed.insert(std::move(id));
   }
   for (const std::string& id : changed) SG_TRY(savePortFlood(id));
@@ -137,8 +149,12 @@ void ConsoleServiceImpl::portFloodMetrics(std::string& out) const {
        c.messages);
   line("port_flood_messages_stale_total", "counter",
        "Port-flood messages older than one already applied (ignored)", c.stale);
-  line("port_floods_dropped_total", "counter", "New port floods dropped: the table was full",
+  line("port_floods_dropped_total", "counter", "New port floods refused: no room could be made",
        c.dropped_full);
+  line("port_floods_evicted_total", "counter",
+       "Active port floods ended to make room (an endpoint's own oldest past its cap, or the "
+       "biggest holder's when the fleet's table is full)",
+       c.evicted);
   line("port_floods_ended_quiet_total", "counter",
        "Port floods ended because their agent sent nothing for the quiet period", c.ended_quiet);
 }

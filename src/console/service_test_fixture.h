@@ -49,9 +49,16 @@ class FakeConnection : public net::WsConnection {
     shared_.push_back(std::move(frame));
     return true;
   }
-  void close() override {
+  void close() override { closeWith(1000, ""); }
+  void closeWith(uint16_t code, const std::string& reason) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!closed_) close_ = {code, reason};
     closed_ = true;
+  }
+  // The first close's code and reason (0 while open).
+  std::pair<uint16_t, std::string> closeFrame() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return close_;
   }
   std::vector<std::shared_ptr<const std::string>> takeShared() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -80,6 +87,7 @@ class FakeConnection : public net::WsConnection {
   net::PeerInfo peer_;
   std::mutex mu_;
   bool closed_ = false;
+  std::pair<uint16_t, std::string> close_{0, ""};
   std::vector<proto::ConsoleMessage> sent_;
   std::vector<std::string> raw_;  // as sent, for the protocol version
   std::vector<std::shared_ptr<const std::string>> shared_;

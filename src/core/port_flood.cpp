@@ -115,10 +115,13 @@ std::string PortFloodDetector::exceeds(const Port& p, const Window& w, uint64_t 
   const bool collapsed_young = o.collapse > 0 && w.ratio < o.collapse;
   if (young) {
     if (!handshakes_visible_ || o.collapse == 0) return "rate";
+    // Handshakes completing elsewhere (DNAT): no ratio to read, no normal
+    // yet: only a rate no busy service plausibly has at its start.
+    if (!p.ratio_visible) return w.rate >= o.factor * o.floor * scale ? "rate" : "";
     return collapsed_young ? "completion_ratio" : "";
   }
   if (w.rate >= o.factor * scale * p.normal_rate) return "rate";
-  if (handshakes_visible_ && o.collapse > 0 && p.ratio_known &&
+  if (handshakes_visible_ && p.ratio_visible && o.collapse > 0 && p.ratio_known &&
       w.ratio < o.collapse * p.normal_ratio) {
     return "completion_ratio";
   }
@@ -143,8 +146,18 @@ void PortFloodDetector::learn(Port& p, const Tick& t, double dt_s) {
   }
 }
 
+void PortFloodDetector::probe(Port& p, const Window& w, uint64_t now_ns) {
+  if (probe_ == nullptr || !handshakes_visible_ || options_.collapse == 0) return;
+  if (w.rate < options_.floor / 2 || w.ratio >= options_.collapse) return;
+  // A port with a listener keeps it (asked once); one without is asked again.
+  if (p.probed_ns != 0 && (p.ratio_visible || now_ns - p.probed_ns < kListenerRecheck)) return;
+  p.probed_ns = now_ns;
+  p.ratio_visible = probe_->listening(p.dst, p.port);
+}
+
 void PortFloodDetector::step(Port& p, uint64_t now_ns, std::vector<PortFloodEvent>* out) {
   const Window w = measure(p);
+  probe(p, w, now_ns);
   const Tick& newest = p.ticks.back();
   if (!p.flood) {
     const std::string reason = exceeds(p, w, now_ns, 1.0);
@@ -172,6 +185,7 @@ void PortFloodDetector::step(Port& p, uint64_t now_ns, std::vector<PortFloodEven
       f.first_ns = it->start_ns;
     }
     f.detected_ns = now_ns;
+    f.in_warmup = now_ns - p.first_seen_ns < static_cast<uint64_t>(options_.warmup.count());
     f.rate = f.peak_rate = w.rate;
     f.normal_rate = p.normal_rate;
     f.distinct_sources = f.peak_distinct_sources = w.distinct;

@@ -11,7 +11,18 @@
 // with: over the floor it is flagged only when under `collapse` of its
 // attempts complete (a busy service completes its handshakes; a spoofed
 // flood completes none), or on the rate alone when handshakes are not
-// visible. The normal rate and ratio are moving averages (time constant
+// visible at all (no tracepoint).
+//
+// A port whose handshakes complete out of the agent's sight — DNAT-published
+// to a container or pod (Docker -p, NodePort): its SYNs are counted here, its
+// handshakes complete in another network namespace, so its ratio reads 0 —
+// is never judged on its ratio. The ListenerProbe tells: no listening socket
+// for the port in the agent's namespace. Young, such a port is flagged only
+// at `factor` times the floor (no normal, no ratio to read); after its
+// warm-up, by its rate against its normal. Asked only when the ratio would
+// decide, and again at most every kListenerRecheck.
+//
+// The normal rate and ratio are moving averages (time constant
 // `learn_window`) of the port's quiet time: they never learn a flood.
 // A flood ends when the same test, with the floor and the factor halved
 // (hysteresis), has failed for `end_after`.
@@ -56,6 +67,15 @@ struct PortFlood {
   uint64_t completions = 0;               // handshakes completed since first_ns
   std::string response = "none";          // what the agent engaged (or would: replay)
   std::vector<Prefix> response_prefixes;
+  bool in_warmup = false;  // detected in the port's warm-up (no normal yet)
+};
+
+// Whether handshakes to a local address and port complete where the agent
+// sees them: a socket listens for it in the agent's network namespace.
+class ListenerProbe {
+ public:
+  virtual ~ListenerProbe() = default;
+  virtual bool listening(const sg_addr& dst, uint16_t port) = 0;
 };
 
 struct PortFloodEvent {
@@ -78,6 +98,12 @@ class PortFloodDetector {
   const PortFloodOptions& options() const { return options_; }
   // Replaces the options (live reload); learned state is kept.
   void setOptions(const PortFloodOptions& o) { options_ = o; }
+  // Where ports' handshakes are visible; none (replay, tests): every port's.
+  void setListenerProbe(ListenerProbe* probe) { probe_ = probe; }
+
+  // How often a port without a listener is asked again (a service that
+  // starts listening after its port was first seen).
+  static constexpr uint64_t kListenerRecheck = 10'000'000'000;
 
  private:
   struct Tick {
@@ -100,6 +126,8 @@ class PortFloodDetector {
     uint64_t quiet_since_ns = 0;  // while flooded: when its test began failing (0: holds)
     std::optional<PortFlood> flood;
     std::array<uint8_t, SG_HLL_REGS> flood_hll{};  // every source of the flood so far
+    bool ratio_visible = true;                     // its handshakes complete in the agent's sight
+    uint64_t probed_ns = 0;                        // when the probe was last asked (0: never)
   };
   struct Window {
     double rate = 0, ratio = 1;
@@ -113,11 +141,15 @@ class PortFloodDetector {
   Window measure(const Port& p) const;
   // The flood test; `scale` < 1 relaxes it (the end's hysteresis). Returns the reason or "".
   std::string exceeds(const Port& p, const Window& w, uint64_t now_ns, double scale) const;
+  // Asks the probe about `p` when its ratio could decide (over half the
+  // floor, under `collapse` completing) and it is due.
+  void probe(Port& p, const Window& w, uint64_t now_ns);
   void learn(Port& p, const Tick& t, double dt_s);
   void step(Port& p, uint64_t now_ns, std::vector<PortFloodEvent>* out);
 
   PortFloodOptions options_;
   bool handshakes_visible_;
+  ListenerProbe* probe_ = nullptr;
   uint64_t last_harvest_ns_ = 0;
   std::map<std::pair<std::array<uint8_t, 16>, uint16_t>, Port> ports_;
 };

@@ -33,6 +33,13 @@ ResponsePlan planResponse(const PortFlood& flood, const PortFloodOptions& option
     plan.why = "prefix blocks are off";
     return plan;
   }
+  if (flood.in_warmup && flood.reason == "completion_ratio") {
+    // No normal yet and only the ratio says "flood": the port's handshakes
+    // may complete where the agent cannot see them (a DNAT-published port
+    // behind a proxy that also listens here), so its clients are not blocked.
+    plan.why = "a completion-ratio detection in the port's warm-up: no prefix block";
+    return plan;
+  }
   double share = 0;
   std::vector<Prefix> chosen;
   size_t allowed = 0;

@@ -1,7 +1,8 @@
 // What the agent does about a port flood, and the hook where it is done.
 //
 // planResponse() decides (pure); a PortFloodResponder engages the plan when
-// the flood is detected and undoes it when the flood ends. The agent's
+// the flood is detected, holds it while the flood lasts and undoes it when
+// the flood ends. The agent's
 // responders block prefixes through its BlockBook (agent/port_flood_watch.h)
 // and turn SYN cookies on for the attacked port (agent/cookie_responder.h). Replay only plans: it
 // prints the response the agent would have taken.
@@ -27,7 +28,8 @@ struct ResponsePlan {
 
 // Blocks the fewest top prefixes (at most max_prefixes) that hold at least
 // `concentration` of the flood's attempts, leaving out prefixes the allowlist
-// covers whole; none when that share is out of reach (a spread, spoofed flood).
+// covers whole; none when that share is out of reach (a spread, spoofed
+// flood), and none for a completion-ratio detection in the port's warm-up.
 ResponsePlan planResponse(const PortFlood& flood, const PortFloodOptions& options,
                           const std::vector<Prefix>& allow);
 
@@ -39,6 +41,14 @@ class PortFloodResponder {
   // prefixes that took effect in `engaged`.
   virtual Result<std::string> engage(const PortFlood& flood, const ResponsePlan& plan,
                                      std::vector<Prefix>* engaged) = 0;
+  // Called on every harvest while the flood lasts (`now_ns`: the harvest's
+  // time): keeps what engage() made in force for as long as the flood goes
+  // on (a block that would run out is renewed). The default holds nothing.
+  virtual Result<void> hold(const PortFlood& flood, uint64_t now_ns) {
+    (void)flood;
+    (void)now_ns;
+    return Ok{};
+  }
   // Undoes what engage() did for this flood (its target: dst and dst_port);
   // an error says what could not be undone.
   virtual Result<void> release(const PortFlood& flood) = 0;

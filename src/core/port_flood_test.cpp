@@ -168,6 +168,80 @@ TEST(PortFlood, AYoungPortOverTheFloorIsFlaggedOnlyWhenItsHandshakesFail) {
   EXPECT_EQ(blind.events()[0].flood.reason, "rate");
 }
 
+// Says whether a port has a listener here; counts the questions.
+struct FakeListenerProbe : ListenerProbe {
+  bool listens = false;
+  int asked = 0;
+  bool listening(const sg_addr&, uint16_t) override {
+    asked++;
+    return listens;
+  }
+};
+
+// Review finding H4: a DNAT-published port (Docker -p, NodePort) completes
+// its handshakes in a container's namespace, so its ratio reads 0: a busy
+// one was a completion_ratio flood in its warm-up, and its clients' /24s
+// were blocked.
+TEST(PortFlood, AForwardedPortIsNeverJudgedOnItsCompletionRatio) {
+  FakeListenerProbe probe;
+  Scenario forwarded;
+  forwarded.det().setListenerProbe(&probe);
+  forwarded.run(5, 0, 5000, 0xff);  // real clients from one /24, completing elsewhere
+  EXPECT_TRUE(forwarded.events().empty())
+      << forwarded.events()[0].flood.reason << " flood on a forwarded port";
+  EXPECT_EQ(probe.asked, 1) << "asked once, then every kListenerRecheck";
+  forwarded.run(40, 0, 5000, 0xff);  // past its warm-up: its normal is 5,000/s
+  EXPECT_TRUE(forwarded.events().empty());
+  // Its rate still counts: ten times its normal is a flood.
+  forwarded.run(2, 0, 60000);
+  ASSERT_FALSE(forwarded.events().empty());
+  EXPECT_EQ(forwarded.events()[0].flood.reason, "rate");
+  EXPECT_FALSE(forwarded.events()[0].flood.in_warmup);
+}
+
+TEST(PortFlood, AYoungForwardedPortIsFlaggedAtTheFactorTimesTheFloor) {
+  FakeListenerProbe probe;
+  Scenario s;
+  s.det().setListenerProbe(&probe);
+  s.run(2, 0, 9000);
+  EXPECT_TRUE(s.events().empty());
+  s.run(2, 0, 20000);  // over 10 x 1,000/s
+  ASSERT_FALSE(s.events().empty());
+  EXPECT_EQ(s.events()[0].flood.reason, "rate");
+  EXPECT_TRUE(s.events()[0].flood.in_warmup);
+}
+
+TEST(PortFlood, APortServedHereIsStillJudgedOnItsRatioButNotPrefixBlockedInItsWarmup) {
+  FakeListenerProbe probe;
+  probe.listens = true;
+  Scenario s;
+  s.det().setListenerProbe(&probe);
+  s.run(3, 0, 5000, 0xff);  // a spoofed flood from one /24 on a port with a listener
+  ASSERT_FALSE(s.events().empty());
+  const PortFlood& f = s.events()[0].flood;
+  EXPECT_EQ(f.reason, "completion_ratio");
+  EXPECT_TRUE(f.in_warmup);
+  EXPECT_GT(f.top_prefixes[0].share, 0.9);
+  const ResponsePlan plan = planResponse(f, PortFloodOptions{}, {});
+  EXPECT_EQ(plan.kind(), "none") << "a ratio-only detection in warm-up blocked prefixes";
+  EXPECT_NE(plan.why.find("warm-up"), std::string::npos) << plan.why;
+  s.run(10, 0, 5000, 0xff);
+  EXPECT_EQ(probe.asked, 1) << "a port with a listener is asked once";
+}
+
+TEST(PortFlood, AServiceThatStartsListeningLaterIsAskedAgain) {
+  FakeListenerProbe probe;
+  Scenario s;
+  s.det().setListenerProbe(&probe);
+  s.run(5, 0, 5000);
+  EXPECT_TRUE(s.events().empty());
+  probe.listens = true;
+  s.run(11, 0, 5000);
+  EXPECT_EQ(probe.asked, 2);
+  ASSERT_FALSE(s.events().empty());
+  EXPECT_EQ(s.events()[0].flood.reason, "completion_ratio");
+}
+
 TEST(PortFlood, AConcentratedFloodIsAnsweredWithPrefixBlocksAndASpreadOneIsNot) {
   Scenario s;
   s.run(60, 100, 0);

@@ -143,7 +143,14 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
     for (;;) {
       beast::flat_buffer buf;
       auto [ec, n] = co_await ws->async_read(buf, kTuple);
-      if (ec) co_return ec == websocket::error::closed ? "closed by the console" : ec.message();
+      if (ec == websocket::error::closed) {
+        const websocket::close_reason& why = ws->reason();
+        const std::string text(why.reason.data(), why.reason.size());
+        call([&] { handler_->onPeerClosed(why.code, text); });
+        co_return "closed by the console (" + std::to_string(why.code) +
+            (text.empty() ? "" : ": " + text) + ")";
+      }
+      if (ec) co_return ec.message();
       if (!ws->got_text()) continue;  // the protocol is text; ignore anything else
       std::string text = beast::buffers_to_string(buf.data());
       call([&] { handler_->onText(std::move(text)); });

@@ -36,6 +36,12 @@ class WsClientHandler {
   virtual ~WsClientHandler() = default;
   virtual void onConnected() = 0;  // the link is up: say hello, resume
   virtual void onText(std::string text) = 0;
+  // The server ended the link with a close frame: its code and reason (just
+  // before onDisconnected). A link that broke without one does not call it.
+  virtual void onPeerClosed(uint16_t code, const std::string& reason) {
+    (void)code;
+    (void)reason;
+  }
   // The link is down (or could not come up): why, and when the next attempt is.
   virtual void onDisconnected(const std::string& reason, std::chrono::milliseconds retry_in) = 0;
 };

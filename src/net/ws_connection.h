@@ -24,6 +24,13 @@ class WsConnection {
   virtual bool sendShared(std::shared_ptr<const std::string> frame) { return send(*frame); }
   // Sends a close frame (normal closure) and ends the connection.
   virtual void close() = 0;
+  // The same with a close code and a reason (at most 123 bytes; longer is
+  // cut). The default sends a normal closure.
+  virtual void closeWith(uint16_t code, const std::string& reason) {
+    (void)code;
+    (void)reason;
+    close();
+  }
   virtual const PeerInfo& peer() const = 0;
   virtual uint64_t id() const = 0;  // unique per server run
   // Messages queued and not yet written (a slow reader's backlog).

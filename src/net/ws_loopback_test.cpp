@@ -12,6 +12,12 @@ class EchoHandler : public WsHandler {
  public:
   void onOpen(const std::shared_ptr<WsConnection>&) override { ++opened; }
   void onText(const std::shared_ptr<WsConnection>& c, std::string text) override {
+    if (text.rfind("close:", 0) == 0) {  // "close:<code>:<reason>"
+      const size_t colon = text.find(':', 6);
+      c->closeWith(static_cast<uint16_t>(std::stoi(text.substr(6, colon - 6))),
+                   text.substr(colon + 1));
+      return;
+    }
     c->send("cn:" + c->peer().cert_cn + ":" + text);
   }
   void onClose(const std::shared_ptr<WsConnection>&, const std::string& why) override {
@@ -33,6 +39,10 @@ class Recorder : public WsClientHandler {
     std::lock_guard<std::mutex> lock(mu);
     texts.push_back(std::move(text));
   }
+  void onPeerClosed(uint16_t code, const std::string& reason) override {
+    std::lock_guard<std::mutex> lock(mu);
+    closes.emplace_back(code, reason);
+  }
   void onDisconnected(const std::string& why, std::chrono::milliseconds) override {
     std::lock_guard<std::mutex> lock(mu);
     reasons.push_back(why);
@@ -49,6 +59,7 @@ class Recorder : public WsClientHandler {
   std::mutex mu;
   std::vector<std::string> texts;
   std::vector<std::string> reasons;
+  std::vector<std::pair<uint16_t, std::string>> closes;  // the server's close frames
 };
 
 class WsLoopbackTest : public ::testing::Test {
@@ -100,6 +111,37 @@ TEST_F(WsLoopbackTest, EchoCarriesTheClientCertificatesCn) {
   ASSERT_EQ(recorder_->texts.size(), 50u);
   for (int i = 0; i < 50; ++i) EXPECT_EQ(recorder_->texts[i], "cn:ep-7:m" + std::to_string(i));
   EXPECT_EQ(server_->counters().get(NetCounter::kWsMessagesIn), 50u);
+}
+
+// The console refuses an agent's protocol version with its own close code
+// (review finding H2): the code and reason reach the client's handler, and
+// a normal close says 1000 with no reason.
+TEST_F(WsLoopbackTest, TheServersCloseCodeAndReasonReachTheClient) {
+  startServer();
+  auto client = makeClient(test::pinnedClient(pki_, &pki_.agent));
+  client->start();
+  ASSERT_TRUE(waitFor([&] { return client->connected(); })) << recorder_->lastReason();
+  EXPECT_TRUE(client->send("close:4001:unsupported protocol version 3"));
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    return !recorder_->closes.empty();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    EXPECT_EQ(recorder_->closes[0].first, 4001);
+    EXPECT_EQ(recorder_->closes[0].second, "unsupported protocol version 3");
+  }
+  ASSERT_TRUE(waitFor([&] { return recorder_->lastReason().find("4001") != std::string::npos; }))
+      << recorder_->lastReason();
+  ASSERT_TRUE(waitFor([&] { return recorder_->connected.load() >= 2; }));
+  EXPECT_TRUE(client->send("close:1000:"));
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    return recorder_->closes.size() >= 2;
+  }));
+  std::lock_guard<std::mutex> lock(recorder_->mu);
+  EXPECT_EQ(recorder_->closes[1].first, 1000);
+  EXPECT_EQ(recorder_->closes[1].second, "");
 }
 
 TEST_F(WsLoopbackTest, UpgradeWithoutClientCertificateIsRefused) {

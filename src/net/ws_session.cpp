@@ -1,5 +1,7 @@
 #include "net/ws_session.h"
 
+#include <algorithm>
+
 namespace sg::net {
 
 WsSession::WsSession(std::shared_ptr<ServerState> st, TlsStream stream, ConnectionSlot slot,
@@ -142,12 +144,17 @@ void WsSession::writeNext() {
                   });
 }
 
-void WsSession::close() {
+void WsSession::close() { closeWith(websocket::close_code::normal, ""); }
+
+void WsSession::closeWith(uint16_t code, const std::string& reason) {
+  constexpr size_t kMaxCloseReason = 123;  // RFC 6455: 125 bytes with the code
+  websocket::close_reason why(code);
+  why.reason.assign(reason.data(), std::min(reason.size(), kMaxCloseReason));
   asio::co_spawn(
       ws_.get_executor(),
-      [self = shared_from_this()]() -> asio::awaitable<void> {
+      [self = shared_from_this(), why]() -> asio::awaitable<void> {
         if (!self->ws_.is_open()) co_return;
-        auto [ec] = co_await self->ws_.async_close(websocket::close_code::normal, kTuple);
+        auto [ec] = co_await self->ws_.async_close(why, kTuple);
         (void)ec;  // the read loop sees the end and reports it
       },
       [st = st_](const std::exception_ptr& e) {

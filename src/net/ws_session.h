@@ -25,6 +25,7 @@ class WsSession : public WsConnection,
   bool send(std::string text) override;
   bool sendShared(std::shared_ptr<const std::string> frame) override;
   void close() override;
+  void closeWith(uint16_t code, const std::string& reason) override;
   const PeerInfo& peer() const override { return peer_; }
   uint64_t id() const override { return id_; }
   size_t pendingSends() const override;

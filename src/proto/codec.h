@@ -18,6 +18,9 @@ namespace sg::proto {
 Result<AgentMessage> parseAgentMessage(std::string_view bytes);
 // What an agent accepts from the console.
 Result<ConsoleMessage> parseConsoleMessage(std::string_view bytes);
+// The parsers' error was a version this side does not speak (the message's
+// "v"): a console closes such a link with kCloseUnsupportedVersion.
+bool isUnsupportedVersion(const Error& error);
 
 // One JSON object, {"v":<version>,"type":...,...}. The caller keeps lists
 // within limits.h; a message built within them stays under kMaxMessageBytes.

@@ -1,5 +1,6 @@
 #include "proto/envelope.h"
 
+#include "proto/codec.h"
 #include "proto/limits.h"
 
 namespace sg::proto {
@@ -17,7 +18,7 @@ Result<Envelope> openEnvelope(std::string_view bytes) {
   SG_READ(reader, FieldReader::of(env.body, "message"));
   SG_READ(version, reader->u64("v"));
   if (*version < kMinProtocolVersion || *version > kProtocolVersion) {
-    return makeError(Errc::kInvalidArgument, "unsupported protocol version " +
+    return makeError(Errc::kInvalidArgument, std::string(kUnsupportedVersion) + " " +
                                                  std::to_string(*version) + " (this side speaks " +
                                                  std::to_string(kMinProtocolVersion) + " to " +
                                                  std::to_string(kProtocolVersion) + ")");
@@ -26,6 +27,10 @@ Result<Envelope> openEnvelope(std::string_view bytes) {
   SG_READ(type, reader->str("type", 32));
   env.type = *type;
   return env;
+}
+
+bool isUnsupportedVersion(const Error& error) {
+  return error.message().rfind(kUnsupportedVersion, 0) == 0;
 }
 
 Result<FieldReader> openReader(const Envelope& env) {

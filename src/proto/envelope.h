@@ -21,6 +21,8 @@ struct Envelope {
 // the returned body are already read: body fields are read through a
 // FieldReader made with openReader().
 Result<Envelope> openEnvelope(std::string_view bytes);
+// The start of the error of a message in a version this side does not speak.
+inline constexpr const char* kUnsupportedVersion = "unsupported protocol version";
 // A FieldReader over the envelope's body with "v" and "type" marked read.
 Result<FieldReader> openReader(const Envelope& env);
 

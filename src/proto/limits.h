@@ -13,6 +13,13 @@ namespace sg::proto {
 // report.events[].rate).
 constexpr uint32_t kProtocolVersion = 3;
 constexpr uint32_t kMinProtocolVersion = 1;
+// A console refuses a hello in a version it does not speak by closing the
+// link with this WebSocket close code (application range) and the parser's
+// error as the reason ("unsupported protocol version N ..."). Consoles from
+// before it close such a link as after any refused message: code 1000
+// (normal), no reason. The agent falls back to an older version only on
+// one of these two, seen before the welcome (docs/protocol.md "Versioning").
+constexpr uint16_t kCloseUnsupportedVersion = 4001;
 
 // One message, as bytes on the wire (a WebSocket text frame).
 constexpr size_t kMaxMessageBytes = 1 << 20;
@@ -37,6 +44,9 @@ constexpr size_t kMaxResponseBytes = 64;  // port_floods[].response
 
 // Numbers that a sane peer never exceeds.
 constexpr uint64_t kMaxDurationMs = 30ull * 24 * 3600 * 1000;  // 30 days
+// An agent's monotonic clock (port_floods[].first_ns, at_ns): 2^62 ns is
+// 146 years of uptime, so anything past it is garbage, refused.
+constexpr uint64_t kMaxAgentTimeNs = 1ull << 62;
 constexpr uint32_t kMaxThreshold = 1'000'000;
 // Attempts per second no link can carry (event and port-flood rates): a bound.
 constexpr uint64_t kMaxRate = 1'000'000'000;

@@ -110,8 +110,8 @@ Result<PortFloodReport> parsePortFlood(const json& j, const std::string& where) 
   }
   p.response = *response;
   SG_READ(attempts, r->u64("attempts"));
-  SG_READ(first, r->u64("first_ns"));
-  SG_READ(at, r->u64("at_ns"));
+  SG_READ(first, r->u64("first_ns", kMaxAgentTimeNs));
+  SG_READ(at, r->u64("at_ns", kMaxAgentTimeNs));
   if (*at < *first) return makeError(Errc::kInvalidArgument, where + ".at_ns: before first_ns");
   p.attempts = *attempts;
   p.first_ns = *first;

@@ -134,6 +134,10 @@ TEST(PortFloodCodec, RejectsEveryBadField) {
   rejected(mutate("attempts", gone), at + ".attempts: missing");
   rejected(mutate("first_ns", 20'000'000'000ull), at + ".at_ns: before first_ns");
   rejected(mutate("at_ns", gone), at + ".at_ns: missing");
+  // Review finding L1: times are the agent's monotonic clock, bounded.
+  rejected(mutate("at_ns", 1ull << 63), at + ".at_ns: 9223372036854775808 is above");
+  rejected(mutate("first_ns", kMaxAgentTimeNs + 1), at + ".first_ns: 4611686018427387905 is above");
+  rejected(mutate("at_ns", UINT64_MAX), at + ".at_ns: 18446744073709551615 is above");
   rejected(mutate("extra", true), at + ": unknown field 'extra'");
   auto many = good;
   many["port_floods"] = nlohmann::json::array();
@@ -150,7 +154,8 @@ TEST(PortFloodCodec, LargestReportFitsTheByteLimit) {
   PortFloodReport p = test::samplePortFlood();
   p.dst = pfx("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
   p.rate = p.peak_rate = p.normal_rate = 1'000'000'000;
-  p.distinct_sources = p.attempts = p.first_ns = p.at_ns = UINT64_MAX;
+  p.distinct_sources = p.attempts = UINT64_MAX;
+  p.first_ns = p.at_ns = kMaxAgentTimeNs;
   p.reason = "completion_ratio";
   p.response = std::string(kMaxResponseBytes, 'r');
   p.top_prefixes.assign(kMaxTopPrefixes, {pfx("ffff:ffff:ffff::/48"), 1000});
