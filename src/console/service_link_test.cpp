@@ -126,12 +126,12 @@ TEST_F(ServiceLinkTest, AHelloInAnUnknownVersionIsRefusedWithItsOwnCloseCode) {
       7, net::PeerInfo{"127.0.0.1", ep.name, ep.cert_sha256});
   svc_->agentLink()->onOpen(conn);
   const std::string hello =
-      R"({"v":3,"type":"hello","name":"web-1","agent_version":"9.0.0","platform":"linux",)"
+      R"({"v":4,"type":"hello","name":"web-1","agent_version":"9.0.0","platform":"linux",)"
       R"("applied_version":0,"acked_report_seq":0})";
   svc_->agentLink()->onText(conn, hello);
   ASSERT_TRUE(conn->closed());
   EXPECT_EQ(conn->closeFrame().first, proto::kCloseUnsupportedVersion);
-  EXPECT_EQ(conn->closeFrame().second.rfind("unsupported protocol version 3", 0), 0u)
+  EXPECT_EQ(conn->closeFrame().second.rfind("unsupported protocol version 4", 0), 0u)
       << conn->closeFrame().second;
   // Any other refused message closes normally, as before.
   auto other = connect(ep);
