@@ -314,6 +314,25 @@ Result<void> DesiredState::onNack(const std::string& name, const proto::Nack& na
   return Ok{};
 }
 
+namespace {
+
+// One endpoint's standing on the block of version v: rejected (its allowlist
+// refused it, since that version), acked, pending (connected, not yet), or
+// none of them (offline and behind).
+template <class Endpoint>
+void countEndpoint(BlockStatus& st, const Endpoint& ep, const std::string& rejection, uint64_t v) {
+  auto r = ep.rejected.empty() ? ep.rejected.end() : ep.rejected.find(rejection);
+  if (r != ep.rejected.end() && r->second.second >= v) {
+    ++st.rejected;
+  } else if (ep.acked_version >= v) {
+    ++st.acked;
+  } else if (ep.connected) {
+    ++st.pending;
+  }
+}
+
+}  // namespace
+
 BlockStatus DesiredState::blockStatus(const Prefix& source) const {
   BlockStatus st;
   const std::string key = proto::prefixText(source);
@@ -321,16 +340,7 @@ BlockStatus DesiredState::blockStatus(const Prefix& source) const {
   if (b == blocks_.end()) return st;
   const uint64_t v = b->second.version;
   const std::string rejection = rejectionKey("block_add", key);  // once, not per endpoint
-  for (const auto& [name, ep] : endpoints_) {
-    auto r = ep.rejected.empty() ? ep.rejected.end() : ep.rejected.find(rejection);
-    if (r != ep.rejected.end() && r->second.second >= v) {
-      ++st.rejected;
-    } else if (ep.acked_version >= v) {
-      ++st.acked;
-    } else if (ep.connected) {
-      ++st.pending;
-    }
-  }
+  for (const auto& [name, ep] : endpoints_) countEndpoint(st, ep, rejection, v);
   return st;
 }
 
@@ -348,15 +358,7 @@ std::map<std::string, BlockStatus> DesiredState::blockStatuses() const {
   for (const auto& [name, ep] : endpoints_) {
     if (!ep.rejected.empty()) {  // rare: classified block by block
       for (const auto& [v, key] : order) {
-        BlockStatus& st = out[*key];
-        auto r = ep.rejected.find(rejectionKey("block_add", *key));
-        if (r != ep.rejected.end() && r->second.second >= v) {
-          ++st.rejected;
-        } else if (ep.acked_version >= v) {
-          ++st.acked;
-        } else if (ep.connected) {
-          ++st.pending;
-        }
+        countEndpoint(out[*key], ep, rejectionKey("block_add", *key), v);
       }
       continue;
     }
