@@ -6,6 +6,15 @@
 //   scripts/build-web.sh && node bench/dashboard/run.mjs \
 //       [--endpoints 1000] [--floods 200] [--updates 50] [--seconds 20]
 //       [--web-root build/share/syn-guard/web] [--view floods|endpoints|blocks]
+//       [--usable-timeout 60] [--smoke]
+//
+// --smoke (the ctest entry dashboard_bench.smoke): small counts for a few
+// seconds, and it fails unless the page loaded every row and tile, showed
+// no error, drew the port floods and timed updates on screen (so a change to
+// the page, the fake console or the DOM hooks cannot break the benchmark
+// unnoticed). It asserts no figure (the machine may be loaded). Without
+// Chromium, playwright-core or the built page it exits 77 (skipped), or
+// fails with CI=true.
 //
 // Prints: first-load bytes transferred (page assets, and with the API lists),
 // time to a usable page (login done → every flood row and endpoint tile
@@ -13,17 +22,37 @@
 // its row changed in the DOM, and → the next frame after it), p50/p99, and the
 // longest main-thread task (PerformanceObserver 'longtask') under load.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const args = { endpoints: 1000, floods: 200, updates: 50, seconds: 20, view: 'floods', 'web-root': join(root, 'build/share/syn-guard/web') };
+const args = {
+  endpoints: 1000, floods: 200, updates: 50, seconds: 20, view: 'floods',
+  'web-root': join(root, 'build/share/syn-guard/web'), 'usable-timeout': 60,
+};
 const argv = process.argv.slice(2);
+const smoke = argv.includes('--smoke');
+if (smoke) Object.assign(args, { endpoints: 30, floods: 5, updates: 20, seconds: 2, 'usable-timeout': 30 });
 for (let i = 0; i < argv.length; i += 2) {
+  if (argv[i] === '--smoke') {
+    i--;
+    continue;
+  }
   const k = argv[i].replace(/^--/, '');
   if (!(k in args)) throw new Error(`unknown option --${k}`);
   args[k] = typeof args[k] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
+}
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// What the run needs; missing: a smoke run is skipped (77) unless CI=true.
+const missing = [];
+if (!existsSync(executablePath)) missing.push(`${executablePath} (apt install chromium)`);
+if (!existsSync(join(root, 'web/node_modules/playwright-core'))) missing.push('web/node_modules/playwright-core (scripts/build-web.sh runs npm ci)');
+if (!existsSync(join(resolve(args['web-root']), 'index.html'))) missing.push(`${args['web-root']}/index.html (scripts/build-web.sh)`);
+if (missing.length) {
+  console.error(`dashboard bench: missing ${missing.join('; ')}`);
+  process.exit(smoke && process.env.CI !== 'true' ? 77 : 1);
 }
 const { chromium } = createRequire(join(root, 'web/package.json'))('playwright-core');
 
@@ -73,7 +102,7 @@ const probe = () => {
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-last-seen'] });
 };
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
 try {
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const login = await ctx.request.post(base + '/v1/session', { data: { token: 'sgA_operator' } });
@@ -95,13 +124,25 @@ try {
 
   const t0 = Date.now();
   await page.goto(base + '/floods');
-  await page.waitForFunction(
-    ([floods, eps]) =>
-      document.querySelectorAll('[data-testid="flood-row"]').length >= floods &&
-      document.querySelectorAll('[data-testid="endpoint-tile"]').length >= eps,
-    [args.floods, args.endpoints],
-    { timeout: 60000, polling: 50 },
-  );
+  const shown = () => page.evaluate(() => ({
+    floods: document.querySelectorAll('[data-testid="flood-row"]').length,
+    tiles: document.querySelectorAll('[data-testid="endpoint-tile"]').length,
+    portFloods: document.querySelectorAll('[data-testid="port-flood-row"]').length,
+    live: document.querySelector('[data-testid="live-indicator"]')?.getAttribute('data-state') ?? 'absent',
+    alerts: [...document.querySelectorAll('[role="alert"]')].map((e) => e.textContent).filter(Boolean),
+  }));
+  await page
+    .waitForFunction(
+      ([floods, eps]) =>
+        document.querySelectorAll('[data-testid="flood-row"]').length >= floods &&
+        document.querySelectorAll('[data-testid="endpoint-tile"]').length >= eps,
+      [args.floods, args.endpoints],
+      { timeout: args['usable-timeout'] * 1000, polling: 50 },
+    )
+    .catch(async (e) => {
+      // Say what the page shows instead (an error from a list it could not load, no rows...).
+      throw new Error(`the page never showed ${args.floods} flood rows and ${args.endpoints} tiles: it shows ${JSON.stringify(await shown())} (${e.message.split('\n')[0]})`);
+    });
   const usableMs = Date.now() - t0;
   const navTiming = await page.evaluate(() => {
     const n = performance.getEntriesByType('navigation')[0];
@@ -138,6 +179,16 @@ try {
       : `main thread under load: longest task ${ms(longest)}; tasks over 50 ms: ${over50}`,
   );
   console.log('(figures measured on this machine now; re-measure on a quiet one before quoting them)');
+  if (smoke) {
+    const seen = await shown();
+    const wrong = [];
+    if (seen.alerts.length) wrong.push(`the page shows errors: ${seen.alerts.join(' | ')}`);
+    if (seen.live !== 'live') wrong.push(`live indicator ${seen.live}`);
+    if (seen.portFloods === 0) wrong.push('no port flood row');
+    if (r.commit.length === 0) wrong.push('no flood update timed on screen (flood-row data-last-seen never changed)');
+    if (wrong.length) throw new Error(`smoke: ${wrong.join('; ')}`);
+    console.log('smoke: ok');
+  }
 } finally {
   await browser.close();
   fake.kill();

@@ -5,7 +5,8 @@
 // console is TLS only); no dependency beyond Node.
 //
 //   node web/dev/fake-console.mjs [--port 8080] [--root web/dist]
-//        [--endpoints 1000] [--floods 200] [--updates 50] [--churn 0.2] [--seed 1]
+//        [--endpoints 1000] [--floods 200] [--updates 50] [--churn 0.2]
+//        [--port-floods 3] [--seed 1]
 //
 // Tokens: sgA_admin (alice, admin), sgA_operator (oscar, operator),
 // sgA_viewer (vera, viewer). It prints `listening on http://127.0.0.1:PORT`.
@@ -24,6 +25,7 @@ const opts = parseArgs(process.argv.slice(2), {
   floods: 200,
   updates: 50,
   churn: 0.2,
+  'port-floods': 3,
   seed: 1,
 });
 
@@ -192,7 +194,7 @@ function objectOf(type, key) {
 }
 function flush() {
   for (const [type, key] of pending.values()) {
-    if (type.endsWith('_removed') || type === 'incident' || type === 'audit') emit(type, key);
+    if (type.endsWith('_removed') || type === 'incident' || type === 'audit' || type.startsWith('port_')) emit(type, key);
     else {
       const o = objectOf(type, key);
       if (o) emit(type, o);
@@ -214,10 +216,10 @@ for (const e of endpoints.values()) e.state = endpointState(e);
 function blockOn(f, name, at = Date.now()) {
   const s = f.sightings.find((x) => x.endpoint === name);
   if (!s || s.action === 'BLOCK') return;
-  const old = f.state;
   s.action = 'BLOCK';
   refreshFlood(f);
-  if (old !== 'BLOCK') addMark({ at: iso(at), kind: 'block', text: `${f.source} blocked`, flood_id: f.id });
+  // As the console marks it: each endpoint's block.
+  addMark({ at: iso(at), kind: 'block', text: `${f.source} blocked on ${name}`, flood_id: f.id });
   touchEndpoint(name);
 }
 
@@ -305,7 +307,52 @@ function rateTick() {
   fleetPoints.push({ at: iso(now), ...fleet });
   while (fleetPoints.length && Date.parse(fleetPoints[0].at) < now - 30 * 60 * 1000) fleetPoints.shift();
   emit('rate', { at: iso(now), fleet, endpoints: eps });
+  portFloodTick(now);
 }
+
+// Port floods (floods keyed by target, docs/api.md "Port floods"): a few
+// endpoints' ports flooded from many sources, updated at each heartbeat.
+const portFloods = new Map();
+const PF_SEVERITY = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+for (let i = 0; i < Math.min(opts['port-floods'], endpointNames.length); i++) {
+  const endpoint = endpointNames[(i * 37) % endpointNames.length];
+  const dst = `192.0.2.${10 + i}`;
+  const dstPort = pick([443, 80, 8443]);
+  const start = Date.now() - Math.floor(rand() * 10 * 60 * 1000);
+  const target = `${dst}:${dstPort}`;
+  const id = `${endpoint}/${target}/${start}`;
+  portFloods.set(id, {
+    id, endpoint, target, dst, dst_port: dstPort, reason: rand() < 0.5 ? 'rate' : 'completion_ratio',
+    rate: 0, peak_rate: 0, normal_rate: 20 + Math.round(rand() * 40), distinct_sources: 5000 + Math.round(rand() * 20000),
+    completion_ratio: Math.round(rand() * 50) / 1000, top_prefixes: [{ prefix: `198.51.${100 + i}.0/24`, share: 0.31 }],
+    response: 'syncookies', attempts: 0, severity: 'LOW', active: true, ended_by: null,
+    started_at: iso(start), last_seen: iso(), ended_at: null,
+  });
+}
+function portFleet() {
+  const active = [...portFloods.values()].filter((f) => f.active);
+  const eps = [...new Set(active.map((f) => f.endpoint))].sort();
+  const rank = (s) => PF_SEVERITY.indexOf(s);
+  return {
+    endpoints: eps, targets: active.length,
+    since: active.length ? active.map((f) => f.started_at).sort()[0] : null,
+    peak_rate: Math.max(0, ...active.map((f) => f.peak_rate)),
+    rate: active.reduce((x, f) => x + f.rate, 0),
+    severity: active.length ? active.reduce((a, f) => (rank(f.severity) > rank(a) ? f.severity : a), 'LOW') : null,
+    shared_prefixes: [],
+  };
+}
+function portFloodTick(now, announce = true) {
+  if (portFloods.size === 0) return;
+  for (const [id, f] of portFloods) {
+    const rate = 10000 + Math.round(rand() * 20000);
+    const severity = rate >= 1e6 ? 'CRITICAL' : rate >= 1e5 ? 'HIGH' : 'MEDIUM';
+    portFloods.set(id, { ...f, rate, peak_rate: Math.max(f.peak_rate, rate), attempts: f.attempts + rate, severity, last_seen: iso(now) });
+    if (announce) pending.set(`port_flood:${id}`, ['port_flood', portFloods.get(id)]);
+  }
+  if (announce) pending.set('port_fleet:', ['port_fleet', portFleet()]);
+}
+portFloodTick(Date.now(), false);
 setInterval(tick, 100);
 setInterval(rateTick, 1000);
 setInterval(() => {
@@ -470,6 +517,10 @@ async function api(req, res, url) {
       return send(res, 200, list('FloodList', [...floods.values()].filter((f) => all || f.active)));
     }
     if (p === '/v1/blocks') return send(res, 200, list('BlockList', [...blocks.values()]));
+    if (p === '/v1/port-floods') {
+      const all = url.searchParams.get('all') === 'true';
+      return send(res, 200, { ...list('PortFloodList', [...portFloods.values()].filter((f) => all || f.active)), fleet: portFleet() });
+    }
     if (p === '/v1/policies') return send(res, 200, list('PolicyList', [...policies.values()]));
     if (p === '/v1/incidents') {
       const r = paged(incidents, url, (i) => `${i.note} ${i.created_by} ${i.webhook_status} ${floods.get(i.flood_id)?.source ?? ''}`);
