@@ -82,3 +82,53 @@ describe('RateSeries.xRange', () => {
     expect(r.marks.map((m) => m.text)).toEqual(['a', 'b']);
   });
 });
+
+describe('RateSeries marks from two sources', () => {
+  // The console's timeline and the page's own marks (derived from live flood
+  // and audit events) name the same moments; a flood event that arrives after
+  // the timeline was fetched must not draw its detection a second time.
+  const timeline = (marks: Parameters<RateSeries['addMarks']>[0]) => ({
+    kind: 'Timeline' as const,
+    endpoint: null,
+    step: '5s',
+    points: [],
+    marks,
+  });
+
+  it('keeps one mark per flood detection, block per endpoint, end and operator action', () => {
+    const r = new RateSeries(null);
+    r.load(
+      timeline([
+        { at: at(100), kind: 'start', text: '203.0.113.7 estimated start', flood_id: 3 },
+        { at: at(101.2), kind: 'detect', text: '203.0.113.7 on web-1, web-2', flood_id: 3 },
+        { at: at(103), kind: 'block', text: '203.0.113.7 blocked on web-1', flood_id: 3 },
+        { at: at(104), kind: 'action', text: 'alice: block 203.0.113.7', flood_id: null },
+      ]),
+    );
+    // The same moments as the page derives them from live events (its own
+    // wording and clock for the detection).
+    r.addMarks([
+      { at: at(100), kind: 'start', text: '203.0.113.7 estimated start', flood_id: 3 },
+      { at: at(101), kind: 'detect', text: '203.0.113.7 on 2 endpoints', flood_id: 3 },
+      { at: at(103), kind: 'block', text: '203.0.113.7 blocked on web-1', flood_id: 3 },
+      { at: at(104), kind: 'action', text: 'alice: block 203.0.113.7', flood_id: null },
+    ]);
+    expect(r.marks.map((m) => m.kind)).toEqual(['start', 'detect', 'block', 'action']);
+    // The console's version is kept (its times are corrected by the links' offsets).
+    expect(r.marks[1]!.text).toBe('203.0.113.7 on web-1, web-2');
+    // What is new still comes in: another endpoint's block, the end, another action.
+    r.addMarks([
+      { at: at(105), kind: 'block', text: '203.0.113.7 blocked on web-2', flood_id: 3 },
+      { at: at(106), kind: 'action', text: 'alice: block 203.0.113.7', flood_id: null },
+      { at: at(107), kind: 'end', text: '203.0.113.7 ended', flood_id: 3 },
+      { at: at(108), kind: 'detect', text: '198.51.100.1 on web-1', flood_id: 4 },
+    ]);
+    expect(r.marks.length).toBe(8);
+    // Twice in one batch: once.
+    r.addMarks([
+      { at: at(109), kind: 'end', text: '198.51.100.1 ended', flood_id: 4 },
+      { at: at(109), kind: 'end', text: '198.51.100.1 ended', flood_id: 4 },
+    ]);
+    expect(r.marks.length).toBe(9);
+  });
+});

@@ -7,6 +7,18 @@ export const MAX_POINTS = 2400;
 /** The narrowest span the chart shows (a fleet a minute old still reads as a timeline). */
 export const MIN_SPAN_S = 5 * 60;
 
+/**
+ * What makes a mark the same moment whichever side made it (the console and
+ * the page word a detection differently, and time it from different clocks):
+ * a flood's start, detection and end once per flood, its block once per flood
+ * and endpoint (the text names the endpoint), an operator's action by its
+ * time and text.
+ */
+export function markKey(m: Mark): string {
+  if (m.flood_id !== null) return m.kind === 'block' ? `block|${m.flood_id}|${m.text}` : `${m.kind}|${m.flood_id}`;
+  return `${m.kind}|${Date.parse(m.at)}|${m.text.trim()}`;
+}
+
 export class RateSeries {
   /** Seconds since the epoch, ascending. */
   t: number[] = [];
@@ -40,11 +52,24 @@ export class RateSeries {
     return true;
   }
 
-  /** Marks come at their own times (a block reported late is older than an action made meanwhile): kept oldest first. */
+  /**
+   * Marks come at their own times (a block reported late is older than an
+   * action made meanwhile): kept oldest first. One already here (the
+   * console's timeline and the page's live events both name it) is not added
+   * again: the first kept, the console's when the timeline came first.
+   */
   addMarks(ms: Mark[]): void {
     if (ms.length === 0) return;
+    const seen = new Set(this.marks.map(markKey));
+    const fresh = ms.filter((m) => {
+      const k = markKey(m);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+    if (fresh.length === 0) return;
     this.marks = this.marks
-      .concat(ms)
+      .concat(fresh)
       .map((m, i) => [Date.parse(m.at), i, m] as const)
       .sort((a, b) => a[0] - b[0] || a[1] - b[1])
       .map(([, , m]) => m)
