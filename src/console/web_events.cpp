@@ -58,6 +58,11 @@ bool EventStream::push(const std::string& text) {
   return true;
 }
 
+bool EventStream::dead() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_ || overflow_;
+}
+
 void EventStream::closeLocked() {
   closed_ = true;
   if (wake_) wake_();
@@ -167,7 +172,7 @@ std::string EventHub::record(const std::string& type, uint64_t seq, const std::s
          "\n\n";
 }
 
-void EventHub::prune(uint64_t now) {
+void EventHub::pruneRing(uint64_t now) {
   while (!ring_.empty() && (ring_.size() > options_.ring_events ||
                             now - ring_.front().at_ns > ns(options_.ring_age))) {
     ring_.pop_front();
@@ -189,7 +194,7 @@ void EventHub::publish(const std::vector<LiveEvent>& events) {
   for (const LiveEvent& e : events) {
     ++seq_;
     ring_.push_back(Stored{seq_, now, record(e.type, seq_, e.data)});
-    prune(now);
+    pruneRing(now);
     for (EventStream* s : streams_) queue(s, ring_.back().text);
   }
 }
@@ -201,6 +206,7 @@ Result<std::shared_ptr<EventStream>> EventHub::open(const std::string& last_even
   auto stream = std::make_shared<EventStream>(shared_from_this(), std::move(alive), owner);
   std::lock_guard<std::mutex> lock(mu_);
   if (stopped_) return makeError(Errc::kUnavailable, "the console is stopping");
+  dropDeadStreams();
   if (streams_.size() >= options_.max_streams) {
     ++counters_.refused;
     return makeError(Errc::kResourceExhausted, "too many event streams are open");
@@ -210,7 +216,7 @@ Result<std::shared_ptr<EventStream>> EventHub::open(const std::string& last_even
     ++counters_.refused_owner;
     return makeError(Errc::kResourceExhausted, "too many event streams are open for this token");
   }
-  prune(clock_.nowNs());
+  pruneRing(clock_.nowNs());
   ++counters_.streams_opened;
   streams_.insert(stream.get());
   ++mine;
@@ -248,9 +254,21 @@ Result<std::shared_ptr<EventStream>> EventHub::open(const std::string& last_even
 
 void EventHub::remove(EventStream* stream) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (streams_.erase(stream) == 0) return;
+  forget(stream);
+}
+
+void EventHub::forget(EventStream* stream) {
+  if (streams_.erase(stream) == 0) return;  // already forgotten (dead, then finished)
   auto it = per_owner_.find(stream->owner());
   if (it != per_owner_.end() && --it->second == 0) per_owner_.erase(it);
+}
+
+void EventHub::dropDeadStreams() {
+  std::vector<EventStream*> dead;
+  for (EventStream* s : streams_) {
+    if (s->dead()) dead.push_back(s);
+  }
+  for (EventStream* s : dead) forget(s);
 }
 
 void EventHub::closeAll() {

@@ -6,9 +6,10 @@
 // ring cannot resume, or whose replay would not fit in max_unsent_bytes). A
 // stream whose client reads too slowly (more than max_unsent_bytes waiting)
 // is closed; a stream whose session or token ends is closed at its next check
-// (at most a second later). Streams are capped in all and per API token (the
-// owner), so one token cannot take every stream; the unsent text is bounded
-// by max_streams x max_unsent_bytes.
+// (at most a second later). Live streams are capped in all and per API token
+// (the owner), so one token cannot take every stream; a dead one (cut off or
+// closed) stops counting at once, not when its connection ends. The unsent
+// text is bounded by max_streams x max_unsent_bytes.
 #pragma once
 
 #include <atomic>
@@ -68,6 +69,9 @@ class EventStream final : public net::StreamBody {
   // never called again (it may capture what the caller is about to destroy).
   void close();
   const std::string& owner() const { return owner_; }
+  // Cut off (slow reader) or closed (session ended, hub stopping): it takes
+  // no event again, whenever its connection lets go of it.
+  bool dead();
 
  private:
   void closeLocked();  // mu_ held
@@ -122,8 +126,12 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
     std::string text;  // the whole SSE record
   };
   std::string record(const std::string& type, uint64_t seq, const std::string& data) const;
-  void prune(uint64_t now);  // mu_ held
+  void pruneRing(uint64_t now);  // mu_ held
+  // Forgets dead streams (mu_ held): before the caps are counted, so a stream
+  // its connection still holds cannot refuse a live one.
+  void dropDeadStreams();
   void remove(EventStream* stream);
+  void forget(EventStream* stream);                          // mu_ held
   void queue(EventStream* stream, const std::string& text);  // mu_ held
 
   Clock& clock_;

@@ -192,6 +192,60 @@ TEST_F(EventHubTest, AtMostMaxStreamsPerOwner) {
   EXPECT_NE(must(h->open("", "1", nullptr, "hash-c")), nullptr);
 }
 
+// A stream cut off (slow reader) or ended (its session) is dead at once, but
+// its connection may hold it a while (a slow reader's socket drains slowly);
+// until then it took a place under both caps, and the client's reconnect was
+// refused (429) for streams nobody reads.
+TEST_F(EventHubTest, ADeadStreamFreesItsPlaceBeforeTheCapsAreCounted) {
+  EventHubOptions o;
+  o.max_streams = 4;
+  o.max_streams_per_owner = 2;
+  o.max_unsent_bytes = 1000;
+  auto h = hub(o);
+  bool alive = true;
+  auto slow = must(h->open("", "1", nullptr, "hash-a"));
+  auto ended = must(h->open(
+      "", "1", [&] { return alive; }, "hash-a"));
+  auto other = must(h->open("", "1", nullptr, "hash-b"));
+  ASSERT_NE(other, nullptr);
+  drain(*ended);
+  drain(*other);
+  for (int i = 0; i < 40; ++i) {  // ~35 bytes each: `slow` never reads
+    h->publish(floods(i, i));
+    drain(*ended);
+    drain(*other);
+  }
+  ASSERT_EQ(h->counters().slow_closed.load(), 1u);
+  // The token's reconnect takes the cut-off stream's place.
+  auto again = must(h->open("", "1", nullptr, "hash-a"));
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(h->streams(), 3u);
+  // A stream whose session ended, found at its check: its place too.
+  alive = false;
+  clock_.advance(kSec);
+  bool done = false;
+  drain(*ended, &done);
+  ASSERT_TRUE(done);
+  auto a2 = must(h->open("", "1", nullptr, "hash-a"));
+  ASSERT_NE(a2, nullptr);
+  EXPECT_EQ(h->counters().refused_owner.load(), 0u);
+  auto third = must(h->open("", "1", nullptr, "hash-c"));
+  ASSERT_NE(third, nullptr);
+  EXPECT_EQ(h->counters().refused.load(), 0u);
+  // Live ones still count: the token's two, and four in all.
+  EXPECT_EQ(must(h->open("", "1", nullptr, "hash-d")), nullptr);
+  EXPECT_EQ(h->counters().refused.load(), 1u);
+  // The dead streams' connections end later: counted off once only.
+  slow->finished();
+  slow.reset();
+  ended.reset();
+  EXPECT_EQ(h->streams(), 4u);
+  third.reset();
+  EXPECT_EQ(must(h->open("", "1", nullptr, "hash-a")), nullptr);  // again, a2
+  EXPECT_EQ(h->counters().refused_owner.load(), 1u);
+  EXPECT_NE(must(h->open("", "1", nullptr, "hash-c")), nullptr);
+}
+
 // 256 streams x 4 MiB was a 1 GiB worst case (review finding).
 TEST_F(EventHubTest, UnsentTextIsBoundedOverall) {
   const EventHubOptions o;
