@@ -56,6 +56,8 @@ struct ConsoleFlags {
   std::string webhook_ca_file;        // trust this CA for them (default: the system's roots)
   unsigned webhook_attempts = 5;      // per URL and incident
   std::string web_root;               // the dashboard's files ("": beside the executable)
+  // the dashboard's https:// address behind a reverse proxy that rewrites Host
+  std::vector<std::string> public_urls;
   // token create
   std::string labels;
   std::string ttl = "24h";
@@ -173,6 +175,12 @@ int runConsole(const ConsoleFlags& f) {
   if (!format) return fail("console", format.error(), 2);
   auto listen = parseListen(f.listen);
   if (!listen) return fail("console", listen.error(), 2);
+  std::vector<std::string> public_origins;
+  for (const std::string& url : f.public_urls) {
+    auto origin = console::publicOrigin(url);
+    if (!origin) return fail("console", origin.error().context("--public-url"), 2);
+    public_origins.push_back(*origin);
+  }
   console::WebhookOptions hooks;
   hooks.urls = f.webhooks;
   hooks.max_attempts = f.webhook_attempts;
@@ -215,6 +223,7 @@ int runConsole(const ConsoleFlags& f) {
   console::ApiCounters api_counters;  // outlives the server: declared before it
   console::WebOptions web_options;
   web_options.web_root = f.web_root;
+  web_options.sessions.public_origins = public_origins;
   console::WebConsole web(**svc, clock, console::systemWallMs, web_options);
   console::addApiRoutes(router, **svc, &api_counters, &web.sessions());
   console::addEnrollRoute(router, **svc);
@@ -353,6 +362,9 @@ void registerConsole(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   sub->add_option("--web-root", f->web_root,
                   "Directory of the built dashboard (default: <exe dir>/../share/syn-guard/web)");
+  sub->add_option("--public-url", f->public_urls,
+                  "https:// address browsers open the dashboard at, when a reverse proxy in front "
+                  "rewrites Host: its origin may log in and act (repeatable)");
 
   auto* token = sub->add_subcommand("token", "Enrollment tokens for agents");
   token->require_subcommand(1);

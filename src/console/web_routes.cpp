@@ -94,12 +94,13 @@ HttpResponse WebConsole::login(const HttpRequest& req) {
   // Login CSRF: a page elsewhere must not log the browser in with its own
   // token. A cross-site form cannot send application/json (a script that
   // does needs a CORS preflight, which the console never grants), and a
-  // browser's Origin must be ours.
+  // browser's Origin must be ours (https://<Host>, or a --public-url's when
+  // a proxy in front rewrites Host).
   if (!isJson(req.content_type)) {
     return net::errorResponse(415, "unsupported_media_type",
                               "Content-Type must be application/json");
   }
-  if (!req.origin.empty() && req.origin != "https://" + req.host) {
+  if (!ownOrigin(req, sessions_.options().public_origins)) {
     return net::errorResponse(403, "csrf", "Origin is not this console");
   }
   if (!login_limiter_.allow(req.peer.remote_ip)) {

@@ -1,8 +1,49 @@
 #include "console/web_session.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "pki/token.h"
 
 namespace sg::console {
+
+Result<std::string> publicOrigin(const std::string& url) {
+  const std::string scheme = "https://";
+  auto bad = [&url](const std::string& why) {
+    return makeError(Errc::kInvalidArgument, "public URL " + url + ": " + why);
+  };
+  std::string lower = url;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // https only: the session cookie is Secure, a browser would not send it otherwise.
+  if (lower.rfind(scheme, 0) != 0) return bad("not an https:// URL");
+  const std::string authority =
+      lower.substr(scheme.size(), lower.find_first_of("/?#", scheme.size()) - scheme.size());
+  if (authority.find('@') != std::string::npos) return bad("user info in it");
+  std::string host = authority;
+  std::string port;
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    const bool digits =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+    if (!digits || std::stoul(port) == 0 || std::stoul(port) > 65535) return bad("bad port");
+    if (std::stoul(port) == 443) port.clear();  // a browser leaves the default out
+  }
+  const bool host_ok = !host.empty() && std::all_of(host.begin(), host.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '.' || c == '-' || c == '[' || c == ']' || c == ':';
+  });
+  if (!host_ok) return bad("no host, or not a host name or address");
+  return scheme + host + (port.empty() ? "" : ":" + port);
+}
+
+bool ownOrigin(const net::HttpRequest& req, const std::vector<std::string>& public_origins) {
+  if (req.origin.empty() || req.origin == "https://" + req.host) return true;
+  return std::find(public_origins.begin(), public_origins.end(), req.origin) !=
+         public_origins.end();
+}
 
 WebSessions::WebSessions(Clock& clock, WallClock wall, WebSessionOptions options)
     : clock_(clock), wall_(std::move(wall)), options_(options) {}
@@ -128,7 +169,7 @@ std::variant<Authenticated, net::HttpResponse> authenticateRequest(ConsoleServic
     if (req.csrf_token.empty() || !pki::constantTimeEqual(req.csrf_token, session->csrf)) {
       return net::errorResponse(403, "csrf", "X-CSRF-Token is missing or wrong");
     }
-    if (!req.origin.empty() && req.origin != "https://" + req.host) {
+    if (!ownOrigin(req, sessions->options().public_origins)) {
       return net::errorResponse(403, "csrf", "Origin is not this console");
     }
   }

@@ -14,11 +14,13 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "console/api_counters.h"
 #include "console/service.h"
 #include "core/clock.h"
 #include "core/duration.h"
+#include "core/result.h"
 #include "net/http_types.h"
 
 namespace sg::console {
@@ -27,7 +29,22 @@ struct WebSessionOptions {
   size_t max_sessions = 10'000;
   size_t max_sessions_per_token = 64;
   Nanos idle = std::chrono::hours(12);  // also the cookie's Max-Age
+  // Origins a browser may log in and write from besides https://<Host>: the
+  // dashboard's public address when a reverse proxy in front of the console
+  // rewrites Host (`console --public-url`), each as publicOrigin() makes it.
+  std::vector<std::string> public_origins;
 };
+
+// "https://dash.example.com[:port][/path]" -> the origin a browser sends for
+// it ("https://dash.example.com", lower case, the port only when not 443);
+// kInvalidArgument for anything else (another scheme, no host, user info, a
+// bad port).
+Result<std::string> publicOrigin(const std::string& url);
+
+// The request comes from this console's page: no Origin (not a browser's, or
+// a browser that sends none), https://<Host>, or one of `public_origins`.
+// Anything else is another site's page (CSRF): refused.
+bool ownOrigin(const net::HttpRequest& req, const std::vector<std::string>& public_origins);
 
 struct WebSession {
   std::string id;    // the cookie's value: 32 random bytes, base64url
@@ -73,8 +90,8 @@ inline constexpr const char* kSessionCookie = "sg_session";
 // Who sent an API request: with an Authorization header, its bearer token
 // only; else the session cookie (`sessions` may be null: cookies refused),
 // whose POST/PUT/DELETE must carry its CSRF token and, when the browser sent
-// one, a same-origin Origin. A refusal is the response to send (401, or 403
-// "csrf"), counted in `counters` when given.
+// one, an Origin of ours (ownOrigin with the sessions' public_origins). A refusal is the response
+// to send (401, or 403 "csrf"), counted in `counters` when given.
 struct Authenticated {
   Actor actor;
   std::optional<WebSession> session;  // set when the cookie authenticated it

@@ -252,6 +252,75 @@ TEST_F(WebSessionTest, LoginNeedsJsonAndOurOrigin) {
   EXPECT_EQ(attempt("application/json", "").status, 200);  // no Origin: not a browser's
 }
 
+// Behind a reverse proxy that rewrites Host (to the console's own address),
+// a browser's Origin (the proxy's public address) never equals https://<Host>:
+// every login failed. The public address is configured (--public-url); a
+// foreign Origin is still refused, with or without it.
+TEST_F(WebSessionTest, BehindAHostRewritingProxyThePublicUrlIsOurOrigin) {
+  const std::string proxy_origin = "https://dash.example.com";
+  auto run = [&](const std::vector<std::string>& public_origins) {
+    WebOptions o;
+    o.web_root = "/nonexistent-web-root";
+    o.sessions.public_origins = public_origins;
+    WebConsole web(
+        fake_, clock_, [this] { return wall_ms_; }, o);
+    net::Router router;
+    addApiRoutes(router, fake_, &counters_, &web.sessions());
+    web.addRoutes(router, &counters_);
+    auto send = [&router](const std::string& method, const std::string& path,
+                          const std::string& body, const std::string& origin,
+                          const std::string& cookie = "", const std::string& csrf = "") {
+      net::HttpRequest r;
+      r.method = method;
+      r.path = path;
+      r.body = body;
+      r.host = "10.0.0.5:8443";  // what the proxy forwards to
+      if (!body.empty()) r.content_type = "application/json";
+      r.origin = origin;
+      if (!cookie.empty()) r.cookie = "sg_session=" + cookie;
+      r.csrf_token = csrf;
+      return router.route(r);
+    };
+    std::vector<int> out;
+    for (const std::string& origin : {proxy_origin, std::string("https://evil.example"),
+                                      std::string("http://dash.example.com")}) {
+      out.push_back(send("POST", "/v1/session", R"({"token": "sgA_operator"})", origin).status);
+    }
+    // A cookie write from the public address and from elsewhere.
+    auto l = send("POST", "/v1/session", R"({"token": "sgA_operator"})", "");
+    EXPECT_EQ(l.status, 200);
+    const std::string set = header(l, "Set-Cookie");
+    const std::string cookie = set.substr(11, set.find(';') - 11);
+    const std::string csrf = json::parse(l.body).value("csrf_token", "");
+    out.push_back(send("POST", "/v1/blocks", block_, proxy_origin, cookie, csrf).status);
+    out.push_back(send("POST", "/v1/blocks", block_, "https://evil.example", cookie, csrf).status);
+    return out;
+  };
+  // Not configured: the proxy's origin is someone else's.
+  EXPECT_EQ(run({}), (std::vector<int>{403, 403, 403, 403, 403}));
+  // Configured: it logs in and writes; others still do not.
+  EXPECT_EQ(run({proxy_origin}), (std::vector<int>{200, 403, 403, 200, 403}));
+}
+
+TEST(PublicOrigin, IsTheOriginABrowserSends) {
+  EXPECT_EQ(*publicOrigin("https://dash.example.com"), "https://dash.example.com");
+  EXPECT_EQ(*publicOrigin("HTTPS://Dash.Example.COM/"), "https://dash.example.com");
+  EXPECT_EQ(*publicOrigin("https://dash.example.com:443/syn-guard/"), "https://dash.example.com");
+  EXPECT_EQ(*publicOrigin("https://dash.example.com:8443"), "https://dash.example.com:8443");
+  EXPECT_EQ(*publicOrigin("https://[2001:db8::1]:9443/x?y#z"), "https://[2001:db8::1]:9443");
+  EXPECT_EQ(*publicOrigin("https://192.0.2.1"), "https://192.0.2.1");
+  for (const char* bad : {"http://dash.example.com", "dash.example.com", "https://", "https:///x",
+                          "https://user@dash.example.com", "https://dash.example.com:0",
+                          "https://dash.example.com:99999", "https://dash.example.com:x",
+                          "https://da sh.example", "https://dash.example.com:"}) {
+    auto r = publicOrigin(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code(), Errc::kInvalidArgument) << bad;
+    }
+  }
+}
+
 // One token cannot take every live stream (review finding): its own cap
 // refuses it with a reason while another token still gets one.
 TEST_F(WebSessionTest, OneTokenCannotTakeEveryEventStream) {
