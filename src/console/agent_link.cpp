@@ -4,6 +4,7 @@
 // counted), handed to the session, and its replies sent. A report's floods
 // and the endpoint's report seq are stored before its report_ack goes out.
 // A change fans out as one encoded message shared by every link it suits.
+#include <algorithm>
 #include <chrono>
 
 #include "console/fanout_frames.h"
@@ -191,7 +192,7 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
   // what it holds up to there, so every report correlated is stored first
   // (the agent may come back on a new link before the write that acks).
   if (parsed && std::holds_alternative<proto::Hello>(*parsed) &&
-      (!pending_acks_.empty() || !unsaved_floods_.empty())) {
+      (!pending_acks_.empty() || !unsaved_floods_.empty() || !unsaved_port_floods_.empty())) {
     flushReports();
   }
   auto it = links_.find(conn->id());
@@ -233,13 +234,14 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
 }
 
 void ConsoleServiceImpl::queueReportAck(const Link& link, const proto::Report& report,
-                                        bool duplicate) {
+                                        bool duplicate, uint64_t stored_seq) {
   PendingAck a;
   a.link_id = link.conn->id();
   a.endpoint = link.session->endpoint();
   a.credential = link.conn->peer().cert_sha256;
   a.seq = report.seq;
   a.duplicate = duplicate;
+  a.stored_seq = stored_seq;
   if (!duplicate) a.detected_ns = detectedTimes(link, report);
   pending_acks_.push_back(std::move(a));
   if (!defer_ || flush_queued_) return;
@@ -254,7 +256,7 @@ void ConsoleServiceImpl::queueReportAck(const Link& link, const proto::Report& r
 
 void ConsoleServiceImpl::flushReports() {
   flush_queued_ = false;
-  if (pending_acks_.empty() && unsaved_floods_.empty()) return;
+  if (pending_acks_.empty() && unsaved_floods_.empty() && unsaved_port_floods_.empty()) return;
   const TimeBase base = timeBase();
   std::vector<FloodRecord> records;
   records.reserve(unsaved_floods_.size());
@@ -269,14 +271,23 @@ void ConsoleServiceImpl::flushReports() {
     return;
   }
   unsaved_floods_.clear();
-  // Then each acked endpoint's link state (its contiguous report seq), once,
-  // for the link holding `credential` only.
+  while (!unsaved_port_floods_.empty()) {  // port floods: version 2
+    if (!savePortFlood(*unsaved_port_floods_.begin()).ok()) {
+      counters_.store_errors += acks.size();  // no ack, as above
+      return;
+    }
+    unsaved_port_floods_.erase(unsaved_port_floods_.begin());
+  }
+  // Then each acked endpoint's link state (its contiguous report seq, now
+  // stored: the welcome and the tick's write-back name no more than this),
+  // once, for the link holding `credential` only.
   std::vector<EndpointLinkUpdate> updates;
   std::map<std::pair<std::string, std::string>, size_t> update_of;
   for (const PendingAck& a : acks) {
     auto rec = records_.find(a.endpoint);
     if (a.duplicate || rec == records_.end()) continue;  // a replay changes nothing: no write
-    const EndpointRecord& r = rec->second;
+    EndpointRecord& r = rec->second;
+    r.last_report_seq = std::max(r.last_report_seq, a.stored_seq);
     if (update_of.emplace(std::make_pair(a.endpoint, a.credential), updates.size()).second) {
       updates.push_back(
           {a.endpoint, a.credential,
@@ -349,17 +360,19 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     });
     const ReportOutcome& outcome = link.session->lastReport();
     if (!outcome.duplicate) {
-      if (!notePortFloods(link, *report).ok()) {  // port floods: version 2
-        ++counters_.store_errors;                 // no ack: the agent sends the report again
-        return true;
-      }
+      notePortFloods(link, *report);
       unsaved_floods_.insert(outcome.changed.begin(), outcome.changed.end());
-      rec.last_report_seq = correlator_->contiguousSeq(name);
     }
-    queueReportAck(link, *report, outcome.duplicate);
+    // rec.last_report_seq follows once the write lands (flushReports).
+    queueReportAck(link, *report, outcome.duplicate, correlator_->contiguousSeq(name));
   } else if (std::holds_alternative<proto::Hello>(message)) {
-    for (const auto& m : out) {
-      if (const auto* w = std::get_if<proto::Welcome>(&m)) link.welcomed_seq = w->last_report_seq;
+    // The welcome names what is stored, not only correlated: the agent
+    // drops what it names, and a write that failed must be sent again.
+    for (auto& m : out) {
+      if (auto* w = std::get_if<proto::Welcome>(&m)) {
+        w->last_report_seq = std::min(w->last_report_seq, rec.last_report_seq);
+        link.welcomed_seq = w->last_report_seq;
+      }
     }
   } else if (std::holds_alternative<proto::Ack>(message) ||
              std::holds_alternative<proto::Nack>(message)) {

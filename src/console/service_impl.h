@@ -201,14 +201,17 @@ class ConsoleServiceImpl final : public ConsoleService {
     std::string credential;
     uint64_t seq = 0;
     bool duplicate = false;            // stored before (maybe still waiting): acked again
+    uint64_t stored_seq = 0;           // the endpoint's contiguous seq once this write lands
     std::vector<int64_t> detected_ns;  // console clock: the report latency at the ack
   };
-  void queueReportAck(const Link& link, const proto::Report& report, bool duplicate);
+  void queueReportAck(const Link& link, const proto::Report& report, bool duplicate,
+                      uint64_t stored_seq);
   void flushReports();
 
   // ---- port floods (service_port_floods.cpp; mu_ held)
-  // Applies and stores a report's port floods (before its report_ack).
-  Result<void> notePortFloods(const Link& link, const proto::Report& report);
+  // Applies a report's port floods; the changed ones wait in
+  // unsaved_port_floods_ for flushReports() (before the report_ack).
+  void notePortFloods(const Link& link, const proto::Report& report);
   Result<void> savePortFlood(const std::string& id);
   void endQuietPortFloods();                    // tick()
   Result<void> restorePortFloods();             // restore()
@@ -298,6 +301,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   IncidentHook incident_hook_;  // set before serving, then only read
   Deferrer defer_;              // likewise
   std::set<uint64_t> unsaved_floods_;
+  std::set<std::string> unsaved_port_floods_;
   std::vector<PendingAck> pending_acks_;
   bool flush_queued_ = false;  // a flushReports() is deferred
   ServiceCounters counters_;

@@ -126,5 +126,45 @@ TEST_F(ServiceIngestTest, AWelcomeNamesOnlyReportsAlreadyStored) {
   runDeferred();
 }
 
+// Review finding M2 (s15): a report whose flood write failed is not named in
+// a welcome (the agent drops what a welcome names) when the agent comes back
+// during the store outage.
+TEST_F(ServiceIngestTest, AWelcomeDuringAStoreOutageNamesNoUnstoredReport) {
+  auto ep = enrollAgent("web-1");
+  auto conn = connect(ep);
+  conn->take();
+  store_->failing = {"putFlood"};
+  sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+  EXPECT_EQ(acks(conn->take()), 0u);
+  auto again = connect(ep);  // the link broke; the store still fails
+  auto out = again->take();
+  ASSERT_FALSE(out.empty());
+  ASSERT_TRUE(std::holds_alternative<proto::Welcome>(out.front()));
+  EXPECT_EQ(std::get<proto::Welcome>(out.front()).last_report_seq, 0u)
+      << "welcome names report 1, whose flood is not stored: the agent drops it";
+}
+
+// Review finding M2 (s15): the tick's link write-back must not persist the
+// seq of a report whose floods failed to store, or after a console restart
+// the agent's resend is a duplicate and its flood is never stored.
+TEST_F(ServiceIngestTest, AFailedFloodWriteIsNotPersistedAsSeenByTheTick) {
+  auto ep = enrollAgent("web-1");
+  auto conn = connect(ep);
+  conn->take();
+  store_->failing = {"putFlood"};
+  sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+  EXPECT_EQ(acks(conn->take()), 0u);
+  sendFrom(conn, proto::Heartbeat{6 * kSec, 0, 0, {}});
+  svc_->tick();  // writes the dirty endpoint's link state
+  open();        // the console restarts (store still failing before: now healthy)
+  auto again = connect(ep);
+  again->take();
+  sendFrom(again, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+  EXPECT_EQ(acks(again->take()), 1u);
+  auto reader = SqliteStore::open(dbPath());
+  ASSERT_OK(reader);
+  EXPECT_EQ((*reader)->listFloods(false)->size(), 1u) << "acked but never stored";
+}
+
 }  // namespace
 }  // namespace sg::console

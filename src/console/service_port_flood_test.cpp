@@ -178,6 +178,36 @@ TEST_F(ServicePortFloodTest, NotStoredNotAcked) {
   EXPECT_TRUE(c->take().empty());  // no report_ack: the agent sends it again
 }
 
+// A port flood whose write failed goes with the next write: the agent's
+// resend of the report (a duplicate seq by then) is acked only once it is
+// stored (before, the resend was acked and the port flood never written).
+TEST_F(ServicePortFloodTest, AFailedWriteIsStoredBeforeTheResendIsAcked) {
+  test::FailingStore* failing = nullptr;
+  wrap_ = [&failing](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto f = std::make_unique<test::FailingStore>(std::move(inner));
+    f->failing.insert("putPortFlood");
+    failing = f.get();
+    return f;
+  };
+  open();
+  auto a = enrollAgent("web-1");
+  auto c = connect(a);
+  c->take();
+  const auto report =
+      proto::Report{1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5)}};
+  sendFrom(c, report);
+  EXPECT_TRUE(c->take().empty());
+  ASSERT_NE(failing, nullptr);
+  failing->failing.clear();
+  sendFrom(c, report);
+  auto out = c->take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<proto::ReportAck>(out[0]));
+  auto reader = SqliteStore::open(dbPath());
+  ASSERT_OK(reader);
+  EXPECT_EQ((*reader)->listPortFloods(false, 10)->size(), 1u) << "acked but not stored";
+}
+
 // An agent that speaks only version 1 (an older agent, or the Windows agent
 // before it learns version 2) gets every answer in version 1.
 TEST_F(ServicePortFloodTest, AVersion1AgentIsAnsweredInVersion1) {

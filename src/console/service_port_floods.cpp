@@ -41,18 +41,17 @@ size_t ConsoleServiceImpl::fleetSize() const {
   return n;
 }
 
-Result<void> ConsoleServiceImpl::notePortFloods(const Link& link, const proto::Report& report) {
-  if (report.port_floods.empty()) return Ok{};
+void ConsoleServiceImpl::notePortFloods(const Link& link, const proto::Report& report) {
+  if (report.port_floods.empty()) return;
   const std::string& name = link.session->endpoint();
   const TimeBase base = timeBase();
   const std::optional<int64_t> offset = link.session->offset().offsetNs();
-  std::set<std::string> changed;
   for (const proto::PortFloodReport& m : report.port_floods) {
     const auto [first_ms, at_ms] = portFloodTimes(m, base, offset);
-    for (auto& id : port_floods_.apply(name, m, first_ms, at_ms)) changed.insert(std::move(id));
+    for (auto& id : port_floods_.apply(name, m, first_ms, at_ms)) {
+      unsaved_port_floods_.insert(std::move(id));
+    }
   }
-  for (const std::string& id : changed) SG_TRY(savePortFlood(id));
-  return Ok{};
 }
 
 Result<void> ConsoleServiceImpl::savePortFlood(const std::string& id) {
