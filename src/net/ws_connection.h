@@ -22,7 +22,9 @@ class WsConnection {
   // fan-out): the connection keeps a reference, not a copy. The default
   // copies (for connections that cannot share).
   virtual bool sendShared(std::shared_ptr<const std::string> frame) { return send(*frame); }
-  // Sends a close frame (normal closure) and ends the connection.
+  // Sends a close frame (normal closure, with a reason: agents read 1000
+  // with none before their welcome as an older console's refusal of their
+  // protocol version) and ends the connection.
   virtual void close() = 0;
   // The same with a close code and a reason (at most 123 bytes; longer is
   // cut). The default sends a normal closure.

@@ -12,6 +12,10 @@ class EchoHandler : public WsHandler {
  public:
   void onOpen(const std::shared_ptr<WsConnection>&) override { ++opened; }
   void onText(const std::shared_ptr<WsConnection>& c, std::string text) override {
+    if (text == "close") {
+      c->close();
+      return;
+    }
     if (text.rfind("close:", 0) == 0) {  // "close:<code>:<reason>"
       const size_t colon = text.find(':', 6);
       c->closeWith(static_cast<uint16_t>(std::stoi(text.substr(6, colon - 6))),
@@ -139,9 +143,24 @@ TEST_F(WsLoopbackTest, TheServersCloseCodeAndReasonReachTheClient) {
     std::lock_guard<std::mutex> lock(recorder_->mu);
     return recorder_->closes.size() >= 2;
   }));
+  {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    EXPECT_EQ(recorder_->closes[1].first, 1000);
+    EXPECT_EQ(recorder_->closes[1].second, "");
+  }
+  // This server's own normal close always gives a reason: an agent reads
+  // 1000 with none before its welcome as an older console's refusal of its
+  // version (review finding L2, s15), and must not step down for a link
+  // replaced, revoked, reaped or closed at shutdown.
+  ASSERT_TRUE(waitFor([&] { return recorder_->connected.load() >= 3; }));
+  EXPECT_TRUE(client->send("close"));
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    return recorder_->closes.size() >= 3;
+  }));
   std::lock_guard<std::mutex> lock(recorder_->mu);
-  EXPECT_EQ(recorder_->closes[1].first, 1000);
-  EXPECT_EQ(recorder_->closes[1].second, "");
+  EXPECT_EQ(recorder_->closes[2].first, 1000);
+  EXPECT_FALSE(recorder_->closes[2].second.empty());
 }
 
 TEST_F(WsLoopbackTest, UpgradeWithoutClientCertificateIsRefused) {

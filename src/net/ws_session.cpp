@@ -144,7 +144,9 @@ void WsSession::writeNext() {
                   });
 }
 
-void WsSession::close() { closeWith(websocket::close_code::normal, ""); }
+// Never a normal closure without a reason: agents read that, before their
+// welcome, as an older console refusing their protocol version.
+void WsSession::close() { closeWith(websocket::close_code::normal, "closed by the console"); }
 
 void WsSession::closeWith(uint16_t code, const std::string& reason) {
   constexpr size_t kMaxCloseReason = 123;  // RFC 6455: 125 bytes with the code
