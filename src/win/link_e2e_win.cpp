@@ -13,6 +13,9 @@
 //     be acknowledged after the link is back, with the delta C applied.
 //   win_link_e2e --url ... --ca ... --connect-only   (one attempt; prints why it failed)
 //   win_link_e2e --url ... --ca ... --receive-once   (then one message; prints why not)
+//   win_link_e2e --url ... --ca ... --refusals N
+//     (the link core over WinHTTP against a server that closes each hello with
+//     4001: waits for N version step-downs and prints the next offer)
 //
 // Prints one JSON line per step; exit 0 when every step happened in time.
 #include <chrono>
@@ -52,6 +55,7 @@ struct Args {
   int timeout_s = 40;
   bool connect_only = false;
   bool receive_once = false;
+  int refusals = 0;
 };
 
 // The recorded 1017 payload with its remote address set and a distinct port
@@ -65,6 +69,33 @@ std::vector<uint8_t> acceptFrom(const Address& src, uint16_t n) {
   p[48] = static_cast<uint8_t>(n);
   p[49] = static_cast<uint8_t>(n >> 8);
   return p;
+}
+
+// The console's 4001 close frames, read by the real WinHTTP receive, reach
+// the link core: each refused hello is followed by one a version older.
+int stepDown(const Args& args, WsConnector& connector, Clock& clock) {
+  agent::LinkCoreOptions co;
+  co.name = args.name;
+  co.agent_version = "0.1.0";
+  co.platform = "windows";
+  auto core = agent::ConsoleLinkCore::open(co, clock);
+  if (!core.ok()) return fail(core.error().message());
+  LinkRunnerOptions ro;
+  ro.backoff_min = std::chrono::milliseconds(50);
+  LinkRunner runner(core->get(), &connector, ro);
+  runner.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.timeout_s);
+  const auto want = static_cast<uint64_t>(args.refusals);
+  // N refusals stepped down, and the link after them (the one offering the
+  // stepped-down version) has ended too: the server saw every hello.
+  while ((core->get()->counters().version_fallbacks < want || runner.attempts() < want + 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const uint64_t fallbacks = core->get()->counters().version_fallbacks;
+  out({{"event", "stepped_down"}, {"fallbacks", fallbacks}, {"attempts", runner.attempts()}});
+  runner.stop();
+  return fallbacks >= want ? 0 : 1;
 }
 
 int run(const Args& args) {
@@ -97,6 +128,7 @@ int run(const Args& args) {
   }
 
   MonotonicClock clock;
+  if (args.refusals > 0) return stepDown(args, **connector, clock);
   test::FakeWfpApi wfp;
   auto engine = WfpEngine::open(&wfp);
   if (!engine.ok()) return fail(engine.error().message());
@@ -255,6 +287,8 @@ int main(int argc, char** argv) {
       a.connect_only = true;
     else if (k == "--receive-once")
       a.receive_once = true;
+    else if (k == "--refusals")
+      a.refusals = std::stoi(next());
     else {
       std::fprintf(stderr, "unknown argument %s\n", k.c_str());
       return 2;
