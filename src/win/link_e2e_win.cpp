@@ -11,7 +11,8 @@
 //     --cut-off-src: once the link drops after the first report's ack (the
 //     test stops its relay), a flood from D is detected and queued, and must
 //     be acknowledged after the link is back, with the delta C applied.
-//   win_link_e2e --url ... --ca ... --connect-only   (one attempt; prints why it failed)
+//   win_link_e2e --url ... --ca ... [--cert agent.crt --key agent.key] --connect-only
+//     (one attempt; prints why it failed)
 //   win_link_e2e --url ... --ca ... --receive-once   (then one message; prints why not)
 //   win_link_e2e --url ... --ca ... --refusals N
 //     (the link core over WinHTTP against a server that closes each hello with
@@ -51,7 +52,8 @@ int fail(const std::string& why) {
 }
 
 struct Args {
-  std::string url, ca, name = "win-e2e", state, block, flood_src, delta_block, cut_off_src;
+  std::string url, ca, cert, key, name = "win-e2e", state, block, flood_src, delta_block,
+                                  cut_off_src;
   int timeout_s = 40;
   bool connect_only = false;
   bool receive_once = false;
@@ -110,10 +112,21 @@ int run(const Args& args) {
   auto ca = readSmallFile(args.ca);
   if (!ca.ok()) return fail(ca.error().message());
   wo.ca_pem = *ca;
-  // No client certificate: Wine's Schannel cannot present one
-  // (docs/windows-notes.md); the test's relay does, on the Linux side.
+  // Without --cert/--key, no client certificate: Wine's Schannel cannot
+  // present the enrolled one (docs/windows-notes.md); the test's relay does,
+  // on the Linux side. With them (--connect-only): the attempt that shows why.
+  if (!args.cert.empty()) {
+    auto cert = readSmallFile(args.cert);
+    auto key = readSmallFile(args.key);
+    if (!cert.ok() || !key.ok()) return fail("--cert / --key: unreadable");
+    wo.cert_pem = *cert;
+    wo.key_pem = *key;
+  }
   auto connector = WinHttpWsConnector::create(wo);
-  if (!connector.ok()) return fail(connector.error().message());
+  if (!connector.ok()) {
+    out({{"event", "connect"}, {"ok", false}, {"error", connector.error().message()}});
+    return 3;
+  }
   if (args.connect_only || args.receive_once) {
     auto c = (*connector)->connect();
     out({{"event", "connect"}, {"ok", c.ok()}, {"error", c.ok() ? "" : c.error().message()}});
@@ -269,6 +282,10 @@ int main(int argc, char** argv) {
       a.url = next();
     else if (k == "--ca")
       a.ca = next();
+    else if (k == "--cert")
+      a.cert = next();
+    else if (k == "--key")
+      a.key = next();
     else if (k == "--name")
       a.name = next();
     else if (k == "--state")

@@ -2,6 +2,7 @@
 // One thread receives (LinkRunner's); sends come from the core's callers,
 // one at a time (send_mu_).
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -152,6 +153,12 @@ struct PinGate {
   }
 };
 
+std::string hexStatus(SECURITY_STATUS st) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08lx", static_cast<unsigned long>(st));
+  return buf;
+}
+
 // The agent's key (PKCS#8 PEM) into CNG as a named, persisted key, attached
 // to its certificate: Schannel signs with it in LSASS, which cannot reach an
 // ephemeral key.
@@ -167,7 +174,7 @@ Result<void> attachKey(PCCERT_CONTEXT cert, const std::string& key_pem, const st
   NCRYPT_PROV_HANDLE prov = 0;
   SECURITY_STATUS st = NCryptOpenStorageProvider(&prov, MS_KEY_STORAGE_PROVIDER, 0);
   if (st != ERROR_SUCCESS) {
-    return Error(Errc::kUnavailable, "NCryptOpenStorageProvider: " + std::to_string(st));
+    return Error(Errc::kUnavailable, "NCryptOpenStorageProvider: status " + hexStatus(st));
   }
   std::wstring wname = widen(name);
   NCryptBuffer param{static_cast<ULONG>((wname.size() + 1) * sizeof(wchar_t)),
@@ -180,8 +187,7 @@ Result<void> attachKey(PCCERT_CONTEXT cert, const std::string& key_pem, const st
   NCryptFreeObject(prov);
   if (st != ERROR_SUCCESS) {
     return Error(Errc::kUnavailable,
-                 "importing agent.key into CNG (NCryptImportKey PKCS#8): status " +
-                     std::to_string(static_cast<unsigned long>(st)));
+                 "importing agent.key into CNG (NCryptImportKey PKCS#8): status " + hexStatus(st));
   }
   NCryptFreeObject(key);
   CRYPT_KEY_PROV_INFO info{};
