@@ -19,44 +19,12 @@
 # Needs the Linux build (SYNGUARD_LINUX_BUILD, default build/): skipped
 # (77) without it, failed with CI=true.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$here/../.."
+source "$(dirname "$0")/lib.sh"
+wine_test_init console_link_test
 exe=$1
-sg="${SYNGUARD_LINUX_BUILD:-$root/build}/bin/syn-guard"
-if [ ! -x "$sg" ]; then
-  echo "console_link_test: no Linux build at $sg (scripts/build.sh)" >&2
-  [ "${CI:-}" = true ] && exit 1
-  exit 77
-fi
-wine="$root/scripts/wine-run.sh"
-dir=$(mktemp -d /tmp/sg-winlink.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+need_linux_build
 mkdir -p "$dir/agent" "$dir/state"
-
-wait_for() {  # FILE PATTERN SECONDS
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "console_link_test: timed out waiting for '$2' in $1:" >&2
-  cat "$1" >&2 || true
-  return 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$sg" console --data "$dir/console" --listen 127.0.0.1:0 --log-format json >"$dir/console.log" 2>&1 &
-pids+=($!)
-wait_for "$dir/console.log" console_ready 30
-url=$(grep -m1 console_ready "$dir/console.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
-cport=${url##*:}
-export SYN_GUARD_CONSOLE=$url SYN_GUARD_TOKEN_FILE=$dir/console/admin.token SYN_GUARD_CA_FILE=$dir/console/ca.crt
+start_console
 
 token=$("$sg" console token create --data "$dir/console")
 cp "$dir/console/ca.crt" "$dir/agent/console-ca.crt"
@@ -69,14 +37,6 @@ python3 "$here/agent_stand_in.py" relay "$rport" 127.0.0.1 "$cport" "$dir/agent"
 relay=$!
 pids+=($relay)
 wait_for "$dir/relay.log" "relay ready" 10
-
-fail=0
-check() {  # WHAT TEXT PATTERN
-  if grep -qE -- "$3" <<<"$2"; then echo "ok: $1"; else
-    echo "console_link_test: FAILED: $1 (no '$3')" >&2
-    fail=1
-  fi
-}
 
 # 1. The pinned CA: a console certificate from another CA is refused, saying so.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=other-ca \

@@ -16,42 +16,13 @@
 # Needs the Linux build (SYNGUARD_LINUX_BUILD, default build/): skipped
 # (77) without it, failed with CI=true.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$here/../.."
+source "$(dirname "$0")/lib.sh"
+wine_test_init enroll_test
 exe=$1
-sg="${SYNGUARD_LINUX_BUILD:-$root/build}/bin/syn-guard"
-if [ ! -x "$sg" ]; then
-  echo "enroll_test: no Linux build at $sg (scripts/build.sh)" >&2
-  [ "${CI:-}" = true ] && exit 1
-  exit 77
-fi
-wine="$root/scripts/wine-run.sh"
-dir=$(mktemp -d /tmp/sg-winenroll.XXXXXX)
-console_pid=
-cleanup() {
-  [ -n "$console_pid" ] && kill "$console_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-"$sg" console --data "$dir/console" --listen 127.0.0.1:0 --log-format json >"$dir/console.log" 2>&1 &
-console_pid=$!
-for ((i = 0; i < 300; i++)); do
-  grep -q console_ready "$dir/console.log" 2>/dev/null && break
-  sleep 0.1
-done
-url=$(grep -m1 console_ready "$dir/console.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
-export SYN_GUARD_CONSOLE=$url SYN_GUARD_TOKEN_FILE=$dir/console/admin.token SYN_GUARD_CA_FILE=$dir/console/ca.crt
+need_linux_build
+start_console
 token=$("$sg" console token create --data "$dir/console")
 
-fail=0
-check() {  # WHAT TEXT PATTERN
-  if grep -qE -- "$3" <<<"$2"; then echo "ok: $1"; else
-    echo "enroll_test: FAILED: $1 (no '$3')" >&2
-    fail=1
-  fi
-}
 agent() {  # OUT_VAR ARGS...: runs syn-guard.exe agent, "rc=N" appended to its output
   local __out=$1
   shift
