@@ -344,6 +344,11 @@ Result<std::unique_ptr<WsConnection>> WinHttpWsConnector::connect() {
     return fail(Error(Errc::kPermissionDenied,
                       "the console's certificate was not checked before the request: refusing"));
   }
+  // The gate lives on this stack: no callback, no context past this point
+  // (the WebSocket handle would inherit both).
+  WinHttpSetStatusCallback(request, nullptr, 0, 0);
+  DWORD_PTR no_context = 0;
+  WinHttpSetOption(request, WINHTTP_OPTION_CONTEXT_VALUE, &no_context, sizeof no_context);
   if (!WinHttpReceiveResponse(request, nullptr)) {
     return fail(winHttpError("the console's answer to the upgrade (WinHttpReceiveResponse)"));
   }
