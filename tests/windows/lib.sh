@@ -1,7 +1,8 @@
 # Shared setup of the Wine tests in tests/windows (sourced, bash):
 #   wine_test_init NAME      here, root, wine (scripts/wine-run.sh), a scratch
 #                            $dir removed at exit with every pid in $pids
-#                            killed, fail=0
+#                            killed, fail=0; a Wine prefix for the script
+#                            unless SYNGUARD_WINEPREFIX names one
 #   need_linux_build         $sg: build/bin/syn-guard (SYNGUARD_LINUX_BUILD),
 #                            else skipped (77) — failed with CI=true
 #   start_console            a Linux console on 127.0.0.1 with real TLS in
@@ -18,6 +19,14 @@ wine_test_init() {
   dir=$(mktemp -d "/tmp/sg-$test_name.XXXXXX")
   pids=()
   fail=0
+  # One Wine prefix for all of this script's runs: scripts/build-windows.sh
+  # shares one across the tests; run alone (ctest by hand), the script makes
+  # its own rather than wine-run.sh making one per run (~10 s each).
+  own_prefix=
+  if [ -z "${SYNGUARD_WINEPREFIX:-}" ]; then
+    export SYNGUARD_WINEPREFIX="$dir/wineprefix"
+    own_prefix=1
+  fi
   trap wine_test_cleanup EXIT
 }
 
@@ -25,6 +34,7 @@ wine_test_cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ -z "$own_prefix" ] || "$wine" --stop-prefix
   rm -rf "$dir"
 }
 
