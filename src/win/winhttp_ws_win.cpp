@@ -129,10 +129,13 @@ struct PinGate {
   bool closed = false;   // the callback closed the request handle
   std::optional<Error> refused;
 
-  Result<void> check(HINTERNET request) const {
+  // The server's certificate on `request`; with `required` false, a request
+  // that has none to hand out yet passes (the callback checks it later).
+  Result<void> check(HINTERNET request, bool required = true) const {
     PCCERT_CONTEXT server = nullptr;
     DWORD size = sizeof server;
     if (!WinHttpQueryOption(request, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &server, &size)) {
+      if (!required) return Ok{};
       return winHttpError("the console's certificate (WINHTTP_OPTION_SERVER_CERT_CONTEXT)");
     }
     auto verdict = checkServerCert(server, ca, name);
@@ -322,12 +325,8 @@ Result<std::unique_ptr<WsConnection>> WinHttpWsConnector::connect() {
     // stopped there: its certificate, if Schannel hands it out at this point,
     // is checked before ours is set. (If not, ours goes in the next handshake
     // and the gate still runs before the request.)
-    PCCERT_CONTEXT server = nullptr;
-    DWORD size = sizeof server;
-    if (WinHttpQueryOption(request, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &server, &size)) {
-      auto verdict = checkServerCert(server, gate.ca, gate.name);
-      CertFreeCertificateContext(server);
-      if (!verdict.ok()) return fail(verdict.error());
+    if (auto early = gate.check(request, /*required=*/false); !early.ok()) {
+      return fail(early.error());
     }
     if (!WinHttpSetOption(request, WINHTTP_OPTION_CLIENT_CERT_CONTEXT,
                           const_cast<CERT_CONTEXT*>(client_), sizeof(CERT_CONTEXT))) {
