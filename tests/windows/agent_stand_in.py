@@ -24,7 +24,8 @@ says why: Wine 8.0's Schannel cannot present a client certificate).
       a TLS server presenting CERT (asking for a client certificate signed
       by CLIENT_CA, not requiring one) that accepts COUNT connections and
       prints, for each, whether the client presented a certificate and how
-      many bytes it sent after the handshake ("sniff: cert=no bytes=0").
+      many bytes it sent after the handshake, and whether an enrollment token
+      was among them ("sniff: cert=no bytes=0 token=no").
 """
 import json
 import os
@@ -225,7 +226,9 @@ def sniff(listen_port, cert, key, client_ca, count):
         except (OSError, ssl.SSLError):
             pass
         first = got.split(b"\r\n", 1)[0].decode("latin-1")
-        print("sniff: cert=%s bytes=%d first=%r" % (presented, len(got), first), flush=True)
+        token = "yes" if b"sgE_" in got else "no"
+        print("sniff: cert=%s bytes=%d token=%s first=%r" % (presented, len(got), token, first),
+              flush=True)
         conn.close()
 
 

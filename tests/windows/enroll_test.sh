@@ -55,6 +55,27 @@ check "a console whose chain lacks the pinned CA is refused before the token goe
 check "with exit code 2, nothing saved" "$out" '^rc=2$'
 [ ! -e "$dir/state/console.json" ] || { echo "enroll_test: FAILED: console.json written" >&2; fail=1; }
 
+# 2b. A server with a certificate from the console's CA but without serverAuth
+# (another agent's certificate is such): refused before the token is sent.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+  -keyout "$dir/fake.key" -out "$dir/fake.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=clientAuth\n' >"$dir/fake.ext"
+openssl x509 -req -in "$dir/fake.csr" -CA "$dir/console/ca.crt" -CAkey "$dir/console/ca.key" \
+  -CAcreateserial -days 1 -extfile "$dir/fake.ext" -out "$dir/fake.crt" 2>/dev/null
+sport=$(free_port)
+python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/fake.crt" "$dir/fake.key" "$dir/console/ca.crt" 1 \
+  >"$dir/sniff.log" 2>&1 &
+sniffer=$!
+pids+=($sniffer)
+wait_for "$dir/sniff.log" "sniff ready" 10
+agent out --console "https://127.0.0.1:$sport" --enroll "$token" --name win-enroll \
+  --state-dir "Z:$dir/state"
+echo "$out"
+wait "$sniffer" 2>/dev/null || true
+cat "$dir/sniff.log"
+check "a certificate without serverAuth is refused" "$out" "lacks serverAuth"
+check "and never gets the token" "$(cat "$dir/sniff.log")" 'sniff: .* token=no '
+
 # 3. The enrollment: the token is accepted, the certificate issued and kept.
 agent out --console "$url" --enroll "$token" --name win-enroll --state-dir "Z:$dir/state"
 echo "$out"
