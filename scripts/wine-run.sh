@@ -20,6 +20,13 @@ if [ -z "$wine" ] || [ ! -x "$wine" ]; then
   echo "wine-run: wine64 not found; skipping $1" >&2
   exit 77
 fi
+# --stop-prefix: stops the wineserver of $SYNGUARD_WINEPREFIX (a test's own
+# prefix, tests/windows/lib.sh, before it removes it).
+if [ "${1:-}" = --stop-prefix ]; then
+  [ -z "${SYNGUARD_WINEPREFIX:-}" ] ||
+    WINEPREFIX="$SYNGUARD_WINEPREFIX" "$(dirname "$wine")/wineserver" -k 2>/dev/null || true
+  exit 0
+fi
 export WINEDEBUG=-all
 if [ -n "${SYNGUARD_WINEPREFIX:-}" ]; then
   export WINEPREFIX="$SYNGUARD_WINEPREFIX"

@@ -20,7 +20,6 @@ namespace sg::agent {
 namespace {
 
 constexpr unsigned kSecretMode = 0600;
-constexpr size_t kMaxNameBytes = 64;  // what the console accepts
 
 const char* const kKeyFile = "agent.key";
 const char* const kCertFile = "agent.crt";
@@ -50,26 +49,6 @@ Result<std::string> readPart(const std::string& dir, const char* file) {
     return text.error().context(pathIn(dir, file));
   }
   return text;
-}
-
-// The console's {"error","message"} for a refused enrollment, or the status.
-std::string refusal(const net::HttpsReply& reply) {
-  std::string why = "HTTP " + std::to_string(reply.status);
-  auto j = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object()) {
-    if (auto m = j.find("message"); m != j.end() && m->is_string()) {
-      why += ": " + m->get<std::string>();
-    } else if (auto e = j.find("error"); e != j.end() && e->is_string()) {
-      why += ": " + e->get<std::string>();
-    }
-  }
-  return why;
-}
-
-Errc codeForStatus(int status) {
-  if (status == 401 || status == 403) return Errc::kUnauthenticated;
-  if (status >= 400 && status < 500) return Errc::kInvalidArgument;
-  return Errc::kUnavailable;
 }
 
 }  // namespace
@@ -122,21 +101,6 @@ Result<ConsoleUrl> parseConsoleUrl(std::string_view text) {
   const bool v6 = out.host.find(':') != std::string::npos;
   out.text = "https://" + (v6 ? "[" + out.host + "]" : out.host) + ":" + std::to_string(out.port);
   return out;
-}
-
-Result<void> validateEndpointName(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameBytes) {
-    return Error(Errc::kInvalidArgument, "endpoint name must have 1 to 64 characters");
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return Error(Errc::kInvalidArgument,
-                   "endpoint name '" + name + "': only letters, digits, '.', '_' and '-'");
-    }
-  }
-  return Ok{};
 }
 
 std::string defaultEndpointName() {
@@ -218,22 +182,9 @@ Result<ConsoleCredentials> enroll(const EnrollRequest& request, const EnrollPost
   auto reply = post ? post(target, "/v1/enroll", body.dump())
                     : net::httpsRequest(target, "POST", "/v1/enroll", body.dump());
   if (!reply) return reply.error().context("enrolling with " + url->text);
-  if (reply->status != 200) {
-    return Error(codeForStatus(reply->status),
-                 "enrolling with " + url->text + ": refused (" + refusal(*reply) + ")");
-  }
-  auto j = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
-  auto field = [&j](const char* k) -> std::string {
-    if (!j.is_object() || !j.contains(k) || !j[k].is_string()) return "";
-    return j[k].get<std::string>();
-  };
-  ConsoleCredentials creds{url->text,     field("endpoint"), *key_pem,
-                           field("cert"), field("ca"),       token_hash};
-  if (creds.name.empty() || creds.cert_pem.empty() || creds.ca_pem.empty()) {
-    return Error(Errc::kUnavailable, "enrolling with " + url->text +
-                                         ": the reply lacks \"endpoint\", \"cert\" or \"ca\"");
-  }
-  if (auto v = validateEndpointName(creds.name); !v) return v.error().context("console's reply");
+  SG_READ(answer, parseEnrollAnswer(reply->status, reply->body, "enrolling with " + url->text));
+  ConsoleCredentials creds{url->text,        answer->name,   *key_pem,
+                           answer->cert_pem, answer->ca_pem, token_hash};
   // The CA to trust from now on must be the one the token pinned.
   auto ca = pki::certFromPem(creds.ca_pem);
   if (!ca || !pki::pinMatches(ca->get(), token->ca_pin)) {

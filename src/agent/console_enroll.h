@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/enroll_answer.h"
 #include "core/result.h"
 #include "net/https_client.h"
 
@@ -57,8 +58,7 @@ struct EnrollRequest {
 // re-enrolls and replaces them. Errors never echo the token's secret.
 Result<ConsoleCredentials> enroll(const EnrollRequest& request, const EnrollPost& post = {});
 
-// [A-Za-z0-9._-]{1,64}: what the console accepts as an endpoint name.
-Result<void> validateEndpointName(const std::string& name);
+// validateEndpointName: agent/enroll_answer.h (shared with the Windows agent).
 std::string defaultEndpointName();  // the hostname
 
 }  // namespace sg::agent

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "agent/enroll_answer.h"
 #include "files/state_file.h"
 #include "win/csr_der.h"
 
@@ -12,39 +13,13 @@ namespace {
 constexpr std::string_view kEnrollPrefix = "sgE_";
 constexpr size_t kSecretChars = 43;
 constexpr size_t kPinChars = 64;
-constexpr size_t kMaxNameBytes = 64;
 constexpr unsigned kSecretMode = 0600;  // POSIX only; the directory's ACL on Windows
-
-bool isBase64Url(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
 
 bool equalConstantTime(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
   for (size_t i = 0; i < a.size(); i++) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
-}
-
-// The console's {"error","message"} for a refused enrollment, or the status.
-std::string refusal(const EnrollReply& reply) {
-  std::string why = "HTTP " + std::to_string(reply.status);
-  auto j = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object()) {
-    if (auto m = j.find("message"); m != j.end() && m->is_string()) {
-      why += ": " + m->get<std::string>();
-    } else if (auto e = j.find("error"); e != j.end() && e->is_string()) {
-      why += ": " + e->get<std::string>();
-    }
-  }
-  return why;
-}
-
-Errc codeForStatus(int status) {
-  if (status == 401 || status == 403) return Errc::kUnauthenticated;
-  if (status >= 400 && status < 500) return Errc::kInvalidArgument;
-  return Errc::kUnavailable;
 }
 
 Result<std::string> pinOf(const std::string& cert_pem, EnrollBackend& backend) {
@@ -97,24 +72,12 @@ Result<EnrollToken> parseEnrollToken(std::string_view text) {
   return t;
 }
 
-Result<void> checkEndpointName(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameBytes) {
-    return Error(Errc::kInvalidArgument, "endpoint name must have 1 to 64 characters");
-  }
-  for (char c : name) {
-    if (!isBase64Url(c) && c != '.') {
-      return Error(Errc::kInvalidArgument,
-                   "endpoint name '" + name + "': only letters, digits, '.', '_' and '-'");
-    }
-  }
-  return Ok{};
-}
-
 Result<LinkCredentials> enrollAgent(const EnrollRequest& request, EnrollBackend& backend) {
   SG_READ(endpoint, parseConsoleEndpoint(request.url));
   auto token = parseEnrollToken(request.token);
   if (!token.ok()) return token.error().context("--enroll");
-  if (auto v = checkEndpointName(request.name); !v.ok()) return v.error().context("--name");
+  if (auto v = agent::validateEndpointName(request.name); !v.ok())
+    return v.error().context("--name");
   const std::string token_hash = der::hex(backend.sha256(token->secret));
   // Only console.json is read: the key (sealed) and the rest are replaced.
   auto meta = readSmallFile(request.state_dir + "/console.json");
@@ -135,26 +98,14 @@ Result<LinkCredentials> enrollAgent(const EnrollRequest& request, EnrollBackend&
                             {"name", request.name}};
   auto reply = backend.post(*endpoint, token->ca_pin, body.dump());
   if (!reply.ok()) return reply.error().context("enrolling with " + request.url);
-  if (reply->status != 200) {
-    return Error(codeForStatus(reply->status),
-                 "enrolling with " + request.url + ": refused (" + refusal(*reply) + ")");
-  }
-  auto j = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
-  auto field = [&j](const char* k) -> std::string {
-    if (!j.is_object() || !j.contains(k) || !j[k].is_string()) return "";
-    return j[k].get<std::string>();
-  };
+  SG_READ(answer,
+          agent::parseEnrollAnswer(reply->status, reply->body, "enrolling with " + request.url));
   LinkCredentials creds;
   creds.url = request.url;
-  creds.name = field("endpoint");
-  creds.cert_pem = field("cert");
-  creds.ca_pem = field("ca");
+  creds.name = answer->name;
+  creds.cert_pem = answer->cert_pem;
+  creds.ca_pem = answer->ca_pem;
   creds.token_sha256 = token_hash;
-  if (creds.name.empty() || creds.cert_pem.empty() || creds.ca_pem.empty()) {
-    return Error(Errc::kUnavailable, "enrolling with " + request.url +
-                                         ": the reply lacks \"endpoint\", \"cert\" or \"ca\"");
-  }
-  if (auto v = checkEndpointName(creds.name); !v.ok()) return v.error().context("console's reply");
   // The CA to trust from now on must be the one the token pinned, and the
   // certificate must carry the key made here.
   auto ca_pin = pinOf(creds.ca_pem, backend);

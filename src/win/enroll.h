@@ -64,8 +64,8 @@ struct EnrollToken {
 };
 // As pki::parseToken for an enrollment token; never echoes the secret.
 Result<EnrollToken> parseEnrollToken(std::string_view text);
-// [A-Za-z0-9._-]{1,64}: what the console accepts as an endpoint name.
-Result<void> checkEndpointName(const std::string& name);
+// The endpoint name and the console's answer are checked as on Linux
+// (agent/enroll_answer.h: validateEndpointName, parseEnrollAnswer).
 
 // Enrolls and saves the credentials (returned with the key as PKCS#8 PEM).
 // Refuses, before any request, a token already used for the credentials

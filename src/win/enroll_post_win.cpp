@@ -4,8 +4,9 @@
 // WinHttpSendRequest sends only the headers (the body's length announced,
 // none of it written), the server's chain is checked — a certificate in it
 // whose SubjectPublicKeyInfo hashes to the pin, the leaf signed by it, in
-// its validity period, naming the host (checkServerCert) — and only then
-// does WinHttpWriteData send the body with the token.
+// its validity period, for a TLS server (serverAuth), naming the host
+// (checkServerCert) — and only then does WinHttpWriteData send the body
+// with the token.
 #include <cstdio>
 #include <vector>
 

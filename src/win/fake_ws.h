@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -22,9 +23,18 @@ class FakeWsConnection final : public WsConnection {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return closed_ || !inbound_.empty(); });
     if (inbound_.empty()) return Error(Errc::kUnavailable, "the console closed the link");
-    Result<std::string> next = std::move(inbound_.front());
+    Inbound next = std::move(inbound_.front());
     inbound_.pop_front();
-    return next;
+    if (auto* frame = std::get_if<WsClose>(&next)) {
+      peer_close_ = *frame;
+      return Error(Errc::kUnavailable,
+                   "the console closed the link (status " + std::to_string(frame->code) + ")");
+    }
+    return std::get<Result<std::string>>(std::move(next));
+  }
+  std::optional<WsClose> peerClose() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peer_close_;
   }
   Result<void> sendText(const std::string& text) override {
     std::unique_lock<std::mutex> lock(mu_);
@@ -46,7 +56,13 @@ class FakeWsConnection final : public WsConnection {
   // ---- the test's side
   void push(Result<std::string> message) {
     std::lock_guard<std::mutex> lock(mu_);
-    inbound_.push_back(std::move(message));
+    inbound_.emplace_back(std::move(message));
+    cv_.notify_all();
+  }
+  // The console's close frame: the agent's receive() fails on it.
+  void pushClose(uint16_t code, std::string reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbound_.emplace_back(WsClose{code, std::move(reason)});
     cv_.notify_all();
   }
   // Waits (bounded) until the agent has sent at least n messages.
@@ -73,9 +89,11 @@ class FakeWsConnection final : public WsConnection {
   }
 
  private:
-  std::mutex mu_;
+  using Inbound = std::variant<Result<std::string>, WsClose>;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Result<std::string>> inbound_;
+  std::deque<Inbound> inbound_;
+  std::optional<WsClose> peer_close_;
   std::vector<std::string> sent_;
   bool closed_ = false;
   bool held_ = false;
@@ -115,6 +133,7 @@ class FakeWsConnector final : public WsConnector {
     Result<std::string> receive() override { return c_->receive(); }
     Result<void> sendText(const std::string& t) override { return c_->sendText(t); }
     void close() override { c_->close(); }
+    std::optional<WsClose> peerClose() const override { return c_->peerClose(); }
 
    private:
     std::shared_ptr<FakeWsConnection> c_;

@@ -11,8 +11,12 @@
 //     --cut-off-src: once the link drops after the first report's ack (the
 //     test stops its relay), a flood from D is detected and queued, and must
 //     be acknowledged after the link is back, with the delta C applied.
-//   win_link_e2e --url ... --ca ... --connect-only   (one attempt; prints why it failed)
+//   win_link_e2e --url ... --ca ... [--cert agent.crt --key agent.key] --connect-only
+//     (one attempt; prints why it failed)
 //   win_link_e2e --url ... --ca ... --receive-once   (then one message; prints why not)
+//   win_link_e2e --url ... --ca ... --refusals N
+//     (the link core over WinHTTP against a server that closes each hello with
+//     4001: waits for N version step-downs and prints the next offer)
 //
 // Prints one JSON line per step; exit 0 when every step happened in time.
 #include <chrono>
@@ -48,10 +52,12 @@ int fail(const std::string& why) {
 }
 
 struct Args {
-  std::string url, ca, name = "win-e2e", state, block, flood_src, delta_block, cut_off_src;
+  std::string url, ca, cert, key, name = "win-e2e", state, block, flood_src, delta_block,
+                                  cut_off_src;
   int timeout_s = 40;
   bool connect_only = false;
   bool receive_once = false;
+  int refusals = 0;
 };
 
 // The recorded 1017 payload with its remote address set and a distinct port
@@ -67,6 +73,33 @@ std::vector<uint8_t> acceptFrom(const Address& src, uint16_t n) {
   return p;
 }
 
+// The console's 4001 close frames, read by the real WinHTTP receive, reach
+// the link core: each refused hello is followed by one a version older.
+int stepDown(const Args& args, WsConnector& connector, Clock& clock) {
+  agent::LinkCoreOptions co;
+  co.name = args.name;
+  co.agent_version = "0.1.0";
+  co.platform = "windows";
+  auto core = agent::ConsoleLinkCore::open(co, clock);
+  if (!core.ok()) return fail(core.error().message());
+  LinkRunnerOptions ro;
+  ro.backoff_min = std::chrono::milliseconds(50);
+  LinkRunner runner(core->get(), &connector, ro);
+  runner.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.timeout_s);
+  const auto want = static_cast<uint64_t>(args.refusals);
+  // N refusals stepped down, and the link after them (the one offering the
+  // stepped-down version) has ended too: the server saw every hello.
+  while ((core->get()->counters().version_fallbacks < want || runner.attempts() < want + 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const uint64_t fallbacks = core->get()->counters().version_fallbacks;
+  out({{"event", "stepped_down"}, {"fallbacks", fallbacks}, {"attempts", runner.attempts()}});
+  runner.stop();
+  return fallbacks >= want ? 0 : 1;
+}
+
 int run(const Args& args) {
   auto url = std::string_view(args.url);
   if (url.substr(0, 8) != "https://") return fail("--url must start with https://");
@@ -79,10 +112,21 @@ int run(const Args& args) {
   auto ca = readSmallFile(args.ca);
   if (!ca.ok()) return fail(ca.error().message());
   wo.ca_pem = *ca;
-  // No client certificate: Wine's Schannel cannot present one
-  // (docs/windows-notes.md); the test's relay does, on the Linux side.
+  // Without --cert/--key, no client certificate: Wine's Schannel cannot
+  // present the enrolled one (docs/windows-notes.md); the test's relay does,
+  // on the Linux side. With them (--connect-only): the attempt that shows why.
+  if (!args.cert.empty()) {
+    auto cert = readSmallFile(args.cert);
+    auto key = readSmallFile(args.key);
+    if (!cert.ok() || !key.ok()) return fail("--cert / --key: unreadable");
+    wo.cert_pem = *cert;
+    wo.key_pem = *key;
+  }
   auto connector = WinHttpWsConnector::create(wo);
-  if (!connector.ok()) return fail(connector.error().message());
+  if (!connector.ok()) {
+    out({{"event", "connect"}, {"ok", false}, {"error", connector.error().message()}});
+    return 3;
+  }
   if (args.connect_only || args.receive_once) {
     auto c = (*connector)->connect();
     out({{"event", "connect"}, {"ok", c.ok()}, {"error", c.ok() ? "" : c.error().message()}});
@@ -97,6 +141,7 @@ int run(const Args& args) {
   }
 
   MonotonicClock clock;
+  if (args.refusals > 0) return stepDown(args, **connector, clock);
   test::FakeWfpApi wfp;
   auto engine = WfpEngine::open(&wfp);
   if (!engine.ok()) return fail(engine.error().message());
@@ -237,6 +282,10 @@ int main(int argc, char** argv) {
       a.url = next();
     else if (k == "--ca")
       a.ca = next();
+    else if (k == "--cert")
+      a.cert = next();
+    else if (k == "--key")
+      a.key = next();
     else if (k == "--name")
       a.name = next();
     else if (k == "--state")
@@ -255,6 +304,8 @@ int main(int argc, char** argv) {
       a.connect_only = true;
     else if (k == "--receive-once")
       a.receive_once = true;
+    else if (k == "--refusals")
+      a.refusals = std::stoi(next());
     else {
       std::fprintf(stderr, "unknown argument %s\n", k.c_str());
       return 2;

@@ -118,6 +118,9 @@ void LinkRunner::run() {
       outbox_.clear();
     }
     live->close();
+    // The console's close frame (a refused hello's version) before the drop,
+    // as the Linux link does: the core steps the next hello's version down.
+    if (auto closed = live->peerClose()) core_->onConsoleClosed(closed->code, closed->reason);
     core_->onDisconnected(reason);
     if (options_.on_state) options_.on_state(false, reason);
     reported_down = true;

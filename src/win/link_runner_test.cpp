@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "proto/codec.h"
 #include "win/fake_ws.h"
 
@@ -119,6 +121,46 @@ TEST_F(LinkRunnerTest, ABadFrameDropsTheLinkWithItsReasonAndTheReportIsSentAgain
   auto sent = second->waitSent(2);
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(std::get<proto::Report>(parsed(sent[1])).events.size(), 1u);
+}
+
+// The console's close frame reaches the link core: a console that does not
+// speak the hello's version (4001 with its parser's reason, or an older
+// console's 1000 with no reason, before the welcome) gets one version less at
+// the next link; a link that merely broke (no close frame) is no refusal:
+// the core does not step down for it (it offers the newest again).
+TEST_F(LinkRunnerTest, AConsoleThatRefusesTheVersionGetsAnOlderHelloNextTime) {
+  const uint32_t newest = proto::kProtocolVersion;
+  auto refused = std::make_shared<FakeWsConnection>();
+  auto refused_old = std::make_shared<FakeWsConnection>();
+  auto broken = std::make_shared<FakeWsConnection>();
+  auto last = std::make_shared<FakeWsConnection>();
+  for (const auto& c : {refused, refused_old, broken, last}) connector_.add(c);
+  LinkRunner runner(core_.get(), &connector_, fast());
+  runner.start();
+
+  auto sent = refused->waitSent(1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<proto::Hello>(parsed(sent[0])).protocol, newest);
+  refused->pushClose(proto::kCloseUnsupportedVersion,
+                     "unsupported protocol version " + std::to_string(newest));
+
+  sent = refused_old->waitSent(1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<proto::Hello>(parsed(sent[0])).protocol, newest - 1);
+  EXPECT_EQ(core_->counters().version_fallbacks, 1u);
+  refused_old->pushClose(1000, "");  // a console older than code 4001
+
+  sent = broken->waitSent(1);
+  ASSERT_EQ(sent.size(), 1u);
+  const uint32_t third = std::get<proto::Hello>(parsed(sent[0])).protocol;
+  EXPECT_EQ(third, std::max(newest - 2, proto::kMinProtocolVersion));
+  broken->push(
+      Error(Errc::kUnavailable, "WinHttpWebSocketReceive: ERROR_WINHTTP_CONNECTION_ERROR"));
+
+  sent = last->waitSent(1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<proto::Hello>(parsed(sent[0])).protocol, newest);
+  EXPECT_EQ(core_->counters().version_fallbacks, third == newest - 2 ? 2u : 1u);
 }
 
 TEST_F(LinkRunnerTest, AMessageThatDoesNotParseIsCountedAndTheLinkStays) {

@@ -57,6 +57,27 @@ Result<void> checkName(PCCERT_CONTEXT server, const std::string& name) {
   return Ok{};
 }
 
+// A TLS server's certificate: its extended key usage must name serverAuth.
+// Without this, any certificate the pinned CA signed (an agent's, whose
+// usage is clientAuth) could stand in for the console.
+Result<void> checkServerUsage(PCCERT_CONTEXT server) {
+  DWORD size = 0;
+  if (!CertGetEnhancedKeyUsage(server, CERT_FIND_EXT_ONLY_ENHKEY_USAGE_FLAG, nullptr, &size)) {
+    return Error(Errc::kPermissionDenied,
+                 "the console's certificate has no extended key usage (serverAuth required)");
+  }
+  std::vector<BYTE> buf(size);
+  auto* usage = reinterpret_cast<PCERT_ENHKEY_USAGE>(buf.data());
+  if (CertGetEnhancedKeyUsage(server, CERT_FIND_EXT_ONLY_ENHKEY_USAGE_FLAG, usage, &size)) {
+    for (DWORD i = 0; i < usage->cUsageIdentifier; i++) {
+      if (std::strcmp(usage->rgpszUsageIdentifier[i], szOID_PKIX_KP_SERVER_AUTH) == 0) return Ok{};
+    }
+  }
+  return Error(Errc::kPermissionDenied,
+               "the console's certificate is not for a TLS server (its extended key usage lacks "
+               "serverAuth): refusing the link");
+}
+
 }  // namespace
 
 Result<PCCERT_CONTEXT> certFromPem(const std::string& pem) {
@@ -96,6 +117,7 @@ Result<void> checkServerCert(PCCERT_CONTEXT server, PCCERT_CONTEXT ca, const std
   if (CertVerifyTimeValidity(nullptr, ca->pCertInfo) != 0) {
     return Error(Errc::kPermissionDenied, "the pinned CA certificate is expired or not yet valid");
   }
+  SG_TRY(checkServerUsage(server));
   return checkName(server, name);
 }
 

@@ -4,11 +4,16 @@
 // TLS (Schannel). Trust is the Linux agent's: only the console's CA saved at
 // enrollment (ca.crt, whose key the enrollment token pinned). The system's
 // roots do not know that CA, so WinHTTP's own chain check is told to ignore
-// an unknown CA and a name mismatch — and checkServerCert() does both checks
-// itself on WINHTTP_OPTION_SERVER_CERT_CONTEXT before a message is exchanged:
-// signed by the pinned CA, in its validity period, naming the host connected
-// to (IP SAN for an address, DNS SAN for a name). A failure refuses the link
-// with the reason. Windows only (winhttp_ws_win.cpp, server_cert_win.cpp).
+// an unknown CA and a name mismatch — and checkServerCert() does the checks
+// itself on WINHTTP_OPTION_SERVER_CERT_CONTEXT, in the request's status
+// callback at WINHTTP_CALLBACK_STATUS_SENDING_REQUEST (after the handshake,
+// before the request is written): signed by the pinned CA, both in their
+// validity period, serverAuth in the extended key usage, naming the host
+// connected to (IP SAN for an address, DNS SAN for a name). A failure closes
+// the request there and refuses the link with the reason. The client
+// certificate is not offered in the first handshake: only when the console
+// asks for it (ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED), after its certificate
+// passed. Windows only (winhttp_ws_win.cpp, server_cert_win.cpp).
 #pragma once
 
 #include <chrono>
@@ -42,7 +47,7 @@ struct WinHttpWsOptions {
 // WinHTTP's error codes by name ("ERROR_WINHTTP_CANNOT_CONNECT (12029)").
 std::string winHttpErrorText(DWORD code);
 
-// The checks described above; `ca` is the pinned CA.
+// The checks described above; `ca` is the pinned CA (also the enrollment's).
 Result<void> checkServerCert(PCCERT_CONTEXT server, PCCERT_CONTEXT ca, const std::string& name);
 // A PEM certificate as a context (CertFreeCertificateContext when done).
 Result<PCCERT_CONTEXT> certFromPem(const std::string& pem);

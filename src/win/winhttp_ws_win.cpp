@@ -1,7 +1,10 @@
 // WinHttpWsConnector (winhttp_ws.h): WinHTTP's synchronous WebSocket calls.
 // One thread receives (LinkRunner's); sends come from the core's callers,
 // one at a time (send_mu_).
+#include <algorithm>
+#include <cstdio>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "proto/limits.h"
@@ -63,13 +66,21 @@ class WinHttpWsConnection final : public WsConnection {
           return Error(Errc::kInvalidArgument,
                        "the console sent a binary frame (the protocol is text only)");
         case WINHTTP_WEB_SOCKET_CLOSE_BUFFER_TYPE: {
+          // Kept for peerClose(): a console that refuses the hello's version
+          // closes with 4001 and its parser's reason (an older one: 1000, no
+          // reason), which the link core steps down on.
           USHORT status = 0;
           char reason[WINHTTP_WEB_SOCKET_MAX_CLOSE_REASON_LENGTH] = {};
           DWORD len = 0;
-          WinHttpWebSocketQueryCloseStatus(ws_, &status, reason, sizeof reason, &len);
-          return Error(Errc::kUnavailable,
-                       "the console closed the link (status " + std::to_string(status) +
-                           (len > 0 ? ": " + std::string(reason, len) : "") + ")");
+          const DWORD rc =
+              WinHttpWebSocketQueryCloseStatus(ws_, &status, reason, sizeof reason, &len);
+          if (rc != NO_ERROR) {
+            return winHttpError("the console's close frame (WinHttpWebSocketQueryCloseStatus)", rc);
+          }
+          peer_close_ = WsClose{status, std::string(reason, std::min<DWORD>(len, sizeof reason))};
+          return Error(Errc::kUnavailable, "the console closed the link (status " +
+                                               std::to_string(status) +
+                                               (len > 0 ? ": " + peer_close_->reason : "") + ")");
         }
         default:
           return Error(Errc::kInvalidArgument, "the console sent a frame of unknown type " +
@@ -77,6 +88,8 @@ class WinHttpWsConnection final : public WsConnection {
       }
     }
   }
+
+  std::optional<WsClose> peerClose() const override { return peer_close_; }
 
   Result<void> sendText(const std::string& text) override {
     std::lock_guard<std::mutex> lock(send_mu_);
@@ -100,9 +113,54 @@ class WinHttpWsConnection final : public WsConnection {
  private:
   HINTERNET connect_;
   HINTERNET ws_;
+  std::optional<WsClose> peer_close_;  // receive()'s thread only
   std::mutex send_mu_;
   bool closed_ = false;
 };
+
+// The console's certificate is checked in WinHTTP's status callback at
+// WINHTTP_CALLBACK_STATUS_SENDING_REQUEST: after the TLS handshake, before a
+// byte of the request is written. A refusal closes the request handle there,
+// which cancels the send (WinHttpSendRequest fails, the reason is the gate's).
+struct PinGate {
+  PCCERT_CONTEXT ca;
+  std::string name;
+  bool checked = false;  // this handshake's certificate passed
+  bool closed = false;   // the callback closed the request handle
+  std::optional<Error> refused;
+
+  // The server's certificate on `request`; with `required` false, a request
+  // that has none to hand out yet passes (the callback checks it later).
+  Result<void> check(HINTERNET request, bool required = true) const {
+    PCCERT_CONTEXT server = nullptr;
+    DWORD size = sizeof server;
+    if (!WinHttpQueryOption(request, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &server, &size)) {
+      if (!required) return Ok{};
+      return winHttpError("the console's certificate (WINHTTP_OPTION_SERVER_CERT_CONTEXT)");
+    }
+    auto verdict = checkServerCert(server, ca, name);
+    CertFreeCertificateContext(server);
+    return verdict;
+  }
+
+  static void CALLBACK onStatus(HINTERNET request, DWORD_PTR context, DWORD status, LPVOID, DWORD) {
+    if (status != WINHTTP_CALLBACK_STATUS_SENDING_REQUEST || context == 0) return;
+    auto* gate = reinterpret_cast<PinGate*>(context);
+    if (gate->closed) return;
+    auto verdict = gate->check(request);
+    gate->checked = verdict.ok();
+    if (verdict.ok()) return;
+    gate->refused = verdict.error();
+    gate->closed = true;
+    WinHttpCloseHandle(request);
+  }
+};
+
+std::string hexStatus(SECURITY_STATUS st) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08lx", static_cast<unsigned long>(st));
+  return buf;
+}
 
 // The agent's key (PKCS#8 PEM) into CNG as a named, persisted key, attached
 // to its certificate: Schannel signs with it in LSASS, which cannot reach an
@@ -119,7 +177,7 @@ Result<void> attachKey(PCCERT_CONTEXT cert, const std::string& key_pem, const st
   NCRYPT_PROV_HANDLE prov = 0;
   SECURITY_STATUS st = NCryptOpenStorageProvider(&prov, MS_KEY_STORAGE_PROVIDER, 0);
   if (st != ERROR_SUCCESS) {
-    return Error(Errc::kUnavailable, "NCryptOpenStorageProvider: " + std::to_string(st));
+    return Error(Errc::kUnavailable, "NCryptOpenStorageProvider: status " + hexStatus(st));
   }
   std::wstring wname = widen(name);
   NCryptBuffer param{static_cast<ULONG>((wname.size() + 1) * sizeof(wchar_t)),
@@ -132,8 +190,7 @@ Result<void> attachKey(PCCERT_CONTEXT cert, const std::string& key_pem, const st
   NCryptFreeObject(prov);
   if (st != ERROR_SUCCESS) {
     return Error(Errc::kUnavailable,
-                 "importing agent.key into CNG (NCryptImportKey PKCS#8): status " +
-                     std::to_string(static_cast<unsigned long>(st)));
+                 "importing agent.key into CNG (NCryptImportKey PKCS#8): status " + hexStatus(st));
   }
   NCryptFreeObject(key);
   CRYPT_KEY_PROV_INFO info{};
@@ -239,42 +296,63 @@ Result<std::unique_ptr<WsConnection>> WinHttpWsConnector::connect() {
   HINTERNET request =
       WinHttpOpenRequest(connect, L"GET", wpath_.c_str(), nullptr, WINHTTP_NO_REFERER,
                          WINHTTP_DEFAULT_ACCEPT_TYPES, WINHTTP_FLAG_SECURE);
+  PinGate gate{ca_, options_.server_name.empty() ? options_.host : options_.server_name};
   auto fail = [&](Error e) -> Result<std::unique_ptr<WsConnection>> {
-    if (request != nullptr) WinHttpCloseHandle(request);
+    if (request != nullptr && !gate.closed) WinHttpCloseHandle(request);
     WinHttpCloseHandle(connect);
     return e;
   };
   if (request == nullptr) return fail(winHttpError("WinHttpOpenRequest"));
   // The system's roots do not hold the console's CA, and the name is checked
-  // by checkServerCert: both done below, before any message.
+  // by checkServerCert: both done in the gate below, before any request byte.
   DWORD flags = SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_CN_INVALID;
   if (!WinHttpSetOption(request, WINHTTP_OPTION_SECURITY_FLAGS, &flags, sizeof flags) ||
       !WinHttpSetOption(request, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, nullptr, 0)) {
     return fail(winHttpError("WinHttpSetOption"));
   }
-  if (client_ != nullptr &&
-      !WinHttpSetOption(request, WINHTTP_OPTION_CLIENT_CERT_CONTEXT,
-                        const_cast<CERT_CONTEXT*>(client_), sizeof(CERT_CONTEXT))) {
-    return fail(winHttpError("WinHttpSetOption(CLIENT_CERT_CONTEXT)"));
+  if (WinHttpSetStatusCallback(request, &PinGate::onStatus, WINHTTP_CALLBACK_FLAG_SEND_REQUEST,
+                               0) == WINHTTP_INVALID_STATUS_CALLBACK) {
+    return fail(winHttpError("WinHttpSetStatusCallback"));
   }
-  if (!WinHttpSendRequest(request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0, 0,
-                          0)) {
-    return fail(winHttpError("connecting to the console (WinHttpSendRequest)"));
+  // The first attempt carries no client certificate: the agent's certificate
+  // goes only to a server whose certificate has passed the gate.
+  bool sent = WinHttpSendRequest(request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA,
+                                 0, 0, reinterpret_cast<DWORD_PTR>(&gate));
+  DWORD err = sent ? NO_ERROR : GetLastError();
+  if (gate.refused) return fail(*gate.refused);
+  if (!sent && err == ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED && client_ != nullptr) {
+    // The console asked for a certificate in its handshake, which WinHTTP
+    // stopped there: its certificate, if Schannel hands it out at this point,
+    // is checked before ours is set. (If not, ours goes in the next handshake
+    // and the gate still runs before the request.)
+    if (auto early = gate.check(request, /*required=*/false); !early.ok()) {
+      return fail(early.error());
+    }
+    if (!WinHttpSetOption(request, WINHTTP_OPTION_CLIENT_CERT_CONTEXT,
+                          const_cast<CERT_CONTEXT*>(client_), sizeof(CERT_CONTEXT))) {
+      return fail(winHttpError("WinHttpSetOption(CLIENT_CERT_CONTEXT)"));
+    }
+    gate.checked = false;  // the new handshake's certificate is checked again
+    sent = WinHttpSendRequest(request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0,
+                              0, reinterpret_cast<DWORD_PTR>(&gate));
+    err = sent ? NO_ERROR : GetLastError();
+    if (gate.refused) return fail(*gate.refused);
   }
-  PCCERT_CONTEXT server = nullptr;
-  DWORD size = sizeof server;
-  if (!WinHttpQueryOption(request, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &server, &size)) {
-    return fail(winHttpError("WinHttpQueryOption(SERVER_CERT_CONTEXT)"));
+  if (!sent) return fail(winHttpError("connecting to the console (WinHttpSendRequest)", err));
+  if (!gate.checked) {
+    return fail(Error(Errc::kPermissionDenied,
+                      "the console's certificate was not checked before the request: refusing"));
   }
-  auto trusted = checkServerCert(
-      server, ca_, options_.server_name.empty() ? options_.host : options_.server_name);
-  CertFreeCertificateContext(server);
-  if (!trusted.ok()) return fail(trusted.error());
+  // The gate lives on this stack: no callback, no context past this point
+  // (the WebSocket handle would inherit both).
+  WinHttpSetStatusCallback(request, nullptr, 0, 0);
+  DWORD_PTR no_context = 0;
+  WinHttpSetOption(request, WINHTTP_OPTION_CONTEXT_VALUE, &no_context, sizeof no_context);
   if (!WinHttpReceiveResponse(request, nullptr)) {
     return fail(winHttpError("the console's answer to the upgrade (WinHttpReceiveResponse)"));
   }
   DWORD status = 0;
-  size = sizeof status;
+  DWORD size = sizeof status;
   WinHttpQueryHeaders(request, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
                       WINHTTP_HEADER_NAME_BY_INDEX, &status, &size, WINHTTP_NO_HEADER_INDEX);
   if (status != 101) {

@@ -4,12 +4,20 @@
 // tests use an in-memory pair (fake_ws.h). LinkRunner drives either.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
 
 namespace sg::win {
+
+// The console's close frame: RFC 6455 status code and reason.
+struct WsClose {
+  uint16_t code = 0;
+  std::string reason;
+};
 
 class WsConnection {
  public:
@@ -22,6 +30,10 @@ class WsConnection {
   virtual Result<void> sendText(const std::string& text) = 0;
   // Closes the link; a receive() in progress returns kUnavailable.
   virtual void close() = 0;
+  // After receive() failed, on its thread: the console's close frame when
+  // that is what ended the link (the link core reads a version refusal from
+  // it); nullopt when the link broke or this side closed it.
+  virtual std::optional<WsClose> peerClose() const = 0;
 };
 
 class WsConnector {

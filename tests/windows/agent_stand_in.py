@@ -17,7 +17,15 @@ says why: Wine 8.0's Schannel cannot present a client certificate).
       a WebSocket server with the console's certificate that accepts one
       upgrade per KIND and sends that bad input: "binary" (a binary frame),
       "oversize" (a text message over the protocol's 1 MiB), "close" (a close
-      frame with status 1008 and a reason).
+      frame with status 1008 and a reason), "refuse" (reads the agent's hello,
+      prints its protocol version "frames: hello v=N", and closes with 4001
+      and a reason, as a console that does not speak that version does).
+  sniff LISTEN_PORT CERT KEY CLIENT_CA COUNT
+      a TLS server presenting CERT (asking for a client certificate signed
+      by CLIENT_CA, not requiring one) that accepts COUNT connections and
+      prints, for each, whether the client presented a certificate and how
+      many bytes it sent after the handshake, and whether an enrollment token
+      was among them ("sniff: cert=no bytes=0 token=no").
 """
 import json
 import os
@@ -125,6 +133,32 @@ def ws_frame(opcode, payload):
     return head + payload
 
 
+def read_client_frame(conn):
+    """One masked frame from the client (RFC 6455 5.2): its payload."""
+    buf = b""
+
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            b = conn.recv(65536)
+            if not b:
+                raise EOFError
+            buf += b
+
+    need(2)
+    n = buf[1] & 0x7F
+    at = 2
+    if n == 126:
+        need(4)
+        n, at = int.from_bytes(buf[2:4], "big"), 4
+    elif n == 127:
+        need(10)
+        n, at = int.from_bytes(buf[2:10], "big"), 10
+    need(at + 4 + n)
+    mask = buf[at:at + 4]
+    return bytes(b ^ mask[i % 4] for i, b in enumerate(buf[at + 4:at + 4 + n]))
+
+
 def frames(listen_port, data, kinds):
     import base64
     import hashlib
@@ -146,7 +180,12 @@ def frames(listen_port, data, kinds):
         accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
         conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
-        if kind == "binary":
+        if kind == "refuse":
+            hello = json.loads(read_client_frame(conn))
+            print("frames: hello v=%s" % hello.get("v"), flush=True)
+            reason = b"unsupported protocol version %d" % hello.get("v", 0)
+            conn.sendall(ws_frame(0x8, (4001).to_bytes(2, "big") + reason))
+        elif kind == "binary":
             conn.sendall(ws_frame(0x2, b"\x00\x01\x02"))
         elif kind == "oversize":
             conn.sendall(ws_frame(0x1, b"x" * ((1 << 20) + 10)))
@@ -156,9 +195,48 @@ def frames(listen_port, data, kinds):
         conn.close()
 
 
+def sniff(listen_port, cert, key, client_ca, count):
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    server.load_verify_locations(client_ca)
+    server.verify_mode = ssl.CERT_OPTIONAL
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", listen_port))
+    lsock.listen(4)
+    lsock.settimeout(60)
+    print("sniff ready", flush=True)
+    for _ in range(count):
+        raw = lsock.accept()[0]
+        try:
+            conn = server.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            print("sniff: handshake failed: %s" % e, flush=True)
+            raw.close()
+            continue
+        presented = "yes" if conn.getpeercert() else "no"
+        got = b""
+        conn.settimeout(3)
+        try:
+            while len(got) < 65536:
+                b = conn.recv(4096)
+                if not b:
+                    break
+                got += b
+        except (OSError, ssl.SSLError):
+            pass
+        first = got.split(b"\r\n", 1)[0].decode("latin-1")
+        token = "yes" if b"sgE_" in got else "no"
+        print("sniff: cert=%s bytes=%d token=%s first=%r" % (presented, len(got), token, first),
+              flush=True)
+        conn.close()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "enroll":
         enroll(*sys.argv[2:6])
+    elif sys.argv[1] == "sniff":
+        sniff(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
     elif sys.argv[1] == "frames":
         frames(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
     else:

@@ -16,42 +16,13 @@
 # Needs the Linux build (SYNGUARD_LINUX_BUILD, default build/): skipped
 # (77) without it, failed with CI=true.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$here/../.."
+source "$(dirname "$0")/lib.sh"
+wine_test_init enroll_test
 exe=$1
-sg="${SYNGUARD_LINUX_BUILD:-$root/build}/bin/syn-guard"
-if [ ! -x "$sg" ]; then
-  echo "enroll_test: no Linux build at $sg (scripts/build.sh)" >&2
-  [ "${CI:-}" = true ] && exit 1
-  exit 77
-fi
-wine="$root/scripts/wine-run.sh"
-dir=$(mktemp -d /tmp/sg-winenroll.XXXXXX)
-console_pid=
-cleanup() {
-  [ -n "$console_pid" ] && kill "$console_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-"$sg" console --data "$dir/console" --listen 127.0.0.1:0 --log-format json >"$dir/console.log" 2>&1 &
-console_pid=$!
-for ((i = 0; i < 300; i++)); do
-  grep -q console_ready "$dir/console.log" 2>/dev/null && break
-  sleep 0.1
-done
-url=$(grep -m1 console_ready "$dir/console.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
-export SYN_GUARD_CONSOLE=$url SYN_GUARD_TOKEN_FILE=$dir/console/admin.token SYN_GUARD_CA_FILE=$dir/console/ca.crt
+need_linux_build
+start_console
 token=$("$sg" console token create --data "$dir/console")
 
-fail=0
-check() {  # WHAT TEXT PATTERN
-  if grep -qE -- "$3" <<<"$2"; then echo "ok: $1"; else
-    echo "enroll_test: FAILED: $1 (no '$3')" >&2
-    fail=1
-  fi
-}
 agent() {  # OUT_VAR ARGS...: runs syn-guard.exe agent, "rc=N" appended to its output
   local __out=$1
   shift
@@ -83,6 +54,27 @@ check "a console whose chain lacks the pinned CA is refused before the token goe
   "holds no CA with the token's pin: not sending the token"
 check "with exit code 2, nothing saved" "$out" '^rc=2$'
 [ ! -e "$dir/state/console.json" ] || { echo "enroll_test: FAILED: console.json written" >&2; fail=1; }
+
+# 2b. A server with a certificate from the console's CA but without serverAuth
+# (another agent's certificate is such): refused before the token is sent.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+  -keyout "$dir/fake.key" -out "$dir/fake.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=clientAuth\n' >"$dir/fake.ext"
+openssl x509 -req -in "$dir/fake.csr" -CA "$dir/console/ca.crt" -CAkey "$dir/console/ca.key" \
+  -CAcreateserial -days 1 -extfile "$dir/fake.ext" -out "$dir/fake.crt" 2>/dev/null
+sport=$(free_port)
+python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/fake.crt" "$dir/fake.key" "$dir/console/ca.crt" 1 \
+  >"$dir/sniff.log" 2>&1 &
+sniffer=$!
+pids+=($sniffer)
+wait_for "$dir/sniff.log" "sniff ready" 10
+agent out --console "https://127.0.0.1:$sport" --enroll "$token" --name win-enroll \
+  --state-dir "Z:$dir/state"
+echo "$out"
+wait "$sniffer" 2>/dev/null || true
+cat "$dir/sniff.log"
+check "a certificate without serverAuth is refused" "$out" "lacks serverAuth"
+check "and never gets the token" "$(cat "$dir/sniff.log")" 'sniff: .* token=no '
 
 # 3. The enrollment: the token is accepted, the certificate issued and kept.
 agent out --console "$url" --enroll "$token" --name win-enroll --state-dir "Z:$dir/state"

@@ -6,18 +6,16 @@
 # with / would read as a Windows-style option.
 #   replay_test.sh SYN_GUARD_EXE
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+source "$(dirname "$0")/lib.sh"
+wine_test_init replay_test
 exe=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
 python3 "$here/flood_pcap.py" "$dir/flood.pcap"
 set +e
-out=$("$here/../../scripts/wine-run.sh" "$exe" replay --flood-threshold 200 "Z:$dir/flood.pcap" 2>&1)
+out=$("$wine" "$exe" replay --flood-threshold 200 "Z:$dir/flood.pcap" 2>&1)
 rc=$?
 set -e
 [ $rc = 77 ] && exit 77
 echo "$out"
-fail=0
 for want in \
   "+1.000s  FLOOD 198.51.100.7 -> port 443: 201 half-open attempts in 5s, blocked 1m" \
   "summary: 1.495s of capture, 300 packets" \
