@@ -199,6 +199,14 @@ void printText(const ReplayResult& r, const AgentConfig& c) {
               s.attempts, s.distinct_sources, s.peak_attempts_per_sec);
   std::printf("  malformed %" PRIu64 ", fragments %" PRIu64 ", non-IP %" PRIu64 "\n", s.malformed,
               s.fragments, s.non_ip);
+  std::printf("  handshakes completed: %" PRIu64 " (%s)", s.completions,
+              s.completions_verified
+                  ? "verified: each ACK acknowledges the host's SYN-ACK"
+                  : "completions unverified: the capture holds none of the host's SYN-ACKs");
+  if (s.acks_not_completing) {
+    std::printf(", %" PRIu64 " ACKs completed nothing", s.acks_not_completing);
+  }
+  std::printf("\n");
   std::printf("  blocks %" PRIu64 ", packets dropped %" PRIu64 "", s.blocks, s.dropped);
   if (s.first_detection_ns)
     std::printf(", first detection at +%.3fs", seconds(*s.first_detection_ns));
@@ -247,7 +255,10 @@ nlohmann::json toJson(const ReplayResult& r) {
                         {"first_detection_ns", nullptr},
                         {"max_sources_used", s.max_sources_used},
                         {"sketch_gated", s.sketch_gated},
-                        {"sketch_gated_attempts", s.sketch_gated_attempts}};
+                        {"sketch_gated_attempts", s.sketch_gated_attempts},
+                        {"completions", s.completions},
+                        {"completions_verified", s.completions_verified},
+                        {"acks_not_completing", s.acks_not_completing}};
   if (s.first_detection_ns) sum["first_detection_ns"] = *s.first_detection_ns;
   nlohmann::json floods = nlohmann::json::array();
   for (const ReplayPortFlood& p : r.port_floods) {

@@ -9,6 +9,7 @@
 #include "core/allowlist.h"
 #include "core/exact_tracker.h"
 #include "core/handshake_match.h"
+#include "core/tcp_ack.h"
 #include "core/tracker.h"
 #include "sg_parse.h"
 #include "sg_sig.h"
@@ -61,6 +62,52 @@ class PeakRate {
   uint64_t sec_ = 0, n_ = 0, peak_ = 0;
 };
 
+// A frame as Ethernet, parsed; kind SG_PKT_MALFORMED when a cooked header
+// is cut short. Fails on a link type that cannot be turned into Ethernet.
+struct ParsedFrame {
+  EthernetFrame frame;
+  sg_pkt pkt{};
+};
+Result<ParsedFrame> parseFrame(const CapturedPacket& cp) {
+  ParsedFrame out;
+  auto frame = toEthernetFrame(cp.link_type, cp.bytes);
+  if (!frame.ok()) {
+    if (cp.link_type != kLinkLinuxSll && cp.link_type != kLinkLinuxSll2) return frame.error();
+    out.pkt.kind = SG_PKT_MALFORMED;
+    return out;
+  }
+  out.frame = std::move(*frame);
+  // Never hand the parser a null pointer (an empty vector's data()): its
+  // bounds checks add offsets to the pointer before comparing.
+  static const uint8_t kNothing = 0;
+  const uint8_t* b = out.frame.bytes.empty() ? &kNothing : out.frame.bytes.data();
+  sg_parse_eth(b, b + out.frame.bytes.size(), &out.pkt);
+  return out;
+}
+
+std::optional<uint32_t> ackOf(const ParsedFrame& f) {
+  if (f.pkt.kind != SG_PKT_TCP || (f.pkt.tcp_flags & SG_TCP_ACK) == 0) return std::nullopt;
+  return tcpAckNumber(f.frame.bytes);
+}
+
+// Whether the capture holds the host's side of its handshakes: a SYN-ACK
+// answering one of its SYNs (either direction, any link type). Then replay
+// checks each ACK against the SYN-ACK it must acknowledge; a one-direction
+// capture (the incoming side only) cannot be checked so.
+bool holdsHostAnswers(std::span<const CapturedPacket> packets) {
+  HandshakeMatch syns;
+  for (const CapturedPacket& cp : packets) {
+    auto f = parseFrame(cp);
+    if (!f.ok()) return false;                               // replayPackets reports it
+    if (sg_pkt_is_attempt(&f->pkt) && !f->frame.outgoing) {  // a client's SYN
+      syns.onAttempt(f->pkt);
+    } else if (syns.isAnswer(f->pkt, ackOf(*f))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<sg_hash_key> parseHashKey(const std::string& hex) {
@@ -111,7 +158,8 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   std::unordered_set<sg_addr, KeyHash, KeyEq> sources;
   std::vector<sg_event> events;
   PeakRate rate;
-  HandshakeMatch handshakes;  // the clients' ACKs: per-source completions
+  // The clients' ACKs: per-source and per-port completions.
+  HandshakeMatch handshakes(holdsHostAnswers(packets));
   PortReplay ports(options.port_flood, options.hash_key, options.cfg.v6_prefix_len, to.allow);
   ReflectionReplay reflect(options.reflection);
   const uint64_t first = packets.empty() ? 0 : packets.front().timestamp_ns;
@@ -120,26 +168,20 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
   for (size_t i = 0; i < packets.size(); i++) {
     const CapturedPacket& cp = packets[i];
     s.packets++;
-    auto frame = toEthernetFrame(cp.link_type, cp.bytes);
-    sg_pkt pkt{};
-    if (!frame.ok()) {
-      if (cp.link_type != kLinkLinuxSll && cp.link_type != kLinkLinuxSll2) {
-        return frame.error().context("packet " + std::to_string(i + 1));
-      }
-      pkt.kind = SG_PKT_MALFORMED;  // a cooked header cut short
-    } else if (frame->outgoing) {
+    auto parsed = parseFrame(cp);
+    if (!parsed.ok()) return parsed.error().context("packet " + std::to_string(i + 1));
+    const EthernetFrame& frame = parsed->frame;
+    const sg_pkt& pkt = parsed->pkt;
+    const std::optional<uint32_t> ack = ackOf(*parsed);
+    if (frame.outgoing) {
       s.outgoing++;
-      if (!frame->bytes.empty()) {  // the host's SYNs start handshakes (reflection)
-        sg_parse_eth(frame->bytes.data(), frame->bytes.data() + frame->bytes.size(), &pkt);
+      if (!frame.bytes.empty()) {
+        // The host's SYNs start handshakes (reflection); its SYN-ACKs answer
+        // the clients' (what their ACKs must acknowledge).
         reflect.onPacket(pkt, std::max(cp.timestamp_ns, last_ts) - first);
+        (void)handshakes.onPacket(pkt, ack);
       }
       continue;
-    } else {
-      // Never hand the parser a null pointer (an empty vector's data()):
-      // its bounds checks add offsets to the pointer before comparing.
-      static const uint8_t kNothing = 0;
-      const uint8_t* b = frame->bytes.empty() ? &kNothing : frame->bytes.data();
-      sg_parse_eth(b, b + frame->bytes.size(), &pkt);
     }
     // The kernel's clock never goes back: a capture out of order holds still.
     if (cp.timestamp_ns > last_ts) last_ts = cp.timestamp_ns;
@@ -148,27 +190,34 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
     sg_sig_fp fp{};
     const bool attempt = sg_pkt_is_attempt(&pkt);
     if (attempt) {  // its fingerprint, as the XDP program takes it (sg_sig.h)
-      sg_sig_fp_frame(frame->bytes.data(), frame->bytes.data() + frame->bytes.size(), &fp);
+      sg_sig_fp_frame(frame.bytes.data(), frame.bytes.data() + frame.bytes.size(), &fp);
     }
-    ports.onPacket(pkt, last_ts - first, attempt ? &fp : nullptr);
-    reflect.onPacket(pkt, last_ts - first);
     if (pkt.kind == SG_PKT_MALFORMED) s.malformed++;
     if (pkt.kind == SG_PKT_FRAGMENT) s.fragments++;
     if (pkt.kind == SG_PKT_NON_IP) s.non_ip++;
-    if (sg_pkt_is_attempt(&pkt)) {
+    if (attempt) {
       s.attempts++;
       rate.add(last_ts);
       sg_addr key = pkt.src;
       sg_mask_source(&key, pkt.family, options.cfg.v6_prefix_len);
       sources.insert(key);
     }
-    // The kernel credits a completion when the stack takes the ACK, after
-    // XDP passed it; an ACK is never dropped by a block of scope "attempts".
-    const bool completes = handshakes.onPacket(pkt);
     events.clear();
     const Verdict v =
         exact ? exact->onPacket(pkt, now, &events) : tracker->onPacket(pkt, now, &events);
     if (v == Verdict::kDrop) s.dropped++;
+    // A SYN the model dropped is never answered, so never completed; the
+    // kernel credits a completion when the stack takes the ACK, after XDP
+    // passed it (an ACK is never dropped by a block of scope "attempts").
+    bool completes = false;
+    if (attempt) {
+      if (v == Verdict::kPass) handshakes.onAttempt(pkt);
+    } else {
+      completes = handshakes.onPacket(pkt, ack);
+    }
+    if (completes) s.completions++;
+    ports.onPacket(pkt, last_ts - first, attempt ? &fp : nullptr, completes);
+    reflect.onPacket(pkt, last_ts - first);
     if (completes && v == Verdict::kPass && tracker) tracker->onCompletion(pkt.src, now);
     for (const sg_event& e : events) {
       if (e.type == SG_EV_BLOCK_ADDED || e.type == SG_EV_FLAGGED) {
@@ -179,6 +228,8 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
                                             exact ? exact->sourceCount() : tracker->sourceCount());
   }
   s.exact = options.exact;
+  s.completions_verified = handshakes.verified();
+  s.acks_not_completing = handshakes.refusedAcks();
   s.counters = exact ? exact->counters() : tracker->counters();
   s.distinct_sources = sources.size();
   s.peak_attempts_per_sec = rate.peak();

@@ -72,7 +72,13 @@ struct ReplaySummary {
   uint64_t max_sources_used = 0;               // peak per-source entries (exact: all sources)
   bool sketch_gated = false;                   // the sketch gated admission at some point
   uint64_t sketch_gated_attempts = 0;
-  sg_counters counters{};  // the tracker's kernel counters at the end
+  // Handshakes completed (core/handshake_match.h), and whether their ACKs
+  // were checked against the host's SYN-ACKs (a capture holding them) or
+  // could not be (a one-direction capture: "completions unverified").
+  uint64_t completions = 0;
+  bool completions_verified = false;
+  uint64_t acks_not_completing = 0;  // bare ACKs of an awaited attempt that did not complete it
+  sg_counters counters{};            // the tracker's kernel counters at the end
 };
 
 struct ReplayResult {

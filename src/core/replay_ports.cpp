@@ -176,10 +176,9 @@ void PortReplay::sampleUntil(uint64_t t_ns) {
   }
 }
 
-void PortReplay::onPacket(const sg_pkt& pkt, uint64_t t_ns, const sg_sig_fp* fp) {
+void PortReplay::onPacket(const sg_pkt& pkt, uint64_t t_ns, const sg_sig_fp* fp, bool completes) {
   sampleUntil(t_ns);
-  // The client's ACK of a handshake this capture saw begin completes it.
-  if (handshakes_.onPacket(pkt)) table_.onCompletion(pkt.dst, pkt.dst_port);
+  if (completes) table_.onCompletion(pkt.dst, pkt.dst_port);
   if (sg_pkt_is_attempt(&pkt)) {
     table_.onAttempt(pkt, fp);
     if (options_.signature_drop && fp != nullptr) countSignature(pkt, t_ns, *fp);

@@ -1,8 +1,8 @@
 // The aggregate story of a capture: its packets through the destination
 // table's twin (DstTable) and the PortFloodDetector, sampled every
 // kDstSampleInterval of the capture's clock, as the agent harvests the
-// kernel's table. Completed handshakes are the clients' first ACK of a
-// 4-tuple whose SYN was seen (captures hold the incoming side). Pure.
+// kernel's table. Completed handshakes are the ones replay's HandshakeMatch
+// (core/handshake_match.h) sees complete. Pure.
 #pragma once
 
 #include <array>
@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "core/dst_table.h"
-#include "core/handshake_match.h"
 #include "core/port_flood.h"
 #include "core/port_flood_response.h"
 #include "core/signature.h"
@@ -63,8 +62,10 @@ class PortReplay {
   PortReplay(const PortFloodOptions& options, const sg_hash_key& key, uint8_t v6_prefix_len,
              std::vector<Prefix> allow);
   // Every parsed incoming packet, at `t_ns` since the capture's first one
-  // (never decreasing); an attempt with its SYN fingerprint (sg_sig_fp_frame).
-  void onPacket(const sg_pkt& pkt, uint64_t t_ns, const sg_sig_fp* fp = nullptr);
+  // (never decreasing); an attempt with its SYN fingerprint (sg_sig_fp_frame);
+  // `completes`: the packet is the ACK completing a handshake (HandshakeMatch).
+  void onPacket(const sg_pkt& pkt, uint64_t t_ns, const sg_sig_fp* fp = nullptr,
+                bool completes = false);
   // The capture ended at `t_ns`: floods still on are reported as such.
   std::vector<ReplayPortFlood> finish(uint64_t t_ns);
 
@@ -99,8 +100,6 @@ class PortReplay {
   // interval does) instead of stepping through a gap in the capture's clock
   // one interval at a time (a timestamp years ahead was a hang).
   bool idle_ = true;
-  // Attempts whose handshake may still complete (bounded).
-  HandshakeMatch handshakes_;
   // First attempt per destination in each sample interval (the last few).
   std::map<std::string, std::map<uint64_t, uint64_t>> first_attempts_;
   std::vector<ReplayPortFlood> floods_;

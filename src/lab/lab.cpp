@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "lab/subprocess.h"
@@ -22,19 +23,51 @@ Result<void> setUpHost(const Netns& ns, const Netns& hub, const LabHost& host,
   return Ok{};
 }
 
-// Loads an nftables ruleset (text) into a namespace through a temporary file.
-Result<void> loadRules(const Netns& ns, const std::string& rules) {
-  char path[] = "/tmp/sg-lab-nft-XXXXXX";
+// Runs `argv` followed by the path of a temporary file holding `text`.
+Result<void> runWithFile(const std::string& text, std::vector<std::string> argv,
+                         const std::function<Result<std::string>(std::vector<std::string>)>& run) {
+  char path[] = "/tmp/sg-lab-XXXXXX";
   int fd = mkstemp(path);
-  if (fd < 0) return makeError(Errc::kIo, "mkstemp for nft rules failed");
-  bool written = write(fd, rules.data(), rules.size()) == static_cast<ssize_t>(rules.size());
+  if (fd < 0) return makeError(Errc::kIo, "mkstemp failed");
+  bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   close(fd);
-  Result<std::string> loaded = written ? ns.run({"nft", "-f", path})
-                                       : Result<std::string>(makeError(Errc::kIo, "write failed"));
+  argv.emplace_back(path);
+  Result<std::string> done =
+      written ? run(argv) : Result<std::string>(makeError(Errc::kIo, "write failed"));
   unlink(path);
-  if (!loaded.ok()) return loaded.error();
+  if (!done.ok()) return done.error();
   return Ok{};
 }
+
+// Loads an nftables ruleset (text) into a namespace.
+Result<void> loadRules(const Netns& ns, const std::string& rules) {
+  return runWithFile(rules, {"nft", "-f"}, [&](auto argv) { return ns.run(argv); });
+}
+
+// `ip neigh replace ... nud permanent` for each address of `to`, on `dev`.
+std::string pinCommands(const Lab::Member& to, const std::string& dev) {
+  std::string out;
+  for (const std::string& a : to.addrs) {
+    out += "neigh replace " + a + " lladdr " + to.mac + " dev " + dev + " nud permanent\n";
+  }
+  return out;
+}
+
+Result<void> pinIn(const Netns& ns, const std::string& commands) {
+  return runWithFile(commands, {"-batch"}, [&](auto argv) { return ns.ip(argv); });
+}
+
+Result<std::string> macOf(const Netns& ns, const std::string& dev) {
+  auto out = ns.ip({"-j", "link", "show", "dev", dev});
+  if (!out.ok()) return out.error();
+  auto doc = nlohmann::json::parse(*out, nullptr, false);
+  if (doc.is_discarded() || !doc.is_array() || doc.empty() || !doc[0].contains("address")) {
+    return makeError(Errc::kIo, "ip -j link printed no address for " + dev);
+  }
+  return doc[0]["address"].get<std::string>();
+}
+
+std::string withoutLength(const std::string& cidr) { return cidr.substr(0, cidr.find('/')); }
 
 }  // namespace
 
@@ -50,7 +83,23 @@ Result<const Netns*> Lab::addHost(const std::string& role, const std::string& v4
   SG_TRY(host.addAddress("veth-x", v4 + "/24"));
   SG_TRY(host.addAddress("veth-x", v6 + "/64"));
   SG_TRY(host.addRoute("fd00:200::/32", "veth-x"));
+  SG_TRY(join(host, "veth-x", {v4, v6}));
   return &host;
+}
+
+Result<void> Lab::join(const Netns& ns, const std::string& dev, std::vector<std::string> addrs) {
+  auto mac = macOf(ns, dev);
+  if (!mac.ok()) return mac.error();
+  Member m{&ns, dev, *mac, {}};
+  for (const std::string& a : addrs) m.addrs.push_back(withoutLength(a));
+  std::string theirs;
+  for (const Member& other : members_) {
+    SG_TRY(pinIn(*other.ns, pinCommands(m, other.dev)));
+    theirs += pinCommands(other, dev);
+  }
+  if (!theirs.empty()) SG_TRY(pinIn(ns, theirs));
+  members_.push_back(std::move(m));
+  return Ok{};
 }
 
 Result<std::unique_ptr<Lab>> Lab::create() {
@@ -73,6 +122,11 @@ Result<std::unique_ptr<Lab>> Lab::create() {
   SG_TRY(setUpHost(lab->victim_, h, kVictim, "hv"));
   SG_TRY(setUpHost(lab->attacker_, h, kAttacker, "ha"));
   SG_TRY(setUpHost(lab->client_, h, kClient, "hc"));
+  for (auto [ns, host] :
+       {std::pair{&lab->victim_, &kVictim}, std::pair{&lab->attacker_, &kAttacker},
+        std::pair{&lab->client_, &kClient}}) {
+    SG_TRY(lab->join(*ns, host->dev, {host->v4, host->v6}));
+  }
   return lab;
 }
 

@@ -9,6 +9,18 @@
 // them with the victim or the client); fd00:200::/32 is on-link everywhere.
 // More hosts join the segment with addHost() (e.g. the reflectors of
 // tests/netns/reflection_test.cpp: servers an attacker makes answer the victim).
+//
+// Ready when made: IPv6 addresses are added without DAD (usable at once), and
+// every host holds a PERMANENT neighbour entry (ARP and NDP) for every other
+// host's addresses, so traffic between lab hosts never creates a neighbour
+// entry. The kernel's neighbour tables are one per family for the whole
+// machine, all namespaces together (gc_thresh3 = 1024 entries): a spoofed
+// IPv6 flood anywhere on the machine (a host answering random sources of the
+// on-link fd00:200::/32 leaves one entry per source for seconds) fills the
+// NDP table, and while it is full every new entry fails ("ndisc_cache:
+// neighbor table overflow!"; a raw socket's sendmmsg() then returns EINVAL,
+// a connect() times out). Permanent entries are not counted against that
+// limit and are never collected.
 #pragma once
 
 #include <cstdint>
@@ -45,10 +57,23 @@ class Lab {
   // One more host on the segment: a namespace `role` whose "veth-x" carries
   // `v4`/24 and `v6`/64 (both in the lab ranges, unused by the others);
   // removed with the lab. The reference stays valid while the lab lives.
+  // Its neighbour entries and the others' for it are pinned (see above).
   Result<const Netns*> addHost(const std::string& role, const std::string& v4,
                                const std::string& v6);
 
+  // A host on the segment: its namespace, interface, MAC and addresses.
+  struct Member {
+    const Netns* ns;
+    std::string dev;
+    std::string mac;
+    std::vector<std::string> addrs;  // without prefix length
+  };
+  const std::vector<Member>& members() const { return members_; }
+
  private:
+  // Pins `m`'s addresses in every member's neighbour tables and theirs in
+  // m's, then makes it a member.
+  Result<void> join(const Netns& ns, const std::string& dev, std::vector<std::string> addrs);
   Lab(Netns hub, Netns victim, Netns attacker, Netns client)
       : hub_(std::move(hub)),
         victim_(std::move(victim)),
@@ -59,6 +84,7 @@ class Lab {
   Netns attacker_;
   Netns client_;
   std::vector<std::unique_ptr<Netns>> extra_;
+  std::vector<Member> members_;
 };
 
 // Counts the connection attempts (SYN without ACK) that were delivered to the

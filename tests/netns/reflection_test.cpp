@@ -133,7 +133,8 @@ class ReflectionTest : public LabTest {
 };
 
 TEST_F(ReflectionTest, AReflectionIsDetectedAndDroppedWhileTheVictimsOwnConnectionsWork) {
-  // Neighbour entries both ways (victim <-> reflectors) before anything counts.
+  // The reflectors' servers answer before anything counts (the lab pins the
+  // neighbour entries: src/lab/lab.h).
   for (int i = 0; i < kReflectors; i++) {
     ASSERT_TRUE(connectsWithin(lab_->victim(), reflectorV4(i), 2s)) << reflectorV4(i);
   }
