@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "win/state_dir_check.h"
 #include "win/win_compat.h"
 // (after windows.h)
 #include <aclapi.h>
@@ -15,11 +16,10 @@
 namespace sg::win {
 namespace {
 
-// SYSTEM and Administrators, full control, inherited by files and folders
-// below; protected: nothing inherited from ProgramData (where Users may read).
-constexpr const char* kStateDirSddl = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
-// Extra entropy for DPAPI: another program calling CryptUnprotectData on the
-// file must know it too (machine scope alone lets any local process try).
+// Extra entropy for DPAPI. It is a constant in the binary, so it keeps out
+// only programs that do not know it: with machine scope any local process
+// that can read the file can unseal it. The protection is the state
+// directory's owner and DACL (state_dir_check.h; docs/windows-notes.md).
 constexpr char kSealEntropy[] = "syn-guard agent key v1";
 
 Error ntError(const char* call, NTSTATUS st) {
@@ -133,31 +133,7 @@ std::string WinEnrollBackend::sha256(const std::string& data) {
 }
 
 Result<void> WinEnrollBackend::prepareStateDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
-  PSECURITY_DESCRIPTOR sd = nullptr;
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(kStateDirSddl, SDDL_REVISION_1, &sd,
-                                                            nullptr)) {
-    return lastError("building the state directory's security descriptor");
-  }
-  SECURITY_ATTRIBUTES sa{sizeof sa, sd, FALSE};
-  Result<void> r = Ok{};
-  if (!CreateDirectoryA(dir.c_str(), &sa) && GetLastError() != ERROR_ALREADY_EXISTS) {
-    r = lastError(("creating " + dir).c_str());
-  }
-  // Made earlier (or by someone else): its DACL is replaced all the same.
-  BOOL present = FALSE;
-  BOOL defaulted = FALSE;
-  PACL dacl = nullptr;
-  if (r.ok() && GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted)) {
-    const DWORD err =
-        SetNamedSecurityInfoA(const_cast<char*>(dir.c_str()), SE_FILE_OBJECT,
-                              DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-                              nullptr, nullptr, dacl, nullptr);
-    if (err != ERROR_SUCCESS) r = lastError(("restricting " + dir).c_str(), err);
-  }
-  LocalFree(sd);
-  return r;
+  return secureStateDir(dir);
 }
 
 Result<std::string> WinEnrollBackend::seal(const std::string& plain) {
@@ -193,12 +169,13 @@ Result<std::string> unsealKey(const std::string& sealed) {
 
 Result<std::string> stateDirAcl(const std::string& dir) {
   PSECURITY_DESCRIPTOR sd = nullptr;
-  const DWORD err = GetNamedSecurityInfoA(dir.c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
-                                          nullptr, nullptr, nullptr, nullptr, &sd);
-  if (err != ERROR_SUCCESS) return lastError(("reading the DACL of " + dir).c_str(), err);
+  const DWORD info = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+  const DWORD err = GetNamedSecurityInfoA(dir.c_str(), SE_FILE_OBJECT, info, nullptr, nullptr,
+                                          nullptr, nullptr, &sd);
+  if (err != ERROR_SUCCESS) return lastError(("reading the owner and DACL of " + dir).c_str(), err);
   char* text = nullptr;
-  const BOOL ok = ConvertSecurityDescriptorToStringSecurityDescriptorA(
-      sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &text, nullptr);
+  const BOOL ok = ConvertSecurityDescriptorToStringSecurityDescriptorA(sd, SDDL_REVISION_1, info,
+                                                                       &text, nullptr);
   LocalFree(sd);
   if (!ok) return lastError("converting a DACL to SDDL");
   std::string out(text);

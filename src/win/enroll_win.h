@@ -1,9 +1,11 @@
 // EnrollBackend on Windows (win/enroll.h): the key pair from BCrypt (ECDSA
 // P-256, BCryptGenerateKeyPair / BCryptSignHash), POST /v1/enroll over
 // WinHTTP with the token's CA pin checked on the server's chain before the
-// body goes, the state directory created with a protected DACL (SYSTEM and
-// Administrators only), and the key sealed with DPAPI in machine scope
-// (docs/windows-notes.md says why not a CNG persisted key). Windows only.
+// body goes, the state directory created or checked by secureStateDir
+// (owner Administrators, protected DACL for SYSTEM and Administrators; a
+// squatted level or a junction refused: state_dir_check.h), and the key
+// sealed with DPAPI in machine scope, which the directory's ACL alone
+// protects (docs/windows-notes.md). Windows only.
 #pragma once
 
 #include <string>
@@ -26,8 +28,8 @@ class WinEnrollBackend final : public EnrollBackend {
 // The inverse of WinEnrollBackend::seal (loadLinkCredentials' KeyUnsealer).
 Result<std::string> unsealKey(const std::string& sealed);
 
-// The state directory's DACL as SDDL ("D:P(A;OICI;FA;;;SY)..."): for tests
-// and for `status`.
+// The state directory's owner and DACL as SDDL
+// ("O:BAD:P(A;OICI;FA;;;SY)..."): for tests and for `status`.
 Result<std::string> stateDirAcl(const std::string& dir);
 
 // The host's DNS name (the default endpoint name), "" when unknown.

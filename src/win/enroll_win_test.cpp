@@ -7,13 +7,17 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "core/config.h"
 #include "win/csr_der.h"
 #include "win/state_dir.h"
+#include "win/state_dir_check.h"
 #include "win/win_compat.h"
 // (after windows.h)
+#include <aclapi.h>
 #include <bcrypt.h>
+#include <sddl.h>
 
 namespace sg::win {
 namespace {
@@ -83,23 +87,100 @@ bool underWine() {
   return GetProcAddress(GetModuleHandleA("ntdll.dll"), "wine_get_version") != nullptr;
 }
 
+std::string scratchDir(const char* tag) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           (std::string(tag) + std::to_string(GetCurrentProcessId())))
+                              .string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
 TEST(WinEnrollBackend, TheStateDirectoryIsClosedToAllButSystemAndAdministrators) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("sg-acl-" + std::to_string(GetCurrentProcessId())))
-          .string();
-  std::filesystem::remove_all(dir);
+  const std::string dir = scratchDir("sg-acl-");
   WinEnrollBackend backend;
-  ASSERT_TRUE(backend.prepareStateDir(dir + "\\agent").ok());
-  // Made before (e.g. by hand): restricted all the same.
-  std::filesystem::create_directories(dir + "\\other");
-  ASSERT_TRUE(backend.prepareStateDir(dir + "\\other").ok());
-  auto made = stateDirAcl(dir + "\\agent");
-  auto other = stateDirAcl(dir + "\\other");
+  auto made_r = backend.prepareStateDir(dir + "\\syn-guard\\agent");
+  ASSERT_TRUE(made_r.ok()) << made_r.error().message();
+  EXPECT_TRUE(checkStateDir(dir + "\\syn-guard\\agent").ok());
+  auto made = stateDirAcl(dir + "\\syn-guard\\agent");
+  auto parent = stateDirAcl(dir + "\\syn-guard");
   std::filesystem::remove_all(dir);
-  ASSERT_TRUE(made.ok() && other.ok());
+  ASSERT_TRUE(made.ok() && parent.ok());
   if (underWine()) GTEST_SKIP() << "Wine keeps no DACL (it reports " << *made << ")";
-  EXPECT_EQ(*made, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
-  EXPECT_EQ(*other, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+  EXPECT_EQ(*made, "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+  EXPECT_EQ(*parent, "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+}
+
+// Sets `path`'s owner; false when the owner read back is not `sid` (Wine
+// may not keep it).
+bool setOwner(const std::string& path, const char* sid_text) {
+  PSID sid = nullptr;
+  if (!ConvertStringSidToSidA(sid_text, &sid)) return false;
+  DWORD err = SetNamedSecurityInfoA(const_cast<char*>(path.c_str()), SE_FILE_OBJECT,
+                                    OWNER_SECURITY_INFORMATION, sid, nullptr, nullptr, nullptr);
+  LocalFree(sid);
+  if (err != ERROR_SUCCESS) return false;
+  auto acl = stateDirAcl(path);
+  return acl.ok() && acl->find(std::string("O:") + sid_text) == 0;
+}
+
+constexpr const char* kSquatter = "S-1-5-21-1004336348-1177238915-682003330-1001";
+
+// A user who made the directory before the agent stays its owner (WRITE_DAC):
+// refused at either level, with the path and the owner's SID in the error.
+TEST(WinEnrollBackend, ASquattedStateDirectoryIsRefusedAtEitherLevel) {
+  const std::string dir = scratchDir("sg-squat-");
+  WinEnrollBackend backend;
+  for (const std::string& level :
+       std::vector<std::string>{dir + "\\syn-guard\\agent", dir + "\\syn-guard"}) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir + "\\syn-guard\\agent");
+    if (!setOwner(level, kSquatter)) {
+      std::filesystem::remove_all(dir);
+      GTEST_SKIP() << "this Wine does not keep a directory's owner";
+    }
+    auto r = backend.prepareStateDir(dir + "\\syn-guard\\agent");
+    ASSERT_FALSE(r.ok()) << level;
+    EXPECT_NE(r.error().message().find(level + " is owned by " + kSquatter), std::string::npos)
+        << r.error().message();
+    auto c = checkStateDir(dir + "\\syn-guard\\agent");
+    ASSERT_FALSE(c.ok()) << level;
+    EXPECT_NE(c.error().message().find(kSquatter), std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// A junction (or directory symbolic link) in place of either level would
+// send the key elsewhere: refused, whoever owns it.
+TEST(WinEnrollBackend, AStateDirectoryThatIsALinkIsRefused) {
+  const std::string dir = scratchDir("sg-link-");
+  std::filesystem::create_directories(dir + "\\elsewhere\\agent");
+  std::filesystem::create_directories(dir + "\\a\\syn-guard");
+  const DWORD flags = SYMBOLIC_LINK_FLAG_DIRECTORY | 0x2;  // ALLOW_UNPRIVILEGED_CREATE
+  const bool linked =
+      CreateSymbolicLinkA((dir + "\\a\\syn-guard\\agent").c_str(),
+                          (dir + "\\elsewhere\\agent").c_str(), flags) &&
+      CreateSymbolicLinkA((dir + "\\b").c_str(), (dir + "\\elsewhere").c_str(), flags);
+  const DWORD err = linked ? 0 : GetLastError();
+  const DWORD attrs = GetFileAttributesA((dir + "\\a\\syn-guard\\agent").c_str());
+  if (!linked || attrs == INVALID_FILE_ATTRIBUTES || (attrs & FILE_ATTRIBUTE_REPARSE_POINT) == 0) {
+    std::filesystem::remove_all(dir);
+    GTEST_SKIP() << "no directory link made (CreateSymbolicLinkA: " << (linked ? "TRUE" : "FALSE")
+                 << ", error " << err << ", attributes " << attrs << "; Wine 8 stubs it)";
+  }
+  WinEnrollBackend backend;
+  auto r = backend.prepareStateDir(dir + "\\a\\syn-guard\\agent");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("agent is a reparse point"), std::string::npos)
+      << r.error().message();
+  EXPECT_FALSE(checkStateDir(dir + "\\a\\syn-guard\\agent").ok());
+  // The upper level a link: b -> elsewhere, so b\agent is elsewhere\agent.
+  auto upper = backend.prepareStateDir(dir + "\\b\\agent");
+  ASSERT_FALSE(upper.ok());
+  EXPECT_NE(upper.error().message().find("b is a reparse point"), std::string::npos)
+      << upper.error().message();
+  RemoveDirectoryA((dir + "\\a\\syn-guard\\agent").c_str());
+  RemoveDirectoryA((dir + "\\b").c_str());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(WinStateDir, DefaultIsUnderProgramData) {

@@ -16,6 +16,7 @@
 #include "win/enroll_win.h"
 #include "win/service_win.h"
 #include "win/state_dir.h"
+#include "win/state_dir_check.h"
 
 namespace {
 
@@ -73,6 +74,11 @@ int runAgentWith(const sg::cli::AgentFlags& flags, HANDLE stop) {
                             .dump()
                             .c_str());
     std::fflush(stdout);
+  }
+  // Nothing is read from a state directory a non-administrator owns or that
+  // is a junction (review M4): its key, CA and console could be anyone's.
+  if (auto safe = sg::win::checkStateDir(o.state_dir); !safe.ok()) {
+    return fail("agent", safe.error().message(), 2);
   }
   auto creds = sg::win::loadLinkCredentials(o.state_dir, sg::win::unsealKey);
   if (!creds.ok()) return fail("agent", creds.error().message(), 2);
