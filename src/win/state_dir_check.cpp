@@ -68,4 +68,23 @@ std::vector<std::string> stateDirLevels(const std::string& dir) {
   return {parent, d};
 }
 
+Result<void> secureStateDirWith(const std::string& dir, StateDirOps& ops) {
+  for (const std::string& level : stateDirLevels(dir)) {
+    SG_TRY(ops.makeDir(level));
+    SG_READ(facts, ops.open(level));
+    if (!facts->exists) return Error(Errc::kIo, level + " vanished while being created");
+    SG_TRY(judgeStateDirLevel(level, *facts));
+    SG_TRY(ops.restrictOpened());
+  }
+  return Ok{};
+}
+
+Result<void> checkStateDirWith(const std::string& dir, StateDirOps& ops) {
+  for (const std::string& level : stateDirLevels(dir)) {
+    SG_READ(facts, ops.open(level));
+    SG_TRY(judgeStateDirLevel(level, *facts));
+  }
+  return Ok{};
+}
+
 }  // namespace sg::win

@@ -45,7 +45,27 @@ Result<void> judgeStateDirLevel(const std::string& path, const DirFacts& facts);
 // directory when its parent is a drive or share root.
 std::vector<std::string> stateDirLevels(const std::string& dir);
 
-// Windows only (state_dir_check_win.cpp). Creates the missing levels with
+// The Win32 side of the two walks below (state_dir_check_win.cpp; a fake in
+// state_dir_check_test.cpp).
+class StateDirOps {
+ public:
+  virtual ~StateDirOps() = default;
+  // CreateDirectory with the owner and protected DACL; Ok if it exists.
+  virtual Result<void> makeDir(const std::string& path) = 0;
+  // Opens `path` without following a reparse point (exists = false when
+  // absent) and keeps that handle for restrictOpened.
+  virtual Result<DirFacts> open(const std::string& path) = 0;
+  // Sets owner and protected DACL on the handle open() kept.
+  virtual Result<void> restrictOpened() = 0;
+};
+
+// Outermost level first: make, open, judge, restrict; stops at the first
+// refusal (a squatted parent: the directory below is not even made).
+Result<void> secureStateDirWith(const std::string& dir, StateDirOps& ops);
+// Open and judge each level, changing nothing.
+Result<void> checkStateDirWith(const std::string& dir, StateDirOps& ops);
+
+// With the Win32 calls (Windows only: state_dir_check_win.cpp). Creates the missing levels with
 // owner Administrators and a protected DACL (SYSTEM and Administrators, full
 // control), refuses a level judgeStateDirLevel refuses, and sets owner and
 // DACL again on each level through a handle opened without following

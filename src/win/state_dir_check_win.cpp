@@ -95,62 +95,73 @@ Result<DirFacts> inspect(const std::string& path, DWORD access, Handle* out) {
   return f;
 }
 
-Result<void> secureLevel(const std::string& path, PSECURITY_DESCRIPTOR sd) {
-  SECURITY_ATTRIBUTES sa{sizeof sa, sd, FALSE};
-  // Created here with owner and DACL, or already there (made by anyone, even
-  // in a race with this call): judged through a handle either way.
-  if (!CreateDirectoryA(path.c_str(), &sa) && GetLastError() != ERROR_ALREADY_EXISTS) {
-    return winError("creating " + path, GetLastError());
+class WinStateDirOps final : public StateDirOps {
+ public:
+  explicit WinStateDirOps(DWORD access) : access_(access) {}
+  ~WinStateDirOps() override {
+    if (sd_ != nullptr) LocalFree(sd_);
   }
-  Handle h(INVALID_HANDLE_VALUE);
-  SG_READ(facts, inspect(path, READ_CONTROL | WRITE_DAC | WRITE_OWNER, &h));
-  if (!facts->exists) return Error(Errc::kIo, path + " vanished while being created");
-  SG_TRY(judgeStateDirLevel(path, *facts));
-  PSID owner = nullptr;
-  PACL dacl = nullptr;
-  BOOL present = FALSE;
-  BOOL defaulted = FALSE;
-  if (!GetSecurityDescriptorOwner(sd, &owner, &defaulted) ||
-      !GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted)) {
-    return winError("reading the state directory's security descriptor", GetLastError());
+  WinStateDirOps(const WinStateDirOps&) = delete;
+  WinStateDirOps& operator=(const WinStateDirOps&) = delete;
+
+  Result<void> makeDir(const std::string& path) override {
+    if (sd_ == nullptr && !ConvertStringSecurityDescriptorToSecurityDescriptorA(
+                              kStateDirSddl, SDDL_REVISION_1, &sd_, nullptr)) {
+      return winError("building the state directory's security descriptor", GetLastError());
+    }
+    SECURITY_ATTRIBUTES sa{sizeof sa, sd_, FALSE};
+    // Created here with owner and DACL, or already there (made by anyone,
+    // even in a race with this call): open() judges it either way.
+    if (!CreateDirectoryA(path.c_str(), &sa) && GetLastError() != ERROR_ALREADY_EXISTS) {
+      return winError("creating " + path, GetLastError());
+    }
+    return Ok{};
   }
-  const DWORD err = SetSecurityInfo(
-      h.get(), SE_FILE_OBJECT,
-      OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-      owner, nullptr, dacl, nullptr);
-  if (err != ERROR_SUCCESS) return winError("setting the owner and DACL of " + path, err);
-  return Ok{};
-}
+
+  Result<DirFacts> open(const std::string& path) override {
+    path_ = path;
+    return inspect(path, access_, &handle_);
+  }
+
+  Result<void> restrictOpened() override {
+    PSID owner = nullptr;
+    PACL dacl = nullptr;
+    BOOL present = FALSE;
+    BOOL defaulted = FALSE;
+    if (sd_ == nullptr || !GetSecurityDescriptorOwner(sd_, &owner, &defaulted) ||
+        !GetSecurityDescriptorDacl(sd_, &present, &dacl, &defaulted)) {
+      return winError("reading the state directory's security descriptor", GetLastError());
+    }
+    const DWORD err = SetSecurityInfo(handle_.get(), SE_FILE_OBJECT,
+                                      OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION |
+                                          PROTECTED_DACL_SECURITY_INFORMATION,
+                                      owner, nullptr, dacl, nullptr);
+    if (err != ERROR_SUCCESS) return winError("setting the owner and DACL of " + path_, err);
+    return Ok{};
+  }
+
+ private:
+  DWORD access_;
+  PSECURITY_DESCRIPTOR sd_ = nullptr;
+  Handle handle_{INVALID_HANDLE_VALUE};
+  std::string path_;
+};
 
 }  // namespace
 
 Result<void> secureStateDir(const std::string& dir) {
-  const std::vector<std::string> levels = stateDirLevels(dir);
   // Above the checked levels (ProgramData itself for the default): made as
   // Windows would, inheriting; their ACLs are the administrator's choice.
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(levels[0]).parent_path(), ec);
-  PSECURITY_DESCRIPTOR sd = nullptr;
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(kStateDirSddl, SDDL_REVISION_1, &sd,
-                                                            nullptr)) {
-    return winError("building the state directory's security descriptor", GetLastError());
-  }
-  Result<void> r = Ok{};
-  for (const std::string& level : levels) {
-    r = secureLevel(level, sd);
-    if (!r.ok()) break;
-  }
-  LocalFree(sd);
-  return r;
+  std::filesystem::create_directories(std::filesystem::path(stateDirLevels(dir)[0]).parent_path(),
+                                      ec);
+  WinStateDirOps ops(READ_CONTROL | WRITE_DAC | WRITE_OWNER);
+  return secureStateDirWith(dir, ops);
 }
 
 Result<void> checkStateDir(const std::string& dir) {
-  for (const std::string& level : stateDirLevels(dir)) {
-    Handle h(INVALID_HANDLE_VALUE);
-    SG_READ(facts, inspect(level, READ_CONTROL, &h));
-    SG_TRY(judgeStateDirLevel(level, *facts));
-  }
-  return Ok{};
+  WinStateDirOps ops(READ_CONTROL);
+  return checkStateDirWith(dir, ops);
 }
 
 }  // namespace sg::win
