@@ -6,7 +6,13 @@
  * answers each with a RST. Such a SYN-ACK matches no socket of ours in
  * SYN_SENT: the program looks its 4-tuple up (bpf_skc_lookup_tcp, in the
  * receiving device's namespace, the tuple as the packet carries it: the
- * stack's own lookup). A socket in SYN_SENT (our connect), SYN_RECV
+ * stack's own lookup). Only SYN-ACKs addressed to this host are looked at
+ * (sg_local.h): one to another host — forwarded by this router, bridged to
+ * a VM or a macvlan/ipvlan container — answers that host's connect, whose
+ * socket is not here and which conntrack may not track either (no ct-using
+ * rule in this namespace, bridged traffic): it passes, counted
+ * (SG_CNT_SYNACK_NOT_LOCAL), never unmatched nor dropped; a reflection aims
+ * at this host's own address. A socket in SYN_SENT (our connect), SYN_RECV
  * (simultaneous open: both sides sent a SYN) or ESTABLISHED (the peer's
  * retransmitted SYN-ACK when our ACK was lost) matches. Else conntrack is
  * asked (bpf_xdp_ct_lookup, the tuple as the packet carries it, which finds
@@ -17,12 +23,13 @@
  * SYN-ACK answers no listener, another state, and no conntrack entry). A
  * reflector cannot guess the ports of a connection we do have open.
  *
- * Counted: SG_CNT_SYNACK_MATCHED, SG_CNT_SYNACK_CT_MATCHED,
- * SG_CNT_SYNACK_UNMATCHED, and per (reflector address, its port) in
+ * Counted: SG_CNT_SYNACK_NOT_LOCAL, SG_CNT_SYNACK_MATCHED,
+ * SG_CNT_SYNACK_CT_MATCHED, SG_CNT_SYNACK_UNMATCHED, and per (reflector address, its port) in
  * sg_reflectors, an LRU hash user space reads and empties on each harvest
  * (approximate: an update racing the delete is lost). Detection is user
  * space's (core/reflection.h): while a reflection lasts it lists the
- * reflectors it harvested in sg_reflect_drops and turns the drop on
+ * busiest reflectors it harvested (agent/reflection_watch.h) in
+ * sg_reflect_drops and turns the drop on
  * (sg_reflect.drop); an unmatched SYN-ACK is dropped only when its
  * (source, port) is listed, never another server's. Without the conntrack
  * kfuncs (nf_conntrack not loaded when the program loaded) a SYN-ACK of a
@@ -30,8 +37,9 @@
  * program never drops then, it counts (SG_CNT_REFLECT_UNCHECKED). Dropped:
  * SG_CNT_REFLECT_DROPPED, also in dropped_total.
  *
- * Cost: a flag test per packet while on; the lookups for SYN-ACKs only, the
- * conntrack one and the drop list's for SYN-ACKs no socket matched.
+ * Cost: a flag test per packet while on; the local-address lookup and the
+ * socket lookup for SYN-ACKs only, the conntrack one and the drop list's
+ * for SYN-ACKs no socket matched.
  * BPF only: included by syn_guard.bpf.c after its maps and sg_syncookie.h
  * (the conntrack kfuncs' declarations).
  */
@@ -106,6 +114,13 @@ static __attribute__((noinline)) int sg_reflect_check(struct xdp_md *ctx, struct
 
 	if (!cnt)
 		return XDP_PASS;
+	/* Forwarded or bridged to another host (a LAN host behind this
+	 * router, a bridged VM, a macvlan container): its connection, whose
+	 * socket is elsewhere, and a reflection aims at this host's address. */
+	if (!sg_is_local(&pkt->dst)) {
+		cnt->c[SG_CNT_SYNACK_NOT_LOCAL]++;
+		return XDP_PASS;
+	}
 	if (pkt->family == 4) {
 		__builtin_memcpy(&tup.ipv4.saddr, &pkt->src.b[12], 4);
 		__builtin_memcpy(&tup.ipv4.daddr, &pkt->dst.b[12], 4);

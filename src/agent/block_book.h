@@ -104,6 +104,10 @@ class BlockBook {
   // renewals too, gets a new number); nullopt when it is not blocked. Lets a
   // caller that made a block tell whether it is still the one it made.
   std::optional<uint64_t> prefixBlockWrite(const Prefix& prefix) const;
+  // Whether unblockPrefix lifted the prefix after write `write` (an
+  // operator's or the console's unblock), as opposed to its block having run
+  // out and been swept: a caller that made write `write` must not make it again.
+  bool prefixLiftedSince(const Prefix& prefix, uint64_t write) const;
 
   // Orders prefixes (maps keyed by prefix).
   struct PrefixLess {
@@ -177,6 +181,10 @@ class BlockBook {
   std::map<Prefix, sg_prefix_block, PrefixLess> prefixes_;  // as last written to the sensor
   std::map<Prefix, uint64_t, PrefixLess> prefix_writes_;    // prefixBlockWrite of each
   uint64_t prefix_write_seq_ = 0;
+  // Prefixes unblockPrefix lifted, with the write number of the lift (at
+  // most kMaxLifts, the oldest forgotten first).
+  std::map<Prefix, uint64_t, PrefixLess> prefix_lifts_;
+  static constexpr size_t kMaxLifts = 4096;
 };
 
 }  // namespace sg::agent

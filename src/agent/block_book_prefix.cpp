@@ -36,6 +36,11 @@ std::optional<uint64_t> BlockBook::prefixBlockWrite(const Prefix& prefix) const 
   return it->second;
 }
 
+bool BlockBook::prefixLiftedSince(const Prefix& prefix, uint64_t write) const {
+  auto it = prefix_lifts_.find(prefix);
+  return it != prefix_lifts_.end() && it->second > write;
+}
+
 bool BlockBook::addressLength(const Prefix& p) const {
   return isV4(p) ? p.bits == 128 : p.bits >= config_.ipv6_prefix;
 }
@@ -134,6 +139,12 @@ Result<nlohmann::json> BlockBook::unblockPrefix(const Prefix& prefix) {
   if (was_known) prefixes_.erase(it);
   prefix_writes_.erase(prefix);
   if (!*existed && !was_known) return Error(Errc::kNotFound, prefix.str() + " is not blocked");
+  if (prefix_lifts_.size() >= kMaxLifts && prefix_lifts_.count(prefix) == 0) {
+    prefix_lifts_.erase(
+        std::min_element(prefix_lifts_.begin(), prefix_lifts_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; }));
+  }
+  prefix_lifts_[prefix] = ++prefix_write_seq_;  // prefixLiftedSince: not to be made again
   if (was_permanent) {
     if (auto saved = saveState(); !saved) {
       return saved.error().context("unblocked, but the state file still holds it");

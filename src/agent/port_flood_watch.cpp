@@ -74,6 +74,12 @@ Result<void> BookPrefixResponder::hold(const PortFlood& flood, uint64_t now_ns) 
       owned_.erase(own);  // blocked again by the operator: theirs now, left as it is
       continue;
     }
+    if (!current && book_.prefixLiftedSince(p, o.write)) {
+      // Unblocked by the operator or the console (a false positive: a CDN's
+      // or a NAT's prefix): it stays open for the rest of the flood.
+      owned_.erase(own);
+      continue;
+    }
     // Ours, or ran out and swept: renewed at half its duration, so the flood
     // never finds its prefixes open (a sweep late by half the duration aside).
     if (current && now_ns < o.renew_ns) continue;

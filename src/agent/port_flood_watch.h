@@ -47,6 +47,9 @@ class BookPrefixResponder final : public PortFloodResponder {
                              std::vector<Prefix>* engaged) override;
   // Renews, for the block duration from `now_ns`, each block it made for
   // this flood once half of it has run (or when it ran out and was swept).
+  // A block the operator or the console lifted (BlockBook::unblockPrefix)
+  // is not made again: that prefix stays open for the rest of the flood (a
+  // later flood may block it again); one they re-blocked is theirs.
   Result<void> hold(const PortFlood& flood, uint64_t now_ns) override;
   Result<void> release(const PortFlood& flood) override;
 

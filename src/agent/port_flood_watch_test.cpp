@@ -321,5 +321,32 @@ TEST(PortFloodWatch, TheAllowlistComesFirst) {
   EXPECT_NE(f.logText().find("\"response\":\"none\""), std::string::npos);
 }
 
+// The operator (ctl unblock) or the console lifts a flood's prefix block (a
+// false positive: a CDN's or a NAT's prefix): the next harvests find no block,
+// as for one that ran out, but must not make it again (review s15 M1). It
+// stays open for the rest of that flood; the flood's other prefix is still
+// renewed; a later flood may block it again.
+TEST(BookPrefixResponder, TheOperatorsUnblockIsNotUndoneByTheNextHarvest) {
+  ResponderFixture f;
+  f.engage(8080, {f.p, f.q});
+  ASSERT_TRUE(f.blocked(f.p));
+  ASSERT_OK(f.book.unblockPrefix(f.p));  // ctl unblock / the console's unblock
+  ASSERT_FALSE(f.blocked(f.p));
+  f.clock.advance(1'000'000'000);
+  f.hold(8080);  // the next harvest, the flood still on
+  EXPECT_FALSE(f.blocked(f.p)) << "the operator's unblock was undone by the flood's renewal";
+  for (int i = 0; i < 70; i++) {  // past the 60 s block: q is renewed, p stays open
+    f.clock.advance(1'000'000'000);
+    f.hold(8080);
+    f.book.sweep();
+  }
+  EXPECT_FALSE(f.blocked(f.p));
+  EXPECT_TRUE(f.blocked(f.q)) << "the flood's other prefix is still held";
+  f.release(8080);
+  EXPECT_FALSE(f.blocked(f.q));
+  f.engage(9090, {f.p});
+  EXPECT_TRUE(f.blocked(f.p)) << "a later flood blocks it again";
+}
+
 }  // namespace
 }  // namespace sg::agent

@@ -1,6 +1,8 @@
 #include "agent/reflection_watch.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace sg::agent {
 
@@ -9,6 +11,26 @@ namespace {
 double rounded(double v) { return std::round(v * 10) / 10; }
 
 }  // namespace
+
+std::vector<ReflectorCount> ReflectionWatch::busiestReflectors() const {
+  std::map<std::pair<std::string, uint16_t>, ReflectorCount> sum;
+  for (const ReflectorCount& r : detector_.windowReflectors()) {
+    const std::string key(reinterpret_cast<const char*>(r.src.raw.b), sizeof r.src.raw.b);
+    auto [it, added] = sum.try_emplace({key, r.port}, r);
+    if (!added) it->second.count += r.count;
+  }
+  const double window_s = std::chrono::duration<double>(detector_.options().rate_window).count();
+  const auto min_count =
+      std::max(kDropMinSynAcks, static_cast<uint64_t>(std::ceil(kDropMinRate * window_s)));
+  std::vector<ReflectorCount> out;
+  for (const auto& [key, r] : sum) {
+    if (r.count >= min_count) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ReflectorCount& a, const ReflectorCount& b) { return a.count > b.count; });
+  if (out.size() > SG_REFLECT_DROPS_MAX) out.resize(SG_REFLECT_DROPS_MAX);
+  return out;
+}
 
 void ReflectionWatch::apply(const ReflectionOptions& options, const VerifiedOptions& verified,
                             bool detect_only) {
@@ -50,8 +72,8 @@ bool ReflectionWatch::onTick(uint64_t now_ns) {
     counters_.detected++;
     dropping_ = o.drop;
     if (dropping_) {
-      // Only the reflectors seen: never another server's SYN-ACKs.
-      sensor_.addReflectorDrops(detector_.windowReflectors());
+      // Only the busiest reflectors seen: never another server's SYN-ACKs.
+      sensor_.addReflectorDrops(busiestReflectors());
       sensor_.setReflection(true, true);
     }
     log_.emit("reflection_detected", eventJson(e->reflection, false));
@@ -66,7 +88,8 @@ bool ReflectionWatch::onTick(uint64_t now_ns) {
     j["response_undone"] = e->reflection.dropped;
     log_.emit("reflection_ended", j);
   } else if (dropping_ && !seen.empty()) {
-    sensor_.addReflectorDrops(seen);  // reflectors that joined since
+    // Reflectors that joined since (or reached the minimum since).
+    if (auto busiest = busiestReflectors(); !busiest.empty()) sensor_.addReflectorDrops(busiest);
   }
   return moved || detector_.active().has_value();
 }

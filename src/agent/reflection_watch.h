@@ -4,7 +4,7 @@
 // SYN-ACK counter and the reflectors the kernel saw, runs the
 // ReflectionDetector (core/reflection.h), logs `reflection_detected` /
 // `reflection_ended`, and while a reflection lasts (with reflection_drop)
-// lists the reflectors it harvested for the kernel's drop and turns the drop
+// lists the busiest reflectors it harvested for the kernel's drop and turns the drop
 // on (never when the agent is detect-only): only their unmatched SYN-ACKs are dropped. A sensor
 // that cannot tell a NATed connection's SYN-ACK from a reflected one (no conntrack kfuncs) never
 // drops; the events say so. Shown in `status`, counted in metrics.
@@ -26,6 +26,15 @@ struct ReflectionCounters {
 
 class ReflectionWatch {
  public:
+  // A reflector (address, port) is listed for the drop only once it sent at
+  // least kDropMinRate unmatched SYN-ACKs per second over the rate window,
+  // and at least kDropMinSynAcks in it: one connection attempt's SYN-ACK is
+  // retransmitted at most once a second (1 s initial timeout, doubling), so
+  // a server seen once or twice (another host's connect whose SYN-ACK came
+  // here unmatched) is never listed; a reflector that matters sends many.
+  static constexpr double kDropMinRate = 5;
+  static constexpr uint64_t kDropMinSynAcks = 5;
+
   ReflectionWatch(SensorPort& sensor, EventLog& log, const ReflectionOptions& reflection)
       : sensor_(sensor), log_(log), detector_(reflection) {}
 
@@ -46,6 +55,9 @@ class ReflectionWatch {
 
  private:
   nlohmann::json eventJson(const Reflection& r, bool ended) const;
+  // The reflectors of the detector's rate window over the drop's minimum,
+  // busiest first, at most SG_REFLECT_DROPS_MAX.
+  std::vector<ReflectorCount> busiestReflectors() const;
 
   SensorPort& sensor_;
   EventLog& log_;

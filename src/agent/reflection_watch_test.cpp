@@ -103,6 +103,37 @@ TEST(ReflectionWatch, TheDropListsOnlyTheReflectorsSeen) {
   EXPECT_EQ(f.sensor.reflector_drops, (std::set<Key>{{"198.51.100.9", 443}, {"203.0.113.5", 80}}));
 }
 
+// Only reflectors that sent a meaningful number of unmatched SYN-ACKs are
+// listed (review s15 H1 c): a server seen once, before or during the
+// reflection (another host's connect whose SYN-ACK came here unmatched), is
+// never listed; one that keeps sending over the window's minimum is.
+TEST(ReflectionWatch, TheDropListsOnlyTheBusiestReflectors) {
+  ReflectFixture f;
+  f.watch.apply(ReflectionOptions{}, VerifiedOptions{}, false);
+  using Key = std::pair<std::string, uint16_t>;
+  f.sensor.counters.c[SG_CNT_SYNACK_UNMATCHED] += 1;
+  f.sensor.reflectors.push_back({*parseAddress("203.0.113.5"), 443, 1});  // once, in the window
+  f.run(1, 5000);
+  ASSERT_TRUE(f.sensor.reflect_drop);
+  EXPECT_EQ(f.sensor.reflector_drops, (std::set<Key>{{"198.51.100.9", 443}}));
+
+  f.sensor.reflectors.push_back({*parseAddress("203.0.113.6"), 80, 2});  // twice, while dropping
+  f.run(1, 5000);
+  EXPECT_EQ(f.sensor.reflector_drops, (std::set<Key>{{"198.51.100.9", 443}}))
+      << "a server seen twice is not listed";
+
+  // One that keeps sending 1 per harvest (10/s) reaches the minimum (5 in
+  // the 1 s window) on its fifth harvest.
+  for (int i = 0; i < 4; i++) {
+    f.sensor.reflectors.push_back({*parseAddress("203.0.113.7"), 443, 1});
+    f.run(0.1, 5000);
+  }
+  EXPECT_EQ(f.sensor.reflector_drops.count({"203.0.113.7", 443}), 0u);
+  f.sensor.reflectors.push_back({*parseAddress("203.0.113.7"), 443, 1});
+  f.run(0.1, 5000);
+  EXPECT_EQ(f.sensor.reflector_drops, (std::set<Key>{{"198.51.100.9", 443}, {"203.0.113.7", 443}}));
+}
+
 // Without conntrack the sensor cannot tell a container's SYN-ACK from a
 // reflected one: it never drops, and the event says so.
 TEST(ReflectionWatch, ASensorThatCannotDropSaysSo) {

@@ -151,5 +151,29 @@ TEST_F(Reflect, OnlyListedReflectorsAreDropped) {
   EXPECT_EQ(send(synAck("198.51.100.9", 443, "192.0.2.10", 40004)), XDP_PASS) << "list emptied";
 }
 
+// On a router or bridge (sg_local.h) a SYN-ACK for a host behind it is
+// forwarded traffic, not a reflection aimed at this host: with the conntrack
+// kfuncs present but no conntrack entry (nf_conntrack loaded, no ct-using
+// rule in the namespace: its hooks are not registered, as in this test's
+// namespace), a listed reflector's SYN-ACK to a non-local address would look
+// unmatched. It is passed before any lookup: neither counted as unmatched nor
+// harvested, whatever the drop list holds (review s15 H1).
+TEST_F(Reflect, AForwardedSynAckToAnotherHostIsNeverCountedOrDropped) {
+  auto own = parseAddress("192.0.2.10");
+  ASSERT_OK(own);
+  ASSERT_OK(sensor_->setLocalAddresses({*own}));
+  sensor_->setReflection(true, true);
+  listForDrop("203.0.113.5", 443);  // a popular server, listed by spoofed SYN-ACKs in its name
+  EXPECT_EQ(send(synAck("203.0.113.5", 443, "10.77.0.2", 40002)), XDP_PASS)
+      << "to a LAN host behind this router (not local): its own connect's answer";
+  EXPECT_EQ(counter(SG_CNT_SYNACK_NOT_LOCAL), 1u);
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 0u) << "not counted towards a reflection";
+  EXPECT_TRUE(sensor_->harvestReflectors().empty()) << "nor harvested as a reflector";
+  EXPECT_EQ(send(synAck("203.0.113.5", 443, "192.0.2.10", 40001)), XDP_DROP)
+      << "to this host: the reflection's drop";
+  EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 1u);
+  EXPECT_EQ(counter(SG_CNT_SYNACK_NOT_LOCAL), 1u);
+}
+
 }  // namespace
 }  // namespace sg::test
