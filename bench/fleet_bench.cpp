@@ -1,8 +1,9 @@
 // The console under a fleet: a real `syn-guard console` process and N
 // simulated agents that speak the real protocol over real TLS (each with its
 // own client certificate from the console's CA, enrolled through the
-// console's own code before it starts). The agents run in this process on one
-// thread; the console is a separate process, so its memory is its own.
+// console's own code before it starts; fleet_sim_agent.h). The agents run in
+// this process on one thread; the console is a separate process, so its
+// memory is its own.
 //
 // For each fleet size it prints:
 //   connect      all N connected, welcomed and acknowledging the snapshot
@@ -26,15 +27,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -44,130 +41,21 @@
 #include "console/service.h"
 #include "console/store_open.h"
 #include "files/state_file.h"
+#include "fleet_sim_agent.h"
 #include "lab/console_process.h"
 #include "net/ws_client.h"
 #include "pki/console_pki.h"
 #include "pki/csr.h"
 #include "pki/key.h"
-#include "proto/codec.h"
 
 namespace {
 
 using namespace std::chrono_literals;
+using sg::bench::kRounds;
+using sg::bench::nowNs;
+using sg::bench::SimAgent;
 using Json = nlohmann::json;
 using Steady = std::chrono::steady_clock;
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
-      .count();
-}
-
-constexpr int kRounds = 250;  // fan-out rounds use 198.51.100.<round>
-
-// One simulated agent: hello on connect, ack every snapshot and delta, answer
-// pings, and (in the ingest phase) keep `window` reports in flight.
-class SimAgent : public sg::net::WsClientHandler {
- public:
-  explicit SimAgent(std::string name) : name_(std::move(name)) {
-    for (auto& t : block_seen_ns) t.store(0);
-  }
-  void attach(sg::net::WsClient* client) { client_ = client; }
-
-  void onConnected() override {
-    sg::proto::Hello h;
-    h.name = name_;
-    h.agent_version = "bench";
-    h.platform = "linux";
-    h.applied_version = applied.load();
-    h.acked_report_seq = acked_seq_.load();
-    client_->send(sg::proto::encode(sg::proto::AgentMessage{h}));
-  }
-
-  void onText(std::string text) override {
-    auto m = sg::proto::parseConsoleMessage(text);
-    if (!m) {
-      parse_errors.fetch_add(1);
-      return;
-    }
-    if (std::holds_alternative<sg::proto::Welcome>(*m)) {
-      welcomed_ns.store(nowNs());
-      welcomes.fetch_add(1);
-    } else if (const auto* s = std::get_if<sg::proto::Snapshot>(&*m)) {
-      for (const auto& b : s->blocks) noteBlock(b.source);
-      ack(s->version);
-    } else if (const auto* d = std::get_if<sg::proto::Delta>(&*m)) {
-      for (const auto& op : d->ops) {
-        if (op.kind == sg::proto::OpKind::kBlockAdd) noteBlock(op.block.source);
-      }
-      ack(d->version);
-    } else if (const auto* p = std::get_if<sg::proto::Ping>(&*m)) {
-      client_->send(sg::proto::encode(
-          sg::proto::AgentMessage{sg::proto::Pong{p->nonce, p->time_ns, uint64_t(nowNs())}}));
-    } else if (const auto* ra = std::get_if<sg::proto::ReportAck>(&*m)) {
-      uint64_t prev = acked_seq_.load();
-      while (ra->seq > prev && !acked_seq_.compare_exchange_weak(prev, ra->seq)) {
-      }
-      reports_acked.fetch_add(1);
-      if (ingest.load()) sendReport();
-    }
-  }
-
-  void onDisconnected(const std::string&, std::chrono::milliseconds) override {}
-
-  // One report of 10 flood detections from sources 10.<agent>.<seq>.x.
-  void sendReport() {
-    std::lock_guard<std::mutex> lock(send_mu_);
-    sg::proto::Report r;
-    r.seq = ++next_seq_;
-    for (uint32_t i = 0; i < 10; ++i) {
-      sg::proto::Event e;
-      e.kind = sg::proto::EventKind::kFloodDetected;
-      // 2,000 distinct sources fleet-wide: floods are updated, not only created.
-      uint32_t n = static_cast<uint32_t>((r.seq * 10 + i) % 2000);
-      e.source =
-          sg::parsePrefix("10.99." + std::to_string(n / 250) + "." + std::to_string(1 + n % 250))
-              .value();
-      e.dst_port = 443;
-      e.count = 250;
-      e.window_ms = 5000;
-      e.first_attempt_ns = uint64_t(nowNs()) - 1'000'000;
-      e.detected_ns = uint64_t(nowNs());
-      r.events.push_back(e);
-    }
-    client_->send(sg::proto::encode(sg::proto::AgentMessage{r}));
-  }
-
-  std::atomic<uint64_t> applied{0};
-  std::atomic<int64_t> acked_at_ns{0};
-  std::atomic<int64_t> welcomed_ns{0};
-  std::atomic<uint64_t> welcomes{0};
-  std::atomic<uint64_t> parse_errors{0};
-  std::atomic<uint64_t> reports_acked{0};
-  std::atomic<bool> ingest{false};
-  std::array<std::atomic<int64_t>, kRounds + 1> block_seen_ns;
-
- private:
-  void ack(uint64_t version) {
-    client_->send(sg::proto::encode(sg::proto::AgentMessage{sg::proto::Ack{version}}));
-    applied.store(version);
-    acked_at_ns.store(nowNs());
-  }
-  void noteBlock(const sg::Prefix& p) {
-    std::string text = p.str();
-    const std::string kPrefix = "198.51.100.";
-    if (text.rfind(kPrefix, 0) != 0) return;
-    int round = std::atoi(text.c_str() + kPrefix.size());
-    if (round >= 0 && round <= kRounds && block_seen_ns[round].load() == 0) {
-      block_seen_ns[round].store(nowNs());
-    }
-  }
-
-  std::string name_;
-  sg::net::WsClient* client_ = nullptr;
-  std::atomic<uint64_t> acked_seq_{0};
-  std::mutex send_mu_;
-  uint64_t next_seq_ = 0;
-};
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;

@@ -169,7 +169,7 @@ class FakeConsoleService : public ConsoleService {
     }
     return makeError(Errc::kUnauthenticated, "unknown API token");
   }
-  std::vector<LiveEvent> takeLiveEvents() override { return std::exchange(live_, {}); }
+  std::vector<LiveEvent> takeLiveEvents(bool) override { return std::exchange(live_, {}); }
 
   // The dashboard's routes: canned answers, the last query recorded.
   std::optional<AuditQuery> audit_query_;

@@ -249,7 +249,13 @@ class ConsoleService {
   // Every object changed since the last call, rendered in its newest state
   // (one event per object, however often it changed), and a "rate" event
   // when heartbeats arrived and a second has passed since the last one.
-  virtual std::vector<LiveEvent> takeLiveEvents() { return {}; }
+  // `watched` false (no stream open): the endpoints' views are not rendered
+  // (a fan-out's acks change thousands); the next watched call sends every
+  // endpoint that changed meanwhile.
+  virtual std::vector<LiveEvent> takeLiveEvents(bool watched = true) {
+    (void)watched;
+    return {};
+  }
   // Operator: marks the flood acknowledged (stored, audited "acknowledge");
   // again: changes nothing and returns the first acknowledgement.
   virtual Result<FloodAckRecord> acknowledge(const Actor& who, uint64_t flood_id,

@@ -105,7 +105,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   // the dashboard (service_web*.cpp)
   Result<TokenIdentity> authenticateToken(const std::string& token) override;
   Result<Actor> actorOfTokenHash(const std::string& token_hash) override;
-  std::vector<LiveEvent> takeLiveEvents() override;
+  std::vector<LiveEvent> takeLiveEvents(bool watched) override;
   Result<FloodAckRecord> acknowledge(const Actor& who, uint64_t flood_id,
                                      const std::string& note) override;
   Result<BlockDetail> blockDetail(const Prefix& source) override;
@@ -269,6 +269,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   };
   struct LiveSent {
     bool primed = false;
+    bool endpoints_stale = false;  // changed while unwatched: all diffed at the next watched call
     std::map<std::string, std::string> endpoints, blocks, policies;
     std::map<uint64_t, std::string> incidents;
   };

@@ -177,7 +177,7 @@ void ConsoleServiceImpl::fillWebFields(EndpointView& v,
 
 // ---- rendering
 
-std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
+std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents(bool watched) {
   LiveDirty dirty;
   json rate;
   {
@@ -207,6 +207,16 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents() {
   std::lock_guard<std::mutex> sent_lock(live_sent_mu_);
   const bool prime = !live_sent_.primed;
   if (prime) dirty.endpoints = dirty.blocks = dirty.policies = dirty.incidents = true;
+  if (!watched && !prime) {
+    // Nobody to send them to: a fan-out's acks would rebuild a view per
+    // agent. What changed is diffed in full at the next watched call.
+    live_sent_.endpoints_stale |= dirty.endpoints || !dirty.endpoint_names.empty();
+    dirty.endpoints = false;
+    dirty.endpoint_names.clear();
+  } else if (watched && live_sent_.endpoints_stale) {
+    dirty.endpoints = true;
+    live_sent_.endpoints_stale = false;
+  }
   // The views an agent's own messages touched, built under the lock; only
   // those: 10,000 acks of a fan-out must not rebuild 10,000 views each pump.
   std::vector<EndpointView> named;

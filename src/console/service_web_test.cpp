@@ -126,6 +126,41 @@ TEST_F(ServiceWebTest, EndpointStatesFollowFloodsIsolationAndLinks) {
   EXPECT_EQ(endpoint("web-2").state, "offline");
 }
 
+// With no stream open the pump renders no endpoint (a fan-out's acks change
+// one per agent); the next watched call sends each that changed meanwhile,
+// once, in its newest state, and no other.
+TEST_F(ServiceWebTest, UnwatchedCallsRenderNoEndpointAndTheNextWatchedOneCatchesUp) {
+  auto c1 = connect(enrollAgent("web-1"));
+  auto c2 = connect(enrollAgent("web-2"));
+  events();
+  auto v = svc_->block(operator_, *parsePrefix("203.0.113.7"), std::nullopt, "");
+  ASSERT_OK(v);
+  sendFrom(c1, proto::Ack{*v});
+  auto evs = svc_->takeLiveEvents(false);
+  EXPECT_EQ(count(evs, "endpoint"), 0u);
+  EXPECT_EQ(count(evs, "block"), 1u);  // the rest still flows (the ring stays resumable)
+  EXPECT_EQ(count(evs, "audit"), 1u);
+  evs = svc_->takeLiveEvents(true);
+  ASSERT_EQ(count(evs, "endpoint"), 2u);  // both got the new policy version
+  std::map<std::string, uint64_t> applied;
+  for (const auto& e : evs) {
+    if (e.type != "endpoint") continue;
+    json j = json::parse(e.data);
+    applied[j["name"].get<std::string>()] = j["applied_version"].get<uint64_t>();
+  }
+  EXPECT_EQ(applied["web-1"], *v);
+  EXPECT_LT(applied["web-2"], *v);
+  EXPECT_TRUE(svc_->takeLiveEvents(true).empty());
+
+  sendFrom(c2, proto::Ack{*v});
+  EXPECT_TRUE(svc_->takeLiveEvents(false).empty());
+  evs = svc_->takeLiveEvents(true);
+  ASSERT_EQ(count(evs, "endpoint"), 1u);
+  EXPECT_EQ(first(evs, "endpoint")["name"], "web-2");
+  EXPECT_EQ(first(evs, "endpoint")["applied_version"], *v);
+  EXPECT_TRUE(svc_->takeLiveEvents(true).empty());
+}
+
 TEST_F(ServiceWebTest, HeartbeatsGiveRatesATimelineAndRateEvents) {
   auto web1 = enrollAgent("web-1");
   auto conn = connect(web1);

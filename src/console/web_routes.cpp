@@ -178,7 +178,7 @@ HttpResponse WebConsole::events(const HttpRequest& req) {
   return r;
 }
 
-void WebConsole::pump() { hub_->publish(service_.takeLiveEvents()); }
+void WebConsole::pump() { hub_->publish(service_.takeLiveEvents(hub_->streams() > 0)); }
 
 WebConsole::~WebConsole() { stop(); }
 
