@@ -91,7 +91,9 @@ TEST_F(ChallengeTest, AForgedClientKeepsConnectingAndACompletingFlooderIsBlocked
   EXPECT_EQ(*turned, 1u);
   // The client was never blocked.
   for (const auto& e : a.eventsNamed("block_added")) {
-    if (e.value("src", "") == kClient.v4) EXPECT_EQ(e.value("response", ""), "challenge");
+    if (e.value("src", "") == kClient.v4) {
+      EXPECT_EQ(e.value("response", ""), "challenge");
+    }
   }
   EXPECT_EQ(a.stop(), 0) << a.process().stderrText();
 }
