@@ -114,7 +114,8 @@ static __always_inline int sg_chal_block(struct sg_counters *cnt, const struct s
 	ep = sg_epoch(now);
 	if (ep)
 		sg_emit_r(cnt, ep, cfg, SG_EV_BLOCK_ADDED, key, now, b->count, dur, b->dst_port,
-			  b->level, ifindex, SG_REASON_CONNECTIONS);
+			  b->level, ifindex, SG_REASON_CONNECTIONS,
+			  sg_window_span_start(&c->done, now, cfg->window_ns));
 	return XDP_DROP;
 }
 
