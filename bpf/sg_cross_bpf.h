@@ -82,6 +82,7 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	if (reason == SG_REASON_HALF_OPEN || reason == SG_REASON_CONNECTIONS)
 		sg_block_reason(&b, reason, &src->win, bpf_map_lookup_elem(&sg_src_done, key), now,
 				cfg->window_ns);
+	sg_chal_plan(cnt, cfg, reason, &b); /* or a challenge (sg_challenge.h) */
 	err = bpf_map_update_elem(&sg_blocks, key, &b, BPF_NOEXIST);
 	if (err == -SG_EEXIST) /* another CPU's attempt crossed first */
 		return sg_recheck_block(cnt, key, now);
@@ -101,16 +102,19 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	sg_block_commit(src, &h, cfg, now, &b);
 	bpf_map_update_elem(&sg_offenders, key, &h, BPF_ANY); /* LRU: makes room */
 	sg_block_bit_set(hash); /* after the insert: see sg_block_bits */
-	cnt->c[SG_CNT_BLOCKS_ADDED]++;
+	cnt->c[(b.flags & SG_BLK_CHALLENGE) ? SG_CNT_CHAL_ADDED : SG_CNT_BLOCKS_ADDED]++;
 	if (b.flags & SG_BLK_XDP_DROP)
 		cnt->c[SG_CNT_DROPPED]++;
 
 	ep = sg_epoch(now);
-	if (ep)
-		sg_emit_r(cnt, ep, cfg,
-			  cfg->enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED, key,
-			  now, b.count, b.expires_ns - b.added_ns, b.dst_port, b.level, ifindex,
-			  reason, first);
+	if (ep) {
+		__u32 type = cfg->enforce != SG_ENFORCE_NONE ? SG_EV_BLOCK_ADDED : SG_EV_FLAGGED;
+
+		if (b.flags & SG_BLK_CHALLENGE)
+			type = SG_EV_CHALLENGED;
+		sg_emit_r(cnt, ep, cfg, type, key, now, b.count, b.expires_ns - b.added_ns,
+			  b.dst_port, b.level, ifindex, reason, first);
+	}
 	return (b.flags & SG_BLK_XDP_DROP) ? XDP_DROP : XDP_PASS;
 }
 

@@ -121,6 +121,7 @@ struct sg_block {
 #define SG_BLK_XDP_DROP 0x01 /* the XDP program drops this source */
 #define SG_BLK_MANUAL 0x02   /* added by an operator, not by the detector */
 #define SG_BLK_HANDED_OFF 0x04 /* nftables holds it now; XDP stops dropping */
+#define SG_BLK_CHALLENGE 0x08  /* a challenge, not a drop (bpf/sg_challenge.h) */
 /* Which threshold a detector block crossed (bpf/sg_handshake.h); neither bit:
  * handshake-aware counting off (all attempts against the threshold). */
 #define SG_BLK_HALF_OPEN 0x10   /* half-open attempts over flood_threshold */
@@ -204,7 +205,9 @@ struct sg_config {
 	__u8 max_level;        /* repeat offences double the block up to 2^max_level */
 	__u8 enabled;          /* 0: pass everything untouched (config not set) */
 	__u8 block_scope;      /* enum sg_block_scope: what a block drops */
-	__u8 pad[3];
+	__u8 source_response;  /* enum sg_source_response (sg_challenge.h): a
+	                        * half-open crossing is blocked or challenged */
+	__u8 pad[2];
 	__u32 conn_threshold;  /* handshake-aware counting (sg_handshake.h): flagged
 	                        * when attempts in window > conn_threshold, or
 	                        * attempts - completions > threshold; 0 = off
@@ -218,6 +221,7 @@ enum sg_event_type {
 	SG_EV_BLOCK_ADDED = 1, /* a source crossed the threshold and is blocked */
 	SG_EV_FLAGGED = 2,     /* crossed the threshold, detect-only mode */
 	SG_EV_PRESSURE = 3,    /* this CPU started gating admission (spoofing) */
+	SG_EV_CHALLENGED = 4,  /* crossed, challenged instead of blocked (sg_challenge.h) */
 };
 
 struct sg_event {
@@ -288,7 +292,13 @@ struct sg_event {
 	X(SYNACK_CT_MATCHED, "synacks_conntrack_matched_total", "Inbound SYN-ACKs with no socket here but a conntrack entry (a container behind NAT, a forwarded connection): passed, not counted as unmatched (bpf/sg_reflect.h)") \
 	X(REFLECT_UNCHECKED, "reflection_unchecked_total", "Unmatched SYN-ACKs from a detected reflector passed because the kernel lacks the conntrack kfuncs (count only, never dropped)") \
 	X(VERIFIED_CAPPED, "verified_capped_total", "Completed handshakes not verified: their /48 (IPv6) or /24 (IPv4) already had verified_per_prefix verified addresses in this TTL window (bpf/sg_verified.h)") \
-	X(SYNACK_NOT_LOCAL, "synacks_not_local_total", "Inbound SYN-ACKs to an address that is not this host's (forwarded or bridged to another host): passed before any lookup, never counted as unmatched nor dropped (bpf/sg_reflect.h)")
+	X(SYNACK_NOT_LOCAL, "synacks_not_local_total", "Inbound SYN-ACKs to an address that is not this host's (forwarded or bridged to another host): passed before any lookup, never counted as unmatched nor dropped (bpf/sg_reflect.h)") \
+	X(CHAL_ADDED, "challenges_added_total", "Sources over the half-open threshold challenged instead of blocked (source_response challenge; bpf/sg_challenge.h)") \
+	X(CHAL_FALLBACK, "challenges_fallback_total", "Crossings blocked although source_response is challenge: the kernel lacks the conntrack kfuncs") \
+	X(CHAL_SYNACKS, "challenge_synacks_total", "SYNs of challenged sources answered by XDP with a cookie SYN-ACK (also in syncookie_synacks_total)") \
+	X(CHAL_ACKS_VALID, "challenge_acks_valid_total", "ACKs of challenged sources whose cookie checked out (their completions), passed to SYNPROXY") \
+	X(CHAL_ACKS_DROPPED, "challenge_acks_dropped_total", "ACKs of challenged sources with no conntrack entry and no valid cookie, dropped (also in dropped_total)") \
+	X(CHAL_BLOCKED, "challenges_blocked_total", "Challenged sources blocked for real: their completed cookies passed the connection threshold")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,

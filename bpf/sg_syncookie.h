@@ -129,9 +129,18 @@ extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
 #include "sg_syncookie_synack.h" /* the SYN-ACK: options, cookie, checksums */
 
-/* An ACK to a cookie port: its flow's conntrack entry, else its cookie. */
-static __always_inline int sg_ck_ack(struct xdp_md *ctx, struct sg_counters *cnt, void *ipp,
-				     struct tcphdr *th, int v6)
+/* What sg_ck_judge found of an ACK (sg_challenge.h counts the valid ones as
+ * its source's completions). */
+enum sg_ck_ack_kind {
+	SG_CK_ACK_UNKNOWN = 0, /* no kfuncs, or conntrack could not say: SYNPROXY judges */
+	SG_CK_ACK_TRACKED = 1, /* conntrack knows its flow */
+	SG_CK_ACK_VALID = 2,   /* its cookie checks out */
+	SG_CK_ACK_FORGED = 3,  /* neither: to be dropped */
+};
+
+/* An ACK to a cookie port (or from a challenged source): its flow's conntrack
+ * entry, else its cookie. Counts nothing. */
+static __always_inline int sg_ck_judge(struct xdp_md *ctx, void *ipp, struct tcphdr *th, int v6)
 {
 	struct bpf_ct_opts___sg opts = { .netns_id = -1, .l4proto = SG_IPPROTO_TCP };
 	struct bpf_sock_tuple tup = {};
@@ -156,36 +165,46 @@ static __always_inline int sg_ck_ack(struct xdp_md *ctx, struct sg_counters *cnt
 		tup.ipv4.dport = th->dest;
 		tlen = sizeof(tup.ipv4);
 	}
-	if (!sg_ck_kfuncs()) {
-		/* No conntrack kfuncs (user space refuses cookies then): the
-		 * stack's SYNPROXY, if any, judges. */
-		cnt->c[SG_CNT_COOKIE_UNHANDLED]++;
-		return XDP_PASS;
-	}
+	/* No conntrack kfuncs (user space refuses cookies then): the stack's
+	 * SYNPROXY, if any, judges. */
+	if (!sg_ck_kfuncs())
+		return SG_CK_ACK_UNKNOWN;
 	ct = bpf_xdp_ct_lookup(ctx, &tup, tlen, &opts, sizeof(opts));
 	if (ct) {
 		unsigned long status = ct->status;
 
 		bpf_ct_release(ct);
-		if (status & SG_CK_IPS_CONFIRMED) {
-			cnt->c[SG_CNT_COOKIE_TRACKED]++;
-			return XDP_PASS;
-		}
+		if (status & SG_CK_IPS_CONFIRMED)
+			return SG_CK_ACK_TRACKED;
 	} else if (opts.error != -SG_CK_ENOENT) {
-		cnt->c[SG_CNT_COOKIE_UNHANDLED]++;
-		return XDP_PASS; /* conntrack could not say: SYNPROXY judges */
+		return SG_CK_ACK_UNKNOWN; /* conntrack could not say: SYNPROXY judges */
 	}
 	if (v6)
 		err = bpf_tcp_raw_check_syncookie_ipv6(ipp, th);
 	else
 		err = bpf_tcp_raw_check_syncookie_ipv4(ipp, th);
-	if (err) {
+	return err ? SG_CK_ACK_FORGED : SG_CK_ACK_VALID;
+}
+
+/* An ACK to a cookie port: sg_ck_judge's verdict, counted. */
+static __always_inline int sg_ck_ack(struct xdp_md *ctx, struct sg_counters *cnt, void *ipp,
+				     struct tcphdr *th, int v6)
+{
+	switch (sg_ck_judge(ctx, ipp, th, v6)) {
+	case SG_CK_ACK_TRACKED:
+		cnt->c[SG_CNT_COOKIE_TRACKED]++;
+		return XDP_PASS;
+	case SG_CK_ACK_VALID:
+		cnt->c[SG_CNT_COOKIE_ACKS_VALID]++;
+		return XDP_PASS;
+	case SG_CK_ACK_FORGED:
 		cnt->c[SG_CNT_COOKIE_ACKS_DROPPED]++;
 		cnt->c[SG_CNT_DROPPED]++;
 		return XDP_DROP;
+	default:
+		cnt->c[SG_CNT_COOKIE_UNHANDLED]++;
+		return XDP_PASS;
 	}
-	cnt->c[SG_CNT_COOKIE_ACKS_VALID]++;
-	return XDP_PASS;
 }
 
 /* Whether the packet's source is verified (bpf/sg_verified.h). */

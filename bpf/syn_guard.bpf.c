@@ -169,6 +169,7 @@ volatile __u64 sg_test_now_ns;
 #include "sg_syncookie.h" /* SYN cookies for ports under a flood */
 #include "sg_reflect.h" /* SYN-ACK reflection (after sg_syncookie.h: its ct kfuncs) */
 #include "sg_event_bpf.h" /* keyed hashes, prefilter bits, events, epochs */
+#include "sg_challenge.h" /* challenge instead of block: per-source cookies */
 #include "sg_cross_bpf.h" /* threshold crossings, block verdicts, admission */
 
 /* A packet that is no connection attempt from an unblocked source: counted
@@ -311,8 +312,16 @@ int syn_guard_xdp(struct xdp_md *ctx)
 {
 	int verdict = sg_xdp(ctx);
 
+	if (verdict != XDP_PASS)
+		return verdict;
+	/* A challenged source's SYNs and ACKs (sg_challenge.h). */
+	if (sg_chal.live) {
+		verdict = sg_chal_xdp(ctx);
+		if (verdict != SG_CHAL_NONE)
+			return verdict;
+	}
 	/* What the source checks pass, a cookie port may still answer. */
-	return verdict == XDP_PASS ? sg_cookie_xdp(ctx) : verdict;
+	return sg_cookie_xdp(ctx);
 }
 
 /* Run by user space (BPF_PROG_TEST_RUN, never attached) to learn the offset

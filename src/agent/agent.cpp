@@ -16,6 +16,7 @@
 #include "agent/isolation_control.h"
 #include "agent/metrics_server.h"
 #include "core/kernel_config.h"
+#include "sg_challenge.h"
 
 namespace sg::agent {
 
@@ -41,6 +42,7 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
   book_ = std::make_unique<BlockBook>(*parts_.sensor, parts_.enforcer.get(), log_, clock_, config_,
                                       parts_.ifname);
   book_->setStore(parts_.store.get());
+  book_->setChallenges(parts_.challenges.get());
   local_ = std::make_unique<LocalAddresses>(*parts_.sensor, log_, parts_.local_addresses);
   responder_ =
       std::make_unique<BookPrefixResponder>(*book_, [this] { return config_.block_duration; });
@@ -60,7 +62,11 @@ Result<void> Agent::applyConfig(const AgentConfig& config) {
   std::vector<Prefix> allow = kernelAllowlist(config, parts_.implicit_allow);
   std::lock_guard<std::mutex> lock(mu_);
   SG_TRY(parts_.sensor->setAllowlist(allow));
-  SG_TRY(parts_.sensor->setConfig(toKernelConfig(config)));
+  sg_config kernel = toKernelConfig(config);
+  // Challenges that cannot be armed would leave the sources unblocked: the
+  // kernel blocks instead (the start says why, describeConfig shows it).
+  if (!parts_.challenges) kernel.source_response = SG_RESPONSE_BLOCK;
+  SG_TRY(parts_.sensor->setConfig(kernel));
   AgentConfig with_implicit = config;
   with_implicit.allow = allow;
   book_->setConfig(with_implicit);
@@ -132,6 +138,16 @@ void Agent::describeConfig(nlohmann::json& j) const {
   j["ipv6_prefix"] = config_.ipv6_prefix;
   j["isolation"] = isolationStatusJson(parts_.isolation.get());
   j["syncookies"] = parts_.cookies ? parts_.cookies->mode() : "off";
+  // What a source over the half-open threshold gets (bpf/sg_challenge.h).
+  const bool challenge =
+      config_.source_response == SourceResponse::kChallenge && parts_.challenges != nullptr;
+  j["source_response"] = challenge ? "challenge" : "block";
+  if (config_.source_response == SourceResponse::kChallenge && !challenge) {
+    // Its SYNPROXY table is made at start: a reload cannot turn it on.
+    j["source_response_note"] = parts_.challenge_note.empty()
+                                    ? "the agent started with source_response block: restart it"
+                                    : parts_.challenge_note;
+  }
 }
 
 nlohmann::json Agent::statusJson() {
@@ -149,6 +165,7 @@ nlohmann::json Agent::statusJson() {
   if (auto n = parts_.sensor->sourceCount(); n.ok()) j["sources"] = *n;
   j["source_capacity"] = parts_.sensor->sourceCapacity();
   j["blocks"] = book_->knownBlocks();
+  j["challenges_armed"] = book_->armedChallenges();
   j["block_capacity"] = parts_.sensor->blockCapacity();
   j["prefix_blocks"] = book_->knownPrefixBlocks();
   j["prefix_block_capacity"] = parts_.sensor->prefixBlockCapacity();

@@ -21,6 +21,7 @@
 
 #include "agent/agent_link.h"
 #include "agent/block_book.h"
+#include "agent/challenge_port.h"
 #include "agent/cookie_responder.h"
 #include "agent/event_log.h"
 #include "agent/local_addresses.h"
@@ -70,6 +71,11 @@ struct AgentParts {
   // SYN cookies for flooded ports (config syncookies != off); null: port
   // floods get no cookies. Last: gone before the sensor it may point to.
   std::unique_ptr<CookiePort> cookies;
+  // Challenge instead of block (source_response challenge,
+  // bpf/sg_challenge.h): arms challenged sources; null: unavailable, the
+  // kernel is told to block instead and `challenge_note` says why.
+  std::unique_ptr<ChallengePort> challenges;
+  std::string challenge_note;
 };
 
 class Agent {

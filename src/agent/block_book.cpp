@@ -67,9 +67,10 @@ nlohmann::json BlockBook::describe(const sg_addr& key, const sg_block& b) const 
   if (const char* t = blockReasonName(b.flags)) j["threshold"] = t;
   j["dropped"] = b.drops;
   j["origin"] = (b.flags & SG_BLK_MANUAL) ? "manual" : "detector";
-  j["enforced_by"] = (b.flags & SG_BLK_HANDED_OFF) ? "nftables"
-                     : (b.flags & SG_BLK_XDP_DROP) ? "xdp"
-                                                   : "none";
+  j["enforced_by"] = (b.flags & SG_BLK_HANDED_OFF)                      ? "nftables"
+                     : (b.flags & (SG_BLK_XDP_DROP | SG_BLK_CHALLENGE)) ? "xdp"
+                                                                        : "none";
+  j["response"] = responseName(b);
   return j;
 }
 
@@ -84,6 +85,7 @@ nlohmann::json BlockBook::expiredFields(const sg_addr& key, const sg_block& b) c
                    {"dropped", b.drops},
                    {"origin", (b.flags & SG_BLK_MANUAL) ? "manual" : "detector"}};
   if (const char* t = blockReasonName(b.flags)) f["threshold"] = t;
+  f["response"] = responseName(b);
   return f;
 }
 
@@ -144,6 +146,8 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
   // Which threshold it crossed: half_open (attempts - completed handshakes)
   // or connections (all attempts); absent with handshake-aware counting off.
   if (const char* t = blockReasonName(b.flags)) f["threshold"] = t;
+  // "challenge": its SYNs are answered with XDP SYN cookies, not dropped.
+  f["response"] = responseName(b);
   if (ifindex) f["interface"] = ifname_(ifindex);
   bool enforced = config_.enforcer != EnforcerKind::kNone;
   f["enforced"] = enforced;
@@ -215,7 +219,9 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
     log_.emit("source_pressure", f);
     return;
   }
-  if (ev.type != SG_EV_BLOCK_ADDED && ev.type != SG_EV_FLAGGED) return;
+  if (ev.type != SG_EV_BLOCK_ADDED && ev.type != SG_EV_FLAGGED && ev.type != SG_EV_CHALLENGED) {
+    return;
+  }
   if (auto it = known_.find(ev.src); it != known_.end()) {
     if (it->second.block.added_ns == ev.ts_ns) return;  // already adopted by reconcile
     // A new block for a known source: its previous block ended and the
@@ -229,7 +235,9 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
   b.count = ev.count;
   b.dst_port = ev.dst_port;
   b.level = ev.level;
-  b.flags = ev.type == SG_EV_BLOCK_ADDED ? SG_BLK_XDP_DROP : 0;
+  b.flags = ev.type == SG_EV_BLOCK_ADDED  ? SG_BLK_XDP_DROP
+            : ev.type == SG_EV_CHALLENGED ? SG_BLK_CHALLENGE
+                                          : 0;
   if (ev.reason == SG_REASON_HALF_OPEN) b.flags |= SG_BLK_HALF_OPEN;
   if (ev.reason == SG_REASON_CONNECTIONS) b.flags |= SG_BLK_CONNECTIONS;
   // A span under one tick reads as 0: keep it known (observedRate floors it).
@@ -237,6 +245,7 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
                                ? std::max<uint64_t>(ev.ts_ns - ev.first_ns, 1)
                                : 0;
   adopt(ev.src, b, ev.ifindex, ev.mono_ns, false, span_ns);
+  syncChallenges();
 }
 
 void BlockBook::expire(const sg_addr& key, const sg_block& b) {
@@ -282,6 +291,7 @@ void BlockBook::sweep() {
       adopt(key, b, 0, 0, true);  // no event: no detection time to measure from
     }
   }
+  syncChallenges();
 }
 
 uint64_t BlockBook::nextExpiryNs() const {
@@ -442,6 +452,7 @@ Result<nlohmann::json> BlockBook::unblock(const Address& src) {
   const bool was_known = it != known_.end();
   const bool was_permanent = was_known && isPermanent(it->second.block);
   if (was_known) known_.erase(it);
+  syncChallenges();
   if (!*existed && !was_known) {
     return Error(Errc::kNotFound, source(key.raw) + " is not blocked");
   }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "agent/block_store.h"
+#include "agent/challenge_port.h"
 #include "agent/error_once.h"
 #include "agent/event_log.h"
 #include "agent/sensor_port.h"
@@ -35,6 +36,7 @@ struct BookCounters {
   uint64_t enforcer_read_errors = 0;  // failed reads of the enforcer's drop counter
   uint64_t late_blocks = 0;           // found by reconcile, not by an event
   uint64_t pressure_events = 0;
+  uint64_t challenge_errors = 0;  // failed arming or disarming of challenges
 };
 
 class BlockBook {
@@ -50,10 +52,17 @@ class BlockBook {
   // now < expires_ns, which always holds.
   static constexpr uint64_t kPermanentNs = UINT64_MAX;
   static bool isPermanent(const sg_block& b) { return b.expires_ns == kPermanentNs; }
+  // "challenge" for a challenged source (bpf/sg_challenge.h), else "block".
+  static const char* responseName(const sg_block& b);
 
   void setConfig(const AgentConfig& config) { config_ = config; }
   // Where permanent blocks are kept across restarts (null: nowhere).
   void setStore(BlockStore* store) { store_ = store; }
+  // Challenged sources (bpf/sg_challenge.h) are armed through `port` once the
+  // book knows them and disarmed when they end (null: never armed, their
+  // SYNs reach the stack as before).
+  void setChallenges(ChallengePort* port) { challenges_ = port; }
+  size_t armedChallenges() const { return armed_.size(); }
   // At start: adopts the blocks and prefix blocks the kernel already holds
   // (pinned tables from an earlier agent), then re-applies the store's
   // permanent ones that are missing (pins removed). One "block_restored" event each.
@@ -128,6 +137,9 @@ class BlockBook {
   };
 
   void expire(const sg_addr& key, const sg_block& b);
+  // Arms the known challenges not armed yet, disarms the armed ones that
+  // ended (block_book_challenge.cpp).
+  void syncChallenges();
   // Hands a block to the enforcer (nftables), marking it handed off in the
   // sensor; noteHandOff counts and logs the outcome (after the block's log).
   struct HandOff {
@@ -171,9 +183,11 @@ class BlockBook {
   AgentConfig config_;
   IfName ifname_;
   BookCounters counters_;
-  ErrorOnce block_errors_;    // enforcer_->block()
-  ErrorOnce handoff_errors_;  // sensor_.markHandedOff()
-  ErrorOnce read_errors_;     // enforcer_->droppedPackets()
+  ErrorOnce block_errors_;      // enforcer_->block()
+  ErrorOnce handoff_errors_;    // sensor_.markHandedOff()
+  ErrorOnce read_errors_;       // enforcer_->droppedPackets()
+  ErrorOnce challenge_errors_;  // challenges_->arm()/disarm()
+  ChallengePort* challenges_ = nullptr;
   uint64_t enforcer_drops_ = 0;
   uint64_t last_sweep_ns_ = 0;
   BlockStore* store_ = nullptr;
@@ -185,6 +199,7 @@ class BlockBook {
   // most kMaxLifts, the oldest forgotten first).
   std::map<Prefix, uint64_t, PrefixLess> prefix_lifts_;
   static constexpr size_t kMaxLifts = 4096;
+  std::unordered_map<sg_addr, uint64_t, KeyHash, KeyEq> armed_;  // challenges armed: expiry
 };
 
 }  // namespace sg::agent

@@ -30,7 +30,8 @@ class CookiePort {
 
 class CookieResponsePort final : public CookiePort {
  public:
-  explicit CookieResponsePort(std::unique_ptr<CookieResponse> r) : r_(std::move(r)) {}
+  // Shared with the challenges' port (challenge_port.h): one SYNPROXY table.
+  explicit CookieResponsePort(std::shared_ptr<CookieResponse> r) : r_(std::move(r)) {}
   Result<void> engage(uint16_t port, const Address& dst) override { return r_->engage(port, dst); }
   Result<void> release(uint16_t port, const Address& dst) override {
     return r_->release(port, dst);
@@ -38,7 +39,7 @@ class CookieResponsePort final : public CookiePort {
   std::string mode() const override { return synCookieModeName(r_->mode()); }
 
  private:
-  std::unique_ptr<CookieResponse> r_;
+  std::shared_ptr<CookieResponse> r_;
 };
 
 class CookieResponder final : public PortFloodResponder {

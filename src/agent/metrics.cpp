@@ -59,6 +59,9 @@ std::string renderMetrics(const sg_counters& k, const BookCounters& b, const Gau
          b.enforcer_read_errors);
   metric(out, "agent_late_blocks_total", "counter",
          "Blocks found by reconciliation (their event was over budget)", b.late_blocks);
+  metric(out, "agent_challenge_errors_total", "counter",
+         "Failed arming or disarming of challenged sources (source_response challenge)",
+         b.challenge_errors);
   metric(out, "active_blocks", "gauge", "Blocks in force", g.active_blocks);
   metric(out, "block_capacity", "gauge", "Size of the kernel block table", g.block_capacity);
   metric(out, "active_prefix_blocks", "gauge", "Prefix blocks in force", g.active_prefix_blocks);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/agent.h"
+#include "agent/challenge_response_port.h"
 #include "agent/xdp_sensor_port.h"
 #include "cli/agent_flags.h"
 #include "cli/commands.h"
@@ -172,14 +173,40 @@ int runAgent(const AgentFlags& flags) {
   // SYN cookies for flooded ports: the SYNPROXY table from the start, so
   // conntrack knows the connections opened before a flood. A failure costs
   // the cookies, not the agent.
-  if (cfg.syncookies.mode != SynCookieMode::kOff) {
-    auto cookies = CookieResponse::create(cfg.syncookies, sensor->get());
-    if (cookies) {
-      parts.cookies = std::make_unique<agent::CookieResponsePort>(std::move(*cookies));
-    } else {
-      log.emit("error", {{"message",
-                          "syncookies " + std::string(synCookieModeName(cfg.syncookies.mode)) +
-                              " unavailable, port floods get none: " + cookies.error().message()}});
+  // Challenged sources (source_response challenge) share that table: its
+  // source sets put them under SYNPROXY. Without it, or without the
+  // conntrack kfuncs, the kernel blocks them instead, and the log says so.
+  const bool challenge = cfg.source_response == SourceResponse::kChallenge;
+  if (cfg.syncookies.mode != SynCookieMode::kOff || challenge) {
+    SynCookieConfig cc = cfg.syncookies;
+    if (cc.mode == SynCookieMode::kOff) cc.mode = SynCookieMode::kXdp;  // challenges only
+    auto made = CookieResponse::create(cc, sensor->get());
+    std::shared_ptr<CookieResponse> cookies;
+    if (made) cookies = std::move(*made);
+    if (cookies && cfg.syncookies.mode != SynCookieMode::kOff) {
+      parts.cookies = std::make_unique<agent::CookieResponsePort>(cookies);
+    } else if (!cookies && cfg.syncookies.mode != SynCookieMode::kOff) {
+      log.emit("error",
+               {{"message", "syncookies " + std::string(synCookieModeName(cfg.syncookies.mode)) +
+                                " unavailable, port floods get none: " + made.error().message()}});
+    }
+    if (challenge) {
+      if (!cookies) {
+        parts.challenge_note = "no SYNPROXY table: " + made.error().message();
+      } else if (!XdpSensor::challengeAvailable()) {
+        parts.challenge_note =
+            "the kernel lacks the conntrack kfuncs (bpf_xdp_ct_lookup): load nf_conntrack "
+            "(modprobe nf_conntrack) and restart the agent";
+      } else {
+        parts.challenges = std::make_unique<agent::ChallengeResponsePort>(
+            cookies, sensor->get(), static_cast<uint8_t>(cfg.ipv6_prefix));
+      }
+      if (!parts.challenges) {
+        log.emit("warning", {{"message",
+                              "source_response challenge unavailable, sources over "
+                              "the threshold are blocked instead: " +
+                                  parts.challenge_note}});
+      }
     }
   }
   // Block times are in the XDP program's time base (jiffies), not CLOCK_MONOTONIC.

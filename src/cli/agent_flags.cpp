@@ -28,6 +28,10 @@ void AgentFlags::addTo(CLI::App* sub) {
                 "can run too (joined anyway where one runs)");
   sub->add_option("--block-scope", block_scope,
                   "What a block drops: attempts (default: SYNs only) or all (every packet)");
+  sub->add_option("--source-response", source_response,
+                  "A source over the half-open threshold: block (default) or challenge (answered "
+                  "with XDP SYN cookies, blocked once its completions pass the connection "
+                  "threshold)");
   sub->add_option("--max-sources", max_sources, "Exact per-source state entries (default 65536)");
   sub->add_option("--max-blocks", max_blocks, "Concurrent blocks (default 16384)");
   sub->add_option("--admit-per-sec", admit_per_sec,
@@ -138,6 +142,11 @@ Result<void> AgentFlags::applyTo(AgentConfig& c) const {
     auto s = parseBlockScope(block_scope);
     if (!s) return s.error().context("--block-scope");
     c.block_scope = *s;
+  }
+  if (given("--source-response")) {
+    auto r = parseSourceResponse(source_response);
+    if (!r) return r.error().context("--source-response");
+    c.source_response = *r;
   }
   if (given("--log-format")) {
     auto f = parseLogFormat(log_format);

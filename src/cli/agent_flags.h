@@ -20,8 +20,8 @@ struct AgentFlags {
   uint32_t max_block_level = 0, ipv6_prefix = 0, max_sources = 0, max_blocks = 0;
   uint32_t admit_per_sec = 0, admit_min = 0, events_per_sec = 0;
   std::vector<std::string> allow;
-  std::string enforcer, xdp_mode, block_scope, log_format, metrics_listen, control_socket,
-      nft_table, pin_dir, state_dir;
+  std::string enforcer, xdp_mode, block_scope, source_response, log_format, metrics_listen,
+      control_socket, nft_table, pin_dir, state_dir;
   // The console link (not in the config file: credentials live in the state dir).
   std::string console_url, enroll_token, name;
   bool xdp_coexist = false;

@@ -170,10 +170,13 @@ void printBlocks(const nlohmann::json& blocks) {
     // "detector:half_open/xdp": the threshold a detector block crossed.
     std::string origin = b.value("origin", "");
     if (b.contains("threshold")) origin += ":" + b.value("threshold", "");
+    // "xdp-challenge": challenged, not dropped (bpf/sg_challenge.h).
+    std::string by = b.value("enforced_by", "");
+    if (b.value("response", "") == "challenge") by += "-challenge";
     std::printf("%-28s %6u %8u %9.1fs %9.1fs %6u %8llu %s/%s\n", b.value("src", "").c_str(),
                 b.value("dst_port", 0u), b.value("count", 0u), b.value("block_ms", 0.0) / 1000,
                 b.value("remaining_ms", 0.0) / 1000, b.value("level", 0u), b.value("dropped", 0ull),
-                origin.c_str(), b.value("enforced_by", "").c_str());
+                origin.c_str(), by.c_str());
   }
 }
 

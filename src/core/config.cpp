@@ -202,6 +202,11 @@ Result<void> validateConfig(const AgentConfig& c) {
   SG_TRY(field("state_dir", checkDirPath(c.state_dir, false)));
   SG_TRY(validatePortFloodOptions(c.port_flood));
   SG_TRY(validateSynCookieConfig(c.syncookies));
+  if (c.source_response == SourceResponse::kChallenge && c.enforcer != EnforcerKind::kXdp) {
+    return makeError(Errc::kInvalidArgument,
+                     std::string("source_response: challenge needs enforcer xdp (not ") +
+                         enforcerName(c.enforcer) + "): XDP answers the challenged SYNs");
+  }
   SG_TRY(validateReflectionOptions(c.reflection));
   SG_TRY(validateVerifiedOptions(c.verified));
   return Ok{};
@@ -233,6 +238,17 @@ Result<XdpMode> parseXdpMode(std::string_view text) {
   if (text == "generic") return XdpMode::kGeneric;
   return makeError(Errc::kInvalidArgument,
                    "unknown XDP mode '" + std::string(text) + "' (use auto, native or generic)");
+}
+
+const char* sourceResponseName(SourceResponse response) {
+  return response == SourceResponse::kChallenge ? "challenge" : "block";
+}
+
+Result<SourceResponse> parseSourceResponse(std::string_view text) {
+  if (text == "block") return SourceResponse::kBlock;
+  if (text == "challenge") return SourceResponse::kChallenge;
+  return makeError(Errc::kInvalidArgument,
+                   "unknown source response '" + std::string(text) + "' (use block or challenge)");
 }
 
 const char* blockScopeName(BlockScope scope) {

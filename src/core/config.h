@@ -21,6 +21,7 @@ enum class EnforcerKind { kXdp, kNftables, kNone };
 enum class XdpMode { kAuto, kNative, kGeneric };
 enum class LogFormat { kText, kJson };
 enum class BlockScope { kAttempts, kAll };
+enum class SourceResponse { kBlock, kChallenge };
 
 struct AgentConfig {
   // Interfaces to protect; empty = those that carry the default routes.
@@ -52,6 +53,12 @@ struct AgentConfig {
   // only, so a flood forged in a client's name cannot cut its established
   // connections; or all its packets.
   BlockScope block_scope = BlockScope::kAttempts;
+  // What a source over the half-open threshold gets: a block, or a challenge
+  // (bpf/sg_challenge.h: its SYNs answered with XDP SYN cookies for the block
+  // duration, so an address a flood forges keeps connecting; blocked for real
+  // once its completed handshakes pass the connection threshold). Challenge
+  // needs the XDP enforcer.
+  SourceResponse source_response = SourceResponse::kBlock;
   // XDP attach mode: native where the driver has it (auto), or forced.
   XdpMode xdp_mode = XdpMode::kAuto;
   // Join libxdp's dispatcher even on a free interface, so other XDP programs can join later
@@ -118,6 +125,8 @@ Result<EnforcerKind> parseEnforcer(std::string_view text);
 Result<XdpMode> parseXdpMode(std::string_view text);
 const char* blockScopeName(BlockScope scope);
 Result<BlockScope> parseBlockScope(std::string_view text);
+const char* sourceResponseName(SourceResponse response);  // "block", "challenge"
+Result<SourceResponse> parseSourceResponse(std::string_view text);
 Result<LogFormat> parseLogFormat(std::string_view text);
 
 }  // namespace sg

@@ -179,6 +179,8 @@ const KeySpec kKeys[] = {
      c.xdp_coexist = b->get(); return Ok{}; }},
   {"block_scope", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.block_scope, readEnum<BlockScope>(k, n, parseBlockScope)); return Ok{}; }},
+  {"source_response", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     SG_SET(c.source_response, readEnum<SourceResponse>(k, n, parseSourceResponse)); return Ok{}; }},
   {"max_sources", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.max_sources, readUint(k, n, limits::kMaxSources)); return Ok{}; }},
   {"max_blocks", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {

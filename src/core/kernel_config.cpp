@@ -1,5 +1,7 @@
 #include "core/kernel_config.h"
 
+#include "sg_challenge.h"
+
 namespace sg {
 
 sg_config toKernelConfig(const AgentConfig& c) {
@@ -27,6 +29,8 @@ sg_config toKernelConfig(const AgentConfig& c) {
   k.v6_prefix_len = static_cast<__u8>(c.ipv6_prefix);
   k.max_level = static_cast<__u8>(c.max_block_level);
   k.block_scope = c.block_scope == BlockScope::kAll ? SG_SCOPE_ALL : SG_SCOPE_ATTEMPTS;
+  k.source_response =
+      c.source_response == SourceResponse::kChallenge ? SG_RESPONSE_CHALLENGE : SG_RESPONSE_BLOCK;
   k.enabled = 1;
   return k;
 }

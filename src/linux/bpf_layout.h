@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "sg_challenge.h"
 #include "sg_dst.h"
 #include "sg_parse.h"
 #include "sg_shared.h"
@@ -62,7 +63,8 @@ static_assert(offsetof(sg_config, window_ns) == 0 && offsetof(sg_config, block_n
               offsetof(sg_config, admit_per_sec) == 32 && offsetof(sg_config, admit_min) == 36 &&
               offsetof(sg_config, enforce) == 40 && offsetof(sg_config, v6_prefix_len) == 41 &&
               offsetof(sg_config, max_level) == 42 && offsetof(sg_config, enabled) == 43 &&
-              offsetof(sg_config, block_scope) == 44 && offsetof(sg_config, pad) == 45 &&
+              offsetof(sg_config, block_scope) == 44 &&
+              offsetof(sg_config, source_response) == 45 && offsetof(sg_config, pad) == 46 &&
               offsetof(sg_config, conn_threshold) == 48 && offsetof(sg_config, pad2) == 52);
 
 // Events.
@@ -117,6 +119,10 @@ static_assert(sizeof(sg_cookie_key) == 20 && offsetof(sg_cookie_key, port) == 16
 static_assert(sizeof(sg_cookie_params) == 12 && offsetof(sg_cookie_params, mss4) == 4 &&
               offsetof(sg_cookie_params, wscale) == 8 && offsetof(sg_cookie_params, ttl) == 9);
 
+// Challenge instead of block (sg_challenge.h).
+static_assert(sizeof(sg_challenge) == 24 && offsetof(sg_challenge, done) == 8);
+static_assert(sizeof(sg_challenge_params) == 8);
+
 // Verified sources and reflection (sg_verified.h, sg_reflect.h).
 static_assert(sizeof(sg_verified_params) == 16 && offsetof(sg_verified_params, on) == 8);
 static_assert(sizeof(sg_reflect_params) == 8 && offsetof(sg_reflect_params, drop) == 4);
@@ -151,6 +157,8 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_verified_params", sizeof(sg_verified_params)},
     {"sg_reflect_params", sizeof(sg_reflect_params)},
     {"sg_reflector_key", sizeof(sg_reflector_key)},
+    {"sg_challenge", sizeof(sg_challenge)},
+    {"sg_challenge_params", sizeof(sg_challenge_params)},
 };
 
 }  // namespace sg

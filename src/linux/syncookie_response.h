@@ -39,6 +39,11 @@ class CookieResponse {
   Result<void> engage(uint16_t port, const std::optional<Address>& dst = std::nullopt);
   Result<void> release(uint16_t port, const std::optional<Address>& dst = std::nullopt);
   bool engaged(uint16_t port, const std::optional<Address>& dst = std::nullopt) const;
+  // SYNPROXY for every port from a challenged source (bpf/sg_challenge.h), or
+  // no more; `v6_prefix`: the counting prefix an IPv6 source is masked to.
+  Result<void> challenge(const Address& src, uint8_t v6_prefix, bool on) {
+    return on ? rules_->addSource(src, v6_prefix) : rules_->removeSource(src, v6_prefix);
+  }
   SynCookieMode mode() const { return mode_; }
 
  private:

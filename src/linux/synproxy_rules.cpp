@@ -24,17 +24,24 @@ std::string SynproxyRules::script(const SynproxyOptions& o) {
   s += "  set ports { type inet_service; }\n";
   s += "  set addr4_ports { type ipv4_addr . inet_service; }\n";
   s += "  set addr6_ports { type ipv6_addr . inet_service; }\n";
+  // Challenged sources (bpf/sg_challenge.h): every port, from these sources.
+  s += "  set src4 { type ipv4_addr; }\n";
+  s += "  set src6 { type ipv6_addr; flags interval; }\n";
   s += "  chain pre {\n    type filter hook prerouting priority raw; policy accept;\n";
   s += "    iif != \"lo\" " + std::string(kSynOnly) + " tcp dport @ports notrack\n";
   s +=
       "    iif != \"lo\" " + std::string(kSynOnly) + " ip daddr . tcp dport @addr4_ports notrack\n";
   s += "    iif != \"lo\" " + std::string(kSynOnly) +
-       " ip6 daddr . tcp dport @addr6_ports notrack\n  }\n";
+       " ip6 daddr . tcp dport @addr6_ports notrack\n";
+  s += "    iif != \"lo\" " + std::string(kSynOnly) + " ip saddr @src4 notrack\n";
+  s += "    iif != \"lo\" " + std::string(kSynOnly) + " ip6 saddr @src6 notrack\n  }\n";
   s += "  chain in {\n    type filter hook input priority filter - 1; policy accept;\n";
   s += "    iif \"lo\" accept\n";
   s += "    tcp dport @ports jump guard\n";
   s += "    ip daddr . tcp dport @addr4_ports jump guard\n";
-  s += "    ip6 daddr . tcp dport @addr6_ports jump guard\n  }\n";
+  s += "    ip6 daddr . tcp dport @addr6_ports jump guard\n";
+  s += "    meta l4proto tcp ip saddr @src4 jump guard\n";
+  s += "    meta l4proto tcp ip6 saddr @src6 jump guard\n  }\n";
   // new: a conntrack that picks up connections mid-stream (tcp_loose, the
   // default) calls the cookie's ACK new rather than invalid.
   s += "  chain guard {\n";
@@ -88,6 +95,20 @@ Result<void> SynproxyRules::add(uint16_t port, const std::optional<Address>& dst
 Result<void> SynproxyRules::remove(uint16_t port, const std::optional<Address>& dst) {
   // `destroy` (nft >= 1.0.8) is not everywhere: add-then-delete is idempotent.
   return run("add element " + element(port, dst) + "\ndelete element " + element(port, dst) + "\n");
+}
+
+std::string SynproxyRules::sourceElement(const Address& src, uint8_t v6_prefix) const {
+  if (src.isV4()) return "inet " + table_ + " src4 { " + src.str() + " }";
+  return "inet " + table_ + " src6 { " + formatSource(src, v6_prefix) + " }";
+}
+
+Result<void> SynproxyRules::addSource(const Address& src, uint8_t v6_prefix) {
+  return run("add element " + sourceElement(src, v6_prefix) + "\n");
+}
+
+Result<void> SynproxyRules::removeSource(const Address& src, uint8_t v6_prefix) {
+  const std::string e = sourceElement(src, v6_prefix);
+  return run("add element " + e + "\ndelete element " + e + "\n");
 }
 
 Result<void> SynproxyRules::run(const std::string& cmd) {

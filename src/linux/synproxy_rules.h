@@ -53,6 +53,12 @@ class SynproxyRules {
   // Off again; removing what is not there is no error.
   Result<void> remove(uint16_t port, const std::optional<Address>& dst);
 
+  // SYNPROXY on for every port from a challenged source (bpf/sg_challenge.h):
+  // an IPv4 address, or an IPv6 one masked to `v6_prefix` bits (the counting
+  // prefix). Idempotent; removing what is not there is no error.
+  Result<void> addSource(const Address& src, uint8_t v6_prefix);
+  Result<void> removeSource(const Address& src, uint8_t v6_prefix);
+
   // The table as an nft script (for tests and the docs).
   static std::string script(const SynproxyOptions& options);
 
@@ -60,6 +66,7 @@ class SynproxyRules {
   SynproxyRules(nft_ctx* ctx, std::string table) : ctx_(ctx), table_(std::move(table)) {}
   Result<void> run(const std::string& cmd);
   std::string element(uint16_t port, const std::optional<Address>& dst) const;
+  std::string sourceElement(const Address& src, uint8_t v6_prefix) const;
 
   nft_ctx* ctx_;
   std::string table_;

@@ -68,6 +68,33 @@ TEST(SynproxyRules, PortsAndAddressesGoInAndOutOfItsSets) {
   t.join();
 }
 
+// Challenged sources (bpf/sg_challenge.h): an IPv4 address, an IPv6 /64.
+TEST(SynproxyRules, ChallengedSourcesGoInAndOutOfTheSourceSets) {
+  SG_REQUIRE_ROOT();
+  std::thread t([] {
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
+    SynproxyOptions o;
+    auto rules = SynproxyRules::create(o);
+    ASSERT_OK(rules);
+    std::string text = listTable(o.table);
+    EXPECT_NE(text.find("ip saddr @src4 notrack"), std::string::npos) << text;
+    EXPECT_NE(text.find("ip6 saddr @src6 jump guard"), std::string::npos) << text;
+    ASSERT_OK((*rules)->addSource(*parseAddress("192.0.2.7"), 64));
+    ASSERT_OK((*rules)->addSource(*parseAddress("192.0.2.7"), 64));  // idempotent
+    ASSERT_OK((*rules)->addSource(*parseAddress("2001:db8:1:2::"), 64));
+    text = listTable(o.table);
+    EXPECT_NE(text.find("192.0.2.7"), std::string::npos) << text;
+    EXPECT_NE(text.find("2001:db8:1:2::/64"), std::string::npos) << text;
+    ASSERT_OK((*rules)->removeSource(*parseAddress("192.0.2.7"), 64));
+    ASSERT_OK((*rules)->removeSource(*parseAddress("192.0.2.7"), 64));  // not there: no error
+    ASSERT_OK((*rules)->removeSource(*parseAddress("2001:db8:1:2::"), 64));
+    text = listTable(o.table);
+    EXPECT_EQ(text.find("192.0.2.7"), std::string::npos) << text;
+    EXPECT_EQ(text.find("2001:db8:1:2::"), std::string::npos) << text;
+  });
+  t.join();
+}
+
 TEST(SynproxyRules, RefusesABadTableNameOrWindowScale) {
   SynproxyOptions o;
   o.table = "no spaces";

@@ -156,6 +156,8 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
   // Recent offenders: as many as there can be blocks (written once per block).
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);
+  // Armed challenges (bpf/sg_challenge.h): each is a block entry too.
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_challenged, options.max_blocks);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix4, options.max_prefix_blocks);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_prefix6, options.max_prefix_blocks);
   // Per-source completion windows (bpf/sg_handshake_bpf.h): an LRU of a

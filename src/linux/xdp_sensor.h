@@ -32,6 +32,7 @@
 #include "core/dst_table.h"
 #include "core/reflection.h"
 #include "core/result.h"
+#include "sg_challenge.h"
 #include "sg_shared.h"
 #include "sg_sig.h"
 #include "sg_syncookie.h"
@@ -193,6 +194,19 @@ class XdpSensor {
   void setCookieParams(uint16_t mss4, uint16_t mss6, uint8_t wscale, uint8_t ttl);
   // Ports with cookies on (any address or some).
   uint32_t cookiePorts() const;
+
+  // ---- challenge instead of block (xdp_sensor_challenge.cpp, bpf/sg_challenge.h) ----
+  // Challenges need the conntrack kfuncs too; without them the program
+  // blocks instead (and counts challenges_fallback_total).
+  static bool challengeAvailable();
+  // Arms the challenge of a (masked) source the program marked challenged:
+  // from now its SYNs get cookie SYN-ACKs and its ACKs are checked, until
+  // `expires_ns`. The kernel's SYNPROXY must cover the source first
+  // (SynproxyRules::addSource). Re-arming moves the expiry.
+  Result<void> armChallenge(const sg_addr& key, uint64_t expires_ns);
+  // Disarms it (no error when it is not armed).
+  Result<void> disarmChallenge(const sg_addr& key);
+  size_t armedChallenges() const;
 
   // ---- signature drop (xdp_sensor_sigs.cpp, bpf/sg_sig_bpf.h) ----
   // Installs the signatures of a flooded target (local address, port): its

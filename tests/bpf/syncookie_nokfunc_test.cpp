@@ -16,6 +16,7 @@
 #include "bpf/packet_builder.h"
 #include "core/config.h"
 #include "core/kernel_config.h"
+#include "sg_challenge.h"
 #include "sg_syncookie.h"
 #include "syn_guard_nokfunc.skel.h"
 #include "test_helpers.h"

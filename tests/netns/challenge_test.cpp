@@ -1,0 +1,216 @@
+// Challenge instead of block end to end (bpf/sg_challenge.h): the real agent
+// with --source-response challenge in the victim namespace, real traffic over
+// veth.
+//  - a spoofed-source flood from the attacker forging the client's address
+//    takes that address over the half-open threshold: it is challenged, not
+//    blocked, and the real client's connections keep succeeding through the
+//    XDP cookies and the kernel's SYNPROXY while the challenge lasts;
+//  - ACKs forged in the client's name (no cookie behind them) are dropped by
+//    XDP;
+//  - the attacker's own address, challenged the same way, then completes
+//    handshakes through the cookies: it is blocked for real at the connection
+//    threshold.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <string>
+
+#include "lab_fixture.h"
+
+namespace sg::lab::test {
+namespace {
+
+constexpr uint32_t kThreshold = 50;
+constexpr uint32_t kConnectionThreshold = 100;
+
+class ChallengeTest : public LabTest {
+ protected:
+  void TearDown() override {
+    if (pass_fd_ >= 0) close(pass_fd_);
+    LabTest::TearDown();
+  }
+
+  // veth hands an XDP_TX frame (the challenge's cookie SYN-ACK) to its peer's
+  // NAPI, which runs only while the peer has an XDP program: without one the
+  // SYN-ACK is dropped inside veth (the XDP program still counts it sent). A
+  // bare XDP_PASS on the hub's end of the victim, as in syncookie_test.cpp.
+  void passProgramOnHub() {
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    pass_fd_ = bpf_prog_load(BPF_PROG_TYPE_XDP, "sg_hub_pass", "GPL", insns, 2, nullptr);
+    ASSERT_GE(pass_fd_, 0);
+    auto t = startThreadIn(lab_->hub().name(), [&] {
+      const int ifindex = static_cast<int>(if_nametoindex("hv"));
+      ASSERT_GT(ifindex, 0);
+      ASSERT_EQ(bpf_xdp_attach(ifindex, pass_fd_, XDP_FLAGS_DRV_MODE, nullptr), 0);
+    });
+    ASSERT_OK(t);
+    t->join();
+  }
+
+  // Forged ACKs' source ports: above sg-flood's random range (1024..65023)
+  // and the client's ephemeral one, so that conntrack knows none of their
+  // flows (an ACK of a tracked flow is conntrack's to judge, and passes).
+  static constexpr uint16_t kForgedPort = 65100;
+
+  // `count` (at most 400) bare ACKs from `src` to the victim's port, each with an
+  // acknowledgement number no cookie of ours gave out, sent raw from the
+  // attacker's namespace. Returns how many the kernel took.
+  size_t sendForgedAcks(const std::string& src, size_t count) {
+    size_t sent = 0;
+    auto t = startThreadIn(lab_->attacker().name(), [&] {
+      const int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+      ASSERT_GE(fd, 0);
+      std::array<uint8_t, 4> s{}, d{};
+      ASSERT_EQ(inet_pton(AF_INET, src.c_str(), s.data()), 1);
+      ASSERT_EQ(inet_pton(AF_INET, kVictim.v4, d.data()), 1);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      std::memcpy(&to.sin_addr, d.data(), 4);
+      for (size_t i = 0; i < count; ++i) {
+        std::array<uint8_t, kMaxSynFrame> f{};
+        const auto seq = static_cast<uint32_t>(0x5eed0000u + i * 7919u);
+        const size_t len =
+            buildSyn4(f.data(), s.data(), d.data(), static_cast<uint16_t>(kForgedPort + i),
+                      kServerPort, seq, SynShape::kBare);
+        uint8_t* tcp = f.data() + 20;
+        const uint32_t ack = htonl(seq ^ 0xa5a5a5a5u);
+        std::memcpy(tcp + 8, &ack, 4);
+        tcp[13] = 0x10;  // ACK only
+        tcp[14] = 0x01;  // window 502: a plausible one
+        tcp[15] = 0xf6;
+        tcp[16] = tcp[17] = 0;
+        const uint16_t sum = tcpChecksum4(f.data(), len);
+        tcp[16] = static_cast<uint8_t>(sum >> 8);
+        tcp[17] = static_cast<uint8_t>(sum);
+        if (sendto(fd, f.data(), len, 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) ==
+            static_cast<ssize_t>(len)) {
+          ++sent;
+        }
+      }
+      close(fd);
+    });
+    EXPECT_OK(t);
+    if (t.ok()) t->join();
+    return sent;
+  }
+
+  int pass_fd_ = -1;
+};
+
+TEST_F(ChallengeTest, AForgedClientKeepsConnectingAndACompletingFlooderIsBlocked) {
+  passProgramOnHub();
+  // Neighbour entries first (no agent yet).
+  ASSERT_TRUE(connectsWithin(lab_->client(), kVictim.v4, 2s));
+  ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
+  AgentOptions o = agentOptions("xdp", kThreshold, "30s");
+  o.extra = {"--connection-threshold", std::to_string(kConnectionThreshold), "--no-port-flood",
+             "--source-response", "challenge"};
+  // 60 s: the verifier alone takes most of the default 20 s on a loaded
+  // 2-core machine.
+  auto agent = AgentProcess::start(o, 60s);
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+  if (a.ready().value("source_response", "") != "challenge") {
+    GTEST_SKIP() << "challenges unavailable here: " << a.ready().dump();
+  }
+
+  // 300 SYNs at 500/s from the attacker, all in the client's name.
+  // One source port below the ephemeral range: the flood's SYNs passed the
+  // stack before the challenge was armed, and a flow of theirs in conntrack
+  // that the client's own connection reused would not go through SYNPROXY
+  // (docs/architecture.md, "Challenge instead of block", says so).
+  FloodOptions forged = singleSource(kClient.v4, kVictim.v4, 300, 500);
+  forged.src_port = 1999;
+  auto spoofed = runFloodIn(lab_->attacker().name(), forged);
+  ASSERT_OK(spoofed);
+  auto challenged = a.waitFor("block_added", 3s, srcIs(kClient.v4));
+  ASSERT_TRUE(challenged.has_value()) << "the forged address was not flagged";
+  EXPECT_EQ(challenged->value("response", ""), "challenge") << challenged->dump();
+  EXPECT_EQ(challenged->value("threshold", ""), "half_open") << challenged->dump();
+
+  // The real client keeps connecting through the challenge: 20 a second
+  // until 10 exchanges succeeded (at most 6 s), each given 4 s (room for one
+  // retransmitted SYN on a loaded machine, as in syncookie_test.cpp).
+  auto client = ClientLoop::start(lab_->client().name(), kVictim.v4, kServerPort, 20, 4000ms);
+  ASSERT_OK(client);
+  for (int i = 0; i < 60 && (*client)->stats().ok < 10; ++i) std::this_thread::sleep_for(100ms);
+  (*client)->stop();
+  const ClientStats cs = (*client)->stats();
+  EXPECT_GE(cs.ok, 10u);
+  EXPECT_EQ(cs.failed, 0u) << "the forged address was cut off";
+  auto synacks = a.counter("challenge_synacks_total");
+  ASSERT_OK(synacks);
+  EXPECT_GE(*synacks, cs.ok) << "the client's SYNs were not answered by the challenge";
+  auto valid = a.counter("challenge_acks_valid_total");
+  ASSERT_OK(valid);
+  EXPECT_GE(*valid, cs.ok);
+  auto status = a.status();
+  ASSERT_OK(status);
+  EXPECT_EQ(status->value("challenges_armed", 0u), 1u) << status->dump();
+
+  // ACKs forged in the client's name, with no cookie behind them, are dropped.
+  auto dropped_before = a.counter("challenge_acks_dropped_total");
+  ASSERT_OK(dropped_before);
+  constexpr size_t kForged = 40;
+  ASSERT_EQ(sendForgedAcks(kClient.v4, kForged), kForged);
+  uint64_t dropped = 0;
+  for (int i = 0; i < 20 && dropped < kForged; ++i) {
+    auto d = a.counter("challenge_acks_dropped_total");
+    ASSERT_OK(d);
+    dropped = *d - *dropped_before;
+    if (dropped < kForged) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(dropped, kForged) << "forged ACKs of a challenged source passed XDP";
+
+  // The attacker's own address: a half-open flood gets it challenged ...
+  size_t mark = a.mark();
+  auto half_open =
+      runFloodIn(lab_->attacker().name(), singleSource(kAttacker.v4, kVictim.v4, 100, 500));
+  ASSERT_OK(half_open);
+  auto own = a.waitFor("block_added", 3s, srcIs(kAttacker.v4), mark);
+  ASSERT_TRUE(own.has_value()) << "the attacker was not flagged";
+  EXPECT_EQ(own->value("response", ""), "challenge") << own->dump();
+  // ... then completing handshakes through the cookies (150 a second asked;
+  // what a loaded machine gives) blocks it for real at the connection
+  // threshold.
+  mark = a.mark();
+  auto conn = ClientLoop::start(lab_->attacker().name(), kVictim.v4, kServerPort, 150);
+  ASSERT_OK(conn);
+  auto blocked = a.waitFor(
+      "block_added", 10s,
+      [](const nlohmann::json& e) {
+        return e.value("src", "") == kAttacker.v4 && e.value("response", "") == "block";
+      },
+      mark);
+  const ClientStats flooder = (*conn)->stats();
+  (*conn)->stop();
+  ASSERT_TRUE(blocked.has_value())
+      << "the completing flooder was not blocked; it completed " << flooder.ok;
+  EXPECT_EQ(blocked->value("threshold", ""), "connections") << blocked->dump();
+  EXPECT_GT(flooder.ok, kConnectionThreshold - 20) << "blocked before it completed enough";
+  auto turned = a.counter("challenges_blocked_total");
+  ASSERT_OK(turned);
+  EXPECT_EQ(*turned, 1u);
+  // The client was never blocked.
+  for (const auto& e : a.eventsNamed("block_added")) {
+    if (e.value("src", "") == kClient.v4) {
+      EXPECT_EQ(e.value("response", ""), "challenge");
+    }
+  }
+  EXPECT_EQ(a.stop(), 0) << a.process().stderrText();
+}
+
+}  // namespace
+}  // namespace sg::lab::test
