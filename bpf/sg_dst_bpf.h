@@ -69,8 +69,7 @@ static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt,
 						    const struct sg_pkt *pkt,
 						    const struct sg_addr *src)
 {
-	/* The secret read in place, not copied to the stack. */
-	const struct sg_hash_key *k = (const struct sg_hash_key *)&sg_hash_key;
+	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	__u32 idx = 0, bank = sg_dst_bank & 1, n;
 	__u64 src_hash;
 	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 0, &idx);
@@ -89,7 +88,7 @@ static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt,
 		cnt->c[SG_CNT_DST_UNTRACKED]++;
 		return -1;
 	}
-	src_hash = sg_dst_hash(src, SG_DST_SRC_TWEAK, k);
+	src_hash = sg_dst_hash(src, SG_DST_SRC_TWEAK, &k);
 	sg_dst_count(d, bank, src_hash, sg_src_prefix(&pkt->src, pkt->family));
 	n = d->bank[bank].attempts;
 	slot = sg_sig_slot(n, sg_dst_sample_rnd(src_hash, n));
