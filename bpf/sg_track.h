@@ -249,11 +249,19 @@ SG_INLINE __u64 sg_addr_hash(const struct sg_addr *a, const struct sg_hash_key *
 	return sg_siphash16(a, k, 1, 3);
 }
 
-/* Bit of the block prefilter for a key of hash h (bits 24..38 of the hash:
- * apart from the bits that choose a source set and a sketch line). */
+/* Bit of the block prefilter for a key of hash h (bits 24..43 of the hash:
+ * apart from the bits that choose a source set; sharing four with the sketch
+ * line only correlates false positives, never changes an answer). */
 SG_INLINE __u32 sg_block_bit(__u64 h)
 {
 	return (__u32)(h >> 24) & (SG_BLOCK_BITS - 1);
+}
+
+/* Entry of the block cache (struct sg_block_cache_entry) for a key of hash h:
+ * hash bits 44..63 (mask: entries - 1, at most 2^20). */
+SG_INLINE __u32 sg_block_cache_index(__u64 h, __u32 mask)
+{
+	return (__u32)(h >> 44) & mask;
 }
 
 /* ---- per-source slots (struct sg_slot) --------------------------------------- */

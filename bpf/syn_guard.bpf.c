@@ -3,8 +3,9 @@
  * syn_guard.bpf.c — the XDP sensor and enforcer.
  *
  * Per packet: parse (sg_parse.h); if the block prefilter (a bitmap indexed by
- * the source's hash) says the source may be blocked, look it up in sg_blocks
- * and drop it while its block lasts (its connection attempts only, unless
+ * the source's hash) says the source may be blocked, look it up in the block
+ * cache (sg_block_cache_bpf.h), then in sg_blocks, and drop it while its
+ * block lasts (its connection attempts only, unless
  * block_scope is "all"), and likewise when a prefix block covers it
  * (sg_prefix.h); if the packet is a connection attempt
  * (SYN without ACK/RST), count it in the source's sliding window (sg_track.h)
@@ -169,6 +170,7 @@ volatile __u64 sg_test_now_ns;
 #include "sg_syncookie.h" /* SYN cookies for ports under a flood */
 #include "sg_reflect.h" /* SYN-ACK reflection (after sg_syncookie.h: its ct kfuncs) */
 #include "sg_event_bpf.h" /* keyed hashes, prefilter bits, events, epochs */
+#include "sg_block_cache_bpf.h" /* blocked sources dropped without a hash lookup */
 #include "sg_challenge.h" /* challenge instead of block: per-source cookies */
 #include "sg_cross_bpf.h" /* threshold crossings, block verdicts, admission */
 
@@ -223,7 +225,11 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	}
 	if (sg_pkt_is_attempt(&pkt)) {
 		/* Before any block: floods stay measured (and sampled). */
-		int pos = sg_dst_attempt(cnt, cfg, &pkt);
+		int pos;
+
+		key = pkt.src;
+		sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
+		pos = sg_dst_attempt(cnt, cfg, &pkt, &key);
 
 		if (pos >= 0)
 			sg_sig_keep(ctx, (__u32)pos);
@@ -244,18 +250,29 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	    (cfg->block_scope != SG_SCOPE_ALL || !sg_blocks_maybe))
 		return sg_pass_other(cnt, cfg, &pkt);
 
-	key = pkt.src;
+	key = pkt.src; /* again for an attempt: one path for the verifier */
 	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
 	hash = sg_hash(&key);
 
 	if (sg_block_bit_test(hash)) {
-		struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, &key);
+		struct sg_block_cache_entry *ce = sg_block_cache_at(hash);
+		__u32 epoch = sg_block_epoch; /* before the lookup: sg_block_cache_bpf.h */
+		struct sg_block *b;
 
+		if (ce && sg_block_cache_hit(ce, &key, SG_NOW(), epoch)) {
+			ce->drops++;
+			cnt->c[SG_CNT_DROPPED]++;
+			return XDP_DROP;
+		}
+		b = bpf_map_lookup_elem(&sg_blocks, &key);
 		if (b) {
 			now = SG_NOW();
 			if (now < b->expires_ns) {
-				if (sg_block_verdict(cnt, b) == XDP_DROP)
+				if (sg_block_verdict(cnt, b) == XDP_DROP) {
+					if (ce)
+						sg_block_cache_fill(ce, &key, b->expires_ns, epoch);
 					return XDP_DROP;
+				}
 				/* Enforced elsewhere (nftables) or detect-only:
 				 * the source is flagged, its attempts not recounted. */
 				if (sg_pkt_is_attempt(&pkt))

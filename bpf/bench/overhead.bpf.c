@@ -184,7 +184,11 @@ int ov_parse_dst(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	sg_parse_eth(data, data_end, &pkt);
 	if (sg_pkt_is_attempt(&pkt)) {
-		int pos = sg_dst_attempt(cnt, cfg, &pkt);
+		struct sg_addr key = pkt.src;
+		int pos;
+
+		sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
+		pos = sg_dst_attempt(cnt, cfg, &pkt, &key);
 
 		if (pos >= 0)
 			sg_sig_keep(ctx, (__u32)pos); /* the signature drop's sample */
@@ -194,10 +198,10 @@ int ov_parse_dst(struct xdp_md *ctx)
 
 /* Pieces of sg_dst_attempt, to see where a SYN's destination-side cost goes:
  * the parse of a SYN; the table lookup (hash, two array entries, the key
- * compare); the lookup, count and sample draw inlined here. Against
- * ov_parse_dst (the same work behind sg_dst_attempt's BPF-to-BPF call), the
- * difference is what one call and return cost on this machine
- * (docs/architecture.md, "Calls cost more than they look"). */
+ * compare); the lookup, count and sample draw written out here (ov_parse_dst
+ * runs sg_dst_attempt itself, inlined as in the program since this round;
+ * it was a BPF-to-BPF call, ~12 ns more: docs/architecture.md, "Calls cost
+ * more than they look"). */
 SEC("xdp")
 int ov_parse_syn(struct xdp_md *ctx)
 {

@@ -53,6 +53,7 @@ int spoof_dst(struct xdp_md *ctx)
 	__u32 zero = 0;
 	struct sg_counters *cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	struct sg_config *cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
+	struct sg_addr key;
 	struct sg_pkt pkt;
 	int pos;
 
@@ -63,7 +64,9 @@ int spoof_dst(struct xdp_md *ctx)
 	sg_parse_eth(data, data_end, &pkt);
 	if (!sg_pkt_is_attempt(&pkt))
 		return XDP_PASS;
-	pos = sg_dst_attempt(cnt, cfg, &pkt);
+	key = pkt.src;
+	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
+	pos = sg_dst_attempt(cnt, cfg, &pkt, &key);
 	if (pos >= 0)
 		sg_sig_keep(ctx, (__u32)pos);
 	return XDP_PASS;

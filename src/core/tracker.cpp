@@ -22,6 +22,8 @@
 //                      credited evicted first (core/completion_windows.h).
 //   sg_block_bits   -> none: the prefilter only skips lookups that would miss,
 //                      so looking blocks_ up every time gives the same outcome.
+//   sg_block_cache  -> none: it only drops what the lookup would drop (a
+//                      block in force that XDP drops), so the same.
 #include "core/tracker.h"
 
 #include <cstring>

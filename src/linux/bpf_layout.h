@@ -47,6 +47,14 @@ static_assert(offsetof(sg_block, added_ns) == 0 && offsetof(sg_block, expires_ns
               offsetof(sg_block, dst_port) == 28 && offsetof(sg_block, level) == 30 &&
               offsetof(sg_block, flags) == 31);
 
+// The block cache (bpf/sg_block_cache_bpf.h).
+static_assert(sizeof(sg_block_cache_entry) == 40);
+static_assert(offsetof(sg_block_cache_entry, key) == 0 &&
+              offsetof(sg_block_cache_entry, expires_ns) == 16 &&
+              offsetof(sg_block_cache_entry, drops) == 24 &&
+              offsetof(sg_block_cache_entry, seq) == 32 &&
+              offsetof(sg_block_cache_entry, epoch) == 36);
+
 // Prefix blocks.
 static_assert(sizeof(sg_lpm4_key) == 8 && offsetof(sg_lpm4_key, addr) == 4);
 static_assert(sizeof(sg_prefix_block) == 32);
@@ -134,6 +142,7 @@ inline constexpr SharedLayout kSharedLayouts[] = {
     {"sg_hash_key", sizeof(sg_hash_key)},
     {"sg_window", sizeof(sg_window)},
     {"sg_source", sizeof(sg_source)},
+    {"sg_block_cache_entry", sizeof(sg_block_cache_entry)},
     {"sg_slot", sizeof(sg_slot)},
     {"sg_offence", sizeof(sg_offence)},
     {"sg_block", sizeof(sg_block)},

@@ -154,6 +154,12 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   int err = bpf_map__set_max_entries(skel->maps.sg_slots, slots);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_tags, slots / SG_SLOT_WAYS);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_blocks, options.max_blocks);
+  // The block cache (bpf/sg_block_cache_bpf.h): direct-mapped, twice the
+  // blocks rounded up to a power of two (at most 2^20), so that few blocks share an entry.
+  uint32_t cache = 2;
+  while (cache < 2 * options.max_blocks && cache < (1u << 20)) cache <<= 1;
+  skel->rodata->sg_block_cache_mask = cache - 1;
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_block_cache, cache);
   // Recent offenders: as many as there can be blocks (written once per block).
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);
   // Armed challenges (bpf/sg_challenge.h): each is a block entry too.
@@ -181,6 +187,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   if (sensor->pinning()) SG_TRY(sensor->pinHashKey(options.pin_dir));
   SG_TRY(sensor->calibrateClock());
   SG_TRY(sensor->openDsts());
+  SG_TRY(sensor->openBlockCache());
 
   sensor->events_ = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), &XdpSensor::onRingSample,
                                      sensor.get(), nullptr);
@@ -193,6 +200,7 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
 XdpSensor::~XdpSensor() {
   detachAll();
   closeDsts();
+  closeBlockCache();
   if (events_ != nullptr) ring_buffer__free(events_);
   if (skel_ != nullptr) syn_guard__destroy(skel_);
 }

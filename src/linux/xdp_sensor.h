@@ -282,6 +282,15 @@ class XdpSensor {
   // failure to attach is a note, not an error: the counts go on without).
   Result<void> openDsts();
   void closeDsts();
+  // After load: maps sg_block_cache (read-only) for the drops it counted.
+  Result<void> openBlockCache();
+  void closeBlockCache();
+  // The drops counted through the block cache for the block of `key` that
+  // expires at `expires_ns` (0 when its entry holds another block).
+  uint64_t cachedDrops(const sg_addr& key, uint64_t expires_ns) const;
+  // After a change to sg_blocks that may end or soften a block before its
+  // expiry: the program's block cache forgets every entry.
+  void bumpBlockEpoch();
   Result<void> preparePins(const std::string& dir);
   Result<void> restorePinnedBlocks();
   // Pinned prefix blocks: handed-off ones taken back, the gate set.
@@ -332,7 +341,9 @@ class XdpSensor {
   bool blocks_reused_ = false;
   bool pinning_ = false;  // preparePins set the pin paths
   int consumed_ = 0;
-  sg_dst* dsts_ = nullptr;  // sg_dsts through its mmap
+  sg_dst* dsts_ = nullptr;                             // sg_dsts through its mmap
+  const sg_block_cache_entry* block_cache_ = nullptr;  // sg_block_cache through its mmap
+  size_t block_cache_len_ = 0;
   size_t dsts_len_ = 0;
   bpf_link* handshake_link_ = nullptr;
   std::string handshake_note_;

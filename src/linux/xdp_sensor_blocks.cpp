@@ -8,10 +8,12 @@
 // missing bit would let a blocked source through.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "linux/errno_text.h"
 #include "linux/xdp_sensor.h"
@@ -78,13 +80,13 @@ void XdpSensor::fillBlockBits() {
 // bitmap is empty after (3), and set again in (4) if a block appeared.
 Result<void> XdpSensor::rebuildBlockBits() {
   __u64* bits = skel_->data_blockbits->sg_block_bits;
-  __u64 snapshot[SG_BLOCK_WORDS];
+  std::vector<__u64> snapshot(SG_BLOCK_WORDS);  // 128 KiB: on the heap, not the stack
   for (size_t i = 0; i < SG_BLOCK_WORDS; i++) {
     snapshot[i] = __atomic_load_n(&bits[i], __ATOMIC_SEQ_CST);
   }
   auto before = listBlocks();
   if (!before.ok()) return before.error();  // bitmap untouched: still a superset
-  __u64 needed[SG_BLOCK_WORDS] = {};
+  std::vector<__u64> needed(SG_BLOCK_WORDS, 0);
   for (const KernelBlock& kb : *before) {
     const uint32_t bit = blockBitOf(kb.key);
     needed[bit / 64] |= 1ull << (bit % 64);
@@ -108,7 +110,59 @@ Result<void> XdpSensor::rebuildBlockBits() {
   return Ok{};
 }
 
-// Batched: one syscall per kBatch entries instead of two per entry.
+Result<void> XdpSensor::openBlockCache() {
+  const size_t n = bpf_map__max_entries(skel_->maps.sg_block_cache);
+  void* p = mmap(nullptr, n * sizeof(sg_block_cache_entry), PROT_READ, MAP_SHARED,
+                 bpf_map__fd(skel_->maps.sg_block_cache), 0);
+  if (p == MAP_FAILED) {
+    return makeError(Errc::kIo, "mapping the block cache failed: " + errnoText(errno));
+  }
+  block_cache_ = static_cast<const sg_block_cache_entry*>(p);
+  block_cache_len_ = n;
+  return Ok{};
+}
+
+void XdpSensor::closeBlockCache() {
+  if (block_cache_ != nullptr) {
+    munmap(const_cast<sg_block_cache_entry*>(block_cache_),
+           block_cache_len_ * sizeof(sg_block_cache_entry));
+  }
+  block_cache_ = nullptr;
+}
+
+// The entry is read between two reads of its seq (odd while a CPU rewrites
+// it); a few tries, then 0 (a count, never a verdict, depends on it).
+uint64_t XdpSensor::cachedDrops(const sg_addr& key, uint64_t expires_ns) const {
+  if (block_cache_ == nullptr) return 0;
+  const uint32_t mask = static_cast<uint32_t>(block_cache_len_ - 1);
+  const sg_block_cache_entry& e =
+      block_cache_[sg_block_cache_index(sg_addr_hash(&key, &hash_key_), mask)];
+  const auto* words = reinterpret_cast<const uint64_t*>(e.key.b);
+  uint64_t want[2];
+  std::memcpy(want, key.b, sizeof want);
+  for (int attempt = 0; attempt < 8; attempt++) {
+    const uint32_t seq = __atomic_load_n(&e.seq, __ATOMIC_ACQUIRE);
+    if ((seq & 1) != 0) continue;
+    const bool same = __atomic_load_n(&words[0], __ATOMIC_RELAXED) == want[0] &&
+                      __atomic_load_n(&words[1], __ATOMIC_RELAXED) == want[1] &&
+                      __atomic_load_n(&e.expires_ns, __ATOMIC_RELAXED) == expires_ns;
+    const uint64_t drops = __atomic_load_n(&e.drops, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&e.seq, __ATOMIC_RELAXED) == seq) return same ? drops : 0;
+  }
+  return 0;
+}
+
+// 0 marks an empty entry: the epoch skips it.
+void XdpSensor::bumpBlockEpoch() {
+  auto* epoch = const_cast<__u32*>(&skel_->data_blockbits->sg_block_epoch);
+  if (__atomic_add_fetch(epoch, 1u, __ATOMIC_SEQ_CST) == 0) {
+    __atomic_add_fetch(epoch, 1u, __ATOMIC_SEQ_CST);
+  }
+}
+
+// Batched: one syscall per kBatch entries instead of two per entry. Each
+// block's drops include those counted through the block cache.
 Result<std::vector<KernelBlock>> XdpSensor::listBlocks() {
   const int fd = bpf_map__fd(skel_->maps.sg_blocks);
   std::vector<KernelBlock> out;
@@ -137,6 +191,7 @@ Result<std::vector<KernelBlock>> XdpSensor::listBlocks() {
     }
     return mapError("reading the block map failed", e);
   }
+  for (KernelBlock& kb : out) kb.block.drops += cachedDrops(kb.key, kb.block.expires_ns);
   return out;
 }
 
@@ -144,6 +199,7 @@ Result<void> XdpSensor::addBlock(const sg_addr& key, const sg_block& block) {
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.sg_blocks), &key, &block, BPF_ANY) != 0) {
     return mapError("adding a block failed", errno);
   }
+  bumpBlockEpoch();  // it may have replaced a block the cache holds
   setBlockBit(key);  // after the insert, as the kernel does
   return Ok{};
 }
@@ -154,6 +210,7 @@ Result<bool> XdpSensor::removeBlock(const sg_addr& key) {
     if (errno != ENOENT) return mapError("removing a block failed", errno);
     existed = false;
   }
+  bumpBlockEpoch();  // after the delete: no packet is dropped through the cache once this returns
   SG_TRY(rebuildBlockBits());
   return existed;
 }
@@ -178,6 +235,7 @@ Result<void> XdpSensor::markHandedOff(const sg_addr& key) {
     }
     return mapError("marking a block handed off failed", errno);
   }
+  bumpBlockEpoch();  // XDP stops dropping it: so does the cache
   return Ok{};
 }
 
@@ -206,6 +264,8 @@ Result<std::vector<KernelBlock>> XdpSensor::sweepExpired(uint64_t now_ns) {
       setBlockBit(kb.key);
       continue;
     }
+    // No epoch bump: an expired block's cache entry ends at the same expiry.
+    taken.drops += cachedDrops(kb.key, taken.expires_ns);
     expired.push_back({kb.key, taken});
   }
   SG_TRY(rebuildBlockBits());
