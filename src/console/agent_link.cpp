@@ -380,6 +380,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
       rec.applied_version = ep->acked_version;
       dirty_[name] = credential;
     }
+    live_.blocks = true;  // their applied/pending counts moved (rendered once a pump)
     if (!fanout_waits_.empty()) {
       const auto* ack = std::get_if<proto::Ack>(&message);
       noteFanoutAck(link.conn->id(),

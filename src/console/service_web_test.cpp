@@ -153,7 +153,10 @@ TEST_F(ServiceWebTest, UnwatchedCallsRenderNoEndpointAndTheNextWatchedOneCatches
   EXPECT_TRUE(svc_->takeLiveEvents(true).empty());
 
   sendFrom(c2, proto::Ack{*v});
-  EXPECT_TRUE(svc_->takeLiveEvents(false).empty());
+  evs = svc_->takeLiveEvents(false);
+  EXPECT_EQ(count(evs, "endpoint"), 0u);
+  ASSERT_EQ(count(evs, "block"), 1u);  // its applied count moved
+  EXPECT_EQ(first(evs, "block")["acked"], 2);
   evs = svc_->takeLiveEvents(true);
   ASSERT_EQ(count(evs, "endpoint"), 1u);
   EXPECT_EQ(first(evs, "endpoint")["name"], "web-2");
@@ -285,6 +288,33 @@ TEST_F(ServiceWebTest, BlockDetailNamesWhereItStands) {
   EXPECT_TRUE(d->rejected.empty());
   EXPECT_EQ(d->view.status.acked, 1u);
   EXPECT_ERROR(svc_->blockDetail(*parsePrefix("198.51.100.1")), Errc::kNotFound);
+}
+
+// A block's applied/pending counts follow the acks as they come: the page
+// showed the count from the fan-out's start (found by the fan-out profile,
+// s15: blocks were marked changed at the fan-out, not at each ack).
+TEST_F(ServiceWebTest, ABlocksAppliedCountFollowsEachAck) {
+  auto web1 = enrollAgent("web-1");
+  auto web2 = enrollAgent("web-2");
+  auto c1 = connect(web1);
+  auto c2 = connect(web2);
+  events();
+  auto v = svc_->block(operator_, *parsePrefix("203.0.113.7"), std::nullopt, "");
+  ASSERT_OK(v);
+  auto evs = events();
+  ASSERT_EQ(count(evs, "block"), 1u);
+  EXPECT_EQ(first(evs, "block")["acked"], 0);
+  EXPECT_EQ(first(evs, "block")["pending"], 2);
+  sendFrom(c1, proto::Ack{*v});
+  evs = events();
+  ASSERT_EQ(count(evs, "block"), 1u);
+  EXPECT_EQ(first(evs, "block")["acked"], 1);
+  EXPECT_EQ(first(evs, "block")["pending"], 1);
+  sendFrom(c2, proto::Ack{*v});
+  evs = events();
+  ASSERT_EQ(count(evs, "block"), 1u);
+  EXPECT_EQ(first(evs, "block")["acked"], 2);
+  EXPECT_EQ(first(evs, "block")["pending"], 0);
 }
 
 TEST_F(ServiceWebTest, PolicyPreviewChangesNothing) {
