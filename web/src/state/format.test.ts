@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { age, clock, duration, ports, rate, since, timesNormal, ttlLeft } from './format';
+import { age, axisTimes, clock, duration, ports, rate, since, timesNormal, ttlLeft } from './format';
 
 describe('format', () => {
   const now = Date.parse('2026-11-30T01:00:00.000Z');
@@ -36,5 +36,12 @@ describe('format', () => {
     expect(timesNormal(150000, 40)).toBe('3,750× normal');
     expect(timesNormal(9000, 5000)).toBe('1.8× normal');
     expect(timesNormal(800, 0)).toBe('');
+  });
+  it('axis times never repeat a label when ticks are under a minute apart', () => {
+    const m = Date.parse('2026-11-30T20:14:00.000Z') / 1000;
+    expect(axisTimes([m, m + 60, m + 120])).toEqual(['20:14', '20:15', '20:16']);
+    const half = axisTimes([m, m + 30, m + 60, m + 90]);
+    expect(half).toEqual(['20:14:00', '20:14:30', '20:15:00', '20:15:30']);
+    expect(new Set(half).size).toBe(half.length);
   });
 });

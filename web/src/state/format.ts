@@ -72,3 +72,13 @@ export function ports(p: number[], show = 3): string {
   const head = p.slice(0, show).join(', ');
   return p.length > show ? `${head} +${p.length - show}` : head;
 }
+
+/**
+ * Labels of the chart's time axis (UTC, tick values in seconds): "HH:MM"
+ * when every tick falls on a whole minute, else "HH:MM:SS" for all, so
+ * ticks 30 s apart never read as the same minute twice.
+ */
+export function axisTimes(vals: number[]): string[] {
+  const seconds = vals.some((v) => Math.round(v) % 60 !== 0);
+  return vals.map((v) => new Date(v * 1000).toISOString().slice(11, seconds ? 19 : 16));
+}

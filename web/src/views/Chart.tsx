@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { clock } from '../state/format';
+import { axisTimes, clock } from '../state/format';
 import type { RateSeries } from '../state/timeline';
 import type { MarkKind } from '../state/types';
 import { endpointRate, fleetRate, now, selectEndpoint, useTopics } from '../store';
@@ -54,7 +54,6 @@ function marksPlugin(get: () => RateSeries): uPlot.Plugin {
 function makePlot(el: HTMLElement, get: () => RateSeries): uPlot {
   const s = get();
   const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid') } };
-  const hhmm = (_u: uPlot, vals: number[]) => vals.map((v) => new Date(v * 1000).toISOString().slice(11, 16));
   return new uPlot(
     {
       width: Math.max(300, el.clientWidth),
@@ -63,7 +62,7 @@ function makePlot(el: HTMLElement, get: () => RateSeries): uPlot {
       // x spans what there is (at least 5 min, at most 30), not the
       // console's whole mostly empty half hour.
       scales: { x: { time: true, range: () => get().xRange(Date.now() / 1000) }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
-      axes: [{ ...axis, values: hhmm }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => (v >= 1000 ? `${v / 1000}k` : String(v))) }],
+      axes: [{ ...axis, values: (_u, vals) => axisTimes(vals) }, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => (v >= 1000 ? `${v / 1000}k` : String(v))) }],
       legend: { live: false },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       cursor: { drag: { x: false, y: false } },
