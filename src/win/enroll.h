@@ -40,7 +40,8 @@ class EnrollBackend {
   virtual std::string sha256(const std::string& data) = 0;  // 32 raw bytes
   // POST /v1/enroll to `to`, trusting only a server whose chain holds the CA
   // whose SubjectPublicKeyInfo hashes to `ca_pin` (64 hex digits) and that
-  // names the host: the body (it carries the token) goes only after that.
+  // names the host: no byte of the POST (its body carries the token) goes
+  // before that.
   virtual Result<EnrollReply> post(const ConsoleEndpoint& to, const std::string& ca_pin,
                                    const std::string& body) = 0;
   // Creates the state directory closed to all but its owners (SYSTEM and

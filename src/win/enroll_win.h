@@ -1,7 +1,8 @@
 // EnrollBackend on Windows (win/enroll.h): the key pair from BCrypt (ECDSA
 // P-256, BCryptGenerateKeyPair / BCryptSignHash), POST /v1/enroll over
-// WinHTTP with the token's CA pin checked on the server's chain before the
-// body goes, the state directory created or checked by secureStateDir
+// WinHTTP with the token's CA pin checked on the server's chain before any
+// of the POST goes (an empty GET probe brings up the connection first:
+// enroll_post_win.cpp), the state directory created or checked by secureStateDir
 // (owner Administrators, protected DACL for SYSTEM and Administrators; a
 // squatted level or a junction refused: state_dir_check.h), and the key
 // sealed with DPAPI in machine scope, which the directory's ACL alone

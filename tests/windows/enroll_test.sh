@@ -8,7 +8,9 @@
 # where Wine stops it (no filtering engine): by then it has loaded the
 # credentials and unsealed the key. Also: the default state directory
 # (%ProgramData%\syn-guard\agent), a token whose pin is not the console's CA
-# (refused before the token is sent: it stays usable), and a replayed token
+# (refused before the token is sent: it stays usable), servers failing the
+# pin or serverAuth (they see at most the empty GET probe: no POST, no token),
+# and a replayed token
 # (refused by the agent in the same state directory, by the console in
 # another). Presenting the certificate is not tested here: Wine's Schannel
 # cannot (docs/windows-notes.md).
@@ -33,6 +35,13 @@ agent() {  # OUT_VAR ARGS...: runs syn-guard.exe agent, "rc=N" appended to its o
   set -e
   [ $rc = 77 ] && exit 77
   printf -v "$__out" '%s\nrc=%d' "$text" "$rc"
+}
+
+no_post() {  # SNIFF_LOG: the server saw no POST (the enrollment's request line)
+  if grep -q "POST" "$1"; then
+    echo "enroll_test: FAILED: the enrollment's POST reached a server that failed the checks" >&2
+    fail=1
+  fi
 }
 
 # 1. No --state-dir: the state directory is %ProgramData%\syn-guard\agent.
@@ -75,6 +84,31 @@ wait "$sniffer" 2>/dev/null || true
 cat "$dir/sniff.log"
 check "a certificate without serverAuth is refused" "$out" "lacks serverAuth"
 check "and never gets the token" "$(cat "$dir/sniff.log")" 'sniff: .* token=no '
+check "nor the enrollment's headers: at most the empty probe (GET, no body)" \
+  "$(cat "$dir/sniff.log")" "sniff: .* first='GET /v1/enroll HTTP/1.1'"
+no_post "$dir/sniff.log"
+
+# 2c. The same with a certificate from another CA (the token pins the
+# console's): the pin fails on the probe, no enrollment header goes.
+openssl req -new -key "$dir/fake.key" -subj /CN=127.0.0.1 -out "$dir/other.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/other.ext"
+openssl x509 -req -in "$dir/other.csr" -CA "$dir/other-ca.crt" -CAkey "$dir/other.key" \
+  -CAcreateserial -days 1 -extfile "$dir/other.ext" -out "$dir/other.crt" 2>/dev/null
+sport=$(free_port)
+python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/other.crt" "$dir/fake.key" "$dir/console/ca.crt" 1 \
+  >"$dir/sniff2.log" 2>&1 &
+sniffer=$!
+pids+=($sniffer)
+wait_for "$dir/sniff2.log" "sniff ready" 10
+agent out --console "https://127.0.0.1:$sport" --enroll "$token" --name win-enroll \
+  --state-dir "Z:$dir/state"
+echo "$out"
+wait "$sniffer" 2>/dev/null || true
+cat "$dir/sniff2.log"
+check "a server whose chain lacks the pinned CA is refused" "$out" "holds no CA with the token's pin"
+check "and gets neither the token nor the enrollment's headers" "$(cat "$dir/sniff2.log")" \
+  "sniff: .* token=no first='GET /v1/enroll HTTP/1.1'"
+no_post "$dir/sniff2.log"
 
 # 3. The enrollment: the token is accepted, the certificate issued and kept.
 agent out --console "$url" --enroll "$token" --name win-enroll --state-dir "Z:$dir/state"
