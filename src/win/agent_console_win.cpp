@@ -1,5 +1,9 @@
 #include "win/agent_console_win.h"
 
+#include <winsock2.h>
+#include <ws2tcpip.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace sg::win {
@@ -12,13 +16,37 @@ void logLine(std::FILE* log, const nlohmann::json& j) {
   std::fflush(log);
 }
 
+// The console's addresses, for isolation: its host as an address, or what
+// the name resolves to now (as the Linux agent's resolveConsole).
+std::vector<Address> resolveConsole(const std::string& host) {
+  if (auto a = parseAddress(host); a.ok()) return {*a};
+  std::vector<Address> out;
+  WSADATA wsa;
+  if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) return out;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) == 0) {
+    for (addrinfo* p = res; p != nullptr; p = p->ai_next) {
+      char buf[NI_MAXHOST];
+      if (getnameinfo(p->ai_addr, static_cast<socklen_t>(p->ai_addrlen), buf, sizeof buf, nullptr,
+                      0, NI_NUMERICHOST) != 0) {
+        continue;
+      }
+      auto a = parseAddress(buf);
+      if (a.ok() && std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(*a);
+    }
+    freeaddrinfo(res);
+  }
+  WSACleanup();
+  return out;
+}
+
 }  // namespace
 
-Result<std::unique_ptr<WinAgentConsole>> WinAgentConsole::open(const LinkCredentials& creds,
-                                                               const std::string& state_dir,
-                                                               const AgentConfig& config,
-                                                               AttemptPipeline* pipeline,
-                                                               Clock* clock, std::FILE* log) {
+Result<std::unique_ptr<WinAgentConsole>> WinAgentConsole::open(
+    const LinkCredentials& creds, const std::string& state_dir, const AgentConfig& config,
+    AttemptPipeline* pipeline, IsolationPort* isolation, Clock* clock, std::FILE* log) {
   SG_READ(endpoint, parseConsoleEndpoint(creds.url));
   WinHttpWsOptions wo;
   wo.host = endpoint->host;
@@ -42,6 +70,7 @@ Result<std::unique_ptr<WinAgentConsole>> WinAgentConsole::open(const LinkCredent
   if (!core.ok()) return core.error();
   c->core_ = std::move(core).value();
   c->applier_ = std::make_unique<WinLinkApplier>(pipeline, effectiveAllowlist(config));
+  c->applier_->setIsolation(isolation, resolveConsole(endpoint->host), config.allow);
   LinkRunnerOptions ro;
   const std::string url = creds.url;
   ro.on_state = [log, url](bool up, const std::string& reason) {

@@ -3,7 +3,9 @@
 // ConsoleLinkCore and WinLinkApplier joined, logging console_connected /
 // console_disconnected as the Linux agent does. The loop calls tick() every
 // 50 ms under its lock (snapshots, deltas and their answers, heartbeats) and
-// report() with the Tracker's events. Windows only.
+// report() with the Tracker's events. The console's isolation goes to
+// `isolation` (WfpIsolation) with the console's addresses resolved at open.
+// Windows only.
 #pragma once
 
 #include <cstdio>
@@ -21,11 +23,9 @@ namespace sg::win {
 
 class WinAgentConsole {
  public:
-  static Result<std::unique_ptr<WinAgentConsole>> open(const LinkCredentials& creds,
-                                                       const std::string& state_dir,
-                                                       const AgentConfig& config,
-                                                       AttemptPipeline* pipeline, Clock* clock,
-                                                       std::FILE* log);
+  static Result<std::unique_ptr<WinAgentConsole>> open(
+      const LinkCredentials& creds, const std::string& state_dir, const AgentConfig& config,
+      AttemptPipeline* pipeline, IsolationPort* isolation, Clock* clock, std::FILE* log);
   ~WinAgentConsole();
   void report(const std::vector<sg_event>& events, uint64_t now_ns);
   void tick(uint64_t now_ns);

@@ -70,10 +70,11 @@ Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
     return handler.handle(line);
   });
   if (auto r = pipe.start(); !r.ok()) return r;
+  WfpIsolation isolation(enforcer.sharedEngine());  // the console's isolate/release
   std::unique_ptr<WinAgentConsole> console;
   if (options.console) {
-    auto c = WinAgentConsole::open(*options.console, options.state_dir, config, &pipeline, &clock,
-                                   options.log);
+    auto c = WinAgentConsole::open(*options.console, options.state_dir, config, &pipeline,
+                                   &isolation, &clock, options.log);
     if (!c.ok()) return c.error();
     console = std::move(c).value();
   }

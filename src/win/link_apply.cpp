@@ -1,5 +1,6 @@
 #include "win/link_apply.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "win/wfp_plan.h"
@@ -46,8 +47,51 @@ void WinLinkApplier::removeBlock(const Prefix& p, std::vector<proto::NackItem>& 
   }
 }
 
-void WinLinkApplier::isolation(bool on, const char* op, std::vector<proto::NackItem>& items) {
-  if (on) items.push_back(item(op, "", "isolation from the console is not wired on Windows yet"));
+void WinLinkApplier::setIsolation(IsolationPort* port, std::vector<Address> console,
+                                  std::vector<Prefix> config_allow) {
+  isolation_ = port;
+  console_addrs_ = std::move(console);
+  config_allow_ = std::move(config_allow);
+}
+
+void WinLinkApplier::isolation(bool on, const std::vector<Prefix>& peers, bool from_snapshot,
+                               std::vector<proto::NackItem>& items) {
+  const char* op = on ? "isolate" : "release";
+  if (isolation_ == nullptr) {
+    if (on) items.push_back(item(op, "", "this agent runs without isolation"));
+    return;
+  }
+  if (!on) {
+    // A snapshot releases only what the console isolated; a release op any.
+    if (isolation_->isolated() && (isolated_by_console_ || !from_snapshot)) {
+      if (auto r = isolation_->release(); !r.ok()) {
+        items.push_back(item(op, "", r.error().message()));
+        return;
+      }
+    }
+    isolated_by_console_ = false;
+    return;
+  }
+  IsolationSpec spec;
+  spec.console = console_addrs_;
+  if (spec.console.empty()) {
+    items.push_back(item(op, "", "the console's address is not known (name not resolved)"));
+    return;
+  }
+  auto add = [&spec](const Prefix& p) {
+    if (std::find(spec.allow.begin(), spec.allow.end(), p) == spec.allow.end()) {
+      spec.allow.push_back(p);
+    }
+  };
+  for (const Prefix& p : peers) add(p);
+  for (const Prefix& p : config_allow_) add(p);
+  if (!(isolation_->isolated() && isolation_->spec() == spec)) {
+    if (auto r = isolation_->isolate(spec); !r.ok()) {
+      items.push_back(item(op, "", r.error().message()));
+      return;
+    }
+  }
+  isolated_by_console_ = true;
 }
 
 void WinLinkApplier::policy(const proto::PolicyParams& p, std::vector<proto::NackItem>& items) {
@@ -72,7 +116,7 @@ proto::AgentMessage WinLinkApplier::apply(const proto::Snapshot& s, uint64_t now
   }
   for (const Prefix& p : gone) removeBlock(p, items);
   for (const proto::BlockEntry& e : s.blocks) addBlock(e, now_ns, items);
-  isolation(s.isolation.on, "isolate", items);
+  isolation(s.isolation.on, s.isolation.allowed_peers, /*from_snapshot=*/true, items);
   policy(s.policy, items);
   return answer(s.version, std::move(items));
 }
@@ -88,10 +132,11 @@ proto::AgentMessage WinLinkApplier::apply(const proto::Delta& d, uint64_t now_ns
         removeBlock(op.block.source, items);
         break;
       case proto::OpKind::kIsolate:
-        isolation(true, "isolate", items);
+        isolation(true, op.allowed_peers, /*from_snapshot=*/false, items);
         break;
       case proto::OpKind::kRelease:
-        break;  // never isolated by the console
+        isolation(false, {}, /*from_snapshot=*/false, items);
+        break;
       case proto::OpKind::kPolicySet:
         policy(op.policy, items);
         break;

@@ -4,10 +4,13 @@
 // console's: a snapshot removes the console's blocks it no longer lists and
 // never touches local detections. The allowlist (loopback, --allow) always
 // wins: such a block is refused with "source on allowlist", as on Linux.
-// Not applied live on Windows yet, each said in a nack item: a named policy
-// (the agent keeps its flags; "default" is acknowledged, as it gives the
-// agent its own configuration back) and isolation. Plain C++
-// (link_apply_test.cpp).
+// Isolation (snapshot or isolate/release ops) goes to an IsolationPort (the
+// agent's: WfpIsolation) as on Linux: the console's addresses, the peers it
+// names and the agent's --allow; a snapshot releases only what the console
+// isolated, a release op any isolation. Not applied live on Windows yet,
+// said in a nack item: a named policy (the agent keeps its flags; "default"
+// is acknowledged, as it gives the agent its own configuration back).
+// Plain C++ (link_apply_test.cpp).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "agent/console_link_core.h"
+#include "core/isolation.h"
 #include "proto/messages.h"
 #include "win/attempt_pipeline.h"
 
@@ -25,6 +29,11 @@ namespace sg::win {
 class WinLinkApplier {
  public:
   WinLinkApplier(AttemptPipeline* pipeline, std::vector<Prefix> allowlist);
+  // Where isolation goes: `port` (null: refused, "this agent runs without
+  // isolation"), the console's addresses (empty: refused, not resolved) and
+  // the agent's configured --allow (not widened).
+  void setIsolation(IsolationPort* port, std::vector<Address> console,
+                    std::vector<Prefix> config_allow);
 
   proto::AgentMessage apply(const proto::Snapshot& snapshot, uint64_t now_ns);
   proto::AgentMessage apply(const proto::Delta& delta, uint64_t now_ns);
@@ -34,13 +43,18 @@ class WinLinkApplier {
  private:
   void addBlock(const proto::BlockEntry& e, uint64_t now_ns, std::vector<proto::NackItem>& items);
   void removeBlock(const Prefix& p, std::vector<proto::NackItem>& items);
-  void isolation(bool on, const char* op, std::vector<proto::NackItem>& items);
+  void isolation(bool on, const std::vector<Prefix>& peers, bool from_snapshot,
+                 std::vector<proto::NackItem>& items);
   void policy(const proto::PolicyParams& p, std::vector<proto::NackItem>& items);
   proto::AgentMessage answer(uint64_t version, std::vector<proto::NackItem> items);
 
   AttemptPipeline* pipeline_;
   std::vector<Prefix> allow_;
   std::map<std::string, Prefix> console_;  // the console's blocks in force, by Prefix::str()
+  IsolationPort* isolation_ = nullptr;
+  std::vector<Address> console_addrs_;
+  std::vector<Prefix> config_allow_;
+  bool isolated_by_console_ = false;
   uint64_t applied_version_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/fake_isolation.h"
 #include "proto/codec.h"
 #include "test_helpers.h"
 
@@ -129,6 +130,86 @@ TEST_F(WinLinkApplierTest, AnEnforcerErrorIsANackItemWithItsMessage) {
   auto a = applier_.apply(s, 0);
   ASSERT_TRUE(std::holds_alternative<proto::Nack>(a));
   EXPECT_NE(std::get<proto::Nack>(a).items[0].reason.find("0x80320027"), std::string::npos);
+}
+
+// Isolation as on Linux (agent_link_apply.cpp): into the IsolationPort with
+// the console's addresses, the named peers and --allow; a snapshot releases
+// only the console's isolation, a release op any.
+class WinLinkIsolationTest : public WinLinkApplierTest {
+ protected:
+  WinLinkIsolationTest() {
+    applier_.setIsolation(&iso_, {*parseAddress("192.0.2.10")}, {pfx("10.1.0.0/16")});
+  }
+  proto::Snapshot isolated(uint64_t version, bool on) {
+    proto::Snapshot s;
+    s.version = version;
+    s.policy.name = "default";
+    s.isolation.on = on;
+    s.isolation.allowed_peers = {pfx("198.51.100.0/24")};
+    return s;
+  }
+  static proto::Delta delta(uint64_t version, proto::OpKind kind) {
+    proto::DeltaOp op;
+    op.kind = kind;
+    proto::Delta d;
+    d.from_version = version - 1;
+    d.version = version;
+    d.ops = {op};
+    return d;
+  }
+  FakeIsolation iso_;
+};
+
+TEST_F(WinLinkIsolationTest, ASnapshotIsolatesWithTheConsolePeersAndAllowAndIsAcked) {
+  auto a = applier_.apply(isolated(7, true), 0);
+  ASSERT_TRUE(std::holds_alternative<proto::Ack>(a));
+  ASSERT_TRUE(iso_.isolated());
+  EXPECT_EQ(iso_.spec().console, std::vector<Address>{*parseAddress("192.0.2.10")});
+  EXPECT_EQ(iso_.spec().allow, (std::vector<Prefix>{pfx("198.51.100.0/24"), pfx("10.1.0.0/16")}));
+  // The same snapshot again (a reconnect): nothing replaced.
+  ASSERT_TRUE(std::holds_alternative<proto::Ack>(applier_.apply(isolated(7, true), 0)));
+  EXPECT_EQ(iso_.isolate_calls, 1);
+  // The console lifts it.
+  ASSERT_TRUE(std::holds_alternative<proto::Ack>(applier_.apply(isolated(8, false), 0)));
+  EXPECT_FALSE(iso_.isolated());
+  EXPECT_EQ(iso_.release_calls, 1);
+}
+
+TEST_F(WinLinkIsolationTest, DeltaIsolateAndReleaseOps) {
+  ASSERT_TRUE(
+      std::holds_alternative<proto::Ack>(applier_.apply(delta(2, proto::OpKind::kIsolate), 0)));
+  EXPECT_TRUE(iso_.isolated());
+  EXPECT_EQ(iso_.spec().allow, std::vector<Prefix>{pfx("10.1.0.0/16")});
+  ASSERT_TRUE(
+      std::holds_alternative<proto::Ack>(applier_.apply(delta(3, proto::OpKind::kRelease), 0)));
+  EXPECT_FALSE(iso_.isolated());
+}
+
+TEST_F(WinLinkIsolationTest, ASnapshotLeavesAnIsolationTheConsoleDidNotMake) {
+  ASSERT_OK(iso_.isolate(IsolationSpec{{*parseAddress("192.0.2.10")}, {}}));  // made locally
+  ASSERT_TRUE(std::holds_alternative<proto::Ack>(applier_.apply(isolated(4, false), 0)));
+  EXPECT_TRUE(iso_.isolated());
+  EXPECT_EQ(iso_.release_calls, 0);
+}
+
+TEST_F(WinLinkIsolationTest, FailuresAreNackItems) {
+  iso_.fail_next = Error(Errc::kIo, "FwpmFilterAdd0: 0x80320027");
+  auto a = applier_.apply(isolated(5, true), 0);
+  ASSERT_TRUE(std::holds_alternative<proto::Nack>(a));
+  EXPECT_EQ(std::get<proto::Nack>(a).items[0].op, "isolate");
+  EXPECT_NE(std::get<proto::Nack>(a).items[0].reason.find("0x80320027"), std::string::npos);
+  EXPECT_FALSE(iso_.isolated());
+
+  applier_.setIsolation(&iso_, {}, {});  // the console's name did not resolve
+  a = applier_.apply(isolated(6, true), 0);
+  ASSERT_TRUE(std::holds_alternative<proto::Nack>(a));
+  EXPECT_EQ(std::get<proto::Nack>(a).items[0].reason,
+            "the console's address is not known (name not resolved)");
+
+  applier_.setIsolation(nullptr, {}, {});
+  a = applier_.apply(isolated(7, true), 0);
+  ASSERT_TRUE(std::holds_alternative<proto::Nack>(a));
+  EXPECT_EQ(std::get<proto::Nack>(a).items[0].reason, "this agent runs without isolation");
 }
 
 TEST(WinReportEvent, BlocksAndFlagsBecomeReportEvents) {

@@ -11,6 +11,9 @@
 //     --cut-off-src: once the link drops after the first report's ack (the
 //     test stops its relay), a flood from D is detected and queued, and must
 //     be acknowledged after the link is back, with the delta C applied.
+//     --isolate: then the console's isolation (the test runs `ctl isolate`)
+//     becomes WfpIsolation's filter set, and its release (`ctl release`)
+//     removes it.
 //   win_link_e2e --url ... --ca ... [--cert agent.crt --key agent.key] --connect-only
 //     (one attempt; prints why it failed)
 //   win_link_e2e --url ... --ca ... --receive-once   (then one message; prints why not)
@@ -57,6 +60,7 @@ struct Args {
   int timeout_s = 40;
   bool connect_only = false;
   bool receive_once = false;
+  bool isolate = false;
   int refusals = 0;
 };
 
@@ -153,6 +157,11 @@ int run(const Args& args) {
   }
   AttemptPipeline pipeline(config, &enforcer);
   WinLinkApplier applier(&pipeline, effectiveAllowlist(config));
+  WfpIsolation isolation(enforcer.sharedEngine());
+  auto console_addr = parseAddress(wo.host);
+  if (!console_addr.ok()) return fail("--url: the host must be an address here");
+  applier.setIsolation(&isolation, {*console_addr}, config.allow);
+  size_t filters_before_isolation = 0;
 
   agent::LinkCoreOptions co;
   co.name = args.name;
@@ -250,10 +259,27 @@ int run(const Args& args) {
            {"source", delta->str()},
            {"wfp_filters", enforcer.filterIds(*delta)}});
       phase = 3;
+      if (!args.isolate) break;
+      filters_before_isolation = wfp.filters.size();
+      out({{"event", "waiting_isolation"}});
+    } else if (phase == 3 && isolation.isolated()) {
+      std::vector<std::string> to;
+      for (const Address& a : isolation.spec().console) to.push_back(a.str());
+      out({{"event", "isolated"},
+           {"version", applier.appliedVersion()},
+           {"console", to},
+           {"isolation_filters", wfp.filters.size() - filters_before_isolation}});
+      out({{"event", "waiting_release"}});
+      phase = 4;
+    } else if (phase == 4 && !isolation.isolated()) {
+      out({{"event", "released"},
+           {"version", applier.appliedVersion()},
+           {"isolation_filters", wfp.filters.size() - filters_before_isolation}});
+      phase = 5;
       break;
     }
   }
-  const bool done = delta ? phase == 3 : phase == 2;
+  const bool done = args.isolate ? phase == 5 : delta ? phase == 3 : phase == 2;
   // The ack of the last version went out in serviceLink; a heartbeat says it
   // again before the link closes.
   core->get()->heartbeatDue();
@@ -304,6 +330,8 @@ int main(int argc, char** argv) {
       a.connect_only = true;
     else if (k == "--receive-once")
       a.receive_once = true;
+    else if (k == "--isolate")
+      a.isolate = true;
     else if (k == "--refusals")
       a.refusals = std::stoi(next());
     else {

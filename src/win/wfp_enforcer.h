@@ -37,6 +37,8 @@ class WfpEnforcer final : public Enforcer {
   // The filter ids of a block (empty when there is none), for tests and logs.
   std::vector<uint64_t> filterIds(const Prefix& p) const;
   const WfpEngine& engine() const { return engine_; }
+  // The same engine for WfpIsolation (its filters in the same dynamic session).
+  WfpEngine* sharedEngine() { return &engine_; }
 
  private:
   struct Entry {

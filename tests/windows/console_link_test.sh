@@ -7,7 +7,9 @@
 # acknowledges it; a flood replayed as recorded ETW accept events through the
 # real decoder becomes a block and a report that `syn-guard ctl floods` shows;
 # with the link cut, a second detection is queued and a second global block
-# added; once the link is back both arrive and are acknowledged.
+# added; once the link is back both arrive and are acknowledged; then the
+# console isolates the endpoint (WfpIsolation's filters over FakeWfpApi) and
+# releases it.
 #
 # One part is done on the Linux side (agent_stand_in.py), because Wine 8.0's
 # Schannel cannot present a client certificate (docs/windows-notes.md has the
@@ -151,7 +153,8 @@ start_relay() {
 }
 "$wine" "$exe" --url "https://127.0.0.1:$rport" --ca "Z:$dir/console/ca.crt" --name "$name" \
   --state "Z:$dir/state" --block 198.51.100.77/32 --flood-src 203.0.113.9 \
-  --delta-block 198.51.100.78/32 --cut-off-src 203.0.113.10 --timeout-s 45 >"$dir/agent.log" 2>&1 &
+  --delta-block 198.51.100.78/32 --cut-off-src 203.0.113.10 --isolate --timeout-s 60 \
+  >"$dir/agent.log" 2>&1 &
 agent=$!
 pids+=($agent)
 if wait_for "$dir/agent.log" waiting_delta 50; then
@@ -161,6 +164,17 @@ if wait_for "$dir/agent.log" waiting_delta 50; then
   "$sg" ctl block 198.51.100.78 --reason "console_link_test: added while the agent is cut off"
   wait_for "$dir/agent.log" detected_while_cut_off 20 || fail=1
   start_relay
+  # 5. The console isolates the endpoint, then releases it.
+  if wait_for "$dir/agent.log" waiting_isolation 30; then
+    "$sg" ctl isolate "$name" --reason "console_link_test"
+    if wait_for "$dir/agent.log" waiting_release 20; then
+      "$sg" ctl release "$name"
+    else
+      fail=1
+    fi
+  else
+    fail=1
+  fi
 else
   fail=1
 fi
@@ -177,6 +191,10 @@ check "the report was acknowledged" "$out" '"event":"report_acked"'
 check "cut off, a second flood was detected and queued" "$out" '"event":"detected_while_cut_off","queue_depth":[1-9].*"source":"203.0.113.10"'
 check "the link came back and the queued report was acknowledged" "$out" '"event":"queued_report_acked"'
 check "the block added while cut off became WFP filters" "$out" '"event":"delta_applied".*"source":"198.51.100.78/32"'
+check "the console's isolation became WFP's isolation filter set, permitting the console" "$out" \
+  '"event":"isolated","isolation_filters":[1-9][0-9]*,"version":4'
+check "isolated with the console's address" "$out" '"console":\["127.0.0.1"\],"event":"isolated"'
+check "and its release removed every one of them" "$out" '"event":"released","isolation_filters":0,"version":5'
 check "every step in time, no console message refused" "$out" '"event":"done".*"rejected":0'
 [ $agent_rc = 0 ] || { echo "console_link_test: win_link_e2e exited $agent_rc" >&2; fail=1; }
 
@@ -186,6 +204,6 @@ check "ctl floods shows the detection from the Windows agent" "$floods" "203\.0\
 check "and the one reported after the link came back" "$floods" "203\.0\.113\.10 .*$name"
 endpoints=$("$sg" ctl endpoints --json 2>&1 || true)
 echo "$endpoints"
-check "the endpoint acknowledged version 3, the block added while cut off (stored by the console)" "$endpoints" '"applied_version": ?3,'
+check "the endpoint acknowledged version 5: the block added while cut off, the isolation and its release (stored by the console)" "$endpoints" '"applied_version": ?5,'
 check "and is not lagging" "$endpoints" '"lagging": ?false'
 exit $fail
