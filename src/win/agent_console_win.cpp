@@ -69,7 +69,7 @@ Result<std::unique_ptr<WinAgentConsole>> WinAgentConsole::open(
   auto core = agent::ConsoleLinkCore::open(co, *clock);
   if (!core.ok()) return core.error();
   c->core_ = std::move(core).value();
-  c->applier_ = std::make_unique<WinLinkApplier>(pipeline, effectiveAllowlist(config));
+  c->applier_ = std::make_unique<WinLinkApplier>(pipeline, pipeline->allowlist());
   c->applier_->setIsolation(isolation, resolveConsole(endpoint->host), config.allow);
   LinkRunnerOptions ro;
   const std::string url = creds.url;

@@ -49,10 +49,17 @@ Result<void> runAgent(const WinAgentOptions& options, HANDLE stop) {
   auto engine = WfpEngine::open(&wfp_api);
   if (!engine.ok()) return engine.error().context("opening the filtering engine");
   WfpEnforcer enforcer(std::move(engine).value(), &clock);
-  if (auto r = enforcer.setAllowlist(effectiveAllowlist(config)); !r.ok()) return r;
-
+  // The host's own addresses are always allowed, as on Linux (read at start:
+  // an address added later is not; docs/windows-notes.md).
+  auto own = readHostAddresses();
+  if (!own.ok()) {
+    logLine(options.log, {{"event", "notice"},
+                          {"message", own.error().message() +
+                                          ": the host's own addresses are not on the allowlist"}});
+  }
   std::mutex mu;  // the pipeline, the half-open counter and the schedule
-  AttemptPipeline pipeline(config, &enforcer);
+  AttemptPipeline pipeline(config, &enforcer, own.ok() ? *own : std::vector<Address>{});
+  if (auto r = enforcer.setAllowlist(pipeline.allowlist()); !r.ok()) return r;
   ControlHandler handler(&pipeline, config, &clock, clock.nowNs(), GetCurrentProcessId());
   // The engine's net events: drops by our filters and by others (counts in
   // `status`). Without them the agent runs as before.

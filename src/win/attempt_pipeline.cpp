@@ -1,36 +1,50 @@
 #include "win/attempt_pipeline.h"
 
+#include <algorithm>
+
 #include "core/kernel_config.h"
 #include "win/wfp_plan.h"
 
 namespace sg::win {
 namespace {
 
-TrackerOptions trackerOptions(const AgentConfig& c) {
+TrackerOptions trackerOptions(const AgentConfig& c, const std::vector<Prefix>& allow) {
   TrackerOptions o;
   o.cfg = toKernelConfig(c);
   o.max_sources = c.max_sources;
   o.max_blocks = c.max_blocks;
-  o.allow = effectiveAllowlist(c);
+  o.allow = allow;
   return o;
+}
+
+void addOnce(std::vector<Prefix>& allow, const Prefix& p) {
+  if (std::find(allow.begin(), allow.end(), p) == allow.end()) allow.push_back(p);
 }
 
 }  // namespace
 
-std::vector<Prefix> effectiveAllowlist(const AgentConfig& config) {
+std::vector<Prefix> effectiveAllowlist(const AgentConfig& config, const std::vector<Address>& own) {
   std::vector<Prefix> allow = config.allow;
   for (const char* loopback : {"127.0.0.0/8", "::1"}) {
     auto p = parsePrefix(loopback);
     if (!p.ok()) std::abort();  // constant text
-    bool present = false;
-    for (const Prefix& a : allow) present = present || a == *p;
-    if (!present) allow.push_back(*p);
+    addOnce(allow, *p);
+  }
+  for (const Address& a : own) {
+    // A host prefix (/32, /128), unless the list already holds it (loopback).
+    if (std::none_of(allow.begin(), allow.end(), [&a](const Prefix& p) { return p.contains(a); })) {
+      allow.push_back(Prefix{a, 128});
+    }
   }
   return allow;
 }
 
-AttemptPipeline::AttemptPipeline(const AgentConfig& config, Enforcer* enforcer)
-    : config_(config), enforcer_(enforcer), tracker_(trackerOptions(config)) {}
+AttemptPipeline::AttemptPipeline(const AgentConfig& config, Enforcer* enforcer,
+                                 std::vector<Address> own)
+    : config_(config),
+      allow_(effectiveAllowlist(config, own)),
+      enforcer_(enforcer),
+      tracker_(trackerOptions(config, allow_)) {}
 
 void AttemptPipeline::onAttempt(const sg_pkt& attempt, uint64_t now_ns,
                                 std::vector<sg_event>* events) {

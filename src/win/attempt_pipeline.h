@@ -28,7 +28,8 @@ struct BlockRow {
 
 class AttemptPipeline {
  public:
-  AttemptPipeline(const AgentConfig& config, Enforcer* enforcer);
+  // `own`: the host's own addresses, allowed as loopback is.
+  AttemptPipeline(const AgentConfig& config, Enforcer* enforcer, std::vector<Address> own = {});
 
   // One attempt seen at now_ns. Appends the Tracker's events (a block or a
   // flag) to `events`, after the block call for a block.
@@ -47,9 +48,13 @@ class AttemptPipeline {
   const std::string& lastError() const { return last_error_; }
   // now_ns of the last attempt and of the last block call (latency checks).
   uint64_t lastBlockCallNs() const { return last_block_call_ns_; }
+  // The allowlist in force (effectiveAllowlist with the own addresses): the
+  // WFP permits and the console applier's check use this same list.
+  const std::vector<Prefix>& allowlist() const { return allow_; }
 
  private:
   AgentConfig config_;
+  std::vector<Prefix> allow_;
   Enforcer* enforcer_;
   Tracker tracker_;
   std::map<std::string, BlockRow> blocks_;  // by Prefix::str()
@@ -59,7 +64,9 @@ class AttemptPipeline {
 };
 
 // The allowlist the Tracker and the WFP permits use: the configured one plus
-// loopback (always allowed, as on Linux).
-std::vector<Prefix> effectiveAllowlist(const AgentConfig& config);
+// loopback and the host's own addresses (each a host prefix), always allowed
+// as on Linux; no duplicates.
+std::vector<Prefix> effectiveAllowlist(const AgentConfig& config,
+                                       const std::vector<Address>& own = {});
 
 }  // namespace sg::win

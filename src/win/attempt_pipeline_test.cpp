@@ -87,6 +87,31 @@ TEST(AttemptPipeline, LoopbackAndTheAllowlistAreNeverBlocked) {
   EXPECT_EQ(effectiveAllowlist(c).size(), 3u);
 }
 
+// The issue's "the allowlist (loopback, the host's own addresses, --allow)
+// always wins": a host connecting to its own address is never blocked, and
+// the own addresses reach the WFP permits through allowlist().
+TEST(AttemptPipeline, TheHostsOwnAddressesAreNeverBlocked) {
+  RecordingEnforcer enforcer;
+  const std::vector<Address> own = {*parseAddress("198.51.100.7"), *parseAddress("2001:db8::7"),
+                                    *parseAddress("127.0.0.1")};
+  AttemptPipeline pipeline(config(5), &enforcer, own);
+  std::vector<sg_event> events;
+  for (uint32_t i = 0; i < 50; i++) {
+    pipeline.onAttempt(sg::test::syn(sg::test::v4(0xc6336407)), sg::test::kT0 + i, &events);
+  }
+  EXPECT_TRUE(enforcer.calls.empty());
+  std::vector<std::string> allow;
+  for (const Prefix& p : pipeline.allowlist()) allow.push_back(p.str());
+  // Loopback once (127.0.0.1 is inside 127.0.0.0/8), each own address a host prefix.
+  EXPECT_EQ(allow, (std::vector<std::string>{"127.0.0.0/8", "::1/128", "198.51.100.7/32",
+                                             "2001:db8::7/128"}));
+  // Another source of the same /24 is still counted and blocked.
+  for (uint32_t i = 0; i < 50; i++) {
+    pipeline.onAttempt(sg::test::syn(sg::test::v4(0xc6336408)), sg::test::kT0 + i, &events);
+  }
+  EXPECT_EQ(enforcer.calls.size(), 1u);
+}
+
 TEST(AttemptPipeline, AFailedBlockCallIsCountedNotListed) {
   RecordingEnforcer enforcer;
   enforcer.fail = true;

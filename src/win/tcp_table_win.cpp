@@ -7,7 +7,9 @@
 #include <iphlpapi.h>
 // clang-format on
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 namespace sg::win {
 namespace {
@@ -38,7 +40,48 @@ Result<std::vector<uint8_t>> table(ULONG family) {
   return Error(Errc::kIo, "GetExtendedTcpTable: the table kept growing");
 }
 
+Address fromSockaddr(const SOCKADDR* sa) {
+  Address a;
+  if (sa->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const SOCKADDR_IN*>(sa);
+    a.raw.b[10] = 0xff;
+    a.raw.b[11] = 0xff;
+    std::memcpy(&a.raw.b[12], &in->sin_addr, 4);
+  } else {
+    const auto* in6 = reinterpret_cast<const SOCKADDR_IN6*>(sa);
+    std::memcpy(a.raw.b, &in6->sin6_addr, 16);
+  }
+  return a;
+}
+
 }  // namespace
+
+Result<std::vector<Address>> readHostAddresses() {
+  std::vector<uint8_t> buf(16 * 1024);
+  constexpr ULONG kFlags =
+      GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER;
+  ULONG rc = ERROR_BUFFER_OVERFLOW;
+  for (int attempt = 0; attempt < 4 && rc == ERROR_BUFFER_OVERFLOW; attempt++) {
+    ULONG size = static_cast<ULONG>(buf.size());
+    rc = GetAdaptersAddresses(AF_UNSPEC, kFlags, nullptr,
+                              reinterpret_cast<IP_ADAPTER_ADDRESSES*>(buf.data()), &size);
+    if (rc == ERROR_BUFFER_OVERFLOW) buf.resize(size + size / 4);
+  }
+  std::vector<Address> out;
+  if (rc == ERROR_NO_DATA) return out;
+  if (rc != NO_ERROR) return Error(Errc::kIo, "GetAdaptersAddresses: error " + std::to_string(rc));
+  for (auto* ad = reinterpret_cast<IP_ADAPTER_ADDRESSES*>(buf.data()); ad != nullptr;
+       ad = ad->Next) {
+    if (ad->OperStatus != IfOperStatusUp) continue;
+    for (auto* u = ad->FirstUnicastAddress; u != nullptr; u = u->Next) {
+      const SOCKADDR* sa = u->Address.lpSockaddr;
+      if (sa == nullptr || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) continue;
+      const Address a = fromSockaddr(sa);
+      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+  }
+  return out;
+}
 
 Result<std::vector<TcpRow>> readTcpTables() {
   auto v4 = table(AF_INET);
