@@ -64,8 +64,8 @@ printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/other
 openssl x509 -req -in "$dir/other.leaf.csr" -CA "$dir/other-ca.crt" -CAkey "$dir/other.key" \
   -CAcreateserial -days 1 -extfile "$dir/other.ext" -out "$dir/other.leaf.crt" 2>/dev/null
 printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=clientAuth\n' >"$dir/client-only.ext"
-openssl x509 -req -in "$dir/other.leaf.csr" -CA "$dir/console/ca.crt" -CAkey "$dir/console/ca.key" \
-  -CAcreateserial -days 1 -extfile "$dir/client-only.ext" -out "$dir/client-only.crt" 2>/dev/null
+sign_cert "$dir/client-only.crt" -in "$dir/other.leaf.csr" -CA "$dir/console/ca.crt" \
+  -CAkey "$dir/console/ca.key" -CAcreateserial -days 1 -extfile "$dir/client-only.ext"
 for case in "other.leaf|not signed by the pinned CA" "client-only|serverAuth"; do
   crt=${case%%|*}
   want=${case#*|}

@@ -69,8 +69,8 @@ check "with exit code 2, nothing saved" "$out" '^rc=2$'
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
   -keyout "$dir/fake.key" -out "$dir/fake.csr" 2>/dev/null
 printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=clientAuth\n' >"$dir/fake.ext"
-openssl x509 -req -in "$dir/fake.csr" -CA "$dir/console/ca.crt" -CAkey "$dir/console/ca.key" \
-  -CAcreateserial -days 1 -extfile "$dir/fake.ext" -out "$dir/fake.crt" 2>/dev/null
+sign_cert "$dir/fake.crt" -in "$dir/fake.csr" -CA "$dir/console/ca.crt" -CAkey "$dir/console/ca.key" \
+  -CAcreateserial -days 1 -extfile "$dir/fake.ext"
 sport=$(free_port)
 python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/fake.crt" "$dir/fake.key" "$dir/console/ca.crt" 1 \
   >"$dir/sniff.log" 2>&1 &
