@@ -27,11 +27,15 @@ std::string portFloodId(const std::string& endpoint, const proto::PortFloodRepor
 
 std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
                                               const proto::PortFloodReport& m, int64_t first_ms,
-                                              int64_t at_ms) {
+                                              int64_t at_ms, int64_t now_ms) {
   const std::string id = portFloodId(endpoint, m);
   std::vector<std::string> changed{id};
   auto it = floods_.find(id);
   if (it == floods_.end()) {
+    if (!spendNew(endpoint, now_ms)) {  // a new row: within the endpoint's budget
+      ++counters_.refused;
+      return {};
+    }
     const bool ended = m.kind == proto::PortFloodKind::kEnded;  // needs no room
     if (!ended && !makeRoom(endpoint, changed)) {
       ++counters_.dropped_full;
@@ -90,6 +94,7 @@ std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
     v.ended_by.clear();
     v.ended_at_ms = 0;
   }
+  for (const std::string& c : changed) hold(c);
   prune();
   return changed;
 }
@@ -98,14 +103,14 @@ void PortFloodBook::index(const PortFloodView& v) {
   if (v.active) {
     active_of_[v.endpoint].insert({v.agent_first_ns, v.id});
     ++active_;
-  } else {
-    ended_.insert({v.ended_at_ms, v.id});
+  } else if (unsaved_.count(v.id) == 0) {
+    indexEnded(v);
   }
 }
 
 void PortFloodBook::unindex(const PortFloodView& v) {
   if (!v.active) {
-    ended_.erase({v.ended_at_ms, v.id});
+    unindexEnded(v);
     return;
   }
   if (auto e = active_of_.find(v.endpoint); e != active_of_.end()) {
@@ -113,6 +118,61 @@ void PortFloodBook::unindex(const PortFloodView& v) {
     if (e->second.empty()) active_of_.erase(e);
   }
   --active_;
+}
+
+void PortFloodBook::indexEnded(const PortFloodView& v) {
+  if (!ended_.insert({v.ended_at_ms, v.id}).second) return;
+  ByEnd& mine = ended_of_[v.endpoint];
+  holders_.erase({mine.size(), v.endpoint});
+  mine.insert({v.ended_at_ms, v.id});
+  holders_.insert({mine.size(), v.endpoint});
+}
+
+void PortFloodBook::unindexEnded(const PortFloodView& v) {
+  if (ended_.erase({v.ended_at_ms, v.id}) == 0) return;
+  auto mine = ended_of_.find(v.endpoint);
+  holders_.erase({mine->second.size(), v.endpoint});
+  mine->second.erase({v.ended_at_ms, v.id});
+  if (mine->second.empty()) {
+    ended_of_.erase(mine);
+  } else {
+    holders_.insert({mine->second.size(), v.endpoint});
+  }
+}
+
+void PortFloodBook::hold(const std::string& id) {
+  if (!unsaved_.insert(id).second) return;
+  if (auto it = floods_.find(id); it != floods_.end() && !it->second.active) {
+    unindexEnded(it->second);
+  }
+}
+
+void PortFloodBook::saved(const std::string& id) {
+  if (unsaved_.erase(id) == 0) return;
+  if (auto it = floods_.find(id); it != floods_.end() && !it->second.active) {
+    indexEnded(it->second);
+  }
+  prune();
+}
+
+bool PortFloodBook::spendNew(const std::string& endpoint, int64_t now_ms) {
+  // In units of 1/60,000 token: a refill of ms x per-minute units is exact.
+  constexpr uint64_t kToken = 60'000;
+  const uint64_t cap =
+      options_.new_burst > UINT64_MAX / kToken ? UINT64_MAX : options_.new_burst * kToken;
+  auto [it, fresh] = budget_.try_emplace(endpoint);
+  Budget& b = it->second;
+  if (fresh) {
+    b = Budget{cap, now_ms};
+  } else if (now_ms > b.at_ms) {
+    const auto elapsed = static_cast<uint64_t>(now_ms - b.at_ms);
+    const uint64_t rate = options_.new_per_minute;
+    const uint64_t add = rate == 0 ? 0 : elapsed > cap / rate ? cap : elapsed * rate;
+    b = Budget{cap - b.units < add ? cap : b.units + add, now_ms};
+  }
+  if (b.units < kToken) return false;
+  b.units -= kToken;
+  return true;
 }
 
 void PortFloodBook::activate(PortFloodView& v) {
@@ -175,6 +235,7 @@ std::vector<std::string> PortFloodBook::expire(int64_t now_ms) {
     PortFloodView& v = floods_.at(id);
     end(v, "quiet", v.last_seen_ms);
     ++counters_.ended_quiet;
+    hold(id);
   }
   prune();
   return out;
@@ -201,17 +262,22 @@ void PortFloodBook::restore(const PortFloodView& view) {
   prune();
 }
 
-// The oldest ends first, from the ordered index: no scan, no sort.
+// The oldest end of the endpoint holding the most goes first, from the
+// ordered indexes: no scan, no sort.
 void PortFloodBook::prune() {
-  while (ended_.size() > options_.max_history) {
-    const std::string id = ended_.begin()->second;
-    ended_.erase(ended_.begin());
-    auto it = floods_.find(id);
-    if (it == floods_.end()) continue;
-    auto cur = current_.find(it->second.endpoint + "/" + it->second.target());
-    if (cur != current_.end() && cur->second == id) current_.erase(cur);
-    floods_.erase(it);
+  while (!holders_.empty()) {
+    const auto& [most, endpoint] = *holders_.rbegin();
+    if (most <= options_.max_history_per_endpoint && ended_.size() <= options_.max_history) return;
+    forget(ended_of_.at(endpoint).begin()->second);  // a copy: forget() erases it
   }
+}
+
+void PortFloodBook::forget(std::string id) {
+  auto it = floods_.find(id);  // there: the ended indexes hold only floods_' ids
+  unindexEnded(it->second);
+  auto cur = current_.find(it->second.endpoint + "/" + it->second.target());
+  if (cur != current_.end() && cur->second == id) current_.erase(cur);
+  floods_.erase(it);
 }
 
 Severity PortFloodBook::withRate(Severity by_endpoints, const PortFloodView& v,

@@ -16,8 +16,16 @@
 // past it ends that endpoint's own oldest, "evicted"), and `max_active`
 // fleet-wide (when full, a new flood ends the oldest of the endpoint
 // holding the most, so one agent, compromised or buggy, cannot starve the
-// others' floods). Ended floods are kept up to `max_history`, the oldest end
-// forgotten first (ordered indexes: no scan per message).
+// others' floods). Ended floods are kept up to `max_history_per_endpoint`
+// per endpoint and `max_history` fleet-wide, the oldest end of the endpoint
+// holding the most forgotten first (ordered indexes: no scan per message),
+// so one agent's ends cannot push the others' out. A flood changed by
+// apply() or expire() is kept until the caller says it is stored (saved()).
+// Each new flood (a new id: a new row in the store, whatever its kind) spends
+// one of its endpoint's `new_burst` tokens, refilled at `new_per_minute` on
+// the console's clock; with none left the message is refused (counted): an
+// agent inventing floods writes at a bounded rate. The agent sends an update
+// of each running flood every heartbeat, so a refused one comes in later.
 //
 // Fleet view: which endpoints are under port floods now, since when, the peak
 // and summed rate, the severity (the floods' rule by the number of such
@@ -93,10 +101,13 @@ struct PortFleetView {
 };
 
 struct PortFloodBookOptions {
-  int64_t quiet_period_ms = 60'000;  // no message this long: ended ("quiet")
-  size_t max_active = 65536;         // fleet-wide; full: the biggest holder's oldest ends
-  size_t max_per_endpoint = 1024;    // per endpoint; more: its own oldest ends ("evicted")
-  size_t max_history = 1024;         // ended floods kept in memory (the store keeps all)
+  int64_t quiet_period_ms = 60'000;       // no message this long: ended ("quiet")
+  size_t max_active = 65536;              // fleet-wide; full: the biggest holder's oldest ends
+  size_t max_per_endpoint = 1024;         // per endpoint; more: its own oldest ends ("evicted")
+  size_t max_history = 1024;              // ended floods kept in memory (the store keeps all)
+  size_t max_history_per_endpoint = 256;  // of them, one endpoint's at most
+  size_t new_burst = 1024;       // new floods an endpoint may report at once (max_per_endpoint)
+  uint32_t new_per_minute = 60;  // and then on average (the budget's refill)
 };
 
 struct PortFloodCounters {
@@ -105,6 +116,7 @@ struct PortFloodCounters {
   uint64_t dropped_full = 0;  // new floods refused (no room: max_active or max_per_endpoint 0)
   uint64_t evicted = 0;       // active floods ended to make room ("evicted")
   uint64_t ended_quiet = 0;   // ended for the quiet period
+  uint64_t refused = 0;       // new floods past their endpoint's budget: ignored
 };
 
 class PortFloodBook {
@@ -112,11 +124,15 @@ class PortFloodBook {
   explicit PortFloodBook(PortFloodBookOptions options = {}) : options_(options) {}
 
   // One message of `endpoint`'s agent; first_ms/at_ms are its first_ns/at_ns
-  // on the wall clock. Returns the ids it changed.
+  // on the wall clock, now_ms the console's clock (the budget's). Returns
+  // the ids it changed: each kept in memory until saved(id).
   std::vector<std::string> apply(const std::string& endpoint, const proto::PortFloodReport& m,
-                                 int64_t first_ms, int64_t at_ms);
-  // Ends the active floods quiet since before now_ms - quiet_period; their ids.
+                                 int64_t first_ms, int64_t at_ms, int64_t now_ms);
+  // Ends the active floods quiet since before now_ms - quiet_period; their
+  // ids, each kept until saved(id).
   std::vector<std::string> expire(int64_t now_ms);
+  // The caller stored the flood: from now on it may be forgotten.
+  void saved(const std::string& id);
   // A flood read back from the store (restore, or another console wrote it).
   void restore(const PortFloodView& view);
 
@@ -128,12 +144,21 @@ class PortFloodBook {
   PortFleetView fleet(const CorrelatorOptions& severity, size_t fleet_size) const;
   size_t activeCount() const { return active_; }
   const PortFloodCounters& counters() const { return counters_; }
+  const PortFloodBookOptions& options() const { return options_; }
 
  private:
   // Every change of `active` and `ended_at_ms` goes through these three,
-  // which keep the indexes below (index/unindex: a flood in or out of them).
+  // which keep the indexes below (index/unindex: a flood in or out of them;
+  // an ended flood waiting for saved() is in none: it cannot be forgotten).
   void index(const PortFloodView& v);
   void unindex(const PortFloodView& v);
+  void indexEnded(const PortFloodView& v);
+  void unindexEnded(const PortFloodView& v);
+  // Kept until saved(): out of the ended indexes.
+  void hold(const std::string& id);
+  // A token of the endpoint's new-flood budget; false when none is left.
+  bool spendNew(const std::string& endpoint, int64_t now_ms);
+  void forget(std::string id);  // an ended one out of memory
   void activate(PortFloodView& v);
   void end(PortFloodView& v, const char* by, int64_t at_ms);
   void setEndedAt(PortFloodView& v, int64_t at_ms);
@@ -148,10 +173,19 @@ class PortFloodBook {
 
   using Ordered = std::set<std::pair<uint64_t, std::string>>;  // (agent_first_ns, id)
   PortFloodBookOptions options_;
-  std::map<std::string, PortFloodView> floods_;      // by id
-  std::map<std::string, std::string> current_;       // "<endpoint>/<target>" -> id of its newest
-  std::map<std::string, Ordered> active_of_;         // endpoint -> its active floods, oldest first
-  std::set<std::pair<int64_t, std::string>> ended_;  // (ended_at_ms, id) of the ended ones
+  std::map<std::string, PortFloodView> floods_;  // by id
+  std::map<std::string, std::string> current_;   // "<endpoint>/<target>" -> id of its newest
+  std::map<std::string, Ordered> active_of_;     // endpoint -> its active floods, oldest first
+  using ByEnd = std::set<std::pair<int64_t, std::string>>;  // (ended_at_ms, id)
+  ByEnd ended_;                                             // the ended ones (not held)
+  std::map<std::string, ByEnd> ended_of_;                   // endpoint -> its ended ones
+  std::set<std::pair<size_t, std::string>> holders_;        // (ended_of_ size, endpoint)
+  std::set<std::string> unsaved_;                           // changed, not yet saved()
+  struct Budget {
+    uint64_t units = 0;  // tokens x 60,000
+    int64_t at_ms = 0;   // of the last refill
+  };
+  std::map<std::string, Budget> budget_;  // endpoint -> its new-flood tokens
   size_t active_ = 0;
   PortFloodCounters counters_;
 };

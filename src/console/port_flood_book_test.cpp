@@ -27,14 +27,21 @@ proto::PortFloodReport msg(proto::PortFloodKind kind, const char* dst, uint16_t 
 }
 
 using K = proto::PortFloodKind;
+
+// What the service does with the ids apply() changed, once they are stored.
+void save(PortFloodBook& book, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) book.saved(id);
+}
 const CorrelatorOptions kSeverity;
+// The console's clock (the new-flood budget's): still, but in the budget's test.
+constexpr int64_t kNow = 0;
 
 TEST(PortFloodBook, DetectUpdateEndIsOneFloodKeyedByTarget) {
   PortFloodBook book;
-  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100);
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100, kNow);
   ASSERT_EQ(ids.size(), 1u);
   EXPECT_EQ(ids[0], "web-1/192.0.2.10:443/100");
-  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 300, 5000), 1000, 6100);
+  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 300, 5000), 1000, 6100, kNow);
   auto v = book.find(ids[0], kSeverity, 10);
   ASSERT_TRUE(v.has_value());
   EXPECT_TRUE(v->active);
@@ -47,9 +54,10 @@ TEST(PortFloodBook, DetectUpdateEndIsOneFloodKeyedByTarget) {
   EXPECT_EQ(v->last_seen_ms, 6100);
   // An update older than what was applied (a resend) changes nothing.
   EXPECT_TRUE(
-      book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 250, 1), 1000, 3000).empty());
+      book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 250, 1), 1000, 3000, kNow)
+          .empty());
   EXPECT_EQ(book.counters().stale, 1u);
-  book.apply("web-1", msg(K::kEnded, "192.0.2.10", 443, 100, 400, 10), 1000, 9000);
+  book.apply("web-1", msg(K::kEnded, "192.0.2.10", 443, 100, 400, 10), 1000, 9000, kNow);
   v = book.find(ids[0], kSeverity, 10);
   EXPECT_FALSE(v->active);
   EXPECT_EQ(v->ended_by, "agent");
@@ -59,7 +67,7 @@ TEST(PortFloodBook, DetectUpdateEndIsOneFloodKeyedByTarget) {
   EXPECT_TRUE(book.list(false, kSeverity, 10).empty());
   EXPECT_EQ(book.list(true, kSeverity, 10).size(), 1u);
   // A message of the same flood after its end (out of order) does not revive it.
-  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 350), 1000, 8000);
+  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 350), 1000, 8000, kNow);
   EXPECT_FALSE(book.find(ids[0], kSeverity, 10)->active);
 }
 
@@ -67,32 +75,33 @@ TEST(PortFloodBook, QuietFloodsEndAndANewFloodOfTheTargetSupersedesTheOld) {
   PortFloodBookOptions o;
   o.quiet_period_ms = 60'000;
   PortFloodBook book(o);
-  book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1000);
+  book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1000, kNow);
   EXPECT_TRUE(book.expire(60'999).empty());
   auto ended = book.expire(61'000);
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_EQ(book.find(ended[0], kSeverity, 10)->ended_by, "quiet");
   // Its agent comes back with an update: it still runs.
-  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 900), 1000, 70'000);
+  book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 443, 100, 900), 1000, 70'000, kNow);
   EXPECT_TRUE(book.find(ended[0], kSeverity, 10)->active);
   // The agent restarted: a new flood of the same target (its end was lost).
-  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 5, 10), 80'000, 80'000);
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 5, 10), 80'000, 80'000, kNow);
   // first_ns 5 < 100: an older flood of the target, not newer: both kept.
   EXPECT_EQ(ids.size(), 1u);
-  ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 1000, 1100), 80'000, 80'000);
+  ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 1000, 1100), 80'000, 80'000, kNow);
   ASSERT_EQ(ids.size(), 2u);
   EXPECT_EQ(book.find(ids[1], kSeverity, 10)->ended_by, "superseded");
 }
 
 TEST(PortFloodBook, FleetViewSharesPrefixesAcrossEndpointsAndRisesInSeverity) {
   PortFloodBook book;
-  auto one = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 1, 2, 3000), 5000, 5000);
+  auto one =
+      book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 1, 2, 3000), 5000, 5000, kNow);
   EXPECT_EQ(book.fleet(kSeverity, 20).severity, Severity::kLow);
-  book.apply("web-2", msg(K::kDetected, "192.0.2.20", 443, 1, 2, 9000), 4000, 5000);
+  book.apply("web-2", msg(K::kDetected, "192.0.2.20", 443, 1, 2, 9000), 4000, 5000, kNow);
   auto m = msg(K::kDetected, "2001:db8::30", 8443, 1, 2, 100);
   m.top_prefixes = {{*parsePrefix("203.0.113.0/24"), 900}};
-  book.apply("web-3", m, 7000, 7000);
-  book.apply("web-1", msg(K::kDetected, "192.0.2.10", 80, 1, 2, 50), 6000, 6000);
+  book.apply("web-3", m, 7000, 7000, kNow);
+  book.apply("web-1", msg(K::kDetected, "192.0.2.10", 80, 1, 2, 50), 6000, 6000, kNow);
   const PortFleetView f = book.fleet(kSeverity, 20);
   EXPECT_EQ(f.endpoints, (std::vector<std::string>{"web-1", "web-2", "web-3"}));
   EXPECT_EQ(f.targets, 4u);
@@ -112,7 +121,7 @@ TEST(PortFloodBook, FleetViewSharesPrefixesAcrossEndpointsAndRisesInSeverity) {
 
 TEST(PortFloodBook, BodyRoundTripsAndRestoreKeepsTheNewer) {
   PortFloodBook book;
-  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100);
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100, kNow);
   auto v = *book.find(ids[0], kSeverity, 10);
   auto back = portFloodFromBody(portFloodBody(v));
   ASSERT_OK(back);
@@ -137,9 +146,9 @@ TEST(PortFloodBook, OneEndpointCannotStarveTheFleet) {
   o.max_active = 4;
   PortFloodBook book(o);
   for (uint16_t port = 1; port <= 4; port++) {
-    book.apply("rogue", msg(K::kDetected, "192.0.2.99", port, 100 + port, 200), 1000, 1100);
+    book.apply("rogue", msg(K::kDetected, "192.0.2.99", port, 100 + port, 200), 1000, 1100, kNow);
   }
-  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100);
+  auto ids = book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 1100, kNow);
   ASSERT_EQ(ids.size(), 2u) << "web-1's real flood was refused: dropped_full="
                             << book.counters().dropped_full;
   EXPECT_EQ(ids[1], "rogue/192.0.2.99:1/101") << "not the biggest holder's oldest";
@@ -150,7 +159,7 @@ TEST(PortFloodBook, OneEndpointCannotStarveTheFleet) {
   EXPECT_EQ(book.counters().dropped_full, 0u);
   // The rogue's next flood takes its own oldest, never web-1's.
   for (uint16_t port = 5; port <= 9; port++) {
-    book.apply("rogue", msg(K::kDetected, "192.0.2.99", port, 100 + port, 200), 1000, 1100);
+    book.apply("rogue", msg(K::kDetected, "192.0.2.99", port, 100 + port, 200), 1000, 1100, kNow);
   }
   EXPECT_TRUE(book.find(ids[0], kSeverity, 10)->active) << "web-1's flood was evicted";
   EXPECT_EQ(book.activeCount(), 4u);
@@ -160,9 +169,9 @@ TEST(PortFloodBook, AnEndpointPastItsCapEndsItsOwnOldest) {
   PortFloodBookOptions o;
   o.max_per_endpoint = 2;
   PortFloodBook book(o);
-  book.apply("web-2", msg(K::kDetected, "192.0.2.20", 80, 50, 60), 900, 950);
+  book.apply("web-2", msg(K::kDetected, "192.0.2.20", 80, 50, 60), 900, 950, kNow);
   for (uint16_t port = 1; port <= 3; port++) {
-    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100 + port, 200), 1000, 1100);
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100 + port, 200), 1000, 1100, kNow);
   }
   EXPECT_EQ(book.activeCount(), 3u);
   EXPECT_EQ(book.find("web-1/192.0.2.10:1/101", kSeverity, 10)->ended_by, "evicted");
@@ -179,16 +188,123 @@ TEST(PortFloodBook, HistoryForgetsTheOldestEndFirst) {
   // Ended in the order 3, 1, 2 (by their end times, not their ports).
   const int64_t end_ms[] = {0, 5000, 6000, 4000};
   for (uint16_t port = 1; port <= 3; port++) {
-    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200), 1000, 1100);
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200), 1000, 1100, kNow);
   }
   for (uint16_t port = 1; port <= 3; port++) {
-    book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 300), 1000, end_ms[port]);
+    for (const auto& id : book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 300), 1000,
+                                     end_ms[port], kNow)) {
+      book.saved(id);
+    }
   }
   EXPECT_FALSE(book.find("web-1/192.0.2.10:3/100", kSeverity, 10).has_value());
   EXPECT_TRUE(book.find("web-1/192.0.2.10:1/100", kSeverity, 10).has_value());
   EXPECT_TRUE(book.find("web-1/192.0.2.10:2/100", kSeverity, 10).has_value());
   EXPECT_EQ(book.list(true, kSeverity, 10).size(), 2u);
   EXPECT_EQ(book.activeCount(), 0u);
+}
+
+// Review finding L6: a rogue agent's "ended" floods (unknown ones, each a new
+// entry) took the fleet's whole history; the others' ended floods were
+// forgotten, so a late message of one of them made it a new active flood.
+TEST(PortFloodBook, ARogueEndpointCannotPushTheOthersOutOfHistory) {
+  PortFloodBookOptions o;
+  o.max_history = 8;
+  PortFloodBook book(o);
+  for (uint16_t port = 1; port <= 3; port++) {
+    save(book,
+         book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200), 1000, 1100, kNow));
+    save(book, book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 300), 1000, 2000, kNow));
+  }
+  for (uint64_t i = 0; i < 100; i++) {  // newer ends than web-1's
+    save(book, book.apply("rogue", msg(K::kEnded, "192.0.2.99", 443, 1000 + i, 2000 + i), 5000,
+                          5000, kNow));
+  }
+  for (uint16_t port = 1; port <= 3; port++) {
+    const std::string id = "web-1/192.0.2.10:" + std::to_string(port) + "/100";
+    EXPECT_TRUE(book.find(id, kSeverity, 10).has_value()) << id << " forgotten";
+  }
+  // A late update of one of them (older than its end) changes nothing.
+  EXPECT_TRUE(
+      book.apply("web-1", msg(K::kUpdated, "192.0.2.10", 1, 100, 250), 1000, 6000, kNow).empty());
+  EXPECT_EQ(book.activeCount(), 0u);
+  EXPECT_EQ(book.list(true, kSeverity, 10).size(), 8u);
+  // Below the fleet's bound, an endpoint's own: its oldest end goes first.
+  o.max_history = 1024;
+  o.max_history_per_endpoint = 4;
+  PortFloodBook mine(o);
+  for (uint64_t i = 0; i < 10; i++) {
+    save(mine, mine.apply("rogue", msg(K::kEnded, "192.0.2.99", 443, 1000 + i, 2000 + i), 5000,
+                          5000 + static_cast<int64_t>(i), kNow));
+  }
+  auto kept = mine.list(true, kSeverity, 10);
+  ASSERT_EQ(kept.size(), 4u);
+  EXPECT_EQ(kept[0].agent_first_ns, 1006u);
+}
+
+// Review finding L6: each new flood id is a new row in the store; an agent
+// inventing floods (distinct first_ns, "ended" or not) wrote without bound.
+TEST(PortFloodBook, AnEndpointsNewFloodsAreBudgeted) {
+  PortFloodBookOptions o;
+  PortFloodBook book(o);
+  size_t created = 0;
+  for (uint64_t i = 0; i < 3000; i++) {
+    const K kind = i % 2 == 0 ? K::kEnded : K::kDetected;
+    created += book.apply("rogue", msg(kind, "192.0.2.99", 1 + i % 4000, 1000 + i, 2000 + i), 5000,
+                          5000, kNow)
+                       .empty()
+                   ? 0
+                   : 1;
+  }
+  EXPECT_EQ(created, 1024u) << "past the burst, new floods come at the budget's rate";
+  EXPECT_EQ(book.counters().refused, 3000u - 1024u);
+  // A known flood's messages spend nothing.
+  EXPECT_FALSE(
+      book.apply("rogue", msg(K::kUpdated, "192.0.2.99", 2, 1001, 9000), 5000, 9000, kNow).empty());
+  // Another endpoint has a budget of its own.
+  EXPECT_FALSE(book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 5000, kNow)
+                   .empty());
+  // 60 a minute: one a second, none before.
+  auto next = [&](uint64_t first_ns, int64_t now_ms) {
+    return !book.apply("rogue", msg(K::kEnded, "192.0.2.99", 9, first_ns, first_ns), 5000, 5000,
+                       now_ms)
+                .empty();
+  };
+  EXPECT_FALSE(next(9001, kNow + 999));
+  EXPECT_TRUE(next(9002, kNow + 1000));
+  EXPECT_FALSE(next(9003, kNow + 1000));
+  EXPECT_TRUE(next(9004, kNow + 4000));
+  EXPECT_TRUE(next(9005, kNow + 4000));
+  EXPECT_TRUE(next(9006, kNow + 4000));
+  EXPECT_FALSE(next(9007, kNow + 4000));
+}
+
+// A flood changed by apply() or expire() stays in memory until the caller
+// stored it (saved()): before, a flood that ended and was forgotten in the
+// same batch of reports was never written, its row left "active".
+TEST(PortFloodBook, AChangedFloodIsKeptUntilStored) {
+  PortFloodBookOptions o;
+  o.max_history = 1;
+  PortFloodBook book(o);
+  for (uint16_t port = 1; port <= 2; port++) {
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200), 1000, 1100, kNow);
+    book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 300), 1000, 2000 + port, kNow);
+  }
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:1/100", kSeverity, 10).has_value());
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:2/100", kSeverity, 10).has_value());
+  book.saved("web-1/192.0.2.10:1/100");
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:1/100", kSeverity, 10).has_value()) << "one: room";
+  book.saved("web-1/192.0.2.10:2/100");
+  EXPECT_FALSE(book.find("web-1/192.0.2.10:1/100", kSeverity, 10).has_value()) << "the older end";
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:2/100", kSeverity, 10).has_value());
+  // expire() holds what it ended as well.
+  book.apply("web-1", msg(K::kDetected, "192.0.2.10", 3, 100, 200), 1000, 1100, kNow);
+  book.saved("web-1/192.0.2.10:3/100");
+  ASSERT_EQ(book.expire(1'000'000).size(), 1u);
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:3/100", kSeverity, 10).has_value());
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:2/100", kSeverity, 10).has_value());
+  book.saved("web-1/192.0.2.10:3/100");  // its end (its last message, 1,100) is the older
+  EXPECT_FALSE(book.find("web-1/192.0.2.10:3/100", kSeverity, 10).has_value());
+  EXPECT_TRUE(book.find("web-1/192.0.2.10:2/100", kSeverity, 10).has_value());
 }
 
 }  // namespace

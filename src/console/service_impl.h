@@ -139,6 +139,7 @@ class ConsoleServiceImpl final : public ConsoleService {
     uint64_t last_ping_ns = 0;  // console clock: last ping sent
     uint64_t welcomed_seq = 0;  // last_report_seq of its welcome
     bool seq_regression_audited = false;
+    bool port_floods_refused_audited = false;
   };
   // What an endpoint reported in its last heartbeat (kept while offline too).
   struct Liveness {
@@ -210,8 +211,9 @@ class ConsoleServiceImpl final : public ConsoleService {
 
   // ---- port floods (service_port_floods.cpp; mu_ held)
   // Applies a report's port floods; the changed ones wait in
-  // unsaved_port_floods_ for flushReports() (before the report_ack).
-  void notePortFloods(const Link& link, const proto::Report& report);
+  // unsaved_port_floods_ for flushReports() (before the report_ack). New
+  // floods past the endpoint's budget: counted, audited once per link.
+  void notePortFloods(Link& link, const proto::Report& report);
   Result<void> savePortFlood(const std::string& id);
   void endQuietPortFloods();                    // tick()
   Result<void> restorePortFloods();             // restore()

@@ -253,5 +253,52 @@ TEST_F(ServicePortFloodTest, AbsurdAgentTimesAndOffsetsStayInRange) {
       << "a start 146 years back";
 }
 
+// Review finding L6 through the service: a rogue agent reports 1,280 "ended"
+// floods nobody saw begin. Before, each was a row and a history entry: the
+// fleet's in-memory history became the rogue's, and web-1's late resend of
+// an update revived its ended flood. Now the rogue's new floods past its
+// budget are refused (counted, audited once per link) and its history is
+// its own share.
+TEST_F(ServicePortFloodTest, ARoguesInventedFloodsAreBudgetedAndKeepToTheirShare) {
+  auto a = enrollAgent("web-1");
+  auto r = enrollAgent("rogue");
+  auto ca = connect(a);
+  auto cr = connect(r);
+  sendFrom(ca,
+           proto::Report{
+               1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 20000)}});
+  sendFrom(ca, proto::Report{
+                   2, 0, {}, {pf(proto::PortFloodKind::kEnded, "192.0.2.10", 110 * kSec, 100)}});
+  advance(kSec);  // the rogue's ends are newer
+  uint64_t first = 1000 * kSec;
+  for (uint64_t seq = 1; seq <= 5; seq++) {
+    proto::Report report{seq, 0, {}, {}};
+    for (size_t i = 0; i < proto::kMaxPortFloods; i++, first++) {
+      auto m = pf(proto::PortFloodKind::kEnded, "192.0.2.99", first + kSec, 1);
+      m.first_ns = first;
+      report.port_floods.push_back(m);
+    }
+    sendFrom(cr, report);
+  }
+  // web-1's resend of its update, older than the end: still ended.
+  sendFrom(ca,
+           proto::Report{
+               3, 0, {}, {pf(proto::PortFloodKind::kUpdated, "192.0.2.10", 105 * kSec, 20000)}});
+  EXPECT_TRUE(svc_->portFloods(false)->empty()) << "web-1's ended flood came back to life";
+  auto reader = SqliteStore::open(dbPath());
+  ASSERT_OK(reader);
+  auto rows = (*reader)->listPortFloods(true, SIZE_MAX);
+  ASSERT_OK(rows);
+  EXPECT_EQ(rows->size(), 1u + 1024u) << "web-1's one and the rogue's burst";
+  const std::string metrics = svc_->metricsText();
+  EXPECT_NE(metrics.find("syn_guard_console_port_floods_refused_total 256"), std::string::npos)
+      << metrics;
+  auto audit = svc_->audit(0, 100);
+  ASSERT_OK(audit);
+  size_t refused = 0;
+  for (const auto& e : *audit) refused += e.action == "port_floods_refused" ? 1 : 0;
+  EXPECT_EQ(refused, 1u) << "once per link";
+}
+
 }  // namespace
 }  // namespace sg::console

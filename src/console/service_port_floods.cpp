@@ -41,30 +41,47 @@ size_t ConsoleServiceImpl::fleetSize() const {
   return n;
 }
 
-void ConsoleServiceImpl::notePortFloods(const Link& link, const proto::Report& report) {
+void ConsoleServiceImpl::notePortFloods(Link& link, const proto::Report& report) {
   if (report.port_floods.empty()) return;
   const std::string& name = link.session->endpoint();
   const TimeBase base = timeBase();
+  const auto now_ms = static_cast<int64_t>(base.mono_ns / 1'000'000);  // the budget's clock
   const std::optional<int64_t> offset = link.session->offset().offsetNs();
+  const uint64_t refused = port_floods_.counters().refused;
   for (const proto::PortFloodReport& m : report.port_floods) {
     const auto [first_ms, at_ms] = portFloodTimes(m, base, offset);
-    for (auto& id : port_floods_.apply(name, m, first_ms, at_ms)) {
+    for (auto& id : port_floods_.apply(name, m, first_ms, at_ms, now_ms)) {
       unsaved_port_floods_.insert(std::move(id));
     }
   }
+  const uint64_t now_refused = port_floods_.counters().refused - refused;
+  if (now_refused == 0 || link.port_floods_refused_audited) return;
+  link.port_floods_refused_audited = true;  // once per link: the log is not flooded
+  const PortFloodBookOptions& o = port_floods_.options();
+  (void)auditLocked("agent:" + name, "port_floods_refused", name,
+                    std::to_string(now_refused) + " new port floods in report " +
+                        std::to_string(report.seq) + " past the endpoint's budget (" +
+                        std::to_string(o.new_burst) + " at once, then " +
+                        std::to_string(o.new_per_minute) +
+                        " a minute): ignored (syn_guard_console_port_floods_refused_total "
+                        "counts them all)");
 }
 
 Result<void> ConsoleServiceImpl::savePortFlood(const std::string& id) {
   live_.port_floods.insert(id);
   auto v = port_floods_.find(id, options_.correlator, fleetSize());
-  if (!v) return Ok{};  // pruned from memory: the store has its last state
-  return store_->putPortFlood(PortFloodRecord{v->id, v->endpoint, v->active, v->started_at_ms,
-                                              v->last_seen_ms, portFloodBody(*v)});
+  if (!v) return Ok{};  // not in memory (another console's): the store has its last state
+  SG_TRY(store_->putPortFlood(PortFloodRecord{v->id, v->endpoint, v->active, v->started_at_ms,
+                                              v->last_seen_ms, portFloodBody(*v)}));
+  port_floods_.saved(id);  // stored: the book may forget it
+  return Ok{};
 }
 
 void ConsoleServiceImpl::endQuietPortFloods() {
   for (const std::string& id : port_floods_.expire(wall_())) {
-    if (!savePortFlood(id)) ++counters_.store_errors;
+    if (savePortFlood(id)) continue;
+    ++counters_.store_errors;
+    unsaved_port_floods_.insert(id);  // written again with the next reports
   }
 }
 
@@ -156,6 +173,9 @@ void ConsoleServiceImpl::portFloodMetrics(std::string& out) const {
        c.evicted);
   line("port_floods_ended_quiet_total", "counter",
        "Port floods ended because their agent sent nothing for the quiet period", c.ended_quiet);
+  line("port_floods_refused_total", "counter",
+       "Port-flood messages refused: a new flood past its endpoint's budget of new floods",
+       c.refused);
 }
 
 }  // namespace sg::console
