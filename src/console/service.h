@@ -48,6 +48,10 @@ struct ConsoleOptions {
   Nanos offline_after = std::chrono::seconds(30);
   // Enrollment tokens: default lifetime when `create` names none.
   Nanos enrollment_ttl = std::chrono::hours(24);
+  // The dashboard's live stream: endpoint views per takeLiveEvents() (one
+  // `endpoints` event; at least one view). More wait for the next call, so
+  // a fan-out to 10,000 agents reaches a page at a rate its stream can take.
+  size_t live_endpoint_bytes = 64 * 1024;
 };
 
 // Who acts: an API token's name and role, or the console itself.
@@ -247,8 +251,10 @@ class ConsoleService {
     return makeError(Errc::kUnauthenticated, "sessions are not supported");
   }
   // Every object changed since the last call, rendered in its newest state
-  // (one event per object, however often it changed), and a "rate" event
-  // when heartbeats arrived and a second has passed since the last one.
+  // (one event per object, however often it changed; endpoints together in
+  // one "endpoints" event of at most options.live_endpoint_bytes, the rest
+  // in the next calls), and a "rate" event when heartbeats arrived and a
+  // second has passed since the last one.
   // `watched` false (no stream open): the endpoints' views are not rendered
   // (a fan-out's acks change thousands); the next watched call sends every
   // endpoint that changed meanwhile.

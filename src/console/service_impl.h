@@ -244,6 +244,9 @@ class ConsoleServiceImpl final : public ConsoleService {
   void liveHeartbeat(const std::string& endpoint, const proto::Heartbeat& hb);
   void liveAudit(const AuditRecord& entry);
   void liveIncidents() { live_.incidents = true; }
+  // takeLiveEvents()'s endpoint part (live_sent_mu_ held, mu_ not).
+  struct LiveDirty;
+  void liveEndpointEvents(LiveDirty& dirty, bool prime, std::vector<LiveEvent>& out);
   void liveBlocks() { live_.blocks = true; }
   // Each endpoint's part in the active floods: "blocking" or "detecting".
   std::map<std::string, std::string> floodRoles() const;
@@ -272,6 +275,8 @@ class ConsoleServiceImpl final : public ConsoleService {
   struct LiveSent {
     bool primed = false;
     bool endpoints_stale = false;  // changed while unwatched: all diffed at the next watched call
+    std::set<std::string> endpoint_backlog;  // changed, not sent: no room in the last pump
+    std::string endpoint_cursor;             // the last endpoint sent (round robin by name)
     std::map<std::string, std::string> endpoints, blocks, policies;
     std::map<uint64_t, std::string> incidents;
   };

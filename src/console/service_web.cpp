@@ -5,6 +5,9 @@
 // floods and audit entries and every endpoint, block, policy and incident
 // whose JSON differs from what it last sent, so each object is one event
 // however often it changed.
+#include <algorithm>
+#include <type_traits>
+
 #include "console/api_json.h"
 #include "console/service_impl.h"
 #include "pki/token.h"
@@ -177,6 +180,90 @@ void ConsoleServiceImpl::fillWebFields(EndpointView& v,
 
 // ---- rendering
 
+// Endpoint views: every one diffed (dirty.endpoints: removals too), or
+// only those an agent's own messages touched and those a pump before had no
+// room for. What changed goes out as one `endpoints` event of at most
+// live_endpoint_bytes, round robin by name from where the last one stopped;
+// the rest waits in the backlog and is rendered again (newest state, still
+// one item per endpoint) at the next pump, a chunk at a time until the
+// event is full. So a fan-out's 10,000 acks reach the page as a few dozen
+// events at a rate its stream can take.
+void ConsoleServiceImpl::liveEndpointEvents(LiveDirty& dirty, bool prime,
+                                            std::vector<LiveEvent>& out) {
+  constexpr size_t kChunk = 256;  // views rendered per lock of mu_
+  std::map<std::string, std::string>& sent = live_sent_.endpoints;
+  std::set<std::string>& backlog = live_sent_.endpoint_backlog;
+  std::string items;
+  bool full = false;
+  auto offer = [&](const std::string& name, std::string text) {
+    auto it = sent.find(name);
+    if (prime) {
+      sent[name] = std::move(text);
+    } else if (it == sent.end() || it->second != text) {
+      full = full || (!items.empty() && items.size() + text.size() > options_.live_endpoint_bytes);
+      if (full) {
+        backlog.insert(name);
+        return;
+      }
+      items += (items.empty() ? "" : ",") + text;
+      live_sent_.endpoint_cursor = name;
+      sent[name] = std::move(text);
+    }
+  };
+  // Names from the cursor on, then from the start.
+  auto roundRobin = [this](const auto& by_name) {
+    std::vector<typename std::decay_t<decltype(by_name)>::const_iterator> order;
+    const auto from = by_name.upper_bound(live_sent_.endpoint_cursor);
+    for (auto it = from; it != by_name.end(); ++it) order.push_back(it);
+    for (auto it = by_name.begin(); it != from; ++it) order.push_back(it);
+    return order;
+  };
+  if (dirty.endpoints) {
+    auto all = endpoints();
+    if (!all) return;  // the backlog and the stale marks stay for the next pump
+    std::map<std::string, std::string> now;
+    for (const auto& e : *all) now[e.name] = api::dumpJson(api::endpointJson(e));
+    for (auto it = sent.begin(); it != sent.end();) {
+      if (now.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      if (!prime)
+        out.push_back(LiveEvent{"endpoint_removed", api::dumpJson({{"name", it->first}})});
+      it = sent.erase(it);
+    }
+    backlog.clear();
+    for (auto it : roundRobin(now)) offer(it->first, std::move(it->second));
+  } else {
+    std::set<std::string> names = std::move(dirty.endpoint_names);
+    names.insert(backlog.begin(), backlog.end());
+    backlog.clear();
+    const auto order = roundRobin(names);
+    for (size_t i = 0; i < order.size(); i += kChunk) {
+      const size_t end = std::min(order.size(), i + kChunk);
+      if (full) {  // not rendered: still waiting
+        for (size_t k = i; k < end; ++k) backlog.insert(*order[k]);
+        continue;
+      }
+      std::set<std::string> chunk;
+      for (size_t k = i; k < end; ++k) chunk.insert(*order[k]);
+      std::vector<EndpointView> views;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        views = endpointViews(&chunk);
+      }
+      std::map<std::string, const EndpointView*> by_name;  // offered in turn, not by name
+      for (const auto& e : views) by_name[e.name] = &e;
+      for (size_t k = i; k < end; ++k) {
+        if (auto e = by_name.find(*order[k]); e != by_name.end()) {
+          offer(e->first, api::dumpJson(api::endpointJson(*e->second)));
+        }
+      }
+    }
+  }
+  if (!items.empty()) out.push_back(LiveEvent{"endpoints", "{\"items\":[" + items + "]}"});
+}
+
 std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents(bool watched) {
   LiveDirty dirty;
   json rate;
@@ -207,47 +294,21 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents(bool watched) {
   std::lock_guard<std::mutex> sent_lock(live_sent_mu_);
   const bool prime = !live_sent_.primed;
   if (prime) dirty.endpoints = dirty.blocks = dirty.policies = dirty.incidents = true;
-  if (!watched && !prime) {
+  const bool render_endpoints = watched || prime;
+  if (!render_endpoints) {
     // Nobody to send them to: a fan-out's acks would rebuild a view per
     // agent. What changed is diffed in full at the next watched call.
-    live_sent_.endpoints_stale |= dirty.endpoints || !dirty.endpoint_names.empty();
-    dirty.endpoints = false;
-    dirty.endpoint_names.clear();
-  } else if (watched && live_sent_.endpoints_stale) {
+    live_sent_.endpoints_stale |=
+        dirty.endpoints || !dirty.endpoint_names.empty() || !live_sent_.endpoint_backlog.empty();
+  } else if (live_sent_.endpoints_stale) {
     dirty.endpoints = true;
     live_sent_.endpoints_stale = false;
-  }
-  // The views an agent's own messages touched, built under the lock; only
-  // those: 10,000 acks of a fan-out must not rebuild 10,000 views each pump.
-  std::vector<EndpointView> named;
-  if (!dirty.endpoints && !dirty.endpoint_names.empty()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    named = endpointViews(&dirty.endpoint_names);
   }
   std::vector<LiveEvent> out;
   for (uint64_t id : dirty.floods) {
     if (auto f = flood(id)) out.push_back(LiveEvent{"flood", api::dumpJson(api::floodJson(*f))});
   }
-  if (dirty.endpoints) {
-    if (auto all = endpoints()) {
-      std::map<std::string, std::string> now;
-      for (const auto& e : *all) now[e.name] = api::dumpJson(api::endpointJson(e));
-      diffInto(
-          live_sent_.endpoints, std::move(now), !prime, "endpoint", "endpoint_removed",
-          [](const std::string& k) {
-            return json{{"name", k}};
-          },
-          out);
-    }
-  } else if (!dirty.endpoint_names.empty()) {
-    // Only the named ones are rendered (an agent's own messages touch only it).
-    for (const auto& e : named) {
-      std::string text = api::dumpJson(api::endpointJson(e));
-      std::string& sent = live_sent_.endpoints[e.name];
-      if (sent != text) out.push_back(LiveEvent{"endpoint", text});
-      sent = std::move(text);
-    }
-  }
+  if (render_endpoints) liveEndpointEvents(dirty, prime, out);
   if (dirty.blocks) {
     if (auto all = blocks()) {
       std::map<std::string, std::string> now;

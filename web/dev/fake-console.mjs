@@ -193,13 +193,18 @@ function objectOf(type, key) {
   }
 }
 function flush() {
+  const changedEndpoints = []; // batched as the console does: one `endpoints` event
   for (const [type, key] of pending.values()) {
-    if (type.endsWith('_removed') || type === 'incident' || type === 'audit' || type.startsWith('port_')) emit(type, key);
+    if (type === 'endpoint') {
+      const o = endpoints.get(key);
+      if (o) changedEndpoints.push(o);
+    } else if (type.endsWith('_removed') || type === 'incident' || type === 'audit' || type.startsWith('port_')) emit(type, key);
     else {
       const o = objectOf(type, key);
       if (o) emit(type, o);
     }
   }
+  if (changedEndpoints.length > 0) emit('endpoints', { items: changedEndpoints });
   pending.clear();
 }
 function addMark(m) {

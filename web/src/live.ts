@@ -9,7 +9,7 @@ export const EVENT_TYPES = [
   'hello',
   'reset',
   'flood',
-  'endpoint',
+  'endpoints',
   'endpoint_removed',
   'block',
   'block_removed',

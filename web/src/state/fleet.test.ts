@@ -44,6 +44,22 @@ describe('Fleet snapshot + delta', () => {
     expect(f.policies.has('p')).toBe(true);
   });
 
+  it('applies a batch of endpoints (a fan-out) as one change of the endpoints part', () => {
+    const f = new Fleet();
+    f.applySnapshot({ floods: [], endpoints: [endpoint('web-1'), endpoint('web-2')], blocks: [], policies: [] });
+    const rev = f.rev.endpoints;
+    const parts = f.applyEvent('endpoints', {
+      items: [endpoint('web-2', { applied_version: 9 }), endpoint('web-3', { applied_version: 9 })],
+    });
+    expect([...parts]).toEqual(['endpoints']);
+    expect(f.rev.endpoints).toBe(rev + 1);
+    expect(f.endpoints.size).toBe(3);
+    expect(f.endpoints.get('web-1')?.applied_version).toBe(endpoint('web-1').applied_version);
+    expect(f.endpoints.get('web-2')?.applied_version).toBe(9);
+    expect(f.applyEvent('endpoints', { items: [] }).size).toBe(0);
+    expect(f.applyEvent('endpoints', {}).size).toBe(0); // malformed: nothing, never a throw
+  });
+
   it('removes on *_removed and on a flood that ended', () => {
     const f = new Fleet();
     f.applySnapshot({

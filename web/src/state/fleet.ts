@@ -114,6 +114,13 @@ export class Fleet {
         touch('endpoints');
         break;
       }
+      case 'endpoints': {
+        // The console batches endpoint changes (a fan-out's acks: one item per endpoint).
+        const items = (data as { items?: Endpoint[] }).items ?? [];
+        for (const e of items) this.endpoints.set(e.name, e);
+        if (items.length > 0) touch('endpoints');
+        break;
+      }
       case 'endpoint_removed':
         if (this.endpoints.delete((data as { name: string }).name)) touch('endpoints');
         break;
