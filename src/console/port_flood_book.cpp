@@ -28,6 +28,7 @@ std::string portFloodId(const std::string& endpoint, const proto::PortFloodRepor
 std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
                                               const proto::PortFloodReport& m, int64_t first_ms,
                                               int64_t at_ms) {
+  forgotten_.clear();
   const std::string id = portFloodId(endpoint, m);
   std::vector<std::string> changed{id};
   auto it = floods_.find(id);
@@ -164,6 +165,7 @@ bool PortFloodBook::makeRoom(const std::string& endpoint, std::vector<std::strin
 }
 
 std::vector<std::string> PortFloodBook::expire(int64_t now_ms) {
+  forgotten_.clear();
   std::vector<std::string> out;
   for (const auto& [endpoint, ids] : active_of_) {
     for (const auto& [first_ns, id] : ids) {
@@ -181,6 +183,7 @@ std::vector<std::string> PortFloodBook::expire(int64_t now_ms) {
 }
 
 void PortFloodBook::restore(const PortFloodView& view) {
+  forgotten_.clear();
   auto it = floods_.find(view.id);
   if (it != floods_.end()) {
     if (it->second.agent_at_ns > view.agent_at_ns) return;  // ours is newer
@@ -207,11 +210,15 @@ void PortFloodBook::prune() {
     const std::string id = ended_.begin()->second;
     ended_.erase(ended_.begin());
     auto it = floods_.find(id);
-    if (it == floods_.end()) continue;
-    auto cur = current_.find(it->second.endpoint + "/" + it->second.target());
-    if (cur != current_.end() && cur->second == id) current_.erase(cur);
-    floods_.erase(it);
+    if (it != floods_.end()) forget(it);
   }
+}
+
+void PortFloodBook::forget(std::map<std::string, PortFloodView>::iterator it) {
+  auto cur = current_.find(it->second.endpoint + "/" + it->second.target());
+  if (cur != current_.end() && cur->second == it->first) current_.erase(cur);
+  forgotten_.push_back(std::move(it->second));
+  floods_.erase(it);
 }
 
 Severity PortFloodBook::withRate(Severity by_endpoints, const PortFloodView& v,

@@ -128,6 +128,10 @@ class PortFloodBook {
   PortFleetView fleet(const CorrelatorOptions& severity, size_t fleet_size) const;
   size_t activeCount() const { return active_; }
   const PortFloodCounters& counters() const { return counters_; }
+  // The ended floods the last apply(), expire() or restore() forgot from
+  // memory (past max_history), as they were: a caller that has not stored
+  // a flood's last state yet writes it from here (the next call clears it).
+  const std::vector<PortFloodView>& forgotten() const { return forgotten_; }
 
  private:
   // Every change of `active` and `ended_at_ms` goes through these three,
@@ -141,6 +145,8 @@ class PortFloodBook {
   // needed (its id into `changed`). False: none can be made.
   bool makeRoom(const std::string& endpoint, std::vector<std::string>& changed);
   void prune();
+  // Forgets one flood (into forgotten_).
+  void forget(std::map<std::string, PortFloodView>::iterator it);
   Severity severityNow(const CorrelatorOptions& o, size_t fleet_size) const;
   // The higher of `by_endpoints` and the flood's own rate's severity.
   static Severity withRate(Severity by_endpoints, const PortFloodView& v,
@@ -154,6 +160,7 @@ class PortFloodBook {
   std::set<std::pair<int64_t, std::string>> ended_;  // (ended_at_ms, id) of the ended ones
   size_t active_ = 0;
   PortFloodCounters counters_;
+  std::vector<PortFloodView> forgotten_;  // by the last mutating call
 };
 
 // The id of a flood: "<endpoint>/<dst>:<port>/<first_ns>".

@@ -213,6 +213,9 @@ class ConsoleServiceImpl final : public ConsoleService {
   // unsaved_port_floods_ for flushReports() (before the report_ack).
   void notePortFloods(const Link& link, const proto::Report& report);
   Result<void> savePortFlood(const std::string& id);
+  // The floods the book just forgot that still wait for their write: kept
+  // (forgotten_unsaved_port_floods_) until it lands, so nothing acked is lost.
+  void keepForgottenUnsaved();
   void endQuietPortFloods();                    // tick()
   Result<void> restorePortFloods();             // restore()
   void reloadPortFlood(const std::string& id);  // another console wrote it
@@ -303,6 +306,10 @@ class ConsoleServiceImpl final : public ConsoleService {
   Deferrer defer_;              // likewise
   std::set<uint64_t> unsaved_floods_;
   std::set<std::string> unsaved_port_floods_;
+  // Unsaved port floods the book forgot meanwhile (a store outage outlasting
+  // max_history): their last state, until written. Grows only while the
+  // store fails, as unsaved_port_floods_ does.
+  std::map<std::string, PortFloodView> forgotten_unsaved_port_floods_;
   std::vector<PendingAck> pending_acks_;
   bool flush_queued_ = false;  // a flushReports() is deferred
   ServiceCounters counters_;

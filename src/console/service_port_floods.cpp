@@ -51,20 +51,42 @@ void ConsoleServiceImpl::notePortFloods(const Link& link, const proto::Report& r
     for (auto& id : port_floods_.apply(name, m, first_ms, at_ms)) {
       unsaved_port_floods_.insert(std::move(id));
     }
+    keepForgottenUnsaved();
+  }
+}
+
+void ConsoleServiceImpl::keepForgottenUnsaved() {
+  for (const PortFloodView& v : port_floods_.forgotten()) {
+    if (unsaved_port_floods_.count(v.id) != 0) forgotten_unsaved_port_floods_[v.id] = v;
   }
 }
 
 Result<void> ConsoleServiceImpl::savePortFlood(const std::string& id) {
   live_.port_floods.insert(id);
   auto v = port_floods_.find(id, options_.correlator, fleetSize());
-  if (!v) return Ok{};  // pruned from memory: the store has its last state
-  return store_->putPortFlood(PortFloodRecord{v->id, v->endpoint, v->active, v->started_at_ms,
-                                              v->last_seen_ms, portFloodBody(*v)});
+  auto kept = forgotten_unsaved_port_floods_.find(id);
+  if (!v) {
+    // Forgotten from memory (past max_history): written from its last state
+    // when it was forgotten before its write; otherwise the store has it.
+    if (kept == forgotten_unsaved_port_floods_.end()) return Ok{};
+    v = kept->second;
+  }
+  SG_TRY(store_->putPortFlood(PortFloodRecord{v->id, v->endpoint, v->active, v->started_at_ms,
+                                              v->last_seen_ms, portFloodBody(*v)}));
+  if (kept != forgotten_unsaved_port_floods_.end()) forgotten_unsaved_port_floods_.erase(kept);
+  return Ok{};
 }
 
 void ConsoleServiceImpl::endQuietPortFloods() {
-  for (const std::string& id : port_floods_.expire(wall_())) {
-    if (!savePortFlood(id)) ++counters_.store_errors;
+  const std::vector<std::string> ended = port_floods_.expire(wall_());
+  unsaved_port_floods_.insert(ended.begin(), ended.end());
+  keepForgottenUnsaved();
+  for (const std::string& id : ended) {
+    if (savePortFlood(id)) {
+      unsaved_port_floods_.erase(id);
+    } else {
+      ++counters_.store_errors;  // unsaved: the next flush writes it
+    }
   }
 }
 
@@ -76,6 +98,7 @@ Result<void> ConsoleServiceImpl::restorePortFloods() {
       auto v = portFloodFromBody(r.body);
       if (!v) return v.error().context("port flood " + r.id);
       port_floods_.restore(*v);
+      keepForgottenUnsaved();
     }
   }
   return Ok{};
@@ -87,6 +110,7 @@ void ConsoleServiceImpl::reloadPortFlood(const std::string& id) {
   auto v = portFloodFromBody(r->body);
   if (!v) return;
   port_floods_.restore(*v);
+  keepForgottenUnsaved();
   live_.port_floods.insert(id);
 }
 
