@@ -33,6 +33,19 @@ class AgentLinkHandler final : public net::WsHandler {
   ConsoleServiceImpl& service_;
 };
 
+// A close frame's reason is UTF-8 of at most 123 bytes (RFC 6455 5.5.1),
+// which a peer may check: printable ASCII only (an error message may quote
+// the agent's bytes), cut to fit.
+std::string closeReason(const std::string& why) {
+  constexpr size_t kMaxCloseReason = 123;
+  std::string out = why.substr(0, kMaxCloseReason);
+  for (char& c : out) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b > 0x7e) c = '?';
+  }
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<net::WsHandler> ConsoleServiceImpl::agentLink() {
@@ -98,7 +111,7 @@ void ConsoleServiceImpl::linkClosed(const std::shared_ptr<net::WsConnection>& co
 void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it, uint16_t close_code,
                                   const std::string& close_reason) {
   if (it == links_.end()) return;
-  it->second.conn->closeWith(close_code, close_reason);
+  it->second.conn->closeWith(close_code, closeReason(close_reason));
   const std::string name = it->second.session->endpoint();
   if (auto l = link_of_.find(name); l != link_of_.end() && l->second == it->first) {
     link_of_.erase(l);
@@ -106,7 +119,7 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it, uint16_
   const uint64_t id = it->first;
   links_.erase(it);  // the session marks the endpoint disconnected
   liveEndpoint(name);
-  liveBlockVersions(ackedVersion(name), ~uint64_t{0});  // no longer pending there
+  liveBlocks();  // no longer pending there (revoked: no longer acked either)
   noteFanoutAck(id, std::nullopt);
 }
 
@@ -373,8 +386,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     // rec.last_report_seq follows once the write lands (flushReports).
     queueReportAck(link, *report, outcome.duplicate, correlator_->contiguousSeq(name));
   } else if (std::holds_alternative<proto::Hello>(message)) {
-    // Connected: the blocks it has not acked count as pending now.
-    liveBlockVersions(std::min(acked_before, ackedVersion(name)), ~uint64_t{0});
+    liveBlocks();  // connected: the blocks it has not acked count as pending now
     // The welcome names what is stored, not only correlated: the agent
     // drops what it names, and a write that failed must be sent again.
     for (auto& m : out) {

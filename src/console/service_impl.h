@@ -256,7 +256,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   void liveIncidents() { live_.incidents = true; }
   void liveBlocks() { live_.blocks = true; }
   // Only the blocks of versions in (after, upto]: their status moved (an
-  // endpoint acked them, or came or went with them pending).
+  // endpoint acked them).
   void liveBlockVersions(uint64_t after, uint64_t upto);
   // What the endpoint has acked (0: not in the desired state).
   uint64_t ackedVersion(const std::string& endpoint) const;

@@ -323,6 +323,14 @@ TEST_F(ServiceLinkTest, EveryCloseTheConsoleStartsSaysWhy) {
   advance(31 * kSec);
   svc_->tick();
   expectWhy(*silent, 1000, "no message from the agent in time");
+  // A bad message: its error in the reason, as printable ASCII (a close
+  // reason must be UTF-8; the error may quote the agent's bytes).
+  auto bad = connect(ep);
+  svc_->agentLink()->onText(bad, "{\"v\":1,\"type\":\"h\xc3\xa9llo\"}");
+  expectWhy(*bad, 1002, "bad message: ");
+  for (char c : bad->closeFrame().second) {
+    EXPECT_TRUE(c >= 0x20 && c <= 0x7e) << bad->closeFrame().second;
+  }
   // Revoked.
   auto revoked = connect(ep);
   ASSERT_OK(svc_->revokeEndpoint(admin_, "web-1"));
