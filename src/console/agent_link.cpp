@@ -33,6 +33,19 @@ class AgentLinkHandler final : public net::WsHandler {
   ConsoleServiceImpl& service_;
 };
 
+// A close frame's reason is UTF-8 of at most 123 bytes (RFC 6455 5.5.1),
+// which a peer may check: printable ASCII only (an error message may quote
+// the agent's bytes), cut to fit.
+std::string closeReason(const std::string& why) {
+  constexpr size_t kMaxCloseReason = 123;
+  std::string out = why.substr(0, kMaxCloseReason);
+  for (char& c : out) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b > 0x7e) c = '?';
+  }
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<net::WsHandler> ConsoleServiceImpl::agentLink() {
@@ -78,7 +91,7 @@ void ConsoleServiceImpl::linkOpened(const std::shared_ptr<net::WsConnection>& co
   const std::string& name = conn->peer().cert_cn;
   if (auto old = link_of_.find(name); old != link_of_.end()) {
     ++counters_.links_replaced;
-    dropLink(links_.find(old->second));
+    dropLink(links_.find(old->second), kCloseNormal, "replaced by a newer link of this endpoint");
   }
   Link link;
   link.conn = conn;
@@ -92,13 +105,13 @@ void ConsoleServiceImpl::linkOpened(const std::shared_ptr<net::WsConnection>& co
 void ConsoleServiceImpl::linkClosed(const std::shared_ptr<net::WsConnection>& conn) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = links_.find(conn->id());
-  if (it != links_.end()) dropLink(it);
+  if (it != links_.end()) dropLink(it, kCloseNormal, "closed by the agent");
 }
 
 void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it, uint16_t close_code,
                                   const std::string& close_reason) {
   if (it == links_.end()) return;
-  it->second.conn->closeWith(close_code, close_reason);
+  it->second.conn->closeWith(close_code, closeReason(close_reason));
   const std::string name = it->second.session->endpoint();
   if (auto l = link_of_.find(name); l != link_of_.end() && l->second == it->first) {
     link_of_.erase(l);
@@ -106,6 +119,7 @@ void ConsoleServiceImpl::dropLink(std::map<uint64_t, Link>::iterator it, uint16_
   const uint64_t id = it->first;
   links_.erase(it);  // the session marks the endpoint disconnected
   liveEndpoint(name);
+  liveBlocks();  // no longer pending there (revoked: no longer acked either)
   noteFanoutAck(id, std::nullopt);
 }
 
@@ -161,7 +175,8 @@ void ConsoleServiceImpl::fanOut() {
     if (fanout_waits_.size() == kFanoutWaits) fanout_waits_.pop_front();  // never all acked
     fanout_waits_.push_back(std::move(wait));
   }
-  for (uint64_t id : broken) dropLink(links_.find(id));
+  for (uint64_t id : broken)
+    dropLink(links_.find(id), kCloseInternal, "could not build the agent's update");
   fanout_time_.add(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
           .count());
@@ -207,7 +222,7 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
     if (proto::isUnsupportedVersion(parsed.error())) {
       dropLink(it, proto::kCloseUnsupportedVersion, parsed.error().message());
     } else {
-      dropLink(it);
+      dropLink(it, kCloseProtocolError, "bad message: " + parsed.error().message());
     }
     return;
   }
@@ -222,13 +237,15 @@ void ConsoleServiceImpl::linkText(const std::shared_ptr<net::WsConnection>& conn
       !correlator_->seenReport(link.session->endpoint(), report->seq)) {
     prepareFloods(*report);
   }
+  const uint64_t acked_before = ackedVersion(link.session->endpoint());
   auto out = link.session->onMessage(*parsed);
   if (!out) {
     ++counters_.protocol_errors;
-    dropLink(it);
+    dropLink(it, kCloseProtocolError, "protocol error: " + out.error().message());
     return;
   }
-  if (!onAgentMessage(link, *parsed, *out)) return;  // closed: its credential went stale
+  // False: it closed the link (its credential went stale).
+  if (!onAgentMessage(link, *parsed, acked_before, *out)) return;
   for (const auto& m : *out) send(link, m);
   if (!defer_) flushReports();  // no batching: a report is stored and acked at once
 }
@@ -339,13 +356,16 @@ void ConsoleServiceImpl::refuseStaleLink(const std::string& name, const std::str
   if (auto r = store_->getEndpoint(name)) reloadEndpoint(*r);  // a revoked one's link goes here
   if (auto l = link_of_.find(name); l != link_of_.end()) {
     auto it = links_.find(l->second);
-    if (it != links_.end() && it->second.conn->peer().cert_sha256 == credential) dropLink(it);
+    if (it != links_.end() && it->second.conn->peer().cert_sha256 == credential) {
+      dropLink(it, kClosePolicy, "credential no longer current");
+    }
   }
 }
 
 // Bookkeeping after the session took a message: what must be stored before
 // the replies go out, and what the views show.
 bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& message,
+                                        uint64_t acked_before,
                                         std::vector<proto::ConsoleMessage>& out) {
   const std::string name = link.session->endpoint();
   const std::string credential = link.conn->peer().cert_sha256;
@@ -366,6 +386,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     // rec.last_report_seq follows once the write lands (flushReports).
     queueReportAck(link, *report, outcome.duplicate, correlator_->contiguousSeq(name));
   } else if (std::holds_alternative<proto::Hello>(message)) {
+    liveBlocks();  // connected: the blocks it has not acked count as pending now
     // The welcome names what is stored, not only correlated: the agent
     // drops what it names, and a write that failed must be sent again.
     for (auto& m : out) {
@@ -380,7 +401,13 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
       rec.applied_version = ep->acked_version;
       dirty_[name] = credential;
     }
-    live_.blocks = true;  // their applied/pending counts moved (rendered once a pump)
+    // Their applied/pending counts moved: only the blocks it acked now (a
+    // nack's rejections may name any block).
+    if (std::holds_alternative<proto::Nack>(message)) {
+      liveBlocks();
+    } else {
+      liveBlockVersions(acked_before, ackedVersion(name));
+    }
     if (!fanout_waits_.empty()) {
       const auto* ack = std::get_if<proto::Ack>(&message);
       noteFanoutAck(link.conn->id(),

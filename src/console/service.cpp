@@ -217,12 +217,16 @@ Result<FloodView> ConsoleServiceImpl::flood(uint64_t id) {
   return viewOf(*f, base);
 }
 
-Result<std::vector<BlockView>> ConsoleServiceImpl::blocks() {
+Result<std::vector<BlockView>> ConsoleServiceImpl::blocks() { return blockViews(std::nullopt); }
+
+std::vector<BlockView> ConsoleServiceImpl::blockViews(
+    std::optional<std::pair<uint64_t, uint64_t>> versions) {
   std::lock_guard<std::mutex> lock(mu_);
   const TimeBase base = timeBase();
   std::vector<BlockView> out;
   auto statuses = desired_->blockStatuses();  // one pass over the endpoints, not one per block
   for (const auto& [key, b] : desired_->blocks()) {
+    if (versions && (b.version <= versions->first || b.version > versions->second)) continue;
     BlockView v;
     v.block = b;
     if (b.expires_at_ns) v.expires_at_ms = base.toWallMs(*b.expires_at_ns);

@@ -213,7 +213,9 @@ Result<void> ConsoleServiceImpl::revokeEndpoint(const Actor& who, const std::str
     updateFleetSize();
   }
   // Its link closes now; its certificate opens none again.
-  if (auto l = link_of_.find(endpoint); l != link_of_.end()) dropLink(links_.find(l->second));
+  if (auto l = link_of_.find(endpoint); l != link_of_.end()) {
+    dropLink(links_.find(l->second), kClosePolicy, "endpoint revoked");
+  }
   desired_->removeEndpoint(endpoint);  // after its session went: it no longer counts
   SG_TRY(auditLocked(who.name, "endpoint_revoke", endpoint, ""));
   return Ok{};

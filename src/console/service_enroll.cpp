@@ -139,7 +139,9 @@ Result<EnrollResult> ConsoleServiceImpl::enroll(const std::string& token_text,
   }
   const EndpointRecord& r = *stored;
   // An older link of that name (a revoked credential) goes.
-  if (auto l = link_of_.find(name); l != link_of_.end()) dropLink(links_.find(l->second));
+  if (auto l = link_of_.find(name); l != link_of_.end()) {
+    dropLink(links_.find(l->second), kClosePolicy, "endpoint enrolled again: credential replaced");
+  }
   records_[name] = r;
   dirty_.erase(name);
   // A fresh agent numbers its reports from 1 again.

@@ -159,7 +159,9 @@ void ConsoleServiceImpl::reloadEndpoint(const EndpointRecord& r) {
   }
   if (r.revoked) {
     if (!was_revoked) {
-      if (auto l = link_of_.find(name); l != link_of_.end()) dropLink(links_.find(l->second));
+      if (auto l = link_of_.find(name); l != link_of_.end()) {
+        dropLink(links_.find(l->second), kClosePolicy, "endpoint revoked");
+      }
       desired_->removeEndpoint(name);
       updateFleetSize();
     }

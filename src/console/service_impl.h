@@ -44,6 +44,7 @@ struct ServiceCounters {
   // Reports numbered at or below their link's welcome.last_report_seq: the
   // agent went back (lost its state, or ignores the welcome); acked, dropped.
   std::atomic<uint64_t> report_seq_regressions{0};
+  std::atomic<uint64_t> live_block_views{0};  // block views rendered for the live stream
 };
 
 // A Prometheus histogram of durations in milliseconds (guarded by the
@@ -168,10 +169,17 @@ class ConsoleServiceImpl final : public ConsoleService {
   // nullopt): a fan-out every link of which applied is timed.
   void noteFanoutAck(uint64_t link_id, std::optional<uint64_t> version);
   void send(Link& link, const proto::ConsoleMessage& message);
-  // Closes the link and forgets its session.
-  // Closes the link (normally, or with `close_code` and `close_reason`) and forgets it.
-  void dropLink(std::map<uint64_t, Link>::iterator it, uint16_t close_code = 1000,
-                const std::string& close_reason = "");
+  // Closes the link with `close_code` and `close_reason` and forgets it.
+  // Every close the console starts says why: an agent reads 1000 with no
+  // reason before its welcome as a refusal of its protocol version, and
+  // offers one version less at its next link.
+  void dropLink(std::map<uint64_t, Link>::iterator it, uint16_t close_code,
+                const std::string& close_reason);
+  // WebSocket close codes (RFC 6455 7.4.1) the console's closes use.
+  static constexpr uint16_t kCloseNormal = 1000;         // replaced, silent, gone
+  static constexpr uint16_t kCloseProtocolError = 1002;  // a message refused
+  static constexpr uint16_t kClosePolicy = 1008;         // revoked, credential stale
+  static constexpr uint16_t kCloseInternal = 1011;       // the console failed
   // Why an agent's certificate may not open a link ("" when it may).
   std::string agentRefusal(const net::PeerInfo& peer) const;
   // After the records change: the fleet the CRITICAL fraction is taken of.
@@ -179,7 +187,8 @@ class ConsoleServiceImpl final : public ConsoleService {
   // A report at or below its link's welcome seq: counted, audited once per link.
   void noteSeqRegression(Link& link, uint64_t seq);
   // False when it closed the link (its credential went stale in the store).
-  bool onAgentMessage(Link& link, const proto::AgentMessage& message,
+  // `acked_before`: what the endpoint had acked before the message.
+  bool onAgentMessage(Link& link, const proto::AgentMessage& message, uint64_t acked_before,
                       std::vector<proto::ConsoleMessage>& out);
   // After a link write matched nothing (revoked, or enrolled again): the
   // record is read back and the link of `name` holding `credential` closed
@@ -248,6 +257,14 @@ class ConsoleServiceImpl final : public ConsoleService {
   struct LiveDirty;
   void liveEndpointEvents(LiveDirty& dirty, bool prime, std::vector<LiveEvent>& out);
   void liveBlocks() { live_.blocks = true; }
+  // Only the blocks of versions in (after, upto]: their status moved (an
+  // endpoint acked them).
+  void liveBlockVersions(uint64_t after, uint64_t upto);
+  // What the endpoint has acked (0: not in the desired state).
+  uint64_t ackedVersion(const std::string& endpoint) const;
+  // The block views (statuses included); `versions`: only the blocks added
+  // in (first, second].
+  std::vector<BlockView> blockViews(std::optional<std::pair<uint64_t, uint64_t>> versions);
   // Each endpoint's part in the active floods: "blocking" or "detecting".
   std::map<std::string, std::string> floodRoles() const;
   void fillWebFields(EndpointView& v, const std::map<std::string, std::string>& roles) const;
@@ -265,7 +282,9 @@ class ConsoleServiceImpl final : public ConsoleService {
     std::set<uint64_t> floods;
     bool endpoints = false;                // all of them: diffed
     std::set<std::string> endpoint_names;  // only these (cheaper: an agent's own messages)
-    bool blocks = false;
+    bool blocks = false;                   // all of them: diffed
+    uint64_t blocks_after = ~uint64_t{0};  // else only the versions in (after, upto]
+    uint64_t blocks_upto = 0;
     bool policies = false;
     bool incidents = false;
     std::vector<AuditRecord> audit;
@@ -275,6 +294,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   struct LiveSent {
     bool primed = false;
     bool endpoints_stale = false;  // changed while unwatched: all diffed at the next watched call
+    bool blocks_stale = false;     // likewise
     std::set<std::string> endpoint_backlog;  // changed, not sent: no room in the last pump
     std::string endpoint_cursor;             // the last endpoint sent (round robin by name)
     std::map<std::string, std::string> endpoints, blocks, policies;

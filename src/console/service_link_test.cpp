@@ -133,10 +133,11 @@ TEST_F(ServiceLinkTest, AHelloInAnUnknownVersionIsRefusedWithItsOwnCloseCode) {
   EXPECT_EQ(conn->closeFrame().first, proto::kCloseUnsupportedVersion);
   EXPECT_EQ(conn->closeFrame().second.rfind("unsupported protocol version 4", 0), 0u)
       << conn->closeFrame().second;
-  // Any other refused message closes normally, as before.
+  // Any other refused message closes as a protocol error, saying why.
   auto other = connect(ep);
   svc_->agentLink()->onText(other, "{not json");
-  EXPECT_EQ(other->closeFrame().first, 1000);
+  EXPECT_EQ(other->closeFrame().first, 1002);
+  EXPECT_EQ(other->closeFrame().second.rfind("bad message: ", 0), 0u) << other->closeFrame().second;
 }
 
 TEST_F(ServiceLinkTest, UnknownRevokedOrStaleCertificatesAreRefused) {
@@ -285,6 +286,55 @@ TEST_F(ServiceLinkTest, MetricsShowTheLinksSendQueues) {
   const std::string m = svc_->metricsText();
   EXPECT_NE(m.find("syn_guard_console_agent_send_queue_max 5\n"), std::string::npos) << m;
   EXPECT_NE(m.find("syn_guard_console_agent_send_queue_messages 8\n"), std::string::npos) << m;
+}
+
+// Review s16 L1: every close the console starts names why. An agent reads
+// 1000 with no reason before its welcome as an older console refusing its
+// hello, and steps its protocol down (port floods held back at version 1).
+// Before the fix, dropLink() closed with (1000, "") and the fake's close()
+// looked the same.
+TEST_F(ServiceLinkTest, ALinkReplacedBeforeItsWelcomeIsClosedWithAReason) {
+  auto ep = enrollAgent("web-1");
+  auto first = std::make_shared<test::FakeConnection>(
+      41, net::PeerInfo{"127.0.0.1", ep.name, ep.cert_sha256});
+  svc_->agentLink()->onOpen(first);  // no hello yet: no welcome
+  auto second = connect(ep);
+  ASSERT_TRUE(first->closed());
+  EXPECT_EQ(
+      first->closeFrame(),
+      std::make_pair(uint16_t{1000}, std::string("replaced by a newer link of this endpoint")));
+}
+
+TEST_F(ServiceLinkTest, EveryCloseTheConsoleStartsSaysWhy) {
+  auto ep = enrollAgent("web-1");
+  auto expectWhy = [](test::FakeConnection& c, uint16_t code, const std::string& reason) {
+    ASSERT_TRUE(c.closed());
+    EXPECT_EQ(c.closeFrame().first, code);
+    EXPECT_EQ(c.closeFrame().second.rfind(reason, 0), 0u) << c.closeFrame().second;
+  };
+  // A message the session refuses (a report before the hello).
+  auto bare = std::make_shared<test::FakeConnection>(
+      42, net::PeerInfo{"127.0.0.1", ep.name, ep.cert_sha256});
+  svc_->agentLink()->onOpen(bare);
+  sendFrom(bare, proto::Report{1, 0, {}});
+  expectWhy(*bare, 1002, "protocol error: ");
+  // Silent for too long: reaped.
+  auto silent = connect(ep);
+  advance(31 * kSec);
+  svc_->tick();
+  expectWhy(*silent, 1000, "no message from the agent in time");
+  // A bad message: its error in the reason, as printable ASCII (a close
+  // reason must be UTF-8; the error may quote the agent's bytes).
+  auto bad = connect(ep);
+  svc_->agentLink()->onText(bad, "{\"v\":1,\"type\":\"h\xc3\xa9llo\"}");
+  expectWhy(*bad, 1002, "bad message: ");
+  for (char c : bad->closeFrame().second) {
+    EXPECT_TRUE(c >= 0x20 && c <= 0x7e) << bad->closeFrame().second;
+  }
+  // Revoked.
+  auto revoked = connect(ep);
+  ASSERT_OK(svc_->revokeEndpoint(admin_, "web-1"));
+  expectWhy(*revoked, 1008, "endpoint revoked");
 }
 
 }  // namespace

@@ -107,6 +107,9 @@ std::string ConsoleServiceImpl::metricsText() {
   counter(out, "report_seq_regressions_total",
           "Reports numbered at or below their link's welcome (the agent went back; dropped)",
           c.report_seq_regressions);
+  counter(out, "live_block_views_total",
+          "Block views rendered for the dashboard's live stream (only while one is open)",
+          c.live_block_views);
   const CorrelatorCounters& k = correlator_->counters();
   metric(out, "report_duplicates_total", "counter", "Reports seen before (acked again)",
          k.duplicate_reports);

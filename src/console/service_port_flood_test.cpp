@@ -1,6 +1,7 @@
 // Port floods (protocol version 2) through ConsoleService with fake links:
 // stored before the report_ack, correlated fleet-wide, shown live, kept
 // across a restart, ended when quiet; and a version-1 agent keeps working.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "console/failing_store.h"
@@ -298,6 +299,94 @@ TEST_F(ServicePortFloodTest, ARoguesInventedFloodsAreBudgetedAndKeepToTheirShare
   size_t refused = 0;
   for (const auto& e : *audit) refused += e.action == "port_floods_refused" ? 1 : 0;
   EXPECT_EQ(refused, 1u) << "once per link";
+}
+
+// Review s16 M2: port floods wait in unsaved_port_floods_ for the group
+// write. During a store outage the fleet's ended floods in memory turn over
+// (max_history), and a flood forgotten before its write was skipped as if
+// stored ("the store has its last state"), although its report was acked.
+// Now the book forgets no flood before the service calls saved(id).
+TEST_F(ServicePortFloodTest, AFloodForgottenFromMemoryBeforeItsWriteIsStillStored) {
+  test::FailingStore* failing = nullptr;
+  wrap_ = [&failing](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto f = std::make_unique<test::FailingStore>(std::move(inner));
+    f->failing.insert("putPortFlood");
+    failing = f.get();
+    return f;
+  };
+  open();
+  ASSERT_NE(failing, nullptr);
+  auto a = enrollAgent("web-1");
+  auto c = connect(a);
+  c->take();
+  // Report 1: a flood detected and ended (the store is down).
+  sendFrom(c, proto::Report{1,
+                            0,
+                            {},
+                            {pf(proto::PortFloodKind::kDetected, "10.0.0.1", 103 * kSec, 5),
+                             pf(proto::PortFloodKind::kEnded, "10.0.0.1", 104 * kSec, 5)}});
+  // Other floods end meanwhile (same outage), more than the memory keeps
+  // (1,024 ended, 256 of an endpoint): the first would be forgotten from
+  // memory; the book keeps it until it is stored.
+  uint64_t seq = 2;
+  for (int r = 0; r < 5; r++, seq++) {
+    // The endpoint's new-flood budget (1,024 at once, then 60 a minute)
+    // refills: all 1,250 come in.
+    if (r > 0) advance(60 * kSec);
+    proto::Report rep{seq, 0, {}, {}};
+    for (int i = 0; i < 250; i++) {
+      const std::string dst = "10.1." + std::to_string(r) + "." + std::to_string(i + 1);
+      rep.port_floods.push_back(pf(proto::PortFloodKind::kEnded, dst.c_str(), 110 * kSec, 5));
+    }
+    sendFrom(c, rep);
+  }
+  EXPECT_TRUE(c->take().empty()) << "nothing stored, nothing acked";
+  failing->failing.clear();  // the store is back
+  sendFrom(c, proto::Report{seq, 0, {}, {}});
+  auto out = c->take();
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(std::get<proto::ReportAck>(out.back()).seq, seq) << "reports 1.." << seq << " acked";
+  auto reader = SqliteStore::open(dbPath());
+  ASSERT_OK(reader);
+  auto rows = (*reader)->listPortFloods(true, 100000);
+  ASSERT_OK(rows);
+  EXPECT_EQ(rows->size(), 1 + 5 * 250u);
+  auto first = std::find_if(rows->begin(), rows->end(), [](const PortFloodRecord& r) {
+    return r.id == "web-1/10.0.0.1:443/100000000000";
+  });
+  ASSERT_NE(first, rows->end()) << "report 1's flood was acked but never stored";
+  EXPECT_FALSE(first->active);
+}
+
+// A flood that ends quiet while memory is full of newer ended floods would
+// be forgotten by the same expiry that ended it (its end is the oldest): it
+// is kept until stored, and stored as ended, not left active in the store.
+TEST_F(ServicePortFloodTest, AFloodEndedQuietAndForgottenAtOnceIsStoredAsEnded) {
+  auto a = enrollAgent("web-1");
+  auto c = connect(a);
+  sendFrom(
+      c, proto::Report{1, 0, {}, {pf(proto::PortFloodKind::kDetected, "10.0.0.1", 103 * kSec, 5)}});
+  advance(30 * kSec);
+  uint64_t seq = 2;
+  for (int r = 0; r < 5; r++, seq++) {
+    // The endpoint's new-flood budget (1,024 at once, then 60 a minute)
+    // refills: all 1,250 come in.
+    if (r > 0) advance(60 * kSec);
+    proto::Report rep{seq, 0, {}, {}};
+    for (int i = 0; i < 250; i++) {
+      const std::string dst = "10.1." + std::to_string(r) + "." + std::to_string(i + 1);
+      rep.port_floods.push_back(pf(proto::PortFloodKind::kEnded, dst.c_str(), 110 * kSec, 5));
+    }
+    sendFrom(c, rep);
+  }
+  advance(31 * kSec);
+  sendFrom(c, proto::Heartbeat{6 * kSec, 0, 0, {}});  // the link lives; the flood is quiet
+  svc_->tick();
+  auto reader = SqliteStore::open(dbPath());
+  ASSERT_OK(reader);
+  auto row = (*reader)->getPortFlood("web-1/10.0.0.1:443/100000000000");
+  ASSERT_OK(row);
+  EXPECT_FALSE(row->active) << "ended quiet in memory, still active in the store";
 }
 
 }  // namespace

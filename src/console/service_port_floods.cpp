@@ -81,7 +81,7 @@ void ConsoleServiceImpl::endQuietPortFloods() {
   for (const std::string& id : port_floods_.expire(wall_())) {
     if (savePortFlood(id)) continue;
     ++counters_.store_errors;
-    unsaved_port_floods_.insert(id);  // written again with the next reports
+    unsaved_port_floods_.insert(id);  // unsaved: the next flush writes it
   }
 }
 

@@ -49,7 +49,9 @@ class FakeConnection : public net::WsConnection {
     shared_.push_back(std::move(frame));
     return true;
   }
-  void close() override { closeWith(1000, ""); }
+  // What WsSession::close() sends (a reason: see WsConnection::close()), so a
+  // test tells it from the closes dropLink() names.
+  void close() override { closeWith(1000, "closed by the console"); }
   void closeWith(uint16_t code, const std::string& reason) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!closed_) close_ = {code, reason};

@@ -65,7 +65,8 @@ void ConsoleServiceImpl::pingAndReap() {
       send(link, link.session->ping());
     }
   }
-  for (uint64_t id : reap) dropLink(links_.find(id));
+  for (uint64_t id : reap)
+    dropLink(links_.find(id), kCloseNormal, "no message from the agent in time");
 }
 
 void ConsoleServiceImpl::flushDirty() {

@@ -140,6 +140,17 @@ void ConsoleServiceImpl::liveHeartbeat(const std::string& endpoint, const proto:
   if (rate) live_.rates[endpoint] = *rate;
 }
 
+void ConsoleServiceImpl::liveBlockVersions(uint64_t after, uint64_t upto) {
+  if (after >= upto) return;
+  live_.blocks_after = std::min(live_.blocks_after, after);
+  live_.blocks_upto = std::max(live_.blocks_upto, upto);
+}
+
+uint64_t ConsoleServiceImpl::ackedVersion(const std::string& endpoint) const {
+  const EndpointState* ep = desired_->endpoint(endpoint);
+  return ep == nullptr ? 0 : ep->acked_version;
+}
+
 void ConsoleServiceImpl::liveAudit(const AuditRecord& entry) {
   live_.audit.push_back(entry);
   if (entry.actor == "console" || entry.actor.rfind("agent:", 0) == 0) return;
@@ -294,39 +305,55 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents(bool watched) {
   std::lock_guard<std::mutex> sent_lock(live_sent_mu_);
   const bool prime = !live_sent_.primed;
   if (prime) dirty.endpoints = dirty.blocks = dirty.policies = dirty.incidents = true;
-  const bool render_endpoints = watched || prime;
-  if (!render_endpoints) {
+  const bool render = watched || prime;
+  if (!render) {
     // Nobody to send them to: a fan-out's acks would rebuild a view per
-    // agent. What changed is diffed in full at the next watched call.
+    // agent and render its acked blocks. What changed is diffed in full
+    // at the next watched call.
     live_sent_.endpoints_stale |=
         dirty.endpoints || !dirty.endpoint_names.empty() || !live_sent_.endpoint_backlog.empty();
-  } else if (live_sent_.endpoints_stale) {
-    dirty.endpoints = true;
-    live_sent_.endpoints_stale = false;
+    live_sent_.blocks_stale |= dirty.blocks || dirty.blocks_after < dirty.blocks_upto;
+    dirty.blocks = false;
+    dirty.blocks_upto = 0;
+  } else {
+    dirty.endpoints |= std::exchange(live_sent_.endpoints_stale, false);
+    dirty.blocks |= std::exchange(live_sent_.blocks_stale, false);
   }
   std::vector<LiveEvent> out;
   for (uint64_t id : dirty.floods) {
     if (auto f = flood(id)) out.push_back(LiveEvent{"flood", api::dumpJson(api::floodJson(*f))});
   }
-  if (render_endpoints) liveEndpointEvents(dirty, prime, out);
-  if (dirty.blocks) {
-    if (auto all = blocks()) {
-      std::map<std::string, std::string> now;
-      std::map<std::string, std::string> compare;  // without expires_at's wobble
-      for (const auto& b : *all) {
-        const std::string key = proto::prefixText(b.block.source);
-        json j = api::blockJson(b);
-        now[key] = api::dumpJson(j);
-        j.erase("expires_at");
-        j["ttl"] = b.block.expires_at_ns ? json(true) : json(false);
-        compare[key] = api::dumpJson(j);
-      }
+  if (render) liveEndpointEvents(dirty, prime, out);
+  if (dirty.blocks || dirty.blocks_after < dirty.blocks_upto) {
+    // All of them diffed, or only those whose status an ack moved (a
+    // fan-out's acks must not render every block each pump).
+    std::optional<std::pair<uint64_t, uint64_t>> versions;
+    if (!dirty.blocks) versions.emplace(dirty.blocks_after, dirty.blocks_upto);
+    std::map<std::string, std::string> now;
+    std::map<std::string, std::string> compare;  // without expires_at's wobble
+    const std::vector<BlockView> views = blockViews(versions);
+    counters_.live_block_views += views.size();
+    for (const auto& b : views) {
+      const std::string key = proto::prefixText(b.block.source);
+      json j = api::blockJson(b);
+      now[key] = api::dumpJson(j);
+      j.erase("expires_at");
+      j["ttl"] = b.block.expires_at_ns ? json(true) : json(false);
+      compare[key] = api::dumpJson(j);
+    }
+    if (!versions) {
       diffInto(
           live_sent_.blocks, std::move(now), !prime, "block", "block_removed",
           [](const std::string& k) {
             return json{{"source", k}};
           },
           out, &compare);
+    } else {
+      for (auto& [key, text] : now) {
+        std::string& sent = live_sent_.blocks[key];
+        if (sent != compare[key]) out.push_back(LiveEvent{"block", std::move(text)});
+        sent = std::move(compare[key]);
+      }
     }
   }
   if (dirty.policies) {

@@ -151,9 +151,10 @@ TEST_F(ServiceWebTest, UnwatchedCallsRenderNoEndpointAndTheNextWatchedOneCatches
   sendFrom(c1, proto::Ack{*v});
   auto evs = svc_->takeLiveEvents(false);
   EXPECT_EQ(count(evs, "endpoint"), 0u);
-  EXPECT_EQ(count(evs, "block"), 1u);  // the rest still flows (the ring stays resumable)
-  EXPECT_EQ(count(evs, "audit"), 1u);
+  EXPECT_EQ(count(evs, "block"), 0u);  // nor any block (the next watched call catches up)
+  EXPECT_EQ(count(evs, "audit"), 1u);  // the rest still flows (the ring stays resumable)
   evs = svc_->takeLiveEvents(true);
+  EXPECT_EQ(count(evs, "block"), 1u);
   ASSERT_EQ(count(evs, "endpoint"), 2u);  // both got the new policy version
   std::map<std::string, uint64_t> applied;
   for (const auto& e : flat(evs)) {
@@ -168,13 +169,52 @@ TEST_F(ServiceWebTest, UnwatchedCallsRenderNoEndpointAndTheNextWatchedOneCatches
   sendFrom(c2, proto::Ack{*v});
   evs = svc_->takeLiveEvents(false);
   EXPECT_EQ(count(evs, "endpoint"), 0u);
+  EXPECT_EQ(count(evs, "block"), 0u);
+  evs = svc_->takeLiveEvents(true);
   ASSERT_EQ(count(evs, "block"), 1u);  // its applied count moved
   EXPECT_EQ(first(evs, "block")["acked"], 2);
-  evs = svc_->takeLiveEvents(true);
   ASSERT_EQ(count(evs, "endpoint"), 1u);
   EXPECT_EQ(first(evs, "endpoint")["name"], "web-2");
   EXPECT_EQ(first(evs, "endpoint")["applied_version"], *v);
   EXPECT_TRUE(svc_->takeLiveEvents(true).empty());
+}
+
+// Review s16 L6: an ack marked every block dirty and every pump rendered
+// every block, stream open or not (a fan-out to 10,000 agents: acks each
+// pump). Now no block is rendered while nobody watches, and an ack renders
+// only the blocks it acknowledged.
+TEST_F(ServiceWebTest, AnAckRendersOnlyTheBlocksItAckedAndOnlyWhileWatched) {
+  auto c1 = connect(enrollAgent("web-1"));
+  auto c2 = connect(enrollAgent("web-2"));
+  auto views = [this] {
+    const std::string m = svc_->metricsText();
+    const std::string name = "\nsyn_guard_console_live_block_views_total ";
+    const size_t at = m.find(name);
+    EXPECT_NE(at, std::string::npos);
+    return std::stoull(m.substr(at + name.size()));
+  };
+  std::vector<uint64_t> versions;
+  for (const char* src : {"203.0.113.7", "203.0.113.8", "203.0.113.9"}) {
+    auto v = svc_->block(operator_, *parsePrefix(src), std::nullopt, "");
+    ASSERT_OK(v);
+    versions.push_back(*v);
+  }
+  sendFrom(c1, proto::Ack{versions[1]});  // the first two
+  events();                               // primed: every block sent once
+  const uint64_t before = views();
+  sendFrom(c1, proto::Ack{versions[2]});  // now the third
+  auto evs = svc_->takeLiveEvents(true);
+  ASSERT_EQ(count(evs, "block"), 1u);
+  EXPECT_EQ(first(evs, "block")["source"], "203.0.113.9");
+  EXPECT_EQ(first(evs, "block")["acked"], 1);
+  EXPECT_EQ(views() - before, 1u) << "only the acked block is rendered";
+  // Nobody watching: acks render nothing; the next watched call diffs all.
+  sendFrom(c2, proto::Ack{versions[2]});
+  EXPECT_EQ(count(svc_->takeLiveEvents(false), "block"), 0u);
+  EXPECT_EQ(views() - before, 1u) << "no block rendered with no stream open";
+  evs = svc_->takeLiveEvents(true);
+  EXPECT_EQ(count(evs, "block"), 3u);  // each one's acked count moved
+  EXPECT_EQ(views() - before, 4u);
 }
 
 TEST_F(ServiceWebTest, HeartbeatsGiveRatesATimelineAndRateEvents) {

@@ -1,17 +1,13 @@
 #include "core/handshake_match.h"
 
+#include <cstring>
+
+#include "core/tracker.h"
+#include "sg_track.h"
+
 namespace sg {
 
 namespace {
-
-// The 4-tuple from the client's side: source, destination, ports.
-std::string clientKey(const sg_addr& src, const sg_addr& dst, uint16_t sport, uint16_t dport) {
-  std::string k(reinterpret_cast<const char*>(src.b), 16);
-  k.append(reinterpret_cast<const char*>(dst.b), 16);
-  k.append(reinterpret_cast<const char*>(&sport), 2);
-  k.append(reinterpret_cast<const char*>(&dport), 2);
-  return k;
-}
 
 uint8_t handshakeFlags(const sg_pkt& p) {
   return static_cast<uint8_t>(p.tcp_flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST));
@@ -19,25 +15,79 @@ uint8_t handshakeFlags(const sg_pkt& p) {
 
 }  // namespace
 
-void HandshakeMatch::onAttempt(const sg_pkt& syn) {
-  const std::string key = clientKey(syn.src, syn.dst, syn.src_port, syn.dst_port);
-  auto it = pending_.find(key);
-  if (it != pending_.end()) {
-    // A retransmission keeps what the host answered; a new SYN (another
-    // sequence number) on the same 4-tuple starts over.
-    if (it->second.client_next != syn.tcp_seq + 1) it->second = Attempt{syn.tcp_seq + 1};
-    return;
-  }
-  if (pending_.size() < kMaxPending) pending_.emplace(key, Attempt{syn.tcp_seq + 1});
+bool HandshakeMatch::Tuple::operator==(const Tuple& o) const {
+  return std::memcmp(this, &o, sizeof(Tuple)) == 0;
 }
 
-std::optional<std::string> HandshakeMatch::answeredKey(const sg_pkt& pkt,
-                                                       std::optional<uint32_t> ack) const {
+// Keyed (SipHash over both addresses, the second keyed by the first's hash
+// and the ports): a capture's chosen tuples cannot pile into one bucket.
+size_t HandshakeMatch::TupleHash::operator()(const Tuple& t) const {
+  sg_addr a{};
+  std::memcpy(a.b, t.src, sizeof(a.b));
+  const uint64_t h = sg_addr_hash(&a, &kDefaultHashKey);
+  const sg_hash_key k{kDefaultHashKey.k0 ^ h,
+                      kDefaultHashKey.k1 ^ ((uint64_t{t.sport} << 16) | t.dport)};
+  std::memcpy(a.b, t.dst, sizeof(a.b));
+  return static_cast<size_t>(sg_addr_hash(&a, &k));
+}
+
+HandshakeMatch::Tuple HandshakeMatch::clientKey(const sg_addr& src, const sg_addr& dst,
+                                                uint16_t sport, uint16_t dport) {
+  Tuple t{};
+  std::memcpy(t.src, src.b, sizeof(t.src));
+  std::memcpy(t.dst, dst.b, sizeof(t.dst));
+  t.sport = sport;
+  t.dport = dport;
+  return t;
+}
+
+void HandshakeMatch::popOldest() {
+  const Aged& o = order_.front();
+  if (auto it = pending_.find(o.key); it != pending_.end() && it->second.stamp == o.stamp) {
+    pending_.erase(it);
+    if (o.at_ns + kSynRecvLifetimeNs <= now_ns_) {
+      ++expired_;
+    } else {
+      ++evicted_;
+    }
+  }
+  order_.pop_front();
+}
+
+void HandshakeMatch::expire(uint64_t now_ns) {
+  if (now_ns > now_ns_) now_ns_ = now_ns;
+  while (!order_.empty() && order_.front().at_ns + kSynRecvLifetimeNs <= now_ns_) popOldest();
+}
+
+void HandshakeMatch::onAttempt(const sg_pkt& syn, uint64_t now_ns) {
+  expire(now_ns);
+  const Tuple key = clientKey(syn.src, syn.dst, syn.src_port, syn.dst_port);
+  auto it = pending_.find(key);
+  if (it != pending_.end()) {
+    // A retransmission keeps what the host answered, and its age (the
+    // kernel's request socket does not live longer for it); a new SYN
+    // (another sequence number) on the same 4-tuple starts over.
+    if (it->second.client_next == syn.tcp_seq + 1) return;
+    pending_.erase(it);  // its order_ entry goes stale
+  }
+  // Room for one more: the oldest go first (stale entries included, so
+  // order_ stays bounded too).
+  while (!order_.empty() &&
+         (pending_.size() >= max_pending_ || order_.size() >= 2 * max_pending_)) {
+    popOldest();
+  }
+  const uint64_t stamp = next_stamp_++;
+  pending_.emplace(key, Attempt{syn.tcp_seq + 1, 0, false, stamp});
+  order_.push_back(Aged{now_ns_, stamp, key});
+}
+
+std::optional<HandshakeMatch::Tuple> HandshakeMatch::answeredKey(
+    const sg_pkt& pkt, std::optional<uint32_t> ack) const {
   if (pkt.kind != SG_PKT_TCP || handshakeFlags(pkt) != (SG_TCP_SYN | SG_TCP_ACK)) {
     return std::nullopt;
   }
   // The host's SYN-ACK travels the other way: its destination is the client.
-  std::string key = clientKey(pkt.dst, pkt.src, pkt.dst_port, pkt.src_port);
+  const Tuple key = clientKey(pkt.dst, pkt.src, pkt.dst_port, pkt.src_port);
   auto it = pending_.find(key);
   if (it == pending_.end()) return std::nullopt;
   // It acknowledges the client's SYN (a SYN-ACK for an older attempt does not).
@@ -49,10 +99,11 @@ bool HandshakeMatch::isAnswer(const sg_pkt& pkt, std::optional<uint32_t> ack) co
   return answeredKey(pkt, ack).has_value();
 }
 
-bool HandshakeMatch::onPacket(const sg_pkt& pkt, std::optional<uint32_t> ack) {
+bool HandshakeMatch::onPacket(const sg_pkt& pkt, std::optional<uint32_t> ack, uint64_t now_ns) {
   if (pkt.kind != SG_PKT_TCP) return false;
+  expire(now_ns);
   if (const auto key = answeredKey(pkt, ack)) {
-    Attempt& a = pending_[*key];
+    Attempt& a = pending_.at(*key);
     a.host_next = pkt.tcp_seq + 1;
     a.answered = true;
     return false;
@@ -69,7 +120,7 @@ bool HandshakeMatch::onPacket(const sg_pkt& pkt, std::optional<uint32_t> ack) {
     refused_acks_++;
     return false;
   }
-  pending_.erase(it);
+  pending_.erase(it);  // its order_ entry goes stale
   return true;
 }
 

@@ -100,7 +100,7 @@ bool holdsHostAnswers(std::span<const CapturedPacket> packets) {
     auto f = parseFrame(cp);
     if (!f.ok()) return false;                               // replayPackets reports it
     if (sg_pkt_is_attempt(&f->pkt) && !f->frame.outgoing) {  // a client's SYN
-      syns.onAttempt(f->pkt);
+      syns.onAttempt(f->pkt, cp.timestamp_ns);
     } else if (syns.isAnswer(f->pkt, ackOf(*f))) {
       return true;
     }
@@ -178,8 +178,9 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
       if (!frame.bytes.empty()) {
         // The host's SYNs start handshakes (reflection); its SYN-ACKs answer
         // the clients' (what their ACKs must acknowledge).
-        reflect.onPacket(pkt, std::max(cp.timestamp_ns, last_ts) - first);
-        (void)handshakes.onPacket(pkt, ack);
+        const uint64_t at = std::max(cp.timestamp_ns, last_ts);
+        reflect.onPacket(pkt, at - first);
+        (void)handshakes.onPacket(pkt, ack, at);
       }
       continue;
     }
@@ -211,9 +212,9 @@ Result<ReplayResult> replayPackets(std::span<const CapturedPacket> packets,
     // passed it (an ACK is never dropped by a block of scope "attempts").
     bool completes = false;
     if (attempt) {
-      if (v == Verdict::kPass) handshakes.onAttempt(pkt);
+      if (v == Verdict::kPass) handshakes.onAttempt(pkt, last_ts);
     } else {
-      completes = handshakes.onPacket(pkt, ack);
+      completes = handshakes.onPacket(pkt, ack, last_ts);
     }
     if (completes) s.completions++;
     ports.onPacket(pkt, last_ts - first, attempt ? &fp : nullptr, completes);
