@@ -64,7 +64,7 @@ static __always_inline struct sg_dst *sg_dst_find(const struct sg_addr *a, __u16
  * attempt takes (sg_sig_pos(): entry, bank, slot; the caller fingerprints
  * it, sg_sig_keep in sg_sig_bpf.h), or -1. `src`: the source's key (masked
  * to the counting prefix). */
-static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt,
+static __always_inline int sg_dst_attempt(struct sg_counters *cnt,
 						    const struct sg_config *cfg,
 						    const struct sg_pkt *pkt,
 						    const struct sg_addr *src)
