@@ -119,12 +119,20 @@ static __always_inline int sg_chal_block(struct sg_counters *cnt, const struct s
 	return XDP_DROP;
 }
 
-/* What the challenge path returns for a packet that is not its business. */
+/* What the challenge path returns for a packet that is not its business, and
+ * for a challenged source's SYN to answer with a cookie SYN-ACK
+ * (sg_chal_synack, called by the entry point itself). */
 #define SG_CHAL_NONE (-1)
+#define SG_CHAL_SYN4 (-2)
+#define SG_CHAL_SYN6 (-3)
 
 /* The challenge path for a packet the rest of the program passed: a TCP SYN
  * or ACK from an armed challenged source to one of this host's addresses.
- * Returns the verdict, or SG_CHAL_NONE. Global: verified once, apart. */
+ * Returns the verdict, SG_CHAL_SYN4/6 for a SYN to answer, or SG_CHAL_NONE.
+ * Global: verified once, apart. The SYN-ACK is built by sg_chal_synack, a
+ * call of the entry point, not of this function: the verifier adds up the
+ * frames of a call chain (512 bytes in all), and the builder's 80-byte header
+ * would otherwise stack on this frame and on the entry point's. */
 __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -185,13 +193,8 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 	now = SG_NOW();
 	if (now >= c->expires_ns || !sg_is_local(&dst))
 		return SG_CHAL_NONE; /* over (user space disarms it), or forwarded */
-	if (flags == SG_TCP_SYN) {
-		int verdict = sg_ck_syn(ctx, cnt, v6);
-
-		if (verdict == XDP_TX)
-			cnt->c[SG_CNT_CHAL_SYNACKS]++;
-		return verdict;
-	}
+	if (flags == SG_TCP_SYN)
+		return v6 ? SG_CHAL_SYN6 : SG_CHAL_SYN4;
 	switch (sg_ck_judge(ctx, ipp, th, v6)) {
 	case SG_CK_ACK_TRACKED:
 		return XDP_PASS;
@@ -210,6 +213,23 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 			   cfg->window_ns, limit))
 		return sg_chal_block(cnt, cfg, &src, c, now, ctx->ingress_ifindex);
 	return XDP_PASS;
+}
+
+/* A challenged source's SYN (sg_chal_xdp said SG_CHAL_SYN4/6): the cookie
+ * SYN-ACK (sg_syncookie_synack.h). Global, verified once. */
+__attribute__((noinline)) int sg_chal_synack(struct xdp_md *ctx, int v6)
+{
+	struct sg_counters *cnt;
+	__u32 zero = 0;
+	int verdict;
+
+	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	if (!cnt)
+		return XDP_PASS;
+	verdict = sg_ck_syn(ctx, cnt, v6);
+	if (verdict == XDP_TX)
+		cnt->c[SG_CNT_CHAL_SYNACKS]++;
+	return verdict;
 }
 
 #endif /* __bpf__ */

@@ -55,19 +55,15 @@ static __always_inline struct sg_dst *sg_dst_find(const struct sg_addr *a, __u16
 }
 
 /* A connection attempt (SYN without ACK/RST), counted at its destination.
- * A function of its own (a BPF-to-BPF call), although the call and its
- * return cost ~12 ns a SYN on CPUs with return-thunk mitigations
- * (docs/architecture.md, "Calls cost more than they look"): inlined, its
- * locals join the stack of the path every packet takes, which then meets the
- * verifier's 512 bytes with the deepest call (352 + 160, measured), and
- * passes it with the challenge's hooks. Returns the fingerprint sample the
- * attempt takes (sg_sig_pos(): entry, bank, slot; the caller fingerprints
- * it, sg_sig_keep in sg_sig_bpf.h), or -1. `src`: the source's key (masked
- * to the counting prefix). */
-static __attribute__((noinline)) int sg_dst_attempt(struct sg_counters *cnt,
-						    const struct sg_config *cfg,
-						    const struct sg_pkt *pkt,
-						    const struct sg_addr *src)
+ * Inlined into the path every SYN takes: as a BPF-to-BPF call it cost ~12 ns
+ * a SYN on CPUs with return-thunk mitigations (docs/architecture.md, "Calls
+ * cost more than they look"); the stack has room for its locals since the
+ * cookie path's SYN-ACK builder left the entry point's frame ("The stack").
+ * Returns the fingerprint sample the attempt takes (sg_sig_pos(): entry,
+ * bank, slot; the caller fingerprints it, sg_sig_keep in sg_sig_bpf.h), or
+ * -1. `src`: the source's key (masked to the counting prefix). */
+static __always_inline int sg_dst_attempt(struct sg_counters *cnt, const struct sg_config *cfg,
+					  const struct sg_pkt *pkt, const struct sg_addr *src)
 {
 	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	__u32 idx = 0, bank = sg_dst_bank & 1, n;

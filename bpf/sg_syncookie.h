@@ -259,17 +259,46 @@ static __always_inline int sg_ck_is_syn(const struct tcphdr *th)
 	return (((const __u8 *)th)[13] & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN;
 }
 
+/* A TCP packet to an address and port with cookies on (sg_ck_wanted), v6
+ * as sg_cookie_xdp found it: verified sources pass, a SYN is answered, an
+ * ACK judged. Global, out of line: only packets to a cookie port pay the
+ * call (next to the helper calls they make anyway), its frame (the SYN-ACK's
+ * 80-byte header, the conntrack tuple) stays off the stack of the path every
+ * packet takes, and it is verified once, apart. */
+__attribute__((noinline)) int sg_cookie_port(struct xdp_md *ctx, int v6)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	void *ipp = data + SG_CK_L3;
+	struct sg_counters *cnt;
+	struct tcphdr *th;
+	__u32 zero = 0;
+	__u8 flags;
+
+	if (data + (v6 ? SG_CK_L4_6 : SG_CK_L4_4) + 20 > end)
+		return XDP_PASS;
+	th = data + (v6 ? SG_CK_L4_6 : SG_CK_L4_4);
+	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	if (!cnt)
+		return XDP_PASS;
+	if (sg_ck_verified(cnt, ipp, v6))
+		return XDP_PASS; /* verified sources skip the cookies (sg_verified.h) */
+	flags = ((__u8 *)th)[13] & (SG_TCP_FIN | SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK);
+	if (flags == SG_TCP_SYN)
+		return sg_ck_syn(ctx, cnt, v6);
+	if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_ACK)
+		return sg_ck_ack(ctx, cnt, ipp, th, v6);
+	return XDP_PASS; /* RST, SYN-ACK, odd flags: the stack's */
+}
+
 /* The cookie path for a packet the rest of the program passed. */
 static __always_inline int sg_cookie_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct sg_counters *cnt;
 	struct tcphdr *th;
 	void *ipp;
-	__u32 zero = 0;
 	__u16 proto;
-	__u8 flags;
 	int v6;
 
 	if (!sg_cookie.ports)
@@ -303,17 +332,7 @@ static __always_inline int sg_cookie_xdp(struct xdp_md *ctx)
 	} else {
 		return XDP_PASS;
 	}
-	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
-	if (!cnt)
-		return XDP_PASS;
-	if (sg_ck_verified(cnt, ipp, v6))
-		return XDP_PASS; /* verified sources skip the cookies (sg_verified.h) */
-	flags = ((__u8 *)th)[13] & (SG_TCP_FIN | SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK);
-	if (flags == SG_TCP_SYN)
-		return sg_ck_syn(ctx, cnt, v6);
-	if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_ACK)
-		return sg_ck_ack(ctx, cnt, ipp, th, v6);
-	return XDP_PASS; /* RST, SYN-ACK, odd flags: the stack's */
+	return sg_cookie_port(ctx, v6);
 }
 
 #endif /* __bpf__ */

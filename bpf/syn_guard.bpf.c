@@ -334,6 +334,8 @@ int syn_guard_xdp(struct xdp_md *ctx)
 	/* A challenged source's SYNs and ACKs (sg_challenge.h). */
 	if (sg_chal.live) {
 		verdict = sg_chal_xdp(ctx);
+		if (verdict == SG_CHAL_SYN4 || verdict == SG_CHAL_SYN6)
+			return sg_chal_synack(ctx, verdict == SG_CHAL_SYN6);
 		if (verdict != SG_CHAL_NONE)
 			return verdict;
 	}

@@ -14,6 +14,19 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh >/dev/null
 
+# The agent pins its blocks under /sys/fs/bpf (pin_dir), so that they survive
+# a restart, and the XDP dispatcher (libxdp) keeps its programs there: a fresh
+# VM or container may have no bpffs mounted at that path.
+bpffs=/sys/fs/bpf
+if [ "$(stat -f -c %T "$bpffs" 2>/dev/null)" != bpf_fs ]; then
+  echo "run.sh: no bpf filesystem at $bpffs (a fresh VM or container): mounting one" >&2
+  if ! { mkdir -p "$bpffs" && mount -t bpf bpf "$bpffs"; }; then
+    echo "run.sh: could not mount it (needs root; in a container, CAP_SYS_ADMIN). The agent" \
+      "runs without pinned blocks (they do not survive a restart) until you run:" \
+      "mount -t bpf bpf $bpffs" >&2
+  fi
+fi
+
 bin=build/bin/syn-guard
 data=${SYN_GUARD_CONSOLE_DATA:-/var/lib/syn-guard/console}
 state=${SYN_GUARD_AGENT_STATE:-/var/lib/syn-guard/agent}

@@ -13,15 +13,18 @@ namespace {
 
 uint64_t toMs(uint64_t ns) { return ns / 1'000'000; }
 
-// The program's clock ticks in jiffies (4 ms at Debian's HZ=250): a count
-// seen within one tick is taken over a whole tick, so the rate errs low.
-constexpr uint64_t kMinSpanNs = 4'000'000;
+// A sensor that does not say how its clock ticks: the coarsest Linux tick
+// (HZ=100), so that the rate errs low there too.
+constexpr uint64_t kCoarsestTickNs = 10'000'000;
 
 // Attempts per second over the span the kernel counted them in (its event's
 // first_ns to ts_ns); 0 when the event did not say (a block adopted late).
-uint64_t observedRate(uint32_t count, uint64_t span_ns) {
+// The program's clock ticks in jiffies (1 ms at HZ=1000, 4 ms at 250, 10 ms
+// at 100): a span shorter than one tick (read as 0) is taken over a whole
+// tick, so the rate errs low.
+uint64_t observedRate(uint32_t count, uint64_t span_ns, uint64_t tick_ns) {
   if (span_ns == 0) return 0;
-  return count * 1'000'000'000ull / std::max(span_ns, kMinSpanNs);
+  return count * 1'000'000'000ull / std::max(span_ns, tick_ns != 0 ? tick_ns : kCoarsestTickNs);
 }
 
 }  // namespace
@@ -137,7 +140,7 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
   f["window_ms"] = toMs(static_cast<uint64_t>(config_.window.count()));
   // The rate observed: count over the time since the first attempt counted
   // (not count / window: a 5,000/s burst crosses 200 in 40 ms).
-  if (const uint64_t rate = observedRate(b.count, span_ns); rate != 0) {
+  if (const uint64_t rate = observedRate(b.count, span_ns, sensor_.clockTickNs()); rate != 0) {
     f["rate"] = rate;
     f["span_ms"] = toMs(span_ns);
   }

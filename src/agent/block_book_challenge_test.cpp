@@ -34,83 +34,78 @@ class FakeChallenges final : public ChallengePort {
 
 constexpr uint64_t kDur = 60'000'000'000;
 
-sg_event challengeEvent(const sg_addr& src, uint64_t ts) {
-  sg_event e = blockEvent(src, ts, kDur);
-  e.type = SG_EV_CHALLENGED;
-  e.reason = SG_REASON_HALF_OPEN;
-  return e;
-}
+// A BlockBook over the shared Fixture (block_book_fixture.h) that arms
+// challenges through `ch_`.
+class BlockBookChallenge : public ::testing::Test {
+ protected:
+  void SetUp() override { book_.setChallenges(&ch_); }
 
-TEST(BlockBookChallenge, AChallengeIsArmedNamedAndDisarmedWhenItEnds) {
-  Fixture f;
-  FakeChallenges ch;
-  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
-  book.setChallenges(&ch);
-  const sg_addr src = v4(198, 51, 100, 8);
-  const uint64_t t = f.clock.nowNs();
-  f.sensor.blocks.push_back(
-      {src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE | SG_BLK_HALF_OPEN}});
-  book.onKernelEvent(challengeEvent(src, t));
-  ASSERT_EQ(ch.calls, std::vector<std::string>{"arm 198.51.100.8 " + std::to_string(t + kDur)});
-  EXPECT_EQ(book.armedChallenges(), 1u);
-  const std::string text = f.logText();
+  // The kernel challenged `src` now (its table entry with `flags`, then the
+  // event); returns the time.
+  uint64_t challenge(const sg_addr& src, uint8_t flags = SG_BLK_CHALLENGE) {
+    const uint64_t t = f_.clock.nowNs();
+    f_.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, flags}});
+    sg_event e = blockEvent(src, t, kDur);
+    e.type = SG_EV_CHALLENGED;
+    e.reason = SG_REASON_HALF_OPEN;
+    book_.onKernelEvent(e);
+    return t;
+  }
+
+  Fixture f_;
+  FakeChallenges ch_;
+  BlockBook book_{f_.sensor, nullptr, f_.log, f_.clock, f_.config, [](uint32_t) { return "eth0"; }};
+};
+
+TEST_F(BlockBookChallenge, AChallengeIsArmedNamedAndDisarmedWhenItEnds) {
+  const uint64_t t = challenge(v4(198, 51, 100, 8), SG_BLK_CHALLENGE | SG_BLK_HALF_OPEN);
+  ASSERT_EQ(ch_.calls, std::vector<std::string>{"arm 198.51.100.8 " + std::to_string(t + kDur)});
+  EXPECT_EQ(book_.armedChallenges(), 1u);
+  const std::string text = f_.logText();
   EXPECT_NE(text.find("\"response\":\"challenge\""), std::string::npos) << text;
-  auto blocks = book.blocksJson();
+  auto blocks = book_.blocksJson();
   ASSERT_OK(blocks);
   ASSERT_EQ(blocks->size(), 1u);
   EXPECT_EQ((*blocks)[0].value("response", ""), "challenge");
   EXPECT_EQ((*blocks)[0].value("enforced_by", ""), "xdp");
   // A sweep changes nothing while it lasts; after its end it is disarmed.
-  book.sweep();
-  EXPECT_EQ(ch.calls.size(), 1u);
-  f.clock.advance(kDur + 1);
-  book.sweep();
-  ASSERT_EQ(ch.calls.size(), 2u);
-  EXPECT_EQ(ch.calls[1], "disarm 198.51.100.8");
-  EXPECT_EQ(book.armedChallenges(), 0u);
+  book_.sweep();
+  EXPECT_EQ(ch_.calls.size(), 1u);
+  f_.clock.advance(kDur + 1);
+  book_.sweep();
+  ASSERT_EQ(ch_.calls.size(), 2u);
+  EXPECT_EQ(ch_.calls[1], "disarm 198.51.100.8");
+  EXPECT_EQ(book_.armedChallenges(), 0u);
 }
 
-TEST(BlockBookChallenge, AChallengeTheKernelTurnedIntoABlockIsDisarmed) {
-  Fixture f;
-  FakeChallenges ch;
-  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
-  book.setChallenges(&ch);
+TEST_F(BlockBookChallenge, AChallengeTheKernelTurnedIntoABlockIsDisarmed) {
   const sg_addr src = v4(198, 51, 100, 9);
-  const uint64_t t = f.clock.nowNs();
-  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
-  book.onKernelEvent(challengeEvent(src, t));
+  challenge(src);
   // Completions past the connection threshold: the kernel's block event.
-  f.clock.advance(1'000'000'000);
-  const uint64_t t2 = f.clock.nowNs();
-  f.sensor.blocks[0].block = {t2, t2 + kDur, 1, 9, 8080, 0, SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS};
+  f_.clock.advance(1'000'000'000);
+  const uint64_t t2 = f_.clock.nowNs();
+  f_.sensor.blocks[0].block = {t2, t2 + kDur, 1, 9, 8080, 0, SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS};
   sg_event up = blockEvent(src, t2, kDur);
   up.reason = SG_REASON_CONNECTIONS;
-  book.onKernelEvent(up);
-  ASSERT_EQ(ch.calls.size(), 2u);
-  EXPECT_EQ(ch.calls[1], "disarm 198.51.100.9");
-  auto blocks = book.blocksJson();
+  book_.onKernelEvent(up);
+  ASSERT_EQ(ch_.calls.size(), 2u);
+  EXPECT_EQ(ch_.calls[1], "disarm 198.51.100.9");
+  auto blocks = book_.blocksJson();
   ASSERT_OK(blocks);
   ASSERT_EQ(blocks->size(), 1u);
   EXPECT_EQ((*blocks)[0].value("response", ""), "block");
   EXPECT_EQ((*blocks)[0].value("threshold", ""), "connections");
 }
 
-TEST(BlockBookChallenge, AFailedArmingIsLoggedCountedAndRetriedByTheSweep) {
-  Fixture f;
-  FakeChallenges ch;
-  ch.fail = true;
-  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
-  book.setChallenges(&ch);
-  const sg_addr src = v4(198, 51, 100, 10);
-  const uint64_t t = f.clock.nowNs();
-  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
-  book.onKernelEvent(challengeEvent(src, t));
-  EXPECT_EQ(book.armedChallenges(), 0u);
-  EXPECT_EQ(book.counters().challenge_errors, 1u);
-  EXPECT_NE(f.logText().find("arming a challenge"), std::string::npos);
-  ch.fail = false;
-  book.sweep();
-  EXPECT_EQ(book.armedChallenges(), 1u);
+TEST_F(BlockBookChallenge, AFailedArmingIsLoggedCountedAndRetriedByTheSweep) {
+  ch_.fail = true;
+  challenge(v4(198, 51, 100, 10));
+  EXPECT_EQ(book_.armedChallenges(), 0u);
+  EXPECT_EQ(book_.counters().challenge_errors, 1u);
+  EXPECT_NE(f_.logText().find("arming a challenge"), std::string::npos);
+  ch_.fail = false;
+  book_.sweep();
+  EXPECT_EQ(book_.armedChallenges(), 1u);
 }
 
 }  // namespace

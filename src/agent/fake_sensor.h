@@ -41,6 +41,9 @@ class FakeSensor final : public SensorPort {
   uint32_t verified_per_prefix = 0;
   std::set<std::pair<std::string, uint16_t>> reflector_drops;  // addReflectorDrops
   bool can_drop_reflections = true;                            // reflectionCanDrop
+  uint64_t tick_ns = 4'000'000;                                // clockTickNs (HZ=250)
+
+  uint64_t clockTickNs() const override { return tick_ns; }
 
   Result<void> setConfig(const sg_config& cfg) override {
     config = cfg;

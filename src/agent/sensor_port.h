@@ -47,6 +47,9 @@ class SensorPort {
   virtual size_t blockCapacity() const = 0;
   // A file descriptor that becomes readable when events wait (-1: none).
   virtual int eventsFd() = 0;
+  // The resolution of the times in its events and blocks (the XDP program's
+  // clock: one jiffy, 1e9 / CONFIG_HZ ns); 0: unknown.
+  virtual uint64_t clockTickNs() const { return 0; }
   // Hands every waiting event to `fn`; returns how many.
   virtual Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) = 0;
 

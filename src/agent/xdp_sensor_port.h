@@ -32,6 +32,7 @@ class XdpSensorPort final : public SensorPort {
   size_t sourceCapacity() const override { return sensor_->sourceCapacity(); }
   size_t blockCapacity() const override { return sensor_->blockCapacity(); }
   int eventsFd() override { return sensor_->ringBufferFd(); }
+  uint64_t clockTickNs() const override { return sensor_->nsPerJiffy(); }
   Result<int> pollEvents(const std::function<void(const sg_event&)>& fn) override {
     return sensor_->pollEvents(fn);
   }

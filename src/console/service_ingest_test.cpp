@@ -40,6 +40,26 @@ class ServiceIngestTest : public test::ServiceFixture {
       return std::holds_alternative<proto::ReportAck>(m);
     }));
   }
+  // The agent `ep`, on a new link, sends report 1 (a flood from 192.0.2.7)
+  // while the store fails every flood write: not acked. Returns the link; the
+  // store still fails.
+  std::shared_ptr<test::FakeConnection> reportDuringStoreOutage(const test::AgentCredentials& ep) {
+    auto conn = connect(ep);
+    conn->take();
+    store_->failing = {"putFlood"};
+    sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
+    EXPECT_EQ(acks(conn->take()), 0u);
+    return conn;
+  }
+  // The floods a fresh reader of the console's database finds.
+  size_t storedFloods() {
+    auto reader = SqliteStore::open(dbPath());
+    EXPECT_OK(reader);
+    if (!reader.ok()) return 0;
+    auto floods = (*reader)->listFloods(false);
+    EXPECT_OK(floods);
+    return floods.ok() ? floods->size() : 0;
+  }
 
   test::FailingStore* store_ = nullptr;
   std::deque<std::function<void()>> deferred_;
@@ -89,11 +109,7 @@ TEST_F(ServiceIngestTest, ReportsThatArriveTogetherAreStoredInOneWriteThenAcked)
 // that stores the flood. Acking it at once would leave an acknowledged flood
 // that a SIGKILL of the console loses.
 TEST_F(ServiceIngestTest, AReportAckedAfterAFailedWriteIsStored) {
-  auto conn = connect(enrollAgent("web-1"));
-  conn->take();
-  store_->failing = {"putFlood"};
-  sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
-  EXPECT_EQ(acks(conn->take()), 0u);
+  auto conn = reportDuringStoreOutage(enrollAgent("web-1"));
   store_->failing.clear();
   sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
   EXPECT_EQ(acks(conn->take()), 1u);
@@ -131,11 +147,7 @@ TEST_F(ServiceIngestTest, AWelcomeNamesOnlyReportsAlreadyStored) {
 // during the store outage.
 TEST_F(ServiceIngestTest, AWelcomeDuringAStoreOutageNamesNoUnstoredReport) {
   auto ep = enrollAgent("web-1");
-  auto conn = connect(ep);
-  conn->take();
-  store_->failing = {"putFlood"};
-  sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
-  EXPECT_EQ(acks(conn->take()), 0u);
+  auto conn = reportDuringStoreOutage(ep);
   auto again = connect(ep);  // the link broke; the store still fails
   auto out = again->take();
   ASSERT_FALSE(out.empty());
@@ -149,11 +161,7 @@ TEST_F(ServiceIngestTest, AWelcomeDuringAStoreOutageNamesNoUnstoredReport) {
 // the agent's resend is a duplicate and its flood is never stored.
 TEST_F(ServiceIngestTest, AFailedFloodWriteIsNotPersistedAsSeenByTheTick) {
   auto ep = enrollAgent("web-1");
-  auto conn = connect(ep);
-  conn->take();
-  store_->failing = {"putFlood"};
-  sendFrom(conn, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
-  EXPECT_EQ(acks(conn->take()), 0u);
+  auto conn = reportDuringStoreOutage(ep);
   sendFrom(conn, proto::Heartbeat{6 * kSec, 0, 0, {}});
   svc_->tick();  // writes the dirty endpoint's link state
   open();        // the console restarts (store still failing before: now healthy)
@@ -161,9 +169,7 @@ TEST_F(ServiceIngestTest, AFailedFloodWriteIsNotPersistedAsSeenByTheTick) {
   again->take();
   sendFrom(again, proto::Report{1, 0, {detection("192.0.2.7", 500 * kSec)}});
   EXPECT_EQ(acks(again->take()), 1u);
-  auto reader = SqliteStore::open(dbPath());
-  ASSERT_OK(reader);
-  EXPECT_EQ((*reader)->listFloods(false)->size(), 1u) << "acked but never stored";
+  EXPECT_EQ(storedFloods(), 1u) << "acked but never stored";
 }
 
 }  // namespace

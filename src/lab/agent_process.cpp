@@ -77,6 +77,7 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(const AgentOptions& o,
   auto proc = Process::spawn(argv, o.netns);
   if (!proc.ok()) return proc.error().context("starting the agent");
   a->proc_ = std::move(*proc);
+  // Returns as soon as the agent exits (its stdout closes), whatever the timeout.
   auto ready = a->waitFor("ready", ready_timeout);
   if (!ready) {
     std::string why;

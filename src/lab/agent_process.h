@@ -37,10 +37,13 @@ class AgentProcess {
  public:
   using Json = nlohmann::json;
   // Starts the agent and waits up to `ready_timeout` for its "ready" event;
-  // an error with the agent's stderr when it exits or stays silent.
+  // an error with the agent's stderr when it exits (at once, not at the
+  // timeout) or stays silent. The default is generous: loading the XDP
+  // program (the verifier) alone takes most of 20 s on a loaded 2-core
+  // machine.
   static Result<std::unique_ptr<AgentProcess>> start(
       const AgentOptions& options,
-      std::chrono::milliseconds ready_timeout = std::chrono::seconds(20));
+      std::chrono::milliseconds ready_timeout = std::chrono::seconds(60));
   ~AgentProcess();
 
   const Json& ready() const { return ready_; }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -99,6 +100,21 @@ Result<void> Lab::join(const Netns& ns, const std::string& dev, std::vector<std:
   }
   if (!theirs.empty()) SG_TRY(pinIn(ns, theirs));
   members_.push_back(std::move(m));
+  return Ok{};
+}
+
+Result<void> Lab::addAddress(const Netns& host, const std::string& cidr) {
+  auto m = std::find_if(members_.begin(), members_.end(),
+                        [&](const Member& x) { return x.ns == &host; });
+  if (m == members_.end()) {
+    return makeError(Errc::kNotFound, "namespace " + host.name() + " is not a lab host");
+  }
+  SG_TRY(host.addAddress(m->dev, cidr));
+  const Member added{m->ns, m->dev, m->mac, {withoutLength(cidr)}};
+  for (const Member& other : members_) {
+    if (&other != &*m) SG_TRY(pinIn(*other.ns, pinCommands(added, other.dev)));
+  }
+  m->addrs.push_back(added.addrs.front());
   return Ok{};
 }
 

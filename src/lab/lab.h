@@ -61,6 +61,10 @@ class Lab {
   Result<const Netns*> addHost(const std::string& role, const std::string& v4,
                                const std::string& v6);
 
+  // One more address on a member's lab interface ("fd00:200:0:2::10/64"),
+  // pinned in every other member's neighbour table like the first ones.
+  Result<void> addAddress(const Netns& host, const std::string& cidr);
+
   // A host on the segment: its namespace, interface, MAC and addresses.
   struct Member {
     const Netns* ns;

@@ -11,11 +11,13 @@
 namespace sg::net {
 namespace {
 
-// Accepts until the acceptor closes; each connection gets a strand.
-asio::awaitable<void> acceptLoop(std::shared_ptr<ServerState> st) {
+// Accepts until the acceptor closes; each connection gets a strand. A strand
+// of the io_context's own executor, not of the acceptor's type-erased one: it
+// fits in an any_io_executor's inline storage, so the handlers of every read
+// and write neither allocate nor go through two layers of type erasure.
+asio::awaitable<void> acceptLoop(std::shared_ptr<ServerState> st, asio::io_context& ioc) {
   for (;;) {
-    auto [ec, socket] = co_await st->acceptor->async_accept(
-        asio::make_strand(st->acceptor->get_executor()), kTuple);
+    auto [ec, socket] = co_await st->acceptor->async_accept(asio::make_strand(ioc), kTuple);
     if (st->stopped.load()) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
@@ -133,7 +135,7 @@ Result<std::shared_ptr<Server>> Server::start(asio::io_context& ioc, ServerOptio
                                           *tls, clock);
   SG_TRY(bindAcceptor(*st, ioc));
   uint16_t port = st->acceptor->local_endpoint().port();
-  asio::co_spawn(ioc, acceptLoop(st), [st](const std::exception_ptr& e) {
+  asio::co_spawn(ioc, acceptLoop(st, ioc), [st](const std::exception_ptr& e) {
     if (e) st->counters.add(NetCounter::kHandlerErrors);
   });
   return std::shared_ptr<Server>(new Server(st, port));

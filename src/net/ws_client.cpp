@@ -46,18 +46,16 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
   }
 
   bool send(std::string text) {
-    std::shared_ptr<WsStream> ws;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!ws_ || queue_.size() >= options_.send_queue) return false;
       queue_.push_back(std::move(text));
       if (writing_) return true;
       writing_ = true;
-      ws = ws_;
     }
-    asio::co_spawn(
-        strand_, [self = shared_from_this(), ws] { return self->writeLoop(ws); },
-        [](const std::exception_ptr&) {});
+    // A callback chain, not a coroutine per burst: an agent sends one ack per
+    // delta, and a coroutine's frame and spawn cost more than the write.
+    asio::dispatch(strand_, [self = shared_from_this()] { self->writeNext(); });
     return true;
   }
 
@@ -141,7 +139,8 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
     connects_.fetch_add(1);
     call([&] { handler_->onConnected(); });
     for (;;) {
-      beast::flat_buffer buf;
+      std::string text;  // read straight into what the handler takes
+      auto buf = asio::dynamic_buffer(text, options_.max_message_bytes);
       auto [ec, n] = co_await ws->async_read(buf, kTuple);
       if (ec == websocket::error::closed) {
         const websocket::close_reason& why = ws->reason();
@@ -152,31 +151,29 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
       }
       if (ec) co_return ec.message();
       if (!ws->got_text()) continue;  // the protocol is text; ignore anything else
-      std::string text = beast::buffers_to_string(buf.data());
       call([&] { handler_->onText(std::move(text)); });
     }
   }
 
-  asio::awaitable<void> writeLoop(std::shared_ptr<WsStream> ws) {
-    for (;;) {
-      std::string next;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (queue_.empty() || ws_ != ws) {
-          writing_ = false;
-          co_return;
-        }
-        next = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      ws->text(true);
-      auto [ec, n] = co_await ws->async_write(asio::buffer(next), kTuple);
-      if (ec) {
-        std::lock_guard<std::mutex> lock(mu_);
+  // On the strand: writes the queue's front on the live link, then the next
+  // from its completion. After a failed write it goes on with whatever link
+  // is live then (none: it stops; the next send starts it again).
+  void writeNext() {
+    std::shared_ptr<WsStream> ws;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty() || !ws_) {
         writing_ = false;
-        co_return;
+        return;
       }
+      ws = ws_;
+      writing_text_ = std::move(queue_.front());
+      queue_.pop_front();
     }
+    ws->text(true);
+    ws->async_write(
+        asio::buffer(writing_text_),
+        [self = shared_from_this(), ws](const beast::error_code&, size_t) { self->writeNext(); });
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
@@ -192,6 +189,7 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
   std::shared_ptr<WsStream> pending_;  // the link being set up
   std::deque<std::string> queue_;
   bool writing_ = false;
+  std::string writing_text_;  // the message being written (strand)
 };
 
 Result<std::unique_ptr<WsClient>> WsClient::create(asio::io_context& ioc, WsClientOptions options,

@@ -50,7 +50,10 @@ asio::awaitable<void> WsSession::run(http::request<http::string_body> req) {
     // read with buffer_overflow before more than the limit is held. (Beast's
     // read_message_max would answer 1009, but its error is then masked by the
     // TLS teardown's, so it could not be counted reliably.)
-    beast::flat_buffer buf(lim.ws_max_message_bytes);
+    // Read straight into the string the handler takes: no buffer of the
+    // session's own to allocate, copy out of and free per message.
+    std::string text;
+    auto buf = asio::dynamic_buffer(text, lim.ws_max_message_bytes);
     auto [rec, n] = co_await ws_.async_read(buf, kTuple);
     if (rec) {
       reason = readLoopEnd(rec);
@@ -64,7 +67,6 @@ asio::awaitable<void> WsSession::run(http::request<http::string_body> req) {
       break;
     }
     st_->counters.add(NetCounter::kWsMessagesIn);
-    std::string text = beast::buffers_to_string(buf.data());
     call([&] { handler->onText(self, std::move(text)); });
   }
   {

@@ -5,7 +5,6 @@
 // dropped; other sources are untouched; completions past the connection
 // threshold turn the challenge into a block; the allowlist wins; IPv4 and
 // IPv6 (a challenged /64 is challenged whole).
-#include <bpf/bpf.h>
 #include <linux/bpf.h>
 
 #include <cstring>
@@ -21,19 +20,6 @@ namespace {
 
 constexpr uint16_t kPort = 8080;
 constexpr uint32_t kIsn = 0x01020304;
-
-uint32_t get32(const std::vector<uint8_t>& b, size_t at) {
-  return static_cast<uint32_t>(b[at]) << 24 | static_cast<uint32_t>(b[at + 1]) << 16 |
-         static_cast<uint32_t>(b[at + 2]) << 8 | b[at + 3];
-}
-void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; i++) b[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
-}
-
-struct Out {
-  uint32_t verdict = 0;
-  std::vector<uint8_t> frame;
-};
 
 class Challenge : public KernelTest {
  protected:
@@ -51,17 +37,6 @@ class Challenge : public KernelTest {
     setConfig(challengeConfig());
   }
 
-  Out run(const std::vector<uint8_t>& in) {
-    Out o;
-    o.frame.resize(512);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = o.frame.data(),
-                .data_size_in = static_cast<uint32_t>(in.size()),
-                .data_size_out = static_cast<uint32_t>(o.frame.size()));
-    EXPECT_EQ(bpf_prog_test_run_opts(sensor_->progFd(), &opts), 0) << std::strerror(errno);
-    o.verdict = opts.retval;
-    o.frame.resize(opts.data_size_out);
-    return o;
-  }
   // A SYN from `src` to the port, its own source port and sequence number.
   Frame syn(const std::string& src, uint16_t sport = 40000) {
     PacketSpec s = synFrom(src, kPort);
@@ -72,7 +47,8 @@ class Challenge : public KernelTest {
     return buildFrame(s);
   }
   // The client's ACK to `synack` (ack_delta past its cookie).
-  static std::vector<uint8_t> ackFor(const Frame& s, const Out& synack, uint32_t ack_delta = 1) {
+  static std::vector<uint8_t> ackFor(const Frame& s, const TestOutput& synack,
+                                     uint32_t ack_delta = 1) {
     std::vector<uint8_t> f = s.bytes;
     f[s.l4 + 13] = kAck;
     put32(f, s.l4 + 4, get32(s.bytes, s.l4 + 4) + 1);
@@ -103,7 +79,7 @@ class Challenge : public KernelTest {
   // One handshake through the challenge from `src`: SYN -> SYN-ACK, ACK.
   uint32_t handshake(const std::string& src, uint16_t sport) {
     const Frame s = syn(src, sport);
-    const Out synack = run(s.bytes);
+    const TestOutput synack = run(s.bytes);
     EXPECT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX)) << src << ":" << sport;
     return run(ackFor(s, synack)).verdict;
   }
@@ -128,7 +104,7 @@ TEST_F(Challenge, ACrossingChallengesTheSourceInsteadOfDroppingIt) {
   // Not armed yet (the agent has not put it under SYNPROXY): its SYNs go to
   // the stack as before, untouched.
   const Frame s = syn("192.0.2.1", 41000);
-  const Out out = run(s.bytes);
+  const TestOutput out = run(s.bytes);
   EXPECT_EQ(out.verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(out.frame, s.bytes);
 }
@@ -137,7 +113,7 @@ TEST_F(Challenge, AnArmedSourceGetsCookieSynAcksItsAckPassesAForgedOneIsDropped)
   ASSERT_EQ(cross("192.0.2.1"), 0);
   arm("192.0.2.1");
   const Frame s = syn("192.0.2.1", 41000);
-  const Out synack = run(s.bytes);
+  const TestOutput synack = run(s.bytes);
   ASSERT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX));
   EXPECT_EQ(synack.frame[s.l4 + 13], kSyn | kAck);
   EXPECT_EQ(get32(synack.frame, s.l4 + 8), get32(s.bytes, s.l4 + 4) + 1) << "acknowledges the SYN";
@@ -158,7 +134,7 @@ TEST_F(Challenge, Ipv6ChallengesTheWholePrefix) {
   arm("2001:db8:7:7::");
   // Another address of the same /64: the same challenged source.
   const Frame s = syn("2001:db8:7:7::99", 42000);
-  const Out synack = run(s.bytes);
+  const TestOutput synack = run(s.bytes);
   ASSERT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX));
   EXPECT_EQ(run(ackFor(s, synack)).verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(run(ackFor(s, synack, 7)).verdict, static_cast<uint32_t>(XDP_DROP));
@@ -171,7 +147,7 @@ TEST_F(Challenge, OtherSourcesAreUnaffected) {
   ASSERT_EQ(cross("192.0.2.1"), 0);
   arm("192.0.2.1");
   const Frame s = syn("192.0.2.2", 43000);
-  Out out = run(s.bytes);
+  TestOutput out = run(s.bytes);
   EXPECT_EQ(out.verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(out.frame, s.bytes);
   std::vector<uint8_t> ack = s.bytes;  // an ACK of no cookie: not ours to judge

@@ -81,6 +81,8 @@ class KernelTest : public ::testing::Test {
   }
   uint32_t send(const PacketSpec& spec) { return prog_->verdict(buildPacket(spec)); }
   uint32_t sendBytes(const std::vector<uint8_t>& frame) { return prog_->verdict(frame); }
+  // The verdict and the frame as the program left it (an XDP_TX reply).
+  TestOutput run(const std::vector<uint8_t>& frame) { return prog_->output(frame); }
   // A SYN with a sequence number of its own: a new attempt, never taken for a
   // retransmission (sg_syn_repeat).
   PacketSpec newSyn(const std::string& src, uint16_t dport = 80) {

@@ -60,6 +60,23 @@ struct Frame {
 Frame buildFrame(const PacketSpec& spec);
 inline std::vector<uint8_t> buildPacket(const PacketSpec& spec) { return buildFrame(spec).bytes; }
 
+// Big-endian (network order) fields of a frame, for tests that read or patch
+// one: a sequence number, a port, a checksum.
+inline uint16_t get16(const std::vector<uint8_t>& b, size_t at) {
+  return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
+}
+inline uint32_t get32(const std::vector<uint8_t>& b, size_t at) {
+  return static_cast<uint32_t>(get16(b, at)) << 16 | get16(b, at + 2);
+}
+inline void put16(std::vector<uint8_t>& b, size_t at, uint16_t v) {
+  b[at] = static_cast<uint8_t>(v >> 8);
+  b[at + 1] = static_cast<uint8_t>(v);
+}
+inline void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  put16(b, at, static_cast<uint16_t>(v >> 16));
+  put16(b, at + 2, static_cast<uint16_t>(v));
+}
+
 // The 16-byte key the kernel uses for an address ("192.0.2.1" mapped,
 // "2001:db8::1" as is); aborts on a malformed literal (test input).
 std::vector<uint8_t> addrBytes(const std::string& text);

@@ -3,7 +3,6 @@
 // kernel's own check accepts; the matching ACK passes; a forged one is
 // dropped; other ports, other addresses and ports turned off again are
 // untouched; IPv4 and IPv6.
-#include <bpf/bpf.h>
 #include <linux/bpf.h>
 
 #include <cstring>
@@ -19,16 +18,6 @@ namespace {
 constexpr uint16_t kPort = 8080;
 constexpr uint32_t kClientIsn = 0x11223344;
 constexpr uint32_t kClientTsval = 0xa1b2c3d4;
-
-uint16_t get16(const std::vector<uint8_t>& b, size_t at) {
-  return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
-}
-uint32_t get32(const std::vector<uint8_t>& b, size_t at) {
-  return static_cast<uint32_t>(get16(b, at)) << 16 | get16(b, at + 2);
-}
-void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; i++) b[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
-}
 
 // One's complement sum of the TCP segment and its pseudo header (0 when the
 // checksum in it is right).
@@ -50,26 +39,8 @@ uint16_t tcpSum(const std::vector<uint8_t>& f, size_t l3, size_t l4, bool v6) {
   return static_cast<uint16_t>(~sum);
 }
 
-// Output of one test run: the verdict and the frame as the program left it.
-struct Out {
-  uint32_t verdict = 0;
-  std::vector<uint8_t> frame;
-};
-
 class SynCookie : public KernelTest {
  protected:
-  Out run(const std::vector<uint8_t>& in) {
-    Out o;
-    o.frame.resize(512);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = o.frame.data(),
-                .data_size_in = static_cast<uint32_t>(in.size()),
-                .data_size_out = static_cast<uint32_t>(o.frame.size()));
-    EXPECT_EQ(bpf_prog_test_run_opts(sensor_->progFd(), &opts), 0) << std::strerror(errno);
-    o.verdict = opts.retval;
-    o.frame.resize(opts.data_size_out);
-    return o;
-  }
-
   // A SYN as Linux sends it: MSS 1460, SACK permitted, timestamps, window
   // scale 7 (20 option bytes); `linux_opts` false: no options at all.
   Frame syn(const std::string& src, const std::string& dst, uint16_t dport,
@@ -89,7 +60,8 @@ class SynCookie : public KernelTest {
 
   // The client's ACK to a SYN-ACK (`synack` as the program sent it), with
   // acknowledgement number ack_delta past the cookie.
-  std::vector<uint8_t> ackFor(const Frame& syn_frame, const Out& synack, uint32_t ack_delta = 1) {
+  std::vector<uint8_t> ackFor(const Frame& syn_frame, const TestOutput& synack,
+                              uint32_t ack_delta = 1) {
     std::vector<uint8_t> f = syn_frame.bytes;
     f[syn_frame.l4 + 13] = kAck;
     put32(f, syn_frame.l4 + 4, kClientIsn + 1);
@@ -102,7 +74,7 @@ class SynCookie : public KernelTest {
   }
 
   // Everything a SYN-ACK for `in` must be.
-  void expectSynAck(const Frame& in, const Out& out, bool v6, uint16_t mss) {
+  void expectSynAck(const Frame& in, const TestOutput& out, bool v6, uint16_t mss) {
     ASSERT_EQ(out.verdict, static_cast<uint32_t>(XDP_TX));
     const size_t l3 = in.l3, l4 = in.l4;
     ASSERT_GE(out.frame.size(), l4 + 20);
@@ -138,7 +110,7 @@ class SynCookie : public KernelTest {
 TEST_F(SynCookie, SynGetsSynAckWhoseCookieTheKernelAccepts) {
   cookiesOn();
   const Frame s = syn("192.0.2.1", "198.51.100.1", kPort);
-  const Out out = run(s.bytes);
+  const TestOutput out = run(s.bytes);
   expectSynAck(s, out, false, 1460);
   // SACK permitted + timestamps (tsecr = the client's tsval) + window scale 7.
   const size_t o = s.l4 + 20;
@@ -162,7 +134,7 @@ TEST_F(SynCookie, SynGetsSynAckWhoseCookieTheKernelAccepts) {
 TEST_F(SynCookie, SynWithoutOptionsGetsMssOnly) {
   cookiesOn();
   const Frame s = syn("192.0.2.9", "198.51.100.1", kPort, false);
-  const Out out = run(s.bytes);
+  const TestOutput out = run(s.bytes);
   expectSynAck(s, out, false, 1460);
   EXPECT_EQ(out.frame.size(), s.l4 + 24);
   EXPECT_EQ(run(ackFor(s, out)).verdict, static_cast<uint32_t>(XDP_PASS));
@@ -172,7 +144,7 @@ TEST_F(SynCookie, Ipv6) {
   cookiesOn();
   sensor_->setCookieParams(1400, 1380, 9, 50);
   const Frame s = syn("2001:db8::1", "2001:db8:1::1", kPort);
-  const Out out = run(s.bytes);
+  const TestOutput out = run(s.bytes);
   expectSynAck(s, out, true, 1380);
   EXPECT_EQ(out.frame[s.l3 + 7], 50) << "hop limit";
   EXPECT_EQ(get32(out.frame, s.l4 + 36), 0x01030309u) << "window scale 9";
@@ -183,7 +155,7 @@ TEST_F(SynCookie, Ipv6) {
 TEST_F(SynCookie, OtherPortsAndAddressesUntouched) {
   cookiesOn(*parseAddress("198.51.100.1"));
   const Frame other_port = syn("192.0.2.1", "198.51.100.1", 80);
-  Out out = run(other_port.bytes);
+  TestOutput out = run(other_port.bytes);
   EXPECT_EQ(out.verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(out.frame, other_port.bytes);
   const Frame other_addr = syn("192.0.2.1", "198.51.100.2", kPort);
@@ -210,7 +182,7 @@ TEST_F(SynCookie, OnlyTheHostsOwnAddressesAreAnswered) {
       sensor_->setLocalAddresses({*parseAddress("198.51.100.1"), *parseAddress("2001:db8:1::1")}));
   for (const char* dst : {"198.51.100.7", "198.51.100.2"}) {
     const Frame forwarded = syn("192.0.2.1", dst, kPort);
-    const Out out = run(forwarded.bytes);
+    const TestOutput out = run(forwarded.bytes);
     EXPECT_EQ(out.verdict, static_cast<uint32_t>(XDP_PASS)) << dst;
     EXPECT_EQ(out.frame, forwarded.bytes) << dst;
     std::vector<uint8_t> ack = forwarded.bytes;  // nor its ACKs judged

@@ -12,7 +12,7 @@ TEST_F(Ipv6Test, FloodFromOneSlash64IsAggregatedAndBlocked) {
   const std::string attacker64 = "fd00:200:0:2::/64";
   for (const char* a : {"fd00:200:0:2::10/64", "fd00:200:0:2::11/64", "fd00:200:0:2::12/64",
                         "fd00:200:0:2::13/64"}) {
-    ASSERT_OK(lab_->attacker().addAddress(kAttacker.dev, a));
+    ASSERT_OK(lab_->addAddress(lab_->attacker(), a));  // pinned, as the lab's own
   }
   // Resolve the neighbour entries first (uncounted: no probe, no agent yet).
   ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v6, 2s));

@@ -30,6 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A fourth host (Lab::addHost names its interface "veth-x").
 inline constexpr LabHost kAlly{"veth-x", "10.200.1.4", "fd00:200:0:4::1"};
 const LabHost& kConsole = kClient;
 const LabHost& kPeer = kAttacker;
@@ -44,14 +45,9 @@ class IsolationLab : public ::testing::Test {
     auto lab = Lab::create();
     ASSERT_OK(lab);
     lab_ = std::move(*lab);
-    auto ally = Netns::create("ally");
+    auto ally = lab_->addHost("ally", kAlly.v4, kAlly.v6);
     ASSERT_OK(ally);
-    ally_ = std::make_unique<Netns>(std::move(*ally));
-    ASSERT_OK(addVethPair(*ally_, kAlly.dev, lab_->hub(), "hub-x"));
-    ASSERT_OK(lab_->hub().ip({"link", "set", "dev", "hub-x", "master", "br0"}));
-    ASSERT_OK(ally_->addAddress(kAlly.dev, std::string(kAlly.v4) + "/24"));
-    ASSERT_OK(ally_->addAddress(kAlly.dev, std::string(kAlly.v6) + "/64"));
-    ASSERT_OK(ally_->addRoute("fd00:200::/32", kAlly.dev));
+    ally_ = *ally;
     // A server on every host, IPv4 and IPv6.
     for (auto [ns, host] : hosts()) {
       for (const char* addr : {host->v4, host->v6}) {
@@ -65,7 +61,7 @@ class IsolationLab : public ::testing::Test {
   void TearDown() override {
     isolator_.reset();
     servers_.clear();
-    ally_.reset();
+    ally_ = nullptr;
     lab_.reset();
     if (!state_dir_.empty()) std::filesystem::remove_all(state_dir_);
   }
@@ -74,7 +70,7 @@ class IsolationLab : public ::testing::Test {
     return {{&lab_->victim(), &kVictim},
             {&lab_->client(), &kConsole},
             {&lab_->attacker(), &kPeer},
-            {ally_.get(), &kAlly}};
+            {ally_, &kAlly}};
   }
 
   IsolationSpec spec() const {
@@ -134,7 +130,7 @@ class IsolationLab : public ::testing::Test {
   }
 
   std::unique_ptr<Lab> lab_;
-  std::unique_ptr<Netns> ally_;
+  const Netns* ally_ = nullptr;  // removed with the lab
   std::vector<std::unique_ptr<TcpServer>> servers_;
   std::unique_ptr<Isolator> isolator_;
   std::string state_dir_;

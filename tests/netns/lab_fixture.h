@@ -1,10 +1,15 @@
 // Shared set-up of the netns scenarios: a fresh lab (victim, attacker, client
 // on one bridge), the victim's TCP server on 10.200.1.1:8080 and
-// [fd00:200:0:1::1]:8080, and helpers to start the real agent binary
-// ($SYNGUARD_BIN_DIR/syn-guard) in the victim namespace. Everything is torn
-// down by RAII, also when an assertion fails half-way.
+// [fd00:200:0:1::1]:8080 (ServedLabTest), and helpers to start the real agent
+// binary ($SYNGUARD_BIN_DIR/syn-guard) in the victim namespace (LabTest).
+// Everything is torn down by RAII, also when an assertion fails half-way.
 #pragma once
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,13 +27,11 @@ namespace sg::lab::test {
 
 using namespace std::chrono_literals;
 
-class LabTest : public ::testing::Test {
+// The lab and the victim's servers, no agent.
+class ServedLabTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SG_REQUIRE_ROOT();
-    binary_ = findSynGuardBinary();
-    ASSERT_EQ(access(binary_.c_str(), X_OK), 0)
-        << "syn-guard binary not found (set SYNGUARD_BIN_DIR): " << binary_;
     auto lab = Lab::create();
     ASSERT_OK(lab);
     lab_ = std::move(*lab);
@@ -38,6 +41,48 @@ class LabTest : public ::testing::Test {
     auto s6 = TcpServer::start(lab_->victim().name(), kVictim.v6, kServerPort);
     ASSERT_OK(s6);
     server6_ = std::move(*s6);
+  }
+  void TearDown() override {
+    if (pass_fd_ >= 0) close(pass_fd_);
+  }
+
+  // veth hands an XDP_TX frame (a cookie SYN-ACK of the victim's XDP
+  // program) to its peer's NAPI, which runs only while the peer has an XDP
+  // program: without one the frame is dropped inside veth (the program still
+  // counts it sent). This puts a bare XDP_PASS on the hub's end of the victim.
+  void passProgramOnHub() {
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    pass_fd_ = bpf_prog_load(BPF_PROG_TYPE_XDP, "sg_hub_pass", "GPL", insns, 2, nullptr);
+    ASSERT_GE(pass_fd_, 0);
+    auto t = startThreadIn(lab_->hub().name(), [&] {
+      const int ifindex = static_cast<int>(if_nametoindex("hv"));
+      ASSERT_GT(ifindex, 0);
+      ASSERT_EQ(bpf_xdp_attach(ifindex, pass_fd_, XDP_FLAGS_DRV_MODE, nullptr), 0);
+    });
+    ASSERT_OK(t);
+    t->join();
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<TcpServer> server4_;
+  std::unique_ptr<TcpServer> server6_;
+
+ private:
+  int pass_fd_ = -1;
+};
+
+// The lab, its servers and the syn-guard binary to start agents with.
+class LabTest : public ServedLabTest {
+ protected:
+  void SetUp() override {
+    SG_REQUIRE_ROOT();
+    binary_ = findSynGuardBinary();
+    ASSERT_EQ(access(binary_.c_str(), X_OK), 0)
+        << "syn-guard binary not found (set SYNGUARD_BIN_DIR): " << binary_;
+    ServedLabTest::SetUp();
   }
 
   AgentOptions agentOptions(const std::string& enforcer, uint32_t threshold,
@@ -89,9 +134,6 @@ class LabTest : public ::testing::Test {
   }
 
   std::string binary_;
-  std::unique_ptr<Lab> lab_;
-  std::unique_ptr<TcpServer> server4_;
-  std::unique_ptr<TcpServer> server6_;
 };
 
 }  // namespace sg::lab::test

@@ -69,6 +69,18 @@ TEST_F(LabReadyTest, EveryHostHoldsPermanentNeighbourEntriesForEveryOtherHost) {
   }
 }
 
+// An address added to a lab host later (Lab::addAddress, e.g. more sources
+// of the attacker's /64) is pinned in the others' tables too.
+TEST_F(LabReadyTest, AnAddressAddedLaterIsPinnedLikeTheFirstOnes) {
+  ASSERT_OK(lab_->addAddress(lab_->attacker(), "fd00:200:0:2::10/64"));
+  ASSERT_OK(lab_->addAddress(lab_->attacker(), "10.200.1.20/24"));
+  EXPECT_EQ(
+      lab_->members()[1].addrs,
+      (std::vector<std::string>{kAttacker.v4, kAttacker.v6, "fd00:200:0:2::10", "10.200.1.20"}));
+  expectPinned();
+  EXPECT_FALSE(lab_->addAddress(lab_->hub(), "10.200.1.21/24").ok()) << "the hub is no host";
+}
+
 // Traffic between lab hosts uses the pinned entries: after IPv4 and IPv6
 // exchanges they are still the only ones, still PERMANENT.
 TEST_F(LabReadyTest, TrafficBetweenLabHostsCreatesNoNeighbourEntry) {

@@ -5,16 +5,11 @@
 // /24 is answered with a block of that prefix, lifted when the flood ends;
 // with syncookies = "xdp" any flood is answered with XDP SYN cookies for its
 // target, turned off when it ends.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/bpf.h>
-#include <linux/if_link.h>
-#include <net/if.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-#include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "lab_fixture.h"
 
@@ -23,12 +18,26 @@ namespace {
 
 class PortFloodTest : public LabTest {
  protected:
-  AgentOptions options() const {
-    // Per-source blocking is out of the way (nobody sends 100k SYNs alone);
-    // the flood's end is judged after 1 s of quiet to keep the test short.
+  void TearDown() override {
+    if (!config_dir_.empty()) std::filesystem::remove_all(config_dir_);
+    LabTest::TearDown();
+  }
+
+  // The agent, with `toml` as its config file when given. Per-source
+  // blocking is out of the way (nobody sends 100k SYNs alone); the flood's
+  // end is judged after 1 s of quiet to keep the test short.
+  Result<std::unique_ptr<AgentProcess>> startAgent(const std::string& toml = "") {
     AgentOptions o = agentOptions("xdp", 100000, "10s");
     o.extra = {"--port-flood-end-after", "1s"};
-    return o;
+    if (!toml.empty()) {
+      char dir[] = "/tmp/sg-portflood-XXXXXX";
+      if (mkdtemp(dir) == nullptr) return makeError(Errc::kIo, "mkdtemp for the agent's config");
+      config_dir_ = dir;
+      const std::string path = config_dir_ + "/agent.toml";
+      std::ofstream(path) << toml;
+      o.extra.insert(o.extra.end(), {"--config", path});
+    }
+    return AgentProcess::start(o);
   }
   static FloodOptions spoofed(const std::string& cidr) {
     FloodOptions f;
@@ -40,31 +49,28 @@ class PortFloodTest : public LabTest {
     f.duration = 3s;
     return f;
   }
+  // The flood of spoofed(cidr) from the attacker, on a thread of its own.
+  std::future<Result<FloodStats>> floodInBackground(const std::string& cidr) {
+    return std::async(std::launch::async,
+                      [this, cidr] { return runFloodIn(lab_->attacker().name(), spoofed(cidr)); });
+  }
+  // The legitimate client: a connection every 50 ms, each given `timeout`.
+  std::unique_ptr<ClientLoop> startClient(std::chrono::milliseconds timeout) {
+    auto c = ClientLoop::start(lab_->client().name(), kVictim.v4, kServerPort, 20, timeout);
+    EXPECT_OK(c);
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  // Stops the client; it must have kept connecting through the flood.
+  static void expectServed(ClientLoop& client) {
+    client.stop();
+    const ClientStats s = client.stats();
+    std::printf("client: %llu ok, %llu failed\n", static_cast<unsigned long long>(s.ok),
+                static_cast<unsigned long long>(s.failed));
+    EXPECT_GE(s.ok, 20u);
+    EXPECT_LE(s.failed * 10, s.ok) << "the client kept connecting through the flood";
+  }
   static auto portIs(uint16_t port) {
     return [port](const nlohmann::json& e) { return e.value("dst_port", 0) == port; };
-  }
-  void TearDown() override {
-    if (pass_fd_ >= 0) close(pass_fd_);
-    LabTest::TearDown();
-  }
-
-  // veth hands an XDP_TX frame (a cookie SYN-ACK) to its peer's NAPI, which
-  // runs only while the peer has an XDP program: a bare XDP_PASS on the
-  // hub's end of the victim (as in syncookie_test.cpp).
-  void passProgramOnHub() {
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    pass_fd_ = bpf_prog_load(BPF_PROG_TYPE_XDP, "sg_hub_pass", "GPL", insns, 2, nullptr);
-    ASSERT_GE(pass_fd_, 0);
-    auto t = startThreadIn(lab_->hub().name(), [&] {
-      const int ifindex = static_cast<int>(if_nametoindex("hv"));
-      ASSERT_GT(ifindex, 0);
-      ASSERT_EQ(bpf_xdp_attach(ifindex, pass_fd_, XDP_FLAGS_DRV_MODE, nullptr), 0);
-    });
-    ASSERT_OK(t);
-    t->join();
   }
   static uint64_t counter(AgentProcess& a, const char* name) {
     auto st = a.status();
@@ -72,36 +78,26 @@ class PortFloodTest : public LabTest {
     return st.ok() ? (*st)["counters"].value(name, 0ull) : 0;
   }
 
-  int pass_fd_ = -1;
+  std::string config_dir_;
 };
 
 TEST_F(PortFloodTest, ASpoofedFloodIsDetectedWithinASecondWhileTheClientIsServedAndItsEndSeen) {
-  auto agent = AgentProcess::start(options());
+  auto agent = startAgent();
   ASSERT_OK(agent);
   AgentProcess& a = **agent;
   std::this_thread::sleep_for(300ms);  // the port's quiet first harvests
 
-  // The legitimate client: one connection every 50 ms for the whole test.
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> ok{0}, failed{0};
-  auto client = startThreadIn(lab_->client().name(), [&] {
-    for (int i = 0; i < 400 && !stop; i++) {
-      (probeOnce(kVictim.v4, kServerPort, 1000ms).ok() ? ok : failed)++;
-      std::this_thread::sleep_for(50ms);
-    }
-  });
-  ASSERT_OK(client);
+  auto client = startClient(1000ms);
+  ASSERT_NE(client, nullptr);
   // A served port: the agent harvests every 100 ms (an idle one, every 500).
   std::this_thread::sleep_for(700ms);
 
   const size_t since = a.mark();
   const auto start = std::chrono::steady_clock::now();
-  Result<FloodStats> flood = makeError(Errc::kIo, "not run");
-  std::thread flooder(
-      [&] { flood = runFloodIn(lab_->attacker().name(), spoofed("10.200.0.0/16")); });
+  auto flooding = floodInBackground("10.200.0.0/16");
   auto detected = a.waitFor("port_flood_detected", 3s, portIs(kServerPort), since);
   const auto seen_after = std::chrono::steady_clock::now() - start;
-  flooder.join();
+  const Result<FloodStats> flood = flooding.get();
   ASSERT_OK(flood);
   std::printf("flood: %s; detected after %lld ms (the agent: %s ms after the flood's start)\n",
               flood->json().c_str(),
@@ -122,15 +118,11 @@ TEST_F(PortFloodTest, ASpoofedFloodIsDetectedWithinASecondWhileTheClientIsServed
   ASSERT_EQ(active.size(), 1u) << status->dump();
 
   auto ended = a.waitFor("port_flood_ended", 5s, portIs(kServerPort), since);
-  stop = true;
-  client->join();
+  expectServed(*client);
   ASSERT_TRUE(ended.has_value()) << "the flood's end was not seen";
   EXPECT_GE(ended->value("peak_rate", 0.0), 1000.0) << ended->dump();
   EXPECT_GE(ended->value("attempts", 0), 5000) << ended->dump();
-  std::printf("client: %llu ok, %llu failed; ended: %s\n", static_cast<unsigned long long>(ok),
-              static_cast<unsigned long long>(failed), ended->dump().c_str());
-  EXPECT_GE(ok, 20u);
-  EXPECT_LE(failed * 10, ok) << "the client kept connecting through the flood";
+  std::printf("ended: %s\n", ended->dump().c_str());
   EXPECT_EQ((*a.status())["port_floods"]["active"].size(), 0u);
   EXPECT_EQ(a.stop(), 0) << a.process().stderrText();
 }
@@ -138,13 +130,7 @@ TEST_F(PortFloodTest, ASpoofedFloodIsDetectedWithinASecondWhileTheClientIsServed
 TEST_F(PortFloodTest, AFloodFromOnePrefixIsAnsweredWithItsBlockWhichIsLiftedAtTheEnd) {
   // No warm-up: a completion-ratio detection in a port's warm-up blocks no
   // prefix (its clients may complete where the agent cannot see them).
-  char dir[] = "/tmp/sg-portflood-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string path = std::string(dir) + "/agent.toml";
-  std::ofstream(path) << "port_flood_warmup = \"0s\"\n";
-  AgentOptions o = options();
-  o.extra.insert(o.extra.end(), {"--config", path});
-  auto agent = AgentProcess::start(o);
+  auto agent = startAgent("port_flood_warmup = \"0s\"\n");
   ASSERT_OK(agent);
   AgentProcess& a = **agent;
   std::this_thread::sleep_for(300ms);
@@ -164,19 +150,11 @@ TEST_F(PortFloodTest, AFloodFromOnePrefixIsAnsweredWithItsBlockWhichIsLiftedAtTh
   ASSERT_OK(status);
   EXPECT_EQ((*status)["prefix_blocks"], 0) << "the prefix block outlived the flood";
   EXPECT_EQ(a.stop(), 0) << a.process().stderrText();
-  std::remove(path.c_str());
-  rmdir(dir);
 }
 
 TEST_F(PortFloodTest, WithXdpSynCookiesASpoofedFloodIsAnsweredWithCookiesUntilItEnds) {
   passProgramOnHub();
-  char dir[] = "/tmp/sg-portflood-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string path = std::string(dir) + "/agent.toml";
-  std::ofstream(path) << "syncookies = \"xdp\"\n";
-  AgentOptions o = options();
-  o.extra.insert(o.extra.end(), {"--config", path});
-  auto agent = AgentProcess::start(o);
+  auto agent = startAgent("syncookies = \"xdp\"\n");
   ASSERT_OK(agent);
   AgentProcess& a = **agent;
   EXPECT_EQ((*a.status())["syncookies"], "xdp");
@@ -184,28 +162,18 @@ TEST_F(PortFloodTest, WithXdpSynCookiesASpoofedFloodIsAnsweredWithCookiesUntilIt
   EXPECT_OK(lab_->victim().run({"nft", "list", "table", "inet", "syn_guard_synproxy"}));
   std::this_thread::sleep_for(300ms);
 
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> ok{0}, failed{0};
-  auto client = startThreadIn(lab_->client().name(), [&] {
-    for (int i = 0; i < 400 && !stop; i++) {
-      // 4 s: room for one retransmitted SYN on a loaded machine.
-      (probeOnce(kVictim.v4, kServerPort, 4000ms).ok() ? ok : failed)++;
-      std::this_thread::sleep_for(50ms);
-    }
-  });
-  ASSERT_OK(client);
+  // 4 s: room for one retransmitted SYN on a loaded machine.
+  auto client = startClient(4000ms);
+  ASSERT_NE(client, nullptr);
   std::this_thread::sleep_for(700ms);
 
   const size_t since = a.mark();
   const uint64_t synacks_before = counter(a, "syncookie_synacks_total");
-  Result<FloodStats> flood = makeError(Errc::kIo, "not run");
-  std::thread flooder(
-      [&] { flood = runFloodIn(lab_->attacker().name(), spoofed("10.200.0.0/16")); });
+  auto flooding = floodInBackground("10.200.0.0/16");
   auto detected = a.waitFor("port_flood_detected", 3s, portIs(kServerPort), since);
   std::this_thread::sleep_for(500ms);  // cookies answer the flood's SYNs now
   const uint64_t synacks_during = counter(a, "syncookie_synacks_total");
-  flooder.join();
-  ASSERT_OK(flood);
+  ASSERT_OK(flooding.get());
   ASSERT_TRUE(detected.has_value()) << "no port_flood_detected";
   EXPECT_EQ(detected->value("response", ""), "syncookies") << detected->dump();
   EXPECT_FALSE(detected->contains("response_error")) << detected->dump();
@@ -218,19 +186,13 @@ TEST_F(PortFloodTest, WithXdpSynCookiesASpoofedFloodIsAnsweredWithCookiesUntilIt
   std::this_thread::sleep_for(300ms);
   const uint64_t synacks_after = counter(a, "syncookie_synacks_total");
   std::this_thread::sleep_for(500ms);
-  stop = true;
-  client->join();
+  expectServed(*client);
   EXPECT_EQ(counter(a, "syncookie_synacks_total"), synacks_after) << "cookies outlived the flood";
-  std::printf("client: %llu ok, %llu failed; cookie SYN-ACKs: %llu\n",
-              static_cast<unsigned long long>(ok), static_cast<unsigned long long>(failed),
+  std::printf("cookie SYN-ACKs: %llu\n",
               static_cast<unsigned long long>(synacks_after - synacks_before));
-  EXPECT_GE(ok, 20u);
-  EXPECT_LE(failed * 10, ok) << "the client kept connecting through the flood";
   EXPECT_EQ(a.stop(), 0) << a.process().stderrText();
   EXPECT_FALSE(lab_->victim().run({"nft", "list", "table", "inet", "syn_guard_synproxy"}).ok())
       << "the SYNPROXY table outlived the agent";
-  std::remove(path.c_str());
-  rmdir(dir);
 }
 
 }  // namespace

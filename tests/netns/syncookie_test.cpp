@@ -6,11 +6,6 @@
 // at an unprotected address of the same listener port leaves hundreds (the
 // control: the measurement can fail).
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/bpf.h>
-#include <linux/if_link.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -24,17 +19,12 @@
 
 #include "core/config.h"
 #include "core/kernel_config.h"
-#include "lab/client.h"
-#include "lab/flood.h"
-#include "lab/lab.h"
+#include "lab_fixture.h"
 #include "linux/syncookie_response.h"
 #include "linux/xdp_sensor.h"
-#include "test_helpers.h"
 
 namespace sg::lab::test {
 namespace {
-
-using namespace std::chrono_literals;
 
 // Runs `fn` on a thread inside `netns` and waits for it.
 template <typename Fn>
@@ -44,20 +34,8 @@ void inNetns(const Netns& ns, Fn fn) {
   t->join();
 }
 
-class SynCookieLab : public ::testing::Test {
+class SynCookieLab : public ServedLabTest {
  protected:
-  void SetUp() override {
-    SG_REQUIRE_ROOT();
-    auto lab = Lab::create();
-    ASSERT_OK(lab);
-    lab_ = std::move(*lab);
-    auto s4 = TcpServer::start(lab_->victim().name(), kVictim.v4, kServerPort);
-    ASSERT_OK(s4);
-    server4_ = std::move(*s4);
-    auto s6 = TcpServer::start(lab_->victim().name(), kVictim.v6, kServerPort);
-    ASSERT_OK(s6);
-    server6_ = std::move(*s6);
-  }
   void TearDown() override {
     // The table and the program belong to the victim's namespace: undone there.
     if (lab_) {
@@ -66,23 +44,7 @@ class SynCookieLab : public ::testing::Test {
         sensor_.reset();
       });
     }
-    if (pass_fd_ >= 0) close(pass_fd_);
-  }
-
-  // veth sends an XDP_TX frame to its peer's NAPI, which runs only while the
-  // peer has an XDP program: a bare XDP_PASS on the hub's end of the victim.
-  void passProgramOnHub() {
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    pass_fd_ = bpf_prog_load(BPF_PROG_TYPE_XDP, "sg_hub_pass", "GPL", insns, 2, nullptr);
-    ASSERT_GE(pass_fd_, 0);
-    inNetns(lab_->hub(), [&] {
-      const int ifindex = static_cast<int>(if_nametoindex("hv"));
-      ASSERT_GT(ifindex, 0);
-      ASSERT_EQ(bpf_xdp_attach(ifindex, pass_fd_, XDP_FLAGS_DRV_MODE, nullptr), 0);
-    });
+    ServedLabTest::TearDown();
   }
 
   // The response in the victim's namespace (its table: conntrack tracks from
@@ -163,11 +125,8 @@ class SynCookieLab : public ::testing::Test {
     return ok;
   }
 
-  std::unique_ptr<Lab> lab_;
-  std::unique_ptr<TcpServer> server4_, server6_;
   std::unique_ptr<XdpSensor> sensor_;
   std::unique_ptr<CookieResponse> response_;
-  int pass_fd_ = -1;
 };
 
 TEST_F(SynCookieLab, XdpCookiesKeepTheClientServedAndTheQueueEmptyDuringASpoofedFlood) {
