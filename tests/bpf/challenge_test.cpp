@@ -233,7 +233,7 @@ TEST_F(Challenge, AClientsFirstDataSegmentIsNotASecondCompletion) {
   for (uint16_t i = 0; i < 5; i++) {
     const uint16_t sport = static_cast<uint16_t>(45000 + i);
     const Frame s = syn("192.0.2.1", sport);
-    const Out synack = run(s.bytes);
+    const TestOutput synack = run(s.bytes);
     ASSERT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX));
     const std::vector<uint8_t> ack = ackFor(s, synack);
     EXPECT_EQ(run(ack).verdict, static_cast<uint32_t>(XDP_PASS)) << "connection " << i + 1;
