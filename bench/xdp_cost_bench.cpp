@@ -23,6 +23,12 @@
 // through the block cache (bpf/sg_block_cache_bpf.h), as a real blocked
 // source's are.
 //
+// "[cache]" rows alternate two blocked sources (16k blocks active) packet
+// by packet, against the same rewrite that passes: with an entry of the
+// block cache each, and sharing one (about 39% of a full table's blocks
+// share an entry with another): each packet then misses, looks the block up
+// and refills the entry, folding the other's drops (a second lookup).
+//
 // "[prefix]" rows run with 4,096 IPv4 /24 and 4,096 IPv6 /32 prefix blocks
 // (bpf/sg_prefix.h; each trie's default size, full), from sources outside
 // them (the trie lookup misses) and inside (dropped); every other row runs
@@ -236,6 +242,33 @@ std::string sourceWithBit(const Loaded<S>& l, bool want_set) {
   die(std::string("no source with its prefilter bit ") + (want_set ? "set" : "clear"));
 }
 
+// A source (172.16.0.0/12) whose block-cache entry in `l` is (share) or is
+// not the entry of `of`.
+template <class S>
+std::string sourceSharingEntry(const Loaded<S>& l, const std::string& of, bool share) {
+  const uint32_t mask = l.skel->rodata->sg_block_cache_mask;
+  const sg_addr ko = v4Key(of);
+  const uint32_t want = sg_block_cache_index(sg_addr_hash(&ko, &kBenchKey), mask);
+  for (uint32_t i = 1; i < (1u << 20); i++) {
+    const std::string src = "172." + std::to_string(16 + (i >> 16)) + "." +
+                            std::to_string((i >> 8) & 255) + "." + std::to_string(i & 255);
+    const sg_addr k = v4Key(src);
+    if ((sg_block_cache_index(sg_addr_hash(&k, &kBenchKey), mask) == want) == share) return src;
+  }
+  die("no source " + std::string(share ? "sharing" : "apart from") + " the cache entry of " + of);
+}
+
+// Blocks `a` and `b` besides the full block map, and makes spoof_alt
+// alternate between them (the block cache's thrash rows).
+template <class S>
+void alternateBlocked(Loaded<S>& l, const std::string& a, const std::string& b) {
+  fillBlocks(l, a);
+  l.block(b);
+  const sg_addr ka = v4Key(a), kb = v4Key(b);
+  std::memcpy(&l.skel->bss->sg_bench_alt[0], &ka.b[12], 4);
+  std::memcpy(&l.skel->bss->sg_bench_alt[1], &kb.b[12], 4);
+}
+
 struct Case {
   std::string name;
   int prog;
@@ -320,6 +353,16 @@ int main(int argc, char** argv) {
                                       spoof_bench_fine__destroy, "spoof_fine");
   Loaded<overhead_bench> ov(overhead_bench__open, overhead_bench__load, overhead_bench__destroy,
                             "overhead");
+  // The block cache (bpf/sg_block_cache_bpf.h) with two blocked sources
+  // whose packets interleave: apart (each its own entry: both dropped from
+  // the cache), or sharing an entry (each packet misses, looks the block up,
+  // refills the entry and folds the other's drops: the thrash).
+  Loaded<spoof_bench> apart(spoof_bench__open, spoof_bench__load, spoof_bench__destroy,
+                            "spoof_apart");
+  alternateBlocked(apart, "10.99.0.1", sourceSharingEntry(apart, "10.99.0.1", false));
+  Loaded<spoof_bench> shared(spoof_bench__open, spoof_bench__load, spoof_bench__destroy,
+                             "spoof_shared");
+  alternateBlocked(shared, "10.99.0.1", sourceSharingEntry(shared, "10.99.0.1", true));
 
   const auto syn = buildPacket(sg::test::synFrom("192.0.2.1"));
   const auto ack = buildPacket(sg::test::ackFrom("192.0.2.1"));
@@ -370,6 +413,10 @@ int main(int argc, char** argv) {
       {"[prefix] ACK from a blocked /24, scope all", pf, ack_in_prefix, pass, ack_in_prefix, 0},
       {"[prefix] IPv6 SYN from a blocked /32", pf, syn6_in_prefix, pass, syn6_in_prefix, 0},
       {"[prefix] SYN, blocked /24, allowlist check", pf, syn_in_checked, pass, syn_in_checked, 0},
+      {"[cache] 2 blocked sources, own entries", apart.prog("spoof_alt"), blocked,
+       apart.prog("spoof_alt_pass"), blocked, 0},
+      {"[cache] 2 blocked sources, entry shared", shared.prog("spoof_alt"), blocked,
+       shared.prog("spoof_alt_pass"), blocked, 0},
       {"[challenge] SYN, tracked source, 1 armed", chal.prog("syn_guard_xdp"), syn, pass, syn, 0},
       {"[challenge] ACK, other source, 1 armed", chal.prog("syn_guard_xdp"), ack, pass, ack, 0},
       {"[challenge] forged ACK, challenged (drop)", chal.prog("syn_guard_xdp"), ack_forged, pass,

@@ -11,15 +11,25 @@
  * prefilter bit still gates everything here, so an unblocked source whose
  * bit is clear never reads the cache.
  *
- * Filled where the program already holds the block: at the crossing that
- * makes it (sg_cross) and when a lookup finds a block that drops. Each fill
- * stores the sg_block_epoch read BEFORE the insert or lookup, and user space
+ * Filled where the program already holds the block: when a lookup finds a
+ * block that drops (not at the crossing that makes it: the crossing's packet
+ * is dropped by sg_cross, and the source's next packet fills the entry).
+ * Each fill stores the sg_block_epoch read BEFORE the lookup, and user space
  * bumps the epoch AFTER it deletes or softens a block, so an entry filled
  * from a block that is gone carries a stale epoch: after an unblock returns,
- * no packet is dropped through the cache. Expired blocks need no bump: the
- * entry holds the block's expiry and stops at it as the block does.
+ * no packet is dropped through the cache. "Before" needs the epoch's load
+ * ordered before the lookup's: x86 keeps loads in order; on CPUs that may
+ * not (arm64), the loader sets sg_block_cache_weak and the fill reads the
+ * epoch again before its CAS (a full barrier in BPF) and looks the block up
+ * again after it, filling only from that lookup. Expired blocks need no
+ * bump: the entry holds the block's expiry and stops at it as the block does.
  * The cache only ever drops what a lookup would drop; a miss (empty, other
  * key, stale epoch, being rewritten) falls through to the lookup.
+ *
+ * Thrash: blocked sources that share an entry (about 39% of a full table's,
+ * 2 x max_blocks entries) and interleave refill it at each packet: a lookup,
+ * the fill and the fold of the other's drops (a second lookup), dearer than
+ * the lookup alone; bench/xdp_cost_bench prices it ("blocked, entry shared").
  */
 #ifndef SG_BLOCK_CACHE_BPF_H
 #define SG_BLOCK_CACHE_BPF_H
@@ -27,9 +37,14 @@
 /* Entries - 1 (a power of two, at most 2^20); the loader sizes it. */
 const volatile __u32 sg_block_cache_mask = 32767;
 
+/* 1 on CPUs that may reorder loads (not x86): the loader sets it; see
+ * sg_block_cache_fill. */
+const volatile __u32 sg_block_cache_weak = 0;
+
 /* The block epoch (never 0): bumped by user space after it ends or softens a
- * block (XdpSensor); the loader starts it at a random value, so entries of a
- * previous agent's run never match. */
+ * block (XdpSensor). It starts at 1 at each load; the cache is not pinned, so
+ * a new run starts with an empty cache and no entry of an earlier run can
+ * match (pinning the cache would need a fresh epoch at each load). */
 volatile __u32 sg_block_epoch SEC(".data.blockbits") = 1;
 
 struct {
@@ -67,11 +82,15 @@ static __always_inline int sg_block_cache_hit(struct sg_block_cache_entry *e,
 }
 
 /* Entry e now says: `key` blocked, dropping, until expires_ns, as of `epoch`
- * (read before the caller found or inserted the block). One CPU writes an
- * entry at a time (seq odd); a CPU that finds it taken leaves it. The drops
- * an entry counted for another block go to that block first, while it is
- * there (its expiry names it). A function of its own: it runs once per
- * block and epoch, and inlined its branches weigh on the verifier. */
+ * (read before the caller found the block). One CPU writes an entry at a
+ * time (seq odd); a CPU that finds it taken leaves it. The drops an entry
+ * counted for another block go to that block first, while it is there (its
+ * expiry names it). A function of its own: it runs once per block and epoch,
+ * and inlined its branches weigh on the verifier.
+ * With sg_block_cache_weak the caller's epoch may have been loaded after its
+ * lookup: the epoch is read again before the CAS, which BPF makes a full
+ * barrier (arm64: casal, or ldxr/stlxr and dmb), and the block looked up
+ * again after it; no dropping block of that expiry, no fill. */
 static __attribute__((noinline)) void sg_block_cache_fill(struct sg_block_cache_entry *e,
 							   const struct sg_addr *key,
 							   __u64 expires_ns, __u32 epoch)
@@ -79,8 +98,19 @@ static __attribute__((noinline)) void sg_block_cache_fill(struct sg_block_cache_
 	__u32 seq = *(volatile __u32 *)&e->seq;
 	__u64 k0, k1, a0, a1;
 
+	if (sg_block_cache_weak)
+		epoch = *(volatile __u32 *)&sg_block_epoch;
 	if ((seq & 1) || __sync_val_compare_and_swap(&e->seq, seq, seq + 1) != seq)
 		return;
+	if (sg_block_cache_weak) {
+		struct sg_block *b = bpf_map_lookup_elem(&sg_blocks, key);
+
+		if (!b || b->expires_ns != expires_ns ||
+		    (b->flags & (SG_BLK_XDP_DROP | SG_BLK_HANDED_OFF)) != SG_BLK_XDP_DROP) {
+			__sync_lock_test_and_set(&e->seq, seq + 2); /* left as it was */
+			return;
+		}
+	}
 	__builtin_memcpy(&k0, &e->key.b[0], 8);
 	__builtin_memcpy(&k1, &e->key.b[8], 8);
 	__builtin_memcpy(&a0, &key->b[0], 8);

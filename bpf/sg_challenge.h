@@ -20,16 +20,24 @@
  * expect would be refused by the listener). Armed, its SYNs (untagged IPv4
  * without options, IPv6 without extension headers: the shapes
  * sg_syncookie_synack.h builds SYN-ACKs for) are answered with a cookie
- * SYN-ACK, its ACKs pass when conntrack knows the flow or the cookie checks
- * out, and are dropped otherwise. Each valid cookie ACK is a completion
- * (only who receives the address's traffic can make one) counted in the
+ * SYN-ACK, its pure ACKs (no payload, no flag but ACK: the handshake's third
+ * packet) pass when conntrack knows the flow or the cookie checks out, and
+ * are dropped otherwise; its other segments (data, FIN, RST) are the
+ * stack's. Each valid cookie ACK is a completion (only who receives the
+ * address's traffic can make one; a client's first data segment, which
+ * carries the same cookie, is none) counted in the
  * challenge's own window; past the limit (the connection threshold, or the
  * flood threshold with handshake-aware counting off) the entry turns into a
  * drop (SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS) and SG_EV_BLOCK_ADDED is sent.
  *
  * Cost: one load of sg_chal.live per packet the rest of the program passed;
  * while a challenge is armed, a hash lookup of the masked source for TCP
- * SYNs and ACKs. The path is a global function (verified once, on its own).
+ * SYNs and pure ACKs, and for a challenged source's pure ACK a conntrack
+ * lookup. Limits: a pure ACK of a flow conntrack does not hold (established
+ * before conntrack tracked this namespace and idle since, with
+ * nf_conntrack_tcp_loose = 0, or under a notrack rule) fails the cookie and
+ * is dropped, as SYNPROXY would; a third ACK the network duplicated before
+ * conntrack confirmed its flow counts twice. The path is a global function (verified once, on its own).
  *
  * Layouts (both sides) first; the program's part is BPF only and included by
  * syn_guard.bpf.c after sg_event_bpf.h and before sg_cross_bpf.h.
@@ -126,6 +134,10 @@ static __always_inline int sg_chal_block(struct sg_counters *cnt, const struct s
 #define SG_CHAL_SYN4 (-2)
 #define SG_CHAL_SYN6 (-3)
 
+/* Flags a pure ACK (the handshake's third packet) has only ACK of:
+ * FIN, SYN, RST, PSH, ACK, URG. */
+#define SG_CHAL_ACK_MASK 0x3f
+
 /* The challenge path for a packet the rest of the program passed: a TCP SYN
  * or ACK from an armed challenged source to one of this host's addresses.
  * Returns the verdict, SG_CHAL_SYN4/6 for a SYN to answer, or SG_CHAL_NONE.
@@ -143,7 +155,7 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 	struct sg_addr src = {}, dst = {};
 	struct tcphdr *th;
 	void *ipp;
-	__u32 zero = 0, limit;
+	__u32 zero = 0, limit, l4len;
 	__u64 now;
 	__u8 flags;
 	int v6;
@@ -159,6 +171,7 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 		    (ip->frag_off & bpf_htons(0x3fff)))
 			return SG_CHAL_NONE;
 		th = data + SG_CK_L4_4;
+		l4len = (__u32)bpf_ntohs(ip->tot_len) - 20;
 		v6 = 0;
 		src.b[10] = 0xff;
 		src.b[11] = 0xff;
@@ -173,15 +186,24 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 		if (ip->nexthdr != SG_IPPROTO_TCP)
 			return SG_CHAL_NONE; /* extension headers: SYNPROXY's */
 		th = data + SG_CK_L4_6;
+		l4len = bpf_ntohs(ip->payload_len);
 		v6 = 1;
 		__builtin_memcpy(src.b, &ip->saddr, 16);
 		__builtin_memcpy(dst.b, &ip->daddr, 16);
 	} else {
 		return SG_CHAL_NONE;
 	}
-	flags = ((__u8 *)th)[13] & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK);
-	if (flags != SG_TCP_SYN && flags != SG_TCP_ACK)
-		return SG_CHAL_NONE; /* RST, SYN-ACK: the stack's */
+	flags = ((__u8 *)th)[13];
+	if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_SYN) {
+		flags = SG_TCP_SYN;
+	} else if ((flags & SG_CHAL_ACK_MASK) != SG_TCP_ACK || l4len != (__u32)th->doff * 4) {
+		/* RST, SYN-ACK: the stack's. So is every segment that is no
+		 * pure ACK (data, PSH, FIN, URG): the handshake's third packet
+		 * carries none, and a client's first data segment (the same
+		 * seq and ack, a valid cookie too) is no second completion; an
+		 * established flow conntrack does not hold is not cut. */
+		return SG_CHAL_NONE;
+	}
 	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (!cfg || !cnt)

@@ -158,8 +158,12 @@ static __attribute__((noinline)) int sg_reflect_check(struct xdp_md *ctx, struct
 		bpf_map_update_elem(&sg_reflectors, &rk, &one, BPF_NOEXIST);
 	if (!sg_reflect.drop || !bpf_map_lookup_elem(&sg_reflect_drops, &rk))
 		return XDP_PASS;
-	if (!sg_ck_kfuncs()) {
-		/* A NATed connection's SYN-ACK would look the same: count only. */
+	/* A NATed connection's SYN-ACK would look the same without the
+	 * conntrack kfuncs; so would a forwarded one while the host's address
+	 * list is not in force (sg_local.h: more than SG_LOCAL_MAX addresses,
+	 * or a failed write), when every destination counts as local: count
+	 * only, never drop on a guess. */
+	if (!sg_ck_kfuncs() || !sg_local_on) {
 		cnt->c[SG_CNT_REFLECT_UNCHECKED]++;
 		return XDP_PASS;
 	}

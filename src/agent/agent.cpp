@@ -15,8 +15,6 @@
 #include "agent/control_server.h"
 #include "agent/isolation_control.h"
 #include "agent/metrics_server.h"
-#include "core/kernel_config.h"
-#include "sg_challenge.h"
 
 namespace sg::agent {
 
@@ -62,11 +60,10 @@ Result<void> Agent::applyConfig(const AgentConfig& config) {
   std::vector<Prefix> allow = kernelAllowlist(config, parts_.implicit_allow);
   std::lock_guard<std::mutex> lock(mu_);
   SG_TRY(parts_.sensor->setAllowlist(allow));
-  sg_config kernel = toKernelConfig(config);
   // Challenges that cannot be armed would leave the sources unblocked: the
-  // kernel blocks instead (the start says why, describeConfig shows it).
-  if (!parts_.challenges) kernel.source_response = SG_RESPONSE_BLOCK;
-  SG_TRY(parts_.sensor->setConfig(kernel));
+  // kernel blocks instead (the start says why, describeConfig shows it; the
+  // book falls back so while arming fails).
+  SG_TRY(parts_.sensor->setConfig(book_->kernelConfig(config)));
   AgentConfig with_implicit = config;
   with_implicit.allow = allow;
   book_->setConfig(with_implicit);
@@ -140,13 +137,15 @@ void Agent::describeConfig(nlohmann::json& j) const {
   j["syncookies"] = parts_.cookies ? parts_.cookies->mode() : "off";
   // What a source over the half-open threshold gets (bpf/sg_challenge.h).
   const bool challenge =
-      config_.source_response == SourceResponse::kChallenge && parts_.challenges != nullptr;
+      config_.source_response == SourceResponse::kChallenge && book_->challengesUsable();
   j["source_response"] = challenge ? "challenge" : "block";
   if (config_.source_response == SourceResponse::kChallenge && !challenge) {
     // Its SYNPROXY table is made at start: a reload cannot turn it on.
-    j["source_response_note"] = parts_.challenge_note.empty()
-                                    ? "the agent started with source_response block: restart it"
-                                    : parts_.challenge_note;
+    j["source_response_note"] =
+        parts_.challenges != nullptr
+            ? "arming challenges fails (see the log): blocked instead until it works again"
+        : parts_.challenge_note.empty() ? "the agent started with source_response block: restart it"
+                                        : parts_.challenge_note;
   }
 }
 
@@ -387,7 +386,7 @@ Result<void> Agent::run() {
       int fd = evs[i].data.fd;
       if (fd == events_fd) {
         std::lock_guard<std::mutex> lock(mu_);
-        (void)parts_.sensor->pollEvents([this](const sg_event& e) { book_->onKernelEvent(e); });
+        (void)book_->pollEvents();  // challenges armed once for the batch
         rearm = true;
       } else if (fd == sig.get()) {
         signalfd_siginfo si{};

@@ -94,7 +94,8 @@ nlohmann::json BlockBook::expiredFields(const sg_addr& key, const sg_block& b) c
 
 BlockBook::HandOff BlockBook::handOff(const sg_addr& key, Known& k) {
   HandOff h;
-  if (enforcer_ == nullptr || isPermanent(k.block)) return h;
+  // A challenge is no block: its source may be forged (bpf/sg_challenge.h).
+  if (enforcer_ == nullptr || isPermanent(k.block) || (k.block.flags & SG_BLK_CHALLENGE)) return h;
   uint64_t now = clock_.nowNs();
   BlockSpec spec{Address{key}, static_cast<uint8_t>(config_.ipv6_prefix),
                  Nanos(k.block.expires_ns > now ? k.block.expires_ns - now : 0)};
@@ -155,6 +156,7 @@ void BlockBook::adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex,
   bool enforced = config_.enforcer != EnforcerKind::kNone;
   f["enforced"] = enforced;
   if (late) f["late"] = true;
+  noteChallenge(key, b);
   if (!enforced) {
     log_.emit("flood_detected", f);
     known_[key] = k;
@@ -252,6 +254,7 @@ void BlockBook::onKernelEvent(const sg_event& ev) {
 }
 
 void BlockBook::expire(const sg_addr& key, const sg_block& b) {
+  noteChallenge(key, b);
   counters_.blocks_expired++;
   log_.emit("block_expired", expiredFields(key, b));
   known_.erase(key);  // last: `b` may be the erased entry's block
@@ -263,6 +266,7 @@ void BlockBook::sweep() {
   auto expired = sensor_.sweepExpired(now);
   if (expired.ok()) {
     for (const auto& e : *expired) {
+      noteChallenge(e.key, e.block);
       counters_.blocks_expired++;
       known_.erase(e.key);
       log_.emit("block_expired", expiredFields(e.key, e.block));
@@ -278,6 +282,7 @@ void BlockBook::sweep() {
   for (auto it = known_.begin(); it != known_.end();) {
     auto p = present.find(it->first);
     if (p == present.end() || p->second.added_ns != it->second.block.added_ns) {
+      noteChallenge(it->first, it->second.block);
       counters_.blocks_expired++;
       log_.emit("block_expired", expiredFields(it->first, it->second.block));
       it = known_.erase(it);
@@ -294,7 +299,7 @@ void BlockBook::sweep() {
       adopt(key, b, 0, 0, true);  // no event: no detection time to measure from
     }
   }
-  syncChallenges();
+  syncChallenges(true);
 }
 
 uint64_t BlockBook::nextExpiryNs() const {
@@ -357,7 +362,9 @@ Result<nlohmann::json> BlockBook::block(const Address& src, Nanos duration, bool
   counters_.manual_blocks++;
   auto previous = known_.find(key.raw);
   const bool was_permanent = previous != known_.end() && isPermanent(previous->second.block);
+  if (previous != known_.end()) noteChallenge(key.raw, previous->second.block);
   known_[key.raw] = Known{b, 0};
+  syncChallenges();  // a challenge it replaces is disarmed
   if (permanent || was_permanent) {
     if (auto saved = saveState(); !saved) {
       return saved.error().context("the block is in force, but not saved for the next start");
@@ -386,6 +393,10 @@ void BlockBook::restore() {
   if (auto table = sensor_.listBlocks(); table.ok()) {
     for (const auto& e : *table) {
       if (e.block.expires_ns <= now) continue;  // the first sweep removes it
+      if (e.block.flags & SG_BLK_CHALLENGE) {
+        restoreChallenge(e.key, e.block);
+        continue;
+      }
       Known k{e.block, 0};
       const HandOff hand_off = handOff(e.key, k);
       known_[e.key] = k;
@@ -397,6 +408,7 @@ void BlockBook::restore() {
   } else {
     log_.emit("error", {{"message", "reading the block table: " + table.error().message()}});
   }
+  syncChallenges();  // the pinned challenges armed now, not at the first sweep
   auto saved = store_ != nullptr ? store_->load() : Result<SavedBlocks>(SavedBlocks{});
   if (!saved) {
     log_.emit("error", {{"message", "permanent blocks not restored: " + saved.error().message()}});
@@ -409,6 +421,22 @@ void BlockBook::restore() {
     }
   }
   restorePrefixes(saved->prefixes);
+}
+
+// A challenge of the pinned table: never handed to an enforcer (the source
+// may be forged: a challenge, not a block, was chosen for it); armed by this
+// agent when it can, else lifted (the source counted afresh under the
+// current config).
+void BlockBook::restoreChallenge(const sg_addr& key, const sg_block& b) {
+  if (!challengesUsable()) {
+    liftChallenge(key, "this agent cannot arm challenges", "pinned table");
+    return;
+  }
+  known_[key] = Known{b, 0};
+  chal_dirty_ = true;
+  nlohmann::json f = describe(key, b);
+  f["from"] = "pinned table";
+  log_.emit("block_restored", f);
 }
 
 Result<void> BlockBook::restoreSaved(const std::string& text) {
@@ -438,6 +466,7 @@ Result<void> BlockBook::restoreSaved(const std::string& text) {
   b.expires_ns = kPermanentNs;
   b.flags = SG_BLK_MANUAL | SG_BLK_XDP_DROP;
   SG_TRY(sensor_.addBlock(key.raw, b));
+  if (it != known_.end()) noteChallenge(key.raw, it->second.block);
   known_[key.raw] = Known{b, 0};
   nlohmann::json f = describe(key.raw, b);
   f["from"] = "state file";
@@ -454,7 +483,10 @@ Result<nlohmann::json> BlockBook::unblock(const Address& src) {
   auto it = known_.find(key.raw);
   const bool was_known = it != known_.end();
   const bool was_permanent = was_known && isPermanent(it->second.block);
-  if (was_known) known_.erase(it);
+  if (was_known) {
+    noteChallenge(it->first, it->second.block);
+    known_.erase(it);
+  }
   syncChallenges();
   if (!*existed && !was_known) {
     return Error(Errc::kNotFound, source(key.raw) + " is not blocked");

@@ -36,7 +36,9 @@ struct BookCounters {
   uint64_t enforcer_read_errors = 0;  // failed reads of the enforcer's drop counter
   uint64_t late_blocks = 0;           // found by reconcile, not by an event
   uint64_t pressure_events = 0;
-  uint64_t challenge_errors = 0;  // failed arming or disarming of challenges
+  uint64_t challenge_errors = 0;   // failed arming or disarming of challenges
+  uint64_t challenge_repairs = 0;  // SYNPROXY table found gone and made again
+  uint64_t challenges_lifted = 0;  // challenges that could not be armed, lifted
 };
 
 class BlockBook {
@@ -59,10 +61,25 @@ class BlockBook {
   // Where permanent blocks are kept across restarts (null: nowhere).
   void setStore(BlockStore* store) { store_ = store; }
   // Challenged sources (bpf/sg_challenge.h) are armed through `port` once the
-  // book knows them and disarmed when they end (null: never armed, their
-  // SYNs reach the stack as before).
+  // book knows them and disarmed when they end. A challenge that cannot be
+  // armed is never left as it is (the kernel would pass its source uncounted
+  // until it expires): with no port (null) it is lifted at once, and the
+  // source counted afresh; when arming fails, the port repairs what it can
+  // (the SYNPROXY table) and, failing for kChallengeGraceNs, the book falls
+  // back: unarmed challenges lifted, the kernel told to block instead
+  // (kernelConfig) until arming works again (retried with a backoff).
   void setChallenges(ChallengePort* port) { challenges_ = port; }
   size_t armedChallenges() const { return armed_.size(); }
+  // Whether challenges can be armed now (a port, not fallen back).
+  bool challengesUsable() const { return challenges_ != nullptr && !chal_fallback_; }
+  // The kernel's config for `config` as this book can enforce it: a block
+  // instead of a challenge while challenges are not usable.
+  sg_config kernelConfig(const AgentConfig& config) const;
+  static constexpr uint64_t kChallengeGraceNs = 4'000'000'000;
+  static constexpr uint64_t kChallengeBackoffMaxNs = 64'000'000'000;
+  // Handles every event waiting in the sensor (onKernelEvent), then arms
+  // and disarms the challenges they changed in one batch.
+  Result<int> pollEvents();
   // At start: adopts the blocks and prefix blocks the kernel already holds
   // (pinned tables from an earlier agent), then re-applies the store's
   // permanent ones that are missing (pins removed). One "block_restored" event each.
@@ -138,8 +155,23 @@ class BlockBook {
 
   void expire(const sg_addr& key, const sg_block& b);
   // Arms the known challenges not armed yet, disarms the armed ones that
-  // ended (block_book_challenge.cpp).
-  void syncChallenges();
+  // ended (block_book_challenge.cpp): when something changed (see
+  // noteChallenge), and at sweeps while arms wait for a retry. Inside
+  // pollEvents, once after the batch.
+  void syncChallenges(bool sweeping = false);
+  // A known entry of `key` changes from or to `b`: the next syncChallenges
+  // has work when it is or was a challenge.
+  void noteChallenge(const sg_addr& key, const sg_block& b);
+  void armChanged(uint64_t now, bool sweeping);
+  void armChallenges(const std::vector<ChallengeArm>& batch, uint64_t now);
+  // The SYNPROXY table's check while challenges are armed (every kReconcileNs).
+  void checkChallengeTable(uint64_t now);
+  void enterChallengeFallback(uint64_t now, const std::string& why);
+  void tryLeaveChallengeFallback(uint64_t now);
+  // Removes the challenge of `key` from the kernel (its source is counted
+  // afresh) and from the book, saying why.
+  void liftChallenge(const sg_addr& key, const std::string& why, const char* from = nullptr);
+  void pushKernelResponse();
   // Hands a block to the enforcer (nftables), marking it handed off in the
   // sensor; noteHandOff counts and logs the outcome (after the block's log).
   struct HandOff {
@@ -150,6 +182,7 @@ class BlockBook {
   void noteHandOff(const HandOff& h, const nlohmann::json& src);
   Result<void> saveState();
   Result<void> restoreSaved(const std::string& text);
+  void restoreChallenge(const sg_addr& key, const sg_block& b);
   // span_ns: the time the kernel counted b.count in (its event's ts_ns -
   // first_ns), 0 when unknown (no rate is reported then).
   void adopt(const sg_addr& key, const sg_block& b, uint32_t ifindex, uint64_t detected_mono_ns,
@@ -187,6 +220,7 @@ class BlockBook {
   ErrorOnce handoff_errors_;    // sensor_.markHandedOff()
   ErrorOnce read_errors_;       // enforcer_->droppedPackets()
   ErrorOnce challenge_errors_;  // challenges_->arm()/disarm()
+  ErrorOnce fallback_once_;     // challenges fallen back, until an arm works
   ChallengePort* challenges_ = nullptr;
   uint64_t enforcer_drops_ = 0;
   uint64_t last_sweep_ns_ = 0;
@@ -200,6 +234,14 @@ class BlockBook {
   std::map<Prefix, uint64_t, PrefixLess> prefix_lifts_;
   static constexpr size_t kMaxLifts = 4096;
   std::unordered_map<sg_addr, uint64_t, KeyHash, KeyEq> armed_;  // challenges armed: expiry
+  bool chal_dirty_ = false;          // known challenges changed since the last sync
+  bool chal_waiting_ = false;        // some failed to arm: retried at the next sweep
+  bool in_event_batch_ = false;      // pollEvents: one sync after the batch
+  bool chal_fallback_ = false;       // arming failed for kChallengeGraceNs: the kernel blocks
+  uint64_t chal_failing_since_ = 0;  // first failure of the current run (0: none)
+  uint64_t chal_retry_ns_ = 0;       // fallen back: next attempt to leave
+  uint64_t chal_backoff_ns_ = 0;     // and the wait after it
+  uint64_t chal_check_ns_ = 0;       // next check of the SYNPROXY table
 };
 
 }  // namespace sg::agent

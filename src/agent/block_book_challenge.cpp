@@ -5,7 +5,22 @@
 // when the event budget was spent — and disarms it once it is no longer a
 // live challenge: expired, unblocked, or turned into a block by the kernel
 // at the connection threshold.
+//
+// A challenge nobody arms would pass its source's SYNs to the stack,
+// uncounted, until it expires (the kernel's entry is "enforced elsewhere").
+// So it never stays unarmed: without a port it is lifted (the source is
+// counted afresh, under the kernel's block response); when arming fails the
+// port repairs the SYNPROXY table if it went (`systemctl reload nftables`),
+// and while it keeps failing for kChallengeGraceNs the book falls back: every
+// challenge lifted, the kernel told to block instead, a retry with a
+// doubling backoff. Arms are batched (one nftables transaction for all the
+// challenges an event batch or a sweep found) and run only when a challenge
+// changed; failed ones are retried at sweeps, not at every event.
+#include <algorithm>
+
 #include "agent/block_book.h"
+#include "core/kernel_config.h"
+#include "sg_challenge.h"
 
 namespace sg::agent {
 
@@ -13,9 +28,75 @@ const char* BlockBook::responseName(const sg_block& b) {
   return (b.flags & SG_BLK_CHALLENGE) ? "challenge" : "block";
 }
 
-void BlockBook::syncChallenges() {
-  if (challenges_ == nullptr) return;
+sg_config BlockBook::kernelConfig(const AgentConfig& config) const {
+  sg_config k = toKernelConfig(config);
+  if (!challengesUsable()) k.source_response = SG_RESPONSE_BLOCK;
+  return k;
+}
+
+void BlockBook::pushKernelResponse() {
+  if (config_.source_response != SourceResponse::kChallenge) return;
+  if (auto r = sensor_.setConfig(kernelConfig(config_)); !r) {
+    log_.emit("error", {{"message", "telling the kernel what a source over the threshold gets: " +
+                                        r.error().message()}});
+  }
+}
+
+void BlockBook::noteChallenge(const sg_addr& key, const sg_block& b) {
+  if ((b.flags & SG_BLK_CHALLENGE) || armed_.count(key) != 0) chal_dirty_ = true;
+}
+
+Result<int> BlockBook::pollEvents() {
+  in_event_batch_ = true;
+  auto n = sensor_.pollEvents([this](const sg_event& e) { onKernelEvent(e); });
+  in_event_batch_ = false;
+  syncChallenges();
+  return n;
+}
+
+void BlockBook::liftChallenge(const sg_addr& key, const std::string& why, const char* from) {
+  if (auto r = sensor_.removeBlock(key); !r) {
+    noteFailure(challenge_errors_, counters_.challenge_errors, "lifting a challenge",
+                r.error().message(), {{"src", source(key)}});
+    return;
+  }
+  counters_.challenges_lifted++;
+  nlohmann::json f{{"src", source(key)},
+                   {"reason", "challenge_unarmed"},
+                   {"note", why},
+                   {"effect", "its source is counted afresh"}};
+  if (from != nullptr) f["from"] = from;
+  log_.emit("block_removed", f);
+  known_.erase(key);
+  armed_.erase(key);
+}
+
+void BlockBook::syncChallenges(bool sweeping) {
+  if (in_event_batch_) return;
   const uint64_t now = clock_.nowNs();
+  if (challenges_ != nullptr && chal_fallback_ && sweeping && now >= chal_retry_ns_) {
+    tryLeaveChallengeFallback(now);
+  }
+  if (challengesUsable() && sweeping && !armed_.empty() && now >= chal_check_ns_) {
+    checkChallengeTable(now);
+  }
+  if (challengesUsable()) armChanged(now, sweeping);
+  if (challengesUsable() || !chal_dirty_) return;
+  // Nothing can arm them: every challenge is lifted.
+  chal_dirty_ = false;
+  std::vector<sg_addr> lift;
+  for (const auto& [key, k] : known_) {
+    if (k.block.flags & SG_BLK_CHALLENGE) lift.push_back(key);
+  }
+  const std::string why = challenges_ == nullptr
+                              ? "this agent cannot arm challenges"
+                              : "arming challenges fails: sources are blocked instead for now";
+  for (const sg_addr& key : lift) liftChallenge(key, why);
+}
+
+void BlockBook::armChanged(uint64_t now, bool sweeping) {
+  if (!chal_dirty_ && !(sweeping && chal_waiting_)) return;
+  chal_dirty_ = false;
   auto live = [&](const sg_addr& key) -> const sg_block* {
     auto k = known_.find(key);
     if (k == known_.end() || !(k->second.block.flags & SG_BLK_CHALLENGE) ||
@@ -24,33 +105,143 @@ void BlockBook::syncChallenges() {
     }
     return &k->second.block;
   };
-  for (auto it = armed_.begin(); it != armed_.end();) {
-    if (live(it->first) != nullptr) {
-      ++it;
-      continue;
-    }
-    if (auto r = challenges_->disarm(it->first); !r) {
-      noteFailure(challenge_errors_, counters_.challenge_errors, "disarming a challenge",
-                  r.error().message(), {{"src", source(it->first)}});
-      ++it;  // tried again at the next sweep
-      continue;
-    }
-    it = armed_.erase(it);
+  std::vector<sg_addr> ended;
+  for (const auto& [key, expires] : armed_) {
+    if (live(key) == nullptr) ended.push_back(key);
   }
+  bool failed = false;
+  if (!ended.empty()) {
+    if (auto r = challenges_->disarm(ended); !r) {
+      noteFailure(challenge_errors_, counters_.challenge_errors, "disarming challenges",
+                  r.error().message(), {{"sources", ended.size()}});
+      failed = true;  // tried again at the next sweep
+    } else {
+      for (const sg_addr& key : ended) armed_.erase(key);
+    }
+  }
+  std::vector<ChallengeArm> batch;
   for (const auto& [key, k] : known_) {
     const sg_block* b = live(key);
     if (b == nullptr) continue;
     if (auto a = armed_.find(key); a != armed_.end() && a->second == b->expires_ns) continue;
-    if (auto r = challenges_->arm(key, b->expires_ns); !r) {
-      noteFailure(challenge_errors_, counters_.challenge_errors, "arming a challenge",
-                  r.error().message(),
-                  {{"src", source(key)},
-                   {"effect", "its SYNs reach the stack unanswered until it is armed"}});
-      continue;
-    }
-    noteSuccess(challenge_errors_, "arming a challenge");
-    armed_[key] = b->expires_ns;
+    batch.push_back({key, b->expires_ns});
   }
+  chal_waiting_ = failed;
+  if (batch.empty()) {
+    chal_failing_since_ = 0;  // no challenge waits: a failure run ends with its victims
+    return;
+  }
+  if (chal_failing_since_ != 0 && !sweeping) {
+    chal_waiting_ = true;  // arming fails: the next sweep tries, not every event batch
+    return;
+  }
+  armChallenges(batch, now);
+}
+
+void BlockBook::armChallenges(const std::vector<ChallengeArm>& batch, uint64_t now) {
+  size_t n = 0;
+  auto r = challenges_->arm(batch, &n);
+  for (size_t i = 0; i < n && i < batch.size(); i++) armed_[batch[i].key] = batch[i].expires_ns;
+  if (!r) {
+    // Perhaps the SYNPROXY table went (nftables flushed): put it back, try once more.
+    auto fixed = challenges_->repair();
+    if (!fixed) {
+      noteFailure(challenge_errors_, counters_.challenge_errors, "arming challenges",
+                  r.error().message(), {{"sources", batch.size() - n}});
+      enterChallengeFallback(now, r.error().message() + "; " + fixed.error().message());
+      return;
+    }
+    if (*fixed) {
+      counters_.challenge_repairs++;
+      log_.emit("warning", {{"message",
+                             "the SYNPROXY table was gone (nftables flushed?): made "
+                             "again with its ports and challenged sources"}});
+      const std::vector<ChallengeArm> rest(batch.begin() + static_cast<std::ptrdiff_t>(n),
+                                           batch.end());
+      size_t m = 0;
+      r = challenges_->arm(rest, &m);
+      for (size_t i = 0; i < m && i < rest.size(); i++) armed_[rest[i].key] = rest[i].expires_ns;
+      n += m;
+    }
+  }
+  if (r) {
+    noteSuccess(challenge_errors_, "arming challenges");
+    (void)fallback_once_.succeeded();
+    chal_failing_since_ = 0;
+    chal_backoff_ns_ = 0;
+    return;
+  }
+  noteFailure(challenge_errors_, counters_.challenge_errors, "arming challenges",
+              r.error().message(),
+              {{"sources", batch.size() - n},
+               {"effect",
+                "their SYNs reach the stack unanswered and uncounted; retried at each sweep, "
+                "and sources over the threshold are blocked instead if it keeps failing"}});
+  chal_waiting_ = true;
+  if (chal_failing_since_ == 0) chal_failing_since_ = std::max<uint64_t>(now, 1);
+  if (now - chal_failing_since_ >= kChallengeGraceNs) {
+    enterChallengeFallback(now, r.error().message());
+  }
+}
+
+void BlockBook::checkChallengeTable(uint64_t now) {
+  chal_check_ns_ = now + kReconcileNs;
+  auto fixed = challenges_->repair();
+  if (!fixed) {
+    enterChallengeFallback(now, fixed.error().message());
+    return;
+  }
+  if (*fixed) {
+    counters_.challenge_repairs++;
+    log_.emit("warning", {{"message",
+                           "the SYNPROXY table was gone (nftables flushed?): made again "
+                           "with its ports and challenged sources"},
+                          {"armed", armed_.size()}});
+  }
+}
+
+void BlockBook::enterChallengeFallback(uint64_t now, const std::string& why) {
+  chal_fallback_ = true;
+  chal_waiting_ = false;
+  chal_failing_since_ = 0;
+  chal_backoff_ns_ = chal_backoff_ns_ == 0 ? kChallengeGraceNs
+                                           : std::min(chal_backoff_ns_ * 2, kChallengeBackoffMaxNs);
+  chal_retry_ns_ = now + chal_backoff_ns_;
+  pushKernelResponse();
+  if (fallback_once_.failed()) {  // one line a run: the retries' failures are counted
+    log_.emit("error",
+              {{"message", "challenges cannot be armed: " + why},
+               {"effect",
+                "sources over the threshold are blocked instead, and every challenge is lifted "
+                "(its source counted afresh), until arming works again"},
+               {"retry_ms", chal_backoff_ns_ / 1'000'000}});
+  }
+  // Armed ones go too: their cookie ACKs may have no SYNPROXY behind them.
+  std::vector<sg_addr> keys;
+  for (const auto& [key, expires] : armed_) keys.push_back(key);
+  if (!keys.empty()) {
+    if (auto r = challenges_->disarm(keys); !r) {
+      noteFailure(challenge_errors_, counters_.challenge_errors, "disarming challenges",
+                  r.error().message(), {{"sources", keys.size()}});
+    }
+  }
+  armed_.clear();
+  chal_dirty_ = true;  // the caller's sync lifts them
+}
+
+void BlockBook::tryLeaveChallengeFallback(uint64_t now) {
+  auto fixed = challenges_->repair();
+  if (!fixed) {
+    chal_backoff_ns_ = std::min(chal_backoff_ns_ * 2, kChallengeBackoffMaxNs);
+    chal_retry_ns_ = now + chal_backoff_ns_;
+    return;
+  }
+  if (*fixed) counters_.challenge_repairs++;
+  // Challenges again: the next arm tells whether it works ("recovered" in
+  // the log), or falls back again after the grace, with a longer backoff.
+  chal_fallback_ = false;
+  chal_check_ns_ = now + kReconcileNs;
+  pushKernelResponse();
 }
 
 }  // namespace sg::agent

@@ -5,107 +5,375 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "agent/block_book.h"
 #include "agent/block_book_fixture.h"
 #include "core/address.h"
+#include "sg_challenge.h"
 #include "sg_handshake.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
 namespace {
 
+// Records one line a call to arm or disarm: "arm <src> <expiry>[, <src>
+// <expiry>...]" (sources in order), "disarm <src>[, <src>...]"; counts the
+// repairs. `gone`: the SYNPROXY table was deleted (arming fails until a
+// repair); `broken`: arming fails whatever repair does; `unrepairable`:
+// repair fails while the table is gone.
 class FakeChallenges final : public ChallengePort {
  public:
   std::vector<std::string> calls;
-  bool fail = false;
-  Result<void> arm(const sg_addr& key, uint64_t expires_ns) override {
-    if (fail) return Error(Errc::kIo, "nft down");
-    calls.push_back("arm " + Address{key}.str() + " " + std::to_string(expires_ns));
+  int repairs = 0;
+  bool gone = false;
+  bool broken = false;
+  bool unrepairable = false;
+  Result<void> arm(const std::vector<ChallengeArm>& batch, size_t* armed) override {
+    *armed = 0;
+    if (broken || gone) return Error(Errc::kIo, "nft down");
+    std::set<std::string> items;
+    for (const ChallengeArm& a : batch) {
+      items.insert(Address{a.key}.str() + " " + std::to_string(a.expires_ns));
+      ++*armed;
+    }
+    calls.push_back("arm" + join(items));
     return Ok{};
   }
-  Result<void> disarm(const sg_addr& key) override {
-    calls.push_back("disarm " + Address{key}.str());
+  Result<void> disarm(const std::vector<sg_addr>& keys) override {
+    std::set<std::string> items;
+    for (const sg_addr& k : keys) items.insert(Address{k}.str());
+    calls.push_back("disarm" + join(items));
     return Ok{};
+  }
+  Result<bool> repair() override {
+    repairs++;
+    if (!gone) return false;
+    if (unrepairable) return Error(Errc::kIo, "nft: Operation not supported");
+    gone = false;
+    return true;
+  }
+
+ private:
+  static std::string join(const std::set<std::string>& items) {
+    std::string out;
+    for (const std::string& i : items) out += (out.empty() ? " " : ", ") + i;
+    return out;
   }
 };
 
 constexpr uint64_t kDur = 60'000'000'000;
 
-// A BlockBook over the shared Fixture (block_book_fixture.h) that arms
-// challenges through `ch_`.
-class BlockBookChallenge : public ::testing::Test {
- protected:
-  void SetUp() override { book_.setChallenges(&ch_); }
+sg_event challengeEvent(const sg_addr& src, uint64_t ts) {
+  sg_event e = blockEvent(src, ts, kDur);
+  e.type = SG_EV_CHALLENGED;
+  e.reason = SG_REASON_HALF_OPEN;
+  return e;
+}
 
-  // The kernel challenged `src` now (its table entry with `flags`, then the
-  // event); returns the time.
-  uint64_t challenge(const sg_addr& src, uint8_t flags = SG_BLK_CHALLENGE) {
-    const uint64_t t = f_.clock.nowNs();
-    f_.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, flags}});
-    sg_event e = blockEvent(src, t, kDur);
-    e.type = SG_EV_CHALLENGED;
-    e.reason = SG_REASON_HALF_OPEN;
-    book_.onKernelEvent(e);
-    return t;
-  }
-
-  Fixture f_;
-  FakeChallenges ch_;
-  BlockBook book_{f_.sensor, nullptr, f_.log, f_.clock, f_.config, [](uint32_t) { return "eth0"; }};
-};
-
-TEST_F(BlockBookChallenge, AChallengeIsArmedNamedAndDisarmedWhenItEnds) {
-  const uint64_t t = challenge(v4(198, 51, 100, 8), SG_BLK_CHALLENGE | SG_BLK_HALF_OPEN);
-  ASSERT_EQ(ch_.calls, std::vector<std::string>{"arm 198.51.100.8 " + std::to_string(t + kDur)});
-  EXPECT_EQ(book_.armedChallenges(), 1u);
-  const std::string text = f_.logText();
+TEST(BlockBookChallenge, AChallengeIsArmedNamedAndDisarmedWhenItEnds) {
+  Fixture f;
+  FakeChallenges ch;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
+  const sg_addr src = v4(198, 51, 100, 8);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back(
+      {src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE | SG_BLK_HALF_OPEN}});
+  book.onKernelEvent(challengeEvent(src, t));
+  ASSERT_EQ(ch.calls, std::vector<std::string>{"arm 198.51.100.8 " + std::to_string(t + kDur)});
+  EXPECT_EQ(book.armedChallenges(), 1u);
+  const std::string text = f.logText();
   EXPECT_NE(text.find("\"response\":\"challenge\""), std::string::npos) << text;
-  auto blocks = book_.blocksJson();
+  auto blocks = book.blocksJson();
   ASSERT_OK(blocks);
   ASSERT_EQ(blocks->size(), 1u);
   EXPECT_EQ((*blocks)[0].value("response", ""), "challenge");
   EXPECT_EQ((*blocks)[0].value("enforced_by", ""), "xdp");
   // A sweep changes nothing while it lasts; after its end it is disarmed.
-  book_.sweep();
-  EXPECT_EQ(ch_.calls.size(), 1u);
-  f_.clock.advance(kDur + 1);
-  book_.sweep();
-  ASSERT_EQ(ch_.calls.size(), 2u);
-  EXPECT_EQ(ch_.calls[1], "disarm 198.51.100.8");
-  EXPECT_EQ(book_.armedChallenges(), 0u);
+  book.sweep();
+  EXPECT_EQ(ch.calls.size(), 1u);
+  f.clock.advance(kDur + 1);
+  book.sweep();
+  ASSERT_EQ(ch.calls.size(), 2u);
+  EXPECT_EQ(ch.calls[1], "disarm 198.51.100.8");
+  EXPECT_EQ(book.armedChallenges(), 0u);
 }
 
-TEST_F(BlockBookChallenge, AChallengeTheKernelTurnedIntoABlockIsDisarmed) {
+TEST(BlockBookChallenge, AChallengeTheKernelTurnedIntoABlockIsDisarmed) {
+  Fixture f;
+  FakeChallenges ch;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
   const sg_addr src = v4(198, 51, 100, 9);
-  challenge(src);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  book.onKernelEvent(challengeEvent(src, t));
   // Completions past the connection threshold: the kernel's block event.
-  f_.clock.advance(1'000'000'000);
-  const uint64_t t2 = f_.clock.nowNs();
-  f_.sensor.blocks[0].block = {t2, t2 + kDur, 1, 9, 8080, 0, SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS};
+  f.clock.advance(1'000'000'000);
+  const uint64_t t2 = f.clock.nowNs();
+  f.sensor.blocks[0].block = {t2, t2 + kDur, 1, 9, 8080, 0, SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS};
   sg_event up = blockEvent(src, t2, kDur);
   up.reason = SG_REASON_CONNECTIONS;
-  book_.onKernelEvent(up);
-  ASSERT_EQ(ch_.calls.size(), 2u);
-  EXPECT_EQ(ch_.calls[1], "disarm 198.51.100.9");
-  auto blocks = book_.blocksJson();
+  book.onKernelEvent(up);
+  ASSERT_EQ(ch.calls.size(), 2u);
+  EXPECT_EQ(ch.calls[1], "disarm 198.51.100.9");
+  auto blocks = book.blocksJson();
   ASSERT_OK(blocks);
   ASSERT_EQ(blocks->size(), 1u);
   EXPECT_EQ((*blocks)[0].value("response", ""), "block");
   EXPECT_EQ((*blocks)[0].value("threshold", ""), "connections");
 }
 
-TEST_F(BlockBookChallenge, AFailedArmingIsLoggedCountedAndRetriedByTheSweep) {
-  ch_.fail = true;
-  challenge(v4(198, 51, 100, 10));
-  EXPECT_EQ(book_.armedChallenges(), 0u);
-  EXPECT_EQ(book_.counters().challenge_errors, 1u);
-  EXPECT_NE(f_.logText().find("arming a challenge"), std::string::npos);
-  ch_.fail = false;
-  book_.sweep();
-  EXPECT_EQ(book_.armedChallenges(), 1u);
+TEST(BlockBookChallenge, AFailedArmingIsLoggedCountedAndRetriedByTheSweep) {
+  Fixture f;
+  FakeChallenges ch;
+  ch.broken = true;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
+  const sg_addr src = v4(198, 51, 100, 10);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  book.onKernelEvent(challengeEvent(src, t));
+  EXPECT_EQ(book.armedChallenges(), 0u);
+  EXPECT_EQ(book.counters().challenge_errors, 1u);
+  EXPECT_NE(f.logText().find("arming challenges"), std::string::npos);
+  ch.broken = false;
+  book.sweep();
+  EXPECT_EQ(book.armedChallenges(), 1u);
+}
+
+// Review s16 H1: a challenge of the pinned table, restored by an agent whose
+// enforcer is nftables (challenges need xdp), is not handed to nftables as a
+// block: the address was challenged because it may be forged.
+TEST(BlockBookChallenge, APinnedChallengeIsNotHandedToNftablesAsABlock) {
+  Fixture f;
+  FakeEnforcer nft;
+  const sg_addr src = v4(198, 51, 100, 11);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back(
+      {src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE | SG_BLK_HALF_OPEN}});
+  BlockBook book(f.sensor, &nft, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  book.restore();
+  EXPECT_TRUE(nft.calls.empty()) << "a challenge became an nftables block: " << nft.calls[0];
+  EXPECT_TRUE(f.sensor.blocks.empty()) << "lifted: this agent cannot arm it";
+}
+
+// Review s16 H1: a challenge of the pinned table restored by an agent that
+// cannot arm challenges (source_response now "block", no SYNPROXY table, no
+// kfuncs) would pass its source uncounted until it expires: it is lifted, the
+// source counted afresh, and the log says so.
+TEST(BlockBookChallenge, APinnedChallengeIsLiftedByAnAgentThatCannotArmIt) {
+  Fixture f;
+  const sg_addr src = v4(198, 51, 100, 12);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back(
+      {src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE | SG_BLK_HALF_OPEN}});
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  book.restore();  // no setChallenges: this agent cannot arm
+  book.sweep();
+  bool unenforced = false;
+  for (const auto& e : f.sensor.blocks) {
+    if (e.block.flags & SG_BLK_CHALLENGE) unenforced = true;
+  }
+  EXPECT_FALSE(unenforced) << "an unarmed challenge entry stays: the source is neither "
+                              "challenged nor blocked nor counted until it expires";
+  EXPECT_EQ(book.knownBlocks(), 0u);
+  EXPECT_EQ(book.counters().challenges_lifted, 1u);
+  const std::string text = f.logText();
+  EXPECT_NE(text.find("\"reason\":\"challenge_unarmed\""), std::string::npos) << text;
+}
+
+// A pinned challenge restored by an agent that can arm it is armed at once
+// (sg_challenged is not pinned), not at the first sweep.
+TEST(BlockBookChallenge, APinnedChallengeIsArmedAtRestore) {
+  Fixture f;
+  FakeChallenges ch;
+  const sg_addr src = v4(198, 51, 100, 14);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return ""; });
+  book.setChallenges(&ch);
+  book.restore();
+  EXPECT_EQ(ch.calls, std::vector<std::string>{"arm 198.51.100.14 " + std::to_string(t + kDur)});
+  ASSERT_EQ(f.sensor.blocks.size(), 1u);
+}
+
+// Review s16 H1: arming that keeps failing (a repair finds the table in place,
+// and still nothing arms) leaves no unarmed challenge for its whole duration:
+// after kChallengeGraceNs every challenge is lifted and the kernel told to
+// block instead. The retry after the backoff challenges again; the next arm
+// that works logs the recovery.
+TEST(BlockBookChallenge, AChallengeThatCannotBeArmedIsLiftedAndTheKernelBlocksInstead) {
+  Fixture f;
+  f.config.source_response = SourceResponse::kChallenge;
+  FakeChallenges ch;
+  ch.broken = true;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
+  EXPECT_EQ(book.kernelConfig(f.config).source_response, SG_RESPONSE_CHALLENGE);
+  const sg_addr src = v4(198, 51, 100, 13);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  book.onKernelEvent(challengeEvent(src, t));
+  for (int i = 0; i < 5; i++) {  // past the grace, every sweep failing
+    f.clock.advance(1'000'000'000);
+    book.sweep();
+  }
+  const bool unarmed_challenge =
+      f.sensor.blocks.size() == 1 && (f.sensor.blocks[0].block.flags & SG_BLK_CHALLENGE);
+  EXPECT_FALSE(unarmed_challenge)
+      << "still an unarmed challenge after failed armings: the flooder is neither "
+         "answered, dropped nor counted ("
+      << book.counters().challenge_errors << " errors)";
+  EXPECT_FALSE(book.challengesUsable());
+  EXPECT_EQ(f.sensor.config.source_response, SG_RESPONSE_BLOCK) << "the kernel blocks instead";
+  EXPECT_EQ(book.kernelConfig(f.config).source_response, SG_RESPONSE_BLOCK)
+      << "a reload keeps it so";
+  EXPECT_EQ(book.counters().challenges_lifted, 1u);
+  EXPECT_NE(f.logText().find("challenges cannot be armed"), std::string::npos);
+  // The retry: challenges again, and an arm that works says so.
+  ch.broken = false;
+  for (int i = 0; i < 10 && !book.challengesUsable(); i++) {
+    f.clock.advance(1'000'000'000);
+    book.sweep();
+  }
+  ASSERT_TRUE(book.challengesUsable());
+  EXPECT_EQ(f.sensor.config.source_response, SG_RESPONSE_CHALLENGE);
+  const uint64_t t2 = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t2, t2 + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  book.onKernelEvent(challengeEvent(src, t2));
+  EXPECT_EQ(book.armedChallenges(), 1u);
+  EXPECT_NE(f.logText().find("\"what\":\"arming challenges\""), std::string::npos);
+}
+
+// While the table cannot be made again, the retries back off (doubling up to
+// kChallengeBackoffMaxNs): a broken nftables costs a few calls a minute.
+TEST(BlockBookChallenge, RetriesOfAnUnrepairableTableBackOff) {
+  Fixture f;
+  FakeChallenges ch;
+  ch.gone = true;
+  ch.unrepairable = true;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
+  const sg_addr src = v4(198, 51, 100, 17);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  book.onKernelEvent(challengeEvent(src, t));
+  EXPECT_FALSE(book.challengesUsable()) << "a table that cannot be made: no grace";
+  EXPECT_TRUE(f.sensor.blocks.empty());
+  for (int i = 0; i < 120; i++) {  // two minutes of sweeps
+    f.clock.advance(1'000'000'000);
+    book.sweep();
+  }
+  EXPECT_LE(ch.repairs, 6) << "4, 8, 16, 32, 64 s apart";
+  EXPECT_GE(ch.repairs, 4);
+  const std::string text = f.logText();
+  EXPECT_EQ(text.find("challenges cannot be armed"), text.rfind("challenges cannot be armed"))
+      << "logged once";
+}
+
+// Review s16 H1: `systemctl reload nftables` (Debian's "flush ruleset")
+// deletes the SYNPROXY table: the arm that fails finds it gone, has it made
+// again and arms; the repair is counted and logged.
+TEST(BlockBookChallenge, AnArmThatFindsTheTableGoneRepairsItAndArms) {
+  Fixture f;
+  FakeChallenges ch;
+  ch.gone = true;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
+  const sg_addr src = v4(198, 51, 100, 15);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  book.onKernelEvent(challengeEvent(src, t));
+  EXPECT_EQ(book.armedChallenges(), 1u);
+  EXPECT_EQ(book.counters().challenge_repairs, 1u);
+  EXPECT_EQ(ch.repairs, 1);
+  EXPECT_NE(f.logText().find("SYNPROXY table was gone"), std::string::npos);
+  EXPECT_TRUE(book.challengesUsable());
+}
+
+// Review s16 H1: sources already armed when the table goes have no SYNPROXY
+// behind their cookies: the sweep's check (every kReconcileNs while any is
+// armed) puts it back; when it cannot, every challenge is disarmed and
+// lifted, and the kernel blocks instead.
+TEST(BlockBookChallenge, TheSweepPutsBackAGoneTableOrLiftsTheArmedChallenges) {
+  Fixture f;
+  f.config.source_response = SourceResponse::kChallenge;
+  FakeChallenges ch;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
+  const sg_addr src = v4(198, 51, 100, 16);
+  const uint64_t t = f.clock.nowNs();
+  f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  book.onKernelEvent(challengeEvent(src, t));
+  ASSERT_EQ(book.armedChallenges(), 1u);
+  ch.gone = true;  // nftables flushed
+  f.clock.advance(BlockBook::kReconcileNs);
+  book.sweep();
+  EXPECT_EQ(book.counters().challenge_repairs, 1u);
+  EXPECT_FALSE(ch.gone) << "made again";
+  EXPECT_EQ(book.armedChallenges(), 1u);
+  // Gone again, and cannot be made.
+  ch.gone = true;
+  ch.unrepairable = true;
+  f.clock.advance(BlockBook::kReconcileNs);
+  book.sweep();
+  EXPECT_EQ(book.armedChallenges(), 0u);
+  EXPECT_EQ(ch.calls.back(), "disarm 198.51.100.16");
+  EXPECT_TRUE(f.sensor.blocks.empty()) << "lifted: its source counted afresh";
+  EXPECT_EQ(f.sensor.config.source_response, SG_RESPONSE_BLOCK);
+}
+
+// Review s16 L5: the challenges a batch of events made are armed in one
+// call after the batch; events and sweeps that change no challenge make no
+// call; arms that fail are retried at sweeps, not at every event batch.
+TEST(BlockBookChallenge, ArmsAreBatchedRunOnlyOnChangeAndRetriedAtSweeps) {
+  Fixture f;
+  FakeChallenges ch;
+  BlockBook book(f.sensor, nullptr, f.log, f.clock, f.config, [](uint32_t) { return "eth0"; });
+  book.setChallenges(&ch);
+  const uint64_t t = f.clock.nowNs();
+  for (uint8_t i = 1; i <= 3; i++) {
+    const sg_addr src = v4(198, 51, 100, i);
+    f.sensor.blocks.push_back({src, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+    f.sensor.pending.push_back(challengeEvent(src, t));
+  }
+  const sg_addr blocked = v4(203, 0, 113, 1);
+  f.sensor.blocks.push_back({blocked, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_XDP_DROP}});
+  f.sensor.pending.push_back(blockEvent(blocked, t, kDur));
+  ASSERT_OK(book.pollEvents());
+  const std::string e = " " + std::to_string(t + kDur);
+  ASSERT_EQ(ch.calls, std::vector<std::string>{"arm 198.51.100.1" + e + ", 198.51.100.2" + e +
+                                               ", 198.51.100.3" + e});
+  // Nothing changed: no call, nor for a block's event.
+  book.sweep();
+  const sg_addr other = v4(203, 0, 113, 2);
+  f.sensor.blocks.push_back({other, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_XDP_DROP}});
+  f.sensor.pending.push_back(blockEvent(other, t, kDur));
+  ASSERT_OK(book.pollEvents());
+  EXPECT_EQ(ch.calls.size(), 1u);
+  // Arming fails: one try (and one repair), then nothing until the sweep.
+  ch.broken = true;
+  const sg_addr late = v4(198, 51, 100, 9);
+  f.sensor.blocks.push_back({late, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+  f.sensor.pending.push_back(challengeEvent(late, t));
+  ASSERT_OK(book.pollEvents());
+  EXPECT_EQ(book.counters().challenge_errors, 1u);
+  for (uint8_t i = 10; i < 20; i++) {
+    const sg_addr more = v4(198, 51, 100, i);
+    f.sensor.blocks.push_back({more, {t, t + kDur, 0, 201, 8080, 0, SG_BLK_CHALLENGE}});
+    f.sensor.pending.push_back(challengeEvent(more, t));
+    ASSERT_OK(book.pollEvents());
+  }
+  EXPECT_EQ(book.counters().challenge_errors, 1u) << "no retry at each event batch";
+  ch.broken = false;
+  f.clock.advance(1'000'000);
+  book.sweep();
+  EXPECT_EQ(book.armedChallenges(), 14u) << "the sweep's retry arms them all";
+  EXPECT_EQ(ch.calls.back().rfind("arm ", 0), 0u);
 }
 
 }  // namespace

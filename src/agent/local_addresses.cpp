@@ -10,8 +10,13 @@ void LocalAddresses::sync() {
     errors_++;
     const std::string why = done.error().message();
     if (why != last_error_) {
+      // A failed read leaves the sensor as it was; a failed write turns its
+      // check off (XdpSensor::setLocalAddresses).
       log_.emit("error", {{"message", "the host's addresses for the XDP program: " + why},
-                          {"effect", "the last list written stays in force"}});
+                          {"effect", addrs ? "until a write succeeds, every destination counts "
+                                             "as the host's own, and the reflection drop only "
+                                             "counts"
+                                           : "the last list written stays in force"}});
     }
     last_error_ = why;
     return;

@@ -62,6 +62,13 @@ std::string renderMetrics(const sg_counters& k, const BookCounters& b, const Gau
   metric(out, "agent_challenge_errors_total", "counter",
          "Failed arming or disarming of challenged sources (source_response challenge)",
          b.challenge_errors);
+  metric(out, "agent_challenge_repairs_total", "counter",
+         "Times the SYNPROXY table challenges rely on was found gone (nftables flushed) and "
+         "made again",
+         b.challenge_repairs);
+  metric(out, "agent_challenges_lifted_total", "counter",
+         "Challenges lifted because they could not be armed (their sources counted afresh)",
+         b.challenges_lifted);
   metric(out, "active_blocks", "gauge", "Blocks in force", g.active_blocks);
   metric(out, "block_capacity", "gauge", "Size of the kernel block table", g.block_capacity);
   metric(out, "active_prefix_blocks", "gauge", "Prefix blocks in force", g.active_prefix_blocks);

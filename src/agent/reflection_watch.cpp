@@ -51,8 +51,9 @@ nlohmann::json ReflectionWatch::eventJson(const Reflection& r, bool ended) const
   if (r.dropped && !sensor_.reflectionCanDrop()) {
     j["response"] = "none";
     j["note"] =
-        "not dropped: without the kernel's conntrack kfuncs (modprobe nf_conntrack, then restart "
-        "the agent) a NATed or forwarded connection's SYN-ACK cannot be told from a reflected one";
+        "not dropped: a NATed or forwarded connection's SYN-ACK cannot be told from a reflected "
+        "one without the kernel's conntrack kfuncs (modprobe nf_conntrack, then restart the "
+        "agent) and the host's address list in the XDP program (at most 1,024 addresses)";
   }
   return j;
 }

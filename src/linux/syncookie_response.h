@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "core/address.h"
 #include "core/result.h"
@@ -39,11 +40,15 @@ class CookieResponse {
   Result<void> engage(uint16_t port, const std::optional<Address>& dst = std::nullopt);
   Result<void> release(uint16_t port, const std::optional<Address>& dst = std::nullopt);
   bool engaged(uint16_t port, const std::optional<Address>& dst = std::nullopt) const;
-  // SYNPROXY for every port from a challenged source (bpf/sg_challenge.h), or
-  // no more; `v6_prefix`: the counting prefix an IPv6 source is masked to.
-  Result<void> challenge(const Address& src, uint8_t v6_prefix, bool on) {
-    return on ? rules_->addSource(src, v6_prefix) : rules_->removeSource(src, v6_prefix);
+  // SYNPROXY for every port from challenged sources (bpf/sg_challenge.h), or
+  // no more, in one transaction; `v6_prefix`: the counting prefix an IPv6
+  // source is masked to.
+  Result<void> challenge(const std::vector<Address>& sources, uint8_t v6_prefix, bool on) {
+    return on ? rules_->addSources(sources, v6_prefix) : rules_->removeSources(sources, v6_prefix);
   }
+  // Makes the SYNPROXY table again, with every port and source it held, when
+  // it went (SynproxyRules::repair).
+  Result<bool> repair() { return rules_->repair(); }
   SynCookieMode mode() const { return mode_; }
 
  private:

@@ -68,7 +68,7 @@ Result<std::unique_ptr<SynproxyRules>> SynproxyRules::create(const SynproxyOptio
     nft_ctx_free(ctx);
     return makeError(Errc::kIo, "libnftables: cannot buffer output");
   }
-  std::unique_ptr<SynproxyRules> r(new SynproxyRules(ctx, options.table));
+  std::unique_ptr<SynproxyRules> r(new SynproxyRules(ctx, options));
   if (auto ok = r->run(script(options)); !ok) {
     r->table_.clear();  // nothing of ours to delete
     return ok.error().context("creating nftables table inet " + options.table);
@@ -88,13 +88,34 @@ std::string SynproxyRules::element(uint16_t port, const std::optional<Address>& 
   return "inet " + table_ + " " + set + " { " + dst->str() + " . " + p + " }";
 }
 
+Result<void> SynproxyRules::addElements(const std::vector<std::string>& elements) {
+  if (elements.empty()) return Ok{};
+  std::string cmd;
+  for (const std::string& e : elements) cmd += "add element " + e + "\n";
+  SG_TRY(run(cmd));
+  elements_.insert(elements.begin(), elements.end());
+  return Ok{};
+}
+
+Result<void> SynproxyRules::removeElements(const std::vector<std::string>& elements) {
+  if (elements.empty()) return Ok{};
+  // `destroy` (nft >= 1.0.8) is not everywhere: add-then-delete is idempotent.
+  std::string cmd;
+  for (const std::string& e : elements) cmd += "add element " + e + "\ndelete element " + e + "\n";
+  if (auto r = run(cmd); !r) {
+    // A table that is gone holds nothing: what was to go is gone.
+    if (exists()) return r;
+  }
+  for (const std::string& e : elements) elements_.erase(e);
+  return Ok{};
+}
+
 Result<void> SynproxyRules::add(uint16_t port, const std::optional<Address>& dst) {
-  return run("add element " + element(port, dst) + "\n");
+  return addElements({element(port, dst)});
 }
 
 Result<void> SynproxyRules::remove(uint16_t port, const std::optional<Address>& dst) {
-  // `destroy` (nft >= 1.0.8) is not everywhere: add-then-delete is idempotent.
-  return run("add element " + element(port, dst) + "\ndelete element " + element(port, dst) + "\n");
+  return removeElements({element(port, dst)});
 }
 
 std::string SynproxyRules::sourceElement(const Address& src, uint8_t v6_prefix) const {
@@ -102,13 +123,32 @@ std::string SynproxyRules::sourceElement(const Address& src, uint8_t v6_prefix) 
   return "inet " + table_ + " src6 { " + formatSource(src, v6_prefix) + " }";
 }
 
-Result<void> SynproxyRules::addSource(const Address& src, uint8_t v6_prefix) {
-  return run("add element " + sourceElement(src, v6_prefix) + "\n");
+Result<void> SynproxyRules::addSources(const std::vector<Address>& sources, uint8_t v6_prefix) {
+  std::vector<std::string> e;
+  e.reserve(sources.size());
+  for (const Address& a : sources) e.push_back(sourceElement(a, v6_prefix));
+  return addElements(e);
 }
 
-Result<void> SynproxyRules::removeSource(const Address& src, uint8_t v6_prefix) {
-  const std::string e = sourceElement(src, v6_prefix);
-  return run("add element " + e + "\ndelete element " + e + "\n");
+Result<void> SynproxyRules::removeSources(const std::vector<Address>& sources, uint8_t v6_prefix) {
+  std::vector<std::string> e;
+  e.reserve(sources.size());
+  for (const Address& a : sources) e.push_back(sourceElement(a, v6_prefix));
+  return removeElements(e);
+}
+
+// One chain, not the table: listing the table would dump every element.
+bool SynproxyRules::exists() { return run("list chain inet " + table_ + " guard\n").ok(); }
+
+Result<bool> SynproxyRules::repair() {
+  if (table_.empty()) return makeError(Errc::kUnavailable, "no SYNPROXY table");
+  if (exists()) return false;
+  std::string cmd = script(options_);
+  for (const std::string& e : elements_) cmd += "add element " + e + "\n";
+  if (auto r = run(cmd); !r) {
+    return r.error().context("making nftables table inet " + table_ + " again");
+  }
+  return true;
 }
 
 Result<void> SynproxyRules::run(const std::string& cmd) {

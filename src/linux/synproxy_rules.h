@@ -12,7 +12,10 @@
 // conntrack rules make the kernel track connections from the start, so that
 // connections opened before cookies come on for a port keep passing (XDP
 // looks their flow up in conntrack; `synproxy` only sees untracked, invalid
-// and new ones). add()/remove() change one set element: no rule is rewritten.
+// and new ones). add()/remove() change set elements: no rule is rewritten.
+// The object remembers the elements it added, so that repair() can make the
+// table again as it was when something else deleted it (`systemctl reload
+// nftables` with a ruleset that starts with `flush ruleset`, Debian's default).
 // Loopback is left alone: SYNPROXY's own SYN to the listener comes through it.
 // Not thread-safe: one owner thread, like the agent's event loop.
 #pragma once
@@ -20,7 +23,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "core/address.h"
 #include "core/result.h"
@@ -53,23 +58,36 @@ class SynproxyRules {
   // Off again; removing what is not there is no error.
   Result<void> remove(uint16_t port, const std::optional<Address>& dst);
 
-  // SYNPROXY on for every port from a challenged source (bpf/sg_challenge.h):
-  // an IPv4 address, or an IPv6 one masked to `v6_prefix` bits (the counting
-  // prefix). Idempotent; removing what is not there is no error.
-  Result<void> addSource(const Address& src, uint8_t v6_prefix);
-  Result<void> removeSource(const Address& src, uint8_t v6_prefix);
+  // SYNPROXY on for every port from challenged sources (bpf/sg_challenge.h):
+  // IPv4 addresses, or IPv6 ones masked to `v6_prefix` bits (the counting
+  // prefix), all in one transaction. Idempotent; removing what is not there
+  // is no error, nor is removing from a table that is gone.
+  Result<void> addSources(const std::vector<Address>& sources, uint8_t v6_prefix);
+  Result<void> removeSources(const std::vector<Address>& sources, uint8_t v6_prefix);
+
+  // Whether the table is still there; when it is not, makes it again with
+  // every element added and not removed since (one transaction). Ok(true):
+  // it was made again; Ok(false): it was there.
+  Result<bool> repair();
 
   // The table as an nft script (for tests and the docs).
   static std::string script(const SynproxyOptions& options);
 
  private:
-  SynproxyRules(nft_ctx* ctx, std::string table) : ctx_(ctx), table_(std::move(table)) {}
+  SynproxyRules(nft_ctx* ctx, SynproxyOptions options)
+      : ctx_(ctx), options_(std::move(options)), table_(options_.table) {}
   Result<void> run(const std::string& cmd);
+  bool exists();
   std::string element(uint16_t port, const std::optional<Address>& dst) const;
   std::string sourceElement(const Address& src, uint8_t v6_prefix) const;
+  // Adds (or removes) `elements` in one transaction and remembers them.
+  Result<void> addElements(const std::vector<std::string>& elements);
+  Result<void> removeElements(const std::vector<std::string>& elements);
 
   nft_ctx* ctx_;
-  std::string table_;
+  SynproxyOptions options_;
+  std::string table_;               // empty: nothing of ours to delete
+  std::set<std::string> elements_;  // "inet <table> <set> { <element> }", as added
 };
 
 }  // namespace sg

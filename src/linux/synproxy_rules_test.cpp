@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -79,18 +80,50 @@ TEST(SynproxyRules, ChallengedSourcesGoInAndOutOfTheSourceSets) {
     std::string text = listTable(o.table);
     EXPECT_NE(text.find("ip saddr @src4 notrack"), std::string::npos) << text;
     EXPECT_NE(text.find("ip6 saddr @src6 jump guard"), std::string::npos) << text;
-    ASSERT_OK((*rules)->addSource(*parseAddress("192.0.2.7"), 64));
-    ASSERT_OK((*rules)->addSource(*parseAddress("192.0.2.7"), 64));  // idempotent
-    ASSERT_OK((*rules)->addSource(*parseAddress("2001:db8:1:2::"), 64));
+    const Address v4 = *parseAddress("192.0.2.7");
+    const Address v6 = *parseAddress("2001:db8:1:2::");
+    ASSERT_OK((*rules)->addSources({v4}, 64));
+    ASSERT_OK((*rules)->addSources({v4, v6}, 64));  // idempotent, one transaction
     text = listTable(o.table);
     EXPECT_NE(text.find("192.0.2.7"), std::string::npos) << text;
     EXPECT_NE(text.find("2001:db8:1:2::/64"), std::string::npos) << text;
-    ASSERT_OK((*rules)->removeSource(*parseAddress("192.0.2.7"), 64));
-    ASSERT_OK((*rules)->removeSource(*parseAddress("192.0.2.7"), 64));  // not there: no error
-    ASSERT_OK((*rules)->removeSource(*parseAddress("2001:db8:1:2::"), 64));
+    ASSERT_OK((*rules)->removeSources({v4}, 64));
+    ASSERT_OK((*rules)->removeSources({v4, v6}, 64));  // 192.0.2.7 not there: no error
     text = listTable(o.table);
     EXPECT_EQ(text.find("192.0.2.7"), std::string::npos) << text;
     EXPECT_EQ(text.find("2001:db8:1:2::"), std::string::npos) << text;
+  });
+  t.join();
+}
+
+// `systemctl reload nftables` with Debian's default ruleset ("flush ruleset")
+// deletes the table under a running agent: repair() makes it again with the
+// ports and sources it held (review s16 H1), and says so only when it had to.
+TEST(SynproxyRules, RepairMakesAFlushedTableAgainWithItsElements) {
+  SG_REQUIRE_ROOT();
+  std::thread t([] {
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
+    SynproxyOptions o;
+    auto rules = SynproxyRules::create(o);
+    ASSERT_OK(rules);
+    ASSERT_OK((*rules)->add(8080, std::nullopt));
+    ASSERT_OK((*rules)->addSources({*parseAddress("192.0.2.7"), *parseAddress("192.0.2.8")}, 64));
+    ASSERT_OK((*rules)->removeSources({*parseAddress("192.0.2.8")}, 64));
+    auto intact = (*rules)->repair();
+    ASSERT_OK(intact);
+    EXPECT_FALSE(*intact) << "the table was there";
+    ASSERT_EQ(std::system("nft flush ruleset"), 0);
+    ASSERT_EQ(listTable(o.table), "");
+    // Removing from a table that is gone is no error: nothing is left to remove.
+    ASSERT_OK((*rules)->removeSources({*parseAddress("192.0.2.9")}, 64));
+    auto made = (*rules)->repair();
+    ASSERT_OK(made);
+    EXPECT_TRUE(*made);
+    const std::string text = listTable(o.table);
+    EXPECT_NE(text.find("synproxy mss"), std::string::npos) << text;
+    EXPECT_NE(text.find("elements = { 8080 }"), std::string::npos) << text;
+    EXPECT_NE(text.find("192.0.2.7"), std::string::npos) << text;
+    EXPECT_EQ(text.find("192.0.2.8"), std::string::npos) << "removed before the flush: " << text;
   });
   t.join();
 }

@@ -159,6 +159,12 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   uint32_t cache = 2;
   while (cache < 2 * options.max_blocks && cache < (1u << 20)) cache <<= 1;
   skel->rodata->sg_block_cache_mask = cache - 1;
+#if defined(__x86_64__) || defined(__i386__)
+  constexpr bool kWeakLoadOrder = false;  // TSO: loads are not reordered with older loads
+#else
+  constexpr bool kWeakLoadOrder = true;
+#endif
+  skel->rodata->sg_block_cache_weak = options.weak_load_order.value_or(kWeakLoadOrder) ? 1 : 0;
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_block_cache, cache);
   // Recent offenders: as many as there can be blocks (written once per block).
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_offenders, options.max_blocks);

@@ -66,6 +66,10 @@ struct SensorOptions {
   uint32_t max_dsts = 1024;
   // Entries of sg_verified, the verified sources' LRU (1024..4M; 16 + 8 B each).
   uint32_t max_verified = 65536;
+  // Whether the CPU may reorder loads (bpf/sg_block_cache_bpf.h: the cache's
+  // fill then orders its epoch read before a lookup of its own). Unset: as
+  // the build's CPU (x86 keeps loads in order; others may not). Set to test.
+  std::optional<bool> weak_load_order;
 };
 
 // One block as the kernel holds it.
@@ -202,7 +206,7 @@ class XdpSensor {
   // Arms the challenge of a (masked) source the program marked challenged:
   // from now its SYNs get cookie SYN-ACKs and its ACKs are checked, until
   // `expires_ns`. The kernel's SYNPROXY must cover the source first
-  // (SynproxyRules::addSource). Re-arming moves the expiry.
+  // (SynproxyRules::addSources). Re-arming moves the expiry.
   Result<void> armChallenge(const sg_addr& key, uint64_t expires_ns);
   // Disarms it (no error when it is not armed).
   Result<void> disarmChallenge(const sg_addr& key);
@@ -230,10 +234,11 @@ class XdpSensor {
   // SG_REFLECT_DROPS_MAX) / empties the list.
   void addReflectorDrops(const std::vector<ReflectorCount>& reflectors);
   void clearReflectorDrops();
-  // Whether the kernel has the conntrack kfuncs: without them the program
-  // cannot tell a NATed connection's SYN-ACK from a reflected one and never
+  // Whether the program can tell a reflected SYN-ACK from a NATed or
+  // forwarded connection's: it needs the conntrack kfuncs and the host's
+  // address list in force (setLocalAddresses). Without either it never
   // drops (it counts reflection_unchecked_total).
-  bool reflectionCanDrop() const { return conntrackKfuncsPresent(); }
+  bool reflectionCanDrop() const;
   // Reads and empties sg_reflectors: the unmatched SYN-ACKs per reflector
   // since the last call (approximate: an update racing the delete is lost).
   std::vector<ReflectorCount> harvestReflectors();

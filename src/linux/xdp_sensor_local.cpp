@@ -24,6 +24,9 @@ struct AddrLess {
   }
 };
 
+constexpr const char* kCheckOff =
+    ": the check is off (every destination counts as local), and the reflection drop only counts";
+
 }  // namespace
 
 Result<void> XdpSensor::setLocalAddresses(const std::vector<Address>& addrs) {
@@ -35,7 +38,8 @@ Result<void> XdpSensor::setLocalAddresses(const std::vector<Address>& addrs) {
     return makeError(Errc::kResourceExhausted,
                      std::to_string(want.size()) + " local addresses, more than " +
                          std::to_string(SG_LOCAL_MAX) +
-                         ": forwarded traffic is counted and answered as the host's own");
+                         ": forwarded traffic is counted and answered as the host's own, and the "
+                         "reflection drop only counts");
   }
   const int fd = bpf_map__fd(skel_->maps.sg_local_addrs);
   std::vector<sg_addr> stale;
@@ -54,7 +58,7 @@ Result<void> XdpSensor::setLocalAddresses(const std::vector<Address>& addrs) {
     if (bpf_map_delete_elem(fd, &a) != 0 && errno != ENOENT) {
       const int err = errno;
       __atomic_store_n(&on, 0u, __ATOMIC_SEQ_CST);
-      return makeError(Errc::kIo, "removing from sg_local_addrs: " + errnoText(err));
+      return makeError(Errc::kIo, "removing from sg_local_addrs: " + errnoText(err) + kCheckOff);
     }
   }
   const uint8_t one = 1;
@@ -62,7 +66,7 @@ Result<void> XdpSensor::setLocalAddresses(const std::vector<Address>& addrs) {
     if (bpf_map_update_elem(fd, &a, &one, BPF_ANY) != 0) {
       const int err = errno;
       __atomic_store_n(&on, 0u, __ATOMIC_SEQ_CST);
-      return makeError(Errc::kIo, "adding to sg_local_addrs: " + errnoText(err));
+      return makeError(Errc::kIo, "adding to sg_local_addrs: " + errnoText(err) + kCheckOff);
     }
   }
   __atomic_store_n(&on, 1u, __ATOMIC_SEQ_CST);

@@ -16,6 +16,10 @@
 
 namespace sg {
 
+bool XdpSensor::reflectionCanDrop() const {
+  return conntrackKfuncsPresent() && __atomic_load_n(&skel_->bss->sg_local_on, __ATOMIC_SEQ_CST);
+}
+
 void XdpSensor::setReflection(bool on, bool drop) {
   volatile sg_reflect_params& p = skel_->data_reflect->sg_reflect;
   p.drop = drop ? 1 : 0;

@@ -219,5 +219,67 @@ TEST_F(Challenge, ARepeatOffenceEscalatesLikeABlock) {
   EXPECT_EQ(second->expires_ns - second->added_ns, 2 * cfg_.block_ns);
 }
 
+// Review s16 M1: the client's first data segment (a TLS ClientHello right
+// behind its ACK: the same sequence and acknowledgement numbers) passes the
+// cookie check as well, so while conntrack has not confirmed the flow (XDP
+// runs a NAPI batch before the stack sees its first packet) each real
+// connection counted as two completions: the owner of a challenged address
+// was blocked for real at half the connection threshold. Only a pure ACK
+// (the handshake's third packet) is a completion: 5 real connections (the
+// threshold is 8) leave the address challenged.
+TEST_F(Challenge, AClientsFirstDataSegmentIsNotASecondCompletion) {
+  ASSERT_EQ(cross("192.0.2.1"), 0);
+  arm("192.0.2.1");
+  for (uint16_t i = 0; i < 5; i++) {
+    const uint16_t sport = static_cast<uint16_t>(45000 + i);
+    const Frame s = syn("192.0.2.1", sport);
+    const TestOutput synack = run(s.bytes);
+    ASSERT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX));
+    const std::vector<uint8_t> ack = ackFor(s, synack);
+    EXPECT_EQ(run(ack).verdict, static_cast<uint32_t>(XDP_PASS)) << "connection " << i + 1;
+    PacketSpec d = synFrom("192.0.2.1", kPort);
+    d.dst = "198.51.100.1";
+    d.sport = sport;
+    d.payload = 100;
+    Frame data = buildFrame(d);
+    data.bytes[data.l4 + 13] = kAck | 0x08;  // PSH|ACK
+    put32(data.bytes, data.l4 + 4, get32(ack, s.l4 + 4));
+    put32(data.bytes, data.l4 + 8, get32(ack, s.l4 + 8));
+    (void)run(data.bytes);
+  }
+  const sg_block* b = findBlock("192.0.2.1");
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->flags & SG_BLK_CHALLENGE)
+      << "5 connections (threshold 8) blocked the address: data segments counted as completions ("
+      << counter(SG_CNT_CHAL_ACKS_VALID) << " valid ACKs)";
+}
+
+// Review s16 M1: segments that are no pure ACK (data, PSH, FIN) are the
+// stack's, cookie or not: a flow conntrack does not hold (established before
+// it tracked this namespace, or under notrack) is not cut by the challenge.
+// A pure ACK without a valid cookie is still judged, and dropped.
+TEST_F(Challenge, SegmentsThatAreNoPureAckAreLeftToTheStack) {
+  ASSERT_EQ(cross("192.0.2.1"), 0);
+  arm("192.0.2.1");
+  auto segment = [](uint8_t flags, uint32_t payload) {
+    PacketSpec d = synFrom("192.0.2.1", kPort);
+    d.dst = "198.51.100.1";
+    d.sport = 46000;
+    d.payload = payload;
+    Frame f = buildFrame(d);
+    f.bytes[f.l4 + 13] = flags;
+    put32(f.bytes, f.l4 + 4, 0x11223344);  // mid-stream: no cookie's numbers
+    put32(f.bytes, f.l4 + 8, 0x55667788);
+    return f.bytes;
+  };
+  EXPECT_EQ(run(segment(kAck | 0x08, 100)).verdict, static_cast<uint32_t>(XDP_PASS)) << "PSH|ACK";
+  EXPECT_EQ(run(segment(kAck, 100)).verdict, static_cast<uint32_t>(XDP_PASS)) << "data";
+  EXPECT_EQ(run(segment(kAck | 0x01, 0)).verdict, static_cast<uint32_t>(XDP_PASS)) << "FIN|ACK";
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_DROPPED), 0u);
+  EXPECT_EQ(run(segment(kAck, 0)).verdict, static_cast<uint32_t>(XDP_DROP))
+      << "a pure ACK with no cookie: forged";
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_DROPPED), 1u);
+}
+
 }  // namespace
 }  // namespace sg::test

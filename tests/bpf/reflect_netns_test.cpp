@@ -35,8 +35,12 @@ class ReflectNetns : public KernelTest {
     s.tcp_flags = kSyn | kAck;
     return s;
   }
-  // Lists `from:port` for the drop and turns it on.
-  void dropFrom(const std::string& from, uint16_t port) {
+  // Lists `from:port` for the drop and turns it on, with `own` the host's
+  // address (the drop acts only while the program holds the host's list).
+  void dropFrom(const std::string& from, uint16_t port, const std::string& own) {
+    auto mine = parseAddress(own);
+    ASSERT_OK(mine);
+    ASSERT_OK(sensor_->setLocalAddresses({*mine}));
     ReflectorCount r;
     auto a = parseAddress(from);
     ASSERT_OK(a);
@@ -153,7 +157,7 @@ TEST_F(ReflectNetns, SynAckOfAContainersMasqueradedConnectPasses) {
   ASSERT_NE(nat, 0) << "no conntrack entry for the container's connect";
   ASSERT_EQ(tcpState(fd), TCP_SYN_SENT);
 
-  dropFrom("10.201.2.9", 80);
+  dropFrom("10.201.2.9", 80, "10.201.2.1");
   EXPECT_EQ(sendIn(*host, synAck("10.201.2.9", 80, "10.201.2.1", nat)), XDP_PASS)
       << "the container's connection's SYN-ACK (its socket in another namespace) was dropped";
   EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 0u);
@@ -226,7 +230,7 @@ TEST_F(ReflectNetns, SynAckOfASimultaneousOpenPasses) {
   }
   ASSERT_EQ(tcpState(fd), TCP_SYN_RECV) << "the test needs our socket in SYN_RECV";
 
-  dropFrom("10.201.3.9", 80);
+  dropFrom("10.201.3.9", 80, "10.201.3.1");
   EXPECT_EQ(sendIn(*ns, synAck("10.201.3.9", 80, "10.201.3.1", cport)), XDP_PASS)
       << "the SYN-ACK a simultaneous open waits for was dropped";
   EXPECT_EQ(counter(SG_CNT_SYNACK_MATCHED), 1u);

@@ -13,7 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 #include "bpf/kernel_fixture.h"
+#include "sg_local.h"
 
 namespace sg::test {
 namespace {
@@ -37,6 +41,17 @@ class Reflect : public KernelTest {
     r.src = *a;
     r.port = port;
     sensor_->addReflectorDrops({r});
+  }
+  // The host's own addresses (sg_local.h): the drop acts only while the
+  // program holds them.
+  void ownAddresses(const std::vector<std::string>& texts) {
+    std::vector<Address> own;
+    for (const std::string& t : texts) {
+      auto a = parseAddress(t);
+      ASSERT_OK(a);
+      own.push_back(*a);
+    }
+    ASSERT_OK(sensor_->setLocalAddresses(own));
   }
 };
 
@@ -69,6 +84,7 @@ TEST_F(Reflect, UnmatchedSynAckIsCountedAndDroppedOnlyOnceTheDropIsOn) {
   EXPECT_EQ(seen[0].count, 1u);
   EXPECT_TRUE(sensor_->harvestReflectors().empty()) << "a harvest empties the table";
 
+  ownAddresses({"192.0.2.10", "2001:db8:1::1"});
   sensor_->setReflection(true, true);
   listForDrop("198.51.100.9", 80);
   listForDrop("2001:db8::9", 443);
@@ -114,6 +130,7 @@ TEST_F(Reflect, SynAckForARealConnectInSynSentPassesWhileTheDropIsOn) {
   ASSERT_EQ(getsockopt(pending.fd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
   ASSERT_EQ(ti.tcpi_state, TCP_SYN_SENT) << "the test needs a socket in SYN_SENT";
 
+  ownAddresses({"127.0.0.1"});
   sensor_->setReflection(true, true);
   const uint16_t server = ntohs(a.sin_port), client = localPort(pending.fd);
   listForDrop("127.0.0.1", server);
@@ -138,6 +155,7 @@ TEST_F(Reflect, SynAckForARealConnectInSynSentPassesWhileTheDropIsOn) {
 // The drop applies to the listed reflectors only: another server's unmatched
 // SYN-ACK is counted, and passes, while the drop is on.
 TEST_F(Reflect, OnlyListedReflectorsAreDropped) {
+  ownAddresses({"192.0.2.10"});
   sensor_->setReflection(true, true);
   listForDrop("198.51.100.9", 443);
   EXPECT_EQ(send(synAck("198.51.100.9", 443, "192.0.2.10", 40001)), XDP_DROP) << "listed";
@@ -173,6 +191,33 @@ TEST_F(Reflect, AForwardedSynAckToAnotherHostIsNeverCountedOrDropped) {
       << "to this host: the reflection's drop";
   EXPECT_EQ(counter(SG_CNT_SYNACK_UNMATCHED), 1u);
   EXPECT_EQ(counter(SG_CNT_SYNACK_NOT_LOCAL), 1u);
+}
+
+// While the host's address list is not in force (never written, more than
+// SG_LOCAL_MAX addresses, a failed write), every destination counts as local
+// and a forwarded connection's SYN-ACK would be dropped as a reflection (the
+// s15 H1 fix silently undone): the drop only counts then (review s16 L2).
+TEST_F(Reflect, WithoutTheHostsAddressListTheDropOnlyCounts) {
+  sensor_->setReflection(true, true);
+  listForDrop("203.0.113.5", 443);
+  EXPECT_EQ(send(synAck("203.0.113.5", 443, "10.77.0.2", 40001)), XDP_PASS)
+      << "no address list yet: perhaps a LAN host's connection";
+  EXPECT_EQ(counter(SG_CNT_REFLECT_UNCHECKED), 1u);
+  EXPECT_EQ(counter(SG_CNT_REFLECT_DROPPED), 0u);
+  EXPECT_FALSE(sensor_->reflectionCanDrop());
+  ownAddresses({"192.0.2.10"});
+  EXPECT_EQ(send(synAck("203.0.113.5", 443, "192.0.2.10", 40002)), XDP_DROP) << "the list is on";
+  // Too many addresses: the check goes off, and the drop with it.
+  std::vector<Address> many;
+  for (uint32_t i = 0; i <= SG_LOCAL_MAX; i++) {
+    many.push_back(
+        *parseAddress("10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256)));
+  }
+  EXPECT_FALSE(sensor_->setLocalAddresses(many).ok());
+  EXPECT_EQ(send(synAck("203.0.113.5", 443, "10.77.0.2", 40003)), XDP_PASS);
+  EXPECT_EQ(counter(SG_CNT_REFLECT_UNCHECKED), 2u);
+  EXPECT_EQ(counter(SG_CNT_REFLECT_DROPPED), 1u);
+  EXPECT_FALSE(sensor_->reflectionCanDrop());
 }
 
 }  // namespace
