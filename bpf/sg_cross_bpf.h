@@ -4,12 +4,14 @@
  * threshold (sg_cross: allowlist, block plan, insert, offence history,
  * prefilter bit, event), the verdict of a packet of a blocked source, and the
  * admission of a new source into the slot array (sg_admit: the sketch gate and
- * the claim of a way). BPF only; included by syn_guard.bpf.c after
+ * the claim of a way, sg_claim.h). BPF only; included by syn_guard.bpf.c after
  * sg_event_bpf.h. "Several CPUs, one source" in docs/architecture.md says why
  * each step is exact under concurrency.
  */
 #ifndef SG_CROSS_BPF_H
 #define SG_CROSS_BPF_H
+
+#include "sg_claim.h"
 
 #define SG_EEXIST 17
 
@@ -118,14 +120,6 @@ static __always_inline int sg_cross(struct sg_counters *cnt, const struct sg_con
 	return (b.flags & SG_BLK_XDP_DROP) ? XDP_DROP : XDP_PASS;
 }
 
-/* True when the slot holds `key` and no CPU is filling it (a claimed slot
- * may show the key before its state is cleared: sg_slot_fill publishes
- * last_ns last). */
-static __always_inline int sg_slot_settled(const struct sg_slot *s, const struct sg_addr *key)
-{
-	return *(volatile __u64 *)&s->last_ns != SG_SLOT_CLAIMED && sg_slot_holds(s, key);
-}
-
 /* A slot of the set (w0, w1) for a source seen for the first time (or
  * evicted), or NULL while the sketch still gates it. */
 static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
@@ -136,9 +130,8 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 {
 	struct sg_cpu_epoch *ep = sg_epoch(now);
 	struct sg_slot *slot;
-	__u64 old;
-	__u32 way;
-	int i;
+	__u32 how;
+	int way, i;
 
 	if (!ep)
 		return 0;
@@ -163,43 +156,16 @@ static __always_inline struct sg_slot *sg_admit(struct sg_counters *cnt,
 			return 0;
 		}
 	}
-	/* The source's own way may be in another CPU's hands (its first SYN on
-	 * another queue): filled with its tag not yet written, or claimed and
-	 * being filled. Take the first; wait on the second (below) rather than
-	 * claim the other way: a source never holds two ways, each of which
-	 * would let the threshold through. */
-	if (sg_slot_settled(w0, key))
-		return w0;
-	if (sg_slot_settled(w1, key))
-		return w1;
-	way = sg_slot_victim(w0, w1);
-	if (*(volatile __u64 *)&w0->last_ns == SG_SLOT_CLAIMED)
-		way = 0;
-	else if (*(volatile __u64 *)&w1->last_ns == SG_SLOT_CLAIMED)
-		way = 1;
-	slot = way ? w1 : w0;
-	/* Claim the way: one CPU fills it. A CPU that loses the claim (the same
-	 * new source arriving on two queues at once, or a rival for the way)
-	 * or finds it claimed waits, bounded, for the filler and uses the slot
-	 * if it is its own. */
-	old = *(volatile __u64 *)&slot->last_ns;
-	if (old == SG_SLOT_CLAIMED ||
-	    __sync_val_compare_and_swap(&slot->last_ns, old, SG_SLOT_CLAIMED) != old) {
-		for (i = 0; i < 256; i++) {
-			if (*(volatile __u64 *)&slot->last_ns != SG_SLOT_CLAIMED)
-				break;
-		}
-		if (sg_slot_settled(slot, key))
-			return slot;
-		/* The filler was slow (a preempted vCPU) or filled a rival
-		 * (two new sources of one set at once): this attempt goes
-		 * uncounted, and says so. */
-		cnt->c[SG_CNT_ADMIT_RACE]++;
+	way = sg_slot_claim(w0, w1, key, now, &how);
+	if (way < 0) {
+		cnt->c[SG_CNT_ADMIT_RACE]++; /* uncounted, and says so */
 		return 0;
 	}
+	slot = way ? w1 : w0;
+	if (how == SG_CLAIM_FOUND)
+		return slot;
 	ep->admitted++;
-	sg_slot_fill(slot, key, now); /* last_ns written last: the claim ends */
-	if (old == 0)
+	if (how == SG_CLAIM_FILLED_EMPTY)
 		cnt->c[SG_CNT_SLOTS_FILLED]++;
 	for (i = 0; i < 4; i++) {
 		__u64 tw = *(volatile __u64 *)tags;

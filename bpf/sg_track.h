@@ -312,6 +312,13 @@ SG_INLINE __u32 sg_slot_victim(const struct sg_slot *w0, const struct sg_slot *w
 	return w1->last_ns < w0->last_ns ? 1 : 0;
 }
 
+/* A point between two steps of the slot code that another CPU may see apart
+ * (sg_claim.h): nothing, except in the test that interleaves two "CPUs" there
+ * (src/core/slot_claim_test.cpp defines it before including this header). */
+#ifndef SG_SYNC_POINT
+#define SG_SYNC_POINT() do { } while (0)
+#endif
+
 /* Give the slot to `key` with fresh state; returns 1 when it was empty.
  * last_ns is written last, with an exchange (a full barrier): another CPU
  * that sees it set (not SG_SLOT_CLAIMED) sees the key and the zeroed state. */
@@ -320,7 +327,9 @@ SG_INLINE int sg_slot_fill(struct sg_slot *s, const struct sg_addr *key, __u64 n
 	int was_empty = s->last_ns == 0;
 
 	s->key = *key;
+	SG_SYNC_POINT();
 	__builtin_memset(&s->st, 0, sizeof(s->st));
+	SG_SYNC_POINT();
 	__sync_lock_test_and_set(&s->last_ns, now ? now : 1);
 	return was_empty;
 }
