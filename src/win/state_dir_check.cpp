@@ -9,25 +9,6 @@ DirOwner classifyOwner(const std::string& owner_sid, const std::string& agent_si
   return DirOwner::kOther;
 }
 
-bool daclGrantsWriteBeyondAdmins(const std::vector<DirAce>* aces, const std::string& agent_sid) {
-  if (aces == nullptr) return true;  // a NULL DACL: everyone, full control
-  // FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY, FILE_WRITE_EA, FILE_DELETE_CHILD,
-  // FILE_WRITE_ATTRIBUTES, DELETE, WRITE_DAC, WRITE_OWNER, GENERIC_ALL,
-  // GENERIC_WRITE.
-  constexpr uint32_t kWrite =
-      0x2 | 0x4 | 0x10 | 0x40 | 0x100 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000;
-  constexpr uint8_t kAllowed = 0;
-  for (const DirAce& a : *aces) {
-    // ACCESS_DENIED, DENIED_OBJECT, DENIED_CALLBACK(_OBJECT): they only take away.
-    if (a.type == 1 || a.type == 6 || a.type == 10 || a.type == 12) continue;
-    if (a.type != kAllowed) return true;  // an allow entry this does not read
-    if ((a.mask & kWrite) == 0) continue;
-    if (a.sid == "S-1-3-0") continue;  // CREATOR OWNER: whoever may create there already
-    if (classifyOwner(a.sid, agent_sid) == DirOwner::kOther) return true;
-  }
-  return false;
-}
-
 Result<void> judgeStateDirLevel(const std::string& path, const DirFacts& facts) {
   if (!facts.exists) return Ok{};
   if (facts.reparse_point) {
@@ -102,20 +83,6 @@ Result<void> checkStateDirWith(const std::string& dir, StateDirOps& ops) {
   for (const std::string& level : stateDirLevels(dir)) {
     SG_READ(facts, ops.open(level));
     SG_TRY(judgeStateDirLevel(level, *facts));
-    if (!facts->open_dacl) continue;
-    // Made before review M4: owned by the administrators but with
-    // ProgramData's ACL (users may create files in it). Restricted as at
-    // enrollment, through the same handle.
-    if (auto r = ops.restrictOpened(); !r.ok()) {
-      return Error(Errc::kPermissionDenied,
-                   "state directory level " + level +
-                       " lets users other than SYSTEM and Administrators write to it (made by an "
-                       "older agent) and could not be restricted (" +
-                       r.error().message() +
-                       "): run the agent once as SYSTEM or an administrator, or run icacls \"" +
-                       level +
-                       "\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F");
-    }
   }
   return Ok{};
 }

@@ -9,7 +9,6 @@
 // state_dir_check_win.cpp.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,21 +26,6 @@ enum class DirOwner {
 // SYSTEM, Administrators, the agent's own account (`agent_sid`) or other.
 DirOwner classifyOwner(const std::string& owner_sid, const std::string& agent_sid);
 
-// One entry of a level's DACL, as GetAce gives it.
-struct DirAce {
-  uint8_t type = 0;  // ACE_HEADER::AceType: 0 allowed, 1 denied, ...
-  uint32_t mask = 0;
-  std::string sid;
-};
-
-// True when the DACL lets anyone but SYSTEM, Administrators, the agent's own
-// account (`agent_sid`) and CREATOR OWNER write to the level or change its
-// ACL (a level made before review M4 inherited ProgramData's "Users: create
-// files / folders"). Deny entries only take away; an allow entry of another
-// type (callback, object) counts as granting. `aces` is nullptr for a NULL
-// DACL (everyone: full control).
-bool daclGrantsWriteBeyondAdmins(const std::vector<DirAce>* aces, const std::string& agent_sid);
-
 // What one level of the state directory looks like, opened without
 // following a reparse point.
 struct DirFacts {
@@ -50,9 +34,6 @@ struct DirFacts {
   bool reparse_point = false;  // FILE_ATTRIBUTE_REPARSE_POINT: junction, symlink
   DirOwner owner = DirOwner::kOther;
   std::string owner_sid;  // for the message
-  // Its DACL is not protected (ProgramData's entries flow in) or grants
-  // write beyond the administrators (daclGrantsWriteBeyondAdmins).
-  bool open_dacl = false;
 };
 
 // Ok to use `path` (or to create it when it does not exist), or an error
@@ -81,8 +62,7 @@ class StateDirOps {
 // Outermost level first: make, open, judge, restrict; stops at the first
 // refusal (a squatted parent: the directory below is not even made).
 Result<void> secureStateDirWith(const std::string& dir, StateDirOps& ops);
-// Open and judge each level; a level whose DACL is open (made before review
-// M4) is restricted again, or refused with the remedy when that fails.
+// Open and judge each level, changing nothing.
 Result<void> checkStateDirWith(const std::string& dir, StateDirOps& ops);
 
 // With the Win32 calls (Windows only: state_dir_check_win.cpp). Creates the missing levels with
@@ -91,9 +71,8 @@ Result<void> checkStateDirWith(const std::string& dir, StateDirOps& ops);
 // DACL again on each level through a handle opened without following
 // reparse points.
 Result<void> secureStateDir(const std::string& dir);
-// The same checks before the state files are read at start, changing only
-// an open DACL (see checkStateDirWith); a directory that does not exist yet
-// passes.
+// The same checks without changing anything, before the state files are
+// read at start; a directory that does not exist yet passes.
 Result<void> checkStateDir(const std::string& dir);
 
 }  // namespace sg::win

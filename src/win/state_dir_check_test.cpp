@@ -80,7 +80,6 @@ class FakeStateDirOps final : public StateDirOps {
  public:
   std::map<std::string, DirFacts> dirs;
   std::vector<std::string> calls;
-  bool restrict_denied = false;  // a check run without the rights to change the ACL
 
   Result<void> makeDir(const std::string& path) override {
     calls.push_back("make " + path);
@@ -94,9 +93,6 @@ class FakeStateDirOps final : public StateDirOps {
   }
   Result<void> restrictOpened() override {
     calls.push_back("restrict " + opened_);
-    if (restrict_denied) {
-      return Error(Errc::kPermissionDenied, "setting the owner and DACL: Windows error 5");
-    }
     dirs[opened_] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
     return Ok{};
   }
@@ -147,62 +143,6 @@ TEST(WinStateDirCheck, ASquattedOrLinkedParentStopsBeforeTheDirectoryIsMade) {
     EXPECT_EQ(ops.calls, (std::vector<std::string>{"make " + kParent}));
     EXPECT_FALSE(checkStateDirWith(kDir, ops).ok());
   }
-}
-
-// Review s16 L7: a level an older agent made (before review M4) is owned by
-// the administrators but kept ProgramData's inherited ACL, which lets Users
-// create files and folders in it.
-TEST(WinStateDirCheck, ADaclGrantingWriteBeyondTheAdministratorsIsOpen) {
-  constexpr uint32_t kFull = 0x1f01ff;
-  constexpr uint32_t kReadExecute = 0x1200a9;
-  constexpr uint32_t kAddFileAndFolder = 0x6;
-  const std::vector<DirAce> program_data = {{0, kFull, "S-1-5-18"},
-                                            {0, kFull, "S-1-5-32-544"},
-                                            {0, 0x10000000, "S-1-3-0"},  // CREATOR OWNER
-                                            {0, kReadExecute, "S-1-5-32-545"},
-                                            {0, kAddFileAndFolder, "S-1-5-32-545"}};
-  EXPECT_TRUE(daclGrantsWriteBeyondAdmins(&program_data, "S-1-5-18"));
-  const std::vector<DirAce> ours = {{0, kFull, "S-1-5-18"}, {0, kFull, "S-1-5-32-544"}};
-  EXPECT_FALSE(daclGrantsWriteBeyondAdmins(&ours, "S-1-5-18"));
-  const std::vector<DirAce> readers = {{0, kFull, "S-1-5-18"},
-                                       {0, kReadExecute, "S-1-5-32-545"},
-                                       {1, kFull, "S-1-1-0"}};  // a deny only takes away
-  EXPECT_FALSE(daclGrantsWriteBeyondAdmins(&readers, "S-1-5-18"));
-  const std::vector<DirAce> agent = {{0, kFull, kUser}};
-  EXPECT_FALSE(daclGrantsWriteBeyondAdmins(&agent, kUser));
-  EXPECT_TRUE(daclGrantsWriteBeyondAdmins(&agent, "S-1-5-18"));
-  const std::vector<DirAce> callback = {{9, 0, ""}};  // an allow entry not read
-  EXPECT_TRUE(daclGrantsWriteBeyondAdmins(&callback, "S-1-5-18"));
-  EXPECT_TRUE(daclGrantsWriteBeyondAdmins(nullptr, "S-1-5-18"));  // a NULL DACL
-}
-
-// The start-up check restricts an open level again (the service runs as
-// SYSTEM), and only an open one; without the rights it refuses with the
-// remedy.
-TEST(WinStateDirCheck, TheStartUpCheckRestrictsALevelWithAnOpenDacl) {
-  FakeStateDirOps ops;
-  ops.dirs[kParent] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
-  ops.dirs[kParent].open_dacl = true;  // made by an agent before review M4
-  ops.dirs[kDir] = existing(DirOwner::kSystem, "S-1-5-18");
-  ASSERT_TRUE(checkStateDirWith(kDir, ops).ok());
-  EXPECT_EQ(ops.calls, (std::vector<std::string>{"restrict " + kParent}));
-  EXPECT_FALSE(ops.dirs[kParent].open_dacl);
-  ops.calls.clear();
-  ASSERT_TRUE(checkStateDirWith(kDir, ops).ok());
-  EXPECT_TRUE(ops.calls.empty()) << "a protected level is left alone";
-
-  FakeStateDirOps user;
-  user.restrict_denied = true;
-  user.dirs[kParent] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
-  user.dirs[kDir] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
-  user.dirs[kDir].open_dacl = true;
-  auto r = checkStateDirWith(kDir, user);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code(), Errc::kPermissionDenied);
-  EXPECT_NE(r.error().message().find(kDir + " lets users other than SYSTEM"), std::string::npos)
-      << r.error().message();
-  EXPECT_NE(r.error().message().find("icacls \"" + kDir + "\" /inheritance:r"), std::string::npos)
-      << r.error().message();
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 // and for secureStateDir the owner (Administrators) and the protected DACL
 // set on the same handle.
 #include <filesystem>
-#include <vector>
 
 #include "win/state_dir_check.h"
 #include "win/win_compat.h"
@@ -67,41 +66,13 @@ class Handle {
   HANDLE h_;
 };
 
-HANDLE openLevel(const std::string& path, DWORD access) {
-  return CreateFileA(path.c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                     nullptr, OPEN_EXISTING,
-                     FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
-}
-
-// The DACL's entries (nullptr dacl: a NULL DACL) for daclGrantsWriteBeyondAdmins.
-std::vector<DirAce> daclEntries(PACL dacl) {
-  std::vector<DirAce> out;
-  for (DWORD i = 0; dacl != nullptr && i < dacl->AceCount; ++i) {
-    void* ace = nullptr;
-    if (!GetAce(dacl, i, &ace)) continue;
-    DirAce a;
-    a.type = static_cast<ACE_HEADER*>(ace)->AceType;
-    if (a.type == ACCESS_ALLOWED_ACE_TYPE || a.type == ACCESS_DENIED_ACE_TYPE) {
-      // Same layout for both: header, mask, SID.
-      auto* allowed = static_cast<ACCESS_ALLOWED_ACE*>(ace);
-      a.mask = allowed->Mask;
-      a.sid = sidText(&allowed->SidStart);
-    }
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
 // Opens `path` itself (not a reparse point's target) and reads its facts;
-// an absent path gives exists = false. Without the rights to change it (a
-// check run by a user), opened to read only: restrictOpened then fails.
+// an absent path gives exists = false.
 Result<DirFacts> inspect(const std::string& path, DWORD access, Handle* out) {
   DirFacts f;
-  HANDLE h = openLevel(path, access);
-  if (h == INVALID_HANDLE_VALUE && GetLastError() == ERROR_ACCESS_DENIED &&
-      access != READ_CONTROL) {
-    h = openLevel(path, READ_CONTROL);
-  }
+  HANDLE h = CreateFileA(
+      path.c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+      OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
   if (h == INVALID_HANDLE_VALUE) {
     const DWORD err = GetLastError();
     if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND) return f;
@@ -114,22 +85,13 @@ Result<DirFacts> inspect(const std::string& path, DWORD access, Handle* out) {
   f.is_directory = (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
   f.reparse_point = (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
   PSID owner = nullptr;
-  PACL dacl = nullptr;
   PSECURITY_DESCRIPTOR sd = nullptr;
-  const DWORD err =
-      GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-                      &owner, nullptr, &dacl, nullptr, &sd);
-  if (err != ERROR_SUCCESS) return winError("reading the owner and DACL of " + path, err);
-  const std::string me = agentSid();
+  const DWORD err = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, nullptr,
+                                    nullptr, nullptr, &sd);
+  if (err != ERROR_SUCCESS) return winError("reading the owner of " + path, err);
   f.owner_sid = sidText(owner);
-  f.owner = classifyOwner(f.owner_sid, me);
-  SECURITY_DESCRIPTOR_CONTROL control = 0;
-  DWORD revision = 0;
-  const bool is_protected =
-      GetSecurityDescriptorControl(sd, &control, &revision) && (control & SE_DACL_PROTECTED) != 0;
-  const std::vector<DirAce> aces = daclEntries(dacl);
-  f.open_dacl = !is_protected || daclGrantsWriteBeyondAdmins(dacl ? &aces : nullptr, me);
   LocalFree(sd);
+  f.owner = classifyOwner(f.owner_sid, agentSid());
   return f;
 }
 
@@ -198,8 +160,7 @@ Result<void> secureStateDir(const std::string& dir) {
 }
 
 Result<void> checkStateDir(const std::string& dir) {
-  // With the rights to restrict an open DACL (the service runs as SYSTEM).
-  WinStateDirOps ops(READ_CONTROL | WRITE_DAC | WRITE_OWNER);
+  WinStateDirOps ops(READ_CONTROL);
   return checkStateDirWith(dir, ops);
 }
 
