@@ -19,14 +19,15 @@ bool HandshakeMatch::Tuple::operator==(const Tuple& o) const {
   return std::memcmp(this, &o, sizeof(Tuple)) == 0;
 }
 
-// Keyed (SipHash over both addresses, the second keyed by the first's hash
-// and the ports): a capture's chosen tuples cannot pile into one bucket.
+// Keyed (SipHash over both addresses with the process's random key, the
+// second keyed by the first's hash and the ports): a capture's chosen tuples
+// cannot be precomputed to pile into one bucket.
 size_t HandshakeMatch::TupleHash::operator()(const Tuple& t) const {
+  const sg_hash_key& key = processHashKey();
   sg_addr a{};
   std::memcpy(a.b, t.src, sizeof(a.b));
-  const uint64_t h = sg_addr_hash(&a, &kDefaultHashKey);
-  const sg_hash_key k{kDefaultHashKey.k0 ^ h,
-                      kDefaultHashKey.k1 ^ ((uint64_t{t.sport} << 16) | t.dport)};
+  const uint64_t h = sg_addr_hash(&a, &key);
+  const sg_hash_key k{key.k0 ^ h, key.k1 ^ ((uint64_t{t.sport} << 16) | t.dport)};
   std::memcpy(a.b, t.dst, sizeof(a.b));
   return static_cast<size_t>(sg_addr_hash(&a, &k));
 }

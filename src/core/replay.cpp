@@ -21,7 +21,7 @@ namespace {
 
 struct KeyHash {
   size_t operator()(const sg_addr& a) const {
-    return static_cast<size_t>(sg_addr_hash(&a, &kDefaultHashKey));
+    return static_cast<size_t>(sg_addr_hash(&a, &processHashKey()));
   }
 };
 struct KeyEq {

@@ -27,14 +27,24 @@
 #include "core/tracker.h"
 
 #include <cstring>
+#include <random>
 
 #include "sg_handshake.h"
 #include "sg_track.h"
 
 namespace sg {
 
+const sg_hash_key& processHashKey() {
+  static const sg_hash_key key = [] {
+    std::random_device entropy;
+    auto draw = [&] { return (uint64_t{entropy()} << 32) | entropy(); };
+    return sg_hash_key{draw(), draw()};
+  }();
+  return key;
+}
+
 size_t Tracker::AddrHash::operator()(const sg_addr& a) const {
-  return static_cast<size_t>(sg_addr_hash(&a, &kDefaultHashKey));
+  return static_cast<size_t>(sg_addr_hash(&a, &processHashKey()));
 }
 
 bool Tracker::AddrEq::operator()(const sg_addr& a, const sg_addr& b) const {

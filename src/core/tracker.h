@@ -23,6 +23,11 @@ namespace sg {
 // a random one at each load: see XdpSensor::hashKey()).
 inline constexpr sg_hash_key kDefaultHashKey{0x5eed5eed5eed5eedull, 0x0123456789abcdefull};
 
+// A key drawn once per process from std::random_device, for hash tables whose
+// buckets only place entries (no answer depends on them): a capture's or a
+// peer's chosen addresses cannot be precomputed to pile into one bucket.
+const sg_hash_key& processHashKey();
+
 struct TrackerOptions {
   sg_config cfg{};                         // the same struct the kernel reads
   sg_hash_key hash_key = kDefaultHashKey;  // sg_addr_hash's secret (the kernel's knob)
