@@ -333,3 +333,12 @@ TEST(TrackerKeyedHash, CollisionsCraftedForOneKeyMissUnderAnother) {
 
 }  // namespace
 }  // namespace sg
+
+// Review s17 L2: tables keyed with the constant in the source let chosen
+// addresses be precomputed into one bucket.
+TEST(ProcessHashKey, IsDrawnAtRandomNotTheConstantInTheSource) {
+  const sg_hash_key& k = sg::processHashKey();
+  EXPECT_FALSE(k.k0 == sg::kDefaultHashKey.k0 && k.k1 == sg::kDefaultHashKey.k1);
+  EXPECT_FALSE(k.k0 == 0 && k.k1 == 0);
+  EXPECT_EQ(&k, &sg::processHashKey());  // one key per process
+}
