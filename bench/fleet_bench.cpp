@@ -19,7 +19,11 @@
 //                the console stored and acknowledged
 //
 //   sudo build/bin/fleet_bench [--agents 1000,10000] [--rounds 20] [--db postgres://...]
-//                              [--connect-timeout 120]
+//                              [--connect-timeout 120] [--fanout-only]
+// --fanout-only: connect and the fan-out rounds only; then the console is
+// stopped with SIGTERM (a profiler wrapped around it writes its data at exit)
+// and there is a 2 s pause after the phase line, so one that zeroes its
+// counters on that line misses no round (bench/fleet_callgrind.sh).
 // SYNGUARD_BIN_DIR=DIR runs DIR/syn-guard as the console (another build, to
 // compare; one without the fan-out metric gives the agent side only).
 // (root only to raise the file-descriptor limit for 10,000 connections)
@@ -163,7 +167,8 @@ struct Fleet {
   }
 };
 
-int runSize(size_t n, int rounds, const std::string& db, std::chrono::seconds connect_timeout) {
+int runSize(size_t n, int rounds, const std::string& db, std::chrono::seconds connect_timeout,
+            bool fanout_only) {
   char tmpl[] = "/tmp/sg-fleet-bench-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return fail("mkdtemp");
   const std::string data = tmpl;
@@ -240,6 +245,7 @@ int runSize(size_t n, int rounds, const std::string& db, std::chrono::seconds co
   std::fprintf(stderr, "fleet_bench: fan-out phase starts, console pid %d\n",
                static_cast<int>((*console)->process().pid()));
   std::vector<double> fan_agent_ms, fan_console_ms;
+  if (fanout_only) std::this_thread::sleep_for(2s);
   const double cpu_before = cpuMs((*console)->process().pid());
   for (int r = 1; r <= std::min(rounds, kRounds); ++r) {
     const std::string src = "198.51.100." + std::to_string(r);
@@ -323,6 +329,10 @@ int runSize(size_t n, int rounds, const std::string& db, std::chrono::seconds co
   std::printf("  %-34s %8.1f ms of CPU per round (fan-out, acks, metric reads)\n",
               "console CPU per fan-out round", console_cpu_per_round);
   std::fflush(stdout);
+  if (fanout_only) {
+    (*console)->process().stop(120s);  // SIGTERM: a wrapping profiler writes its data
+    return 0;
+  }
 
   // Reconnect after SIGKILL.
   (*console)->kill();
@@ -370,6 +380,7 @@ int main(int argc, char** argv) {
   int rounds = 20;
   std::string db;
   std::chrono::seconds connect_timeout = 120s;
+  bool fanout_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--agents" && i + 1 < argc) {
@@ -381,11 +392,14 @@ int main(int argc, char** argv) {
       rounds = std::atoi(argv[++i]);
     } else if (a == "--db" && i + 1 < argc) {
       db = argv[++i];
+    } else if (a == "--fanout-only") {
+      fanout_only = true;
     } else if (a == "--connect-timeout" && i + 1 < argc) {  // seconds; a loaded machine needs more
       connect_timeout = std::chrono::seconds(std::atoi(argv[++i]));
     } else {
       return fail(
-          "usage: fleet_bench [--agents N,N] [--rounds R] [--db URL] [--connect-timeout S]");
+          "usage: fleet_bench [--agents N,N] [--rounds R] [--db URL] [--connect-timeout S] "
+          "[--fanout-only]");
     }
   }
   rlimit lim{};
@@ -393,7 +407,7 @@ int main(int argc, char** argv) {
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
   for (size_t n : sizes) {
-    if (int rc = runSize(n, rounds, db, connect_timeout); rc != 0) return rc;
+    if (int rc = runSize(n, rounds, db, connect_timeout, fanout_only); rc != 0) return rc;
   }
   return 0;
 }
