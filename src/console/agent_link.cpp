@@ -370,7 +370,11 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
   const std::string name = link.session->endpoint();
   const std::string credential = link.conn->peer().cert_sha256;
   EndpointRecord& rec = records_[name];
-  liveEndpoint(name);
+  // A heartbeat or a pong changes the view only as liveHeartbeat() says.
+  if (!std::holds_alternative<proto::Heartbeat>(message) &&
+      !std::holds_alternative<proto::Pong>(message)) {
+    liveEndpoint(name);
+  }
   if (const auto* report = std::get_if<proto::Report>(&message)) {
     if (report->seq <= link.welcomed_seq) noteSeqRegression(link, report->seq);
     // The ack waits for the write that stores the report (flushReports),
@@ -386,6 +390,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     // rec.last_report_seq follows once the write lands (flushReports).
     queueReportAck(link, *report, outcome.duplicate, correlator_->contiguousSeq(name));
   } else if (std::holds_alternative<proto::Hello>(message)) {
+    link.heartbeat_ns = clock_.nowNs();  // late from here without a heartbeat
     liveBlocks();  // connected: the blocks it has not acked count as pending now
     // The welcome names what is stored, not only correlated: the agent
     // drops what it names, and a write that failed must be sent again.
@@ -415,8 +420,7 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
     }
   } else if (const auto* hb = std::get_if<proto::Heartbeat>(&message)) {
     rec.last_heartbeat_ms = wall_();
-    liveness_[name].active_blocks = hb->active_blocks;
-    liveHeartbeat(name, *hb);
+    liveHeartbeat(link, *hb);
     dirty_[name] = credential;
   }
   return true;

@@ -62,6 +62,7 @@ json endpointJson(const EndpointView& e) {
               {"isolated", e.isolated},
               {"active_blocks", e.active_blocks},
               {"last_heartbeat", timeOrNull(e.last_heartbeat_ms)},
+              {"heartbeat_late", e.heartbeat_late},
               {"rejected", e.rejected},
               {"state", endpointState(e)},
               {"attempts_per_s", e.attempts_per_s ? json(*e.attempts_per_s) : json(nullptr)}};

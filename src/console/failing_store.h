@@ -89,7 +89,10 @@ class FailingStore final : public Store {
   Result<std::vector<Policy>> listPolicies() override { return inner_->listPolicies(); }
   Result<uint64_t> putIncident(const IncidentRecord& i) override { return inner_->putIncident(i); }
   Result<std::vector<IncidentRecord>> listIncidents() override { return inner_->listIncidents(); }
-  Result<uint64_t> appendAudit(const AuditRecord& a) override { return inner_->appendAudit(a); }
+  Result<uint64_t> appendAudit(const AuditRecord& a) override {
+    if (fails("appendAudit")) return injected();
+    return inner_->appendAudit(a);
+  }
   Result<std::vector<AuditRecord>> listAudit(uint64_t after, size_t limit) override {
     return inner_->listAudit(after, limit);
   }

@@ -95,7 +95,10 @@ std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
     v.ended_at_ms = 0;
   }
   for (const std::string& c : changed) hold(c);
+  boundUnsaved();
   prune();
+  // A dropped one is no longer the caller's to store.
+  std::erase_if(changed, [this](const std::string& c) { return unsaved_.count(c) == 0; });
   return changed;
 }
 
@@ -105,12 +108,15 @@ void PortFloodBook::index(const PortFloodView& v) {
     ++active_;
   } else if (unsaved_.count(v.id) == 0) {
     indexEnded(v);
+  } else {
+    heldIn(v);
   }
 }
 
 void PortFloodBook::unindex(const PortFloodView& v) {
   if (!v.active) {
     unindexEnded(v);
+    heldOut(v.id);
     return;
   }
   if (auto e = active_of_.find(v.endpoint); e != active_of_.end()) {
@@ -141,15 +147,41 @@ void PortFloodBook::unindexEnded(const PortFloodView& v) {
 }
 
 void PortFloodBook::hold(const std::string& id) {
-  if (!unsaved_.insert(id).second) return;
-  if (auto it = floods_.find(id); it != floods_.end() && !it->second.active) {
-    unindexEnded(it->second);
+  const bool fresh = unsaved_.insert(id).second;
+  auto it = floods_.find(id);
+  if (it == floods_.end() || it->second.active) return;
+  if (fresh) unindexEnded(it->second);
+  heldIn(it->second);  // again: the message may have raised its peak
+}
+
+void PortFloodBook::heldIn(const PortFloodView& v) {
+  heldOut(v.id);
+  HeldKey key{v.peak_rate, v.ended_at_ms, v.id};
+  held_.insert(key);
+  held_of_.emplace(v.id, std::move(key));
+}
+
+void PortFloodBook::heldOut(const std::string& id) {
+  auto it = held_of_.find(id);
+  if (it == held_of_.end()) return;
+  held_.erase(it->second);
+  held_of_.erase(it);
+}
+
+void PortFloodBook::boundUnsaved() {
+  while (held_.size() > options_.max_unsaved_ended) {
+    const std::string id = std::get<2>(*held_.begin());
+    heldOut(id);
+    unsaved_.erase(id);
+    forget(id);
+    ++counters_.unsaved_dropped;
   }
 }
 
 void PortFloodBook::saved(const std::string& id) {
   if (unsaved_.erase(id) == 0) return;
   if (auto it = floods_.find(id); it != floods_.end() && !it->second.active) {
+    heldOut(id);
     indexEnded(it->second);
   }
   prune();
@@ -237,7 +269,9 @@ std::vector<std::string> PortFloodBook::expire(int64_t now_ms) {
     ++counters_.ended_quiet;
     hold(id);
   }
+  boundUnsaved();
   prune();
+  std::erase_if(out, [this](const std::string& id) { return unsaved_.count(id) == 0; });
   return out;
 }
 

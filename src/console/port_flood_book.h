@@ -20,7 +20,12 @@
 // per endpoint and `max_history` fleet-wide, the oldest end of the endpoint
 // holding the most forgotten first (ordered indexes: no scan per message),
 // so one agent's ends cannot push the others' out. A flood changed by
-// apply() or expire() is kept until the caller says it is stored (saved()).
+// apply() or expire() is kept until the caller says it is stored (saved()):
+// while the store fails, the ended ones waiting for it are at most
+// `max_unsaved_ended`; past it the least severe (lowest peak rate, then the
+// oldest end) is dropped unstored (counted: the store keeps its last stored
+// state, an active one ends as quiet at the next start). Active floods are
+// never dropped for it (max_active bounds them).
 // Each new flood (a new id: a new row in the store, whatever its kind) spends
 // one of its endpoint's `new_burst` tokens, refilled at `new_per_minute` on
 // the console's clock; with none left the message is refused (counted): an
@@ -40,6 +45,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "console/correlator.h"
@@ -106,17 +112,19 @@ struct PortFloodBookOptions {
   size_t max_per_endpoint = 1024;         // per endpoint; more: its own oldest ends ("evicted")
   size_t max_history = 1024;              // ended floods kept in memory (the store keeps all)
   size_t max_history_per_endpoint = 256;  // of them, one endpoint's at most
-  size_t new_burst = 1024;       // new floods an endpoint may report at once (max_per_endpoint)
-  uint32_t new_per_minute = 60;  // and then on average (the budget's refill)
+  size_t max_unsaved_ended = 4096;  // ended, waiting for the store; more: least severe dropped
+  size_t new_burst = 1024;          // new floods an endpoint may report at once (max_per_endpoint)
+  uint32_t new_per_minute = 60;     // and then on average (the budget's refill)
 };
 
 struct PortFloodCounters {
-  uint64_t messages = 0;      // port-flood messages applied
-  uint64_t stale = 0;         // older than the newest applied: ignored
-  uint64_t dropped_full = 0;  // new floods refused (no room: max_active or max_per_endpoint 0)
-  uint64_t evicted = 0;       // active floods ended to make room ("evicted")
-  uint64_t ended_quiet = 0;   // ended for the quiet period
-  uint64_t refused = 0;       // new floods past their endpoint's budget: ignored
+  uint64_t messages = 0;         // port-flood messages applied
+  uint64_t stale = 0;            // older than the newest applied: ignored
+  uint64_t dropped_full = 0;     // new floods refused (no room: max_active or max_per_endpoint 0)
+  uint64_t evicted = 0;          // active floods ended to make room ("evicted")
+  uint64_t ended_quiet = 0;      // ended for the quiet period
+  uint64_t refused = 0;          // new floods past their endpoint's budget: ignored
+  uint64_t unsaved_dropped = 0;  // ended floods dropped unstored (max_unsaved_ended)
 };
 
 class PortFloodBook {
@@ -133,6 +141,9 @@ class PortFloodBook {
   std::vector<std::string> expire(int64_t now_ms);
   // The caller stored the flood: from now on it may be forgotten.
   void saved(const std::string& id);
+  // Changed since stored (a dropped one no longer is): the caller's to store.
+  bool unsaved(const std::string& id) const { return unsaved_.count(id) != 0; }
+  size_t unsavedCount() const { return unsaved_.size(); }
   // A flood read back from the store (restore, or another console wrote it).
   void restore(const PortFloodView& view);
 
@@ -154,8 +165,12 @@ class PortFloodBook {
   void unindex(const PortFloodView& v);
   void indexEnded(const PortFloodView& v);
   void unindexEnded(const PortFloodView& v);
-  // Kept until saved(): out of the ended indexes.
+  // Kept until saved(): out of the ended indexes (an ended one into held_).
   void hold(const std::string& id);
+  void heldIn(const PortFloodView& v);  // (again) with its current peak and end
+  void heldOut(const std::string& id);
+  // Drops the least severe ended floods held past max_unsaved_ended.
+  void boundUnsaved();
   // A token of the endpoint's new-flood budget; false when none is left.
   bool spendNew(const std::string& endpoint, int64_t now_ms);
   void forget(std::string id);  // an ended one out of memory
@@ -181,6 +196,10 @@ class PortFloodBook {
   std::map<std::string, ByEnd> ended_of_;                   // endpoint -> its ended ones
   std::set<std::pair<size_t, std::string>> holders_;        // (ended_of_ size, endpoint)
   std::set<std::string> unsaved_;                           // changed, not yet saved()
+  // The ended ones of them, least severe first: (peak_rate, ended_at_ms, id).
+  using HeldKey = std::tuple<uint64_t, int64_t, std::string>;
+  std::set<HeldKey> held_;
+  std::map<std::string, HeldKey> held_of_;  // id -> its key in held_
   struct Budget {
     uint64_t units = 0;  // tokens x 60,000
     int64_t at_ms = 0;   // of the last refill

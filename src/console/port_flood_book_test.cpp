@@ -307,5 +307,51 @@ TEST(PortFloodBook, AChangedFloodIsKeptUntilStored) {
   EXPECT_TRUE(book.find("web-1/192.0.2.10:2/100", kSeverity, 10).has_value());
 }
 
+// While the store fails nothing is saved(): the ended floods waiting for it
+// were held without a limit. Past max_unsaved_ended the least severe (lowest
+// peak, then oldest end) is dropped, counted; active floods never are.
+TEST(PortFloodBook, EndedFloodsWaitingForTheStoreAreBounded) {
+  PortFloodBookOptions o;
+  o.max_unsaved_ended = 4;
+  PortFloodBook book(o);
+  auto id = [](uint16_t port) { return "web-1/192.0.2.10:" + std::to_string(port) + "/100"; };
+  for (uint16_t port = 1; port <= 10; port++) {
+    const uint64_t rate = port == 2 ? 1'000'000 : port * 100u;  // port 2: the worst, and old
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200, rate), 1000, 1100, kNow);
+    auto ids = book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 300, rate), 1000,
+                          2000 + port, kNow);
+    for (const auto& i : ids) EXPECT_TRUE(book.unsaved(i)) << i << ": not the caller's to store";
+  }
+  // Three running floods, the mildest of all: never dropped for it.
+  for (uint16_t port = 11; port <= 13; port++) {
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200, 1), 1000, 1100, kNow);
+  }
+  EXPECT_EQ(book.counters().unsaved_dropped, 6u);
+  EXPECT_EQ(book.unsavedCount(), 4u + 3u);
+  for (uint16_t port : {2, 8, 9, 10, 11, 12, 13}) {
+    EXPECT_TRUE(book.find(id(port), kSeverity, 10).has_value()) << port;
+    EXPECT_TRUE(book.unsaved(id(port))) << port;
+  }
+  for (uint16_t port : {1, 3, 4, 5, 6, 7}) {
+    EXPECT_FALSE(book.find(id(port), kSeverity, 10).has_value()) << port;
+    EXPECT_FALSE(book.unsaved(id(port))) << port;
+  }
+  // The store is back: what was kept is stored and becomes history.
+  for (uint16_t port : {2, 8, 9, 10, 11, 12, 13}) book.saved(id(port));
+  EXPECT_EQ(book.unsavedCount(), 0u);
+  EXPECT_TRUE(book.find(id(2), kSeverity, 10).has_value());
+  // A flood held while its peak rises moves up: port 14 ends mild, then
+  // its agent's later message raises its peak above the others held.
+  for (uint16_t port = 14; port <= 18; port++) {
+    book.apply("web-1", msg(K::kDetected, "192.0.2.10", port, 100, 200, 50), 1000, 1100, kNow);
+    book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 300, 50), 1000, 3000, kNow);
+    if (port == 14) {
+      book.apply("web-1", msg(K::kEnded, "192.0.2.10", port, 100, 400, 9000), 1000, 3001, kNow);
+    }
+  }
+  EXPECT_EQ(book.counters().unsaved_dropped, 7u);
+  EXPECT_TRUE(book.unsaved(id(14)));
+}
+
 }  // namespace
 }  // namespace sg::console

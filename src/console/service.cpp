@@ -62,7 +62,8 @@ ConsoleServiceImpl::ConsoleServiceImpl(std::unique_ptr<Store> store, ConsoleOpti
     : store_(std::move(store)),
       options_(std::move(options)),
       clock_(clock),
-      wall_(std::move(wall)) {}
+      wall_(std::move(wall)),
+      port_floods_(options_.port_floods) {}
 
 ConsoleServiceImpl::~ConsoleServiceImpl() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -172,6 +173,7 @@ std::vector<EndpointView> ConsoleServiceImpl::endpointViews(const std::set<std::
       const Link& l = links_.at(link->second);
       v.online = l.session->active() &&
                  now - l.last_in_ns < static_cast<uint64_t>(options_.offline_after.count());
+      v.heartbeat_late = v.online && heartbeatLate(l, now);
     }
     auto live = liveness_.find(name);
     if (live != liveness_.end()) v.active_blocks = live->second.active_blocks;

@@ -44,14 +44,23 @@ int64_t systemWallMs();
 struct ConsoleOptions {
   CorrelatorOptions correlator;
   DesiredStateOptions desired;
+  PortFloodBookOptions port_floods;  // its bounds (in memory, and waiting for the store)
   // An endpoint silent this long (no heartbeat, no message) shows offline.
   Nanos offline_after = std::chrono::seconds(30);
+  // An online endpoint whose last heartbeat (or hello) is this old shows
+  // `heartbeat_late` (agents send one every 5 s): the dashboard is told when
+  // that flips, not of every heartbeat.
+  Nanos heartbeat_late_after = std::chrono::seconds(15);
   // Enrollment tokens: default lifetime when `create` names none.
   Nanos enrollment_ttl = std::chrono::hours(24);
   // The dashboard's live stream: endpoint views per takeLiveEvents() (one
   // `endpoints` event; at least one view). More wait for the next call, so
   // a fan-out to 10,000 agents reaches a page at a rate its stream can take.
   size_t live_endpoint_bytes = 64 * 1024;
+  // The `rate` event (once a second): the endpoints whose rate changed since
+  // it last named them, at most this many bytes of them (at least one); the
+  // rest wait for the next one, in turn by name.
+  size_t live_rate_bytes = 16 * 1024;
 };
 
 // Who acts: an API token's name and role, or the console itself.
@@ -71,8 +80,10 @@ struct EndpointView {
   uint64_t policy_version = 0;   // the endpoint's desired version
   uint64_t applied_version = 0;  // what it acknowledged
   bool isolated = false;
-  uint32_t active_blocks = 0;         // from its last heartbeat
-  int64_t last_heartbeat_ms = 0;      // 0: never
+  uint32_t active_blocks = 0;     // from its last heartbeat
+  int64_t last_heartbeat_ms = 0;  // 0: never
+  // Online, and no heartbeat (nor hello) for heartbeat_late_after.
+  bool heartbeat_late = false;
   std::vector<std::string> rejected;  // "op target: reason" it could not apply
   // For the dashboard: "offline", "isolated", "blocking", "detecting" or
   // "quiet" ("" from a service that does not tell: derived from the above);

@@ -211,6 +211,7 @@ Result<void> ConsoleServiceImpl::revokeEndpoint(const Actor& who, const std::str
     SG_READ(found, store_->revokeEndpoint(endpoint));
     dirty_.erase(endpoint);
     updateFleetSize();
+    liveEndpoint(endpoint);
   }
   // Its link closes now; its certificate opens none again.
   if (auto l = link_of_.find(endpoint); l != link_of_.end()) {

@@ -148,6 +148,7 @@ Result<EnrollResult> ConsoleServiceImpl::enroll(const std::string& token_text,
   correlator_->restoreSeq(name, 0);
   SG_TRY(desired_->upsertEndpoint(name, r.labels));  // a revoked one's state went with it
   updateFleetSize();
+  liveEndpoint(name);
   SG_TRY(saveVersion());
   std::string labels;
   for (const auto& [k, v] : r.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;

@@ -44,7 +44,8 @@ struct ServiceCounters {
   // Reports numbered at or below their link's welcome.last_report_seq: the
   // agent went back (lost its state, or ignores the welcome); acked, dropped.
   std::atomic<uint64_t> report_seq_regressions{0};
-  std::atomic<uint64_t> live_block_views{0};  // block views rendered for the live stream
+  std::atomic<uint64_t> live_block_views{0};     // block views rendered for the live stream
+  std::atomic<uint64_t> live_endpoint_views{0};  // endpoint views rendered for the live stream
 };
 
 // A Prometheus histogram of durations in milliseconds (guarded by the
@@ -141,6 +142,10 @@ class ConsoleServiceImpl final : public ConsoleService {
     uint64_t welcomed_seq = 0;  // last_report_seq of its welcome
     bool seq_regression_audited = false;
     bool port_floods_refused_audited = false;
+    // Console clock: its last heartbeat, else its hello (0: neither yet);
+    // and whether the endpoint's view last showed it late (the tick flips it).
+    uint64_t heartbeat_ns = 0;
+    bool heartbeat_late = false;
   };
   // What an endpoint reported in its last heartbeat (kept while offline too).
   struct Liveness {
@@ -227,6 +232,11 @@ class ConsoleServiceImpl final : public ConsoleService {
   void endQuietPortFloods();                    // tick()
   Result<void> restorePortFloods();             // restore()
   void reloadPortFlood(const std::string& id);  // another console wrote it
+  // The book dropped ended floods unstored (the store failing) since its
+  // counter read `before`: out of unsaved_port_floods_, to be audited.
+  void notePortFloodDrops(uint64_t before);
+  // The drops not yet in the audit log (written once the store takes it).
+  void auditPortFloodDrops();
   size_t fleetSize() const;
   void renderPortFloods(const std::set<std::string>& ids, std::vector<LiveEvent>& out);
   void portFloodMetrics(std::string& out) const;
@@ -250,7 +260,15 @@ class ConsoleServiceImpl final : public ConsoleService {
   void liveEndpoints() { live_.endpoints = true; }  // any endpoint's view may have changed
   void liveEndpoint(const std::string& name) { live_.endpoint_names.insert(name); }
   void liveDesired();  // blocks, policies, endpoints may have changed
-  void liveHeartbeat(const std::string& endpoint, const proto::Heartbeat& hb);
+  // A heartbeat on `link`: its rate for the `rate` event; the endpoint's view
+  // marked changed only when the operator sees a change (its active blocks,
+  // or it was late), never for its last-heartbeat time alone.
+  void liveHeartbeat(Link& link, const proto::Heartbeat& hb);
+  // tick(): the online endpoints whose heartbeat became late are marked.
+  void liveLateHeartbeats();
+  bool heartbeatLate(const Link& link, uint64_t now_ns) const;
+  // The `rate` event due now (mu_ held), or null.
+  nlohmann::json takeRateEvent();
   void liveAudit(const AuditRecord& entry);
   void liveIncidents() { live_.incidents = true; }
   // takeLiveEvents()'s endpoint part (live_sent_mu_ held, mu_ not).
@@ -288,8 +306,7 @@ class ConsoleServiceImpl final : public ConsoleService {
     bool policies = false;
     bool incidents = false;
     std::vector<AuditRecord> audit;
-    std::map<std::string, RatePoint> rates;  // heartbeats since the last rate event
-    std::set<std::string> port_floods;       // ids of port floods that changed
+    std::set<std::string> port_floods;  // ids of port floods that changed
   };
   struct LiveSent {
     bool primed = false;
@@ -297,6 +314,8 @@ class ConsoleServiceImpl final : public ConsoleService {
     bool blocks_stale = false;     // likewise
     std::set<std::string> endpoint_backlog;  // changed, not sent: no room in the last pump
     std::string endpoint_cursor;             // the last endpoint sent (round robin by name)
+    // What was sent, as compared (endpoints: without rate and, on time,
+    // heartbeat time; blocks: without expiry's wobble).
     std::map<std::string, std::string> endpoints, blocks, policies;
     std::map<uint64_t, std::string> incidents;
   };
@@ -330,6 +349,7 @@ class ConsoleServiceImpl final : public ConsoleService {
   Deferrer defer_;              // likewise
   std::set<uint64_t> unsaved_floods_;
   std::set<std::string> unsaved_port_floods_;
+  uint64_t port_flood_drops_unaudited_ = 0;
   std::vector<PendingAck> pending_acks_;
   bool flush_queued_ = false;  // a flushReports() is deferred
   ServiceCounters counters_;
@@ -352,6 +372,12 @@ class ConsoleServiceImpl final : public ConsoleService {
   MetricsRender more_metrics_;
   LiveDirty live_;
   uint64_t live_last_rate_ns_ = 0;
+  // The `rate` event's endpoints (mu_): the newest rate of each endpoint not
+  // yet named since it changed, what each was last named with, and the last
+  // name sent (round robin).
+  std::map<std::string, RatePoint> rate_pending_;
+  std::map<std::string, RatePoint> rate_sent_;
+  std::string rate_cursor_;
   std::mutex live_sent_mu_;
   LiveSent live_sent_;
   RateTimeline timeline_;

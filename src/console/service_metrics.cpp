@@ -110,6 +110,9 @@ std::string ConsoleServiceImpl::metricsText() {
   counter(out, "live_block_views_total",
           "Block views rendered for the dashboard's live stream (only while one is open)",
           c.live_block_views);
+  counter(out, "live_endpoint_views_total",
+          "Endpoint views rendered for the dashboard's live stream (only while one is open)",
+          c.live_endpoint_views);
   const CorrelatorCounters& k = correlator_->counters();
   metric(out, "report_duplicates_total", "counter", "Reports seen before (acked again)",
          k.duplicate_reports);

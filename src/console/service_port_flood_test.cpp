@@ -3,6 +3,7 @@
 // across a restart, ended when quiet; and a version-1 agent keeps working.
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "console/failing_store.h"
 #include "console/service_test_fixture.h"
@@ -387,6 +388,72 @@ TEST_F(ServicePortFloodTest, AFloodEndedQuietAndForgottenAtOnceIsStoredAsEnded) 
   auto row = (*reader)->getPortFlood("web-1/10.0.0.1:443/100000000000");
   ASSERT_OK(row);
   EXPECT_FALSE(row->active) << "ended quiet in memory, still active in the store";
+}
+
+// While the store fails, ended port floods wait for it in memory: past
+// max_unsaved_ended the least severe are dropped, counted in the metrics, and
+// said once in the audit log when the store takes writes again; the most
+// severe are stored.
+TEST_F(ServicePortFloodTest, EndedFloodsWaitingForAFailingStoreAreBoundedAndSaid) {
+  options_.port_floods.max_unsaved_ended = 5;
+  test::FailingStore* failing = nullptr;
+  wrap_ = [&failing](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto f = std::make_unique<test::FailingStore>(std::move(inner));
+    failing = f.get();
+    return f;
+  };
+  open();
+  ASSERT_NE(failing, nullptr);
+  auto a = enrollAgent("web-1");
+  auto c = connect(a);
+  c->take();
+  failing->failing = {"putPortFlood", "appendAudit"};
+  proto::Report rep{1, 0, {}, {}};
+  for (uint64_t i = 1; i <= 20; i++) {  // floods of rising rates, each ended
+    const std::string dst = "10.1.0." + std::to_string(i);
+    rep.port_floods.push_back(pf(proto::PortFloodKind::kDetected, dst.c_str(), 103 * kSec, i));
+    rep.port_floods.push_back(pf(proto::PortFloodKind::kEnded, dst.c_str(), 104 * kSec, i));
+  }
+  sendFrom(c, rep);
+  EXPECT_TRUE(c->take().empty()) << "nothing stored, nothing acked";
+  auto metric = [this](const std::string& name) {
+    const std::string m = svc_->metricsText();
+    const std::string key = "\nsyn_guard_console_" + name + " ";
+    const size_t at = m.find(key);
+    EXPECT_NE(at, std::string::npos) << name;
+    return at == std::string::npos ? 0 : std::stoull(m.substr(at + key.size()));
+  };
+  EXPECT_EQ(metric("port_floods_unsaved"), 5u);
+  EXPECT_EQ(metric("port_floods_unsaved_dropped_total"), 15u);
+  svc_->tick();              // the audit log fails too: said later
+  failing->failing.clear();  // the store is back
+  sendFrom(c, proto::Report{2, 0, {}, {}});
+  auto out = c->take();
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(std::get<proto::ReportAck>(out.back()).seq, 2u);
+  auto reader = SqliteStore::open(dbPath());
+  ASSERT_OK(reader);
+  auto rows = (*reader)->listPortFloods(true, 1000);
+  ASSERT_OK(rows);
+  std::set<std::string> stored;
+  for (const auto& r : *rows) stored.insert(r.id);
+  std::set<std::string> severest;
+  for (int i = 16; i <= 20; i++)
+    severest.insert("web-1/10.1.0." + std::to_string(i) + ":443/100000000000");
+  EXPECT_EQ(stored, severest);
+  EXPECT_EQ(metric("port_floods_unsaved"), 0u);
+  svc_->tick();
+  svc_->tick();
+  auto audit = svc_->audit(0, 1000);
+  ASSERT_OK(audit);
+  size_t said = 0;
+  for (const auto& e : *audit) {
+    if (e.action != "port_floods_dropped_unsaved") continue;
+    ++said;
+    EXPECT_EQ(e.actor, "console");
+    EXPECT_NE(e.details.find("15 ended port floods"), std::string::npos) << e.details;
+  }
+  EXPECT_EQ(said, 1u) << "said once";
 }
 
 }  // namespace

@@ -48,12 +48,14 @@ void ConsoleServiceImpl::notePortFloods(Link& link, const proto::Report& report)
   const auto now_ms = static_cast<int64_t>(base.mono_ns / 1'000'000);  // the budget's clock
   const std::optional<int64_t> offset = link.session->offset().offsetNs();
   const uint64_t refused = port_floods_.counters().refused;
+  const uint64_t dropped = port_floods_.counters().unsaved_dropped;
   for (const proto::PortFloodReport& m : report.port_floods) {
     const auto [first_ms, at_ms] = portFloodTimes(m, base, offset);
     for (auto& id : port_floods_.apply(name, m, first_ms, at_ms, now_ms)) {
       unsaved_port_floods_.insert(std::move(id));
     }
   }
+  notePortFloodDrops(dropped);
   const uint64_t now_refused = port_floods_.counters().refused - refused;
   if (now_refused == 0 || link.port_floods_refused_audited) return;
   link.port_floods_refused_audited = true;  // once per link: the log is not flooded
@@ -78,11 +80,37 @@ Result<void> ConsoleServiceImpl::savePortFlood(const std::string& id) {
 }
 
 void ConsoleServiceImpl::endQuietPortFloods() {
+  const uint64_t dropped = port_floods_.counters().unsaved_dropped;
   for (const std::string& id : port_floods_.expire(wall_())) {
     if (savePortFlood(id)) continue;
     ++counters_.store_errors;
     unsaved_port_floods_.insert(id);  // unsaved: the next flush writes it
   }
+  notePortFloodDrops(dropped);
+  auditPortFloodDrops();
+}
+
+void ConsoleServiceImpl::notePortFloodDrops(uint64_t before) {
+  const uint64_t now = port_floods_.counters().unsaved_dropped;
+  if (now == before) return;
+  port_flood_drops_unaudited_ += now - before;
+  std::erase_if(unsaved_port_floods_,
+                [this](const std::string& id) { return !port_floods_.unsaved(id); });
+}
+
+void ConsoleServiceImpl::auditPortFloodDrops() {
+  if (port_flood_drops_unaudited_ == 0) return;
+  // One entry per outage, once the store takes it again (tried each tick).
+  const auto& o = port_floods_.options();
+  const Result<void> written = auditLocked(
+      "console", "port_floods_dropped_unsaved", "",
+      std::to_string(port_flood_drops_unaudited_) +
+          " ended port floods were dropped before they could be stored: the store failed while "
+          "more than " +
+          std::to_string(o.max_unsaved_ended) +
+          " waited (the least severe dropped first; syn_guard_console_port_floods_unsaved_"
+          "dropped_total counts them all)");
+  if (written) port_flood_drops_unaudited_ = 0;
 }
 
 Result<void> ConsoleServiceImpl::restorePortFloods() {
@@ -176,6 +204,13 @@ void ConsoleServiceImpl::portFloodMetrics(std::string& out) const {
   line("port_floods_refused_total", "counter",
        "Port-flood messages refused: a new flood past its endpoint's budget of new floods",
        c.refused);
+  line("port_floods_unsaved", "gauge",
+       "Port floods changed but not yet stored (the store failing holds them)",
+       port_floods_.unsavedCount());
+  line("port_floods_unsaved_dropped_total", "counter",
+       "Ended port floods dropped before they could be stored: more waited for a failing store "
+       "than PortFloodBookOptions::max_unsaved_ended (the least severe first)",
+       c.unsaved_dropped);
 }
 
 }  // namespace sg::console

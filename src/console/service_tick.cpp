@@ -37,8 +37,11 @@ void ConsoleServiceImpl::tick() {
   }
   endQuietPortFloods();
   pingAndReap();
-  liveEndpoints();  // "online" also changes with time alone
-  liveBlocks();     // acked/pending counts follow the endpoints' acks: once a second
+  // "online" changes with time alone when a silent link is reaped (above,
+  // dropLink marks it); "heartbeat_late" here. Not every view: a heartbeat
+  // that changes nothing an operator sees renders nothing.
+  liveLateHeartbeats();
+  liveBlocks();  // acked/pending counts follow the endpoints' acks: once a second
   // The acks and heartbeats since the last tick are written without the
   // lock: after a fan-out that is every endpoint, and the links' acks of the
   // next one must not wait for 10,000 updates. Each write only raises what

@@ -23,6 +23,18 @@ constexpr uint64_t kRateEveryNs = 1'000'000'000;
 
 Error unauthenticated(const std::string& why) { return makeError(Errc::kUnauthenticated, why); }
 
+// An endpoint's item and the text it is compared by: without its rate (the
+// `rate` event carries that) and, while it is online and on time, without
+// its last-heartbeat time (each heartbeat moves it; the page shows "on
+// time"). A late or offline endpoint's time no longer moves.
+std::pair<std::string, std::string> endpointTexts(const EndpointView& v) {
+  json j = api::endpointJson(v);
+  std::string text = api::dumpJson(j);
+  j.erase("attempts_per_s");
+  if (v.online && !v.heartbeat_late) j.erase("last_heartbeat");
+  return {std::move(text), api::dumpJson(j)};
+}
+
 json rateJson(const RatePoint& r) {
   return json{{"attempts_per_s", r.attempts_per_s}, {"dropped_per_s", r.dropped_per_s}};
 }
@@ -84,9 +96,13 @@ Result<Actor> ConsoleServiceImpl::actorOfTokenHash(const std::string& hash) {
 
 void ConsoleServiceImpl::liveFlood(uint64_t id) {
   live_.floods.insert(id);
-  live_.endpoints = true;  // their state follows the floods
   const Flood* f = correlator_->find(id);
-  if (f == nullptr) return;
+  if (f == nullptr) {
+    live_.endpoints = true;  // their state follows the floods: which, unknown here
+    return;
+  }
+  // Only the flood's endpoints' state ("blocking", "detecting") follows it.
+  for (const auto& [name, s] : f->endpoints) liveEndpoint(name);
   const TimeBase base = timeBase();
   const std::string source = proto::prefixText(f->source);
   auto seen = flood_marks_.find(id);
@@ -129,15 +145,79 @@ void ConsoleServiceImpl::liveDesired() {
   live_.policies = true;
 }
 
-void ConsoleServiceImpl::liveHeartbeat(const std::string& endpoint, const proto::Heartbeat& hb) {
-  liveEndpoint(endpoint);
+bool ConsoleServiceImpl::heartbeatLate(const Link& link, uint64_t now_ns) const {
+  return link.session->active() && link.heartbeat_ns != 0 &&
+         now_ns - link.heartbeat_ns >= static_cast<uint64_t>(options_.heartbeat_late_after.count());
+}
+
+void ConsoleServiceImpl::liveHeartbeat(Link& link, const proto::Heartbeat& hb) {
+  const std::string& endpoint = link.session->endpoint();
+  Liveness& live = liveness_[endpoint];
+  // Its time alone is no change: the view shows an online endpoint's
+  // heartbeat as on time until the tick finds it late.
+  if (link.heartbeat_late || live.active_blocks != hb.active_blocks) liveEndpoint(endpoint);
+  live.active_blocks = hb.active_blocks;
+  link.heartbeat_ns = clock_.nowNs();
+  link.heartbeat_late = false;
   auto counter = [&hb](const char* name) {
     auto it = hb.counters.find(name);
     return it == hb.counters.end() ? uint64_t{0} : it->second;
   };
   auto rate = timeline_.heartbeat(endpoint, wall_(), hb.agent_time_ns, counter("attempts_total"),
                                   counter("dropped_total"));
-  if (rate) live_.rates[endpoint] = *rate;
+  if (rate) rate_pending_[endpoint] = *rate;
+}
+
+void ConsoleServiceImpl::liveLateHeartbeats() {
+  const uint64_t now = clock_.nowNs();
+  for (auto& [id, link] : links_) {
+    const bool late = heartbeatLate(link, now);
+    if (late == link.heartbeat_late) continue;
+    link.heartbeat_late = late;
+    liveEndpoint(link.session->endpoint());
+  }
+}
+
+json ConsoleServiceImpl::takeRateEvent() {
+  const uint64_t now = clock_.nowNs();
+  if (rate_pending_.empty() ||
+      (live_last_rate_ns_ != 0 && now - live_last_rate_ns_ < kRateEveryNs)) {
+    return nullptr;
+  }
+  live_last_rate_ns_ = now;
+  RatePoint fleet;
+  for (const auto& [name, rec] : records_) {
+    if (auto r = timeline_.latest(name); r && !rec.revoked) {
+      fleet.attempts_per_s += r->attempts_per_s;
+      fleet.dropped_per_s += r->dropped_per_s;
+    }
+  }
+  // The endpoints whose rate changed since they were last named, in turn by
+  // name from where the last event stopped, up to live_rate_bytes (at least
+  // one); the others wait, in their newest rate.
+  std::vector<std::string> order;
+  const auto from = rate_pending_.upper_bound(rate_cursor_);
+  for (auto it = from; it != rate_pending_.end(); ++it) order.push_back(it->first);
+  for (auto it = rate_pending_.begin(); it != from; ++it) order.push_back(it->first);
+  json eps = json::object();
+  size_t bytes = 0;
+  for (const std::string& name : order) {
+    auto it = rate_pending_.find(name);
+    const RatePoint r = it->second;
+    auto sent = rate_sent_.find(name);
+    if (sent == rate_sent_.end() || sent->second.attempts_per_s != r.attempts_per_s ||
+        sent->second.dropped_per_s != r.dropped_per_s) {
+      json item = rateJson(r);
+      const size_t size = name.size() + api::dumpJson(item).size() + 4;  // "name":{...},
+      if (!eps.empty() && bytes + size > options_.live_rate_bytes) break;
+      bytes += size;
+      eps[name] = std::move(item);
+      rate_sent_[name] = r;
+      rate_cursor_ = name;
+    }
+    rate_pending_.erase(it);
+  }
+  return json{{"at", api::rfc3339Ms(wall_())}, {"fleet", rateJson(fleet)}, {"endpoints", eps}};
 }
 
 void ConsoleServiceImpl::liveBlockVersions(uint64_t after, uint64_t upto) {
@@ -206,11 +286,12 @@ void ConsoleServiceImpl::liveEndpointEvents(LiveDirty& dirty, bool prime,
   std::set<std::string>& backlog = live_sent_.endpoint_backlog;
   std::string items;
   bool full = false;
-  auto offer = [&](const std::string& name, std::string text) {
+  auto offer = [&](const std::string& name, std::pair<std::string, std::string> texts) {
+    auto& [text, compare] = texts;
     auto it = sent.find(name);
     if (prime) {
-      sent[name] = std::move(text);
-    } else if (it == sent.end() || it->second != text) {
+      sent[name] = std::move(compare);
+    } else if (it == sent.end() || it->second != compare) {
       full = full || (!items.empty() && items.size() + text.size() > options_.live_endpoint_bytes);
       if (full) {
         backlog.insert(name);
@@ -218,7 +299,7 @@ void ConsoleServiceImpl::liveEndpointEvents(LiveDirty& dirty, bool prime,
       }
       items += (items.empty() ? "" : ",") + text;
       live_sent_.endpoint_cursor = name;
-      sent[name] = std::move(text);
+      sent[name] = std::move(compare);
     }
   };
   // Names from the cursor on, then from the start.
@@ -232,8 +313,9 @@ void ConsoleServiceImpl::liveEndpointEvents(LiveDirty& dirty, bool prime,
   if (dirty.endpoints) {
     auto all = endpoints();
     if (!all) return;  // the backlog and the stale marks stay for the next pump
-    std::map<std::string, std::string> now;
-    for (const auto& e : *all) now[e.name] = api::dumpJson(api::endpointJson(e));
+    counters_.live_endpoint_views += all->size();
+    std::map<std::string, std::pair<std::string, std::string>> now;
+    for (const auto& e : *all) now[e.name] = endpointTexts(e);
     for (auto it = sent.begin(); it != sent.end();) {
       if (now.count(it->first) != 0) {
         ++it;
@@ -263,11 +345,12 @@ void ConsoleServiceImpl::liveEndpointEvents(LiveDirty& dirty, bool prime,
         std::lock_guard<std::mutex> lock(mu_);
         views = endpointViews(&chunk);
       }
+      counters_.live_endpoint_views += views.size();
       std::map<std::string, const EndpointView*> by_name;  // offered in turn, not by name
       for (const auto& e : views) by_name[e.name] = &e;
       for (size_t k = i; k < end; ++k) {
         if (auto e = by_name.find(*order[k]); e != by_name.end()) {
-          offer(e->first, api::dumpJson(api::endpointJson(*e->second)));
+          offer(e->first, endpointTexts(*e->second));
         }
       }
     }
@@ -280,27 +363,9 @@ std::vector<LiveEvent> ConsoleServiceImpl::takeLiveEvents(bool watched) {
   json rate;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const uint64_t now = clock_.nowNs();
-    const bool rate_due = !live_.rates.empty() &&
-                          (live_last_rate_ns_ == 0 || now - live_last_rate_ns_ >= kRateEveryNs);
-    std::map<std::string, RatePoint> rates = std::move(live_.rates);
-    if (rate_due) {
-      RatePoint fleet;
-      json eps = json::object();
-      for (const auto& [name, r] : rates) eps[name] = rateJson(r);
-      for (const auto& [name, rec] : records_) {
-        if (auto r = timeline_.latest(name); r && !rec.revoked) {
-          fleet.attempts_per_s += r->attempts_per_s;
-          fleet.dropped_per_s += r->dropped_per_s;
-        }
-      }
-      rate = json{{"at", api::rfc3339Ms(wall_())}, {"fleet", rateJson(fleet)}, {"endpoints", eps}};
-      live_last_rate_ns_ = now;
-      rates.clear();
-    }
+    rate = takeRateEvent();
     dirty = std::move(live_);
     live_ = LiveDirty{};
-    live_.rates = std::move(rates);  // not due yet: kept for the next rate event
   }
   std::lock_guard<std::mutex> sent_lock(live_sent_mu_);
   const bool prime = !live_sent_.primed;

@@ -68,7 +68,15 @@ async function loadLists(): Promise<Snapshot> {
 
 function onRate(r: RateEvent): void {
   let changed = fleetRate.add(r.at, r.fleet);
-  if (endpointRate && endpointRate.add(r.at, r.endpoints[endpointRate.endpoint ?? ''])) changed = true;
+  if (endpointRate) {
+    // An event names an endpoint only when its rate changed: while it is
+    // online, one not named keeps its newest figures.
+    const name = endpointRate.endpoint ?? '';
+    const named = r.endpoints[name];
+    if (named ? endpointRate.add(r.at, named) : fleet.endpoints.get(name)?.online && endpointRate.carry(r.at)) {
+      changed = true;
+    }
+  }
   if (changed) notify('rate');
 }
 

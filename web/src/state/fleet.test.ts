@@ -60,6 +60,26 @@ describe('Fleet snapshot + delta', () => {
     expect(f.applyEvent('endpoints', {}).size).toBe(0); // malformed: nothing, never a throw
   });
 
+  it('takes endpoints\' rates from rate events (only the changed ones are named)', () => {
+    const f = new Fleet();
+    f.applySnapshot({
+      floods: [],
+      endpoints: [endpoint('web-1', { attempts_per_s: 5 }), endpoint('web-2', { attempts_per_s: 7 })],
+      blocks: [],
+      policies: [],
+    });
+    const fig = (a: number) => ({ attempts_per_s: a, dropped_per_s: 0 });
+    const rev = f.rev.endpoints;
+    const parts = f.applyEvent('rate', { at: 'x', fleet: fig(900), endpoints: { 'web-1': fig(880), nope: fig(1) } });
+    expect([...parts]).toEqual(['endpoints']);
+    expect(f.endpoints.get('web-1')?.attempts_per_s).toBe(880);
+    expect(f.endpoints.get('web-2')?.attempts_per_s).toBe(7); // not named: unchanged
+    expect(f.endpoints.has('nope')).toBe(false);
+    expect(f.rev.endpoints).toBe(rev + 1);
+    expect(f.applyEvent('rate', { at: 'y', fleet: fig(900), endpoints: { 'web-1': fig(880) } }).size).toBe(0);
+    expect(f.applyEvent('rate', { at: 'z', fleet: fig(900), endpoints: {} }).size).toBe(0);
+  });
+
   it('removes on *_removed and on a flood that ended', () => {
     const f = new Fleet();
     f.applySnapshot({

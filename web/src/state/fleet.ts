@@ -10,6 +10,7 @@ import type {
   Policy,
   PortFleet,
   PortFlood,
+  RateEvent,
 } from './types';
 
 export type Part =
@@ -119,6 +120,20 @@ export class Fleet {
         const items = (data as { items?: Endpoint[] }).items ?? [];
         for (const e of items) this.endpoints.set(e.name, e);
         if (items.length > 0) touch('endpoints');
+        break;
+      }
+      case 'rate': {
+        // Endpoints' rates come apart from their items (a rate alone sends no
+        // item): only the changed ones, a bounded number per event.
+        const eps = (data as Partial<RateEvent>).endpoints ?? {};
+        let moved = false;
+        for (const [name, r] of Object.entries(eps)) {
+          const e = this.endpoints.get(name);
+          if (!e || e.attempts_per_s === r.attempts_per_s) continue;
+          this.endpoints.set(name, { ...e, attempts_per_s: r.attempts_per_s });
+          moved = true;
+        }
+        if (moved) touch('endpoints');
         break;
       }
       case 'endpoint_removed':

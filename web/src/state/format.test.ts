@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { age, axisTimes, clock, duration, ports, rate, since, timesNormal, ttlLeft } from './format';
+import { age, axisTimes, clock, duration, heartbeatText, ports, rate, since, timesNormal, ttlLeft } from './format';
 
 describe('format', () => {
   const now = Date.parse('2026-11-30T01:00:00.000Z');
@@ -10,6 +10,15 @@ describe('format', () => {
     expect(duration(90000)).toBe('1d 1h');
     expect(since('2026-11-30T00:59:00.000Z', now)).toBe('1m 0s');
     expect(since(null, now)).toBe('–');
+  });
+  it('a heartbeat shows "on time" while the console says so, else how long ago', () => {
+    const hb = '2026-11-30T00:59:00.000Z'; // a minute old: not sent again for its time alone
+    expect(heartbeatText({ online: true, heartbeat_late: false, last_heartbeat: hb }, now)).toBe('on time');
+    expect(heartbeatText({ online: true, heartbeat_late: true, last_heartbeat: hb }, now)).toBe('1m 0s ago');
+    expect(heartbeatText({ online: false, heartbeat_late: false, last_heartbeat: hb }, now)).toBe('1m 0s ago');
+    expect(heartbeatText({ online: false, last_heartbeat: null }, now)).toBe('never');
+    // An older console says nothing of lateness: its times move with each heartbeat.
+    expect(heartbeatText({ online: true, last_heartbeat: hb }, now)).toBe('1m 0s ago');
   });
   it('ages change once a minute past the first', () => {
     expect(age(42)).toBe('42s');

@@ -42,6 +42,20 @@ export function ttlLeft(expiresAt: string | null, nowMs: number): string {
 }
 
 /** "2026-11-30T00:53:20.123Z" → "00:53:20" (today) or "11-29 00:53" (older), UTC. */
+/**
+ * An endpoint's last-heartbeat cell: "on time" while the console says so
+ * (online and not `heartbeat_late`: it sends no item for a heartbeat's time
+ * alone, so the time the page holds is only as new as the item), else how
+ * long ago (late or offline: the time no longer moves), or "never".
+ */
+export function heartbeatText(
+  e: { online: boolean; heartbeat_late?: boolean; last_heartbeat: string | null },
+  nowMs: number,
+): string {
+  if (e.online && e.heartbeat_late === false) return 'on time';
+  return e.last_heartbeat ? `${since(e.last_heartbeat, nowMs)} ago` : 'never';
+}
+
 export function clock(at: string | null, nowMs: number): string {
   if (!at) return '–';
   const d = new Date(at);

@@ -70,12 +70,17 @@ describe('LiveSync snapshot + delta', () => {
     expect([...t.changes[0]!].sort()).toEqual(['blocks', 'endpoints', 'floods', 'marks', 'policies']);
   });
 
-  it('rate events go to the chart, not the fleet', async () => {
-    const t = setup([async () => empty()]);
+  it('rate events go to the chart, and their endpoints\' rates to the fleet', async () => {
+    const t = setup([async () => empty({ endpoints: [endpoint('web-1')] })]);
     await t.sync.onEvent('hello', null, { epoch: 'ab', seq: 1 });
     await t.sync.onEvent('rate', 'ab:2', { at: 'x', fleet: { attempts_per_s: 1, dropped_per_s: 0 }, endpoints: {} });
     expect(t.rates.length).toBe(1);
-    expect(t.changes.length).toBe(1);
+    expect(t.changes.length).toBe(1); // the load's; a rate naming no endpoint changes no part
+    const fig = { attempts_per_s: 30, dropped_per_s: 0 };
+    await t.sync.onEvent('rate', 'ab:3', { at: 'y', fleet: fig, endpoints: { 'web-1': fig } });
+    expect(t.rates.length).toBe(2);
+    expect([...t.changes[1]!]).toEqual(['endpoints']);
+    expect(t.fleet.endpoints.get('web-1')?.attempts_per_s).toBe(30);
   });
 });
 

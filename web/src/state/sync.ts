@@ -90,10 +90,8 @@ export class LiveSync {
   }
 
   private apply(type: string, data: unknown): void {
-    if (type === 'rate') {
-      this.deps.rate?.(data as RateEvent);
-      return;
-    }
+    // A rate goes to the chart, and its endpoints' rates to the fleet.
+    if (type === 'rate') this.deps.rate?.(data as RateEvent);
     const parts = this.deps.fleet.applyEvent(type, data);
     if (parts.size > 0) this.deps.changed(parts);
   }
@@ -118,7 +116,7 @@ export class LiveSync {
     this.phase_ = 'live';
     for (const p of pending) {
       if (p.type === 'rate') this.deps.rate?.(p.data as RateEvent);
-      else for (const part of this.deps.fleet.applyEvent(p.type, p.data)) parts.add(part);
+      for (const part of this.deps.fleet.applyEvent(p.type, p.data)) parts.add(part);
     }
     this.deps.changed(parts);
   }

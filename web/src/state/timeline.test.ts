@@ -25,6 +25,19 @@ describe('RateSeries', () => {
     expect(r.marks.length).toBe(1);
   });
 
+  it('carries its newest figures on when a rate event does not name it', () => {
+    const r = new RateSeries('web-1');
+    expect(r.carry(at(100))).toBe(false); // nothing yet
+    r.add(at(100), { attempts_per_s: 40, dropped_per_s: 2 });
+    expect(r.carry(at(101))).toBe(true);
+    expect(r.t).toEqual([100, 101]);
+    expect(r.attempts).toEqual([40, 40]);
+    expect(r.dropped).toEqual([2, 2]);
+    expect(r.carry(at(101))).toBe(false); // not newer
+    r.load({ kind: 'Timeline', endpoint: 'web-1', step: '5s', points: [{ at: at(200), attempts_per_s: null, dropped_per_s: null }], marks: [] });
+    expect(r.carry(at(201))).toBe(false); // a gap is not carried
+  });
+
   it('drops points older than the window and keeps a bounded length', () => {
     const r = new RateSeries('web-1');
     for (let s = 0; s <= WINDOW_S + 10; s++) r.add(at(s), { attempts_per_s: s, dropped_per_s: 0 });

@@ -53,6 +53,20 @@ export class RateSeries {
   }
 
   /**
+   * A live `rate` event that does not name this endpoint: its rate has not
+   * changed since one did (or waits its turn), so its newest figures go on
+   * at `at`. Nothing when there is none yet or the newest is a gap.
+   */
+  carry(at: string): boolean {
+    const n = this.t.length;
+    if (n === 0) return false;
+    const attempts = this.attempts[n - 1];
+    const dropped = this.dropped[n - 1];
+    if (attempts == null || dropped == null) return false;
+    return this.add(at, { attempts_per_s: attempts, dropped_per_s: dropped });
+  }
+
+  /**
    * Marks come at their own times (a block reported late is older than an
    * action made meanwhile): kept oldest first. One already here (the
    * console's timeline and the page's live events both name it) is not added

@@ -53,6 +53,13 @@ export interface Endpoint {
   isolated: boolean;
   active_blocks: number;
   last_heartbeat: string | null;
+  /**
+   * Online and no heartbeat for a while (the console's heartbeat_late_after,
+   * 15 s). While online and not late, `last_heartbeat` is only as new as the
+   * item: the console does not send an endpoint for its heartbeat time alone.
+   * Absent from an older console.
+   */
+  heartbeat_late?: boolean;
   rejected: string[];
   state: EndpointState;
   attempts_per_s: number | null;
@@ -116,6 +123,7 @@ export interface RateFigures {
   dropped_per_s: number | null;
 }
 
+/** `endpoints`: only those whose rate changed since an event last named them, a bounded number at a time. */
 export interface RateEvent {
   at: string;
   fleet: RateFigures;

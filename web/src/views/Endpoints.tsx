@@ -2,7 +2,7 @@ import { Component } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, endpointPath, errorText } from '../api';
 import { filterEndpoints, orderedEndpoints } from '../state/derived';
-import { clock, rate, since } from '../state/format';
+import { clock, heartbeatText, rate } from '../state/format';
 import { can } from '../state/roles';
 import type { Endpoint } from '../state/types';
 import { fleet, navigate, now, selectEndpoint, session, useTopics } from '../store';
@@ -161,7 +161,7 @@ class EndpointRow extends Component<RowProps> {
         <span role="cell" class="num mono">{e.active_blocks}</span>
         <span role="cell" class="num mono">{rate(e.attempts_per_s)}</span>
         <span role="cell" class="mono" title={e.last_heartbeat ?? 'never'}>
-          {e.last_heartbeat ? `${since(e.last_heartbeat, nowS * 1000)} ago` : 'never'}
+          {heartbeatText(e, nowS * 1000)}
           <span class="sr-only"> at {clock(e.last_heartbeat, nowS * 1000)}</span>
         </span>
         {acts && (
