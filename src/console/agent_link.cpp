@@ -370,9 +370,11 @@ bool ConsoleServiceImpl::onAgentMessage(Link& link, const proto::AgentMessage& m
   const std::string name = link.session->endpoint();
   const std::string credential = link.conn->peer().cert_sha256;
   EndpointRecord& rec = records_[name];
-  // A heartbeat or a pong changes the view only as liveHeartbeat() says.
-  if (!std::holds_alternative<proto::Heartbeat>(message) &&
-      !std::holds_alternative<proto::Pong>(message)) {
+  // What an operator sees of the endpoint moves with these; with a
+  // heartbeat only as liveHeartbeat() says, with a ping or pong never.
+  if (std::holds_alternative<proto::Hello>(message) ||
+      std::holds_alternative<proto::Report>(message) ||
+      std::holds_alternative<proto::Ack>(message) || std::holds_alternative<proto::Nack>(message)) {
     liveEndpoint(name);
   }
   if (const auto* report = std::get_if<proto::Report>(&message)) {
