@@ -82,6 +82,7 @@ for (let i = 1; i <= opts.endpoints; i++) {
     isolated: false,
     active_blocks: 0,
     last_heartbeat: iso(Date.now() - Math.floor(rand() * 5000)),
+    heartbeat_late: false,
     rejected: [],
     state: 'quiet',
     attempts_per_s: Math.round(rand() * 40),
@@ -305,8 +306,9 @@ function rateTick() {
     const busy = e.state === 'blocking' || e.state === 'detecting';
     const r = busy ? 300 + Math.round(rand() * 1500) : Math.round(rand() * 40);
     eps[e.name] = { attempts_per_s: r, dropped_per_s: e.state === 'blocking' ? Math.round(r * 0.9) : 0 };
+    // As the console does: a heartbeat sends no endpoint item (its rate goes
+    // in the `rate` event; its time alone is no change while it is on time).
     endpoints.set(e.name, { ...e, attempts_per_s: r, last_heartbeat: iso(now) });
-    changed('endpoint', e.name); // as the console does: its rate changed
   }
   hbTurn = (hbTurn + 1) % 5;
   fleetPoints.push({ at: iso(now), ...fleet });
