@@ -32,7 +32,10 @@ std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
   std::vector<std::string> changed{id};
   auto it = floods_.find(id);
   if (it == floods_.end()) {
-    if (!spendNew(endpoint, now_ms)) {  // a new row: within the endpoint's budget
+    // A new row: within the endpoint's budget, whose token is spent only
+    // when the row is made (not for one refused for want of room).
+    Budget& budget = refilled(endpoint, now_ms);
+    if (budget.units < kBudgetToken) {
       ++counters_.refused;
       return {};
     }
@@ -41,6 +44,7 @@ std::vector<std::string> PortFloodBook::apply(const std::string& endpoint,
       ++counters_.dropped_full;
       return {};
     }
+    budget.units -= kBudgetToken;
     PortFloodView v;
     v.id = id;
     v.endpoint = endpoint;
@@ -187,11 +191,10 @@ void PortFloodBook::saved(const std::string& id) {
   prune();
 }
 
-bool PortFloodBook::spendNew(const std::string& endpoint, int64_t now_ms) {
-  // In units of 1/60,000 token: a refill of ms x per-minute units is exact.
-  constexpr uint64_t kToken = 60'000;
-  const uint64_t cap =
-      options_.new_burst > UINT64_MAX / kToken ? UINT64_MAX : options_.new_burst * kToken;
+PortFloodBook::Budget& PortFloodBook::refilled(const std::string& endpoint, int64_t now_ms) {
+  const uint64_t cap = options_.new_burst > UINT64_MAX / kBudgetToken
+                           ? UINT64_MAX
+                           : options_.new_burst * kBudgetToken;
   auto [it, fresh] = budget_.try_emplace(endpoint);
   Budget& b = it->second;
   if (fresh) {
@@ -202,9 +205,7 @@ bool PortFloodBook::spendNew(const std::string& endpoint, int64_t now_ms) {
     const uint64_t add = rate == 0 ? 0 : elapsed > cap / rate ? cap : elapsed * rate;
     b = Budget{cap - b.units < add ? cap : b.units + add, now_ms};
   }
-  if (b.units < kToken) return false;
-  b.units -= kToken;
-  return true;
+  return b;
 }
 
 void PortFloodBook::activate(PortFloodView& v) {

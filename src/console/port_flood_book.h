@@ -171,8 +171,11 @@ class PortFloodBook {
   void heldOut(const std::string& id);
   // Drops the least severe ended floods held past max_unsaved_ended.
   void boundUnsaved();
-  // A token of the endpoint's new-flood budget; false when none is left.
-  bool spendNew(const std::string& endpoint, int64_t now_ms);
+  struct Budget;
+  // The endpoint's new-flood budget, refilled up to now.
+  Budget& refilled(const std::string& endpoint, int64_t now_ms);
+  // A token, in units of 1/60,000: a refill of ms x per-minute units is exact.
+  static constexpr uint64_t kBudgetToken = 60'000;
   void forget(std::string id);  // an ended one out of memory
   void activate(PortFloodView& v);
   void end(PortFloodView& v, const char* by, int64_t at_ms);

@@ -353,5 +353,22 @@ TEST(PortFloodBook, EndedFloodsWaitingForTheStoreAreBounded) {
   EXPECT_TRUE(book.unsaved(id(14)));
 }
 
+// Review s17 L3: a new flood refused for want of room spent its endpoint's
+// token all the same.
+TEST(PortFloodBook, ANewFloodRefusedForRoomSpendsNoToken) {
+  PortFloodBookOptions o;
+  o.max_per_endpoint = 0;  // no room for an active flood of any endpoint
+  o.new_burst = 1;
+  o.new_per_minute = 0;
+  PortFloodBook book(o);
+  EXPECT_TRUE(book.apply("web-1", msg(K::kDetected, "192.0.2.10", 443, 100, 200), 1000, 5000, kNow)
+                  .empty());
+  EXPECT_EQ(book.counters().dropped_full, 1u);
+  // An ended one needs no room: the token is still there for it.
+  EXPECT_FALSE(
+      book.apply("web-1", msg(K::kEnded, "192.0.2.10", 80, 300, 400), 1000, 5000, kNow).empty());
+  EXPECT_EQ(book.counters().refused, 0u);
+}
+
 }  // namespace
 }  // namespace sg::console
