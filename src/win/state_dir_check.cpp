@@ -147,10 +147,12 @@ Result<StateDirCheck> checkStateDirWith(const std::string& dir, StateDirOps& ops
                        "administrator run " +
                        icaclsRemedy(level, facts->dacl, facts->agent_sid));
     }
-    out.restricted.push_back(level);
     SG_READ(again, ops.open(level));
     SG_TRY(judgeStateDirLevel(level, *again));
-    if (const std::string still = daclOpenness(again->dacl, again->agent_sid); !still.empty()) {
+    const std::string still = daclOpenness(again->dacl, again->agent_sid);
+    if (still.empty()) {
+      out.restricted.push_back(level);
+    } else {
       out.warnings.push_back("state directory level " + level +
                              ": the DACL set did not stay (read back: " + still +
                              "); this file system keeps no DACL (Wine does not), so the key in "

@@ -101,7 +101,7 @@ Result<void> secureStateDirWith(const std::string& dir, StateDirOps& ops);
 
 // What the start-up check did besides refusing.
 struct StateDirCheck {
-  std::vector<std::string> restricted;  // levels whose open DACL was restricted again
+  std::vector<std::string> restricted;  // levels whose open DACL was restricted again, and stayed
   // One per level whose DACL read open again right after it was set: the
   // file system keeps no DACL (Wine 8 keeps neither owner nor DACL and
   // reports one made from the Unix mode bits). Logged, not refused: nothing
