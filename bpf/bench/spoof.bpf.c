@@ -5,13 +5,22 @@
  * (spoofed) source each time, spoof_syn first rewrites the IPv4 source of the
  * untagged frame from a counter, then runs the production path. spoof_pass
  * does the same rewrite and passes: the baseline that cancels the rewrite's
- * own cost.
+ * own cost. spoof_alt / spoof_alt_pass: the same with two sources by turn.
  */
 #include "syn_guard.bpf.c"
 
 __u32 sg_bench_seq;
 
-static __always_inline int sg_bench_rewrite(struct xdp_md *ctx)
+/* The block cache's thrash rows (bench/xdp_cost_bench): with `alternate`
+ * the frame's IPv4 source alternates between these two (network byte order,
+ * set by the bench), so that two blocked sources sharing a cache entry take
+ * it from each other at every packet. */
+__u32 sg_bench_alt[2];
+
+/* Rewrites the untagged frame's IPv4 source: one of sg_bench_alt by turn,
+ * or 10.x.y.z from the counter (2^24 distinct sources before wrapping).
+ * Callers pass a constant `alternate`, so each program keeps one branch. */
+static __always_inline int sg_bench_rewrite(struct xdp_md *ctx, int alternate)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -20,7 +29,10 @@ static __always_inline int sg_bench_rewrite(struct xdp_md *ctx)
 
 	if ((void *)(ip + 20) > data_end)
 		return -1;
-	/* 10.x.y.z from the counter: 2^24 distinct sources before wrapping. */
+	if (alternate) {
+		__builtin_memcpy(ip + 12, &sg_bench_alt[seq & 1], 4);
+		return 0;
+	}
 	ip[12] = 10;
 	ip[13] = (__u8)(seq >> 16);
 	ip[14] = (__u8)(seq >> 8);
@@ -28,20 +40,25 @@ static __always_inline int sg_bench_rewrite(struct xdp_md *ctx)
 	return 0;
 }
 
+/* The rewrite, then the production path, or XDP_PASS (`pass`: the baseline
+ * that cancels the rewrite's own cost). */
+static __always_inline int sg_bench_spoof(struct xdp_md *ctx, int alternate, int pass)
+{
+	if (sg_bench_rewrite(ctx, alternate))
+		return XDP_ABORTED;
+	return pass ? XDP_PASS : sg_xdp(ctx);
+}
+
 SEC("xdp")
 int spoof_syn(struct xdp_md *ctx)
 {
-	if (sg_bench_rewrite(ctx))
-		return XDP_ABORTED;
-	return sg_xdp(ctx);
+	return sg_bench_spoof(ctx, 0, 0);
 }
 
 SEC("xdp")
 int spoof_pass(struct xdp_md *ctx)
 {
-	if (sg_bench_rewrite(ctx))
-		return XDP_ABORTED;
-	return XDP_PASS;
+	return sg_bench_spoof(ctx, 0, 1);
 }
 
 /* The destination-side counters alone for a new source each time (what a
@@ -57,7 +74,7 @@ int spoof_dst(struct xdp_md *ctx)
 	struct sg_pkt pkt;
 	int pos;
 
-	if (!cnt || !cfg || sg_bench_rewrite(ctx))
+	if (!cnt || !cfg || sg_bench_rewrite(ctx, 0))
 		return XDP_ABORTED;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -72,37 +89,15 @@ int spoof_dst(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* The block cache's thrash rows (bench/xdp_cost_bench): the frame's IPv4
- * source alternates between these two (network byte order, set by the
- * bench), so that two blocked sources sharing a cache entry take it from
- * each other at every packet. spoof_alt_pass is its baseline. */
-__u32 sg_bench_alt[2];
-
-static __always_inline int sg_bench_alternate(struct xdp_md *ctx)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u8 *ip = (__u8 *)data + 14;
-	__u32 seq = sg_bench_seq++;
-
-	if ((void *)(ip + 20) > data_end)
-		return -1;
-	__builtin_memcpy(ip + 12, &sg_bench_alt[seq & 1], 4);
-	return 0;
-}
-
+/* Two blocked sources by turn (sg_bench_alt); spoof_alt_pass is its baseline. */
 SEC("xdp")
 int spoof_alt(struct xdp_md *ctx)
 {
-	if (sg_bench_alternate(ctx))
-		return XDP_ABORTED;
-	return sg_xdp(ctx);
+	return sg_bench_spoof(ctx, 1, 0);
 }
 
 SEC("xdp")
 int spoof_alt_pass(struct xdp_md *ctx)
 {
-	if (sg_bench_alternate(ctx))
-		return XDP_ABORTED;
-	return XDP_PASS;
+	return sg_bench_spoof(ctx, 1, 1);
 }

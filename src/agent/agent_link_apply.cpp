@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "agent/console_link_isolation.h"
 #include "proto/limits.h"
 
 namespace sg::agent {
@@ -132,45 +133,9 @@ void LinkApplier::applyBlock(const proto::BlockEntry& e, std::vector<proto::Nack
 
 void LinkApplier::applyIsolation(bool on, const std::vector<Prefix>& peers, bool from_snapshot,
                                  std::vector<proto::NackItem>& items) {
-  const char* op = on ? "isolate" : "release";
-  if (host_.isolation == nullptr) {
-    if (on) items.push_back(item(op, "", "this agent runs without isolation"));
-    return;
-  }
-  if (!on) {
-    // A snapshot releases only what the console isolated; an explicit
-    // release op lifts any isolation.
-    if (host_.isolation->isolated() && (state_.isolated_by_console || !from_snapshot)) {
-      if (auto r = host_.isolation->release(); !r) {
-        items.push_back(item(op, "", r.error().message()));
-        return;
-      }
-    }
-    state_.isolated_by_console = false;
-    return;
-  }
-  IsolationSpec spec;
-  spec.console = host_.console_addresses();
-  if (spec.console.empty()) {
-    items.push_back(item(op, "", "the console's address is not known (name not resolved)"));
-    return;
-  }
-  auto add = [&spec](const Prefix& p) {
-    if (std::find(spec.allow.begin(), spec.allow.end(), p) == spec.allow.end()) {
-      spec.allow.push_back(p);
-    }
-  };
-  for (const Prefix& p : peers) add(p);
-  for (const Prefix& p : host_.config().allow) add(p);
-  if (host_.isolation->isolated() && host_.isolation->spec() == spec) {
-    state_.isolated_by_console = true;
-    return;
-  }
-  if (auto r = host_.isolation->isolate(spec); !r) {
-    items.push_back(item(op, "", r.error().message()));
-    return;
-  }
-  state_.isolated_by_console = true;
+  IsolationTarget target{host_.isolation, {}, host_.config().allow};
+  if (target.port != nullptr && on) target.console = host_.console_addresses();
+  applyConsoleIsolation(target, on, peers, from_snapshot, state_.isolated_by_console, items);
 }
 
 void LinkApplier::applyPolicy(const proto::PolicyParams& p, std::vector<proto::NackItem>& items) {

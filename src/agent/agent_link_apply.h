@@ -13,7 +13,9 @@
 //   console's (agent_link_state.h): a snapshot removes the console's blocks
 //   it no longer lists and never touches local detections.
 // - Isolation goes through the IsolationPort with the console's addresses
-//   always among the allowed peers, plus the configured allowlist.
+//   always among the allowed peers, plus the configured allowlist
+//   (applyConsoleIsolation, console_link_isolation.h: shared with the
+//   Windows agent's applier).
 // - policy_set changes threshold, window and block duration live, as SIGHUP
 //   does; a named policy stays in force over a SIGHUP reload (overlay) and a
 //   restart; "default" (no console policy matched) gives the agent back its

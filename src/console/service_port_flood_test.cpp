@@ -33,6 +33,22 @@ class ServicePortFloodTest : public test::ServiceFixture {
     m.at_ns = at_ns;
     return m;
   }
+  // 1,250 ended floods (10.1.R.I) in reports `seq` to seq + 4, a minute apart:
+  // the endpoint's new-flood budget (1,024 at once, then 60 a minute)
+  // refills, so all come in; more than memory keeps (1,024 ended, 256 of an
+  // endpoint). Returns the next report's seq.
+  uint64_t sendEndedFloods(const std::shared_ptr<test::FakeConnection>& c, uint64_t seq) {
+    for (int r = 0; r < 5; r++, seq++) {
+      if (r > 0) advance(60 * kSec);
+      proto::Report rep{seq, 0, {}, {}};
+      for (int i = 0; i < 250; i++) {
+        const std::string dst = "10.1." + std::to_string(r) + "." + std::to_string(i + 1);
+        rep.port_floods.push_back(pf(proto::PortFloodKind::kEnded, dst.c_str(), 110 * kSec, 5));
+      }
+      sendFrom(c, rep);
+    }
+    return seq;
+  }
 };
 
 TEST_F(ServicePortFloodTest, StoredBeforeItsAckCorrelatedAndKeptAcrossARestart) {
@@ -329,18 +345,7 @@ TEST_F(ServicePortFloodTest, AFloodForgottenFromMemoryBeforeItsWriteIsStillStore
   // Other floods end meanwhile (same outage), more than the memory keeps
   // (1,024 ended, 256 of an endpoint): the first would be forgotten from
   // memory; the book keeps it until it is stored.
-  uint64_t seq = 2;
-  for (int r = 0; r < 5; r++, seq++) {
-    // The endpoint's new-flood budget (1,024 at once, then 60 a minute)
-    // refills: all 1,250 come in.
-    if (r > 0) advance(60 * kSec);
-    proto::Report rep{seq, 0, {}, {}};
-    for (int i = 0; i < 250; i++) {
-      const std::string dst = "10.1." + std::to_string(r) + "." + std::to_string(i + 1);
-      rep.port_floods.push_back(pf(proto::PortFloodKind::kEnded, dst.c_str(), 110 * kSec, 5));
-    }
-    sendFrom(c, rep);
-  }
+  const uint64_t seq = sendEndedFloods(c, 2);
   EXPECT_TRUE(c->take().empty()) << "nothing stored, nothing acked";
   failing->failing.clear();  // the store is back
   sendFrom(c, proto::Report{seq, 0, {}, {}});
@@ -368,18 +373,7 @@ TEST_F(ServicePortFloodTest, AFloodEndedQuietAndForgottenAtOnceIsStoredAsEnded) 
   sendFrom(
       c, proto::Report{1, 0, {}, {pf(proto::PortFloodKind::kDetected, "10.0.0.1", 103 * kSec, 5)}});
   advance(30 * kSec);
-  uint64_t seq = 2;
-  for (int r = 0; r < 5; r++, seq++) {
-    // The endpoint's new-flood budget (1,024 at once, then 60 a minute)
-    // refills: all 1,250 come in.
-    if (r > 0) advance(60 * kSec);
-    proto::Report rep{seq, 0, {}, {}};
-    for (int i = 0; i < 250; i++) {
-      const std::string dst = "10.1." + std::to_string(r) + "." + std::to_string(i + 1);
-      rep.port_floods.push_back(pf(proto::PortFloodKind::kEnded, dst.c_str(), 110 * kSec, 5));
-    }
-    sendFrom(c, rep);
-  }
+  sendEndedFloods(c, 2);
   advance(31 * kSec);
   sendFrom(c, proto::Heartbeat{6 * kSec, 0, 0, {}});  // the link lives; the flood is quiet
   svc_->tick();

@@ -60,7 +60,9 @@ Result<void> ConsoleProcess::spawn(std::chrono::milliseconds ready_timeout) {
   while (std::chrono::steady_clock::now() < deadline) {
     auto line = proc_->readLine(std::chrono::milliseconds(100));
     if (!line) {
-      if (proc_->stdoutClosed()) break;
+      // Exited: noticed at once, even while something it started holds its
+      // stdout (its Process still waits for that to end when destroyed).
+      if (proc_->stdoutClosed() || !proc_->running()) break;
       continue;
     }
     auto j = nlohmann::json::parse(*line, nullptr, false);
@@ -74,9 +76,30 @@ Result<void> ConsoleProcess::spawn(std::chrono::milliseconds ready_timeout) {
     }
     if (seen.size() < 8192) seen += *line + "\n";
   }
-  proc_->stop(std::chrono::milliseconds(500));
-  proc_->waitOutput();
-  return makeError(Errc::kUnavailable, "console did not start: " + proc_->stderrText() + seen);
+  std::string why;
+  if (auto code = proc_->waitExit(std::chrono::milliseconds(200))) {
+    why = "it exited with " + std::to_string(*code);
+  } else {
+    why = "no \"console_ready\" line within " + std::to_string(ready_timeout.count()) + " ms";
+    proc_->stop(std::chrono::milliseconds(500));
+  }
+  // Its whole output, unless something it left behind still holds the pipes.
+  const auto settle = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  for (;;) {
+    for (const auto& l : proc_->drainLines()) {
+      if (seen.size() < 8192) seen += l + "\n";
+    }
+    if (proc_->stdoutClosed()) {
+      proc_->waitOutput();
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= settle) break;
+    if (auto l = proc_->readLine(std::chrono::milliseconds(50)); l && seen.size() < 8192) {
+      seen += *l + "\n";
+    }
+  }
+  return makeError(Errc::kUnavailable,
+                   "console did not start: " + why + ": " + proc_->stderrText() + seen);
 }
 
 ConsoleProcess::~ConsoleProcess() {

@@ -36,9 +36,13 @@ struct ApiReply {
 
 class ConsoleProcess {
  public:
+  // Starts the console and waits up to `ready_timeout` for its
+  // "console_ready" line (60 s, as AgentProcess::start: a loaded machine
+  // makes the CA slowly); a console that exits first is reported at once,
+  // with its exit code and stderr.
   static Result<std::unique_ptr<ConsoleProcess>> start(
       const ConsoleOptions& options,
-      std::chrono::milliseconds ready_timeout = std::chrono::seconds(20));
+      std::chrono::milliseconds ready_timeout = std::chrono::seconds(60));
   ~ConsoleProcess();
 
   const nlohmann::json& ready() const { return ready_; }
@@ -62,7 +66,7 @@ class ConsoleProcess {
   // SIGKILL: no clean shutdown, nothing flushed.
   void kill();
   // Starts it again on the same data directory (after kill() or stop()).
-  Result<void> restart(std::chrono::milliseconds ready_timeout = std::chrono::seconds(20));
+  Result<void> restart(std::chrono::milliseconds ready_timeout = std::chrono::seconds(60));
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
  private:

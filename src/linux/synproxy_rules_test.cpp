@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -28,31 +30,42 @@ std::string listTable(const std::string& table) {
   return out;
 }
 
+// Runs `body` on a thread of its own that unshares a network namespace (gone
+// with the thread), over a table made there from `options`.
+void withRules(
+    const SynproxyOptions& options,
+    const std::function<void(std::unique_ptr<SynproxyRules>&, const SynproxyOptions&)>& body) {
+  std::thread t([&] {
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
+    auto rules = SynproxyRules::create(options);
+    ASSERT_OK(rules);
+    body(*rules, options);
+  });
+  t.join();
+}
+
 TEST(SynproxyRules, PortsAndAddressesGoInAndOutOfItsSets) {
   SG_REQUIRE_ROOT();
-  std::thread t([] {
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
-    SynproxyOptions o;
-    o.mss4 = 1400;
-    auto rules = SynproxyRules::create(o);
-    ASSERT_OK(rules);
+  SynproxyOptions mss;
+  mss.mss4 = 1400;
+  withRules(mss, [](std::unique_ptr<SynproxyRules>& rules, const SynproxyOptions& o) {
     std::string text = listTable(o.table);
     EXPECT_NE(text.find("synproxy mss 1400 wscale 7 timestamp sack-perm"), std::string::npos)
         << text;
     EXPECT_NE(text.find("notrack"), std::string::npos) << text;
 
-    ASSERT_OK((*rules)->add(8080, std::nullopt));
-    ASSERT_OK((*rules)->add(8080, std::nullopt));  // idempotent
-    ASSERT_OK((*rules)->add(443, *parseAddress("192.0.2.1")));
-    ASSERT_OK((*rules)->add(443, *parseAddress("2001:db8::1")));
+    ASSERT_OK(rules->add(8080, std::nullopt));
+    ASSERT_OK(rules->add(8080, std::nullopt));  // idempotent
+    ASSERT_OK(rules->add(443, *parseAddress("192.0.2.1")));
+    ASSERT_OK(rules->add(443, *parseAddress("2001:db8::1")));
     text = listTable(o.table);
     EXPECT_NE(text.find("elements = { 8080 }"), std::string::npos) << text;
     EXPECT_NE(text.find("192.0.2.1 . 443"), std::string::npos) << text;
     EXPECT_NE(text.find("2001:db8::1 . 443"), std::string::npos) << text;
 
-    ASSERT_OK((*rules)->remove(8080, std::nullopt));
-    ASSERT_OK((*rules)->remove(8080, std::nullopt));  // not there: no error
-    ASSERT_OK((*rules)->remove(443, *parseAddress("192.0.2.1")));
+    ASSERT_OK(rules->remove(8080, std::nullopt));
+    ASSERT_OK(rules->remove(8080, std::nullopt));  // not there: no error
+    ASSERT_OK(rules->remove(443, *parseAddress("192.0.2.1")));
     text = listTable(o.table);
     EXPECT_EQ(text.find("8080"), std::string::npos) << text;
     EXPECT_EQ(text.find("192.0.2.1"), std::string::npos) << text;
@@ -63,37 +76,31 @@ TEST(SynproxyRules, PortsAndAddressesGoInAndOutOfItsSets) {
     ASSERT_OK(again);
     EXPECT_EQ(listTable(o.table).find("2001:db8::1"), std::string::npos);
     again->reset();
-    rules->reset();
+    rules.reset();
     EXPECT_EQ(listTable(o.table), "");
   });
-  t.join();
 }
 
 // Challenged sources (bpf/sg_challenge.h): an IPv4 address, an IPv6 /64.
 TEST(SynproxyRules, ChallengedSourcesGoInAndOutOfTheSourceSets) {
   SG_REQUIRE_ROOT();
-  std::thread t([] {
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
-    SynproxyOptions o;
-    auto rules = SynproxyRules::create(o);
-    ASSERT_OK(rules);
+  withRules({}, [](std::unique_ptr<SynproxyRules>& rules, const SynproxyOptions& o) {
     std::string text = listTable(o.table);
     EXPECT_NE(text.find("ip saddr @src4 notrack"), std::string::npos) << text;
     EXPECT_NE(text.find("ip6 saddr @src6 jump guard"), std::string::npos) << text;
     const Address v4 = *parseAddress("192.0.2.7");
     const Address v6 = *parseAddress("2001:db8:1:2::");
-    ASSERT_OK((*rules)->addSources({v4}, 64));
-    ASSERT_OK((*rules)->addSources({v4, v6}, 64));  // idempotent, one transaction
+    ASSERT_OK(rules->addSources({v4}, 64));
+    ASSERT_OK(rules->addSources({v4, v6}, 64));  // idempotent, one transaction
     text = listTable(o.table);
     EXPECT_NE(text.find("192.0.2.7"), std::string::npos) << text;
     EXPECT_NE(text.find("2001:db8:1:2::/64"), std::string::npos) << text;
-    ASSERT_OK((*rules)->removeSources({v4}, 64));
-    ASSERT_OK((*rules)->removeSources({v4, v6}, 64));  // 192.0.2.7 not there: no error
+    ASSERT_OK(rules->removeSources({v4}, 64));
+    ASSERT_OK(rules->removeSources({v4, v6}, 64));  // 192.0.2.7 not there: no error
     text = listTable(o.table);
     EXPECT_EQ(text.find("192.0.2.7"), std::string::npos) << text;
     EXPECT_EQ(text.find("2001:db8:1:2::"), std::string::npos) << text;
   });
-  t.join();
 }
 
 // `systemctl reload nftables` with Debian's default ruleset ("flush ruleset")
@@ -101,22 +108,18 @@ TEST(SynproxyRules, ChallengedSourcesGoInAndOutOfTheSourceSets) {
 // ports and sources it held (review s16 H1), and says so only when it had to.
 TEST(SynproxyRules, RepairMakesAFlushedTableAgainWithItsElements) {
   SG_REQUIRE_ROOT();
-  std::thread t([] {
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
-    SynproxyOptions o;
-    auto rules = SynproxyRules::create(o);
-    ASSERT_OK(rules);
-    ASSERT_OK((*rules)->add(8080, std::nullopt));
-    ASSERT_OK((*rules)->addSources({*parseAddress("192.0.2.7"), *parseAddress("192.0.2.8")}, 64));
-    ASSERT_OK((*rules)->removeSources({*parseAddress("192.0.2.8")}, 64));
-    auto intact = (*rules)->repair();
+  withRules({}, [](std::unique_ptr<SynproxyRules>& rules, const SynproxyOptions& o) {
+    ASSERT_OK(rules->add(8080, std::nullopt));
+    ASSERT_OK(rules->addSources({*parseAddress("192.0.2.7"), *parseAddress("192.0.2.8")}, 64));
+    ASSERT_OK(rules->removeSources({*parseAddress("192.0.2.8")}, 64));
+    auto intact = rules->repair();
     ASSERT_OK(intact);
     EXPECT_FALSE(*intact) << "the table was there";
     ASSERT_EQ(std::system("nft flush ruleset"), 0);
     ASSERT_EQ(listTable(o.table), "");
     // Removing from a table that is gone is no error: nothing is left to remove.
-    ASSERT_OK((*rules)->removeSources({*parseAddress("192.0.2.9")}, 64));
-    auto made = (*rules)->repair();
+    ASSERT_OK(rules->removeSources({*parseAddress("192.0.2.9")}, 64));
+    auto made = rules->repair();
     ASSERT_OK(made);
     EXPECT_TRUE(*made);
     const std::string text = listTable(o.table);
@@ -125,7 +128,6 @@ TEST(SynproxyRules, RepairMakesAFlushedTableAgainWithItsElements) {
     EXPECT_NE(text.find("192.0.2.7"), std::string::npos) << text;
     EXPECT_EQ(text.find("192.0.2.8"), std::string::npos) << "removed before the flush: " << text;
   });
-  t.join();
 }
 
 TEST(SynproxyRules, RefusesABadTableNameOrWindowScale) {

@@ -4,9 +4,39 @@
 // pollEvery()), and what it returns is sent as one chunk. A write that stalls
 // past the idle timeout, the peer closing (or sending anything), or the
 // server stopping ends it; the connection is not reused afterwards.
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include "net/http_session.h"
 
 namespace sg::net {
+namespace {
+
+// Calls `gone` once the peer's socket is readable for real (EOF, a byte, an
+// error) or the wait fails (closed, cancelled). The reactor may end a
+// wait_read with nothing to read: an edge the TLS reads had consumed
+// already. Under load that ended a live stream before its last chunk
+// (WebLoopbackTest.DestroyingTheConsoleEndsItsStreams: a peek said EAGAIN),
+// so such a wake waits again.
+template <class Gone>
+void watchPeer(tcp::socket& socket, Gone gone) {
+  socket.async_wait(tcp::socket::wait_read,
+                    [&socket, gone = std::move(gone)](const beast::error_code& ec) mutable {
+                      if (!ec) {
+                        char byte = 0;
+                        const ssize_t n =
+                            ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+                        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                          watchPeer(socket, std::move(gone));
+                          return;
+                        }
+                      }
+                      gone();
+                    });
+}
+
+}  // namespace
 
 asio::awaitable<bool> HttpSession::streamOut(const Request& req, HttpResponse resp) {
   std::shared_ptr<StreamBody> body = std::move(resp.stream);
@@ -30,11 +60,10 @@ asio::awaitable<bool> HttpSession::streamOut(const Request& req, HttpResponse re
   // sends nothing more on a stream, so the socket turning readable (EOF, a
   // reset, anything) ends it. Waits on the socket itself, outside the
   // stream's timeout, which only covers the writes.
-  tcp.socket().async_wait(tcp::socket::wait_read,
-                          [self = shared_from_this()](const beast::error_code&) {
-                            self->aborted_ = true;
-                            if (self->stream_timer_) self->stream_timer_->cancel();
-                          });
+  watchPeer(tcp.socket(), [self = shared_from_this()] {
+    self->aborted_ = true;
+    if (self->stream_timer_) self->stream_timer_->cancel();
+  });
   std::weak_ptr<HttpSession> weak = weak_from_this();
   body->start([weak, ex = stream_.get_executor()] {
     asio::post(ex, [weak] {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "agent/console_link_isolation.h"
 #include "win/wfp_plan.h"
 
 namespace sg::win {
@@ -56,42 +57,8 @@ void WinLinkApplier::setIsolation(IsolationPort* port, std::vector<Address> cons
 
 void WinLinkApplier::isolation(bool on, const std::vector<Prefix>& peers, bool from_snapshot,
                                std::vector<proto::NackItem>& items) {
-  const char* op = on ? "isolate" : "release";
-  if (isolation_ == nullptr) {
-    if (on) items.push_back(item(op, "", "this agent runs without isolation"));
-    return;
-  }
-  if (!on) {
-    // A snapshot releases only what the console isolated; a release op any.
-    if (isolation_->isolated() && (isolated_by_console_ || !from_snapshot)) {
-      if (auto r = isolation_->release(); !r.ok()) {
-        items.push_back(item(op, "", r.error().message()));
-        return;
-      }
-    }
-    isolated_by_console_ = false;
-    return;
-  }
-  IsolationSpec spec;
-  spec.console = console_addrs_;
-  if (spec.console.empty()) {
-    items.push_back(item(op, "", "the console's address is not known (name not resolved)"));
-    return;
-  }
-  auto add = [&spec](const Prefix& p) {
-    if (std::find(spec.allow.begin(), spec.allow.end(), p) == spec.allow.end()) {
-      spec.allow.push_back(p);
-    }
-  };
-  for (const Prefix& p : peers) add(p);
-  for (const Prefix& p : config_allow_) add(p);
-  if (!(isolation_->isolated() && isolation_->spec() == spec)) {
-    if (auto r = isolation_->isolate(spec); !r.ok()) {
-      items.push_back(item(op, "", r.error().message()));
-      return;
-    }
-  }
-  isolated_by_console_ = true;
+  agent::applyConsoleIsolation({isolation_, console_addrs_, config_allow_}, on, peers,
+                               from_snapshot, isolated_by_console_, items);
 }
 
 void WinLinkApplier::policy(const proto::PolicyParams& p, std::vector<proto::NackItem>& items) {

@@ -7,7 +7,8 @@
 // Isolation (snapshot or isolate/release ops) goes to an IsolationPort (the
 // agent's: WfpIsolation) as on Linux: the console's addresses, the peers it
 // names and the agent's --allow; a snapshot releases only what the console
-// isolated, a release op any isolation. Not applied live on Windows yet,
+// isolated, a release op any isolation (agent::applyConsoleIsolation, the
+// Linux applier's own code). Not applied live on Windows yet,
 // said in a nack item: a named policy (the agent keeps its flags; "default"
 // is acknowledged, as it gives the agent its own configuration back).
 // Plain C++ (link_apply_test.cpp).

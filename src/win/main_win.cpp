@@ -27,6 +27,12 @@ int fail(const std::string& what, const std::string& why, int code) {
   return code;
 }
 
+// A JSON line as the agent logs its notices (stdout).
+void notice(const std::string& message) {
+  std::printf("%s\n", nlohmann::json({{"event", "notice"}, {"message", message}}).dump().c_str());
+  std::fflush(stdout);
+}
+
 HANDLE g_console_stop = nullptr;
 
 BOOL WINAPI onConsoleCtrl(DWORD) {
@@ -77,9 +83,14 @@ int runAgentWith(const sg::cli::AgentFlags& flags, HANDLE stop) {
   }
   // Nothing is read from a state directory a non-administrator owns or that
   // is a junction (review M4): its key, CA and console could be anyone's.
-  if (auto safe = sg::win::checkStateDir(o.state_dir); !safe.ok()) {
-    return fail("agent", safe.error().message(), 2);
+  // A level with an open DACL (made before review M4) is restricted again.
+  auto safe = sg::win::checkStateDir(o.state_dir);
+  if (!safe.ok()) return fail("agent", safe.error().message(), 2);
+  for (const std::string& level : safe->restricted) {
+    notice("state directory level " + level + ": its open DACL was restricted to SYSTEM and " +
+           "Administrators");
   }
+  for (const std::string& w : safe->warnings) notice(w);
   auto creds = sg::win::loadLinkCredentials(o.state_dir, sg::win::unsealKey);
   if (!creds.ok()) return fail("agent", creds.error().message(), 2);
   if (creds->has_value()) {

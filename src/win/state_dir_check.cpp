@@ -1,5 +1,7 @@
 #include "win/state_dir_check.h"
 
+#include <algorithm>
+
 namespace sg::win {
 
 DirOwner classifyOwner(const std::string& owner_sid, const std::string& agent_sid) {
@@ -7,6 +9,54 @@ DirOwner classifyOwner(const std::string& owner_sid, const std::string& agent_si
   if (owner_sid == "S-1-5-32-544") return DirOwner::kAdministrators;
   if (!agent_sid.empty() && owner_sid == agent_sid) return DirOwner::kAgentAccount;
   return DirOwner::kOther;
+}
+
+std::vector<std::string> daclGrantees(const DirDacl& dacl, const std::string& agent_sid) {
+  // FILE_LIST_DIRECTORY / FILE_READ_DATA, FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY,
+  // FILE_WRITE_EA, FILE_DELETE_CHILD, FILE_WRITE_ATTRIBUTES, DELETE,
+  // WRITE_DAC, WRITE_OWNER, GENERIC_ALL, GENERIC_WRITE, GENERIC_READ.
+  constexpr uint32_t kReadOrChange = 0x1 | 0x2 | 0x4 | 0x10 | 0x40 | 0x100 | 0x10000 | 0x40000 |
+                                     0x80000 | 0x10000000 | 0x40000000 | 0x80000000;
+  constexpr uint8_t kAllowed = 0;
+  std::vector<std::string> out;
+  for (const DirAce& a : dacl.aces) {
+    // ACCESS_DENIED, ..._OBJECT, ..._CALLBACK, ..._CALLBACK_OBJECT: only take away.
+    if (a.type == 1 || a.type == 6 || a.type == 10 || a.type == 12) continue;
+    std::string who = a.sid;
+    if (a.type != kAllowed) {
+      who = "an allow entry of type " + std::to_string(a.type);
+    } else if ((a.mask & kReadOrChange) == 0 || a.sid == "S-1-3-0" ||
+               classifyOwner(a.sid, agent_sid) != DirOwner::kOther) {
+      continue;  // CREATOR OWNER (S-1-3-0): whoever may create there already
+    }
+    if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(who);
+  }
+  return out;
+}
+
+std::string daclOpenness(const DirDacl& dacl, const std::string& agent_sid) {
+  if (!dacl.present) return "it has a NULL DACL (everyone: full control)";
+  const std::vector<std::string> grantees = daclGrantees(dacl, agent_sid);
+  std::string why;
+  if (!dacl.is_protected) why = "its DACL is not protected (its parent's entries flow in)";
+  if (!grantees.empty()) {
+    why += why.empty() ? "its DACL grants " : " and grants ";
+    for (size_t i = 0; i < grantees.size(); ++i) why += (i ? ", " : "") + grantees[i];
+    why += " access beyond SYSTEM and Administrators";
+  }
+  return why;
+}
+
+std::string icaclsRemedy(const std::string& level, const DirDacl& dacl,
+                         const std::string& agent_sid) {
+  std::string cmd = "icacls \"" + level +
+                    "\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F";
+  std::string removes;
+  for (const std::string& sid : daclGrantees(dacl, agent_sid)) {
+    if (sid.rfind("S-", 0) == 0) removes += " *" + sid;
+  }
+  if (!removes.empty()) cmd += " /remove:g" + removes;
+  return cmd;
 }
 
 Result<void> judgeStateDirLevel(const std::string& path, const DirFacts& facts) {
@@ -79,12 +129,37 @@ Result<void> secureStateDirWith(const std::string& dir, StateDirOps& ops) {
   return Ok{};
 }
 
-Result<void> checkStateDirWith(const std::string& dir, StateDirOps& ops) {
+Result<StateDirCheck> checkStateDirWith(const std::string& dir, StateDirOps& ops) {
+  StateDirCheck out;
   for (const std::string& level : stateDirLevels(dir)) {
     SG_READ(facts, ops.open(level));
     SG_TRY(judgeStateDirLevel(level, *facts));
+    if (!facts->exists) continue;
+    const std::string why = daclOpenness(facts->dacl, facts->agent_sid);
+    if (why.empty()) continue;
+    // Made before review M4 (ProgramData's inherited ACL), or changed since:
+    // restricted as at enrollment, through the handle just judged.
+    if (auto r = ops.restrictOpened(); !r.ok()) {
+      return Error(Errc::kPermissionDenied,
+                   "state directory level " + level + ": " + why +
+                       ", and it could not be restricted (" + r.error().message() +
+                       "): run the agent once as SYSTEM or an administrator, or as an "
+                       "administrator run " +
+                       icaclsRemedy(level, facts->dacl, facts->agent_sid));
+    }
+    SG_READ(again, ops.open(level));
+    SG_TRY(judgeStateDirLevel(level, *again));
+    const std::string still = daclOpenness(again->dacl, again->agent_sid);
+    if (still.empty()) {
+      out.restricted.push_back(level);
+    } else {
+      out.warnings.push_back("state directory level " + level +
+                             ": the DACL set did not stay (read back: " + still +
+                             "); this file system keeps no DACL (Wine does not), so the key in "
+                             "it is protected by nothing but its Unix permissions");
+    }
   }
-  return Ok{};
+  return out;
 }
 
 }  // namespace sg::win

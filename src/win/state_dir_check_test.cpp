@@ -8,12 +8,33 @@ namespace sg::win {
 namespace {
 
 const std::string kUser = "S-1-5-21-1004336348-1177238915-682003330-1001";
+constexpr uint32_t kFull = 0x1f01ff;
+constexpr uint32_t kReadExecute = 0x1200a9;
+constexpr uint32_t kAddFileAndFolder = 0x6;
+
+// What enrollment sets: protected, SYSTEM and Administrators full control.
+DirDacl closedDacl() {
+  return DirDacl{true, true, {{0, kFull, "S-1-5-18"}, {0, kFull, "S-1-5-32-544"}}};
+}
+
+// C:\ProgramData's, inherited by a folder made in it without a DACL of its own.
+DirDacl programDataDacl() {
+  return DirDacl{true,
+                 false,
+                 {{0, kFull, "S-1-5-18"},
+                  {0, kFull, "S-1-5-32-544"},
+                  {0, 0x10000000, "S-1-3-0"},  // CREATOR OWNER: GENERIC_ALL, inherit only
+                  {0, kReadExecute, "S-1-5-32-545"},
+                  {0, kAddFileAndFolder, "S-1-5-32-545"}}};
+}
 
 DirFacts existing(DirOwner owner, const std::string& sid) {
   DirFacts f;
   f.exists = true;
   f.owner = owner;
   f.owner_sid = sid;
+  f.dacl = closedDacl();
+  f.agent_sid = "S-1-5-18";
   return f;
 }
 
@@ -80,6 +101,8 @@ class FakeStateDirOps final : public StateDirOps {
  public:
   std::map<std::string, DirFacts> dirs;
   std::vector<std::string> calls;
+  bool restrict_denied = false;  // a check run without WRITE_DAC / WRITE_OWNER
+  bool keeps_dacl = true;        // false: as Wine 8, a DACL set is not read back
 
   Result<void> makeDir(const std::string& path) override {
     calls.push_back("make " + path);
@@ -93,7 +116,12 @@ class FakeStateDirOps final : public StateDirOps {
   }
   Result<void> restrictOpened() override {
     calls.push_back("restrict " + opened_);
+    if (restrict_denied) {
+      return Error(Errc::kPermissionDenied, "setting the owner and DACL: Windows error 5");
+    }
+    const DirDacl before = dirs.count(opened_) ? dirs[opened_].dacl : closedDacl();
     dirs[opened_] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
+    if (!keeps_dacl) dirs[opened_].dacl = before;
     return Ok{};
   }
 
@@ -143,6 +171,99 @@ TEST(WinStateDirCheck, ASquattedOrLinkedParentStopsBeforeTheDirectoryIsMade) {
     EXPECT_EQ(ops.calls, (std::vector<std::string>{"make " + kParent}));
     EXPECT_FALSE(checkStateDirWith(kDir, ops).ok());
   }
+}
+
+// Review s16 L7: what the start-up check counts as an open DACL.
+TEST(WinStateDirCheck, ADaclOpenBeyondTheAdministratorsIsNamed) {
+  EXPECT_EQ(daclOpenness(closedDacl(), "S-1-5-18"), "");
+  const std::string inherited = daclOpenness(programDataDacl(), "S-1-5-18");
+  EXPECT_NE(inherited.find("not protected"), std::string::npos) << inherited;
+  EXPECT_NE(inherited.find("grants S-1-5-32-545 access"), std::string::npos) << inherited;
+  EXPECT_EQ(daclGrantees(programDataDacl(), "S-1-5-18"),
+            (std::vector<std::string>{"S-1-5-32-545"}));  // CREATOR OWNER is not one
+  // Protected, but Users may read the sealed key (any local process can unseal it).
+  DirDacl readers = closedDacl();
+  readers.aces.push_back({0, kReadExecute, "S-1-5-32-545"});
+  EXPECT_NE(daclOpenness(readers, "S-1-5-18").find("S-1-5-32-545"), std::string::npos);
+  // A deny only takes away; SYNCHRONIZE | READ_CONTROL reads nothing inside.
+  DirDacl denied = closedDacl();
+  denied.aces.push_back({1, kFull, "S-1-1-0"});
+  denied.aces.push_back({0, 0x120000, "S-1-1-0"});
+  EXPECT_EQ(daclOpenness(denied, "S-1-5-18"), "");
+  // The agent's own account (an administrator running it by hand) may.
+  DirDacl agent = closedDacl();
+  agent.aces.push_back({0, kFull, kUser});
+  EXPECT_EQ(daclOpenness(agent, kUser), "");
+  EXPECT_NE(daclOpenness(agent, "S-1-5-18").find(kUser), std::string::npos);
+  // An allow entry this does not read (callback), and a NULL DACL.
+  DirDacl callback = closedDacl();
+  callback.aces.push_back({9, 0, ""});
+  EXPECT_NE(daclOpenness(callback, "S-1-5-18").find("type 9"), std::string::npos);
+  EXPECT_NE(daclOpenness(DirDacl{false, true, {}}, "S-1-5-18").find("NULL DACL"),
+            std::string::npos);
+  callback.aces.push_back({0, kFull, "S-1-1-0"});
+  EXPECT_EQ(icaclsRemedy("C:\\x", callback, "S-1-5-18"),
+            "icacls \"C:\\x\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F "
+            "*S-1-5-32-544:(OI)(CI)F /remove:g *S-1-1-0");
+}
+
+// A level an older agent made (before review M4) is restricted again at
+// start (the service runs as SYSTEM), and only such a level.
+TEST(WinStateDirCheck, TheStartUpCheckRestrictsALevelWithAnOpenDacl) {
+  FakeStateDirOps ops;
+  ops.dirs[kParent] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
+  ops.dirs[kParent].dacl = programDataDacl();
+  ops.dirs[kDir] = existing(DirOwner::kSystem, "S-1-5-18");
+  auto r = checkStateDirWith(kDir, ops);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(ops.calls, (std::vector<std::string>{"restrict " + kParent}));
+  EXPECT_EQ(r->restricted, (std::vector<std::string>{kParent}));
+  EXPECT_TRUE(r->warnings.empty());
+  EXPECT_EQ(daclOpenness(ops.dirs[kParent].dacl, "S-1-5-18"), "");
+  ops.calls.clear();
+  r = checkStateDirWith(kDir, ops);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(ops.calls.empty()) << "a closed level is left alone";
+  EXPECT_TRUE(r->restricted.empty());
+}
+
+// Without the rights to change it (run by a user): refused, naming the level,
+// what is open and the remedy.
+TEST(WinStateDirCheck, AnOpenLevelThatCannotBeRestrictedIsRefusedWithTheRemedy) {
+  FakeStateDirOps ops;
+  ops.restrict_denied = true;
+  ops.dirs[kParent] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
+  ops.dirs[kDir] = existing(DirOwner::kAdministrators, "S-1-5-32-544");
+  ops.dirs[kDir].dacl = programDataDacl();
+  auto r = checkStateDirWith(kDir, ops);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::kPermissionDenied);
+  const std::string& m = r.error().message();
+  EXPECT_NE(m.find(kDir + ": its DACL is not protected"), std::string::npos) << m;
+  EXPECT_NE(m.find("Windows error 5"), std::string::npos) << m;
+  EXPECT_NE(m.find("icacls \"" + kDir + "\" /inheritance:r"), std::string::npos) << m;
+  EXPECT_NE(m.find("/remove:g *S-1-5-32-545"), std::string::npos) << m;
+}
+
+// Wine 8 keeps no DACL: every level reads open again after it was set. That
+// is a warning per level, not a refusal (the agent could never start there).
+TEST(WinStateDirCheck, ADaclThatDoesNotStayIsAWarningNotARefusal) {
+  FakeStateDirOps ops;
+  ops.keeps_dacl = false;
+  ops.dirs[kParent] = existing(DirOwner::kAgentAccount, kUser);
+  ops.dirs[kParent].agent_sid = kUser;
+  ops.dirs[kParent].dacl = programDataDacl();
+  ops.dirs[kDir] = ops.dirs[kParent];
+  auto r = checkStateDirWith(kDir, ops);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_TRUE(r->restricted.empty()) << "set, but not kept";
+  EXPECT_EQ(ops.calls, (std::vector<std::string>{"restrict " + kParent, "restrict " + kDir}));
+  ASSERT_EQ(r->warnings.size(), 2u);
+  EXPECT_NE(r->warnings[1].find(kDir + ": the DACL set did not stay"), std::string::npos)
+      << r->warnings[1];
+  // A squatted level is still refused there.
+  ops.dirs[kDir] = existing(DirOwner::kOther, kUser);
+  EXPECT_FALSE(checkStateDirWith(kDir, ops).ok());
 }
 
 }  // namespace

@@ -34,10 +34,9 @@ name=$(python3 "$here/agent_stand_in.py" enroll "$url" "$token" win-e2e "$dir/ag
 "$sg" ctl block 198.51.100.77 --reason "console_link_test: in the snapshot"
 
 rport=$(free_port)
-python3 "$here/agent_stand_in.py" relay "$rport" 127.0.0.1 "$cport" "$dir/agent" "$dir/console" 100 \
-  >"$dir/relay.log" 2>&1 &
-relay=$!
-pids+=($relay)
+spawn_logged "$dir/relay.log" \
+  python3 "$here/agent_stand_in.py" relay "$rport" 127.0.0.1 "$cport" "$dir/agent" "$dir/console" 100
+relay=$bg
 wait_for "$dir/relay.log" "relay ready" 10
 
 # 1. The pinned CA: a console certificate from another CA is refused, saying so.
@@ -70,10 +69,9 @@ for case in "other.leaf|not signed by the pinned CA" "client-only|serverAuth"; d
   crt=${case%%|*}
   want=${case#*|}
   sport=$(free_port)
-  python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/$crt.crt" "$dir/other.leaf.key" \
-    "$dir/console/ca.crt" 1 >"$dir/sniff.log" 2>&1 &
-  sniffer=$!
-  pids+=($sniffer)
+  spawn_logged "$dir/sniff.log" python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/$crt.crt" \
+    "$dir/other.leaf.key" "$dir/console/ca.crt" 1
+  sniffer=$bg
   wait_for "$dir/sniff.log" "sniff ready" 10
   set +e
   out=$("$wine" "$exe" --url "https://127.0.0.1:$sport" --ca "Z:$dir/console/ca.crt" --connect-only 2>&1)
@@ -107,9 +105,8 @@ check "the enrolled certificate straight to the console: connected, or Wine's kn
 
 # 3. Bad frames from a server with the console's certificate: each a clear error.
 fport=$(free_port)
-python3 "$here/agent_stand_in.py" frames "$fport" "$dir/console" binary oversize close \
-  >"$dir/frames.log" 2>&1 &
-pids+=($!)
+spawn_logged "$dir/frames.log" \
+  python3 "$here/agent_stand_in.py" frames "$fport" "$dir/console" binary oversize close
 wait_for "$dir/frames.log" "frames ready" 10
 for want in "binary frame" "over 1048576 bytes" "closed the link \\(status 1008: policy says no\\)"; do
   set +e
@@ -123,9 +120,8 @@ done
 # its reason: the close status read through WinHTTP reaches the link core,
 # and each next hello offers one version less (down to 1).
 fport=$(free_port)
-python3 "$here/agent_stand_in.py" frames "$fport" "$dir/console" refuse refuse refuse \
-  >"$dir/refuse.log" 2>&1 &
-pids+=($!)
+spawn_logged "$dir/refuse.log" \
+  python3 "$here/agent_stand_in.py" frames "$fport" "$dir/console" refuse refuse refuse
 wait_for "$dir/refuse.log" "frames ready" 10
 set +e
 out=$("$wine" "$exe" --url "https://127.0.0.1:$fport" --ca "Z:$dir/console/ca.crt" --refusals 2 \
@@ -145,18 +141,16 @@ check "the hellos offered one version less after each refusal" \
 # detects a second flood while cut off; the relay comes back, the queued
 # report is sent and acknowledged, the block arrives and is acknowledged.
 start_relay() {
-  python3 "$here/agent_stand_in.py" relay "$rport" 127.0.0.1 "$cport" "$dir/agent" "$dir/console" 100 \
-    >"$dir/relay.log" 2>&1 &
-  relay=$!
-  pids+=($relay)
+  spawn_logged "$dir/relay.log" \
+    python3 "$here/agent_stand_in.py" relay "$rport" 127.0.0.1 "$cport" "$dir/agent" "$dir/console" 100
+  relay=$bg
   wait_for "$dir/relay.log" "relay ready" 10
 }
-"$wine" "$exe" --url "https://127.0.0.1:$rport" --ca "Z:$dir/console/ca.crt" --name "$name" \
+spawn_logged "$dir/agent.log" \
+  "$wine" "$exe" --url "https://127.0.0.1:$rport" --ca "Z:$dir/console/ca.crt" --name "$name" \
   --state "Z:$dir/state" --block 198.51.100.77/32 --flood-src 203.0.113.9 \
-  --delta-block 198.51.100.78/32 --cut-off-src 203.0.113.10 --isolate --timeout-s 60 \
-  >"$dir/agent.log" 2>&1 &
-agent=$!
-pids+=($agent)
+  --delta-block 198.51.100.78/32 --cut-off-src 203.0.113.10 --isolate --timeout-s 60
+agent=$bg
 if wait_for "$dir/agent.log" waiting_delta 50; then
   kill "$relay"
   wait "$relay" 2>/dev/null || true

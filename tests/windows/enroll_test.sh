@@ -37,6 +37,20 @@ agent() {  # OUT_VAR ARGS...: runs syn-guard.exe agent, "rc=N" appended to its o
   printf -v "$__out" '%s\nrc=%d' "$text" "$rc"
 }
 
+sniff_enroll() {  # CERT KEY LOG: the agent enrolls (as step 3 will) against a
+  # sniffer presenting CERT; $out is the agent's output, LOG what the sniffer saw.
+  local sport sniffer
+  sport=$(free_port)
+  spawn_logged "$3" python3 "$here/agent_stand_in.py" sniff "$sport" "$1" "$2" "$dir/console/ca.crt" 1
+  sniffer=$bg
+  wait_for "$3" "sniff ready" 10
+  agent out --console "https://127.0.0.1:$sport" --enroll "$token" --name win-enroll \
+    --state-dir "Z:$dir/state"
+  echo "$out"
+  wait "$sniffer" 2>/dev/null || true
+  cat "$3"
+}
+
 no_post() {  # SNIFF_LOG: the server saw no POST (the enrollment's request line)
   if grep -q "POST" "$1"; then
     echo "enroll_test: FAILED: the enrollment's POST reached a server that failed the checks" >&2
@@ -71,17 +85,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /
 printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=clientAuth\n' >"$dir/fake.ext"
 sign_cert "$dir/fake.crt" -in "$dir/fake.csr" -CA "$dir/console/ca.crt" -CAkey "$dir/console/ca.key" \
   -CAcreateserial -days 1 -extfile "$dir/fake.ext"
-sport=$(free_port)
-python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/fake.crt" "$dir/fake.key" "$dir/console/ca.crt" 1 \
-  >"$dir/sniff.log" 2>&1 &
-sniffer=$!
-pids+=($sniffer)
-wait_for "$dir/sniff.log" "sniff ready" 10
-agent out --console "https://127.0.0.1:$sport" --enroll "$token" --name win-enroll \
-  --state-dir "Z:$dir/state"
-echo "$out"
-wait "$sniffer" 2>/dev/null || true
-cat "$dir/sniff.log"
+sniff_enroll "$dir/fake.crt" "$dir/fake.key" "$dir/sniff.log"
 check "a certificate without serverAuth is refused" "$out" "lacks serverAuth"
 check "and never gets the token" "$(cat "$dir/sniff.log")" 'sniff: .* token=no '
 check "nor the enrollment's headers: at most the empty probe (GET, no body)" \
@@ -94,17 +98,7 @@ openssl req -new -key "$dir/fake.key" -subj /CN=127.0.0.1 -out "$dir/other.csr" 
 printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/other.ext"
 openssl x509 -req -in "$dir/other.csr" -CA "$dir/other-ca.crt" -CAkey "$dir/other.key" \
   -CAcreateserial -days 1 -extfile "$dir/other.ext" -out "$dir/other.crt" 2>/dev/null
-sport=$(free_port)
-python3 "$here/agent_stand_in.py" sniff "$sport" "$dir/other.crt" "$dir/fake.key" "$dir/console/ca.crt" 1 \
-  >"$dir/sniff2.log" 2>&1 &
-sniffer=$!
-pids+=($sniffer)
-wait_for "$dir/sniff2.log" "sniff ready" 10
-agent out --console "https://127.0.0.1:$sport" --enroll "$token" --name win-enroll \
-  --state-dir "Z:$dir/state"
-echo "$out"
-wait "$sniffer" 2>/dev/null || true
-cat "$dir/sniff2.log"
+sniff_enroll "$dir/other.crt" "$dir/fake.key" "$dir/sniff2.log"
 check "a server whose chain lacks the pinned CA is refused" "$out" "holds no CA with the token's pin"
 check "and gets neither the token nor the enrollment's headers" "$(cat "$dir/sniff2.log")" \
   "sniff: .* token=no first='GET /v1/enroll HTTP/1.1'"

@@ -8,6 +8,8 @@
 #   start_console            a Linux console on 127.0.0.1 with real TLS in
 #                            $dir/console: $url, $cport; SYN_GUARD_* exported
 #                            for `syn-guard ctl`
+#   spawn_logged FILE CMD...  CMD in the background, its output in FILE
+#                            (emptied first), its pid in $bg and $pids
 #   wait_for FILE PATTERN SECONDS    free_port    check WHAT TEXT PATTERN
 # Scripts end with `exit $fail`.
 
@@ -45,6 +47,19 @@ need_linux_build() {
     [ "${CI:-}" = true ] && exit 1
     exit 77
   fi
+}
+
+# FILE is emptied here, before the command starts: `cmd >FILE &` empties it
+# in the forked child, which under load may run after wait_for has already
+# found the previous run's "ready" line in it (a second sniffer on sniff.log
+# was then connected to before it listened: WinHTTP's 12029, CANNOT_CONNECT).
+spawn_logged() {  # FILE COMMAND...
+  local log=$1
+  shift
+  : >"$log"
+  "$@" >>"$log" 2>&1 &
+  bg=$!
+  pids+=($bg)
 }
 
 wait_for() {  # FILE PATTERN SECONDS
@@ -97,9 +112,8 @@ sign_cert() {  # OUT ARGS...: openssl x509 -req ARGS -out OUT, again until ecdsa
 start_console() {
   local i
   for ((i = 0; i < 10; i++)); do
-    "$sg" console --data "$dir/console" --listen 127.0.0.1:0 --log-format json \
-      >"$dir/console.log" 2>&1 &
-    pids+=($!)
+    spawn_logged "$dir/console.log" \
+      "$sg" console --data "$dir/console" --listen 127.0.0.1:0 --log-format json
     wait_for "$dir/console.log" console_ready 30
     ecdsa_sig_full "$dir/console/server.crt" && break
     kill "${pids[-1]}"
