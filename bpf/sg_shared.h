@@ -315,7 +315,7 @@ struct sg_event {
 	X(ADMIT_RACE, "admit_races_lost_total", "Attempts passed uncounted: a new source's slot was being filled by another CPU that did not finish within the bounded wait (first SYNs of one source on two queues at once)") \
 	X(SYNACK_CT_MATCHED, "synacks_conntrack_matched_total", "Inbound SYN-ACKs with no socket here but a conntrack entry (a container behind NAT, a forwarded connection): passed, not counted as unmatched (bpf/sg_reflect.h)") \
 	X(REFLECT_UNCHECKED, "reflection_unchecked_total", "Unmatched SYN-ACKs from a detected reflector passed, not dropped, because they cannot be told from a NATed or forwarded connection's: the kernel lacks the conntrack kfuncs, or the host's address list is not in the XDP program (more than 1,024 addresses, or a failed write)") \
-	X(VERIFIED_CAPPED, "verified_capped_total", "Completed handshakes not verified: their /48 (IPv6) or /24 (IPv4) already had verified_per_prefix verified addresses in this TTL window (bpf/sg_verified.h)") \
+	X(VERIFIED_CAPPED, "verified_capped_total", "Completed handshakes not verified: their /48 (IPv6) or /24 (IPv4) already had verified_per_prefix new verified addresses in this TTL window, their /64 its share of those, or the table its share (bpf/sg_verified.h)") \
 	X(SYNACK_NOT_LOCAL, "synacks_not_local_total", "Inbound SYN-ACKs to an address that is not this host's (forwarded or bridged to another host): passed before any lookup, never counted as unmatched nor dropped (bpf/sg_reflect.h)") \
 	X(CHAL_ADDED, "challenges_added_total", "Sources over the half-open threshold challenged instead of blocked (source_response challenge; bpf/sg_challenge.h)") \
 	X(CHAL_FALLBACK, "challenges_fallback_total", "Crossings blocked although source_response is challenge: the kernel lacks the conntrack kfuncs") \
@@ -373,7 +373,10 @@ struct sg_verified_params {
 	__u64 ttl_ns; /* a handshake verifies its source this long */
 	__u32 on;     /* 0: nothing is recorded, nobody passes as verified */
 	__u32 per_prefix; /* new verified addresses per /48 (IPv6) or /24
-			   * (IPv4) per TTL window; 0: no cap */
+			   * (IPv4) per TTL window; 0: no cap (nor the two below) */
+	__u32 per_64;     /* of those, per /64 (IPv6); 0: no sub-cap */
+	__u32 per_ttl;    /* new verified addresses in all per TTL window (the
+			   * loader: half the table); 0: no cap */
 };
 
 /* Reflection's knobs: sg_reflect, a global in .data.reflect (as above). */

@@ -16,7 +16,7 @@
  * spoofed source never receives. An entry counts for ttl_ns after the
  * handshake; older ones are ignored until the LRU recycles them.
  *
- * The cap: an attacker with a /48 of its own can complete real handshakes
+ * The caps: an attacker with a /48 of its own can complete real handshakes
  * from as many addresses as it likes, then flood from them past the /48
  * block its flood earns, and churn the LRU. So a /48 (IPv6) or /24 (IPv4)
  * verifies at most per_prefix new addresses per TTL window
@@ -24,8 +24,19 @@
  * verified before the window started counts again when it returns); further
  * handshakes there verify nobody (SG_CNT_VERIFIED_CAPPED). At most
  * 2 x per_prefix addresses of one prefix are verified at once (this window's
- * and the previous one's). Approximate under concurrency (two CPUs may both
- * take the last place).
+ * and the previous one's). First come, first served: an attacker could take
+ * its prefix's places at the start of each window, before its neighbours
+ * connect, so that they meet the prefix block its flood earns (review s15
+ * M3). So an IPv6 /64 (one host or customer: any number of addresses) takes
+ * at most per_64 of its /48's places (its own window in sg_verified_pfx, the
+ * /64's key marked by byte 15 = 64): squatting a /48 takes
+ * per_prefix / per_64 of its /64s. An IPv4 /24 has no finer level: an
+ * attacker with per_prefix addresses of a /24 still squats it. And the table
+ * takes at most per_ttl new addresses per TTL window in all (the loader sets
+ * half of max_verified: this window's and the previous one's fit), so an
+ * attacker with many prefixes cannot flush the LRU of real clients; it can
+ * only use up the window's new places, and clients verified already stay.
+ * Approximate under concurrency (two CPUs may both take the last place).
  *
  * Kernel only: included by syn_guard.bpf.c after its maps and SG_NOW. Cost: nothing
  * on the packet path unless a port-flood response matched the packet; then
@@ -65,7 +76,7 @@ struct {
 } sg_verified_pfx SEC(".maps");
 
 volatile struct sg_verified_params sg_verified_cfg SEC(".data.verified") = {
-	.ttl_ns = 600000000000ull, .on = 1, .per_prefix = 64,
+	.ttl_ns = 600000000000ull, .on = 1, .per_prefix = 64, .per_64 = 4, .per_ttl = 32768,
 };
 
 /* Whether the (exact) source of a packet completed a handshake within
@@ -109,24 +120,23 @@ struct sock___sgv {
 	struct sock_common___sgv __sk_common;
 } __attribute__((preserve_access_index));
 
-/* Whether `peer` may be (re)verified at `now` under the per-prefix cap;
- * takes its place in its prefix's window when it is new there. */
-static __always_inline int sg_verified_admit(const struct sg_addr *peer, __u8 family, __u64 now)
+/* All new verifications of this TTL window (per_ttl), apart from prefixes:
+ * one global window (its start, its count), approximate under concurrency
+ * like the others. */
+__u64 sg_verified_all_since;
+__u32 sg_verified_all_count;
+
+/* The window of a prefix key, started anew when ttl ran out; NULL when the
+ * table could not hold it. */
+static __always_inline struct sg_verified_window *sg_verified_window_of(const struct sg_addr *pfx,
+									__u64 now, __u64 ttl)
 {
 	struct sg_verified_window fresh = { .since_ns = now }, *w;
-	struct sg_addr pfx = *peer;
-	struct sg_counters *cnt;
-	__u64 *last, ttl = sg_verified_cfg.ttl_ns;
-	__u32 zero = 0;
 
-	if (family == 6)
-		sg_mask_source(&pfx, 6, 48);
-	else
-		pfx.b[15] = 0;
-	w = bpf_map_lookup_elem(&sg_verified_pfx, &pfx);
+	w = bpf_map_lookup_elem(&sg_verified_pfx, pfx);
 	if (!w) {
-		bpf_map_update_elem(&sg_verified_pfx, &pfx, &fresh, BPF_NOEXIST);
-		w = bpf_map_lookup_elem(&sg_verified_pfx, &pfx);
+		bpf_map_update_elem(&sg_verified_pfx, pfx, &fresh, BPF_NOEXIST);
+		w = bpf_map_lookup_elem(&sg_verified_pfx, pfx);
 		if (!w)
 			return 0;
 	}
@@ -134,17 +144,61 @@ static __always_inline int sg_verified_admit(const struct sg_addr *peer, __u8 fa
 		w->since_ns = now; /* a new window */
 		w->count = 0;
 	}
+	return w;
+}
+
+/* Whether `peer` may be (re)verified at `now` under the caps; takes its
+ * place in its prefix's window (and its /64's, and the table's) when it is
+ * new there. */
+static __always_inline int sg_verified_admit(const struct sg_addr *peer, __u8 family, __u64 now)
+{
+	struct sg_verified_window *w, *w64 = 0;
+	struct sg_addr pfx = *peer;
+	struct sg_counters *cnt;
+	__u64 *last, ttl = sg_verified_cfg.ttl_ns;
+	__u32 zero = 0, per_64 = sg_verified_cfg.per_64, per_ttl = sg_verified_cfg.per_ttl;
+
+	if (family == 6)
+		sg_mask_source(&pfx, 6, 48);
+	else
+		pfx.b[15] = 0;
+	w = sg_verified_window_of(&pfx, now, ttl);
+	if (!w)
+		return 0;
 	last = bpf_map_lookup_elem(&sg_verified, peer);
 	if (last && *last >= w->since_ns && *last <= now)
 		return 1; /* already counted in this window */
-	if (w->count >= sg_verified_cfg.per_prefix) {
-		cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
-		if (cnt)
-			cnt->c[SG_CNT_VERIFIED_CAPPED]++;
-		return 0;
+	if (family == 6 && per_64) {
+		/* Its /64's share: one /64 (one customer of a shared /48)
+		 * cannot take the /48's places. Keyed apart from /48s (whose
+		 * byte 15 is 0) and from IPv4 (bytes 10-11 0xff). */
+		pfx = *peer;
+		sg_mask_source(&pfx, 6, 64);
+		pfx.b[15] = 64;
+		w64 = sg_verified_window_of(&pfx, now, ttl);
+		if (!w64 || w64->count >= per_64)
+			goto capped;
+	}
+	if (w->count >= sg_verified_cfg.per_prefix)
+		goto capped;
+	if (per_ttl) {
+		if (now < sg_verified_all_since || now - sg_verified_all_since >= ttl) {
+			sg_verified_all_since = now;
+			sg_verified_all_count = 0;
+		}
+		if (sg_verified_all_count >= per_ttl)
+			goto capped;
+		__sync_fetch_and_add(&sg_verified_all_count, 1);
 	}
 	__sync_fetch_and_add(&w->count, 1);
+	if (w64)
+		__sync_fetch_and_add(&w64->count, 1);
 	return 1;
+capped:
+	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	if (cnt)
+		cnt->c[SG_CNT_VERIFIED_CAPPED]++;
+	return 0;
 }
 
 /* A handshake completed on this host (the tracepoint, after its state,

@@ -49,7 +49,9 @@ struct VerifiedOptions {
   // Entries of the kernel's LRU table (1024..4M); restart to change.
   uint32_t max_entries = 65536;
   // New verified addresses per /48 (IPv6) or /24 (IPv4) per `ttl` window
-  // (1..65536): one prefix has at most twice this many verified at once.
+  // (1..65536): one prefix has at most twice this many verified at once. An
+  // IPv6 /64 takes at most a 16th of them (at least 1), and the table at most
+  // max_entries / 2 new addresses per window (bpf/sg_verified.h).
   uint32_t per_prefix = 64;
 };
 

@@ -244,7 +244,8 @@ class XdpSensor {
   std::vector<ReflectorCount> harvestReflectors();
   // Records handshakes' peers and lets them pass port-flood responses for
   // `ttl_ns`, at most `per_prefix` new addresses per /48 (IPv6) or /24
-  // (IPv4) per TTL window, 0: no cap (bpf/sg_verified.h).
+  // (IPv4) per TTL window, a 16th of those (at least 1) per IPv6 /64, and
+  // half of max_verified in all; 0: no cap (bpf/sg_verified.h).
   void setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix);
   // Entries of sg_verified whose handshake is younger than the TTL.
   size_t verifiedCount();

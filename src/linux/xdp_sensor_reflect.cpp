@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -79,6 +80,10 @@ void XdpSensor::setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix) {
   volatile sg_verified_params& p = skel_->data_verified->sg_verified_cfg;
   p.ttl_ns = ttl_ns;
   p.per_prefix = per_prefix;
+  // One /64 takes at most a 16th of its /48's places (4 of the default 64),
+  // and the table half its entries per window (sg_verified.h: the caps).
+  p.per_64 = std::max<uint32_t>(1, per_prefix / 16);
+  p.per_ttl = options_.max_verified / 2;
   p.on = on ? 1 : 0;
 }
 
