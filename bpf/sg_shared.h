@@ -315,14 +315,17 @@ struct sg_event {
 	X(ADMIT_RACE, "admit_races_lost_total", "Attempts passed uncounted: a new source's slot was being filled by another CPU that did not finish within the bounded wait (first SYNs of one source on two queues at once)") \
 	X(SYNACK_CT_MATCHED, "synacks_conntrack_matched_total", "Inbound SYN-ACKs with no socket here but a conntrack entry (a container behind NAT, a forwarded connection): passed, not counted as unmatched (bpf/sg_reflect.h)") \
 	X(REFLECT_UNCHECKED, "reflection_unchecked_total", "Unmatched SYN-ACKs from a detected reflector passed, not dropped, because they cannot be told from a NATed or forwarded connection's: the kernel lacks the conntrack kfuncs, or the host's address list is not in the XDP program (more than 1,024 addresses, or a failed write)") \
-	X(VERIFIED_CAPPED, "verified_capped_total", "Completed handshakes not verified: their /48 (IPv6) or /24 (IPv4) already had verified_per_prefix new verified addresses in this TTL window, their /64 its share of those, or the table its share (bpf/sg_verified.h)") \
+	X(VERIFIED_CAPPED, "verified_capped_total", "Completed handshakes not verified: their /48 (IPv6) or /24 (IPv4) already had verified_per_prefix new verified addresses in this TTL window (bpf/sg_verified.h)") \
 	X(SYNACK_NOT_LOCAL, "synacks_not_local_total", "Inbound SYN-ACKs to an address that is not this host's (forwarded or bridged to another host): passed before any lookup, never counted as unmatched nor dropped (bpf/sg_reflect.h)") \
 	X(CHAL_ADDED, "challenges_added_total", "Sources over the half-open threshold challenged instead of blocked (source_response challenge; bpf/sg_challenge.h)") \
 	X(CHAL_FALLBACK, "challenges_fallback_total", "Crossings blocked although source_response is challenge: the kernel lacks the conntrack kfuncs") \
 	X(CHAL_SYNACKS, "challenge_synacks_total", "SYNs of challenged sources answered by XDP with a cookie SYN-ACK (also in syncookie_synacks_total)") \
 	X(CHAL_ACKS_VALID, "challenge_acks_valid_total", "ACKs of challenged sources whose cookie checked out (their completions), passed to SYNPROXY") \
 	X(CHAL_ACKS_DROPPED, "challenge_acks_dropped_total", "ACKs of challenged sources with no conntrack entry and no valid cookie, dropped (also in dropped_total)") \
-	X(CHAL_BLOCKED, "challenges_blocked_total", "Challenged sources blocked for real: their completed cookies passed the connection threshold")
+	X(CHAL_BLOCKED, "challenges_blocked_total", "Challenged sources blocked for real: their completed cookies passed the connection threshold") \
+	X(VERIFIED_CAPPED_64, "verified_capped_slash64_total", "Completed handshakes not verified: their IPv6 /64 already had its share (a 16th of verified_per_prefix) of new verified addresses in this TTL window (bpf/sg_verified.h)") \
+	X(VERIFIED_CAPPED_AGG, "verified_capped_aggregate_total", "Completed handshakes not verified: their IPv6 /32 or IPv4 /16 already had its share (a 16th of the table's) of new verified addresses in this TTL window (bpf/sg_verified.h)") \
+	X(VERIFIED_CAPPED_TABLE, "verified_capped_table_total", "Completed handshakes not verified: the table already took max_verified / 2 new addresses in this TTL window (bpf/sg_verified.h)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,
@@ -373,10 +376,14 @@ struct sg_verified_params {
 	__u64 ttl_ns; /* a handshake verifies its source this long */
 	__u32 on;     /* 0: nothing is recorded, nobody passes as verified */
 	__u32 per_prefix; /* new verified addresses per /48 (IPv6) or /24
-			   * (IPv4) per TTL window; 0: no cap (nor the two below) */
-	__u32 per_64;     /* of those, per /64 (IPv6); 0: no sub-cap */
-	__u32 per_ttl;    /* new verified addresses in all per TTL window (the
-			   * loader: half the table); 0: no cap */
+			   * (IPv4) per TTL window; 0: no cap (nor the three
+			   * below) */
+	__u32 per_64;     /* of those, per /64 (IPv6); 0: no cap */
+	__u32 per_agg;    /* per /32 (IPv6) or /16 (IPv4) per TTL window (the
+			   * loader: a 16th of per_ttl); 0: no cap */
+	__u32 per_ttl;    /* in all per TTL window (the loader: half the
+			   * table); 0: no cap */
+	__u32 pad;
 };
 
 /* Reflection's knobs: sg_reflect, a global in .data.reflect (as above). */

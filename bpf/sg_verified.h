@@ -27,16 +27,23 @@
  * and the previous one's). First come, first served: an attacker could take
  * its prefix's places at the start of each window, before its neighbours
  * connect, so that they meet the prefix block its flood earns (review s15
- * M3). So an IPv6 /64 (one host or customer: any number of addresses) takes
- * at most per_64 of its /48's places (its own window in sg_verified_pfx, the
- * /64's key marked by byte 15 = 64): squatting a /48 takes
- * per_prefix / per_64 of its /64s. An IPv4 /24 has no finer level: an
- * attacker with per_prefix addresses of a /24 still squats it. And the table
- * takes at most per_ttl new addresses per TTL window in all (the loader sets
- * half of max_verified: this window's and the previous one's fit), so an
- * attacker with many prefixes cannot flush the LRU of real clients; it can
- * only use up the window's new places, and clients verified already stay.
- * Approximate under concurrency (two CPUs may both take the last place).
+ * M3). So three more caps, each with its own window (the first and third
+ * in sg_verified_pfx) and its own refusal counter:
+ * - an IPv6 /64 (one host or customer: any number of addresses) takes at
+ *   most per_64 of its /48's places (the loader: a 16th): squatting a /48
+ *   takes per_prefix / per_64 of its /64s. An IPv4 /24 has no finer level:
+ *   an attacker with per_prefix addresses of a /24 still squats it;
+ * - the table takes at most per_ttl new addresses per TTL window in all
+ *   (the loader: half of max_verified, so this window's and the previous
+ *   one's fit; a global, not in the LRU): an attacker with many prefixes
+ *   cannot flush the LRU of the clients verified before it;
+ * - one IPv6 /32 or IPv4 /16 takes at most per_agg of those (the loader: a
+ *   16th), so that one allocation cannot use up the table's window at its
+ *   start and leave no place for anyone else: that takes 16 of them.
+ * Every cap is checked before a place is taken or a window made: a refused
+ * handshake leaves nothing in sg_verified_pfx (2 x max_verified windows;
+ * a verification makes at most three). Approximate under concurrency (two
+ * CPUs may both take the last place).
  *
  * Kernel only: included by syn_guard.bpf.c after its maps and SG_NOW. Cost: nothing
  * on the packet path unless a port-flood response matched the packet; then
@@ -60,8 +67,9 @@ struct {
 	__type(value, __u64); /* program time of the last completed handshake */
 } sg_verified SEC(".maps");
 
-/* Per /48 (IPv6) or /24 (IPv4): the TTL window's start and how many new
- * addresses it verified. Sized like sg_verified by the loader. */
+/* Per /48 (IPv6) or /24 (IPv4), IPv6 /64, IPv6 /32 or IPv4 /16 (keys in
+ * sg_verified_admit): the TTL window's start and how many new addresses it
+ * verified. Sized 2 x max_verified by the loader. */
 struct sg_verified_window {
 	__u64 since_ns;
 	__u32 count;
@@ -70,13 +78,14 @@ struct sg_verified_window {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536); /* resized by the loader: max_verified */
+	__uint(max_entries, 131072); /* resized by the loader: 2 x max_verified */
 	__type(key, struct sg_addr);
 	__type(value, struct sg_verified_window);
 } sg_verified_pfx SEC(".maps");
 
 volatile struct sg_verified_params sg_verified_cfg SEC(".data.verified") = {
-	.ttl_ns = 600000000000ull, .on = 1, .per_prefix = 64, .per_64 = 4, .per_ttl = 32768,
+	.ttl_ns = 600000000000ull, .on = 1, .per_prefix = 64, .per_64 = 4, .per_agg = 2048,
+	.per_ttl = 32768,
 };
 
 /* Whether the (exact) source of a packet completed a handshake within
@@ -126,79 +135,104 @@ struct sock___sgv {
 __u64 sg_verified_all_since;
 __u32 sg_verified_all_count;
 
-/* The window of a prefix key, started anew when ttl ran out; NULL when the
- * table could not hold it. */
-static __always_inline struct sg_verified_window *sg_verified_window_of(const struct sg_addr *pfx,
-									__u64 now, __u64 ttl)
+/* How many new addresses the window of a prefix key took: 0 when it has no
+ * window or its window is over. Never creates one: a refused handshake
+ * leaves nothing in sg_verified_pfx. */
+static __always_inline __u32 sg_verified_taken(const struct sg_addr *key, __u64 now, __u64 ttl)
 {
-	struct sg_verified_window fresh = { .since_ns = now }, *w;
+	struct sg_verified_window *w = bpf_map_lookup_elem(&sg_verified_pfx, key);
 
-	w = bpf_map_lookup_elem(&sg_verified_pfx, pfx);
+	if (!w || now < w->since_ns || now - w->since_ns >= ttl)
+		return 0;
+	return w->count;
+}
+
+/* Takes one place in the window of a prefix key: a new window when it had
+ * none or its window is over. */
+static __always_inline void sg_verified_take(const struct sg_addr *key, __u64 now, __u64 ttl)
+{
+	struct sg_verified_window fresh = { .since_ns = now, .count = 1 }, *w;
+
+	w = bpf_map_lookup_elem(&sg_verified_pfx, key);
 	if (!w) {
-		bpf_map_update_elem(&sg_verified_pfx, pfx, &fresh, BPF_NOEXIST);
-		w = bpf_map_lookup_elem(&sg_verified_pfx, pfx);
+		if (bpf_map_update_elem(&sg_verified_pfx, key, &fresh, BPF_NOEXIST) == 0)
+			return;
+		w = bpf_map_lookup_elem(&sg_verified_pfx, key); /* another CPU made it */
 		if (!w)
-			return 0;
+			return;
 	}
 	if (now < w->since_ns || now - w->since_ns >= ttl) {
 		w->since_ns = now; /* a new window */
-		w->count = 0;
+		w->count = 1;
+		return;
 	}
-	return w;
+	__sync_fetch_and_add(&w->count, 1);
 }
 
-/* Whether `peer` may be (re)verified at `now` under the caps; takes its
- * place in its prefix's window (and its /64's, and the table's) when it is
- * new there. */
+static __always_inline int sg_verified_refuse(__u32 which)
+{
+	struct sg_counters *cnt;
+	__u32 zero = 0;
+
+	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
+	if (cnt && which < SG_CNT__MAX)
+		cnt->c[which]++;
+	return 0;
+}
+
+/* Whether `peer` may be (re)verified at `now` under the caps; when it is new
+ * in its /48 or /24's window, takes a place there, in its /64's (IPv6), in
+ * its /32 or /16's and in the table's. Every cap is checked before any place
+ * is taken or any window made. */
 static __always_inline int sg_verified_admit(const struct sg_addr *peer, __u8 family, __u64 now)
 {
-	struct sg_verified_window *w, *w64 = 0;
-	struct sg_addr pfx = *peer;
-	struct sg_counters *cnt;
+	struct sg_addr pfx = *peer, sub = *peer, agg = *peer;
+	struct sg_verified_window *w;
 	__u64 *last, ttl = sg_verified_cfg.ttl_ns;
-	__u32 zero = 0, per_64 = sg_verified_cfg.per_64, per_ttl = sg_verified_cfg.per_ttl;
+	__u32 per_64 = sg_verified_cfg.per_64, per_agg = sg_verified_cfg.per_agg;
+	__u32 per_ttl = sg_verified_cfg.per_ttl;
 
-	if (family == 6)
+	/* The keys of sg_verified_pfx: a /48 or /24 with byte 15 = 0, a /64
+	 * with 64, a /32 with 32, a /16 with 16 (IPv4 keys have bytes 10-11
+	 * 0xff, an IPv6 /32 or /64 key never does). */
+	if (family == 6) {
 		sg_mask_source(&pfx, 6, 48);
-	else
+		sg_mask_source(&sub, 6, 64);
+		sub.b[15] = 64;
+		sg_mask_source(&agg, 6, 32);
+		agg.b[15] = 32;
+	} else {
 		pfx.b[15] = 0;
-	w = sg_verified_window_of(&pfx, now, ttl);
-	if (!w)
-		return 0;
-	last = bpf_map_lookup_elem(&sg_verified, peer);
-	if (last && *last >= w->since_ns && *last <= now)
-		return 1; /* already counted in this window */
-	if (family == 6 && per_64) {
-		/* Its /64's share: one /64 (one customer of a shared /48)
-		 * cannot take the /48's places. Keyed apart from /48s (whose
-		 * byte 15 is 0) and from IPv4 (bytes 10-11 0xff). */
-		pfx = *peer;
-		sg_mask_source(&pfx, 6, 64);
-		pfx.b[15] = 64;
-		w64 = sg_verified_window_of(&pfx, now, ttl);
-		if (!w64 || w64->count >= per_64)
-			goto capped;
+		agg.b[14] = 0;
+		agg.b[15] = 16;
 	}
-	if (w->count >= sg_verified_cfg.per_prefix)
-		goto capped;
+	w = bpf_map_lookup_elem(&sg_verified_pfx, &pfx);
+	if (w && now >= w->since_ns && now - w->since_ns < ttl) {
+		last = bpf_map_lookup_elem(&sg_verified, peer);
+		if (last && *last >= w->since_ns && *last <= now)
+			return 1; /* already counted in this window */
+		if (w->count >= sg_verified_cfg.per_prefix)
+			return sg_verified_refuse(SG_CNT_VERIFIED_CAPPED);
+	}
+	if (family == 6 && per_64 && sg_verified_taken(&sub, now, ttl) >= per_64)
+		return sg_verified_refuse(SG_CNT_VERIFIED_CAPPED_64);
+	if (per_agg && sg_verified_taken(&agg, now, ttl) >= per_agg)
+		return sg_verified_refuse(SG_CNT_VERIFIED_CAPPED_AGG);
 	if (per_ttl) {
 		if (now < sg_verified_all_since || now - sg_verified_all_since >= ttl) {
 			sg_verified_all_since = now;
 			sg_verified_all_count = 0;
 		}
 		if (sg_verified_all_count >= per_ttl)
-			goto capped;
+			return sg_verified_refuse(SG_CNT_VERIFIED_CAPPED_TABLE);
 		__sync_fetch_and_add(&sg_verified_all_count, 1);
 	}
-	__sync_fetch_and_add(&w->count, 1);
-	if (w64)
-		__sync_fetch_and_add(&w64->count, 1);
+	sg_verified_take(&pfx, now, ttl);
+	if (family == 6 && per_64)
+		sg_verified_take(&sub, now, ttl);
+	if (per_agg)
+		sg_verified_take(&agg, now, ttl);
 	return 1;
-capped:
-	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
-	if (cnt)
-		cnt->c[SG_CNT_VERIFIED_CAPPED]++;
-	return 0;
 }
 
 /* A handshake completed on this host (the tracepoint, after its state,

@@ -50,8 +50,9 @@ struct VerifiedOptions {
   uint32_t max_entries = 65536;
   // New verified addresses per /48 (IPv6) or /24 (IPv4) per `ttl` window
   // (1..65536): one prefix has at most twice this many verified at once. An
-  // IPv6 /64 takes at most a 16th of them (at least 1), and the table at most
-  // max_entries / 2 new addresses per window (bpf/sg_verified.h).
+  // IPv6 /64 takes at most a 16th of them (at least 1), the table at most
+  // max_entries / 2 new addresses per window, one IPv6 /32 or IPv4 /16 a 16th
+  // of those (bpf/sg_verified.h).
   uint32_t per_prefix = 64;
 };
 

@@ -132,8 +132,9 @@ static_assert(sizeof(sg_challenge) == 24 && offsetof(sg_challenge, done) == 8);
 static_assert(sizeof(sg_challenge_params) == 8);
 
 // Verified sources and reflection (sg_verified.h, sg_reflect.h).
-static_assert(sizeof(sg_verified_params) == 24 && offsetof(sg_verified_params, on) == 8 &&
-              offsetof(sg_verified_params, per_ttl) == 20);
+static_assert(sizeof(sg_verified_params) == 32 && offsetof(sg_verified_params, on) == 8 &&
+              offsetof(sg_verified_params, per_agg) == 20 &&
+              offsetof(sg_verified_params, per_ttl) == 24);
 static_assert(sizeof(sg_reflect_params) == 8 && offsetof(sg_reflect_params, drop) == 4);
 static_assert(sizeof(sg_reflector_key) == 20 && offsetof(sg_reflector_key, port) == 16);
 

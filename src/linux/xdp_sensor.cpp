@@ -181,7 +181,12 @@ Result<std::unique_ptr<XdpSensor>> XdpSensor::load(const SensorOptions& options)
   skel->rodata->sg_netns_ino = ownNetnsInode();
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_dsts, dsts);
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_verified, options.max_verified);
-  if (err == 0) err = bpf_map__set_max_entries(skel->maps.sg_verified_pfx, options.max_verified);
+  // The caps' windows (sg_verified.h): a new address makes at most three
+  // (its /64, /48, /32) and the table takes max_verified / 2 a TTL, so the
+  // windows of a TTL's verifications fit twice over in normal use.
+  if (err == 0) {
+    err = bpf_map__set_max_entries(skel->maps.sg_verified_pfx, 2 * options.max_verified);
+  }
   if (err != 0) return makeError(Errc::kIo, "sizing the maps failed: " + errnoText(-err));
 
   if (!options.pin_dir.empty()) SG_TRY(sensor->preparePins(options.pin_dir));

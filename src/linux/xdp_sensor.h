@@ -64,7 +64,8 @@ struct SensorOptions {
   // Entries of sg_dsts, the destination-side table (64..65536, rounded up
   // to a power of two; 1360 B each).
   uint32_t max_dsts = 1024;
-  // Entries of sg_verified, the verified sources' LRU (1024..4M; 16 + 8 B each).
+  // Entries of sg_verified, the verified sources' LRU (1024..4M; 16 + 8 B
+  // each), and half of sg_verified_pfx's, the caps' windows (16 + 16 B each).
   uint32_t max_verified = 65536;
   // Whether the CPU may reorder loads (bpf/sg_block_cache_bpf.h: the cache's
   // fill then orders its epoch read before a lookup of its own). Unset: as
@@ -244,12 +245,15 @@ class XdpSensor {
   std::vector<ReflectorCount> harvestReflectors();
   // Records handshakes' peers and lets them pass port-flood responses for
   // `ttl_ns`, at most `per_prefix` new addresses per /48 (IPv6) or /24
-  // (IPv4) per TTL window, a 16th of those (at least 1) per IPv6 /64, and
-  // half of max_verified in all; 0: no cap (bpf/sg_verified.h).
+  // (IPv4) per TTL window, a 16th of those (at least 1) per IPv6 /64, half
+  // of max_verified in all and a 16th of that per IPv6 /32 or IPv4 /16;
+  // per_prefix 0: no cap (bpf/sg_verified.h).
   void setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix);
   // Entries of sg_verified whose handshake is younger than the TTL.
   size_t verifiedCount();
   uint32_t verifiedCapacity() const { return options_.max_verified; }
+  // Entries of sg_verified_pfx, the caps' windows (live or over).
+  size_t verifiedWindowCount();
   // Tests: writes an entry (a handshake at `at_ns`, program time) / reads one.
   Result<void> addVerified(const sg_addr& key, uint64_t at_ns);
   std::optional<uint64_t> verifiedAt(const sg_addr& key);

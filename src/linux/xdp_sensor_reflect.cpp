@@ -81,9 +81,12 @@ void XdpSensor::setVerified(bool on, uint64_t ttl_ns, uint32_t per_prefix) {
   p.ttl_ns = ttl_ns;
   p.per_prefix = per_prefix;
   // One /64 takes at most a 16th of its /48's places (4 of the default 64),
-  // and the table half its entries per window (sg_verified.h: the caps).
+  // the table half its entries per window, and one /32 or /16 a 16th of
+  // those, so that it takes 16 of them to use up the table's window
+  // (sg_verified.h: the caps).
   p.per_64 = std::max<uint32_t>(1, per_prefix / 16);
   p.per_ttl = options_.max_verified / 2;
+  p.per_agg = std::max<uint32_t>(1, p.per_ttl / 16);
   p.on = on ? 1 : 0;
 }
 
@@ -97,6 +100,19 @@ size_t XdpSensor::verifiedCount() {
   while (seen++ < options_.max_verified && bpf_map_get_next_key(fd, prev, &next) == 0) {
     uint64_t at = 0;
     if (bpf_map_lookup_elem(fd, &next, &at) == 0 && at <= now && now - at < ttl) n++;
+    cur = next;
+    prev = &cur;
+  }
+  return n;
+}
+
+size_t XdpSensor::verifiedWindowCount() {
+  const int fd = bpf_map__fd(skel_->maps.sg_verified_pfx);
+  size_t n = 0;
+  sg_addr cur{}, next{};
+  const void* prev = nullptr;
+  while (n < 2 * size_t{options_.max_verified} && bpf_map_get_next_key(fd, prev, &next) == 0) {
+    n++;
     cur = next;
     prev = &cur;
   }
