@@ -44,7 +44,9 @@ Agent::Agent(AgentConfig config, AgentParts parts, EventLog& log, Clock& clock)
   local_ = std::make_unique<LocalAddresses>(*parts_.sensor, log_, parts_.local_addresses);
   responder_ =
       std::make_unique<BookPrefixResponder>(*book_, [this] { return config_.block_duration; });
-  if (parts_.cookies) cookie_responder_ = std::make_unique<CookieResponder>(*parts_.cookies);
+  if (parts_.cookies) {
+    cookie_responder_ = std::make_unique<CookieResponder>(*parts_.cookies, log_);
+  }
   sig_responder_ = std::make_unique<SignatureResponder>(*parts_.sensor, log_, config_.port_flood);
   ports_ = std::make_unique<PortFloodWatch>(
       config_.port_flood, parts_.sensor->handshakesVisible(), log_,
@@ -194,6 +196,7 @@ MetricsValues Agent::metricsValues() {
   g.rss_bytes = residentBytes();
   v.extra = portFloodMetrics(ports_->counters(), ports_->activeCount());
   v.extra += reflect_->metricsText();
+  if (cookie_responder_) v.extra += cookie_responder_->metricsText();
   if (parts_.link) v.extra += parts_.link->metricsText();
   return v;
 }

@@ -54,6 +54,22 @@ Result<int> BlockBook::pollEvents() {
   return n;
 }
 
+// A challenge of the pinned table: never handed to an enforcer (the source
+// may be forged: a challenge, not a block, was chosen for it); armed by this
+// agent when it can, else lifted (the source counted afresh under the
+// current config).
+void BlockBook::restoreChallenge(const sg_addr& key, const sg_block& b) {
+  if (!challengesUsable()) {
+    liftChallenge(key, "this agent cannot arm challenges", "pinned table");
+    return;
+  }
+  known_[key] = Known{b, 0};
+  chal_dirty_ = true;
+  nlohmann::json f = describe(key, b);
+  f["from"] = "pinned table";
+  log_.emit("block_restored", f);
+}
+
 void BlockBook::liftChallenge(const sg_addr& key, const std::string& why, const char* from) {
   if (auto r = sensor_.removeBlock(key); !r) {
     noteFailure(challenge_errors_, counters_.challenge_errors, "lifting a challenge",

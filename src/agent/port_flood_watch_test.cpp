@@ -74,11 +74,12 @@ struct FakeCookiePort : CookiePort {
     return Ok{};
   }
   std::string mode() const override { return "xdp"; }
+  Result<bool> repair() override { return false; }
 };
 
 struct CookieWatchFixture : WatchFixture {
   FakeCookiePort cookies;
-  CookieResponder cookie_responder{cookies};
+  CookieResponder cookie_responder{cookies, log};
   PortFloodWatch both{warm(), /*handshakes_visible=*/true, log,
                       std::vector<PortFloodResponder*>{&responder, &cookie_responder}};
 

@@ -183,6 +183,7 @@ int runAgent(const AgentFlags& flags) {
     auto made = CookieResponse::create(cc, sensor->get());
     std::shared_ptr<CookieResponse> cookies;
     if (made) cookies = std::move(*made);
+    if (cookies) parts.ready_fields["syncookie_wscale"] = cookies->wscale();  // "auto" resolved
     if (cookies && cfg.syncookies.mode != SynCookieMode::kOff) {
       parts.cookies = std::make_unique<agent::CookieResponsePort>(cookies);
     } else if (!cookies && cfg.syncookies.mode != SynCookieMode::kOff) {

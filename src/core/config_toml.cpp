@@ -267,6 +267,11 @@ const KeySpec kKeys[] = {
   {"syncookie_mss6", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.syncookies.mss6, readUint(k, n, limits::kCookieMss)); return Ok{}; }},
   {"syncookie_wscale", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
+     if (const auto* s = n.as_string(); s != nullptr && s->get() == "auto") {
+       c.syncookies.wscale.reset();
+       return Ok{};
+     }
+     if (n.as_string() != nullptr) return wrongType(k, n, "\"auto\" or an integer");
      SG_SET(c.syncookies.wscale, readUint(k, n, limits::kCookieWscale)); return Ok{}; }},
   {"syncookie_ttl", [](const KeyCtx& k, const toml::node& n, AgentConfig& c) -> Result<void> {
      SG_SET(c.syncookies.ttl, readUint(k, n, limits::kCookieTtl)); return Ok{}; }},

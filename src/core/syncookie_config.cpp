@@ -1,5 +1,6 @@
 #include "core/syncookie_config.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/config_checks.h"
@@ -26,6 +27,15 @@ Result<SynCookieMode> parseSynCookieMode(std::string_view text) {
                    "\"" + std::string(text) + "\" is not off, xdp or nftables");
 }
 
+uint8_t listenerWindowScale(uint64_t tcp_rmem_max, uint64_t rmem_max) {
+  uint64_t space = std::max(tcp_rmem_max, rmem_max);
+  // The kernel takes the space as a u32 clamped to 65535 << 14.
+  space = std::min<uint64_t>(space, uint64_t{65535} << 14);
+  int log2 = -1;
+  for (; space != 0; space >>= 1) log2++;
+  return static_cast<uint8_t>(std::clamp(log2 - 15, 0, 14));
+}
+
 Result<void> validateSynCookieConfig(const SynCookieConfig& c) {
   using namespace limits;
   auto field = [](const char* name, Result<void> r) -> Result<void> {
@@ -34,7 +44,7 @@ Result<void> validateSynCookieConfig(const SynCookieConfig& c) {
   };
   SG_TRY(field("mss4", checkRange(c.mss4, kCookieMss)));
   SG_TRY(field("mss6", checkRange(c.mss6, kCookieMss)));
-  SG_TRY(field("wscale", checkRange(c.wscale, kCookieWscale)));
+  if (c.wscale) SG_TRY(field("wscale", checkRange(*c.wscale, kCookieWscale)));
   SG_TRY(field("ttl", checkRange(c.ttl, kCookieTtl)));
   SG_TRY(field("nft_table", checkNftTable(c.nft_table)));
   return Ok{};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,9 +28,11 @@ struct SynCookieConfig {
   // MSS the cookie SYN-ACK advertises: the listener's own (536..9000).
   uint16_t mss4 = 1460;
   uint16_t mss6 = 1440;
-  // Window scale it advertises: the listener's own (0..14; Linux: 7 with the
-  // default tcp_rmem).
-  uint8_t wscale = 7;
+  // Window scale it advertises (and SYNPROXY's rule): the listener's own
+  // (0..14). Unset ("auto", the default): as Linux picks a listener's at the
+  // agent's start (listenerWindowScale of its namespace's tcp_rmem and
+  // rmem_max); a listener that sets SO_RCVBUF scales less: set it then.
+  std::optional<uint8_t> wscale;
   // TTL / hop limit of the XDP SYN-ACK (1..255).
   uint8_t ttl = 64;
   // nftables table that holds the SYNPROXY rules.
@@ -38,6 +41,10 @@ struct SynCookieConfig {
 
 const char* synCookieModeName(SynCookieMode mode);  // "off", "xdp", "nftables"
 Result<SynCookieMode> parseSynCookieMode(std::string_view text);
+// The window scale Linux gives a listening socket that does not set
+// SO_RCVBUF (tcp_select_initial_window): log2 of the larger of tcp_rmem's
+// maximum and rmem_max, less 15, within 0..14.
+uint8_t listenerWindowScale(uint64_t tcp_rmem_max, uint64_t rmem_max);
 // Ranges as above; the error names the field.
 Result<void> validateSynCookieConfig(const SynCookieConfig& config);
 

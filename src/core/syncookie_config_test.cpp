@@ -13,7 +13,7 @@ TEST(SynCookieConfig, OffByDefaultWithTheListenersUsualParameters) {
   EXPECT_EQ(c.syncookies.mode, SynCookieMode::kOff);
   EXPECT_EQ(c.syncookies.mss4, 1460);
   EXPECT_EQ(c.syncookies.mss6, 1440);
-  EXPECT_EQ(c.syncookies.wscale, 7);
+  EXPECT_FALSE(c.syncookies.wscale.has_value()) << "auto: the listener's own";
   EXPECT_OK(validateConfig(c));
 }
 
@@ -27,6 +27,9 @@ TEST(SynCookieConfig, ReadFromTheConfigFile) {
   EXPECT_EQ(c->syncookies.mss4, 1400);
   EXPECT_EQ(c->syncookies.mss6, 1380);
   EXPECT_EQ(c->syncookies.wscale, 9);
+  auto a = parseConfigToml("syncookie_wscale = \"auto\"\n", "test.toml", *c);
+  ASSERT_OK(a);
+  EXPECT_FALSE(a->syncookies.wscale.has_value());
   EXPECT_EQ(c->syncookies.ttl, 50);
   EXPECT_EQ(c->syncookies.nft_table, "sp");
   auto n = parseConfigToml("syncookies = \"nftables\"\n", "test.toml", AgentConfig{});
@@ -35,9 +38,9 @@ TEST(SynCookieConfig, ReadFromTheConfigFile) {
 }
 
 TEST(SynCookieConfig, OutOfRangeValuesAreRefusedNamingTheKey) {
-  for (const char* bad :
-       {"syncookies = \"on\"", "syncookie_mss4 = 100", "syncookie_mss6 = 65000",
-        "syncookie_wscale = 15", "syncookie_ttl = 0", "syncookie_nft_table = \"a b\""}) {
+  for (const char* bad : {"syncookies = \"on\"", "syncookie_mss4 = 100", "syncookie_mss6 = 65000",
+                          "syncookie_wscale = 15", "syncookie_wscale = \"big\"",
+                          "syncookie_ttl = 0", "syncookie_nft_table = \"a b\""}) {
     auto c = parseConfigToml(bad, "test.toml", AgentConfig{});
     ASSERT_FALSE(c.ok()) << bad;
     const std::string key(bad, std::string(bad).find(' '));
@@ -46,6 +49,16 @@ TEST(SynCookieConfig, OutOfRangeValuesAreRefusedNamingTheKey) {
   SynCookieConfig c;
   c.wscale = 15;
   EXPECT_FALSE(validateSynCookieConfig(c).ok());
+}
+
+// Linux's choice for a listener (tcp_select_initial_window): the default
+// sysctls (tcp_rmem max 6 MiB, rmem_max 208 KiB) give 7; a tuned 32 MiB, 10.
+TEST(SynCookieConfig, TheListenersWindowScaleAsLinuxPicksIt) {
+  EXPECT_EQ(listenerWindowScale(6291456, 212992), 7);
+  EXPECT_EQ(listenerWindowScale(33554432, 4194304), 10);
+  EXPECT_EQ(listenerWindowScale(131072, 16777216), 9) << "rmem_max counts too";
+  EXPECT_EQ(listenerWindowScale(4096, 4096), 0);
+  EXPECT_EQ(listenerWindowScale(uint64_t{1} << 40, 0), 14);
 }
 
 TEST(SynCookieConfig, ModeNames) {

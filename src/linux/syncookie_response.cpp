@@ -1,11 +1,27 @@
 #include "linux/syncookie_response.h"
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "linux/xdp_sensor.h"
 
 namespace sg {
+
+namespace {
+
+// The window scale Linux gives a listener in this network namespace
+// (tcp_rmem is per namespace, rmem_max is the host's); 7, the default
+// sysctls' answer, when they cannot be read.
+uint8_t namespaceWindowScale() {
+  uint64_t rmem_min = 0, rmem_default = 0, rmem_max_tcp = 0, rmem_max = 0;
+  std::ifstream tcp("/proc/sys/net/ipv4/tcp_rmem");
+  std::ifstream core("/proc/sys/net/core/rmem_max");
+  if (!(tcp >> rmem_min >> rmem_default >> rmem_max_tcp) || !(core >> rmem_max)) return 7;
+  return listenerWindowScale(rmem_max_tcp, rmem_max);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<CookieResponse>> CookieResponse::create(const SynCookieConfig& config,
                                                                XdpSensor* sensor) {
@@ -20,14 +36,16 @@ Result<std::unique_ptr<CookieResponse>> CookieResponse::create(const SynCookieCo
   o.table = config.nft_table;
   o.mss4 = config.mss4;
   o.mss6 = config.mss6;
-  o.wscale = config.wscale;
+  // Both SYN-ACKs (XDP's and SYNPROXY's) must tell the client the scale the
+  // listener will really use: SYNPROXY does not translate windows.
+  o.wscale = config.wscale ? *config.wscale : namespaceWindowScale();
   auto rules = SynproxyRules::create(o);
   if (!rules) return rules.error();
   if (config.mode == SynCookieMode::kXdp) {
-    sensor->setCookieParams(config.mss4, config.mss6, config.wscale, config.ttl);
+    sensor->setCookieParams(config.mss4, config.mss6, o.wscale, config.ttl);
   }
   return std::unique_ptr<CookieResponse>(
-      new CookieResponse(config.mode, sensor, std::move(*rules)));
+      new CookieResponse(config.mode, sensor, std::move(*rules), o.wscale));
 }
 
 CookieResponse::~CookieResponse() {

@@ -50,17 +50,22 @@ class CookieResponse {
   // it went (SynproxyRules::repair).
   Result<bool> repair() { return rules_->repair(); }
   SynCookieMode mode() const { return mode_; }
+  // The window scale both SYN-ACKs advertise (syncookie_wscale, or the
+  // listener's own as Linux picks it in this namespace when that is "auto").
+  uint8_t wscale() const { return wscale_; }
 
  private:
   using Target = std::pair<uint16_t, std::optional<std::string>>;  // port, address text
-  CookieResponse(SynCookieMode mode, XdpSensor* sensor, std::unique_ptr<SynproxyRules> rules)
-      : mode_(mode), sensor_(sensor), rules_(std::move(rules)) {}
+  CookieResponse(SynCookieMode mode, XdpSensor* sensor, std::unique_ptr<SynproxyRules> rules,
+                 uint8_t wscale)
+      : mode_(mode), sensor_(sensor), rules_(std::move(rules)), wscale_(wscale) {}
   static Target target(uint16_t port, const std::optional<Address>& dst);
 
   SynCookieMode mode_;
   XdpSensor* sensor_;
   std::unique_ptr<SynproxyRules> rules_;
   std::set<Target> engaged_;
+  uint8_t wscale_;
 };
 
 }  // namespace sg

@@ -7,15 +7,18 @@
 // control: the measurement can fail).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/config.h"
 #include "core/kernel_config.h"
@@ -226,6 +229,116 @@ TEST_F(SynCookieLab, AConnectionOpenedBeforeCookiesCameOnKeepsWorking) {
   EXPECT_EQ(c->c[SG_CNT_COOKIE_ACKS_DROPPED], 0u);
   close(served);
   close(client);
+  close(listener);
+}
+
+tcp_info tcpInfo(int fd) {
+  tcp_info i{};
+  socklen_t len = sizeof i;
+  EXPECT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &i, &len), 0);
+  return i;
+}
+
+// Writes `n` bytes to `to` while reading them from `from`; how many arrived.
+size_t transfer(int to, int from, size_t n) {
+  std::thread writer([to, n] {
+    std::vector<char> buf(64 * 1024, 'x');
+    for (size_t sent = 0; sent < n;) {
+      const ssize_t w = write(to, buf.data(), std::min(buf.size(), n - sent));
+      if (w <= 0) return;
+      sent += static_cast<size_t>(w);
+    }
+  });
+  size_t got = 0;
+  std::vector<char> buf(64 * 1024);
+  while (got < n) {
+    pollfd p{from, POLLIN, 0};
+    if (poll(&p, 1, 5000) != 1) break;
+    const ssize_t r = read(from, buf.data(), buf.size());
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  writer.join();
+  return got;
+}
+
+// The cookie SYN-ACK (XDP) and SYNPROXY must tell the client the window scale
+// the listener really uses, and the listener the client's (SYNPROXY decodes
+// it from the timestamp the XDP SYN-ACK encoded it in, as the kernel's
+// xdp_synproxy selftest does): else one side reads the other's windows
+// 2^k off. Linux picks a listener's scale from its namespace's tcp_rmem and
+// rmem_max; the victim's is set to give 10, not the 7 a fixed setting would
+// advertise. With timestamps the windows scale on both sides; without them
+// no cookie can carry a scale (the kernel's SYN cookies drop it too) and
+// both sides agree on none. Data flows both ways in both cases.
+TEST_F(SynCookieLab, ConnectionsThroughCookiesAgreeOnTimestampsAndWindowScale) {
+  passProgramOnHub();
+  ASSERT_OK(lab_->victim().run({"sysctl", "-qw", "net.ipv4.tcp_rmem=4096 131072 33554432"}));
+  makeResponse(SynCookieMode::kXdp);
+  constexpr uint16_t kPort = 8083;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(kPort);
+  inet_pton(AF_INET, kVictim.v4, &sa.sin_addr);
+  int listener = -1;
+  inNetns(lab_->victim(), [&] {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ASSERT_EQ(setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(listen(listener, 8), 0);
+    ASSERT_OK(response_->engage(kPort));
+  });
+  for (const bool timestamps : {true, false}) {
+    SCOPED_TRACE(timestamps ? "timestamps on" : "timestamps off");
+    ASSERT_OK(lab_->client().run(
+        {"sysctl", "-qw", std::string("net.ipv4.tcp_timestamps=") + (timestamps ? "1" : "0")}));
+    auto before = sensor_->readCounters();
+    ASSERT_OK(before);
+    int client = -1;
+    inNetns(lab_->client(), [&] {
+      client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    });
+    ASSERT_GE(client, 0);
+    // SYNPROXY's own ACK is refused by the listener (see above): the
+    // connection is accepted on the client's first segment.
+    ASSERT_EQ(write(client, "hello", 5), 5);
+    const int served = accept(listener, nullptr, nullptr);
+    ASSERT_GE(served, 0);
+    EXPECT_EQ(readSome(served), "hello");
+    auto after = sensor_->readCounters();
+    ASSERT_OK(after);
+    EXPECT_GT(after->c[SG_CNT_COOKIE_SYNACKS], before->c[SG_CNT_COOKIE_SYNACKS])
+        << "the handshake did not go through the XDP cookie";
+
+    constexpr size_t kBytes = 4u << 20;
+    EXPECT_EQ(transfer(client, served, kBytes), kBytes) << "client to listener";
+    EXPECT_EQ(transfer(served, client, kBytes), kBytes) << "listener to client";
+    const tcp_info c = tcpInfo(client);
+    const tcp_info s = tcpInfo(served);
+    EXPECT_EQ(c.tcpi_snd_wscale, s.tcpi_rcv_wscale)
+        << "the client reads the listener's windows with another scale than it writes them";
+    EXPECT_EQ(s.tcpi_snd_wscale, c.tcpi_rcv_wscale)
+        << "the listener reads the client's windows with another scale than it writes them";
+    const auto both = [&](int opt) {
+      return (c.tcpi_options & opt) != 0 && (s.tcpi_options & opt) != 0;
+    };
+    const auto neither = [&](int opt) {
+      return (c.tcpi_options & opt) == 0 && (s.tcpi_options & opt) == 0;
+    };
+    if (timestamps) {
+      EXPECT_TRUE(both(TCPI_OPT_TIMESTAMPS));
+      EXPECT_TRUE(both(TCPI_OPT_WSCALE)) << "a cookie with timestamps carries the scales";
+      EXPECT_EQ(s.tcpi_rcv_wscale, 10) << "the listener's own, from its tcp_rmem";
+      EXPECT_GT(c.tcpi_rcv_wscale, 0);
+    } else {
+      EXPECT_TRUE(neither(TCPI_OPT_TIMESTAMPS));
+      EXPECT_TRUE(neither(TCPI_OPT_WSCALE));
+    }
+    close(served);
+    close(client);
+  }
   close(listener);
 }
 
