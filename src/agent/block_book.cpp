@@ -429,6 +429,7 @@ void BlockBook::restore() {
 // current config).
 void BlockBook::restoreChallenge(const sg_addr& key, const sg_block& b) {
   if (!challengesUsable()) {
+    known_[key] = Known{b, 0};  // should the lift fail, the sweeps retry it
     liftChallenge(key, "this agent cannot arm challenges", "pinned table");
     return;
   }
