@@ -389,7 +389,7 @@ namespace {
 // source that crossed meanwhile sat in an unarmed challenge (its SYNs passed
 // uncounted) for the whole grace before the next fallback: a fail-open window
 // every backoff. The kernel now keeps blocking until a trial arm works.
-TEST(BlockBookChallenge, ArmingThatKeepsFailingOpensNoUnarmedWindowAfterAFallback) {
+TEST(BlockBookChallengeFailures, ArmingThatKeepsFailingOpensNoUnarmedWindowAfterAFallback) {
   Fixture f;
   f.config.source_response = SourceResponse::kChallenge;
   FakeChallenges ch;
@@ -451,7 +451,7 @@ class TrialOnlyChallenges final : public ChallengePort {
 // Review s17 M1: out of the fallback (the trial arm worked), an arm that
 // fails falls back at once, with no new grace: the source is lifted and the
 // kernel blocks again within the same event batch.
-TEST(BlockBookChallenge, AnArmThatFailsRightAfterLeavingTheFallbackFallsBackAtOnce) {
+TEST(BlockBookChallengeFailures, AnArmThatFailsRightAfterLeavingTheFallbackFallsBackAtOnce) {
   Fixture f;
   f.config.source_response = SourceResponse::kChallenge;
   TrialOnlyChallenges ch;
@@ -500,7 +500,7 @@ TEST(BlockBookChallenge, AnArmThatFailsRightAfterLeavingTheFallbackFallsBackAtOn
 // in the kernel, unarmed, its source passed uncounted until it expired: the
 // sweeps now retry it. Here a pinned challenge restored by an agent that
 // cannot arm challenges.
-TEST(BlockBookChallenge, AFailedLiftOfAPinnedChallengeIsRetriedAtSweeps) {
+TEST(BlockBookChallengeFailures, AFailedLiftOfAPinnedChallengeIsRetriedAtSweeps) {
   Fixture f;
   const sg_addr src = v4(198, 51, 100, 33);
   const uint64_t t = f.clock.nowNs();
@@ -522,7 +522,7 @@ TEST(BlockBookChallenge, AFailedLiftOfAPinnedChallengeIsRetriedAtSweeps) {
 }
 
 // Review s17 L1: the same for the lifts of a fallback.
-TEST(BlockBookChallenge, AFailedLiftAtAFallbackIsRetriedAtSweeps) {
+TEST(BlockBookChallengeFailures, AFailedLiftAtAFallbackIsRetriedAtSweeps) {
   Fixture f;
   FakeChallenges ch;
   ch.gone = true;
