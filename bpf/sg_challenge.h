@@ -20,24 +20,35 @@
  * expect would be refused by the listener). Armed, its SYNs (untagged IPv4
  * without options, IPv6 without extension headers: the shapes
  * sg_syncookie_synack.h builds SYN-ACKs for) are answered with a cookie
- * SYN-ACK, its pure ACKs (no payload, no flag but ACK: the handshake's third
- * packet) pass when conntrack knows the flow or the cookie checks out, and
- * are dropped otherwise; its other segments (data, FIN, RST) are the
- * stack's. Each valid cookie ACK is a completion (only who receives the
- * address's traffic can make one; a client's first data segment, which
- * carries the same cookie, is none) counted in the
- * challenge's own window; past the limit (the connection threshold, or the
- * flood threshold with handshake-aware counting off) the entry turns into a
- * drop (SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS) and SG_EV_BLOCK_ADDED is sent.
+ * SYN-ACK, and every segment of it with ACK and no SYN is judged as the
+ * kernel's SYNPROXY judges it (nft_synproxy takes any such segment, PSH, URG,
+ * FIN, RST or payload alike, as the handshake's third packet when conntrack
+ * does not hold its flow): it passes when conntrack knows the flow or the
+ * cookie checks out, and is dropped otherwise. Each valid cookie is a
+ * completion (only who receives the address's traffic can make one), counted
+ * once per flow: a flow counted in the last SG_CHAL_COUNTED_NS
+ * (sg_chal_counted: addresses, ports and the cookie) is not counted again, so
+ * a client's first data segment, which carries the same cookie, or a
+ * duplicated third packet, arriving before conntrack has confirmed the flow,
+ * is no second completion; and a later segment of such a flow (its sequence
+ * past the cookie's) passes rather than fail the cookie. Completions are
+ * counted in the challenge's own window; past the limit (the connection
+ * threshold, or the flood threshold with handshake-aware counting off) the
+ * entry turns into a drop (SG_BLK_XDP_DROP | SG_BLK_CONNECTIONS) and
+ * SG_EV_BLOCK_ADDED is sent.
  *
  * Cost: one load of sg_chal.live per packet the rest of the program passed;
  * while a challenge is armed, a hash lookup of the masked source for TCP
- * SYNs and pure ACKs, and for a challenged source's pure ACK a conntrack
- * lookup. Limits: a pure ACK of a flow conntrack does not hold (established
- * before conntrack tracked this namespace and idle since, with
+ * SYNs and segments with ACK, and for a challenged source's segment with ACK
+ * a conntrack lookup (and, when that misses, the cookie check and a lookup in
+ * sg_chal_counted). Limits: a segment of a flow conntrack does not hold
+ * (established before conntrack tracked this namespace and idle since, with
  * nf_conntrack_tcp_loose = 0, or under a notrack rule) fails the cookie and
- * is dropped, as SYNPROXY would; a third ACK the network duplicated before
- * conntrack confirmed its flow counts twice. The path is a global function (verified once, on its own).
+ * is dropped, as SYNPROXY would drop it; the same flow's third packet on two
+ * CPUs at once may count twice (the lookup and the insert are not one
+ * operation; RSS keeps a flow on one CPU); IPv4 with options or fragments and
+ * IPv6 with extension headers are left to SYNPROXY, uncounted. The path is a
+ * global function (verified once, on its own).
  *
  * Layouts (both sides) first; the program's part is BPF only and included by
  * syn_guard.bpf.c after sg_event_bpf.h and before sg_cross_bpf.h.
@@ -59,6 +70,24 @@ struct sg_challenge {
 	struct sg_window done; /* valid cookie ACKs: its completions */
 };
 
+/* Key of sg_chal_counted: a flow whose valid cookie was counted, as its
+ * third packet names it (the acknowledgement carries the cookie: a new
+ * connection on the same ports has another one). */
+struct sg_chal_flow {
+	struct sg_addr src; /* not masked */
+	struct sg_addr dst;
+	__u16 sport; /* network order, as the header */
+	__u16 dport;
+	__u32 ack; /* network order: the cookie + 1 */
+};
+
+/* How long a counted flow's later segments (its first data, a duplicated
+ * third packet) count no second time: long enough for the stack to confirm
+ * the flow in conntrack (after which the judge finds it tracked), shorter
+ * than conntrack keeps a closed flow (nf_conntrack_tcp_timeout_close, 10 s),
+ * the soonest the same ports and cookie can make a new connection. */
+#define SG_CHAL_COUNTED_NS 2000000000ull
+
 /* The path's run-time gate (a global in .data.chal, written by user space
  * through the skeleton's mmap). */
 struct sg_challenge_params {
@@ -74,6 +103,17 @@ struct {
 	__type(key, struct sg_addr);
 	__type(value, struct sg_challenge);
 } sg_challenged SEC(".maps");
+
+/* Flows counted in the last SG_CHAL_COUNTED_NS: a valid cookie counts once
+ * per flow. LRU: an entry matters only for the moments between a third packet
+ * and the stack's conntrack entry; one evicted early costs at most one extra
+ * count, for that flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sg_chal_flow);
+	__type(value, __u64); /* when counted */
+} sg_chal_counted SEC(".maps");
 
 volatile struct sg_challenge_params sg_chal SEC(".data.chal");
 
@@ -134,28 +174,34 @@ static __always_inline int sg_chal_block(struct sg_counters *cnt, const struct s
 #define SG_CHAL_SYN4 (-2)
 #define SG_CHAL_SYN6 (-3)
 
-/* Flags a pure ACK (the handshake's third packet) has only ACK of:
- * FIN, SYN, RST, PSH, ACK, URG. */
-#define SG_CHAL_ACK_MASK 0x3f
+/* Whether `fl` was counted in the last SG_CHAL_COUNTED_NS. */
+static __always_inline int sg_chal_counted_lately(const struct sg_chal_flow *fl, __u64 now)
+{
+	__u64 *at = bpf_map_lookup_elem(&sg_chal_counted, fl);
 
-/* The challenge path for a packet the rest of the program passed: a TCP SYN
- * or ACK from an armed challenged source to one of this host's addresses.
- * Returns the verdict, SG_CHAL_SYN4/6 for a SYN to answer, or SG_CHAL_NONE.
- * Global: verified once, apart. The SYN-ACK is built by sg_chal_synack, a
- * call of the entry point, not of this function: the verifier adds up the
- * frames of a call chain (512 bytes in all), and the builder's 80-byte header
- * would otherwise stack on this frame and on the entry point's. */
+	return at && now - *at < SG_CHAL_COUNTED_NS;
+}
+
+/* The challenge path for a packet the rest of the program passed: a TCP SYN,
+ * or a segment with ACK and no SYN, from an armed challenged source to one of
+ * this host's addresses. Returns the verdict, SG_CHAL_SYN4/6 for a SYN to
+ * answer, or SG_CHAL_NONE. Global: verified once, apart. The SYN-ACK is built
+ * by sg_chal_synack, a call of the entry point, not of this function: the
+ * verifier adds up the frames of a call chain (512 bytes in all), and the
+ * builder's 80-byte header would otherwise stack on this frame and on the
+ * entry point's. */
 __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
+	struct sg_chal_flow fl = {};
 	struct sg_counters *cnt;
 	struct sg_challenge *c;
 	struct sg_config *cfg;
-	struct sg_addr src = {}, dst = {};
+	struct sg_addr src;
 	struct tcphdr *th;
 	void *ipp;
-	__u32 zero = 0, limit, l4len;
+	__u32 zero = 0, limit;
 	__u64 now;
 	__u8 flags;
 	int v6;
@@ -171,13 +217,12 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 		    (ip->frag_off & bpf_htons(0x3fff)))
 			return SG_CHAL_NONE;
 		th = data + SG_CK_L4_4;
-		l4len = (__u32)bpf_ntohs(ip->tot_len) - 20;
 		v6 = 0;
-		src.b[10] = 0xff;
-		src.b[11] = 0xff;
-		__builtin_memcpy(&src.b[12], &ip->saddr, 4);
-		dst = src;
-		__builtin_memcpy(&dst.b[12], &ip->daddr, 4);
+		fl.src.b[10] = 0xff;
+		fl.src.b[11] = 0xff;
+		__builtin_memcpy(&fl.src.b[12], &ip->saddr, 4);
+		fl.dst = fl.src;
+		__builtin_memcpy(&fl.dst.b[12], &ip->daddr, 4);
 	} else if (((struct ethhdr *)data)->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip = ipp;
 
@@ -186,41 +231,45 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 		if (ip->nexthdr != SG_IPPROTO_TCP)
 			return SG_CHAL_NONE; /* extension headers: SYNPROXY's */
 		th = data + SG_CK_L4_6;
-		l4len = bpf_ntohs(ip->payload_len);
 		v6 = 1;
-		__builtin_memcpy(src.b, &ip->saddr, 16);
-		__builtin_memcpy(dst.b, &ip->daddr, 16);
+		__builtin_memcpy(fl.src.b, &ip->saddr, 16);
+		__builtin_memcpy(fl.dst.b, &ip->daddr, 16);
 	} else {
 		return SG_CHAL_NONE;
 	}
 	flags = ((__u8 *)th)[13];
-	if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_SYN) {
+	if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_SYN)
 		flags = SG_TCP_SYN;
-	} else if ((flags & SG_CHAL_ACK_MASK) != SG_TCP_ACK || l4len != (__u32)th->doff * 4) {
-		/* RST, SYN-ACK: the stack's. So is every segment that is no
-		 * pure ACK (data, PSH, FIN, URG): the handshake's third packet
-		 * carries none, and a client's first data segment (the same
-		 * seq and ack, a valid cookie too) is no second completion; an
-		 * established flow conntrack does not hold is not cut. */
-		return SG_CHAL_NONE;
-	}
+	else if ((flags & (SG_TCP_SYN | SG_TCP_ACK)) != SG_TCP_ACK)
+		return SG_CHAL_NONE; /* no ACK (a bare RST), or a SYN-ACK: the stack's */
 	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (!cfg || !cnt)
 		return SG_CHAL_NONE;
+	src = fl.src;
 	sg_mask_source(&src, v6 ? 6 : 4, cfg->v6_prefix_len);
 	c = bpf_map_lookup_elem(&sg_challenged, &src);
 	if (!c)
 		return SG_CHAL_NONE;
 	now = SG_NOW();
-	if (now >= c->expires_ns || !sg_is_local(&dst))
+	if (now >= c->expires_ns || !sg_is_local(&fl.dst))
 		return SG_CHAL_NONE; /* over (user space disarms it), or forwarded */
 	if (flags == SG_TCP_SYN)
 		return v6 ? SG_CHAL_SYN6 : SG_CHAL_SYN4;
+	/* Every segment with ACK and no SYN: SYNPROXY takes any of them (PSH,
+	 * URG, FIN, RST or payload alike) as the handshake's third packet when
+	 * conntrack does not hold its flow, so each is judged here as there. */
+	fl.sport = th->source;
+	fl.dport = th->dest;
+	fl.ack = th->ack_seq;
 	switch (sg_ck_judge(ctx, ipp, th, v6)) {
 	case SG_CK_ACK_TRACKED:
 		return XDP_PASS;
 	case SG_CK_ACK_FORGED:
+		/* A later segment of a flow counted a moment ago (its seq moved
+		 * past the cookie's) while the stack has yet to track it. */
+		if (sg_chal_counted_lately(&fl, now))
+			return XDP_PASS;
 		cnt->c[SG_CNT_CHAL_ACKS_DROPPED]++;
 		cnt->c[SG_CNT_DROPPED]++;
 		return XDP_DROP;
@@ -229,6 +278,11 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 	default:
 		return XDP_PASS; /* conntrack could not say: SYNPROXY judges */
 	}
+	/* One completion per flow: its first data segment (the same numbers, the
+	 * same cookie) or a duplicated third packet, ahead of conntrack, is none. */
+	if (sg_chal_counted_lately(&fl, now))
+		return XDP_PASS;
+	bpf_map_update_elem(&sg_chal_counted, &fl, &now, BPF_ANY);
 	cnt->c[SG_CNT_CHAL_ACKS_VALID]++;
 	limit = cfg->conn_threshold ? cfg->conn_threshold : cfg->threshold;
 	if (sg_window_over(&c->done, sg_window_record(&c->done, now, cfg->window_ns), now,

@@ -320,8 +320,8 @@ struct sg_event {
 	X(CHAL_ADDED, "challenges_added_total", "Sources over the half-open threshold challenged instead of blocked (source_response challenge; bpf/sg_challenge.h)") \
 	X(CHAL_FALLBACK, "challenges_fallback_total", "Crossings blocked although source_response is challenge: the kernel lacks the conntrack kfuncs") \
 	X(CHAL_SYNACKS, "challenge_synacks_total", "SYNs of challenged sources answered by XDP with a cookie SYN-ACK (also in syncookie_synacks_total)") \
-	X(CHAL_ACKS_VALID, "challenge_acks_valid_total", "ACKs of challenged sources whose cookie checked out (their completions), passed to SYNPROXY") \
-	X(CHAL_ACKS_DROPPED, "challenge_acks_dropped_total", "ACKs of challenged sources with no conntrack entry and no valid cookie, dropped (also in dropped_total)") \
+	X(CHAL_ACKS_VALID, "challenge_acks_valid_total", "Completions of challenged sources: segments with ACK whose cookie checked out, counted once per flow, passed to SYNPROXY") \
+	X(CHAL_ACKS_DROPPED, "challenge_acks_dropped_total", "Segments with ACK of challenged sources with no conntrack entry and no valid cookie, dropped (also in dropped_total)") \
 	X(CHAL_BLOCKED, "challenges_blocked_total", "Challenged sources blocked for real: their completed cookies passed the connection threshold") \
 	X(VERIFIED_CAPPED_64, "verified_capped_slash64_total", "Completed handshakes not verified: their IPv6 /64 already had its share (a 16th of verified_per_prefix) of new verified addresses in this TTL window (bpf/sg_verified.h)") \
 	X(VERIFIED_CAPPED_AGG, "verified_capped_aggregate_total", "Completed handshakes not verified: their IPv6 /32 or IPv4 /16 already had its share (a 16th of the table's) of new verified addresses in this TTL window (bpf/sg_verified.h)") \

@@ -67,7 +67,7 @@ class BlockBook {
   // source counted afresh; when arming fails, the port repairs what it can
   // (the SYNPROXY table) and, failing for kChallengeGraceNs, the book falls
   // back: unarmed challenges lifted, the kernel told to block instead
-  // (kernelConfig) until arming works again (retried with a backoff).
+  // (kernelConfig) until a trial arm works again (retried with a backoff).
   void setChallenges(ChallengePort* port) { challenges_ = port; }
   size_t armedChallenges() const { return armed_.size(); }
   // Whether challenges can be armed now (a port, not fallen back).
@@ -167,7 +167,9 @@ class BlockBook {
   // The SYNPROXY table's check while challenges are armed (every kReconcileNs).
   void checkChallengeTable(uint64_t now);
   void enterChallengeFallback(uint64_t now, const std::string& why);
+  // Leaves the fallback when the table is in place and a trial arm works.
   void tryLeaveChallengeFallback(uint64_t now);
+  Result<void> trialArm(uint64_t now);
   // Removes the challenge of `key` from the kernel (its source is counted
   // afresh) and from the book, saying why.
   void liftChallenge(const sg_addr& key, const std::string& why, const char* from = nullptr);
@@ -242,6 +244,8 @@ class BlockBook {
   uint64_t chal_retry_ns_ = 0;       // fallen back: next attempt to leave
   uint64_t chal_backoff_ns_ = 0;     // and the wait after it
   uint64_t chal_check_ns_ = 0;       // next check of the SYNPROXY table
+  uint64_t chal_probation_ns_ = 0;   // left the fallback: a failed arm before this falls back
+  bool chal_lift_waiting_ = false;   // a lift failed: retried at the next sweep
 };
 
 }  // namespace sg::agent

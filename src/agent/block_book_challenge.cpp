@@ -60,6 +60,7 @@ Result<int> BlockBook::pollEvents() {
 // current config).
 void BlockBook::restoreChallenge(const sg_addr& key, const sg_block& b) {
   if (!challengesUsable()) {
+    known_[key] = Known{b, 0};  // should the lift fail, the sweeps retry it
     liftChallenge(key, "this agent cannot arm challenges", "pinned table");
     return;
   }
@@ -73,7 +74,9 @@ void BlockBook::restoreChallenge(const sg_addr& key, const sg_block& b) {
 void BlockBook::liftChallenge(const sg_addr& key, const std::string& why, const char* from) {
   if (auto r = sensor_.removeBlock(key); !r) {
     noteFailure(challenge_errors_, counters_.challenge_errors, "lifting a challenge",
-                r.error().message(), {{"src", source(key)}});
+                r.error().message(),
+                {{"src", source(key)}, {"effect", "retried at each sweep until it works"}});
+    chal_lift_waiting_ = true;  // it stays in known_: the next sweep lifts it again
     return;
   }
   counters_.challenges_lifted++;
@@ -97,9 +100,11 @@ void BlockBook::syncChallenges(bool sweeping) {
     checkChallengeTable(now);
   }
   if (challengesUsable()) armChanged(now, sweeping);
-  if (challengesUsable() || !chal_dirty_) return;
-  // Nothing can arm them: every challenge is lifted.
+  if (challengesUsable() || !(chal_dirty_ || (sweeping && chal_lift_waiting_))) return;
+  // Nothing can arm them: every challenge is lifted (those whose lift failed
+  // again at each sweep).
   chal_dirty_ = false;
+  chal_lift_waiting_ = false;
   std::vector<sg_addr> lift;
   for (const auto& [key, k] : known_) {
     if (k.block.flags & SG_BLK_CHALLENGE) lift.push_back(key);
@@ -185,6 +190,7 @@ void BlockBook::armChallenges(const std::vector<ChallengeArm>& batch, uint64_t n
     (void)fallback_once_.succeeded();
     chal_failing_since_ = 0;
     chal_backoff_ns_ = 0;
+    chal_probation_ns_ = 0;
     return;
   }
   noteFailure(challenge_errors_, counters_.challenge_errors, "arming challenges",
@@ -195,7 +201,9 @@ void BlockBook::armChallenges(const std::vector<ChallengeArm>& batch, uint64_t n
                 "and sources over the threshold are blocked instead if it keeps failing"}});
   chal_waiting_ = true;
   if (chal_failing_since_ == 0) chal_failing_since_ = std::max<uint64_t>(now, 1);
-  if (now - chal_failing_since_ >= kChallengeGraceNs) {
+  // Just out of a fallback (the trial arm worked), a failing arm falls back
+  // at once: no new grace, no new window of unarmed challenges.
+  if (now - chal_failing_since_ >= kChallengeGraceNs || now < chal_probation_ns_) {
     enterChallengeFallback(now, r.error().message());
   }
 }
@@ -247,17 +255,36 @@ void BlockBook::enterChallengeFallback(uint64_t now, const std::string& why) {
 
 void BlockBook::tryLeaveChallengeFallback(uint64_t now) {
   auto fixed = challenges_->repair();
-  if (!fixed) {
+  if (fixed && *fixed) counters_.challenge_repairs++;
+  Result<void> trial = fixed ? trialArm(now) : Result<void>(fixed.error());
+  if (!trial) {
+    // Still broken: the kernel keeps blocking (telling it to challenge now
+    // would leave every source that crosses meanwhile unarmed, its SYNs
+    // passed uncounted, until the next fallback).
+    counters_.challenge_errors++;
     chal_backoff_ns_ = std::min(chal_backoff_ns_ * 2, kChallengeBackoffMaxNs);
     chal_retry_ns_ = now + chal_backoff_ns_;
     return;
   }
-  if (*fixed) counters_.challenge_repairs++;
-  // Challenges again: the next arm tells whether it works ("recovered" in
-  // the log), or falls back again after the grace, with a longer backoff.
+  // Challenges again; an arm that fails in the next kChallengeGraceNs falls
+  // back at once, the first that works logs "recovered".
   chal_fallback_ = false;
+  chal_probation_ns_ = now + kChallengeGraceNs;
   chal_check_ns_ = now + kReconcileNs;
   pushKernelResponse();
+}
+
+// The kernel still blocks and no challenge exists: a reserved source that no
+// packet carries (0.0.0.0) is armed and disarmed, through everything a real
+// arm goes through (the SYNPROXY table's sets, the XDP program's map).
+Result<void> BlockBook::trialArm(uint64_t now) {
+  ChallengeArm probe;
+  probe.key.b[10] = 0xff;
+  probe.key.b[11] = 0xff;
+  probe.expires_ns = now + kChallengeGraceNs;  // gone by itself should the disarm fail
+  size_t n = 0;
+  SG_TRY(challenges_->arm({probe}, &n));
+  return challenges_->disarm({probe.key});
 }
 
 }  // namespace sg::agent

@@ -25,6 +25,7 @@ class FakeSensor final : public SensorPort {
   size_t sources = 0;
   int handed_off = 0;
   bool fail_handoff = false;   // markHandedOff fails (a map update error)
+  bool fail_remove = false;    // removeBlock fails (a map delete error)
   size_t prefix_capacity = 8;  // addPrefixBlock of a new prefix fails past it, as a full trie
   std::optional<std::vector<Address>> local;  // setLocalAddresses: nullopt until called
   bool fail_local = false;
@@ -56,11 +57,15 @@ class FakeSensor final : public SensorPort {
   Result<sg_counters> readCounters() override { return counters; }
   Result<std::vector<BlockEntry>> listBlocks() override { return blocks; }
   Result<void> addBlock(const sg_addr& key, const sg_block& block) override {
-    (void)removeBlock(key);
+    (void)eraseBlock(key);
     blocks.push_back({key, block});
     return Ok{};
   }
   Result<bool> removeBlock(const sg_addr& key) override {
+    if (fail_remove) return Error(Errc::kIo, "map delete failed");
+    return eraseBlock(key);
+  }
+  bool eraseBlock(const sg_addr& key) {
     for (auto it = blocks.begin(); it != blocks.end(); ++it) {
       if (std::memcmp(it->key.b, key.b, 16) == 0) {
         blocks.erase(it);

@@ -38,13 +38,28 @@ class Challenge : public KernelTest {
   }
 
   // A SYN from `src` to the port, its own source port and sequence number.
-  Frame syn(const std::string& src, uint16_t sport = 40000) {
+  static PacketSpec synSpec(const std::string& src, uint16_t sport) {
     PacketSpec s = synFrom(src, kPort);
     s.family = src.find(':') != std::string::npos ? 6 : 4;
     s.dst = s.family == 6 ? "2001:db8:1::1" : "198.51.100.1";
     s.sport = sport;
     s.seq = kIsn + sport;
-    return buildFrame(s);
+    return s;
+  }
+  Frame syn(const std::string& src, uint16_t sport = 40000) {
+    return buildFrame(synSpec(src, sport));
+  }
+  // A segment of the flow that the SYN `spec` opens, with its third packet's
+  // numbers (seq past the SYN, ack past the cookie of `synack`) plus `seq_delta`.
+  static std::vector<uint8_t> segmentOf(PacketSpec spec, const TestOutput& synack, uint8_t flags,
+                                        size_t payload, uint32_t seq_delta = 0) {
+    const uint32_t seq = spec.seq + 1 + seq_delta;
+    spec.tcp_flags = flags;
+    spec.payload = payload;
+    Frame f = buildFrame(spec);
+    put32(f.bytes, f.l4 + 4, seq);
+    put32(f.bytes, f.l4 + 8, get32(synack.frame, f.l4 + 4) + 1);
+    return f.bytes;
   }
   // The client's ACK to `synack` (ack_delta past its cookie).
   static std::vector<uint8_t> ackFor(const Frame& s, const TestOutput& synack,
@@ -224,9 +239,9 @@ TEST_F(Challenge, ARepeatOffenceEscalatesLikeABlock) {
 // cookie check as well, so while conntrack has not confirmed the flow (XDP
 // runs a NAPI batch before the stack sees its first packet) each real
 // connection counted as two completions: the owner of a challenged address
-// was blocked for real at half the connection threshold. Only a pure ACK
-// (the handshake's third packet) is a completion: 5 real connections (the
-// threshold is 8) leave the address challenged.
+// was blocked for real at half the connection threshold. A flow counts once
+// (sg_chal_counted): 5 real connections (the threshold is 8) leave the
+// address challenged.
 TEST_F(Challenge, AClientsFirstDataSegmentIsNotASecondCompletion) {
   ASSERT_EQ(cross("192.0.2.1"), 0);
   arm("192.0.2.1");
@@ -254,11 +269,13 @@ TEST_F(Challenge, AClientsFirstDataSegmentIsNotASecondCompletion) {
       << counter(SG_CNT_CHAL_ACKS_VALID) << " valid ACKs)";
 }
 
-// Review s16 M1: segments that are no pure ACK (data, PSH, FIN) are the
-// stack's, cookie or not: a flow conntrack does not hold (established before
-// it tracked this namespace, or under notrack) is not cut by the challenge.
-// A pure ACK without a valid cookie is still judged, and dropped.
-TEST_F(Challenge, SegmentsThatAreNoPureAckAreLeftToTheStack) {
+// Review s17 H1: the kernel's SYNPROXY (nft_synproxy) takes any segment with
+// ACK and no SYN as the handshake's third packet when conntrack does not hold
+// its flow, so each such segment of a challenged source is judged: mid-stream
+// segments of a flow conntrack does not hold (no cookie's numbers) are
+// dropped, as SYNPROXY would drop them in the stack; a bare RST and a SYN-ACK
+// are the stack's.
+TEST_F(Challenge, EverySegmentWithAckAndNoSynIsJudgedAsSynproxyWould) {
   ASSERT_EQ(cross("192.0.2.1"), 0);
   arm("192.0.2.1");
   auto segment = [](uint8_t flags, uint32_t payload) {
@@ -272,13 +289,104 @@ TEST_F(Challenge, SegmentsThatAreNoPureAckAreLeftToTheStack) {
     put32(f.bytes, f.l4 + 8, 0x55667788);
     return f.bytes;
   };
-  EXPECT_EQ(run(segment(kAck | 0x08, 100)).verdict, static_cast<uint32_t>(XDP_PASS)) << "PSH|ACK";
-  EXPECT_EQ(run(segment(kAck, 100)).verdict, static_cast<uint32_t>(XDP_PASS)) << "data";
-  EXPECT_EQ(run(segment(kAck | 0x01, 0)).verdict, static_cast<uint32_t>(XDP_PASS)) << "FIN|ACK";
+  EXPECT_EQ(run(segment(kAck, 0)).verdict, static_cast<uint32_t>(XDP_DROP)) << "ACK";
+  EXPECT_EQ(run(segment(kAck | kPsh, 100)).verdict, static_cast<uint32_t>(XDP_DROP)) << "PSH|ACK";
+  EXPECT_EQ(run(segment(kAck, 100)).verdict, static_cast<uint32_t>(XDP_DROP)) << "data";
+  EXPECT_EQ(run(segment(kAck | 0x20, 0)).verdict, static_cast<uint32_t>(XDP_DROP)) << "URG|ACK";
+  EXPECT_EQ(run(segment(kAck | kFin, 0)).verdict, static_cast<uint32_t>(XDP_DROP)) << "FIN|ACK";
+  EXPECT_EQ(run(segment(kAck | kRst, 0)).verdict, static_cast<uint32_t>(XDP_DROP)) << "RST|ACK";
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_DROPPED), 6u);
+  EXPECT_EQ(run(segment(kRst, 0)).verdict, static_cast<uint32_t>(XDP_PASS)) << "RST";
+  EXPECT_EQ(run(segment(kSyn | kAck, 0)).verdict, static_cast<uint32_t>(XDP_PASS)) << "SYN-ACK";
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_DROPPED), 6u);
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_VALID), 0u);
+}
+
+// Review s17 H1: a source that receives its SYN-ACKs (the connection flooder
+// the threshold is for) completed as many handshakes as it liked with a third
+// packet that was no pure ACK (here PSH|ACK): SYNPROXY completes it, and the
+// judge left it to the stack uncounted. 20 such handshakes (conn_threshold 8)
+// now turn the challenge into a block.
+TEST_F(Challenge, ThirdPacketsWithPshStillMeetTheConnectionThreshold) {
+  ASSERT_EQ(cross("192.0.2.1"), 0);
+  (void)drainEvents();
+  arm("192.0.2.1");
+  for (uint16_t i = 0; i < 20; i++) {
+    const Frame s = syn("192.0.2.1", static_cast<uint16_t>(46000 + i));
+    const TestOutput synack = run(s.bytes);
+    if (synack.verdict == XDP_DROP) break;  // blocked for real: its SYNs are dropped
+    ASSERT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX)) << i;
+    std::vector<uint8_t> ack = ackFor(s, synack);
+    ack[s.l4 + 13] = kAck | kPsh;  // PSH|ACK, no payload: SYNPROXY completes it
+    (void)run(ack);
+  }
+  const sg_block* b = findBlock("192.0.2.1");
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->flags & SG_BLK_XDP_DROP)
+      << "20 cookie handshakes (conn_threshold 8) completed with PSH|ACK left the source "
+         "challenged; valid ACKs counted: "
+      << counter(SG_CNT_CHAL_ACKS_VALID);
+}
+
+// Review s17 H1: every shape of third packet SYNPROXY completes counts once:
+// URG, a payload, FIN and RST beside ACK (one handshake each).
+TEST_F(Challenge, EveryShapeOfThirdPacketCountsAsACompletion) {
+  ASSERT_EQ(cross("192.0.2.1"), 0);
+  arm("192.0.2.1");
+  struct Shape {
+    const char* name;
+    uint8_t flags;
+    size_t payload;
+  };
+  const Shape shapes[] = {{"URG|ACK", kAck | 0x20, 0},
+                          {"PSH|ACK + 1 byte", kAck | kPsh, 1},
+                          {"ACK + 100 bytes", kAck, 100},
+                          {"FIN|ACK", kAck | kFin, 0},
+                          {"RST|ACK", kAck | kRst, 0}};
+  uint64_t counted = 0;
+  uint16_t sport = 47000;
+  for (const Shape& shape : shapes) {
+    const PacketSpec spec = synSpec("192.0.2.1", ++sport);
+    const TestOutput synack = run(buildPacket(spec));
+    ASSERT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX)) << shape.name;
+    EXPECT_EQ(run(segmentOf(spec, synack, shape.flags, shape.payload)).verdict,
+              static_cast<uint32_t>(XDP_PASS))
+        << shape.name;
+    EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_VALID), ++counted) << shape.name << " was not counted";
+  }
   EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_DROPPED), 0u);
-  EXPECT_EQ(run(segment(kAck, 0)).verdict, static_cast<uint32_t>(XDP_DROP))
-      << "a pure ACK with no cookie: forged";
-  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_DROPPED), 1u);
+}
+
+// Review s17 H1: a valid cookie counts once per flow. A duplicated third ACK
+// (the network's, or the client's retransmission) and the client's data
+// segments behind it, while conntrack has yet to confirm the flow, pass and
+// are not counted again; the next segment, whose sequence moved past the
+// cookie's, passes too rather than fail the cookie.
+TEST_F(Challenge, AFlowCountsOnceAndItsLaterSegmentsPass) {
+  ASSERT_EQ(cross("192.0.2.1"), 0);
+  arm("192.0.2.1");
+  PacketSpec spec = synSpec("192.0.2.1", 48000);
+  const TestOutput synack = run(buildPacket(spec));
+  ASSERT_EQ(synack.verdict, static_cast<uint32_t>(XDP_TX));
+  const std::vector<uint8_t> ack = segmentOf(spec, synack, kAck, 0);
+  EXPECT_EQ(run(ack).verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(run(ack).verdict, static_cast<uint32_t>(XDP_PASS)) << "the duplicate";
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_VALID), 1u);
+  EXPECT_EQ(run(segmentOf(spec, synack, kAck | kPsh, 100)).verdict, static_cast<uint32_t>(XDP_PASS))
+      << "first data";
+  EXPECT_EQ(run(segmentOf(spec, synack, kAck | kPsh, 100, 100)).verdict,
+            static_cast<uint32_t>(XDP_PASS))
+      << "second data: its seq no longer matches the cookie";
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_VALID), 1u);
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_DROPPED), 0u);
+  // A new connection from the same port (another ISN, so another cookie)
+  // counts.
+  spec.seq = kIsn + 7;
+  const TestOutput synack2 = run(buildPacket(spec));
+  ASSERT_EQ(synack2.verdict, static_cast<uint32_t>(XDP_TX));
+  ASSERT_NE(get32(synack2.frame, 34 + 4), get32(synack.frame, 34 + 4));
+  EXPECT_EQ(run(segmentOf(spec, synack2, kAck, 0)).verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(counter(SG_CNT_CHAL_ACKS_VALID), 2u);
 }
 
 }  // namespace
