@@ -93,26 +93,25 @@ SG_INLINE __u64 sg_fmix64(__u64 x)
 	return x;
 }
 
-/* Keyed hash of an address and a 64-bit tweak: the table's set (tweak = the
- * port) and a source's HyperLogLog hash (tweak = SG_DST_SRC_TWEAK). Not a
- * PRF like sg_addr_hash: four multiplies, where SipHash costs ~12 ns a SYN.
- * Keyed with the program's secret, so a sender cannot aim addresses at one
- * register or one set; the estimate is never shown to the sender. For a
- * fixed upper half (every IPv4 source) it is a bijection of the lower half,
- * so distinct sources never collide there. */
-SG_INLINE __u64 sg_dst_hash(const struct sg_addr *a, __u64 tweak, const struct sg_hash_key *k)
+/* Keyed hash of a destination (address and port) for the table's set: one
+ * fmix64 over the port, the lower half and the upper half times an odd
+ * constant (a multiply where a second fmix64 cost ~3 ns a SYN), all under
+ * the program's secret. Not a PRF like sg_addr_hash: the sender chooses
+ * only the port (the address is one of this host's), and for a fixed
+ * address the hash is a keyed bijection of it, so a sender cannot aim ports
+ * at one set without the key. */
+SG_INLINE __u64 sg_dst_hash(const struct sg_addr *a, __u64 port, const struct sg_hash_key *k)
 {
 	__u64 hi, lo;
 
 	__builtin_memcpy(&hi, &a->b[0], 8);
 	__builtin_memcpy(&lo, &a->b[8], 8);
-	return sg_fmix64(sg_fmix64(hi ^ k->k0) ^ lo ^ tweak ^ k->k1);
+	return sg_fmix64(((hi ^ k->k0) * 0x9e3779b97f4a7c15ull) ^ lo ^ port ^ k->k1);
 }
 
-#define SG_DST_SRC_TWEAK 0x5851f42d4c957f2dull
-
 /* The random number the n-th attempt of a bank draws for the fingerprint
- * reservoir (sg_sig_slot), from the attempt's keyed source hash and n: two
+ * reservoir (sg_sig_slot), from the attempt's keyed source hash
+ * (sg_addr_hash of the masked source, the per-source tracker's) and n: two
  * multiplies where bpf_get_prandom_u32() cost ~18 ns a SYN (a helper call,
  * measured with xdp_cost_bench). Distinct sources give independent draws
  * (the hash is keyed, so a sender cannot choose which of its SYNs are
@@ -262,8 +261,9 @@ SG_INLINE struct sg_dst *sg_dst_pick(struct sg_dst *w0, struct sg_dst *w1,
 	return d;
 }
 
-/* Counts one attempt of a source (its HyperLogLog hash and its prefix) at
- * the destination, in bank `bank`. */
+/* Counts one attempt of a source (its HyperLogLog hash — the keyed
+ * sg_addr_hash of the masked source, computed once per SYN for the tracker
+ * too — and its prefix) at the destination, in bank `bank`. */
 SG_INLINE void sg_dst_count(struct sg_dst *d, __u32 bank, __u64 src_hash, __u64 prefix)
 {
 	struct sg_dst_bank *b = &d->bank[bank & 1];

@@ -61,13 +61,12 @@ static __always_inline struct sg_dst *sg_dst_find(const struct sg_addr *a, __u16
  * cookie path's SYN-ACK builder left the entry point's frame ("The stack").
  * Returns the fingerprint sample the attempt takes (sg_sig_pos(): entry,
  * bank, slot; the caller fingerprints it, sg_sig_keep in sg_sig_bpf.h), or
- * -1. `src`: the source's key (masked to the counting prefix). */
+ * -1. `src_hash`: sg_hash() of the source's key (masked to the counting
+ * prefix), the per-source tracker's hash: one SipHash per SYN serves both. */
 static __always_inline int sg_dst_attempt(struct sg_counters *cnt, const struct sg_config *cfg,
-					  const struct sg_pkt *pkt, const struct sg_addr *src)
+					  const struct sg_pkt *pkt, __u64 src_hash)
 {
-	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	__u32 idx = 0, bank = sg_dst_bank & 1, n;
-	__u64 src_hash;
 	struct sg_dst *d = sg_dst_find(&pkt->dst, pkt->dst_port, 0, &idx);
 	int slot;
 
@@ -84,7 +83,6 @@ static __always_inline int sg_dst_attempt(struct sg_counters *cnt, const struct 
 		cnt->c[SG_CNT_DST_UNTRACKED]++;
 		return -1;
 	}
-	src_hash = sg_dst_hash(src, SG_DST_SRC_TWEAK, &k);
 	sg_dst_count(d, bank, src_hash, sg_src_prefix(&pkt->src, pkt->family));
 	n = d->bank[bank].attempts;
 	slot = sg_sig_slot(n, sg_dst_sample_rnd(src_hash, n));

@@ -209,8 +209,9 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	__u64 *tags, tag, tw;
 	struct sg_pkt pkt;
 	__u64 now = 0;
-	__u64 hash;
+	__u64 hash = 0;
 	__u32 reason;
+	int attempt;
 
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
@@ -223,13 +224,18 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		cnt->c[pkt.kind == SG_PKT_NON_IP ? SG_CNT_NON_IP : SG_CNT_MALFORMED]++;
 		return XDP_PASS;
 	}
-	if (sg_pkt_is_attempt(&pkt)) {
-		/* Before any block: floods stay measured (and sampled). */
+	/* One register for every test below: the verifier follows one answer. */
+	attempt = sg_pkt_is_attempt(&pkt);
+	if (attempt) {
+		/* Before any block: floods stay measured (and sampled). The
+		 * source's key and hash, once: the destination counters and
+		 * everything below share them. */
 		int pos;
 
 		key = pkt.src;
 		sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
-		pos = sg_dst_attempt(cnt, cfg, &pkt, &key);
+		hash = sg_hash(&key);
+		pos = sg_dst_attempt(cnt, cfg, &pkt, hash);
 
 		if (pos >= 0)
 			sg_sig_keep(ctx, (__u32)pos);
@@ -237,7 +243,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	if (sg_prefix_verdict(cnt, cfg, &pkt, &now) == XDP_DROP)
 		return XDP_DROP;
 	/* A port flood's signature (sg_sig_bpf.h): its SYNs cost no more. */
-	if (sg_sig_targets && sg_pkt_is_attempt(&pkt) &&
+	if (sg_sig_targets && attempt &&
 	    sg_sig_verdict(ctx, cnt, cfg, &pkt) == XDP_DROP)
 		return XDP_DROP;
 	if (sg_reflect.on && sg_pkt_is_synack(&pkt) &&
@@ -246,13 +252,15 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	/* Fast path: this is no connection attempt and no block can drop it
 	 * (blocks drop attempts only, or none may exist), so nothing below can
 	 * change the verdict; skip the key work. */
-	if (!sg_pkt_is_attempt(&pkt) &&
+	if (!attempt &&
 	    (cfg->block_scope != SG_SCOPE_ALL || !sg_blocks_maybe))
 		return sg_pass_other(cnt, cfg, &pkt);
 
-	key = pkt.src; /* again for an attempt: one path for the verifier */
-	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
-	hash = sg_hash(&key);
+	if (!attempt) { /* scope "all": its key and hash now */
+		key = pkt.src;
+		sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
+		hash = sg_hash(&key);
+	}
 
 	if (sg_block_bit_test(hash)) {
 		struct sg_block_cache_entry *ce = sg_block_cache_at(hash);
@@ -275,7 +283,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 				}
 				/* Enforced elsewhere (nftables) or detect-only:
 				 * the source is flagged, its attempts not recounted. */
-				if (sg_pkt_is_attempt(&pkt))
+				if (attempt)
 					cnt->c[SG_CNT_SYN]++;
 				return XDP_PASS;
 			}
@@ -284,7 +292,7 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		}
 	}
 
-	if (!sg_pkt_is_attempt(&pkt))
+	if (!attempt)
 		return sg_pass_other(cnt, cfg, &pkt);
 	cnt->c[SG_CNT_SYN]++;
 	if (!now)
@@ -324,8 +332,10 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 	return sg_cross(cnt, cfg, &slot->st, &key, hash, now, ctx->ingress_ifindex, reason);
 }
 
-SEC("xdp")
-int syn_guard_xdp(struct xdp_md *ctx)
+/* sg_xdp, then what it passes: the challenge and the cookie paths. The entry
+ * point's body, inlined into it (and into the benchmark wrappers of
+ * bpf/bench/track.bpf.c). */
+static __always_inline int sg_xdp_full(struct xdp_md *ctx)
 {
 	int verdict = sg_xdp(ctx);
 
@@ -341,6 +351,12 @@ int syn_guard_xdp(struct xdp_md *ctx)
 	}
 	/* What the source checks pass, a cookie port may still answer. */
 	return sg_cookie_xdp(ctx);
+}
+
+SEC("xdp")
+int syn_guard_xdp(struct xdp_md *ctx)
+{
+	return sg_xdp_full(ctx);
 }
 
 /* Run by user space (BPF_PROG_TEST_RUN, never attached) to learn the offset

@@ -188,7 +188,7 @@ int ov_parse_dst(struct xdp_md *ctx)
 		int pos;
 
 		sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
-		pos = sg_dst_attempt(cnt, cfg, &pkt, &key);
+		pos = sg_dst_attempt(cnt, cfg, &pkt, sg_hash(&key));
 
 		if (pos >= 0)
 			sg_sig_keep(ctx, (__u32)pos); /* the signature drop's sample */
@@ -232,7 +232,6 @@ int ov_dst_inline(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct sg_hash_key k = { .k0 = sg_hash_key.k0, .k1 = sg_hash_key.k1 };
 	struct sg_pkt pkt;
 	struct sg_dst *d;
 	__u32 idx = 0, n;
@@ -244,7 +243,7 @@ int ov_dst_inline(struct xdp_md *ctx)
 	if (!d)
 		return XDP_DROP;
 	{
-		__u64 sh = sg_dst_hash(&pkt.src, SG_DST_SRC_TWEAK, &k);
+		__u64 sh = sg_hash(&pkt.src);
 		sg_dst_count(d, 0, sh, sg_src_prefix(&pkt.src, pkt.family));
 		n = d->bank[0].attempts;
 		return sg_sig_slot(n, sg_dst_sample_rnd(sh, n)) == 3 ? XDP_DROP : XDP_PASS;

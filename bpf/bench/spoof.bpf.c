@@ -83,7 +83,7 @@ int spoof_dst(struct xdp_md *ctx)
 		return XDP_PASS;
 	key = pkt.src;
 	sg_mask_source(&key, pkt.family, cfg->v6_prefix_len);
-	pos = sg_dst_attempt(cnt, cfg, &pkt, &key);
+	pos = sg_dst_attempt(cnt, cfg, &pkt, sg_hash(&key));
 	if (pos >= 0)
 		sg_sig_keep(ctx, (__u32)pos);
 	return XDP_PASS;

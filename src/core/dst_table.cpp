@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "sg_track.h"  // sg_addr_hash
+
 namespace sg {
 
 std::vector<DstSample> harvestDsts(std::span<sg_dst> table, uint32_t* bank) {
@@ -88,7 +90,7 @@ void DstTable::onAttempt(const sg_pkt& pkt, const sg_sig_fp* fp) {
   }
   sg_addr src = pkt.src;
   sg_mask_source(&src, pkt.family, v6_prefix_len_);
-  const uint64_t src_hash = sg_dst_hash(&src, SG_DST_SRC_TWEAK, &key_);
+  const uint64_t src_hash = sg_addr_hash(&src, &key_);  // the tracker's hash, as the kernel's
   sg_dst_count(d, bank_, src_hash, sg_src_prefix(&pkt.src, pkt.family));
   sg_dst_bank& b = d->bank[bank_ & 1];
   const int slot = sg_sig_slot(b.attempts, sg_dst_sample_rnd(src_hash, b.attempts));

@@ -93,12 +93,13 @@ static_assert(offsetof(sg_cpu_epoch, epoch) == 0 && offsetof(sg_cpu_epoch, event
 static_assert(sizeof(sg_sketch_line) == 64, "one cache line per sketch line");
 
 // The parser's output (not in a map, but compiled by both sides).
-static_assert(sizeof(sg_pkt) == 44, "no padding: 16 + 2 + 2 + 4 + 4 x 1 + 16");
-static_assert(offsetof(sg_pkt, src) == 0 && offsetof(sg_pkt, dst_port) == 16 &&
-              offsetof(sg_pkt, src_port) == 18 && offsetof(sg_pkt, tcp_seq) == 20 &&
-              offsetof(sg_pkt, tcp_flags) == 24 && offsetof(sg_pkt, family) == 25 &&
-              offsetof(sg_pkt, kind) == 26 && offsetof(sg_pkt, has_src) == 27 &&
-              offsetof(sg_pkt, dst) == 28);
+static_assert(sizeof(sg_pkt) == 48 && alignof(sg_pkt) == 8,
+              "16 + 16 + 2 + 2 + 4 + 4 x 1 + 4 pad, the addresses 8-aligned");
+static_assert(offsetof(sg_pkt, src) == 0 && offsetof(sg_pkt, dst) == 16 &&
+              offsetof(sg_pkt, dst_port) == 32 && offsetof(sg_pkt, src_port) == 34 &&
+              offsetof(sg_pkt, tcp_seq) == 36 && offsetof(sg_pkt, tcp_flags) == 40 &&
+              offsetof(sg_pkt, family) == 41 && offsetof(sg_pkt, kind) == 42 &&
+              offsetof(sg_pkt, has_src) == 43);
 
 // Destination-side counters (bpf/sg_dst.h).
 static_assert(sizeof(sg_hh_entry) == 16);
