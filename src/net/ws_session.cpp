@@ -55,6 +55,7 @@ asio::awaitable<void> WsSession::run(http::request<http::string_body> req) {
     co_return;  // the socket closes with the stream
   }
   st_->counters.add(NetCounter::kWsUpgrades);
+  noteUpgrade(st_);
   link_ = std::move(*link);
   auto self = shared_from_this();
   const auto& handler = st_->ws->handler;
