@@ -50,6 +50,7 @@ Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOpti
   // SSL object freed here, the other by the engine).
   SSL_up_ref(ssl);
   SSL_set_bio(ssl, r, w);
+  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);  // Asio set it too; the link relies on it
   tcp::socket socket = beast::get_lowest_layer(stream).release_socket();
   beast::error_code ec;
   socket.non_blocking(true, ec);
@@ -105,6 +106,14 @@ void TlsWsLink::readSome() {
 
 void TlsWsLink::onRead(const beast::error_code& ec, size_t n) {
   reading_ = false;
+  if (draining_) {
+    if (ec) {
+      closeSocket();
+    } else {
+      readSome();  // dropped: the peer's close_notify, what it sent after its close
+    }
+    return;
+  }
   if (ended_) return;
   if (ec) {
     if (close_sent_) {
@@ -170,7 +179,7 @@ void TlsWsLink::onEvent(WsEvent& ev) {
       break;
     case Kind::kBinary:
       if (!close_sent_ && options_.refuse_binary) {
-        beginClose(kWsCloseUnsupportedData, "", {WsLinkEnd::Why::kBinary, 0, "binary message"});
+        beginClose(kWsCloseBadPayload, "", {WsLinkEnd::Why::kBinary, 0, "binary message"});
       }
       break;
     case Kind::kPing:
@@ -374,7 +383,11 @@ void TlsWsLink::beginClose(uint16_t code, std::string_view reason, WsLinkEnd end
 
 void TlsWsLink::abort() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (!self->ended_) self->finish({WsLinkEnd::Why::kAborted, 0, "aborted"});
+    if (self->draining_) {
+      self->closeSocket();
+    } else if (!self->ended_) {
+      self->finish({WsLinkEnd::Why::kAborted, 0, "aborted"});
+    }
   });
 }
 
@@ -382,8 +395,12 @@ void TlsWsLink::armTimer(std::chrono::milliseconds after) {
   const uint64_t gen = ++timer_gen_;
   timer_.expires_after(after);
   timer_.async_wait([self = shared_from_this(), gen](const beast::error_code& ec) {
-    if (ec || gen != self->timer_gen_ || self->ended_) return;
-    self->onTimer();
+    if (ec || gen != self->timer_gen_) return;
+    if (self->draining_) {
+      self->closeSocket();
+    } else if (!self->ended_) {
+      self->onTimer();
+    }
   });
 }
 
@@ -409,7 +426,16 @@ void TlsWsLink::onTimer() {
   armTimer(options_.idle_timeout / 2);
 }
 
-// Once: TLS close_notify (best effort), the socket closed, on_end told.
+void TlsWsLink::closeSocket() {
+  draining_ = false;
+  ++timer_gen_;
+  timer_.cancel();
+  beast::error_code ignored;
+  socket_.close(ignored);
+}
+
+// Once: TLS close_notify (best effort), the socket closed (after a lingering
+// close when the link ended by a close handshake), on_end told.
 void TlsWsLink::finish(WsLinkEnd end) {
   if (ended_) return;
   ended_ = true;
@@ -421,15 +447,26 @@ void TlsWsLink::finish(WsLinkEnd end) {
   }
   ++timer_gen_;
   timer_.cancel();
-  if (end.why != WsLinkEnd::Why::kIo && end.why != WsLinkEnd::Why::kAborted && !out_pending_) {
+  const bool graceful = end.why != WsLinkEnd::Why::kIo && end.why != WsLinkEnd::Why::kAborted;
+  if (graceful && !out_pending_) {
     ERR_clear_error();
     (void)SSL_shutdown(ssl_);
     flush();
   }
   ERR_clear_error();
-  beast::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  if (graceful && socket_.is_open()) {
+    // A lingering close: our FIN after the close frame and close_notify,
+    // then what the peer still sends (its close_notify) is read and dropped
+    // until its FIN or the close timeout. Closing with those bytes unread
+    // would reset the connection, and the peer could lose our close frame.
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    draining_ = true;
+    armTimer(options_.close_timeout);
+    if (!reading_) readSome();
+  } else {
+    closeSocket();
+  }
   auto on_end = std::move(on_end_);
   on_end_ = nullptr;
   on_text_ = nullptr;

@@ -40,7 +40,7 @@ struct WsLinkOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   // After our close frame, how long to wait for the peer's.
   std::chrono::milliseconds close_timeout{5'000};
-  bool refuse_binary = true;  // a binary message: closed with 1003; else ignored
+  bool refuse_binary = true;  // a binary message: closed with 1007 (as Beast did); else ignored
 };
 
 // Why a link ended.
@@ -50,7 +50,7 @@ struct WsLinkEnd {
     kClosed,      // our close (close()), answered or timed out
     kTooLarge,    // a message over the limit (closed with 1009)
     kProtocol,    // a malformed frame (closed with 1002 or 1007)
-    kBinary,      // a binary message refused (closed with 1003)
+    kBinary,      // a binary message refused (closed with 1007)
     kTimeout,     // silent past idle_timeout
     kIo,          // the socket or TLS failed (reason says how)
     kAborted,     // abort()
@@ -104,6 +104,7 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   void armTimer(std::chrono::milliseconds after);
   void onTimer();
   void finish(WsLinkEnd end);
+  void closeSocket();
   void appendFrame(std::string& out, WsOpcode op, std::string_view payload);
   std::string tlsError(const char* what) const;
 
@@ -124,6 +125,7 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   bool ping_out_ = false;    // a keep-alive ping is unanswered
   bool close_sent_ = false;  // strand
   bool ended_ = false;       // strand
+  bool draining_ = false;    // ended; reading until the peer's FIN before closing
   WsLinkEnd end_;            // why, once close_sent_
   uint64_t mask_state_;      // client: the masking keys' generator
   TextFn on_text_;

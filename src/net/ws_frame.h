@@ -26,9 +26,8 @@ enum class WsOpcode : uint8_t {
 
 inline constexpr uint16_t kWsCloseNormal = 1000;
 inline constexpr uint16_t kWsCloseProtocolError = 1002;
-inline constexpr uint16_t kWsCloseUnsupportedData = 1003;  // a binary message refused
-inline constexpr uint16_t kWsCloseNoStatus = 1005;         // a close frame without a code
-inline constexpr uint16_t kWsCloseBadPayload = 1007;       // text that is not UTF-8
+inline constexpr uint16_t kWsCloseNoStatus = 1005;    // a close frame without a code
+inline constexpr uint16_t kWsCloseBadPayload = 1007;  // text not UTF-8; a binary message refused
 inline constexpr uint16_t kWsCloseTooBig = 1009;
 inline constexpr size_t kWsMaxControlPayload = 125;
 inline constexpr size_t kWsMaxCloseReason = 123;
