@@ -119,7 +119,6 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   std::array<char, 2048> rbuf_{};
   std::string out_;  // ciphertext the socket did not take at once (an async write is on it)
   bool out_pending_ = false;
-  bool writer_busy_ = false;  // strand: a batch is being written
   bool reading_ = false;
   bool seen_ = false;        // bytes arrived since the timer last ran
   bool ping_out_ = false;    // a keep-alive ping is unanswered
