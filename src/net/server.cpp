@@ -1,5 +1,6 @@
 #include "net/server.h"
 
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
@@ -109,6 +110,17 @@ void ServerState::abortAll() {
   for (auto& c : all) c->abort();
 }
 
+// One wait at a time, and only its owner touches the timer (never cancelled:
+// after stop() the wait ends within kTrimAfter and trims nothing).
+void noteUpgrade(const std::shared_ptr<ServerState>& st) {
+  if (st->trim_armed.exchange(true)) return;
+  st->trim_timer->expires_after(ServerState::kTrimAfter);
+  st->trim_timer->async_wait([st](const beast::error_code& ec) {
+    if (!ec && !st->stopped.load()) (void)malloc_trim(0);
+    st->trim_armed.store(false);
+  });
+}
+
 void fillPeerCert(SSL* ssl, PeerInfo& peer) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return;
@@ -134,6 +146,7 @@ Result<std::shared_ptr<Server>> Server::start(asio::io_context& ioc, ServerOptio
   auto st = std::make_shared<ServerState>(std::move(options), std::move(router), std::move(ws),
                                           *tls, clock);
   SG_TRY(bindAcceptor(*st, ioc));
+  st->trim_timer = std::make_unique<asio::steady_timer>(ioc);
   uint16_t port = st->acceptor->local_endpoint().port();
   asio::co_spawn(ioc, acceptLoop(st, ioc), [st](const std::exception_ptr& e) {
     if (e) st->counters.add(NetCounter::kHandlerErrors);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>  // SSL
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -31,6 +32,13 @@ struct ServerState {
   void track(uint64_t id, std::weak_ptr<ConnectionControl> c);
   void untrack(uint64_t id);
   void abortAll();
+  // noteUpgrade() runs after each WebSocket upgrade. The handshakes'
+  // buffers (Asio's SSL engine, about 70 KB a connection until the link
+  // takes over) are freed, but glibc keeps the pages of a burst (a fleet
+  // reconnecting after a restart) as free heap: kTrimAfter after an upgrade
+  // they are given back (malloc_trim; so every kTrimAfter during a burst and
+  // once after its last upgrade), and the console's RSS is what its links hold.
+  static constexpr std::chrono::milliseconds kTrimAfter{500};
 
   const ServerOptions options;
   const Router router;
@@ -42,6 +50,8 @@ struct ServerState {
   std::atomic<uint64_t> next_id{1};
   std::atomic<bool> stopped{false};
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+  std::unique_ptr<boost::asio::steady_timer> trim_timer;  // armed by noteUpgrade()
+  std::atomic<bool> trim_armed{false};
 
  private:
   std::mutex mu_;
@@ -63,6 +73,8 @@ class ConnectionSlot {
  private:
   std::shared_ptr<ServerState> st_;
 };
+
+void noteUpgrade(const std::shared_ptr<ServerState>& st);
 
 // The verified client certificate's CN and fingerprint, if any.
 void fillPeerCert(SSL* ssl, PeerInfo& peer);

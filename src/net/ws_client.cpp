@@ -3,12 +3,12 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
-#include <deque>
 #include <mutex>
 #include <random>
 
 #include "net/beast_types.h"
 #include "net/tls_context.h"
+#include "net/tls_ws_link.h"
 
 namespace sg::net {
 
@@ -34,10 +34,13 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
     asio::post(strand_, [self = shared_from_this()] {
       self->timer_.cancel();
       std::shared_ptr<WsStream> ws;
+      std::shared_ptr<TlsWsLink> link;
       {
         std::lock_guard<std::mutex> lock(self->mu_);
-        ws = self->ws_ ? self->ws_ : self->pending_;
+        ws = self->pending_;
+        link = self->link_;
       }
+      if (link) link->abort();
       if (ws) {
         beast::error_code ignored;
         beast::get_lowest_layer(*ws).socket().close(ignored);
@@ -46,22 +49,18 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
   }
 
   bool send(std::string text) {
+    std::shared_ptr<TlsWsLink> link;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!ws_ || queue_.size() >= options_.send_queue) return false;
-      queue_.push_back(std::move(text));
-      if (writing_) return true;
-      writing_ = true;
+      link = link_;
     }
-    // A callback chain, not a coroutine per burst: an agent sends one ack per
-    // delta, and a coroutine's frame and spawn cost more than the write.
-    asio::dispatch(strand_, [self = shared_from_this()] { self->writeNext(); });
-    return true;
+    return link && link->send(std::make_shared<const std::string>(std::move(text))) ==
+                       TlsWsLink::SendResult::kQueued;
   }
 
   bool connected() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return ws_ != nullptr;
+    return link_ != nullptr;
   }
   uint64_t connects() const { return connects_.load(); }
 
@@ -81,9 +80,8 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
       std::string reason = co_await session(was_connected);
       {
         std::lock_guard<std::mutex> lock(mu_);
-        ws_.reset();
+        link_.reset();
         pending_.reset();
-        queue_.clear();
       }
       if (stopped_) break;
       if (was_connected) backoff_.reset();
@@ -95,6 +93,8 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
     }
   }
 
+  // TCP, TLS and the upgrade through Beast; then the link on its own
+  // transport (tls_ws_link.h) until it ends.
   asio::awaitable<std::string> session(bool& connected) {
     tcp::resolver resolver(strand_);
     auto [rec, results] =
@@ -121,59 +121,67 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
       co_return "TLS handshake: " + why;
     }
     lowest.expires_never();
-    websocket::stream_base::timeout t{};
+    websocket::stream_base::timeout t{};  // the upgrade only: then the link keeps its own
     t.handshake_timeout = options_.connect_timeout;
-    t.idle_timeout = options_.idle_timeout;
-    t.keep_alive_pings = true;
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
     ws->set_option(t);
-    ws->read_message_max(options_.max_message_bytes);
     std::string host_header = options_.host + ":" + std::to_string(options_.port);
     auto [wec] = co_await ws->async_handshake(host_header, options_.path, kTuple);
     if (wec) co_return "WebSocket upgrade: " + wec.message();
     if (stopped_) co_return "stopped";
+    WsLinkOptions o;
+    o.server = false;
+    o.max_message_bytes = options_.max_message_bytes;
+    o.send_queue = options_.send_queue;
+    o.idle_timeout = options_.idle_timeout;
+    o.close_timeout = options_.connect_timeout;
+    o.refuse_binary = false;  // the protocol is text; anything else is ignored
+    auto adopted = TlsWsLink::adopt(*ws, o);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      ws_ = ws;
+      pending_.reset();
     }
+    ws.reset();  // Beast's stream and Asio's SSL engine end here
+    if (!adopted) co_return "WebSocket upgrade: " + adopted.error().message();
+    std::shared_ptr<TlsWsLink> link = std::move(*adopted);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      link_ = link;
+    }
+    if (stopped_) link->abort();
     connected = true;
     connects_.fetch_add(1);
     call([&] { handler_->onConnected(); });
-    for (;;) {
-      std::string text;  // read straight into what the handler takes
-      auto buf = asio::dynamic_buffer(text, options_.max_message_bytes);
-      auto [ec, n] = co_await ws->async_read(buf, kTuple);
-      if (ec == websocket::error::closed) {
-        const websocket::close_reason& why = ws->reason();
-        const std::string text(why.reason.data(), why.reason.size());
-        call([&] { handler_->onPeerClosed(why.code, text); });
-        co_return "closed by the console (" + std::to_string(why.code) +
-            (text.empty() ? "" : ": " + text) + ")";
-      }
-      if (ec) co_return ec.message();
-      if (!ws->got_text()) continue;  // the protocol is text; ignore anything else
-      call([&] { handler_->onText(std::move(text)); });
+    // The link's end wakes this coroutine through a timer that never expires.
+    struct Ending {
+      explicit Ending(const asio::any_io_executor& ex)
+          : wake(ex, asio::steady_timer::time_point::max()) {}
+      asio::steady_timer wake;
+      WsLinkEnd end;
+      bool done = false;
+    };
+    auto ending = std::make_shared<Ending>(strand_);
+    auto self = shared_from_this();
+    link->start(
+        [self](std::string text) { self->call([&] { self->handler_->onText(std::move(text)); }); },
+        [ending](const WsLinkEnd& e) {
+          ending->end = e;
+          ending->done = true;
+          ending->wake.cancel();
+        });
+    while (!ending->done) {
+      auto [tec] = co_await ending->wake.async_wait(kTuple);
+      (void)tec;
     }
-  }
-
-  // On the strand: writes the queue's front on the live link, then the next
-  // from its completion. After a failed write it goes on with whatever link
-  // is live then (none: it stops; the next send starts it again).
-  void writeNext() {
-    std::shared_ptr<WsStream> ws;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (queue_.empty() || !ws_) {
-        writing_ = false;
-        return;
-      }
-      ws = ws_;
-      writing_text_ = std::move(queue_.front());
-      queue_.pop_front();
+    const WsLinkEnd end = ending->end;
+    if (end.why == WsLinkEnd::Why::kPeerClosed) {
+      const uint16_t code = end.code == kWsCloseNoStatus ? 0 : end.code;
+      call([&] { handler_->onPeerClosed(code, end.reason); });
+      co_return "closed by the console (" + std::to_string(code) +
+          (end.reason.empty() ? "" : ": " + end.reason) + ")";
     }
-    ws->text(true);
-    ws->async_write(
-        asio::buffer(writing_text_),
-        [self = shared_from_this(), ws](const beast::error_code&, size_t) { self->writeNext(); });
+    co_return end.reason;
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
@@ -184,12 +192,9 @@ class WsClientImpl : public std::enable_shared_from_this<WsClientImpl> {
   asio::steady_timer timer_;
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> connects_{0};
-  mutable std::mutex mu_;              // ws_, pending_, queue_, writing_
-  std::shared_ptr<WsStream> ws_;       // the live link, else null
+  mutable std::mutex mu_;              // link_, pending_
+  std::shared_ptr<TlsWsLink> link_;    // the live link, else null
   std::shared_ptr<WsStream> pending_;  // the link being set up
-  std::deque<std::string> queue_;
-  bool writing_ = false;
-  std::string writing_text_;  // the message being written (strand)
 };
 
 Result<std::unique_ptr<WsClient>> WsClient::create(asio::io_context& ioc, WsClientOptions options,

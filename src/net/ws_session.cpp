@@ -7,7 +7,8 @@ namespace sg::net {
 WsSession::WsSession(std::shared_ptr<ServerState> st, TlsStream stream, ConnectionSlot slot,
                      PeerInfo peer, uint64_t id)
     : st_(std::move(st)),
-      ws_(std::move(stream)),
+      ex_(stream.get_executor()),
+      ws_(std::in_place, std::move(stream)),
       slot_(std::move(slot)),
       peer_(std::move(peer)),
       id_(id) {}
@@ -25,151 +26,114 @@ void WsSession::call(const std::function<void()>& fn) {
 asio::awaitable<void> WsSession::run(http::request<http::string_body> req) {
   st_->track(id_, std::static_pointer_cast<ConnectionControl>(shared_from_this()));
   const ServerLimits& lim = st_->options.limits;
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket stream keeps its own timers
+  beast::get_lowest_layer(*ws_).expires_never();  // the websocket stream keeps its own timers
+  // Beast's timers cover the upgrade only: after it the link keeps its own.
   websocket::stream_base::timeout t{};
   t.handshake_timeout = lim.handshake_timeout;
-  t.idle_timeout = lim.ws_idle_timeout;
-  t.keep_alive_pings = true;
-  ws_.set_option(t);
-  ws_.set_option(websocket::stream_base::decorator(
+  t.idle_timeout = websocket::stream_base::none();
+  t.keep_alive_pings = false;
+  ws_->set_option(t);
+  ws_->set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "syn-guard"); }));
-  auto [ec] = co_await ws_.async_accept(req, kTuple);
+  auto [ec] = co_await ws_->async_accept(req, kTuple);
   req = {};  // not kept for the life of the link
   if (ec) {
     st_->counters.add(ec == beast::error::timeout ? NetCounter::kTimeouts
                                                   : NetCounter::kBadRequests);
     co_return;
   }
+  WsLinkOptions o;
+  o.server = true;
+  o.max_message_bytes = lim.ws_max_message_bytes;
+  o.send_queue = lim.ws_send_queue;
+  o.idle_timeout = lim.ws_idle_timeout;
+  o.close_timeout = lim.handshake_timeout;
+  auto link = TlsWsLink::adopt(*ws_, o);
+  ws_.reset();  // Beast's stream and Asio's SSL engine end here; the link holds the rest
+  if (!link) {
+    st_->counters.add(NetCounter::kBadRequests);
+    co_return;  // the socket closes with the stream
+  }
   st_->counters.add(NetCounter::kWsUpgrades);
+  noteUpgrade(st_);
+  link_ = std::move(*link);
   auto self = shared_from_this();
   const auto& handler = st_->ws->handler;
   call([&] { handler->onOpen(self); });
-  std::string reason;
-  for (;;) {
-    // The buffer's max size is the message limit: a larger message fails the
-    // read with buffer_overflow before more than the limit is held. (Beast's
-    // read_message_max would answer 1009, but its error is then masked by the
-    // TLS teardown's, so it could not be counted reliably.)
-    // Read straight into the string the handler takes: no buffer of the
-    // session's own to allocate, copy out of and free per message.
-    std::string text;
-    auto buf = asio::dynamic_buffer(text, lim.ws_max_message_bytes);
-    auto [rec, n] = co_await ws_.async_read(buf, kTuple);
-    if (rec) {
-      reason = readLoopEnd(rec);
-      break;
-    }
-    if (!ws_.got_text()) {
+  link_->start(
+      [self](std::string text) {
+        self->st_->counters.add(NetCounter::kWsMessagesIn);
+        self->call([&] { self->st_->ws->handler->onText(self, std::move(text)); });
+      },
+      [self](const WsLinkEnd& end) {
+        std::string reason = self->endReason(end);
+        self->st_->counters.add(NetCounter::kWsClosed);
+        self->call([&] { self->st_->ws->handler->onClose(self, reason); });
+      });
+}
+
+std::string WsSession::endReason(const WsLinkEnd& end) {
+  switch (end.why) {
+    case WsLinkEnd::Why::kTooLarge:
+      st_->counters.add(NetCounter::kWsFrameTooLarge);
+      return "message too large";
+    case WsLinkEnd::Why::kTimeout:
+      st_->counters.add(NetCounter::kTimeouts);
+      return "idle timeout";
+    case WsLinkEnd::Why::kBinary:
       st_->counters.add(NetCounter::kWsBinaryRefused);
-      reason = "binary message refused";
-      auto [cec] = co_await ws_.async_close(websocket::close_code::bad_payload, kTuple);
-      (void)cec;
+      return "binary message refused";
+    case WsLinkEnd::Why::kPeerClosed:
+      return "closed by peer";
+    case WsLinkEnd::Why::kClosed:
+      return "closed: " + end.reason;
+    case WsLinkEnd::Why::kProtocol:
+      return "protocol error: " + end.reason;
+    case WsLinkEnd::Why::kIo:
+    case WsLinkEnd::Why::kAborted:
       break;
-    }
-    st_->counters.add(NetCounter::kWsMessagesIn);
-    call([&] { handler->onText(self, std::move(text)); });
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    queue_.clear();
-  }
-  st_->counters.add(NetCounter::kWsClosed);
-  call([&] { handler->onClose(self, reason); });
-  beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().close(ignored);
+  return end.reason;
 }
 
-std::string WsSession::readLoopEnd(const beast::error_code& ec) {
-  if (ec == websocket::error::buffer_overflow || ec == websocket::error::message_too_big) {
-    st_->counters.add(NetCounter::kWsFrameTooLarge);
-    return "message too large";
-  }
-  if (ec == beast::error::timeout) {
-    st_->counters.add(NetCounter::kTimeouts);
-    return "idle timeout";
-  }
-  if (ec == websocket::error::closed) return "closed by peer";
-  return ec.message();
-}
-
-size_t WsSession::pendingSends() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
-}
+size_t WsSession::pendingSends() const { return link_ ? link_->pendingSends() : 0; }
 
 bool WsSession::send(std::string text) {
   return sendShared(std::make_shared<const std::string>(std::move(text)));
 }
 
 bool WsSession::sendShared(std::shared_ptr<const std::string> frame) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return false;
-    if (queue_.size() >= st_->options.limits.ws_send_queue) {
-      closed_ = true;
-      queue_.clear();
+  if (!link_) return false;
+  switch (link_->send(std::move(frame))) {
+    case TlsWsLink::SendResult::kQueued:
+      st_->counters.add(NetCounter::kWsMessagesOut);
+      return true;
+    case TlsWsLink::SendResult::kQueueFull:
       st_->counters.add(NetCounter::kWsSendQueueFull);
-      abort();
+      link_->abort();
       return false;
-    }
-    queue_.push_back(std::move(frame));
-    if (writing_) return true;
-    writing_ = true;
+    case TlsWsLink::SendResult::kClosed:
+      break;
   }
-  // Posted, never run inline: the caller may hold a lock over many sends.
-  asio::post(ws_.get_executor(), [self = shared_from_this()] { self->writeNext(); });
-  return true;
-}
-
-void WsSession::writeNext() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.empty() || closed_) {
-      writing_ = false;
-      return;
-    }
-    writing_frame_ = std::move(queue_.front());
-    queue_.pop_front();
-  }
-  ws_.text(true);
-  ws_.async_write(asio::buffer(*writing_frame_),
-                  [self = shared_from_this()](const beast::error_code& ec, size_t) {
-                    self->writing_frame_.reset();
-                    if (ec) {
-                      std::lock_guard<std::mutex> lock(self->mu_);
-                      self->writing_ = false;
-                      return;
-                    }
-                    self->st_->counters.add(NetCounter::kWsMessagesOut);
-                    self->writeNext();
-                  });
+  return false;
 }
 
 // Never a normal closure without a reason: agents read that, before their
 // welcome, as an older console refusing their protocol version.
-void WsSession::close() { closeWith(websocket::close_code::normal, "closed by the console"); }
+void WsSession::close() { closeWith(kWsCloseNormal, "closed by the console"); }
 
 void WsSession::closeWith(uint16_t code, const std::string& reason) {
-  constexpr size_t kMaxCloseReason = 123;  // RFC 6455: 125 bytes with the code
-  websocket::close_reason why(code);
-  why.reason.assign(reason.data(), std::min(reason.size(), kMaxCloseReason));
-  asio::co_spawn(
-      ws_.get_executor(),
-      [self = shared_from_this(), why]() -> asio::awaitable<void> {
-        if (!self->ws_.is_open()) co_return;
-        auto [ec] = co_await self->ws_.async_close(why, kTuple);
-        (void)ec;  // the read loop sees the end and reports it
-      },
-      [st = st_](const std::exception_ptr& e) {
-        if (e) st->counters.add(NetCounter::kHandlerErrors);
-      });
+  if (link_) link_->close(code, reason.substr(0, kWsMaxCloseReason));
 }
 
 void WsSession::abort() {
-  asio::post(ws_.get_executor(), [self = shared_from_this()] {
-    beast::error_code ec;
-    beast::get_lowest_layer(self->ws_).socket().close(ec);
+  asio::post(ex_, [self = shared_from_this()] {
+    if (self->link_) {
+      self->link_->abort();
+    } else if (self->ws_) {
+      beast::error_code ec;
+      beast::get_lowest_layer(*self->ws_).socket().close(ec);
+    }
   });
 }
 

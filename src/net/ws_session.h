@@ -1,15 +1,17 @@
-// One upgraded WebSocket connection on the server (internal): reads text
-// messages into the route's handler; send() queues (bounded) and one writer
-// drains the queue on the connection's strand. send() never writes in the
-// caller's thread: a fan-out queues on every connection under the service's
-// lock and the io threads write (TLS, syscalls) after, in parallel.
+// One upgraded WebSocket connection on the server (internal): Beast answers
+// the upgrade, then the link runs on the connection's own transport
+// (tls_ws_link.h), which reads text messages into the route's handler and
+// writes what send() queued (bounded), batched, on the connection's strand.
+// send() never writes in the caller's thread: a fan-out queues on every
+// connection under the service's lock and the io threads write (TLS,
+// syscalls) after, in parallel.
 #pragma once
 
-#include <deque>
-#include <mutex>
+#include <optional>
 
 #include "net/beast_types.h"
 #include "net/server_state.h"
+#include "net/tls_ws_link.h"
 
 namespace sg::net {
 
@@ -32,22 +34,18 @@ class WsSession : public WsConnection,
   void abort() override;
 
  private:
-  // On the strand: writes the queue's front, then the next from its completion.
-  void writeNext();
-  std::string readLoopEnd(const beast::error_code& ec);
+  // Counts why the link ended; the reason the handler's onClose gets.
+  std::string endReason(const WsLinkEnd& end);
   // Runs a handler callback; a throw is counted (handler_errors), not propagated.
   void call(const std::function<void()>& fn);
 
   std::shared_ptr<ServerState> st_;
-  WsStream ws_;
+  asio::any_io_executor ex_;         // the connection's strand
+  std::optional<WsStream> ws_;       // until the upgrade is answered (strand)
+  std::shared_ptr<TlsWsLink> link_;  // after: set once, before onOpen
   ConnectionSlot slot_;
   PeerInfo peer_;
   uint64_t id_;
-  mutable std::mutex mu_;  // queue_, writing_, closed_
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  std::shared_ptr<const std::string> writing_frame_;  // held until its write completes (strand)
-  bool writing_ = false;
-  bool closed_ = false;
 };
 
 }  // namespace sg::net

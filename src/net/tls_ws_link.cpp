@@ -1,0 +1,476 @@
+#include "net/tls_ws_link.h"
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+namespace sg::net {
+
+namespace {
+
+// Plaintext decrypted per SSL_read (one TLS record at most).
+constexpr size_t kPlainChunk = 16 * 1024;
+// A memory BIO keeps the largest size it held: one that grew past this (a
+// snapshot, a large report) is replaced once drained, so a link's memory
+// returns to its idle size.
+constexpr size_t kBioKeepBytes = 64 * 1024;
+// At most this much plaintext per TLS write (batched messages).
+constexpr size_t kBatchBytes = 64 * 1024;
+
+BIO* newMemBio() {
+  BIO* b = BIO_new(BIO_s_mem());
+  if (b != nullptr) BIO_set_mem_eof_return(b, -1);  // empty: retry, not EOF
+  return b;
+}
+
+size_t bioCapacity(BIO* b) {
+  BUF_MEM* mem = nullptr;
+  BIO_get_mem_ptr(b, &mem);
+  return mem != nullptr ? mem->max : 0;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOptions options) {
+  SSL* ssl = stream.next_layer().native_handle();
+  BIO* in = SSL_get_rbio(ssl);
+  if (SSL_pending(ssl) > 0 || (in != nullptr && BIO_ctrl_pending(in) > 0)) {
+    return Error(Errc::kInvalidArgument, "the peer spoke before the upgrade's answer");
+  }
+  BIO* r = newMemBio();
+  BIO* w = newMemBio();
+  if (r == nullptr || w == nullptr) {
+    BIO_free(r);
+    BIO_free(w);
+    return Error(Errc::kResourceExhausted, "BIO_new");
+  }
+  // Asio's engine frees its reference to the SSL object with the stream; the
+  // link holds its own. The engine's BIO pair is replaced (its half in the
+  // SSL object freed here, the other by the engine).
+  SSL_up_ref(ssl);
+  SSL_set_bio(ssl, r, w);
+  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);  // Asio set it too; the link relies on it
+  tcp::socket socket = beast::get_lowest_layer(stream).release_socket();
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) {
+    SSL_free(ssl);
+    return Error(Errc::kIo, "non-blocking socket: " + ec.message());
+  }
+  return std::shared_ptr<TlsWsLink>(new TlsWsLink(std::move(socket), ssl, options));
+}
+
+TlsWsLink::TlsWsLink(tcp::socket socket, SSL* ssl, WsLinkOptions options)
+    : socket_(std::move(socket)),
+      ssl_(ssl),
+      rbio_(SSL_get_rbio(ssl)),
+      wbio_(SSL_get_wbio(ssl)),
+      options_(options),
+      parser_(options.max_message_bytes, options.server),
+      timer_(socket_.get_executor()),
+      mask_state_(0) {
+  if (!options_.server) {
+    // RFC 6455 5.3: the client's masking keys must be unpredictable: a
+    // generator seeded from OpenSSL's CSPRNG per link.
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&mask_state_), sizeof mask_state_) != 1) {
+      mask_state_ = reinterpret_cast<uintptr_t>(this) ^ 0x9E3779B97F4A7C15ULL;
+    }
+    mask_state_ |= 1;
+  }
+}
+
+TlsWsLink::~TlsWsLink() { SSL_free(ssl_); }
+
+std::string TlsWsLink::tlsError(const char* what) const {
+  const unsigned long e = ERR_get_error();  // NOLINT(google-runtime-int)
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return std::string(what) + ": " + (e != 0 ? buf : "TLS error");
+}
+
+void TlsWsLink::start(TextFn on_text, EndFn on_end) {
+  on_text_ = std::move(on_text);
+  on_end_ = std::move(on_end);
+  armTimer(options_.idle_timeout / 2);
+  readSome();
+}
+
+void TlsWsLink::readSome() {
+  reading_ = true;
+  socket_.async_read_some(
+      asio::buffer(rbuf_),
+      [self = shared_from_this()](const beast::error_code& ec, size_t n) { self->onRead(ec, n); });
+}
+
+void TlsWsLink::onRead(const beast::error_code& ec, size_t n) {
+  reading_ = false;
+  if (draining_) {
+    if (ec) {
+      closeSocket();
+    } else {
+      readSome();  // dropped: the peer's close_notify, what it sent after its close
+    }
+    return;
+  }
+  if (ended_) return;
+  if (ec) {
+    if (close_sent_) {
+      finish(end_);  // the peer closed the socket instead of answering: done either way
+    } else {
+      finish({ec == asio::error::operation_aborted ? WsLinkEnd::Why::kAborted : WsLinkEnd::Why::kIo,
+              0, ec == asio::error::eof ? "the peer closed the connection" : ec.message()});
+    }
+    return;
+  }
+  seen_ = true;
+  if (BIO_write(rbio_, rbuf_.data(), static_cast<int>(n)) != static_cast<int>(n)) {
+    finish({WsLinkEnd::Why::kIo, 0, "BIO_write"});
+    return;
+  }
+  decrypt();
+  if (ended_) return;
+  flush();  // a TLS answer (KeyUpdate), a pong, a close frame
+  if (ended_) return;
+  if (BIO_ctrl_pending(rbio_) == 0 && bioCapacity(rbio_) > kBioKeepBytes) {
+    BIO* fresh = newMemBio();
+    if (fresh != nullptr) {
+      SSL_set0_rbio(ssl_, fresh);  // frees the old one
+      rbio_ = fresh;
+    }
+  }
+  readSome();
+}
+
+void TlsWsLink::decrypt() {
+  char plain[kPlainChunk];
+  for (;;) {
+    ERR_clear_error();
+    const int r = SSL_read(ssl_, plain, sizeof plain);
+    if (r <= 0) {
+      const int err = SSL_get_error(ssl_, r);
+      if (err == SSL_ERROR_WANT_READ) return;
+      if (err == SSL_ERROR_ZERO_RETURN) {
+        finish(close_sent_ ? end_ : WsLinkEnd{WsLinkEnd::Why::kIo, 0, "TLS closed by the peer"});
+      } else {
+        finish({WsLinkEnd::Why::kIo, 0, tlsError("TLS read")});
+      }
+      return;
+    }
+    std::string_view in(plain, static_cast<size_t>(r));
+    while (!in.empty() && !parser_.failed()) {
+      WsEvent ev;
+      in.remove_prefix(parser_.feed(in, ev));
+      if (ev.kind != WsEvent::Kind::kNone) onEvent(ev);
+      if (ended_) return;
+    }
+    // After a close or a malformed frame the parser takes nothing more; what
+    // the peer still sends is read and dropped until its close, EOF or the
+    // close timeout.
+  }
+}
+
+void TlsWsLink::onEvent(WsEvent& ev) {
+  using Kind = WsEvent::Kind;
+  switch (ev.kind) {
+    case Kind::kText:
+      if (!close_sent_ && on_text_) on_text_(std::move(ev.payload));
+      break;
+    case Kind::kBinary:
+      if (!close_sent_ && options_.refuse_binary) {
+        beginClose(kWsCloseBadPayload, "", {WsLinkEnd::Why::kBinary, 0, "binary message"});
+      }
+      break;
+    case Kind::kPing:
+      if (!close_sent_) sendControl(WsOpcode::kPong, ev.payload);
+      break;
+    case Kind::kPong:
+      ping_out_ = false;
+      break;
+    case Kind::kClose:
+      if (close_sent_) {
+        finish(end_);  // the answer to ours
+      } else {
+        // Answered with the same code (none when it sent none), then done.
+        const uint16_t code = ev.code;
+        WsLinkEnd end{WsLinkEnd::Why::kPeerClosed, code, ev.payload};
+        std::string frame;
+        if (code == kWsCloseNoStatus) {
+          appendFrame(frame, WsOpcode::kClose, "");
+        } else {
+          std::string body{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+          appendFrame(frame, WsOpcode::kClose, body);
+        }
+        close_sent_ = true;
+        encrypt(frame);
+        finish(end);
+      }
+      break;
+    case Kind::kError:
+      if (!close_sent_) {
+        beginClose(
+            ev.code, ev.error,
+            {ev.code == kWsCloseTooBig ? WsLinkEnd::Why::kTooLarge : WsLinkEnd::Why::kProtocol, 0,
+             ev.error});
+      }
+      break;
+    case Kind::kNone:
+      break;
+  }
+}
+
+void TlsWsLink::appendFrame(std::string& out, WsOpcode op, std::string_view payload) {
+  if (options_.server) {
+    appendWsFrame(out, op, payload);
+    return;
+  }
+  // xorshift64*: a fresh key per frame from the link's seeded state.
+  mask_state_ ^= mask_state_ >> 12;
+  mask_state_ ^= mask_state_ << 25;
+  mask_state_ ^= mask_state_ >> 27;
+  const uint64_t v = mask_state_ * 0x2545F4914F6CDD1DULL;
+  const uint8_t key[4] = {static_cast<uint8_t>(v >> 32), static_cast<uint8_t>(v >> 40),
+                          static_cast<uint8_t>(v >> 48), static_cast<uint8_t>(v >> 56)};
+  appendWsFrame(out, op, payload, key);
+}
+
+TlsWsLink::SendResult TlsWsLink::send(std::shared_ptr<const std::string> text) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return SendResult::kClosed;
+    if (queue_.size() >= options_.send_queue) return SendResult::kQueueFull;
+    queue_.push_back(std::move(text));
+    if (writing_) return SendResult::kQueued;
+    writing_ = true;
+  }
+  // Posted, never run inline: the caller may hold a lock over many sends.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->writeQueued(); });
+  return SendResult::kQueued;
+}
+
+size_t TlsWsLink::pendingSends() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+// On the strand: encrypts what is queued as one batch and hands it to the
+// socket; runs again when an async write of a remainder completes.
+void TlsWsLink::writeQueued() {
+  if (ended_ || close_sent_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.clear();
+    writing_ = false;
+    return;
+  }
+  if (out_pending_) return;  // the async write's completion comes back here
+  std::string plain;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!queue_.empty() && plain.size() < kBatchBytes) {
+      appendFrame(plain, WsOpcode::kText, *queue_.front());
+      queue_.pop_front();
+    }
+    if (plain.empty()) {
+      writing_ = false;
+      return;
+    }
+  }
+  encrypt(plain);
+  flush();
+  if (!ended_ && !out_pending_) writeQueued();  // more queued meanwhile, or done
+}
+
+void TlsWsLink::sendControl(WsOpcode op, std::string_view payload) {
+  std::string frame;
+  appendFrame(frame, op, payload);
+  encrypt(frame);
+}
+
+void TlsWsLink::encrypt(std::string_view plain) {
+  if (plain.empty()) return;
+  ERR_clear_error();
+  // Memory BIO: the write never blocks, so it takes everything at once.
+  const int r = SSL_write(ssl_, plain.data(), static_cast<int>(plain.size()));
+  if (r != static_cast<int>(plain.size())) finish({WsLinkEnd::Why::kIo, 0, tlsError("TLS write")});
+}
+
+// Hands the ciphertext to the socket: at once when it takes it all (the
+// rule), else the remainder through an async write; nothing more is
+// encrypted until that completes (the send queue is the bound).
+void TlsWsLink::flush() {
+  if (out_pending_ || !socket_.is_open()) return;
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(wbio_, &data);  // NOLINT(google-runtime-int)
+  if (len <= 0) return;
+  beast::error_code ec;
+  size_t n = socket_.write_some(asio::buffer(data, static_cast<size_t>(len)), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    n = 0;
+  }
+  if (ec) {
+    (void)BIO_reset(wbio_);
+    if (!ended_) finish({WsLinkEnd::Why::kIo, 0, "write: " + ec.message()});
+    return;
+  }
+  if (n < static_cast<size_t>(len)) {
+    out_.assign(data + n, static_cast<size_t>(len) - n);
+    out_pending_ = true;
+  }
+  (void)BIO_reset(wbio_);
+  if (bioCapacity(wbio_) > kBioKeepBytes) {
+    BIO* fresh = newMemBio();
+    if (fresh != nullptr) {
+      SSL_set0_wbio(ssl_, fresh);
+      wbio_ = fresh;
+    }
+  }
+  if (!out_pending_) return;
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this()](const beast::error_code& wec, size_t) {
+                      self->out_pending_ = false;
+                      self->out_ = std::string();
+                      if (self->ended_) return;
+                      if (wec) {
+                        self->finish({WsLinkEnd::Why::kIo, 0, "write: " + wec.message()});
+                        return;
+                      }
+                      self->flush();
+                      if (!self->out_pending_) self->writeQueued();
+                    });
+}
+
+void TlsWsLink::close(uint16_t code, std::string reason) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+    if (self->ended_ || self->close_sent_) return;
+    self->beginClose(code, reason, {WsLinkEnd::Why::kClosed, code, reason});
+  });
+}
+
+// On the strand: what is queued goes first, then the close frame; the link
+// then waits for the peer's close frame (reading and dropping the rest).
+void TlsWsLink::beginClose(uint16_t code, std::string_view reason, WsLinkEnd end) {
+  std::string plain;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    if (!out_pending_) {
+      while (!queue_.empty() && plain.size() < kBatchBytes) {
+        appendFrame(plain, WsOpcode::kText, *queue_.front());
+        queue_.pop_front();
+      }
+    }
+    queue_.clear();
+  }
+  std::string body;
+  appendWsClose(body, code, reason);  // unmasked; masked below if a client
+  if (!options_.server) {
+    body.clear();
+    std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+    payload.append(reason.substr(0, kWsMaxCloseReason));
+    appendFrame(body, WsOpcode::kClose, payload);
+  }
+  plain += body;
+  close_sent_ = true;
+  end_ = std::move(end);
+  encrypt(plain);
+  if (ended_) return;
+  flush();
+  if (ended_) return;
+  armTimer(options_.close_timeout);
+}
+
+void TlsWsLink::abort() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->draining_) {
+      self->closeSocket();
+    } else if (!self->ended_) {
+      self->finish({WsLinkEnd::Why::kAborted, 0, "aborted"});
+    }
+  });
+}
+
+void TlsWsLink::armTimer(std::chrono::milliseconds after) {
+  const uint64_t gen = ++timer_gen_;
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this(), gen](const beast::error_code& ec) {
+    if (ec || gen != self->timer_gen_) return;
+    if (self->draining_) {
+      self->closeSocket();
+    } else if (!self->ended_) {
+      self->onTimer();
+    }
+  });
+}
+
+// Every half idle timeout: traffic since the last run keeps the link; none
+// sends a ping; none again ends it. After our close frame: the close timeout.
+void TlsWsLink::onTimer() {
+  if (close_sent_) {
+    finish(end_);
+    return;
+  }
+  if (seen_) {
+    seen_ = false;
+    ping_out_ = false;
+  } else if (!ping_out_) {
+    ping_out_ = true;
+    sendControl(WsOpcode::kPing, "");
+    flush();
+    if (ended_) return;
+  } else {
+    finish({WsLinkEnd::Why::kTimeout, 0, "idle timeout"});
+    return;
+  }
+  armTimer(options_.idle_timeout / 2);
+}
+
+void TlsWsLink::closeSocket() {
+  draining_ = false;
+  ++timer_gen_;
+  timer_.cancel();
+  beast::error_code ignored;
+  socket_.close(ignored);
+}
+
+// Once: TLS close_notify (best effort), the socket closed (after a lingering
+// close when the link ended by a close handshake), on_end told.
+void TlsWsLink::finish(WsLinkEnd end) {
+  if (ended_) return;
+  ended_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    queue_.clear();
+    writing_ = false;
+  }
+  ++timer_gen_;
+  timer_.cancel();
+  const bool graceful = end.why != WsLinkEnd::Why::kIo && end.why != WsLinkEnd::Why::kAborted;
+  if (graceful && !out_pending_) {
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl_);
+    flush();
+  }
+  ERR_clear_error();
+  if (graceful && socket_.is_open()) {
+    // A lingering close: our FIN after the close frame and close_notify,
+    // then what the peer still sends (its close_notify) is read and dropped
+    // until its FIN or the close timeout. Closing with those bytes unread
+    // would reset the connection, and the peer could lose our close frame.
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    draining_ = true;
+    armTimer(options_.close_timeout);
+    if (!reading_) readSome();
+  } else {
+    closeSocket();
+  }
+  auto on_end = std::move(on_end_);
+  on_end_ = nullptr;
+  on_text_ = nullptr;
+  if (on_end) on_end(end);
+}
+
+}  // namespace sg::net
