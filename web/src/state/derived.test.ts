@@ -53,7 +53,7 @@ describe('stable order', () => {
     const f = new Fleet();
     f.applySnapshot({ floods: [flood(1)], endpoints: [], blocks: [], policies: [] });
     const a = orderedFloods(f);
-    f.applyEvent('endpoint', endpoint('x'));
+    f.applyEvent('endpoints', { items: [endpoint('x')] });
     expect(orderedFloods(f)).toBe(a);
     f.applyEvent('flood', flood(1, { peak_rate: 1 }));
     expect(orderedFloods(f)).not.toBe(a);
@@ -62,7 +62,7 @@ describe('stable order', () => {
   it('endpoints by name whatever their state', () => {
     const f = new Fleet();
     f.applySnapshot({ floods: [], endpoints: [endpoint('web-2'), endpoint('db-1'), endpoint('web-1')], blocks: [], policies: [] });
-    f.applyEvent('endpoint', endpoint('web-1', { state: 'blocking' }));
+    f.applyEvent('endpoints', { items: [endpoint('web-1', { state: 'blocking' })] });
     expect(orderedEndpoints(f).map((e) => e.name)).toEqual(['db-1', 'web-1', 'web-2']);
   });
 });

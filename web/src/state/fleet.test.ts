@@ -34,7 +34,7 @@ describe('Fleet snapshot + delta', () => {
     expect(f.floods.size).toBe(1);
     expect(f.floods.get(1)?.peak_rate).toBe(900);
     expect(f.rev.floods).toBe(rev + 1);
-    f.applyEvent('endpoint', endpoint('web-1', { state: 'blocking' }));
+    f.applyEvent('endpoints', { items: [endpoint('web-1', { state: 'blocking' })] });
     expect(f.endpoints.get('web-1')?.state).toBe('blocking');
     f.applyEvent('block', block('203.0.113.1'));
     f.applyEvent('block', block('203.0.113.1', { acked: 3, pending: 0 }));

@@ -109,12 +109,6 @@ export class Fleet {
         this.portFleet = data as PortFleet;
         touch('port_floods');
         break;
-      case 'endpoint': {
-        const e = data as Endpoint;
-        this.endpoints.set(e.name, e);
-        touch('endpoints');
-        break;
-      }
       case 'endpoints': {
         // The console batches endpoint changes (a fan-out's acks: one item per endpoint).
         const items = (data as { items?: Endpoint[] }).items ?? [];

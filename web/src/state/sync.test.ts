@@ -60,7 +60,7 @@ describe('LiveSync snapshot + delta', () => {
     // Flood 1 changed twice during the load, the snapshot caught the first change.
     await t.sync.onEvent('flood', 'ab:11', flood(1, { peak_rate: 200 }));
     await t.sync.onEvent('flood', 'ab:12', flood(1, { peak_rate: 300, state: 'BLOCK' }));
-    await t.sync.onEvent('endpoint', 'ab:13', endpoint('web-9'));
+    await t.sync.onEvent('endpoints', 'ab:13', { items: [endpoint('web-9')] });
     expect(t.fleet.floods.size).toBe(0); // nothing applied before the lists
     d.resolve(empty({ floods: [flood(1, { peak_rate: 200 })] }));
     await loading;
