@@ -70,7 +70,9 @@ Result<std::unique_ptr<WinAgentConsole>> WinAgentConsole::open(
   if (!core.ok()) return core.error();
   c->core_ = std::move(core).value();
   c->applier_ = std::make_unique<WinLinkApplier>(pipeline, pipeline->allowlist());
-  c->applier_->setIsolation(isolation, resolveConsole(endpoint->host), config.allow);
+  const std::string console_host = endpoint->host;
+  c->applier_->setIsolation(
+      isolation, [console_host] { return resolveConsole(console_host); }, config.allow);
   LinkRunnerOptions ro;
   const std::string url = creds.url;
   ro.on_state = [log, url](bool up, const std::string& reason) {

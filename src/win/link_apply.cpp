@@ -48,7 +48,7 @@ void WinLinkApplier::removeBlock(const Prefix& p, std::vector<proto::NackItem>& 
   }
 }
 
-void WinLinkApplier::setIsolation(IsolationPort* port, std::vector<Address> console,
+void WinLinkApplier::setIsolation(IsolationPort* port, ConsoleAddresses console,
                                   std::vector<Prefix> config_allow) {
   isolation_ = port;
   console_addrs_ = std::move(console);
@@ -57,8 +57,9 @@ void WinLinkApplier::setIsolation(IsolationPort* port, std::vector<Address> cons
 
 void WinLinkApplier::isolation(bool on, const std::vector<Prefix>& peers, bool from_snapshot,
                                std::vector<proto::NackItem>& items) {
-  agent::applyConsoleIsolation({isolation_, console_addrs_, config_allow_}, on, peers,
-                               from_snapshot, isolated_by_console_, items);
+  agent::IsolationTarget target{isolation_, {}, config_allow_};
+  if (isolation_ != nullptr && on && console_addrs_) target.console = console_addrs_();
+  agent::applyConsoleIsolation(target, on, peers, from_snapshot, isolated_by_console_, items);
 }
 
 void WinLinkApplier::policy(const proto::PolicyParams& p, std::vector<proto::NackItem>& items) {

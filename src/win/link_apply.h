@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,9 +32,12 @@ class WinLinkApplier {
  public:
   WinLinkApplier(AttemptPipeline* pipeline, std::vector<Prefix> allowlist);
   // Where isolation goes: `port` (null: refused, "this agent runs without
-  // isolation"), the console's addresses (empty: refused, not resolved) and
-  // the agent's configured --allow (not widened).
-  void setIsolation(IsolationPort* port, std::vector<Address> console,
+  // isolation"), the console's addresses, looked up at each isolate order as
+  // the Linux agent does (empty: refused, not resolved; a name that did not
+  // resolve at start, or a console that moved, is found at the next order),
+  // and the agent's configured --allow (not widened).
+  using ConsoleAddresses = std::function<std::vector<Address>()>;
+  void setIsolation(IsolationPort* port, ConsoleAddresses console,
                     std::vector<Prefix> config_allow);
 
   proto::AgentMessage apply(const proto::Snapshot& snapshot, uint64_t now_ns);
@@ -53,7 +57,7 @@ class WinLinkApplier {
   std::vector<Prefix> allow_;
   std::map<std::string, Prefix> console_;  // the console's blocks in force, by Prefix::str()
   IsolationPort* isolation_ = nullptr;
-  std::vector<Address> console_addrs_;
+  ConsoleAddresses console_addrs_;
   std::vector<Prefix> config_allow_;
   bool isolated_by_console_ = false;
   uint64_t applied_version_ = 0;

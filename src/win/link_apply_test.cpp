@@ -138,7 +138,8 @@ TEST_F(WinLinkApplierTest, AnEnforcerErrorIsANackItemWithItsMessage) {
 class WinLinkIsolationTest : public WinLinkApplierTest {
  protected:
   WinLinkIsolationTest() {
-    applier_.setIsolation(&iso_, {*parseAddress("192.0.2.10")}, {pfx("10.1.0.0/16")});
+    applier_.setIsolation(&iso_, [] { return std::vector<Address>{*parseAddress("192.0.2.10")}; },
+                          {pfx("10.1.0.0/16")});
   }
   proto::Snapshot isolated(uint64_t version, bool on) {
     proto::Snapshot s;
@@ -200,16 +201,43 @@ TEST_F(WinLinkIsolationTest, FailuresAreNackItems) {
   EXPECT_NE(std::get<proto::Nack>(a).items[0].reason.find("0x80320027"), std::string::npos);
   EXPECT_FALSE(iso_.isolated());
 
-  applier_.setIsolation(&iso_, {}, {});  // the console's name did not resolve
+  applier_.setIsolation(&iso_, [] { return std::vector<Address>{}; }, {});  // not resolved
   a = applier_.apply(isolated(6, true), 0);
   ASSERT_TRUE(std::holds_alternative<proto::Nack>(a));
   EXPECT_EQ(std::get<proto::Nack>(a).items[0].reason,
             "the console's address is not known (name not resolved)");
 
-  applier_.setIsolation(nullptr, {}, {});
+  applier_.setIsolation(nullptr, nullptr, {});
   a = applier_.apply(isolated(7, true), 0);
   ASSERT_TRUE(std::holds_alternative<proto::Nack>(a));
   EXPECT_EQ(std::get<proto::Nack>(a).items[0].reason, "this agent runs without isolation");
+}
+
+// Review s17 M2: the console's addresses were looked up once, at start: a
+// name that did not resolve then refused every isolate until a restart, and
+// a console that moved was cut off by the isolation it ordered.
+TEST_F(WinLinkIsolationTest, TheConsolesAddressIsLookedUpAtEachIsolateOrder) {
+  std::vector<Address> resolved;  // nothing yet: DNS not up at boot
+  int lookups = 0;
+  applier_.setIsolation(&iso_,
+                        [&] {
+                          ++lookups;
+                          return resolved;
+                        },
+                        {});
+  auto a = applier_.apply(isolated(5, true), 0);
+  ASSERT_TRUE(std::holds_alternative<proto::Nack>(a));
+  EXPECT_FALSE(iso_.isolated());
+  resolved = {*parseAddress("192.0.2.20")};
+  EXPECT_TRUE(std::holds_alternative<proto::Ack>(applier_.apply(isolated(6, true), 0)));
+  ASSERT_TRUE(iso_.isolated());
+  EXPECT_EQ(iso_.spec().console, resolved);
+  resolved = {*parseAddress("192.0.2.30")};  // the console moved
+  EXPECT_TRUE(std::holds_alternative<proto::Ack>(applier_.apply(isolated(7, true), 0)));
+  EXPECT_EQ(iso_.spec().console, resolved);
+  const int before = lookups;
+  EXPECT_TRUE(std::holds_alternative<proto::Ack>(applier_.apply(isolated(8, false), 0)));
+  EXPECT_EQ(lookups, before) << "a release needs no lookup";
 }
 
 TEST(WinReportEvent, BlocksAndFlagsBecomeReportEvents) {

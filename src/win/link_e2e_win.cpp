@@ -160,7 +160,10 @@ int run(const Args& args) {
   WfpIsolation isolation(enforcer.sharedEngine());
   auto console_addr = parseAddress(wo.host);
   if (!console_addr.ok()) return fail("--url: the host must be an address here");
-  applier.setIsolation(&isolation, {*console_addr}, config.allow);
+  const Address console_address = *console_addr;
+  applier.setIsolation(
+      &isolation, [console_address] { return std::vector<Address>{console_address}; },
+      config.allow);
   size_t filters_before_isolation = 0;
 
   agent::LinkCoreOptions co;
