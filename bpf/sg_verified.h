@@ -42,8 +42,12 @@
  *   start and leave no place for anyone else: that takes 16 of them.
  * Every cap is checked before a place is taken or a window made: a refused
  * handshake leaves nothing in sg_verified_pfx (2 x max_verified windows;
- * a verification makes at most three). Approximate under concurrency (two
- * CPUs may both take the last place).
+ * a verification makes at most three, so a window of per_ttl new addresses
+ * in fresh prefixes can make 1.5 x max_verified of them and two windows
+ * more than the map holds: the LRU then evicts the oldest prefix windows,
+ * which gives those prefixes fresh places, never the table's, review s18
+ * L5). Approximate under concurrency (two CPUs may both take the last
+ * place).
  *
  * Kernel only: included by syn_guard.bpf.c after its maps and SG_NOW. Cost: nothing
  * on the packet path unless a port-flood response matched the packet; then
