@@ -83,9 +83,9 @@ bool ConsoleServiceImpl::agentCertCurrent(const net::PeerInfo& peer) {
 void ConsoleServiceImpl::linkOpened(const std::shared_ptr<net::WsConnection>& conn) {
   std::lock_guard<std::mutex> lock(mu_);
   // Checked again: the endpoint may have been revoked since the upgrade began.
-  if (!agentRefusal(conn->peer()).empty()) {
+  if (const std::string why = agentRefusal(conn->peer()); !why.empty()) {
     ++counters_.agents_refused;
-    conn->close();
+    conn->closeWith(kClosePolicy, why);  // as a revoke of an open link, with the 403's reason
     return;
   }
   const std::string& name = conn->peer().cert_cn;

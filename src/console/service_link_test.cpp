@@ -156,6 +156,10 @@ TEST_F(ServiceLinkTest, UnknownRevokedOrStaleCertificatesAreRefused) {
   EXPECT_EQ(svc_->authorizeAgent(req)->status, 403);
   auto late = connect(ep);  // a link that got past the upgrade check anyway
   EXPECT_TRUE(late->closed());
+  // Saying why (review s18 L4: the agent now reads a close sent right
+  // after the upgrade; it said only "closed by the console").
+  EXPECT_EQ(late->closeFrame(),
+            std::make_pair(uint16_t{1008}, std::string("endpoint 'web-1' is revoked")));
   EXPECT_TRUE(svc_->endpoints()->front().revoked);
   EXPECT_FALSE(svc_->endpoints()->front().online);
 }

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace sg::net {
 
@@ -17,11 +18,24 @@ constexpr size_t kPlainChunk = 16 * 1024;
 constexpr size_t kBioKeepBytes = 64 * 1024;
 // At most this much plaintext per TLS write (batched messages).
 constexpr size_t kBatchBytes = 64 * 1024;
+// While an async write is pending nothing more is sent; what the read path
+// still encrypts meanwhile (TLS KeyUpdate answers, our close frame, a ping)
+// waits in the write BIO. Past this, the peer asks for answers it does not
+// read: the link ends.
+constexpr size_t kMaxBackedUpBytes = 16 * 1024;
 
 BIO* newMemBio() {
   BIO* b = BIO_new(BIO_s_mem());
   if (b != nullptr) BIO_set_mem_eof_return(b, -1);  // empty: retry, not EOF
   return b;
+}
+
+// Empties a writable memory BIO whose `len` bytes were taken. BIO_reset
+// memsets the BIO's whole capacity (up to kBioKeepBytes) in OpenSSL 3; moving
+// the read position past the data does not (a library without seek on memory
+// BIOs falls back to the reset).
+void drainMemBio(BIO* b, long len) {  // NOLINT(google-runtime-int)
+  if (BIO_seek(b, len) != len) (void)BIO_reset(b);
 }
 
 size_t bioCapacity(BIO* b) {
@@ -34,9 +48,11 @@ size_t bioCapacity(BIO* b) {
 
 Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOptions options) {
   SSL* ssl = stream.next_layer().native_handle();
-  BIO* in = SSL_get_rbio(ssl);
-  if (SSL_pending(ssl) > 0 || (in != nullptr && BIO_ctrl_pending(in) > 0)) {
-    return Error(Errc::kInvalidArgument, "the peer spoke before the upgrade's answer");
+  // Plaintext OpenSSL decrypted and Beast did not take: the peer's first
+  // frame came in the upgrade answer's own TLS record, and its start may be
+  // in Beast's read buffer, out of reach. Neither end of the link does that.
+  if (SSL_pending(ssl) > 0) {
+    return Error(Errc::kInvalidArgument, "the peer spoke in the upgrade's own TLS record");
   }
   BIO* r = newMemBio();
   BIO* w = newMemBio();
@@ -45,12 +61,28 @@ Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOpti
     BIO_free(w);
     return Error(Errc::kResourceExhausted, "BIO_new");
   }
+  // TLS records that came in the same read as the upgrade (a console that
+  // closes the link at once: a revoked endpoint) wait in the engine's BIO
+  // pair: they move to the link's read BIO, and start() reads them first.
+  if (BIO* in = SSL_get_rbio(ssl); in != nullptr) {
+    char buf[4096];
+    while (BIO_ctrl_pending(in) > 0) {
+      const int n = BIO_read(in, buf, sizeof buf);
+      if (n <= 0 || BIO_write(r, buf, n) != n) {
+        BIO_free(r);
+        BIO_free(w);
+        return Error(Errc::kIo, "the upgrade's leftover TLS bytes");
+      }
+    }
+  }
   // Asio's engine frees its reference to the SSL object with the stream; the
   // link holds its own. The engine's BIO pair is replaced (its half in the
   // SSL object freed here, the other by the engine).
   SSL_up_ref(ssl);
   SSL_set_bio(ssl, r, w);
   SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);  // Asio set it too; the link relies on it
+  // Asio set partial writes too: SSL_write would stop after one record.
+  SSL_clear_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
   tcp::socket socket = beast::get_lowest_layer(stream).release_socket();
   beast::error_code ec;
   socket.non_blocking(true, ec);
@@ -94,6 +126,13 @@ void TlsWsLink::start(TextFn on_text, EndFn on_end) {
   on_text_ = std::move(on_text);
   on_end_ = std::move(on_end);
   armTimer(options_.idle_timeout / 2);
+  if (BIO_ctrl_pending(rbio_) > 0) {  // records that came with the upgrade (adopt)
+    seen_ = true;
+    decrypt();
+    if (ended_) return;
+    flush();
+    if (ended_) return;
+  }
   readSome();
 }
 
@@ -183,14 +222,23 @@ void TlsWsLink::onEvent(WsEvent& ev) {
       }
       break;
     case Kind::kPing:
-      if (!close_sent_) sendControl(WsOpcode::kPong, ev.payload);
+      // Answered at the next flush; pings before that are answered by that
+      // one pong (RFC 6455 5.5.3), so a peer that pings and does not read
+      // has at most one pong waiting.
+      if (!close_sent_) {
+        pong_ = std::move(ev.payload);
+        pong_due_ = true;
+      }
       break;
     case Kind::kPong:
       ping_out_ = false;
       break;
     case Kind::kClose:
       if (close_sent_) {
-        finish(end_);  // the answer to ours
+        // The answer to ours, or the peer's own while ours still waited
+        // behind the queue: ours answers it now, the rest is dropped.
+        if (!close_frame_.empty()) encrypt(std::exchange(close_frame_, std::string()));
+        finish(end_);
       } else {
         // Answered with the same code (none when it sent none), then done.
         const uint16_t code = ev.code;
@@ -257,7 +305,7 @@ size_t TlsWsLink::pendingSends() const {
 // On the strand: encrypts what is queued as one batch and hands it to the
 // socket; runs again when an async write of a remainder completes.
 void TlsWsLink::writeQueued() {
-  if (ended_ || close_sent_) {
+  if (ended_) {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.clear();
     writing_ = false;
@@ -271,6 +319,9 @@ void TlsWsLink::writeQueued() {
       appendFrame(plain, WsOpcode::kText, *queue_.front());
       queue_.pop_front();
     }
+    // After close(): its frame follows the last message queued.
+    if (queue_.empty() && !close_frame_.empty())
+      plain += std::exchange(close_frame_, std::string());
     if (plain.empty()) {
       writing_ = false;
       return;
@@ -288,18 +339,40 @@ void TlsWsLink::sendControl(WsOpcode op, std::string_view payload) {
 }
 
 void TlsWsLink::encrypt(std::string_view plain) {
-  if (plain.empty()) return;
-  ERR_clear_error();
-  // Memory BIO: the write never blocks, so it takes everything at once.
-  const int r = SSL_write(ssl_, plain.data(), static_cast<int>(plain.size()));
-  if (r != static_cast<int>(plain.size())) finish({WsLinkEnd::Why::kIo, 0, tlsError("TLS write")});
+  // Memory BIO: the write never blocks, and without partial writes (adopt)
+  // it takes everything at once; a short count is carried on all the same.
+  while (!plain.empty()) {
+    ERR_clear_error();
+    const int r =
+        SSL_write(ssl_, plain.data(), static_cast<int>(std::min<size_t>(plain.size(), 1u << 30)));
+    if (r <= 0) {
+      finish({WsLinkEnd::Why::kIo, 0, tlsError("TLS write")});
+      return;
+    }
+    plain.remove_prefix(static_cast<size_t>(r));
+  }
 }
 
 // Hands the ciphertext to the socket: at once when it takes it all (the
-// rule), else the remainder through an async write; nothing more is
-// encrypted until that completes (the send queue is the bound).
+// rule), else the remainder through an async write; no message is encrypted
+// until that completes (the send queue is the bound), nor a pong (one waits),
+// and what the read path encrypts meanwhile is bounded (kMaxBackedUpBytes).
 void TlsWsLink::flush() {
-  if (out_pending_ || !socket_.is_open()) return;
+  if (!socket_.is_open()) return;
+  if (out_pending_) {
+    if (!ended_ && BIO_ctrl_pending(wbio_) > kMaxBackedUpBytes) {
+      finish({WsLinkEnd::Why::kIo, 0, "the peer does not read"});
+    }
+    return;
+  }
+  if (pong_due_) {
+    pong_due_ = false;
+    const std::string payload = std::exchange(pong_, std::string());
+    if (!close_sent_ && !ended_) {  // never after a close frame
+      sendControl(WsOpcode::kPong, payload);
+      if (ended_) return;
+    }
+  }
   char* data = nullptr;
   const long len = BIO_get_mem_data(wbio_, &data);  // NOLINT(google-runtime-int)
   if (len <= 0) return;
@@ -310,7 +383,7 @@ void TlsWsLink::flush() {
     n = 0;
   }
   if (ec) {
-    (void)BIO_reset(wbio_);
+    drainMemBio(wbio_, len);
     if (!ended_) finish({WsLinkEnd::Why::kIo, 0, "write: " + ec.message()});
     return;
   }
@@ -318,7 +391,7 @@ void TlsWsLink::flush() {
     out_.assign(data + n, static_cast<size_t>(len) - n);
     out_pending_ = true;
   }
-  (void)BIO_reset(wbio_);
+  drainMemBio(wbio_, len);
   if (bioCapacity(wbio_) > kBioKeepBytes) {
     BIO* fresh = newMemBio();
     if (fresh != nullptr) {
@@ -331,7 +404,10 @@ void TlsWsLink::flush() {
                     [self = shared_from_this()](const beast::error_code& wec, size_t) {
                       self->out_pending_ = false;
                       self->out_ = std::string();
-                      if (self->ended_) return;
+                      if (self->ended_) {
+                        if (!wec && self->draining_) self->sendFin();  // what finish() deferred
+                        return;
+                      }
                       if (wec) {
                         self->finish({WsLinkEnd::Why::kIo, 0, "write: " + wec.message()});
                         return;
@@ -348,20 +424,13 @@ void TlsWsLink::close(uint16_t code, std::string reason) {
   });
 }
 
-// On the strand: what is queued goes first, then the close frame; the link
-// then waits for the peer's close frame (reading and dropping the rest).
+// On the strand: what is queued goes first (all of it, through the writer),
+// then the close frame; the link then waits for the peer's close frame
+// (reading and dropping the rest). The close timeout bounds both.
 void TlsWsLink::beginClose(uint16_t code, std::string_view reason, WsLinkEnd end) {
-  std::string plain;
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
-    if (!out_pending_) {
-      while (!queue_.empty() && plain.size() < kBatchBytes) {
-        appendFrame(plain, WsOpcode::kText, *queue_.front());
-        queue_.pop_front();
-      }
-    }
-    queue_.clear();
   }
   std::string body;
   appendWsClose(body, code, reason);  // unmasked; masked below if a client
@@ -371,14 +440,11 @@ void TlsWsLink::beginClose(uint16_t code, std::string_view reason, WsLinkEnd end
     payload.append(reason.substr(0, kWsMaxCloseReason));
     appendFrame(body, WsOpcode::kClose, payload);
   }
-  plain += body;
+  close_frame_ = std::move(body);
   close_sent_ = true;
   end_ = std::move(end);
-  encrypt(plain);
-  if (ended_) return;
-  flush();
-  if (ended_) return;
   armTimer(options_.close_timeout);
+  writeQueued();  // while a write is pending, its completion runs the writer
 }
 
 void TlsWsLink::abort() {
@@ -426,6 +492,20 @@ void TlsWsLink::onTimer() {
   armTimer(options_.idle_timeout / 2);
 }
 
+// Ending gracefully: TLS close_notify after what is pending, then our FIN.
+// While an async write is on the socket both wait for its completion (a FIN
+// would cut it, and with it our close frame); the drop timer bounds that.
+void TlsWsLink::sendFin() {
+  if (out_pending_) return;
+  ERR_clear_error();
+  if ((SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) == 0) (void)SSL_shutdown(ssl_);
+  ERR_clear_error();
+  flush();
+  if (out_pending_ || !socket_.is_open()) return;
+  beast::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
 void TlsWsLink::closeSocket() {
   draining_ = false;
   ++timer_gen_;
@@ -448,21 +528,14 @@ void TlsWsLink::finish(WsLinkEnd end) {
   ++timer_gen_;
   timer_.cancel();
   const bool graceful = end.why != WsLinkEnd::Why::kIo && end.why != WsLinkEnd::Why::kAborted;
-  if (graceful && !out_pending_) {
-    ERR_clear_error();
-    (void)SSL_shutdown(ssl_);
-    flush();
-  }
-  ERR_clear_error();
   if (graceful && socket_.is_open()) {
     // A lingering close: our FIN after the close frame and close_notify,
     // then what the peer still sends (its close_notify) is read and dropped
     // until its FIN or the close timeout. Closing with those bytes unread
     // would reset the connection, and the peer could lose our close frame.
-    beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     draining_ = true;
     armTimer(options_.close_timeout);
+    sendFin();
     if (!reading_) readSome();
   } else {
     closeSocket();

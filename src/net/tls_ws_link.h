@@ -67,9 +67,10 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   enum class SendResult : uint8_t { kQueued, kClosed, kQueueFull };
 
   // Takes the SSL object and the socket out of a stream whose handshakes are
-  // done (the stream is left empty: destroy it). Fails when Asio or OpenSSL
-  // still hold bytes the peer sent (a peer that spoke before the upgrade's
-  // answer: the protocol has none).
+  // done (the stream is left empty: destroy it). TLS records the peer sent
+  // right after the upgrade (read with it, still encrypted) go to the link,
+  // which reads them first; fails when the peer's first frame came in the
+  // upgrade answer's own TLS record (Beast may hold part of it).
   static Result<std::shared_ptr<TlsWsLink>> adopt(WsStream& stream, WsLinkOptions options);
   ~TlsWsLink();
 
@@ -79,8 +80,11 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   void start(TextFn on_text, EndFn on_end);
   // Queues a text message (any thread).
   SendResult send(std::shared_ptr<const std::string> text);
-  // Sends a close frame (code, reason cut to 123 bytes) after what is queued
-  // and ends the link when the peer answers (any thread; once).
+  // Sends a close frame (code, reason cut to 123 bytes) after everything
+  // queued (no send() is taken after it), and ends the link when the peer
+  // answers (any thread; once). Queue and answer share close_timeout: what
+  // is still queued when it runs out, or when the peer's own close frame
+  // comes first, is dropped.
   void close(uint16_t code, std::string reason);
   // Ends the link at once, without a close frame (any thread).
   void abort();
@@ -104,6 +108,7 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   void armTimer(std::chrono::milliseconds after);
   void onTimer();
   void finish(WsLinkEnd end);
+  void sendFin();
   void closeSocket();
   void appendFrame(std::string& out, WsOpcode op, std::string_view payload);
   std::string tlsError(const char* what) const;
@@ -119,6 +124,9 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   std::array<char, 2048> rbuf_{};
   std::string out_;  // ciphertext the socket did not take at once (an async write is on it)
   bool out_pending_ = false;
+  std::string pong_;         // the latest ping's payload, answered at the next flush
+  bool pong_due_ = false;    // a pong waits (one at most)
+  std::string close_frame_;  // close(): our close frame, behind what was queued
   bool reading_ = false;
   bool seen_ = false;        // bytes arrived since the timer last ran
   bool ping_out_ = false;    // a keep-alive ping is unanswered

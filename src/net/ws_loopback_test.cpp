@@ -1,10 +1,22 @@
 // The agent link through the real server and client on 127.0.0.1 (label net).
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <thread>
+
 #include "net/loopback_fixture.h"
 #include "net/ws_client.h"
 
 namespace sg::net {
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using asio::ip::tcp;
 using test::waitFor;
 
 // Server side: echoes "cn:<peer CN>:<text>".
@@ -231,6 +243,91 @@ TEST_F(WsLoopbackTest, ReconnectsAfterTheServerRestarts) {
   EXPECT_TRUE(client->send("again"));
   ASSERT_TRUE(waitFor([&] { return recorder_->received("cn:ep-7:again"); }));
   EXPECT_EQ(recorder_->connected.load(), 2);
+}
+
+// Review s18 H1: a TLS write past one record (16 KB) ended the link, at both
+// ends (the agent's report, the console's snapshot; a batch of small ones).
+// 1 MiB from the agent and its echo back, then 400 small messages each way.
+TEST_F(WsLoopbackTest, AMessageOfOneMibAndABatchPastOneRecordGoEachWay) {
+  startServer();
+  auto client = makeClient(test::pinnedClient(pki_, &pki_.agent));
+  client->start();
+  ASSERT_TRUE(waitFor([&] { return client->connected(); })) << recorder_->lastReason();
+  const std::string big(1024 * 1024, 'y');
+  EXPECT_TRUE(client->send(big));
+  EXPECT_TRUE(waitFor([&] { return recorder_->received("cn:ep-7:" + big); }))
+      << "agent: " << recorder_->lastReason();
+  for (int i = 0; i < 400; ++i) client->send(std::to_string(i) + std::string(200, 'z'));
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    return recorder_->texts.size() >= 401;
+  })) << "agent: "
+      << recorder_->lastReason();
+  {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    for (int i = 0; i < 400; ++i) {
+      EXPECT_EQ(recorder_->texts[i + 1], "cn:ep-7:" + std::to_string(i) + std::string(200, 'z'));
+    }
+  }
+  EXPECT_EQ(recorder_->connected.load(), 1) << recorder_->lastReason();
+  EXPECT_EQ(echo_->closed.load(), 0);
+  client->stop();
+}
+
+// Review s18 L4: a console that closes the link right after the upgrade (a
+// revoked endpoint) may have its close frame's TLS record arrive in the same
+// read as the 101. adopt() refused the link then ("the peer spoke before the
+// upgrade's answer") and the agent never learnt why; the records now go to
+// the link, which reads them first. A bare console here: TCP_CORK holds the
+// 101's record and the close frame's until both can leave in one segment.
+TEST_F(WsLoopbackTest, AConsolesCloseThatCameWithTheUpgradeReachesTheAgent) {
+  namespace ssl = boost::asio::ssl;
+  asio::io_context fake_ioc;
+  tcp::acceptor acceptor(fake_ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  ssl::context ctx(ssl::context::tls_server);
+  ctx.use_certificate_chain(asio::buffer(pki_.server.cert));
+  ctx.use_private_key(asio::buffer(pki_.server.key), ssl::context::pem);
+  const std::string reason = "endpoint 'ep-7' is revoked";
+  std::thread console([&] {
+    beast::error_code ec;
+    tcp::socket sock(fake_ioc);
+    acceptor.accept(sock, ec);
+    if (ec) return;
+    const int fd = sock.native_handle();
+    websocket::stream<ssl::stream<tcp::socket>> ws(std::move(sock), ctx);
+    ws.next_layer().handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    ws.accept(ec);  // the 101: one TLS record, held by the cork
+    if (ec) return;
+    std::string frame = {'\x88', static_cast<char>(2 + reason.size()), '\x03', '\xf0'};  // 1008
+    frame += reason;
+    asio::write(ws.next_layer(), asio::buffer(frame), ec);  // a second record
+    on = 0;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    // Until the agent's echo and its end.
+    char buf[512];
+    for (int i = 0; i < 100 && !ec; ++i) ws.next_layer().read_some(asio::buffer(buf), ec);
+  });
+  WsClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = acceptor.local_endpoint().port();
+  o.tls = test::pinnedClient(pki_, &pki_.agent);
+  o.backoff = BackoffPolicy{std::chrono::seconds(5), std::chrono::seconds(5), 2.0, 0.5};
+  o.connect_timeout = std::chrono::milliseconds(2000);
+  auto c = WsClient::create(io_.ioc(), o, recorder_, [] { return 0.5; });
+  ASSERT_OK(c);
+  (*c)->start();
+  EXPECT_TRUE(waitFor([&] { return !recorder_->lastReason().empty(); }));
+  EXPECT_EQ(recorder_->lastReason(), "closed by the console (1008: " + reason + ")");
+  {
+    std::lock_guard<std::mutex> lock(recorder_->mu);
+    ASSERT_EQ(recorder_->closes.size(), 1u);
+    EXPECT_EQ(recorder_->closes[0], std::make_pair(uint16_t{1008}, reason));
+  }
+  (*c)->stop();
+  console.join();
 }
 
 }  // namespace
