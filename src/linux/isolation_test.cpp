@@ -7,12 +7,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "linux/netns_guard.h"
+#include "linux/nft_enforcer_test_util.h"
 #include "test_helpers.h"
 
 namespace sg {
@@ -29,18 +28,6 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-// `nft list table inet <t>` in the calling thread's namespace.
-std::string listTable(const std::string& table) {
-  std::string out;
-  FILE* p = popen(("nft list table inet " + table + " 2>&1").c_str(), "r");
-  if (p == nullptr) return "popen failed";
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
-
 IsolationSpec spec() {
   auto s =
       parseIsolationSpec({"192.0.2.10", "2001:db8::10"}, {"198.51.100.0/24", "2001:db8:1::/48"});
@@ -55,11 +42,11 @@ TEST(Isolator, RulesReadBackAsDocumentedAndReleaseEmptiesTheTable) {
     auto iso = Isolator::create({dir.path, "sg_iso_test"});
     ASSERT_OK(iso);
     EXPECT_FALSE((*iso)->isolated());
-    EXPECT_EQ(listTable("sg_iso_test").find("chain"), std::string::npos);
+    EXPECT_EQ(nftListTable("sg_iso_test").find("chain"), std::string::npos);
 
     ASSERT_OK((*iso)->isolate(spec()));
     EXPECT_TRUE((*iso)->isolated());
-    std::string text = listTable("sg_iso_test");
+    std::string text = nftListTable("sg_iso_test");
     for (const char* want :
          {"ip saddr 192.0.2.10 accept", "ip6 saddr 2001:db8::10 accept",
           "ip saddr 198.51.100.0/24 accept", "ip6 saddr 2001:db8:1::/48 accept",
@@ -75,7 +62,7 @@ TEST(Isolator, RulesReadBackAsDocumentedAndReleaseEmptiesTheTable) {
 
     ASSERT_OK((*iso)->release());
     EXPECT_FALSE((*iso)->isolated());
-    EXPECT_EQ(listTable("sg_iso_test").find("chain"), std::string::npos);
+    EXPECT_EQ(nftListTable("sg_iso_test").find("chain"), std::string::npos);
     ASSERT_OK((*iso)->release());  // idempotent
   }));
 }
@@ -95,7 +82,7 @@ TEST(Isolator, SecondIsolatorOnOneTableIsRefused) {
     }
     // The first keeps working.
     ASSERT_OK((*first)->isolate(spec()));
-    EXPECT_NE(listTable("sg_iso_test").find("policy drop"), std::string::npos);
+    EXPECT_NE(nftListTable("sg_iso_test").find("policy drop"), std::string::npos);
   }));
 }
 
@@ -110,13 +97,16 @@ TEST(Isolator, RecordedIsolationIsReappliedByTheNextIsolator) {
       ASSERT_OK((*iso)->isolate(spec()));
     }
     // The isolator ended: its owned table is gone with its socket.
-    EXPECT_NE(listTable("sg_iso_test").find("No such file"), std::string::npos);
+    auto gone = nftRun("list table inet sg_iso_test");
+    ASSERT_FALSE(gone.ok());
+    EXPECT_NE(gone.error().message().find("No such file"), std::string::npos)
+        << gone.error().message();
     auto again = Isolator::create({dir.path, "sg_iso_test"});
     ASSERT_OK(again);
     EXPECT_TRUE((*again)->restored());
     EXPECT_TRUE((*again)->isolated());
     EXPECT_EQ((*again)->spec(), spec());
-    EXPECT_NE(listTable("sg_iso_test").find("ip saddr 192.0.2.10 accept"), std::string::npos);
+    EXPECT_NE(nftListTable("sg_iso_test").find("ip saddr 192.0.2.10 accept"), std::string::npos);
     ASSERT_OK((*again)->release());
   }));
   // Released is recorded too: a third start is not isolated.
@@ -141,7 +131,7 @@ TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
       big.allow.push_back(*parsePrefix("10." + std::to_string(i) + ".0.0/16"));
     }
     ASSERT_OK((*iso)->isolate(big));
-    EXPECT_NE(listTable("sg_iso_test").find("ip saddr 10.63.0.0/16 accept"), std::string::npos);
+    EXPECT_NE(nftListTable("sg_iso_test").find("ip saddr 10.63.0.0/16 accept"), std::string::npos);
     EXPECT_ERROR((*iso)->isolate(IsolationSpec{}), Errc::kInvalidArgument);
     EXPECT_EQ((*iso)->spec(), big);
     auto recorded = IsolationState(dir.path).load();
@@ -167,7 +157,7 @@ TEST(Isolator, UnwritableRecordRefusesIsolationAndLeavesTheKernelAlone) {
           << r.error().message();
     }
     EXPECT_FALSE((*iso)->isolated());
-    EXPECT_EQ(listTable("sg_iso_test").find("chain"), std::string::npos);
+    EXPECT_EQ(nftListTable("sg_iso_test").find("chain"), std::string::npos);
   }));
 }
 
