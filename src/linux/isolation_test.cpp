@@ -12,21 +12,11 @@
 
 #include "linux/netns_guard.h"
 #include "linux/nft_enforcer_test_util.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg {
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/sg-isolator-XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    if (p == nullptr) std::abort();
-    path = p;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 IsolationSpec spec() {
   auto s =
@@ -37,9 +27,9 @@ IsolationSpec spec() {
 
 TEST(Isolator, RulesReadBackAsDocumentedAndReleaseEmptiesTheTable) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
+  const sg::test::ScratchDir dir("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
-    auto iso = Isolator::create({dir.path, "sg_iso_test"});
+    auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(iso);
     EXPECT_FALSE((*iso)->isolated());
     EXPECT_EQ(nftListTable("sg_iso_test").find("chain"), std::string::npos);
@@ -69,12 +59,12 @@ TEST(Isolator, RulesReadBackAsDocumentedAndReleaseEmptiesTheTable) {
 
 TEST(Isolator, SecondIsolatorOnOneTableIsRefused) {
   SG_REQUIRE_ROOT();
-  TempDir a;
-  TempDir b;
+  const sg::test::ScratchDir a("sg-isolator");
+  const sg::test::ScratchDir b("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
-    auto first = Isolator::create({a.path, "sg_iso_test"});
+    auto first = Isolator::create({a.path().string(), "sg_iso_test"});
     ASSERT_OK(first);
-    auto second = Isolator::create({b.path, "sg_iso_test"});
+    auto second = Isolator::create({b.path().string(), "sg_iso_test"});
     EXPECT_ERROR(second, Errc::kAlreadyExists);
     if (!second) {
       EXPECT_NE(second.error().message().find("held by another running process"), std::string::npos)
@@ -88,10 +78,10 @@ TEST(Isolator, SecondIsolatorOnOneTableIsRefused) {
 
 TEST(Isolator, RecordedIsolationIsReappliedByTheNextIsolator) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
+  const sg::test::ScratchDir dir("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
     {
-      auto iso = Isolator::create({dir.path, "sg_iso_test"});
+      auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
       ASSERT_OK(iso);
       EXPECT_FALSE((*iso)->restored());
       ASSERT_OK((*iso)->isolate(spec()));
@@ -101,7 +91,7 @@ TEST(Isolator, RecordedIsolationIsReappliedByTheNextIsolator) {
     ASSERT_FALSE(gone.ok());
     EXPECT_NE(gone.error().message().find("No such file"), std::string::npos)
         << gone.error().message();
-    auto again = Isolator::create({dir.path, "sg_iso_test"});
+    auto again = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(again);
     EXPECT_TRUE((*again)->restored());
     EXPECT_TRUE((*again)->isolated());
@@ -111,7 +101,7 @@ TEST(Isolator, RecordedIsolationIsReappliedByTheNextIsolator) {
   }));
   // Released is recorded too: a third start is not isolated.
   ASSERT_OK(runInFreshNetns([&] {
-    auto third = Isolator::create({dir.path, "sg_iso_test"});
+    auto third = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(third);
     EXPECT_FALSE((*third)->isolated());
   }));
@@ -119,9 +109,9 @@ TEST(Isolator, RecordedIsolationIsReappliedByTheNextIsolator) {
 
 TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
+  const sg::test::ScratchDir dir("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
-    auto iso = Isolator::create({dir.path, "sg_iso_test"});
+    auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(iso);
     IsolationSpec big;
     for (size_t i = 0; i < kMaxIsolationConsole; ++i) {
@@ -134,7 +124,7 @@ TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
     EXPECT_NE(nftListTable("sg_iso_test").find("ip saddr 10.63.0.0/16 accept"), std::string::npos);
     EXPECT_ERROR((*iso)->isolate(IsolationSpec{}), Errc::kInvalidArgument);
     EXPECT_EQ((*iso)->spec(), big);
-    auto recorded = IsolationState(dir.path).load();
+    auto recorded = IsolationState(dir.path().string()).load();
     ASSERT_OK(recorded);
     EXPECT_EQ(recorded->value(), big);
   }));
@@ -142,8 +132,8 @@ TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
 
 TEST(Isolator, UnwritableRecordRefusesIsolationAndLeavesTheKernelAlone) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
-  const std::string state_dir = dir.path + "/agent";
+  const sg::test::ScratchDir dir("sg-isolator");
+  const std::string state_dir = dir.path().string() + "/agent";
   ASSERT_OK(runInFreshNetns([&] {
     auto iso = Isolator::create({state_dir, "sg_iso_test"});
     ASSERT_OK(iso);
@@ -162,9 +152,9 @@ TEST(Isolator, UnwritableRecordRefusesIsolationAndLeavesTheKernelAlone) {
 }
 
 TEST(Isolator, MalformedRecordStopsCreate) {
-  TempDir dir;
-  ASSERT_EQ(std::system(("echo garbage > " + dir.path + "/isolation.json").c_str()), 0);
-  auto iso = Isolator::create({dir.path, "sg_iso_test"});
+  const sg::test::ScratchDir dir("sg-isolator");
+  ASSERT_EQ(std::system(("echo garbage > " + dir.path().string() + "/isolation.json").c_str()), 0);
+  auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
   EXPECT_ERROR(iso, Errc::kInvalidArgument);
 }
 
