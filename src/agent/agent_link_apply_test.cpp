@@ -7,6 +7,7 @@
 
 #include "agent/fake_sensor.h"
 #include "core/fake_isolation.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
@@ -40,17 +41,11 @@ proto::PolicyParams policy(const char* name, uint32_t threshold) {
 class LinkApplierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sg-link-apply-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     config_.allow = {pfx("203.0.113.0/24")};
     book_ = std::make_unique<BlockBook>(sensor_, nullptr, log_, clock_, bookConfig(),
                                         [](uint32_t) { return std::string("eth0"); });
   }
-  void TearDown() override {
-    std::fclose(out_);
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { std::fclose(out_); }
   AgentConfig bookConfig() const {
     AgentConfig c = config_;
     c.allow.push_back(pfx("127.0.0.0/8"));
@@ -92,7 +87,8 @@ class LinkApplierTest : public ::testing::Test {
     return std::get<proto::Nack>(m);
   }
 
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-link-apply"};
+  std::string dir_ = scratch_.path().string();
   std::FILE* out_ = std::tmpfile();
   EventLog log_{LogFormat::kJson, out_};
   FakeClock clock_{100 * kSec};

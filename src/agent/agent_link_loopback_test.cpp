@@ -18,6 +18,7 @@
 #include "core/fake_isolation.h"
 #include "net/loopback_fixture.h"
 #include "proto/codec.h"
+#include "scratch_dir.h"
 
 namespace sg::agent {
 namespace {
@@ -99,16 +100,12 @@ class TestConsole : public net::WsHandler {
 class AgentLinkLoopbackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sg-link-net-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     book_ = std::make_unique<BlockBook>(sensor_, nullptr, log_, clock_, AgentConfig{},
                                         [](uint32_t) { return std::string("eth0"); });
   }
   void TearDown() override {
     link_.reset();
     if (server_) server_->stop();
-    std::filesystem::remove_all(dir_);
     std::fclose(out_);
   }
   void startServer(uint16_t port = 0) {
@@ -177,7 +174,8 @@ class AgentLinkLoopbackTest : public ::testing::Test {
     book_->onKernelEvent(e);  // logs block_added: the link reports it
   }
 
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-link-net"};
+  std::string dir_ = scratch_.path().string();
   std::FILE* out_ = std::tmpfile();
   EventLog log_{LogFormat::kJson, out_};
   MonotonicClock clock_;

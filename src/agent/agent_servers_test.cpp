@@ -22,6 +22,7 @@
 #include "agent/agent.h"
 #include "agent/fake_sensor.h"
 #include "core/fake_isolation.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
@@ -136,12 +137,11 @@ Fd connectTcp(const std::string& host_port) {
 class AgentServersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NE(mkdtemp(dir_), nullptr);
-    log_path_ = std::string(dir_) + "/log";
+    log_path_ = dir_ + "/log";
     log_file_ = std::fopen(log_path_.c_str(), "w");
     ASSERT_NE(log_file_, nullptr);
     log_ = std::make_unique<EventLog>(LogFormat::kJson, log_file_);
-    config_.control_socket = std::string(dir_) + "/agent.sock";
+    config_.control_socket = dir_ + "/agent.sock";
     config_.metrics_listen = "";
   }
   void TearDown() override {
@@ -149,8 +149,6 @@ class AgentServersTest : public ::testing::Test {
     agent_.reset();
     log_.reset();
     if (log_file_) std::fclose(log_file_);
-    std::string cmd = "rm -rf " + std::string(dir_);
-    (void)!std::system(cmd.c_str());
   }
 
   void start(std::unique_ptr<IsolationPort> isolation = nullptr) {
@@ -210,7 +208,8 @@ class AgentServersTest : public ::testing::Test {
     return nlohmann::json::parse(*answer, nullptr, false);
   }
 
-  char dir_[32] = "/tmp/sg-servers-XXXXXX";
+  sg::test::ScratchDir scratch_{"sg-servers"};
+  std::string dir_ = scratch_.path().string();
   std::string log_path_;
   std::FILE* log_file_ = nullptr;
   std::unique_ptr<EventLog> log_;

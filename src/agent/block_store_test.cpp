@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
@@ -43,9 +44,8 @@ TEST(BlockStore, PrefixBlocksAreKeptApartFromSources) {
 }
 
 TEST(BlockStore, FileIsWrittenWholeAndReadBack) {
-  char tmpl[] = "/tmp/sg-state-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = std::string(tmpl) + "/state";  // created by save
+  const sg::test::ScratchDir scratch("sg-state");
+  const std::string dir = (scratch.path() / "state").string();  // created by save
   FileBlockStore store(dir);
   auto empty = store.load();
   ASSERT_OK(empty);
@@ -59,9 +59,6 @@ TEST(BlockStore, FileIsWrittenWholeAndReadBack) {
   EXPECT_NE(access((store.path() + ".tmp").c_str(), F_OK), 0) << "the temporary file is renamed";
   std::ofstream(store.path(), std::ios::trunc) << "{oops";
   EXPECT_ERROR(store.load(), Errc::kInvalidArgument);
-  std::remove(store.path().c_str());
-  rmdir(dir.c_str());
-  rmdir(tmpl);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "pki/key.h"
 #include "pki/pin.h"
 #include "pki/token.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
@@ -86,19 +87,13 @@ class FakeConsole {
 
 class EnrollTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sg-enroll-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ + "/agent";
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
   static unsigned modeOf(const std::string& path) {
     struct stat st {};
     EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
     return st.st_mode & 07777;
   }
-  std::string root_, dir_;
+  sg::test::ScratchDir root_{"sg-enroll"};
+  std::string dir_ = (root_.path() / "agent").string();  // made by enroll()
   FakeConsole console_;
 };
 

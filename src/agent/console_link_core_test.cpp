@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "proto/codec.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
@@ -44,12 +45,6 @@ std::string console(const proto::ConsoleMessage& m) { return proto::encode(m); }
 
 class ConsoleLinkCoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sg-link-core-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::unique_ptr<ConsoleLinkCore> open(size_t max_events = 100) {
     LinkCoreOptions o;
     o.name = "web-1";
@@ -62,7 +57,8 @@ class ConsoleLinkCoreTest : public ::testing::Test {
     return std::move(*core);
   }
 
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-link-core"};
+  std::string dir_ = scratch_.path().string();
   FakeClock clock_{5'000'000'000};
   FakeTransport transport_;
 };

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::agent {
@@ -16,13 +17,8 @@ using namespace std::chrono_literals;
 
 class ControlServerTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_NE(mkdtemp(dir_), nullptr); }
-  void TearDown() override {
-    server_.reset();
-    std::string cmd = "rm -rf " + std::string(dir_);
-    (void)!std::system(cmd.c_str());
-  }
-  std::string path() const { return std::string(dir_) + "/c.sock"; }
+  void TearDown() override { server_.reset(); }
+  std::string path() const { return (dir_.path() / "c.sock").string(); }
 
   void open(ControlServerOptions o, ControlServer::Handler h = nullptr) {
     if (!h) h = [](const std::string& line) { return "echo:" + line; };
@@ -63,7 +59,7 @@ class ControlServerTest : public ::testing::Test {
     return ::recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0;
   }
 
-  char dir_[32] = "/tmp/sg-control-XXXXXX";
+  sg::test::ScratchDir dir_{"sg-control"};
   std::unique_ptr<ControlServer> server_;
 };
 

@@ -6,15 +6,14 @@
 #include "agent/cookie_responder.h"
 
 #include <gtest/gtest.h>
-#include <sched.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "agent/block_book_fixture.h"
+#include "linux/netns_guard.h"
+#include "linux/nft_enforcer_test_util.h"
 #include "linux/syncookie_response.h"
 #include "test_helpers.h"
 
@@ -183,8 +182,7 @@ TEST_F(CookieResponderTest, EngagingFindsAGoneTableAndMakesItAgain) {
 // flooded port (nftables mode: SYNPROXY alone, no XDP program needed).
 TEST(CookieResponderNft, ARealFlushedTableIsMadeAgainWithTheFloodedPort) {
   SG_REQUIRE_ROOT();
-  std::thread t([] {
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0);
+  ASSERT_OK(runInFreshNetns([] {
     Fixture f;
     SynCookieConfig c;
     c.mode = SynCookieMode::kNftables;
@@ -195,16 +193,7 @@ TEST(CookieResponderNft, ARealFlushedTableIsMadeAgainWithTheFloodedPort) {
     const PortFlood flood = floodAt(1, 8080);
     std::vector<Prefix> prefixes;
     ASSERT_OK(responder.engage(flood, ResponsePlan{}, &prefixes));
-    auto list = [&] {
-      std::string out;
-      std::FILE* p = popen(("nft list table inet " + c.nft_table + " 2>/dev/null").c_str(), "r");
-      if (p == nullptr) return out;
-      char buf[4096];
-      size_t n = 0;
-      while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-      pclose(p);
-      return out;
-    };
+    auto list = [&] { return nftListTable(c.nft_table); };
     ASSERT_NE(list().find("192.0.2.1 . 8080"), std::string::npos) << list();
     ASSERT_OK(responder.hold(flood, 1));
     ASSERT_EQ(std::system("nft flush ruleset"), 0);
@@ -215,8 +204,7 @@ TEST(CookieResponderNft, ARealFlushedTableIsMadeAgainWithTheFloodedPort) {
     EXPECT_NE(text.find("192.0.2.1 . 8080"), std::string::npos) << text;
     EXPECT_EQ(responder.counters().repairs, 1u);
     ASSERT_OK(responder.release(flood));
-  });
-  t.join();
+  }));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "pki/console_pki.h"
 #include "pki/csr.h"
 #include "pki/key.h"
+#include "scratch_dir.h"
 
 namespace sg::agent {
 namespace {
@@ -32,9 +33,6 @@ namespace fs = std::filesystem;
 class PortFloodLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sg-pf-link-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     fs::create_directories(dir_ + "/agent");
     auto pki = pki::loadOrCreateConsolePki(pki::ConsolePkiOptions{dir_, {"127.0.0.1"}});
     ASSERT_OK(pki);
@@ -68,7 +66,6 @@ class PortFloodLinkTest : public ::testing::Test {
     net::test::waitFor([&] { return !server_ || server_->activeConnections() == 0; });
     server_.reset();
     svc_.reset();
-    fs::remove_all(dir_);
     std::fclose(out_);
   }
   void startAgent(const std::string& name) {
@@ -140,7 +137,8 @@ class PortFloodLinkTest : public ::testing::Test {
     return f;
   }
 
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-pf-link"};
+  std::string dir_ = scratch_.path().string();
   pki::ConsolePki pki_;
   net::test::IoThreads io_;
   MonotonicClock clock_;

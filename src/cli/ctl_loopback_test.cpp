@@ -13,6 +13,7 @@
 #include "console/sqlite_store.h"
 #include "net/https_client.h"
 #include "net/loopback_fixture.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::cli::ctl {
@@ -24,9 +25,6 @@ using nlohmann::json;
 class CtlLoopbackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sg-ctl-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     // The console's PKI: a CA (it signs agents too) and a certificate for 127.0.0.1.
     auto ca_key = pki::generateEcKey();
     auto ca = pki::selfSignCa(*ca_key, "ctl test CA", std::chrono::seconds(3600));
@@ -63,7 +61,6 @@ class CtlLoopbackTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->stop();
     server_.reset();
-    fs::remove_all(dir_);
   }
 
   std::string write(const std::string& name, const std::string& text) {
@@ -100,7 +97,8 @@ class CtlLoopbackTest : public ::testing::Test {
 
   json jsonOut() const { return json::parse(out_.str()); }
 
-  fs::path dir_;
+  sg::test::ScratchDir scratch_{"sg-ctl"};
+  fs::path dir_ = scratch_.path();
   MonotonicClock clock_;
   std::string ca_pem_;
   std::unique_ptr<console::ConsoleService> svc_;

@@ -17,6 +17,7 @@
 #include "pki/token.h"
 #include "proto/codec.h"
 #include "proto/field_reader.h"
+#include "scratch_dir.h"
 
 namespace sg::console {
 namespace {
@@ -62,9 +63,6 @@ class TestAgent : public net::WsClientHandler {
 class ConsoleLoopbackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sg-console-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     auto pki = pki::loadOrCreateConsolePki(pki::ConsolePkiOptions{dir_, {"127.0.0.1"}});
     ASSERT_OK(pki);
     pki_ = std::move(*pki);
@@ -73,7 +71,6 @@ class ConsoleLoopbackTest : public ::testing::Test {
   void TearDown() override {
     if (client_) client_->stop();
     stopConsole();
-    fs::remove_all(dir_);
   }
   void startConsole(uint16_t port) {
     auto store = openStore("", dir_);
@@ -147,7 +144,8 @@ class ConsoleLoopbackTest : public ::testing::Test {
   }
   bool say(const proto::AgentMessage& m) { return client_->send(proto::encode(m)); }
 
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-console"};
+  std::string dir_ = scratch_.path().string();
   pki::ConsolePki pki_;
   net::test::IoThreads io_;
   MonotonicClock clock_;

@@ -13,6 +13,7 @@
 
 #include "console/pg_store.h"
 #include "console/pg_test_db.h"
+#include "console/pg_test_require.h"
 #include "test_helpers.h"
 
 namespace sg::console {
@@ -71,15 +72,6 @@ class Inbox {
   std::vector<StoreChange> changes_;
   int resyncs_ = 0;
 };
-
-#define SG_REQUIRE_PG()                                         \
-  do {                                                          \
-    const std::string sg_why_ = test::pgTestUnavailable();      \
-    if (!sg_why_.empty()) {                                     \
-      if (::sg::test::inCi()) FAIL() << "CI=true: " << sg_why_; \
-      GTEST_SKIP() << sg_why_ << " (with CI=true this fails)";  \
-    }                                                           \
-  } while (0)
 
 TEST(PgChangeFeed, AWriteThroughOneStoreReachesAFeedOnTheOthersDatabase) {
   SG_REQUIRE_PG();

@@ -12,6 +12,7 @@
 
 #include "console/pg_migrations.h"
 #include "console/pg_test_db.h"
+#include "console/pg_test_require.h"
 #include "console/store_test.h"
 
 namespace sg::console {
@@ -39,15 +40,6 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest,
                          ::testing::Values(Backend{"postgres", test::pgTestUnavailable,
                                                    PgFixture::make}),
                          [](const auto& info) { return info.param.name; });
-
-#define SG_REQUIRE_PG()                                         \
-  do {                                                          \
-    const std::string sg_why_ = test::pgTestUnavailable();      \
-    if (!sg_why_.empty()) {                                     \
-      if (::sg::test::inCi()) FAIL() << "CI=true: " << sg_why_; \
-      GTEST_SKIP() << sg_why_ << " (with CI=true this fails)";  \
-    }                                                           \
-  } while (0)
 
 // Two consoles' stores on one fresh database.
 class PgTwoStores : public ::testing::Test {

@@ -33,6 +33,32 @@ class ServicePortFloodTest : public test::ServiceFixture {
     m.at_ns = at_ns;
     return m;
   }
+  // A report of one port flood.
+  static proto::Report reportOf(uint64_t seq, const proto::PortFloodReport& m) {
+    return proto::Report{seq, 0, {}, {m}};
+  }
+  // Reopens the service over a store that fails the writes named in
+  // `methods` until the test changes failing_->failing.
+  void openFailing(const std::set<std::string>& methods) {
+    wrap_ = [this, methods](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+      auto f = std::make_unique<test::FailingStore>(std::move(inner));
+      f->failing = methods;
+      failing_ = f.get();
+      return f;
+    };
+    open();
+    ASSERT_NE(failing_, nullptr);
+  }
+  // The port floods in the database (`ended`: those ended too), read over a
+  // connection of its own.
+  std::vector<PortFloodRecord> storedPortFloods(bool ended, size_t max) {
+    auto reader = SqliteStore::open(dbPath());
+    EXPECT_OK(reader);
+    if (!reader.ok()) return {};
+    auto rows = (*reader)->listPortFloods(ended, max);
+    EXPECT_OK(rows);
+    return rows.ok() ? *rows : std::vector<PortFloodRecord>{};
+  }
   // 1,250 ended floods (10.1.R.I) in reports `seq` to seq + 4, a minute apart:
   // the endpoint's new-flood budget (1,024 at once, then 60 a minute)
   // refills, so all come in; more than memory keeps (1,024 ended, 256 of an
@@ -49,6 +75,8 @@ class ServicePortFloodTest : public test::ServiceFixture {
     }
     return seq;
   }
+
+  test::FailingStore* failing_ = nullptr;  // set by openFailing()
 };
 
 TEST_F(ServicePortFloodTest, StoredBeforeItsAckCorrelatedAndKeptAcrossARestart) {
@@ -59,22 +87,15 @@ TEST_F(ServicePortFloodTest, StoredBeforeItsAckCorrelatedAndKeptAcrossARestart) 
   ca->take();
   cb->take();
   svc_->takeLiveEvents();
-  sendFrom(ca,
-           proto::Report{
-               1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 20000)}});
+  sendFrom(ca, reportOf(1, pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 20000)));
   auto out = ca->take();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<proto::ReportAck>(out[0]).seq, 1u);
   // Stored by the time the ack went out.
-  auto reader = SqliteStore::open(dbPath());
-  ASSERT_OK(reader);
-  auto rows = (*reader)->listPortFloods(false, 10);
-  ASSERT_OK(rows);
-  ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].id, "web-1/192.0.2.10:443/100000000000");
-  sendFrom(cb,
-           proto::Report{
-               1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.20", 104 * kSec, 9000)}});
+  auto rows = storedPortFloods(false, 10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].id, "web-1/192.0.2.10:443/100000000000");
+  sendFrom(cb, reportOf(1, pf(proto::PortFloodKind::kDetected, "192.0.2.20", 104 * kSec, 9000)));
   auto list = svc_->portFloods(false);
   ASSERT_OK(list);
   ASSERT_EQ(list->size(), 2u);
@@ -101,8 +122,7 @@ TEST_F(ServicePortFloodTest, StoredBeforeItsAckCorrelatedAndKeptAcrossARestart) 
   EXPECT_EQ(port_floods, 2u);
   EXPECT_EQ(fleets, 1u);
   // The agent ends it; a restart keeps both, one ended.
-  sendFrom(ca, proto::Report{
-                   2, 0, {}, {pf(proto::PortFloodKind::kEnded, "192.0.2.10", 110 * kSec, 100)}});
+  sendFrom(ca, reportOf(2, pf(proto::PortFloodKind::kEnded, "192.0.2.10", 110 * kSec, 100)));
   open();
   list = svc_->portFloods(false);
   ASSERT_EQ(list->size(), 1u);
@@ -128,7 +148,7 @@ TEST_F(ServicePortFloodTest, SeverityRisesWithTheRateAgainstTheNormal) {
     advance(5 * kSec);
     proto::PortFloodReport m = pf(kind, "192.0.2.10", (105 + 5 * seq) * kSec, rate);
     m.normal_rate = 40;
-    sendFrom(c, proto::Report{++seq, 0, {}, {m}});
+    sendFrom(c, reportOf(++seq, m));
     auto list = svc_->portFloods(false);
     auto fleet = svc_->portFleet();
     EXPECT_TRUE(list.ok() && list->size() == 1u && fleet.ok());
@@ -165,8 +185,7 @@ TEST(PortFloodRateSeverity, AbsoluteFloorsAndMultiplesOfTheNormal) {
 TEST_F(ServicePortFloodTest, AQuietFloodEndsAndAResendChangesNothing) {
   auto a = enrollAgent("web-1");
   auto c = connect(a);
-  const auto report =
-      proto::Report{1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5)}};
+  const auto report = reportOf(1, pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5));
   sendFrom(c, report);
   sendFrom(c, report);  // a duplicate seq: acked, not applied again
   EXPECT_EQ(svc_->portFloods(false)->size(), 1u);
@@ -182,17 +201,11 @@ TEST_F(ServicePortFloodTest, AQuietFloodEndsAndAResendChangesNothing) {
 }
 
 TEST_F(ServicePortFloodTest, NotStoredNotAcked) {
-  wrap_ = [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto f = std::make_unique<test::FailingStore>(std::move(inner));
-    f->failing.insert("putPortFlood");
-    return f;
-  };
-  open();
+  openFailing({"putPortFlood"});
   auto a = enrollAgent("web-1");
   auto c = connect(a);
   c->take();
-  sendFrom(c, proto::Report{
-                  1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5)}});
+  sendFrom(c, reportOf(1, pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5)));
   EXPECT_TRUE(c->take().empty());  // no report_ack: the agent sends it again
 }
 
@@ -200,30 +213,19 @@ TEST_F(ServicePortFloodTest, NotStoredNotAcked) {
 // resend of the report (a duplicate seq by then) is acked only once it is
 // stored (before, the resend was acked and the port flood never written).
 TEST_F(ServicePortFloodTest, AFailedWriteIsStoredBeforeTheResendIsAcked) {
-  test::FailingStore* failing = nullptr;
-  wrap_ = [&failing](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto f = std::make_unique<test::FailingStore>(std::move(inner));
-    f->failing.insert("putPortFlood");
-    failing = f.get();
-    return f;
-  };
-  open();
+  openFailing({"putPortFlood"});
   auto a = enrollAgent("web-1");
   auto c = connect(a);
   c->take();
-  const auto report =
-      proto::Report{1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5)}};
+  const auto report = reportOf(1, pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 5));
   sendFrom(c, report);
   EXPECT_TRUE(c->take().empty());
-  ASSERT_NE(failing, nullptr);
-  failing->failing.clear();
+  failing_->failing.clear();
   sendFrom(c, report);
   auto out = c->take();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<proto::ReportAck>(out[0]));
-  auto reader = SqliteStore::open(dbPath());
-  ASSERT_OK(reader);
-  EXPECT_EQ((*reader)->listPortFloods(false, 10)->size(), 1u) << "acked but not stored";
+  EXPECT_EQ(storedPortFloods(false, 10).size(), 1u) << "acked but not stored";
 }
 
 // An agent that speaks only version 1 (an older agent, or the Windows agent
@@ -259,7 +261,7 @@ TEST_F(ServicePortFloodTest, AbsurdAgentTimesAndOffsetsStayInRange) {
   sendFrom(conn, proto::Pong{ping.nonce, ping.time_ns, (1ull << 63) + ping.time_ns + 1000});
   auto m = pf(proto::PortFloodKind::kDetected, "192.0.2.10", proto::kMaxAgentTimeNs, 20000);
   m.first_ns = 0;
-  sendFrom(conn, proto::Report{1, 0, {}, {m}});
+  sendFrom(conn, reportOf(1, m));
   auto list = svc_->portFloods(false);
   ASSERT_OK(list);
   ASSERT_EQ(list->size(), 1u);
@@ -282,11 +284,8 @@ TEST_F(ServicePortFloodTest, ARoguesInventedFloodsAreBudgetedAndKeepToTheirShare
   auto r = enrollAgent("rogue");
   auto ca = connect(a);
   auto cr = connect(r);
-  sendFrom(ca,
-           proto::Report{
-               1, 0, {}, {pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 20000)}});
-  sendFrom(ca, proto::Report{
-                   2, 0, {}, {pf(proto::PortFloodKind::kEnded, "192.0.2.10", 110 * kSec, 100)}});
+  sendFrom(ca, reportOf(1, pf(proto::PortFloodKind::kDetected, "192.0.2.10", 103 * kSec, 20000)));
+  sendFrom(ca, reportOf(2, pf(proto::PortFloodKind::kEnded, "192.0.2.10", 110 * kSec, 100)));
   advance(kSec);  // the rogue's ends are newer
   uint64_t first = 1000 * kSec;
   for (uint64_t seq = 1; seq <= 5; seq++) {
@@ -299,15 +298,10 @@ TEST_F(ServicePortFloodTest, ARoguesInventedFloodsAreBudgetedAndKeepToTheirShare
     sendFrom(cr, report);
   }
   // web-1's resend of its update, older than the end: still ended.
-  sendFrom(ca,
-           proto::Report{
-               3, 0, {}, {pf(proto::PortFloodKind::kUpdated, "192.0.2.10", 105 * kSec, 20000)}});
+  sendFrom(ca, reportOf(3, pf(proto::PortFloodKind::kUpdated, "192.0.2.10", 105 * kSec, 20000)));
   EXPECT_TRUE(svc_->portFloods(false)->empty()) << "web-1's ended flood came back to life";
-  auto reader = SqliteStore::open(dbPath());
-  ASSERT_OK(reader);
-  auto rows = (*reader)->listPortFloods(true, SIZE_MAX);
-  ASSERT_OK(rows);
-  EXPECT_EQ(rows->size(), 1u + 1024u) << "web-1's one and the rogue's burst";
+  EXPECT_EQ(storedPortFloods(true, SIZE_MAX).size(), 1u + 1024u)
+      << "web-1's one and the rogue's burst";
   const std::string metrics = svc_->metricsText();
   EXPECT_NE(metrics.find("syn_guard_console_port_floods_refused_total 256"), std::string::npos)
       << metrics;
@@ -324,15 +318,7 @@ TEST_F(ServicePortFloodTest, ARoguesInventedFloodsAreBudgetedAndKeepToTheirShare
 // stored ("the store has its last state"), although its report was acked.
 // Now the book forgets no flood before the service calls saved(id).
 TEST_F(ServicePortFloodTest, AFloodForgottenFromMemoryBeforeItsWriteIsStillStored) {
-  test::FailingStore* failing = nullptr;
-  wrap_ = [&failing](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto f = std::make_unique<test::FailingStore>(std::move(inner));
-    f->failing.insert("putPortFlood");
-    failing = f.get();
-    return f;
-  };
-  open();
-  ASSERT_NE(failing, nullptr);
+  openFailing({"putPortFlood"});
   auto a = enrollAgent("web-1");
   auto c = connect(a);
   c->take();
@@ -347,20 +333,17 @@ TEST_F(ServicePortFloodTest, AFloodForgottenFromMemoryBeforeItsWriteIsStillStore
   // memory; the book keeps it until it is stored.
   const uint64_t seq = sendEndedFloods(c, 2);
   EXPECT_TRUE(c->take().empty()) << "nothing stored, nothing acked";
-  failing->failing.clear();  // the store is back
+  failing_->failing.clear();  // the store is back
   sendFrom(c, proto::Report{seq, 0, {}, {}});
   auto out = c->take();
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(std::get<proto::ReportAck>(out.back()).seq, seq) << "reports 1.." << seq << " acked";
-  auto reader = SqliteStore::open(dbPath());
-  ASSERT_OK(reader);
-  auto rows = (*reader)->listPortFloods(true, 100000);
-  ASSERT_OK(rows);
-  EXPECT_EQ(rows->size(), 1 + 5 * 250u);
-  auto first = std::find_if(rows->begin(), rows->end(), [](const PortFloodRecord& r) {
+  const auto rows = storedPortFloods(true, 100000);
+  EXPECT_EQ(rows.size(), 1 + 5 * 250u);
+  auto first = std::find_if(rows.begin(), rows.end(), [](const PortFloodRecord& r) {
     return r.id == "web-1/10.0.0.1:443/100000000000";
   });
-  ASSERT_NE(first, rows->end()) << "report 1's flood was acked but never stored";
+  ASSERT_NE(first, rows.end()) << "report 1's flood was acked but never stored";
   EXPECT_FALSE(first->active);
 }
 
@@ -370,8 +353,7 @@ TEST_F(ServicePortFloodTest, AFloodForgottenFromMemoryBeforeItsWriteIsStillStore
 TEST_F(ServicePortFloodTest, AFloodEndedQuietAndForgottenAtOnceIsStoredAsEnded) {
   auto a = enrollAgent("web-1");
   auto c = connect(a);
-  sendFrom(
-      c, proto::Report{1, 0, {}, {pf(proto::PortFloodKind::kDetected, "10.0.0.1", 103 * kSec, 5)}});
+  sendFrom(c, reportOf(1, pf(proto::PortFloodKind::kDetected, "10.0.0.1", 103 * kSec, 5)));
   advance(30 * kSec);
   sendEndedFloods(c, 2);
   advance(31 * kSec);
@@ -390,18 +372,11 @@ TEST_F(ServicePortFloodTest, AFloodEndedQuietAndForgottenAtOnceIsStoredAsEnded) 
 // severe are stored.
 TEST_F(ServicePortFloodTest, EndedFloodsWaitingForAFailingStoreAreBoundedAndSaid) {
   options_.port_floods.max_unsaved_ended = 5;
-  test::FailingStore* failing = nullptr;
-  wrap_ = [&failing](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto f = std::make_unique<test::FailingStore>(std::move(inner));
-    failing = f.get();
-    return f;
-  };
-  open();
-  ASSERT_NE(failing, nullptr);
+  openFailing({});
   auto a = enrollAgent("web-1");
   auto c = connect(a);
   c->take();
-  failing->failing = {"putPortFlood", "appendAudit"};
+  failing_->failing = {"putPortFlood", "appendAudit"};
   proto::Report rep{1, 0, {}, {}};
   for (uint64_t i = 1; i <= 20; i++) {  // floods of rising rates, each ended
     const std::string dst = "10.1.0." + std::to_string(i);
@@ -419,18 +394,14 @@ TEST_F(ServicePortFloodTest, EndedFloodsWaitingForAFailingStoreAreBoundedAndSaid
   };
   EXPECT_EQ(metric("port_floods_unsaved"), 5u);
   EXPECT_EQ(metric("port_floods_unsaved_dropped_total"), 15u);
-  svc_->tick();              // the audit log fails too: said later
-  failing->failing.clear();  // the store is back
+  svc_->tick();               // the audit log fails too: said later
+  failing_->failing.clear();  // the store is back
   sendFrom(c, proto::Report{2, 0, {}, {}});
   auto out = c->take();
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(std::get<proto::ReportAck>(out.back()).seq, 2u);
-  auto reader = SqliteStore::open(dbPath());
-  ASSERT_OK(reader);
-  auto rows = (*reader)->listPortFloods(true, 1000);
-  ASSERT_OK(rows);
   std::set<std::string> stored;
-  for (const auto& r : *rows) stored.insert(r.id);
+  for (const auto& r : storedPortFloods(true, 1000)) stored.insert(r.id);
   std::set<std::string> severest;
   for (int i = 16; i <= 20; i++)
     severest.insert("web-1/10.1.0." + std::to_string(i) + ":443/100000000000");

@@ -10,6 +10,7 @@
 #include "console/store_open.h"
 #include "files/state_file.h"
 #include "pki/token.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::console {
@@ -20,18 +21,13 @@ namespace fs = std::filesystem;
 class TokensTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sg-tok-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     auto s = openStore("", dir_.string());
     ASSERT_OK(s);
     store_ = std::move(*s);
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  fs::path dir_;
+  void TearDown() override { store_.reset(); }
+  sg::test::ScratchDir scratch_{"sg-tok"};
+  fs::path dir_ = scratch_.path();
   std::unique_ptr<Store> store_;
 };
 
@@ -85,8 +81,8 @@ TEST(ParseLabels, KeyValueListsOfKnownKeys) {
 }
 
 TEST(OpenStore, SqliteByDefaultPostgresNotYet) {
-  std::string tmpl = (fs::temp_directory_path() / "sg-open-XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const sg::test::ScratchDir scratch("sg-open");
+  const std::string tmpl = scratch.path().string();
   EXPECT_OK(openStore("", tmpl));
   EXPECT_TRUE(fs::exists(fs::path(tmpl) / "console.db"));
   EXPECT_OK(openStore("sqlite:other.db", tmpl));
@@ -96,7 +92,6 @@ TEST(OpenStore, SqliteByDefaultPostgresNotYet) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message().find("secret"), std::string::npos);
   EXPECT_ERROR(openStore("sqlite:", tmpl), Errc::kInvalidArgument);
-  fs::remove_all(tmpl);
 }
 
 }  // namespace

@@ -33,6 +33,18 @@ Result<void> SqliteStore::write(const std::function<Result<void>()>& body) {
   return done;
 }
 
+Result<bool> SqliteStore::changesRow(const char* sql, const std::function<void(Statement&)>& bind) {
+  bool changed = false;
+  SG_TRY(write([&]() -> Result<void> {
+    SG_READ(stmt, db_->prepare(sql));
+    bind(*stmt);
+    SG_TRY(stmt->run());
+    changed = db_->changes() > 0;
+    return Ok{};
+  }));
+  return changed;
+}
+
 template <typename T>
 Result<std::vector<T>> SqliteStore::query(const std::string& sql,
                                           const std::function<void(Statement&)>& bind,
@@ -207,29 +219,17 @@ Result<std::vector<bool>> SqliteStore::updateEndpointLinks(
 Result<bool> SqliteStore::setEndpointIsolation(const std::string& name, bool isolated,
                                                const std::vector<std::string>& peers) {
   std::lock_guard lock(mu_);
-  bool matched = false;
-  SG_TRY(write([&]() -> Result<void> {
-    SG_READ(stmt, db_->prepare("UPDATE endpoints SET isolated = ?, allowed_peers = ?"
-                               " WHERE name = ? AND revoked = 0"));
-    stmt->bind(1, flag(isolated)).bind(2, stringsText(peers)).bind(3, name);
-    SG_TRY(stmt->run());
-    matched = db_->changes() > 0;
-    return Ok{};
-  }));
-  return matched;
+  return changesRow(
+      "UPDATE endpoints SET isolated = ?, allowed_peers = ? WHERE name = ? AND revoked = 0",
+      [&](Statement& stmt) {
+        stmt.bind(1, flag(isolated)).bind(2, stringsText(peers)).bind(3, name);
+      });
 }
 
 Result<bool> SqliteStore::revokeEndpoint(const std::string& name) {
   std::lock_guard lock(mu_);
-  bool matched = false;
-  SG_TRY(write([&]() -> Result<void> {
-    SG_READ(stmt, db_->prepare("UPDATE endpoints SET revoked = 1 WHERE name = ?"));
-    stmt->bind(1, name);
-    SG_TRY(stmt->run());
-    matched = db_->changes() > 0;
-    return Ok{};
-  }));
-  return matched;
+  return changesRow("UPDATE endpoints SET revoked = 1 WHERE name = ?",
+                    [&](Statement& stmt) { stmt.bind(1, name); });
 }
 
 Result<void> SqliteStore::putApiToken(const ApiTokenRecord& t) {
@@ -297,15 +297,8 @@ Result<void> SqliteStore::putBlock(const GlobalBlockRecord& b) {
 
 Result<bool> SqliteStore::deleteBlock(const std::string& source) {
   std::lock_guard lock(mu_);
-  bool deleted = false;
-  SG_TRY(write([&]() -> Result<void> {
-    SG_READ(stmt, db_->prepare("DELETE FROM global_blocks WHERE source = ?"));
-    stmt->bind(1, source);
-    SG_TRY(stmt->run());
-    deleted = db_->changes() > 0;
-    return Ok{};
-  }));
-  return deleted;
+  return changesRow("DELETE FROM global_blocks WHERE source = ?",
+                    [&](Statement& stmt) { stmt.bind(1, source); });
 }
 
 Result<std::vector<GlobalBlockRecord>> SqliteStore::listBlocks() {
@@ -329,15 +322,8 @@ Result<void> SqliteStore::putPolicy(const Policy& p) {
 
 Result<bool> SqliteStore::deletePolicy(const std::string& name) {
   std::lock_guard lock(mu_);
-  bool deleted = false;
-  SG_TRY(write([&]() -> Result<void> {
-    SG_READ(stmt, db_->prepare("DELETE FROM policies WHERE name = ?"));
-    stmt->bind(1, name);
-    SG_TRY(stmt->run());
-    deleted = db_->changes() > 0;
-    return Ok{};
-  }));
-  return deleted;
+  return changesRow("DELETE FROM policies WHERE name = ?",
+                    [&](Statement& stmt) { stmt.bind(1, name); });
 }
 
 Result<std::vector<Policy>> SqliteStore::listPolicies() {

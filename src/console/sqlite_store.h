@@ -70,6 +70,9 @@ class SqliteStore final : public Store {
   // Runs `body` in one write transaction that also bumps the resource
   // version; rolls back on error.
   Result<void> write(const std::function<Result<void>()>& body);
+  // Runs the one statement `sql` (its parameters bound by `bind`) in a
+  // write(); whether it changed a row (an UPDATE or DELETE that matched).
+  Result<bool> changesRow(const char* sql, const std::function<void(Statement&)>& bind);
   // Runs `sql` with `bind` applied and collects rows with `row`.
   template <typename T>
   Result<std::vector<T>> query(const std::string& sql, const std::function<void(Statement&)>& bind,

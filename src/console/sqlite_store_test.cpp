@@ -9,6 +9,7 @@
 
 #include "console/sqlite_migrations.h"
 #include "console/store_test.h"
+#include "scratch_dir.h"
 
 namespace sg::console {
 namespace {
@@ -19,19 +20,16 @@ namespace fs = std::filesystem;
 class SqliteFixture final : public StoreFixture {
  public:
   static Result<std::unique_ptr<StoreFixture>> make() {
-    std::string tmpl = (fs::temp_directory_path() / "sg-store-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return makeError(Errc::kIo, "mkdtemp " + tmpl);
-    return std::unique_ptr<StoreFixture>(new SqliteFixture(tmpl));
+    return std::unique_ptr<StoreFixture>(new SqliteFixture());
   }
-  ~SqliteFixture() override { fs::remove_all(dir_); }
   Result<std::unique_ptr<Store>> open() override {
-    SG_READ(store, SqliteStore::open((dir_ / "console.db").string()));
+    SG_READ(store, SqliteStore::open((dir_.path() / "console.db").string()));
     return std::unique_ptr<Store>(std::move(*store));
   }
 
  private:
-  explicit SqliteFixture(fs::path dir) : dir_(std::move(dir)) {}
-  fs::path dir_;
+  SqliteFixture() = default;
+  sg::test::ScratchDir dir_{"sg-store"};
 };
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest,
@@ -39,9 +37,8 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest,
                          [](const auto& info) { return info.param.name; });
 
 TEST(SqliteMigrations, AppliedOnceAndANewerSchemaIsRefused) {
-  std::string tmpl = (fs::temp_directory_path() / "sg-migr-XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/console.db";
+  const sg::test::ScratchDir scratch("sg-migr");
+  const std::string path = (scratch.path() / "console.db").string();
   { ASSERT_OK(SqliteStore::open(path)); }
   { ASSERT_OK(SqliteStore::open(path)); }  // reopening applies nothing twice
   sqlite3* db = nullptr;
@@ -59,7 +56,6 @@ TEST(SqliteMigrations, AppliedOnceAndANewerSchemaIsRefused) {
   auto newer = SqliteStore::open(path);
   ASSERT_FALSE(newer.ok());
   EXPECT_NE(newer.error().message().find("newer than this build"), std::string::npos);
-  fs::remove_all(tmpl);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "console/pg_test_db.h"
+#include "console/pg_test_require.h"
 #include "console/store_open.h"
 #include "test_helpers.h"
 
@@ -11,11 +12,7 @@ namespace sg::console {
 namespace {
 
 TEST(OpenStorePostgres, APostgresUrlOpensThePostgresStore) {
-  const std::string why = test::pgTestUnavailable();
-  if (!why.empty()) {
-    if (::sg::test::inCi()) FAIL() << "CI=true: " << why;
-    GTEST_SKIP() << why << " (with CI=true this fails)";
-  }
+  SG_REQUIRE_PG();
   auto db = test::PgTestDb::create();
   ASSERT_OK(db);
   auto a = openStore((*db)->url(), "/nonexistent");  // data_dir is not used for PostgreSQL

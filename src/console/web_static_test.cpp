@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "scratch_dir.h"
+
 namespace sg::console {
 namespace {
 
@@ -25,9 +27,6 @@ std::string header(const net::HttpResponse& r, const std::string& name) {
 class WebStaticTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sg-web-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    base_ = tmpl;
     root_ = base_ / "web";
     fs::create_directories(root_ / "assets");
     write(root_ / "index.html", "<!doctype html><title>SYN Guard</title>");
@@ -38,7 +37,6 @@ class WebStaticTest : public ::testing::Test {
     fs::create_symlink(base_ / "secret.txt", root_ / "assets" / "leak.css");
     fs::create_symlink(base_, root_ / "up");
   }
-  void TearDown() override { fs::remove_all(base_); }
   static void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
   net::HttpResponse get(const std::string& path, const std::string& encoding = "",
@@ -50,7 +48,8 @@ class WebStaticTest : public ::testing::Test {
     return WebRoot::open(root_.string()).serve(r);
   }
 
-  fs::path base_;
+  sg::test::ScratchDir scratch_{"sg-web"};
+  fs::path base_ = scratch_.path();
   fs::path root_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/kernel_config.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg {
@@ -199,18 +200,13 @@ TEST(ConfigTomlTest, InvalidBaseIsReported) {
 
 class ConfigFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("sg_config_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {
     const auto path = dir_ / name;
     std::ofstream(path) << text;
     return path.string();
   }
-  std::filesystem::path dir_;
+  sg::test::ScratchDir scratch_{"sg-config"};
+  std::filesystem::path dir_ = scratch_.path();
 };
 
 TEST_F(ConfigFileTest, LoadsAFileAndNamesItInErrors) {

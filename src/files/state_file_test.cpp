@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg {
@@ -13,13 +14,8 @@ namespace {
 
 class StateFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sg-state-file-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-state-file"};
+  std::string dir_ = scratch_.path().string();
 };
 
 TEST_F(StateFileTest, WritesWithExactlyTheModeAndReadsBack) {

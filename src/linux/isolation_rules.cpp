@@ -1,6 +1,6 @@
 // The isolation ruleset (isolation_rules.h) as libnftnl objects. Each match
 // is what nft compiles for its text (`nft --debug=netlink`): a load into
-// register 1 (meta or payload), an optional mask, a compare.
+// register 1 (meta or payload), an optional mask, a compare (nft_exprs.h).
 #include "linux/isolation_rules.h"
 
 #include <libnftnl/chain.h>
@@ -15,6 +15,8 @@
 #include <cstring>
 #include <functional>
 
+#include "linux/nft_exprs.h"
+
 namespace sg {
 namespace {
 
@@ -23,49 +25,11 @@ constexpr const char* kAllowedDst = "allowed_dst";
 constexpr uint32_t kLoopbackIfindex = 1;  // "lo" is ifindex 1 in every namespace
 
 using Exprs = std::vector<std::function<nftnl_expr*()>>;
-
-nftnl_expr* meta(uint32_t key) {
-  nftnl_expr* e = nftnl_expr_alloc("meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-  return e;
-}
-
-nftnl_expr* cmp(uint32_t op, const void* data, uint32_t len) {
-  nftnl_expr* e = nftnl_expr_alloc("cmp");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-  return e;
-}
-
-nftnl_expr* payload(uint32_t base, uint32_t offset, uint32_t len) {
-  nftnl_expr* e = nftnl_expr_alloc("payload");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-  return e;
-}
-
-nftnl_expr* mask(const uint8_t* bits, uint32_t len) {
-  std::array<uint8_t, 16> zero{};
-  nftnl_expr* e = nftnl_expr_alloc("bitwise");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, bits, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero.data(), len);
-  return e;
-}
-
-nftnl_expr* verdict(int code, const char* chain = nullptr) {
-  nftnl_expr* e = nftnl_expr_alloc("immediate");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(code));
-  if (chain != nullptr) nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
-  return e;
-}
+using nft_expr::cmp;
+using nft_expr::mask;
+using nft_expr::meta;
+using nft_expr::payload;
+using nft_expr::verdict;
 
 // "meta <key> == value" for a 1-byte key (nfproto, l4proto).
 Exprs metaIs(uint32_t key, uint8_t value) {
@@ -108,8 +72,7 @@ Exprs addressIn(const Prefix& p, bool source) {
   const uint32_t offset = v4 ? (source ? 12 : 16) : (source ? 8 : 24);
   std::array<uint8_t, 16> value{};
   std::memcpy(value.data(), p.addr.raw.b + (v4 ? 12 : 0), len);
-  std::array<uint8_t, 16> bitmask{};
-  for (unsigned i = 0; i < bits; ++i) bitmask[i / 8] |= static_cast<uint8_t>(0x80u >> (i % 8));
+  const std::array<uint8_t, 16> bitmask = nft_expr::prefixMask(bits);
   Exprs x = metaIs(NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
   x.push_back([=] { return payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len); });
   if (bits < len * 8) x.push_back([=] { return mask(bitmask.data(), len); });

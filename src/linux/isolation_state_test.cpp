@@ -8,21 +8,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg {
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/sg-isolation-XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    if (p == nullptr) std::abort();
-    path = p;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 IsolationSpec sampleSpec() {
   auto spec = parseIsolationSpec({"192.0.2.10", "2001:db8::10"}, {"198.51.100.0/24"});
@@ -31,15 +21,15 @@ IsolationSpec sampleSpec() {
 }
 
 TEST(IsolationState, NoFileMeansNotIsolated) {
-  TempDir dir;
-  auto r = IsolationState(dir.path).load();
+  const sg::test::ScratchDir dir("sg-isolation");
+  auto r = IsolationState(dir.path().string()).load();
   ASSERT_OK(r);
   EXPECT_FALSE(r->has_value());
 }
 
 TEST(IsolationState, SavesAtomicallyWithMode0600AndLoadsBack) {
-  TempDir dir;
-  IsolationState state(dir.path + "/agent");  // made on first save
+  const sg::test::ScratchDir dir("sg-isolation");
+  IsolationState state(dir.path().string() + "/agent");  // made on first save
   ASSERT_OK(state.save(sampleSpec()));
   struct stat st {};
   ASSERT_EQ(stat(state.path().c_str(), &st), 0);
@@ -54,15 +44,15 @@ TEST(IsolationState, SavesAtomicallyWithMode0600AndLoadsBack) {
   ASSERT_OK(released);
   EXPECT_FALSE(released->has_value());
   size_t files = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path + "/agent")) {
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path() / "agent")) {
     ++files;
   }
   EXPECT_EQ(files, 1u);
 }
 
 TEST(IsolationState, MalformedRecordIsAnErrorNamingTheFile) {
-  TempDir dir;
-  IsolationState state(dir.path);
+  const sg::test::ScratchDir dir("sg-isolation");
+  IsolationState state(dir.path().string());
   for (const char* text :
        {"not json", "{\"version\":2,\"isolated\":false}", "{\"version\":1,\"isolated\":true}",
         "{\"version\":1,\"isolated\":true,\"spec\":{\"console\":[]}}"}) {

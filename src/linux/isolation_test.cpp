@@ -7,39 +7,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "linux/netns_guard.h"
+#include "linux/nft_enforcer_test_util.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg {
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/sg-isolator-XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    if (p == nullptr) std::abort();
-    path = p;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-// `nft list table inet <t>` in the calling thread's namespace.
-std::string listTable(const std::string& table) {
-  std::string out;
-  FILE* p = popen(("nft list table inet " + table + " 2>&1").c_str(), "r");
-  if (p == nullptr) return "popen failed";
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
 
 IsolationSpec spec() {
   auto s =
@@ -50,16 +27,16 @@ IsolationSpec spec() {
 
 TEST(Isolator, RulesReadBackAsDocumentedAndReleaseEmptiesTheTable) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
+  const sg::test::ScratchDir dir("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
-    auto iso = Isolator::create({dir.path, "sg_iso_test"});
+    auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(iso);
     EXPECT_FALSE((*iso)->isolated());
-    EXPECT_EQ(listTable("sg_iso_test").find("chain"), std::string::npos);
+    EXPECT_EQ(nftListTable("sg_iso_test").find("chain"), std::string::npos);
 
     ASSERT_OK((*iso)->isolate(spec()));
     EXPECT_TRUE((*iso)->isolated());
-    std::string text = listTable("sg_iso_test");
+    std::string text = nftListTable("sg_iso_test");
     for (const char* want :
          {"ip saddr 192.0.2.10 accept", "ip6 saddr 2001:db8::10 accept",
           "ip saddr 198.51.100.0/24 accept", "ip6 saddr 2001:db8:1::/48 accept",
@@ -75,19 +52,19 @@ TEST(Isolator, RulesReadBackAsDocumentedAndReleaseEmptiesTheTable) {
 
     ASSERT_OK((*iso)->release());
     EXPECT_FALSE((*iso)->isolated());
-    EXPECT_EQ(listTable("sg_iso_test").find("chain"), std::string::npos);
+    EXPECT_EQ(nftListTable("sg_iso_test").find("chain"), std::string::npos);
     ASSERT_OK((*iso)->release());  // idempotent
   }));
 }
 
 TEST(Isolator, SecondIsolatorOnOneTableIsRefused) {
   SG_REQUIRE_ROOT();
-  TempDir a;
-  TempDir b;
+  const sg::test::ScratchDir a("sg-isolator");
+  const sg::test::ScratchDir b("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
-    auto first = Isolator::create({a.path, "sg_iso_test"});
+    auto first = Isolator::create({a.path().string(), "sg_iso_test"});
     ASSERT_OK(first);
-    auto second = Isolator::create({b.path, "sg_iso_test"});
+    auto second = Isolator::create({b.path().string(), "sg_iso_test"});
     EXPECT_ERROR(second, Errc::kAlreadyExists);
     if (!second) {
       EXPECT_NE(second.error().message().find("held by another running process"), std::string::npos)
@@ -95,33 +72,36 @@ TEST(Isolator, SecondIsolatorOnOneTableIsRefused) {
     }
     // The first keeps working.
     ASSERT_OK((*first)->isolate(spec()));
-    EXPECT_NE(listTable("sg_iso_test").find("policy drop"), std::string::npos);
+    EXPECT_NE(nftListTable("sg_iso_test").find("policy drop"), std::string::npos);
   }));
 }
 
 TEST(Isolator, RecordedIsolationIsReappliedByTheNextIsolator) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
+  const sg::test::ScratchDir dir("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
     {
-      auto iso = Isolator::create({dir.path, "sg_iso_test"});
+      auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
       ASSERT_OK(iso);
       EXPECT_FALSE((*iso)->restored());
       ASSERT_OK((*iso)->isolate(spec()));
     }
     // The isolator ended: its owned table is gone with its socket.
-    EXPECT_NE(listTable("sg_iso_test").find("No such file"), std::string::npos);
-    auto again = Isolator::create({dir.path, "sg_iso_test"});
+    auto gone = nftRun("list table inet sg_iso_test");
+    ASSERT_FALSE(gone.ok());
+    EXPECT_NE(gone.error().message().find("No such file"), std::string::npos)
+        << gone.error().message();
+    auto again = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(again);
     EXPECT_TRUE((*again)->restored());
     EXPECT_TRUE((*again)->isolated());
     EXPECT_EQ((*again)->spec(), spec());
-    EXPECT_NE(listTable("sg_iso_test").find("ip saddr 192.0.2.10 accept"), std::string::npos);
+    EXPECT_NE(nftListTable("sg_iso_test").find("ip saddr 192.0.2.10 accept"), std::string::npos);
     ASSERT_OK((*again)->release());
   }));
   // Released is recorded too: a third start is not isolated.
   ASSERT_OK(runInFreshNetns([&] {
-    auto third = Isolator::create({dir.path, "sg_iso_test"});
+    auto third = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(third);
     EXPECT_FALSE((*third)->isolated());
   }));
@@ -129,9 +109,9 @@ TEST(Isolator, RecordedIsolationIsReappliedByTheNextIsolator) {
 
 TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
+  const sg::test::ScratchDir dir("sg-isolator");
   ASSERT_OK(runInFreshNetns([&] {
-    auto iso = Isolator::create({dir.path, "sg_iso_test"});
+    auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
     ASSERT_OK(iso);
     IsolationSpec big;
     for (size_t i = 0; i < kMaxIsolationConsole; ++i) {
@@ -141,10 +121,10 @@ TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
       big.allow.push_back(*parsePrefix("10." + std::to_string(i) + ".0.0/16"));
     }
     ASSERT_OK((*iso)->isolate(big));
-    EXPECT_NE(listTable("sg_iso_test").find("ip saddr 10.63.0.0/16 accept"), std::string::npos);
+    EXPECT_NE(nftListTable("sg_iso_test").find("ip saddr 10.63.0.0/16 accept"), std::string::npos);
     EXPECT_ERROR((*iso)->isolate(IsolationSpec{}), Errc::kInvalidArgument);
     EXPECT_EQ((*iso)->spec(), big);
-    auto recorded = IsolationState(dir.path).load();
+    auto recorded = IsolationState(dir.path().string()).load();
     ASSERT_OK(recorded);
     EXPECT_EQ(recorded->value(), big);
   }));
@@ -152,8 +132,8 @@ TEST(Isolator, LargestSpecFitsOneTransactionAndInvalidOnesChangeNothing) {
 
 TEST(Isolator, UnwritableRecordRefusesIsolationAndLeavesTheKernelAlone) {
   SG_REQUIRE_ROOT();
-  TempDir dir;
-  const std::string state_dir = dir.path + "/agent";
+  const sg::test::ScratchDir dir("sg-isolator");
+  const std::string state_dir = dir.path().string() + "/agent";
   ASSERT_OK(runInFreshNetns([&] {
     auto iso = Isolator::create({state_dir, "sg_iso_test"});
     ASSERT_OK(iso);
@@ -167,14 +147,14 @@ TEST(Isolator, UnwritableRecordRefusesIsolationAndLeavesTheKernelAlone) {
           << r.error().message();
     }
     EXPECT_FALSE((*iso)->isolated());
-    EXPECT_EQ(listTable("sg_iso_test").find("chain"), std::string::npos);
+    EXPECT_EQ(nftListTable("sg_iso_test").find("chain"), std::string::npos);
   }));
 }
 
 TEST(Isolator, MalformedRecordStopsCreate) {
-  TempDir dir;
-  ASSERT_EQ(std::system(("echo garbage > " + dir.path + "/isolation.json").c_str()), 0);
-  auto iso = Isolator::create({dir.path, "sg_iso_test"});
+  const sg::test::ScratchDir dir("sg-isolator");
+  ASSERT_EQ(std::system(("echo garbage > " + dir.path().string() + "/isolation.json").c_str()), 0);
+  auto iso = Isolator::create({dir.path().string(), "sg_iso_test"});
   EXPECT_ERROR(iso, Errc::kInvalidArgument);
 }
 

@@ -18,6 +18,8 @@
 
 #include <array>
 
+#include "linux/nft_exprs.h"
+
 namespace sg {
 namespace {
 
@@ -27,42 +29,18 @@ constexpr uint32_t kV4SetId = 1;  // set ids within one transaction; v6: 0x100 +
                                   // IPv4 prefix sets: 0x200 + len
 constexpr const char* kCommentPrefix = "syn-guard pid ";
 
-nftnl_expr* meta(uint32_t key) {
-  nftnl_expr* e = nftnl_expr_alloc("meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-  return e;
-}
+using nft_expr::meta;
 
-nftnl_expr* cmpEq(uint8_t value) {
-  nftnl_expr* e = nftnl_expr_alloc("cmp");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, sizeof(value));
-  return e;
-}
+nftnl_expr* cmpEq(uint8_t value) { return nft_expr::cmp(NFT_CMP_EQ, &value, sizeof(value)); }
 
 nftnl_expr* payload(uint32_t offset, uint32_t len) {
-  nftnl_expr* e = nftnl_expr_alloc("payload");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-  return e;
+  return nft_expr::payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
 }
 
 // The first `len` bits of a `bytes`-long address (16: IPv6, 4: IPv4).
 nftnl_expr* maskBits(uint8_t len, uint32_t bytes) {
-  std::array<uint8_t, 16> mask{};
-  std::array<uint8_t, 16> zero{};
-  for (unsigned i = 0; i < len; ++i) mask[i / 8] |= static_cast<uint8_t>(0x80u >> (i % 8));
-  nftnl_expr* e = nftnl_expr_alloc("bitwise");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, bytes);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask.data(), bytes);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero.data(), bytes);
-  return e;
+  const std::array<uint8_t, 16> mask = nft_expr::prefixMask(len);
+  return nft_expr::mask(mask.data(), bytes);
 }
 
 nftnl_expr* lookup(const std::string& set, uint32_t set_id) {
@@ -80,12 +58,7 @@ nftnl_expr* countDrop() {
   return e;
 }
 
-nftnl_expr* drop() {
-  nftnl_expr* e = nftnl_expr_alloc("immediate");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
-  return e;
-}
+nftnl_expr* drop() { return nft_expr::verdict(NF_DROP); }
 
 // "<family> saddr [& mask] @set counter name dropped drop"
 NftMsg ruleMsg(const std::string& table, bool v6, uint8_t len, const std::string& set,

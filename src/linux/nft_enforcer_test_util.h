@@ -1,5 +1,6 @@
 // Test-only helpers for the nftables tests: run an nft script with a context
-// of its own (independent of the enforcer under test), drop CAP_NET_ADMIN.
+// of its own (independent of the enforcer under test), list a table, drop
+// CAP_NET_ADMIN.
 #pragma once
 
 #include <linux/capability.h>
@@ -28,6 +29,13 @@ inline Result<std::string> nftRun(const std::string& script) {
   nft_ctx_free(ctx);
   if (rc != 0) return makeError(Errc::kIo, err);
   return out;
+}
+
+// `list table inet <table>` in the calling thread's namespace: the table as
+// nft prints it, or "" when it is absent (or nft fails).
+inline std::string nftListTable(const std::string& table) {
+  auto out = nftRun("list table inet " + table);
+  return out.ok() ? *out : std::string();
 }
 
 // Capabilities are per thread: this leaves the rest of the process as it was.

@@ -25,6 +25,25 @@ Error sysError(const std::string& what, int err) {
 
 bool fileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
+struct Pem {
+  std::string key;
+  std::string cert;
+};
+
+// Writes a new key (0600) and its certificate (0644), each atomically, as
+// PEM; returns what was written.
+Result<Pem> writeKeyAndCert(const std::string& key_path, const EvpPkey& key,
+                            const std::string& cert_path, X509* cert) {
+  Pem pem;
+  SG_READ(key_pem, keyToPem(key));
+  SG_READ(cert_pem, certToPem(cert));
+  pem.key = std::move(*key_pem);
+  pem.cert = std::move(*cert_pem);
+  SG_TRY(writeFileAtomic(key_path, pem.key, 0600));
+  SG_TRY(writeFileAtomic(cert_path, pem.cert, 0644));
+  return pem;
+}
+
 Result<void> loadOrCreateCa(const ConsolePkiOptions& o, ConsolePki& pki) {
   std::string crt = o.dir + "/ca.crt";
   std::string key = o.dir + "/ca.key";
@@ -49,15 +68,10 @@ Result<void> loadOrCreateCa(const ConsolePkiOptions& o, ConsolePki& pki) {
   if (!k) return k.error();
   auto cert = selfSignCa(*k, o.ca_name, o.ca_validity);
   if (!cert) return cert.error();
-  auto key_pem = keyToPem(*k);
-  if (!key_pem) return key_pem.error();
-  auto crt_pem = certToPem(cert->get());
-  if (!crt_pem) return crt_pem.error();
-  SG_TRY(writeFileAtomic(key, *key_pem, 0600));
-  SG_TRY(writeFileAtomic(crt, *crt_pem, 0644));
+  SG_READ(pem, writeKeyAndCert(key, *k, crt, cert->get()));
   pki.ca_cert = std::move(*cert);
   pki.ca_key = std::move(*k);
-  pki.ca_pem = *crt_pem;
+  pki.ca_pem = pem->cert;
   return Ok{};
 }
 
@@ -97,15 +111,10 @@ Result<void> loadOrIssueServer(const ConsolePkiOptions& o, ConsolePki& pki) {
   auto cert = issueCert(pki.ca_cert, pki.ca_key, k->get(),
                         CertSpec{cn, o.server_sans, o.server_validity, CertUsage::kServer});
   if (!cert) return cert.error();
-  auto key_pem = keyToPem(*k);
-  if (!key_pem) return key_pem.error();
-  auto crt_pem = certToPem(cert->get());
-  if (!crt_pem) return crt_pem.error();
-  SG_TRY(writeFileAtomic(key, *key_pem, 0600));
-  SG_TRY(writeFileAtomic(crt, *crt_pem, 0644));
+  SG_READ(pem, writeKeyAndCert(key, *k, crt, cert->get()));
   pki.server_cert = std::move(*cert);
   pki.server_key = std::move(*k);
-  pki.server_key_pem = *key_pem;
+  pki.server_key_pem = pem->key;
   pki.server_reissued = true;
   return Ok{};
 }

@@ -9,6 +9,7 @@
 #include "pki/cert.h"
 #include "pki/host_sans.h"
 #include "pki/pin.h"
+#include "scratch_dir.h"
 #include "test_helpers.h"
 
 namespace sg::pki {
@@ -16,18 +17,13 @@ namespace {
 
 class ConsolePkiTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sg-pki-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   static unsigned modeOf(const std::string& path) {
     struct stat st {};
     EXPECT_EQ(stat(path.c_str(), &st), 0);
     return st.st_mode & 0777;
   }
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-pki"};
+  std::string dir_ = scratch_.path().string();
 };
 
 TEST_F(ConsolePkiTest, FirstStartCreatesKeysPrivatelyAndLaterStartsKeepTheCa) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "files/state_file.h"
+#include "scratch_dir.h"
 #include "win/openssl_enroll_backend.h"
 
 namespace sg::win {
@@ -12,19 +13,13 @@ namespace {
 
 class WinEnrollTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("sg-win-enroll-" + std::to_string(reinterpret_cast<uintptr_t>(this))))
-               .string();
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   EnrollRequest request(const std::string& token, const std::string& dir = "") {
     return {"https://console.example:9443", token, "win-1", dir.empty() ? dir_ : dir};
   }
   bool exists(const char* file) { return std::filesystem::exists(dir_ + "/" + file); }
 
-  std::string dir_;
+  sg::test::ScratchDir scratch_{"sg-win-enroll"};
+  std::string dir_ = (scratch_.path() / "agent").string();  // made by enroll()
   test::OpenSslEnrollBackend console_;
 };
 
