@@ -23,8 +23,11 @@
  * SYN-ACK, and every segment of it with ACK and no SYN is judged as the
  * kernel's SYNPROXY judges it (nft_synproxy takes any such segment, PSH, URG,
  * FIN, RST or payload alike, as the handshake's third packet when conntrack
- * does not hold its flow): it passes when conntrack knows the flow or the
- * cookie checks out, and is dropped otherwise. Each valid cookie is a
+ * does not hold its flow): it passes when conntrack holds the flow open or
+ * the cookie checks out, and is dropped otherwise (sg_ck_judge: a flow
+ * conntrack holds closed, CLOSE or TIME_WAIT, is no proof, since the same
+ * ports' next handshake completes through that entry; there a valid cookie
+ * is a new completion and any other segment passes, conntrack's). Each valid cookie is a
  * completion (only who receives the address's traffic can make one), counted
  * once per flow: a flow counted in the last SG_CHAL_COUNTED_NS
  * (sg_chal_counted: addresses, ports and the cookie) is not counted again, so
@@ -40,8 +43,8 @@
  * Cost: one load of sg_chal.live per packet the rest of the program passed;
  * while a challenge is armed, a hash lookup of the masked source for TCP
  * SYNs and segments with ACK, and for a challenged source's segment with ACK
- * a conntrack lookup (and, when that misses, the cookie check and a lookup in
- * sg_chal_counted). Limits: a segment of a flow conntrack does not hold
+ * a conntrack lookup (and, when that misses or finds the flow not open, the
+ * cookie check and a lookup in sg_chal_counted). Limits: a segment of a flow conntrack does not hold
  * (established before conntrack tracked this namespace and idle since, with
  * nf_conntrack_tcp_loose = 0, or under a notrack rule) fails the cookie and
  * is dropped, as SYNPROXY would drop it; the same flow's third packet on two

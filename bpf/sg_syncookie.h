@@ -91,8 +91,20 @@ struct bpf_ct_opts___sg {
 	__u8 reserved[3];
 };
 
+/* What the judge reads of a conntrack entry (CO-RE: matched by name against
+ * the running kernel's BTF; reading an nf_conn the lookup returned is
+ * allowed, only writes are restricted). */
+struct ip_ct_tcp___sg {
+	__u8 state; /* enum tcp_conntrack */
+} __attribute__((preserve_access_index));
+
+union nf_conntrack_proto___sg {
+	struct ip_ct_tcp___sg tcp;
+} __attribute__((preserve_access_index));
+
 struct nf_conn {
 	unsigned long status;
+	union nf_conntrack_proto___sg proto;
 } __attribute__((preserve_access_index));
 
 /* Weak: where nf_conntrack is a module not loaded, libbpf leaves them
@@ -120,6 +132,12 @@ extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 	(sg_ck_ksym_exists(bpf_xdp_ct_lookup) && sg_ck_ksym_exists(bpf_ct_release))
 
 #define SG_CK_IPS_CONFIRMED (1ul << 3)
+/* enum tcp_conntrack: the states in which conntrack holds a flow open,
+ * ESTABLISHED, FIN_WAIT, CLOSE_WAIT and LAST_ACK (3..6). In the others a
+ * SYN opens a new connection through the entry (TIME_WAIT, CLOSE: "reopened"
+ * in nf_conntrack_proto_tcp.c) or none is open yet (SYN_SENT, SYN_RECV). */
+#define SG_CK_TCP_OPEN_FIRST 3
+#define SG_CK_TCP_OPEN_LAST 6
 #define SG_CK_ENOENT 2
 #define SG_CK_TCP_MAX 60   /* the TCP header at most */
 #define SG_CK_OPT_MAX 40   /* option bytes at most: the walk's bound */
@@ -133,20 +151,30 @@ extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
  * its source's completions). */
 enum sg_ck_ack_kind {
 	SG_CK_ACK_UNKNOWN = 0, /* no kfuncs, or conntrack could not say: SYNPROXY judges */
-	SG_CK_ACK_TRACKED = 1, /* conntrack knows its flow */
-	SG_CK_ACK_VALID = 2,   /* its cookie checks out */
+	SG_CK_ACK_TRACKED = 1, /* conntrack's: its flow is open there, or held
+				* closed and this is no cookie's third packet */
+	SG_CK_ACK_VALID = 2,   /* its cookie checks out: a new connection */
 	SG_CK_ACK_FORGED = 3,  /* neither: to be dropped */
 };
 
 /* An ACK to a cookie port (or from a challenged source): its flow's conntrack
- * entry, else its cookie. Counts nothing. */
+ * entry when conntrack holds the flow open, else its cookie. A flow conntrack
+ * holds but not open (TIME_WAIT, CLOSE: kept 120 s and 10 s after the
+ * connection ended; SYN_SENT, SYN_RECV) is no proof of anything: the same
+ * ports' next handshake completes through that entry (SYNPROXY's SYN to the
+ * listener reopens it), so a valid cookie there is a new connection (VALID,
+ * counted by the challenge), and any other segment stays conntrack's
+ * (TRACKED: passed, as before, to be judged by conntrack and the stack).
+ * Review s18: judging every held flow tracked let a challenged source cycle
+ * one port pair, aborting each connection with a RST, uncounted past the
+ * connection threshold. Counts nothing. */
 static __always_inline int sg_ck_judge(struct xdp_md *ctx, void *ipp, struct tcphdr *th, int v6)
 {
 	struct bpf_ct_opts___sg opts = { .netns_id = -1, .l4proto = SG_IPPROTO_TCP };
 	struct bpf_sock_tuple tup = {};
 	struct nf_conn *ct;
+	int err, held = 0;
 	__u32 tlen;
-	int err;
 
 	if (v6) {
 		struct ipv6hdr *ip = ipp;
@@ -172,10 +200,15 @@ static __always_inline int sg_ck_judge(struct xdp_md *ctx, void *ipp, struct tcp
 	ct = bpf_xdp_ct_lookup(ctx, &tup, tlen, &opts, sizeof(opts));
 	if (ct) {
 		unsigned long status = ct->status;
+		__u8 state = ct->proto.tcp.state;
 
 		bpf_ct_release(ct);
-		if (status & SG_CK_IPS_CONFIRMED)
-			return SG_CK_ACK_TRACKED;
+		if (status & SG_CK_IPS_CONFIRMED) {
+			if ((__u8)(state - SG_CK_TCP_OPEN_FIRST) <=
+			    SG_CK_TCP_OPEN_LAST - SG_CK_TCP_OPEN_FIRST)
+				return SG_CK_ACK_TRACKED;
+			held = 1;
+		}
 	} else if (opts.error != -SG_CK_ENOENT) {
 		return SG_CK_ACK_UNKNOWN; /* conntrack could not say: SYNPROXY judges */
 	}
@@ -183,7 +216,9 @@ static __always_inline int sg_ck_judge(struct xdp_md *ctx, void *ipp, struct tcp
 		err = bpf_tcp_raw_check_syncookie_ipv6(ipp, th);
 	else
 		err = bpf_tcp_raw_check_syncookie_ipv4(ipp, th);
-	return err ? SG_CK_ACK_FORGED : SG_CK_ACK_VALID;
+	if (!err)
+		return SG_CK_ACK_VALID;
+	return held ? SG_CK_ACK_TRACKED : SG_CK_ACK_FORGED;
 }
 
 /* An ACK to a cookie port: sg_ck_judge's verdict, counted. */

@@ -9,9 +9,14 @@
 //    XDP;
 //  - the attacker's own address, challenged the same way, then completes
 //    handshakes through the cookies: it is blocked for real at the connection
-//    threshold.
+//    threshold;
+//  - so is a flooder that reuses one port pair, aborting each connection
+//    with a RST: conntrack keeps the closed flow (CLOSE, 10 s), and its next
+//    third packet must not pass as "already tracked" uncounted while SYNPROXY
+//    opens a new connection through that entry.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,6 +79,52 @@ class ChallengeTest : public LabTest {
     EXPECT_OK(t);
     if (t.ok()) t->join();
     return sent;
+  }
+
+  // Up to `count` connections from the attacker's namespace, all from source
+  // port `sport` to the victim's server, each one exchange (request, reply)
+  // and then aborted with a RST (SO_LINGER 0: no TIME_WAIT on the client,
+  // so the next connect reuses the port at once). Stops at the first that
+  // fails. Returns how many completed.
+  size_t cycleOnePortPair(uint16_t sport, size_t count) {
+    size_t done = 0;
+    auto t = startThreadIn(lab_->attacker().name(), [&] {
+      sockaddr_in to{}, from{};
+      to.sin_family = from.sin_family = AF_INET;
+      to.sin_port = htons(kServerPort);
+      from.sin_port = htons(sport);
+      ASSERT_EQ(inet_pton(AF_INET, kVictim.v4, &to.sin_addr), 1);
+      ASSERT_EQ(inet_pton(AF_INET, kAttacker.v4, &from.sin_addr), 1);
+      for (size_t i = 0; i < count; ++i) {
+        const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(fd, 0);
+        const int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        const timeval tv{2, 0};  // a dropped SYN fails the connect in 2 s
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&from), sizeof(from)) == 0 &&
+                  connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) == 0 &&
+                  send(fd, "ping\n", 5, MSG_NOSIGNAL) == 5;
+        std::string got;
+        while (ok && got.size() < std::strlen(kReply)) {
+          char buf[64];
+          const ssize_t n = read(fd, buf, sizeof(buf));
+          if (n <= 0)
+            ok = false;
+          else
+            got.append(buf, static_cast<size_t>(n));
+        }
+        const linger abort{1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+        close(fd);  // RST: the victim's conntrack keeps the flow in CLOSE
+        if (!ok || got != kReply) break;
+        ++done;
+      }
+    });
+    EXPECT_OK(t);
+    if (t.ok()) t->join();
+    return done;
   }
 };
 
@@ -175,6 +226,65 @@ TEST_F(ChallengeTest, AForgedClientKeepsConnectingAndACompletingFlooderIsBlocked
       EXPECT_EQ(e.value("response", ""), "challenge");
     }
   }
+  EXPECT_EQ(a.stop(), 0) << a.process().stderrText();
+}
+
+// Review s18 (conntrack CLOSE-state reuse): a challenged source's third
+// packet passed uncounted whenever conntrack held its flow, in any state. A
+// flow aborted with a RST stays in conntrack (CLOSE) for 10 s, and SYNPROXY
+// opens a new connection through that entry, so a flooder cycling one port
+// pair completed connections without end, counted once. Only a flow conntrack
+// holds as established (or closing) is conntrack's now.
+TEST_F(ChallengeTest, AFlooderReusingOnePortPairIsCountedAndBlocked) {
+  constexpr uint32_t kReuseThreshold = 20;
+  constexpr uint32_t kReuseConnections = 30;
+  constexpr uint16_t kReusedPort = 65200;  // above sg-flood's and the ephemeral range
+  passProgramOnHub();
+  ASSERT_TRUE(connectsWithin(lab_->attacker(), kVictim.v4, 2s));
+  AgentOptions o = agentOptions("xdp", kReuseThreshold, "60s");
+  o.window = "60s";  // every completion below stays in one window
+  o.extra = {"--connection-threshold", std::to_string(kReuseConnections), "--no-port-flood",
+             "--source-response", "challenge"};
+  auto agent = AgentProcess::start(o);
+  ASSERT_OK(agent);
+  AgentProcess& a = **agent;
+  if (a.ready().value("source_response", "") != "challenge") {
+    GTEST_SKIP() << "challenges unavailable here: " << a.ready().dump();
+  }
+  // A half-open flood from the attacker's own address gets it challenged.
+  auto half_open = runFloodIn(lab_->attacker().name(),
+                              singleSource(kAttacker.v4, kVictim.v4, 2 * kReuseThreshold, 500));
+  ASSERT_OK(half_open);
+  auto own = a.waitFor("block_added", 3s, srcIs(kAttacker.v4));
+  ASSERT_TRUE(own.has_value()) << "the attacker was not flagged";
+  ASSERT_EQ(own->value("response", ""), "challenge") << own->dump();
+  for (int i = 0; i < 30; ++i) {  // armed (SYNPROXY first, then XDP)
+    auto st = a.status();
+    ASSERT_OK(st);
+    if (st->value("challenges_armed", 0u) == 1u) break;
+    std::this_thread::sleep_for(100ms);
+  }
+
+  // Three times the connection threshold, all on one port pair: the block
+  // must come at the threshold (the connection that crosses it is dropped,
+  // so the loop stops there).
+  const size_t mark = a.mark();
+  const size_t completed = cycleOnePortPair(kReusedPort, 3 * kReuseConnections);
+  auto valid = a.counter("challenge_acks_valid_total");
+  ASSERT_OK(valid);
+  auto blocked = a.waitFor(
+      "block_added", 2s,
+      [](const nlohmann::json& e) {
+        return e.value("src", "") == kAttacker.v4 && e.value("response", "") == "block";
+      },
+      mark);
+  ASSERT_TRUE(blocked.has_value())
+      << "a flooder reusing one port pair completed " << completed
+      << " connections through the challenge uncounted (" << *valid
+      << " counted), past the connection threshold " << kReuseConnections;
+  EXPECT_EQ(blocked->value("threshold", ""), "connections") << blocked->dump();
+  EXPECT_GE(completed, kReuseConnections - 1) << "blocked before it completed enough";
+  EXPECT_LE(completed, kReuseConnections + 1) << "blocked only late";
   EXPECT_EQ(a.stop(), 0) << a.process().stderrText();
 }
 
