@@ -6,6 +6,12 @@
 # cannot tell apart.
 #
 #   sudo bench/fleet_callgrind.sh [AGENTS=200] [ROUNDS=10] [CONSOLE_BIN_DIR=build/bin]
+#   sudo bench/fleet_callgrind.sh --ingest [AGENTS=200] [SECONDS=10] [CONSOLE_BIN_DIR=build/bin]
+#
+# --ingest counts the ingest path instead: min(AGENTS, 200) agents keep 4
+# reports of 10 detections in flight for SECONDS (fleet_bench --ingest-only),
+# and the count is divided by the detections acknowledged (the console's
+# shutdown, its ticks and pings are in it too, as for the fan-out).
 #
 # The console runs under callgrind (~50x slower: keep AGENTS in the hundreds);
 # its counters are zeroed when fleet_bench prints the fan-out phase line and
@@ -16,8 +22,13 @@
 # console move by ~7 % between runs on a loaded machine: compare several runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=fanout
+if [[ "${1:-}" == --ingest ]]; then
+  mode=ingest
+  shift
+fi
 agents=${1:-200}
-rounds=${2:-10}
+rounds=${2:-10}  # --ingest: seconds
 bin_dir=$(realpath "${3:-build/bin}")
 command -v valgrind >/dev/null || { echo "fleet_callgrind: valgrind is not installed (apt install valgrind)" >&2; exit 1; }
 work=$(mktemp -d /tmp/sg-fleet-callgrind-XXXXXX)
@@ -27,12 +38,17 @@ cat >"$work/syn-guard" <<WRAP
 exec valgrind --tool=callgrind --callgrind-out-file=$work/console.%p "$bin_dir/syn-guard" "\$@"
 WRAP
 chmod +x "$work/syn-guard"
-SYNGUARD_BIN_DIR=$work build/bin/fleet_bench --agents "$agents" --rounds "$rounds" \
-  --connect-timeout 1200 --fanout-only 2>"$work/stderr.fifo.log" >"$work/stdout.log" &
+if [[ $mode == ingest ]]; then
+  phase=(--ingest-only --ingest-seconds "$rounds")
+else
+  phase=(--rounds "$rounds" --fanout-only)
+fi
+SYNGUARD_BIN_DIR=$work build/bin/fleet_bench --agents "$agents" "${phase[@]}" \
+  --connect-timeout 1200 2>"$work/stderr.fifo.log" >"$work/stdout.log" &
 bench=$!
 # Zero the counters at the phase line (fleet_bench pauses 2 s after it).
 for _ in $(seq 1 2400); do
-  if pid=$(sed -n 's/.*fan-out phase starts, console pid \([0-9]*\).*/\1/p' "$work/stderr.fifo.log"); [[ -n "$pid" ]]; then
+  if pid=$(sed -n 's/.* phase starts, console pid \([0-9]*\).*/\1/p' "$work/stderr.fifo.log"); [[ -n "$pid" ]]; then
     callgrind_control -z "$pid" >/dev/null
     break
   fi
@@ -43,4 +59,10 @@ wait "$bench" || { cat "$work/stderr.fifo.log" "$work/stdout.log" >&2; exit 1; }
 cat "$work/stdout.log"
 out=$(ls "$work"/console.* | head -1)
 total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
-echo "console instructions, fan-out phase: $total ($((total / (agents * rounds))) per agent per round; $agents agents x $rounds rounds; $bin_dir/syn-guard)"
+if [[ $mode == ingest ]]; then
+  detections=$(sed -n 's/.*reports acked in the phase *[0-9]* reports (\([0-9]*\) detections).*/\1/p' "$work/stdout.log")
+  echo "console instructions, ingest phase: $total ($((total / detections)) per detection; $detections detections, $agents agents, ${rounds} s; $bin_dir/syn-guard)"
+else
+  echo "console instructions, fan-out phase: $total ($((total / (agents * rounds))) per agent per round; $agents agents x $rounds rounds; $bin_dir/syn-guard)"
+fi
+if [[ -n "${KEEP_CALLGRIND:-}" ]]; then cp "$out" "$KEEP_CALLGRIND"; fi

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace sg::net {
 
@@ -11,8 +12,15 @@ namespace {
 
 // Plaintext decrypted per SSL_read (one TLS record at most).
 constexpr size_t kPlainChunk = 16 * 1024;
-// A memory BIO keeps the largest size it held: one that grew past this (a
-// snapshot, a large report) is replaced once drained, so a link's memory
+// Ciphertext read per recv, into a buffer of the io thread's (the link holds
+// none): four full TLS records.
+constexpr size_t kReadChunk = 64 * 1024;
+// At most this much is read per wake; then the link waits again behind the
+// others (the socket is still readable, so at once): one busy peer cannot
+// hold an io thread.
+constexpr size_t kReadBudget = 4 * kReadChunk;
+// A memory BIO keeps the largest size it held: the write BIO, once it grew
+// past this (a snapshot), is replaced once drained, so a link's memory
 // returns to its idle size.
 constexpr size_t kBioKeepBytes = 64 * 1024;
 // At most this much plaintext per TLS write (batched messages).
@@ -30,6 +38,53 @@ size_t bioCapacity(BIO* b) {
   return mem != nullptr ? mem->max : 0;
 }
 
+// The read side's BIO: it holds no bytes of its own but serves the window
+// of ciphertext the link just read (TlsWsLink::ReadWindow) and says "retry"
+// once that is used up. OpenSSL reads a record's header, then its body
+// (read-ahead is off), so what it took of a record the window ended in waits
+// in its own record buffer for the next read, and a window is always used up
+// when SSL_read wants more.
+int windowRead(BIO* b, char* out, int len) {
+  auto* w = static_cast<TlsWsLink::ReadWindow*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  if (w == nullptr || w->size == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  const size_t n = std::min(w->size, static_cast<size_t>(std::max(len, 0)));
+  std::memcpy(out, w->data, n);
+  w->data += n;
+  w->size -= n;
+  return static_cast<int>(n);
+}
+
+long windowCtrl(BIO*, int cmd, long, void*) {  // NOLINT(google-runtime-int)
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;  // pending: 0 (OpenSSL asks only to decide on read-ahead)
+  }
+}
+
+int windowCreate(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+const BIO_METHOD* windowMethod() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sg read window");
+    if (m != nullptr) {
+      BIO_meth_set_read(m, windowRead);
+      BIO_meth_set_ctrl(m, windowCtrl);
+      BIO_meth_set_create(m, windowCreate);
+    }
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOptions options) {
@@ -38,7 +93,8 @@ Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOpti
   if (SSL_pending(ssl) > 0 || (in != nullptr && BIO_ctrl_pending(in) > 0)) {
     return Error(Errc::kInvalidArgument, "the peer spoke before the upgrade's answer");
   }
-  BIO* r = newMemBio();
+  const BIO_METHOD* window = windowMethod();
+  BIO* r = window != nullptr ? BIO_new(window) : nullptr;
   BIO* w = newMemBio();
   if (r == nullptr || w == nullptr) {
     BIO_free(r);
@@ -70,6 +126,7 @@ TlsWsLink::TlsWsLink(tcp::socket socket, SSL* ssl, WsLinkOptions options)
       parser_(options.max_message_bytes, options.server),
       timer_(socket_.get_executor()),
       mask_state_(0) {
+  BIO_set_data(rbio_, &window_);
   if (!options_.server) {
     // RFC 6455 5.3: the client's masking keys must be unpredictable: a
     // generator seeded from OpenSSL's CSPRNG per link.
@@ -97,20 +154,44 @@ void TlsWsLink::start(TextFn on_text, EndFn on_end) {
   readSome();
 }
 
+// Waits for the socket to turn readable; the bytes are read then, into the
+// io thread's buffer, so an idle link holds no read buffer.
 void TlsWsLink::readSome() {
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(rbuf_),
-      [self = shared_from_this()](const beast::error_code& ec, size_t n) { self->onRead(ec, n); });
+  socket_.async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](const beast::error_code& ec) { self->onReadable(ec); });
 }
 
-void TlsWsLink::onRead(const beast::error_code& ec, size_t n) {
+void TlsWsLink::onReadable(const beast::error_code& wait_ec) {
   reading_ = false;
+  if (!draining_ && ended_) return;
+  beast::error_code ec = wait_ec;
+  thread_local std::array<char, kReadChunk> buf;
+  size_t taken = 0;
+  while (!ec && taken < kReadBudget) {
+    const size_t n = socket_.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      break;
+    }
+    if (ec) break;
+    taken += n;
+    if (draining_) continue;  // dropped: the peer's close_notify, what it sent after its close
+    seen_ = true;
+    window_ = {buf.data(), n};
+    decrypt();
+    window_ = {};
+    if (ended_) return;
+    flush();  // a TLS answer (KeyUpdate), a pong, a close frame
+    if (ended_) return;
+    if (n < buf.size()) break;  // the socket had no more (saves a recv that says EAGAIN)
+  }
   if (draining_) {
     if (ec) {
       closeSocket();
     } else {
-      readSome();  // dropped: the peer's close_notify, what it sent after its close
+      readSome();
     }
     return;
   }
@@ -123,22 +204,6 @@ void TlsWsLink::onRead(const beast::error_code& ec, size_t n) {
               0, ec == asio::error::eof ? "the peer closed the connection" : ec.message()});
     }
     return;
-  }
-  seen_ = true;
-  if (BIO_write(rbio_, rbuf_.data(), static_cast<int>(n)) != static_cast<int>(n)) {
-    finish({WsLinkEnd::Why::kIo, 0, "BIO_write"});
-    return;
-  }
-  decrypt();
-  if (ended_) return;
-  flush();  // a TLS answer (KeyUpdate), a pong, a close frame
-  if (ended_) return;
-  if (BIO_ctrl_pending(rbio_) == 0 && bioCapacity(rbio_) > kBioKeepBytes) {
-    BIO* fresh = newMemBio();
-    if (fresh != nullptr) {
-      SSL_set0_rbio(ssl_, fresh);  // frees the old one
-      rbio_ = fresh;
-    }
   }
   readSome();
 }
