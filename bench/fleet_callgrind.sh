@@ -12,6 +12,10 @@
 # reports of 10 detections in flight for SECONDS (fleet_bench --ingest-only),
 # and the count is divided by the detections acknowledged (the console's
 # shutdown, its ticks and pings are in it too, as for the fan-out).
+# KEEP_CALLGRIND=FILE keeps callgrind's output (callgrind_annotate
+# --inclusive=yes FILE). Both phases count the TLS handshakes of fleet_bench's
+# API calls too (a metric poll every 20 ms while a round runs: ~30 % of a
+# 200-agent, 5-round count): compare SSL_accept's share between runs.
 #
 # The console runs under callgrind (~50x slower: keep AGENTS in the hundreds);
 # its counters are zeroed when fleet_bench prints the fan-out phase line and
