@@ -27,8 +27,8 @@
 // counters on that line misses no round (bench/fleet_callgrind.sh).
 // --ingest-only: connect and the ingest phase only (no fan-out, no restart),
 // with a phase line and the same pause and SIGTERM; it prints the reports
-// acknowledged, so a profiler's count can be divided per detection
-// (bench/fleet_callgrind.sh --ingest).
+// acknowledged and the console's CPU time per detection (user + system, so
+// less moved by other load than the rate; compare alternating runs).
 // SYNGUARD_BIN_DIR=DIR runs DIR/syn-guard as the console (another build, to
 // compare; one without the fan-out metric gives the agent side only).
 // (root only to raise the file-descriptor limit for 10,000 connections)

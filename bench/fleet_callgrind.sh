@@ -6,12 +6,10 @@
 # cannot tell apart.
 #
 #   sudo bench/fleet_callgrind.sh [AGENTS=200] [ROUNDS=10] [CONSOLE_BIN_DIR=build/bin]
-#   sudo bench/fleet_callgrind.sh --ingest [AGENTS=200] [SECONDS=10] [CONSOLE_BIN_DIR=build/bin]
 #
-# --ingest counts the ingest path instead: min(AGENTS, 200) agents keep 4
-# reports of 10 detections in flight for SECONDS (fleet_bench --ingest-only),
-# and the count is divided by the detections acknowledged (the console's
-# shutdown, its ticks and pings are in it too, as for the fan-out).
+# (No ingest mode: under callgrind the console acknowledged 0-98 reports in
+# 10-15 s of fleet_bench --ingest-only and its profile was not written at
+# the stop; use fleet_bench --ingest-only's console CPU per detection.)
 # KEEP_CALLGRIND=FILE keeps callgrind's output (callgrind_annotate
 # --inclusive=yes FILE). Both phases count the TLS handshakes of fleet_bench's
 # API calls too (a metric poll every 20 ms while a round runs: ~30 % of a
@@ -26,13 +24,8 @@
 # console move by ~7 % between runs on a loaded machine: compare several runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=fanout
-if [[ "${1:-}" == --ingest ]]; then
-  mode=ingest
-  shift
-fi
 agents=${1:-200}
-rounds=${2:-10}  # --ingest: seconds
+rounds=${2:-10}
 bin_dir=$(realpath "${3:-build/bin}")
 command -v valgrind >/dev/null || { echo "fleet_callgrind: valgrind is not installed (apt install valgrind)" >&2; exit 1; }
 work=$(mktemp -d /tmp/sg-fleet-callgrind-XXXXXX)
@@ -42,17 +35,12 @@ cat >"$work/syn-guard" <<WRAP
 exec valgrind --tool=callgrind --callgrind-out-file=$work/console.%p "$bin_dir/syn-guard" "\$@"
 WRAP
 chmod +x "$work/syn-guard"
-if [[ $mode == ingest ]]; then
-  phase=(--ingest-only --ingest-seconds "$rounds")
-else
-  phase=(--rounds "$rounds" --fanout-only)
-fi
-SYNGUARD_BIN_DIR=$work build/bin/fleet_bench --agents "$agents" "${phase[@]}" \
+SYNGUARD_BIN_DIR=$work build/bin/fleet_bench --agents "$agents" --rounds "$rounds" --fanout-only \
   --connect-timeout 1200 2>"$work/stderr.fifo.log" >"$work/stdout.log" &
 bench=$!
 # Zero the counters at the phase line (fleet_bench pauses 2 s after it).
 for _ in $(seq 1 2400); do
-  if pid=$(sed -n 's/.* phase starts, console pid \([0-9]*\).*/\1/p' "$work/stderr.fifo.log"); [[ -n "$pid" ]]; then
+  if pid=$(sed -n 's/.*fan-out phase starts, console pid \([0-9]*\).*/\1/p' "$work/stderr.fifo.log"); [[ -n "$pid" ]]; then
     callgrind_control -z "$pid" >/dev/null
     break
   fi
@@ -63,10 +51,5 @@ wait "$bench" || { cat "$work/stderr.fifo.log" "$work/stdout.log" >&2; exit 1; }
 cat "$work/stdout.log"
 out=$(ls "$work"/console.* | head -1)
 total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
-if [[ $mode == ingest ]]; then
-  detections=$(sed -n 's/.*reports acked in the phase *[0-9]* reports (\([0-9]*\) detections).*/\1/p' "$work/stdout.log")
-  echo "console instructions, ingest phase: $total ($((total / detections)) per detection; $detections detections, $agents agents, ${rounds} s; $bin_dir/syn-guard)"
-else
-  echo "console instructions, fan-out phase: $total ($((total / (agents * rounds))) per agent per round; $agents agents x $rounds rounds; $bin_dir/syn-guard)"
-fi
+echo "console instructions, fan-out phase: $total ($((total / (agents * rounds))) per agent per round; $agents agents x $rounds rounds; $bin_dir/syn-guard)"
 if [[ -n "${KEEP_CALLGRIND:-}" ]]; then cp "$out" "$KEEP_CALLGRIND"; fi
