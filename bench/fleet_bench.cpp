@@ -20,10 +20,15 @@
 //
 //   sudo build/bin/fleet_bench [--agents 1000,10000] [--rounds 20] [--db postgres://...]
 //                              [--connect-timeout 120] [--fanout-only]
+//                              [--ingest-only] [--ingest-seconds 5]
 // --fanout-only: connect and the fan-out rounds only; then the console is
 // stopped with SIGTERM (a profiler wrapped around it writes its data at exit)
 // and there is a 2 s pause after the phase line, so one that zeroes its
 // counters on that line misses no round (bench/fleet_callgrind.sh).
+// --ingest-only: connect and the ingest phase only (no fan-out, no restart),
+// with a phase line and the same pause and SIGTERM; it prints the reports
+// acknowledged and the console's CPU time per detection (user + system, so
+// less moved by other load than the rate; compare alternating runs).
 // SYNGUARD_BIN_DIR=DIR runs DIR/syn-guard as the console (another build, to
 // compare; one without the fan-out metric gives the agent side only).
 // (root only to raise the file-descriptor limit for 10,000 connections)
@@ -167,8 +172,35 @@ struct Fleet {
   }
 };
 
+// Reports of 10 detections, pipelined (4 in flight per agent) by min(n, 200)
+// agents for `seconds`: the detections the console stored and acknowledged.
+struct IngestResult {
+  size_t senders = 0;
+  uint64_t detections = 0;
+  double seconds = 0;
+};
+
+IngestResult ingest(Fleet& fleet, size_t n, std::chrono::milliseconds duration) {
+  IngestResult out;
+  out.senders = std::min<size_t>(n, 200);
+  uint64_t before = 0;
+  for (size_t i = 0; i < out.senders; ++i) before += fleet.agents[i]->reports_acked.load();
+  for (size_t i = 0; i < out.senders; ++i) fleet.agents[i]->ingest.store(true);
+  auto t_ingest = Steady::now();
+  for (size_t i = 0; i < out.senders; ++i) {
+    for (int w = 0; w < 4; ++w) fleet.agents[i]->sendReport();
+  }
+  std::this_thread::sleep_for(duration);
+  for (size_t i = 0; i < out.senders; ++i) fleet.agents[i]->ingest.store(false);
+  out.seconds = std::chrono::duration<double>(Steady::now() - t_ingest).count();
+  uint64_t after = 0;
+  for (size_t i = 0; i < out.senders; ++i) after += fleet.agents[i]->reports_acked.load();
+  out.detections = (after - before) * 10;
+  return out;
+}
+
 int runSize(size_t n, int rounds, const std::string& db, std::chrono::seconds connect_timeout,
-            bool fanout_only) {
+            bool fanout_only, bool ingest_only, std::chrono::milliseconds ingest_duration) {
   char tmpl[] = "/tmp/sg-fleet-bench-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return fail("mkdtemp");
   const std::string data = tmpl;
@@ -239,6 +271,33 @@ int runSize(size_t n, int rounds, const std::string& db, std::chrono::seconds co
   double connect_s = std::chrono::duration<double>(Steady::now() - t_connect).count();
   std::this_thread::sleep_for(1s);
   uint64_t rss_full = rssKib((*console)->process().pid());
+
+  if (ingest_only) {
+    std::fprintf(stderr, "fleet_bench: ingest phase starts, console pid %d\n",
+                 static_cast<int>((*console)->process().pid()));
+    std::this_thread::sleep_for(2s);
+    const double cpu_before = cpuMs((*console)->process().pid());
+    const IngestResult r = ingest(fleet, n, ingest_duration);
+    // The reports in flight when it stopped: acked before the console stops,
+    // so the count the profiler takes at exit covers what is printed.
+    std::this_thread::sleep_for(2s);
+    uint64_t acked = 0;
+    for (size_t i = 0; i < r.senders; ++i) acked += fleet.agents[i]->reports_acked.load();
+    const double cpu = cpuMs((*console)->process().pid()) - cpu_before;
+    std::fprintf(stderr, "fleet_bench: ingest phase ends\n");
+    std::printf("fleet of %zu simulated agents, console on %s\n", n,
+                db.empty() ? "SQLite" : "PostgreSQL");
+    std::printf("  %-34s %8.0f detections/s (%zu agents, 4 reports in flight each)\n", "ingest",
+                static_cast<double>(r.detections) / r.seconds, r.senders);
+    std::printf("  %-34s %llu reports (%llu detections)\n", "reports acked in the phase",
+                static_cast<unsigned long long>(acked),
+                static_cast<unsigned long long>(acked * 10));
+    std::printf("  %-34s %8.1f us per detection\n", "console CPU",
+                cpu * 1e3 / static_cast<double>(std::max<uint64_t>(1, r.detections)));
+    std::fflush(stdout);
+    (*console)->process().stop(120s);
+    return 0;
+  }
 
   // Fan-out rounds. The phase lines on stderr let a profiler attach to the
   // console for this phase alone (perf record -p <console pid>).
@@ -346,27 +405,15 @@ int runSize(size_t n, int rounds, const std::string& db, std::chrono::seconds co
   double reconnect_s = static_cast<double>(nowNs() - t_restart) / 1e9;
 
   // Ingest.
-  size_t senders = std::min<size_t>(n, 200);
-  uint64_t before = 0;
-  for (size_t i = 0; i < senders; ++i) before += fleet.agents[i]->reports_acked.load();
-  for (size_t i = 0; i < senders; ++i) fleet.agents[i]->ingest.store(true);
-  auto t_ingest = Steady::now();
-  for (size_t i = 0; i < senders; ++i) {
-    for (int w = 0; w < 4; ++w) fleet.agents[i]->sendReport();
-  }
-  std::this_thread::sleep_for(5s);
-  for (size_t i = 0; i < senders; ++i) fleet.agents[i]->ingest.store(false);
-  double ingest_s = std::chrono::duration<double>(Steady::now() - t_ingest).count();
-  uint64_t after = 0;
-  for (size_t i = 0; i < senders; ++i) after += fleet.agents[i]->reports_acked.load();
-  double ingest_rate = static_cast<double>(after - before) * 10.0 / ingest_s;
+  const IngestResult ing = ingest(fleet, n, ingest_duration);
+  double ingest_rate = static_cast<double>(ing.detections) / ing.seconds;
 
   uint64_t errors = 0;
   for (const auto& a : fleet.agents) errors += a->parse_errors.load();
 
   std::printf("  %-34s %8.2f s\n", "reconnect + resync after SIGKILL", reconnect_s);
   std::printf("  %-34s %8.0f detections/s (%zu agents, 4 reports in flight each)\n", "ingest",
-              ingest_rate, senders);
+              ingest_rate, ing.senders);
   if (errors != 0)
     std::printf("  (%llu console messages failed to parse)\n",
                 static_cast<unsigned long long>(errors));
@@ -381,6 +428,8 @@ int main(int argc, char** argv) {
   std::string db;
   std::chrono::seconds connect_timeout = 120s;
   bool fanout_only = false;
+  bool ingest_only = false;
+  std::chrono::milliseconds ingest_duration = 5s;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--agents" && i + 1 < argc) {
@@ -394,12 +443,16 @@ int main(int argc, char** argv) {
       db = argv[++i];
     } else if (a == "--fanout-only") {
       fanout_only = true;
+    } else if (a == "--ingest-only") {
+      ingest_only = true;
+    } else if (a == "--ingest-seconds" && i + 1 < argc) {
+      ingest_duration = std::chrono::milliseconds(static_cast<int64_t>(std::atof(argv[++i]) * 1e3));
     } else if (a == "--connect-timeout" && i + 1 < argc) {  // seconds; a loaded machine needs more
       connect_timeout = std::chrono::seconds(std::atoi(argv[++i]));
     } else {
       return fail(
           "usage: fleet_bench [--agents N,N] [--rounds R] [--db URL] [--connect-timeout S] "
-          "[--fanout-only]");
+          "[--fanout-only] [--ingest-only] [--ingest-seconds S]");
     }
   }
   rlimit lim{};
@@ -407,7 +460,9 @@ int main(int argc, char** argv) {
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
   for (size_t n : sizes) {
-    if (int rc = runSize(n, rounds, db, connect_timeout, fanout_only); rc != 0) return rc;
+    if (int rc = runSize(n, rounds, db, connect_timeout, fanout_only, ingest_only, ingest_duration);
+        rc != 0)
+      return rc;
   }
   return 0;
 }

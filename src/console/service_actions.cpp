@@ -218,6 +218,7 @@ Result<void> ConsoleServiceImpl::revokeEndpoint(const Actor& who, const std::str
     dropLink(links_.find(l->second), kClosePolicy, "endpoint revoked");
   }
   desired_->removeEndpoint(endpoint);  // after its session went: it no longer counts
+  liveBlocks();  // its acks leave the blocks' counts (with no link, dropLink did not mark them)
   SG_TRY(auditLocked(who.name, "endpoint_revoke", endpoint, ""));
   return Ok{};
 }

@@ -163,6 +163,7 @@ void ConsoleServiceImpl::reloadEndpoint(const EndpointRecord& r) {
         dropLink(links_.find(l->second), kClosePolicy, "endpoint revoked");
       }
       desired_->removeEndpoint(name);
+      liveBlocks();  // its acks leave the blocks' counts
       updateFleetSize();
     }
     return;

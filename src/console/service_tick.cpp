@@ -41,7 +41,9 @@ void ConsoleServiceImpl::tick() {
   // dropLink marks it); "heartbeat_late" here. Not every view: a heartbeat
   // that changes nothing an operator sees renders nothing.
   liveLateHeartbeats();
-  liveBlocks();  // acked/pending counts follow the endpoints' acks: once a second
+  // No block view here: acked/pending move only with an endpoint's hello,
+  // ack or nack, its link dropping (dropLink, a reaped one above too) or
+  // its revocation, and each of those marks them itself.
   // The acks and heartbeats since the last tick are written without the
   // lock: after a fan-out that is every endpoint, and the links' acks of the
   // next one must not wait for 10,000 updates. Each write only raises what

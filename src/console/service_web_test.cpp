@@ -217,6 +217,42 @@ TEST_F(ServiceWebTest, AnAckRendersOnlyTheBlocksItAckedAndOnlyWhileWatched) {
   EXPECT_EQ(views() - before, 4u);
 }
 
+// The tick rendered every block view each second while a stream was open
+// (issue 6), for acked/pending counts that move only on a link's hello, ack,
+// nack or drop and on a revocation; now those mark the blocks and the tick
+// renders none. Revoking an endpoint with no link (no drop to mark them)
+// still updates its blocks' counts at the next pump.
+TEST_F(ServiceWebTest, TheTickRendersNoBlockAndARevocationUpdatesTheCounts) {
+  auto c1 = connect(enrollAgent("web-1"));
+  auto c2 = connect(enrollAgent("web-2"));
+  auto views = [this] {
+    const std::string m = svc_->metricsText();
+    const std::string name = "\nsyn_guard_console_live_block_views_total ";
+    const size_t at = m.find(name);
+    EXPECT_NE(at, std::string::npos);
+    return std::stoull(m.substr(at + name.size()));
+  };
+  auto v = svc_->block(operator_, *parsePrefix("203.0.113.7"), std::nullopt, "");
+  ASSERT_OK(v);
+  sendFrom(c1, proto::Ack{*v});
+  sendFrom(c2, proto::Ack{*v});
+  events();  // primed
+  const uint64_t before = views();
+  for (int i = 0; i < 5; ++i) {
+    advance(kSec);
+    svc_->tick();
+    EXPECT_EQ(count(svc_->takeLiveEvents(true), "block"), 0u);
+  }
+  EXPECT_EQ(views(), before) << "the tick rendered block views";
+  // web-2's link ends (no block change: it acked), then it is revoked.
+  svc_->agentLink()->onClose(c2, "gone");
+  events();
+  ASSERT_OK(svc_->revokeEndpoint(admin_, "web-2"));
+  auto evs = svc_->takeLiveEvents(true);
+  ASSERT_EQ(count(evs, "block"), 1u);
+  EXPECT_EQ(first(evs, "block")["acked"], 1);
+}
+
 TEST_F(ServiceWebTest, HeartbeatsGiveRatesATimelineAndRateEvents) {
   auto web1 = enrollAgent("web-1");
   auto conn = connect(web1);

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace sg::net {
@@ -12,8 +13,15 @@ namespace {
 
 // Plaintext decrypted per SSL_read (one TLS record at most).
 constexpr size_t kPlainChunk = 16 * 1024;
-// A memory BIO keeps the largest size it held: one that grew past this (a
-// snapshot, a large report) is replaced once drained, so a link's memory
+// Ciphertext read per recv, into a buffer of the io thread's (the link holds
+// none): four full TLS records.
+constexpr size_t kReadChunk = 64 * 1024;
+// At most this much is read per wake; then the link waits again behind the
+// others (the socket is still readable, so at once): one busy peer cannot
+// hold an io thread.
+constexpr size_t kReadBudget = 4 * kReadChunk;
+// A memory BIO keeps the largest size it held: the write BIO, once it grew
+// past this (a snapshot), is replaced once drained, so a link's memory
 // returns to its idle size.
 constexpr size_t kBioKeepBytes = 64 * 1024;
 // At most this much plaintext per TLS write (batched messages).
@@ -44,6 +52,53 @@ size_t bioCapacity(BIO* b) {
   return mem != nullptr ? mem->max : 0;
 }
 
+// The read side's BIO: it holds no bytes of its own but serves the window
+// of ciphertext the link just read (TlsWsLink::ReadWindow) and says "retry"
+// once that is used up. OpenSSL reads a record's header, then its body
+// (read-ahead is off), so what it took of a record the window ended in waits
+// in its own record buffer for the next read, and a window is always used up
+// when SSL_read wants more.
+int windowRead(BIO* b, char* out, int len) {
+  auto* w = static_cast<TlsWsLink::ReadWindow*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  if (w == nullptr || w->size == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  const size_t n = std::min(w->size, static_cast<size_t>(std::max(len, 0)));
+  std::memcpy(out, w->data, n);
+  w->data += n;
+  w->size -= n;
+  return static_cast<int>(n);
+}
+
+long windowCtrl(BIO*, int cmd, long, void*) {  // NOLINT(google-runtime-int)
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;  // pending: 0 (OpenSSL asks only to decide on read-ahead)
+  }
+}
+
+int windowCreate(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+const BIO_METHOD* windowMethod() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sg read window");
+    if (m != nullptr) {
+      BIO_meth_set_read(m, windowRead);
+      BIO_meth_set_ctrl(m, windowCtrl);
+      BIO_meth_set_create(m, windowCreate);
+    }
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOptions options) {
@@ -54,7 +109,8 @@ Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOpti
   if (SSL_pending(ssl) > 0) {
     return Error(Errc::kInvalidArgument, "the peer spoke in the upgrade's own TLS record");
   }
-  BIO* r = newMemBio();
+  const BIO_METHOD* window = windowMethod();
+  BIO* r = window != nullptr ? BIO_new(window) : nullptr;
   BIO* w = newMemBio();
   if (r == nullptr || w == nullptr) {
     BIO_free(r);
@@ -63,16 +119,18 @@ Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOpti
   }
   // TLS records that came in the same read as the upgrade (a console that
   // closes the link at once: a revoked endpoint) wait in the engine's BIO
-  // pair: they move to the link's read BIO, and start() reads them first.
+  // pair: the link keeps them, and start() decrypts them first.
+  std::string leftover;
   if (BIO* in = SSL_get_rbio(ssl); in != nullptr) {
     char buf[4096];
     while (BIO_ctrl_pending(in) > 0) {
       const int n = BIO_read(in, buf, sizeof buf);
-      if (n <= 0 || BIO_write(r, buf, n) != n) {
+      if (n <= 0) {
         BIO_free(r);
         BIO_free(w);
         return Error(Errc::kIo, "the upgrade's leftover TLS bytes");
       }
+      leftover.append(buf, static_cast<size_t>(n));
     }
   }
   // Asio's engine frees its reference to the SSL object with the stream; the
@@ -90,7 +148,9 @@ Result<std::shared_ptr<TlsWsLink>> TlsWsLink::adopt(WsStream& stream, WsLinkOpti
     SSL_free(ssl);
     return Error(Errc::kIo, "non-blocking socket: " + ec.message());
   }
-  return std::shared_ptr<TlsWsLink>(new TlsWsLink(std::move(socket), ssl, options));
+  auto link = std::shared_ptr<TlsWsLink>(new TlsWsLink(std::move(socket), ssl, options));
+  link->leftover_ = std::move(leftover);
+  return link;
 }
 
 TlsWsLink::TlsWsLink(tcp::socket socket, SSL* ssl, WsLinkOptions options)
@@ -102,6 +162,7 @@ TlsWsLink::TlsWsLink(tcp::socket socket, SSL* ssl, WsLinkOptions options)
       parser_(options.max_message_bytes, options.server),
       timer_(socket_.get_executor()),
       mask_state_(0) {
+  BIO_set_data(rbio_, &window_);
   if (!options_.server) {
     // RFC 6455 5.3: the client's masking keys must be unpredictable: a
     // generator seeded from OpenSSL's CSPRNG per link.
@@ -126,9 +187,12 @@ void TlsWsLink::start(TextFn on_text, EndFn on_end) {
   on_text_ = std::move(on_text);
   on_end_ = std::move(on_end);
   armTimer(options_.idle_timeout / 2);
-  if (BIO_ctrl_pending(rbio_) > 0) {  // records that came with the upgrade (adopt)
+  if (!leftover_.empty()) {  // records that came with the upgrade (adopt)
+    const std::string bytes = std::exchange(leftover_, std::string());
     seen_ = true;
+    window_ = {bytes.data(), bytes.size()};
     decrypt();
+    window_ = {};
     if (ended_) return;
     flush();
     if (ended_) return;
@@ -136,20 +200,44 @@ void TlsWsLink::start(TextFn on_text, EndFn on_end) {
   readSome();
 }
 
+// Waits for the socket to turn readable; the bytes are read then, into the
+// io thread's buffer, so an idle link holds no read buffer.
 void TlsWsLink::readSome() {
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(rbuf_),
-      [self = shared_from_this()](const beast::error_code& ec, size_t n) { self->onRead(ec, n); });
+  socket_.async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](const beast::error_code& ec) { self->onReadable(ec); });
 }
 
-void TlsWsLink::onRead(const beast::error_code& ec, size_t n) {
+void TlsWsLink::onReadable(const beast::error_code& wait_ec) {
   reading_ = false;
+  if (!draining_ && ended_) return;
+  beast::error_code ec = wait_ec;
+  thread_local std::array<char, kReadChunk> buf;
+  size_t taken = 0;
+  while (!ec && taken < kReadBudget) {
+    const size_t n = socket_.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      break;
+    }
+    if (ec) break;
+    taken += n;
+    if (draining_) continue;  // dropped: the peer's close_notify, what it sent after its close
+    seen_ = true;
+    window_ = {buf.data(), n};
+    decrypt();
+    window_ = {};
+    if (ended_) return;
+    flush();  // a TLS answer (KeyUpdate), a pong, a close frame
+    if (ended_) return;
+    if (n < buf.size()) break;  // the socket had no more (saves a recv that says EAGAIN)
+  }
   if (draining_) {
     if (ec) {
       closeSocket();
     } else {
-      readSome();  // dropped: the peer's close_notify, what it sent after its close
+      readSome();
     }
     return;
   }
@@ -162,22 +250,6 @@ void TlsWsLink::onRead(const beast::error_code& ec, size_t n) {
               0, ec == asio::error::eof ? "the peer closed the connection" : ec.message()});
     }
     return;
-  }
-  seen_ = true;
-  if (BIO_write(rbio_, rbuf_.data(), static_cast<int>(n)) != static_cast<int>(n)) {
-    finish({WsLinkEnd::Why::kIo, 0, "BIO_write"});
-    return;
-  }
-  decrypt();
-  if (ended_) return;
-  flush();  // a TLS answer (KeyUpdate), a pong, a close frame
-  if (ended_) return;
-  if (BIO_ctrl_pending(rbio_) == 0 && bioCapacity(rbio_) > kBioKeepBytes) {
-    BIO* fresh = newMemBio();
-    if (fresh != nullptr) {
-      SSL_set0_rbio(ssl_, fresh);  // frees the old one
-      rbio_ = fresh;
-    }
   }
   readSome();
 }

@@ -3,10 +3,12 @@
 // socket and runs the WebSocket itself, with our own framing (ws_frame.h).
 // Asio's SSL stream kept two 17 KB buffers and a 2 x 17 KB BIO pair per
 // connection and went through several composed operations per message; here
-// the SSL object reads from and writes to two memory BIOs drained straight
-// into the socket, and OpenSSL's record buffers are released between records
-// (SSL_MODE_RELEASE_BUFFERS), so an idle link holds its read buffer (2 KB),
-// the SSL object and the session's state.
+// the SSL object writes to a memory BIO drained straight into the socket and
+// reads what the link read, when the socket turned readable, into a buffer
+// of the io thread's (until the socket has no more, 256 KB at most per wake),
+// and OpenSSL's record buffers are released between records
+// (SSL_MODE_RELEASE_BUFFERS), so an idle link holds no buffer: the SSL
+// object and the session's state.
 //
 // Everything runs on the socket's executor (a strand); send(), close() and
 // abort() may be called from any thread and post to it. Writes are batched:
@@ -91,13 +93,20 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   size_t pendingSends() const;
   SSL* ssl() const { return ssl_; }
 
+  // The ciphertext just read, which the SSL object's read BIO serves
+  // (internal: the BIO's callbacks need the type).
+  struct ReadWindow {
+    const char* data = nullptr;
+    size_t size = 0;
+  };
+
   TlsWsLink(const TlsWsLink&) = delete;
   TlsWsLink& operator=(const TlsWsLink&) = delete;
 
  private:
   TlsWsLink(tcp::socket socket, SSL* ssl, WsLinkOptions options);
   void readSome();
-  void onRead(const beast::error_code& ec, size_t n);
+  void onReadable(const beast::error_code& ec);
   void decrypt();
   void onEvent(WsEvent& ev);
   void writeQueued();
@@ -114,15 +123,16 @@ class TlsWsLink : public std::enable_shared_from_this<TlsWsLink> {
   std::string tlsError(const char* what) const;
 
   tcp::socket socket_;
-  SSL* ssl_;  // owned (one reference)
-  BIO* rbio_;
+  SSL* ssl_;   // owned (one reference)
+  BIO* rbio_;  // serves window_
   BIO* wbio_;
   const WsLinkOptions options_;
   WsFrameParser parser_;
   asio::steady_timer timer_;
   uint64_t timer_gen_ = 0;
-  std::array<char, 2048> rbuf_{};
-  std::string out_;  // ciphertext the socket did not take at once (an async write is on it)
+  ReadWindow window_;     // set while decrypt() runs on bytes just read
+  std::string leftover_;  // TLS records that came with the upgrade: start() reads them first
+  std::string out_;       // ciphertext the socket did not take at once (an async write is on it)
   bool out_pending_ = false;
   std::string pong_;         // the latest ping's payload, answered at the next flush
   bool pong_due_ = false;    // a pong waits (one at most)

@@ -1,5 +1,8 @@
 // Messages an agent sends: hello, report, ack, nack, heartbeat, ping, pong.
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "proto/codec.h"
 #include "proto/envelope.h"
@@ -102,9 +105,47 @@ Result<AgentMessage> parseHeartbeat(FieldReader& r) {
   return AgentMessage{hb};
 }
 
+// An ack exactly as encode() writes it — {"type":"ack","v":V,"version":N},
+// keys in that order, no spaces, V a version this side speaks, N from 1 with
+// no leading zero and within 64 bits — read without building a JSON tree: a
+// fan-out brings one from every agent, and the tree cost more than the rest
+// of the ack's handling. Anything else (another order, spaces, an escape, a
+// bad value) goes to the full parser, which decides as before.
+std::optional<Ack> fastAck(std::string_view bytes) {
+  constexpr std::string_view kHead = R"({"type":"ack","v":)";
+  constexpr std::string_view kMid = R"(,"version":)";
+  if (bytes.size() < kHead.size() + 1 + kMid.size() + 2 || !bytes.starts_with(kHead) ||
+      bytes.back() != '}') {
+    return std::nullopt;
+  }
+  bytes.remove_prefix(kHead.size());
+  bytes.remove_suffix(1);
+  const char v = bytes.front();
+  if (v < static_cast<char>('0' + kMinProtocolVersion) ||
+      v > static_cast<char>('0' + kProtocolVersion)) {
+    return std::nullopt;
+  }
+  bytes.remove_prefix(1);
+  if (!bytes.starts_with(kMid)) return std::nullopt;
+  bytes.remove_prefix(kMid.size());
+  if (bytes.empty() || bytes.size() > 20 || bytes.front() < '1' || bytes.front() > '9') {
+    return std::nullopt;
+  }
+  uint64_t n = 0;
+  for (char c : bytes) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<uint64_t>(c - '0');
+    if (n > (UINT64_MAX - d) / 10) return std::nullopt;  // past 64 bits
+    n = n * 10 + d;
+  }
+  return Ack{n};
+}
+
 }  // namespace
 
 Result<AgentMessage> parseAgentMessage(std::string_view bytes) {
+  static_assert(kProtocolVersion <= 9, "fastAck reads the version as one digit");
+  if (auto ack = fastAck(bytes)) return AgentMessage{*ack};
   SG_READ(env, openEnvelope(bytes));
   SG_READ(r, openReader(*env));
   const std::string& t = env->type;

@@ -108,6 +108,42 @@ TEST(Codec, RejectsEveryBadInputWithAReason) {
                  "heartbeat.counters.x");
 }
 
+// Acks as encode() writes them are read without a JSON tree; every other
+// spelling goes to the full parser. Both must agree on every input.
+TEST(Codec, AcksTakeTheShortPathAndAgreeWithTheFullParser) {
+  for (uint32_t v = kMinProtocolVersion; v <= kProtocolVersion; ++v) {
+    for (uint64_t n : {uint64_t{1}, uint64_t{9}, uint64_t{10}, uint64_t{123456789}, UINT64_MAX - 1,
+                       UINT64_MAX}) {
+      const std::string bytes = encode(AgentMessage{Ack{n}}, v);
+      auto parsed = parseAgentMessage(bytes);
+      ASSERT_TRUE(parsed.ok()) << bytes;
+      EXPECT_EQ(std::get<Ack>(*parsed), Ack{n}) << bytes;
+    }
+  }
+  // The encoder's exact shape, which the short path reads.
+  EXPECT_EQ(encode(AgentMessage{Ack{7}}, 3), R"({"type":"ack","v":3,"version":7})");
+  // Equivalent spellings the short path leaves alone: the full parser takes them.
+  for (const char* ok :
+       {R"({"v":3,"type":"ack","version":7})", R"({"type":"ack","v":3,"version":7} )",
+        R"({"type":"ack", "v":3,"version":7})", R"({"type":"ac\u006b","v":3,"version":7})",
+        R"({"type":"ack","v":3,"version":7.0e0})"}) {
+    auto parsed = parseAgentMessage(ok);
+    if (parsed.ok()) {
+      EXPECT_EQ(std::get<Ack>(*parsed), Ack{7}) << ok;
+    }
+  }
+  // What the full parser refuses stays refused, with its reason.
+  expectRejected(R"({"type":"ack","v":3,"version":0})", "starts at 1");
+  expectRejected(R"({"type":"ack","v":3,"version":07})", "not valid JSON");
+  expectRejected(R"({"type":"ack","v":4,"version":7})", "unsupported protocol version 4");
+  expectRejected(R"({"type":"ack","v":0,"version":7})", "unsupported protocol version 0");
+  expectRejected(R"({"type":"ack","v":3,"version":18446744073709551616})",
+                 "not an unsigned integer");
+  expectRejected(R"({"type":"ack","v":3,"version":-7})", "not an unsigned integer");
+  expectRejected(R"({"type":"ack","v":3,"version":7}})", "not valid JSON");
+  expectRejected(R"({"type":"ack","v":3,"version":})", "not valid JSON");
+}
+
 TEST(Codec, RejectsBadEvents) {
   auto withEvent = [](const std::string& event) {
     return R"({"v":3,"type":"report","seq":1,"dropped":0,"port_floods":[],"events":[)" + event +
