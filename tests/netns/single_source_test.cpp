@@ -15,6 +15,7 @@ constexpr uint32_t kThreshold = 200;
 
 struct Outcome {
   uint64_t reached = 0;  // attacker SYNs delivered to the victim's stack
+  uint64_t excused = 0;  // SYNs the kernel excused as retransmissions (not counted)
   ClientStats client;    // the legitimate client during the flood
   nlohmann::json block;  // the block_added event
 };
@@ -75,10 +76,19 @@ class SingleSourceTest : public LabTest {
     auto reached = probe->read(kAttacker.v4);
     ASSERT_OK(reached);
     out->reached = *reached;
+    // A SYN whose 16-bit fingerprint matches one of its source's three
+    // recent ones is excused as a retransmission and passes uncounted
+    // (bpf/sg_track.h, sg_syn_repeat: at most the repeat allowance per
+    // bucket): one in ~100 runs of 200 SYNs has one. It reaches the victim
+    // over the threshold by design, so it is allowed for, and said.
+    auto excused = a.counter("retransmits_excused_total");
+    ASSERT_OK(excused);
+    out->excused = *excused;
     // Enough for the detector to see a flood; no more than the threshold plus the slack.
     EXPECT_GE(*reached, kThreshold) << "fewer attempts reached the victim than the threshold";
-    EXPECT_LE(*reached, kThreshold + max_beyond)
-        << "attempts beyond the threshold reached the victim: " << (*reached - kThreshold);
+    EXPECT_LE(*reached, kThreshold + max_beyond + *excused)
+        << "attempts beyond the threshold reached the victim: " << (*reached - kThreshold) << " ("
+        << *excused << " excused as retransmissions)";
 
     if (enforcer == "xdp") {  // dropped_total counts the XDP program's drops only
       auto dropped = a.counter("dropped_total");
@@ -108,12 +118,20 @@ TEST_F(SingleSourceTest, XdpBlocksAfterExactlyThresholdAndClientKeepsWorking) {
   // Detection to block in XDP, measured where it shows: the server saw
   // exactly `threshold` attempts, so the first SYN past the threshold (the
   // one that crossed) never reached it.
-  EXPECT_EQ(out.reached, kThreshold) << "the crossing SYN or a later one reached the server";
-  std::printf("xdp: reached=%llu (threshold %u), notified_us=%s, client ok=%llu failed=%llu\n",
-              static_cast<unsigned long long>(out.reached), kThreshold,
-              out.block.value("notified_us", nlohmann::json()).dump().c_str(),
-              static_cast<unsigned long long>(out.client.ok),
-              static_cast<unsigned long long>(out.client.failed));
+  // (plus any SYN excused as a retransmission, which passes uncounted: see
+  // runScenario; none in most runs, and then this is exact).
+  EXPECT_GE(out.reached, kThreshold);
+  EXPECT_LE(out.reached, kThreshold + out.excused)
+      << "the crossing SYN or a later one reached the server (" << out.excused
+      << " excused as retransmissions)";
+  std::printf(
+      "xdp: reached=%llu (threshold %u, excused %llu), notified_us=%s, client ok=%llu "
+      "failed=%llu\n",
+      static_cast<unsigned long long>(out.reached), kThreshold,
+      static_cast<unsigned long long>(out.excused),
+      out.block.value("notified_us", nlohmann::json()).dump().c_str(),
+      static_cast<unsigned long long>(out.client.ok),
+      static_cast<unsigned long long>(out.client.failed));
 }
 
 TEST_F(SingleSourceTest, NftablesBlocksWithinTwoOfThresholdAndElementExpires) {
