@@ -49,8 +49,11 @@
  * nf_conntrack_tcp_loose = 0, or under a notrack rule) fails the cookie and
  * is dropped, as SYNPROXY would drop it; the same flow's third packet on two
  * CPUs at once may count twice (the lookup and the insert are not one
- * operation; RSS keeps a flow on one CPU); IPv4 with options or fragments and
- * IPv6 with extension headers are left to SYNPROXY, uncounted. The path is a
+ * operation; RSS keeps a flow on one CPU). An armed source's TCP in a shape
+ * the judge does not read (IPv4 options or fragments, IPv6 extension headers
+ * whatever follows them) is dropped (challenge_shape_dropped_total): SYNPROXY
+ * would complete its third packet uncounted (review s18 M2); VLAN-tagged
+ * frames are still left to SYNPROXY, uncounted. The path is a
  * global function (verified once, on its own).
  *
  * Layouts (both sides) first; the program's part is BPF only and included by
@@ -202,24 +205,32 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 	struct sg_challenge *c;
 	struct sg_config *cfg;
 	struct sg_addr src;
-	struct tcphdr *th;
+	struct tcphdr *th = 0;
 	void *ipp;
 	__u32 zero = 0, limit;
 	__u64 now;
-	__u8 flags;
-	int v6;
+	__u8 flags = 0;
+	int v6, odd;
 
-	if (data + SG_CK_L4_4 + 20 > end)
-		return SG_CHAL_NONE;
 	ipp = data + SG_CK_L3;
+	if (ipp + 20 > end) /* no IPv4 header, less an IPv6 one */
+		return SG_CHAL_NONE;
+	/* A TCP packet in a shape the judge below does not read (IPv4 options or
+	 * fragments, IPv6 extension headers: "odd") is dropped if its source is
+	 * challenged: SYNPROXY would take its third packet, or its reassembly,
+	 * as a completion this path never counted (review s18 M2). The sender
+	 * picks the shape, so passing it would undo the connection threshold. */
 	if (((struct ethhdr *)data)->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = ipp;
 
-		/* Options or fragments: SYNPROXY's, as for cookie ports. */
-		if (ip->protocol != SG_IPPROTO_TCP || ip->ihl != 5 ||
-		    (ip->frag_off & bpf_htons(0x3fff)))
+		if (ip->protocol != SG_IPPROTO_TCP)
 			return SG_CHAL_NONE;
-		th = data + SG_CK_L4_4;
+		odd = ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff));
+		if (!odd) {
+			if (data + SG_CK_L4_4 + 20 > end)
+				return SG_CHAL_NONE;
+			th = data + SG_CK_L4_4;
+		}
 		v6 = 0;
 		fl.src.b[10] = 0xff;
 		fl.src.b[11] = 0xff;
@@ -229,22 +240,29 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 	} else if (((struct ethhdr *)data)->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip = ipp;
 
-		if (data + SG_CK_L4_6 + 20 > end)
+		if (ipp + 40 > end)
 			return SG_CHAL_NONE;
-		if (ip->nexthdr != SG_IPPROTO_TCP)
-			return SG_CHAL_NONE; /* extension headers: SYNPROXY's */
-		th = data + SG_CK_L4_6;
+		if (ip->nexthdr != SG_IPPROTO_TCP && !sg_v6_is_ext(ip->nexthdr))
+			return SG_CHAL_NONE;
+		odd = ip->nexthdr != SG_IPPROTO_TCP;
+		if (!odd) {
+			if (data + SG_CK_L4_6 + 20 > end)
+				return SG_CHAL_NONE;
+			th = data + SG_CK_L4_6;
+		}
 		v6 = 1;
 		__builtin_memcpy(fl.src.b, &ip->saddr, 16);
 		__builtin_memcpy(fl.dst.b, &ip->daddr, 16);
 	} else {
 		return SG_CHAL_NONE;
 	}
-	flags = ((__u8 *)th)[13];
-	if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_SYN)
-		flags = SG_TCP_SYN;
-	else if ((flags & (SG_TCP_SYN | SG_TCP_ACK)) != SG_TCP_ACK)
-		return SG_CHAL_NONE; /* no ACK (a bare RST), or a SYN-ACK: the stack's */
+	if (th) {
+		flags = ((__u8 *)th)[13];
+		if ((flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_SYN)
+			flags = SG_TCP_SYN;
+		else if ((flags & (SG_TCP_SYN | SG_TCP_ACK)) != SG_TCP_ACK)
+			return SG_CHAL_NONE; /* no ACK (a bare RST), or a SYN-ACK: the stack's */
+	}
 	cfg = bpf_map_lookup_elem(&sg_config_map, &zero);
 	cnt = bpf_map_lookup_elem(&sg_counters_map, &zero);
 	if (!cfg || !cnt)
@@ -257,6 +275,11 @@ __attribute__((noinline)) int sg_chal_xdp(struct xdp_md *ctx)
 	now = SG_NOW();
 	if (now >= c->expires_ns || !sg_is_local(&fl.dst))
 		return SG_CHAL_NONE; /* over (user space disarms it), or forwarded */
+	if (!th) {
+		cnt->c[SG_CNT_CHAL_SHAPE_DROPPED]++;
+		cnt->c[SG_CNT_DROPPED]++;
+		return XDP_DROP;
+	}
 	if (flags == SG_TCP_SYN)
 		return v6 ? SG_CHAL_SYN6 : SG_CHAL_SYN4;
 	/* Every segment with ACK and no SYN: SYNPROXY takes any of them (PSH,

@@ -325,7 +325,8 @@ struct sg_event {
 	X(CHAL_BLOCKED, "challenges_blocked_total", "Challenged sources blocked for real: their completed cookies passed the connection threshold") \
 	X(VERIFIED_CAPPED_64, "verified_capped_slash64_total", "Completed handshakes not verified: their IPv6 /64 already had its share (a 16th of verified_per_prefix) of new verified addresses in this TTL window (bpf/sg_verified.h)") \
 	X(VERIFIED_CAPPED_AGG, "verified_capped_aggregate_total", "Completed handshakes not verified: their IPv6 /32 or IPv4 /16 already had its share (a 16th of the table's) of new verified addresses in this TTL window (bpf/sg_verified.h)") \
-	X(VERIFIED_CAPPED_TABLE, "verified_capped_table_total", "Completed handshakes not verified: the table already took max_verified / 2 new addresses in this TTL window (bpf/sg_verified.h)")
+	X(VERIFIED_CAPPED_TABLE, "verified_capped_table_total", "Completed handshakes not verified: the table already took max_verified / 2 new addresses in this TTL window (bpf/sg_verified.h)") \
+	X(CHAL_SHAPE_DROPPED, "challenge_shape_dropped_total", "TCP packets of challenged sources in a shape the cookie judge does not read (IPv4 options or fragments, IPv6 extension headers), dropped: SYNPROXY would take them uncounted (also in dropped_total)")
 
 enum sg_counter {
 #define SG_COUNTER_ENUM(name, metric, help) SG_CNT_##name,
